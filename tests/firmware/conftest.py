@@ -1,0 +1,92 @@
+"""Collects the MicroPython unit tests (tests/firmware/mp/mptest_*.py) and runs them on MicroPython.
+
+Each file runs once in a fresh interpreter; each of its ``test_*`` functions becomes one pytest item.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.mpy.harness import MicroPythonError, run_micropython, unavailable_reason  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collect_file(file_path: Path, parent):
+    if file_path.parent == HERE / "mp" and file_path.name.startswith("mptest_") and file_path.suffix == ".py":
+        return MicroPythonFile.from_parent(parent, path=file_path)
+    return None
+
+
+class MicroPythonFile(pytest.File):
+    _results: dict | None = None
+
+    def results(self) -> dict:
+        if self._results is None:
+            mod = self.path.stem
+            code = (
+                "import mp_unittest\n"
+                f"await mp_unittest.run_module({mod!r})\n"
+            )
+            try:
+                out = run_micropython(
+                    code,
+                    files=[(self.path, f"/tests/{self.path.name}"), (HERE.parent / "mpy" / "mp_unittest.py",
+                                                                     "/tests/mp_unittest.py")]
+                    + [(p, f"/tests/{p.name}") for p in (HERE / "mp").glob("mp_*.py")],
+                    sys_path=["/tests"],
+                    heapsize=64 * 1024 * 1024,
+                ).stdout
+            except MicroPythonError as e:
+                self._results = {"__module__": {"ok": False, "tb": str(e)}}
+                return self._results
+            self._results = {}
+            for line in out.splitlines():
+                if line.startswith("@@RESULT "):
+                    r = json.loads(line[len("@@RESULT "):])
+                    self._results[r["name"]] = r
+        return self._results
+
+    def collect(self):
+        # Names are read from the source so collection needs no interpreter run.
+        import ast
+
+        tree = ast.parse(self.path.read_text())
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_"):
+                yield MicroPythonItem.from_parent(self, name=node.name)
+
+
+class MicroPythonItem(pytest.Item):
+    def runtest(self):
+        reason = unavailable_reason()
+        if reason:
+            if os.environ.get("CI"):  # CI must run the firmware on MicroPython, never skip it
+                pytest.fail(reason)
+            pytest.skip(reason)
+        results = self.parent.results()
+        if "__module__" in results:
+            raise MicroPythonFailure(results["__module__"]["tb"])
+        r = results.get(self.name)
+        if r is None:
+            raise MicroPythonFailure(f"{self.name} did not report a result (crashed earlier in the file?)")
+        if not r["ok"]:
+            raise MicroPythonFailure(r["tb"])
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, MicroPythonFailure):
+            return f"MicroPython failure:\n{excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, 0, f"[micropython] {self.name}"
+
+
+class MicroPythonFailure(Exception):
+    pass

@@ -1,0 +1,85 @@
+"""Run firmware code on the real MicroPython interpreter (the official WebAssembly port under Node).
+
+The firmware tree is mounted at ``/fw`` and the test-only fakes (``machine``, ``bluetooth``, IMU chip
+models) at ``/fakes``; ``/fakes`` comes first on ``sys.path`` so ``import machine`` finds the fake.
+Code runs through ``runPythonAsync``, so it may use top-level ``await`` (the WebAssembly build has no
+``asyncio.run``: its event loop is JavaScript's).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNNER = ROOT / "tests" / "mpy" / "runner.mjs"
+FIRMWARE = ROOT / "firmware"
+FAKES = ROOT / "tests" / "firmware" / "fakes"
+MP_PACKAGE = ROOT / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
+
+
+class MicroPythonError(AssertionError):
+    """The code raised inside MicroPython; the message is MicroPython's own traceback."""
+
+
+@dataclass
+class MicroPythonResult:
+    stdout: str
+    stderr: str
+
+
+def unavailable_reason() -> str | None:
+    """Why the interpreter cannot run here, or None when it can."""
+    if shutil.which("node") is None:
+        return "Node.js is not installed (needed for the MicroPython WebAssembly port)"
+    if not MP_PACKAGE.exists():
+        return "npm package @micropython/micropython-webassembly-pyscript missing: run `npm ci`"
+    return None
+
+
+def run_micropython(
+    code: str,
+    *,
+    files: Iterable[tuple[Path | str, str]] = (),
+    export: Iterable[tuple[str, Path | str]] = (),
+    sys_path: Iterable[str] = (),
+    heapsize: int = 32 * 1024 * 1024,
+    timeout: float = 600,
+) -> MicroPythonResult:
+    """Run ``code`` on MicroPython with the firmware and fakes mounted.
+
+    ``files`` are (host path, MicroPython path) pairs copied in before the run; ``export`` are
+    (MicroPython path, host path) pairs copied out after it. Raises :class:`MicroPythonError` with
+    MicroPython's traceback when the code raises. ``sys_path`` entries come
+    before ``/fakes`` and ``/fw``.
+    """
+    reason = unavailable_reason()
+    if reason:
+        raise RuntimeError(reason)
+    job = {
+        "mounts": [[str(FIRMWARE), "/fw"], [str(FAKES), "/fakes"]],
+        "files": [[str(h), m] for h, m in files],
+        "sys_path": [*sys_path, "/fakes", "/fw"],
+        "code": code,
+        "export": [[m, str(h)] for m, h in export],
+        "heapsize": heapsize,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(job, fh)
+        job_path = fh.name
+    try:
+        proc = subprocess.run(
+            ["node", str(RUNNER), job_path], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+        )
+    finally:
+        Path(job_path).unlink(missing_ok=True)
+    if proc.returncode == 1:
+        raise MicroPythonError(f"MicroPython raised:\n{proc.stderr}\n--- stdout ---\n{proc.stdout}")
+    if proc.returncode != 0:
+        raise RuntimeError(f"MicroPython harness failed ({proc.returncode}):\n{proc.stderr}")
+    return MicroPythonResult(proc.stdout, proc.stderr)
