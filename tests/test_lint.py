@@ -22,6 +22,7 @@ def _ruff() -> str:
 
 @pytest.mark.parametrize("args", [["check"], ["format", "--check"]], ids=["check", "format"])
 def test_ruff_clean(args):
-    proc = subprocess.run([_ruff(), *args, "host", "firmware", "tests", "benchmarks"], capture_output=True,
-                          text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [_ruff(), *args, "host", "firmware", "tests", "benchmarks"], capture_output=True, text=True, cwd=ROOT
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -77,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(the clip's own format), decodes it again and prints what hipsense can say about it. Everything "
         "it makes goes into the output folder.",
     )
-    p.add_argument("--out", default="hipsense-demo", metavar="DIR", help="output folder (default: %(default)s)")
+    p.add_argument(
+        "--out", default="hipsense-demo", metavar="DIR", help="output folder (default: %(default)s)"
+    )
 
     p = add(
         "info",

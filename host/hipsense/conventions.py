@@ -68,12 +68,16 @@ R_BODY_FROM_SENSOR_DEFAULT = np.array(
 )
 
 
-def sensor_to_body(values: np.ndarray, r_body_from_sensor: np.ndarray = R_BODY_FROM_SENSOR_DEFAULT) -> np.ndarray:
+def sensor_to_body(
+    values: np.ndarray, r_body_from_sensor: np.ndarray = R_BODY_FROM_SENSOR_DEFAULT
+) -> np.ndarray:
     """Rotate an ``(n, 3)`` array of sensor-frame vectors into the body frame."""
     return np.asarray(values) @ np.asarray(r_body_from_sensor).T
 
 
-def body_to_sensor(values: np.ndarray, r_body_from_sensor: np.ndarray = R_BODY_FROM_SENSOR_DEFAULT) -> np.ndarray:
+def body_to_sensor(
+    values: np.ndarray, r_body_from_sensor: np.ndarray = R_BODY_FROM_SENSOR_DEFAULT
+) -> np.ndarray:
     """Rotate an ``(n, 3)`` array of body-frame vectors into the sensor frame."""
     return np.asarray(values) @ np.asarray(r_body_from_sensor)
 

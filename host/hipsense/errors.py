@@ -22,7 +22,9 @@ class InputFileError(HipsenseError):
         Byte offset (binary files) or line number (text files) where the problem is, when known.
     """
 
-    def __init__(self, path: str | Path, problem: str, *, offset: int | None = None, where: str = "byte offset"):
+    def __init__(
+        self, path: str | Path, problem: str, *, offset: int | None = None, where: str = "byte offset"
+    ):
         self.path = Path(path)
         self.problem = problem
         self.offset = offset

@@ -30,15 +30,14 @@ class MicroPythonFile(pytest.File):
     def results(self) -> dict:
         if self._results is None:
             mod = self.path.stem
-            code = (
-                "import mp_unittest\n"
-                f"await mp_unittest.run_module({mod!r})\n"
-            )
+            code = f"import mp_unittest\nawait mp_unittest.run_module({mod!r})\n"
             try:
                 out = run_micropython(
                     code,
-                    files=[(self.path, f"/tests/{self.path.name}"), (HERE.parent / "mpy" / "mp_unittest.py",
-                                                                     "/tests/mp_unittest.py")]
+                    files=[
+                        (self.path, f"/tests/{self.path.name}"),
+                        (HERE.parent / "mpy" / "mp_unittest.py", "/tests/mp_unittest.py"),
+                    ]
                     + [(p, f"/tests/{p.name}") for p in (HERE / "mp").glob("mp_*.py")],
                     sys_path=["/tests"],
                     heapsize=64 * 1024 * 1024,
@@ -49,7 +48,7 @@ class MicroPythonFile(pytest.File):
             self._results = {}
             for line in out.splitlines():
                 if line.startswith("@@RESULT "):
-                    r = json.loads(line[len("@@RESULT "):])
+                    r = json.loads(line[len("@@RESULT ") :])
                     self._results[r["name"]] = r
         return self._results
 

@@ -56,9 +56,20 @@ def stub_dir(tmp_path_factory) -> Path:
 def test_typechecks_against_esp32s3_stubs(stub_dir: Path):
     env = {**os.environ, "MYPYPATH": os.pathsep.join([str(stub_dir), str(ROOT / "firmware")])}
     proc = subprocess.run(
-        [_tool("mypy"), "--custom-typeshed-dir", str(stub_dir), "--no-site-packages", "--no-incremental",
-         "--explicit-package-bases", "--check-untyped-defs", *map(str, FIRMWARE_FILES)],
-        capture_output=True, text=True, cwd=ROOT, env=env,
+        [
+            _tool("mypy"),
+            "--custom-typeshed-dir",
+            str(stub_dir),
+            "--no-site-packages",
+            "--no-incremental",
+            "--explicit-package-bases",
+            "--check-untyped-defs",
+            *map(str, FIRMWARE_FILES),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
     )
     # The stubs themselves carry a few redefinitions mypy dislikes; only our files' errors count.
     ours = [ln for ln in proc.stdout.splitlines() if ln.startswith("firmware") and ": error:" in ln]
