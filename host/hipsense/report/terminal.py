@@ -9,6 +9,20 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from hipsense.formats.device_file import DecodedSession
+    from hipsense.gait.summary import SessionSummary
+
+#: How each metric is shown: label, unit, format, and whether it needs the gyroscope.
+METRIC_LABELS = {
+    "step_time_s": ("step time", "ms", 1000.0, "{:.0f}"),
+    "contact_time_s": ("contact time", "ms", 1000.0, "{:.0f}"),
+    "flight_time_s": ("flight time", "ms", 1000.0, "{:.0f}"),
+    "impact_g": ("impact", "g", 1.0, "{:.2f}"),
+    "loading_rate_g_per_s": ("loading rate", "g/s", 1.0, "{:.0f}"),
+    "braking_g": ("braking", "g", 1.0, "{:.2f}"),
+    "pelvic_drop_deg": ("pelvic drop", "deg", 1.0, "{:.1f}"),
+    "pelvic_rotation_deg": ("pelvic rotation", "deg", 1.0, "{:.1f}"),
+    "vertical_oscillation_cm": ("vertical osc.", "cm", 1.0, "{:.1f}"),
+}
 
 
 def _duration(seconds: float) -> str:
@@ -48,3 +62,86 @@ def print_session_info(session: DecodedSession, *, console: Console) -> None:
         console.print(f"  [yellow]corrupt block at byte {offset}:[/] {problem}")
     for warning in r.warnings:
         console.print(f"  [yellow]warning:[/] {warning}")
+
+
+def _fmt(value: float | None, scale: float, fmt: str) -> str:
+    return "-" if value is None else fmt.format(value * scale)
+
+
+def print_summary(summary: SessionSummary, *, console: Console) -> None:
+    """Print a session summary: headline numbers, left versus right, drift within the run, data quality."""
+    head = Table(title="Run summary", show_header=False, title_justify="left")
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row(
+        "recording", f"{_duration(summary.duration_s)} of which {_duration(summary.running_time_s)} running"
+    )
+    head.add_row("steps", f"{summary.steps} running steps")
+    head.add_row("cadence", _fmt(summary.cadence_spm, 1.0, "{:.0f} steps/min"))
+    head.add_row("impact load", f"{summary.impact_load_g:.0f} g (sum of the peak impacts of every step)")
+    console.print(head)
+
+    table = Table(title="Left versus right (medians)", title_justify="left")
+    for col, justify in (
+        ("metric", "left"),
+        ("left", "right"),
+        ("right", "right"),
+        ("asymmetry", "right"),
+        ("95% CI", "right"),
+        ("", "left"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for s in summary.sides:
+        label, unit, scale, fmt = METRIC_LABELS[s.metric]
+        if s.asymmetry_pct is None:
+            table.add_row(f"{label} ({unit})", "-", "-", "-", "-", "[dim]not measured[/]")
+            continue
+        ci = f"{s.ci_low_pct:+.1f}..{s.ci_high_pct:+.1f}" if s.ci_low_pct is not None else "-"
+        verdict = "[bold yellow]differs[/]" if s.larger_than_noise else "[dim]within noise[/]"
+        table.add_row(
+            f"{label} ({unit})",
+            _fmt(s.left, scale, fmt),
+            _fmt(s.right, scale, fmt),
+            f"{s.asymmetry_pct:+.1f} %",
+            ci,
+            verdict,
+        )
+    console.print(table)
+    console.print(
+        "[dim]asymmetry = 100 x (left - right) / mean of both, in %; 'differs' when its 95 % confidence "
+        "interval excludes 0 and it exceeds the measurement's noise floor. Pelvic drop: how far the "
+        "swing side drops while the other foot is on the ground.[/]"
+    )
+
+    drift = Table(title="Within the run (late fifth versus early fifth)", title_justify="left")
+    for col in ("metric", "early", "late", "change"):
+        drift.add_column(col, justify="left" if col == "metric" else "right")
+    for metric, d in summary.drift.items():
+        label, unit, scale, fmt = METRIC_LABELS[metric]
+        if d["change"] is None:
+            drift.add_row(f"{label} ({unit})", "-", "-", "-")
+        else:
+            drift.add_row(
+                f"{label} ({unit})",
+                _fmt(d["early"], scale, fmt),
+                _fmt(d["late"], scale, fmt),
+                ("+" if d["change"] >= 0 else "") + _fmt(d["change"], scale, fmt),
+            )
+    console.print(drift)
+
+    q = summary.quality
+    parts = [
+        f"alignment confidence {q.get('alignment_confidence', 0):.2f}",
+        f"sides from {q.get('side_source', '?')}",
+    ]
+    if q.get("missing_samples"):
+        parts.append(f"{q['missing_samples']} samples missing in {len(q.get('gaps', []))} gaps")
+    if q.get("clipped_share"):
+        parts.append(f"{100 * q['clipped_share']:.2f} % of samples at full scale")
+    parts.append(f"{100 * q.get('doubtful_step_share', 0):.1f} % of steps with a doubtful value")
+    console.print("[bold]data quality:[/] " + ", ".join(parts))
+    if q.get("side_source") == "alternation":
+        console.print(
+            "[yellow]This recording has neither a gyroscope nor a sideways axis: left and right are only "
+            "told apart by alternation, so which side is which is unknown.[/]"
+        )

@@ -1,0 +1,176 @@
+"""The analysis pipeline: a recording in, the step table and everything behind it out.
+
+recording (sensor or body frame) -> alignment -> activity bouts -> contacts (running bouts only)
+-> sides -> per-step metrics. Each arrow is one algorithm class in :mod:`hipsense.gait`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from hipsense.conventions import TIME_COLUMN
+from hipsense.errors import HipsenseError
+from hipsense.formats.csv_input import ImuRecording
+from hipsense.gait.alignment import MountingAligner, to_body_frame
+from hipsense.gait.bouts import ActivityBoutDetector
+from hipsense.gait.events import RunningContactDetector
+from hipsense.gait.metrics import step_metrics
+from hipsense.gait.sides import SideDetector
+
+#: Bump when a change to any algorithm can change the numbers (stored with derived data).
+ALGORITHM_VERSION = "0.1.0"
+
+
+class NotRunningError(HipsenseError):
+    """The recording holds no running that the analysis could measure."""
+
+
+@dataclass
+class SessionAnalysis:
+    """Everything the analysis found in one recording."""
+
+    source: str
+    sampling_rate_hz: float
+    duration_s: float
+    input_frame: Literal["sensor", "body"]
+    body: pd.DataFrame
+    bouts: pd.DataFrame
+    steps: pd.DataFrame
+    alignment: dict[str, Any] = field(default_factory=dict)
+    quality: dict[str, Any] = field(default_factory=dict)
+    algorithm_version: str = ALGORITHM_VERSION
+
+    @property
+    def running_time_s(self) -> float:
+        run = self.bouts[self.bouts["activity"] == "run"]
+        return float(run["duration_s"].sum())
+
+
+def recording_from_session(session) -> tuple[ImuRecording, dict[str, Any]]:
+    """A decoded device session as a uniformly sampled sensor-frame recording, plus data quality.
+
+    Missing samples (gaps) are filled by linear interpolation so the filters see a uniform grid; the
+    gaps are listed in the quality report and every step touching one is marked in ``quality``.
+    """
+    df = session.to_dataframe()
+    fs = float(session.header.sample_rate_hz)
+    idx = np.asarray(session.sample_index, dtype=np.int64)
+    quality: dict[str, Any] = {
+        "gaps": [(int(s), int(c)) for s, c in session.report.gaps],
+        "missing_samples": int(sum(c for _, c in session.report.gaps)),
+        "overflow_lost": int(session.report.overflow_lost),
+        "corrupt_blocks": len(session.report.corrupt_blocks),
+    }
+    counts = np.asarray(session.counts)
+    quality["clipped_share"] = (
+        float(np.mean(np.any(np.abs(counts.astype(np.int32)) >= 32767, axis=1))) if len(counts) else 0.0
+    )
+    if len(idx) and (np.diff(idx) != 1).any():
+        full = np.arange(idx[0], idx[-1] + 1)
+        cols = [c for c in df.columns if c != TIME_COLUMN]
+        filled = {c: np.interp(full, idx, df[c].to_numpy()) for c in cols}
+        df = pd.DataFrame({TIME_COLUMN: full / fs, **filled})
+        missing = np.ones(len(full), dtype=bool)
+        missing[idx - idx[0]] = False
+        quality["_missing_mask"] = missing
+    return ImuRecording(df, "sensor", fs, session.path), quality
+
+
+def analyze(
+    recording: ImuRecording,
+    *,
+    mounting: str | np.ndarray | None = None,
+    quality: dict[str, Any] | None = None,
+) -> SessionAnalysis:
+    """Run the whole analysis on a recording; raises :class:`NotRunningError` when nothing runs."""
+    fs = recording.sample_rate_hz
+    data = recording.data
+    quality = dict(quality or {})
+    missing_mask = quality.pop("_missing_mask", None)
+    alignment: dict[str, Any] = {}
+    if recording.frame == "sensor":
+        aligner = MountingAligner(mounting=mounting).estimate(data, sampling_rate_hz=fs)
+        body = to_body_frame(data, aligner.r_body_from_sensor_)
+        alignment = {
+            "r_body_from_sensor": aligner.r_body_from_sensor_.round(6).tolist(),
+            "confidence": round(float(aligner.confidence_), 3),
+            **aligner.diagnostics_,
+        }
+    else:
+        body = data.copy()
+        alignment = {"method": "input already in the body frame", "confidence": 1.0}
+    quality["alignment_confidence"] = alignment["confidence"]
+
+    bouts = ActivityBoutDetector().detect(body, sampling_rate_hz=fs).bouts_
+    source = str(recording.source) if recording.source else "<data>"
+    if not (bouts["activity"] == "run").any():
+        raise NotRunningError(
+            f"{source}: no running found (activities: {', '.join(sorted(set(bouts['activity'])))})"
+        )
+
+    events = RunningContactDetector().detect(body, sampling_rate_hz=fs).events_
+    events = events[events["ic"].notna()]
+    ic = events["ic_s"].to_numpy() * fs
+    to = events["to_s"].to_numpy() * fs
+    bout_of = np.searchsorted(bouts["start"].to_numpy(), ic, side="right") - 1
+    in_run = bouts["activity"].to_numpy()[bout_of] == "run"
+    ic, to, bout_of = ic[in_run], to[in_run], bout_of[in_run]
+    if len(ic) < 4:
+        raise NotRunningError(f"{source}: too few running steps found to analyse ({len(ic)})")
+
+    sides = SideDetector().detect(body, np.round(ic).astype(np.int64), sampling_rate_hz=fs)
+    steps = step_metrics(
+        body, ic, to, sides.sides_, bout_of, sampling_rate_hz=fs, side_inferred=sides.inferred_
+    )
+    quality["side_source"] = sides.source_
+    if missing_mask is not None:
+        start = np.floor(ic).astype(np.int64)
+        end = np.minimum(
+            start + np.round(np.nan_to_num(steps["step_time_s"].to_numpy(), nan=0.4) * fs).astype(np.int64),
+            len(missing_mask),
+        )
+        c = np.r_[0, np.cumsum(missing_mask)]
+        touched = (c[end] - c[start]) > 0
+        steps.loc[touched, "quality"] = [
+            "; ".join(filter(None, [q, "gap in the data"])) for q in steps.loc[touched, "quality"]
+        ]
+    quality["doubtful_step_share"] = float((steps["quality"] != "").mean())
+    return SessionAnalysis(
+        source=source,
+        sampling_rate_hz=fs,
+        duration_s=len(body) / fs,
+        input_frame=recording.frame,
+        body=body,
+        bouts=bouts,
+        steps=steps,
+        alignment=alignment,
+        quality=quality,
+    )
+
+
+def load_input(path: str | Path, **csv_options) -> tuple[ImuRecording, dict[str, Any]]:
+    """A device file or a CSV, by its content: device files start with their magic."""
+    from hipsense.formats.csv_input import read_imu_csv
+    from hipsense.formats.device_file import HEADER_MAGIC, read_device_file
+
+    path = Path(path)
+    with open(path, "rb") as fh:
+        head = fh.read(len(HEADER_MAGIC))
+    if head == HEADER_MAGIC:
+        return recording_from_session(read_device_file(path))
+    return read_imu_csv(path, **csv_options), {}
+
+
+__all__ = [
+    "ALGORITHM_VERSION",
+    "NotRunningError",
+    "SessionAnalysis",
+    "analyze",
+    "load_input",
+    "recording_from_session",
+]

@@ -1,0 +1,190 @@
+"""Session summary (contract): left/right medians, asymmetry with honest uncertainty, drift, load, quality."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from hipsense.analysis import SessionAnalysis
+
+#: Per-step metrics summarised per side.
+SIDED_METRICS = (
+    "step_time_s",
+    "contact_time_s",
+    "flight_time_s",
+    "impact_g",
+    "loading_rate_g_per_s",
+    "braking_g",
+    "pelvic_drop_deg",
+    "pelvic_rotation_deg",
+    "vertical_oscillation_cm",
+)
+#: An asymmetry counts as real only above this (points of asymmetry index): the error bound of the
+#: asymmetry index in the simulated validation (benchmarks/accuracy.py, docs/validation.md), which
+#: includes side-specific measurement biases that no confidence interval can show.
+AI_NOISE_FLOOR_PCT = 1.5
+#: Metrics whose change from the early to the late part of a run is reported (fatigue).
+DRIFT_METRICS = ("pelvic_drop_deg", "contact_time_s", "impact_g")
+
+
+@dataclass
+class SideComparison:
+    """One metric's left and right medians and their asymmetry index with a 95 % interval."""
+
+    metric: str
+    left: float | None
+    right: float | None
+    asymmetry_pct: float | None
+    ci_low_pct: float | None
+    ci_high_pct: float | None
+    larger_than_noise: bool
+    n_left: int
+    n_right: int
+
+
+@dataclass
+class SessionSummary:
+    """What one session says (contract: ``to_dict()`` is the summary JSON)."""
+
+    source: str
+    algorithm_version: str
+    duration_s: float
+    running_time_s: float
+    steps: int
+    cadence_spm: float | None
+    sides: list[SideComparison]
+    impact_load_g: float
+    drift: dict[str, dict[str, float | None]]
+    quality: dict[str, Any]
+    alignment: dict[str, Any]
+    flags: list[dict[str, Any]] = field(default_factory=list)
+
+    def side(self, metric: str) -> SideComparison:
+        return next(s for s in self.sides if s.metric == metric)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items() if not str(k).startswith("_")}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        return None if not np.isfinite(x) else round(float(x), 4)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    return x
+
+
+def asymmetry_index(left: float, right: float) -> float:
+    """100 * (L - R) / mean(L, R), in percent (Robinson et al. 1987's symmetry index)."""
+    return 100.0 * (left - right) / (0.5 * (left + right))
+
+
+def block_bootstrap_ai(
+    values: np.ndarray, is_left: np.ndarray, *, block: int = 16, n_boot: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """95 % interval of the asymmetry index of medians, by moving-block bootstrap over the step sequence.
+
+    Consecutive steps are not independent (speed, fatigue and terrain change slowly), so whole blocks
+    of ``block`` consecutive steps are resampled (Kunsch 1989, doi:10.1214/aos/1176347265), which keeps
+    that dependence inside each block.
+    """
+    k = len(values)
+    block = max(2, min(block, k // 4 or 2))
+    n_blocks = int(np.ceil(k / block))
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, k - block + 1, size=(n_boot, n_blocks))
+    idx = (starts[:, :, None] + np.arange(block)).reshape(n_boot, -1)[:, :k]
+    v = values[idx]
+    lft = is_left[idx]
+    ml, mr = _row_medians(v, lft), _row_medians(v, ~lft)
+    with np.errstate(all="ignore"):
+        ai = 100.0 * (ml - mr) / (0.5 * (ml + mr))
+    ai = ai[np.isfinite(ai)]
+    if len(ai) < n_boot // 2:
+        return (np.nan, np.nan)
+    lo, hi = np.percentile(ai, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def _row_medians(v: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Median of each row of ``v`` over the entries where ``mask`` holds (NaN for none), by one sort."""
+    s = np.sort(np.where(mask, v, np.inf), axis=1)
+    n = mask.sum(axis=1)
+    rows = np.arange(len(v))
+    lo, hi = np.maximum((n - 1) // 2, 0), np.maximum(n // 2, 0)
+    med = 0.5 * (s[rows, np.minimum(lo, v.shape[1] - 1)] + s[rows, np.minimum(hi, v.shape[1] - 1)])
+    return np.where(n > 0, med, np.nan)
+
+
+def summarize(analysis: SessionAnalysis, *, n_boot: int = 1000) -> SessionSummary:
+    """Summarise a session's steps: per-side medians, asymmetry, drift, load and data quality."""
+    steps = analysis.steps
+    is_left = (steps["side"] == "L").to_numpy()
+    sides: list[SideComparison] = []
+    sided_ok = analysis.quality.get("side_source") != "alternation"
+    for metric in SIDED_METRICS:
+        x = steps[metric].to_numpy(dtype=float)
+        ok = np.isfinite(x)
+        nl, nr = int((ok & is_left).sum()), int((ok & ~is_left).sum())
+        if nl < 3 or nr < 3:
+            sides.append(SideComparison(metric, None, None, None, None, None, False, nl, nr))
+            continue
+        left, right = float(np.median(x[ok & is_left])), float(np.median(x[ok & ~is_left]))
+        ai = asymmetry_index(left, right) if (left + right) != 0 else np.nan
+        lo, hi = block_bootstrap_ai(x[ok], is_left[ok], n_boot=n_boot)
+        real = bool(sided_ok and np.isfinite(lo) and (lo > 0 or hi < 0) and abs(ai) > AI_NOISE_FLOOR_PCT)
+        sides.append(SideComparison(metric, left, right, ai, lo, hi, real, nl, nr))
+
+    run_steps = np.isfinite(steps["step_time_s"].to_numpy(dtype=float))
+    cadence = float(np.median(steps["cadence_spm"][run_steps])) if run_steps.any() else None
+    impact = steps["impact_g"].to_numpy(dtype=float)
+
+    # Drift: the late fifth of the running steps against the early fifth, per side (the sides can
+    # differ a lot, so a median over both would jump between them), then averaged over the sides.
+    k = len(steps)
+    fifth = max(k // 5, 1)
+    drift: dict[str, dict[str, float | None]] = {}
+    for metric in DRIFT_METRICS:
+        x = steps[metric].to_numpy(dtype=float)
+        per_side = []
+        for side_mask in (is_left, ~is_left):
+            early, late = x[:fifth][side_mask[:fifth]], x[-fifth:][side_mask[-fifth:]]
+            if np.isfinite(early).sum() >= 3 and np.isfinite(late).sum() >= 3:
+                per_side.append((np.nanmedian(early), np.nanmedian(late)))
+        if per_side:
+            e, la = (float(np.mean(v)) for v in zip(*per_side, strict=True))
+            drift[metric] = {"early": e, "late": la, "change": la - e}
+        else:
+            drift[metric] = {"early": None, "late": None, "change": None}
+
+    quality = dict(analysis.quality)
+    return SessionSummary(
+        source=analysis.source,
+        algorithm_version=analysis.algorithm_version,
+        duration_s=analysis.duration_s,
+        running_time_s=analysis.running_time_s,
+        steps=k,
+        cadence_spm=cadence,
+        sides=sides,
+        impact_load_g=float(np.nansum(impact)),
+        drift=drift,
+        quality=quality,
+        alignment=dict(analysis.alignment),
+    )
+
+
+def sides_table(summary: SessionSummary) -> pd.DataFrame:
+    """The per-side comparison as a DataFrame (one row per metric)."""
+    return pd.DataFrame([asdict(s) for s in summary.sides]).set_index("metric")

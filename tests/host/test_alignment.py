@@ -1,0 +1,130 @@
+"""Mounting alignment: any reasonable mounting is recovered from the data alone."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial.transform import Rotation
+
+from hipsense.conventions import SENSOR_ACC, SENSOR_GYR, G
+from hipsense.gait.alignment import KNOWN_MOUNTINGS, AlignmentError, MountingAligner, to_body_frame
+
+
+def _angle_deg(r_est: np.ndarray, r_true: np.ndarray) -> float:
+    return float(np.degrees(np.arccos(np.clip((np.trace(r_est @ r_true.T) - 1) / 2, -1, 1))))
+
+
+def _rotated(body: np.ndarray, r_body_from_sensor: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(body @ r_body_from_sensor, columns=list(SENSOR_ACC))
+
+
+MOUNTINGS = {
+    **KNOWN_MOUNTINGS,
+    "tilt-30-pitch": Rotation.from_euler("y", 30, degrees=True).as_matrix() @ KNOWN_MOUNTINGS["back"],
+    "tilt-25-roll-side": Rotation.from_euler("x", -25, degrees=True).as_matrix()
+    @ KNOWN_MOUNTINGS["side-left"],
+    "random": Rotation.random(random_state=7).as_matrix(),
+}
+
+
+@pytest.mark.parametrize("name", list(MOUNTINGS))
+def test_simulated_mountings_are_recovered(name):
+    from hipsense.sim import RunConfig, simulate_run
+
+    run = simulate_run(RunConfig(duration_s=60, seed=3))
+    body = run.body[["acc_is", "acc_ml", "acc_pa"]].to_numpy()
+    r_true = MOUNTINGS[name]
+    aligner = MountingAligner().estimate(_rotated(body, r_true), sampling_rate_hz=run.sample_rate_hz)
+    assert _angle_deg(aligner.r_body_from_sensor_, r_true) < 5.0
+    assert aligner.confidence_ > 0.5
+    assert aligner.diagnostics_["gait"] == "run"
+
+
+def test_simulated_sensor_output_aligns_to_the_simulators_mounting():
+    from hipsense.sim import RunConfig, simulate_run
+
+    run = simulate_run(RunConfig(duration_s=60, seed=5))
+    aligner = MountingAligner().estimate(run.data, sampling_rate_hz=run.sample_rate_hz)
+    assert _angle_deg(aligner.r_body_from_sensor_, run.r_body_from_sensor) < 5.0
+    body = to_body_frame(run.data, aligner.r_body_from_sensor_)
+    assert set(body.columns) >= {"t_s", "acc_is", "acc_ml", "acc_pa", "gyr_is", "gyr_ml", "gyr_pa"}
+    assert body["acc_is"].mean() == pytest.approx(G, rel=0.03)
+
+
+def test_explicit_mounting_is_taken_as_given():
+    aligner = MountingAligner(mounting="side-right").estimate(pd.DataFrame(), sampling_rate_hz=100)
+    np.testing.assert_array_equal(aligner.r_body_from_sensor_, KNOWN_MOUNTINGS["side-right"])
+    assert aligner.confidence_ == 1.0
+
+
+@pytest.mark.parametrize("name", list(KNOWN_MOUNTINGS))
+def test_known_mountings_are_proper_rotations(name):
+    r = KNOWN_MOUNTINGS[name]
+    np.testing.assert_allclose(r @ r.T, np.eye(3), atol=1e-12)
+    assert np.linalg.det(r) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("mounting", "message"),
+    [("belt-buckle", "unknown mounting"), (np.diag([1.0, 1.0, -1.0]), "proper rotation"), (np.eye(2), "3x3")],
+)
+def test_bad_explicit_mounting(mounting, message):
+    with pytest.raises(AlignmentError, match=message):
+        MountingAligner(mounting=mounting).estimate(pd.DataFrame(), sampling_rate_hz=100)
+
+
+def test_standing_only_cannot_give_forward():
+    rng = np.random.default_rng(0)
+    still = pd.DataFrame(np.array([0.0, 0.0, G]) + rng.normal(0, 0.02, (3000, 3)), columns=list(SENSOR_ACC))
+    with pytest.raises(AlignmentError, match="give the mounting explicitly"):
+        MountingAligner().estimate(still, sampling_rate_hz=100)
+
+
+def test_too_short():
+    with pytest.raises(AlignmentError, match="at least 10 s"):
+        MountingAligner().estimate(
+            pd.DataFrame(np.zeros((50, 3)), columns=list(SENSOR_ACC)), sampling_rate_hz=100
+        )
+
+
+def test_gyro_is_rotated_with_the_accelerometer():
+    r = MOUNTINGS["random"]
+    rng = np.random.default_rng(1)
+    body_gyr = rng.normal(size=(10, 3))
+    df = pd.DataFrame(body_gyr @ r, columns=list(SENSOR_GYR))
+    out = to_body_frame(df, r)
+    np.testing.assert_allclose(out[["gyr_is", "gyr_ml", "gyr_pa"]].to_numpy(), body_gyr, atol=1e-12)
+
+
+@pytest.mark.shared_data
+def test_real_running_forward_survives_any_rotation(shared_data):
+    """Treadmill running (vertical and forward only): forward is found whatever the rotation."""
+    d = pd.read_csv(shared_data / "running-sacral-accel" / "trial02_3.33mps.csv")
+    body = np.tile(np.c_[d["acc_v_g"], np.zeros(len(d)), d["acc_ap_g"]] * G, (3, 1))
+    reference = MountingAligner().estimate(_rotated(body, np.eye(3)), sampling_rate_hz=500)
+    for seed in range(3):
+        r = Rotation.random(random_state=seed).as_matrix()
+        est = MountingAligner().estimate(_rotated(body, r), sampling_rate_hz=500)
+        # Same answer in body terms as without rotation (the recording's own sensor tilt remains).
+        assert _angle_deg(est.r_body_from_sensor_ @ r.T, reference.r_body_from_sensor_) < 1.0
+    assert reference.r_body_from_sensor_[2, 2] > 0.9  # forward is the recorded anterior axis
+
+
+@pytest.mark.shared_data
+def test_real_walking_forward_is_found(shared_data):
+    """Xsens at L5, 110 trials: forward (the case's -z, its z points out of the back) in every one."""
+    folder = shared_data / "walking-l5-ipol"
+    files = sorted(folder.glob("*_lb.txt"))[::5]
+    assert files
+    for f in files:
+        w = np.loadtxt(f, skiprows=2)
+        trial = json.loads(f.with_name(f.name.replace("_lb.txt", ".json")).read_text())
+        assert trial["TrialBoundaries"]
+        est = MountingAligner().estimate(
+            pd.DataFrame(w[:, 1:4], columns=list(SENSOR_ACC)), sampling_rate_hz=100
+        )
+        assert est.r_body_from_sensor_[2, 2] < -0.7, f.name
+        assert est.diagnostics_["gait"] == "walk", f.name
