@@ -16,7 +16,7 @@ import pandas as pd
 from hipsense.conventions import TIME_COLUMN
 from hipsense.errors import HipsenseError
 from hipsense.formats.csv_input import ImuRecording
-from hipsense.gait.alignment import MountingAligner, to_body_frame
+from hipsense.gait.alignment import AlignmentError, MountingAligner, to_body_frame
 from hipsense.gait.bouts import ActivityBoutDetector
 from hipsense.gait.events import RunningContactDetector
 from hipsense.gait.metrics import step_metrics
@@ -93,8 +93,12 @@ def analyze(
     quality = dict(quality or {})
     missing_mask = quality.pop("_missing_mask", None)
     alignment: dict[str, Any] = {}
+    source = str(recording.source) if recording.source else "<data>"
     if recording.frame == "sensor":
-        aligner = MountingAligner(mounting=mounting).estimate(data, sampling_rate_hz=fs)
+        try:
+            aligner = MountingAligner(mounting=mounting).estimate(data, sampling_rate_hz=fs)
+        except AlignmentError as e:
+            raise AlignmentError(f"{source}: {e}") from None
         body = to_body_frame(data, aligner.r_body_from_sensor_)
         alignment = {
             "r_body_from_sensor": aligner.r_body_from_sensor_.round(6).tolist(),
@@ -107,7 +111,6 @@ def analyze(
     quality["alignment_confidence"] = alignment["confidence"]
 
     bouts = ActivityBoutDetector().detect(body, sampling_rate_hz=fs).bouts_
-    source = str(recording.source) if recording.source else "<data>"
     if not (bouts["activity"] == "run").any():
         raise NotRunningError(
             f"{source}: no running found (activities: {', '.join(sorted(set(bouts['activity'])))})"

@@ -23,6 +23,40 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    import json
+
+    from hipsense.analysis import analyze, load_input
+    from hipsense.formats.csv_input import parse_column_map
+    from hipsense.gait.summary import summarize
+    from hipsense.report.terminal import print_summary
+
+    try:
+        columns = parse_column_map(args.columns) if args.columns else None
+    except ValueError as e:
+        raise HipsenseError(f"--columns: {e}") from None
+    with console.status(f"Analysing {args.input}..."):
+        recording, quality = load_input(
+            args.input,
+            sample_rate_hz=args.sample_rate,
+            acc_unit=args.acc_unit,
+            gyr_unit=args.gyr_unit,
+            columns=columns,
+        )
+        analysis = analyze(recording, mounting=args.mounting, quality=quality)
+        summary = summarize(analysis)
+    for note in recording.notes:
+        console.print(f"[dim]note: {note}[/]")
+    print_summary(summary, console=console)
+    if args.steps_out:
+        analysis.steps.to_csv(args.steps_out, index=False)
+        console.print(f"wrote {len(analysis.steps)} steps to [bold]{args.steps_out}[/]")
+    if args.summary_out:
+        Path(args.summary_out).write_text(json.dumps(summary.to_dict(), indent=2))
+        console.print(f"wrote the summary to [bold]{args.summary_out}[/]")
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from hipsense.formats.device_file import read_device_file
     from hipsense.report.terminal import print_session_info
@@ -82,6 +116,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = add(
+        "analyze",
+        _cmd_analyze,
+        "analyse a recording: steps, sides, contact times, impacts, pelvic drop, asymmetry",
+        "Analyses a device session file or a CSV and prints the run's summary: left versus right with "
+        "confidence intervals, drift within the run and data quality. A CSV has a header row, t_s in "
+        "seconds (or give --sample-rate) and sensor-frame acc_x,acc_y,acc_z[,gyr_x,gyr_y,gyr_z] or "
+        "body-frame acc_is[,acc_ml,acc_pa,gyr_is,gyr_ml,gyr_pa] columns.",
+    )
+    p.add_argument("input", type=Path, metavar="INPUT", help="device session file (.hsn) or CSV")
+    p.add_argument("--steps-out", metavar="CSV", help="write the per-step table here")
+    p.add_argument("--summary-out", metavar="JSON", help="write the session summary here")
+    p.add_argument("--sample-rate", type=float, metavar="HZ", help="CSV without t_s: its sampling rate")
+    p.add_argument(
+        "--acc-unit",
+        choices=["m/s^2", "g"],
+        default="m/s^2",
+        help="CSV acceleration unit (default: %(default)s)",
+    )
+    p.add_argument(
+        "--gyr-unit",
+        choices=["deg/s", "rad/s"],
+        default="deg/s",
+        help="CSV angular rate unit (default: %(default)s)",
+    )
+    p.add_argument(
+        "--columns",
+        metavar="MAP",
+        help="map the CSV's column names to ours, e.g. acc_is=acc_v_g,acc_pa=acc_ap_g",
+    )
+    p.add_argument(
+        "--mounting",
+        choices=["back", "side-left", "side-right", "back-upside-down"],
+        help="how the clip was worn, instead of estimating it from the data (sensor-frame input only)",
+    )
+
+    p = add(
         "info",
         _cmd_info,
         "show what a device session file holds",
@@ -114,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except HipsenseError as e:
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True, markup=True)
         return 2
     except KeyboardInterrupt:
         err_console.print("interrupted")

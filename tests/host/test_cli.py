@@ -1,0 +1,147 @@
+"""The command line as a user meets it: help, version, demo, analyze and its errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hipsense import __version__
+from hipsense.cli import build_parser, main
+from hipsense.sim import scenarios, simulate_run
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "hipsense.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_version():
+    proc = _run("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"hipsense {__version__}"
+
+
+def test_every_command_has_readable_help():
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {"demo", "analyze", "info", "simulate"} <= set(commands)
+    for name in commands:
+        proc = _run(name, "--help")
+        assert proc.returncode == 0, name
+        assert f"usage: hipsense {name}" in proc.stdout
+        assert len(proc.stdout.split()) > 20, f"{name} --help says too little"
+
+
+def test_demo_writes_its_outputs_and_shows_the_injected_asymmetry(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for name in ("demo-run.hsn", "truth.csv", "steps.csv", "summary.json"):
+        assert (out / name).stat().st_size > 0, name
+    assert "identical to what was recorded" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    by_metric = {s["metric"]: s for s in summary["sides"]}
+    # Injected: right contact time +6 %, right impact +10 %, drop 8 deg (L stance) vs 5 deg (R stance).
+    assert -8 < by_metric["contact_time_s"]["asymmetry_pct"] < -3
+    assert -13 < by_metric["impact_g"]["asymmetry_pct"] < -6
+    assert by_metric["pelvic_drop_deg"]["left"] - by_metric["pelvic_drop_deg"]["right"] > 2
+    assert by_metric["impact_g"]["larger_than_noise"]
+    assert not by_metric["step_time_s"]["larger_than_noise"]
+    assert summary["drift"]["pelvic_drop_deg"]["change"] > 0.5
+    steps = pd.read_csv(out / "steps.csv")
+    assert len(steps) == summary["steps"] > 1000
+
+
+@pytest.fixture(scope="module")
+def sim_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sim") / "run.csv"
+    simulate_run(scenarios.steady_run(duration_s=40, seed=2)).write_csv(path)
+    return path
+
+
+def test_analyze_csv_writes_steps_and_summary(sim_csv, tmp_path):
+    steps, summary = tmp_path / "steps.csv", tmp_path / "summary.json"
+    proc = _run("analyze", str(sim_csv), "--steps-out", str(steps), "--summary-out", str(summary))
+    assert proc.returncode == 0, proc.stderr
+    assert "Left versus right" in proc.stdout
+    table = pd.read_csv(steps)
+    assert {"bout", "side", "ic_s", "contact_time_s", "impact_g", "pelvic_drop_deg", "quality"} <= set(table)
+    assert set(table["side"]) == {"L", "R"}
+    assert json.loads(summary.read_text())["steps"] == len(table)
+
+
+def _bad(tmp_path, name: str, frame: pd.DataFrame | str):
+    path = tmp_path / name
+    if isinstance(frame, str):
+        path.write_text(frame)
+    else:
+        frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("missing-columns", "no acceleration columns"),
+        ("non-numeric", "not a number"),
+        ("time-backwards", "time goes backwards"),
+        ("too-short", "too short to analyse"),
+        ("not-running", "running found"),
+        ("empty", "the file is empty"),
+        ("bad-mapping", "--columns"),
+    ],
+)
+def test_bad_csv_gives_one_error_line_and_nonzero_exit(tmp_path, sim_csv, case, expected):
+    good = pd.read_csv(sim_csv)
+    extra: list[str] = []
+    if case == "missing-columns":
+        path = _bad(tmp_path, "a.csv", good.drop(columns=["acc_y"]))
+    elif case == "non-numeric":
+        path = _bad(
+            tmp_path,
+            "b.csv",
+            good.astype({"acc_x": object}).assign(acc_x=lambda d: d["acc_x"].where(d.index != 3, "x")),
+        )
+    elif case == "time-backwards":
+        path = _bad(tmp_path, "c.csv", good.assign(t_s=good["t_s"].where(good.index != 50, 0.0)))
+    elif case == "too-short":
+        path = _bad(tmp_path, "d.csv", good.iloc[:200])
+    elif case == "not-running":
+        rng = np.random.default_rng(0)
+        n = 3000
+        still = pd.DataFrame(
+            {"t_s": np.arange(n) / 100, "acc_x": 9.81 + rng.normal(0, 0.02, n), "acc_y": 0.0, "acc_z": 0.0}
+        )
+        path = _bad(tmp_path, "e.csv", still)
+    elif case == "empty":
+        path = _bad(tmp_path, "f.csv", "")
+    else:
+        path, extra = sim_csv, ["--columns", "acc_is"]
+    proc = _run("analyze", str(path), *extra)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert expected in lines[0]
+    if case != "bad-mapping":
+        assert str(path) in lines[0]
+
+
+def test_info_on_a_corrupt_device_file_is_one_line(tmp_path):
+    bad = tmp_path / "bad.hsn"
+    bad.write_bytes(b"not a session file at all")
+    proc = _run("info", str(bad))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert str(bad) in proc.stderr
+
+
+@pytest.mark.shared_data
+def test_analyze_real_treadmill_csv_with_mapping(shared_data):
+    trial = shared_data / "running-sacral-accel" / "trial03_3.33mps.csv"
+    proc = _run("analyze", str(trial), "--acc-unit", "g", "--columns", "acc_is=acc_v_g,acc_pa=acc_ap_g")
+    assert proc.returncode == 0, proc.stderr
+    assert "sides from alternation" in proc.stdout.replace("\n", " ")
