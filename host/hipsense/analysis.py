@@ -93,6 +93,7 @@ def analyze(
     quality = dict(quality or {})
     missing_mask = quality.pop("_missing_mask", None)
     alignment: dict[str, Any] = {}
+    bouts = None
     source = str(recording.source) if recording.source else "<data>"
     if recording.frame == "sensor":
         try:
@@ -100,6 +101,7 @@ def analyze(
         except AlignmentError as e:
             raise AlignmentError(f"{source}: {e}") from None
         body = to_body_frame(data, aligner.r_body_from_sensor_)
+        bouts = aligner.bouts_
         alignment = {
             "r_body_from_sensor": aligner.r_body_from_sensor_.round(6).tolist(),
             "confidence": round(float(aligner.confidence_), 3),
@@ -110,7 +112,8 @@ def analyze(
         alignment = {"method": "input already in the body frame", "confidence": 1.0}
     quality["alignment_confidence"] = alignment["confidence"]
 
-    bouts = ActivityBoutDetector().detect(body, sampling_rate_hz=fs).bouts_
+    if bouts is None:
+        bouts = ActivityBoutDetector().detect(body, sampling_rate_hz=fs).bouts_
     if not (bouts["activity"] == "run").any():
         raise NotRunningError(
             f"{source}: no running found (activities: {', '.join(sorted(set(bouts['activity'])))})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from hipsense.conventions import G
 from hipsense.formats.csv_input import CsvInputError, parse_column_map, read_imu_csv
 

@@ -74,6 +74,9 @@ class MountingAligner:
         The rotation, ``body = R @ sensor``.
     confidence_
         0 to 1: the weakest of the gravity, anisotropy and sign cues (1 for an explicit mounting).
+    bouts_
+        The activity bouts found on the vertical (``None`` for an explicit mounting); the same as
+        :class:`~hipsense.gait.bouts.ActivityBoutDetector` gives on the aligned ``acc_is``.
     diagnostics_
         The cues behind the confidence: ``tilt_deg`` (angle of the sensor x axis from vertical),
         ``gravity_g``, ``gravity_spread_deg``, ``anisotropy``, ``sign_correlation``, ``method``.
@@ -103,6 +106,7 @@ class MountingAligner:
             r = self._explicit()
             self.r_body_from_sensor_ = r
             self.confidence_ = 1.0
+            self.bouts_ = None
             self.diagnostics_ = {
                 "method": "explicit",
                 "tilt_deg": float(np.degrees(np.arccos(np.clip(r[0, 0], -1, 1)))),
@@ -130,6 +134,7 @@ class MountingAligner:
         from hipsense.gait.bouts import ActivityBoutDetector  # local: bouts imports nothing from here
 
         bouts = ActivityBoutDetector().detect(pd.DataFrame({"acc_is": vertical}), sampling_rate_hz=fs).bouts_
+        self.bouts_ = bouts  # the vertical is the body frame's acc_is: the pipeline reuses these bouts
         labels = np.repeat(bouts["activity"].to_numpy(), (bouts["end"] - bouts["start"]).to_numpy())
         run, walk = labels == "run", labels == "walk"
         if run.sum() >= 10 * fs:
@@ -161,8 +166,15 @@ class MountingAligner:
         corr = float(-(along * cue[mask]).mean() / (along.std() * cue[mask].std()))
         # Consistency: the same estimate on 10-s windows should agree with the whole.
         idx = np.flatnonzero(mask)
-        chunks = np.array_split(idx, max(len(idx) // int(10 * fs), 1))
-        agree = np.mean([(-(horiz[c] * cue[c, None]).mean(axis=0)) @ fwd > 0 for c in chunks])
+        size = int(10 * fs)
+        n_chunks = max(len(idx) // size, 1)
+        per_sample = (horiz[idx] @ fwd) * cue[idx]
+        chunk_cov = (
+            per_sample[: n_chunks * size].reshape(n_chunks, -1).mean(axis=1)
+            if len(idx) >= size
+            else per_sample.mean(keepdims=True)
+        )
+        agree = float(np.mean(chunk_cov < 0))
         right = np.cross(fwd, up)
         r = np.vstack([up, right, fwd])
 

@@ -92,20 +92,30 @@ def asymmetry_index(left: float, right: float) -> float:
 
 
 def block_bootstrap_ai(
-    values: np.ndarray, is_left: np.ndarray, *, block: int = 16, n_boot: int = 1000, seed: int = 0
+    values: np.ndarray,
+    is_left: np.ndarray,
+    *,
+    block: int = 16,
+    n_boot: int = 1000,
+    max_steps: int = 2000,
+    seed: int = 0,
 ) -> tuple[float, float]:
     """95 % interval of the asymmetry index of medians, by moving-block bootstrap over the step sequence.
 
     Consecutive steps are not independent (speed, fatigue and terrain change slowly), so whole blocks
     of ``block`` consecutive steps are resampled (Kunsch 1989, doi:10.1214/aos/1176347265), which keeps
-    that dependence inside each block.
+    that dependence inside each block. Sessions longer than ``max_steps`` use the m-out-of-n bootstrap
+    (Bickel, Gotze & van Zwet 1997, Statistica Sinica 7:1-31): replicates of ``max_steps`` steps, their
+    spread around the estimate scaled by ``sqrt(max_steps / n)``, which keeps an hour's run as fast as a
+    short one.
     """
     k = len(values)
     block = max(2, min(block, k // 4 or 2))
-    n_blocks = int(np.ceil(k / block))
+    m = min(k, max_steps)
+    n_blocks = int(np.ceil(m / block))
     rng = np.random.default_rng(seed)
     starts = rng.integers(0, k - block + 1, size=(n_boot, n_blocks))
-    idx = (starts[:, :, None] + np.arange(block)).reshape(n_boot, -1)[:, :k]
+    idx = (starts[:, :, None] + np.arange(block)).reshape(n_boot, -1)[:, :m]
     v = values[idx]
     lft = is_left[idx]
     ml, mr = _row_medians(v, lft), _row_medians(v, ~lft)
@@ -115,16 +125,30 @@ def block_bootstrap_ai(
     if len(ai) < n_boot // 2:
         return (np.nan, np.nan)
     lo, hi = np.percentile(ai, [2.5, 97.5])
+    if m < k:
+        left, right = np.median(values[is_left]), np.median(values[~is_left])
+        centre = asymmetry_index(float(left), float(right))
+        scale = np.sqrt(m / k)
+        lo, hi = centre + (lo - centre) * scale, centre + (hi - centre) * scale
     return float(lo), float(hi)
 
 
 def _row_medians(v: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Median of each row of ``v`` over the entries where ``mask`` holds (NaN for none), by one sort."""
-    s = np.sort(np.where(mask, v, np.inf), axis=1)
+    """Median of each row of ``v`` over the entries where ``mask`` holds (NaN for none).
+
+    Entries outside the mask become +inf and sort last, so the median of a row with ``n`` valid entries
+    sits at ranks ``(n-1)//2`` and ``n//2``; a partial sort up to the largest rank needed is enough.
+    """
+    x = np.where(mask, v, np.inf)
     n = mask.sum(axis=1)
-    rows = np.arange(len(v))
+    if not n.any():
+        return np.full(len(v), np.nan)
     lo, hi = np.maximum((n - 1) // 2, 0), np.maximum(n // 2, 0)
-    med = 0.5 * (s[rows, np.minimum(lo, v.shape[1] - 1)] + s[rows, np.minimum(hi, v.shape[1] - 1)])
+    kmax = int(hi.max())
+    part = np.partition(x, kmax, axis=1)[:, : kmax + 1]
+    part.sort(axis=1)
+    rows = np.arange(len(v))
+    med = 0.5 * (part[rows, np.minimum(lo, kmax)] + part[rows, np.minimum(hi, kmax)])
     return np.where(n > 0, med, np.nan)
 
 

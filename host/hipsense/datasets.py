@@ -1,0 +1,193 @@
+"""Loaders for the public recordings in ``../shared/data`` that the analysis is developed and tested on.
+
+The recordings are not part of hipsense and are never copied into it: :func:`shared_data_dir` finds
+them next to the repository (``<repo>/../shared/data``) or where ``HIPSENSE_SHARED_DATA`` points, and
+returns ``None`` when they are absent (a user's fresh checkout), so tests can skip cleanly.
+
+``running-sacral-accel`` (Alcantara et al. 2022, PeerJ 10:e12752, doi:10.7717/peerj.12752,
+Apache-2.0): six treadmill running trials of one runner with a sacral accelerometer (vertical and
+anterior-posterior, in g, 500 Hz) and the vertical ground reaction force of an instrumented treadmill
+(body weights, sample-aligned). What we checked about it before use:
+
+- **Axis signs** were not documented, so we set them from the physics. Vertical: the reading averages
+  +1.15 to +1.22 g over whole trials and sits at 0 g in flight (free fall), so it is up-positive and
+  maps to ``acc_is`` unchanged. Anterior-posterior: within 40 ms after every contact it drops by
+  1.3-2.1 g (median per trial; minima -1.9 to -3.2 g), the braking of the body; braking is a backward
+  force, so the axis is forward-positive and maps to ``acc_pa`` unchanged. ``tests/host/test_events.py``
+  checks both.
+- **Processing in the published signals**: the vertical acceleration never reads below 0 g; 15-21 % of
+  samples are exactly 0 (flight clipped at zero); all channels look low-passed (little content above
+  30 Hz). The anterior-posterior channel reads -0.3 to -1 g in flight, where free fall should read
+  about 0, so it carries an offset of unknown origin. The vertical mean (1.15-1.22 g, 1.00-1.03 BW for the
+  force) suggests a gain or alignment difference of up to 20 %. The detector is built not to depend on
+  any of these (see docs/validation.md).
+- **Reference contacts**: the force never reads exactly 0 in flight. Its flight baseline is
+  0.002-0.010 BW (median per trial) with a robust SD of 0.005-0.017 BW, but the treadmill rings just
+  before some contacts (trial06 up to 0.054 BW), so a plain 0.05 BW threshold finds spurious
+  "contacts" a few ms long. We use 0.05 BW with hysteresis: a contact is a run above 0.05 BW that
+  reaches 0.5 BW somewhere, and its crossing times are linearly interpolated between samples. See
+  :func:`reference_contacts`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hipsense.conventions import G
+from hipsense.errors import InputFileError
+from hipsense.gait.filters import segment_argext
+
+#: Environment variable that overrides where the shared recordings are.
+SHARED_DATA_ENV = "HIPSENSE_SHARED_DATA"
+RUNNING_SACRAL = "running-sacral-accel"
+RUNNING_SACRAL_RATE_HZ = 500.0
+#: Contact threshold on the vertical ground reaction force, body weights (37.7 N for this runner).
+CONTACT_THRESHOLD_BW = 0.05
+#: A run above the threshold is a contact only if the force reaches this somewhere in it.
+CONTACT_CONFIRM_BW = 0.5
+
+
+def shared_data_dir() -> Path | None:
+    """The shared recordings folder, or ``None`` when it is absent.
+
+    ``HIPSENSE_SHARED_DATA`` wins when set; otherwise ``<repo>/../shared/data`` relative to this
+    package's source tree (``<repo>/host/hipsense/datasets.py``).
+    """
+    env = os.environ.get(SHARED_DATA_ENV)
+    if env:
+        p = Path(env).expanduser()
+        return p if p.is_dir() else None
+    repo = Path(__file__).resolve().parents[2]
+    p = repo.parent / "shared" / "data"
+    return p if p.is_dir() else None
+
+
+def _running_dir() -> Path:
+    root = shared_data_dir()
+    if root is None:
+        raise InputFileError(
+            Path("../shared/data"), f"shared recordings not found; set {SHARED_DATA_ENV} to their folder"
+        )
+    folder = root / RUNNING_SACRAL
+    if not folder.is_dir():
+        raise InputFileError(folder, "folder of the running-sacral-accel recordings not found")
+    return folder
+
+
+def running_sacral_trials() -> pd.DataFrame:
+    """The trials listed in ``trials.csv``: ``trial`` (file stem, e.g. ``trial01_2.50mps``), ``file``,
+    ``speed_mps``, ``slope_deg`` and the foot-strike percentages, one row per trial."""
+    path = _running_dir() / "trials.csv"
+    if not path.is_file():
+        raise InputFileError(path, "trials.csv not found")
+    trials = pd.read_csv(path)
+    trials.insert(0, "trial", trials["file"].str.replace(r"\.csv$", "", regex=True))
+    return trials
+
+
+def _trial_file(trial: str | int) -> Path:
+    trials = running_sacral_trials()
+    if isinstance(trial, (int, np.integer)):
+        key = f"trial{int(trial):02d}"
+    else:
+        key = str(trial).removesuffix(".csv")
+    hit = trials[(trials["trial"] == key) | trials["trial"].str.startswith(key + "_")]
+    if len(hit) != 1:
+        raise InputFileError(
+            _running_dir() / "trials.csv",
+            f"no single trial matches {trial!r}; known: {', '.join(trials['trial'])}",
+        )
+    return _running_dir() / hit["file"].iloc[0]
+
+
+def read_running_sacral_csv(trial: str | int) -> pd.DataFrame:
+    """One trial's CSV as recorded: ``t_s``, ``acc_v_g``, ``acc_ap_g``, ``grf_v_bw``.
+
+    ``trial`` is the number (``1``), the stem (``"trial01"`` or ``"trial01_2.50mps"``) or the file name.
+    """
+    path = _trial_file(trial)
+    df = pd.read_csv(path)
+    missing = {"t_s", "acc_v_g", "acc_ap_g", "grf_v_bw"} - set(df.columns)
+    if missing:
+        raise InputFileError(path, f"missing columns {', '.join(sorted(missing))}", offset=1, where="line")
+    return df
+
+
+def reference_contacts(
+    grf_bw: np.ndarray,
+    sampling_rate_hz: float,
+    *,
+    threshold_bw: float = CONTACT_THRESHOLD_BW,
+    confirm_bw: float = CONTACT_CONFIRM_BW,
+) -> pd.DataFrame:
+    """Foot contacts from a vertical ground reaction force in body weights.
+
+    A contact is a run of samples above ``threshold_bw`` in which the force reaches ``confirm_bw``
+    (hysteresis: treadmill ringing in flight never does). ``ic_s``/``to_s`` are the threshold crossings
+    interpolated linearly between samples; ``ic`` is the first sample above the threshold and ``to`` the
+    first sample below it again (contact = ``[ic, to)``). A contact that is already on at the first
+    sample has no IC, one still on at the last sample has no TO (NaN/NA); ``complete`` is true when both
+    are inside the recording.
+    """
+    f = np.asarray(grf_bw, dtype=float)
+    fs = float(sampling_rate_hz)
+    n = len(f)
+    on = np.concatenate(([False], f > threshold_bw, [False])).astype(np.int8)
+    starts = np.flatnonzero(np.diff(on) == 1)
+    ends = np.flatnonzero(np.diff(on) == -1)
+    top = segment_argext(f, starts, ends, largest=True)
+    keep = f[top] >= confirm_bw
+    starts, ends = starts[keep], ends[keep]
+    has_ic = starts > 0
+    has_to = ends < n
+
+    def crossing(i: np.ndarray) -> np.ndarray:
+        # the threshold lies between f[i-1] and f[i]
+        lo, hi = f[i - 1], f[i]
+        return (i - 1 + (threshold_bw - lo) / (hi - lo)) / fs
+
+    ic_s = np.full(len(starts), np.nan)
+    to_s = np.full(len(starts), np.nan)
+    ic_s[has_ic] = crossing(starts[has_ic])
+    to_s[has_to] = crossing(ends[has_to])
+    ic = pd.array(starts, dtype="Int64")
+    to = pd.array(ends, dtype="Int64")
+    ic[~has_ic] = pd.NA
+    to[~has_to] = pd.NA
+    return pd.DataFrame(
+        {
+            "ic": ic,
+            "to": to,
+            "ic_s": ic_s,
+            "to_s": to_s,
+            "contact_time_s": to_s - ic_s,
+            "complete": has_ic & has_to,
+        },
+        index=pd.RangeIndex(len(starts), name="contact_id"),
+    )
+
+
+def load_running_sacral(
+    trial: str | int, *, threshold_bw: float = CONTACT_THRESHOLD_BW
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One trial in hipsense's body frame, and its reference contacts.
+
+    Returns ``(data, contacts)``: ``data`` has ``t_s``, ``acc_is`` and ``acc_pa`` in m/s^2 (500 Hz;
+    signs as documented in this module), ``contacts`` is :func:`reference_contacts` of the force.
+    """
+    raw = read_running_sacral_csv(trial)
+    data = pd.DataFrame(
+        {
+            "t_s": raw["t_s"].to_numpy(dtype=float),
+            "acc_is": raw["acc_v_g"].to_numpy(dtype=float) * G,  # up-positive as recorded
+            "acc_pa": raw["acc_ap_g"].to_numpy(dtype=float) * G,  # forward-positive as recorded
+        }
+    )
+    contacts = reference_contacts(
+        raw["grf_v_bw"].to_numpy(), RUNNING_SACRAL_RATE_HZ, threshold_bw=threshold_bw
+    )
+    return data, contacts
