@@ -212,14 +212,13 @@ class MountingAligner:
 
 
 def to_body_frame(data: pd.DataFrame, r_body_from_sensor: np.ndarray) -> pd.DataFrame:
-    """Rotate sensor-frame columns into body-frame columns (time and other columns kept)."""
-    out = pd.DataFrame(index=data.index)
+    """Rotate sensor-frame columns into body-frame columns (the time column is kept)."""
+    out: dict[str, np.ndarray] = {}
     if TIME_COLUMN in data:
-        out[TIME_COLUMN] = data[TIME_COLUMN]
-    pairs: list[tuple[tuple[str, ...], tuple[str, ...]]] = [(SENSOR_ACC, BODY_ACC), (SENSOR_GYR, BODY_GYR)]
-    for src, dst in pairs:
+        out[TIME_COLUMN] = data[TIME_COLUMN].to_numpy()
+    r = np.asarray(r_body_from_sensor, dtype=float)
+    for src, dst in ((SENSOR_ACC, BODY_ACC), (SENSOR_GYR, BODY_GYR)):
         if all(c in data for c in src):
-            rotated = data[list(src)].to_numpy(dtype=float) @ np.asarray(r_body_from_sensor).T
-            for i, name in enumerate(dst):
-                out[name] = rotated[:, i]
-    return out
+            rotated = data[list(src)].to_numpy(dtype=float) @ r.T
+            out.update({name: rotated[:, i] for i, name in enumerate(dst)})
+    return pd.DataFrame(out, index=data.index)

@@ -1,0 +1,354 @@
+# Session file writer: header + fixed-size blocks (docs/session-format.md, format 1.0).
+#
+# One job: turn int16 samples into the session file's bytes and hand them to the file object it was
+# given. The sampler feeds it with append(); main/sync code decides when to close() and why.
+#
+# Seams for the firmware issue that adds power-cut recovery, storage-full and low-battery handling:
+# - every block (data, end) reaches storage through SessionWriter._write_block(): the one place to
+#   catch OSError(ENOSPC), count free space, or sync differently;
+# - flush() emits the samples held in RAM now (call it before a low-battery close or deep sleep);
+# - close(reason, t_ms) writes the end block with REASON_STORAGE_FULL / REASON_LOW_BATTERY too;
+# - pack_block_header() / seal_block() / pack_end_payload() are module functions, so recovery code can
+#   scan a torn file (blocks sit at header_length + k * block_size), truncate it to the last whole
+#   block and append an end block with REASON_RECOVERED using the same code.
+import array
+import binascii
+import struct
+
+import codec
+from micropython import const
+
+FORMAT_MAJOR = const(1)
+FORMAT_MINOR = const(0)
+CODEC_RICE = const(1)
+HEADER_MAGIC = b"HSNS"
+BLOCK_MAGIC = b"HSBK"
+HEADER_FMT = "<4sBBBBIIIIIHHIIQHBBI16s16s16s"  # 104 bytes, then zeros, CRC32 last
+BLOCK_FMT = "<4sBBHIIIIHHI"  # 32 bytes
+END_FMT = "<IIIBBH"  # 16 bytes (not "3x": MicroPython does not zero pad bytes)
+BLOCK_HEADER = const(32)
+BLOCK_OVERHEAD = const(36)
+
+BLOCK_DATA = const(1)
+BLOCK_END = const(2)
+FLAG_GAP = const(0x0001)
+FLAG_OVERFLOW = const(0x0002)
+
+MOUNT_UNKNOWN = const(0)
+MOUNT_BACK = const(1)
+MOUNT_SIDE_LEFT = const(2)
+MOUNT_SIDE_RIGHT = const(3)
+MOUNT_FRONT = const(4)
+
+REASON_USER_STOP = const(1)
+REASON_STORAGE_FULL = const(2)
+REASON_LOW_BATTERY = const(3)
+REASON_RECOVERED = const(4)
+
+
+def pack_header(
+    buf,
+    length,
+    block_size,
+    session_id,
+    channels,
+    sample_rate_mhz,
+    odr_mhz,
+    acc_range_g,
+    gyr_range_dps,
+    acc_scale_ng,
+    gyr_scale_ndps,
+    start_time_unix,
+    block_max_samples,
+    mounting,
+    device_id,
+    firmware_version,
+    sensor_model,
+):
+    # Header of `length` bytes into buf[0:length], CRC32 last.
+    for i in range(length):
+        buf[i] = 0
+    struct.pack_into(
+        HEADER_FMT,
+        buf,
+        0,
+        HEADER_MAGIC,
+        FORMAT_MAJOR,
+        FORMAT_MINOR,
+        channels,
+        CODEC_RICE,
+        length,
+        block_size,
+        session_id,
+        odr_mhz,
+        sample_rate_mhz,
+        acc_range_g,
+        gyr_range_dps,
+        acc_scale_ng,
+        gyr_scale_ndps,
+        start_time_unix,
+        block_max_samples,
+        mounting,
+        0,
+        0,
+        device_id,
+        firmware_version,
+        sensor_model,
+    )
+    mv = memoryview(buf)
+    struct.pack_into("<I", buf, length - 4, binascii.crc32(mv[0 : length - 4]))
+
+
+def pack_block_header(buf, btype, flags, session_id, seq, first_index, t_ms, n, payload_len, lost):
+    struct.pack_into(
+        BLOCK_FMT,
+        buf,
+        0,
+        BLOCK_MAGIC,
+        FORMAT_MAJOR,
+        btype,
+        flags,
+        session_id,
+        seq,
+        first_index,
+        t_ms & 0xFFFFFFFF,
+        n,
+        payload_len,
+        lost,
+    )
+
+
+def seal_block(buf, payload_len, crc_view=None):
+    # Zero the padding after the payload and write the CRC32 over everything before it. crc_view:
+    # a preallocated memoryview of buf[0:len(buf) - 4] (saves an allocation per block).
+    size = len(buf)
+    for i in range(BLOCK_HEADER + payload_len, size - 4):
+        buf[i] = 0
+    if crc_view is None:
+        crc_view = memoryview(buf)[0 : size - 4]
+    struct.pack_into("<I", buf, size - 4, binascii.crc32(crc_view))
+
+
+def pack_end_payload(buf, total_samples, data_blocks, overflow_lost, reason):
+    struct.pack_into(END_FMT, buf, BLOCK_HEADER, total_samples, data_blocks, overflow_lost, reason, 0, 0)
+    return struct.calcsize(END_FMT)
+
+
+class SessionWriter:
+    """Writes one session to the open binary file ``f`` (writes the header at once).
+
+    append(samples, n, t_ms, flags=0, lost=0): n samples from samples (interleaved array('h'), n *
+    channels values) read from the IMU FIFO at device time t_ms (ms since the session started). lost:
+    samples missing right before these (the sample index jumps by lost; the block gets the gap flag);
+    with flags & FLAG_OVERFLOW they were lost to a FIFO overflow and counted in the block's lost field
+    (lost may be 0 when the count is unknown). A discontinuity starts a new block.
+    """
+
+    def __init__(
+        self,
+        f,
+        session_id,
+        channels,
+        sample_rate_mhz,
+        acc_range_g,
+        acc_scale_ng,
+        gyr_range_dps=0,
+        gyr_scale_ndps=0,
+        odr_mhz=0,
+        device_id=b"",
+        firmware_version=b"",
+        sensor_model=b"",
+        mounting=MOUNT_BACK,
+        start_time_unix=0,
+        block_size=2048,
+        block_max_samples=1024,
+    ):
+        if channels != 3 and channels != 6:
+            raise ValueError("channels must be 3 or 6")
+        if block_size < 256 or block_size > 65536 or block_size & (block_size - 1):
+            raise ValueError("block_size must be a power of two in 256..65536")
+        if block_max_samples < 1 or block_max_samples > 65535:
+            raise ValueError("block_max_samples must be in 1..65535")
+        self.f = f
+        self.session_id = session_id
+        self.channels = channels
+        self.block_size = block_size
+        self.max_samples = block_max_samples
+        self.block = bytearray(block_size)
+        self.stage = array.array("h", bytes(2 * channels * block_max_samples))
+        self._crc_view = memoryview(self.block)[0 : block_size - 4]
+        self.enc = codec.BlockEncoder(channels, block_max_samples, block_size - BLOCK_OVERHEAD)
+        # Time of the FIFO read that delivered each pending chunk: chunk start positions and times.
+        self._ct_pos = array.array("H", bytes(2 * (block_max_samples + 1)))
+        self._ct_t = array.array("L", bytes(4 * (block_max_samples + 1)))
+        self._nct = 0
+        self.count = 0  # samples pending in stage
+        self.next_index = 0  # sample index of the next sample appended
+        self.expected = 0  # sample index that would continue the last block without a gap
+        self._pflags = 0
+        self._plost = 0
+        self.seq = 0  # sequence number of the next block
+        self.samples = 0  # samples written in data blocks
+        self.data_blocks = 0
+        self.overflow_lost = 0
+        self.bytes_written = 0
+        self.closed = False
+        if isinstance(device_id, str):
+            device_id = device_id.encode()
+        if isinstance(firmware_version, str):
+            firmware_version = firmware_version.encode()
+        if isinstance(sensor_model, str):
+            sensor_model = sensor_model.encode()
+        pack_header(
+            self.block,
+            block_size,
+            block_size,
+            session_id,
+            channels,
+            sample_rate_mhz,
+            odr_mhz or sample_rate_mhz,
+            acc_range_g,
+            gyr_range_dps,
+            acc_scale_ng,
+            gyr_scale_ndps,
+            start_time_unix,
+            block_max_samples,
+            mounting,
+            device_id,
+            firmware_version,
+            sensor_model,
+        )
+        self._write_block(self.block)
+
+    def _write_block(self, buf):
+        # The one place blocks reach storage (seam for storage-full handling).
+        self.f.write(buf)
+        self.f.flush()
+        self.bytes_written += len(buf)
+
+    def _chunk(self, t_ms):
+        # Record that the samples from position self.count on were read at t_ms.
+        k = self._nct
+        if k and self._ct_pos[k - 1] == self.count:
+            k -= 1
+        self._ct_pos[k] = self.count
+        self._ct_t[k] = t_ms  # u32: no masking here, a big-int mask would allocate
+        self._nct = k + 1
+
+    def append(self, samples, n, t_ms, flags=0, lost=0):
+        if self.closed:
+            raise ValueError("session closed")
+        if lost or flags & FLAG_OVERFLOW:
+            self.flush()
+            self.next_index += lost
+            if flags & FLAG_OVERFLOW:
+                self._pflags |= FLAG_OVERFLOW
+                self._plost += lost
+        if n <= 0:
+            return
+        C = self.channels
+        st = self.stage
+        enc = self.enc
+        cap = self.max_samples
+        self._chunk(t_ms)
+        i = 0
+        while i < n:
+            if self._nct == 0:
+                self._chunk(t_ms)
+            have = self.count
+            take = _room(have, cap)
+            if take > n - i:
+                take = n - i
+            j = have * C
+            k = i * C
+            end = k + take * C
+            while k < end:
+                st[j] = samples[k]
+                j += 1
+                k += 1
+            have += take
+            self.count = have
+            self.next_index += take
+            i += take
+            if have % codec.FRAME == 0:
+                if not enc.push_frame(st):
+                    self._emit(enc.tail(st, have - 1))
+                elif have == cap:
+                    self._emit(enc.tail(st, have))
+            elif have == cap:
+                self._emit(enc.tail(st, have))
+
+    def flush(self):
+        # Write the pending samples now, as one block or more.
+        while self.count:
+            self._emit(self.enc.tail(self.stage, self.count))
+
+    def _emit(self, n):
+        # Write the first n pending samples as one data block; keep the rest pending.
+        buf = self.block
+        plen = self.enc.encode(self.stage, n, buf, BLOCK_HEADER)
+        first = self.next_index - self.count  # pending samples are contiguous up to next_index
+        flags = self._pflags
+        if first != self.expected:
+            flags |= FLAG_GAP
+        pack_block_header(
+            buf, BLOCK_DATA, flags, self.session_id, self.seq, first, self._ct_t[0], n, plen, self._plost
+        )
+        seal_block(buf, plen, self._crc_view)
+        self._write_block(buf)
+        self.seq += 1
+        self.samples += n
+        self.data_blocks += 1
+        self.overflow_lost += self._plost
+        self._pflags = 0
+        self._plost = 0
+        self.expected = first + n
+        # Keep the leftover samples (fewer than 17) at the start of the stage.
+        C = self.channels
+        left = self.count - n
+        st = self.stage
+        for j in range(left * C):
+            st[j] = st[n * C + j]
+        self.count = left
+        # Chunk times: the chunk holding sample n becomes the first.
+        pos = self._ct_pos
+        tt = self._ct_t
+        k = self._nct - 1
+        while k > 0 and pos[k] > n:
+            k -= 1
+        j = 0
+        if left:
+            while k < self._nct:
+                p = pos[k] - n
+                pos[j] = p if p > 0 else 0
+                tt[j] = tt[k]
+                j += 1
+                k += 1
+        self._nct = j
+        self.enc.reset()
+        if left == codec.FRAME:
+            self.enc.push_frame(st)
+
+    def close(self, reason=REASON_USER_STOP, t_ms=0):
+        # Write what is pending and the end block; the file stays open (the caller owns it).
+        if self.closed:
+            return
+        self.flush()
+        buf = self.block
+        lost = self.overflow_lost
+        if lost > 0xFFFFFFFF:
+            lost = 0xFFFFFFFF  # saturates, as the host writer does
+        plen = pack_end_payload(buf, self.samples, self.data_blocks, lost, reason)
+        pack_block_header(buf, BLOCK_END, 0, self.session_id, self.seq, self.next_index, t_ms, 0, plen, 0)
+        seal_block(buf, plen)
+        self._write_block(buf)
+        self.seq += 1
+        self.closed = True
+
+
+def _room(have, cap):
+    # Samples that fit before the next frame boundary or the block's sample limit.
+    room = codec.FRAME - have % codec.FRAME
+    if have + room > cap:
+        room = cap - have
+    return room

@@ -1,0 +1,30 @@
+"""File formats of hipsense: the device session file (``device_file``, codec in ``codec``).
+
+Spec: ``docs/session-format.md``. The main entry points are re-exported here.
+"""
+
+from hipsense.formats.device_file import (
+    CorruptBlockWarning,
+    DecodedSession,
+    DecodeReport,
+    SessionFileWarning,
+    SessionHeader,
+    TornTailWarning,
+    decode_session,
+    encode_session,
+    read_device_file,
+    write_device_file,
+)
+
+__all__ = [
+    "CorruptBlockWarning",
+    "DecodeReport",
+    "DecodedSession",
+    "SessionFileWarning",
+    "SessionHeader",
+    "TornTailWarning",
+    "decode_session",
+    "encode_session",
+    "read_device_file",
+    "write_device_file",
+]

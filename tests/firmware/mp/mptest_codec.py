@@ -1,0 +1,210 @@
+# MicroPython-side unit tests of firmware/codec.py and firmware/log.py (run inside MicroPython).
+import array
+import binascii
+import io
+import struct
+
+import codec
+import log
+import micropython
+
+# Worked example of docs/session-format.md: 5 samples of 3 channels.
+EXAMPLE = [2048, 0, -3, 2050, 0, 1, 2053, 0, -2, 2055, 0, 2, 2056, 0, 0]
+EXAMPLE_PAYLOAD = bytes([0x01, 0x00, 0x2B, 0x00, 0x10, 0x00, 0x40, 0x2C, 0x54, 0x7F, 0x2A, 0x03])
+
+
+class _Rand:
+    # Small deterministic generator (no dependency on the port's random module).
+    def __init__(self, seed):
+        self.s = seed
+
+    def next(self, n):
+        self.s = (self.s * 1103515245 + 12345) & 0x7FFFFFFF
+        return self.s % n
+
+
+def _brute_rice(z, n):
+    best = None
+    for k in range(16):
+        c = n * (k + 1)
+        for i in range(n):
+            c += z[i] >> k
+        if best is None or c < best[0]:
+            best = (c, k)
+    return best
+
+
+def test_worked_example_payload():
+    out = bytearray(64)
+    n = codec.encode_block(array.array("h", EXAMPLE), 5, 3, out, 0)
+    assert bytes(out[:n]) == EXAMPLE_PAYLOAD, bytes(out[:n])
+
+
+def test_rice_parameter_is_the_smallest_best():
+    r = _Rand(5)
+    z = array.array("H", [0] * 16)
+    for trial in range(300):
+        n = 1 + r.next(16)
+        scale = 1 << r.next(17)
+        for i in range(n):
+            z[i] = r.next(scale) if trial % 5 else (65535 if i == 0 else 0)
+        got = codec._rice(z, 0, n)
+        cost, k = _brute_rice(z, n)
+        assert got == (cost << 4) | k, (trial, got >> 4, got & 15, cost, k)
+
+
+def test_constant_block_is_tiny_and_extremes_fit_16_bits():
+    out = bytearray(4096)
+    zeros = array.array("h", [0] * 48)
+    # 16 samples x 3 channels of 0: orders 0, k 0, one unary bit per value.
+    assert codec.encode_block(zeros, 16, 3, out, 0) == 2 + (3 * 2 * 4 + 48 + 7) // 8
+    ext = array.array("h", [-32768, 32767, -32768] * 16)
+    n = codec.encode_block(ext, 16, 3, out, 0)
+    assert n <= 2 + (3 * 2 * 4 + 48 * 17 + 7) // 8
+
+
+def test_block_fill_stops_at_capacity():
+    r = _Rand(9)
+    buf = array.array("h", [r.next(65536) - 32768 for _ in range(6 * 400)])
+    enc = codec.BlockEncoder(6, 400, 1000)
+    enc.reset()
+    frames = 0
+    while enc.push_frame(buf):
+        frames += 1
+    n = enc.tail(buf, 16 * frames + 15)
+    out = bytearray(2000)
+    size = enc.encode(buf, n, out, 0)
+    assert size <= 1000
+    # One more sample does not fit: encode n + 1 samples exactly.
+    assert codec.encode_block(buf, n + 1, 6, out, 0) > 1000
+
+
+def _blocks(data, bs):
+    # (type, flags, seq, first_index, t_ms, n, payload_len, lost) per block; checks magic and CRC.
+    res = []
+    for o in range(bs, len(data), bs):
+        blk = data[o : o + bs]
+        assert blk[:4] == b"HSBK"
+        assert struct.unpack_from("<I", blk, bs - 4)[0] == binascii.crc32(blk[: bs - 4])
+        f = struct.unpack_from("<4sBBHIIIIHHI", blk, 0)
+        res.append((f[2], f[3], f[5], f[6], f[7], f[8], f[9], f[10]))
+    return res
+
+
+def _writer(f, **kw):
+    args = dict(session_id=5, channels=3, sample_rate_mhz=208000, acc_range_g=16, acc_scale_ng=488000)
+    args.update(kw)
+    return log.SessionWriter(f, **args)
+
+
+def test_header_is_valid():
+    f = io.BytesIO()
+    _writer(f, device_id="HS-9", sensor_model="LSM6DSOX", start_time_unix=1700000000, block_size=1024)
+    data = f.getvalue()
+    assert len(data) == 1024
+    assert data[:4] == b"HSNS" and data[4] == 1 and data[5] == 0 and data[6] == 3 and data[7] == 1
+    assert struct.unpack_from("<I", data, 1020)[0] == binascii.crc32(data[:1020])
+    fields = struct.unpack_from(log.HEADER_FMT, data, 0)
+    assert fields[5] == 1024 and fields[6] == 1024 and fields[7] == 5  # header length, block size, session
+    assert fields[8] == 208000 and fields[9] == 208000  # odr defaults to the sample rate
+    assert fields[14] == 1700000000 and fields[15] == 1024 and fields[16] == log.MOUNT_BACK
+    assert fields[19][:4] == b"HS-9" and fields[21][:8] == b"LSM6DSOX"
+
+
+def test_blocks_gaps_overflows_and_end_block():
+    f = io.BytesIO()
+    w = _writer(f, block_size=512)
+    r = _Rand(3)
+    chunk = array.array("h", [r.next(2000) for _ in range(3 * 50)])
+    for i in range(20):
+        w.append(chunk, 50, 100 * i)
+    w.append(chunk, 50, 2000, 0, 30)  # 30 samples missing: gap
+    w.append(chunk, 50, 2100, log.FLAG_OVERFLOW, 7)  # 7 lost to a FIFO overflow
+    w.append(chunk, 10, 2200)
+    w.close(log.REASON_LOW_BATTERY, 2300)
+    data = f.getvalue()
+    assert len(data) % 512 == 0
+    blocks = _blocks(data, 512)
+    seqs = [b[2] for b in blocks]
+    assert seqs == list(range(len(blocks)))
+    data_blocks = blocks[:-1]
+    end = blocks[-1]
+    assert all(b[0] == log.BLOCK_DATA for b in data_blocks) and end[0] == log.BLOCK_END
+    gap = [b for b in data_blocks if b[1] & log.FLAG_GAP]
+    assert [(b[1], b[3], b[4], b[7]) for b in gap] == [
+        (log.FLAG_GAP, 1030, 2000, 0),
+        (log.FLAG_GAP | log.FLAG_OVERFLOW, 1087, 2100, 7),
+    ]
+    assert sum(b[5] for b in data_blocks) == 1110
+    # The end block: next index, and total samples / blocks / overflow / reason in its payload.
+    assert end[3] == 1147 and end[4] == 2300 and end[5] == 0
+    o = len(data) - 512 + 32
+    assert struct.unpack_from("<IIIB", data, o) == (1110, len(data_blocks), 7, log.REASON_LOW_BATTERY)
+    # Contiguous indices between the discontinuities.
+    for i in range(1, len(data_blocks)):
+        a = data_blocks[i - 1]
+        b = data_blocks[i]
+        if not b[1] & log.FLAG_GAP:
+            assert b[3] == a[3] + a[5]
+
+
+def test_append_allocates_nothing_between_blocks():
+    class Sink:
+        def __init__(self):
+            self.n = 0
+
+        def write(self, b):
+            self.n += len(b)
+
+        def flush(self):
+            pass
+
+    sink = Sink()
+    w = _writer(sink, channels=6, acc_scale_ng=488000, gyr_range_dps=2000, gyr_scale_ndps=70000000)
+    chunk = array.array("h", [(i * 37) % 900 for i in range(6 * 26)])
+    w.append(chunk, 26, 0)
+    state = [0]
+    micropython.heap_lock()
+    try:
+        for i in range(4):  # 104 samples: no block is full yet
+            w.append(chunk, 26, 125 * (i + 1))
+    except MemoryError:
+        state[0] = 1
+    finally:
+        micropython.heap_unlock()
+    assert state[0] == 0, "append() allocated"
+    assert w.data_blocks == 0 and w.count == 130
+
+
+def test_max_samples_limits_a_block():
+    f = io.BytesIO()
+    w = _writer(f, block_max_samples=40)
+    zeros = array.array("h", [0] * 300)
+    w.append(zeros, 100, 0)
+    w.close()
+    blocks = _blocks(f.getvalue(), 2048)
+    assert [b[5] for b in blocks] == [40, 40, 20, 0]
+
+
+def test_close_twice_and_append_after_close():
+    f = io.BytesIO()
+    w = _writer(f)
+    w.close()
+    size = len(f.getvalue())
+    w.close()
+    assert len(f.getvalue()) == size == 2 * 2048
+    try:
+        w.append(array.array("h", [0, 0, 0]), 1, 0)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("append after close")
+
+
+def test_bad_arguments():
+    for kw in ({"channels": 4}, {"block_size": 1000}, {"block_size": 128}):
+        try:
+            _writer(io.BytesIO(), **kw)
+        except ValueError:
+            continue
+        raise AssertionError(kw)
