@@ -68,7 +68,7 @@ def main() -> None:
     try:
         import mobgap  # noqa: F401
     except ImportError:
-        print("mobgap not installed: no comparison (pip install mobgap to add it)")
+        print("mobgap not installed: no comparison (pip install -e '.[compare]' to add it)")
         return
     _compare_mobgap(analysis, run.sample_rate_hz, args.repeats)
 
