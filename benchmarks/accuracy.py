@@ -8,8 +8,8 @@ truth:
 - **steps**: a detected initial contact (IC) matches a true running IC within 40 ms, one-to-one
   (rules and code in :mod:`hipsense.gait.scoring`); F1 = 2TP / (2TP + FP + FN). The first step of
   each bout (out of standing, no flight before it) counts: if it is missed, that is a miss.
-- **IC / TO timing**: detected minus true, in device seconds (``ic_index / sample_rate_hz`` on the
-  device clock, sub-sample: true time x true rate / nominal rate), mean, SD, 95 % limits.
+- **IC / TO timing**: detected minus true, in physical seconds (the analysis times samples at the
+  IMU's rate measured from the block timestamps), mean, SD, 95 % limits.
 - **contact time**: the reported ``contact_time_s`` minus the true (physical) contact time, so a
   clock error shows here as the user would see it.
 - **side**: share of matched steps with the right foot. With a gyroscope the side comes from pelvis
@@ -253,12 +253,12 @@ def score_run(run: SimulatedRun, analysis) -> dict[str, Any]:
     true running step: the scoring errors plus ``side_true``, ``side_det``, ``drop_err_deg``), ``ai``
     (``{metric: (ai_est, ai_true)}``) and ``side_source``.
     """
-    fs, fs_true = run.sample_rate_hz, run.true_sample_rate_hz
     truth = run.truth[run.truth["activity"] == "run"].sort_values("ic_s").reset_index(drop=True)
-    # True event times on the device clock, sub-sample (see docs/simulator.md "Clock").
-    clock = fs_true / fs
-    reference = pd.DataFrame({"ic_s": truth["ic_s"] * clock, "to_s": truth["to_s"] * clock, "complete": True})
-    t0 = float(run.sample_index[0]) / fs if len(run.sample_index) else 0.0
+    # The analysis times samples at the IMU's measured rate (from the blocks' timestamps), so its
+    # times are physical seconds, like the truth's; it counts them from the first sample it got.
+    reference = pd.DataFrame({"ic_s": truth["ic_s"], "to_s": truth["to_s"], "complete": True})
+    fs_used = analysis.sampling_rate_hz if analysis is not None else run.sample_rate_hz
+    t0 = float(run.sample_index[0]) / fs_used if len(run.sample_index) else 0.0
     det = analysis.steps.reset_index(drop=True) if analysis is not None else None
     if det is None or len(det) == 0:
         det = pd.DataFrame({"ic_s": [], "to_s": [], "side": [], "pelvic_drop_deg": [], "contact_time_s": []})

@@ -51,20 +51,50 @@ class SessionAnalysis:
         return float(run["duration_s"].sum())
 
 
+#: The IMU's own clock may run a few per cent off its nominal rate; the blocks' device timestamps (ms)
+#: give the real rate once the session is long enough to average out the FIFO read jitter.
+MIN_CLOCK_SPAN_S = 60.0
+MAX_CLOCK_ERROR = 0.05
+
+
+def measured_sample_rate(session) -> float | None:
+    """The IMU's real output rate from the blocks' first-sample indices against their device times.
+
+    A least-squares line through (time, index) over at least ``MIN_CLOCK_SPAN_S``; ``None`` when the
+    session is too short or the fit disagrees with the nominal rate by more than ``MAX_CLOCK_ERROR``
+    (a clock that far off is a fault, not drift, and the header's rate is safer).
+    """
+    table = getattr(session, "block_table", None)
+    if table is None or len(table) < 10:
+        return None
+    t = np.unwrap(table["t_ms"].astype(np.float64), period=2.0**32) / 1000.0
+    idx = table["first_index"].astype(np.float64)
+    if t[-1] - t[0] < MIN_CLOCK_SPAN_S:
+        return None
+    slope = float(np.polyfit(t - t[0], idx - idx[0], 1)[0])
+    nominal = float(session.header.sample_rate_hz)
+    return slope if abs(slope / nominal - 1) <= MAX_CLOCK_ERROR else None
+
+
 def recording_from_session(session) -> tuple[ImuRecording, dict[str, Any]]:
     """A decoded device session as a uniformly sampled sensor-frame recording, plus data quality.
 
-    Missing samples (gaps) are filled by linear interpolation so the filters see a uniform grid; the
+    Times use the IMU's measured output rate (:func:`measured_sample_rate`) when the session allows it,
+    else the header's nominal rate. Missing samples (gaps) are filled by linear interpolation so the filters see a uniform grid; the
     gaps are listed in the quality report and every step touching one is marked in ``quality``.
     """
-    df = session.to_dataframe()
-    fs = float(session.header.sample_rate_hz)
+    nominal = float(session.header.sample_rate_hz)
+    fs = measured_sample_rate(session) or nominal
     idx = np.asarray(session.sample_index, dtype=np.int64)
+    df = session.to_dataframe()
+    df[TIME_COLUMN] = idx / fs
     quality: dict[str, Any] = {
         "gaps": [(int(s), int(c)) for s, c in session.report.gaps],
         "missing_samples": int(sum(c for _, c in session.report.gaps)),
         "overflow_lost": int(session.report.overflow_lost),
         "corrupt_blocks": len(session.report.corrupt_blocks),
+        "nominal_rate_hz": nominal,
+        "sample_rate_hz": round(fs, 4),
     }
     counts = np.asarray(session.counts)
     quality["clipped_share"] = (

@@ -43,6 +43,20 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
+def _derotated(acc: np.ndarray, gyr_dps: np.ndarray, fs: float) -> np.ndarray:
+    """Accelerations expressed in the sensor's mean orientation, undoing its stride-rate rotations.
+
+    The rotation from the mean orientation is the gyroscope integrated and high-passed at 0.3 Hz (bias
+    and slow turns removed); for the few degrees the pelvis moves, ``v_mean = v + theta x v`` to first
+    order.
+    """
+    sos = signal.butter(2, 0.3, btype="high", fs=fs, output="sos")
+    theta = signal.sosfiltfilt(
+        sos, np.cumsum(np.radians(gyr_dps - np.median(gyr_dps, axis=0)), axis=0) / fs, axis=0
+    )
+    return acc + np.cross(theta, acc)
+
+
 class MountingAligner:
     """Estimate the rotation from the sensor frame to the pelvis body frame ``(is, ml, pa)``.
 
@@ -117,6 +131,7 @@ class MountingAligner:
             raise AlignmentError(f"alignment needs sensor-frame columns {', '.join(missing)}")
         acc = data[list(SENSOR_ACC)].to_numpy(dtype=float)
         fs = float(sampling_rate_hz)
+        gyr = data[list(SENSOR_GYR)].to_numpy(dtype=float) if all(c in data for c in SENSOR_GYR) else None
         if len(acc) < 10 * fs:
             raise AlignmentError(f"alignment needs at least 10 s of data, got {len(acc) / fs:.1f} s")
 
@@ -152,7 +167,11 @@ class MountingAligner:
         # phase lag on both) keeps their covariance; the band ends at 10 Hz, so ~50 Hz samples suffice.
         sos = signal.butter(2, [0.5, min(10.0, 0.45 * fs)], btype="band", fs=fs, output="sos")
         q = max(int(fs // 50), 1)
-        both = signal.sosfilt(sos, np.column_stack([acc - np.outer(vertical, up), vertical]), axis=0)[::q]
+        # With a gyroscope, express every sample in the pelvis's mean orientation first: the pelvis yaws
+        # and rolls with each stance, so each foot's braking would appear turned its own way and each
+        # roll would tip gravity sideways, which no longer cancels when the feet differ.
+        steady = acc if gyr is None else _derotated(acc, gyr, fs)
+        both = signal.sosfilt(sos, np.column_stack([steady - np.outer(vertical, up), vertical]), axis=0)[::q]
         horiz, vert_f, mask, fs_q = both[:, :3], both[:, 3], mask[::q], fs / q
         if gait == "run":
             # Spring-mass: the pelvis brakes while the vertical force rises after contact.

@@ -23,17 +23,35 @@ SIDED_METRICS = (
     "pelvic_rotation_deg",
     "vertical_oscillation_cm",
 )
-#: An asymmetry counts as real only above this (points of asymmetry index): the error bound of the
-#: asymmetry index in the simulated validation (benchmarks/accuracy.py, docs/validation.md), which
-#: includes side-specific measurement biases that no confidence interval can show.
-AI_NOISE_FLOOR_PCT = 1.5
+#: An asymmetry counts as real only when its 95 % interval excludes zero AND it exceeds the metric's
+#: noise floor: the error bound of that metric's asymmetry in the simulated validation
+#: (benchmarks/accuracy.py, docs/validation.md), which includes side-specific measurement biases that
+#: no confidence interval can show. Relative metrics use the asymmetry index (points); angles use the
+#: left-minus-right difference in degrees, because an index of two small angles is ill-conditioned
+#: (drops of 2 and 12 degrees give an index of 143).
+AI_NOISE_FLOOR_PCT = {
+    "step_time_s": 1.5,
+    "contact_time_s": 1.5,
+    # Toe-off is found at a fixed level above flight, so its bias depends on each side's falling slope:
+    # flight asymmetries are understated by up to ~15 % of their size (docs/validation.md).
+    "flight_time_s": 2.0,
+    "impact_g": 1.5,
+    "loading_rate_g_per_s": 2.0,
+    "braking_g": 2.0,
+    "vertical_oscillation_cm": 2.0,
+}
+ANGLE_NOISE_FLOOR_DEG = {"pelvic_drop_deg": 0.3, "pelvic_rotation_deg": 0.3}
 #: Metrics whose change from the early to the late part of a run is reported (fatigue).
 DRIFT_METRICS = ("pelvic_drop_deg", "contact_time_s", "impact_g")
 
 
 @dataclass
 class SideComparison:
-    """One metric's left and right medians and their asymmetry index with a 95 % interval."""
+    """One metric's left and right medians, their asymmetry index and difference, with 95 % intervals.
+
+    ``difference`` is left minus right in the metric's own unit; ``larger_than_noise`` is judged on the
+    asymmetry index for durations, forces and heights, and on the difference for angles.
+    """
 
     metric: str
     left: float | None
@@ -41,6 +59,9 @@ class SideComparison:
     asymmetry_pct: float | None
     ci_low_pct: float | None
     ci_high_pct: float | None
+    difference: float | None
+    diff_ci_low: float | None
+    diff_ci_high: float | None
     larger_than_noise: bool
     n_left: int
     n_right: int
@@ -91,7 +112,7 @@ def asymmetry_index(left: float, right: float) -> float:
     return 100.0 * (left - right) / (0.5 * (left + right))
 
 
-def block_bootstrap_ai(
+def block_bootstrap(
     values: np.ndarray,
     is_left: np.ndarray,
     *,
@@ -99,15 +120,17 @@ def block_bootstrap_ai(
     n_boot: int = 1000,
     max_steps: int = 2000,
     seed: int = 0,
-) -> tuple[float, float]:
-    """95 % interval of the asymmetry index of medians, by moving-block bootstrap over the step sequence.
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """95 % intervals of the asymmetry index and of the difference of the sides' medians.
 
-    Consecutive steps are not independent (speed, fatigue and terrain change slowly), so whole blocks
-    of ``block`` consecutive steps are resampled (Kunsch 1989, doi:10.1214/aos/1176347265), which keeps
-    that dependence inside each block. Sessions longer than ``max_steps`` use the m-out-of-n bootstrap
-    (Bickel, Gotze & van Zwet 1997, Statistica Sinica 7:1-31): replicates of ``max_steps`` steps, their
-    spread around the estimate scaled by ``sqrt(max_steps / n)``, which keeps an hour's run as fast as a
-    short one.
+    A moving-block bootstrap over the step sequence: consecutive steps are not independent (speed,
+    fatigue and terrain change slowly), so whole blocks of ``block`` consecutive steps are resampled
+    (Kunsch 1989, doi:10.1214/aos/1176347265), which keeps that dependence inside each block. Sessions
+    longer than ``max_steps`` use the m-out-of-n bootstrap (Bickel, Gotze & van Zwet 1997, Statistica
+    Sinica 7:1-31): replicates of ``max_steps`` steps, their spread around the estimate scaled by
+    ``sqrt(max_steps / n)``, which keeps an hour's run as fast as a short one.
+
+    Returns ``((ai_low, ai_high), (diff_low, diff_high))``, NaN where the replicates cannot tell.
     """
     k = len(values)
     block = max(2, min(block, k // 4 or 2))
@@ -119,18 +142,21 @@ def block_bootstrap_ai(
     v = values[idx]
     lft = is_left[idx]
     ml, mr = _row_medians(v, lft), _row_medians(v, ~lft)
+    left, right = float(np.median(values[is_left])), float(np.median(values[~is_left]))
+    scale = np.sqrt(m / k)
     with np.errstate(all="ignore"):
         ai = 100.0 * (ml - mr) / (0.5 * (ml + mr))
-    ai = ai[np.isfinite(ai)]
-    if len(ai) < n_boot // 2:
+        centre_ai = asymmetry_index(left, right) if left + right != 0 else np.nan
+    return _interval(ai, centre_ai, scale, n_boot), _interval(ml - mr, left - right, scale, n_boot)
+
+
+def _interval(replicates: np.ndarray, centre: float, scale: float, n_boot: int) -> tuple[float, float]:
+    """Percentile interval of the replicates, its spread around ``centre`` scaled by ``scale``."""
+    r = replicates[np.isfinite(replicates)]
+    if len(r) < n_boot // 2 or not np.isfinite(centre):
         return (np.nan, np.nan)
-    lo, hi = np.percentile(ai, [2.5, 97.5])
-    if m < k:
-        left, right = np.median(values[is_left]), np.median(values[~is_left])
-        centre = asymmetry_index(float(left), float(right))
-        scale = np.sqrt(m / k)
-        lo, hi = centre + (lo - centre) * scale, centre + (hi - centre) * scale
-    return float(lo), float(hi)
+    lo, hi = np.percentile(r, [2.5, 97.5])
+    return float(centre + (lo - centre) * scale), float(centre + (hi - centre) * scale)
 
 
 def _row_medians(v: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -152,6 +178,11 @@ def _row_medians(v: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(n > 0, med, np.nan)
 
 
+def _beyond(low: float, high: float, estimate: float, floor: float) -> bool:
+    """The interval excludes zero and the estimate exceeds the noise floor."""
+    return bool(np.isfinite(low) and (low > 0 or high < 0) and abs(estimate) > floor)
+
+
 def summarize(analysis: SessionAnalysis, *, n_boot: int = 1000) -> SessionSummary:
     """Summarise a session's steps: per-side medians, asymmetry, drift, load and data quality."""
     steps = analysis.steps
@@ -163,13 +194,20 @@ def summarize(analysis: SessionAnalysis, *, n_boot: int = 1000) -> SessionSummar
         ok = np.isfinite(x)
         nl, nr = int((ok & is_left).sum()), int((ok & ~is_left).sum())
         if nl < 3 or nr < 3:
-            sides.append(SideComparison(metric, None, None, None, None, None, False, nl, nr))
+            sides.append(
+                SideComparison(metric, None, None, None, None, None, None, None, None, False, nl, nr)
+            )
             continue
         left, right = float(np.median(x[ok & is_left])), float(np.median(x[ok & ~is_left]))
         ai = asymmetry_index(left, right) if (left + right) != 0 else np.nan
-        lo, hi = block_bootstrap_ai(x[ok], is_left[ok], n_boot=n_boot)
-        real = bool(sided_ok and np.isfinite(lo) and (lo > 0 or hi < 0) and abs(ai) > AI_NOISE_FLOOR_PCT)
-        sides.append(SideComparison(metric, left, right, ai, lo, hi, real, nl, nr))
+        (lo, hi), (dlo, dhi) = block_bootstrap(x[ok], is_left[ok], n_boot=n_boot)
+        if metric in ANGLE_NOISE_FLOOR_DEG:
+            real = _beyond(dlo, dhi, left - right, ANGLE_NOISE_FLOOR_DEG[metric])
+        else:
+            real = _beyond(lo, hi, ai, AI_NOISE_FLOOR_PCT[metric])
+        sides.append(
+            SideComparison(metric, left, right, ai, lo, hi, left - right, dlo, dhi, sided_ok and real, nl, nr)
+        )
 
     run_steps = np.isfinite(steps["step_time_s"].to_numpy(dtype=float))
     cadence = float(np.median(steps["cadence_spm"][run_steps])) if run_steps.any() else None

@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from hipsense.formats.device_file import DecodedSession
     from hipsense.gait.summary import SessionSummary
 
+from hipsense.gait.summary import ANGLE_NOISE_FLOOR_DEG
+
 #: How each metric is shown: label, unit, format, and whether it needs the gyroscope.
 METRIC_LABELS = {
     "step_time_s": ("step time", "ms", 1000.0, "{:.0f}"),
@@ -96,21 +98,21 @@ def print_summary(summary: SessionSummary, *, console: Console) -> None:
         if s.asymmetry_pct is None:
             table.add_row(f"{label} ({unit})", "-", "-", "-", "-", "[dim]not measured[/]")
             continue
-        ci = f"{s.ci_low_pct:+.1f}..{s.ci_high_pct:+.1f}" if s.ci_low_pct is not None else "-"
+        if s.metric in ANGLE_NOISE_FLOOR_DEG and s.difference is not None:
+            asym = f"{s.difference:+.1f} deg"  # an index of two small angles says little: show L - R
+            ci = f"{s.diff_ci_low:+.1f}..{s.diff_ci_high:+.1f}" if s.diff_ci_low is not None else "-"
+        else:
+            asym = f"{s.asymmetry_pct:+.1f} %"
+            ci = f"{s.ci_low_pct:+.1f}..{s.ci_high_pct:+.1f}" if s.ci_low_pct is not None else "-"
         verdict = "[bold yellow]differs[/]" if s.larger_than_noise else "[dim]within noise[/]"
         table.add_row(
-            f"{label} ({unit})",
-            _fmt(s.left, scale, fmt),
-            _fmt(s.right, scale, fmt),
-            f"{s.asymmetry_pct:+.1f} %",
-            ci,
-            verdict,
+            f"{label} ({unit})", _fmt(s.left, scale, fmt), _fmt(s.right, scale, fmt), asym, ci, verdict
         )
     console.print(table)
     console.print(
-        "[dim]asymmetry = 100 x (left - right) / mean of both, in %; 'differs' when its 95 % confidence "
-        "interval excludes 0 and it exceeds the measurement's noise floor. Pelvic drop: how far the "
-        "swing side drops while the other foot is on the ground.[/]"
+        "[dim]asymmetry = 100 x (left - right) / mean of both, in %; for angles, left - right in degrees. "
+        "'differs' when its 95 % confidence interval excludes 0 and it exceeds the measurement's noise "
+        "floor. Pelvic drop: how far the swing side drops while the other foot is on the ground.[/]"
     )
 
     drift = Table(title="Within the run (late fifth versus early fifth)", title_justify="left")
