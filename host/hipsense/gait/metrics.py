@@ -107,7 +107,8 @@ def step_metrics(
     cadence = 60.0 / step_time
 
     # Step ranges in whole samples: [ic, next ic) or a typical step when the next is unknown.
-    start = np.clip(np.ceil(ic).astype(np.int64), 0, max(n - 1, 0))
+    # First sample at or after the IC (a hair of tolerance so an IC on a sample is not pushed past it).
+    start = np.clip(np.ceil(ic - 1e-6).astype(np.int64), 0, max(n - 1, 0))
     fallback = int(round((typical if np.isfinite(typical) else 0.35) * fs))
     end = np.where(np.isfinite(step_time), np.floor(next_ic), start + fallback)
     end = np.clip(np.nan_to_num(end).astype(np.int64), start + 1, n)
@@ -116,7 +117,7 @@ def step_metrics(
 
     # Impact: peak vertical specific force within early stance; loading rate: its mean slope from IC.
     acc_is = body["acc_is"].to_numpy(dtype=float) / G
-    early_end = np.minimum(stance_end, start + max(1, int(round(IMPACT_WINDOW_S * fs))))
+    early_end = np.minimum(stance_end, start + int(round(IMPACT_WINDOW_S * fs)) + 1)  # 60 ms included
     peak = segment_argext(acc_is, start, early_end, largest=True)
     impact = acc_is[peak]
     rise_s = (peak - ic) / fs
