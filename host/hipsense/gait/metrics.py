@@ -36,6 +36,9 @@ STEP_COLUMNS = (
 IMPACT_WINDOW_S = 0.06
 #: Steps longer than this many typical steps are not one step (a missed contact or a pause).
 MAX_STEP_FACTOR = 1.6
+#: Longer than any running stance (about 0.15-0.35 s): the landing into a stop, whose toe-off is
+#: found only when the runner sets off again.
+MAX_CONTACT_S = 0.6
 #: High-pass for integrated angles: removes gyro bias drift and slow turns, keeps stride-rate motion.
 ANGLE_HIGHPASS_HZ = 0.3
 
@@ -100,8 +103,11 @@ def step_metrics(
     note(too_long, "next contact missing or a pause: no step time")
     note(~same_bout, "last step of its bout: no step time")
     contact = to_s - ic_s
-    contact = np.where(contact > 0, contact, np.nan)
-    note(~np.isfinite(to), "no toe-off found")
+    too_long = contact > MAX_CONTACT_S
+    contact = np.where((contact > 0) & ~too_long, contact, np.nan)
+    to_s = np.where(too_long, np.nan, to_s)
+    note(~np.isfinite(to) & ~too_long, "no toe-off found")
+    note(too_long, "landing into a stop: no toe-off within the step")
     flight = np.where(np.isfinite(step_time), step_time - contact, np.nan)
     flight = np.where(flight > 0, flight, np.nan)
     cadence = 60.0 / step_time
