@@ -79,3 +79,90 @@ def test_without_ml_or_gyro_sides_only_alternate():
     det = SideDetector().detect(run.body[["acc_is", "acc_pa"]], ic, sampling_rate_hz=run.sample_rate_hz)
     assert det.source_ == "alternation" and det.inferred_.all()
     assert (det.sides_[::2] == det.sides_[0]).all() and (det.sides_[1::2] != det.sides_[0]).all()
+
+
+# -- additions: walking, turns, extra contacts, the chain ---------------------------------------------
+@pytest.mark.parametrize("channels", ["gyroscope", "acc_ml"])
+def test_sides_of_simulated_walking_and_running_from_true_contacts(channels):
+    run = simulate_run(scenarios.walk_run_walk(walk_s=30, run_s=30, stand_s=5, seed=4))
+    body = run.body if channels == "gyroscope" else run.body[["t_s", "acc_is", "acc_ml", "acc_pa"]]
+    truth = run.truth
+    det = SideDetector().detect(body, truth["ic_index"].to_numpy(), sampling_rate_hz=run.sample_rate_hz)
+    assert det.source_ == channels
+    for activity in ("walk", "run"):
+        m = (truth["activity"] == activity).to_numpy()
+        assert (det.sides_[m] == truth["side"].to_numpy()[m]).mean() > 0.99
+
+
+def test_sides_through_turns():
+    """A 90-degree curve and a U-turn: the turning yaw rate must not decide the sides."""
+    run = simulate_run(scenarios.with_turns(duration_s=120, seed=2))
+    ic, side = _truth_ic(run)
+    det = SideDetector().detect(run.body, ic, sampling_rate_hz=run.sample_rate_hz)
+    assert (det.sides_ == side).mean() > 0.99
+
+
+def test_an_extra_contact_does_not_flip_the_following_sides():
+    run = simulate_run(scenarios.steady_run(duration_s=60, seed=8))
+    ic, side = _truth_ic(run)
+    extra = (ic[40] + ic[41]) // 2  # a false contact in mid-step
+    with_extra = np.sort(np.r_[ic, extra])
+    det = SideDetector().detect(run.body, with_extra, sampling_rate_hz=run.sample_rate_hz)
+    kept = det.sides_[with_extra != extra]
+    assert (kept[41:] == side[41:]).mean() > 0.98
+    assert (kept == side).mean() > 0.98
+
+
+def test_side_outputs_are_consistent():
+    run = simulate_run(scenarios.steady_run(duration_s=60, seed=3))
+    ic, side = _truth_ic(run)
+    det = SideDetector().detect(run.body, ic, sampling_rate_hz=run.sample_rate_hz)
+    k = len(ic)
+    for attr in ("sides_", "score_", "confidence_", "posterior_", "inferred_"):
+        assert len(getattr(det, attr)) == k, attr
+    assert np.all((det.posterior_ >= 0) & (det.posterior_ <= 1))
+    np.testing.assert_array_equal(det.sides_ == "L", det.posterior_ >= 0.5)
+    assert np.median(det.confidence_) == pytest.approx(1.0)
+    # Each step's own score already agrees with the truth on simulated running.
+    assert ((det.score_ > 0) == (side == "L")).mean() > 0.95
+    assert det.inferred_.mean() < 0.05
+
+
+def test_no_contacts_gives_empty_sides():
+    run = simulate_run(scenarios.steady_run(duration_s=20, seed=1))
+    det = SideDetector().detect(run.body, np.array([], dtype=np.int64), sampling_rate_hz=run.sample_rate_hz)
+    assert len(det.sides_) == 0 and det.source_ == "gyroscope"
+
+
+def test_a_long_pause_cuts_the_alternation_chain():
+    """Seven missed contacts in a row (an odd number, so the sides before and after the gap do not
+    alternate across it): both sides of the gap keep their own, correct sides."""
+    run = simulate_run(scenarios.steady_run(duration_s=40, seed=9))
+    ic, side = _truth_ic(run)
+    keep = np.ones(len(ic), dtype=bool)
+    keep[50:57] = False
+    det = SideDetector().detect(run.body, ic[keep], sampling_rate_hz=run.sample_rate_hz)
+    assert (det.sides_ == side[keep]).mean() > 0.98
+
+
+def test_the_chain_lets_confident_steps_keep_their_side():
+    from hipsense.gait.sides import _alternating_chain
+
+    linked = np.array([True])
+    # A weak step next to a confident one takes the opposite side by alternation ...
+    post = _alternating_chain(np.array([3.0, 0.1]), linked, 0.05)
+    assert post[0] > 0 and post[1] < 0
+    # ... but two confident steps on the same side (a missed step between them) both keep theirs,
+    post = _alternating_chain(np.array([3.0, 3.0]), linked, 0.05)
+    assert np.all(post > 0)
+    # and a cut link leaves each step with its own evidence.
+    np.testing.assert_allclose(_alternating_chain(np.array([3.0, 0.1]), np.array([False]), 0.05), [3.0, 0.1])
+
+
+def test_bad_alternation_error_is_refused():
+    from hipsense.errors import HipsenseError
+
+    run = simulate_run(scenarios.steady_run(duration_s=20, seed=1))
+    ic, _ = _truth_ic(run)
+    with pytest.raises(HipsenseError, match="alternation_error"):
+        SideDetector(alternation_error=0.7).detect(run.body, ic, sampling_rate_hz=run.sample_rate_hz)

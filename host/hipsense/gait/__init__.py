@@ -6,5 +6,6 @@ attributes, returning ``self``.
 """
 
 from hipsense.gait.events import EventDetectionError, RunningContactDetector
+from hipsense.gait.walking import WalkingContactDetector
 
-__all__ = ["EventDetectionError", "RunningContactDetector"]
+__all__ = ["EventDetectionError", "RunningContactDetector", "WalkingContactDetector"]

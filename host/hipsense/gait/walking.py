@@ -1,0 +1,357 @@
+"""Initial contact (IC) of every walking step from the sacrum's forward acceleration.
+
+The physics in one line: at heel strike the leading leg starts to push backward on the body, so the
+pelvis, which was accelerating forward through the end of the previous stance (the trailing leg's push
+off), starts braking. At the lower back the anterior-posterior acceleration therefore peaks just before
+each contact and then falls steeply (Zijlstra & Hof 2003). Walking has no flight phase, so
+:class:`~hipsense.gait.events.RunningContactDetector` finds nothing in it, by design; this detector
+covers walking.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage, signal
+
+from hipsense.conventions import G
+from hipsense.gait.events import EventDetectionError
+from hipsense.gait.filters import lowpass, segment_argext
+
+#: Shortest input :meth:`WalkingContactDetector.detect` accepts, in seconds.
+MIN_DURATION_S = 1.0
+#: Lowest sampling rate accepted, Hz.
+MIN_SAMPLING_RATE_HZ = 40.0
+#: Used as the step period when too few steps are found to measure it, s (about 110 steps/min).
+DEFAULT_STEP_PERIOD_S = 0.55
+
+
+class WalkingContactDetector:
+    """Initial contacts (IC) of walking steps from body-frame ``acc_pa`` at the lower back.
+
+    1. **Braking signal.** ``acc_pa`` in g, low-passed at ``step_lowpass_hz`` (zero-phase, second
+       order), differentiated and negated: its peaks are the steepest falls of the forward
+       acceleration, one per step at the onset of braking. 3 Hz keeps the step frequency of walking
+       (about 1.3 to 2.3 Hz) and removes the smaller wiggles of the trunk within a step.
+    2. **Steps.** Peaks of the braking signal (``scipy.signal.find_peaks``, at least
+       ``min_step_s`` apart) that reach ``min_braking_g_per_s`` and ``strong_fraction`` of the local
+       envelope (the largest braking within ``envelope_window_s``, median-smoothed over twice that).
+       The relative test adapts to slow and fast walkers; the absolute one rejects standing.
+    3. **Rhythm.** The step period is the running median of the intervals between steps. Of two steps
+       closer than ``min_step_fraction`` of it, the one with the weaker braking is dropped (a double
+       wiggle within one step).
+    4. **Closing step.** When the walker stops, the trailing foot is placed beside the leading one: a
+       small step about one period after the last full step, with little braking. After the last step
+       of a walking stretch (no step within ``stop_after_periods`` periods) the strongest braking peak
+       between 0.6 and 1.4 periods later is kept if it reaches ``weak_fraction`` of the envelope.
+    5. **IC.** The maximum of the forward acceleration (low-passed at ``event_lowpass_hz``) in the
+       ``peak_search_s`` before each step's steepest braking: the forward peak that precedes the
+       deceleration at heel strike (Zijlstra & Hof 2003).
+
+    Vectorised numpy/scipy: one hour at 208 Hz takes about 0.05 s.
+
+    Data requirements: body-frame ``acc_pa`` in m/s^2 (forward positive, after alignment; the gravity
+    component of a constant residual tilt is removed by the derivative), at least
+    ``MIN_DURATION_S`` long, no NaN, 40 Hz or more (validated at 100 Hz, and at 208 Hz after
+    resampling). ``acc_is``, ``acc_ml``, the gyroscope and ``t_s`` are ignored. Pass walking bouts (from
+    :class:`~hipsense.gait.bouts.ActivityBoutDetector`); standing yields no steps, running yields its
+    braking peaks, which :class:`~hipsense.gait.events.RunningContactDetector` times better.
+
+    Validation (docs/validation-walking.md): 110 real trials of 19 adults, Xsens at L5, reference
+    from foot-worn sensors, IC within 100 ms: F1 0.953 (0.973 in straight walking), IC error
+    -4 +/- 23 ms. The weak points are steps inside a U-turn (pivots and shuffles with little braking,
+    F1 0.68), the closing step of a stop (recall 0.46) and the first step from standing (0.85).
+
+    Parameters
+    ----------
+    step_lowpass_hz
+        Cut-off of the braking signal.
+    event_lowpass_hz
+        Cut-off of the forward acceleration the IC peak is taken from.
+    min_braking_g_per_s
+        Least braking (fall rate of the low-passed forward acceleration) of a step, g/s. At L5 the
+        per-trial median at contact is 1.1 to 6.5 g/s in the validation data; standing stays under
+        0.05 g/s.
+    strong_fraction
+        Least braking of a step relative to the local envelope.
+    weak_fraction
+        Least relative braking of a closing step.
+    envelope_window_s
+        Window of the moving maximum that defines the local envelope.
+    min_step_s
+        Shortest interval between two braking peaks considered at all.
+    min_step_fraction
+        Steps closer than this fraction of the local step period are merged (the weaker is dropped).
+    stop_after_periods
+        A step with no next step within this many periods ends a walking stretch.
+    peak_search_s
+        How far before the steepest braking the forward peak (the IC) is searched.
+    closing_step
+        Whether to look for the closing step of each stop.
+
+    Attributes
+    ----------
+    ic_list_
+        One row per IC (index ``step_id``): ``ic`` (sample index into ``data``) and ``ic_s`` (seconds
+        from the first sample), as in mobgap.
+    events_
+        ``ic_list_`` plus ``braking_g_per_s`` (the step's braking peak), ``relative_braking`` (to the
+        local envelope), ``closing`` (True for a closing step) and ``step_period_s`` (local period).
+    step_period_s_
+        Median step period over the data (NaN with fewer than two steps).
+    signal_g_per_s_
+        The braking signal, for plots.
+    diagnostics_
+        Counts: samples, candidate peaks, steps, merged, closing steps.
+
+    Notes
+    -----
+    How this relates to the literature:
+
+    - Zijlstra & Hof (2003) take IC at the peak forward acceleration that precedes the downward zero
+      crossing of the low-passed anterior-posterior acceleration of the lower trunk. We keep their IC feature
+      and anchor each step on the steepest fall instead of the zero crossing: the zero crossing moves
+      with any offset of the forward axis (tilt, centripetal acceleration in turns), the fall does not.
+      In the validation data their peak comes 0-10 ms before the foot-sensor contact.
+    - McCamley et al. (2012), refined by Paraschiv-Ionescu et al. (2020) and implemented in mobgap as
+      ``IcdIonescu``, use the vertical acceleration, integrated and differentiated by a Gaussian
+      continuous wavelet. Approximated on the validation data (``benchmarks/walking.py --baseline``)
+      it finds the steps about as well (F1 0.971 against our 0.973 with a 250 ms tolerance) but its ICs
+      come 69 ms early on average (SD 31 ms), so at 100 ms its F1 is 0.65 (ours 0.95): the vertical
+      acceleration at L5 rises over several tens of ms around contact and often has two peaks per
+      step, the forward braking has one sharp fall.
+    - Shin & Park (2011) detect steps from the acceleration norm; the norm mixes vertical and forward
+      features and is not used.
+    - The rhythm rules (merging double peaks, the closing step) are ours.
+
+    Deviations from Zijlstra & Hof: steps are anchored on the steepest braking rather than the zero
+    crossing, thresholds are relative to the local envelope, and the rhythm rules are added. On the
+    simulator, whose walking forward acceleration is a sinusoid per step (docs/simulator.md),
+    the IC comes about 100 ms early: the real signal's sharp fall at heel strike is what this detector
+    is built for.
+
+    References
+    ----------
+    Zijlstra W., Hof A.L. (2003) Assessment of spatio-temporal gait parameters from trunk accelerations
+    during human walking. Gait Posture 18(2):1-10. doi:10.1016/S0966-6362(02)00190-X
+
+    McCamley J., Donati M., Grimpampi E., Mazza C. (2012) An enhanced estimate of initial contact and
+    final contact instants of time using lower trunk inertial sensor data. Gait Posture 36(2):316-318.
+    doi:10.1016/j.gaitpost.2012.02.019
+
+    Paraschiv-Ionescu A., Soltani A., Aminian K. (2020) Real-world speed estimation using single trunk
+    IMU: methodological challenges for impaired gait patterns. Proc IEEE EMBC 2020:4596-4599.
+    doi:10.1109/EMBC44109.2020.9176281
+
+    Shin S.H., Park C.G. (2011) Adaptive step length estimation algorithm using optimal parameters and
+    movement status awareness. Med Eng Phys 33(9):1064-1071. doi:10.1016/j.medengphy.2011.04.009
+
+    Voisard C. et al. (2023) A reference data set for the study of healthy subject gait with inertial
+    measurement units. Image Processing On Line (IPOL), article 497 (the validation data).
+    """
+
+    def __init__(
+        self,
+        *,
+        step_lowpass_hz: float = 3.0,
+        event_lowpass_hz: float = 20.0,
+        min_braking_g_per_s: float = 0.3,
+        strong_fraction: float = 0.3,
+        weak_fraction: float = 0.08,
+        envelope_window_s: float = 2.0,
+        min_step_s: float = 0.15,
+        min_step_fraction: float = 0.5,
+        stop_after_periods: float = 2.5,
+        peak_search_s: float = 0.1,
+        closing_step: bool = True,
+    ) -> None:
+        self.step_lowpass_hz = step_lowpass_hz
+        self.event_lowpass_hz = event_lowpass_hz
+        self.min_braking_g_per_s = min_braking_g_per_s
+        self.strong_fraction = strong_fraction
+        self.weak_fraction = weak_fraction
+        self.envelope_window_s = envelope_window_s
+        self.min_step_s = min_step_s
+        self.min_step_fraction = min_step_fraction
+        self.stop_after_periods = stop_after_periods
+        self.peak_search_s = peak_search_s
+        self.closing_step = closing_step
+
+    # -- public -------------------------------------------------------------------------------------
+    def detect(self, data: pd.DataFrame, *, sampling_rate_hz: float) -> WalkingContactDetector:
+        """Find the IC of every walking step in ``data``; results go to the ``*_`` attributes."""
+        fs = self._check(data, sampling_rate_hz)
+        ap = data["acc_pa"].to_numpy(dtype=float) / G
+        n = len(ap)
+
+        braking = -np.gradient(lowpass(ap, self.step_lowpass_hz, fs, 2)) * fs  # g/s
+        envelope = self._envelope(braking, fs)
+
+        # 1-2. Candidate peaks and strong steps.
+        floor = min(self.min_braking_g_per_s, 0.1)
+        peaks, props = signal.find_peaks(
+            braking, height=floor, distance=max(1, int(round(self.min_step_s * fs)))
+        )
+        height = props["peak_heights"]
+        rel = height / np.maximum(envelope[peaks], 1e-12)
+        strong = (rel >= self.strong_fraction) & (height >= self.min_braking_g_per_s)
+        steps = peaks[strong]
+
+        # 3. Rhythm: merge steps closer than a fraction of the local period.
+        n_merged = 0
+        for _ in range(3):  # a few passes over the step array, not over samples
+            period = self._period(steps, fs)
+            if len(steps) < 2:
+                break
+            gap = np.diff(steps) / fs
+            close = gap < self.min_step_fraction * 0.5 * (period[:-1] + period[1:])
+            if not close.any():
+                break
+            i = np.flatnonzero(close)
+            h = braking[steps]
+            drop = np.zeros(len(steps), dtype=bool)
+            drop[np.where(h[i] < h[i + 1], i, i + 1)] = True
+            n_merged += int(drop.sum())
+            steps = steps[~drop]
+        period = self._period(steps, fs)
+
+        # 4. Closing step after the last step of each walking stretch.
+        closing = np.zeros(0, dtype=np.int64)
+        if self.closing_step and len(steps):
+            nxt = np.r_[np.diff(steps) / fs, np.inf]
+            last = np.flatnonzero(nxt > self.stop_after_periods * period)
+            weak_ok = (rel >= self.weak_fraction) & ~strong
+            if len(last) and weak_ok.any():
+                lo = steps[last] + 0.6 * period[last] * fs
+                hi = steps[last] + 1.4 * period[last] * fs
+                a = np.searchsorted(peaks, lo, side="left")
+                b = np.searchsorted(peaks, hi, side="right")
+                score = np.where(weak_ok, height, -np.inf)
+                best = segment_argext(score, a, np.maximum(b, a), largest=True)
+                found = (best >= 0) & (b > a)
+                found[found] = np.isfinite(score[best[found]])
+                closing = peaks[best[found]]
+
+        anchors = np.r_[steps, closing].astype(np.int64)
+        is_closing = np.r_[np.zeros(len(steps), dtype=bool), np.ones(len(closing), dtype=bool)]
+        order = np.argsort(anchors, kind="stable")
+        anchors, is_closing = anchors[order], is_closing[order]
+
+        # 5. IC: the forward peak before the steepest braking.
+        fwd = lowpass(ap, self.event_lowpass_hz, fs, 2)
+        back = max(1, int(round(self.peak_search_s * fs)))
+        ic = segment_argext(fwd, np.maximum(anchors - back, 0), anchors + 1, largest=True)
+        ic, first = np.unique(ic, return_index=True)
+        anchors, is_closing = anchors[first], is_closing[first]
+
+        self._store(fs, n, braking, envelope, ic, anchors, is_closing, len(peaks), n_merged)
+        return self
+
+    # -- steps of the method --------------------------------------------------------------------------
+    def _envelope(self, braking: np.ndarray, fs: float) -> np.ndarray:
+        """Local braking envelope: moving maximum, then a moving median, on a coarse grid (fast)."""
+        n = len(braking)
+        block = max(1, int(round(0.1 * fs)))
+        n_blocks = -(-n // block)
+        padded = np.full(n_blocks * block, -np.inf)
+        padded[:n] = braking
+        coarse = padded.reshape(n_blocks, block).max(axis=1)
+        win = max(1, int(round(self.envelope_window_s / 0.1)))
+        coarse = ndimage.maximum_filter1d(coarse, size=win, mode="nearest")
+        coarse = ndimage.median_filter(coarse, size=2 * win + 1, mode="nearest")
+        return np.repeat(coarse, block)[:n]
+
+    def _period(self, steps: np.ndarray, fs: float) -> np.ndarray:
+        """Local step period (s) at each step: running median of the plausible intervals around it."""
+        k = len(steps)
+        if k < 2:
+            return np.full(k, DEFAULT_STEP_PERIOD_S)
+        gap = np.diff(steps) / fs
+        ok = (gap >= 0.25) & (gap <= 2.0)
+        if not ok.any():
+            return np.full(k, DEFAULT_STEP_PERIOD_S)
+        series = pd.Series(np.where(ok, gap, np.nan))
+        med = series.rolling(7, center=True, min_periods=1).median()
+        med = med.fillna(float(np.median(gap[ok]))).to_numpy()
+        # Period at a step: mean of the local periods of the intervals before and after it.
+        return 0.5 * (np.r_[med[0], med] + np.r_[med, med[-1]])
+
+    # -- bookkeeping ----------------------------------------------------------------------------------
+    def _check(self, data: pd.DataFrame, sampling_rate_hz: float) -> float:
+        for name in (
+            "step_lowpass_hz",
+            "event_lowpass_hz",
+            "min_braking_g_per_s",
+            "strong_fraction",
+            "weak_fraction",
+            "envelope_window_s",
+            "min_step_s",
+            "min_step_fraction",
+            "stop_after_periods",
+            "peak_search_s",
+        ):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
+                raise EventDetectionError(f"parameter {name} must be a positive number, got {value!r}")
+        if not isinstance(data, pd.DataFrame):
+            raise EventDetectionError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        if "acc_pa" not in data.columns:
+            raise EventDetectionError(
+                "walking step detection needs the body-frame column acc_pa (m/s^2); align the sensor frame first"
+            )
+        try:
+            fs = float(sampling_rate_hz)
+        except (TypeError, ValueError):
+            raise EventDetectionError(
+                f"sampling_rate_hz must be a number, got {sampling_rate_hz!r}"
+            ) from None
+        if not np.isfinite(fs) or fs < MIN_SAMPLING_RATE_HZ or fs < 2.5 * self.step_lowpass_hz:
+            raise EventDetectionError(
+                f"sampling_rate_hz={sampling_rate_hz!r} is too low or invalid (need >= {MIN_SAMPLING_RATE_HZ:g} Hz)"
+            )
+        n = len(data)
+        if n == 0:
+            raise EventDetectionError("no data: the DataFrame is empty")
+        if n < MIN_DURATION_S * fs:
+            raise EventDetectionError(
+                f"too short for walking step detection: {n} samples ({n / fs:.2f} s), need at least {MIN_DURATION_S} s"
+            )
+        acc = data["acc_pa"].to_numpy(dtype=float)
+        bad = int(np.count_nonzero(~np.isfinite(acc)))
+        if bad:
+            raise EventDetectionError(f"acc_pa has {bad} NaN or infinite values; fill or cut gaps first")
+        return fs
+
+    def _store(
+        self,
+        fs: float,
+        n: int,
+        braking: np.ndarray,
+        envelope: np.ndarray,
+        ic: np.ndarray,
+        anchors: np.ndarray,
+        is_closing: np.ndarray,
+        n_candidates: int,
+        n_merged: int,
+    ) -> None:
+        step_id = pd.RangeIndex(len(ic), name="step_id")
+        ic = ic.astype(np.int64)
+        self.ic_list_ = pd.DataFrame({"ic": ic, "ic_s": ic / fs}, index=step_id)
+        period = self._period(ic, fs) if len(ic) else np.zeros(0)
+        self.events_ = self.ic_list_.assign(
+            braking_g_per_s=braking[anchors],
+            relative_braking=braking[anchors] / np.maximum(envelope[anchors], 1e-12),
+            closing=is_closing,
+            step_period_s=period,
+        )
+        gaps = np.diff(ic) / fs
+        plausible = gaps[(gaps >= 0.25) & (gaps <= 2.0)]
+        self.step_period_s_ = float(np.median(plausible)) if len(plausible) else float("nan")
+        self.signal_g_per_s_ = braking
+        self.diagnostics_ = {
+            "samples": n,
+            "candidates": int(n_candidates),
+            "steps": len(ic),
+            "merged": int(n_merged),
+            "closing_steps": int(is_closing.sum()),
+        }
