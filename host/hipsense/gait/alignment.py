@@ -43,18 +43,16 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def _derotated(acc: np.ndarray, gyr_dps: np.ndarray, fs: float) -> np.ndarray:
-    """Accelerations expressed in the sensor's mean orientation, undoing its stride-rate rotations.
+def _rotation_from_mean(gyr_dps: np.ndarray, fs: float) -> np.ndarray:
+    """Small-angle rotation (rad, per axis) of the sensor from its mean orientation.
 
-    The rotation from the mean orientation is the gyroscope integrated and high-passed at 0.3 Hz (bias
-    and slow turns removed); for the few degrees the pelvis moves, ``v_mean = v + theta x v`` to first
-    order.
+    The gyroscope integrated and high-passed at 0.3 Hz (bias and slow turns removed); for the few
+    degrees the pelvis moves, a vector in the mean orientation is ``v + theta x v`` to first order.
     """
     sos = signal.butter(2, 0.3, btype="high", fs=fs, output="sos")
-    theta = signal.sosfiltfilt(
+    return signal.sosfiltfilt(
         sos, np.cumsum(np.radians(gyr_dps - np.median(gyr_dps, axis=0)), axis=0) / fs, axis=0
     )
-    return acc + np.cross(theta, acc)
 
 
 class MountingAligner:
@@ -163,22 +161,31 @@ class MountingAligner:
                 "no walking or running found to tell forward from sideways: give the mounting explicitly"
             )
 
-        # Horizontal and vertical go through the same band-pass, so a single forward pass (the same
-        # phase lag on both) keeps their covariance; the band ends at 10 Hz, so ~50 Hz samples suffice.
-        sos = signal.butter(2, [0.5, min(10.0, 0.45 * fs)], btype="band", fs=fs, output="sos")
+        # Everything from here is judged at ~50 Hz: the cues lie below 10 Hz, and averaging blocks of
+        # q samples treats horizontal and vertical alike, so their covariance is kept.
         q = max(int(fs // 50), 1)
+        m = len(acc) // q
+        fs_q = fs / q
+
+        def blocks(x: np.ndarray) -> np.ndarray:
+            return x[: m * q].reshape(m, q, *x.shape[1:]).mean(axis=1)
+
+        mask = mask[: m * q : q]
         # With a gyroscope, express every sample in the pelvis's mean orientation first: the pelvis yaws
         # and rolls with each stance, so each foot's braking would appear turned its own way and each
         # roll would tip gravity sideways, which no longer cancels when the feet differ.
-        steady = acc if gyr is None else _derotated(acc, gyr, fs)
-        both = signal.sosfilt(sos, np.column_stack([steady - np.outer(vertical, up), vertical]), axis=0)[::q]
-        horiz, vert_f, mask, fs_q = both[:, :3], both[:, 3], mask[::q], fs / q
+        vert_q, steady = blocks(vertical), blocks(acc)
+        if gyr is not None:
+            steady = steady + np.cross(_rotation_from_mean(blocks(gyr), fs_q), steady)
+        sos = signal.butter(2, [0.5, min(10.0, 0.45 * fs_q)], btype="band", fs=fs_q, output="sos")
+        both = signal.sosfiltfilt(sos, np.column_stack([steady - np.outer(vert_q, up), vert_q]), axis=0)
+        horiz, vert_f = both[:, :3], both[:, 3]
         if gait == "run":
             # Spring-mass: the pelvis brakes while the vertical force rises after contact.
             cue = np.gradient(vert_f, 1 / fs_q)
         else:
             # Inverted pendulum: the pelvis slows while it rises over the stance leg.
-            cue = signal.sosfilt(
+            cue = signal.sosfiltfilt(
                 signal.butter(2, 0.5, btype="high", fs=fs_q, output="sos"), np.cumsum(vert_f) / fs_q
             )
         # Cross-covariance of the horizontal acceleration with the cue: mediolateral sway alternates
