@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from hipsense.conventions import TIME_COLUMN
-from hipsense.errors import HipsenseError
+from hipsense.errors import HipsenseError, InputFileError
 from hipsense.formats.csv_input import ImuRecording
 from hipsense.gait.alignment import AlignmentError, MountingAligner, to_body_frame
 from hipsense.gait.bouts import ActivityBoutDetector
@@ -195,6 +195,8 @@ def load_input(path: str | Path, **csv_options) -> tuple[ImuRecording, dict[str,
     from hipsense.formats.device_file import HEADER_MAGIC, read_device_file
 
     path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, "no such file" if not path.exists() else "not a file")
     with open(path, "rb") as fh:
         head = fh.read(len(HEADER_MAGIC))
     if head == HEADER_MAGIC:

@@ -131,6 +131,14 @@ def test_bad_csv_gives_one_error_line_and_nonzero_exit(tmp_path, sim_csv, case, 
         assert str(path) in lines[0]
 
 
+@pytest.mark.parametrize("command", ["analyze", "info"])
+def test_missing_input_is_one_line(tmp_path, command):
+    for path in (tmp_path / "nope.hsn", tmp_path):
+        proc = _run(command, str(path))
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert str(path) in proc.stderr
+
+
 def test_info_on_a_corrupt_device_file_is_one_line(tmp_path):
     bad = tmp_path / "bad.hsn"
     bad.write_bytes(b"not a session file at all")

@@ -512,6 +512,10 @@ def read_device_file(path: str | Path) -> DecodedSession:
         data = path.read_bytes()
     except IsADirectoryError as e:
         raise SessionFileError(path, "is a directory, not a session file") from e
+    except FileNotFoundError as e:
+        raise SessionFileError(path, "no such file") from e
+    except PermissionError as e:
+        raise SessionFileError(path, "not allowed to read it (permissions)") from e
     return decode_session(data, path=path)
 
 
