@@ -35,6 +35,53 @@ class EventDetectionError(HipsenseError, ValueError):
     or a sampling rate the method cannot use. The message says which."""
 
 
+def check_detector_input(
+    detector: object,
+    data: pd.DataFrame,
+    sampling_rate_hz: float,
+    *,
+    positive: tuple[str, ...],
+    column: str,
+    task: str,
+    min_rate_hz: float,
+    min_duration_s: float,
+) -> float:
+    """Check a detector's parameters and input the same way for every event detector; return the rate.
+
+    ``positive`` names the detector's parameters that must be positive numbers; ``column`` is the
+    body-frame column the method reads; ``task`` names the method in messages.
+    """
+    for name in positive:
+        value = getattr(detector, name)
+        if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
+            raise EventDetectionError(f"parameter {name} must be a positive number, got {value!r}")
+    if not isinstance(data, pd.DataFrame):
+        raise EventDetectionError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if column not in data.columns:
+        raise EventDetectionError(
+            f"{task} needs the body-frame column {column} (m/s^2); align the sensor frame first"
+        )
+    try:
+        fs = float(sampling_rate_hz)
+    except (TypeError, ValueError):
+        raise EventDetectionError(f"sampling_rate_hz must be a number, got {sampling_rate_hz!r}") from None
+    if not np.isfinite(fs) or fs < min_rate_hz:
+        raise EventDetectionError(
+            f"sampling_rate_hz={sampling_rate_hz!r} is too low or invalid (need >= {min_rate_hz:g} Hz)"
+        )
+    n = len(data)
+    if n == 0:
+        raise EventDetectionError("no data: the DataFrame is empty")
+    if n < min_duration_s * fs:
+        raise EventDetectionError(
+            f"too short for {task}: {n} samples ({n / fs:.2f} s), need at least {min_duration_s} s"
+        )
+    bad = int(np.count_nonzero(~np.isfinite(data[column].to_numpy(dtype=float))))
+    if bad:
+        raise EventDetectionError(f"{column} has {bad} NaN or infinite values; fill or cut gaps first")
+    return fs
+
+
 class RunningContactDetector:
     """Initial contact (IC) and toe-off (TO) of each running step from body-frame ``acc_is`` at the sacrum.
 
@@ -334,51 +381,29 @@ class RunningContactDetector:
 
     # -- bookkeeping ----------------------------------------------------------------------------------
     def _check(self, data: pd.DataFrame, sampling_rate_hz: float) -> float:
-        for name in (
-            "lowpass_hz",
-            "step_lowpass_hz",
-            "body_weight_window_s",
-            "flight_threshold_g",
-            "min_flight_s",
-            "to_threshold_g",
-            "to_hysteresis_g",
-            "min_effective_contact_s",
-        ):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
-                raise EventDetectionError(f"parameter {name} must be a positive number, got {value!r}")
         if not (isinstance(self.filter_order, (int, np.integer)) and self.filter_order >= 1):
             raise EventDetectionError(
                 f"parameter filter_order must be a positive integer, got {self.filter_order!r}"
             )
-        if not isinstance(data, pd.DataFrame):
-            raise EventDetectionError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-        if "acc_is" not in data.columns:
-            raise EventDetectionError(
-                "event detection needs the body-frame column acc_is (m/s^2); align the sensor frame first"
-            )
-        try:
-            fs = float(sampling_rate_hz)
-        except (TypeError, ValueError):
-            raise EventDetectionError(
-                f"sampling_rate_hz must be a number, got {sampling_rate_hz!r}"
-            ) from None
-        if not np.isfinite(fs) or fs < 2.5 * self.step_lowpass_hz or fs < 50.0:
-            raise EventDetectionError(
-                f"sampling_rate_hz={sampling_rate_hz!r} is too low or invalid (need >= 50 Hz)"
-            )
-        n = len(data)
-        if n == 0:
-            raise EventDetectionError("no data: the DataFrame is empty")
-        if n < MIN_DURATION_S * fs:
-            raise EventDetectionError(
-                f"too short for event detection: {n} samples ({n / fs:.2f} s), need at least {MIN_DURATION_S} s"
-            )
-        acc = data["acc_is"].to_numpy(dtype=float)
-        bad = int(np.count_nonzero(~np.isfinite(acc)))
-        if bad:
-            raise EventDetectionError(f"acc_is has {bad} NaN or infinite values; fill or cut gaps first")
-        return fs
+        return check_detector_input(
+            self,
+            data,
+            sampling_rate_hz,
+            positive=(
+                "lowpass_hz",
+                "step_lowpass_hz",
+                "body_weight_window_s",
+                "flight_threshold_g",
+                "min_flight_s",
+                "to_threshold_g",
+                "to_hysteresis_g",
+                "min_effective_contact_s",
+            ),
+            column="acc_is",
+            task="event detection",
+            min_rate_hz=max(50.0, 2.5 * self.step_lowpass_hz),
+            min_duration_s=MIN_DURATION_S,
+        )
 
     def _store(
         self,

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import ndimage, signal
 
 from hipsense.conventions import G
-from hipsense.gait.events import EventDetectionError
+from hipsense.gait.events import check_detector_input
 from hipsense.gait.filters import lowpass, segment_argext
 
 #: Shortest input :meth:`WalkingContactDetector.detect` accepts, in seconds.
@@ -278,49 +278,27 @@ class WalkingContactDetector:
 
     # -- bookkeeping ----------------------------------------------------------------------------------
     def _check(self, data: pd.DataFrame, sampling_rate_hz: float) -> float:
-        for name in (
-            "step_lowpass_hz",
-            "event_lowpass_hz",
-            "min_braking_g_per_s",
-            "strong_fraction",
-            "weak_fraction",
-            "envelope_window_s",
-            "min_step_s",
-            "min_step_fraction",
-            "stop_after_periods",
-            "peak_search_s",
-        ):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
-                raise EventDetectionError(f"parameter {name} must be a positive number, got {value!r}")
-        if not isinstance(data, pd.DataFrame):
-            raise EventDetectionError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-        if "acc_pa" not in data.columns:
-            raise EventDetectionError(
-                "walking step detection needs the body-frame column acc_pa (m/s^2); align the sensor frame first"
-            )
-        try:
-            fs = float(sampling_rate_hz)
-        except (TypeError, ValueError):
-            raise EventDetectionError(
-                f"sampling_rate_hz must be a number, got {sampling_rate_hz!r}"
-            ) from None
-        if not np.isfinite(fs) or fs < MIN_SAMPLING_RATE_HZ or fs < 2.5 * self.step_lowpass_hz:
-            raise EventDetectionError(
-                f"sampling_rate_hz={sampling_rate_hz!r} is too low or invalid (need >= {MIN_SAMPLING_RATE_HZ:g} Hz)"
-            )
-        n = len(data)
-        if n == 0:
-            raise EventDetectionError("no data: the DataFrame is empty")
-        if n < MIN_DURATION_S * fs:
-            raise EventDetectionError(
-                f"too short for walking step detection: {n} samples ({n / fs:.2f} s), need at least {MIN_DURATION_S} s"
-            )
-        acc = data["acc_pa"].to_numpy(dtype=float)
-        bad = int(np.count_nonzero(~np.isfinite(acc)))
-        if bad:
-            raise EventDetectionError(f"acc_pa has {bad} NaN or infinite values; fill or cut gaps first")
-        return fs
+        return check_detector_input(
+            self,
+            data,
+            sampling_rate_hz,
+            positive=(
+                "step_lowpass_hz",
+                "event_lowpass_hz",
+                "min_braking_g_per_s",
+                "strong_fraction",
+                "weak_fraction",
+                "envelope_window_s",
+                "min_step_s",
+                "min_step_fraction",
+                "stop_after_periods",
+                "peak_search_s",
+            ),
+            column="acc_pa",
+            task="walking step detection",
+            min_rate_hz=max(MIN_SAMPLING_RATE_HZ, 2.5 * self.step_lowpass_hz),
+            min_duration_s=MIN_DURATION_S,
+        )
 
     def _store(
         self,
