@@ -79,9 +79,10 @@ def measured_sample_rate(session) -> float | None:
 def recording_from_session(session) -> tuple[ImuRecording, dict[str, Any]]:
     """A decoded device session as a uniformly sampled sensor-frame recording, plus data quality.
 
-    Times use the IMU's measured output rate (:func:`measured_sample_rate`) when the session allows it,
-    else the header's nominal rate. Missing samples (gaps) are filled by linear interpolation so the filters see a uniform grid; the
-    gaps are listed in the quality report and every step touching one is marked in ``quality``.
+    Times use the IMU's measured output rate (:func:`measured_sample_rate`) when the session allows
+    it, else the header's nominal rate. Missing samples (gaps) are filled by linear interpolation so
+    the filters see a uniform grid; the recording's ``filled`` marks them, the gaps are listed in the
+    quality report, and the analysis notes every step touching one.
     """
     nominal = float(session.header.sample_rate_hz)
     fs = measured_sample_rate(session) or nominal
@@ -100,15 +101,16 @@ def recording_from_session(session) -> tuple[ImuRecording, dict[str, Any]]:
     quality["clipped_share"] = (
         float(np.mean(np.any(np.abs(counts.astype(np.int32)) >= 32767, axis=1))) if len(counts) else 0.0
     )
+    filled = None
     if len(idx) and (np.diff(idx) != 1).any():
         full = np.arange(idx[0], idx[-1] + 1)
         cols = [c for c in df.columns if c != TIME_COLUMN]
-        filled = {c: np.interp(full, idx, df[c].to_numpy()) for c in cols}
-        df = pd.DataFrame({TIME_COLUMN: full / fs, **filled})
-        missing = np.ones(len(full), dtype=bool)
-        missing[idx - idx[0]] = False
-        quality["_missing_mask"] = missing
-    return ImuRecording(df, "sensor", fs, session.path), quality
+        df = pd.DataFrame(
+            {TIME_COLUMN: full / fs, **{c: np.interp(full, idx, df[c].to_numpy()) for c in cols}}
+        )
+        filled = np.ones(len(full), dtype=bool)
+        filled[idx - idx[0]] = False
+    return ImuRecording(df, "sensor", fs, session.path, filled=filled), quality
 
 
 def analyze(
@@ -121,7 +123,6 @@ def analyze(
     fs = recording.sample_rate_hz
     data = recording.data
     quality = dict(quality or {})
-    missing_mask = quality.pop("_missing_mask", None)
     alignment: dict[str, Any] = {}
     bouts = None
     source = str(recording.source) if recording.source else "<data>"
@@ -164,13 +165,13 @@ def analyze(
         body, ic, to, sides.sides_, bout_of, sampling_rate_hz=fs, side_inferred=sides.inferred_
     )
     quality["side_source"] = sides.source_
-    if missing_mask is not None:
+    if recording.filled is not None:
         start = np.floor(ic).astype(np.int64)
         end = np.minimum(
             start + np.round(np.nan_to_num(steps["step_time_s"].to_numpy(), nan=0.4) * fs).astype(np.int64),
-            len(missing_mask),
+            len(recording.filled),
         )
-        c = np.r_[0, np.cumsum(missing_mask)]
+        c = np.r_[0, np.cumsum(recording.filled)]
         touched = (c[end] - c[start]) > 0
         steps.loc[touched, "quality"] = [
             "; ".join(filter(None, [q, "gap in the data"])) for q in steps.loc[touched, "quality"]

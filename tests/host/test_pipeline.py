@@ -88,3 +88,25 @@ def test_symmetric_runner_is_not_flagged_asymmetric(interrupted_run):
     summary = summarize(analysis)
     flagged = [s.metric for s in summary.sides if s.larger_than_noise]
     assert flagged == [], flagged
+
+
+def test_lost_samples_are_filled_reported_and_marked(tmp_path):
+    import dataclasses
+
+    from hipsense.sim import scenarios
+
+    cfg = scenarios.steady_run(duration_s=60, seed=4)
+    gap_at = int(30 * 208)
+    cfg.sensor = dataclasses.replace(cfg.sensor, drops=((gap_at, 12),))
+    run = simulate_run(cfg)
+    path = tmp_path / "gappy.hsn"
+    run.write_device_file(path)
+    recording, quality = load_input(path)
+    assert recording.filled is not None and recording.filled.sum() == 12
+    assert quality["missing_samples"] == 12
+    analysis = analyze(recording, quality=quality)
+    marked = analysis.steps[analysis.steps["quality"].str.contains("gap in the data")]
+    # Exactly the step(s) spanning the gap are marked, not their neighbours.
+    t_gap = (gap_at - run.sample_index[0]) / analysis.sampling_rate_hz
+    assert 1 <= len(marked) <= 2
+    assert (marked["ic_s"] <= t_gap + 0.06).all() and (marked["ic_s"] > t_gap - 0.8).all()

@@ -43,6 +43,8 @@ class ImuRecording:
     """An IMU recording in SI units, in the sensor or the body frame.
 
     ``data`` has ``t_s`` plus the frame's columns that the file holds; ``frame`` says which frame.
+    ``filled`` marks samples the device lost and that were interpolated to keep the grid uniform
+    (``None`` when none were).
     """
 
     data: pd.DataFrame
@@ -50,6 +52,7 @@ class ImuRecording:
     sample_rate_hz: float
     source: Path | None = None
     notes: list[str] = field(default_factory=list)
+    filled: np.ndarray | None = None
 
     @property
     def has_gyro(self) -> bool:
