@@ -86,6 +86,138 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_store(*, create: bool = True):
+    from hipsense.store import Store
+
+    return Store(create=create)
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from hipsense.formats.csv_input import parse_column_map
+    from hipsense.store import csv_options_from
+
+    try:
+        columns = parse_column_map(args.columns) if args.columns else None
+    except ValueError as e:
+        raise HipsenseError(f"--columns: {e}") from None
+    options = csv_options_from(args.sample_rate, args.acc_unit, args.gyr_unit, columns)
+    store = _open_store()
+    with store, _progress() as bar:
+        task = bar.add_task("importing", total=len(args.files))
+
+        def progress(done: int, total: int, current) -> None:
+            bar.update(task, completed=done, description=f"importing {current.name}" if current else "done")
+
+        report = store.import_files(args.files, runner=args.runner, csv_options=options, progress=progress)
+    for f in report.analysis_errors:
+        console.print(f"[yellow]stored, but not analysable:[/] {f.error}", highlight=False)
+    for _, message in report.failed:
+        err_console.print(f"[bold red]failed:[/] {message}", highlight=False)
+    line = f"{len(report.added)} added, {len(report.duplicates)} duplicates, {len(report.failed)} failed"
+    if report.analysis_errors:
+        line += f" ({len(report.analysis_errors)} of the added could not be analysed)"
+    console.print(f"{line}; data folder [bold]{store.root}[/]", highlight=False)
+    if not report.failed:
+        return 0
+    return 2 if len(report.failed) == report.total else 1
+
+
+def _hms(seconds) -> str:
+    import math
+
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "-"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def _cmd_sessions(args: argparse.Namespace) -> int:
+    import pandas as pd
+    from rich import box
+    from rich.table import Table
+
+    from hipsense.store import DB_NAME, default_root
+
+    if not (default_root() / DB_NAME).exists():
+        console.print(
+            f"No sessions stored yet in {default_root()}; add some with `hipsense import FILE...`.",
+            highlight=False,
+        )
+        return 0
+    store = _open_store(create=False)
+    with store:
+        df = store.sessions(runner=args.runner)
+    if df.empty:
+        who = f" for runner {args.runner!r}" if args.runner else ""
+        console.print(f"No sessions stored{who} in {store.root}; add some with `hipsense import FILE...`.")
+        return 0
+    table = Table(title=f"Sessions in {store.root}", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for col, justify in (
+        ("id", "right"),
+        ("runner", "left"),
+        ("date", "left"),
+        ("duration", "right"),
+        ("running", "right"),
+        ("steps", "right"),
+        ("cadence", "right"),
+        ("status", "left"),
+    ):
+        table.add_column(col, justify=justify, no_wrap=col == "date")  # type: ignore[arg-type]
+    for r in df.itertuples():
+        if pd.notna(r.start_time):
+            date = r.start_time.strftime("%Y-%m-%d %H:%M")
+        else:
+            date = f"[dim]{r.imported_at.strftime('%Y-%m-%d %H:%M')}*[/]"
+            table.caption = "* no start time in the file: the import time"
+        status = "[green]ok[/]" if r.status == "ok" else f"[red]error[/] {r.error or ''}"
+        table.add_row(
+            str(r.id),
+            r.runner,
+            date,
+            _hms(r.duration_s),
+            _hms(r.running_time_s),
+            "-" if pd.isna(r.steps) else str(int(r.steps)),
+            "-" if pd.isna(r.cadence_spm) else f"{r.cadence_spm:.0f}",
+            status,
+        )
+    console.print(table)
+    return 0
+
+
+def _cmd_reanalyze(args: argparse.Namespace) -> int:
+    from hipsense.store import current_algorithm_version
+
+    store = _open_store(create=False)
+    with store, _progress() as bar:
+        task = bar.add_task("reanalysing", total=None)
+
+        def progress(done: int, total: int, current) -> None:
+            bar.update(task, total=total, completed=done, description=f"reanalysing {current or ''}")
+
+        report = store.reanalyze(all=args.all, progress=progress)
+    for _, message in report.errors:
+        console.print(f"[yellow]not analysable:[/] {message}", highlight=False)
+    console.print(
+        f"{len(report.updated)} sessions reanalysed with algorithm version {current_algorithm_version()}, "
+        f"{report.up_to_date} already up to date, {len(report.errors)} with errors",
+        highlight=False,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hipsense",
@@ -172,6 +304,58 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, metavar="M_PER_S", help="running speed in m/s (default: 3.3)")
     p.add_argument("--seed", type=int, help="random seed (default: fixed, so runs repeat)")
     p.add_argument("--truth-out", metavar="CSV", help="also write the per-step ground truth here")
+    p = add(
+        "import",
+        _cmd_import,
+        "store device files and CSVs in the local store and analyse them",
+        "Copies each FILE (a device session file or a CSV) into the local store, named by the sha256 of "
+        "its bytes and never changed again, and stores its analysis: steps and summary. A file whose "
+        "bytes are stored already is a duplicate and is skipped. A file that cannot be read is reported "
+        "and the rest go on; exit code 0 when nothing failed, 1 when some files failed, 2 when all did. "
+        "The store lives in the user's data folder, or in $HIPSENSE_HOME when that is set.",
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="device session files (.hsn) or CSVs")
+    p.add_argument(
+        "--runner", default="default", metavar="NAME", help="whose runs these are (default: %(default)s)"
+    )
+    p.add_argument("--sample-rate", type=float, metavar="HZ", help="CSV without t_s: its sampling rate")
+    p.add_argument(
+        "--acc-unit",
+        choices=["m/s^2", "g"],
+        default="m/s^2",
+        help="CSV acceleration unit (default: %(default)s)",
+    )
+    p.add_argument(
+        "--gyr-unit",
+        choices=["deg/s", "rad/s"],
+        default="deg/s",
+        help="CSV angular rate unit (default: %(default)s)",
+    )
+    p.add_argument(
+        "--columns",
+        metavar="MAP",
+        help="map the CSV's column names to ours, e.g. acc_is=acc_v_g,acc_pa=acc_ap_g",
+    )
+
+    p = add(
+        "sessions",
+        _cmd_sessions,
+        "list the sessions in the local store",
+        "Lists every stored session as a table: its id, runner, date (start time from the clip, else the "
+        "import time), duration, running time, steps, median cadence and whether the analysis succeeded "
+        "(with its error when not). The store lives in the user's data folder or $HIPSENSE_HOME.",
+    )
+    p.add_argument("--runner", metavar="NAME", help="only this runner's sessions")
+
+    p = add(
+        "reanalyze",
+        _cmd_reanalyze,
+        "rebuild steps and summaries from the stored raw files after an algorithm update",
+        "Runs the analysis again from the stored raw files for every session that an older (or newer) "
+        "algorithm version analysed, and replaces its steps and summary; the raw files are only read. "
+        "With --all, every session is reanalysed.",
+    )
+    p.add_argument("--all", action="store_true", help="reanalyse every session, not only the outdated ones")
     return parser
 
 

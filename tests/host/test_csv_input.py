@@ -115,3 +115,10 @@ def test_mapping_to_a_column_the_file_lacks(tmp_path):
 def test_bad_column_map(text):
     with pytest.raises(ValueError):
         parse_column_map(text)
+
+
+def test_binary_file_is_named_as_such(tmp_path):
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(CsvInputError, match="binary content: neither a hipsense session file"):
+        read_imu_csv(path)

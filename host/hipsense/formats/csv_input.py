@@ -133,7 +133,11 @@ def read_imu_csv(
         raise CsvInputError(path, "the file is empty")
     try:
         raw = pd.read_csv(path, dtype=str, skipinitialspace=True, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
+    except UnicodeDecodeError:
+        raise CsvInputError(
+            path, "binary content: neither a hipsense session file (those start with HSNS) nor a text CSV"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise CsvInputError(path, f"not a readable CSV file ({str(e).strip().splitlines()[-1]})") from None
     raw.columns = [str(c).strip() for c in raw.columns]
 

@@ -1,0 +1,703 @@
+"""The local store: raw recordings kept forever, and what the analysis made of them, in SQLite.
+
+Layout of the data folder (``platformdirs.user_data_path("hipsense")``, or ``$HIPSENSE_HOME``)::
+
+    hipsense.sqlite      runners, raw files, sessions, steps, summaries (WAL mode)
+    raw/ab/cdef...       every imported file, named by the sha256 of its bytes; read-only, never changed
+
+Raw files are the truth: they are written atomically (temporary file in the same folder, fsync, rename),
+re-hashed before they are recorded and made read-only. Everything else (steps, summaries and the figures
+in ``sessions``) is derived, records the algorithm version that made it, and :meth:`Store.reanalyze`
+rebuilds it from the raw files. See docs/store.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hipsense.errors import HipsenseError
+
+#: Environment variable that moves the data folder (tests, several stores side by side).
+HOME_ENV = "HIPSENSE_HOME"
+DB_NAME = "hipsense.sqlite"
+RAW_DIR = "raw"
+#: How long a writer waits for another process's transaction before giving up (ms).
+BUSY_TIMEOUT_MS = 30_000
+
+#: Step-table columns stored as real SQL columns (others, if the analysis adds any, go to ``extra``).
+STEP_TEXT_COLUMNS = ("side", "quality")
+STEP_INT_COLUMNS = ("bout",)
+STEP_REAL_COLUMNS = (
+    "ic_s",
+    "to_s",
+    "step_time_s",
+    "contact_time_s",
+    "flight_time_s",
+    "cadence_spm",
+    "impact_g",
+    "loading_rate_g_per_s",
+    "braking_g",
+    "pelvic_drop_deg",
+    "pelvic_rotation_deg",
+    "vertical_oscillation_cm",
+)
+STEP_COLUMNS = ("bout", "side", *STEP_REAL_COLUMNS, "quality")
+
+#: Called as ``progress(done, total, current)`` before each item (``current`` is the item) and once at
+#: the end (``done == total``, ``current`` None).
+Progress = Callable[[int, int, Any], None]
+
+
+class StoreError(HipsenseError):
+    """The data folder or its database cannot be used (missing, not writable, newer than hipsense)."""
+
+
+def current_algorithm_version() -> str:
+    """The analysis's version as it is now (read at call time, so a bump is seen at once)."""
+    from hipsense import analysis
+
+    return analysis.ALGORITHM_VERSION
+
+
+def default_root() -> Path:
+    """``$HIPSENSE_HOME`` when set, else the user's data folder for hipsense (platformdirs)."""
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_path("hipsense", appauthor=False))
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------------
+# Schema migrations: MIGRATIONS[i] takes the database from version i to i + 1 (PRAGMA user_version).
+# Each runs in its own transaction; never edit one that has shipped, append a new one.
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    """Run ``;``-separated statements inside the caller's transaction (``executescript`` would commit)."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _m1_initial(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE runners (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created REAL NOT NULL
+        );
+        CREATE TABLE raw_files (
+            sha256 TEXT PRIMARY KEY,
+            path TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('device', 'csv')),
+            size INTEGER NOT NULL,
+            imported_at REAL NOT NULL,
+            original_name TEXT NOT NULL,
+            csv_options TEXT
+        );
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            runner_id INTEGER NOT NULL REFERENCES runners(id),
+            raw_sha256 TEXT NOT NULL UNIQUE REFERENCES raw_files(sha256),
+            start_time REAL,
+            duration_s REAL,
+            device_id TEXT,
+            status TEXT NOT NULL CHECK (status IN ('ok', 'error')),
+            error TEXT,
+            algorithm_version TEXT,
+            analysed_at REAL
+        );
+        CREATE TABLE steps (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            step_no INTEGER NOT NULL,
+            bout INTEGER,
+            side TEXT,
+            ic_s REAL,
+            to_s REAL,
+            step_time_s REAL,
+            contact_time_s REAL,
+            flight_time_s REAL,
+            cadence_spm REAL,
+            impact_g REAL,
+            loading_rate_g_per_s REAL,
+            braking_g REAL,
+            pelvic_drop_deg REAL,
+            pelvic_rotation_deg REAL,
+            vertical_oscillation_cm REAL,
+            quality TEXT,
+            extra TEXT,
+            PRIMARY KEY (session_id, step_no)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
+def _m2_summaries(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE summaries (
+            session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+            json TEXT NOT NULL,
+            algorithm_version TEXT NOT NULL
+        );
+        ALTER TABLE sessions ADD COLUMN running_time_s REAL;
+        ALTER TABLE sessions ADD COLUMN steps INTEGER;
+        ALTER TABLE sessions ADD COLUMN cadence_spm REAL;
+        CREATE INDEX sessions_by_runner ON sessions(runner_id, start_time);
+        -- Sessions analysed before summaries were stored have none: mark them for `hipsense reanalyze`.
+        UPDATE sessions SET algorithm_version = NULL;
+        """,
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_m1_initial, _m2_summaries)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Bring an open database (autocommit connection) up to :data:`SCHEMA_VERSION`; returns the version.
+
+    One transaction per migration, taken with ``BEGIN IMMEDIATE`` and the version re-read inside it, so
+    two processes opening an old database at once apply each migration exactly once.
+    """
+    while True:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the database has schema version {version}, newer than this hipsense knows "
+                    f"({SCHEMA_VERSION}): upgrade hipsense"
+                )
+            if version == SCHEMA_VERSION:
+                db.execute("COMMIT")
+                return version
+            MIGRATIONS[version](db)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+
+# --------------------------------------------------------------------------------------------------
+# Reports
+
+
+@dataclass
+class ImportedFile:
+    """One file that was added: its session, and whether the analysis could use it."""
+
+    path: Path
+    sha256: str
+    session_id: int
+    status: str  # "ok" | "error"
+    error: str | None = None
+
+
+@dataclass
+class ImportReport:
+    """What :meth:`Store.import_files` did with each file."""
+
+    added: list[ImportedFile] = field(default_factory=list)
+    #: (path, sha256, id of the session that already holds these bytes)
+    duplicates: list[tuple[Path, str, int]] = field(default_factory=list)
+    #: (path, why it could not be read); nothing of these files was stored
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def analysis_errors(self) -> list[ImportedFile]:
+        return [f for f in self.added if f.status == "error"]
+
+    @property
+    def total(self) -> int:
+        return len(self.added) + len(self.duplicates) + len(self.failed)
+
+
+@dataclass
+class ReanalyzeReport:
+    updated: list[int] = field(default_factory=list)
+    #: (session id, message): the analysis failed (stored as status 'error') or the raw file is missing
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    up_to_date: int = 0
+
+
+# --------------------------------------------------------------------------------------------------
+# Analysis of one stored file
+
+
+@dataclass
+class _Derived:
+    kind: str
+    start_time: float | None
+    device_id: str | None
+    duration_s: float | None
+    status: str
+    error: str | None
+    algorithm_version: str
+    steps: pd.DataFrame | None = None
+    summary: dict[str, Any] | None = None
+
+
+def _read_recording(path: Path, csv_options: dict[str, Any]):
+    """Decode a device file or parse a CSV (by content): (kind, recording, quality, start, device)."""
+    from hipsense.analysis import recording_from_session
+    from hipsense.formats.csv_input import read_imu_csv
+    from hipsense.formats.device_file import HEADER_MAGIC, read_device_file
+
+    with open(path, "rb") as fh:
+        head = fh.read(len(HEADER_MAGIC))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torn tails and corrupt blocks are in the session's report
+        if head == HEADER_MAGIC:
+            session = read_device_file(path)
+            recording, quality = recording_from_session(session)
+            start = float(session.header.start_time_unix) or None
+            return "device", recording, quality, start, session.header.device_id
+        recording = read_imu_csv(path, **csv_options)
+        return "csv", recording, {}, None, None
+
+
+def _analyse(recording, quality: dict[str, Any], name: str) -> tuple[Any, dict[str, Any]]:
+    from hipsense.analysis import analyze
+    from hipsense.gait.summary import summarize
+
+    recording.source = Path(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        analysis = analyze(recording, quality=quality)
+        analysis.algorithm_version = current_algorithm_version()
+        summary = summarize(analysis)
+    return analysis, summary.to_dict()
+
+
+def _derive(kind, recording, quality, start, device_id, name: str) -> _Derived:
+    version = current_algorithm_version()
+    duration = len(recording.data) / recording.sample_rate_hz if recording.sample_rate_hz else None
+    try:
+        analysis, summary = _analyse(recording, quality, name)
+    except Exception as e:  # noqa: BLE001 - stored as the session's error, so it can be reanalysed
+        msg = str(e) if isinstance(e, HipsenseError) else f"{name}: analysis failed ({type(e).__name__}: {e})"
+        return _Derived(kind, start, device_id, duration, "error", msg, version)
+    return _Derived(kind, start, device_id, analysis.duration_s, "ok", None, version, analysis.steps, summary)
+
+
+def _step_rows(session_id: int, steps: pd.DataFrame) -> list[tuple]:
+    """The step table as rows for ``steps`` (NaN -> NULL, unknown columns as JSON in ``extra``)."""
+    n = len(steps)
+    cols: list[list] = [[session_id] * n, list(range(n))]
+    for c in STEP_COLUMNS:
+        if c not in steps:
+            cols.append([None] * n)
+        elif c in STEP_REAL_COLUMNS:
+            x = steps[c].to_numpy(dtype=float)
+            cols.append([None if v != v else v for v in x.tolist()])
+        elif c in STEP_INT_COLUMNS:
+            cols.append([int(v) for v in steps[c].to_numpy()])
+        else:
+            cols.append([None if pd.isna(v) else str(v) for v in steps[c]])
+    others = [c for c in steps.columns if c not in STEP_COLUMNS]
+    if others:
+        extra = steps[others].astype(object).where(steps[others].notna(), None)
+        cols.append([json.dumps(r, default=_json_default) for r in extra.to_dict("records")])
+    else:
+        cols.append([None] * n)
+    return list(zip(*cols, strict=True))
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    return str(x)
+
+
+# --------------------------------------------------------------------------------------------------
+# The store
+
+
+class Store:
+    """The data folder: raw files plus the SQLite database (see the module docstring).
+
+    Parameters
+    ----------
+    root
+        The data folder; default :func:`default_root`.
+    create
+        Create the folder and database when missing (else raise :class:`StoreError`).
+
+    One ``Store`` holds one SQLite connection; open one per process or thread. Several processes may
+    use the same folder at once (WAL mode; writers wait up to ``BUSY_TIMEOUT_MS``).
+    """
+
+    def __init__(self, root: str | Path | None = None, *, create: bool = True):
+        self.root = Path(root).expanduser() if root is not None else default_root()
+        self.db_path = self.root / DB_NAME
+        self.raw_dir = self.root / RAW_DIR
+        self._prepare_folder(create)
+        try:
+            self.db = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute(
+                "PRAGMA synchronous = FULL"
+            )  # a synced session is on disk before the clip erases it
+            self.db.execute("PRAGMA foreign_keys = ON")
+            migrate(self.db)
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.db_path}: cannot open the database ({e})") from None
+
+    def _prepare_folder(self, create: bool) -> None:
+        root = self.root
+        if root.exists() and not root.is_dir():
+            raise StoreError(f"{root}: the hipsense data folder is a file, not a folder (set {HOME_ENV})")
+        if not root.exists():
+            if not create:
+                raise StoreError(f"{root}: no hipsense data folder here yet (import a session first)")
+            try:
+                root.mkdir(parents=True, mode=0o700)
+            except FileExistsError:
+                pass
+            except OSError as e:
+                raise StoreError(f"{root}: cannot create the hipsense data folder ({e.strerror})") from None
+        try:
+            self.raw_dir.mkdir(mode=0o700, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"{root}: cannot write to the hipsense data folder ({e.strerror})") from None
+        if not os.access(root, os.W_OK | os.X_OK):
+            raise StoreError(f"{root}: the hipsense data folder is not writable")
+
+    # -- housekeeping ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def integrity_check(self) -> str:
+        """SQLite's ``PRAGMA integrity_check`` plus foreign keys: ``"ok"`` when all is well."""
+        rows = [r[0] for r in self.db.execute("PRAGMA integrity_check")]
+        bad_fk = self.db.execute("PRAGMA foreign_key_check").fetchall()
+        if bad_fk:
+            rows.append(f"{len(bad_fk)} rows break foreign keys")
+        return "ok" if rows == ["ok"] else "; ".join(rows)
+
+    def raw_path(self, sha256: str) -> Path:
+        return self.raw_dir / sha256[:2] / sha256[2:]
+
+    def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``fn(db)`` in one write transaction (taken at once, so concurrent writers queue)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(self.db)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return result
+
+    # -- import ------------------------------------------------------------------------------------
+
+    def import_files(
+        self,
+        paths: Iterable[str | Path],
+        runner: str = "default",
+        csv_options: dict[str, Any] | None = None,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Import device files and CSVs; duplicates (same bytes as a stored file) are no-ops.
+
+        A file that cannot be read as a session file or a CSV is listed in ``failed`` and nothing of it
+        is kept; a readable file the analysis cannot use (no running in it, ...) is stored with status
+        ``'error'`` and its message, so it is listed and ``reanalyze`` can retry it. No file stops the
+        rest. ``csv_options`` (``sample_rate_hz``, ``acc_unit``, ``gyr_unit``, ``columns``) are stored
+        with each CSV so reanalysis reads it the same way.
+        """
+        paths = [Path(p) for p in paths]
+        report = ImportReport()
+        for i, path in enumerate(paths):
+            if progress:
+                progress(i, len(paths), path)
+            self._import_one(path, runner, dict(csv_options or {}), report)
+        if progress:
+            progress(len(paths), len(paths), None)
+        return report
+
+    def _import_one(self, path: Path, runner: str, csv_options: dict[str, Any], report: ImportReport) -> None:
+        try:
+            data = path.read_bytes()
+        except IsADirectoryError:
+            report.failed.append((path, f"{path}: is a folder, not a file"))
+            return
+        except OSError as e:
+            report.failed.append((path, f"{path}: cannot read it ({e.strerror or e})"))
+            return
+        sha = hashlib.sha256(data).hexdigest()
+        known = self._session_of(sha)
+        if known is not None:
+            report.duplicates.append((path, sha, known))
+            return
+        final = self.raw_path(sha)
+        # The temporary copy sits in raw/ (same file system, so the rename is atomic) and moves to its
+        # content address only once it has been read successfully.
+        fd, tmp_name = tempfile.mkstemp(dir=self.raw_dir, prefix=".import-")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                kind, recording, quality, start, device_id = _read_recording(tmp, csv_options)
+            except Exception as e:  # noqa: BLE001 - any unreadable file is reported, none stops the rest
+                msg = str(e).replace(str(tmp), str(path))
+                if not isinstance(e, HipsenseError):
+                    msg = f"{path}: cannot read it as a session file or CSV ({type(e).__name__}: {msg})"
+                report.failed.append((path, msg))
+                return
+            self._place_raw(tmp, final, sha)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        derived = _derive(kind, recording, quality, start, device_id, path.name)
+        options = json.dumps(csv_options) if kind == "csv" else None
+
+        def insert(db: sqlite3.Connection):
+            existing = db.execute("SELECT id FROM sessions WHERE raw_sha256 = ?", (sha,)).fetchone()
+            if existing:  # another process imported the same bytes meanwhile
+                return None, existing[0]
+            db.execute(
+                "INSERT INTO raw_files (sha256, path, kind, size, imported_at, original_name, csv_options) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+                (sha, str(final.relative_to(self.root)), kind, len(data), time.time(), path.name, options),
+            )
+            db.execute(
+                "INSERT INTO runners (name, created) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                (runner, time.time()),
+            )
+            (runner_id,) = db.execute("SELECT id FROM runners WHERE name = ?", (runner,)).fetchone()
+            cur = db.execute(
+                "INSERT INTO sessions (runner_id, raw_sha256, status) VALUES (?, ?, 'error')",
+                (runner_id, sha),
+            )
+            sid = int(cur.lastrowid)
+            self._store_derived(db, sid, derived)
+            return sid, None
+
+        sid, existing = self._write(insert)
+        if existing is not None:
+            report.duplicates.append((path, sha, existing))
+        else:
+            report.added.append(ImportedFile(path, sha, sid, derived.status, derived.error))
+
+    def _session_of(self, sha: str) -> int | None:
+        row = self.db.execute("SELECT id FROM sessions WHERE raw_sha256 = ?", (sha,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def _place_raw(self, tmp: Path, final: Path, sha: str) -> None:
+        """Move a verified temporary copy to its content address, read-only; keep an intact one there."""
+        if sha256_file(tmp) != sha:
+            raise StoreError(f"{tmp}: the copy does not match what was read (disk error?)")
+        if final.exists() and sha256_file(final) == sha:
+            return  # stored before (or by another process just now): raw files are never rewritten
+        final.parent.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(tmp, 0o400)
+        os.replace(tmp, final)
+        if hasattr(os, "O_DIRECTORY"):  # make the rename durable (POSIX)
+            dfd = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+
+    def _store_derived(self, db: sqlite3.Connection, sid: int, d: _Derived) -> None:
+        """Replace a session's derived rows (caller holds the transaction)."""
+        s = d.summary or {}
+        db.execute("DELETE FROM steps WHERE session_id = ?", (sid,))
+        db.execute("DELETE FROM summaries WHERE session_id = ?", (sid,))
+        db.execute(
+            "UPDATE sessions SET start_time = ?, duration_s = ?, device_id = ?, status = ?, error = ?, "
+            "algorithm_version = ?, analysed_at = ?, running_time_s = ?, steps = ?, cadence_spm = ? "
+            "WHERE id = ?",
+            (
+                d.start_time,
+                d.duration_s,
+                d.device_id,
+                d.status,
+                d.error,
+                d.algorithm_version,
+                time.time(),
+                s.get("running_time_s"),
+                s.get("steps"),
+                s.get("cadence_spm"),
+                sid,
+            ),
+        )
+        if d.steps is not None and len(d.steps):
+            marks = ", ".join("?" * (len(STEP_COLUMNS) + 3))
+            db.executemany(
+                f"INSERT INTO steps (session_id, step_no, {', '.join(STEP_COLUMNS)}, extra) VALUES ({marks})",
+                _step_rows(sid, d.steps),
+            )
+        if d.summary is not None:
+            db.execute(
+                "INSERT INTO summaries (session_id, json, algorithm_version) VALUES (?, ?, ?)",
+                (sid, json.dumps(d.summary), d.algorithm_version),
+            )
+
+    # -- reanalysis --------------------------------------------------------------------------------
+
+    def reanalyze(self, all: bool = False, progress: Progress | None = None) -> ReanalyzeReport:  # noqa: A002
+        """Re-run the analysis from the raw files for sessions made by another algorithm version.
+
+        With ``all``, every session. Each session's derived rows are replaced in one transaction; the raw
+        files are only read (and re-hashed first: a raw file that no longer matches its hash is reported
+        and its session left as it was).
+        """
+        version = current_algorithm_version()
+        query = (
+            "SELECT s.id, s.raw_sha256, r.original_name, r.csv_options FROM sessions s "
+            "JOIN raw_files r ON r.sha256 = s.raw_sha256"
+        )
+        args: tuple = ()
+        if not all:
+            query += " WHERE s.algorithm_version IS NOT ?"
+            args = (version,)
+        todo = self.db.execute(query + " ORDER BY s.id", args).fetchall()
+        report = ReanalyzeReport()
+        report.up_to_date = self.db.execute("SELECT count(*) FROM sessions").fetchone()[0] - len(todo)
+        for i, (sid, sha, name, options) in enumerate(todo):
+            if progress:
+                progress(i, len(todo), name)
+            raw = self.raw_path(sha)
+            try:
+                if sha256_file(raw) != sha:
+                    report.errors.append(
+                        (sid, f"{raw}: raw file of {name} does not match its hash; left as it is")
+                    )
+                    continue
+            except OSError as e:
+                report.errors.append((sid, f"{raw}: raw file of {name} cannot be read ({e.strerror or e})"))
+                continue
+            try:
+                kind, recording, quality, start, device_id = _read_recording(raw, json.loads(options or "{}"))
+            except Exception as e:  # noqa: BLE001 - e.g. a reader that became stricter
+                msg = f"{name}: cannot read the raw file any more ({e})"
+                d = _Derived("csv" if options else "device", None, None, None, "error", msg, version)
+            else:
+                d = _derive(kind, recording, quality, start, device_id, name)
+            self._write(lambda db, sid=sid, d=d: self._store_derived(db, sid, d))
+            report.updated.append(sid)
+            if d.status == "error":
+                report.errors.append((sid, d.error or ""))
+        if progress:
+            progress(len(todo), len(todo), None)
+        return report
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def sessions(self, runner: str | None = None) -> pd.DataFrame:
+        """One row per stored session, oldest first (by start time, else import time)."""
+        query = (
+            "SELECT s.id, u.name AS runner, s.start_time, r.imported_at, s.duration_s, s.running_time_s, "
+            "s.steps, s.cadence_spm, s.status, s.error, s.algorithm_version, s.device_id, "
+            "r.original_name, r.kind, s.raw_sha256 AS sha256 "
+            "FROM sessions s JOIN runners u ON u.id = s.runner_id JOIN raw_files r ON r.sha256 = s.raw_sha256"
+        )
+        args: tuple = ()
+        if runner is not None:
+            query += " WHERE u.name = ?"
+            args = (runner,)
+        query += " ORDER BY coalesce(s.start_time, r.imported_at), s.id"
+        df = pd.read_sql_query(query, self.db, params=args)
+        for c in ("start_time", "imported_at"):
+            df[c] = pd.to_datetime(df[c], unit="s", utc=True)
+        return df
+
+    def runners(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT name FROM runners ORDER BY name")]
+
+    def steps(self, session_id: int) -> pd.DataFrame:
+        """A session's step table, as the analysis made it (empty when the analysis failed)."""
+        df = pd.read_sql_query(
+            f"SELECT {', '.join(STEP_COLUMNS)}, extra FROM steps WHERE session_id = ? ORDER BY step_no",
+            self.db,
+            params=(session_id,),
+        )
+        extra = df.pop("extra")
+        if extra.notna().any():
+            more = pd.DataFrame([json.loads(x) if x else {} for x in extra], index=df.index)
+            df = pd.concat([df, more], axis=1)
+        return df
+
+    def summary(self, session_id: int) -> dict[str, Any] | None:
+        """A session's summary JSON (``SessionSummary.to_dict()``), None when there is none."""
+        row = self.db.execute("SELECT json FROM summaries WHERE session_id = ?", (session_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+
+def csv_options_from(
+    sample_rate_hz: float | None = None,
+    acc_unit: str = "m/s^2",
+    gyr_unit: str = "deg/s",
+    columns: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The CSV reading options worth storing (defaults left out, so equal options compare equal)."""
+    opts: dict[str, Any] = {}
+    if sample_rate_hz is not None:
+        opts["sample_rate_hz"] = sample_rate_hz
+    if acc_unit != "m/s^2":
+        opts["acc_unit"] = acc_unit
+    if gyr_unit != "deg/s":
+        opts["gyr_unit"] = gyr_unit
+    if columns:
+        opts["columns"] = dict(columns)
+    return opts
+
+
+__all__: Sequence[str] = (
+    "HOME_ENV",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "ImportReport",
+    "ImportedFile",
+    "ReanalyzeReport",
+    "Store",
+    "StoreError",
+    "csv_options_from",
+    "default_root",
+    "migrate",
+)

@@ -1,0 +1,106 @@
+"""`hipsense import`, `hipsense sessions` and `hipsense reanalyze` as a user meets them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import hipsense.analysis
+from hipsense.cli import main
+from hipsense.sim import scenarios, simulate_run
+from hipsense.store import HOME_ENV, Store
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("runs")
+    simulate_run(scenarios.steady_run(duration_s=20, seed=3)).write_device_file(d / "a.hsn")
+    simulate_run(scenarios.steady_run(duration_s=20, seed=4)).write_csv(d / "b.csv")
+    (d / "broken.hsn").write_bytes(b"HSNS" + b"\x00" * 40)
+    return d
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def test_import_reports_and_exit_codes(runs, home, capsys):
+    assert main(["import", str(runs / "a.hsn"), str(runs / "b.csv"), "--runner", "ana"]) == 0
+    assert "2 added, 0 duplicates, 0 failed" in capsys.readouterr().out
+    assert main(["import", str(runs / "a.hsn"), str(runs / "broken.hsn")]) == 1
+    captured = capsys.readouterr()
+    assert "0 added, 1 duplicates, 1 failed" in captured.out
+    assert "broken.hsn" in captured.err
+    assert main(["import", str(runs / "broken.hsn"), str(runs / "nothing.hsn")]) == 2
+    assert "0 added, 0 duplicates, 2 failed" in capsys.readouterr().out
+    with Store(home) as store:
+        assert len(store.sessions()) == 2
+
+
+def test_import_reads_csv_options(runs, home, tmp_path, capsys):
+    import pandas as pd
+
+    table = pd.read_csv(runs / "b.csv")
+    rate = f"{1 / table['t_s'].diff().median():.6f}"
+    table.drop(columns="t_s").to_csv(tmp_path / "no-time.csv", index=False)
+    args = ["import", str(tmp_path / "no-time.csv"), "--sample-rate", rate, "--columns", "acc_x=acc_x"]
+    assert main(args) == 0
+    with Store(home) as store:
+        assert store.sessions()["status"].tolist() == ["ok"]
+    assert main(["import", str(runs / "b.csv"), "--columns", "nonsense"]) == 2
+    assert "--columns" in capsys.readouterr().err
+
+
+def test_sessions_lists_a_table(runs, home, capsys):
+    assert main(["sessions"]) == 0
+    assert "No sessions stored yet" in capsys.readouterr().out
+    main(["import", str(runs / "a.hsn"), "--runner", "ana"])
+    main(["import", str(runs / "b.csv"), "--runner", "ben"])
+    capsys.readouterr()
+    assert main(["sessions"]) == 0
+    out = capsys.readouterr().out
+    for word in ("runner", "cadence", "ana", "ben", "ok", "2025-01-01"):
+        assert word in out
+    assert main(["sessions", "--runner", "ben"]) == 0
+    out = capsys.readouterr().out
+    assert "ben" in out and "ana" not in out
+
+
+def test_reanalyze_after_a_version_bump(runs, home, capsys, monkeypatch):
+    main(["import", str(runs / "a.hsn"), str(runs / "b.csv")])
+    capsys.readouterr()
+    assert main(["reanalyze"]) == 0
+    assert "0 sessions reanalysed" in capsys.readouterr().out
+    monkeypatch.setattr(hipsense.analysis, "ALGORITHM_VERSION", "99.0.0")
+    assert main(["reanalyze"]) == 0
+    assert "2 sessions reanalysed with algorithm version 99.0.0" in capsys.readouterr().out
+    assert main(["reanalyze", "--all"]) == 0
+    assert "2 sessions reanalysed" in capsys.readouterr().out
+
+
+def test_an_unusable_data_folder_is_one_clear_line(runs, tmp_path):
+    (tmp_path / "file").write_text("x")
+    for home in (tmp_path / "file", tmp_path / "file" / "below"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "hipsense.cli", "import", str(runs / "a.hsn")],
+            capture_output=True,
+            text=True,
+            env={**__import__("os").environ, HOME_ENV: str(home)},
+            timeout=120,
+        )
+        assert proc.returncode == 2
+        assert proc.stderr.startswith("error:") and str(tmp_path) in proc.stderr.replace("\n", "")
+        assert "Traceback" not in proc.stderr
+
+
+def test_new_commands_have_help(capsys):
+    for name in ("import", "sessions", "reanalyze"):
+        with pytest.raises(SystemExit) as exit_:
+            main([name, "--help"])
+        assert exit_.value.code == 0
+        out = capsys.readouterr().out
+        assert f"usage: hipsense {name}" in out and len(out.split()) > 40
