@@ -12,6 +12,7 @@ what is wrong.
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -131,13 +132,20 @@ def read_imu_csv(
         raise CsvInputError(path, "no such file")
     if path.stat().st_size == 0:
         raise CsvInputError(path, "the file is empty")
-    try:
-        raw = pd.read_csv(path, dtype=str, skipinitialspace=True, keep_default_na=False)
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    try:  # an incremental decoder accepts a character cut at the end of the 4 KiB
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        binary = b"\x00" in head
     except UnicodeDecodeError:
+        binary = True
+    if binary:
         raise CsvInputError(
             path, "binary content: neither a hipsense session file (those start with HSNS) nor a text CSV"
-        ) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        )
+    try:
+        raw = pd.read_csv(path, dtype=str, skipinitialspace=True, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
         raise CsvInputError(path, f"not a readable CSV file ({str(e).strip().splitlines()[-1]})") from None
     raw.columns = [str(c).strip() for c in raw.columns]
 
