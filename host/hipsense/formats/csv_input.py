@@ -176,7 +176,8 @@ def read_imu_csv(
         bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float))
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            shown = text.iloc[i] if text.iloc[i] != "" else "an empty cell"
+            cell = text.iloc[i]
+            shown = "an empty cell" if cell == "" else (cell if len(cell) <= 40 else cell[:37] + "...")
             raise CsvInputError(path, f"column {col!r} has {shown!r}, not a number", line=i + 2)
         numeric[col] = values.to_numpy(dtype=float)
 
