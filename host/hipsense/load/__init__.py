@@ -1,0 +1,1 @@
+"""Training load, personal baselines and overuse flags from the stream of sessions."""

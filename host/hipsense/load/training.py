@@ -1,0 +1,107 @@
+"""Training load over days and weeks: acute and chronic loads, their ratio, monotony and strain.
+
+Pure functions over a daily load series (one value per calendar day, 0 on rest days). What counts as
+"load" is the caller's choice: running minutes, steps, or the sessions' impact load (sum of impact
+peaks, docs/metrics.md). docs/load.md explains each quantity, its source and its known critiques.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Window lengths in days (Gabbett 2016; Williams et al. 2017).
+ACUTE_DAYS = 7
+CHRONIC_DAYS = 28
+
+
+def daily_load(sessions: pd.DataFrame, *, value: str, date: str = "date") -> pd.Series:
+    """Sum a per-session load into one value per calendar day, rest days included as 0.
+
+    ``sessions`` has a ``date`` column (anything pandas reads as a date) and the ``value`` column.
+    """
+    if sessions.empty:
+        return pd.Series(dtype=float, name=value)
+    days = pd.to_datetime(sessions[date]).dt.normalize()
+    per_day = sessions.assign(_day=days).groupby("_day")[value].sum()
+    full = pd.date_range(per_day.index.min(), per_day.index.max(), freq="D")
+    return per_day.reindex(full, fill_value=0.0).astype(float).rename(value)
+
+
+def ewma(daily: pd.Series, days: int) -> pd.Series:
+    """Exponentially weighted moving average with decay ``2 / (days + 1)`` (Williams et al. 2017).
+
+    ``EWMA_t = lambda * load_t + (1 - lambda) * EWMA_{t-1}``, started at the first day's load.
+    """
+    lam = 2.0 / (days + 1.0)
+    return daily.ewm(alpha=lam, adjust=False).mean()
+
+
+def acwr_ewma(daily: pd.Series, *, acute: int = ACUTE_DAYS, chronic: int = CHRONIC_DAYS) -> pd.Series:
+    """Acute:chronic workload ratio of exponentially weighted averages (Williams et al. 2017).
+
+    NaN until a full chronic window has passed (the ratio means nothing before) and where the chronic
+    load is zero.
+    """
+    ratio = ewma(daily, acute) / ewma(daily, chronic).replace(0.0, np.nan)
+    ratio.iloc[: chronic - 1] = np.nan
+    return ratio.rename("acwr_ewma")
+
+
+def acwr_rolling(
+    daily: pd.Series, *, acute: int = ACUTE_DAYS, chronic: int = CHRONIC_DAYS, coupled: bool = True
+) -> pd.Series:
+    """Acute:chronic ratio of rolling averages, coupled or uncoupled (Lolli et al. 2019).
+
+    Acute: the mean of the last ``acute`` days. Coupled chronic: the mean of the last ``chronic`` days,
+    which contain the acute days (so the two are mathematically coupled); uncoupled chronic: the mean
+    of the ``chronic - acute`` days before the acute window.
+    """
+    acute_mean = daily.rolling(acute, min_periods=acute).mean()
+    if coupled:
+        chronic_mean = daily.rolling(chronic, min_periods=chronic).mean()
+    else:
+        chronic_mean = daily.shift(acute).rolling(chronic - acute, min_periods=chronic - acute).mean()
+    name = "acwr_coupled" if coupled else "acwr_uncoupled"
+    return (acute_mean / chronic_mean.replace(0.0, np.nan)).rename(name)
+
+
+def week_over_week_pct(daily: pd.Series) -> pd.Series:
+    """Change of the last 7 days' total against the 7 days before, in percent (NaN from a zero week)."""
+    week = daily.rolling(7, min_periods=7).sum()
+    before = week.shift(7)
+    return (100.0 * (week - before) / before.replace(0.0, np.nan)).rename("week_over_week_pct")
+
+
+def monotony(daily: pd.Series) -> pd.Series:
+    """Foster's monotony: mean daily load of the last 7 days over its standard deviation.
+
+    High monotony (little day-to-day variation, e.g. no easy or rest days) together with a high weekly
+    load is what Foster (1998) linked with illness and overtraining. NaN where the week is constant.
+    """
+    mean = daily.rolling(7, min_periods=7).mean()
+    sd = daily.rolling(7, min_periods=7).std(ddof=0)
+    return (mean / sd.replace(0.0, np.nan)).rename("monotony")
+
+
+def strain(daily: pd.Series) -> pd.Series:
+    """Foster's strain: the last 7 days' total load times their monotony."""
+    return (daily.rolling(7, min_periods=7).sum() * monotony(daily)).rename("strain")
+
+
+def load_table(daily: pd.Series) -> pd.DataFrame:
+    """Every quantity of this module per day, in one table."""
+    return pd.concat(
+        [
+            daily.rename("load"),
+            ewma(daily, ACUTE_DAYS).rename("acute_ewma"),
+            ewma(daily, CHRONIC_DAYS).rename("chronic_ewma"),
+            acwr_ewma(daily),
+            acwr_rolling(daily, coupled=True),
+            acwr_rolling(daily, coupled=False),
+            week_over_week_pct(daily),
+            monotony(daily),
+            strain(daily),
+        ],
+        axis=1,
+    )
