@@ -57,6 +57,14 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_device_deploy(args: argparse.Namespace) -> int:
+    from hipsense.device.deploy import deploy
+
+    files = deploy(args.port)
+    console.print(f"copied {len(files)} firmware files to the board")
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from hipsense.formats.device_file import read_device_file
     from hipsense.report.terminal import print_session_info
@@ -282,6 +290,28 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["back", "side-left", "side-right", "back-upside-down"],
         help="how the clip was worn, instead of estimating it from the data (sensor-frame input only)",
     )
+
+    p = add(
+        "device",
+        lambda _args: (device_parser.print_help(), 0)[1],
+        "work with the clip over USB",
+        "Commands that talk to the clip over its USB serial port.",
+    )
+    device_parser = p
+    device_sub = p.add_subparsers(dest="device_command", metavar="DEVICE_COMMAND")
+    deploy_parser = device_sub.add_parser(
+        "deploy",
+        help="copy the firmware to the board (needs mpremote)",
+        description="Copies every firmware/*.py to the board's root with mpremote (pip install "
+        "'hipsense[device]'), then resets the board. MicroPython itself is flashed once with esptool; "
+        "see hardware/README.md.",
+    )
+    deploy_parser.add_argument(
+        "--port",
+        metavar="PORT",
+        help="serial port, e.g. /dev/ttyACM0 or COM3 (default: the first board found)",
+    )
+    deploy_parser.set_defaults(func=_cmd_device_deploy)
 
     p = add(
         "info",

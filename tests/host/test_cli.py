@@ -153,3 +153,15 @@ def test_analyze_real_treadmill_csv_with_mapping(shared_data):
     proc = _run("analyze", str(trial), "--acc-unit", "g", "--columns", "acc_is=acc_v_g,acc_pa=acc_ap_g")
     assert proc.returncode == 0, proc.stderr
     assert "sides from alternation" in proc.stdout.replace("\n", " ")
+
+
+def test_device_deploy_without_mpremote_is_one_line(tmp_path):
+    import os
+
+    env = {**os.environ, "PATH": str(tmp_path)}  # nothing on PATH: no mpremote
+    proc = subprocess.run(
+        [sys.executable, "-m", "hipsense.cli", "device", "deploy"], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "mpremote" in lines[0]
