@@ -27,22 +27,12 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     import json
 
     from hipsense.analysis import analyze, load_input
-    from hipsense.formats.csv_input import parse_column_map
     from hipsense.gait.summary import summarize
     from hipsense.report.terminal import print_summary
 
-    try:
-        columns = parse_column_map(args.columns) if args.columns else None
-    except ValueError as e:
-        raise HipsenseError(f"--columns: {e}") from None
+    options = _csv_options(args)
     with console.status(f"Analysing {args.input}..."):
-        recording, quality = load_input(
-            args.input,
-            sample_rate_hz=args.sample_rate,
-            acc_unit=args.acc_unit,
-            gyr_unit=args.gyr_unit,
-            columns=columns,
-        )
+        recording, quality = load_input(args.input, **options)
         analysis = analyze(recording, mounting=args.mounting, quality=quality)
         summary = summarize(analysis)
     for note in recording.notes:
@@ -114,14 +104,7 @@ def _progress():
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from hipsense.formats.csv_input import parse_column_map
-    from hipsense.store import csv_options_from
-
-    try:
-        columns = parse_column_map(args.columns) if args.columns else None
-    except ValueError as e:
-        raise HipsenseError(f"--columns: {e}") from None
-    options = csv_options_from(args.sample_rate, args.acc_unit, args.gyr_unit, columns)
+    options = _csv_options(args)
     store = _open_store()
     with store, _progress() as bar:
         task = bar.add_task("importing", total=len(args.files))
@@ -226,6 +209,38 @@ def _cmd_reanalyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_csv_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sample-rate", type=float, metavar="HZ", help="CSV without t_s: its sampling rate")
+    p.add_argument(
+        "--acc-unit",
+        choices=["m/s^2", "g"],
+        default="m/s^2",
+        help="CSV acceleration unit (default: %(default)s)",
+    )
+    p.add_argument(
+        "--gyr-unit",
+        choices=["deg/s", "rad/s"],
+        default="deg/s",
+        help="CSV angular rate unit (default: %(default)s)",
+    )
+    p.add_argument(
+        "--columns",
+        metavar="MAP",
+        help="map the CSV's column names to ours, e.g. acc_is=acc_v_g,acc_pa=acc_ap_g",
+    )
+
+
+def _csv_options(args: argparse.Namespace) -> dict:
+    """The CSV reading options given on the command line (defaults left out)."""
+    from hipsense.formats.csv_input import csv_options, parse_column_map
+
+    try:
+        columns = parse_column_map(args.columns) if args.columns else None
+    except ValueError as e:
+        raise HipsenseError(f"--columns: {e}") from None
+    return csv_options(args.sample_rate, args.acc_unit, args.gyr_unit, columns)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hipsense",
@@ -267,24 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", type=Path, metavar="INPUT", help="device session file (.hsn) or CSV")
     p.add_argument("--steps-out", metavar="CSV", help="write the per-step table here")
     p.add_argument("--summary-out", metavar="JSON", help="write the session summary here")
-    p.add_argument("--sample-rate", type=float, metavar="HZ", help="CSV without t_s: its sampling rate")
-    p.add_argument(
-        "--acc-unit",
-        choices=["m/s^2", "g"],
-        default="m/s^2",
-        help="CSV acceleration unit (default: %(default)s)",
-    )
-    p.add_argument(
-        "--gyr-unit",
-        choices=["deg/s", "rad/s"],
-        default="deg/s",
-        help="CSV angular rate unit (default: %(default)s)",
-    )
-    p.add_argument(
-        "--columns",
-        metavar="MAP",
-        help="map the CSV's column names to ours, e.g. acc_is=acc_v_g,acc_pa=acc_ap_g",
-    )
+    _add_csv_options(p)
     p.add_argument(
         "--mounting",
         choices=["back", "side-left", "side-right", "back-upside-down"],
@@ -348,24 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--runner", default="default", metavar="NAME", help="whose runs these are (default: %(default)s)"
     )
-    p.add_argument("--sample-rate", type=float, metavar="HZ", help="CSV without t_s: its sampling rate")
-    p.add_argument(
-        "--acc-unit",
-        choices=["m/s^2", "g"],
-        default="m/s^2",
-        help="CSV acceleration unit (default: %(default)s)",
-    )
-    p.add_argument(
-        "--gyr-unit",
-        choices=["deg/s", "rad/s"],
-        default="deg/s",
-        help="CSV angular rate unit (default: %(default)s)",
-    )
-    p.add_argument(
-        "--columns",
-        metavar="MAP",
-        help="map the CSV's column names to ours, e.g. acc_is=acc_v_g,acc_pa=acc_ap_g",
-    )
+    _add_csv_options(p)
 
     p = add(
         "sessions",

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from hipsense.errors import HipsenseError
+from hipsense.formats.csv_input import csv_options as csv_options_from
 
 #: Environment variable that moves the data folder (tests, several stores side by side).
 HOME_ENV = "HIPSENSE_HOME"
@@ -667,25 +668,6 @@ class Store:
         """A session's summary JSON (``SessionSummary.to_dict()``), None when there is none."""
         row = self.db.execute("SELECT json FROM summaries WHERE session_id = ?", (session_id,)).fetchone()
         return None if row is None else json.loads(row[0])
-
-
-def csv_options_from(
-    sample_rate_hz: float | None = None,
-    acc_unit: str = "m/s^2",
-    gyr_unit: str = "deg/s",
-    columns: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """The CSV reading options worth storing (defaults left out, so equal options compare equal)."""
-    opts: dict[str, Any] = {}
-    if sample_rate_hz is not None:
-        opts["sample_rate_hz"] = sample_rate_hz
-    if acc_unit != "m/s^2":
-        opts["acc_unit"] = acc_unit
-    if gyr_unit != "deg/s":
-        opts["gyr_unit"] = gyr_unit
-    if columns:
-        opts["columns"] = dict(columns)
-    return opts
 
 
 __all__: Sequence[str] = (

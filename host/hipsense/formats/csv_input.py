@@ -15,7 +15,7 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,25 @@ class ImuRecording:
     @property
     def has_gyro(self) -> bool:
         return any(c.startswith("gyr_") for c in self.data.columns)
+
+
+def csv_options(
+    sample_rate_hz: float | None = None,
+    acc_unit: str = "m/s^2",
+    gyr_unit: str = "deg/s",
+    columns: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The CSV reading options worth storing (defaults left out, so equal options compare equal)."""
+    opts: dict[str, Any] = {}
+    if sample_rate_hz is not None:
+        opts["sample_rate_hz"] = sample_rate_hz
+    if acc_unit != "m/s^2":
+        opts["acc_unit"] = acc_unit
+    if gyr_unit != "deg/s":
+        opts["gyr_unit"] = gyr_unit
+    if columns:
+        opts["columns"] = dict(columns)
+    return opts
 
 
 def parse_column_map(text: str) -> dict[str, str]:
