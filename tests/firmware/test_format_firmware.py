@@ -26,6 +26,7 @@ from hipsense.formats.device_file import (
     encode_session,
 )
 from tests.mpy.harness import run_micropython, unavailable_reason
+from tests.vectors.make_vectors import host_args
 
 pytestmark = [
     pytest.mark.firmware,
@@ -96,26 +97,6 @@ print("@@US", spent)
     )
     us = int(re.search(r"@@US (\d+)", res.stdout).group(1))
     return out.read_bytes(), us / 1000 / max(len(counts), 1)
-
-
-def host_args(counts_len: int, chunks) -> dict:
-    """What the host encoder needs to make the same file as the firmware fed with ``chunks``."""
-    index, times, overflow = [], [], {}
-    idx, pending = 0, None
-    for c in chunks:
-        idx += c["lost"]
-        if c["flags"] & FLAG_OVERFLOW:
-            pending = (pending or 0) + c["lost"]
-        if c["n"] and pending is not None:
-            overflow[idx] = pending
-            pending = None
-        index.extend(range(idx, idx + c["n"]))
-        times.extend([c["t_ms"]] * c["n"])
-        idx += c["n"]
-    assert len(index) == counts_len
-    return dict(
-        sample_index=np.array(index, dtype=np.int64), block_time_ms=np.array(times), overflow_lost=overflow
-    )
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -73,33 +73,42 @@ def extremes(seed: int) -> np.ndarray:
     return np.concatenate(parts).astype(np.int16)
 
 
+def host_args(counts_len: int, chunks) -> dict:
+    """What the host encoder needs to make the same file as the firmware fed with ``chunks``.
+
+    Each chunk is one FIFO read as the firmware's writer gets it: ``n`` samples at ``t_ms``, after
+    ``lost`` samples, ``flags`` marking an overflow. Returns ``sample_index``, ``block_time_ms`` (per
+    sample) and ``overflow_lost`` (keyed by the first sample after the overflow).
+    """
+    index, times, overflow = [], [], {}
+    idx, pending = 0, None
+    for c in chunks:
+        idx += c["lost"]
+        if c["flags"] & FLAG_OVERFLOW:
+            pending = (pending or 0) + c["lost"]
+        if c["n"] and pending is not None:
+            overflow[idx] = pending
+            pending = None
+        index.extend(range(idx, idx + c["n"]))
+        times.extend([c["t_ms"]] * c["n"])
+        idx += c["n"]
+    assert len(index) == counts_len
+    return dict(
+        sample_index=np.array(index, dtype=np.int64),
+        block_time_ms=np.array(times, dtype=np.int64),
+        overflow_lost=overflow,
+    )
+
+
 def build(name: str, header: SessionHeader, counts: np.ndarray, chunks: list[dict], close: dict) -> None:
     """Write the three files of one vector from the firmware-style input (chunks of FIFO reads)."""
-    sample_index, times, overflow_lost = [], [], {}
-    idx = 0
-    pos = 0
-    pending = None
-    for ch in chunks:
-        idx += ch["lost"]
-        if ch["flags"] & FLAG_OVERFLOW:
-            pending = (pending or 0) + ch["lost"]
-        if ch["n"] and pending is not None:
-            overflow_lost[idx] = pending
-            pending = None
-        sample_index.extend(range(idx, idx + ch["n"]))
-        times.extend([ch["t_ms"]] * ch["n"])
-        idx += ch["n"]
-        pos += ch["n"]
-    assert pos == len(counts)
-    sample_index = np.array(sample_index, dtype=np.int64)
-    times = np.array(times, dtype=np.int64)
+    args = host_args(len(counts), chunks)
+    sample_index, times = args["sample_index"], args["block_time_ms"]
     data = encode_session(
         header,
         counts,
-        sample_index=sample_index,
-        overflow_lost=overflow_lost,
+        **args,
         close_reason=close["reason"],
-        block_time_ms=times,
         end_time_ms=close["t_ms"],
     )
     (HERE / f"{name}.session").write_bytes(data)
@@ -111,7 +120,7 @@ def build(name: str, header: SessionHeader, counts: np.ndarray, chunks: list[dic
         "header": dataclasses.asdict(header),
         "chunks": chunks,
         "close": close,
-        "overflow_lost": {str(k): v for k, v in overflow_lost.items()},
+        "overflow_lost": {str(k): v for k, v in args["overflow_lost"].items()},
         "report": report,
         "file_bytes": len(data),
     }
