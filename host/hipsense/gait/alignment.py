@@ -2,8 +2,8 @@
 
 The clip can sit tilted, on the back or the side of the waistband, or upside down. The vertical axis
 comes from gravity; the forward axis from the gait itself: the horizontal direction along which the
-pelvis brakes and propels once per step, signed so that braking coincides with the rise of the vertical
-force after each contact.
+pelvis brakes and propels once per step, signed by the mechanics of the gait (running brakes while the
+vertical force rises, walking slows while the pelvis rises).
 """
 
 from __future__ import annotations
@@ -59,14 +59,18 @@ class MountingAligner:
     """Estimate the rotation from the sensor frame to the pelvis body frame ``(is, ml, pa)``.
 
     Method: the vertical (``is``) is the direction of the mean specific force, which over whole steps
-    equals +1 g upward whatever the gait (the vertical impulse balances body weight). The horizontal
-    accelerations, high-passed above the stride frequency to remove mediolateral sway, are dominated by
-    the braking-propulsion cycle of every step: their principal axis is the anterior-posterior axis
-    (Moe-Nilssen 1998 used the same principle to tilt-correct trunk accelerometry; Zijlstra & Hof 2003
-    describe the per-step anterior-posterior cycle). Its sign follows from the physics of contact: the
-    pelvis brakes (negative ``acc_pa``) while the vertical force rises after contact, so forward is the
-    direction whose acceleration is negatively correlated with the time derivative of the vertical
-    acceleration. ``ml = pa x is`` completes the right-handed frame.
+    equals +1 g upward whatever the gait (the vertical impulse balances body weight; Moe-Nilssen 1998
+    tilt-corrects trunk accelerometry on the same principle). Forward comes from the cross-covariance of
+    the horizontal acceleration (0.5-10 Hz) with a vertical cue, over the running bouts (or walking when
+    there is no running): the braking-propulsion cycle repeats every step and is locked to the vertical
+    loading, while the mediolateral push flips sign from foot to foot and averages out, so the vector
+    points along the anterior-posterior axis. Its sign follows from the gait's mechanics: in running
+    (spring-mass) the pelvis brakes while the vertical force rises, so the cue is the vertical jerk; in
+    walking (inverted pendulum, Zijlstra & Hof 2003) it slows while rising over the stance leg, so the
+    cue is the vertical velocity. With a gyroscope, every sample is first expressed in the pelvis's mean
+    orientation (the integrated rotation, high-passed at 0.3 Hz, undone to first order), so the per-foot
+    yaw and roll of the pelvis do not turn the estimate when the feet differ. ``ml = pa x is`` completes
+    the right-handed frame.
 
     Data requirements: sensor-frame ``acc_x, acc_y, acc_z`` in m/s^2 (gyroscope optional, rotated
     along), at least 10 s containing walking or running. Standing only gives the vertical, not forward.
@@ -76,28 +80,28 @@ class MountingAligner:
     mounting
         ``None`` to estimate; a name from :data:`KNOWN_MOUNTINGS`; or an explicit 3x3 rotation
         (rows: body axes in sensor coordinates).
-    activity_threshold_g
-        Windows whose vertical acceleration varies less than this (standard deviation, in g) are
-        treated as standing and not used for the forward axis.
 
     Attributes
     ----------
     r_body_from_sensor_
         The rotation, ``body = R @ sensor``.
     confidence_
-        0 to 1: the weakest of the gravity, anisotropy and sign cues (1 for an explicit mounting).
+        0 to 1: the weaker of the gravity cue (window-to-window spread of the vertical, and how close
+        its magnitude is to 1 g) and the forward cue (strength of the correlation, and the share of
+        10-s windows that agree); 1 for an explicit mounting.
     bouts_
         The activity bouts found on the vertical (``None`` for an explicit mounting); the same as
         :class:`~hipsense.gait.bouts.ActivityBoutDetector` gives on the aligned ``acc_is``.
     diagnostics_
         The cues behind the confidence: ``tilt_deg`` (angle of the sensor x axis from vertical),
-        ``gravity_g``, ``gravity_spread_deg``, ``anisotropy``, ``sign_correlation``, ``method``.
+        ``gravity_g``, ``gravity_spread_deg``, ``gait`` (``run`` or ``walk``), ``anisotropy`` (forward
+        over sideways variance, for inspection), ``sign_correlation``, ``window_agreement``, ``method``.
 
     Notes
     -----
     Deviation from the references: they tilt-correct only; the forward direction and its sign from the
-    braking-versus-loading correlation are ours, checked on simulated mountings and on the public
-    treadmill recordings (see docs/validation.md).
+    gait-dependent cue are ours, checked on simulated mountings, on the public treadmill running
+    recordings and on 110 real walking trials (see docs/validation.md).
 
     References
     ----------
@@ -107,11 +111,8 @@ class MountingAligner:
     during human walking. Gait Posture 18(2):1-10. doi:10.1016/S0966-6362(02)00190-X
     """
 
-    def __init__(
-        self, *, mounting: str | np.ndarray | None = None, activity_threshold_g: float = 0.15
-    ) -> None:
+    def __init__(self, *, mounting: str | np.ndarray | None = None) -> None:
         self.mounting = mounting
-        self.activity_threshold_g = activity_threshold_g
 
     def estimate(self, data: pd.DataFrame, *, sampling_rate_hz: float) -> MountingAligner:
         if self.mounting is not None:
