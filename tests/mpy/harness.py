@@ -79,7 +79,17 @@ def run_micropython(
     finally:
         Path(job_path).unlink(missing_ok=True)
     if proc.returncode == 1:
-        raise MicroPythonError(f"MicroPython raised:\n{proc.stderr}\n--- stdout ---\n{proc.stdout}")
+        raise MicroPythonError(
+            f"MicroPython raised:\n{_readable(proc.stderr)}\n--- stdout ---\n{proc.stdout}"
+        )
     if proc.returncode != 0:
-        raise RuntimeError(f"MicroPython harness failed ({proc.returncode}):\n{proc.stderr}")
+        raise RuntimeError(f"MicroPython harness failed ({proc.returncode}):\n{_readable(proc.stderr)}")
     return MicroPythonResult(proc.stdout, proc.stderr)
+
+
+def _readable(stderr: str) -> str:
+    # Node echoes the offending source line on an uncaught error; in the minified WebAssembly glue that
+    # line is hundreds of kilobytes, so long lines are cut to their ends.
+    return "\n".join(
+        line if len(line) <= 400 else f"{line[:150]} [...] {line[-150:]}" for line in stderr.splitlines()
+    )

@@ -1,0 +1,295 @@
+# Boot entry: config -> I2C bus -> imu.probe -> sampler / guard / controls on asyncio (docs/firmware.md).
+#
+# Nothing runs at import except definitions; MicroPython runs main.py at boot and the last line
+# starts main() only when this file is the boot script (not when a test imports it). Hardware
+# objects come from board() (pins in hardware/wiring.md); tests pass fakes in a dict instead.
+import asyncio
+import os
+import time
+
+import config
+import controls
+import guard
+import imu
+import log
+import recovery
+import sampler
+from micropython import const
+
+FIRMWARE_VERSION = "0.2.0"
+SESSIONS = "/sessions"
+SUFFIX = ".hsn"
+BALLAST = ".ballast"  # in the sessions folder
+BALLAST_BYTES = const(8192)
+_UNIX_2000 = const(946684800)
+
+# Board pins (Unexpected Maker FeatherS3 style Feather layout; hardware/wiring.md).
+PIN_SDA = const(8)
+PIN_SCL = const(9)
+PIN_BUTTON = const(5)
+PIN_LED = const(13)
+PIN_VBAT = const(2)
+
+
+def board():
+    """The hardware objects main() needs, on the real board."""
+    import machine
+
+    return {
+        "i2c": machine.I2C(0, scl=machine.Pin(PIN_SCL), sda=machine.Pin(PIN_SDA), freq=400000),
+        "button": machine.Pin(PIN_BUTTON, machine.Pin.IN, machine.Pin.PULL_UP),
+        "led": machine.Pin(PIN_LED, machine.Pin.OUT),
+        "adc": machine.ADC(machine.Pin(PIN_VBAT), atten=machine.ADC.ATTN_11DB),
+        "free_bytes": lambda: guard.statvfs_free(SESSIONS),
+        "ballast": BALLAST_BYTES,
+    }
+
+
+def unix_time():
+    # Seconds since 1970 from the RTC, or 0 when the clock was never set (before 2025).
+    t = int(time.time())
+    if time.gmtime(0)[0] == 2000:
+        t += _UNIX_2000
+    return t if t > 1735689600 else 0
+
+
+def next_session_id(folder):
+    # One more than the largest session number in folder (file names are 8 hex digits + SUFFIX).
+    best = 0
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 1
+    for name in names:
+        if name.endswith(SUFFIX) and len(name) == 8 + len(SUFFIX):
+            try:
+                n = int(name[:8], 16)
+            except ValueError:
+                continue
+            if n > best:
+                best = n
+    return best + 1
+
+
+def _ensure_dir(folder):
+    try:
+        os.mkdir(folder)
+    except OSError:
+        pass
+
+
+def make_ballast(path, n):
+    # A file of n bytes that guard.Guard deletes after an ENOSPC to make room for the end block.
+    try:
+        os.stat(path)
+        return
+    except OSError:
+        pass
+    try:
+        with open(path, "wb") as f:
+            f.write(bytes(n))
+    except OSError:
+        pass
+
+
+def remove_ballast(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+class Recorder:
+    """Starts and stops sessions: one file, writer, sampler and guard per session."""
+
+    def __init__(
+        self, bus, cfg, led, *, battery=None, free_bytes=None, folder=SESSIONS, clock=None, sleep_ms=None
+    ):
+        self.bus = bus
+        self.cfg = cfg
+        self.led = led
+        self.battery = battery
+        self.free_bytes = free_bytes
+        self.folder = folder
+        self.clock = clock
+        self.sleep_ms = sleep_ms
+        self.imu = None
+        self.recording = False
+        self.busy = False
+        self.sessions = 0
+        self.last_reason = 0
+        self.last_path = None
+        self.error = None
+        self._run = None  # (file, sampler, guard, sampler task) of the open session
+
+    def _driver(self):
+        if self.imu is None:
+            cfg = self.cfg
+            kw = {
+                "odr_hz": cfg["rate_hz"],
+                "acc_range_g": cfg["acc_range_g"],
+                "gyr_range_dps": cfg["gyr_range_dps"],
+            }
+            if self.clock is not None:
+                kw["clock"] = self.clock
+            self.imu = imu.probe(self.bus, **kw)
+        return self.imu
+
+    async def toggle(self):
+        if self.busy:
+            return
+        if self.recording:
+            await self.stop(log.REASON_USER_STOP)
+        else:
+            self.start()
+
+    def start(self):
+        """Open a new session and start recording; False (LED error) when it cannot."""
+        if self.recording:
+            return True
+        if self.battery is not None and not self.battery.ok_to_start():
+            self.led.flash(2000)
+            return False
+        try:
+            drv = self._driver()
+            _ensure_dir(self.folder)
+            sid = next_session_id(self.folder)
+            path = "%s/%08x%s" % (self.folder, sid, SUFFIX)
+            f = open(path, "wb")
+            safe = guard.SafeFile(f, 2048)
+            cfg = self.cfg
+            w = log.SessionWriter(
+                safe,
+                **imu.writer_args(
+                    drv,
+                    session_id=sid,
+                    device_id=cfg["device_name"],
+                    firmware_version=FIRMWARE_VERSION,
+                    mounting=cfg["mounting_code"],
+                    start_time_unix=unix_time(),
+                ),
+            )
+        except OSError as e:  # no IMU (IMUError), no room for the header, ...
+            self.error = e
+            self.led.set(controls.ERROR)
+            return False
+        kw = {}
+        if self.clock is not None:
+            kw["clock"] = self.clock
+        if self.sleep_ms is not None:
+            kw["sleep_ms"] = self.sleep_ms
+        s = sampler.Sampler(drv, w, **kw)
+        g = guard.Guard(
+            s, safe, free_bytes=self.free_bytes, battery=self.battery, release=self._release, **kw
+        )
+        s.start()
+        self._run = (f, s, g, asyncio.create_task(s.run()))
+        asyncio.create_task(self._watch(g))
+        self.last_path = path
+        self.recording = True
+        self.sessions += 1
+        self.led.set(controls.ERROR, False)
+        self.led.set(controls.RECORDING)
+        self.led.flash(500)
+        return True
+
+    def _release(self):
+        # Guard calls this after ENOSPC: the ballast's room takes the end block.
+        remove_ballast(self.folder + "/" + BALLAST)
+
+    async def _watch(self, g):
+        # The guard's verdict ends the session (storage full, low battery).
+        reason = await g.run()
+        if reason and self.recording:
+            await self.stop(reason)
+
+    async def stop(self, reason=log.REASON_USER_STOP):
+        """Stop the sampler, write the end block, close the file; returns the reason written."""
+        run = self._run
+        if not self.recording or self.busy or run is None:
+            return 0
+        f, s, g, sampling = run
+        self.busy = True
+        try:
+            s.stop()
+            await sampling  # the sampler's last drain
+            if g.reason:
+                reason = g.reason
+            reason = g.finish(reason)
+            f.close()
+            self.last_reason = reason
+        finally:
+            self._run = None
+            self.recording = False
+            self.busy = False
+            self.led.set(controls.RECORDING, False)
+        if reason == log.REASON_STORAGE_FULL:
+            self.led.set(controls.STORAGE_LOW)
+        self.led.flash(500)
+        return reason
+
+    def status(self):
+        # LED flags from the guard and the battery (called every second).
+        run = self._run
+        if self.recording and run is not None:
+            self.led.set(controls.STORAGE_LOW, run[2].storage_low)
+        elif self.battery is not None:
+            self.battery.poll()
+        if self.battery is not None:
+            self.led.set(controls.BATTERY_LOW, self.battery.state != guard.OK)
+
+
+async def main(hw=None, done=None):
+    """Run the device until ``done`` (an asyncio.Event; None: forever).
+
+    hw: hardware dict (board() when None): i2c, button, led, adc (optional), free_bytes (optional),
+    ballast (bytes, 0: none), folder, config (path), clock and sleep_ms (tests: a fake clock).
+    """
+    if hw is None:
+        hw = board()
+    folder = hw.get("folder", SESSIONS)
+    clock = hw.get("clock")
+    sleep = hw.get("sleep_ms") or asyncio.sleep_ms
+    cfg, warnings = config.load(hw.get("config", config.PATH))
+    for w in warnings:
+        print(w)
+    _ensure_dir(folder)
+    for path, result in recovery.recover_all(folder, SUFFIX):
+        print("recovery:", path, result)
+    if hw.get("ballast"):
+        make_ballast(folder + "/" + BALLAST, hw["ballast"])
+    led = controls.Led(hw["led"], clock=clock)
+    battery = None
+    if hw.get("adc") is not None:
+        battery = guard.Battery(
+            hw["adc"], divider_milli=cfg["battery_divider_milli"], low_mv=cfg["low_battery_mv"]
+        )
+        battery.poll()
+    rec = Recorder(
+        hw["i2c"],
+        cfg,
+        led,
+        battery=battery,
+        free_bytes=hw.get("free_bytes"),
+        folder=folder,
+        clock=clock,
+        sleep_ms=sleep,
+    )
+    if warnings:
+        led.flash(1500)
+    button = controls.Button(hw["button"], clock=clock)
+    tasks = [asyncio.create_task(led.run(sleep)), asyncio.create_task(button.run(rec.toggle, sleep_ms=sleep))]
+    if cfg["auto_start"]:
+        rec.start()
+    while done is None or not done.is_set():
+        rec.status()
+        await sleep(1000)
+    if rec.recording:
+        await rec.stop(log.REASON_USER_STOP)
+    for t in tasks:
+        t.cancel()
+    return rec
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,127 @@
+# Runs firmware/main.py's main() on fake hardware and fake time (MicroPython), for the main tests.
+#
+# Many tasks sleep at once (sampler, guard, button, LED, the simulated user), so time is a discrete-
+# event simulation: every sleep registers its wake-up time, and once all tasks wait, the clock jumps
+# to the earliest one. A whole session of fake minutes runs in well under a second.
+import asyncio
+import os
+
+import machine
+from fake_clock import FakeClock
+from fake_lsm6dsox import FakeLSM6DSOX
+from mp_rig import walk
+
+FOLDER = "/mt_sessions"
+CONFIG = "/mt_config.json"
+
+
+def rm_tree(folder):
+    try:
+        for e in os.ilistdir(folder):
+            os.remove(folder + "/" + e[0])
+        os.rmdir(folder)
+    except OSError:
+        pass
+
+
+class EventClock:
+    def __init__(self, clock):
+        self.clock = clock
+        self.waiters = []
+        self.running = True
+
+    async def sleep_ms(self, ms):
+        ev = asyncio.Event()
+        self.waiters.append((self.clock.us + ms * 1000, ev))
+        await ev.wait()
+
+    async def _ticker(self):
+        while self.running:
+            for _ in range(4):  # let every ready task run up to its next sleep
+                await asyncio.sleep_ms(0)
+            if not self.waiters:
+                continue
+            t = min(w[0] for w in self.waiters)
+            if t > self.clock.us:
+                self.clock.us = t
+            due = [w for w in self.waiters if w[0] <= self.clock.us]
+            self.waiters = [w for w in self.waiters if w[0] > self.clock.us]
+            for _, ev in due:
+                ev.set()
+
+    async def run(self, device, user):
+        # The WASM port does not resume the test's own coroutine while other tasks keep running, so
+        # everything, stopping the ticker when the device returns included, runs inside one task.
+        async def body():
+            tick = asyncio.create_task(self._ticker())
+            asyncio.create_task(user)
+            result = await device
+            self.running = False
+            await tick
+            return result
+
+        return await asyncio.create_task(body())
+
+
+async def run_device(config_text, script, end_ms, src=None, *, adc_uv=2_000_000, imu=True, keep=False):
+    """Boot main.main() with config_text, press the button by script, stop at end_ms.
+
+    script: [(ms, level)] button levels (0 = pressed). adc_uv: the battery ADC input (2 V = 4 V on
+    the cell behind the default 1:2 divider); None: no ADC. imu: attach a fake LSM6DSOX fed with src
+    (int16 samples, 6 interleaved channels; default a random walk). keep: keep the sessions folder as the
+    last run left it. Returns (recorder, chip, LED on-time ms).
+    """
+    import main
+
+    if not keep:
+        rm_tree(FOLDER)
+    if config_text is None:
+        try:
+            os.remove(CONFIG)
+        except OSError:
+            pass
+    else:
+        with open(CONFIG, "w") as f:
+            f.write(config_text)
+    clock = FakeClock()
+    ev = EventClock(clock)
+    i2c = machine.I2C(0)
+    chip = None
+    if imu:
+        chip = i2c.attach(0x6A, FakeLSM6DSOX(clock, src if src is not None else walk(208 * 30)))
+    button = machine.Pin(5, machine.Pin.IN, machine.Pin.PULL_UP, value=1)
+    led = machine.Pin(13, machine.Pin.OUT)
+    hw = {
+        "i2c": i2c,
+        "button": button,
+        "led": led,
+        "free_bytes": lambda: 10_000_000,
+        "folder": FOLDER,
+        "config": CONFIG,
+        "clock": clock.ticks_ms,
+        "sleep_ms": ev.sleep_ms,
+    }
+    if adc_uv is not None:
+        adc = machine.ADC(machine.Pin(2))
+        adc.uv = adc_uv
+        hw["adc"] = adc
+    led_on = [0, 0]  # total on-time, time of the last rise
+
+    def on_led(p):
+        if p.value():
+            led_on[1] = clock.ticks_ms()
+        else:
+            led_on[0] += clock.ticks_ms() - led_on[1]
+
+    led.listen(on_led)
+    done = asyncio.Event()
+
+    async def user():
+        for t, level in script:
+            await ev.sleep_ms(t - clock.ticks_ms())
+            button.value(level)
+        await ev.sleep_ms(end_ms - clock.ticks_ms())
+        done.set()
+
+    rec = await ev.run(main.main(hw, done), user())
+    return rec, chip, led_on[0]
