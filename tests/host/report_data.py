@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -72,3 +73,14 @@ def synthetic_trends(weeks: int = 10, *, seed: int = 3) -> Trends:
         ),
     ]  # fmt: skip
     return Trends(runner="anna", daily=daily, sessions=sessions, flags=flags)
+
+
+def short_run_file(folder: Path) -> Path:
+    """A simulated 150-second run with the demo's asymmetry, written as the clip's device file."""
+    from hipsense.sim import demo_config, simulate_run
+
+    cfg = demo_config()
+    cfg.duration_s = 150
+    path = folder / "short-run.hsn"
+    simulate_run(cfg).write_device_file(path)
+    return path

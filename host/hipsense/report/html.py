@@ -217,7 +217,7 @@ def _window(trends: Trends, weeks: int) -> tuple[pd.Timestamp, pd.Timestamp, pd.
     daily.index = _naive_utc(pd.DatetimeIndex(daily.index))
     last = max(daily.index.max(), sessions["start"].max()).normalize()
     # Whole calendar weeks (Monday first), the last one up to the last day with data.
-    first = last - pd.Timedelta(days=last.dayofweek + 7 * (weeks - 1))
+    first = last - pd.Timedelta(days=last.weekday() + 7 * (weeks - 1))
     daily = daily[(daily.index >= first) & (daily.index <= last)]
     sessions = sessions[sessions["start"] >= first].sort_values("start")
     return first, last, daily, sessions
