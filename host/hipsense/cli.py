@@ -226,7 +226,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
             csv_options=_csv_options(args),
             progress=progress,
         )
-    console.print(f"wrote the report to [bold]{out}[/] ({out.stat().st_size / 1e3:.0f} kB)", highlight=False)
+    size = out.stat().st_size / 1e3
+    console.print(f"wrote the report to [bold]{out}[/] ({size:.0f} kB)", highlight=False, soft_wrap=True)
     if args.open and not open_in_browser(out):
         console.print(f"no browser could be started: open {out} yourself", highlight=False)
     return 0

@@ -60,7 +60,9 @@ def run_demo(out: Path, *, console: Console) -> Path:
     with console.status("Drawing the report..."):
         report = _write_report(out, summary.to_dict(), analysis.steps, device_file.name)
     console.print(f"\nWrote {out}/: demo-run.hsn, truth.csv, steps.csv, summary.json, {report.name}")
-    console.print(f"[bold]The run's report:[/] {report} (open it in a web browser)", highlight=False)
+    console.print(
+        f"[bold]The run's report:[/] {report} (open it in a web browser)", highlight=False, soft_wrap=True
+    )
     if not identical:
         raise SystemExit("the decoded samples differ from the recorded ones")
     return out

@@ -258,6 +258,6 @@ def test_open_hands_the_report_to_the_users_browser(run_file, tmp_path):
 def test_demo_ends_with_the_report(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path)]) == 0
     report = tmp_path / "report.html"
-    assert f"The run's report: {report}" in capsys.readouterr().out.replace("\n", "")
+    assert f"The run's report: {report}" in capsys.readouterr().out
     html = report.read_text()
     assert "Demo: a simulated 10-minute run" in html and html.count("<svg") == 3

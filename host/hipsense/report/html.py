@@ -17,9 +17,10 @@ import pandas as pd
 from hipsense.errors import HipsenseError
 from hipsense.gait.summary import ANGLE_NOISE_FLOOR_DEG, DRIFT_METRICS
 from hipsense.report import figures
-from hipsense.report.page import Progress, card, draw, duration, esc, figure, flags_section, page, table
+from hipsense.report.page import Progress, card, draw, esc, figure, flags_section, page, table
 from hipsense.report.sources import ReportSession
 from hipsense.report.terminal import METRIC_LABELS
+from hipsense.report.wording import duration, quality_notes
 from hipsense.trends.model import Trends
 
 #: Metrics whose left/right asymmetry is followed over weeks (others join when a flag names them).
@@ -143,19 +144,10 @@ def _drift_sentence(summary: dict[str, Any]) -> str:
 
 
 def _quality(summary: dict[str, Any]) -> str:
-    q = summary.get("quality", {})
-    parts = [
-        f"alignment confidence {q.get('alignment_confidence', 0):.2f}",
-        f"left and right told apart by {q.get('side_source', 'unknown')}",
-        f"{100 * q.get('doubtful_step_share', 0):.1f} % of steps with a doubtful value",
-    ]
-    if q.get("missing_samples"):
-        parts.append(f"{q['missing_samples']} samples missing in {len(q.get('gaps', []))} gaps")
-    if q.get("clipped_share"):
-        parts.append(f"{100 * q['clipped_share']:.2f} % of samples at the sensor's full scale")
+    notes = "; ".join(quality_notes(summary.get("quality", {})))
     return (
         '<section id="quality"><h2>Data quality</h2><p>'
-        + esc("; ".join(parts))
+        + esc(notes[:1].upper() + notes[1:])
         + f'.</p><p class="note">Analysis version {esc(summary.get("algorithm_version", "?"))}.</p></section>'
     )
 

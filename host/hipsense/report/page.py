@@ -98,14 +98,6 @@ def fmt_number(v: Any) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
-def duration(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "-"
-    m, s = divmod(int(round(seconds)), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 def card(key: str, value: str, sub: str = "") -> str:
     """One headline number; ``value`` is markup (it may hold a <small> unit)."""
     return (
