@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import time
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -167,13 +168,18 @@ def test_trend_page_shows_the_last_whole_weeks_and_the_flags_in_them():
     assert "Pelvic drop rising" in short
 
 
-def test_trend_page_without_a_baseline_yet_still_renders():
-    t = synthetic_trends(weeks=3)
-    base = [c for c in t.sessions if "_base" in c]
-    t.sessions[base] = np.nan
+def test_trend_page_of_a_first_run_without_baseline_or_ratio_still_renders():
+    t = synthetic_trends(weeks=1)
+    t.sessions = t.sessions.iloc[:1]
+    t.daily = t.daily.iloc[:1]
     t.flags = []
-    html = render_trends(t, 3)
+    assert t.sessions.filter(like="_base").isna().all().all()  # eight runs make a baseline
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. numpy's all-NaN warnings
+        html = render_trends(t, 3)
     assert "your baseline range" not in html and "Contact time: left versus right" in html
+    assert "needs 4 weeks of data" in html  # no acute:chronic ratio yet
+    assert html.count("<tr>") - 1 == 1
 
 
 def test_trend_page_errors_are_clear():

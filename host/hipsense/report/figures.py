@@ -133,7 +133,7 @@ def _asymmetry_rows(
     ax: Axes, rows: list[dict], keys: tuple[str, str, str], floors: dict, xlabel: str, title: str
 ) -> None:
     est_key, lo_key, hi_key = keys
-    names = [f"{_label(s['metric'])[0]}" for s in rows]
+    names = [_label(s["metric"])[0] for s in rows]
     y = np.arange(len(rows))[::-1]
     span = 1.0
     for yi, s in zip(y, rows, strict=True):
