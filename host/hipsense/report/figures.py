@@ -12,6 +12,7 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -41,7 +42,7 @@ ACWR_HIGH = 1.5
 #: Width of the page's figures in inches; the browser scales the SVG to the column.
 WIDTH_IN = 9.0
 
-_STYLE = {
+_STYLE: dict[str, Any] = {
     "svg.fonttype": "none",  # text stays text: smaller files, selectable, and the page's font
     "svg.hashsalt": "hipsense",  # the same data gives the same file
     "font.family": "sans-serif",
@@ -66,7 +67,7 @@ _STYLE = {
 
 @contextmanager
 def _style() -> Iterator[None]:
-    with matplotlib.rc_context(_STYLE):
+    with matplotlib.rc_context(_STYLE):  # type: ignore[arg-type]  # the stubs want literal rc keys
         yield
 
 

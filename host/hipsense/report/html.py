@@ -17,7 +17,7 @@ import pandas as pd
 from hipsense.errors import HipsenseError
 from hipsense.gait.summary import ANGLE_NOISE_FLOOR_DEG, DRIFT_METRICS
 from hipsense.report import figures
-from hipsense.report.page import Progress, card, draw, esc, figure, flags_section, page, table
+from hipsense.report.page import Cell, Progress, card, draw, esc, figure, flags_section, page, table
 from hipsense.report.sources import ReportSession
 from hipsense.report.terminal import METRIC_LABELS
 from hipsense.report.wording import duration, quality_notes
@@ -87,7 +87,7 @@ def _sides_section(summary: dict[str, Any], svg: str) -> str:
             '<p class="warn">This recording has neither a gyroscope nor a sideways axis: steps were only '
             "told apart by alternation, so which side is left and which is right is unknown.</p>"
         )
-    rows = []
+    rows: list[list[Cell]] = []
     for s in sides:
         label, unit, _, _ = METRIC_LABELS[s["metric"]]
         if s.get("asymmetry_pct") is None:
