@@ -51,7 +51,7 @@ def synthetic_trends(weeks: int = 10, *, seed: int = 3) -> Trends:
             sessions[f"{m}_{col}_base"] = med
             sessions[f"{m}_{col}_base_lo"], sessions[f"{m}_{col}_base_hi"] = med - sd, med + sd
     daily = load_table(daily_load(sessions.assign(date=sessions["start"].dt.tz_convert(None)), value="load"))
-    spike_day = dt.date(2026, 9, 20)
+    spike_day = dt.date(2026, 9, 27)  # the Sunday ending the heavy week
     flags = [
         Flag(
             kind="load_spike", severity="alert", runner="anna", period_start=spike_day - dt.timedelta(days=6),

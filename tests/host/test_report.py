@@ -14,7 +14,9 @@ import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 
+import matplotlib.dates as mdates
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
@@ -83,15 +85,28 @@ def _rgb(hex_colour: str) -> tuple[float, float, float]:
     return tuple(int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
 
 
-def test_trend_figures_have_titles_and_axis_labels():
+def test_trend_figures_have_titles_and_axis_labels_and_shade_what_flags_cover():
     t = synthetic_trends()
+    flags = [f.to_dict() for f in t.flags]
     sessions = t.sessions.assign(start=t.sessions["start"].dt.tz_convert(None))
-    for fig in (
-        figures.training_load(t.daily),
-        figures.asymmetry_trend(sessions, ["contact_time_s", "impact_g", "braking_g"]),
-        figures.pelvic_drop_trend(sessions),
-    ):
+    load = figures.training_load(t.daily, flags)
+    asym = figures.asymmetry_trend(sessions, ["contact_time_s", "impact_g", "braking_g"], flags)
+    drop = figures.pelvic_drop_trend(sessions, flags)
+    for fig in (load, asym, drop):
         _labelled(fig)
+    assert "(thousand g)" in load.axes[0].get_ylabel() and "(deg)" in drop.axes[0].get_ylabel()
+
+    def shaded(ax) -> bool:
+        return any(p.get_label() == "flagged period" for p in ax.patches)
+
+    # The load spike shades the load plot; the braking drift only braking's plot; the drop flag the drop plot.
+    assert shaded(load.axes[0]) and not shaded(load.axes[1])
+    assert [shaded(ax) for ax in asym.axes[:3]] == [False, False, True]
+    assert shaded(drop.axes[0])
+    # A flag reaching back before the period shown does not widen the plot.
+    late = sessions[sessions["start"] >= "2026-10-01"]
+    ax = figures.pelvic_drop_trend(late, flags).axes[0]
+    assert ax.get_xlim()[0] > mdates.date2num(pd.Timestamp("2026-09-25"))
 
 
 class _Refs(HTMLParser):
@@ -149,7 +164,7 @@ def test_session_flags_are_shown_with_sentence_numbers_advice_and_reference(sess
     assert "usual &lt;week&gt;." in html  # text from data is escaped, never markup
     assert "acwr <b>1.62</b>" in html and "threshold <b>1.5</b>" in html
     assert flag["advice"] in html and "doi:10.1136/bjsports-2015-095788" in html
-    assert "2026-09-14 to 2026-09-20" in html
+    assert "2026-09-21 to 2026-09-27" in html
 
 
 def test_trend_page_shows_the_last_whole_weeks_and_the_flags_in_them():

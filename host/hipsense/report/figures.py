@@ -8,6 +8,7 @@ common colour-vision deficiencies (Okabe & Ito 2008, https://jfly.uni-koeln.de/c
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from collections.abc import Iterator, Sequence
@@ -87,6 +88,18 @@ def _dates(ax: Axes) -> None:
 def _legend_right(ax: Axes) -> None:
     """The legend beside the plot, so it never hides data."""
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
+def _mark_flags(ax: Axes, flags: Sequence[dict], kinds: set[str], metric: str | None = None) -> None:
+    """Shade the days each matching flag covers, so the figure shows what a flag points at."""
+    limits = ax.get_xlim()  # a flag reaching back before the period shown must not widen the axis
+    label = "flagged period"
+    for f in flags:
+        if f.get("kind") in kinds and (metric is None or f.get("metric") == metric):
+            start, end = pd.Timestamp(f["period_start"]), pd.Timestamp(f["period_end"]) + pd.Timedelta(days=1)
+            ax.axvspan(start, end, color=WARN, alpha=0.15, lw=0, zorder=0, label=label)
+            label = "_nolegend_"
+    ax.set_xlim(limits)
 
 
 def _label(metric: str) -> tuple[str, str, float]:
@@ -233,12 +246,12 @@ def distributions(steps: pd.DataFrame) -> Figure:
 # -- trends over weeks ---------------------------------------------------------------------------------
 
 
-def training_load(daily: pd.DataFrame) -> Figure:
+def training_load(daily: pd.DataFrame, flags: Sequence[dict] = ()) -> Figure:
     """Weekly impact load against the band the chronic load supports, and the acute:chronic ratio.
 
     ``daily`` is :attr:`Trends.daily` cut to the period shown. The band on the load axis is the week
     an acute:chronic ratio inside :data:`ACWR_BAND` would mean: seven times the chronic daily load
-    times the band's limits.
+    times the band's limits. Load flags (``Flag.to_dict()``) shade the days they cover.
     """
     with _style():
         fig, (ax_load, ax_ratio) = _figure(5.2, 2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
@@ -256,6 +269,7 @@ def training_load(daily: pd.DataFrame) -> Figure:
         ax_load.plot(
             daily.index, 7 * daily["acute_ewma"] / k, color=INK, lw=1.4, label="last 7 days (weighted)"
         )
+        _mark_flags(ax_load, flags, {"load_spike", "load_climb"})
         ax_load.set_ylabel("impact load (thousand g)")
         ax_load.set_title("Training load per week")
         _legend_right(ax_load)
@@ -286,8 +300,10 @@ def _baseline_band(ax: Axes, sessions: pd.DataFrame, col: str, label: str) -> No
     ax.step(x, base, where="mid", color=ACCENT, lw=1.6, label=label)
 
 
-def asymmetry_trend(sessions: pd.DataFrame, metrics: Sequence[str]) -> Figure:
-    """Each metric's asymmetry index per session, with its 95 % interval, against the baseline."""
+def asymmetry_trend(sessions: pd.DataFrame, metrics: Sequence[str], flags: Sequence[dict] = ()) -> Figure:
+    """Each metric's asymmetry index per session, with its 95 % interval, against the baseline.
+
+    Asymmetry flags shade the days they cover in their metric's plot."""
     with _style():
         cols = 2 if len(metrics) > 1 else 1
         rows = int(np.ceil(len(metrics) / cols))
@@ -306,15 +322,18 @@ def asymmetry_trend(sessions: pd.DataFrame, metrics: Sequence[str]) -> Figure:
             ax.set_xlabel("date")
             ax.set_title(f"{label.capitalize()}: left versus right")
             ax.set_xlim(x.min() - pd.Timedelta(days=2), x.max() + pd.Timedelta(days=2))
+            _mark_flags(ax, flags, {"asymmetry_drift"}, metric)
             _dates(ax)
         for ax in axes[len(metrics) :]:
             ax.set_visible(False)
-        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
+        # One legend for all the plots: each entry once, from whichever plot has it.
+        entries = {label: h for ax in axes for h, label in zip(*ax.get_legend_handles_labels(), strict=True)}
+        fig.legend(entries.values(), entries.keys(), loc="outside lower center", ncols=len(entries))
     return fig
 
 
-def pelvic_drop_trend(sessions: pd.DataFrame) -> Figure:
-    """Pelvic drop (mean of the two sides) per session against the personal baseline."""
+def pelvic_drop_trend(sessions: pd.DataFrame, flags: Sequence[dict] = ()) -> Figure:
+    """Pelvic drop (mean of the two sides) per session against the personal baseline; drop flags shaded."""
     col = "pelvic_drop_deg_mean"
     with _style():
         fig, (ax,) = _figure(3.0)
@@ -322,6 +341,7 @@ def pelvic_drop_trend(sessions: pd.DataFrame) -> Figure:
         ax.plot(
             sessions["start"], sessions[col], "o-", color=INK, ms=4, lw=1, label="run (mean of both sides)"
         )
+        _mark_flags(ax, flags, {"drop_rising"})
         ax.set_ylabel("pelvic drop (deg)")
         ax.set_xlabel("date")
         ax.set_title("Pelvic drop over the weeks")
@@ -344,5 +364,7 @@ def to_svg(fig: Figure, uid: str) -> str:
     svg = re.sub(r'\bid="([^"]+)"', rf'id="{uid}-\1"', svg)
     svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{uid}-\1)", svg)
     svg = re.sub(r'href="#([^"]+)"', rf'href="#{uid}-\1"', svg)
-    # Scale with the page: keep the viewBox, drop the fixed size in points.
-    return re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 width="100%"', svg, count=1)
+    # Scale with the page (keep the viewBox, drop the fixed size in points); screen readers get the titles.
+    titles = "; ".join(t for ax in fig.axes if ax.get_visible() and (t := ax.get_title(loc="left")))
+    head = f'<svg\\1 width="100%" role="img" aria-label="{html.escape(titles, quote=True)}"'
+    return re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', head, svg, count=1)

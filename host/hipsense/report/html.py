@@ -17,7 +17,19 @@ import pandas as pd
 from hipsense.errors import HipsenseError
 from hipsense.gait.summary import ANGLE_NOISE_FLOOR_DEG, DRIFT_METRICS
 from hipsense.report import figures
-from hipsense.report.page import Cell, Progress, card, draw, esc, figure, flags_section, page, table
+from hipsense.report.page import (
+    Cell,
+    Progress,
+    card,
+    card_row,
+    draw,
+    esc,
+    figure,
+    flags_section,
+    page,
+    section,
+    table,
+)
 from hipsense.report.sources import ReportSession
 from hipsense.report.terminal import METRIC_LABELS
 from hipsense.report.wording import duration, quality_notes
@@ -54,7 +66,7 @@ def _headline(summary: dict[str, Any], steps: pd.DataFrame) -> str:
         card("impact", f"{imp:.2f} <small>g</small>" if imp else "-", "median peak per step"),
         card("impact load", f"{summary.get('impact_load_g', 0):,.0f} <small>g</small>", "sum of every step's impact"),
     ]  # fmt: skip
-    return '<section class="cards">' + "".join(cards) + "</section>"
+    return card_row(cards)
 
 
 def _side_sentence(s: dict[str, Any]) -> str:
@@ -111,9 +123,10 @@ def _sides_section(summary: dict[str, Any], svg: str) -> str:
                 verdict,
             ]
         )
-    return (
-        '<section id="sides"><h2>Left versus right</h2>'
-        + lead
+    return section(
+        "sides",
+        "Left versus right",
+        lead
         + figure(
             svg,
             "Each dot is the asymmetry of one metric, its bar the 95 % confidence interval (a block "
@@ -123,7 +136,7 @@ def _sides_section(summary: dict[str, Any], svg: str) -> str:
         + table(["metric", "left", "right", "asymmetry", "95 % CI", ""], rows)
         + '<p class="note">Left and right are medians over the steps on that foot. Asymmetry = 100 x '
         "(left - right) / mean of both, in %; for angles, left minus right in degrees. Pelvic drop is how far "
-        "the hip on the swinging side sinks while the other foot is on the ground.</p></section>"
+        "the hip on the swinging side sinks while the other foot is on the ground.</p>",
     )
 
 
@@ -145,10 +158,11 @@ def _drift_sentence(summary: dict[str, Any]) -> str:
 
 def _quality(summary: dict[str, Any]) -> str:
     notes = "; ".join(quality_notes(summary.get("quality", {})))
-    return (
-        '<section id="quality"><h2>Data quality</h2><p>'
-        + esc(notes[:1].upper() + notes[1:])
-        + f'.</p><p class="note">Analysis version {esc(summary.get("algorithm_version", "?"))}.</p></section>'
+    return section(
+        "quality",
+        "Data quality",
+        f"<p>{esc(notes[:1].upper() + notes[1:])}.</p>"
+        f'<p class="note">Analysis version {esc(summary.get("algorithm_version", "?"))}.</p>',
     )
 
 
@@ -167,20 +181,24 @@ def render_session(session: ReportSession, *, progress: Progress | None = None) 
         _headline(summary, steps)
         + flags_section(summary.get("flags", []), "No flags for this run.")
         + _sides_section(summary, sides_svg)
-        + '<section id="along"><h2>Along the run</h2>'
-        + _drift_sentence(summary)
-        + figure(
-            along_svg,
-            "Median per time bin for each foot; the shaded band holds the middle half of the steps. "
-            "Pelvic drop or contact time creeping up late in a run is a common sign of fatigue.",
+        + section(
+            "along",
+            "Along the run",
+            _drift_sentence(summary)
+            + figure(
+                along_svg,
+                "Median per time bin for each foot; the shaded band holds the middle half of the steps. "
+                "Pelvic drop or contact time creeping up late in a run is a common sign of fatigue.",
+            ),
         )
-        + "</section>"
-        + '<section id="distributions"><h2>Step by step</h2>'
-        + figure(
-            dist_svg,
-            "How contact times and impacts spread over the steps of each foot; dashed lines are the medians.",
+        + section(
+            "distributions",
+            "Step by step",
+            figure(
+                dist_svg,
+                "How contact times and impacts spread over the steps of each foot; dashed lines are the medians.",
+            ),
         )
-        + "</section>"
         + _quality(summary)
     )
     return page(session.title, "session report", session.details, body)
@@ -249,6 +267,34 @@ def _sessions_table(sessions: pd.DataFrame) -> str:
     return table(head, rows)
 
 
+#: The trend view's figure sections: figure name -> (section id, heading, caption).
+_TREND_SECTIONS = {
+    "training load": (
+        "load",
+        "Training load",
+        "Bars: each week's impact load (the sum of every step's impact peak). The green band is the "
+        f"range {figures.ACWR_BAND[0]:g} to {figures.ACWR_BAND[1]:g} times your chronic (28-day) load, "
+        "the weeks your recent training has prepared you for; the line is the last 7 days, weighted "
+        "towards recent days. Below, their ratio. Ratios well above the band mean load rose faster "
+        "than usual; the ratio describes change, it does not predict injury (see docs/load.md).",
+    ),
+    "asymmetry": (
+        "asymmetry",
+        "Left versus right over the weeks",
+        "Each dot is one run's asymmetry index with its 95 % confidence interval (positive: left "
+        "larger). The green line and band are your personal baseline: the runs before, not a norm "
+        "for everyone. A drift matters when it leaves both the band and the run's own interval.",
+    ),
+    "pelvic drop": (
+        "drop",
+        "Pelvic drop over the weeks",
+        "How far the swinging side of the pelvis sinks in stance, averaged over both feet, per run, "
+        "against your baseline. Drop that keeps growing over weeks can reflect tiring hip "
+        "stabilisers; many runners answer it with hip-strength work.",
+    ),
+}
+
+
 def render_trends(trends: Trends, weeks: int, *, progress: Progress | None = None) -> str:
     """The trend view of the last ``weeks`` weeks: load with its acute:chronic band, asymmetry and pelvic
     drop against the personal baseline, the flags raised in the period, and the runs."""
@@ -256,11 +302,11 @@ def render_trends(trends: Trends, weeks: int, *, progress: Progress | None = Non
     flags = [f.to_dict() for f in trends.flags if f.period_end >= first.date()]
     metrics = _trend_metrics(sessions, flags)
     has_drop = "pelvic_drop_deg_mean" in sessions and sessions["pelvic_drop_deg_mean"].notna().any()
-    todo = [("training load", lambda: figures.training_load(daily))]
+    todo = [("training load", lambda: figures.training_load(daily, flags))]
     if metrics:
-        todo.append(("asymmetry", lambda: figures.asymmetry_trend(sessions, metrics)))
+        todo.append(("asymmetry", lambda: figures.asymmetry_trend(sessions, metrics, flags)))
     if has_drop:
-        todo.append(("pelvic drop", lambda: figures.pelvic_drop_trend(sessions)))
+        todo.append(("pelvic drop", lambda: figures.pelvic_drop_trend(sessions, flags)))
     svgs = dict(zip([name for name, _ in todo], draw(todo, progress), strict=True))
 
     ratio = daily["acwr_ewma"].dropna() if "acwr_ewma" in daily else pd.Series(dtype=float)
@@ -272,43 +318,13 @@ def render_trends(trends: Trends, weeks: int, *, progress: Progress | None = Non
         card("acute:chronic", f"{ratio.iloc[-1]:.2f}" if len(ratio) else "-", f"on {last:%d %b}" if len(ratio) else "needs 4 weeks of data"),
         card("flags", f"{len(flags)}", "in this period"),
     ]  # fmt: skip
-    body = '<section class="cards">' + "".join(cards) + "</section>"
+    body = card_row(cards)
     body += flags_section(flags, "No flags in this period.")
-    body += (
-        '<section id="load"><h2>Training load</h2>'
-        + figure(
-            svgs["training load"],
-            "Bars: each week's impact load (the sum of every step's impact peak). The green band is the "
-            f"range {figures.ACWR_BAND[0]:g} to {figures.ACWR_BAND[1]:g} times your chronic (28-day) load, "
-            "the weeks your recent training has prepared you for; the line is the last 7 days, weighted "
-            "towards recent days. Below, their ratio. Ratios well above the band mean load rose faster "
-            "than usual; the ratio describes change, it does not predict injury (see docs/load.md).",
-        )
-        + "</section>"
-    )
-    if metrics:
-        body += (
-            '<section id="asymmetry"><h2>Left versus right over the weeks</h2>'
-            + figure(
-                svgs["asymmetry"],
-                "Each dot is one run's asymmetry index with its 95 % confidence interval (positive: left "
-                "larger). The green line and band are your personal baseline: the runs before, not a norm "
-                "for everyone. A drift matters when it leaves both the band and the run's own interval.",
-            )
-            + "</section>"
-        )
-    if has_drop:
-        body += (
-            '<section id="drop"><h2>Pelvic drop over the weeks</h2>'
-            + figure(
-                svgs["pelvic drop"],
-                "How far the swinging side of the pelvis sinks in stance, averaged over both feet, per run, "
-                "against your baseline. Drop that keeps growing over weeks can reflect tiring hip "
-                "stabilisers; many runners answer it with hip-strength work.",
-            )
-            + "</section>"
-        )
-    body += '<section id="runs"><h2>Runs in this period</h2>' + _sessions_table(sessions) + "</section>"
+    shaded = " Orange shading: the days a flag covers." if flags else ""
+    for name, svg in svgs.items():
+        sid, heading, caption = _TREND_SECTIONS[name]
+        body += section(sid, heading, figure(svg, caption + shaded))
+    body += section("runs", "Runs in this period", _sessions_table(sessions))
     title = f"Last {weeks} week{'s' if weeks != 1 else ''} of running"
     details = [("runner", trends.runner), ("period", f"{first:%d %b %Y} to {last:%d %b %Y}")]
     return page(title, "trend report", details, body)

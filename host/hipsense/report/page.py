@@ -73,6 +73,11 @@ ul.points { margin: 0; padding-left: 20px; } ul.points li { margin: 4px 0; }
 .warn { background: #fff6e0; border: 1px solid var(--watch); border-radius: 8px; padding: 8px 12px; }
 footer { max-width: 980px; margin: 0 auto; padding: 6px 20px 30px; color: var(--muted); font-size: 13px; }
 footer .medical { color: var(--ink); font-weight: bold; }
+.scroll { overflow-x: auto; }
+@media print {
+  body { background: #fff; font-size: 12px; }
+  section, .card { border-color: #ccc; break-inside: avoid; }
+}
 """
 )
 
@@ -109,6 +114,10 @@ def card(key: str, value: str, sub: str = "") -> str:
 Cell = str | tuple[str, str]
 
 
+def card_row(cards: Sequence[str]) -> str:
+    return '<section class="cards">' + "".join(cards) + "</section>"
+
+
 def table(head: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
     """A table of cells that are markup already (callers escape what comes from data).
 
@@ -120,14 +129,15 @@ def table(head: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
 
     th = "".join(f"<th>{esc(h)}</th>" for h in head)
     body = "".join("<tr>" + "".join(td(c) for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+    # Wide tables scroll sideways on a phone instead of widening the page.
+    return f'<div class="scroll"><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def flags_section(flags: Sequence[dict[str, Any]], none_text: str) -> str:
     """The flags as cards, most severe first; ``flags`` are ``Flag.to_dict()`` dicts."""
     rank = {"alert": 0, "watch": 1, "info": 2}
     if not flags:
-        return f'<section id="flags"><h2>Flags</h2><p class="note">{esc(none_text)}</p></section>'
+        return section("flags", "Flags", f'<p class="note">{esc(none_text)}</p>')
     cards = []
     for f in sorted(flags, key=lambda f: (rank.get(f.get("severity", "info"), 3), f.get("period_end", ""))):
         sev = f.get("severity", "info")
@@ -146,10 +156,11 @@ def flags_section(flags: Sequence[dict[str, Any]], none_text: str) -> str:
             + f'<p class="advice"><b>What runners commonly do:</b> {esc(f.get("advice", ""))}</p>'
             f'<div class="ref">Source: {esc(f.get("reference", ""))}</div></div>'
         )
-    return (
-        '<section id="flags"><h2>Flags</h2><p class="note">Observations worth a look, with the numbers '
-        "behind them. They describe changes; they are not a diagnosis.</p>" + "".join(cards) + "</section>"
+    intro = (
+        '<p class="note">Observations worth a look, with the numbers behind them. They describe changes; '
+        "they are not a diagnosis.</p>"
     )
+    return section("flags", "Flags", intro + "".join(cards))
 
 
 def draw(
@@ -165,6 +176,11 @@ def draw(
     if progress:
         progress(done + len(figs), total, None)
     return out
+
+
+def section(sid: str, heading: str, content: str) -> str:
+    """One titled part of the page; ``content`` is markup."""
+    return f'<section id="{sid}"><h2>{esc(heading)}</h2>{content}</section>'
 
 
 def figure(svg: str, caption: str) -> str:
