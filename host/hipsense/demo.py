@@ -58,7 +58,8 @@ def run_demo(out: Path, *, console: Console) -> Path:
         f"{cfg.fatigue.drop_increase_deg:g} deg over the run."
     )
     with console.status("Drawing the report..."):
-        report = _write_report(out, summary.to_dict(), analysis.steps, device_file.name)
+        title = f"Demo: a simulated {cfg.duration_s / 60:g}-minute run"
+        report = _write_report(out, title, summary.to_dict(), analysis.steps, device_file.name)
     console.print(f"\nWrote {out}/: demo-run.hsn, truth.csv, steps.csv, summary.json, {report.name}")
     console.print(
         f"[bold]The run's report:[/] {report} (open it in a web browser)", highlight=False, soft_wrap=True
@@ -68,10 +69,10 @@ def run_demo(out: Path, *, console: Console) -> Path:
     return out
 
 
-def _write_report(out: Path, summary: dict, steps, source: str) -> Path:
+def _write_report(out: Path, title: str, summary: dict, steps, source: str) -> Path:
     """The session's HTML report (docs/report.md), as `hipsense report` writes it."""
     from hipsense.report.html import render_session, write_report
     from hipsense.report.sources import ReportSession
 
-    session = ReportSession(summary, steps, "Demo: a simulated 10-minute run", [("file", source)])
+    session = ReportSession(summary, steps, title, [("file", source)])
     return write_report(render_session(session), out / "report.html")
