@@ -163,18 +163,15 @@ def flags_section(flags: Sequence[dict[str, Any]], none_text: str) -> str:
     return section("flags", "Flags", intro + "".join(cards))
 
 
-def draw(
-    figs: Sequence[tuple[str, Callable[[], Figure]]], progress: Progress | None, done: int = 0, total: int = 0
-) -> list[str]:
+def draw(figs: Sequence[tuple[str, Callable[[], Figure]]], progress: Progress | None) -> list[str]:
     """Draw each figure and return its inline SVG, reporting progress per figure."""
-    total = total or len(figs)
     out = []
     for i, (name, make) in enumerate(figs):
         if progress:
-            progress(done + i, total, f"drawing {name}")
+            progress(i, len(figs), f"drawing {name}")
         out.append(figures.to_svg(make(), f"fig{i}"))
     if progress:
-        progress(done + len(figs), total, None)
+        progress(len(figs), len(figs), None)
     return out
 
 
@@ -184,10 +181,10 @@ def section(sid: str, heading: str, content: str) -> str:
 
 
 def figure(svg: str, caption: str) -> str:
-    return f"<figure>{svg}<figcaption>{caption}</figcaption></figure>"
+    return f"<figure>{svg}<figcaption>{esc(caption)}</figcaption></figure>"
 
 
-def page(title: str, kind: str, details: Sequence[tuple[str, str]], body: str, versions: str = "") -> str:
+def page(title: str, kind: str, details: Sequence[tuple[str, str]], body: str) -> str:
     """The whole document: one file, CSS inline, figures inline, nothing fetched."""
     spans = "".join(f"<span>{esc(k)}: {esc(v)}</span>" for k, v in details)
     made = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -202,7 +199,7 @@ def page(title: str, kind: str, details: Sequence[tuple[str, str]], body: str, v
 {body}
 </main>
 <footer><p class="medical">{esc(NOT_A_MEDICAL_DEVICE)}</p>
-<p>Made by hipsense {esc(__version__)}{esc(versions)} on {made}. Every metric is defined in the
+<p>Made by hipsense {esc(__version__)} on {made}. Every metric is defined in the
 project's docs/metrics.md; left is shown in blue, right in vermillion.</p></footer>
 </body></html>
 """
