@@ -315,7 +315,7 @@ def render_trends(trends: Trends, weeks: int, *, progress: Progress | None = Non
         card("running time", duration(float(sessions["running_s"].sum())), "in total"),
         card("steps", f"{sessions['steps'].sum():,.0f}", "running steps"),
         card("impact load", f"{daily['load'].sum():,.0f} <small>g</small>", "sum of all steps' impacts"),
-        card("acute:chronic", f"{ratio.iloc[-1]:.2f}" if len(ratio) else "-", f"on {last:%d %b}" if len(ratio) else "needs 4 weeks of data"),
+        card("acute:chronic", f"{ratio.iloc[-1]:.2f}" if len(ratio) else "-", f"on {ratio.index[-1]:%d %b}" if len(ratio) else "needs 4 weeks of data"),
         card("flags", f"{len(flags)}", "in this period"),
     ]  # fmt: skip
     body = card_row(cards)
