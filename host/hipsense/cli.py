@@ -209,6 +209,30 @@ def _cmd_reanalyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from hipsense.report.command import make_report, open_in_browser
+
+    with _progress() as bar:
+        task = bar.add_task("report", total=None)
+
+        def progress(done: int, total: int, current) -> None:
+            bar.update(task, total=total, completed=done, description=current or "done")
+
+        out = make_report(
+            args.session,
+            weeks=args.weeks,
+            runner=args.runner,
+            out=args.out,
+            csv_options=_csv_options(args),
+            progress=progress,
+        )
+    size = out.stat().st_size / 1e3
+    console.print(f"wrote the report to [bold]{out}[/] ({size:.0f} kB)", highlight=False, soft_wrap=True)
+    if args.open and not open_in_browser(out):
+        console.print(f"no browser could be started: open {out} yourself", highlight=False)
+    return 0
+
+
 def _add_csv_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample-rate", type=float, metavar="HZ", help="CSV without t_s: its sampling rate")
     p.add_argument(
@@ -367,6 +391,26 @@ def build_parser() -> argparse.ArgumentParser:
         "With --all, every session is reanalysed.",
     )
     p.add_argument("--all", action="store_true", help="reanalyse every session, not only the outdated ones")
+
+    p = add(
+        "report",
+        _cmd_report,
+        "write an HTML report of a run or of the last weeks, with figures",
+        "Writes one self-contained HTML file (figures and styles inside, nothing fetched) and can open it "
+        "in the browser. Of a session: headline numbers, left versus right with confidence intervals, the "
+        "metrics along the run, distributions per side and the session's flags. SESSION is a session id "
+        "from `hipsense sessions` or a recording (.hsn or CSV) analysed on the spot; without it, the latest "
+        "stored session. With --weeks N: the runner's last N weeks of load, asymmetry and pelvic drop "
+        "against their own baseline, and the flags.",
+    )
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("session", nargs="?", metavar="SESSION", help="stored session id, or a .hsn/.csv file")
+    what.add_argument("--latest", action="store_true", help="the latest stored session (the default)")
+    what.add_argument("--weeks", type=int, metavar="N", help="a trend report of the last N weeks")
+    p.add_argument("--runner", metavar="NAME", help="whose sessions (default: the only runner, for --weeks)")
+    p.add_argument("--out", metavar="FILE", help="where to write the HTML (default: a name in this folder)")
+    p.add_argument("--open", action="store_true", help="open the report in the web browser")
+    _add_csv_options(p)
     return parser
 
 
