@@ -261,7 +261,8 @@ def _readme(result: ExportResult, what: Sequence[str], ext: str, runner: str | N
 def read_table(folder: str | Path, name: str, *, session_id: int | None = None) -> pd.DataFrame:
     """Read a table of an export (or of a ``hipsense batch`` output) back with the dtypes of its schema.
 
-    ``raw`` concatenates every session's file unless ``session_id`` picks one.
+    ``raw`` concatenates every session's file unless ``session_id`` picks one; a batch's tables come
+    sorted by runner and session (steps in step order within each).
     """
     folder = Path(folder)
     schema_path = folder / "schema.json"
@@ -273,6 +274,8 @@ def read_table(folder: str | Path, name: str, *, session_id: int | None = None) 
     table = Table(
         name, columns["description"], tuple(Column(c, **spec) for c, spec in columns["columns"].items())
     )
+    if (folder / name).is_dir() and name != "raw":  # a batch table: hive-partitioned Parquet
+        return conform(_read_partitioned(folder / name), table)
     if name == "raw":
         pattern = f"session-{session_id}.*" if session_id is not None else "session-*.*"
         paths = sorted((folder / "raw").glob(pattern), key=lambda p: int(p.stem.split("-")[1]))
@@ -282,6 +285,16 @@ def read_table(folder: str | Path, name: str, *, session_id: int | None = None) 
         raise HipsenseError(f"{folder}: no file for table {name!r}")
     frames = [_read_file(p, table) for p in paths]
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _read_partitioned(folder: Path) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    # Partition values are names, never numbers: say so, or "001" would come back as 1.
+    keys = ds.partitioning(pa.schema([("runner", pa.string()), ("session", pa.string())]), flavor="hive")
+    table = ds.dataset(folder, format="parquet", partitioning=keys).to_table()
+    return table.to_pandas().sort_values(["runner", "session"], kind="stable")
 
 
 def _read_file(path: Path, table: Table) -> pd.DataFrame:

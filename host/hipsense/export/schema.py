@@ -1,6 +1,6 @@
 """The export schema: every table and column hipsense writes for research, defined once.
 
-``docs/data-dictionary.md`` is generated from this module (``python -m hipsense.export.schema
+``docs/data-dictionary.md`` is generated from this module (``python -m hipsense.export
 docs/data-dictionary.md``; a test checks that the committed file is up to date), and every export and
 batch output carries the same definitions as ``schema.json``. Writers select and cast their frames
 through :func:`conform`, so a file can hold no column the schema does not describe.
@@ -13,7 +13,6 @@ measured), ``boolean`` (nullable), ``string``, ``datetime64[ns, UTC]`` (an insta
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -197,12 +196,12 @@ def _raw_columns() -> tuple[Column, ...]:
             "filled", "boolean", "-", "true where the device lost the sample and it was linearly interpolated"
         ),
     ]
-    what = {"acc": ("m/s^2", "specific force"), "gyr": ("deg/s", "angular rate")}
+    what = {"acc": ("m/s^2", "specific force along"), "gyr": ("deg/s", "angular rate about")}
     for frame, names in (("sensor", SENSOR_ACC + SENSOR_GYR), ("body", BODY_ACC + BODY_GYR)):
         for name in names:
             unit, quantity = what[name[:3]]
             axis = name[4:]
-            cols.append(Column(name, "float64", unit, f"{quantity} along the {frame} frame's {axis} axis"))
+            cols.append(Column(name, "float64", unit, f"{quantity} the {frame} frame's {axis} axis"))
     return tuple(cols)
 
 
@@ -323,7 +322,7 @@ def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
         values = values.astype(c.dtype)
         if c.dtype == "string":  # CSV cannot tell "" from missing: one spelling for both formats
             values = values.mask(values == "")
-        out[c.name] = values
+        out[c.name] = values.reset_index(drop=True)
     return pd.DataFrame(out, index=pd.RangeIndex(n))
 
 
@@ -352,7 +351,7 @@ def data_dictionary_markdown() -> str:
     lines = [
         "# Data dictionary",
         "",
-        "<!-- Generated from host/hipsense/export/schema.py by `python -m hipsense.export.schema "
+        "<!-- Generated from host/hipsense/export/schema.py by `python -m hipsense.export "
         "docs/data-dictionary.md`; edit the code, not this file. -->",
         "",
         "Every table that `hipsense export` and `hipsense batch` write, column by column. Each export and "
@@ -379,12 +378,3 @@ def data_dictionary_markdown() -> str:
         lines += [f"| `{c.name}` | {c.dtype} | {c.unit} | {c.meaning} |" for c in t.columns]
         lines.append("")
     return "\n".join(lines)
-
-
-if __name__ == "__main__":  # regenerate docs/data-dictionary.md
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else None
-    text = data_dictionary_markdown()
-    if target:
-        target.write_text(text)
-    else:
-        print(text, end="")
