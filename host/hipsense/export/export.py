@@ -120,7 +120,8 @@ def export_store(
             f"--runner: no runner {runner!r} in the store (known: {', '.join(store.runners())})"
         )
     if since is not None:
-        when = sessions["start_time"].fillna(sessions["imported_at"])
+        utc = "datetime64[ns, UTC]"  # one resolution for both, or fillna refuses to mix them
+        when = sessions["start_time"].astype(utc).fillna(sessions["imported_at"].astype(utc))
         sessions = sessions[when >= since]
     runners = sorted(sessions["runner"].unique()) if runner is None else [runner]
     pseudo = (
@@ -297,10 +298,14 @@ def _read_partitioned(folder: Path) -> pd.DataFrame:
     return table.to_pandas().sort_values(["runner", "session"], kind="stable")
 
 
+#: pandas before 3 parses CSV floats exactly only when asked (3 does by default and deprecates asking).
+_EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+
+
 def _read_file(path: Path, table: Table) -> pd.DataFrame:
     if path.suffix == ".parquet":
         df = pd.read_parquet(path)
     else:  # instants and days are parsed by conform(); the rest by read_csv with the schema's dtypes
         plain = {c.name: c.dtype for c in table.columns if not c.dtype.startswith("datetime64")}
-        df = pd.read_csv(path, dtype=plain, float_precision="round_trip")
+        df = pd.read_csv(path, dtype=plain, **_EXACT_FLOATS)
     return conform(df, table)
