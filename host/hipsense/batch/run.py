@@ -63,7 +63,7 @@ def _local(jobs: list[Job], csv_options: dict, workers: int) -> Iterator[FileRes
             raise
 
 
-def _dask(jobs: list[Job], csv_options: dict, address: str) -> Iterator[FileResult]:
+def _dask(jobs: list[Job], csv_options: dict, address: str, timeout_s: float) -> Iterator[FileResult]:
     try:
         from distributed import Client
         from distributed import as_completed as dask_completed
@@ -72,7 +72,7 @@ def _dask(jobs: list[Job], csv_options: dict, address: str) -> Iterator[FileResu
             "--dask needs Dask's distributed scheduler, which is not installed: pip install 'hipsense[cluster]'"
         ) from None
     try:
-        client = Client(address, timeout=DASK_CONNECT_TIMEOUT_S, set_as_default=False)
+        client = Client(address, timeout=timeout_s)
     except (OSError, TimeoutError, ValueError) as e:
         raise HipsenseError(f"--dask {address}: cannot reach the Dask scheduler ({e})") from None
     with client:
@@ -101,6 +101,7 @@ def run_batch(
     dask_address: str | None = None,
     csv_options: dict[str, Any] | None = None,
     progress: Progress | None = None,
+    dask_timeout_s: float = DASK_CONNECT_TIMEOUT_S,
 ) -> BatchReport:
     """Analyse every recording under ``dirs`` into the new folder ``out`` (see the module docstring).
 
@@ -133,7 +134,10 @@ def run_batch(
     write_schema(out, BATCH_TABLES)
     options = dict(csv_options or {})
     if dask_address:
-        results, report.where = _dask(todo, options, dask_address), f"Dask scheduler {dask_address}"
+        results, report.where = (
+            _dask(todo, options, dask_address, dask_timeout_s),
+            f"Dask scheduler {dask_address}",
+        )
     else:
         n = min(workers or os.cpu_count() or 1, len(todo))
         results, report.where = _local(todo, options, n), f"{n} local process{'es' if n > 1 else ''}"
