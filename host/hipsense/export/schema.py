@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR
+from hipsense.export.pseudonym import MAX_WEEKS, MIN_WEEKS
 from hipsense.gait.summary import DRIFT_METRICS, SIDED_METRICS
 
 #: Version of the schema itself; bump when a column changes meaning, type or name.
@@ -358,6 +359,31 @@ def data_dictionary_markdown() -> str:
         "batch output also holds these definitions as `schema.json` (table -> column -> dtype, unit, "
         "meaning), so a file can be understood without this page. Units and frames follow "
         "[conventions.md](conventions.md); metrics are defined with their papers in [metrics.md](metrics.md).",
+        "",
+        "## Getting the tables",
+        "",
+        "```sh",
+        "hipsense export --out study-export                      # everything in the store, as Parquet",
+        "hipsense export --format csv --out ana --runner ana --since 2025-03-01 --what steps,sessions",
+        "hipsense export --out shared --pseudonymize             # for sharing: see below",
+        "hipsense batch recordings/ --out cohort                 # many files without a store: docs/batch.md",
+        "```",
+        "",
+        "`hipsense export` reads the local store (docs/store.md) and writes into a new folder: `sessions`, "
+        "`steps` and `flags` as one file each, `raw` as one file per session (`raw/session-N.parquet`), "
+        "`schema.json`, and a `README.md` that lists the files, how the sessions were selected and what "
+        "pseudonymisation removed. `--what` picks tables (default all four); flags come from the trends "
+        "engine (`hipsense.trends`). Raw samples are those the analysis used: device files decoded to "
+        "m/s^2 and deg/s on the clock measured from the file, lost samples interpolated and marked "
+        "`filled`; CSVs as read with the options they were imported with. The body frame uses the "
+        "mounting the analysis estimated for that session.",
+        "",
+        "`--pseudonymize` replaces runner names by `runner-01`, `runner-02`, ... (random order), drops "
+        "`device_id` and `original_name`, replaces names, device ids and file names inside free text, "
+        "and shifts every date and time of a runner by one random whole number of weeks "
+        f"({MIN_WEEKS} to {MAX_WEEKS} weeks back; ISO dates inside text too), so intervals, weekdays and times of day are kept. Neither "
+        "the aliases nor the offsets are stored anywhere. The signals themselves are kept, and gait can "
+        "be characteristic of a person: such an export is pseudonymous, not anonymous.",
         "",
         f"Schema version {SCHEMA_VERSION}. dtypes are pandas dtype names: `int64`, `Int64` (integer that may be "
         "empty), `float64` (empty = not measured), `boolean` (may be empty), `string`, `datetime64[ns, UTC]` "
