@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,3 +41,14 @@ def test_runs_from_a_clean_state(path, tmp_path):
         if "image/png" in out.get("data", {})
     ]
     assert figures, f"{path.name} drew no figure"
+
+
+@pytest.mark.parametrize("args", [["check"], ["format", "--check"]], ids=["check", "format"])
+def test_notebooks_are_ruff_clean(args):
+    ruff = Path(sys.executable).with_name("ruff")
+    if not ruff.exists():
+        pytest.skip("ruff not installed: pip install -e '.[dev]'")
+    proc = subprocess.run(
+        [str(ruff), *args, "notebooks"], capture_output=True, text=True, cwd=NOTEBOOKS[0].parent.parent
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -210,9 +210,11 @@ def _cmd_reanalyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from hipsense.export.export import export_store, parse_since, parse_what
+    from hipsense.export.export import default_what, export_store, parse_since, parse_what
 
-    what = parse_what(args.what)
+    what = parse_what(args.what) if args.what else default_what()
+    if "flags" not in what and not args.what:
+        console.print("[dim]note: no flags table: the trends engine is not part of this installation[/]")
     since = parse_since(args.since) if args.since else None
     store = _open_store(create=False)
     with store, _progress() as bar:
@@ -446,9 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", metavar="DATE", help="only sessions from this date on (YYYY-MM-DD, UTC)")
     p.add_argument(
         "--what",
-        default="raw,steps,sessions,flags",
         metavar="LIST",
-        help="tables to write, comma-separated from raw,steps,sessions,flags (default: %(default)s)",
+        help="tables to write, comma-separated from raw,steps,sessions,flags (default: all four)",
     )
     p.add_argument(
         "--pseudonymize",

@@ -42,6 +42,18 @@ class ExportResult:
     pseudonymized: bool = False
 
 
+def trends_engine_installed() -> bool:
+    """Whether the trends engine that raises flags is part of this installation."""
+    import importlib.util
+
+    return importlib.util.find_spec("hipsense.trends.build") is not None
+
+
+def default_what() -> tuple[str, ...]:
+    """Every table this installation can write (flags only with the trends engine)."""
+    return WHAT if trends_engine_installed() else tuple(w for w in WHAT if w != "flags")
+
+
 def parse_what(text: str) -> tuple[str, ...]:
     """``"steps,sessions"`` -> ``("steps", "sessions")``, in the order of :data:`WHAT`."""
     asked = {w.strip() for w in text.split(",") if w.strip()}
