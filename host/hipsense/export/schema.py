@@ -210,6 +210,16 @@ def _step_columns() -> tuple[Column, ...]:
     return tuple(Column(n, d, u, m) for n, (d, u, m) in STEP_METRICS.items())
 
 
+_START_TIME = Column(
+    "start_time",
+    "datetime64[ns, UTC]",
+    "UTC",
+    "start of the recording by the clip's clock (empty when unknown, e.g. CSVs)",
+)
+_KIND = Column("kind", "string", "-", "recording type: device (the clip's session file) or csv")
+_DEVICE_ID = Column(
+    "device_id", "string", "-", "the clip's id from the file header (export: removed by --pseudonymize)"
+)
 _STEP_NO = Column("step_no", "int64", "-", "step number within the session, from 0 in time order")
 
 RAW = Table(
@@ -232,14 +242,9 @@ SESSIONS = Table(
     (
         _SESSION_ID,
         _RUNNER,
-        Column(
-            "start_time",
-            "datetime64[ns, UTC]",
-            "UTC",
-            "start of the recording by the clip's clock (empty when unknown, e.g. CSVs)",
-        ),
-        Column("kind", "string", "-", "raw file type: device or csv"),
-        Column("device_id", "string", "-", "the clip's id from the file header (removed by --pseudonymize)"),
+        _START_TIME,
+        _KIND,
+        _DEVICE_ID,
         Column("original_name", "string", "-", "file name when imported (removed by --pseudonymize)"),
         Column("status", "string", "-", "ok, or error when the analysis could not use the recording"),
         Column("error", "string", "text", "why the analysis failed (empty when status is ok)"),
@@ -289,14 +294,9 @@ BATCH_SESSIONS = Table(
     (
         *_BATCH_KEYS,
         Column("file", "string", "-", "the input file's path as given"),
-        Column("kind", "string", "-", "device or csv"),
-        Column("device_id", "string", "-", "the clip's id from the file header (device files)"),
-        Column(
-            "start_time",
-            "datetime64[ns, UTC]",
-            "UTC",
-            "start of the recording by the clip's clock (empty when unknown)",
-        ),
+        _KIND,
+        _DEVICE_ID,
+        _START_TIME,
         *summary_columns(),
     ),
 )
