@@ -25,6 +25,7 @@ from hipsense.errors import HipsenseError
 from hipsense.export.pseudonym import MAX_WEEKS, MIN_WEEKS, REMOVED_COLUMNS, Pseudonymizer
 from hipsense.export.schema import EXPORT_TABLES, SCHEMA_VERSION, STEPS, Column, Table, conform, write_schema
 from hipsense.export.tables import flags_frame, raw_frame, steps_frame, summary_rows
+from hipsense.formats.csv_input import ImuRecording
 
 WHAT = ("raw", "steps", "sessions", "flags")
 FORMATS = ("csv", "parquet")
@@ -83,7 +84,7 @@ def _write(df: pd.DataFrame, path: Path, fmt: str) -> None:
         df.to_csv(path, index=False)
 
 
-def _raw_recording(store, sha256: str) -> tuple[Any, dict[str, Any]]:
+def _raw_recording(store, sha256: str) -> ImuRecording:
     from hipsense.analysis import load_input
 
     # The CSV options each raw CSV was imported with, so it reads back exactly as it was analysed.
@@ -94,13 +95,8 @@ def _raw_recording(store, sha256: str) -> tuple[Any, dict[str, Any]]:
 
 
 def _flags(store, runners: Sequence[str]) -> list:
-    try:
-        from hipsense.trends.build import build_trends
-    except ImportError:
-        raise HipsenseError(
-            "flags: the trends engine (hipsense.trends.build) is not part of this installation; "
-            "leave flags out of --what"
-        ) from None
+    from hipsense.trends.build import build_trends
+
     return [flag for runner in runners for flag in build_trends(store, runner).flags]
 
 
@@ -126,6 +122,11 @@ def export_store(
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise HipsenseError(f"{out}: exists and is not an empty folder; choose a new one")
+    if "flags" in what and flags is None and not trends_engine_installed():
+        raise HipsenseError(
+            "flags: the trends engine (hipsense.trends.build) is not part of this installation; "
+            "leave flags out of --what"
+        )
     sessions = store.sessions(runner=runner)
     if runner is not None and runner not in store.runners():
         raise HipsenseError(
