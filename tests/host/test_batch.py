@@ -122,3 +122,4 @@ def test_an_unreachable_scheduler_is_a_clear_error(study, tmp_path):
     pytest.importorskip("distributed")
     with pytest.raises(HipsenseError, match="cannot reach the Dask scheduler"):
         run_batch([study / "ana"], tmp_path / "o", dask_address="tcp://127.0.0.1:9", dask_timeout_s=1)
+    assert not (tmp_path / "o").exists()  # nothing written, so the same command can simply be rerun

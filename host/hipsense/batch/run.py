@@ -58,40 +58,56 @@ def _process_context():
     return multiprocessing.get_context("spawn")
 
 
+def _failed(job: Job, error: BaseException) -> FileResult:
+    return FileResult(
+        job, error=f"{job.path}: the worker analysing it failed ({type(error).__name__}: {error})"
+    )
+
+
 def _local(jobs: list[Job], csv_options: dict, workers: int) -> Iterator[FileResult]:
     if workers == 1:  # no pool to start: the simplest way to run a handful of files
         for job in jobs:
             yield analyse_file(job, csv_options)
         return
     with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context()) as pool:
-        futures = [pool.submit(analyse_file, job, csv_options) for job in jobs]
+        futures = {pool.submit(analyse_file, job, csv_options): job for job in jobs}
         try:
             for future in as_completed(futures):
-                yield future.result()
+                try:
+                    yield future.result()
+                except Exception as e:  # noqa: BLE001 - a worker that died (memory, signal) fails its file
+                    yield _failed(futures[future], e)
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
 
 
-def _dask(jobs: list[Job], csv_options: dict, address: str, timeout_s: float) -> Iterator[FileResult]:
+def _dask_client(address: str, timeout_s: float):
     try:
         from distributed import Client
-        from distributed import as_completed as dask_completed
     except ImportError:
         raise HipsenseError(
             "--dask needs Dask's distributed scheduler, which is not installed: pip install 'hipsense[cluster]'"
         ) from None
     try:
-        client = Client(address, timeout=timeout_s)
+        return Client(address, timeout=timeout_s)
     except (OSError, TimeoutError, ValueError) as e:
         raise HipsenseError(f"--dask {address}: cannot reach the Dask scheduler ({e})") from None
+
+
+def _dask(client, jobs: list[Job], csv_options: dict) -> Iterator[FileResult]:
+    from distributed import as_completed as dask_completed
+
     with client:
-        futures = [client.submit(analyse_file, job, csv_options, pure=False) for job in jobs]
+        futures = {client.submit(analyse_file, job, csv_options, pure=False): job for job in jobs}
         try:
             for future in dask_completed(futures):
-                yield future.result()
+                try:
+                    yield future.result()
+                except Exception as e:  # noqa: BLE001 - e.g. KilledWorker: that file fails, the rest go on
+                    yield _failed(futures[future], e)
         finally:
-            client.cancel(futures)
+            client.cancel(list(futures))
 
 
 def _write_result(out: Path, result: FileResult) -> None:
@@ -140,17 +156,15 @@ def run_batch(
         else:
             seen[key] = job.path
             todo.append(job)
-    out.mkdir(parents=True, exist_ok=True)
-    write_schema(out, BATCH_TABLES)
     options = dict(csv_options or {})
-    if dask_address:
-        results, report.where = (
-            _dask(todo, options, dask_address, dask_timeout_s),
-            f"Dask scheduler {dask_address}",
-        )
+    if dask_address:  # connected before anything is written, so a wrong address leaves no folder behind
+        client = _dask_client(dask_address, dask_timeout_s)
+        results, report.where = _dask(client, todo, options), f"Dask scheduler {dask_address}"
     else:
         n = min(workers or os.cpu_count() or 1, len(todo))
         results, report.where = _local(todo, options, n), f"{n} local process{'es' if n > 1 else ''}"
+    out.mkdir(parents=True, exist_ok=True)
+    write_schema(out, BATCH_TABLES)
     if progress:
         progress(len(report.failed), len(jobs), None)
     for result in results:
