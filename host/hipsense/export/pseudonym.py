@@ -41,7 +41,7 @@ class Pseudonymizer:
         rng.shuffle(names)
         self.alias = {name: f"runner-{i + 1:02d}" for i, name in enumerate(names)}
         self.offset = {name: pd.Timedelta(weeks=-rng.randint(MIN_WEEKS, MAX_WEEKS)) for name in names}
-        tokens = {**{n: a for n, a in self.alias.items()}}
+        tokens = dict(self.alias)
         tokens.update({d: "[device]" for d in device_ids if d})
         tokens.update({f: "[file]" for f in file_names if f})
         self._tokens = tokens

@@ -225,7 +225,8 @@ _STEP_NO = Column("step_no", "int64", "-", "step number within the session, from
 RAW = Table(
     "raw",
     "Samples as the analysis saw them, in SI units, in the sensor frame and rotated into the pelvis body "
-    "frame (is up, ml right, pa forward; docs/conventions.md) with the session's estimated mounting. One "
+    "frame (is up, ml right, pa forward; docs/conventions.md) with the session's estimated mounting (the "
+    "rotation as stored in its summary, 6 decimals). One "
     "file per session. Sensor-frame columns are empty for body-frame CSV input, gyroscope columns when "
     "the recording has none.",
     _raw_columns(),

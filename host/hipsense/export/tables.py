@@ -53,7 +53,7 @@ def flatten_summary(summary: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def summary_rows(rows: Iterable[dict[str, Any]], table: Table) -> pd.DataFrame:
-    """Session rows (keys plus a ``summary`` dict each) as the table; a summary's fields override nothing."""
+    """Session rows (key columns plus a ``summary`` dict each) as the table, the summary flattened."""
     flat = [
         {**{k: v for k, v in r.items() if k != "summary"}, **flatten_summary(r.get("summary"))} for r in rows
     ]
