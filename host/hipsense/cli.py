@@ -236,7 +236,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     rows = ", ".join(f"{name} {n} rows" for name, n in result.rows.items())
     note = " (pseudonymised)" if result.pseudonymized else ""
     console.print(
-        f"exported {result.sessions} sessions{note} to [bold]{result.out}[/]: {rows}", highlight=False
+        f"exported {result.sessions} session{'s' if result.sessions != 1 else ''}{note} to [bold]{result.out}[/]: {rows}",
+        highlight=False,
     )
     return 0
 
