@@ -52,7 +52,7 @@ def flags() -> list[Flag]:
             ANA,
             dt.date(2025, 1, 6),
             dt.date(2025, 1, 8),
-            f"{ANA}'s load this week (2025-01-08) is 1.6 times the usual",
+            f"{ANA}'s load in the week from 6 Jan (to 2025-01-08) is 1.6 times the usual",
             "Many runners ease off for a few days.",
             {"acwr": 1.62, "threshold": 1.5},
             "Gabbett 2016",
@@ -197,6 +197,10 @@ def test_pseudonymised_export_holds_no_name_device_or_date(store, tmp_path, fmt)
     assert flag["runner"] == ana["runner"].iloc[0]
     assert flag["period_start"] == pd.Timestamp("2025-01-06") + shift  # the runner's own offset
     assert (pd.Timestamp("2025-01-08") + shift).strftime("%Y-%m-%d") in flag["sentence"]
+    monday = pd.Timestamp("2025-01-06") + shift  # the trends engine writes dates as "6 Jan" too
+    assert f"week from {monday.day} {monday:%b} (to" in flag["sentence"] and not re.search(
+        r"\b6 Jan", flag["sentence"]
+    )
     assert ana["runner"].iloc[0] in flag["sentence"]
 
 
