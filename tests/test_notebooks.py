@@ -26,13 +26,18 @@ def test_committed_without_outputs(path):
             assert cell.outputs == [] and cell.execution_count is None, f"clear the outputs of {path.name}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_runs_from_a_clean_state(path, tmp_path):
+def _execute(path: Path, folder: Path):
     book = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
-        book, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        book, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
     )
     client.execute()  # raises CellExecutionError, naming the cell, when one fails
+    return book
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_runs_from_a_clean_state(path, tmp_path):
+    book = _execute(path, tmp_path)
     figures = [
         out
         for cell in book.cells
@@ -41,6 +46,13 @@ def test_runs_from_a_clean_state(path, tmp_path):
         if "image/png" in out.get("data", {})
     ]
     assert figures, f"{path.name} drew no figure"
+
+
+def test_reference_notebook_falls_back_to_a_simulated_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("HIPSENSE_SHARED_DATA", str(tmp_path / "absent"))  # the kernel inherits it
+    book = _execute(next(p for p in NOTEBOOKS if p.name.startswith("03")), tmp_path)
+    printed = "".join(out.get("text", "") for cell in book.cells for out in cell.get("outputs", []))
+    assert "simulated run" in printed
 
 
 @pytest.mark.parametrize("args", [["check"], ["format", "--check"]], ids=["check", "format"])
