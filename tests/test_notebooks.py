@@ -36,7 +36,8 @@ def _execute(path: Path, folder: Path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_runs_from_a_clean_state(path, tmp_path):
+def test_runs_from_a_clean_state(path, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebooks' temporary folders go where pytest cleans
     book = _execute(path, tmp_path)
     figures = [
         out
@@ -50,6 +51,7 @@ def test_runs_from_a_clean_state(path, tmp_path):
 
 def test_reference_notebook_falls_back_to_a_simulated_run(tmp_path, monkeypatch):
     monkeypatch.setenv("HIPSENSE_SHARED_DATA", str(tmp_path / "absent"))  # the kernel inherits it
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     book = _execute(next(p for p in NOTEBOOKS if p.name.startswith("03")), tmp_path)
     printed = "".join(out.get("text", "") for cell in book.cells for out in cell.get("outputs", []))
     assert "simulated run" in printed
