@@ -154,7 +154,8 @@ def test_flags_table(exports):
 
 
 def _all_text(folder: Path) -> str:
-    return "\n".join(p.read_text() for p in sorted(folder.rglob("*")) if p.is_file())
+    """Every text file of an export (CSV tables, schema.json, README.md)."""
+    return "\n".join(p.read_text() for p in sorted(folder.rglob("*")) if p.suffix in (".csv", ".json", ".md"))
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
@@ -162,7 +163,7 @@ def test_pseudonymised_export_holds_no_name_device_or_date(store, tmp_path, fmt)
     out = export_store(store, tmp_path / "p", fmt=fmt, flags=flags(), pseudonymize=True).out
     tables = {name: read_table(out, name) for name in EXPORT_TABLES}
     cells = "\n".join(df.astype(str).to_csv(index=False) for df in tables.values())
-    text = cells + (_all_text(out) if fmt == "csv" else "")
+    text = cells + _all_text(out)
     for secret in (
         ANA,
         BEN,
