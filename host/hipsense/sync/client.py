@@ -1,0 +1,103 @@
+"""Requests and replies over a :class:`~hipsense.sync.transport.Transport`, with retries and backoff.
+
+Every request gets a fresh request id; a reply whose id is not outstanding (late, duplicated) is
+ignored. An unanswered request is sent again after ``timeout_s`` with a fresh id, up to ``retries``
+times, waiting ``backoff_s * 2**k`` (at most 2 s) before the k-th resend. Several requests may be in
+flight at once (the engine keeps a window of READs going).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from dataclasses import dataclass
+
+from hipsense.sync import protocol as P
+from hipsense.sync.errors import DeviceRefused, LinkLost, NoReply
+from hipsense.sync.transport import Transport
+
+
+@dataclass
+class ClientCounters:
+    requests: int = 0
+    resends: int = 0
+    ignored_replies: int = 0
+
+
+class Client:
+    """Sends requests and matches replies by request id."""
+
+    def __init__(
+        self, transport: Transport, *, timeout_s: float = 1.0, retries: int = 6, backoff_s: float = 0.05
+    ):
+        self.transport = transport
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.counters = ClientCounters()
+        self._ids = itertools.count(P.FIRST_REQUEST_ID)
+        self._pending: dict[int, asyncio.Future[P.Frame]] = {}
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+        self._lost: LinkLost | None = None
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                frame = await self.transport.recv()
+                fut = self._pending.pop(frame.req_id, None)
+                if fut is None or fut.done():
+                    self.counters.ignored_replies += 1
+                else:
+                    fut.set_result(frame)
+        except LinkLost as e:
+            self._lost = e
+            for fut in self._pending.values():
+                if not fut.done():
+                    fut.set_exception(e)
+            self._pending.clear()
+
+    def _next_id(self) -> int:
+        while True:
+            req = next(self._ids) & 0xFFFF
+            if req not in self._pending:
+                return req
+
+    async def request(self, ftype: P.Type, body: bytes = b"", *, timeout_s: float | None = None) -> bytes:
+        """The body of the reply to one request; raises :class:`DeviceRefused`, :class:`NoReply` or
+        :class:`LinkLost`."""
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        self.counters.requests += 1
+        for attempt in range(self.retries + 1):
+            if self._lost:
+                raise self._lost
+            if attempt:
+                self.counters.resends += 1
+                await asyncio.sleep(min(2.0, self.backoff_s * 2 ** (attempt - 1)))
+            req = self._next_id()
+            fut: asyncio.Future[P.Frame] = asyncio.get_running_loop().create_future()
+            self._pending[req] = fut
+            await self.transport.send(P.seal(ftype, req, body))
+            try:
+                frame = await asyncio.wait_for(fut, timeout)
+            except asyncio.TimeoutError:
+                self._pending.pop(req, None)
+                continue
+            if frame.type == P.Type.ERROR:
+                err = P.error_body(frame.body)
+                if err.code == P.ErrorCode.BAD_FRAME:  # our request was damaged on the way: resend
+                    continue
+                raise DeviceRefused(f"{ftype.name.lower()}: {err.text} (detail {err.detail})", err.code)
+            if frame.type != ftype | P.REPLY:
+                continue
+            return frame.body
+        raise NoReply(
+            f"{self.transport.name} did not answer {ftype.name} after {self.retries + 1} tries "
+            f"({timeout:g} s each)"
+        )
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
+        await self.transport.close()
