@@ -47,7 +47,9 @@ def results() -> dict:
     ).stdout
     return {
         r["name"]: r
-        for r in (json.loads(line[len("@@RESULT ") :]) for line in out.splitlines() if line.startswith("@@RESULT "))
+        for r in (
+            json.loads(line[len("@@RESULT ") :]) for line in out.splitlines() if line.startswith("@@RESULT ")
+        )
     }
 
 

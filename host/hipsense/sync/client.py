@@ -11,11 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from hipsense.sync import protocol as P
 from hipsense.sync.errors import DeviceRefused, LinkLost, NoReply
 from hipsense.sync.transport import Transport
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -23,6 +27,7 @@ class ClientCounters:
     requests: int = 0
     resends: int = 0
     ignored_replies: int = 0
+    bad_replies: int = 0
 
 
 class Client:
@@ -63,9 +68,16 @@ class Client:
             if req not in self._pending:
                 return req
 
-    async def request(self, ftype: P.Type, body: bytes = b"", *, timeout_s: float | None = None) -> bytes:
-        """The body of the reply to one request; raises :class:`DeviceRefused`, :class:`NoReply` or
-        :class:`LinkLost`."""
+    async def request(
+        self,
+        ftype: P.Type,
+        body: bytes = b"",
+        parse: Callable[[bytes], T] = bytes,
+        *,
+        timeout_s: float | None = None,
+    ) -> T:
+        """``parse`` of the body of the reply to one request; raises :class:`DeviceRefused`,
+        :class:`NoReply` or :class:`LinkLost`. A reply ``parse`` rejects (FrameError) counts as lost."""
         timeout = self.timeout_s if timeout_s is None else timeout_s
         self.counters.requests += 1
         for attempt in range(self.retries + 1):
@@ -84,13 +96,19 @@ class Client:
                 self._pending.pop(req, None)
                 continue
             if frame.type == P.Type.ERROR:
-                err = P.error_body(frame.body)
+                try:
+                    err = P.error_body(frame.body)
+                except P.FrameError:
+                    continue
                 if err.code == P.ErrorCode.BAD_FRAME:  # our request was damaged on the way: resend
                     continue
                 raise DeviceRefused(f"{ftype.name.lower()}: {err.text} (detail {err.detail})", err.code)
             if frame.type != ftype | P.REPLY:
                 continue
-            return frame.body
+            try:
+                return parse(frame.body)
+            except P.FrameError:
+                self.counters.bad_replies += 1
         raise NoReply(
             f"{self.transport.name} did not answer {ftype.name} after {self.retries + 1} tries "
             f"({timeout:g} s each)"

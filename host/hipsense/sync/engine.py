@@ -138,7 +138,7 @@ class SyncEngine:
         o = self.options
         client = Client(await self.connect(), timeout_s=o.timeout_s, retries=o.retries, backoff_s=o.backoff_s)
         try:
-            info = P.info_body(await client.request(P.Type.INFO))
+            info = await client.request(P.Type.INFO, parse=P.info_body)
             check_version(info, client.transport.name)
         except BaseException:
             await client.close()
@@ -177,7 +177,7 @@ class SyncEngine:
             if self.options.set_clock:
                 body = P.set_time_request(int(time.time()))
                 self.report.clock_was = P.u64_body(
-                    await self._call(lambda c: c.request(P.Type.SET_TIME, body))
+                    await self._call(lambda c: c.request(P.Type.SET_TIME, body, P.u64_body))
                 )
             for entry in await self._call(self._list):
                 self.report.sessions.append(await self._session(entry))
@@ -188,7 +188,7 @@ class SyncEngine:
     async def _list(self, client: Client) -> list[P.SessionEntry]:
         entries: list[P.SessionEntry] = []
         while True:
-            total, page = P.list_body(await client.request(P.Type.LIST, P.list_request(len(entries))))
+            total, page = await client.request(P.Type.LIST, P.list_request(len(entries)), P.list_body)
             entries += page
             if len(entries) >= total or not page:
                 return entries
@@ -221,7 +221,9 @@ class SyncEngine:
         result = SessionResult(sid, size, status, store_session=store_id)
         if not self.options.keep_on_device:
             try:
-                await self._call(lambda c: c.request(P.Type.DELETE, P.delete_request(sid, size, crc)))
+                await self._call(
+                    lambda c: c.request(P.Type.DELETE, P.delete_request(sid, size, crc), P.empty_body)
+                )
                 result.deleted = True
             except DeviceRefused as e:
                 result.message = f"stored, but the clip did not delete it: {e}"
@@ -256,13 +258,7 @@ class SyncEngine:
         finally:
             os.close(fd)
         crc = _crc_file(part)
-        _, covered, device_crc = P.checksum_body(
-            await self._call(
-                lambda c: c.request(
-                    P.Type.CHECKSUM, P.checksum_request(sid, 0, size), timeout_s=self._crc_timeout(size)
-                )
-            )
-        )
+        _, covered, device_crc = await self._checksum(sid, size)
         if covered != size or device_crc != crc:
             part.unlink()
             raise DeviceRefused(
@@ -272,21 +268,19 @@ class SyncEngine:
             )
         return crc
 
-    def _crc_timeout(self, size: int) -> float:
-        # The device reads the whole file for a CHECKSUM: allow ~1 MB/s of flash reading on top.
-        return self.options.timeout_s + size / 1e6
+    async def _checksum(self, sid: int, length: int) -> tuple[int, int, int]:
+        # The device reads the whole range for a CHECKSUM: allow ~1 MB/s of flash reading on top.
+        body = P.checksum_request(sid, 0, length)
+        timeout = self.options.timeout_s + length / 1e6
+        return await self._call(
+            lambda c: c.request(P.Type.CHECKSUM, body, P.checksum_body, timeout_s=timeout)
+        )
 
     async def _resume_point(self, sid: int, size: int, part: Path) -> int:
         have = part.stat().st_size if part.exists() else 0
         if have == 0 or have > size:
             return 0
-        _, covered, device_crc = P.checksum_body(
-            await self._call(
-                lambda c: c.request(
-                    P.Type.CHECKSUM, P.checksum_request(sid, 0, have), timeout_s=self._crc_timeout(have)
-                )
-            )
-        )
+        _, covered, device_crc = await self._checksum(sid, have)
         return have if covered == have and device_crc == _crc_file(part) else 0
 
     async def _pull(self, client: Client, sid: int, size: int, fd: int, held: list[int]) -> None:
@@ -299,7 +293,7 @@ class SyncEngine:
         async def fetch(off: int) -> bytes:
             async with window:
                 want = min(chunk, size - off)
-                got_off, data = P.read_body(await client.request(P.Type.READ, P.read_request(sid, off, want)))
+                got_off, data = await client.request(P.Type.READ, P.read_request(sid, off, want), P.read_body)
                 if got_off != off or len(data) != want:
                     raise DeviceRefused(
                         f"session {sid:08x}: asked for {want} bytes at {off}, got {len(data)} at {got_off} "

@@ -222,6 +222,13 @@ _ERROR = struct.Struct("<BBI")
 _ENTRY = struct.Struct("<IIB")
 
 
+def _unpack(layout: struct.Struct | str, body: bytes, what: str) -> tuple:
+    layout = layout if isinstance(layout, struct.Struct) else struct.Struct(layout)
+    if len(body) != layout.size:
+        raise FrameError(f"{what} reply of {len(body)} bytes, expected {layout.size}")
+    return layout.unpack(body)
+
+
 def _text(raw: bytes) -> str:
     return raw.rstrip(b"\0").decode("utf-8", "replace")
 
@@ -243,6 +250,8 @@ def list_request(start: int) -> bytes:
 
 def list_body(body: bytes) -> tuple[int, list[SessionEntry]]:
     """(total sessions on the device, the entries of this page)."""
+    if len(body) < 3:
+        raise FrameError(f"LIST reply of {len(body)} bytes")
     total, n = struct.unpack_from("<HB", body)
     if len(body) != 3 + n * _ENTRY.size:
         raise FrameError(f"LIST reply with {n} entries has {len(body)} bytes")
@@ -270,7 +279,7 @@ def checksum_request(session_id: int, offset: int, length: int) -> bytes:
 
 def checksum_body(body: bytes) -> tuple[int, int, int]:
     """(offset, length covered, CRC32) of a CHECKSUM reply."""
-    return struct.unpack("<III", body)
+    return _unpack("<III", body, "CHECKSUM")
 
 
 def delete_request(session_id: int, size: int, crc: int) -> bytes:
@@ -282,19 +291,23 @@ def set_time_request(unix: int) -> bytes:
 
 
 def u32_body(body: bytes) -> int:
-    return struct.unpack("<I", body)[0]
+    return _unpack("<I", body, "session id")[0]
 
 
 def u64_body(body: bytes) -> int:
-    return struct.unpack("<Q", body)[0]
+    return _unpack("<Q", body, "time")[0]
+
+
+def empty_body(body: bytes) -> None:
+    _unpack("", body, "empty")
 
 
 def status_body(body: bytes) -> DeviceStatus:
-    flags, sid, unix, mv, pct, free_kib, count = _STATUS.unpack(body)
+    flags, sid, unix, mv, pct, free_kib, count = _unpack(_STATUS, body, "STATUS")
     return DeviceStatus(
         bool(flags & STATUS_RECORDING), bool(flags & STATUS_CLOCK_SET), sid, unix, mv, pct, free_kib, count
     )
 
 
 def error_body(body: bytes) -> DeviceError:
-    return DeviceError(*_ERROR.unpack(body))
+    return DeviceError(*_unpack(_ERROR, body, "ERROR"))

@@ -88,7 +88,7 @@ def test_data_and_erase_need_a_secure_link():
     for name in ("read_start", "delete"):
         ex = [e for e in V["exchanges"] if e["name"] == name][0]
         req = bytearray(binascii.unhexlify(ex["request"]))
-        n = server.handle(req, len(req), False)
+        server.handle(req, len(req), False)
         code, ftype = server.out[P.HEAD_SIZE], server.out[P.HEAD_SIZE + 1]
         assert server.out[0] == P.ERROR and code == P.E_NOT_SECURE and ftype == req[0], name
     assert "00000001.hsn" in os.listdir("/sessions")
@@ -119,7 +119,8 @@ async def _usb_link():
     assert link.quiet  # Ctrl-C off while frames arrive
     replies = bytes(writer.data).split(b"\x00")[:-1]
     assert len(replies) == len(picks), replies
-    for name, enc in zip(picks, replies):
+    for i, name in enumerate(picks):
+        enc = replies[i]
         ex = [e for e in V["exchanges"] if e["name"] == name][0]
         raw = bytearray(len(enc))
         m = P.cobs_decode(bytearray(enc), len(enc), raw)
