@@ -241,6 +241,17 @@ def _csv_options(args: argparse.Namespace) -> dict:
     return csv_options(args.sample_rate, args.acc_unit, args.gyr_unit, columns)
 
 
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from hipsense.sync.command import print_report, sync_over_serial
+    from hipsense.sync.engine import SyncOptions
+
+    options = SyncOptions(keep_on_device=args.keep_on_device, set_clock=not args.no_clock, runner=args.runner)
+    store = _open_store()
+    with store:
+        report = sync_over_serial(args.port, store, options, console)
+    return print_report(report, console, err_console)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hipsense",
@@ -367,6 +378,25 @@ def build_parser() -> argparse.ArgumentParser:
         "With --all, every session is reanalysed.",
     )
     p.add_argument("--all", action="store_true", help="reanalyse every session, not only the outdated ones")
+    p = add(
+        "sync",
+        _cmd_sync,
+        "copy new sessions from the clip, verified, into the local store",
+        "Downloads every finished session from the clip over USB, verifies it (CRC of every chunk and of "
+        "the whole file), stores it in the local store and only then deletes it on the clip. An "
+        "interrupted sync resumes where it stopped. Also sets the clip's clock. Exit code 0 when every "
+        "session arrived, 1 when some are incomplete (they stay on the clip). See docs/sync-protocol.md.",
+    )
+    p.add_argument(
+        "--port",
+        metavar="PORT",
+        help="serial port, e.g. /dev/ttyACM0 or COM3 (default: the clip found on USB)",
+    )
+    p.add_argument("--keep-on-device", action="store_true", help="do not delete synced sessions on the clip")
+    p.add_argument("--no-clock", action="store_true", help="do not set the clip's clock")
+    p.add_argument(
+        "--runner", default="default", metavar="NAME", help="whose runs these are (default: %(default)s)"
+    )
     return parser
 
 

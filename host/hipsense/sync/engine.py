@@ -176,8 +176,8 @@ class SyncEngine:
             await self._call(lambda c: asyncio.sleep(0))  # connect, INFO, version check
             if self.options.set_clock:
                 body = P.set_time_request(int(time.time()))
-                self.report.clock_was = P.u64_body(
-                    await self._call(lambda c: c.request(P.Type.SET_TIME, body, P.u64_body))
+                self.report.clock_was = await self._call(
+                    lambda c: c.request(P.Type.SET_TIME, body, P.u64_body)
                 )
             for entry in await self._call(self._list):
                 self.report.sessions.append(await self._session(entry))

@@ -33,17 +33,18 @@ def open_serial(port: str, baudrate: int = 115200) -> serial.Serial:
     except serial.SerialException as e:
         code = getattr(e, "errno", None)
         text = str(e)
-        if code in (errno.EBUSY, errno.EACCES, errno.EAGAIN) or "lock" in text or "busy" in text.lower():
+        if code in (errno.ENOENT, errno.ENODEV, errno.ENXIO) or "FileNotFoundError" in text:
+            raise DeviceNotFound(f"no serial port {port} (is the clip plugged in?)") from None
+        # pyserial says "Could not exclusively lock port" (POSIX) or "PermissionError" (Windows: in use).
+        if (
+            code in (errno.EBUSY, errno.EACCES, errno.EAGAIN)
+            or "exclusively lock" in text
+            or "PermissionError" in text
+        ):
             raise PortBusy(
                 f"serial port {port} is busy: another program has it open (close mpremote, screen or a "
                 "serial monitor) or you lack permission to use it"
             ) from None
-        if (
-            code in (errno.ENOENT, errno.ENODEV, errno.ENXIO)
-            or "No such file" in text
-            or "FileNotFound" in text
-        ):
-            raise DeviceNotFound(f"no serial port {port} (is the clip plugged in?)") from None
         raise DeviceNotFound(f"cannot open serial port {port}: {text}") from None
 
 

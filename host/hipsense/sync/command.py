@@ -1,0 +1,94 @@
+"""``hipsense sync``: the engine with a rich progress bar per session and a one-line summary."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from hipsense.store import Store
+from hipsense.sync.engine import (
+    DUPLICATE,
+    INCOMPLETE,
+    RECORDING,
+    STORED,
+    SyncOptions,
+    SyncReport,
+    sync_device,
+)
+from hipsense.sync.serial_transport import SerialTransport, find_port
+
+
+class RichProgress:
+    """One bar per session: bytes, rate and time left."""
+
+    def __init__(self, bar: Progress):
+        self.bar = bar
+        self.tasks: dict[int, TaskID] = {}
+
+    def start(self, session_id: int, size: int, done: int) -> None:
+        what = f"session {session_id:08x}" + (" (resumed)" if done else "")
+        self.tasks[session_id] = self.bar.add_task(what, total=size, completed=done)
+
+    def advance(self, session_id: int, done: int) -> None:
+        self.bar.update(self.tasks[session_id], completed=done)
+
+    def finish(self, session_id: int, status: str) -> None:
+        if session_id in self.tasks:
+            self.bar.update(self.tasks[session_id], description=f"session {session_id:08x} {status}")
+
+
+def sync_over_serial(port: str | None, store: Store, options: SyncOptions, console: Console) -> SyncReport:
+    """Sync the clip on ``port`` (or the one found on USB) into ``store``."""
+    port = port or find_port()
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+    with bar:
+        return asyncio.run(sync_device(lambda: SerialTransport.open(port), store, options, RichProgress(bar)))
+
+
+def print_report(report: SyncReport, console: Console, err_console: Console) -> int:
+    """Print what happened to each session; exit code 0 when nothing is incomplete, else 1."""
+    dev = report.device
+    if dev:
+        console.print(
+            f"clip [bold]{dev.device_id}[/] firmware {dev.firmware_version} (protocol "
+            f"{dev.version_major}.{dev.version_minor})",
+            highlight=False,
+        )
+    if report.clock_was is not None:
+        console.print("set the clip's clock" + (" (it was not set)" if report.clock_was == 0 else ""))
+    for s in report.sessions:
+        where = f" as store session {s.store_session}" if s.store_session is not None else ""
+        deleted = ", deleted on the clip" if s.deleted else ", kept on the clip"
+        if s.status in (STORED, DUPLICATE):
+            line = f"session {s.session_id:08x}: {s.size} bytes {s.status}{where}{deleted}"
+            console.print(line + (f" ({s.message})" if s.message else ""), highlight=False)
+        elif s.status == RECORDING:
+            console.print(f"session {s.session_id:08x}: {s.message}", highlight=False)
+        else:
+            err_console.print(
+                f"[bold red]incomplete:[/] session {s.session_id:08x}: {s.message}", highlight=False
+            )
+    counts = {k: sum(s.status == k for s in report.sessions) for k in (STORED, DUPLICATE, INCOMPLETE)}
+    console.print(
+        f"{counts[STORED]} stored, {counts[DUPLICATE]} already stored, {counts[INCOMPLETE]} incomplete"
+        + (f"; {report.reconnects} reconnects" if report.reconnects else ""),
+        highlight=False,
+    )
+    return 1 if counts[INCOMPLETE] else 0
