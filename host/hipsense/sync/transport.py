@@ -44,6 +44,7 @@ class StreamTransport(Transport):
         self._deframer = Deframer()
         self._frames: asyncio.Queue[Frame | None] = asyncio.Queue()
         self._lost: str | None = None
+        self._sent = False
 
     @abstractmethod
     async def write(self, data: bytes) -> None:
@@ -52,7 +53,9 @@ class StreamTransport(Transport):
     async def send(self, frame: bytes) -> None:
         if self._lost:
             raise LinkLost(self._lost)
-        await self.write(wire(frame))
+        # A leading delimiter ends whatever partial frame the device may hold from before.
+        await self.write(wire(frame) if self._sent else b"\x00" + wire(frame))
+        self._sent = True
 
     def received(self, data: bytes) -> None:
         """Bytes arrived (call on the event loop)."""
