@@ -3,7 +3,9 @@
 Every request gets a fresh request id; a reply whose id is not outstanding (late, duplicated) is
 ignored. An unanswered request is sent again after ``timeout_s`` with a fresh id, up to ``retries``
 times, waiting ``backoff_s * 2**k`` (at most 2 s) before the k-th resend. Several requests may be in
-flight at once (the engine keeps a window of READs going).
+flight at once (the engine keeps a window of READs going). Fast resend: the device answers in order
+and both links deliver in order, so when a reply arrives, every request sent before it and still
+unanswered was lost (its request or its reply) and is sent again at once, without waiting.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ class ClientCounters:
     bad_replies: int = 0
 
 
+# What a pending request's future gets instead of a reply (results, not exceptions: a request cancelled
+# meanwhile never leaves an unretrieved exception behind).
+_OVERTAKEN = P.Frame(-1, -1, b"")  # a later request was answered first: this one was lost
+_LOST = P.Frame(-2, -1, b"")  # the link dropped
+
+
 class Client:
     """Sends requests and matches replies by request id."""
 
@@ -50,16 +58,25 @@ class Client:
         try:
             while True:
                 frame = await self.transport.recv()
-                fut = self._pending.pop(frame.req_id, None)
+                fut = self._pending.get(frame.req_id)
                 if fut is None or fut.done():
                     self.counters.ignored_replies += 1
-                else:
-                    fut.set_result(frame)
+                    continue
+                # The device answers in order and the links deliver in order, so every request sent
+                # before this one and still unanswered has lost its request or its reply: resend now.
+                for req in list(self._pending):  # dicts keep insertion (= send) order
+                    if req == frame.req_id:
+                        break
+                    older = self._pending.pop(req)
+                    if not older.done():
+                        older.set_result(_OVERTAKEN)
+                del self._pending[frame.req_id]
+                fut.set_result(frame)
         except LinkLost as e:
             self._lost = e
             for fut in self._pending.values():
                 if not fut.done():
-                    fut.set_exception(e)
+                    fut.set_result(_LOST)
             self._pending.clear()
 
     def _next_id(self) -> int:
@@ -80,20 +97,28 @@ class Client:
         :class:`NoReply` or :class:`LinkLost`. A reply ``parse`` rejects (FrameError) counts as lost."""
         timeout = self.timeout_s if timeout_s is None else timeout_s
         self.counters.requests += 1
+        pause = 0.0
         for attempt in range(self.retries + 1):
             if self._lost:
                 raise self._lost
             if attempt:
                 self.counters.resends += 1
-                await asyncio.sleep(min(2.0, self.backoff_s * 2 ** (attempt - 1)))
+                await asyncio.sleep(pause)
+            pause = min(2.0, self.backoff_s * 2**attempt)
             req = self._next_id()
             fut: asyncio.Future[P.Frame] = asyncio.get_running_loop().create_future()
             self._pending[req] = fut
-            await self.transport.send(P.seal(ftype, req, body))
             try:
+                await self.transport.send(P.seal(ftype, req, body))
                 frame = await asyncio.wait_for(fut, timeout)
             except asyncio.TimeoutError:
+                continue
+            finally:
                 self._pending.pop(req, None)
+            if frame is _LOST:
+                raise self._lost or LinkLost(f"lost the link to {self.transport.name}")
+            if frame is _OVERTAKEN:
+                pause = 0.0  # no need to wait: the link is alive, only this frame was lost
                 continue
             if frame.type == P.Type.ERROR:
                 try:
