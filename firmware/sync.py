@@ -120,6 +120,10 @@ class SyncServer:
             return self._status(req)
         return self._record(req, ftype)
 
+    def handle_status(self):
+        # The STATUS reply (request id 0) in self.out, for links that also publish it (BLE status).
+        return self._status(0)
+
     # -- commands ---------------------------------------------------------------------------------
 
     def _info(self, req):
