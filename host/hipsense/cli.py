@@ -242,14 +242,26 @@ def _csv_options(args: argparse.Namespace) -> dict:
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
-    from hipsense.sync.command import print_report, sync_over_serial
+    from hipsense.sync.command import connect_ble, connect_serial, print_report, run_sync
     from hipsense.sync.engine import SyncOptions
 
     options = SyncOptions(keep_on_device=args.keep_on_device, set_clock=not args.no_clock, runner=args.runner)
+    connect = connect_ble(args.device) if args.device else connect_serial(args.port)
     store = _open_store()
     with store:
-        report = sync_over_serial(args.port, store, options, console)
+        report = run_sync(connect, store, options, console)
     return print_report(report, console, err_console)
+
+
+def _cmd_devices(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from hipsense.sync.ble_transport import scan
+    from hipsense.sync.command import print_devices
+
+    with console.status(f"scanning for clips ({args.timeout:g} s)..."):
+        clips = asyncio.run(scan(args.timeout))
+    return print_devices(clips, console)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -382,20 +394,35 @@ def build_parser() -> argparse.ArgumentParser:
         "sync",
         _cmd_sync,
         "copy new sessions from the clip, verified, into the local store",
-        "Downloads every finished session from the clip over USB, verifies it (CRC of every chunk and of "
+        "Downloads every finished session from the clip (USB cable, or Bluetooth with --device), verifies it (CRC of every chunk and of "
         "the whole file), stores it in the local store and only then deletes it on the clip. An "
         "interrupted sync resumes where it stopped. Also sets the clip's clock. Exit code 0 when every "
         "session arrived, 1 when some are incomplete (they stay on the clip). See docs/sync-protocol.md.",
     )
-    p.add_argument(
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
         "--port",
         metavar="PORT",
         help="serial port, e.g. /dev/ttyACM0 or COM3 (default: the clip found on USB)",
+    )
+    where.add_argument(
+        "--device", metavar="ADDRESS", help="sync over Bluetooth with this clip (see hipsense devices)"
     )
     p.add_argument("--keep-on-device", action="store_true", help="do not delete synced sessions on the clip")
     p.add_argument("--no-clock", action="store_true", help="do not set the clip's clock")
     p.add_argument(
         "--runner", default="default", metavar="NAME", help="whose runs these are (default: %(default)s)"
+    )
+
+    p = add(
+        "devices",
+        _cmd_devices,
+        "list the clips nearby (Bluetooth scan)",
+        "Scans for clips advertising the hipsense sync service and prints their names, addresses and "
+        "signal strength, strongest first. Sync one with hipsense sync --device ADDRESS.",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=5.0, metavar="S", help="scan time in seconds (default: 5)"
     )
     return parser
 

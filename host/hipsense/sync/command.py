@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -14,6 +15,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.table import Table
 
 from hipsense.store import Store
 from hipsense.sync.engine import (
@@ -21,6 +23,7 @@ from hipsense.sync.engine import (
     INCOMPLETE,
     RECORDING,
     STORED,
+    Connect,
     SyncOptions,
     SyncReport,
     sync_device,
@@ -47,9 +50,8 @@ class RichProgress:
             self.bar.update(self.tasks[session_id], description=f"session {session_id:08x} {status}")
 
 
-def sync_over_serial(port: str | None, store: Store, options: SyncOptions, console: Console) -> SyncReport:
-    """Sync the clip on ``port`` (or the one found on USB) into ``store``."""
-    port = port or find_port()
+def run_sync(connect: Connect, store: Store, options: SyncOptions, console: Console) -> SyncReport:
+    """Sync the clip that ``connect`` reaches into ``store``, with a progress bar per session."""
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -59,7 +61,37 @@ def sync_over_serial(port: str | None, store: Store, options: SyncOptions, conso
         console=console,
     )
     with bar:
-        return asyncio.run(sync_device(lambda: SerialTransport.open(port), store, options, RichProgress(bar)))
+        return asyncio.run(sync_device(connect, store, options, RichProgress(bar)))
+
+
+def connect_serial(port: str | None) -> Connect:
+    """Opens the serial port given (or the one clip found on USB)."""
+    port = port or find_port()
+    return lambda: SerialTransport.open(port)
+
+
+def connect_ble(address: str) -> Connect:
+    from hipsense.sync.ble_transport import BleakTransport
+
+    return lambda: BleakTransport.open(address)
+
+
+def print_devices(clips: list, console: Console) -> int:
+    """The table of ``hipsense devices``; exit code 0 when a clip was found, else 1."""
+    if not clips:
+        console.print(
+            "no clips found nearby (is the clip switched on and not connected to another computer?)"
+        )
+        return 1
+    table = Table(title="hipsense clips nearby", box=box.SIMPLE)
+    table.add_column("name")
+    table.add_column("address")
+    table.add_column("signal", justify="right")
+    for c in clips:
+        table.add_row(c.name, c.address, f"{c.rssi} dBm")
+    console.print(table)
+    console.print("sync one with: hipsense sync --device ADDRESS", highlight=False)
+    return 0
 
 
 def print_report(report: SyncReport, console: Console, err_console: Console) -> int:
