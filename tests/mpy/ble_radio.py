@@ -46,7 +46,10 @@ class BleDevice:
         self.mtu = mtu
         self.notify_fault: Callable[[bytes], list[bytes]] | None = None
         self.cut_after: int | None = None
-        self.notifications = 0
+        self.notifications = 0  # on the air, device to host
+        self.notified_bytes = 0
+        self.writes = 0  # host to device
+        self.written_bytes = 0
         #: what pair() does: "ok", "refuse" (BleakError) or "unsupported" (NotImplementedError, as on macOS)
         self.pairing = "ok"
         self._ours, theirs = socket.socketpair()
@@ -178,6 +181,8 @@ class FakeBleakClient:
             raise OSError("not connected")
         if len(data) > self.radio.mtu - 3:
             raise ValueError("write longer than MTU - 3")
+        self.radio.writes += 1
+        self.radio.written_bytes += len(data)
         self.radio.send("W " + bytes(data).hex())
 
     async def read_gatt_char(self, uuid: str, **_kw) -> bytearray:
@@ -194,6 +199,7 @@ class FakeBleakClient:
             return
         radio = self.radio
         radio.notifications += 1
+        radio.notified_bytes += len(data)
         if radio.cut_after is not None and radio.notifications >= radio.cut_after:
             radio.cut_after = None
             self.is_connected = False
