@@ -6,6 +6,8 @@
 # recv() -> length of the next good frame in self.frame (-1 when the reader ends); send(buf, n).
 # Buffers are allocated once. Subclasses hook on_frame() (a good frame arrived) and read() (how to wait
 # for bytes).
+import asyncio
+
 import protocol as P
 from micropython import const
 
@@ -29,6 +31,7 @@ class FramedLink:
         self._tx = bytearray(P.cobs_max(max_reply) + 1)
         self._txv = memoryview(self._tx)
         self.bad_frames = 0
+        self._sending = asyncio.Lock()  # replies and live packets share the link and _tx
 
     async def read(self, buf):
         return await self.reader.readinto(buf)
@@ -68,7 +71,8 @@ class FramedLink:
                 self.bad_frames += 1  # too long, malformed or too short: the host times out and retries
 
     async def send(self, buf, n):
-        m = P.cobs_encode(buf, n, self._tx)
-        self._tx[m] = 0
-        self.writer.write(self._txv[0 : m + 1])
-        await self.writer.drain()
+        async with self._sending:
+            m = P.cobs_encode(buf, n, self._tx)
+            self._tx[m] = 0
+            self.writer.write(self._txv[0 : m + 1])
+            await self.writer.drain()

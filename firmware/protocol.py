@@ -26,6 +26,9 @@ SET_TIME = const(0x06)
 START = const(0x07)
 STOP = const(0x08)
 STATUS = const(0x09)
+LIVE_START = const(0x0A)
+LIVE_STOP = const(0x0B)
+LIVE = const(0x40)  # device-initiated: a packet of live samples, req_id = packet sequence
 REPLY = const(0x80)
 ERROR = const(0xFF)
 

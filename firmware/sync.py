@@ -6,6 +6,7 @@
 #   recorder  object with active() -> session id or -1, start() -> session id, stop() -> session id;
 #             None: START/STOP answer E_UNSUPPORTED and no session counts as being recorded
 #   clock     object with get() -> unix seconds (0 = not set) and set(unix); default SystemClock()
+#   live      live.LiveTap between the sampler and the writer, for LIVE_START / LIVE_STOP (None: E_UNSUPPORTED)
 # serve(link) answers frames from a link (link_usb.UsbLink, link_ble) until the link closes.
 # Sessions are the files "%08x.hsn" % session_id in storage_dir. Buffers are allocated once; a request
 # allocates only small objects (struct tuples, CRC ints, the LIST directory listing).
@@ -41,13 +42,15 @@ class SystemClock:
 
 
 class SyncServer:
-    def __init__(self, storage_dir, info, status=None, recorder=None, clock=None, max_chunk=4096):
+    def __init__(self, storage_dir, info, status=None, recorder=None, clock=None, max_chunk=4096, live=None):
         self.dir = storage_dir
         self.info = tuple(x.encode() if isinstance(x, str) else x for x in info)
         self.status = status
         self.recorder = recorder
         self.clock = clock if clock is not None else SystemClock()
         self.max_chunk = max_chunk
+        self.live = live
+        self._link = None
         self.out = bytearray(P.OVERHEAD + 8 + max_chunk)
         self._body = memoryview(self.out)[P.HEAD_SIZE :]
         self._file = None
@@ -57,6 +60,7 @@ class SyncServer:
 
     async def serve(self, link):
         # Answer frames until the link reports it closed (recv() < 0).
+        self._link = link
         try:
             while True:
                 n = await link.recv()
@@ -65,6 +69,9 @@ class SyncServer:
                 m = self.handle(link.frame, n, link.secure)
                 await link.send(self.out, m)
         finally:
+            self._link = None
+            if self.live is not None and self.live.link is link:
+                self.live.stop()
             self._close_file()
 
     def handle(self, frame, n, secure=True):
@@ -118,6 +125,8 @@ class SyncServer:
             return P.seal(self.out, ftype | P.REPLY, req, 8)
         if ftype == P.STATUS:
             return self._status(req)
+        if ftype in (P.LIVE_START, P.LIVE_STOP):
+            return self._live(req, ftype, secure)
         return self._record(req, ftype)
 
     def handle_status(self):
@@ -197,6 +206,24 @@ class SyncServer:
         struct.pack_into("<I", self._body, 0, sid)
         return P.seal(self.out, ftype | P.REPLY, req, 4)
 
+    def _live(self, req, ftype, secure):
+        # Start or stop streaming the session being recorded over the link this request came on.
+        if self.live is None:
+            return self._error(req, ftype, P.E_UNSUPPORTED, 0)
+        if ftype == P.LIVE_STOP:
+            self.live.stop()
+            return P.seal(self.out, ftype | P.REPLY, req, 0)
+        if not secure:
+            return self._error(req, ftype, P.E_NOT_SECURE, 0)
+        active = self._active()
+        if active < 0 or self._link is None:
+            return self._error(req, ftype, P.E_STATE, 0)
+        self.live.start(self._link)
+        struct.pack_into(
+            "<IIBB", self._body, 0, active, self.live.first, self.live.channels, self.live.per_packet
+        )
+        return P.seal(self.out, ftype | P.REPLY, req, 10)
+
     def _error(self, req, ftype, code, detail):
         self.errors += 1
         struct.pack_into("<BBI", self._body, 0, code, ftype, detail & 0xFFFFFFFF)
@@ -268,4 +295,6 @@ _REQUEST_LENGTH = {
     P.START: 0,
     P.STOP: 0,
     P.STATUS: 0,
+    P.LIVE_START: 0,
+    P.LIVE_STOP: 0,
 }
