@@ -253,6 +253,16 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     return print_report(report, console, err_console)
 
 
+def _cmd_live(args: argparse.Namespace) -> int:
+    import time
+
+    from hipsense.sync.command import connect_ble, connect_serial, run_live
+
+    connect = connect_ble(args.device) if args.device else connect_serial(args.port)
+    out = Path(args.out or time.strftime("live-%Y%m%d-%H%M%S.hsn"))
+    return run_live(connect, args.seconds, out, console)
+
+
 def _cmd_devices(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -413,6 +423,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--runner", default="default", metavar="NAME", help="whose runs these are (default: %(default)s)"
     )
+
+    p = add(
+        "live",
+        _cmd_live,
+        "stream the clip's IMU live (treadmill, lab) while it keeps recording",
+        "Streams the samples of the session the clip is recording (starting a recording if none runs) "
+        "and shows cadence, contact time and left/right balance every few seconds. Missing packets are "
+        "gaps, never filled in. At the end (--seconds, or Ctrl-C) the stream is saved as a session file "
+        "that hipsense analyze and import read like any other; the clip's own recording is unaffected.",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--port", metavar="PORT", help="serial port (default: the clip found on USB)")
+    where.add_argument("--device", metavar="ADDRESS", help="stream over Bluetooth from this clip")
+    p.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds (default: at Ctrl-C)")
+    p.add_argument("--out", metavar="FILE", help="session file to save (default: live-DATE-TIME.hsn)")
 
     p = add(
         "devices",

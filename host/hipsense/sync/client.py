@@ -53,11 +53,16 @@ class Client:
         self._pending: dict[int, asyncio.Future[P.Frame]] = {}
         self._reader = asyncio.get_running_loop().create_task(self._read())
         self._lost: LinkLost | None = None
+        #: frames the device sends unasked (LIVE packets)
+        self.unsolicited: asyncio.Queue[P.Frame] = asyncio.Queue()
 
     async def _read(self) -> None:
         try:
             while True:
                 frame = await self.transport.recv()
+                if frame.type == P.Type.LIVE:
+                    self.unsolicited.put_nowait(frame)
+                    continue
                 fut = self._pending.get(frame.req_id)
                 if fut is None or fut.done():
                     self.counters.ignored_replies += 1

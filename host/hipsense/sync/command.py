@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from rich import box
 from rich.console import Console
@@ -124,3 +125,58 @@ def print_report(report: SyncReport, console: Console, err_console: Console) -> 
         highlight=False,
     )
     return 1 if counts[INCOMPLETE] else 0
+
+
+def _live_table(stream) -> Table:
+    m = stream.metrics()
+    n = len(stream.sample_index)
+    rate = stream.header.sample_rate_hz
+    table = Table(title=f"live from session {stream.session_id:08x}", box=box.SIMPLE, show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+
+    def fmt(v, spec, unit):
+        return "-" if v is None else f"{v:{spec}} {unit}"
+
+    table.add_row("cadence (last 30 s)", fmt(m["cadence_spm"], ".0f", "steps/min"))
+    table.add_row(
+        "contact time L / R", f"{fmt(m['contact_ms_L'], '.0f', 'ms')} / {fmt(m['contact_ms_R'], '.0f', 'ms')}"
+    )
+    table.add_row("balance (R vs L contact)", fmt(m["balance_pct"], "+.1f", "%"))
+    table.add_row("received", f"{n / rate:.0f} s ({n} samples, {stream.packets} packets)")
+    table.add_row("gaps", f"{stream.missing_samples} samples missing, {stream.lost_packets} packets lost")
+    return table
+
+
+def run_live(connect: Connect, seconds: float | None, out: Path, console: Console) -> int:
+    """``hipsense live``: stream, show the figures every few seconds, save the stream as a session file."""
+    import signal
+
+    from rich.live import Live
+
+    from hipsense.sync.live import stream_live
+
+    async def go():
+        stop = asyncio.Event()
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
+        except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C ends without saving; use --seconds
+            pass
+        with Live(
+            Table(title="waiting for the first samples..."), console=console, auto_refresh=False
+        ) as view:
+            return await stream_live(
+                connect, seconds, on_update=lambda s: view.update(_live_table(s), refresh=True), stop=stop
+            )
+
+    stream = asyncio.run(go())
+    if stream.started_recording:
+        console.print("the clip was not recording: started a recording (stop it with the button)")
+    out.write_bytes(stream.session_bytes())
+    n = len(stream.sample_index)
+    console.print(
+        f"saved {n} samples ({n / stream.header.sample_rate_hz:.0f} s) to [bold]{out}[/]; "
+        f"{stream.missing_samples} samples missing (gaps kept as gaps), {stream.lost_packets} packets lost",
+        highlight=False,
+    )
+    return 0

@@ -11,6 +11,8 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+import numpy as np
+
 VERSION_MAJOR = 1
 VERSION_MINOR = 0
 
@@ -33,6 +35,9 @@ class Type(enum.IntEnum):
     START = 0x07
     STOP = 0x08
     STATUS = 0x09
+    LIVE_START = 0x0A
+    LIVE_STOP = 0x0B
+    LIVE = 0x40  # device-initiated: live samples, req_id = packet sequence
     ERROR = 0xFF
 
 
@@ -307,6 +312,40 @@ def status_body(body: bytes) -> DeviceStatus:
     return DeviceStatus(
         bool(flags & STATUS_RECORDING), bool(flags & STATUS_CLOCK_SET), sid, unix, mv, pct, free_kib, count
     )
+
+
+@dataclass(frozen=True)
+class LiveStart:
+    session_id: int
+    first_index: int
+    channels: int
+    per_packet: int
+
+
+@dataclass(frozen=True)
+class LivePacket:
+    seq: int
+    first_index: int
+    dropped_before: bool
+    #: ``(n, channels)`` int16 counts
+    counts: np.ndarray
+
+
+LIVE_DROPPED = 0x01
+
+
+def live_start_body(body: bytes) -> LiveStart:
+    return LiveStart(*_unpack("<IIBB", body, "LIVE_START"))
+
+
+def live_packet(frame: Frame, channels: int) -> LivePacket:
+    if len(frame.body) < 6:
+        raise FrameError(f"LIVE packet of {len(frame.body)} bytes")
+    first, n, flags = struct.unpack_from("<IBB", frame.body)
+    if len(frame.body) != 6 + 2 * channels * n:
+        raise FrameError(f"LIVE packet with {n} samples has {len(frame.body)} bytes")
+    counts = np.frombuffer(frame.body, "<i2", offset=6).reshape(n, channels)
+    return LivePacket(frame.req_id, first, bool(flags & LIVE_DROPPED), counts)
 
 
 def error_body(body: bytes) -> DeviceError:
