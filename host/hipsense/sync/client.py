@@ -1,7 +1,9 @@
 """Requests and replies over a :class:`~hipsense.sync.transport.Transport`, with retries and backoff.
 
 Every request gets a fresh request id; a reply whose id is not outstanding (late, duplicated) is
-ignored. An unanswered request is sent again after ``timeout_s`` with a fresh id, up to ``retries``
+ignored. A request is taken as lost when nothing at all arrived for ``timeout_s`` since it was sent
+(replies to earlier requests keep it waiting: a slow link is not a lost frame); it is then sent again
+with a fresh id, up to ``retries``
 times, waiting ``backoff_s * 2**k`` (at most 2 s) before the k-th resend. Several requests may be in
 flight at once (the engine keeps a window of READs going). Fast resend: the device answers in order
 and both links deliver in order, so when a reply arrives, every request sent before it and still
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -53,6 +56,7 @@ class Client:
         self._pending: dict[int, asyncio.Future[P.Frame]] = {}
         self._reader = asyncio.get_running_loop().create_task(self._read())
         self._lost: LinkLost | None = None
+        self._last_rx = 0.0  # time.monotonic() of the last frame received
         #: frames the device sends unasked (LIVE packets)
         self.unsolicited: asyncio.Queue[P.Frame] = asyncio.Queue()
 
@@ -60,6 +64,7 @@ class Client:
         try:
             while True:
                 frame = await self.transport.recv()
+                self._last_rx = time.monotonic()
                 if frame.type == P.Type.LIVE:
                     self.unsolicited.put_nowait(frame)
                     continue
@@ -83,6 +88,23 @@ class Client:
                 if not fut.done():
                     fut.set_result(_LOST)
             self._pending.clear()
+
+    async def _wait(self, fut: asyncio.Future[P.Frame], timeout: float) -> P.Frame | None:
+        """The reply, or None once no byte arrived for ``timeout`` since the request went out.
+
+        Replies to earlier requests keep a request waiting: on a slow link (BLE at MTU 23) the reply
+        to the last request of a window comes after the others, however long they take.
+        """
+        sent = time.monotonic()
+        wait = timeout
+        while True:
+            done, _ = await asyncio.wait({fut}, timeout=wait)
+            if done:
+                return fut.result()
+            quiet = time.monotonic() - max(sent, self._last_rx, self.transport.last_rx)
+            if quiet >= timeout:
+                return None
+            wait = timeout - quiet
 
     def _next_id(self) -> int:
         while True:
@@ -115,11 +137,11 @@ class Client:
             self._pending[req] = fut
             try:
                 await self.transport.send(P.seal(ftype, req, body))
-                frame = await asyncio.wait_for(fut, timeout)
-            except asyncio.TimeoutError:
-                continue
+                frame = await self._wait(fut, timeout)
             finally:
                 self._pending.pop(req, None)
+            if frame is None:  # timed out
+                continue
             if frame is _LOST:
                 raise self._lost or LinkLost(f"lost the link to {self.transport.name}")
             if frame is _OVERTAKEN:

@@ -7,6 +7,7 @@ only moves bytes; :class:`StreamTransport` does the framing for all of them.
 from __future__ import annotations
 
 import asyncio
+import time
 from abc import ABC, abstractmethod
 
 from hipsense.sync.errors import LinkLost
@@ -18,6 +19,8 @@ class Transport(ABC):
 
     #: what to call the link in messages, e.g. the serial port
     name: str = "device"
+    #: time.monotonic() when bytes last arrived (a long reply in progress keeps requests waiting)
+    last_rx: float = 0.0
 
     @abstractmethod
     async def send(self, frame: bytes) -> None:
@@ -59,6 +62,7 @@ class StreamTransport(Transport):
 
     def received(self, data: bytes) -> None:
         """Bytes arrived (call on the event loop)."""
+        self.last_rx = time.monotonic()
         for frame in self._deframer.feed(data):
             self._frames.put_nowait(frame)
 
