@@ -13,25 +13,20 @@ link after this many notifications) inject faults on the air.
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
-import subprocess
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from bleak.exc import BleakError
 
-from tests.mpy.harness import FAKES, FIRMWARE, ROOT, unavailable_reason
-
-BRIDGE = ROOT / "tests" / "mpy" / "bridge.mjs"
+from tests.mpy.bridge import Bridge
 
 _CODE = """
 import asyncio, ble_central, sync
-from fake_sync import FakeRecorder, StillClock
 server = sync.SyncServer("/sessions", ("HS-BLE", "1.0.0", "LSM6DSOX"), status=lambda: (3900, 77, 9000),
-                         recorder=FakeRecorder(), clock=StillClock(), max_chunk={max_chunk})
+                         recorder=recorder, clock=StillClock(), max_chunk={max_chunk}, live=tap)
 await asyncio.create_task(ble_central.main(server, "hipsense-BLE"))
 """
 
@@ -39,10 +34,16 @@ await asyncio.create_task(ble_central.main(server, "hipsense-BLE"))
 class BleDevice:
     address = "F0:0D:00:00:00:01"
 
-    def __init__(self, sessions: dict[int, Path], *, mtu: int = 247, max_chunk: int = 4096):
-        reason = unavailable_reason()
-        if reason:
-            raise RuntimeError(reason)
+    def __init__(
+        self,
+        sessions: dict[int, Path],
+        *,
+        mtu: int = 247,
+        max_chunk: int = 4096,
+        live: np.ndarray | None = None,
+        speed: float = 1.0,
+        writer_args: dict | None = None,
+    ):
         self.mtu = mtu
         self.notify_fault: Callable[[bytes], list[bytes]] | None = None
         self.cut_after: int | None = None
@@ -53,28 +54,14 @@ class BleDevice:
         #: what pair() does: "ok", "refuse" (BleakError) or "unsupported" (NotImplementedError, as on macOS)
         self.pairing = "ok"
         self._ours, theirs = socket.socketpair()
-        job = {
-            "mounts": [[str(FIRMWARE), "/fw"], [str(FAKES), "/fakes"]],
-            "files": [
-                [str(ROOT / "tests" / "mpy" / n), f"/tests/{n}"] for n in ("bridge_io.py", "ble_central.py")
-            ]
-            + [[str(p), f"/sessions/{sid:08x}.hsn"] for sid, p in sessions.items()],
-            "sys_path": ["/tests", "/fakes", "/fw"],
-            "code": _CODE.format(max_chunk=max_chunk),
-        }
-        if not sessions:
-            job["code"] = "import os\nos.mkdir('/sessions')\n" + job["code"]
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
-            json.dump(job, fh)
-        self._job = Path(fh.name)
-        fd = theirs.fileno()
-        self.proc = subprocess.Popen(
-            ["node", str(BRIDGE), str(self._job), str(fd)],
-            pass_fds=[fd],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        self.bridge = Bridge(
+            _CODE.format(max_chunk=max_chunk),
+            theirs.fileno(),
+            sessions=sessions,
+            modules=("ble_central.py",),
+            live=live,
+            speed=speed,
+            writer_args=writer_args,
         )
         theirs.close()
         self._client: FakeBleakClient | None = None
@@ -132,12 +119,7 @@ class BleDevice:
         except OSError:
             pass
         self._ours.close()
-        try:
-            self.stdout, self.stderr = self.proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.stdout, self.stderr = self.proc.communicate()
-        self._job.unlink(missing_ok=True)
+        self.stdout, self.stderr = self.bridge.finish()
 
     def __enter__(self) -> BleDevice:
         return self
