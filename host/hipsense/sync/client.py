@@ -168,6 +168,8 @@ class Client:
 
     async def close(self) -> None:
         self._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
-        await self.transport.close()
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        finally:
+            await self.transport.close()

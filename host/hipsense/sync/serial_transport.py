@@ -83,5 +83,7 @@ class SerialTransport(StreamTransport):
 
     async def close(self) -> None:
         self._stop.set()
-        await asyncio.to_thread(self._thread.join, 1.0)
-        self.ser.close()
+        try:
+            await asyncio.to_thread(self._thread.join, 1.0)
+        finally:  # even when cancelled meanwhile (a second Ctrl-C): never leave the port locked
+            self.ser.close()

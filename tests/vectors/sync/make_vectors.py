@@ -161,6 +161,12 @@ def main() -> None:
         error(18, 3, 0x02, 3),
         {"code": 3, "request_type": 2, "detail": 3},
     )
+    add(
+        "live_start_unsupported",
+        frame(0x0A, 20),
+        error(20, 9, 0x0A, 0),
+        {"code": 9, "request_type": 10, "detail": 0},
+    )
     damaged = bytearray(frame(0x01, 19))
     damaged[-1] ^= 0x80
     add("bad_crc", bytes(damaged), error(19, 1, 0, 9), {"code": 1, "request_type": 0, "detail": 9})
