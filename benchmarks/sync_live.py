@@ -25,6 +25,7 @@ from hipsense.sim import simulate_run  # noqa: E402
 from hipsense.sync.ble_transport import BleakTransport  # noqa: E402
 from hipsense.sync.live import stream_live  # noqa: E402
 from tests.mpy.ble_radio import BleDevice  # noqa: E402
+from tests.mpy.bridge import writer_args_for  # noqa: E402
 
 
 def main() -> None:
@@ -32,17 +33,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20)
     args = ap.parse_args()
     run = simulate_run(duration_s=args.seconds + 30, seed=4)
-    writer_args = {
-        "sample_rate_mhz": int(round(run.sample_rate_hz * 1000)),
-        "odr_mhz": int(round(run.sample_rate_hz * 1000)),
-        "acc_range_g": int(run.acc_range_g),
-        "acc_scale_ng": int(round(run.acc_scale_ms2 / 9.80665 * 1e9)),
-        "gyr_range_dps": int(run.gyr_range_dps),
-        "gyr_scale_ndps": int(round(run.gyr_scale_dps * 1e9)),
-    }
     print(f"simulated run at {run.sample_rate_hz:g} Hz, 6 channels, streamed for {args.seconds:g} s per MTU")
     for mtu in (247, 23):
-        with BleDevice({}, mtu=mtu, live=run.counts, writer_args=writer_args) as dev:
+        with BleDevice({}, mtu=mtu, live=run.counts, writer_args=writer_args_for(run)) as dev:
             t0 = time.perf_counter()
             stream = asyncio.run(
                 stream_live(lambda: BleakTransport.open(dev.address, client_factory=dev.client), args.seconds)

@@ -242,25 +242,42 @@ def _csv_options(args: argparse.Namespace) -> dict:
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
-    from hipsense.sync.command import connect_ble, connect_serial, print_report, run_sync
+    from hipsense.sync.command import print_report, run_sync
     from hipsense.sync.engine import SyncOptions
 
     options = SyncOptions(keep_on_device=args.keep_on_device, set_clock=not args.no_clock, runner=args.runner)
-    connect = connect_ble(args.device) if args.device else connect_serial(args.port)
+    connect = _connect(args)
     store = _open_store()
     with store:
         report = run_sync(connect, store, options, console)
     return print_report(report, console, err_console)
 
 
+def _add_link_options(p: argparse.ArgumentParser) -> None:
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--port",
+        metavar="PORT",
+        help="serial port, e.g. /dev/ttyACM0 or COM3 (default: the clip found on USB)",
+    )
+    where.add_argument(
+        "--device", metavar="ADDRESS", help="use Bluetooth with this clip (see hipsense devices)"
+    )
+
+
+def _connect(args: argparse.Namespace):
+    from hipsense.sync.command import connect_ble, connect_serial
+
+    return connect_ble(args.device) if args.device else connect_serial(args.port)
+
+
 def _cmd_live(args: argparse.Namespace) -> int:
     import time
 
-    from hipsense.sync.command import connect_ble, connect_serial, run_live
+    from hipsense.sync.command import run_live
 
-    connect = connect_ble(args.device) if args.device else connect_serial(args.port)
     out = Path(args.out or time.strftime("live-%Y%m%d-%H%M%S.hsn"))
-    return run_live(connect, args.seconds, out, console)
+    return run_live(_connect(args), args.seconds, out, console)
 
 
 def _cmd_devices(args: argparse.Namespace) -> int:
@@ -409,15 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
         "interrupted sync resumes where it stopped. Also sets the clip's clock. Exit code 0 when every "
         "session arrived, 1 when some are incomplete (they stay on the clip). See docs/sync-protocol.md.",
     )
-    where = p.add_mutually_exclusive_group()
-    where.add_argument(
-        "--port",
-        metavar="PORT",
-        help="serial port, e.g. /dev/ttyACM0 or COM3 (default: the clip found on USB)",
-    )
-    where.add_argument(
-        "--device", metavar="ADDRESS", help="sync over Bluetooth with this clip (see hipsense devices)"
-    )
+    _add_link_options(p)
     p.add_argument("--keep-on-device", action="store_true", help="do not delete synced sessions on the clip")
     p.add_argument("--no-clock", action="store_true", help="do not set the clip's clock")
     p.add_argument(
@@ -433,9 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
         "gaps, never filled in. At the end (--seconds, or Ctrl-C) the stream is saved as a session file "
         "that hipsense analyze and import read like any other; the clip's own recording is unaffected.",
     )
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--port", metavar="PORT", help="serial port (default: the clip found on USB)")
-    where.add_argument("--device", metavar="ADDRESS", help="stream over Bluetooth from this clip")
+    _add_link_options(p)
     p.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds (default: at Ctrl-C)")
     p.add_argument("--out", metavar="FILE", help="session file to save (default: live-DATE-TIME.hsn)")
 

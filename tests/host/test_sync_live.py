@@ -16,6 +16,7 @@ from hipsense.sim import simulate_run
 from hipsense.sync import protocol as P
 from hipsense.sync.live import stream_live
 from hipsense.sync.serial_transport import SerialTransport
+from tests.mpy.bridge import writer_args_for
 from tests.mpy.harness import unavailable_reason
 from tests.mpy.pty_device import PtyDevice
 
@@ -34,15 +35,7 @@ def run():
 
 
 def _device(run, speed=4.0):
-    args = {
-        "sample_rate_mhz": int(round(run.sample_rate_hz * 1000)),
-        "odr_mhz": int(round(run.sample_rate_hz * 1000)),
-        "acc_range_g": int(run.acc_range_g),
-        "acc_scale_ng": int(round(run.acc_scale_ms2 / 9.80665 * 1e9)),
-        "gyr_range_dps": int(run.gyr_range_dps),
-        "gyr_scale_ndps": int(round(run.gyr_scale_dps * 1e9)),
-    }
-    return PtyDevice({}, live=run.counts, speed=speed, writer_args=args)
+    return PtyDevice({}, live=run.counts, speed=speed, writer_args=writer_args_for(run))
 
 
 def test_stream_arrives_exact_with_figures(run):

@@ -176,3 +176,14 @@ def test_unanswered_device_is_reported_incomplete_and_kept(sessions, home):
     part = home / "incoming" / "HS-PTY-0000002a.hsn.part"
     assert part.read_bytes() == sessions[0x2A].read_bytes()[:8192]  # kept for the next sync to resume
     assert zlib.crc32(part.read_bytes()) == zlib.crc32(sessions[0x2A].read_bytes()[:8192])
+
+
+def test_silent_port_is_no_clip(home, capsys):
+    # A pty nobody answers on: what a board without the hipsense firmware looks like.
+    master, slave = os.openpty()
+    try:
+        assert main(["sync", "--port", os.ttyname(slave)]) == 2
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert "error: no hipsense clip answers on" in capsys.readouterr().err

@@ -26,6 +26,19 @@ WRITER_ARGS = {
     "gyr_scale_ndps": 70000000,
 }
 
+
+def writer_args_for(run) -> dict:
+    """The header fields of a simulated run (hipsense.sim) for the live recording's writer."""
+    return {
+        "sample_rate_mhz": int(round(run.sample_rate_hz * 1000)),
+        "odr_mhz": int(round(run.sample_rate_hz * 1000)),
+        "acc_range_g": int(run.acc_range_g),
+        "acc_scale_ng": int(round(run.acc_scale_ms2 / 9.80665 * 1e9)),
+        "gyr_range_dps": int(run.gyr_range_dps),
+        "gyr_scale_ndps": int(round(run.gyr_scale_dps * 1e9)),
+    }
+
+
 #: MicroPython lines that define ``recorder`` and ``tap`` (a live recording when ``live`` is given).
 RECORDER = """
 from fake_sync import FakeRecorder, StillClock

@@ -119,13 +119,15 @@ class Client:
         parse: Callable[[bytes], T] = bytes,
         *,
         timeout_s: float | None = None,
+        retries: int | None = None,
     ) -> T:
         """``parse`` of the body of the reply to one request; raises :class:`DeviceRefused`,
         :class:`NoReply` or :class:`LinkLost`. A reply ``parse`` rejects (FrameError) counts as lost."""
         timeout = self.timeout_s if timeout_s is None else timeout_s
         self.counters.requests += 1
         pause = 0.0
-        for attempt in range(self.retries + 1):
+        retries = self.retries if retries is None else retries
+        for attempt in range(retries + 1):
             if self._lost:
                 raise self._lost
             if attempt:
@@ -162,7 +164,7 @@ class Client:
             except P.FrameError:
                 self.counters.bad_replies += 1
         raise NoReply(
-            f"{self.transport.name} did not answer {ftype.name} after {self.retries + 1} tries "
+            f"{self.transport.name} did not answer {ftype.name} after {retries + 1} tries "
             f"({timeout:g} s each)"
         )
 

@@ -31,6 +31,7 @@ from hipsense.store import Store
 from hipsense.sync import protocol as P
 from hipsense.sync.client import Client
 from hipsense.sync.errors import (
+    DeviceNotFound,
     DeviceRefused,
     DiskFull,
     LinkLost,
@@ -138,8 +139,17 @@ class SyncEngine:
         o = self.options
         client = Client(await self.connect(), timeout_s=o.timeout_s, retries=o.retries, backoff_s=o.backoff_s)
         try:
-            info = await client.request(P.Type.INFO, parse=P.info_body)
+            # A clip answers at once; three tries tell a silent port from a busy clip.
+            info = await client.request(P.Type.INFO, parse=P.info_body, retries=min(2, o.retries))
             check_version(info, client.transport.name)
+        except NoReply:
+            await client.close()
+            if self.report.device is None:  # never answered: something else is on that port
+                raise DeviceNotFound(
+                    f"no hipsense clip answers on {client.transport.name} (is the clip switched on and running "
+                    "the hipsense firmware? `hipsense device deploy` installs it)"
+                ) from None
+            raise
         except BaseException:
             await client.close()
             raise
@@ -158,9 +168,8 @@ class SyncEngine:
         """Run ``fn(client)``; on a dropped link reconnect with backoff and run it again."""
         delay = self.options.backoff_s
         while True:
-            client = self._client or await self._open()
             try:
-                return await fn(client)
+                return await fn(self._client or await self._open())
             except (LinkLost, NoReply):
                 await self._drop()
                 if self.report.reconnects >= self.options.reconnects:

@@ -68,7 +68,7 @@ async def _contiguous():
     pk = _packets(link)
     assert [p[0] for p in pk] == list(range(len(pk)))
     expect = 0
-    for seq, first, n, flags, vals in pk:
+    for _seq, first, n, flags, vals in pk:
         assert first == expect and flags == 0
         assert vals[0] == (first * 6) % 30000
         expect += n
@@ -96,7 +96,7 @@ async def _slow():
     assert tap.dropped > 0 and any(p[3] & live.LIVE_DROPPED for p in pk)
     # every packet's samples are the real samples at its indices; a jump always carries the flag
     prev_end = None
-    for seq, first, n, flags, vals in pk:
+    for _seq, first, n, flags, vals in pk:
         assert vals[0] == (first * 6) % 30000 and vals[-1] == ((first + n) * 6 - 1) % 30000
         if prev_end is not None and first != prev_end:
             assert flags & live.LIVE_DROPPED, (first, prev_end)
