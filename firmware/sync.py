@@ -1,6 +1,6 @@
 # The device side of the sync protocol (docs/sync-protocol.md): answers one request frame at a time.
 #
-# SyncServer(storage_dir, info, status=None, recorder=None, clock=None, max_chunk=4096)
+# SyncServer(storage_dir, info, status=None, recorder=None, clock=None, max_chunk=4096, live=None)
 #   info      (device_id, firmware_version, sensor_model) strings, for INFO
 #   status    callable -> (battery_mv, battery_pct, free_kib), for STATUS (None: zeros)
 #   recorder  object with active() -> session id or -1, start() -> session id, stop() -> session id;
@@ -18,7 +18,6 @@ import time
 import protocol as P
 from micropython import const
 
-MAX_REQUEST = const(64)  # longest request frame a link needs to accept
 _SUFFIX = ".hsn"
 _EPOCH_2000 = const(946684800)
 _LIST_ENTRY = const(9)
