@@ -187,3 +187,33 @@ def test_silent_port_is_no_clip(home, capsys):
         os.close(master)
         os.close(slave)
     assert "error: no hipsense clip answers on" in capsys.readouterr().err
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 16 KiB file system (tmpfs; needs root on Linux, skipped elsewhere)."""
+    import subprocess
+    import sys
+
+    where = tmp_path / "tiny"
+    where.mkdir()
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root on Linux")
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(where)], capture_output=True
+    ).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    yield where
+    subprocess.run(["umount", str(where)], check=False)
+
+
+def test_disk_full_is_a_clear_error_and_the_session_stays(sessions, home, tiny_disk):
+    from hipsense.sync.engine import SyncEngine
+    from hipsense.sync.errors import DiskFull
+
+    with PtyDevice({0x10: sessions[0x10]}) as dev, Store(home) as store:
+        engine = SyncEngine(lambda: SerialTransport.open(dev.port), store, incoming=tiny_disk / "incoming")
+        with pytest.raises(DiskFull, match="disk full while writing .* session 00000010 stays on the clip"):
+            asyncio.run(engine.run())
+        left = device_list(dev.port)
+    assert [e.session_id for e in left] == [0x10]
