@@ -118,3 +118,12 @@ def test_reply_parsers_raise_only_frame_errors(data):
             fn(data)
         except P.FrameError:
             pass
+
+
+def test_host_reads_the_live_vector():
+    v = V["live"]
+    packet = P.live_packet(P.parse(bytes.fromhex(v["frame"])), 6)
+    assert packet.seq == 0 and packet.first_index == v["first_index"] and not packet.dropped_before
+    assert packet.counts.tolist() == v["samples"]
+    with pytest.raises(P.FrameError):
+        P.live_packet(P.Frame(P.Type.LIVE, 0, bytes.fromhex(v["frame"])[5:-5]), 6)

@@ -171,6 +171,11 @@ def main() -> None:
     damaged[-1] ^= 0x80
     add("bad_crc", bytes(damaged), error(19, 1, 0, 9), {"code": 1, "request_type": 0, "detail": 9})
 
+    # A LIVE packet: 3 samples from index 100 (the first packet after LIVE_START: sequence 0).
+    samples = [[i * 100 + c - 3 for c in range(6)] for i in range(3)]
+    body = struct.pack("<IBB", 100, 3, 0) + struct.pack("<18h", *[v for row in samples for v in row])
+    live = {"first_index": 100, "samples": samples, "frame": frame(0x40, 0, body).hex()}
+
     cases = [
         b"",
         b"\x00",
@@ -192,6 +197,7 @@ def main() -> None:
         },
         "cobs": [{"raw": c.hex(), "encoded": cobs(c).hex()} for c in cases],
         "exchanges": ex,
+        "live": live,
     }
     (HERE / "frames.json").write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {len(ex)} exchanges and {len(cases)} COBS cases to {HERE / 'frames.json'}")
