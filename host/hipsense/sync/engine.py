@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import re
 import time
 import zlib
 from collections.abc import Awaitable, Callable
@@ -206,7 +207,8 @@ class SyncEngine:
         sid, size = entry.session_id, entry.size
         if entry.recording:
             return SessionResult(sid, size, RECORDING, message="being recorded; synced once it is stopped")
-        name = f"{self.report.device.device_id or 'clip'}-{sid:08x}.hsn"
+        device = re.sub(r"[^A-Za-z0-9_.-]", "_", self.report.device.device_id) or "clip"  # a file name part
+        name = f"{device}-{sid:08x}.hsn"
         part = self.incoming / (name + ".part")
         try:
             crc = await self._download(sid, size, part)
