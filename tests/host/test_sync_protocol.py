@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -10,6 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hipsense.sync import protocol as P
+from hipsense.sync.client import Client
+from hipsense.sync.errors import DeviceRefused, NoReply
+from hipsense.sync.transport import Transport
 
 V = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "sync" / "frames.json").read_text())
 EX = {e["name"]: e for e in V["exchanges"]}
@@ -127,3 +131,50 @@ def test_host_reads_the_live_vector():
     assert packet.counts.tolist() == v["samples"]
     with pytest.raises(P.FrameError):
         P.live_packet(P.Frame(P.Type.LIVE, 0, bytes.fromhex(v["frame"])[5:-5]), 6)
+
+
+class _ScriptedDevice(Transport):
+    """Answers each request with the next scripted frame (any bytes), then stays silent."""
+
+    def __init__(self, replies):
+        self.replies = list(replies)
+        self.queue: asyncio.Queue = asyncio.Queue()
+
+    async def send(self, frame: bytes) -> None:
+        req = P.parse(frame).req_id
+        if self.replies:
+            ftype, body, same_id = self.replies.pop(0)
+            self.queue.put_nowait(P.Frame(ftype, req if same_id else (req + 1) & 0xFFFF, body))
+
+    async def recv(self):
+        return await self.queue.get()
+
+    async def close(self) -> None:
+        pass
+
+    @property
+    def bad_frames(self) -> int:
+        return 0
+
+
+_reply_types = st.sampled_from(
+    [P.Type.READ | P.REPLY, P.Type.LIST | P.REPLY, P.Type.ERROR, P.Type.LIVE, 0x13]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_reply_types, st.binary(max_size=30), st.booleans()), max_size=6))
+def test_client_survives_any_device_replies(replies):
+    # Whatever the device sends back, a request ends in a parsed reply or a typed sync error.
+    async def go():
+        client = Client(_ScriptedDevice(replies), timeout_s=0.005, retries=3, backoff_s=0.0)
+        try:
+            for ftype, parse in ((P.Type.READ, P.read_body), (P.Type.LIST, P.list_body)):
+                try:
+                    await client.request(ftype, b"", parse)
+                except (DeviceRefused, NoReply):
+                    pass
+        finally:
+            await client.close()
+
+    asyncio.run(go())
