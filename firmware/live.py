@@ -1,0 +1,116 @@
+# Live streaming (docs/sync-protocol.md, "Live streaming"): samples go to the session file as always
+# and, while a host streams, also out as numbered LIVE frames.
+#
+# LiveTap(writer, capacity=416, per_packet=16) stands where the sampler expects the writer:
+#   append(samples, n, t_ms, flags=0, lost=0) writes through to writer.append() unchanged and, while
+#   streaming, copies the samples into a ring buffer (allocated once); it never waits for the link, so
+#   recording never slows down. When the link falls behind, the oldest samples in the ring are dropped
+#   and the next packet says so: the host records a gap, it never interpolates.
+#   start(link) / stop(): begin / end streaming over a link (SyncServer calls them for LIVE_START /
+#   LIVE_STOP and stops when its link closes).
+# A LIVE frame: type LIVE, req_id = packet sequence (u16, wraps), body first_index u32, n u8,
+# flags u8 (bit 0: samples were dropped right before this packet), n x channels int16.
+import array
+import asyncio
+import struct
+
+import protocol as P
+from micropython import const
+
+LIVE_DROPPED = const(0x01)
+_HEAD = const(6)
+_WAIT_MS = const(100)
+
+
+class LiveTap:
+    def __init__(self, writer, capacity=416, per_packet=16):
+        self.writer = writer
+        self.channels = writer.channels
+        self.cap = capacity
+        self.per_packet = per_packet
+        self.ring = array.array("h", bytes(2 * self.channels * capacity))
+        self.out = bytearray(P.OVERHEAD + _HEAD + 2 * self.channels * per_packet)
+        self.link = None
+        self.wake = asyncio.Event()
+        self._reset()
+
+    def _reset(self):
+        self.pos = 0  # ring slot of the oldest sample
+        self.count = 0
+        self.first = 0  # sample index of the oldest sample
+        self.gap = False
+        self.seq = 0
+        self.packets = 0
+        self.dropped = 0
+
+    def start(self, link):
+        self._reset()
+        self.first = self.writer.next_index
+        self.link = link
+        asyncio.create_task(self._stream(link))
+
+    def stop(self):
+        self.link = None
+        self.wake.set()
+
+    def append(self, samples, n, t_ms, flags=0, lost=0):
+        self.writer.append(samples, n, t_ms, flags, lost)
+        if self.link is None or n <= 0:
+            return
+        first = self.writer.next_index - n
+        if first != self.first + self.count:  # the timeline jumped: what is buffered cannot join it
+            self.dropped += self.count
+            self.count = 0
+            self.gap = True
+        if self.count == 0:
+            self.first = first
+            self.pos = 0
+        C = self.channels
+        ring = self.ring
+        cap = self.cap
+        for i in range(n):
+            if self.count == cap:  # full: drop the oldest
+                self.pos = (self.pos + 1) % cap
+                self.first += 1
+                self.count -= 1
+                self.dropped += 1
+                self.gap = True
+            j = ((self.pos + self.count) % cap) * C
+            k = i * C
+            for c in range(C):
+                ring[j + c] = samples[k + c]
+            self.count += 1
+        if self.count >= self.per_packet:
+            self.wake.set()
+
+    async def _stream(self, link):
+        C = self.channels
+        out = self.out
+        while self.link is link:
+            if self.count < self.per_packet:
+                self.wake.clear()
+                try:
+                    await asyncio.wait_for_ms(self.wake.wait(), _WAIT_MS)
+                except asyncio.TimeoutError:
+                    pass
+                if self.link is not link or self.count == 0:
+                    continue
+            n = min(self.count, self.per_packet)
+            struct.pack_into("<IBB", out, P.HEAD_SIZE, self.first, n, LIVE_DROPPED if self.gap else 0)
+            p = P.HEAD_SIZE + _HEAD
+            for i in range(n):
+                j = ((self.pos + i) % self.cap) * C
+                for c in range(C):
+                    struct.pack_into("<h", out, p, self.ring[j + c])
+                    p += 2
+            self.gap = False
+            self.pos = (self.pos + n) % self.cap
+            self.first += n
+            self.count -= n
+            m = P.seal(out, P.LIVE, self.seq & 0xFFFF, p - P.HEAD_SIZE)
+            self.seq += 1
+            self.packets += 1
+            try:
+                await link.send(out, m)
+            except OSError:  # the link went away: stop streaming, keep recording
+                self.link = None

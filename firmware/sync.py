@@ -1,0 +1,299 @@
+# The device side of the sync protocol (docs/sync-protocol.md): answers one request frame at a time.
+#
+# SyncServer(storage_dir, info, status=None, recorder=None, clock=None, max_chunk=4096, live=None)
+#   info      (device_id, firmware_version, sensor_model) strings, for INFO
+#   status    callable -> (battery_mv, battery_pct, free_kib), for STATUS (None: zeros)
+#   recorder  object with active() -> session id or -1, start() -> session id, stop() -> session id;
+#             None: START/STOP answer E_UNSUPPORTED and no session counts as being recorded
+#   clock     object with get() -> unix seconds (0 = not set) and set(unix); default SystemClock()
+#   live      live.LiveTap between the sampler and the writer, for LIVE_START / LIVE_STOP (None: E_UNSUPPORTED)
+# serve(link) answers frames from a link (link_usb.UsbLink, link_ble) until the link closes.
+# Sessions are the files "%08x.hsn" % session_id in storage_dir. Buffers are allocated once; a request
+# allocates only small objects (struct tuples, CRC ints, the LIST directory listing).
+import binascii
+import os
+import struct
+import time
+
+import protocol as P
+from micropython import const
+
+_SUFFIX = ".hsn"
+_EPOCH_2000 = const(946684800)
+_LIST_ENTRY = const(9)
+
+
+class SystemClock:
+    # The board's RTC as unix seconds; 0 until the host has set it (the RTC starts at its epoch).
+    def __init__(self):
+        self._offset = _EPOCH_2000 if time.gmtime(0)[0] == 2000 else 0
+        self.was_set = False
+
+    def get(self):
+        return int(time.time()) + self._offset if self.was_set else 0
+
+    def set(self, unix):
+        import machine
+
+        t = time.gmtime(unix - self._offset)
+        machine.RTC().datetime((t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0))
+        self.was_set = True
+
+
+class SyncServer:
+    def __init__(self, storage_dir, info, status=None, recorder=None, clock=None, max_chunk=4096, live=None):
+        self.dir = storage_dir
+        self.info = tuple(x.encode() if isinstance(x, str) else x for x in info)
+        self.status = status
+        self.recorder = recorder
+        self.clock = clock if clock is not None else SystemClock()
+        self.max_chunk = max_chunk
+        self.live = live
+        self._link = None
+        self.out = bytearray(P.OVERHEAD + 8 + max_chunk)
+        self._body = memoryview(self.out)[P.HEAD_SIZE :]
+        self._file = None
+        self._file_sid = -1
+        self.requests = 0
+        self.errors = 0
+
+    async def serve(self, link):
+        # Answer frames until the link reports it closed (recv() < 0).
+        self._link = link
+        try:
+            while True:
+                n = await link.recv()
+                if n < 0:
+                    return
+                m = self.handle(link.frame, n, link.secure)
+                await link.send(self.out, m)
+        finally:
+            self._link = None
+            if self.live is not None and self.live.link is link:
+                self.live.stop()
+            self._close_file()
+
+    def handle(self, frame, n, secure=True):
+        # Answer the request frame[0:n]; the reply is self.out[0:returned length].
+        self.requests += 1
+        head = P.check(frame, n)
+        if head is None:
+            req = struct.unpack_from("<H", frame, 1)[0] if n >= 3 else 0
+            return self._error(req, 0, P.E_BAD_FRAME, n)
+        ftype, req, length = head
+        try:
+            return self._dispatch(ftype, req, frame, length, secure)
+        except OSError as e:
+            self._close_file()
+            return self._error(req, ftype, P.E_IO, e.errno if isinstance(e.errno, int) else 0)
+
+    def _dispatch(self, ftype, req, frame, length, secure):
+        if ftype == P.READ:
+            if length != 10:
+                return self._error(req, ftype, P.E_BAD_LENGTH, length)
+            if not secure:
+                return self._error(req, ftype, P.E_NOT_SECURE, 0)
+            sid, offset, count = struct.unpack_from("<IIH", frame, P.HEAD_SIZE)
+            return self._read(req, sid, offset, count)
+        want = _REQUEST_LENGTH.get(ftype)
+        if want is None:
+            return self._error(req, ftype, P.E_UNKNOWN_TYPE, 0)
+        if length != want:
+            return self._error(req, ftype, P.E_BAD_LENGTH, length)
+        if ftype == P.INFO:
+            return self._info(req)
+        if ftype == P.LIST:
+            return self._list(req, struct.unpack_from("<H", frame, P.HEAD_SIZE)[0])
+        if ftype == P.CHECKSUM:
+            sid, offset, count = struct.unpack_from("<III", frame, P.HEAD_SIZE)
+            size = self._size(sid)
+            if size < 0:
+                return self._error(req, ftype, P.E_NO_SESSION, sid)
+            offset = min(offset, size)
+            count = min(count, size - offset)
+            struct.pack_into("<III", self._body, 0, offset, count, self._crc(sid, offset, count))
+            return P.seal(self.out, ftype | P.REPLY, req, 12)
+        if ftype == P.DELETE:
+            if not secure:
+                return self._error(req, ftype, P.E_NOT_SECURE, 0)
+            return self._delete(req, *struct.unpack_from("<III", frame, P.HEAD_SIZE))
+        if ftype == P.SET_TIME:
+            before = self.clock.get()
+            self.clock.set(struct.unpack_from("<Q", frame, P.HEAD_SIZE)[0])
+            struct.pack_into("<Q", self._body, 0, before)
+            return P.seal(self.out, ftype | P.REPLY, req, 8)
+        if ftype == P.STATUS:
+            return self._status(req)
+        if ftype in (P.LIVE_START, P.LIVE_STOP):
+            return self._live(req, ftype, secure)
+        return self._record(req, ftype)
+
+    def handle_status(self):
+        # The STATUS reply (request id 0) in self.out, for links that also publish it (BLE status).
+        return self._status(0)
+
+    # -- commands ---------------------------------------------------------------------------------
+
+    def _info(self, req):
+        dev, fw, sensor = self.info
+        struct.pack_into(
+            "<BBH16s16s16s", self._body, 0, P.VERSION_MAJOR, P.VERSION_MINOR, self.max_chunk, dev, fw, sensor
+        )
+        return P.seal(self.out, P.INFO | P.REPLY, req, 52)
+
+    def _list(self, req, start):
+        ids = self._sessions()
+        active = self._active()
+        room = min(255, (self.max_chunk - 3) // _LIST_ENTRY)
+        page = ids[start : start + room]
+        struct.pack_into("<HB", self._body, 0, len(ids), len(page))
+        pos = 3
+        for sid in page:
+            flags = P.SESSION_RECORDING if sid == active else 0
+            struct.pack_into("<IIB", self._body, pos, sid, self._size(sid), flags)
+            pos += _LIST_ENTRY
+        return P.seal(self.out, P.LIST | P.REPLY, req, pos)
+
+    def _read(self, req, sid, offset, count):
+        f = self._open(sid)
+        if f is None:
+            return self._error(req, P.READ, P.E_NO_SESSION, sid)
+        count = min(count, self.max_chunk)
+        struct.pack_into("<I", self._body, 0, offset)
+        f.seek(offset)
+        got = 0
+        while got < count:  # readinto may return less than asked before the end of the file
+            k = f.readinto(self._body[4 + got : 4 + count])
+            if not k:
+                break
+            got += k
+        return P.seal(self.out, P.READ | P.REPLY, req, 4 + got)
+
+    def _delete(self, req, sid, size, crc):
+        have = self._size(sid)
+        if have < 0:
+            return self._error(req, P.DELETE, P.E_NO_SESSION, sid)
+        if sid == self._active():
+            return self._error(req, P.DELETE, P.E_STATE, sid)
+        mine = self._crc(sid, 0, have)
+        if have != size or mine != crc:
+            return self._error(req, P.DELETE, P.E_MISMATCH, mine)
+        self._close_file()
+        os.remove(self._path(sid))
+        return P.seal(self.out, P.DELETE | P.REPLY, req, 0)
+
+    def _status(self, req):
+        battery_mv, battery_pct, free_kib = self.status() if self.status else (0, 0, 0)
+        active = self._active()
+        unix = self.clock.get()
+        flags = (P.STATUS_RECORDING if active >= 0 else 0) | (P.STATUS_CLOCK_SET if unix else 0)
+        count = len(self._sessions())
+        struct.pack_into(
+            "<BIQHBIH", self._body, 0, flags, max(active, 0), unix, battery_mv, battery_pct, free_kib, count
+        )
+        return P.seal(self.out, P.STATUS | P.REPLY, req, 22)
+
+    def _record(self, req, ftype):
+        # START or STOP through the recorder owned by main.py.
+        if self.recorder is None:
+            return self._error(req, ftype, P.E_UNSUPPORTED, 0)
+        recording = self._active() >= 0
+        if recording == (ftype == P.START):
+            return self._error(req, ftype, P.E_STATE, 0)
+        self._close_file()
+        sid = self.recorder.start() if ftype == P.START else self.recorder.stop()
+        struct.pack_into("<I", self._body, 0, sid)
+        return P.seal(self.out, ftype | P.REPLY, req, 4)
+
+    def _live(self, req, ftype, secure):
+        # Start or stop streaming the session being recorded over the link this request came on.
+        if self.live is None:
+            return self._error(req, ftype, P.E_UNSUPPORTED, 0)
+        if ftype == P.LIVE_STOP:
+            self.live.stop()
+            return P.seal(self.out, ftype | P.REPLY, req, 0)
+        if not secure:
+            return self._error(req, ftype, P.E_NOT_SECURE, 0)
+        active = self._active()
+        if active < 0 or self._link is None:
+            return self._error(req, ftype, P.E_STATE, 0)
+        self.live.start(self._link)
+        struct.pack_into(
+            "<IIBB", self._body, 0, active, self.live.first, self.live.channels, self.live.per_packet
+        )
+        return P.seal(self.out, ftype | P.REPLY, req, 10)
+
+    def _error(self, req, ftype, code, detail):
+        self.errors += 1
+        struct.pack_into("<BBI", self._body, 0, code, ftype, detail & 0xFFFFFFFF)
+        return P.seal(self.out, P.ERROR, req, 6)
+
+    # -- files ------------------------------------------------------------------------------------
+
+    def _path(self, sid):
+        return "%s/%08x%s" % (self.dir, sid, _SUFFIX)
+
+    def _active(self):
+        return self.recorder.active() if self.recorder is not None else -1
+
+    def _sessions(self):
+        ids = []
+        for name in os.listdir(self.dir):
+            if len(name) == 8 + len(_SUFFIX) and name.endswith(_SUFFIX):
+                try:
+                    ids.append(int(name[:8], 16))
+                except ValueError:
+                    pass
+        ids.sort()
+        return ids
+
+    def _size(self, sid):
+        try:
+            return os.stat(self._path(sid))[6]
+        except OSError:
+            return -1
+
+    def _open(self, sid):
+        # Keep the file of the session being read open between READs.
+        if sid != self._file_sid:
+            self._close_file()
+            try:
+                self._file = open(self._path(sid), "rb")
+            except OSError:
+                return None
+            self._file_sid = sid
+        return self._file
+
+    def _close_file(self):
+        if self._file is not None:
+            self._file.close()
+        self._file = None
+        self._file_sid = -1
+
+    def _crc(self, sid, offset, count):
+        # CRC32 of count bytes from offset, read through the reply buffer (no extra allocation).
+        f = self._open(sid)
+        f.seek(offset)
+        crc = 0
+        buf = self._body[16:]
+        while count > 0:
+            k = f.readinto(buf[0 : min(count, len(buf))])
+            if not k:
+                break
+            crc = binascii.crc32(buf[0:k], crc)
+            count -= k
+        return crc
+
+
+_REQUEST_LENGTH = {
+    P.INFO: 0,
+    P.LIST: 2,
+    P.CHECKSUM: 12,
+    P.DELETE: 12,
+    P.SET_TIME: 8,
+    P.START: 0,
+    P.STOP: 0,
+    P.STATUS: 0,
+    P.LIVE_START: 0,
+    P.LIVE_STOP: 0,
+}

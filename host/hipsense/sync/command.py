@@ -1,0 +1,182 @@
+"""``hipsense sync``: the engine with a rich progress bar per session and a one-line summary."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from rich import box
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from hipsense.store import Store
+from hipsense.sync.engine import (
+    DUPLICATE,
+    INCOMPLETE,
+    RECORDING,
+    STORED,
+    Connect,
+    SyncOptions,
+    SyncReport,
+    sync_device,
+)
+from hipsense.sync.serial_transport import SerialTransport, find_port
+
+
+class RichProgress:
+    """One bar per session: bytes, rate and time left."""
+
+    def __init__(self, bar: Progress):
+        self.bar = bar
+        self.tasks: dict[int, TaskID] = {}
+
+    def start(self, session_id: int, size: int, done: int) -> None:
+        what = f"session {session_id:08x}" + (" (resumed)" if done else "")
+        self.tasks[session_id] = self.bar.add_task(what, total=size, completed=done)
+
+    def advance(self, session_id: int, done: int) -> None:
+        self.bar.update(self.tasks[session_id], completed=done)
+
+    def finish(self, session_id: int, status: str) -> None:
+        if session_id in self.tasks:
+            self.bar.update(self.tasks[session_id], description=f"session {session_id:08x} {status}")
+
+
+def run_sync(connect: Connect, store: Store, options: SyncOptions, console: Console) -> SyncReport:
+    """Sync the clip that ``connect`` reaches into ``store``, with a progress bar per session."""
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+    with bar:
+        return asyncio.run(sync_device(connect, store, options, RichProgress(bar)))
+
+
+def connect_serial(port: str | None) -> Connect:
+    """Opens the serial port given (or the one clip found on USB)."""
+    port = port or find_port()
+    return lambda: SerialTransport.open(port)
+
+
+def connect_ble(address: str) -> Connect:
+    from hipsense.sync.ble_transport import BleakTransport
+
+    return lambda: BleakTransport.open(address)
+
+
+def print_devices(clips: list, console: Console) -> int:
+    """The table of ``hipsense devices``; exit code 0 when a clip was found, else 1."""
+    if not clips:
+        console.print(
+            "no clips found nearby (is the clip switched on and not connected to another computer?)"
+        )
+        return 1
+    table = Table(title="hipsense clips nearby", box=box.SIMPLE)
+    table.add_column("name")
+    table.add_column("address")
+    table.add_column("signal", justify="right")
+    for c in clips:
+        table.add_row(c.name, c.address, f"{c.rssi} dBm")
+    console.print(table)
+    console.print("sync one with: hipsense sync --device ADDRESS", highlight=False)
+    return 0
+
+
+def print_report(report: SyncReport, console: Console, err_console: Console) -> int:
+    """Print what happened to each session; exit code 0 when nothing is incomplete, else 1."""
+    dev = report.device
+    if dev:
+        console.print(
+            f"clip [bold]{dev.device_id}[/] firmware {dev.firmware_version} (protocol "
+            f"{dev.version_major}.{dev.version_minor})",
+            highlight=False,
+        )
+    if report.clock_was is not None:
+        console.print("set the clip's clock" + (" (it was not set)" if report.clock_was == 0 else ""))
+    for s in report.sessions:
+        where = f" as store session {s.store_session}" if s.store_session is not None else ""
+        deleted = ", deleted on the clip" if s.deleted else ", kept on the clip"
+        if s.status in (STORED, DUPLICATE):
+            line = f"session {s.session_id:08x}: {s.size} bytes {s.status}{where}{deleted}"
+            console.print(line + (f" ({s.message})" if s.message else ""), highlight=False)
+        elif s.status == RECORDING:
+            console.print(f"session {s.session_id:08x}: {s.message}", highlight=False)
+        else:
+            err_console.print(
+                f"[bold red]incomplete:[/] session {s.session_id:08x}: {s.message}", highlight=False
+            )
+    counts = {k: sum(s.status == k for s in report.sessions) for k in (STORED, DUPLICATE, INCOMPLETE)}
+    console.print(
+        f"{counts[STORED]} stored, {counts[DUPLICATE]} already stored, {counts[INCOMPLETE]} incomplete"
+        + (f"; {report.reconnects} reconnects" if report.reconnects else ""),
+        highlight=False,
+    )
+    return 1 if counts[INCOMPLETE] else 0
+
+
+def _live_table(stream) -> Table:
+    m = stream.metrics()
+    n = len(stream.sample_index)
+    rate = stream.header.sample_rate_hz
+    table = Table(title=f"live from session {stream.session_id:08x}", box=box.SIMPLE, show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+
+    def fmt(v, spec, unit):
+        return "-" if v is None else f"{v:{spec}} {unit}"
+
+    table.add_row("cadence (last 30 s)", fmt(m["cadence_spm"], ".0f", "steps/min"))
+    table.add_row(
+        "contact time L / R", f"{fmt(m['contact_ms_L'], '.0f', 'ms')} / {fmt(m['contact_ms_R'], '.0f', 'ms')}"
+    )
+    table.add_row("balance (R vs L contact)", fmt(m["balance_pct"], "+.1f", "%"))
+    table.add_row("received", f"{n / rate:.0f} s ({n} samples, {stream.packets} packets)")
+    table.add_row("gaps", f"{stream.missing_samples} samples missing, {stream.lost_packets} packets lost")
+    return table
+
+
+def run_live(connect: Connect, seconds: float | None, out: Path, console: Console) -> int:
+    """``hipsense live``: stream, show the figures every few seconds, save the stream as a session file."""
+    import signal
+
+    from rich.live import Live
+
+    from hipsense.sync.live import stream_live
+
+    async def go():
+        stop = asyncio.Event()
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
+        except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C ends without saving; use --seconds
+            pass
+        with Live(
+            Table(title="waiting for the first samples..."), console=console, auto_refresh=False
+        ) as view:
+            return await stream_live(
+                connect, seconds, on_update=lambda s: view.update(_live_table(s), refresh=True), stop=stop
+            )
+
+    stream = asyncio.run(go())
+    if stream.started_recording:
+        console.print("the clip was not recording: started a recording (stop it with the button)")
+    out.write_bytes(stream.session_bytes())
+    n = len(stream.sample_index)
+    console.print(
+        f"saved {n} samples ({n / stream.header.sample_rate_hz:.0f} s) to [bold]{out}[/]; "
+        f"{stream.missing_samples} samples missing (gaps kept as gaps), {stream.lost_packets} packets lost",
+        highlight=False,
+    )
+    return 0

@@ -1,0 +1,188 @@
+"""Live streaming: the IMU samples of the session the clip is recording, as they happen.
+
+The clip keeps recording to flash; the stream is a copy. Packets are numbered; missing packets and
+samples the clip dropped (a slow link) are gaps on the timeline, recorded as such and never
+interpolated: the stream is saved as a session file (the clip's own header, the received samples at
+their sample indices), which the analysis reads like any other and whose report lists the gaps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hipsense.formats.device_file import SessionHeader, _parse_header, decode_session, encode_session
+from hipsense.sync import protocol as P
+from hipsense.sync.client import Client
+from hipsense.sync.engine import Connect, check_version
+from hipsense.sync.errors import DeviceRefused, SyncError
+
+
+@dataclass
+class LiveStream:
+    """What arrived: the session's header and the samples with their sample indices."""
+
+    header: SessionHeader
+    session_id: int
+    first_index: int
+    started_recording: bool = False
+    packets: int = 0
+    #: packets missing from the sequence numbers (lost on the link)
+    lost_packets: int = 0
+    #: packets that said the clip dropped samples before them (the link was too slow)
+    dropped_marks: int = 0
+    _index: list[np.ndarray] = field(default_factory=list)
+    _counts: list[np.ndarray] = field(default_factory=list)
+    _last_seq: int | None = None
+
+    def add(self, packet: P.LivePacket) -> None:
+        if self._last_seq is not None:
+            self.lost_packets += (packet.seq - self._last_seq - 1) & 0xFFFF
+        self._last_seq = packet.seq
+        self.packets += 1
+        self.dropped_marks += packet.dropped_before
+        n = len(packet.counts)
+        if n and (not self._index or packet.first_index > self._index[-1][-1]):  # duplicates skipped
+            self._index.append(np.arange(packet.first_index, packet.first_index + n, dtype=np.int64))
+            self._counts.append(packet.counts)
+
+    @property
+    def sample_index(self) -> np.ndarray:
+        return np.concatenate(self._index) if self._index else np.zeros(0, np.int64)
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.concatenate(self._counts) if self._counts else np.zeros((0, self.header.channels), np.int16)
+
+    @property
+    def missing_samples(self) -> int:
+        idx = self.sample_index
+        return int(idx[-1] - idx[0] + 1 - len(idx)) if len(idx) else 0
+
+    def session_bytes(self, last_s: float | None = None) -> bytes:
+        """The stream (or its last ``last_s`` seconds) as a session file: gaps stay gaps."""
+        idx, counts = self.sample_index, self.counts
+        if last_s is not None and len(idx):
+            keep = idx >= idx[-1] - last_s * self.header.sample_rate_hz
+            idx, counts = idx[keep], counts[keep]
+        start = int(idx[0]) if len(idx) else 0
+        header = dataclasses.replace(
+            self.header,
+            start_time_unix=self.header.start_time_unix + int(start / self.header.sample_rate_hz)
+            if self.header.start_time_unix
+            else 0,
+        )
+        return encode_session(header, counts, sample_index=idx - start)
+
+    def metrics(self, last_s: float = 30.0) -> dict[str, Any]:
+        """Cadence, contact time and left/right balance over the last ``last_s`` seconds (None when
+        the analysis finds no running there)."""
+        from hipsense.analysis import analyze, recording_from_session
+
+        out: dict[str, Any] = {
+            "cadence_spm": None,
+            "contact_ms_L": None,
+            "contact_ms_R": None,
+            "balance_pct": None,
+        }
+        if len(self.sample_index) < 5 * self.header.sample_rate_hz:
+            return out
+        try:
+            recording, quality = recording_from_session(decode_session(self.session_bytes(last_s)))
+            steps = analyze(recording, quality=quality).steps
+        except Exception:  # noqa: BLE001 - no running (yet), too few steps, mounting unclear: show nothing
+            return out
+        if len(steps) < 4:
+            return out
+        out["cadence_spm"] = float(np.nanmedian(steps["cadence_spm"]))
+        contact = {s: steps.loc[steps["side"] == s, "contact_time_s"].median() * 1000 for s in ("L", "R")}
+        if not any(np.isnan(v) for v in contact.values()):
+            out["contact_ms_L"], out["contact_ms_R"] = float(contact["L"]), float(contact["R"])
+            out["balance_pct"] = float(
+                100 * (contact["R"] - contact["L"]) / ((contact["R"] + contact["L"]) / 2)
+            )
+        return out
+
+
+async def _header(client: Client, session_id: int) -> SessionHeader:
+    # The header of the session being recorded, read from the clip's file (its first block).
+    data = b""
+    while len(data) < 108:
+        offset, chunk = await client.request(
+            P.Type.READ, P.read_request(session_id, len(data), 4096), P.read_body
+        )
+        if not chunk:
+            raise SyncError(f"the clip's session {session_id:08x} has no header yet")
+        data += chunk
+    length = int.from_bytes(data[8:12], "little")
+    while len(data) < length:
+        offset, chunk = await client.request(
+            P.Type.READ, P.read_request(session_id, len(data), 4096), P.read_body
+        )
+        if not chunk:
+            break
+        data += chunk
+    header, _ = _parse_header(data[:length], Path(f"clip session {session_id:08x}"))
+    return header
+
+
+async def stream_live(
+    connect: Connect,
+    seconds: float | None = None,
+    *,
+    on_update: Callable[[LiveStream], None] | None = None,
+    update_s: float = 3.0,
+    timeout_s: float = 2.0,
+    stop: asyncio.Event | None = None,
+) -> LiveStream:
+    """Stream until ``seconds`` have passed or ``stop`` is set (Ctrl-C in the CLI); returns the stream."""
+    client = Client(await connect(), timeout_s=timeout_s)
+    try:
+        info = await client.request(P.Type.INFO, parse=P.info_body)
+        check_version(info, client.transport.name)
+        started = False
+        try:
+            live = await client.request(P.Type.LIVE_START, parse=P.live_start_body)
+        except DeviceRefused as e:
+            if e.code != P.ErrorCode.STATE:
+                raise
+            await client.request(P.Type.START, parse=P.u32_body)  # not recording: start, then stream
+            started = True
+            live = await client.request(P.Type.LIVE_START, parse=P.live_start_body)
+        result = LiveStream(
+            await _header(client, live.session_id), live.session_id, live.first_index, started
+        )
+        t0 = time.monotonic()
+        next_update = t0 + update_s
+        try:
+            while (seconds is None or time.monotonic() - t0 < seconds) and not (stop and stop.is_set()):
+                wait = max(
+                    0.05, min(next_update, t0 + seconds if seconds else next_update) - time.monotonic()
+                )
+                try:
+                    frame = await asyncio.wait_for(client.unsolicited.get(), wait)
+                except asyncio.TimeoutError:
+                    frame = None
+                if frame is not None:
+                    try:
+                        result.add(P.live_packet(frame, live.channels))
+                    except P.FrameError:
+                        result.lost_packets += 1
+                if on_update and time.monotonic() >= next_update:
+                    on_update(result)
+                    next_update += update_s
+        finally:
+            try:
+                await client.request(P.Type.LIVE_STOP, parse=P.empty_body)
+            except SyncError:
+                pass  # the link is gone: the clip stops streaming when its link closes
+        return result
+    finally:
+        await client.close()

@@ -1,0 +1,352 @@
+"""Sync protocol v1, host side: frames, COBS framing and the body of every command.
+
+The contract is docs/sync-protocol.md; the golden vectors in tests/vectors/sync/ pin it down byte for
+byte and are checked here and by the firmware (firmware/protocol.py, firmware/sync.py) on MicroPython.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+VERSION_MAJOR = 1
+VERSION_MINOR = 0
+
+HEAD = struct.Struct("<BHH")
+CRC = struct.Struct("<I")
+OVERHEAD = HEAD.size + CRC.size
+REPLY = 0x80
+#: The host's first frame: INFO with this request id, whose COBS encoding holds no 0x03 byte (Ctrl-C
+#: would interrupt the firmware before its USB link has disabled keyboard interrupts).
+FIRST_REQUEST_ID = 0
+
+
+class Type(enum.IntEnum):
+    INFO = 0x01
+    LIST = 0x02
+    READ = 0x03
+    CHECKSUM = 0x04
+    DELETE = 0x05
+    SET_TIME = 0x06
+    START = 0x07
+    STOP = 0x08
+    STATUS = 0x09
+    LIVE_START = 0x0A
+    LIVE_STOP = 0x0B
+    LIVE = 0x40  # device-initiated: live samples, req_id = packet sequence
+    ERROR = 0xFF
+
+
+class ErrorCode(enum.IntEnum):
+    BAD_FRAME = 1
+    UNKNOWN_TYPE = 2
+    BAD_LENGTH = 3
+    NO_SESSION = 4
+    MISMATCH = 5
+    STATE = 6
+    NOT_SECURE = 7
+    IO = 8
+    UNSUPPORTED = 9
+
+
+ERROR_TEXT = {
+    ErrorCode.BAD_FRAME: "the device received a damaged frame",
+    ErrorCode.UNKNOWN_TYPE: "the device does not know this command",
+    ErrorCode.BAD_LENGTH: "the command's body has the wrong length",
+    ErrorCode.NO_SESSION: "no such session on the device",
+    ErrorCode.MISMATCH: "size or CRC differ from the device's copy",
+    ErrorCode.STATE: "not possible now (session being recorded, or already recording / not recording)",
+    ErrorCode.NOT_SECURE: "the link is not encrypted and bonded (pair the clip first)",
+    ErrorCode.IO: "flash read or write failed on the device",
+    ErrorCode.UNSUPPORTED: "the device cannot do this",
+}
+
+SESSION_RECORDING = 0x01
+STATUS_RECORDING = 0x01
+STATUS_CLOCK_SET = 0x02
+
+
+class FrameError(ValueError):
+    """Bytes that are not a valid frame (bad COBS, length or CRC)."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    type: int
+    req_id: int
+    body: bytes
+
+    def encode(self) -> bytes:
+        """The frame's bytes (head, body, CRC32), before link framing."""
+        return seal(self.type, self.req_id, self.body)
+
+
+def seal(ftype: int, req_id: int, body: bytes = b"") -> bytes:
+    head = HEAD.pack(ftype, req_id, len(body)) + body
+    return head + CRC.pack(zlib.crc32(head))
+
+
+def parse(data: bytes) -> Frame:
+    """A frame from its bytes; :class:`FrameError` when length or CRC are wrong."""
+    if len(data) < OVERHEAD:
+        raise FrameError(f"frame of {len(data)} bytes is shorter than {OVERHEAD}")
+    ftype, req_id, length = HEAD.unpack_from(data)
+    if length != len(data) - OVERHEAD:
+        raise FrameError(f"frame says {length} body bytes but has {len(data) - OVERHEAD}")
+    (crc,) = CRC.unpack_from(data, len(data) - CRC.size)
+    if crc != zlib.crc32(data[: -CRC.size]):
+        raise FrameError("frame CRC does not match")
+    return Frame(ftype, req_id, bytes(data[HEAD.size : -CRC.size]))
+
+
+# -- COBS (Cheshire and Baker 1999) ---------------------------------------------------------------
+
+
+def cobs_encode(data: bytes) -> bytes:
+    """COBS encoding of ``data`` (no zero byte in it); the delimiter is not included."""
+    out = bytearray()
+    i, n = 0, len(data)
+    while True:
+        z = data.find(0, i)
+        end = n if z < 0 else z
+        while end - i >= 254:
+            out.append(255)
+            out += data[i : i + 254]
+            i += 254
+        out.append(end - i + 1)
+        out += data[i:end]
+        if z < 0:
+            return bytes(out)
+        i = z + 1
+
+
+def cobs_decode(data: bytes) -> bytes:
+    """Inverse of :func:`cobs_encode`; :class:`FrameError` when ``data`` is not a COBS encoding."""
+    out = bytearray()
+    i, n = 0, len(data)
+    while i < n:
+        code = data[i]
+        if code == 0:
+            raise FrameError("zero byte inside a COBS frame")
+        i += 1
+        if i + code - 1 > n:
+            raise FrameError("COBS block runs past the end of the frame")
+        out += data[i : i + code - 1]
+        i += code - 1
+        if code < 255 and i < n:
+            out.append(0)
+    return bytes(out)
+
+
+def wire(frame: bytes) -> bytes:
+    """A frame as it goes on the link: COBS encoding plus the 0x00 delimiter."""
+    return cobs_encode(frame) + b"\x00"
+
+
+class Deframer:
+    """Splits a byte stream into frames at 0x00 delimiters; keeps the bytes of an unfinished frame."""
+
+    def __init__(self, max_frame: int = 1 << 17):
+        self._buf = bytearray()
+        self.max_frame = max_frame
+        self.bad = 0  #: chunks between delimiters that did not decode to a valid frame
+
+    def feed(self, data: bytes) -> list[Frame]:
+        self._buf += data
+        frames = []
+        while True:
+            z = self._buf.find(0)
+            if z < 0:
+                if len(self._buf) > self.max_frame:  # noise without delimiters: drop it
+                    self._buf.clear()
+                    self.bad += 1
+                return frames
+            chunk = bytes(self._buf[:z])
+            del self._buf[: z + 1]
+            if not chunk:
+                continue
+            try:
+                frames.append(parse(cobs_decode(chunk)))
+            except FrameError:
+                self.bad += 1
+
+
+# -- command bodies -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    version_major: int
+    version_minor: int
+    max_chunk: int
+    device_id: str
+    firmware_version: str
+    sensor_model: str
+
+
+@dataclass(frozen=True)
+class SessionEntry:
+    session_id: int
+    size: int
+    recording: bool
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    recording: bool
+    clock_set: bool
+    session_id: int
+    unix_time: int
+    battery_mv: int
+    battery_pct: int
+    free_kib: int
+    sessions: int
+
+
+@dataclass(frozen=True)
+class DeviceError:
+    code: int
+    request_type: int
+    detail: int
+
+    @property
+    def text(self) -> str:
+        try:
+            return ERROR_TEXT[ErrorCode(self.code)]
+        except ValueError:
+            return f"unknown error code {self.code}"
+
+
+_INFO = struct.Struct("<BBH16s16s16s")
+_STATUS = struct.Struct("<BIQHBIH")
+_ERROR = struct.Struct("<BBI")
+_ENTRY = struct.Struct("<IIB")
+
+
+def _unpack(layout: struct.Struct | str, body: bytes, what: str) -> tuple:
+    layout = layout if isinstance(layout, struct.Struct) else struct.Struct(layout)
+    if len(body) != layout.size:
+        raise FrameError(f"{what} reply of {len(body)} bytes, expected {layout.size}")
+    return layout.unpack(body)
+
+
+def _text(raw: bytes) -> str:
+    return raw.rstrip(b"\0").decode("utf-8", "replace")
+
+
+def info_body(body: bytes) -> DeviceInfo:
+    # Only the first 4 bytes are fixed for every protocol version; a newer minor may append fields.
+    if len(body) < 4:
+        raise FrameError(f"INFO reply of {len(body)} bytes")
+    major, minor, max_chunk = struct.unpack_from("<BBH", body)
+    if major != VERSION_MAJOR or len(body) < _INFO.size:
+        return DeviceInfo(major, minor, max_chunk, "", "", "")
+    _, _, _, dev, fw, sensor = _INFO.unpack_from(body)
+    return DeviceInfo(major, minor, max_chunk, _text(dev), _text(fw), _text(sensor))
+
+
+def list_request(start: int) -> bytes:
+    return struct.pack("<H", start)
+
+
+def list_body(body: bytes) -> tuple[int, list[SessionEntry]]:
+    """(total sessions on the device, the entries of this page)."""
+    if len(body) < 3:
+        raise FrameError(f"LIST reply of {len(body)} bytes")
+    total, n = struct.unpack_from("<HB", body)
+    if len(body) != 3 + n * _ENTRY.size:
+        raise FrameError(f"LIST reply with {n} entries has {len(body)} bytes")
+    entries = [
+        SessionEntry(sid, size, bool(flags & SESSION_RECORDING))
+        for sid, size, flags in _ENTRY.iter_unpack(body[3:])
+    ]
+    return total, entries
+
+
+def read_request(session_id: int, offset: int, length: int) -> bytes:
+    return struct.pack("<IIH", session_id, offset, length)
+
+
+def read_body(body: bytes) -> tuple[int, bytes]:
+    """(offset, data) of a READ reply."""
+    if len(body) < 4:
+        raise FrameError(f"READ reply of {len(body)} bytes")
+    return struct.unpack_from("<I", body)[0], body[4:]
+
+
+def checksum_request(session_id: int, offset: int, length: int) -> bytes:
+    return struct.pack("<III", session_id, offset, length)
+
+
+def checksum_body(body: bytes) -> tuple[int, int, int]:
+    """(offset, length covered, CRC32) of a CHECKSUM reply."""
+    return _unpack("<III", body, "CHECKSUM")
+
+
+def delete_request(session_id: int, size: int, crc: int) -> bytes:
+    return struct.pack("<III", session_id, size, crc)
+
+
+def set_time_request(unix: int) -> bytes:
+    return struct.pack("<Q", unix)
+
+
+def u32_body(body: bytes) -> int:
+    return _unpack("<I", body, "session id")[0]
+
+
+def u64_body(body: bytes) -> int:
+    return _unpack("<Q", body, "time")[0]
+
+
+def empty_body(body: bytes) -> None:
+    _unpack("", body, "empty")
+
+
+def status_body(body: bytes) -> DeviceStatus:
+    flags, sid, unix, mv, pct, free_kib, count = _unpack(_STATUS, body, "STATUS")
+    return DeviceStatus(
+        bool(flags & STATUS_RECORDING), bool(flags & STATUS_CLOCK_SET), sid, unix, mv, pct, free_kib, count
+    )
+
+
+@dataclass(frozen=True)
+class LiveStart:
+    session_id: int
+    first_index: int
+    channels: int
+    per_packet: int
+
+
+@dataclass(frozen=True)
+class LivePacket:
+    seq: int
+    first_index: int
+    dropped_before: bool
+    #: ``(n, channels)`` int16 counts
+    counts: np.ndarray
+
+
+LIVE_DROPPED = 0x01
+
+
+def live_start_body(body: bytes) -> LiveStart:
+    return LiveStart(*_unpack("<IIBB", body, "LIVE_START"))
+
+
+def live_packet(frame: Frame, channels: int) -> LivePacket:
+    if len(frame.body) < 6:
+        raise FrameError(f"LIVE packet of {len(frame.body)} bytes")
+    first, n, flags = struct.unpack_from("<IBB", frame.body)
+    if len(frame.body) != 6 + 2 * channels * n:
+        raise FrameError(f"LIVE packet with {n} samples has {len(frame.body)} bytes")
+    counts = np.frombuffer(frame.body, "<i2", offset=6).reshape(n, channels)
+    return LivePacket(frame.req_id, first, bool(flags & LIVE_DROPPED), counts)
+
+
+def error_body(body: bytes) -> DeviceError:
+    return DeviceError(*_unpack(_ERROR, body, "ERROR"))

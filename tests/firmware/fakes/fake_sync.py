@@ -1,0 +1,72 @@
+# Test doubles for firmware/sync.py and the links (run on MicroPython): a unix clock that stands
+# still, a recorder that only tracks its state, and in-memory byte streams with the interface of
+# MicroPython's asyncio streams.
+import asyncio
+
+
+class StillClock:
+    # unix seconds, 0 until set; does not advance (so replies are the same every run).
+    def __init__(self, unix=0):
+        self.unix = unix
+
+    def get(self):
+        return self.unix
+
+    def set(self, unix):
+        self.unix = unix
+
+
+class FakeRecorder:
+    def __init__(self, next_session=0x2B):
+        self.next_session = next_session
+        self.current = -1
+
+    def active(self):
+        return self.current
+
+    def start(self):
+        self.current = self.next_session
+        return self.current
+
+    def stop(self):
+        sid, self.current = self.current, -1
+        return sid
+
+
+class MemoryReader:
+    # Bytes fed by the test; readinto returns at most `piece` bytes at a time (a slow link), 0 at EOF.
+    def __init__(self, data=b"", piece=64):
+        self.data = bytearray(data)
+        self.piece = piece
+        self.eof = False
+        self.event = asyncio.Event()
+
+    def feed(self, data):
+        self.data.extend(data)
+        self.event.set()
+
+    def close(self):
+        self.eof = True
+        self.event.set()
+
+    async def readinto(self, buf):
+        while not self.data:
+            if self.eof:
+                return 0
+            self.event.clear()
+            await self.event.wait()
+        n = min(len(buf), len(self.data), self.piece)
+        buf[0:n] = self.data[0:n]
+        self.data = self.data[n:]
+        return n
+
+
+class MemoryWriter:
+    def __init__(self):
+        self.data = bytearray()
+
+    def write(self, buf):
+        self.data.extend(buf)
+
+    async def drain(self):
+        await asyncio.sleep_ms(0)

@@ -1,0 +1,51 @@
+// A long-lived MicroPython process whose byte link is a file descriptor (a pseudo-terminal's master
+// end), for end-to-end tests of the firmware's sync code against the host's pyserial transport.
+//
+// Usage: node bridge.mjs JOB.json FD
+// JOB: as runner.mjs (mounts, files, sys_path, code, heapsize). The code imports `bridge_io` (the
+// MicroPython side, tests/mpy/bridge_io.py), whose reader and writer are backed by FD through the JS
+// module `hostio`: hostio.read() resolves with the next bytes that arrived, hostio.write(hex) writes.
+// Exits 0 when the code returns (or FD reaches end of file), 1 when it raised.
+import fs from "node:fs";
+import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
+import { copyIn } from "./mpfs.mjs";
+
+const job = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+const fd = Number(process.argv[3]);
+const mp = await loadMicroPython({
+  heapsize: job.heapsize ?? 16 * 1024 * 1024,
+  stdout: (line) => process.stdout.write(line + "\n"),
+  stderr: (line) => process.stderr.write(line + "\n"),
+});
+for (const [hostDir, mpDir] of job.mounts ?? []) copyIn(mp.FS, hostDir, mpDir);
+for (const [hostPath, mpPath] of job.files ?? []) copyIn(mp.FS, hostPath, mpPath);
+
+const chunks = [];
+let waiting = null;
+let ended = false;
+const stream = fs.createReadStream(null, { fd, highWaterMark: 65536, autoClose: false });
+function deliver() {
+  if (!waiting) return;
+  if (chunks.length) { const w = waiting; waiting = null; w(Buffer.concat(chunks.splice(0))); }
+  else if (ended) { const w = waiting; waiting = null; w(new Uint8Array(0)); }
+}
+stream.on("data", (d) => { chunks.push(d); deliver(); });
+stream.on("end", () => { ended = true; deliver(); });
+stream.on("error", () => { ended = true; deliver(); });  // EIO when the other end closes the pty
+
+mp.registerJsModule("hostio", {
+  read: () => new Promise((resolve) => { waiting = resolve; deliver(); }),
+  write: (hex) => { const b = Buffer.from(hex, "hex"); let o = 0; while (o < b.length) o += fs.writeSync(fd, b, o); },
+});
+const prelude = "import sys\n" + (job.sys_path ?? []).slice().reverse()
+  .map((p) => `sys.path.insert(0, ${JSON.stringify(p)})\n`).join("");
+let status = 0;
+try {
+  mp.runPython(prelude);
+  await mp.runPythonAsync(job.code);
+} catch (e) {
+  if (e.name !== "PythonError") { console.error("bridge error:", e); process.exit(2); }
+  process.stderr.write(e.message.endsWith("\n") ? e.message : e.message + "\n");
+  status = 1;
+}
+process.exit(status);
