@@ -1,10 +1,11 @@
 # Live streaming (docs/sync-protocol.md, "Live streaming"): samples go to the session file as always
 # and, while a host streams, also out as numbered LIVE frames.
 #
-# LiveTap(writer, capacity=416, per_packet=16) stands where the sampler expects the writer:
-#   append(samples, n, t_ms, flags=0, lost=0) writes through to writer.append() unchanged and, while
-#   streaming, copies the samples into a ring buffer (allocated once); it never waits for the link, so
-#   recording never slows down. When the link falls behind, the oldest samples in the ring are dropped
+# LiveTap(writer=None, capacity=416, per_packet=16, channels=6) watches the session writer:
+#   copy(samples, n, first) (called by the sampler after each writer.append, or through append()) copies
+#   the samples into a ring buffer (allocated once) while streaming; it never waits for the link, so
+#   recording never slows down. append(samples, n, t_ms, flags=0, lost=0) = writer.append() + copy().
+#   attach(writer): the next session's writer (one tap lives as long as the device). When the link falls behind, the oldest samples in the ring are dropped
 #   and the next packet says so: the host records a gap, it never interpolates.
 #   start(link) / stop(): begin / end streaming over a link (SyncServer calls them for LIVE_START /
 #   LIVE_STOP and stops when its link closes).
@@ -23,9 +24,9 @@ _WAIT_MS = const(100)
 
 
 class LiveTap:
-    def __init__(self, writer, capacity=416, per_packet=16):
+    def __init__(self, writer=None, capacity=416, per_packet=16, channels=6):
         self.writer = writer
-        self.channels = writer.channels
+        self.channels = writer.channels if writer is not None else channels
         self.cap = capacity
         self.per_packet = per_packet
         self.ring = array.array("h", bytes(2 * self.channels * capacity))
@@ -53,11 +54,19 @@ class LiveTap:
         self.link = None
         self.wake.set()
 
+    def attach(self, writer):
+        # A new session: the old one's sample indices end here, so its stream ends too.
+        self.stop()
+        self.writer = writer
+
     def append(self, samples, n, t_ms, flags=0, lost=0):
         self.writer.append(samples, n, t_ms, flags, lost)
+        self.copy(samples, n, self.writer.next_index - n)
+
+    def copy(self, samples, n, first):
+        # samples[0:n] were just written with indices first .. first + n - 1.
         if self.link is None or n <= 0:
             return
-        first = self.writer.next_index - n
         if first != self.first + self.count:  # the timeline jumped: what is buffered cannot join it
             self.dropped += self.count
             self.count = 0

@@ -1,4 +1,5 @@
-# Boot entry: config -> I2C bus -> imu.probe -> sampler / guard / controls on asyncio (docs/firmware.md).
+# Boot entry: config -> I2C bus -> imu.probe -> sampler / guard / controls, and the sync links (USB,
+# BLE) on asyncio (docs/firmware.md, docs/sync-protocol.md).
 #
 # Nothing runs at import except definitions; MicroPython runs main.py at boot and the last line
 # starts main() only when this file is the boot script (not when a test imports it). Hardware
@@ -11,9 +12,11 @@ import config
 import controls
 import guard
 import imu
+import live
 import log
 import recovery
 import sampler
+import sync
 from micropython import const
 
 FIRMWARE_VERSION = "0.2.0"
@@ -33,9 +36,13 @@ PIN_VBAT = const(2)
 
 def board():
     """The hardware objects main() needs, on the real board."""
+    import sys
+
     import machine
 
     return {
+        "usb": (asyncio.StreamReader(sys.stdin.buffer), asyncio.StreamWriter(sys.stdout.buffer)),
+        "ble": True,
         "i2c": machine.I2C(0, scl=machine.Pin(PIN_SCL), sda=machine.Pin(PIN_SDA), freq=400000),
         "button": machine.Pin(PIN_BUTTON, machine.Pin.IN, machine.Pin.PULL_UP),
         "led": machine.Pin(PIN_LED, machine.Pin.OUT),
@@ -103,7 +110,17 @@ class Recorder:
     """Starts and stops sessions: one file, writer, sampler and guard per session."""
 
     def __init__(
-        self, bus, cfg, led, *, battery=None, free_bytes=None, folder=SESSIONS, clock=None, sleep_ms=None
+        self,
+        bus,
+        cfg,
+        led,
+        *,
+        battery=None,
+        free_bytes=None,
+        folder=SESSIONS,
+        clock=None,
+        sleep_ms=None,
+        tap=None,
     ):
         self.bus = bus
         self.cfg = cfg
@@ -113,7 +130,9 @@ class Recorder:
         self.folder = folder
         self.clock = clock
         self.sleep_ms = sleep_ms
+        self.tap = tap  # live.LiveTap: streams the session being recorded to a sync link
         self.imu = None
+        self.session_id = -1
         self.recording = False
         self.busy = False
         self.sessions = 0
@@ -122,7 +141,7 @@ class Recorder:
         self.error = None
         self._run = None  # (file, sampler, guard, sampler task) of the open session
 
-    def _driver(self):
+    def driver(self):
         if self.imu is None:
             cfg = self.cfg
             kw = {
@@ -151,7 +170,7 @@ class Recorder:
             self.led.flash(2000)
             return False
         try:
-            drv = self._driver()
+            drv = self.driver()
             _ensure_dir(self.folder)
             sid = next_session_id(self.folder)
             path = "%s/%08x%s" % (self.folder, sid, SUFFIX)
@@ -169,6 +188,7 @@ class Recorder:
                     start_time_unix=unix_time(),
                 ),
             )
+            safe.flush()  # the header on flash now: a live stream reads it while recording goes on
         except OSError as e:  # no IMU (IMUError), no room for the header, ...
             self.error = e
             self.led.set(controls.ERROR)
@@ -178,7 +198,9 @@ class Recorder:
             kw["clock"] = self.clock
         if self.sleep_ms is not None:
             kw["sleep_ms"] = self.sleep_ms
-        s = sampler.Sampler(drv, w, **kw)
+        if self.tap is not None:
+            self.tap.attach(w)
+        s = sampler.Sampler(drv, w, tap=self.tap, **kw)
         g = guard.Guard(
             s, safe, free_bytes=self.free_bytes, battery=self.battery, release=self._release, **kw
         )
@@ -186,6 +208,7 @@ class Recorder:
         self._run = (f, s, g, asyncio.create_task(s.run()))
         asyncio.create_task(self._watch(g))
         self.last_path = path
+        self.session_id = sid
         self.recording = True
         self.sessions += 1
         self.led.set(controls.ERROR, False)
@@ -228,6 +251,12 @@ class Recorder:
         self.led.flash(500)
         return reason
 
+    def sync_status(self):
+        # (battery_mv, battery_pct, free_kib) for the sync protocol's STATUS.
+        mv = self.battery.mv if self.battery is not None else 0
+        free = self.free_bytes() if self.free_bytes is not None else 0
+        return mv, battery_pct(mv), free // 1024
+
     def status(self):
         # LED flags from the guard and the battery (called every second).
         run = self._run
@@ -237,6 +266,62 @@ class Recorder:
             self.battery.poll()
         if self.battery is not None:
             self.led.set(controls.BATTERY_LOW, self.battery.state != guard.OK)
+
+
+def battery_pct(mv):
+    # A rough state of charge: linear between 3.3 V (empty for this clip) and 4.2 V (full).
+    if mv <= 3300:
+        return 0
+    return 100 if mv >= 4200 else (mv - 3300) * 100 // 900
+
+
+class RemoteControl:
+    """START / STOP from a sync link (sync.SyncServer's recorder): answers at once, like the button."""
+
+    def __init__(self, rec):
+        self.rec = rec
+
+    def active(self):
+        rec = self.rec
+        return rec.session_id if rec.recording or rec.busy else -1
+
+    def start(self):
+        if not self.rec.start():
+            raise OSError(5, "cannot start: %s" % (self.rec.error or "battery low"))
+        return self.rec.session_id
+
+    def stop(self):
+        sid = self.active()
+        asyncio.create_task(self.rec.stop(log.REASON_USER_STOP))  # end block written by that task
+        return sid
+
+
+def start_sync(hw, rec, cfg, folder, tap):
+    """One sync.SyncServer per link in hw (USB streams, BLE), each served by a task; returns the servers."""
+    info = (cfg["device_name"], FIRMWARE_VERSION, rec.imu.MODEL if rec.imu is not None else "")
+    control = RemoteControl(rec)
+    servers = []
+
+    def server():
+        srv = sync.SyncServer(folder, info, status=rec.sync_status, recorder=control, live=tap)
+        servers.append(srv)
+        return srv
+
+    if hw.get("usb") is not None:
+        import link_usb
+
+        reader, writer = hw["usb"]
+        asyncio.create_task(server().serve(link_usb.UsbLink(reader, writer)))
+    if hw.get("ble"):
+        import aioble
+        import link_ble
+
+        aioble.config(bond=True, le_secure=True, mitm=False)
+        ble = link_ble.BleSync(
+            server(), cfg["device_name"], battery_pct=lambda: battery_pct(rec.sync_status()[0])
+        )
+        asyncio.create_task(ble.run())
+    return servers
 
 
 async def main(hw=None, done=None):
@@ -265,6 +350,7 @@ async def main(hw=None, done=None):
             hw["adc"], divider_milli=cfg["battery_divider_milli"], low_mv=cfg["low_battery_mv"]
         )
         battery.poll()
+    tap = live.LiveTap()
     rec = Recorder(
         hw["i2c"],
         cfg,
@@ -274,15 +360,29 @@ async def main(hw=None, done=None):
         folder=folder,
         clock=clock,
         sleep_ms=sleep,
+        tap=tap,
     )
+    try:
+        rec.driver()  # find the IMU now: its name goes into the sync INFO, a missing one shows at once
+    except OSError as e:
+        rec.error = e
+        led.set(controls.ERROR)
+    servers = start_sync(hw, rec, cfg, folder, tap)
     if warnings:
         led.flash(1500)
     button = controls.Button(hw["button"], clock=clock)
     tasks = [asyncio.create_task(led.run(sleep)), asyncio.create_task(button.run(rec.toggle, sleep_ms=sleep))]
     if cfg["auto_start"]:
         rec.start()
+    requests = 0
     while done is None or not done.is_set():
         rec.status()
+        # The syncing pattern while a link asked something in the last second.
+        n = 0
+        for srv in servers:
+            n += srv.requests
+        led.set(controls.SYNCING, n != requests)
+        requests = n
         await sleep(1000)
     if rec.recording:
         await rec.stop(log.REASON_USER_STOP)

@@ -32,12 +32,15 @@ class Sampler:
     (asyncio.sleep_ms); drain_ms: drain period (default: half the watermark time); gc_ms: period of
     the explicit gc.collect() after a drain (0: never); wake: optional object with an awaitable
     wait() that returns when INT1 rose (asyncio.ThreadSafeFlag set from a Pin.irq), with drain_ms as a
-    time-out.
+    time-out. tap: optional live.LiveTap that sees every batch after the writer (live streaming).
     """
 
-    def __init__(self, imu, writer, *, clock=None, sleep_ms=None, drain_ms=0, gc_ms=1000, wake=None):
+    def __init__(
+        self, imu, writer, *, clock=None, sleep_ms=None, drain_ms=0, gc_ms=1000, wake=None, tap=None
+    ):
         self.imu = imu
         self.writer = writer
+        self.tap = tap
         self.buf = imu.new_buffer()
         self._clock = clock if clock is not None else time.ticks_ms
         self._sleep = sleep_ms if sleep_ms is not None else asyncio.sleep_ms
@@ -81,6 +84,7 @@ class Sampler:
         # Everything the FIFO holds now, into the writer; returns the samples read.
         imu = self.imu
         w = self.writer
+        tap = self.tap
         buf = self.buf
         clock = self._clock
         now = clock()
@@ -109,6 +113,8 @@ class Sampler:
                 self.lost += lost
             elif n:
                 w.append(buf, n, t)
+            if tap is not None and tap.link is not None:
+                tap.copy(buf, n, w.next_index - n)
             total += n
             if not imu.more:
                 if again and w.data_blocks != blocks:

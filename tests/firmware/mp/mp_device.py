@@ -63,10 +63,13 @@ class EventClock:
         return await asyncio.create_task(body())
 
 
-async def run_device(config_text, script, end_ms, src=None, *, adc_uv=2_000_000, imu=True, keep=False):
+async def run_device(
+    config_text, script, end_ms, src=None, *, adc_uv=2_000_000, imu=True, keep=False, usb=None
+):
     """Boot main.main() with config_text, press the button by script, stop at end_ms.
 
-    script: [(ms, level)] button levels (0 = pressed). adc_uv: the battery ADC input (2 V = 4 V on
+    script: [(ms, level)] button levels (0 = pressed), or [(ms, function)] to call then (sync frames).
+    usb: (reader, writer) streams for the USB sync link (fakes/fake_sync.py). adc_uv: the battery ADC input (2 V = 4 V on
     the cell behind the default 1:2 divider); None: no ADC. imu: attach a fake LSM6DSOX fed with src
     (int16 samples, 6 interleaved channels; default a random walk). keep: keep the sessions folder as the
     last run left it. Returns (recorder, chip, LED on-time ms).
@@ -100,6 +103,7 @@ async def run_device(config_text, script, end_ms, src=None, *, adc_uv=2_000_000,
         "config": CONFIG,
         "clock": clock.ticks_ms,
         "sleep_ms": ev.sleep_ms,
+        "usb": usb,
     }
     if adc_uv is not None:
         adc = machine.ADC(machine.Pin(2))
@@ -117,9 +121,12 @@ async def run_device(config_text, script, end_ms, src=None, *, adc_uv=2_000_000,
     done = asyncio.Event()
 
     async def user():
-        for t, level in script:
+        for t, action in script:
             await ev.sleep_ms(t - clock.ticks_ms())
-            button.value(level)
+            if callable(action):
+                action()
+            else:
+                button.value(action)
         await ev.sleep_ms(end_ms - clock.ticks_ms())
         done.set()
 

@@ -6,6 +6,8 @@ import struct
 
 import log
 import main
+import protocol as P
+from fake_sync import MemoryReader, MemoryWriter
 from mp_device import FOLDER, rm_tree, run_device
 
 # Press at 1 s, released at 2.7 s (long press fires at 2.5 s: start), again at 12 s (stop at 13.5 s).
@@ -81,3 +83,62 @@ def test_session_ids():
         with open(FOLDER + "/" + name, "wb") as f:
             f.write(b"x")
     assert main.next_session_id(FOLDER) == 11
+
+
+def _request(ftype, req, body=b""):
+    # One request frame as the host sends it: 0x00, COBS(frame), 0x00.
+    frame = bytearray(P.OVERHEAD + len(body))
+    frame[P.HEAD_SIZE : P.HEAD_SIZE + len(body)] = body
+    n = P.seal(frame, ftype, req, len(body))
+    out = bytearray(P.cobs_max(n))
+    m = P.cobs_encode(frame, n, out)
+    return b"\x00" + bytes(out[:m]) + b"\x00"
+
+
+def _replies(data):
+    # The reply frames in what the device wrote: [(type, req_id, body)].
+    got = []
+    for enc in bytes(data).split(b"\x00"):
+        if not enc:
+            continue
+        raw = bytearray(len(enc))
+        n = P.cobs_decode(bytearray(enc), len(enc), raw)
+        head = P.check(raw, n)
+        assert head is not None, enc
+        ftype, req, length = head
+        got.append((ftype, req, bytes(raw[P.HEAD_SIZE : P.HEAD_SIZE + length])))
+    return got
+
+
+async def test_usb_sync_link_starts_stops_and_lists_sessions():
+    reader, writer = MemoryReader(), MemoryWriter()
+
+    def send(ftype, req, body=b""):
+        return lambda: reader.feed(_request(ftype, req, body))
+
+    script = [
+        (500, send(P.INFO, 1)),
+        (1000, send(P.START, 2)),  # recording starts from the laptop, not the button
+        (4000, send(P.STATUS, 3)),
+        (6000, send(P.STOP, 4)),
+        (8000, send(P.LIST, 5, struct.pack("<H", 0))),
+    ]
+    rec, _, _ = await run_device('{"device_name": "HS-usb"}', script, 9000, usb=(reader, writer))
+    replies = _replies(writer.data)
+    assert [(t, r) for t, r, _ in replies] == [
+        (P.INFO | P.REPLY, 1),
+        (P.START | P.REPLY, 2),
+        (P.STATUS | P.REPLY, 3),
+        (P.STOP | P.REPLY, 4),
+        (P.LIST | P.REPLY, 5),
+    ], replies
+    assert b"HS-usb" in replies[0][2] and b"LSM6DSOX" in replies[0][2]  # the IMU found at boot
+    assert struct.unpack_from("<I", replies[1][2])[0] == 1  # session 1 started
+    flags, active = struct.unpack_from("<BI", replies[2][2])
+    assert flags & P.STATUS_RECORDING and active == 1
+    assert rec.sessions == 1 and not rec.recording and rec.last_reason == log.REASON_USER_STOP
+    total = _end_block(_read(rec.last_path))[0]
+    assert 4 * 208 < total < 6 * 208, total  # 1 s -> 6 s
+    total_listed, n, sid, size, flags = struct.unpack_from("<HBIIB", replies[4][2])
+    assert (total_listed, n, sid, flags) == (1, 1, 1, 0)  # the closed session, no longer being recorded
+    assert size == len(_read(rec.last_path))
