@@ -705,7 +705,9 @@ class Store:
                 summary = json.loads(row[0])
                 if summary.get("flags") != new:
                     summary["flags"] = new
-                    db.execute("UPDATE summaries SET json = ? WHERE session_id = ?", (json.dumps(summary), sid))
+                    db.execute(
+                        "UPDATE summaries SET json = ? WHERE session_id = ?", (json.dumps(summary), sid)
+                    )
                     changed += 1
             return changed
 

@@ -219,8 +219,22 @@ def summarize(analysis: SessionAnalysis, *, n_boot: int = 1000) -> SessionSummar
             real = _beyond(lo, hi, ai, AI_NOISE_FLOOR_PCT[metric])
         sides.append(
             SideComparison(
-                metric, left, right, ai, lo, hi, left - right, dlo, dhi, sided_ok and real, nl, nr,
-                llo, lhi, rlo, rhi,
+                metric,
+                left,
+                right,
+                ai,
+                lo,
+                hi,
+                left - right,
+                dlo,
+                dhi,
+                sided_ok and real,
+                nl,
+                nr,
+                llo,
+                lhi,
+                rlo,
+                rhi,
             )
         )
 

@@ -150,7 +150,8 @@ def plan_history(
                     speed_mps=profile.speed_mps * (1 + profile.speed_sd_pct / 100 * rng.standard_normal()),
                     drop_left_deg=float(drops[0]),
                     drop_right_deg=float(drops[1]),
-                    contact_time_pct=profile.contact_time_pct + profile.asymmetry_sd_pct * rng.standard_normal(),
+                    contact_time_pct=profile.contact_time_pct
+                    + profile.asymmetry_sd_pct * rng.standard_normal(),
                     impact_pct=profile.impact_pct + profile.asymmetry_sd_pct * rng.standard_normal(),
                     fatigue_drop_deg=profile.fatigue_drop_deg,
                     fatigue_contact_pct=profile.fatigue_contact_pct,
@@ -174,4 +175,3 @@ def write_history(
         )
         paths.append(path)
     return paths
-

@@ -44,7 +44,8 @@ def add_baselines(sessions: pd.DataFrame, baseline: PersonalBaseline | None = No
         b.floors = floors
     b.estimate(sessions[cols])
     extra = pd.concat(
-        [b.baseline_.add_suffix("_base"), b.lower_.add_suffix("_base_lo"), b.upper_.add_suffix("_base_hi")], axis=1
+        [b.baseline_.add_suffix("_base"), b.lower_.add_suffix("_base_lo"), b.upper_.add_suffix("_base_hi")],
+        axis=1,
     )
     return pd.concat([sessions, extra], axis=1)
 

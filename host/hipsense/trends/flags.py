@@ -31,8 +31,8 @@ REF_CLIMB = (
     "doi:10.1177/0363546507307505) found a graded 10 % programme did not by itself prevent injuries."
 )
 REF_ASYMMETRY = (
-    "Personal baseline: median and scaled MAD of the previous sessions (Rousseeuw & Croux 1993); the "
-    "session's own 95 % interval (block bootstrap, docs/metrics.md) must exclude the baseline too."
+    "Personal baseline: median of the previous 12 sessions, band of 3 run-to-run spreads (docs/flags.md); "
+    "the session's own 95 % interval (block bootstrap, docs/metrics.md) must exclude the baseline too."
 )
 REF_DROP = (
     "Bramah et al. 2018 (Am J Sports Med 46(12):3023, doi:10.1177/0363546518793657): injured runners "
@@ -92,7 +92,7 @@ def weekly_loads(daily: pd.Series) -> pd.DataFrame:
         return pd.DataFrame(columns=["load", "chronic", "change_pct", "days"])
     first_monday = daily.index.min() - pd.Timedelta(days=daily.index.min().weekday())
     full = daily.reindex(pd.date_range(first_monday, daily.index.max(), freq="D"), fill_value=0.0)
-    weeks = full.groupby(full.index - pd.to_timedelta(full.index.weekday, unit="D"))
+    weeks = full.groupby(full.index - pd.to_timedelta(full.index.dayofweek, unit="D"))
     table = pd.DataFrame({"load": weeks.sum(), "days": weeks.size()})
     history_days = (table.index - daily.index.min()).days
     chronic = table["load"].shift(1).rolling(4, min_periods=4).mean()
@@ -349,7 +349,9 @@ class OveruseFlagger:
                 week_start = day - pd.Timedelta(days=day.weekday())
                 first_week = week_start - pd.Timedelta(weeks=self.trend_weeks - 1)
                 recent = weekly.loc[first_week:day, col]
-                means = recent.groupby(recent.index - pd.to_timedelta(recent.index.weekday, unit="D")).mean()
+                means = recent.groupby(
+                    recent.index - pd.to_timedelta(recent.index.dayofweek, unit="D")
+                ).mean()
                 if len(means) < 2:
                     continue
                 x = (means.index - means.index[0]).days / 7.0
@@ -451,11 +453,16 @@ def within_run_flags(
     day: dt.date | None = None,
     flagger: OveruseFlagger | None = None,
 ) -> list[Flag]:
-    """The flag one session can raise on its own: its form degrading within the run (severity info)."""
+    """The flag one session can raise on its own: its form degrading within the run (severity info).
+
+    Dated ``day``, else the clip's start time in the summary's quality block, else today.
+    """
     from hipsense.trends.sessions import session_row
 
     flagger = flagger or OveruseFlagger()
-    day = day or dt.date.today()
+    if day is None:
+        start = summary.get("quality", {}).get("start_time_unix")
+        day = dt.datetime.fromtimestamp(start, dt.timezone.utc).date() if start else dt.date.today()
     r = session_row(0, dt.datetime.combine(day, dt.time()), summary)
     d, c, e = r["drift_pelvic_drop_deg"], r["drift_contact_time_s"], r["drift_contact_time_s_early"]
     if not flagger.degrading(d, c, e):
