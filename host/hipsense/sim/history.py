@@ -3,7 +3,7 @@
 :func:`plan_history` decides, for every session, its date, length and gait parameters (cheap, no
 signals); :func:`write_history` simulates each planned session at signal level and writes it as a device
 file whose header carries its start time, so the files import into the store like real sessions.
-docs/simulator.md ("Histories") describes the model; docs/flags.md uses it to measure the flags.
+docs/flags.md ("Simulated histories") describes the model and uses it to measure the flags.
 """
 
 from __future__ import annotations

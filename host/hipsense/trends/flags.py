@@ -92,7 +92,7 @@ def weekly_loads(daily: pd.Series) -> pd.DataFrame:
         return pd.DataFrame(columns=["load", "chronic", "change_pct", "days"])
     first_monday = daily.index.min() - pd.Timedelta(days=daily.index.min().weekday())
     full = daily.reindex(pd.date_range(first_monday, daily.index.max(), freq="D"), fill_value=0.0)
-    weeks = full.groupby(full.index - pd.to_timedelta(full.index.dayofweek, unit="D"))
+    weeks = full.groupby(full.index - pd.to_timedelta(full.index.day_of_week, unit="D"))
     table = pd.DataFrame({"load": weeks.sum(), "days": weeks.size()})
     history_days = (table.index - daily.index.min()).days
     chronic = table["load"].shift(1).rolling(4, min_periods=4).mean()
@@ -350,7 +350,7 @@ class OveruseFlagger:
                 first_week = week_start - pd.Timedelta(weeks=self.trend_weeks - 1)
                 recent = weekly.loc[first_week:day, col]
                 means = recent.groupby(
-                    recent.index - pd.to_timedelta(recent.index.dayofweek, unit="D")
+                    recent.index - pd.to_timedelta(recent.index.day_of_week, unit="D")
                 ).mean()
                 if len(means) < 2:
                     continue

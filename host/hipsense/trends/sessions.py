@@ -15,10 +15,10 @@ import pandas as pd
 
 from hipsense.gait.summary import ANGLE_NOISE_FLOOR_DEG, DRIFT_METRICS, SIDED_METRICS
 
-#: Distance the body travels while one foot is on the ground (m), for the distance estimate. In the
-#: spring-mass view of running, speed ~ contact length / contact time; 0.9 m sits in the middle of the
-#: 0.8-1.1 m such models give for adult legs at 3-5 m/s (Morin et al. 2005). docs/flags.md says how rough
-#: the estimate is.
+#: Distance the body travels while one foot is on the ground (m), for the distance estimate: in the
+#: spring-mass view of running (Morin et al. 2005) it is speed x contact time, so speed ~ this length /
+#: contact time. A constant 0.9 m is our assumption (the simulator's speed model gives 0.71 m at 2.5 m/s
+#: and 1.07 m at 5.5 m/s); docs/flags.md says how rough the estimate is.
 CONTACT_LENGTH_M = 0.9
 
 
@@ -28,7 +28,7 @@ def distance_km(
     """Rough distance run: running time x speed, speed taken as ``contact_length_m / contact_time_s``.
 
     NaN when the contact time is unknown. Checked on the simulator over 2.5-5.5 m/s (docs/flags.md):
-    about -15 % to +25 %, and a real runner's contact length differs from the default too.
+    about -13 % to +32 %, and a real runner's contact length differs from the default too.
     """
     if contact_time_s is None or not np.isfinite(contact_time_s) or contact_time_s <= 0:
         return float("nan")

@@ -31,7 +31,7 @@ def _f(x: float, fmt: str = "{:.1f}") -> str:
 
 def _week_of(t: pd.Series) -> pd.Series:
     day = t.dt.tz_convert(None).dt.normalize()
-    return day - pd.to_timedelta(day.dt.dayofweek, unit="D")
+    return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
 
 
 def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
@@ -75,7 +75,7 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
             _f(end_ratio.iloc[-1] if len(end_ratio) else np.nan, "{:.2f}"),
         )
     table.caption = (
-        "* distance estimated from contact time, roughly +-25 % (docs/flags.md). ACWR: acute:chronic "
+        "* distance estimated from contact time, rough: -13 to +32 % on simulated runs (docs/flags.md). ACWR: acute:chronic "
         "workload ratio (7/28-day exponentially weighted) on the week's last day; read with care."
     )
     console.print(table)
