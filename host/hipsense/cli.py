@@ -94,6 +94,19 @@ def _open_store(*, create: bool = True):
     return Store(create=create)
 
 
+def _existing_store():
+    """The local store, or None (after saying so) when nothing has been imported yet."""
+    from hipsense.store import DB_NAME, default_root
+
+    if not (default_root() / DB_NAME).exists():
+        console.print(
+            f"No sessions stored yet in {default_root()}; add some with `hipsense import FILE...`.",
+            highlight=False,
+        )
+        return None
+    return _open_store(create=False)
+
+
 def _progress():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -144,15 +157,9 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
     from rich import box
     from rich.table import Table
 
-    from hipsense.store import DB_NAME, default_root
-
-    if not (default_root() / DB_NAME).exists():
-        console.print(
-            f"No sessions stored yet in {default_root()}; add some with `hipsense import FILE...`.",
-            highlight=False,
-        )
+    store = _existing_store()
+    if store is None:
         return 0
-    store = _open_store(create=False)
     with store:
         df = store.sessions(runner=args.runner)
     if df.empty:
@@ -229,7 +236,10 @@ def _cmd_trends(args: argparse.Namespace) -> int:
 
     if args.weeks < 1:
         raise HipsenseError(f"--weeks must be at least 1, not {args.weeks}")
-    with _open_store(create=False) as store:
+    store = _existing_store()
+    if store is None:
+        return 0
+    with store:
         for name in _runners_to_show(store, args.runner):
             print_trends(build_trends(store, name), console=console, weeks=args.weeks)
     return 0
@@ -246,7 +256,10 @@ def _cmd_flags(args: argparse.Namespace) -> int:
     except ValueError:
         raise HipsenseError(f"--since: {args.since!r} is not a date like 2025-03-01") from None
     flags = []
-    with _open_store(create=False) as store:
+    store = _existing_store()
+    if store is None:
+        return 0
+    with store:
         for name in _runners_to_show(store, args.runner):
             flags += [f for f in build_trends(store, name).flags if since is None or f.period_end >= since]
     print_flags(flags, console=console)
