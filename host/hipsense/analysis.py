@@ -23,7 +23,7 @@ from hipsense.gait.metrics import step_metrics
 from hipsense.gait.sides import SideDetector
 
 #: Bump when a change to any algorithm can change the numbers (stored with derived data).
-ALGORITHM_VERSION = "0.1.0"
+ALGORITHM_VERSION = "0.1.1"  # 0.1.1: per-side intervals and the start time in the summary
 
 
 class NotRunningError(HipsenseError):

@@ -37,12 +37,8 @@ def baseline_columns() -> dict[str, float]:
 
 def add_baselines(sessions: pd.DataFrame, baseline: PersonalBaseline | None = None) -> pd.DataFrame:
     """``sessions`` with ``C_base``, ``C_base_lo``, ``C_base_hi`` for every :func:`baseline_columns` C."""
-    floors = baseline_columns()
-    cols = [c for c in floors if c in sessions]
-    b = baseline or PersonalBaseline()
-    if b.floors is None:
-        b.floors = floors
-    b.estimate(sessions[cols])
+    cols = [c for c in baseline_columns() if c in sessions]
+    b = (baseline or PersonalBaseline(floors=baseline_columns())).estimate(sessions[cols])
     extra = pd.concat(
         [b.baseline_.add_suffix("_base"), b.lower_.add_suffix("_base_lo"), b.upper_.add_suffix("_base_hi")],
         axis=1,

@@ -82,6 +82,23 @@ def _numbers(**values: float) -> dict[str, float]:
     return {k: round(float(v), 2) for k, v in values.items() if v is not None and np.isfinite(v)}
 
 
+def _against_baseline(r: pd.Series, col: str) -> tuple[str, dict[str, float]]:
+    """Severity and figures of one session's value judged against its baseline band.
+
+    Alert when the value is at least twice as far from the baseline as the band's edge.
+    """
+    base, edge = r[f"{col}_base"], r[f"{col}_base_hi"] - r[f"{col}_base"]
+    severity = "alert" if abs(r[col] - base) >= 2 * edge else "watch"
+    return severity, _numbers(
+        value=r[col],
+        ci_low=r[f"{col}_lo"],
+        ci_high=r[f"{col}_hi"],
+        baseline=base,
+        band_low=r[f"{col}_base_lo"],
+        band_high=r[f"{col}_base_hi"],
+    )
+
+
 def weekly_loads(daily: pd.Series) -> pd.DataFrame:
     """Calendar weeks (Monday to Sunday): total load and the mean of the four weeks before.
 
@@ -299,7 +316,7 @@ class OveruseFlagger:
             col = asymmetry_column(metric)
             if f"{col}_base" not in s:
                 continue
-            direction, delta = self._beyond(s, col, f"{col}_lo", f"{col}_hi")
+            direction, _ = self._beyond(s, col, f"{col}_lo", f"{col}_hi")
             angle = col.endswith("_diff")
             unit = " deg" if angle else " points"
             for i in self._episodes(direction):
@@ -307,10 +324,11 @@ class OveruseFlagger:
                 first = s.iloc[i - self.persist + 1]
                 side = "left" if r[col] > 0 else "right"
                 what = "left minus right" if angle else "asymmetry index"
+                severity, numbers = _against_baseline(r, col)
                 flags.append(
                     Flag(
                         "asymmetry_drift",
-                        "alert" if abs(delta[i]) > 2 * (r[f"{col}_base_hi"] - r[f"{col}_base"]) else "watch",
+                        severity,
                         runner,
                         _date(first["start"]),
                         _date(r["start"]),
@@ -318,14 +336,7 @@ class OveruseFlagger:
                         f"your last {self.persist} runs, against your usual {r[f'{col}_base']:+.1f}{unit} "
                         f"(band {r[f'{col}_base_lo']:+.1f} to {r[f'{col}_base_hi']:+.1f}).",
                         ADVICE_ASYMMETRY,
-                        _numbers(
-                            value=r[col],
-                            ci_low=r[f"{col}_lo"],
-                            ci_high=r[f"{col}_hi"],
-                            baseline=r[f"{col}_base"],
-                            band_low=r[f"{col}_base_lo"],
-                            band_high=r[f"{col}_base_hi"],
-                        ),
+                        numbers,
                         REF_ASYMMETRY,
                         metric,
                         int(r["session_id"]),
@@ -359,10 +370,11 @@ class OveruseFlagger:
                 if slope <= 0:
                     continue
                 base = r[f"{col}_base"]
+                severity, numbers = _against_baseline(r, col)
                 flags.append(
                     Flag(
                         "drop_rising",
-                        "alert" if delta[i] >= 2 * (r[f"{col}_base_hi"] - base) else "watch",
+                        severity,
                         runner,
                         means.index[0].date(),
                         day.date(),
@@ -370,15 +382,7 @@ class OveruseFlagger:
                         f"{delta[i]:+.1f} deg above your usual {base:.1f} deg, and has risen about "
                         f"{slope:.1f} deg a week over the last {len(means)} weeks.",
                         ADVICE_DROP,
-                        _numbers(
-                            value_deg=r[col],
-                            ci_low_deg=r[f"{col}_lo"],
-                            ci_high_deg=r[f"{col}_hi"],
-                            baseline_deg=base,
-                            band_high_deg=r[f"{col}_base_hi"],
-                            change_deg=delta[i],
-                            slope_deg_per_week=slope,
-                        ),
+                        {**numbers, **_numbers(change_deg=delta[i], slope_deg_per_week=slope)},
                         REF_DROP,
                         m,
                         int(r["session_id"]),
