@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from hipsense.trends.model import Flag
+from hipsense.trends.sessions import asymmetry_column, session_row
 
 REF_ACWR = (
     "Gabbett 2016 (Br J Sports Med 50:273, doi:10.1136/bjsports-2015-095788): acute:chronic ratios above "
@@ -39,8 +40,8 @@ REF_DROP = (
     "showed more contralateral pelvic drop than uninjured ones; change judged against the personal baseline."
 )
 REF_FATIGUE = (
-    "Apte et al. 2021 (Front Physiol 12:646042, doi:10.3389/fphys.2021.646042) and Zandbergen et al. 2023 "
-    "(Gait Posture 99:60, doi:10.1016/j.gaitpost.2022.09.089): contact time lengthens as runners tire."
+    "Apte et al. 2021 (Front Physiol 12:646042, doi:10.3389/fphys.2021.646042): across 68 studies, contact "
+    "time tended to lengthen as runners tired."
 )
 
 ADVICE_LOAD = (
@@ -151,6 +152,22 @@ class OveruseFlagger:
     ----------
     flags_
         The flags raised, oldest first.
+
+    Notes
+    -----
+    Data requirements: the per-session table of :func:`hipsense.trends.build.add_baselines` (sessions in
+    time order, with their baselines) and the daily load table of :func:`hipsense.load.training.load_table`.
+    The rules, their sources and their measured false-alarm and detection rates are in docs/flags.md. No
+    rule predicts injury; each reports a change in the runner's own terms.
+
+    References
+    ----------
+    Nielsen R.O. et al. (2014) J Orthop Sports Phys Ther 44(10):739-747. doi:10.2519/jospt.2014.5164
+    Gabbett T.J. (2016) Br J Sports Med 50(5):273-280. doi:10.1136/bjsports-2015-095788
+    Williams S. et al. (2017) Br J Sports Med 51(3):209-210. doi:10.1136/bjsports-2016-096589
+    Buist I. et al. (2008) Am J Sports Med 36(1):33-39. doi:10.1177/0363546507307505
+    Bramah C. et al. (2018) Am J Sports Med 46(12):3023-3031. doi:10.1177/0363546518793657
+    Apte S. et al. (2021) Front Physiol 12:646042. doi:10.3389/fphys.2021.646042
     """
 
     def __init__(
@@ -309,8 +326,6 @@ class OveruseFlagger:
         return out
 
     def _asymmetry_flags(self, s: pd.DataFrame, runner: str) -> list[Flag]:
-        from hipsense.trends.sessions import asymmetry_column
-
         flags = []
         for metric in ASYMMETRY_METRICS:
             col = asymmetry_column(metric)
@@ -461,8 +476,6 @@ def within_run_flags(
 
     Dated ``day``, else the clip's start time in the summary's quality block, else today.
     """
-    from hipsense.trends.sessions import session_row
-
     flagger = flagger or OveruseFlagger()
     if day is None:
         start = summary.get("quality", {}).get("start_time_unix")
