@@ -45,28 +45,23 @@ Prints figures; it is not a test (tests/host/test_walking.py holds the regressio
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import signal
 
-from hipsense.conventions import SENSOR_ACC, SENSOR_GYR
-from hipsense.datasets import shared_data_dir
-from hipsense.gait.alignment import MountingAligner, to_body_frame
+from hipsense.datasets import WALKING_L5 as DATASET
+from hipsense.datasets import WALKING_L5_RATE_HZ as RATE_HZ
+from hipsense.datasets import WalkingTrial, load_walking_trials
+from hipsense.datasets import walking_dir as data_dir
 from hipsense.gait.filters import lowpass
 from hipsense.gait.scoring import match_nearest
 from hipsense.gait.sides import SideDetector
 from hipsense.gait.walking import WalkingContactDetector
 
-DATASET = "walking-l5-ipol"
-RATE_HZ = 100.0
 TOLERANCE_S = 0.100
 TOLERANCES_S = (0.050, 0.100, 0.250)
 #: Trials whose reference sides look swapped (see the module docstring).
@@ -111,84 +106,6 @@ class McCamleyIonescuBaseline:
         ic = ic[(ic >= 0) & (ic < len(data))]
         self.ic_list_ = pd.DataFrame({"ic": ic, "ic_s": ic / sampling_rate_hz})
         return self
-
-
-@dataclass
-class WalkingTrial:
-    """One trial: body-frame signals on the reference's sample clock and the scored reference ICs."""
-
-    name: str
-    body: pd.DataFrame  # t_s, acc_* (m/s^2), gyr_* (deg/s), body frame
-    ic: np.ndarray  # reference ICs inside the trial boundaries (sample indices), sorted
-    side: np.ndarray  # "L"/"R" per reference IC
-    swing_start: np.ndarray  # toe-off before each reference IC (start of the footstep)
-    bounds: tuple[int, int]  # TrialBoundaries (clipped to the data)
-    uturn: tuple[int, int]  # UTurnBoundaries
-    lost_samples: int  # packets interpolated
-
-
-def data_dir() -> Path | None:
-    """The dataset folder, or ``None`` when the shared recordings are absent."""
-    root = shared_data_dir()
-    if root is None or not (root / DATASET).is_dir():
-        return None
-    return root / DATASET
-
-
-def trial_names(folder: Path | None = None) -> list[str]:
-    """Trial names (``<subject>-<trial>``) in subject and trial order."""
-    folder = folder or data_dir()
-    if folder is None:
-        return []
-    names = [p.name[: -len("_lb.txt")] for p in folder.glob("*_lb.txt")]
-    return sorted(names, key=lambda s: tuple(int(x) for x in s.split("-")))
-
-
-def read_sensor(path: Path) -> tuple[pd.DataFrame, int]:
-    """Sensor-frame signals on the ``PacketCounter`` clock, lost packets interpolated.
-
-    Returns the frame (``t_s``, ``acc_x..z`` m/s^2, ``gyr_x..z`` deg/s; row ``i`` is counter value
-    ``i``) and the number of interpolated samples.
-    """
-    raw = np.loadtxt(path, skiprows=2)
-    counter = raw[:, 0].astype(np.int64)
-    step = np.diff(counter)
-    step[step < 0] += 65536  # 16-bit counter wrap (not seen in these files)
-    counter = counter[0] + np.r_[0, np.cumsum(step)]
-    grid = np.arange(counter[-1] + 1)
-    values = np.column_stack([np.interp(grid, counter, raw[:, j]) for j in range(1, 7)])
-    values[:, 3:] = np.degrees(values[:, 3:])  # rad/s -> deg/s
-    frame = pd.DataFrame(values, columns=list(SENSOR_ACC + SENSOR_GYR))
-    frame.insert(0, "t_s", grid / RATE_HZ)
-    return frame, int(len(grid) - len(raw))
-
-
-@cache
-def load_trial(name: str) -> WalkingTrial:
-    """Read, align (MountingAligner) and rotate one trial; pick its scored reference ICs."""
-    folder = data_dir()
-    if folder is None:
-        raise FileNotFoundError(f"{DATASET} is not in the shared data folder")
-    sensor, lost = read_sensor(folder / f"{name}_lb.txt")
-    meta = json.loads((folder / f"{name}.json").read_text())
-    aligner = MountingAligner().estimate(sensor, sampling_rate_hz=RATE_HZ)
-    body = to_body_frame(sensor, aligner.r_body_from_sensor_)
-    n = len(body)
-    left = np.asarray(meta["LeftFootEvents"], dtype=np.int64).reshape(-1, 2)
-    right = np.asarray(meta["RightFootEvents"], dtype=np.int64).reshape(-1, 2)
-    steps = np.r_[left, right]
-    side = np.r_[np.full(len(left), "L"), np.full(len(right), "R")]
-    order = np.argsort(steps[:, 1], kind="stable")
-    steps, side = steps[order], side[order]
-    lo, hi = (int(v) for v in meta["TrialBoundaries"])
-    hi = min(hi, n - 1)
-    keep = (steps[:, 1] >= lo) & (steps[:, 1] <= hi)
-    uturn = tuple(int(v) for v in meta["UTurnBoundaries"])
-    return WalkingTrial(name, body, steps[keep, 1], side[keep], steps[keep, 0], (lo, hi), uturn, lost)
-
-
-def load_all() -> list[WalkingTrial]:
-    return [load_trial(name) for name in trial_names()]
 
 
 def segment_of(trial: WalkingTrial, samples: np.ndarray) -> np.ndarray:
@@ -376,7 +293,7 @@ def _side_summary(rows: pd.DataFrame) -> dict[str, Any]:
 def speed(hours: float = 1.0, repeats: int = 3) -> tuple[float, float, int]:
     """Seconds for the step and side detectors on ``hours`` of walking at the device rate (the real
     trials resampled to 208 Hz and tiled)."""
-    trials = load_all()[:30]
+    trials = load_walking_trials()[:30]
     cols = ["acc_is", "acc_ml", "acc_pa", "gyr_is", "gyr_ml", "gyr_pa"]
     one = np.concatenate([t.body[cols].to_numpy() for t in trials])
     one = signal.resample_poly(one, 52, 25, axis=0)
@@ -485,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     if data_dir() is None:
         print(f"../shared/data/{DATASET} is absent: nothing to benchmark (set HIPSENSE_SHARED_DATA)")
         return 0
-    trials = load_all()
+    trials = load_walking_trials()
     res = evaluate(trials)
     print(report(res, footstep_check(trials), args.markdown))
     if args.trials:

@@ -266,6 +266,94 @@ def _cmd_flags(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from hipsense.report.command import make_report, open_in_browser
+
+    with _progress() as bar:
+        task = bar.add_task("report", total=None)
+
+        def progress(done: int, total: int, current) -> None:
+            bar.update(task, total=total, completed=done, description=current or "done")
+
+        out = make_report(
+            args.session,
+            weeks=args.weeks,
+            runner=args.runner,
+            out=args.out,
+            csv_options=_csv_options(args),
+            progress=progress,
+        )
+    size = out.stat().st_size / 1e3
+    console.print(f"wrote the report to [bold]{out}[/] ({size:.0f} kB)", highlight=False, soft_wrap=True)
+    if args.open and not open_in_browser(out):
+        console.print(f"no browser could be started: open {out} yourself", highlight=False)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from hipsense.export.export import default_what, export_store, parse_since, parse_what
+
+    what = parse_what(args.what) if args.what else default_what()
+    if "flags" not in what and not args.what:
+        console.print("[dim]note: no flags table: the trends engine is not part of this installation[/]")
+    since = parse_since(args.since) if args.since else None
+    store = _open_store(create=False)
+    with store, _progress() as bar:
+        task = bar.add_task("exporting", total=None)
+
+        def progress(done: int, total: int, current) -> None:
+            bar.update(task, total=total, completed=done, description=f"exporting {current or ''}")
+
+        result = export_store(
+            store,
+            args.out,
+            fmt=args.format,
+            runner=args.runner,
+            since=since,
+            what=what,
+            pseudonymize=args.pseudonymize,
+            progress=progress,
+        )
+    rows = ", ".join(f"{name} {n} rows" for name, n in result.rows.items())
+    note = " (pseudonymised)" if result.pseudonymized else ""
+    console.print(
+        f"exported {result.sessions} session{'s' if result.sessions != 1 else ''}{note} to [bold]{result.out}[/]: {rows}",
+        highlight=False,
+    )
+    return 0
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from hipsense.batch.run import run_batch
+
+    with _progress() as bar:
+        task = bar.add_task("analysing", total=None)
+
+        def progress(done: int, total: int, job) -> None:
+            label = f"analysing {job.path.name}" if job else "starting workers"
+            bar.update(task, total=total, completed=done, description=label)
+
+        report = run_batch(
+            args.dirs,
+            args.out,
+            workers=args.workers,
+            dask_address=args.dask,
+            csv_options=_csv_options(args),
+            progress=progress,
+        )
+    for _, message in report.failed:
+        err_console.print(f"[bold red]failed:[/] {message}", highlight=False)
+    console.print(
+        f"{len(report.analysed)} analysed ({report.steps} steps), {len(report.failed)} failed, on "
+        f"{report.where} in {report.seconds:.1f} s ({report.total / report.seconds:.2f} files/s); "
+        f"tables in [bold]{report.out}[/]",
+        highlight=False,
+    )
+    if not report.failed:
+        return 0
+    return 2 if len(report.failed) == report.total else 1
+
+
 def _add_csv_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample-rate", type=float, metavar="HZ", help="CSV without t_s: its sampling rate")
     p.add_argument(
@@ -445,6 +533,74 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--runner", metavar="NAME", help="only this runner (default: every runner)")
     p.add_argument("--since", metavar="DATE", help="only flags ending on or after this day (YYYY-MM-DD)")
+
+    p = add(
+        "report",
+        _cmd_report,
+        "write an HTML report of a run or of the last weeks, with figures",
+        "Writes one self-contained HTML file (figures and styles inside, nothing fetched) and can open it "
+        "in the browser. Of a session: headline numbers, left versus right with confidence intervals, the "
+        "metrics along the run, distributions per side and the session's flags. SESSION is a session id "
+        "from `hipsense sessions` or a recording (.hsn or CSV) analysed on the spot; without it, the latest "
+        "stored session. With --weeks N: the runner's last N weeks of load, asymmetry and pelvic drop "
+        "against their own baseline, and the flags.",
+    )
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("session", nargs="?", metavar="SESSION", help="stored session id, or a .hsn/.csv file")
+    what.add_argument("--latest", action="store_true", help="the latest stored session (the default)")
+    what.add_argument("--weeks", type=int, metavar="N", help="a trend report of the last N weeks")
+    p.add_argument("--runner", metavar="NAME", help="whose sessions (default: the only runner, for --weeks)")
+    p.add_argument("--out", metavar="FILE", help="where to write the HTML (default: a name in this folder)")
+    p.add_argument("--open", action="store_true", help="open the report in the web browser")
+    _add_csv_options(p)
+
+    p = add(
+        "export",
+        _cmd_export,
+        "export the store's data for research as CSV or Parquet, with a data dictionary",
+        "Writes the stored sessions into a new folder as tables: raw samples in SI units in the sensor "
+        "and the body frame (one file per session), the step table, the session summaries (flattened) "
+        "and the flags, plus schema.json (every column's dtype, unit and meaning; docs/data-dictionary.md) "
+        "and a README saying what was selected and, with --pseudonymize, what was removed.",
+    )
+    p.add_argument(
+        "--format", choices=["csv", "parquet"], default="parquet", help="file format (default: %(default)s)"
+    )
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="new (or empty) folder to write")
+    p.add_argument("--runner", metavar="NAME", help="only this runner's sessions (default: all)")
+    p.add_argument("--since", metavar="DATE", help="only sessions from this date on (YYYY-MM-DD, UTC)")
+    p.add_argument(
+        "--what",
+        metavar="LIST",
+        help="tables to write, comma-separated from raw,steps,sessions,flags (default: all four)",
+    )
+    p.add_argument(
+        "--pseudonymize",
+        action="store_true",
+        help="replace runner names, drop device ids and file names, shift dates by a random offset per runner",
+    )
+
+    p = add(
+        "batch",
+        _cmd_batch,
+        "analyse many recordings in parallel into Parquet tables (cohort studies)",
+        "Analyses every device file and CSV under each DIR (recursively) on all local cores, or on a Dask "
+        "cluster with --dask, and writes the per-step and per-session tables as Parquet partitioned by "
+        "runner and session (the runner is the first sub-folder below DIR; docs/batch.md). Files that "
+        "cannot be analysed are listed at the end and do not stop the rest; exit code 0 when none failed, "
+        "1 when some did, 2 when all did.",
+    )
+    p.add_argument(
+        "dirs", nargs="+", type=Path, metavar="DIR", help="folders of recordings, one sub-folder per runner"
+    )
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="new (or empty) folder to write")
+    p.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: all cores)")
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run on this Dask scheduler, e.g. tcp://10.0.0.5:8786 (pip install 'hipsense[cluster]')",
+    )
+    _add_csv_options(p)
     return parser
 
 

@@ -27,24 +27,42 @@ anterior-posterior, in g, 500 Hz) and the vertical ground reaction force of an i
   "contacts" a few ms long. We use 0.05 BW with hysteresis: a contact is a run above 0.05 BW that
   reaches 0.5 BW somewhere, and its crossing times are linearly interpolated between samples. See
   :func:`reference_contacts`.
+
+``walking-l5-ipol`` (Voisard et al. 2023, IPOL article 497, AGPL-3.0): 110 walking trials of 19 healthy
+adults, an Xsens MTw at L5 (100 Hz); stand, walk 10 m, U-turn, walk back, stop; reference footsteps
+from foot-worn sensors, checked by hand. What we checked before use:
+
+- **Lost packets.** In 79 of 110 files ``PacketCounter`` jumps (up to 20 % of a file, 5 % overall).
+  The reference sample indices follow the counter, not the rows, so :func:`read_walking_sensor` places
+  each row at its counter value and interpolates the missing samples linearly.
+- **Footsteps** (``LeftFootEvents``/``RightFootEvents``, ``[start, end]``) are each foot's **swing**:
+  38 % of the stride, 12 % gap to the other foot (double support), and the vertical acceleration at L5
+  peaks 30-50 ms after a footstep's end. So the end of a footstep is that foot's initial contact.
+- Only contacts inside ``TrialBoundaries`` are scored; ``UTurnBoundaries`` marks the turn.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from hipsense.conventions import G
+from hipsense.conventions import SENSOR_ACC, SENSOR_GYR, G
 from hipsense.errors import InputFileError
+from hipsense.gait.alignment import MountingAligner, to_body_frame
 from hipsense.gait.filters import segment_argext
 
 #: Environment variable that overrides where the shared recordings are.
 SHARED_DATA_ENV = "HIPSENSE_SHARED_DATA"
 RUNNING_SACRAL = "running-sacral-accel"
 RUNNING_SACRAL_RATE_HZ = 500.0
+WALKING_L5 = "walking-l5-ipol"
+WALKING_L5_RATE_HZ = 100.0
 #: Contact threshold on the vertical ground reaction force, body weights (37.7 N for this runner).
 CONTACT_THRESHOLD_BW = 0.05
 #: A run above the threshold is a contact only if the force reaches this somewhere in it.
@@ -191,3 +209,82 @@ def load_running_sacral(
         raw["grf_v_bw"].to_numpy(), RUNNING_SACRAL_RATE_HZ, threshold_bw=threshold_bw
     )
     return data, contacts
+
+
+# -- walking-l5-ipol -------------------------------------------------------------------------------
+@dataclass
+class WalkingTrial:
+    """One trial: body-frame signals on the reference's sample clock and the scored reference ICs."""
+
+    name: str
+    body: pd.DataFrame  # t_s, acc_* (m/s^2), gyr_* (deg/s), body frame
+    ic: np.ndarray  # reference ICs inside the trial boundaries (sample indices), sorted
+    side: np.ndarray  # "L"/"R" per reference IC
+    swing_start: np.ndarray  # toe-off before each reference IC (start of the footstep)
+    bounds: tuple[int, int]  # TrialBoundaries (clipped to the data)
+    uturn: tuple[int, int]  # UTurnBoundaries
+    lost_samples: int  # packets interpolated
+
+
+def walking_dir() -> Path | None:
+    """The dataset folder, or ``None`` when the shared recordings are absent."""
+    root = shared_data_dir()
+    if root is None or not (root / WALKING_L5).is_dir():
+        return None
+    return root / WALKING_L5
+
+
+def walking_trial_names(folder: Path | None = None) -> list[str]:
+    """Trial names (``<subject>-<trial>``) in subject and trial order."""
+    folder = folder or walking_dir()
+    if folder is None:
+        return []
+    names = [p.name[: -len("_lb.txt")] for p in folder.glob("*_lb.txt")]
+    return sorted(names, key=lambda s: tuple(int(x) for x in s.split("-")))
+
+
+def read_walking_sensor(path: Path) -> tuple[pd.DataFrame, int]:
+    """Sensor-frame signals on the ``PacketCounter`` clock, lost packets interpolated.
+
+    Returns the frame (``t_s``, ``acc_x..z`` m/s^2, ``gyr_x..z`` deg/s; row ``i`` is counter value
+    ``i``) and the number of interpolated samples.
+    """
+    raw = np.loadtxt(path, skiprows=2)
+    counter = raw[:, 0].astype(np.int64)
+    step = np.diff(counter)
+    step[step < 0] += 65536  # 16-bit counter wrap (not seen in these files)
+    counter = counter[0] + np.r_[0, np.cumsum(step)]
+    grid = np.arange(counter[-1] + 1)
+    values = np.column_stack([np.interp(grid, counter, raw[:, j]) for j in range(1, 7)])
+    values[:, 3:] = np.degrees(values[:, 3:])  # rad/s -> deg/s
+    frame = pd.DataFrame(values, columns=list(SENSOR_ACC + SENSOR_GYR))
+    frame.insert(0, "t_s", grid / WALKING_L5_RATE_HZ)
+    return frame, int(len(grid) - len(raw))
+
+
+@cache
+def load_walking_trial(name: str) -> WalkingTrial:
+    """Read, align (MountingAligner) and rotate one trial; pick its scored reference ICs."""
+    folder = walking_dir()
+    if folder is None:
+        raise FileNotFoundError(f"{WALKING_L5} is not in the shared data folder")
+    sensor, lost = read_walking_sensor(folder / f"{name}_lb.txt")
+    meta = json.loads((folder / f"{name}.json").read_text())
+    aligner = MountingAligner().estimate(sensor, sampling_rate_hz=WALKING_L5_RATE_HZ)
+    body = to_body_frame(sensor, aligner.r_body_from_sensor_)
+    n = len(body)
+    left = np.asarray(meta["LeftFootEvents"], dtype=np.int64).reshape(-1, 2)
+    right = np.asarray(meta["RightFootEvents"], dtype=np.int64).reshape(-1, 2)
+    steps = np.r_[left, right]
+    side = np.r_[np.full(len(left), "L"), np.full(len(right), "R")]
+    order = np.argsort(steps[:, 1], kind="stable")
+    steps, side = steps[order], side[order]
+    lo, hi = (int(v) for v in meta["TrialBoundaries"])
+    hi = min(hi, n - 1)
+    keep = (steps[:, 1] >= lo) & (steps[:, 1] <= hi)
+    uturn = tuple(int(v) for v in meta["UTurnBoundaries"])
+    return WalkingTrial(name, body, steps[keep, 1], side[keep], steps[keep, 0], (lo, hi), uturn, lost)
+
+
+def load_walking_trials() -> list[WalkingTrial]:
+    return [load_walking_trial(name) for name in walking_trial_names()]

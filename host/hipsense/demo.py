@@ -57,7 +57,22 @@ def run_demo(out: Path, *, console: Console) -> Path:
         f"left stance and {right.drop_deg:g} deg in right stance, growing by "
         f"{cfg.fatigue.drop_increase_deg:g} deg over the run."
     )
-    console.print(f"\nWrote {out}/: demo-run.hsn, truth.csv, steps.csv, summary.json")
+    with console.status("Drawing the report..."):
+        title = f"Demo: a simulated {cfg.duration_s / 60:g}-minute run"
+        report = _write_report(out, title, summary.to_dict(), analysis.steps, device_file.name)
+    console.print(f"\nWrote {out}/: demo-run.hsn, truth.csv, steps.csv, summary.json, {report.name}")
+    console.print(
+        f"[bold]The run's report:[/] {report} (open it in a web browser)", highlight=False, soft_wrap=True
+    )
     if not identical:
         raise SystemExit("the decoded samples differ from the recorded ones")
     return out
+
+
+def _write_report(out: Path, title: str, summary: dict, steps, source: str) -> Path:
+    """The session's HTML report (docs/report.md), as `hipsense report` writes it."""
+    from hipsense.report.html import render_session, write_report
+    from hipsense.report.sources import ReportSession
+
+    session = ReportSession(summary, steps, title, [("file", source)])
+    return write_report(render_session(session), out / "report.html")

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from hipsense.conventions import G
+from hipsense.datasets import load_walking_trials, read_walking_sensor, walking_dir
 from hipsense.gait.events import EventDetectionError
 from hipsense.gait.scoring import match_nearest
 from hipsense.gait.sides import SideDetector
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _walking_benchmark():
-    """benchmarks/walking.py as a module (it holds the loader and the scoring of the real trials)."""
+    """benchmarks/walking.py as a module (it holds the scoring of the real trials)."""
     name = "hipsense_benchmark_walking"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "walking.py")
@@ -196,13 +197,12 @@ def test_a_long_simulated_walk_at_the_device_rate():
 
 # -- the real recordings ----------------------------------------------------------------------------
 def test_lost_packets_are_placed_on_the_counter_clock(tmp_path):
-    bench = _walking_benchmark()
     rows = [[0, 1.0, 0, 9.8, 0, 0, 0], [1, 2.0, 0, 9.8, 0, 0, 0], [4, 5.0, 0, 9.8, 0.1, 0, 0]]
     lines = ["Acquisition frequency: 100 Hz", "PacketCounter\tAcc_X\tAcc_Y\tAcc_Z\tGyr_X\tGyr_Y\tGyr_Z"]
     lines += ["\t".join(str(v) for v in r) for r in rows]
     path = tmp_path / "1-1_lb.txt"
     path.write_text("\n".join(lines) + "\n")
-    frame, lost = bench.read_sensor(path)
+    frame, lost = read_walking_sensor(path)
     assert lost == 2 and len(frame) == 5
     np.testing.assert_allclose(frame["acc_x"], [1, 2, 3, 4, 5])
     assert frame["gyr_x"].iloc[-1] == pytest.approx(np.degrees(0.1))
@@ -211,9 +211,9 @@ def test_lost_packets_are_placed_on_the_counter_clock(tmp_path):
 @pytest.fixture(scope="module")
 def walking_results(shared_data):
     bench = _walking_benchmark()
-    if bench.data_dir() is None:
+    if walking_dir() is None:
         pytest.skip("walking-l5-ipol is not in the shared data")
-    trials = bench.load_all()
+    trials = load_walking_trials()
     return bench, trials, bench.evaluate(trials)
 
 

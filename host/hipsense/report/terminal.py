@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from hipsense.gait.summary import SessionSummary
 
 from hipsense.gait.summary import ANGLE_NOISE_FLOOR_DEG
+from hipsense.report.wording import duration as _duration
+from hipsense.report.wording import quality_notes
 
 #: How each metric is shown: label, unit, format, and whether it needs the gyroscope.
 METRIC_LABELS = {
@@ -25,12 +27,6 @@ METRIC_LABELS = {
     "pelvic_rotation_deg": ("pelvic rotation", "deg", 1.0, "{:.1f}"),
     "vertical_oscillation_cm": ("vertical osc.", "cm", 1.0, "{:.1f}"),
 }
-
-
-def _duration(seconds: float) -> str:
-    m, s = divmod(int(round(seconds)), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def print_session_info(session: DecodedSession, *, console: Console) -> None:
@@ -132,16 +128,7 @@ def print_summary(summary: SessionSummary, *, console: Console) -> None:
     console.print(drift)
 
     q = summary.quality
-    parts = [
-        f"alignment confidence {q.get('alignment_confidence', 0):.2f}",
-        f"sides from {q.get('side_source', '?')}",
-    ]
-    if q.get("missing_samples"):
-        parts.append(f"{q['missing_samples']} samples missing in {len(q.get('gaps', []))} gaps")
-    if q.get("clipped_share"):
-        parts.append(f"{100 * q['clipped_share']:.2f} % of samples at full scale")
-    parts.append(f"{100 * q.get('doubtful_step_share', 0):.1f} % of steps with a doubtful value")
-    console.print("[bold]data quality:[/] " + ", ".join(parts))
+    console.print("[bold]data quality:[/] " + ", ".join(quality_notes(q)))
     if q.get("side_source") == "alternation":
         console.print(
             "[yellow]This recording has neither a gyroscope nor a sideways axis: left and right are only "

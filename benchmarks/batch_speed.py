@@ -1,0 +1,110 @@
+"""Throughput of ``hipsense batch``: files per second on local processes and on a Dask LocalCluster.
+
+Simulates a small cohort (``--runners`` runners x ``--sessions`` device files of ``--minutes`` each)
+in a temporary folder, then analyses it with :func:`hipsense.batch.run_batch` one process, ``--workers``
+local processes, and a Dask LocalCluster of ``--workers`` single-threaded worker processes on loopback.
+Times are wall-clock for the whole batch, start-up of the pool or the cluster's client included (the
+cluster itself is started before the clock starts, as a real one would already be running); the last
+column leaves the start-up out (files per second from the first result on), which is what a large
+cohort sees. It also checks that all three runs wrote identical tables, and prints the machine's load
+average, since other programs on the machine take cores from the workers.
+
+Usage: ``.venv/bin/python benchmarks/batch_speed.py [--runners 4] [--sessions 6] [--minutes 2] [--workers 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "host"))
+
+from hipsense.batch import run_batch  # noqa: E402
+from hipsense.export import read_table  # noqa: E402
+from hipsense.sim import scenarios, simulate_run  # noqa: E402
+
+
+def make_cohort(folder: Path, runners: int, sessions: int, minutes: float) -> int:
+    for r in range(runners):
+        (folder / f"runner-{r + 1:02d}").mkdir(parents=True)
+        for s in range(sessions):
+            run = simulate_run(scenarios.steady_run(duration_s=60 * minutes, seed=100 * r + s))
+            run.write_device_file(folder / f"runner-{r + 1:02d}" / f"session-{s + 1:02d}.hsn")
+    return runners * sessions
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--runners", type=int, default=4)
+    ap.add_argument("--sessions", type=int, default=6, help="sessions per runner")
+    ap.add_argument("--minutes", type=float, default=2.0, help="length of each simulated session")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="hipsense-batch-bench-") as tmp:
+        cohort = Path(tmp) / "cohort"
+        n = make_cohort(cohort, args.runners, args.sessions, args.minutes)
+        print(
+            f"{n} simulated device files ({args.runners} runners x {args.sessions} sessions x "
+            f"{args.minutes:g} min, 208 Hz, 6 axes); {platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} cores, Python {platform.python_version()}; load average before: "
+            f"{os.getloadavg()[0]:.2f}"
+        )
+        results: dict[str, tuple] = {}
+
+        def timed(label: str, **kwargs) -> None:
+            first: list[float] = []
+            start = time.perf_counter()
+
+            def progress(done: int, total: int, job) -> None:
+                if job is not None and not first:
+                    first.append(time.perf_counter() - start)
+
+            report = run_batch([cohort], Path(tmp) / f"out-{len(results)}", progress=progress, **kwargs)
+            results[label] = (report, first[0])
+
+        timed("1 local process", workers=1)
+        timed(f"{args.workers} local processes", workers=args.workers)
+        try:
+            from distributed import LocalCluster
+        except ImportError:
+            print("dask[distributed] is not installed: no LocalCluster run (pip install 'hipsense[cluster]')")
+        else:
+            with LocalCluster(
+                n_workers=args.workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            ) as cluster:
+                timed(f"Dask LocalCluster, {args.workers} workers", dask_address=cluster.scheduler_address)
+
+        # The last column leaves the start-up out: files per second from the first result on.
+        print(
+            f"{'where':<34} {'files':>5} {'steps':>6} {'seconds':>7} {'files/s':>7} {'1st result s':>12} {'files/s after':>13}"
+        )
+        for label, (r, first) in results.items():
+            steady = (len(r.analysed) - 1) / (r.seconds - first) if r.seconds > first else float("nan")
+            print(
+                f"{label:<34} {len(r.analysed):>5} {r.steps:>6} {r.seconds:>7.2f} "
+                f"{len(r.analysed) / r.seconds:>7.2f} {first:>12.2f} {steady:>13.2f}"
+            )
+        reference = next(iter(results.values()))[0].out
+        for r, _ in results.values():
+            for table in ("steps", "sessions"):
+                pd.testing.assert_frame_equal(read_table(r.out, table), read_table(reference, table))
+        print("all runs wrote identical steps and sessions tables")
+        # Other programs on the machine take cores from the workers: say how busy it was.
+        print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
+
+
+if __name__ == "__main__":
+    main()

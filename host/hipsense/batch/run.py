@@ -1,0 +1,184 @@
+"""Run a batch on local worker processes or on a Dask cluster, and write its Parquet tables.
+
+Output folder::
+
+    schema.json                                   the tables' columns (docs/data-dictionary.md)
+    steps/runner=R/session=S/part-0.parquet       one step table per recording
+    sessions/runner=R/session=S/part-0.parquet    its summary, flattened (one row)
+    failures.csv                                  path, error of every file that could not be analysed
+
+Workers analyse and shape the tables; this process writes them as results arrive, so the output does
+not depend on which worker finished first and memory holds one result at a time.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hipsense.batch.discover import Job, discover
+from hipsense.batch.worker import FileResult, analyse_file
+from hipsense.errors import HipsenseError
+from hipsense.export.schema import BATCH_TABLES, write_schema
+
+#: Called as ``progress(done, total, job)`` after each file (``job`` None at the start).
+Progress = Callable[[int, int, Any], None]
+#: Seconds to wait for a Dask scheduler to answer.
+DASK_CONNECT_TIMEOUT_S = 10
+
+
+@dataclass
+class BatchReport:
+    out: Path
+    total: int
+    analysed: list[Job] = field(default_factory=list)
+    #: (path, why it could not be analysed)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+    steps: int = 0
+    seconds: float = 0.0
+    where: str = ""
+
+
+def _process_context():
+    """How worker processes start. Not by a plain fork: this process runs threads (the progress bar),
+    which fork does not copy safely. A fork server imports the analysis once and forks the workers from
+    it, which starts them faster than spawn (each spawned worker would import numpy, scipy and pandas)."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["hipsense.batch.worker"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _failed(job: Job, error: BaseException) -> FileResult:
+    return FileResult(
+        job, error=f"{job.path}: the worker analysing it failed ({type(error).__name__}: {error})"
+    )
+
+
+def _local(jobs: list[Job], csv_options: dict, workers: int) -> Iterator[FileResult]:
+    if workers == 1:  # no pool to start: the simplest way to run a handful of files
+        for job in jobs:
+            yield analyse_file(job, csv_options)
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context()) as pool:
+        futures = {pool.submit(analyse_file, job, csv_options): job for job in jobs}
+        try:
+            for future in as_completed(futures):
+                try:
+                    yield future.result()
+                except Exception as e:  # noqa: BLE001 - a worker that died (memory, signal) fails its file
+                    yield _failed(futures[future], e)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _dask_client(address: str, timeout_s: float):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise HipsenseError(
+            "--dask needs Dask's distributed scheduler, which is not installed: pip install 'hipsense[cluster]'"
+        ) from None
+    try:
+        return Client(address, timeout=timeout_s)
+    except (OSError, TimeoutError, ValueError) as e:
+        raise HipsenseError(f"--dask {address}: cannot reach the Dask scheduler ({e})") from None
+
+
+def _dask(client, jobs: list[Job], csv_options: dict) -> Iterator[FileResult]:
+    from distributed import as_completed as dask_completed
+
+    with client:
+        futures = {client.submit(analyse_file, job, csv_options, pure=False): job for job in jobs}
+        try:
+            for future in dask_completed(futures):
+                try:
+                    yield future.result()
+                except Exception as e:  # noqa: BLE001 - e.g. KilledWorker: that file fails, the rest go on
+                    yield _failed(futures[future], e)
+        finally:
+            client.cancel(list(futures))
+
+
+def _write_result(out: Path, result: FileResult) -> None:
+    for name, df in (("steps", result.steps), ("sessions", result.session)):
+        assert df is not None
+        folder = out / name / f"runner={result.job.runner}" / f"session={result.job.session}"
+        folder.mkdir(parents=True)
+        # Partition keys live in the folder names (hive layout), not in the files.
+        df.drop(columns=["runner", "session"]).to_parquet(folder / "part-0.parquet", index=False)
+
+
+def run_batch(
+    dirs: Iterable[str | Path],
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    dask_address: str | None = None,
+    csv_options: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    dask_timeout_s: float = DASK_CONNECT_TIMEOUT_S,
+) -> BatchReport:
+    """Analyse every recording under ``dirs`` into the new folder ``out`` (see the module docstring).
+
+    ``workers`` local processes (default: all cores) unless ``dask_address`` names a Dask scheduler,
+    whose workers must see the input files at the same paths. Files that cannot be analysed are
+    listed in the report; none stops the rest.
+    """
+    started = time.perf_counter()
+    jobs = discover(dirs)
+    if not jobs:
+        raise HipsenseError(f"no .hsn or .csv files under {', '.join(map(str, dirs))}")
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise HipsenseError(f"{out}: exists and is not an empty folder; choose a new one")
+    if workers is not None and workers < 1:
+        raise HipsenseError(f"--workers must be at least 1, not {workers}")
+    report = BatchReport(out, len(jobs))
+    seen: dict[tuple[str, str], Path] = {}
+    todo = []
+    for job in jobs:
+        key = (job.runner, job.session)
+        if key in seen:
+            report.failed.append(
+                (job.path, f"{job.path}: same runner and session name as {seen[key]}; rename one")
+            )
+        else:
+            seen[key] = job.path
+            todo.append(job)
+    options = dict(csv_options or {})
+    if dask_address:  # connected before anything is written, so a wrong address leaves no folder behind
+        client = _dask_client(dask_address, dask_timeout_s)
+        results, report.where = _dask(client, todo, options), f"Dask scheduler {dask_address}"
+    else:
+        n = min(workers or os.cpu_count() or 1, len(todo))
+        results, report.where = _local(todo, options, n), f"{n} local process{'es' if n > 1 else ''}"
+    out.mkdir(parents=True, exist_ok=True)
+    write_schema(out, BATCH_TABLES)
+    if progress:
+        progress(len(report.failed), len(jobs), None)
+    for result in results:
+        if result.error is None:
+            _write_result(out, result)
+            report.analysed.append(result.job)
+            report.steps += len(result.steps) if result.steps is not None else 0
+        else:
+            report.failed.append((result.job.path, result.error))
+        if progress:
+            progress(len(report.analysed) + len(report.failed), len(jobs), result.job)
+    report.failed.sort()
+    pd.DataFrame(
+        {"path": [str(p) for p, _ in report.failed], "error": [e for _, e in report.failed]}, dtype="string"
+    ).to_csv(out / "failures.csv", index=False)
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,51 @@
+"""The work of one file in a batch: read, analyse, summarise, and shape the two output tables.
+
+Runs in a worker process (local pool or Dask worker), so it takes and returns only picklable values
+and never raises: a file that cannot be analysed comes back with its error message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from hipsense.batch.discover import Job
+from hipsense.errors import HipsenseError
+from hipsense.export.schema import BATCH_SESSIONS, BATCH_STEPS
+from hipsense.export.tables import steps_frame, summary_rows
+
+
+@dataclass
+class FileResult:
+    job: Job
+    steps: pd.DataFrame | None = None
+    session: pd.DataFrame | None = None
+    error: str | None = None
+
+
+def analyse_file(job: Job, csv_options: dict[str, Any]) -> FileResult:
+    """Analyse one recording the way ``hipsense import`` does; errors are returned, not raised."""
+    # The store's own reading and analysis, so a batch and an import of the same file agree.
+    from hipsense.store import _analyse, _read_recording
+
+    try:
+        kind, recording, quality, start, device_id = _read_recording(job.path, csv_options)
+        analysis, summary = _analyse(recording, quality, job.path.name)
+    except HipsenseError as e:
+        return FileResult(job, error=str(e))
+    except Exception as e:  # noqa: BLE001 - one bad file must not stop the batch
+        return FileResult(job, error=f"{job.path}: cannot analyse it ({type(e).__name__}: {e})")
+    keys = {"runner": job.runner, "session": job.session}
+    row = {
+        **keys,
+        "file": str(job.path),
+        "kind": kind,
+        "device_id": device_id,
+        "start_time": pd.to_datetime(start, unit="s", utc=True) if start else None,
+        "summary": summary,
+    }
+    return FileResult(
+        job, steps_frame(analysis.steps, keys, BATCH_STEPS), summary_rows([row], BATCH_SESSIONS)
+    )

@@ -1,0 +1,407 @@
+"""The export schema: every table and column hipsense writes for research, defined once.
+
+``docs/data-dictionary.md`` is generated from this module (``python -m hipsense.export
+docs/data-dictionary.md``; a test checks that the committed file is up to date), and every export and
+batch output carries the same definitions as ``schema.json``. Writers select and cast their frames
+through :func:`conform`, so a file can hold no column the schema does not describe.
+
+dtypes are pandas dtype names: ``int64``, ``Int64`` (nullable integer), ``float64`` (NaN = not
+measured), ``boolean`` (nullable), ``string``, ``datetime64[ns, UTC]`` (an instant) and
+``datetime64[ns]`` (a calendar day, time 00:00).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR
+from hipsense.export.pseudonym import MAX_WEEKS, MIN_WEEKS
+from hipsense.gait.summary import DRIFT_METRICS, SIDED_METRICS
+
+#: Version of the schema itself; bump when a column changes meaning, type or name.
+SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: str
+    unit: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def dtypes(self) -> dict[str, str]:
+        return {c.name: c.dtype for c in self.columns}
+
+
+# -- building blocks -------------------------------------------------------------------------------
+
+#: Per-step metrics: (dtype, unit, meaning); definitions and papers in docs/metrics.md.
+STEP_METRICS: dict[str, tuple[str, str, str]] = {
+    "bout": (
+        "Int64",
+        "-",
+        "number of the running bout the step belongs to (walk breaks and stops split bouts)",
+    ),
+    "side": ("string", "L/R", "foot in contact at this step's initial contact"),
+    "ic_s": ("float64", "s", "initial contact, seconds from the session start"),
+    "to_s": ("float64", "s", "toe-off, seconds from the session start"),
+    "step_time_s": ("float64", "s", "this initial contact to the next one in the same bout"),
+    "contact_time_s": ("float64", "s", "ground contact time: to_s - ic_s"),
+    "flight_time_s": ("float64", "s", "step_time_s - contact_time_s: no foot on the ground"),
+    "cadence_spm": ("float64", "steps/min", "60 / step_time_s"),
+    "impact_g": ("float64", "g", "peak vertical specific force (acc_is) in the first 60 ms of stance"),
+    "loading_rate_g_per_s": (
+        "float64",
+        "g/s",
+        "mean slope of acc_is from initial contact to the impact peak",
+    ),
+    "braking_g": (
+        "float64",
+        "g",
+        "magnitude of the most negative forward acceleration in the first half of stance",
+    ),
+    "pelvic_drop_deg": (
+        "float64",
+        "deg",
+        "contralateral pelvic drop in the step; positive when the swing side drops",
+    ),
+    "pelvic_rotation_deg": (
+        "float64",
+        "deg",
+        "transverse pelvic rotation over the step; swing side forward positive",
+    ),
+    "vertical_oscillation_cm": ("float64", "cm", "range of the pelvis height over the step"),
+    "quality": (
+        "string",
+        "text",
+        "'; '-joined reasons a value is missing or doubtful (missing when there is none)",
+    ),
+}
+
+#: Per side of a session, for every sided metric M (see gait/summary.py SideComparison).
+SIDE_FIELDS: dict[str, tuple[str, str | None, str]] = {
+    "left": ("float64", None, "median over left-foot steps"),
+    "right": ("float64", None, "median over right-foot steps"),
+    "asymmetry_pct": ("float64", "%", "asymmetry index 100 (L - R) / ((L + R) / 2)"),
+    "ci_low_pct": ("float64", "%", "lower end of the asymmetry index's 95 % block-bootstrap interval"),
+    "ci_high_pct": ("float64", "%", "upper end of the asymmetry index's 95 % block-bootstrap interval"),
+    "difference": ("float64", None, "left median minus right median"),
+    "diff_ci_low": ("float64", None, "lower end of the difference's 95 % interval"),
+    "diff_ci_high": ("float64", None, "upper end of the difference's 95 % interval"),
+    "larger_than_noise": (
+        "boolean",
+        "-",
+        "interval excludes 0 and the asymmetry exceeds the metric's noise floor",
+    ),
+    "n_left": ("Int64", "steps", "left-foot steps with a value"),
+    "n_right": ("Int64", "steps", "right-foot steps with a value"),
+}
+
+DRIFT_FIELDS: dict[str, str] = {
+    "early": "median over the first fifth of the running steps (mean of the two sides)",
+    "late": "median over the last fifth of the running steps (mean of the two sides)",
+    "change": "late - early",
+}
+
+#: Data quality figures copied from the summary's ``quality`` (absent ones are empty).
+QUALITY_FIELDS: dict[str, tuple[str, str, str]] = {
+    "alignment_confidence": (
+        "float64",
+        "0-1",
+        "confidence of the estimated mounting (1 for body-frame input)",
+    ),
+    "side_source": ("string", "text", "what told left from right: gyroscope, acc_ml or alternation"),
+    "doubtful_step_share": ("float64", "0-1", "share of steps with a non-empty quality note"),
+    "sample_rate_hz": (
+        "float64",
+        "Hz",
+        "sampling rate used by the analysis (measured from the clip's clock when possible)",
+    ),
+    "nominal_rate_hz": ("float64", "Hz", "output rate written in the device file header (device files only)"),
+    "missing_samples": (
+        "Int64",
+        "samples",
+        "samples lost in gaps and filled by interpolation (device files only)",
+    ),
+    "overflow_lost": ("Int64", "samples", "samples the IMU FIFO overflowed and lost (device files only)"),
+    "corrupt_blocks": ("Int64", "blocks", "device file blocks that failed their checks and were skipped"),
+    "clipped_share": ("float64", "0-1", "share of samples at the sensor's full scale (device files only)"),
+}
+
+BODY_AXES = ("is", "ml", "pa")
+SENSOR_AXES = ("x", "y", "z")
+
+
+def _metric_unit(metric: str) -> str:
+    return STEP_METRICS[metric][1]
+
+
+def summary_columns() -> tuple[Column, ...]:
+    """The flattened session summary (``SessionSummary.to_dict()``), keys left out."""
+    cols = [
+        Column("algorithm_version", "string", "-", "version of the analysis that made the derived numbers"),
+        Column("duration_s", "float64", "s", "length of the recording"),
+        Column("running_time_s", "float64", "s", "time in running bouts"),
+        Column("steps", "Int64", "steps", "running steps in the step table"),
+        Column("cadence_spm", "float64", "steps/min", "median cadence over the running steps"),
+        Column("impact_load_g", "float64", "g x steps", "sum of impact_g over all running steps"),
+    ]
+    for m in SIDED_METRICS:
+        for field, (dtype, unit, meaning) in SIDE_FIELDS.items():
+            cols.append(Column(f"{m}_{field}", dtype, unit or _metric_unit(m), f"{m}: {meaning}"))
+    for m in DRIFT_METRICS:
+        for field, meaning in DRIFT_FIELDS.items():
+            cols.append(
+                Column(f"{m}_drift_{field}", "float64", _metric_unit(m), f"{m} within the run: {meaning}")
+            )
+    for q, (dtype, unit, meaning) in QUALITY_FIELDS.items():
+        cols.append(Column(q, dtype, unit, meaning))
+    for b in BODY_AXES:
+        for s in SENSOR_AXES:
+            cols.append(
+                Column(
+                    f"r_{b}_{s}",
+                    "float64",
+                    "-",
+                    f"rotation sensor -> body frame, row {b}, column {s} (body = R @ sensor; empty for body-frame input)",
+                )
+            )
+    return tuple(cols)
+
+
+_SESSION_ID = Column("session_id", "int64", "-", "session number in the exporting store (joins the tables)")
+_RUNNER = Column("runner", "string", "-", "runner's name in the store, or a pseudonym (runner-01, ...)")
+
+
+def _raw_columns() -> tuple[Column, ...]:
+    cols = [
+        _SESSION_ID,
+        Column("t_s", "float64", "s", "time from the session start, on the same clock as ic_s/to_s"),
+        Column(
+            "filled", "boolean", "-", "true where the device lost the sample and it was linearly interpolated"
+        ),
+    ]
+    what = {"acc": ("m/s^2", "specific force along"), "gyr": ("deg/s", "angular rate about")}
+    for frame, names in (("sensor", SENSOR_ACC + SENSOR_GYR), ("body", BODY_ACC + BODY_GYR)):
+        for name in names:
+            unit, quantity = what[name[:3]]
+            axis = name[4:]
+            cols.append(Column(name, "float64", unit, f"{quantity} the {frame} frame's {axis} axis"))
+    return tuple(cols)
+
+
+def _step_columns() -> tuple[Column, ...]:
+    return tuple(Column(n, d, u, m) for n, (d, u, m) in STEP_METRICS.items())
+
+
+_START_TIME = Column(
+    "start_time",
+    "datetime64[ns, UTC]",
+    "UTC",
+    "start of the recording by the clip's clock (empty when unknown, e.g. CSVs)",
+)
+_KIND = Column("kind", "string", "-", "recording type: device (the clip's session file) or csv")
+_DEVICE_ID = Column(
+    "device_id", "string", "-", "the clip's id from the file header (export: removed by --pseudonymize)"
+)
+_STEP_NO = Column("step_no", "int64", "-", "step number within the session, from 0 in time order")
+
+RAW = Table(
+    "raw",
+    "Samples as the analysis saw them, in SI units, in the sensor frame and rotated into the pelvis body "
+    "frame (is up, ml right, pa forward; docs/conventions.md) with the session's estimated mounting (the "
+    "rotation as stored in its summary, 6 decimals). One "
+    "file per session. Sensor-frame columns are empty for body-frame CSV input, gyroscope columns when "
+    "the recording has none.",
+    _raw_columns(),
+)
+STEPS = Table(
+    "steps",
+    "One row per running step (docs/metrics.md, 'The step table').",
+    (_SESSION_ID, _RUNNER, _STEP_NO, *_step_columns()),
+)
+SESSIONS = Table(
+    "sessions",
+    "One row per session: where it came from and its summary flattened (docs/metrics.md, 'The session "
+    "summary'). Sessions the analysis could not use have status 'error' and empty figures.",
+    (
+        _SESSION_ID,
+        _RUNNER,
+        _START_TIME,
+        _KIND,
+        _DEVICE_ID,
+        Column("original_name", "string", "-", "file name when imported (removed by --pseudonymize)"),
+        Column("status", "string", "-", "ok, or error when the analysis could not use the recording"),
+        Column("error", "string", "text", "why the analysis failed (empty when status is ok)"),
+        *summary_columns(),
+    ),
+)
+FLAGS = Table(
+    "flags",
+    "Observations worth a look over a runner's sessions (hipsense.trends.model.Flag). They inform; "
+    "they are not a diagnosis.",
+    (
+        _RUNNER,
+        Column(
+            "kind",
+            "string",
+            "-",
+            "load_spike, load_climb, asymmetry_drift, drop_rising or within_run_fatigue",
+        ),
+        Column("severity", "string", "-", "info, watch or alert (by the flag's own thresholds)"),
+        Column("period_start", "datetime64[ns]", "date", "first day the flag covers"),
+        Column("period_end", "datetime64[ns]", "date", "last day the flag covers (inclusive)"),
+        Column("metric", "string", "-", "gait metric concerned (a step table column), when there is one"),
+        Column("session_id", "Int64", "-", "the session that raised the flag, when it is about one session"),
+        Column("sentence", "string", "text", "what changed, in plain words"),
+        Column("advice", "string", "text", "what runners commonly do about it (informational)"),
+        Column("numbers", "string", "JSON", "the figures behind the flag as a JSON object (name -> value)"),
+        Column("reference", "string", "text", "source of the rule or threshold"),
+    ),
+)
+
+_BATCH_KEYS = (
+    Column(
+        "runner", "string", "-", "sub-folder of the batch input the file was found in (see docs/batch.md)"
+    ),
+    Column(
+        "session", "string", "-", "the file's path below the runner folder, '/' as '__' (see docs/batch.md)"
+    ),
+)
+BATCH_STEPS = Table(
+    "batch_steps",
+    "`hipsense batch`: the step table of every recording, partitioned by runner and session.",
+    (*_BATCH_KEYS, _STEP_NO, *_step_columns()),
+)
+BATCH_SESSIONS = Table(
+    "batch_sessions",
+    "`hipsense batch`: one row per recording that could be analysed, partitioned by runner and session.",
+    (
+        *_BATCH_KEYS,
+        Column("file", "string", "-", "the input file's path as given"),
+        _KIND,
+        _DEVICE_ID,
+        _START_TIME,
+        *summary_columns(),
+    ),
+)
+
+EXPORT_TABLES: dict[str, Table] = {t.name: t for t in (RAW, STEPS, SESSIONS, FLAGS)}
+BATCH_TABLES: dict[str, Table] = {"steps": BATCH_STEPS, "sessions": BATCH_SESSIONS}
+ALL_TABLES = (RAW, STEPS, SESSIONS, FLAGS, BATCH_STEPS, BATCH_SESSIONS)
+
+
+# -- use ------------------------------------------------------------------------------------------
+
+
+def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """The table's columns in order with the schema's dtypes; absent columns become empty ones.
+
+    Empty strings become missing values, so a table reads back the same from CSV and from Parquet.
+    """
+    out = {}
+    n = len(df)
+    for c in table.columns:
+        values = df[c.name] if c.name in df else pd.Series([None] * n, index=df.index, dtype=object)
+        if c.dtype.startswith("datetime64"):
+            values = pd.to_datetime(values, utc=c.dtype.endswith("UTC]"))
+        values = values.astype(c.dtype)
+        if c.dtype == "string":  # CSV cannot tell "" from missing: one spelling for both formats
+            values = values.mask(values == "")
+        out[c.name] = values.reset_index(drop=True)
+    return pd.DataFrame(out, index=pd.RangeIndex(n))
+
+
+def schema_dict(tables: dict[str, Table]) -> dict:
+    """The machine-readable schema: table -> description and column -> dtype, unit, meaning."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tables": {
+            key: {
+                "description": t.description,
+                "columns": {c.name: {k: v for k, v in asdict(c).items() if k != "name"} for c in t.columns},
+            }
+            for key, t in tables.items()
+        },
+    }
+
+
+def write_schema(folder: Path, tables: dict[str, Table]) -> Path:
+    path = folder / "schema.json"
+    path.write_text(json.dumps(schema_dict(tables), indent=2) + "\n")
+    return path
+
+
+def data_dictionary_markdown() -> str:
+    """docs/data-dictionary.md, generated."""
+    lines = [
+        "# Data dictionary",
+        "",
+        "<!-- Generated from host/hipsense/export/schema.py by `python -m hipsense.export "
+        "docs/data-dictionary.md`; edit the code, not this file. -->",
+        "",
+        "Every table that `hipsense export` and `hipsense batch` write, column by column. Each export and "
+        "batch output also holds these definitions as `schema.json` (table -> column -> dtype, unit, "
+        "meaning), so a file can be understood without this page. Units and frames follow "
+        "[conventions.md](conventions.md); metrics are defined with their papers in [metrics.md](metrics.md).",
+        "",
+        "## Getting the tables",
+        "",
+        "```sh",
+        "hipsense export --out study-export                      # everything in the store, as Parquet",
+        "hipsense export --format csv --out ana --runner ana --since 2025-03-01 --what steps,sessions",
+        "hipsense export --out shared --pseudonymize             # for sharing: see below",
+        "hipsense batch recordings/ --out cohort                 # many files without a store: docs/batch.md",
+        "```",
+        "",
+        "`hipsense export` reads the local store (docs/store.md) and writes into a new folder: `sessions`, "
+        "`steps` and `flags` as one file each, `raw` as one file per session (`raw/session-N.parquet`), "
+        "`schema.json`, and a `README.md` that lists the files, how the sessions were selected and what "
+        "pseudonymisation removed. `--what` picks tables (default all four); flags come from the trends "
+        "engine (`hipsense.trends`). Raw samples are those the analysis used: device files decoded to "
+        "m/s^2 and deg/s on the clock measured from the file, lost samples interpolated and marked "
+        "`filled`; CSVs as read with the options they were imported with. The body frame uses the "
+        "mounting the analysis estimated for that session.",
+        "",
+        "`--pseudonymize` replaces runner names by `runner-01`, `runner-02`, ... (random order), drops "
+        "`device_id` and `original_name`, replaces names, device ids and file names inside free text, "
+        "and shifts every date and time of a runner by one random whole number of weeks "
+        f"({MIN_WEEKS} to {MAX_WEEKS} weeks back; ISO dates inside text too), so intervals, weekdays and times of day are kept. Neither "
+        "the aliases nor the offsets are stored anywhere. The signals themselves are kept, and gait can "
+        "be characteristic of a person: such an export is pseudonymous, not anonymous.",
+        "",
+        f"Schema version {SCHEMA_VERSION}. dtypes are pandas dtype names: `int64`, `Int64` (integer that may be "
+        "empty), `float64` (empty = not measured), `boolean` (may be empty), `string`, `datetime64[ns, UTC]` "
+        "(an instant, UTC) and `datetime64[ns]` (a calendar day). In CSV files empty cells are missing values, "
+        "instants are ISO 8601 with offset; `hipsense.export.read_table(folder, name)` reads any table back "
+        "with these dtypes.",
+        "",
+    ]
+    for t in ALL_TABLES:
+        lines += [
+            f"## `{t.name}`",
+            "",
+            t.description,
+            "",
+            "| column | dtype | unit | meaning |",
+            "|---|---|---|---|",
+        ]
+        lines += [f"| `{c.name}` | {c.dtype} | {c.unit} | {c.meaning} |" for c in t.columns]
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,111 @@
+"""Build the export tables as DataFrames: steps, flattened session summaries, raw samples and flags.
+
+Each builder returns a frame already passed through :func:`hipsense.export.schema.conform`, so its
+columns and dtypes are those of the schema and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR, TIME_COLUMN, sensor_to_body
+from hipsense.export.schema import (
+    BODY_AXES,
+    DRIFT_FIELDS,
+    FLAGS,
+    QUALITY_FIELDS,
+    RAW,
+    SENSOR_AXES,
+    SIDE_FIELDS,
+    Table,
+    conform,
+)
+from hipsense.trends.model import Flag
+
+_HEADLINE = ("algorithm_version", "duration_s", "running_time_s", "steps", "cadence_spm", "impact_load_g")
+
+
+def flatten_summary(summary: dict[str, Any] | None) -> dict[str, Any]:
+    """A session summary JSON (``SessionSummary.to_dict()``) as one flat row of the sessions table."""
+    if not summary:
+        return {}
+    row: dict[str, Any] = {k: summary.get(k) for k in _HEADLINE}
+    for side in summary.get("sides") or []:
+        for field in SIDE_FIELDS:
+            row[f"{side['metric']}_{field}"] = side.get(field)
+    for metric, drift in (summary.get("drift") or {}).items():
+        for field in DRIFT_FIELDS:
+            row[f"{metric}_drift_{field}"] = drift.get(field)
+    quality = summary.get("quality") or {}
+    for field in QUALITY_FIELDS:
+        row[field] = quality.get(field)
+    rotation = (summary.get("alignment") or {}).get("r_body_from_sensor")
+    if rotation is not None:
+        for i, b in enumerate(BODY_AXES):
+            for j, s in enumerate(SENSOR_AXES):
+                row[f"r_{b}_{s}"] = rotation[i][j]
+    return row
+
+
+def summary_rows(rows: Iterable[dict[str, Any]], table: Table) -> pd.DataFrame:
+    """Session rows (key columns plus a ``summary`` dict each) as the table, the summary flattened."""
+    flat = [
+        {**{k: v for k, v in r.items() if k != "summary"}, **flatten_summary(r.get("summary"))} for r in rows
+    ]
+    return conform(pd.DataFrame(flat), table)
+
+
+def steps_frame(steps: pd.DataFrame, keys: dict[str, Any], table: Table) -> pd.DataFrame:
+    """A session's step table with its key columns (``session_id``/``runner`` or ``runner``/``session``)."""
+    df = steps.reset_index(drop=True).copy()
+    df.insert(0, "step_no", np.arange(len(df), dtype=np.int64))
+    for name, value in keys.items():
+        df[name] = value
+    return conform(df, table)
+
+
+def raw_frame(
+    data: pd.DataFrame,
+    frame: str,
+    r_body_from_sensor: list[list[float]] | None,
+    filled: np.ndarray | None,
+    session_id: int,
+) -> pd.DataFrame:
+    """Samples of one recording in both frames; the body frame via the session's estimated rotation.
+
+    Without a rotation (the analysis failed, so no mounting was estimated) the body-frame columns of a
+    sensor-frame recording stay empty rather than guessed.
+    """
+    out = pd.DataFrame({"session_id": session_id, TIME_COLUMN: data[TIME_COLUMN].to_numpy()})
+    out["filled"] = filled if filled is not None else np.zeros(len(data), dtype=bool)
+    if frame == "sensor":
+        for col in SENSOR_ACC + SENSOR_GYR:
+            if col in data:
+                out[col] = data[col].to_numpy()
+        if r_body_from_sensor is not None:
+            r = np.asarray(r_body_from_sensor, dtype=float)
+            for src, dst in ((SENSOR_ACC, BODY_ACC), (SENSOR_GYR, BODY_GYR)):
+                if all(c in data for c in src):
+                    rotated = sensor_to_body(data[list(src)].to_numpy(), r)
+                    for k, col in enumerate(dst):
+                        out[col] = rotated[:, k]
+    else:
+        for col in BODY_ACC + BODY_GYR:
+            if col in data:
+                out[col] = data[col].to_numpy()
+    return conform(out, RAW)
+
+
+def flags_frame(flags: Iterable[Flag]) -> pd.DataFrame:
+    """The flags table from :class:`~hipsense.trends.model.Flag` objects (``numbers`` as JSON text)."""
+    rows = []
+    for f in flags:
+        row = f.to_dict()
+        row["numbers"] = json.dumps(row["numbers"], sort_keys=True)
+        rows.append(row)
+    return conform(pd.DataFrame(rows), FLAGS)

@@ -1,0 +1,112 @@
+"""``hipsense report``: pick what to report on (a stored session, a file, the latest run, the last weeks),
+render it and write one HTML file."""
+
+from __future__ import annotations
+
+import re
+import webbrowser
+from pathlib import Path
+from typing import Any
+
+from hipsense.errors import HipsenseError, InputFileError
+from hipsense.report import sources
+from hipsense.report.html import render_session, render_trends, write_report
+from hipsense.report.page import Progress
+
+
+def _shifted(progress: Progress | None, k: int) -> Progress | None:
+    """A progress callback whose steps come after ``k`` steps already done."""
+    if progress is None:
+        return None
+    return lambda done, total, current: progress(done + k, total + k, current)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", name).strip("_") or "runner"
+
+
+def _open_store():
+    from hipsense.store import Store
+
+    return Store(create=False)
+
+
+def _pick_runner(store, runner: str | None) -> str:
+    runners = store.runners()
+    if runner is not None:
+        if runner not in runners:
+            raise HipsenseError(f"no runner {runner!r} in the store; runners: {', '.join(runners) or 'none'}")
+        return runner
+    if len(runners) == 1:
+        return runners[0]
+    if not runners:
+        raise HipsenseError(f"no sessions in the store {store.root}; add some with `hipsense import`")
+    raise HipsenseError(f"the store holds several runners ({', '.join(runners)}): choose one with --runner")
+
+
+def trends_report(weeks: int, runner: str | None, out: Path | None, progress: Progress | None) -> Path:
+    try:
+        from hipsense.trends.build import build_trends
+    except ModuleNotFoundError as e:
+        if e.name != "hipsense.trends.build":
+            raise
+        raise HipsenseError(
+            "trend reports need the trends engine (hipsense.trends.build), which this installation lacks"
+        ) from None
+    with _open_store() as store:
+        who = _pick_runner(store, runner)
+        if progress:
+            progress(0, 1, f"building {who}'s trends")
+        trends = build_trends(store, who)
+    html = render_trends(trends, weeks, progress=_shifted(progress, 1))
+    return write_report(html, out or Path(f"hipsense-trends-{_safe(who)}-{weeks}w.html"))
+
+
+def session_report(
+    target: str | None,
+    runner: str | None,
+    out: Path | None,
+    csv_options: dict[str, Any],
+    progress: Progress | None,
+) -> Path:
+    """Report on ``target``: a recording's path, a stored session's id, or (None) the latest session."""
+    path = Path(target) if target is not None else None
+    if path is not None and path.exists():
+        if progress:
+            progress(0, 1, f"analysing {path.name}")
+        session = sources.from_file(path, **csv_options)
+        default = Path(f"{_safe(path.stem)}-report.html")
+    else:
+        with _open_store() as store:
+            sid = int(target) if target is not None else sources.latest_session_id(store, runner)
+            if progress:
+                progress(0, 1, f"reading session {sid}")
+            session = sources.from_store(store, sid)
+        default = Path(f"hipsense-session-{sid}.html")
+    html = render_session(session, progress=_shifted(progress, 1))
+    return write_report(html, out or default)
+
+
+def open_in_browser(path: Path) -> bool:
+    """Open the report in the user's browser; False when no browser could be started."""
+    return webbrowser.open(path.resolve().as_uri())
+
+
+def make_report(
+    target: str | None,
+    *,
+    weeks: int | None = None,
+    runner: str | None = None,
+    out: str | Path | None = None,
+    csv_options: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Write the report the command line asked for and return its path."""
+    out = Path(out) if out is not None else None
+    if weeks is not None:
+        if target is not None:
+            raise HipsenseError("give either a SESSION or --weeks, not both")
+        return trends_report(weeks, runner, out, progress)
+    if target is not None and not target.isdigit() and not Path(target).exists():
+        raise InputFileError(target, "no such file (and not a session id: `hipsense sessions` lists those)")
+    return session_report(target, runner, out, csv_options or {}, progress)

@@ -1,0 +1,342 @@
+"""The HTML report: one self-contained file for a session or for a runner's last weeks.
+
+:func:`render_session` renders a session summary (``SessionSummary.to_dict()``) with its step table;
+:func:`render_trends` renders a :class:`hipsense.trends.model.Trends`. Both return the page as a string;
+:func:`write_report` writes it. docs/report.md describes what each part shows.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hipsense.errors import HipsenseError
+from hipsense.gait.summary import ANGLE_NOISE_FLOOR_DEG, DRIFT_METRICS
+from hipsense.report import figures
+from hipsense.report.page import (
+    Cell,
+    Progress,
+    card,
+    card_row,
+    draw,
+    esc,
+    figure,
+    flags_section,
+    page,
+    section,
+    table,
+)
+from hipsense.report.sources import ReportSession
+from hipsense.report.terminal import METRIC_LABELS
+from hipsense.report.wording import duration, quality_notes
+from hipsense.trends.model import Trends
+
+#: Metrics whose left/right asymmetry is followed over weeks (others join when a flag names them).
+TREND_ASYMMETRY_METRICS = ("contact_time_s", "impact_g", "loading_rate_g_per_s", "step_time_s")
+#: How a larger value reads in words.
+_LARGER = {"step_time_s": "longer", "contact_time_s": "longer", "flight_time_s": "longer"}
+
+
+def _value(metric: str, v: float | None, unit: bool = True) -> str:
+    if v is None or not math.isfinite(v):
+        return "-"
+    _, u, scale, fmt = METRIC_LABELS[metric]
+    return fmt.format(v * scale) + (f" {u}" if unit else "")
+
+
+# -- session view --------------------------------------------------------------------------------------
+
+
+def _headline(summary: dict[str, Any], steps: pd.DataFrame) -> str:
+    def median(col: str) -> float | None:
+        v = steps[col].to_numpy(dtype=float) if col in steps and len(steps) else np.array([])
+        return float(np.nanmedian(v)) if np.isfinite(v).any() else None
+
+    ct, imp = median("contact_time_s"), median("impact_g")
+    cadence = summary.get("cadence_spm")
+    cards = [
+        card("running time", duration(summary.get("running_time_s")), f"of {duration(summary.get('duration_s'))} recorded"),
+        card("steps", f"{summary.get('steps', 0):,}", "running steps, both feet"),
+        card("cadence", f"{cadence:.0f} <small>steps/min</small>" if cadence else "-", "median"),
+        card("contact time", f"{ct * 1000:.0f} <small>ms</small>" if ct else "-", "median foot on the ground"),
+        card("impact", f"{imp:.2f} <small>g</small>" if imp else "-", "median peak per step"),
+        card("impact load", f"{summary.get('impact_load_g', 0):,.0f} <small>g</small>", "sum of every step's impact"),
+    ]  # fmt: skip
+    return card_row(cards)
+
+
+def _side_sentence(s: dict[str, Any]) -> str:
+    """One asymmetry the summary judged larger than noise, in plain words."""
+    metric = s["metric"]
+    label = METRIC_LABELS[metric][0]
+    both = f"{_value(metric, s['left'])} left, {_value(metric, s['right'])} right"
+    if metric in ANGLE_NOISE_FLOOR_DEG:
+        side = "left" if s["difference"] > 0 else "right"
+        other = "right" if side == "left" else "left"
+        text = f"{label.capitalize()} is {abs(s['difference']):.1f} deg larger in {side}-foot steps ({both})"
+        if metric == "pelvic_drop_deg":
+            text += f": the {other} hip sinks further while you stand on the {side} foot"
+        return text + "."
+    side = "left" if s["asymmetry_pct"] > 0 else "right"
+    larger = _LARGER.get(metric, "higher")
+    return f"{label.capitalize()} is {abs(s['asymmetry_pct']):.1f} % {larger} on the {side} ({both})."
+
+
+def _sides_section(summary: dict[str, Any], svg: str) -> str:
+    sides = summary.get("sides", [])
+    differs = [s for s in sides if s.get("larger_than_noise")]
+    if differs:
+        points = "".join(f"<li>{esc(_side_sentence(s))}</li>" for s in differs)
+        lead = f"<p>Differences between your left and right larger than the measurement's noise:</p><ul class='points'>{points}</ul>"
+    else:
+        lead = "<p>Left and right were even, within what the measurement can tell apart.</p>"
+    if summary.get("quality", {}).get("side_source") == "alternation":
+        lead += (
+            '<p class="warn">This recording has neither a gyroscope nor a sideways axis: steps were only '
+            "told apart by alternation, so which side is left and which is right is unknown.</p>"
+        )
+    rows: list[list[Cell]] = []
+    for s in sides:
+        label, unit, _, _ = METRIC_LABELS[s["metric"]]
+        if s.get("asymmetry_pct") is None:
+            rows.append([f"{esc(label)} ({unit})", "-", "-", "-", "-", ("noise", "not measured")])
+            continue
+        if s["metric"] in ANGLE_NOISE_FLOOR_DEG:
+            asym = f"{s['difference']:+.1f} deg"
+            lo, hi, u = s.get("diff_ci_low"), s.get("diff_ci_high"), " deg"
+        else:
+            asym = f"{s['asymmetry_pct']:+.1f} %"
+            lo, hi, u = s.get("ci_low_pct"), s.get("ci_high_pct"), " %"
+        ci = f"{lo:+.1f} to {hi:+.1f}{u}" if lo is not None and hi is not None else "-"
+        verdict = ("differs", "differs") if s.get("larger_than_noise") else ("noise", "within noise")
+        rows.append(
+            [
+                f"{esc(label)} ({unit})",
+                ("l", _value(s["metric"], s["left"], unit=False)),
+                ("r", _value(s["metric"], s["right"], unit=False)),
+                asym,
+                ci,
+                verdict,
+            ]
+        )
+    return section(
+        "sides",
+        "Left versus right",
+        lead
+        + figure(
+            svg,
+            "Each dot is the asymmetry of one metric, its bar the 95 % confidence interval (a block "
+            "bootstrap over the run's steps). The grey band is the measurement's noise floor: a difference "
+            "counts only when its interval excludes zero and it lies outside the band. Grey dots are within noise.",
+        )
+        + table(["metric", "left", "right", "asymmetry", "95 % CI", ""], rows)
+        + '<p class="note">Left and right are medians over the steps on that foot. Asymmetry = 100 x '
+        "(left - right) / mean of both, in %; for angles, left minus right in degrees. Pelvic drop is how far "
+        "the hip on the swinging side sinks while the other foot is on the ground.</p>",
+    )
+
+
+def _drift_sentence(summary: dict[str, Any]) -> str:
+    parts = []
+    for metric in DRIFT_METRICS:
+        d = summary.get("drift", {}).get(metric) or {}
+        if d.get("change") is None:
+            continue
+        label, unit, scale, fmt = METRIC_LABELS[metric]
+        change = ("+" if d["change"] >= 0 else "") + fmt.format(d["change"] * scale)
+        parts.append(
+            f"{label} {fmt.format(d['early'] * scale)} \u2192 {fmt.format(d['late'] * scale)} {unit} ({change})"
+        )
+    if not parts:
+        return ""
+    return "<p>From the first to the last fifth of the run: " + esc("; ".join(parts)) + ".</p>"
+
+
+def _quality(summary: dict[str, Any]) -> str:
+    notes = "; ".join(quality_notes(summary.get("quality", {})))
+    return section(
+        "quality",
+        "Data quality",
+        f"<p>{esc(notes[:1].upper() + notes[1:])}.</p>"
+        f'<p class="note">Analysis version {esc(summary.get("algorithm_version", "?"))}.</p>',
+    )
+
+
+def render_session(session: ReportSession, *, progress: Progress | None = None) -> str:
+    """The session view: headline numbers, flags, left versus right, the run over time, distributions."""
+    summary, steps = session.summary, session.steps
+    sides_svg, along_svg, dist_svg = draw(
+        [
+            ("left versus right", lambda: figures.side_comparison(summary.get("sides", []))),
+            ("along the run", lambda: figures.along_run(steps)),
+            ("distributions", lambda: figures.distributions(steps)),
+        ],
+        progress,
+    )
+    body = (
+        _headline(summary, steps)
+        + flags_section(summary.get("flags", []), "No flags for this run.")
+        + _sides_section(summary, sides_svg)
+        + section(
+            "along",
+            "Along the run",
+            _drift_sentence(summary)
+            + figure(
+                along_svg,
+                "Median per time bin for each foot; the shaded band holds the middle half of the steps. "
+                "Pelvic drop or contact time creeping up late in a run is a common sign of fatigue.",
+            ),
+        )
+        + section(
+            "distributions",
+            "Step by step",
+            figure(
+                dist_svg,
+                "How contact times and impacts spread over the steps of each foot; dashed lines are the medians.",
+            ),
+        )
+        + _quality(summary)
+    )
+    return page(session.title, "session report", session.details, body)
+
+
+# -- trend view ----------------------------------------------------------------------------------------
+
+
+def _naive_utc(x: pd.Series | pd.DatetimeIndex):
+    """Timestamps as naive UTC, so the store's aware times and the daily table's dates compare."""
+    if isinstance(x, pd.DatetimeIndex):
+        return x.tz_convert(None) if x.tz is not None else x
+    x = pd.to_datetime(x)
+    return x.dt.tz_convert(None) if x.dt.tz is not None else x
+
+
+def _window(trends: Trends, weeks: int) -> tuple[pd.Timestamp, pd.Timestamp, pd.DataFrame, pd.DataFrame]:
+    """The last ``weeks`` weeks up to the last day with data: (first day, last day, daily, sessions)."""
+    if weeks < 1:
+        raise HipsenseError(f"--weeks must be at least 1, not {weeks}")
+    sessions = trends.sessions.copy()
+    daily = trends.daily.copy()
+    if sessions.empty or daily.empty:
+        raise HipsenseError(f"runner {trends.runner!r} has no analysed sessions to show trends for")
+    sessions["start"] = _naive_utc(sessions["start"])
+    daily.index = _naive_utc(pd.DatetimeIndex(daily.index))
+    last = max(daily.index.max(), sessions["start"].max()).normalize()
+    # Whole calendar weeks (Monday first), the last one up to the last day with data.
+    first = last - pd.Timedelta(days=last.weekday() + 7 * (weeks - 1))
+    daily = daily[(daily.index >= first) & (daily.index <= last)]
+    sessions = sessions[sessions["start"] >= first].sort_values("start")
+    return first, last, daily, sessions
+
+
+def _trend_metrics(sessions: pd.DataFrame, flags: list[dict[str, Any]]) -> list[str]:
+    """The asymmetry metrics to plot: the usual ones plus any a flag is about, where there is data."""
+    wanted = list(TREND_ASYMMETRY_METRICS)
+    wanted += [f["metric"] for f in flags if f.get("metric") and f["metric"] not in wanted]
+    return [
+        m
+        for m in wanted
+        if m not in ANGLE_NOISE_FLOOR_DEG
+        and m in METRIC_LABELS
+        and f"{m}_ai" in sessions
+        and np.isfinite(sessions[f"{m}_ai"].to_numpy(dtype=float)).any()
+    ]
+
+
+def _sessions_table(sessions: pd.DataFrame) -> str:
+    def num(v: Any, fmt: str) -> str:
+        return "-" if v is None or pd.isna(v) else fmt.format(v)
+
+    rows = [
+        [
+            esc(f"{r['start']:%a %d %b %Y}"),
+            duration(r.get("running_s")),
+            num(r.get("steps"), "{:,.0f}"),
+            num(r.get("load"), "{:,.0f} g"),
+            num(r.get("contact_time_s_ai"), "{:+.1f} %"),
+            num(r.get("impact_g_ai"), "{:+.1f} %"),
+            num(r.get("pelvic_drop_deg_mean"), "{:.1f} deg"),
+        ]
+        for _, r in sessions.iloc[::-1].iterrows()
+    ]
+    head = ["date", "running", "steps", "impact load", "contact time asym.", "impact asym.", "pelvic drop"]
+    return table(head, rows)
+
+
+#: The trend view's figure sections: figure name -> (section id, heading, caption).
+_TREND_SECTIONS = {
+    "training load": (
+        "load",
+        "Training load",
+        "Bars: each week's impact load (the sum of every step's impact peak). The green band is the "
+        f"range {figures.ACWR_BAND[0]:g} to {figures.ACWR_BAND[1]:g} times your chronic (28-day) load, "
+        "the weeks your recent training has prepared you for; the line is the last 7 days, weighted "
+        "towards recent days. Below, their ratio. Ratios well above the band mean load rose faster "
+        "than usual; the ratio describes change, it does not predict injury (see docs/load.md).",
+    ),
+    "asymmetry": (
+        "asymmetry",
+        "Left versus right over the weeks",
+        "Each dot is one run's asymmetry index with its 95 % confidence interval (positive: left "
+        "larger). The green line and band are your personal baseline: the runs before, not a norm "
+        "for everyone. A drift matters when it leaves both the band and the run's own interval.",
+    ),
+    "pelvic drop": (
+        "drop",
+        "Pelvic drop over the weeks",
+        "How far the swinging side of the pelvis sinks in stance, averaged over both feet, per run, "
+        "against your baseline. Drop that keeps growing over weeks can reflect tiring hip "
+        "stabilisers; many runners answer it with hip-strength work.",
+    ),
+}
+
+
+def render_trends(trends: Trends, weeks: int, *, progress: Progress | None = None) -> str:
+    """The trend view of the last ``weeks`` weeks: load with its acute:chronic band, asymmetry and pelvic
+    drop against the personal baseline, the flags raised in the period, and the runs."""
+    first, last, daily, sessions = _window(trends, weeks)
+    flags = [f.to_dict() for f in trends.flags if f.period_end >= first.date()]
+    metrics = _trend_metrics(sessions, flags)
+    has_drop = "pelvic_drop_deg_mean" in sessions and sessions["pelvic_drop_deg_mean"].notna().any()
+    todo = [("training load", lambda: figures.training_load(daily, flags))]
+    if metrics:
+        todo.append(("asymmetry", lambda: figures.asymmetry_trend(sessions, metrics, flags)))
+    if has_drop:
+        todo.append(("pelvic drop", lambda: figures.pelvic_drop_trend(sessions, flags)))
+    svgs = dict(zip([name for name, _ in todo], draw(todo, progress), strict=True))
+
+    ratio = daily["acwr_ewma"].dropna() if "acwr_ewma" in daily else pd.Series(dtype=float)
+    cards = [
+        card("runs", f"{len(sessions)}", f"in {weeks} week{'s' if weeks != 1 else ''}"),
+        card("running time", duration(float(sessions["running_s"].sum())), "in total"),
+        card("steps", f"{sessions['steps'].sum():,.0f}", "running steps"),
+        card("impact load", f"{daily['load'].sum():,.0f} <small>g</small>", "sum of all steps' impacts"),
+        card("acute:chronic", f"{ratio.iloc[-1]:.2f}" if len(ratio) else "-", f"on {ratio.index[-1]:%d %b}" if len(ratio) else "needs 4 weeks of data"),
+        card("flags", f"{len(flags)}", "in this period"),
+    ]  # fmt: skip
+    body = card_row(cards)
+    body += flags_section(flags, "No flags in this period.")
+    shaded = " Orange shading: the days a flag covers." if flags else ""
+    for name, svg in svgs.items():
+        sid, heading, caption = _TREND_SECTIONS[name]
+        body += section(sid, heading, figure(svg, caption + shaded))
+    body += section("runs", "Runs in this period", _sessions_table(sessions))
+    title = f"Last {weeks} week{'s' if weeks != 1 else ''} of running"
+    details = [("runner", trends.runner), ("period", f"{first:%d %b %Y} to {last:%d %b %Y}")]
+    return page(title, "trend report", details, body)
+
+
+def write_report(html: str, out: str | Path) -> Path:
+    """Write the page; a folder that does not exist is an error, not silently created."""
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise HipsenseError(f"{out}: the folder {out.parent} does not exist")
+    try:
+        out.write_text(html, encoding="utf-8")
+    except OSError as e:
+        raise HipsenseError(f"{out}: cannot write the report ({e.strerror or e})") from None
+    return out

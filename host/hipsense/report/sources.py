@@ -1,0 +1,70 @@
+"""Where a session report's data comes from: a session in the store, or a recording analysed on the fly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from hipsense.errors import HipsenseError
+
+if TYPE_CHECKING:
+    from hipsense.store import Store
+
+
+@dataclass
+class ReportSession:
+    """What the session view renders: the summary JSON, the step table, and how to name the run."""
+
+    summary: dict[str, Any]
+    steps: pd.DataFrame
+    title: str
+    details: list[tuple[str, str]] = field(default_factory=list)
+
+
+def latest_session_id(store: Store, runner: str | None = None) -> int:
+    """The id of the most recent session (of ``runner`` when given) whose analysis succeeded."""
+    df = store.sessions(runner=runner)
+    ok = df[df["status"] == "ok"]
+    if ok.empty:
+        who = f" of runner {runner!r}" if runner else ""
+        raise HipsenseError(
+            f"no analysed session{who} in the store {store.root}; add some with `hipsense import`"
+        )
+    return int(ok["id"].iloc[-1])
+
+
+def from_store(store: Store, session_id: int) -> ReportSession:
+    """A stored session: its summary and steps as the last analysis left them."""
+    df = store.sessions()
+    row = df[df["id"] == session_id]
+    if row.empty:
+        raise HipsenseError(
+            f"no session {session_id} in the store {store.root}; `hipsense sessions` lists them"
+        )
+    r = row.iloc[0]
+    summary = store.summary(session_id)
+    if summary is None:
+        raise HipsenseError(
+            f"session {session_id} ({r.original_name}) has no analysis: {r.error or 'unknown'}"
+        )
+    when = r.start_time if pd.notna(r.start_time) else None
+    details = [("runner", str(r.runner)), ("session", f"#{session_id}"), ("file", str(r.original_name))]
+    if r.device_id:
+        details.append(("clip", str(r.device_id)))
+    title = f"Run of {when:%A %d %B %Y, %H:%M} UTC" if when is not None else f"Run {r.original_name}"
+    return ReportSession(summary, store.steps(session_id), title, details)
+
+
+def from_file(path: str | Path, **csv_options: Any) -> ReportSession:
+    """A device file or CSV, analysed now; nothing is stored and the file is only read."""
+    from hipsense.analysis import analyze, load_input
+    from hipsense.gait.summary import summarize
+
+    path = Path(path)
+    recording, quality = load_input(path, **csv_options)
+    analysis = analyze(recording, quality=quality)
+    summary = summarize(analysis).to_dict()
+    return ReportSession(summary, analysis.steps, f"Run {path.name}", [("file", str(path))])

@@ -1,0 +1,260 @@
+"""`hipsense export`: tables that read back unchanged, a schema that matches them, pseudonymisation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hipsense.analysis import load_input
+from hipsense.cli import main
+from hipsense.export import export_store, read_table
+from hipsense.export.export import trends_engine_installed
+from hipsense.export.schema import EXPORT_TABLES, data_dictionary_markdown
+from hipsense.sim import Segment, scenarios, simulate_run
+from hipsense.store import HOME_ENV, Store
+from hipsense.trends.model import Flag
+
+ROOT = Path(__file__).resolve().parents[2]
+ANA, BEN, DEVICE = "anna-lindqvist", "ben-okafor", "clip-0042"
+JAN1, JAN8 = 1_735_689_600, 1_735_689_600 + 7 * 86400 + 3600  # 2025-01-01 00:00 and 2025-01-08 01:00 UTC
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    d = tmp_path_factory.mktemp("recordings")
+    simulate_run(scenarios.steady_run(duration_s=20, seed=3)).write_device_file(
+        d / "monday-run.hsn", device_id=DEVICE, start_time_unix=JAN1
+    )
+    simulate_run(scenarios.steady_run(duration_s=20, seed=4)).write_device_file(
+        d / "tuesday-run.hsn", device_id=DEVICE, start_time_unix=JAN8
+    )
+    walking = scenarios.steady_run(duration_s=15, seed=5, segments=(Segment("walk", None),))
+    simulate_run(walking).write_device_file(d / "walking.hsn", device_id=DEVICE, start_time_unix=JAN8 + 600)
+    simulate_run(scenarios.steady_run(duration_s=20, seed=6)).write_csv(d / "ben.csv")
+    st = Store(d / "home")
+    st.import_files([d / "monday-run.hsn", d / "tuesday-run.hsn", d / "walking.hsn"], runner=ANA)
+    st.import_files([d / "ben.csv"], runner=BEN)
+    yield st
+    st.close()
+
+
+def flags() -> list[Flag]:
+    return [
+        Flag(
+            "load_spike",
+            "watch",
+            ANA,
+            dt.date(2025, 1, 6),
+            dt.date(2025, 1, 8),
+            f"{ANA}'s load in the week from 6 Jan (to 2025-01-08) is 1.6 times the usual",
+            "Many runners ease off for a few days.",
+            {"acwr": 1.62, "threshold": 1.5},
+            "Gabbett 2016",
+            None,
+            2,
+        ),
+        Flag(
+            "asymmetry_drift",
+            "info",
+            BEN,
+            dt.date(2025, 1, 1),
+            dt.date(2025, 1, 1),
+            "Contact time asymmetry moved away from the baseline",
+            "Keep an eye on it.",
+            {"ai": 3.1},
+            "own baseline",
+            "contact_time_s",
+        ),
+    ]
+
+
+@pytest.fixture(scope="module")
+def exports(store, tmp_path_factory):
+    d = tmp_path_factory.mktemp("exports")
+    return {fmt: export_store(store, d / fmt, fmt=fmt, flags=flags()).out for fmt in ("csv", "parquet")}
+
+
+def test_tables_read_back_with_the_same_values_and_dtypes(exports):
+    for name in EXPORT_TABLES:
+        from_parquet = read_table(exports["parquet"], name)
+        plain = pd.read_parquet(exports["parquet"] / f"{name}.parquet") if name != "raw" else None
+        if plain is not None:  # plain pandas needs no help with Parquet
+            pd.testing.assert_frame_equal(plain, from_parquet)
+        pd.testing.assert_frame_equal(read_table(exports["csv"], name), from_parquet)
+        assert {c: str(t) for c, t in from_parquet.dtypes.items()} == EXPORT_TABLES[name].dtypes
+
+
+def test_values_are_those_of_the_store(store, exports):
+    steps = read_table(exports["csv"], "steps")
+    sessions = read_table(exports["csv"], "sessions").set_index("session_id")
+    for sid in store.sessions()["id"]:
+        mine = steps[steps["session_id"] == sid].reset_index(drop=True)
+        theirs = store.steps(sid)
+        assert len(mine) == len(theirs)
+        for col in ("ic_s", "contact_time_s", "impact_g", "pelvic_drop_deg"):
+            np.testing.assert_array_equal(mine[col].to_numpy(float), theirs[col].to_numpy(float))
+        summary = store.summary(sid)
+        if summary is None:
+            assert sessions.loc[sid, "status"] == "error" and "no running" in sessions.loc[sid, "error"]
+            continue
+        assert sessions.loc[sid, "cadence_spm"] == summary["cadence_spm"]
+        contact = next(s for s in summary["sides"] if s["metric"] == "contact_time_s")
+        assert sessions.loc[sid, "contact_time_s_asymmetry_pct"] == contact["asymmetry_pct"]
+        assert sessions.loc[sid, "contact_time_s_n_left"] == contact["n_left"]
+    assert sessions["device_id"].dropna().unique().tolist() == [DEVICE]
+    assert sessions["start_time"].dropna().min() == pd.Timestamp(JAN1, unit="s", tz="UTC")
+
+
+def test_raw_samples_in_both_frames(store, exports):
+    sid = int(store.sessions()["id"].iloc[0])
+    raw = read_table(exports["parquet"], "raw", session_id=sid)
+    sha = store.sessions().set_index("id").loc[sid, "sha256"]
+    recording, _ = load_input(store.raw_path(sha))
+    np.testing.assert_array_equal(raw["acc_y"], recording.data["acc_y"])
+    np.testing.assert_array_equal(raw["t_s"], recording.data["t_s"])
+    r = np.array(store.summary(sid)["alignment"]["r_body_from_sensor"])
+    np.testing.assert_allclose(raw["gyr_pa"], raw[["gyr_x", "gyr_y", "gyr_z"]].to_numpy() @ r[2], atol=1e-9)
+    # running upright: the body frame's vertical axis carries gravity on average
+    assert 9.0 < raw["acc_is"].mean() < 10.6
+    assert not raw["filled"].any()
+
+
+def test_schema_file_matches_the_columns(exports):
+    for fmt, folder in exports.items():
+        schema = json.loads((folder / "schema.json").read_text())["tables"]
+        assert set(schema) == set(EXPORT_TABLES)
+        for name, spec in schema.items():
+            files = sorted((folder / "raw").iterdir()) if name == "raw" else [folder / f"{name}.{fmt}"]
+            for f in files:
+                df = pd.read_parquet(f) if fmt == "parquet" else pd.read_csv(f, nrows=1)
+                assert list(df.columns) == list(spec["columns"]), (name, f)
+                assert all(spec["columns"][c]["unit"] and spec["columns"][c]["meaning"] for c in df.columns)
+
+
+def test_data_dictionary_is_generated_from_the_schema():
+    committed = (ROOT / "docs" / "data-dictionary.md").read_text()
+    assert committed == data_dictionary_markdown(), (
+        "regenerate: python -m hipsense.export docs/data-dictionary.md"
+    )
+
+
+def test_flags_table(exports):
+    table = read_table(exports["parquet"], "flags")
+    assert table["kind"].tolist() == ["load_spike", "asymmetry_drift"]
+    assert table["period_start"].iloc[0] == pd.Timestamp("2025-01-06")
+    assert json.loads(table["numbers"].iloc[0]) == {"acwr": 1.62, "threshold": 1.5}
+    assert table["session_id"].iloc[0] == 2 and pd.isna(table["session_id"].iloc[1])
+    assert pd.isna(table["metric"].iloc[0]) and table["metric"].iloc[1] == "contact_time_s"
+
+
+def _all_text(folder: Path) -> str:
+    """Every text file of an export (CSV tables, schema.json, README.md)."""
+    return "\n".join(p.read_text() for p in sorted(folder.rglob("*")) if p.suffix in (".csv", ".json", ".md"))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_pseudonymised_export_holds_no_name_device_or_date(store, tmp_path, fmt):
+    out = export_store(store, tmp_path / "p", fmt=fmt, flags=flags(), pseudonymize=True).out
+    tables = {name: read_table(out, name) for name in EXPORT_TABLES}
+    cells = "\n".join(df.astype(str).to_csv(index=False) for df in tables.values())
+    text = cells + _all_text(out)
+    for secret in (
+        ANA,
+        BEN,
+        DEVICE,
+        "monday-run",
+        "tuesday-run",
+        "walking.hsn",
+        "ben.csv",
+        "2025-01-0",
+        "2024-12",
+    ):
+        assert secret not in text, secret
+    assert "device_id" not in tables["sessions"] and "original_name" not in tables["sessions"]
+    assert "[file]: no running found" in cells  # the error message keeps its sense, not the file name
+    readme = (out / "README.md").read_text()
+    assert "pseudonymised" in readme and "device_id" in readme and "weeks" in readme
+
+    sessions = tables["sessions"]
+    assert sorted(sessions["runner"].unique()) == ["runner-01", "runner-02"]
+    ana = sessions.dropna(subset=["start_time"]).sort_values("start_time")
+    assert ana["runner"].nunique() == 1
+    starts = ana["start_time"].tolist()
+    # intervals, weekday and time of day kept; the calendar moved by whole weeks into the past
+    assert [t - starts[0] for t in starts] == [
+        pd.Timedelta(0),
+        pd.Timedelta(days=7, hours=1),
+        pd.Timedelta(days=7, hours=1, minutes=10),
+    ]
+    shift = starts[0] - pd.Timestamp(JAN1, unit="s", tz="UTC")
+    assert shift < -pd.Timedelta(days=300) and shift % pd.Timedelta(weeks=1) == pd.Timedelta(0)
+    flag = tables["flags"].set_index("kind").loc["load_spike"]
+    assert flag["runner"] == ana["runner"].iloc[0]
+    assert flag["period_start"] == pd.Timestamp("2025-01-06") + shift  # the runner's own offset
+    assert (pd.Timestamp("2025-01-08") + shift).strftime("%Y-%m-%d") in flag["sentence"]
+    monday = pd.Timestamp("2025-01-06") + shift  # the trends engine writes dates as "6 Jan" too
+    assert f"week from {monday.day} {monday:%b} (to" in flag["sentence"] and not re.search(
+        r"\b6 Jan", flag["sentence"]
+    )
+    assert ana["runner"].iloc[0] in flag["sentence"]
+
+
+def test_selection_by_runner_and_date(store, tmp_path):
+    out = export_store(
+        store, tmp_path / "ana", fmt="csv", runner=ANA, what=("sessions", "flags"), flags=flags()
+    ).out
+    assert set(read_table(out, "sessions")["runner"]) == {ANA}
+    assert set(read_table(out, "flags")["runner"]) == {ANA}
+    assert not (out / "steps.csv").exists() and not (out / "raw").exists()
+    since = pd.Timestamp("2025-01-05", tz="UTC")
+    out = export_store(store, tmp_path / "late", fmt="csv", runner=ANA, since=since, what=("sessions",)).out
+    assert (read_table(out, "sessions")["start_time"] >= since).all()
+    assert len(read_table(out, "sessions")) == 2
+
+
+def test_cli_export(store, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(HOME_ENV, str(store.root))
+    out = tmp_path / "cli"
+    args = [
+        "export",
+        "--out",
+        str(out),
+        "--format",
+        "csv",
+        "--what",
+        "steps,sessions",
+        "--since",
+        "2025-01-01",
+    ]
+    assert main(args) == 0
+    assert re.search(
+        r"exported 4 sessions .*steps \d+ rows, sessions 4 rows", capsys.readouterr().out.replace("\n", "")
+    )
+    assert main(args) == 2  # never written into an existing export
+    assert "not an empty folder" in capsys.readouterr().err
+    assert main(["export", "--out", str(tmp_path / "x"), "--what", "steps,shoes"]) == 2
+    assert "error:" in capsys.readouterr().err
+    assert main(["export", "--out", str(tmp_path / "y"), "--since", "last tuesday"]) == 2
+    assert "--since" in capsys.readouterr().err
+    assert main(["export", "--out", str(tmp_path / "z"), "--runner", "nobody"]) == 2
+    assert "no runner 'nobody'" in capsys.readouterr().err
+
+
+def test_cli_export_by_default_writes_every_table_it_can(store, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(HOME_ENV, str(store.root))
+    assert main(["export", "--out", str(tmp_path / "all")]) == 0
+    written = set(json.loads((tmp_path / "all" / "schema.json").read_text())["tables"])
+    if trends_engine_installed():
+        assert written == {"raw", "steps", "sessions", "flags"}
+        assert set(read_table(tmp_path / "all", "flags")["runner"]) <= {ANA, BEN}
+    else:
+        assert written == {"raw", "steps", "sessions"}
+        assert "no flags table" in capsys.readouterr().out
+        assert main(["export", "--out", str(tmp_path / "f"), "--what", "flags"]) == 2
+        assert "trends engine" in capsys.readouterr().err
