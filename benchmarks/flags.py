@@ -99,10 +99,17 @@ def history(pool, rng: np.random.Generator, changes: Changes):
         DAY_TO_DAY, run_days=days, minutes=tuple(m * scale for m in minutes), drop_sd_deg=0.0
     )
     plan = plan_history(profile, WEEKS, changes=changes, seed=int(rng.integers(2**31)))
+    # Each level's pool in a shuffled order, reused only once all of it has been used: drawing the same
+    # session twice in a row would make two "runs" identical, which no two real runs are.
+    order = {level: iter(()) for level in pool}
     records = []
     for i, p in enumerate(plan):
         level = float(np.clip(np.round(p.drop_left_deg * 2) / 2, LEVELS[0], LEVELS[-1]))
-        summary = copy.deepcopy(pool[level][rng.integers(len(pool[level]))])
+        pick = next(order[level], None)
+        if pick is None:
+            order[level] = iter(rng.permutation(len(pool[level])))
+            pick = next(order[level])
+        summary = copy.deepcopy(pool[level][pick])
         k = p.duration_s / POOL_S
         summary["running_time_s"] *= k
         summary["steps"] = int(round(summary["steps"] * k))

@@ -23,8 +23,8 @@ REF_ACWR = (
 )
 REF_WEEKLY_JUMP = (
     "Nielsen et al. 2014 (J Orthop Sports Phys Ther 44(10):739, doi:10.2519/jospt.2014.5164): novice "
-    "runners who raised their weekly distance by more than 30 % had more distance-related injuries, "
-    "hip ones among them (hazard ratio 1.59, 95 % CI 0.96-2.66)."
+    "runners whose weekly distance grew by more than 30 % over two weeks had more distance-related "
+    "injuries, hip ones among them (hazard ratio 1.59, 95 % CI 0.96-2.66)."
 )
 REF_CLIMB = (
     "The '10 % rule' of running coaching; Nielsen et al. 2014 (doi:10.2519/jospt.2014.5164) for the "
