@@ -7,10 +7,11 @@ Prints: the share of steady histories with any flag (target <= 5 %), the share o
 How the histories are made (docs/flags.md, "How the flags were measured"): each history is planned with
 hipsense.sim.history (random run days, run lengths, moved runs; weeks of 2-4 runs). Simulating every
 run at signal level would take hours, so each planned run takes the summary of a signal-level simulated
-and analysed 2-minute session from a pool at its pelvic-drop level (0.5-degree grid); each pool session
-was drawn with the runner's day-to-day variation (drop +-0.3 deg, asymmetries +-1 %, speed +-3 %). Its
-running time, steps and impact load are scaled to the planned length; its confidence intervals stay
-those of 2 minutes (wider than a real run's, so the interval test is harder to pass, not easier).
+and analysed 2-minute session from a pool at its pelvic-drop level (0.5-degree grid, used in a shuffled
+order so no session repeats before the pool is used up); each pool session was drawn with the runner's
+day-to-day variation (drop +-0.3 deg, asymmetries +-1 %, speed +-3 %). Its running time, steps and
+impact load are scaled to the planned length; its confidence intervals stay those of 2 minutes (wider
+than a real run's, so the interval test is harder to pass, not easier).
 
     .venv/bin/python benchmarks/flags.py [--histories 120] [--pool 40] [--seed 0]
 """
