@@ -96,7 +96,7 @@ class PlannedSession:
     seed: int
 
     def run_config(self) -> RunConfig:
-        """The simulator configuration of this session (running throughout, symmetric but as planned)."""
+        """The simulator configuration of this session: running throughout, with the planned gait."""
         return RunConfig(
             duration_s=self.duration_s,
             speed_mps=self.speed_mps,
