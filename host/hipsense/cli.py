@@ -38,17 +38,25 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     for note in recording.notes:
         console.print(f"[dim]note: {note}[/]")
     print_summary(summary, console=console)
+    summary.flags = [f.to_dict() for f in _within_run_flags(summary)]
     if args.steps_out:
         analysis.steps.to_csv(args.steps_out, index=False)
         console.print(f"wrote {len(analysis.steps)} steps to [bold]{args.steps_out}[/]")
     if args.summary_out:
-        from hipsense.trends.flags import within_run_flags
-
-        out = summary.to_dict()
-        out["flags"] = [f.to_dict() for f in within_run_flags(out)]
-        Path(args.summary_out).write_text(json.dumps(out, indent=2))
+        Path(args.summary_out).write_text(json.dumps(summary.to_dict(), indent=2))
         console.print(f"wrote the summary to [bold]{args.summary_out}[/]")
     return 0
+
+
+def _within_run_flags(summary) -> list:
+    """What one run can show on its own (its form degrading within the run), printed when there is any."""
+    from hipsense.trends.flags import within_run_flags
+    from hipsense.trends.terminal import print_flags
+
+    flags = within_run_flags(summary.to_dict())
+    if flags:
+        print_flags(flags, console=console)
+    return flags
 
 
 def _cmd_device_deploy(args: argparse.Namespace) -> int:

@@ -155,6 +155,7 @@ def test_analyze_summary_carries_within_run_flags(tmp_path, capsys, fatigue, fla
     simulate_run(scenarios.steady_run(duration_s=90, seed=4, fatigue=fatigue)).write_device_file(path)
     assert main(["analyze", str(path), "--summary-out", str(tmp_path / "s.json")]) == 0
     flags = json.loads((tmp_path / "s.json").read_text())["flags"]
+    assert ("within_run_fatigue" in capsys.readouterr().out) == flagged  # shown in the terminal too
     if flagged:
         assert [f["kind"] for f in flags] == ["within_run_fatigue"] and flags[0]["severity"] == "info"
         assert flags[0]["numbers"]["drop_change_deg"] > 1.0
