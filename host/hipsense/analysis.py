@@ -23,7 +23,7 @@ from hipsense.gait.metrics import step_metrics
 from hipsense.gait.sides import SideDetector
 
 #: Bump when a change to any algorithm can change the numbers (stored with derived data).
-ALGORITHM_VERSION = "0.1.0"
+ALGORITHM_VERSION = "0.1.1"  # 0.1.1: per-side intervals and the start time in the summary
 
 
 class NotRunningError(HipsenseError):
@@ -96,6 +96,8 @@ def recording_from_session(session) -> tuple[ImuRecording, dict[str, Any]]:
         "corrupt_blocks": len(session.report.corrupt_blocks),
         "nominal_rate_hz": nominal,
         "sample_rate_hz": round(fs, 4),
+        # The clip's clock at the start (unix s), None when it was not set; dates the session's flags.
+        "start_time_unix": int(session.header.start_time_unix) or None,
     }
     counts = np.asarray(session.counts)
     quality["clipped_share"] = (

@@ -38,6 +38,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     for note in recording.notes:
         console.print(f"[dim]note: {note}[/]")
     print_summary(summary, console=console)
+    summary.flags = [f.to_dict() for f in _within_run_flags(summary)]
     if args.steps_out:
         analysis.steps.to_csv(args.steps_out, index=False)
         console.print(f"wrote {len(analysis.steps)} steps to [bold]{args.steps_out}[/]")
@@ -45,6 +46,17 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         Path(args.summary_out).write_text(json.dumps(summary.to_dict(), indent=2))
         console.print(f"wrote the summary to [bold]{args.summary_out}[/]")
     return 0
+
+
+def _within_run_flags(summary) -> list:
+    """What one run can show on its own (its form degrading within the run), printed when there is any."""
+    from hipsense.trends.flags import within_run_flags
+    from hipsense.trends.terminal import print_flags
+
+    flags = within_run_flags(summary.to_dict())
+    if flags:
+        print_flags(flags, console=console)
+    return flags
 
 
 def _cmd_device_deploy(args: argparse.Namespace) -> int:
@@ -88,6 +100,19 @@ def _open_store(*, create: bool = True):
     from hipsense.store import Store
 
     return Store(create=create)
+
+
+def _existing_store():
+    """The local store, or None (after saying so) when nothing has been imported yet."""
+    from hipsense.store import DB_NAME, default_root
+
+    if not (default_root() / DB_NAME).exists():
+        console.print(
+            f"No sessions stored yet in {default_root()}; add some with `hipsense import FILE...`.",
+            highlight=False,
+        )
+        return None
+    return _open_store(create=False)
 
 
 def _progress():
@@ -140,15 +165,9 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
     from rich import box
     from rich.table import Table
 
-    from hipsense.store import DB_NAME, default_root
-
-    if not (default_root() / DB_NAME).exists():
-        console.print(
-            f"No sessions stored yet in {default_root()}; add some with `hipsense import FILE...`.",
-            highlight=False,
-        )
+    store = _existing_store()
+    if store is None:
         return 0
-    store = _open_store(create=False)
     with store:
         df = store.sessions(runner=args.runner)
     if df.empty:
@@ -206,6 +225,52 @@ def _cmd_reanalyze(args: argparse.Namespace) -> int:
         f"{report.up_to_date} already up to date, {len(report.errors)} with errors",
         highlight=False,
     )
+    return 0
+
+
+def _runners_to_show(store, runner: str | None) -> list[str]:
+    if runner is not None:
+        if runner not in store.runners():
+            raise HipsenseError(
+                f"no runner {runner!r} in {store.root} (runners: {', '.join(store.runners()) or 'none'})"
+            )
+        return [runner]
+    return store.runners()
+
+
+def _cmd_trends(args: argparse.Namespace) -> int:
+    from hipsense.trends.build import build_trends
+    from hipsense.trends.terminal import print_trends
+
+    if args.weeks < 1:
+        raise HipsenseError(f"--weeks must be at least 1, not {args.weeks}")
+    store = _existing_store()
+    if store is None:
+        return 0
+    with store:
+        for name in _runners_to_show(store, args.runner):
+            print_trends(build_trends(store, name), console=console, weeks=args.weeks)
+    return 0
+
+
+def _cmd_flags(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from hipsense.trends.build import build_trends
+    from hipsense.trends.terminal import print_flags
+
+    try:
+        since = dt.date.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        raise HipsenseError(f"--since: {args.since!r} is not a date like 2025-03-01") from None
+    flags = []
+    store = _existing_store()
+    if store is None:
+        return 0
+    with store:
+        for name in _runners_to_show(store, args.runner):
+            flags += [f for f in build_trends(store, name).flags if since is None or f.period_end >= since]
+    print_flags(flags, console=console)
     return 0
 
 
@@ -505,6 +570,27 @@ def build_parser() -> argparse.ArgumentParser:
         "With --all, every session is reanalysed.",
     )
     p.add_argument("--all", action="store_true", help="reanalyse every session, not only the outdated ones")
+    p = add(
+        "trends",
+        _cmd_trends,
+        "weekly training load and gait trends against your own baseline",
+        "Shows, per runner in the local store, the weekly training load (runs, running time, a rough "
+        "distance, impact load, change against the week before and the four weeks before, acute:chronic "
+        "ratio) and each gait metric against the runner's own baseline. docs/flags.md explains them.",
+    )
+    p.add_argument("--runner", metavar="NAME", help="only this runner (default: every runner)")
+    p.add_argument("--weeks", type=int, default=8, metavar="N", help="weeks to show (default: %(default)s)")
+
+    p = add(
+        "flags",
+        _cmd_flags,
+        "list the overuse flags raised on the stored sessions, newest first",
+        "Lists every flag (load spike, sustained load climb, asymmetry drifting from baseline, pelvic "
+        "drop rising, form degrading within runs) with its sentence, numbers, source and what runners "
+        "commonly do about it. Flags inform; they are not a diagnosis.",
+    )
+    p.add_argument("--runner", metavar="NAME", help="only this runner (default: every runner)")
+    p.add_argument("--since", metavar="DATE", help="only flags ending on or after this day (YYYY-MM-DD)")
 
     p = add(
         "report",

@@ -453,6 +453,8 @@ class Store:
             if progress:
                 progress(i, len(paths), path)
             self._import_one(path, runner, dict(csv_options or {}), report)
+        if any(f.status == "ok" for f in report.added):
+            self.refresh_flags([runner])
         if progress:
             progress(len(paths), len(paths), None)
         return report
@@ -624,9 +626,18 @@ class Store:
             report.updated.append(sid)
             if d.status == "error":
                 report.errors.append((sid, d.error or ""))
+        if report.updated:
+            self.refresh_flags()  # the new summaries came without the flags of the history
         if progress:
             progress(len(todo), len(todo), None)
         return report
+
+    def refresh_flags(self, runners: Iterable[str] | None = None) -> None:
+        """Store in every session summary the flags it raised over its runner's history (hipsense.trends)."""
+        from hipsense.trends.build import refresh_session_flags
+
+        for name in self.runners() if runners is None else runners:
+            refresh_session_flags(self, name)
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -663,6 +674,44 @@ class Store:
             more = pd.DataFrame([json.loads(x) if x else {} for x in extra], index=df.index)
             df = pd.concat([df, more], axis=1)
         return df
+
+    def summaries(self, runner: str) -> list[tuple[int, pd.Timestamp, dict[str, Any]]]:
+        """A runner's analysed sessions as ``(session id, start, summary)``, oldest first.
+
+        The start is the clip's start time, else the import time (as in :meth:`sessions`), in UTC.
+        """
+        rows = self.db.execute(
+            "SELECT s.id, coalesce(s.start_time, r.imported_at), m.json FROM sessions s "
+            "JOIN runners u ON u.id = s.runner_id JOIN raw_files r ON r.sha256 = s.raw_sha256 "
+            "JOIN summaries m ON m.session_id = s.id WHERE u.name = ? AND s.status = 'ok' "
+            "ORDER BY coalesce(s.start_time, r.imported_at), s.id",
+            (runner,),
+        ).fetchall()
+        return [(int(sid), pd.Timestamp(t, unit="s", tz="UTC"), json.loads(js)) for sid, t, js in rows]
+
+    def set_session_flags(self, flags: dict[int, list[dict[str, Any]]]) -> int:
+        """Replace the ``flags`` list of these sessions' summaries (one transaction); returns how many changed.
+
+        Flags are derived from the runner's history (hipsense.trends), so they are rewritten whenever
+        that history changes.
+        """
+
+        def write(db: sqlite3.Connection) -> int:
+            changed = 0
+            for sid, new in flags.items():
+                row = db.execute("SELECT json FROM summaries WHERE session_id = ?", (sid,)).fetchone()
+                if row is None:
+                    continue
+                summary = json.loads(row[0])
+                if summary.get("flags") != new:
+                    summary["flags"] = new
+                    db.execute(
+                        "UPDATE summaries SET json = ? WHERE session_id = ?", (json.dumps(summary), sid)
+                    )
+                    changed += 1
+            return changed
+
+        return self._write(write)
 
     def summary(self, session_id: int) -> dict[str, Any] | None:
         """A session's summary JSON (``SessionSummary.to_dict()``), None when there is none."""

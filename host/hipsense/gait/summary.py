@@ -65,6 +65,11 @@ class SideComparison:
     larger_than_noise: bool
     n_left: int
     n_right: int
+    #: 95 % intervals of each side's median (same bootstrap), for judging a change against a baseline.
+    left_ci_low: float | None = None
+    left_ci_high: float | None = None
+    right_ci_low: float | None = None
+    right_ci_high: float | None = None
 
 
 @dataclass
@@ -120,7 +125,8 @@ def block_bootstrap(
     n_boot: int = 1000,
     max_steps: int = 2000,
     seed: int = 0,
-) -> tuple[tuple[float, float], tuple[float, float]]:
+    sides: bool = False,
+) -> tuple[tuple[float, float], ...]:
     """95 % intervals of the asymmetry index and of the difference of the sides' medians.
 
     A moving-block bootstrap over the step sequence: consecutive steps are not independent (speed,
@@ -130,7 +136,8 @@ def block_bootstrap(
     Sinica 7:1-31): replicates of ``max_steps`` steps, their spread around the estimate scaled by
     ``sqrt(max_steps / n)``, which keeps an hour's run as fast as a short one.
 
-    Returns ``((ai_low, ai_high), (diff_low, diff_high))``, NaN where the replicates cannot tell.
+    Returns ``((ai_low, ai_high), (diff_low, diff_high))``, NaN where the replicates cannot tell; with
+    ``sides``, also the intervals of the left and of the right median.
     """
     k = len(values)
     block = max(2, min(block, k // 4 or 2))
@@ -147,7 +154,10 @@ def block_bootstrap(
     with np.errstate(all="ignore"):
         ai = 100.0 * (ml - mr) / (0.5 * (ml + mr))
         centre_ai = asymmetry_index(left, right) if left + right != 0 else np.nan
-    return _interval(ai, centre_ai, scale, n_boot), _interval(ml - mr, left - right, scale, n_boot)
+    out = (_interval(ai, centre_ai, scale, n_boot), _interval(ml - mr, left - right, scale, n_boot))
+    if sides:
+        out += (_interval(ml, left, scale, n_boot), _interval(mr, right, scale, n_boot))
+    return out
 
 
 def _interval(replicates: np.ndarray, centre: float, scale: float, n_boot: int) -> tuple[float, float]:
@@ -200,13 +210,32 @@ def summarize(analysis: SessionAnalysis, *, n_boot: int = 1000) -> SessionSummar
             continue
         left, right = float(np.median(x[ok & is_left])), float(np.median(x[ok & ~is_left]))
         ai = asymmetry_index(left, right) if (left + right) != 0 else np.nan
-        (lo, hi), (dlo, dhi) = block_bootstrap(x[ok], is_left[ok], n_boot=n_boot)
+        (lo, hi), (dlo, dhi), (llo, lhi), (rlo, rhi) = block_bootstrap(
+            x[ok], is_left[ok], n_boot=n_boot, sides=True
+        )
         if metric in ANGLE_NOISE_FLOOR_DEG:
             real = _beyond(dlo, dhi, left - right, ANGLE_NOISE_FLOOR_DEG[metric])
         else:
             real = _beyond(lo, hi, ai, AI_NOISE_FLOOR_PCT[metric])
         sides.append(
-            SideComparison(metric, left, right, ai, lo, hi, left - right, dlo, dhi, sided_ok and real, nl, nr)
+            SideComparison(
+                metric,
+                left,
+                right,
+                ai,
+                lo,
+                hi,
+                left - right,
+                dlo,
+                dhi,
+                sided_ok and real,
+                nl,
+                nr,
+                llo,
+                lhi,
+                rlo,
+                rhi,
+            )
         )
 
     run_steps = np.isfinite(steps["step_time_s"].to_numpy(dtype=float))

@@ -86,7 +86,10 @@ class Trends:
         ``pelvic_drop_deg``): ``M_ai`` (asymmetry index, %), ``M_ai_lo``/``M_ai_hi`` (its 95 % interval),
         ``M_mean`` (mean of the two sides), and the personal baseline ``M_ai_base``,
         ``M_ai_base_lo``/``M_ai_base_hi``, ``M_mean_base``, ``M_mean_base_lo``/``M_mean_base_hi``
-        (NaN until the baseline has enough sessions).
+        (NaN until the baseline has enough sessions). ``_base`` is the median of the previous sessions,
+        ``_base_lo``/``_base_hi`` the band around it that a change must leave (docs/flags.md). More
+        columns (per side, left minus right, distance, within-run drift) are listed in
+        :func:`hipsense.trends.sessions.session_row`.
     flags
         Every flag raised over the history, oldest first.
     """

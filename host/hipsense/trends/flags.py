@@ -1,0 +1,511 @@
+"""Overuse flags: load spikes and climbs, asymmetry drifting from baseline, pelvic drop rising, fatigue.
+
+Each rule is a function of the per-session table (:mod:`hipsense.trends.sessions`, with baselines) and
+the daily load table; :class:`OveruseFlagger` holds every threshold with its source. docs/flags.md
+explains each rule, its parameters and how often it fires on simulated histories.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hipsense.trends.model import Flag
+from hipsense.trends.sessions import asymmetry_column, session_row
+
+REF_ACWR = (
+    "Gabbett 2016 (Br J Sports Med 50:273, doi:10.1136/bjsports-2015-095788): acute:chronic ratios above "
+    "about 1.5 went with more injuries in team sports; Williams et al. 2017 (Br J Sports Med 51:209, "
+    "doi:10.1136/bjsports-2016-096589): exponentially weighted loads. Read with Impellizzeri et al. 2020."
+)
+REF_WEEKLY_JUMP = (
+    "Nielsen et al. 2014 (J Orthop Sports Phys Ther 44(10):739, doi:10.2519/jospt.2014.5164): novice "
+    "runners whose weekly distance grew by more than 30 % over two weeks had more distance-related "
+    "injuries, hip ones among them (hazard ratio 1.59, 95 % CI 0.96-2.66)."
+)
+REF_CLIMB = (
+    "The '10 % rule' of running coaching; Nielsen et al. 2014 (doi:10.2519/jospt.2014.5164) for the "
+    "association of fast progression with injuries. Buist et al. 2008 (Am J Sports Med 36(1):33, "
+    "doi:10.1177/0363546507307505) found a graded 10 % programme did not by itself prevent injuries."
+)
+REF_ASYMMETRY = (
+    "Personal baseline: median of the previous 12 sessions, band of 3 run-to-run spreads (docs/flags.md); "
+    "the session's own 95 % interval (block bootstrap, docs/metrics.md) must exclude the baseline too."
+)
+REF_DROP = (
+    "Bramah et al. 2018 (Am J Sports Med 46(12):3023, doi:10.1177/0363546518793657): injured runners "
+    "showed more contralateral pelvic drop than uninjured ones; change judged against the personal baseline."
+)
+REF_FATIGUE = (
+    "Apte et al. 2021 (Front Physiol 12:646042, doi:10.3389/fphys.2021.646042): across 68 studies, contact "
+    "time tended to lengthen as runners tired."
+)
+
+ADVICE_LOAD = (
+    "Runners commonly follow a jump like this with easier days or a rest day, and build up again gradually."
+)
+ADVICE_CLIMB = (
+    "Runners commonly plan an easier week after a few weeks of building, so the body can catch up with "
+    "the load."
+)
+ADVICE_ASYMMETRY = (
+    "Often this has an everyday cause (shoes, a camber, a niggle). If it stays, runners commonly have "
+    "their running looked at by a physiotherapist or coach for a gait assessment."
+)
+ADVICE_DROP = (
+    "Runners commonly add hip strength work (side planks, side-lying leg raises, single-leg squats) and, "
+    "if it keeps growing, have a professional gait assessment."
+)
+ADVICE_FATIGUE = (
+    "Runners commonly shorten long runs for a while, add rest days, or add hip strength work so their "
+    "form holds up late in a run."
+)
+
+#: Which session metrics' asymmetry is watched (the columns of the per-session table).
+ASYMMETRY_METRICS = ("contact_time_s", "step_time_s", "impact_g", "pelvic_drop_deg")
+LABELS = {
+    "contact_time_s": "contact time",
+    "step_time_s": "step time",
+    "impact_g": "impact",
+    "pelvic_drop_deg": "pelvic drop",
+}
+
+
+def _date(x: Any) -> dt.date:
+    return pd.Timestamp(x).date()
+
+
+def _numbers(**values: float) -> dict[str, float]:
+    """A flag's figures, rounded, without the ones that are unknown (JSON has no NaN)."""
+    return {k: round(float(v), 2) for k, v in values.items() if v is not None and np.isfinite(v)}
+
+
+def _against_baseline(r: pd.Series, col: str) -> tuple[str, dict[str, float]]:
+    """Severity and figures of one session's value judged against its baseline band.
+
+    Alert when the value is at least twice as far from the baseline as the band's edge.
+    """
+    base, edge = r[f"{col}_base"], r[f"{col}_base_hi"] - r[f"{col}_base"]
+    severity = "alert" if abs(r[col] - base) >= 2 * edge else "watch"
+    return severity, _numbers(
+        value=r[col],
+        ci_low=r[f"{col}_lo"],
+        ci_high=r[f"{col}_hi"],
+        baseline=base,
+        band_low=r[f"{col}_base_lo"],
+        band_high=r[f"{col}_base_hi"],
+    )
+
+
+def weekly_loads(daily: pd.Series) -> pd.DataFrame:
+    """Calendar weeks (Monday to Sunday): total load and the mean of the four weeks before.
+
+    ``load`` is the week's total, ``chronic`` the mean weekly total of the four weeks before it (NaN
+    until four whole weeks of history exist), ``change_pct`` the change against the previous week.
+    """
+    if daily.empty:
+        return pd.DataFrame(columns=["load", "chronic", "change_pct", "days"])
+    first_monday = daily.index.min() - pd.Timedelta(days=daily.index.min().weekday())
+    full = daily.reindex(pd.date_range(first_monday, daily.index.max(), freq="D"), fill_value=0.0)
+    weeks = full.groupby(full.index - pd.to_timedelta(full.index.day_of_week, unit="D"))
+    table = pd.DataFrame({"load": weeks.sum(), "days": weeks.size()})
+    history_days = (table.index - daily.index.min()).days
+    chronic = table["load"].shift(1).rolling(4, min_periods=4).mean()
+    table["chronic"] = chronic.where(history_days >= 28)
+    before = table["load"].shift(1)
+    table["change_pct"] = 100.0 * (table["load"] - before) / before.where(before > 0)
+    return table
+
+
+class OveruseFlagger:
+    """Turn a runner's per-session table and daily loads into flags.
+
+    Parameters
+    ----------
+    spike_watch_pct, spike_alert_pct
+        A calendar week whose load exceeds the mean of the four weeks before by this much (percent) is
+        a load spike (watch / alert). 30 % is the progression Nielsen et al. (2014) associated with
+        distance-related injuries; the watch level is our choice, set below it so that a 30 % jump is
+        still seen through the day-to-day spread of a steady plan (benchmarks/flags.py).
+    acwr_alert
+        Exponentially weighted acute:chronic ratio (7/28 days) at or above which a week is a load spike
+        (alert) whatever its weekly total (Gabbett 2016; Williams et al. 2017).
+    climb_pct, climb_weeks
+        A sustained climb: this many calendar weeks in a row each more than ``climb_pct`` above the one
+        before (the coaching "10 % rule").
+    persist
+        Sessions in a row that must be beyond the baseline band (and their own interval) before an
+        asymmetry or pelvic-drop flag is raised: one unusual run is not a trend.
+    trend_weeks
+        Pelvic drop must also rise across this many recent calendar weeks (least-squares slope of the
+        weekly means > 0).
+    fatigue_drop_deg, fatigue_contact_pct
+        A run "degrades within itself" when its pelvic drop grows by at least this much from the first
+        to the last fifth, or its contact time by this many percent.
+    fatigue_runs, fatigue_window
+        ... in at least ``fatigue_runs`` of the last ``fatigue_window`` runs for a history flag.
+
+    Attributes
+    ----------
+    flags_
+        The flags raised, oldest first.
+
+    Notes
+    -----
+    Data requirements: the per-session table of :func:`hipsense.trends.build.add_baselines` (sessions in
+    time order, with their baselines) and the daily load table of :func:`hipsense.load.training.load_table`.
+    The rules, their sources and their measured false-alarm and detection rates are in docs/flags.md. No
+    rule predicts injury; each reports a change in the runner's own terms.
+
+    References
+    ----------
+    Nielsen R.O. et al. (2014) J Orthop Sports Phys Ther 44(10):739-747. doi:10.2519/jospt.2014.5164
+    Gabbett T.J. (2016) Br J Sports Med 50(5):273-280. doi:10.1136/bjsports-2015-095788
+    Williams S. et al. (2017) Br J Sports Med 51(3):209-210. doi:10.1136/bjsports-2016-096589
+    Buist I. et al. (2008) Am J Sports Med 36(1):33-39. doi:10.1177/0363546507307505
+    Bramah C. et al. (2018) Am J Sports Med 46(12):3023-3031. doi:10.1177/0363546518793657
+    Apte S. et al. (2021) Front Physiol 12:646042. doi:10.3389/fphys.2021.646042
+    """
+
+    def __init__(
+        self,
+        *,
+        spike_watch_pct: float = 20.0,
+        spike_alert_pct: float = 30.0,
+        acwr_alert: float = 1.5,
+        climb_pct: float = 10.0,
+        climb_weeks: int = 3,
+        persist: int = 2,
+        trend_weeks: int = 3,
+        fatigue_drop_deg: float = 1.0,
+        fatigue_contact_pct: float = 4.0,
+        fatigue_runs: int = 3,
+        fatigue_window: int = 5,
+    ):
+        self.spike_watch_pct = spike_watch_pct
+        self.spike_alert_pct = spike_alert_pct
+        self.acwr_alert = acwr_alert
+        self.climb_pct = climb_pct
+        self.climb_weeks = climb_weeks
+        self.persist = persist
+        self.trend_weeks = trend_weeks
+        self.fatigue_drop_deg = fatigue_drop_deg
+        self.fatigue_contact_pct = fatigue_contact_pct
+        self.fatigue_runs = fatigue_runs
+        self.fatigue_window = fatigue_window
+
+    def detect(self, sessions: pd.DataFrame, daily: pd.DataFrame, *, runner: str) -> OveruseFlagger:
+        """Flags over a history: ``sessions`` with baseline columns, ``daily`` the load table."""
+        flags: list[Flag] = []
+        if len(sessions):
+            flags += self._load_flags(sessions, daily, runner)
+            flags += self._asymmetry_flags(sessions, runner)
+            flags += self._drop_flags(sessions, runner)
+            flags += self._fatigue_flags(sessions, runner)
+        flags.sort(key=lambda f: (f.period_end, f.session_id or 0, f.kind))
+        self.flags_ = flags
+        return self
+
+    # -- training load -----------------------------------------------------------------------------
+
+    def _load_flags(self, sessions: pd.DataFrame, daily: pd.DataFrame, runner: str) -> list[Flag]:
+        if daily.empty:
+            return []
+        weeks = weekly_loads(daily["load"])
+        days = sessions["start"].dt.tz_convert(None).dt.normalize()
+        flags = []
+        for week_start, w in weeks.iterrows():
+            week_end = week_start + pd.Timedelta(days=6)
+            in_week = (days >= week_start) & (days <= week_end)
+            if not in_week.any():
+                continue
+            acwr = daily["acwr_ewma"].loc[week_start:week_end]
+            increase = 100.0 * (w["load"] / w["chronic"] - 1.0) if w["chronic"] > 0 else np.nan
+            acwr_max = float(acwr.max()) if acwr.notna().any() else np.nan
+            if increase >= self.spike_alert_pct or acwr_max >= self.acwr_alert:
+                severity = "alert"
+            elif increase >= self.spike_watch_pct:
+                severity = "watch"
+            else:
+                continue
+            # The session that took the week over the watch level (or the ratio over its limit).
+            cum = sessions.loc[in_week, "load"].cumsum()
+            over = cum >= (1 + self.spike_watch_pct / 100.0) * w["chronic"]
+            if acwr.notna().any() and not over.any():
+                over = days[in_week].map(acwr) >= self.acwr_alert
+            trigger = int(sessions.loc[over[over].index[0] if over.any() else cum.index[-1], "session_id"])
+            numbers = _numbers(
+                week_load=w["load"],
+                chronic_week_load=w["chronic"],
+                increase_pct=increase,
+                acwr_ewma_max=acwr_max,
+                watch_pct=self.spike_watch_pct,
+                alert_pct=self.spike_alert_pct,
+                acwr_alert=self.acwr_alert,
+            )
+            sentence = (
+                f"The load of the week of {week_start:%d %b} is {increase:+.0f} % against your average of "
+                f"the four weeks before ({w['load']:.0f} vs {w['chronic']:.0f} g x steps)"
+            )
+            if np.isfinite(acwr_max):
+                sentence += f"; the acute:chronic ratio peaked at {acwr_max:.2f}"
+            flags.append(
+                Flag(
+                    "load_spike", severity, runner, week_start.date(), _date(days[in_week].iloc[-1]),
+                    sentence + ".", ADVICE_LOAD, numbers,
+                    REF_WEEKLY_JUMP + " " + REF_ACWR, None, trigger,
+                )
+            )  # fmt: skip
+        return flags + self._climb_flags(sessions, weeks, days, runner)
+
+    def _climb_flags(self, sessions, weeks: pd.DataFrame, days: pd.Series, runner: str) -> list[Flag]:
+        flags = []
+        streak: list[pd.Timestamp] = []
+        rising = (weeks["change_pct"] > self.climb_pct).to_numpy()
+        for i, week_start in enumerate(weeks.index):
+            streak = [*streak, week_start] if rising[i] else []
+            if len(streak) != self.climb_weeks:
+                continue  # one flag per climb, when it reaches climb_weeks
+            first = weeks.index.get_loc(streak[0]) - 1
+            start_load, end_load = weeks["load"].iloc[first], weeks["load"].iloc[i]
+            total = 100.0 * (end_load / start_load - 1.0)
+            week_end = week_start + pd.Timedelta(days=6)
+            in_week = (days >= week_start) & (days <= week_end)
+            trigger = int(sessions.loc[in_week, "session_id"].iloc[-1]) if in_week.any() else None
+            changes = weeks["change_pct"].iloc[i - self.climb_weeks + 1 : i + 1]
+            flags.append(
+                Flag(
+                    "load_climb",
+                    "alert" if total >= 50.0 else "watch",
+                    runner,
+                    streak[0].date(),
+                    week_end.date(),
+                    f"Your weekly load has grown {len(streak)} weeks in a row "
+                    f"({', '.join(f'{c:+.0f} %' for c in changes)}), {total:+.0f} % in all since the week of "
+                    f"{weeks.index[first]:%d %b}.",
+                    ADVICE_CLIMB,
+                    _numbers(
+                        weeks=len(streak),
+                        total_increase_pct=total,
+                        min_weekly_increase_pct=changes.min(),
+                        threshold_pct=self.climb_pct,
+                    ),
+                    REF_CLIMB,
+                    None,
+                    trigger,
+                )
+            )
+        return flags
+
+    # -- gait against the personal baseline --------------------------------------------------------
+
+    def _beyond(self, s: pd.DataFrame, col: str, lo_col: str, hi_col: str) -> tuple[np.ndarray, np.ndarray]:
+        """Sessions outside the baseline band whose own 95 % interval also excludes the baseline.
+
+        Returns (direction: +1 above, -1 below, 0 neither; the session's value minus the baseline).
+        """
+        v, base = s[col].to_numpy(float), s[f"{col}_base"].to_numpy(float)
+        lo, hi = s[f"{col}_base_lo"].to_numpy(float), s[f"{col}_base_hi"].to_numpy(float)
+        ci_lo, ci_hi = s[lo_col].to_numpy(float), s[hi_col].to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            up = (v > hi) & (ci_lo > base)
+            down = (v < lo) & (ci_hi < base)
+        return np.where(up, 1, np.where(down, -1, 0)), v - base
+
+    def _episodes(self, direction: np.ndarray):
+        """Indices where a run of ``persist`` same-direction sessions is first reached (one per run)."""
+        out, run, prev = [], 0, 0
+        for i, d in enumerate(direction):
+            run = run + 1 if d != 0 and d == prev else (1 if d != 0 else 0)
+            prev = d
+            if run == self.persist:
+                out.append(i)
+        return out
+
+    def _asymmetry_flags(self, s: pd.DataFrame, runner: str) -> list[Flag]:
+        flags = []
+        for metric in ASYMMETRY_METRICS:
+            col = asymmetry_column(metric)
+            if f"{col}_base" not in s:
+                continue
+            direction, _ = self._beyond(s, col, f"{col}_lo", f"{col}_hi")
+            angle = col.endswith("_diff")
+            unit = " deg" if angle else " points"
+            for i in self._episodes(direction):
+                r = s.iloc[i]
+                first = s.iloc[i - self.persist + 1]
+                side = "left" if r[col] > 0 else "right"
+                what = "left minus right" if angle else "asymmetry index"
+                severity, numbers = _against_baseline(r, col)
+                flags.append(
+                    Flag(
+                        "asymmetry_drift",
+                        severity,
+                        runner,
+                        _date(first["start"]),
+                        _date(r["start"]),
+                        f"Your {LABELS[metric]} {what} has been {r[col]:+.1f}{unit} (larger on the {side}) in "
+                        f"your last {self.persist} runs, against your usual {r[f'{col}_base']:+.1f}{unit} "
+                        f"(band {r[f'{col}_base_lo']:+.1f} to {r[f'{col}_base_hi']:+.1f}).",
+                        ADVICE_ASYMMETRY,
+                        numbers,
+                        REF_ASYMMETRY,
+                        metric,
+                        int(r["session_id"]),
+                    )
+                )
+        return flags
+
+    def _drop_flags(self, s: pd.DataFrame, runner: str) -> list[Flag]:
+        flags = []
+        m = "pelvic_drop_deg"
+        weekly = s.set_index(s["start"].dt.tz_convert(None).dt.normalize())
+        for side, stance in (("L", "left"), ("R", "right")):
+            col = f"{m}_{side}"
+            if f"{col}_base" not in s:
+                continue
+            direction, delta = self._beyond(s, col, f"{col}_lo", f"{col}_hi")
+            direction = np.where(direction > 0, 1, 0)  # rising only
+            for i in self._episodes(direction):
+                r = s.iloc[i]
+                day = pd.Timestamp(r["start"]).tz_convert(None).normalize()
+                week_start = day - pd.Timedelta(days=day.weekday())
+                first_week = week_start - pd.Timedelta(weeks=self.trend_weeks - 1)
+                recent = weekly.loc[first_week:day, col]
+                means = recent.groupby(
+                    recent.index - pd.to_timedelta(recent.index.day_of_week, unit="D")
+                ).mean()
+                if len(means) < 2:
+                    continue
+                x = (means.index - means.index[0]).days / 7.0
+                slope = float(np.polyfit(x, means.to_numpy(float), 1)[0])
+                if slope <= 0:
+                    continue
+                base = r[f"{col}_base"]
+                severity, numbers = _against_baseline(r, col)
+                flags.append(
+                    Flag(
+                        "drop_rising",
+                        severity,
+                        runner,
+                        means.index[0].date(),
+                        day.date(),
+                        f"Your pelvic drop in {stance}-foot stance was {r[col]:.1f} deg in your last run, "
+                        f"{delta[i]:+.1f} deg above your usual {base:.1f} deg, and has risen about "
+                        f"{slope:.1f} deg a week over the last {len(means)} weeks.",
+                        ADVICE_DROP,
+                        {**numbers, **_numbers(change_deg=delta[i], slope_deg_per_week=slope)},
+                        REF_DROP,
+                        m,
+                        int(r["session_id"]),
+                    )
+                )
+        return flags
+
+    # -- within runs -------------------------------------------------------------------------------
+
+    def degrading(self, drop_change: float, contact_change: float, contact_early: float) -> bool:
+        """Whether one run's drift block shows its form degrading (drop or contact time growing)."""
+        contact_pct = (
+            100.0 * contact_change / contact_early if contact_early and contact_early > 0 else np.nan
+        )
+        return bool(
+            (np.isfinite(drop_change) and drop_change >= self.fatigue_drop_deg)
+            or (np.isfinite(contact_pct) and contact_pct >= self.fatigue_contact_pct)
+        )
+
+    def _fatigue_flags(self, s: pd.DataFrame, runner: str) -> list[Flag]:
+        bad = np.array(
+            [
+                self.degrading(d, c, e)
+                for d, c, e in zip(
+                    s["drift_pelvic_drop_deg"],
+                    s["drift_contact_time_s"],
+                    s["drift_contact_time_s_early"],
+                    strict=True,
+                )
+            ]
+        )
+        flags, active = [], False
+        for i in range(len(s)):
+            window = bad[max(0, i - self.fatigue_window + 1) : i + 1]
+            hit = bool(bad[i]) and window.sum() >= self.fatigue_runs
+            if hit and not active:
+                recent = s.iloc[max(0, i - self.fatigue_window + 1) : i + 1]
+                r = s.iloc[i]
+                flags.append(
+                    Flag(
+                        "within_run_fatigue",
+                        "watch",
+                        runner,
+                        _date(recent["start"].iloc[0]),
+                        _date(r["start"]),
+                        f"In {int(window.sum())} of your last {len(window)} runs your form changed late in the "
+                        f"run: pelvic drop {recent['drift_pelvic_drop_deg'].median():+.1f} deg and contact "
+                        f"time {1000 * recent['drift_contact_time_s'].median():+.0f} ms from the first to the "
+                        "last fifth (medians).",
+                        ADVICE_FATIGUE,
+                        _numbers(
+                            runs_degrading=window.sum(),
+                            runs=len(window),
+                            drop_change_deg=r["drift_pelvic_drop_deg"],
+                            contact_change_ms=1000 * float(r["drift_contact_time_s"]),
+                            drop_threshold_deg=self.fatigue_drop_deg,
+                            contact_threshold_pct=self.fatigue_contact_pct,
+                        ),
+                        REF_FATIGUE,
+                        "pelvic_drop_deg",
+                        int(r["session_id"]),
+                    )
+                )
+            active = hit or (active and bool(bad[i]))
+        return flags
+
+
+def within_run_flags(
+    summary: dict[str, Any],
+    *,
+    runner: str = "",
+    day: dt.date | None = None,
+    flagger: OveruseFlagger | None = None,
+) -> list[Flag]:
+    """The flag one session can raise on its own: its form degrading within the run (severity info).
+
+    Dated ``day``, else the clip's start time in the summary's quality block, else today.
+    """
+    flagger = flagger or OveruseFlagger()
+    if day is None:
+        start = summary.get("quality", {}).get("start_time_unix")
+        day = dt.datetime.fromtimestamp(start, dt.timezone.utc).date() if start else dt.date.today()
+    r = session_row(0, dt.datetime.combine(day, dt.time()), summary)
+    d, c, e = r["drift_pelvic_drop_deg"], r["drift_contact_time_s"], r["drift_contact_time_s_early"]
+    if not flagger.degrading(d, c, e):
+        return []
+    parts = []
+    if np.isfinite(d):
+        parts.append(f"pelvic drop {d:+.1f} deg")
+    if np.isfinite(c):
+        parts.append(f"contact time {1000 * c:+.0f} ms ({100 * c / e:+.1f} %)")
+    return [
+        Flag(
+            "within_run_fatigue",
+            "info",
+            runner,
+            day,
+            day,
+            "From the first to the last fifth of this run: " + ", ".join(parts) + ".",
+            ADVICE_FATIGUE,
+            _numbers(
+                drop_change_deg=d,
+                contact_change_ms=1000 * float(c),
+                drop_threshold_deg=flagger.fatigue_drop_deg,
+                contact_threshold_pct=flagger.fatigue_contact_pct,
+            ),
+            REF_FATIGUE,
+            "pelvic_drop_deg",
+            None,
+        )
+    ]

@@ -1,0 +1,146 @@
+"""Trends and flags in the terminal: rich tables a runner can read at a glance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from hipsense.trends.flags import weekly_loads
+from hipsense.trends.model import Flag, Trends
+
+SEVERITY_STYLE = {"info": "cyan", "watch": "yellow", "alert": "bold red"}
+#: Rows of the gait table: (column of Trends.sessions, label, unit, scale).
+GAIT_ROWS = (
+    ("pelvic_drop_deg_L", "pelvic drop, left-foot stance", "deg", 1.0),
+    ("pelvic_drop_deg_R", "pelvic drop, right-foot stance", "deg", 1.0),
+    ("pelvic_drop_deg_diff", "pelvic drop left - right", "deg", 1.0),
+    ("contact_time_s_ai", "contact time asymmetry", "%", 1.0),
+    ("step_time_s_ai", "step time asymmetry", "%", 1.0),
+    ("impact_g_ai", "impact asymmetry", "%", 1.0),
+    ("contact_time_s_mean", "contact time", "ms", 1000.0),
+    ("impact_g_mean", "impact", "g", 1.0),
+)
+
+
+def _f(x: float, fmt: str = "{:.1f}") -> str:
+    return "-" if x is None or not np.isfinite(x) else fmt.format(x)
+
+
+def _week_of(t: pd.Series) -> pd.Series:
+    day = t.dt.tz_convert(None).dt.normalize()
+    return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+
+
+def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
+    """Weekly load, acute:chronic ratio and each gait metric against the runner's baseline."""
+    s = trends.sessions
+    if s.empty:
+        console.print(f"No analysed sessions for runner {trends.runner!r} yet.")
+        return
+    load = weekly_loads(trends.daily["load"]).tail(weeks)
+    week = _week_of(s["start"])
+    per_week = s.groupby(week).agg(
+        runs=("session_id", "size"), running_s=("running_s", "sum"), km=("distance_km", "sum")
+    )
+    acwr = trends.daily["acwr_ewma"]
+    table = Table(
+        title=f"Training load of {trends.runner}, by week", box=box.SIMPLE_HEAD, title_justify="left"
+    )
+    for col in (
+        "week of",
+        "runs",
+        "running",
+        "distance*",
+        "load (g x steps)",
+        "vs week before",
+        "vs 4 weeks",
+        "ACWR",
+    ):
+        table.add_column(col, justify="left" if col == "week of" else "right")
+    for start, w in load.iterrows():
+        r = per_week.loc[start] if start in per_week.index else None
+        end_ratio = acwr.loc[start : start + pd.Timedelta(days=6)].dropna()
+        vs4 = 100.0 * (w["load"] / w["chronic"] - 1) if w["chronic"] > 0 else np.nan
+        table.add_row(
+            f"{start:%Y-%m-%d}",
+            "0" if r is None else str(int(r["runs"])),
+            "-" if r is None else f"{r['running_s'] / 60:.0f} min",
+            "-" if r is None else _f(r["km"], "{:.1f} km"),
+            f"{w['load']:.0f}",
+            _f(w["change_pct"], "{:+.0f} %"),
+            _f(vs4, "{:+.0f} %"),
+            _f(end_ratio.iloc[-1] if len(end_ratio) else np.nan, "{:.2f}"),
+        )
+    table.caption = (
+        "* distance estimated from contact time, rough: -13 to +32 % on simulated runs (docs/flags.md). ACWR: acute:chronic "
+        "workload ratio (7/28-day exponentially weighted) on the week's last day; read with care."
+    )
+    console.print(table)
+
+    recent = s[week >= load.index.min()] if len(load) else s
+    gait = Table(title="Gait against your own baseline", box=box.SIMPLE_HEAD, title_justify="left")
+    for col in ("metric", "usual", "usual band", "weekly means, oldest first", "last run", ""):
+        gait.add_column(col, justify="left" if col in ("metric", "") else "right")
+    last = s.iloc[-1]
+    for col, label, unit, scale in GAIT_ROWS:
+        if col not in s:
+            continue
+        base, lo, hi = (last.get(f"{col}_base{x}", np.nan) for x in ("", "_lo", "_hi"))
+        means = recent.groupby(week[recent.index])[col].mean() * scale
+        value = last[col] * scale
+        if not np.isfinite(base):
+            verdict = "[dim]no baseline yet[/]"
+        elif value > hi * scale or value < lo * scale:
+            verdict = "[yellow]outside the band[/]"
+        else:
+            verdict = "[dim]usual[/]"
+        gait.add_row(
+            f"{label} ({unit})",
+            _f(base * scale),
+            f"{_f(lo * scale)} .. {_f(hi * scale)}",
+            " ".join(_f(m) for m in means),
+            _f(value),
+            verdict,
+        )
+    gait.caption = (
+        "usual: median of your previous 12 runs; band: 3 run-to-run spreads around it. A flag needs the "
+        "band left in 2 runs in a row, each beyond its own 95 % interval (docs/flags.md)."
+    )
+    console.print(gait)
+    shown = [f for f in trends.flags if pd.Timestamp(f.period_end) >= load.index.min()] if len(load) else []
+    if shown:
+        console.print(
+            f"{len(shown)} flag(s) in these weeks: `hipsense flags --runner {trends.runner}` explains them."
+        )
+    else:
+        console.print("No flags in these weeks.")
+
+
+def print_flags(flags: list[Flag], *, console: Console) -> None:
+    """Flags, newest first: what changed, the numbers behind it, what runners commonly do, the source."""
+    if not flags:
+        console.print(
+            "No flags: nothing in these sessions stood out against the thresholds in docs/flags.md."
+        )
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_lines=True, title="Flags, newest first", title_justify="left")
+    table.add_column("when", no_wrap=True)
+    table.add_column("runner")
+    table.add_column("flag")
+    table.add_column("what changed, and what runners commonly do")
+    for f in sorted(flags, key=lambda f: (f.period_end, f.session_id or 0), reverse=True):
+        numbers = ", ".join(f"{k} {v:g}" for k, v in f.numbers.items())
+        when = f"{f.period_end:%Y-%m-%d}" + (
+            f"\n[dim]from {f.period_start:%Y-%m-%d}[/]" if f.period_start != f.period_end else ""
+        )
+        table.add_row(
+            when,
+            f.runner,
+            f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]\n{f.kind}",
+            f"{f.sentence}\n{f.advice}\n[dim]numbers: {numbers}\nsource: {f.reference}[/]",
+        )
+    console.print(table)
+    console.print("[dim]Flags inform; they are not a diagnosis. See a professional about pain or injury.[/]")
