@@ -47,19 +47,23 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
     )
     acwr = trends.daily["acwr_ewma"]
     table = Table(
-        title=f"Training load of {trends.runner}, by week", box=box.SIMPLE_HEAD, title_justify="left"
+        title=f"Training load of {trends.runner}, by week",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        pad_edge=False,
     )
     for col in (
         "week of",
         "runs",
         "running",
         "distance*",
-        "load (g x steps)",
-        "vs week before",
-        "vs 4 weeks",
+        "load\n(g x steps)",
+        "vs week\nbefore",
+        "vs 4\nweeks",
         "ACWR",
     ):
-        table.add_column(col, justify="left" if col == "week of" else "right")
+        # Headers on two lines so that dates and figures fit 80 columns without being cut.
+        table.add_column(col, justify="left" if col == "week of" else "right", no_wrap=True)
     for start, w in load.iterrows():
         r = per_week.loc[start] if start in per_week.index else None
         end_ratio = acwr.loc[start : start + pd.Timedelta(days=6)].dropna()
