@@ -8,7 +8,7 @@
 // Exits 0 when the code returns (or FD reaches end of file), 1 when it raised.
 import fs from "node:fs";
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
-import { copyIn } from "./mpfs.mjs";
+import { copyIn, syspathPrelude } from "./mpfs.mjs";
 
 const job = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const fd = Number(process.argv[3]);
@@ -37,11 +37,9 @@ mp.registerJsModule("hostio", {
   read: () => new Promise((resolve) => { waiting = resolve; deliver(); }),
   write: (hex) => { const b = Buffer.from(hex, "hex"); let o = 0; while (o < b.length) o += fs.writeSync(fd, b, o); },
 });
-const prelude = "import sys\n" + (job.sys_path ?? []).slice().reverse()
-  .map((p) => `sys.path.insert(0, ${JSON.stringify(p)})\n`).join("");
 let status = 0;
 try {
-  mp.runPython(prelude);
+  mp.runPython(syspathPrelude(job.sys_path));
   await mp.runPythonAsync(job.code);
 } catch (e) {
   if (e.name !== "PythonError") { console.error("bridge error:", e); process.exit(2); }

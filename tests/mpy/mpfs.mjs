@@ -1,5 +1,4 @@
-// MicroPython in-memory filesystem helpers for bridge.mjs (the same as runner.mjs has inline; runner.mjs
-// could import them from here).
+// What runner.mjs and bridge.mjs both do to MicroPython's in-memory filesystem and sys.path.
 import fs from "node:fs";
 import path from "node:path";
 
@@ -37,4 +36,10 @@ export function copyOut(FS, mpPath, hostPath) {
     fs.mkdirSync(path.dirname(hostPath), { recursive: true });
     fs.writeFileSync(hostPath, FS.readFile(mpPath));
   }
+}
+
+// Python that puts `paths` first on sys.path, in this order.
+export function syspathPrelude(paths) {
+  return "import sys\n" + (paths ?? []).slice().reverse()
+    .map((p) => `sys.path.insert(0, ${JSON.stringify(p)})\n`).join("");
 }

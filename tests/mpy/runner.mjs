@@ -11,44 +11,8 @@
 // }
 // Exit status: 0 on success, 1 when the Python code raised (traceback on stderr), 2 on a harness error.
 import fs from "node:fs";
-import path from "node:path";
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
-
-function mkdirs(FS, dir) {
-  let cur = "";
-  for (const part of dir.split("/").filter(Boolean)) {
-    cur += "/" + part;
-    try { FS.mkdir(cur); } catch (e) { /* exists */ }
-  }
-}
-
-function copyIn(FS, hostPath, mpPath) {
-  const st = fs.statSync(hostPath);
-  if (st.isDirectory()) {
-    mkdirs(FS, mpPath);
-    for (const name of fs.readdirSync(hostPath)) {
-      if (name === "__pycache__") continue;
-      copyIn(FS, path.join(hostPath, name), mpPath + "/" + name);
-    }
-  } else {
-    mkdirs(FS, path.posix.dirname(mpPath));
-    FS.writeFile(mpPath, fs.readFileSync(hostPath));
-  }
-}
-
-function copyOut(FS, mpPath, hostPath) {
-  const st = FS.stat(mpPath);
-  if (FS.isDir(st.mode)) {
-    fs.mkdirSync(hostPath, { recursive: true });
-    for (const name of FS.readdir(mpPath)) {
-      if (name === "." || name === "..") continue;
-      copyOut(FS, mpPath + "/" + name, path.join(hostPath, name));
-    }
-  } else {
-    fs.mkdirSync(path.dirname(hostPath), { recursive: true });
-    fs.writeFileSync(hostPath, FS.readFile(mpPath));
-  }
-}
+import { copyIn, copyOut, syspathPrelude } from "./mpfs.mjs";
 
 const job = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const mp = await loadMicroPython({
@@ -58,11 +22,9 @@ const mp = await loadMicroPython({
 });
 for (const [hostDir, mpDir] of job.mounts ?? []) copyIn(mp.FS, hostDir, mpDir);
 for (const [hostPath, mpPath] of job.files ?? []) copyIn(mp.FS, hostPath, mpPath);
-const prelude = "import sys\n" + (job.sys_path ?? []).slice().reverse()
-  .map((p) => `sys.path.insert(0, ${JSON.stringify(p)})\n`).join("");
 let status = 0;
 try {
-  mp.runPython(prelude);
+  mp.runPython(syspathPrelude(job.sys_path));
   await mp.runPythonAsync(job.code);
 } catch (e) {
   if (e.name !== "PythonError") { console.error("harness error:", e); process.exit(2); }
