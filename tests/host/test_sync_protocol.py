@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from hipsense.sync import protocol as P
 from hipsense.sync.client import Client
-from hipsense.sync.errors import DeviceRefused, NoReply
+from hipsense.sync.engine import check_version
+from hipsense.sync.errors import DeviceRefused, NoReply, ProtocolVersionError
 from hipsense.sync.transport import Transport
 
 V = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "sync" / "frames.json").read_text())
@@ -178,3 +179,16 @@ def test_client_survives_any_device_replies(replies):
             await client.close()
 
     asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    ("major", "says"), [(P.VERSION_MAJOR - 1, "too old"), (P.VERSION_MAJOR + 1, "update hipsense")]
+)
+def test_other_protocol_major_versions_are_refused_with_what_to_update(major, says):
+    info = P.DeviceInfo(major, 3, 4096, "HS-1", "9.9.9", "LSM6DSOX")
+    with pytest.raises(ProtocolVersionError, match=says) as err:
+        check_version(info, "/dev/ttyACM0")
+    assert f"{major}.3" in str(err.value) and "/dev/ttyACM0" in str(err.value)
+    check_version(
+        P.DeviceInfo(P.VERSION_MAJOR, 99, 4096, "HS-1", "9.9.9", "LSM6DSOX"), "x"
+    )  # newer minor: fine
