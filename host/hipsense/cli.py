@@ -299,11 +299,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from hipsense.export.export import default_what, export_store, parse_since, parse_what
+    from hipsense.export.export import WHAT, export_store, parse_since, parse_what
 
-    what = parse_what(args.what) if args.what else default_what()
-    if "flags" not in what and not args.what:
-        console.print("[dim]note: no flags table: the trends engine is not part of this installation[/]")
+    what = parse_what(args.what) if args.what else WHAT
     since = parse_since(args.since) if args.since else None
     store = _open_store(create=False)
     with store, _progress() as bar:

@@ -14,7 +14,6 @@ import pytest
 from hipsense.analysis import load_input
 from hipsense.cli import main
 from hipsense.export import export_store, read_table
-from hipsense.export.export import trends_engine_installed
 from hipsense.export.schema import EXPORT_TABLES, data_dictionary_markdown
 from hipsense.sim import Segment, scenarios, simulate_run
 from hipsense.store import HOME_ENV, Store
@@ -250,11 +249,5 @@ def test_cli_export_by_default_writes_every_table_it_can(store, tmp_path, monkey
     monkeypatch.setenv(HOME_ENV, str(store.root))
     assert main(["export", "--out", str(tmp_path / "all")]) == 0
     written = set(json.loads((tmp_path / "all" / "schema.json").read_text())["tables"])
-    if trends_engine_installed():
-        assert written == {"raw", "steps", "sessions", "flags"}
-        assert set(read_table(tmp_path / "all", "flags")["runner"]) <= {ANA, BEN}
-    else:
-        assert written == {"raw", "steps", "sessions"}
-        assert "no flags table" in capsys.readouterr().out
-        assert main(["export", "--out", str(tmp_path / "f"), "--what", "flags"]) == 2
-        assert "trends engine" in capsys.readouterr().err
+    assert written == {"raw", "steps", "sessions", "flags"}
+    assert set(read_table(tmp_path / "all", "flags")["runner"]) <= {ANA, BEN}

@@ -248,14 +248,8 @@ def test_report_of_stored_sessions_by_id_and_latest(store_with_run, tmp_path, ca
 
 
 def test_trend_report_from_the_command_line(store_with_run, tmp_path, capsys):
-    try:
-        import hipsense.trends.build  # noqa: F401
-    except ModuleNotFoundError:
-        assert main(["report", "--weeks", "4"]) == 2
-        assert "trend reports need the trends engine" in capsys.readouterr().err
-    else:
-        assert main(["report", "--weeks", "4", "--out", "trends.html"]) == 0
-        assert "Training load per week" in (tmp_path / "trends.html").read_text()
+    assert main(["report", "--weeks", "4", "--out", "trends.html"]) == 0
+    assert "Training load per week" in (tmp_path / "trends.html").read_text()
 
 
 def test_open_hands_the_report_to_the_users_browser(run_file, tmp_path):

@@ -26,6 +26,7 @@ from hipsense.export.pseudonym import MAX_WEEKS, MIN_WEEKS, REMOVED_COLUMNS, Pse
 from hipsense.export.schema import EXPORT_TABLES, SCHEMA_VERSION, STEPS, Column, Table, conform, write_schema
 from hipsense.export.tables import flags_frame, raw_frame, steps_frame, summary_rows
 from hipsense.formats.csv_input import ImuRecording
+from hipsense.trends.build import build_trends
 
 WHAT = ("raw", "steps", "sessions", "flags")
 FORMATS = ("csv", "parquet")
@@ -41,18 +42,6 @@ class ExportResult:
     rows: dict[str, int] = field(default_factory=dict)
     sessions: int = 0
     pseudonymized: bool = False
-
-
-def trends_engine_installed() -> bool:
-    """Whether the trends engine that raises flags is part of this installation."""
-    import importlib.util
-
-    return importlib.util.find_spec("hipsense.trends.build") is not None
-
-
-def default_what() -> tuple[str, ...]:
-    """Every table this installation can write (flags only with the trends engine)."""
-    return WHAT if trends_engine_installed() else tuple(w for w in WHAT if w != "flags")
 
 
 def parse_what(text: str) -> tuple[str, ...]:
@@ -95,8 +84,6 @@ def _raw_recording(store, sha256: str) -> ImuRecording:
 
 
 def _flags(store, runners: Sequence[str]) -> list:
-    from hipsense.trends.build import build_trends
-
     return [flag for runner in runners for flag in build_trends(store, runner).flags]
 
 
@@ -122,11 +109,6 @@ def export_store(
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise HipsenseError(f"{out}: exists and is not an empty folder; choose a new one")
-    if "flags" in what and flags is None and not trends_engine_installed():
-        raise HipsenseError(
-            "flags: the trends engine (hipsense.trends.build) is not part of this installation; "
-            "leave flags out of --what"
-        )
     sessions = store.sessions(runner=runner)
     if runner is not None and runner not in store.runners():
         raise HipsenseError(

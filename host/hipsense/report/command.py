@@ -45,14 +45,8 @@ def _pick_runner(store, runner: str | None) -> str:
 
 
 def trends_report(weeks: int, runner: str | None, out: Path | None, progress: Progress | None) -> Path:
-    try:
-        from hipsense.trends.build import build_trends
-    except ModuleNotFoundError as e:
-        if e.name != "hipsense.trends.build":
-            raise
-        raise HipsenseError(
-            "trend reports need the trends engine (hipsense.trends.build), which this installation lacks"
-        ) from None
+    from hipsense.trends.build import build_trends
+
     with _open_store() as store:
         who = _pick_runner(store, runner)
         if progress:
