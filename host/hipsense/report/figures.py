@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 
 from hipsense.gait.summary import AI_NOISE_FLOOR_PCT, ANGLE_NOISE_FLOOR_DEG, DRIFT_METRICS
 from hipsense.report.terminal import METRIC_LABELS
+from hipsense.trends.flags import ACWR_ALERT
 
 # Okabe-Ito colours.
 LEFT = "#0072B2"  # blue
@@ -38,7 +39,7 @@ SIDES = (("L", "left", LEFT), ("R", "right", RIGHT))
 #: lowest injury rates in team sports, and the level above which rates rose most. Descriptive only;
 #: docs/load.md says why the ratio is read with care.
 ACWR_BAND = (0.8, 1.3)
-ACWR_HIGH = 1.5
+ACWR_HIGH = ACWR_ALERT  # the level where the flags raise a load-spike alert
 
 #: Width of the page's figures in inches; the browser scales the SVG to the column.
 WIDTH_IN = 9.0

@@ -16,6 +16,9 @@ import pandas as pd
 from hipsense.trends.model import Flag
 from hipsense.trends.sessions import asymmetry_column, session_row
 
+#: The acute:chronic ratio that raises a load-spike alert (Gabbett 2016; the default of OveruseFlagger).
+ACWR_ALERT = 1.5
+
 REF_ACWR = (
     "Gabbett 2016 (Br J Sports Med 50:273, doi:10.1136/bjsports-2015-095788): acute:chronic ratios above "
     "about 1.5 went with more injuries in team sports; Williams et al. 2017 (Br J Sports Med 51:209, "
@@ -175,7 +178,7 @@ class OveruseFlagger:
         *,
         spike_watch_pct: float = 20.0,
         spike_alert_pct: float = 30.0,
-        acwr_alert: float = 1.5,
+        acwr_alert: float = ACWR_ALERT,
         climb_pct: float = 10.0,
         climb_weeks: int = 3,
         persist: int = 2,
