@@ -63,7 +63,7 @@ def synthetic_trends(weeks: int = 10, *, seed: int = 3) -> Trends:
             kind="drop_rising", severity="watch", runner="anna", period_start=dt.date(2026, 9, 14),
             period_end=dt.date(2026, 10, 11), sentence="Pelvic drop rose by 2.1 deg over four weeks.",
             advice="Hip-strength work is a common answer.", numbers={"change_deg": 2.1, "weeks": 4},
-            reference="Bramah et al. 2018, doi:10.1177/0363546518799252", metric="pelvic_drop_deg",
+            reference="Bramah et al. 2018, doi:10.1177/0363546518793657", metric="pelvic_drop_deg",
         ),
         Flag(
             kind="asymmetry_drift", severity="info", runner="anna", period_start=dt.date(2026, 10, 5),
