@@ -23,6 +23,7 @@ FIRMWARE_VERSION = "0.2.0"
 SESSIONS = "/sessions"
 SUFFIX = ".hsn"
 BALLAST = ".ballast"  # in the sessions folder
+BLE_SECRETS = "/ble_secrets.json"
 BALLAST_BYTES = const(8192)
 _UNIX_2000 = const(946684800)
 
@@ -314,8 +315,12 @@ def start_sync(hw, rec, cfg, folder, tap):
         asyncio.create_task(server().serve(link_usb.UsbLink(reader, writer)))
     if hw.get("ble"):
         import aioble
+        import aioble.security
         import link_ble
 
+        # Bonds survive a reboot: aioble keeps the keys in this file (it saves new ones itself), and
+        # they must be loaded before the stack starts.
+        aioble.security.load_secrets(BLE_SECRETS)
         aioble.config(bond=True, le_secure=True, mitm=False)
         ble = link_ble.BleSync(
             server(), cfg["device_name"], battery_pct=lambda: battery_pct(rec.sync_status()[0])
