@@ -267,7 +267,7 @@ class _Derived:
     summary: dict[str, Any] | None = None
 
 
-def _read_recording(path: Path, csv_options: dict[str, Any]):
+def read_recording(path: Path, csv_options: dict[str, Any]):
     """Decode a device file or parse a CSV (by content): (kind, recording, quality, start, device)."""
     from hipsense.analysis import recording_from_session
     from hipsense.formats.csv_input import read_imu_csv
@@ -286,7 +286,8 @@ def _read_recording(path: Path, csv_options: dict[str, Any]):
         return "csv", recording, {}, None, None
 
 
-def _analyse(recording, quality: dict[str, Any], name: str) -> tuple[Any, dict[str, Any]]:
+def analyse_recording(recording, quality: dict[str, Any], name: str) -> tuple[Any, dict[str, Any]]:
+    """The analysis and summary dict exactly as the store keeps them (import, reanalyze, batch)."""
     from hipsense.analysis import analyze
     from hipsense.gait.summary import summarize
 
@@ -303,7 +304,7 @@ def _derive(kind, recording, quality, start, device_id, name: str) -> _Derived:
     version = current_algorithm_version()
     duration = len(recording.data) / recording.sample_rate_hz if recording.sample_rate_hz else None
     try:
-        analysis, summary = _analyse(recording, quality, name)
+        analysis, summary = analyse_recording(recording, quality, name)
     except Exception as e:  # noqa: BLE001 - stored as the session's error, so it can be reanalysed
         msg = str(e) if isinstance(e, HipsenseError) else f"{name}: analysis failed ({type(e).__name__}: {e})"
         return _Derived(kind, start, device_id, duration, "error", msg, version)
@@ -419,6 +420,11 @@ class Store:
     def raw_path(self, sha256: str) -> Path:
         return self.raw_dir / sha256[:2] / sha256[2:]
 
+    def csv_options(self, sha256: str) -> dict[str, Any]:
+        """The CSV reading options a raw file was imported with ({} for device files)."""
+        row = self.db.execute("SELECT csv_options FROM raw_files WHERE sha256 = ?", (sha256,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
+
     def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run ``fn(db)`` in one write transaction (taken at once, so concurrent writers queue)."""
         self.db.execute("BEGIN IMMEDIATE")
@@ -484,7 +490,7 @@ class Store:
                 fh.flush()
                 os.fsync(fh.fileno())
             try:
-                kind, recording, quality, start, device_id = _read_recording(tmp, csv_options)
+                kind, recording, quality, start, device_id = read_recording(tmp, csv_options)
             except Exception as e:  # noqa: BLE001 - any unreadable file is reported, none stops the rest
                 msg = str(e).replace(str(tmp), str(path))
                 if not isinstance(e, HipsenseError):
@@ -616,7 +622,7 @@ class Store:
                 report.errors.append((sid, f"{raw}: raw file of {name} cannot be read ({e.strerror or e})"))
                 continue
             try:
-                kind, recording, quality, start, device_id = _read_recording(raw, json.loads(options or "{}"))
+                kind, recording, quality, start, device_id = read_recording(raw, json.loads(options or "{}"))
             except Exception as e:  # noqa: BLE001 - e.g. a reader that became stricter
                 msg = f"{name}: cannot read the raw file any more ({e})"
                 d = _Derived("csv" if options else "device", None, None, None, "error", msg, version)

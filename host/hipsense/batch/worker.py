@@ -28,11 +28,11 @@ class FileResult:
 def analyse_file(job: Job, csv_options: dict[str, Any]) -> FileResult:
     """Analyse one recording the way ``hipsense import`` does; errors are returned, not raised."""
     # The store's own reading and analysis, so a batch and an import of the same file agree.
-    from hipsense.store import _analyse, _read_recording
+    from hipsense.store import analyse_recording, read_recording
 
     try:
-        kind, recording, quality, start, device_id = _read_recording(job.path, csv_options)
-        analysis, summary = _analyse(recording, quality, job.path.name)
+        kind, recording, quality, start, device_id = read_recording(job.path, csv_options)
+        analysis, summary = analyse_recording(recording, quality, job.path.name)
     except HipsenseError as e:
         return FileResult(job, error=str(e))
     except Exception as e:  # noqa: BLE001 - one bad file must not stop the batch

@@ -77,9 +77,7 @@ def _raw_recording(store, sha256: str) -> ImuRecording:
     from hipsense.analysis import load_input
 
     # The CSV options each raw CSV was imported with, so it reads back exactly as it was analysed.
-    row = store.db.execute("SELECT csv_options FROM raw_files WHERE sha256 = ?", (sha256,)).fetchone()
-    options = json.loads(row[0]) if row and row[0] else {}
-    recording, _ = load_input(store.raw_path(sha256), **options)
+    recording, _ = load_input(store.raw_path(sha256), **store.csv_options(sha256))
     return recording
 
 

@@ -519,7 +519,8 @@ def read_device_file(path: str | Path) -> DecodedSession:
     return decode_session(data, path=path)
 
 
-def _parse_header(data: bytes, name: Path) -> tuple[SessionHeader, list[str]]:
+def parse_header(data: bytes, name: Path) -> tuple[SessionHeader, list[str]]:
+    """The header at the start of ``data`` and its warnings; SessionFileError naming ``name`` if bad."""
     size = len(data)
     if size == 0:
         raise SessionFileError(name, "empty file (no header)", offset=0)
@@ -637,7 +638,7 @@ def decode_session(data: bytes, *, path: str | Path | None = None) -> DecodedSes
     """
     name = Path(path) if path is not None else Path("<bytes>")
     data = bytes(data)
-    header, warn = _parse_header(data, name)
+    header, warn = parse_header(data, name)
     hl, bs, C = header.header_bytes, header.block_size, header.channels
     body = len(data) - hl
     nblocks, torn = divmod(body, bs)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from hipsense.formats.device_file import SessionHeader, _parse_header, decode_session, encode_session
+from hipsense.formats.device_file import SessionHeader, decode_session, encode_session, parse_header
 from hipsense.sync import protocol as P
 from hipsense.sync.client import Client
 from hipsense.sync.engine import Connect, check_version
@@ -129,7 +129,7 @@ async def _header(client: Client, session_id: int) -> SessionHeader:
         if not chunk:
             break
         data += chunk
-    header, _ = _parse_header(data[:length], Path(f"clip session {session_id:08x}"))
+    header, _ = parse_header(data[:length], Path(f"clip session {session_id:08x}"))
     return header
 
 
