@@ -1,4 +1,4 @@
-"""Both trees (host and firmware) stay ruff clean."""
+"""Both trees (host and firmware) stay ruff clean, and the host package type-checks."""
 
 from __future__ import annotations
 
@@ -24,5 +24,17 @@ def _ruff() -> str:
 def test_ruff_clean(args):
     proc = subprocess.run(
         [_ruff(), *args, "host", "firmware", "tests", "benchmarks"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_host_package_type_checks(tmp_path):
+    # The host's type hints are checked, not only written (the firmware has its own check against the
+    # ESP32-S3 stubs in tests/firmware/test_firmware_static.py).
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"), "host/hipsense"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -282,8 +282,8 @@ def load_walking_trial(name: str) -> WalkingTrial:
     lo, hi = (int(v) for v in meta["TrialBoundaries"])
     hi = min(hi, n - 1)
     keep = (steps[:, 1] >= lo) & (steps[:, 1] <= hi)
-    uturn = tuple(int(v) for v in meta["UTurnBoundaries"])
-    return WalkingTrial(name, body, steps[keep, 1], side[keep], steps[keep, 0], (lo, hi), uturn, lost)
+    a, b = (int(v) for v in meta["UTurnBoundaries"])
+    return WalkingTrial(name, body, steps[keep, 1], side[keep], steps[keep, 0], (lo, hi), (a, b), lost)
 
 
 def load_walking_trials() -> list[WalkingTrial]:

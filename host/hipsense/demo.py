@@ -58,7 +58,7 @@ def run_demo(out: Path, *, console: Console) -> Path:
         f"{cfg.fatigue.drop_increase_deg:g} deg over the run."
     )
     with console.status("Drawing the report..."):
-        title = f"Demo: a simulated {cfg.duration_s / 60:g}-minute run"
+        title = f"Demo: a simulated {(cfg.duration_s or 0) / 60:g}-minute run"
         report = _write_report(out, title, summary.to_dict(), analysis.steps, device_file.name)
     console.print(f"\nWrote {out}/: demo-run.hsn, truth.csv, steps.csv, summary.json, {report.name}")
     console.print(

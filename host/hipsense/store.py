@@ -13,6 +13,7 @@ rebuilds it from the raw files. See docs/store.md.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -458,7 +459,7 @@ class Store:
         for i, path in enumerate(paths):
             if progress:
                 progress(i, len(paths), path)
-            self._import_one(path, runner, dict(csv_options or {}), report)
+            self._import_one(Path(path), runner, dict(csv_options or {}), report)
         if any(f.status == "ok" for f in report.added):
             self.refresh_flags([runner])
         if progress:
@@ -522,7 +523,8 @@ class Store:
                 "INSERT INTO sessions (runner_id, raw_sha256, status) VALUES (?, ?, 'error')",
                 (runner_id, sha),
             )
-            sid = int(cur.lastrowid)
+            assert cur.lastrowid is not None  # an INSERT always sets it
+            sid = cur.lastrowid
             self._store_derived(db, sid, derived)
             return sid, None
 
@@ -628,7 +630,7 @@ class Store:
                 d = _Derived("csv" if options else "device", None, None, None, "error", msg, version)
             else:
                 d = _derive(kind, recording, quality, start, device_id, name)
-            self._write(lambda db, sid=sid, d=d: self._store_derived(db, sid, d))
+            self._write(functools.partial(self._store_derived, sid=sid, d=d))
             report.updated.append(sid)
             if d.status == "error":
                 report.errors.append((sid, d.error or ""))

@@ -195,7 +195,7 @@ def plan_block(
     # Whole frames 0..j-1, then the partial frame j when there is one.
     total = wcost[..., min(n, MAX_ORDER) - 1] + fcost[..., :j].sum(-1)
     ks = [wk[..., min(n, MAX_ORDER) - 1][..., None], fk[..., :j]]
-    if last_cost is not None:
+    if last_cost is not None and last_k is not None:
         total = total + last_cost
         ks.append(last_k[..., None])
     orders = total.argmin(0)

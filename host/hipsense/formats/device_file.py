@@ -739,9 +739,9 @@ def decode_session(data: bytes, *, path: str | Path | None = None) -> DecodedSes
         problems[data_idx[j]] = "payload does not decode: " + pproblems[j]
     data_idx = data_idx[ok]
 
-    for i in range(nblocks):
-        if problems[i]:
-            corrupt.append((int(offsets[i]), problems[i]))
+    for b in range(nblocks):
+        if problems[b]:
+            corrupt.append((int(offsets[b]), problems[b]))
 
     # Gaps, overflows, flags.
     gaps: list[tuple[int, int]] = []

@@ -154,7 +154,10 @@ def block_bootstrap(
     with np.errstate(all="ignore"):
         ai = 100.0 * (ml - mr) / (0.5 * (ml + mr))
         centre_ai = asymmetry_index(left, right) if left + right != 0 else np.nan
-    out = (_interval(ai, centre_ai, scale, n_boot), _interval(ml - mr, left - right, scale, n_boot))
+    out: tuple[tuple[float, float], ...] = (
+        _interval(ai, centre_ai, scale, n_boot),
+        _interval(ml - mr, left - right, scale, n_boot),
+    )
     if sides:
         out += (_interval(ml, left, scale, n_boot), _interval(mr, right, scale, n_boot))
     return out

@@ -116,7 +116,7 @@ class Client:
         self,
         ftype: P.Type,
         body: bytes = b"",
-        parse: Callable[[bytes], T] = bytes,
+        parse: Callable[[bytes], T] = bytes,  # type: ignore[assignment]  # T = bytes by default
         *,
         timeout_s: float | None = None,
         retries: int | None = None,

@@ -207,6 +207,7 @@ class SyncEngine:
         sid, size = entry.session_id, entry.size
         if entry.recording:
             return SessionResult(sid, size, RECORDING, message="being recorded; synced once it is stopped")
+        assert self.report.device is not None  # INFO comes before any session
         device = re.sub(r"[^A-Za-z0-9_.-]", "_", self.report.device.device_id) or "clip"  # a file name part
         name = f"{device}-{sid:08x}.hsn"
         part = self.incoming / (name + ".part")
@@ -297,6 +298,7 @@ class SyncEngine:
     async def _pull(self, client: Client, sid: int, size: int, fd: int, held: list[int]) -> None:
         """Fetch [held[0], size) with a window of READs in flight, writing in order as chunks arrive."""
         info = self.report.device
+        assert info is not None  # INFO comes before any session
         chunk = min(self.options.chunk or info.max_chunk, info.max_chunk)
         offsets = range(held[0], size, chunk)
         window = asyncio.Semaphore(self.options.window)

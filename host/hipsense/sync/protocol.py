@@ -157,7 +157,7 @@ class Deframer:
 
     def feed(self, data: bytes) -> list[Frame]:
         self._buf += data
-        frames = []
+        frames: list[Frame] = []
         while True:
             z = self._buf.find(0)
             if z < 0:
