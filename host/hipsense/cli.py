@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -115,28 +117,32 @@ def _existing_store():
     return _open_store(create=False)
 
 
-def _progress():
+@contextmanager
+def _progress(start: str, label: Callable[[Any], str]) -> Iterator[Callable[[int, int, Any], None]]:
+    """A transient progress bar; yields the ``progress(done, total, current)`` callback that the store,
+    report, export and batch functions take, which shows ``label(current)`` (``start`` until the first call)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(
+    with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=True,
-    )
+    ) as bar:
+        task = bar.add_task(start, total=None)
+
+        def progress(done: int, total: int, current: Any) -> None:
+            bar.update(task, total=total, completed=done, description=label(current))
+
+        yield progress
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
     options = _csv_options(args)
     store = _open_store()
-    with store, _progress() as bar:
-        task = bar.add_task("importing", total=len(args.files))
-
-        def progress(done: int, total: int, current) -> None:
-            bar.update(task, completed=done, description=f"importing {current.name}" if current else "done")
-
+    with store, _progress("importing", lambda path: f"importing {path.name}" if path else "done") as progress:
         report = store.import_files(args.files, runner=args.runner, csv_options=options, progress=progress)
     for f in report.analysis_errors:
         console.print(f"[yellow]stored, but not analysable:[/] {f.error}", highlight=False)
@@ -211,12 +217,7 @@ def _cmd_reanalyze(args: argparse.Namespace) -> int:
     from hipsense.store import current_algorithm_version
 
     store = _open_store(create=False)
-    with store, _progress() as bar:
-        task = bar.add_task("reanalysing", total=None)
-
-        def progress(done: int, total: int, current) -> None:
-            bar.update(task, total=total, completed=done, description=f"reanalysing {current or ''}")
-
+    with store, _progress("reanalysing", lambda name: f"reanalysing {name or ''}") as progress:
         report = store.reanalyze(all=args.all, progress=progress)
     for _, message in report.errors:
         console.print(f"[yellow]not analysable:[/] {message}", highlight=False)
@@ -277,12 +278,7 @@ def _cmd_flags(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from hipsense.report.command import make_report, open_in_browser
 
-    with _progress() as bar:
-        task = bar.add_task("report", total=None)
-
-        def progress(done: int, total: int, current) -> None:
-            bar.update(task, total=total, completed=done, description=current or "done")
-
+    with _progress("report", lambda step: step or "done") as progress:
         out = make_report(
             args.session,
             weeks=args.weeks,
@@ -304,12 +300,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     what = parse_what(args.what) if args.what else WHAT
     since = parse_since(args.since) if args.since else None
     store = _open_store(create=False)
-    with store, _progress() as bar:
-        task = bar.add_task("exporting", total=None)
-
-        def progress(done: int, total: int, current) -> None:
-            bar.update(task, total=total, completed=done, description=f"exporting {current or ''}")
-
+    with store, _progress("exporting", lambda current: f"exporting {current or ''}") as progress:
         result = export_store(
             store,
             args.out,
@@ -332,13 +323,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_batch(args: argparse.Namespace) -> int:
     from hipsense.batch.run import run_batch
 
-    with _progress() as bar:
-        task = bar.add_task("analysing", total=None)
-
-        def progress(done: int, total: int, job) -> None:
-            label = f"analysing {job.path.name}" if job else "starting workers"
-            bar.update(task, total=total, completed=done, description=label)
-
+    with _progress(
+        "analysing", lambda job: f"analysing {job.path.name}" if job else "starting workers"
+    ) as progress:
         report = run_batch(
             args.dirs,
             args.out,
