@@ -146,15 +146,22 @@ def _cmd_import(args: argparse.Namespace) -> int:
         report = store.import_files(args.files, runner=args.runner, csv_options=options, progress=progress)
     for f in report.analysis_errors:
         console.print(f"[yellow]stored, but not analysable:[/] {f.error}", highlight=False)
-    for _, message in report.failed:
-        err_console.print(f"[bold red]failed:[/] {message}", highlight=False)
+    code = _print_failures(report.failed, report.total)
     line = f"{len(report.added)} added, {len(report.duplicates)} duplicates, {len(report.failed)} failed"
     if report.analysis_errors:
         line += f" ({len(report.analysis_errors)} of the added could not be analysed)"
     console.print(f"{line}; data folder [bold]{store.root}[/]", highlight=False)
-    if not report.failed:
+    return code
+
+
+def _print_failures(failed: Sequence[tuple[Any, str]], total: int) -> int:
+    """Print each failed file's message; the exit code of a command over many files (import, batch):
+    0 when none failed, 1 when some did, 2 when all did."""
+    for _, message in failed:
+        err_console.print(f"[bold red]failed:[/] {message}", highlight=False)
+    if not failed:
         return 0
-    return 2 if len(report.failed) == report.total else 1
+    return 2 if len(failed) == total else 1
 
 
 def _hms(seconds) -> str:
@@ -334,17 +341,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             csv_options=_csv_options(args),
             progress=progress,
         )
-    for _, message in report.failed:
-        err_console.print(f"[bold red]failed:[/] {message}", highlight=False)
+    code = _print_failures(report.failed, report.total)
     console.print(
         f"{len(report.analysed)} analysed ({report.steps} steps), {len(report.failed)} failed, on "
         f"{report.where} in {report.seconds:.1f} s ({report.total / report.seconds:.2f} files/s); "
         f"tables in [bold]{report.out}[/]",
         highlight=False,
     )
-    if not report.failed:
-        return 0
-    return 2 if len(report.failed) == report.total else 1
+    return code
 
 
 def _add_csv_options(p: argparse.ArgumentParser) -> None:
