@@ -27,6 +27,7 @@ import pandas as pd
 from hipsense.batch.discover import Job, discover
 from hipsense.batch.worker import FileResult, analyse_file
 from hipsense.errors import HipsenseError
+from hipsense.export.export import new_folder
 from hipsense.export.schema import BATCH_TABLES, write_schema
 
 #: Called as ``progress(done, total, job)`` after each file (``job`` None at the start).
@@ -139,9 +140,7 @@ def run_batch(
     jobs = discover(dirs)
     if not jobs:
         raise HipsenseError(f"no .hsn or .csv files under {', '.join(map(str, dirs))}")
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise HipsenseError(f"{out}: exists and is not an empty folder; choose a new one")
+    out = new_folder(out)
     if workers is not None and workers < 1:
         raise HipsenseError(f"--workers must be at least 1, not {workers}")
     report = BatchReport(out, len(jobs))

@@ -66,6 +66,14 @@ def parse_since(text: str) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+def new_folder(out: str | Path) -> Path:
+    """``out`` as a Path, checked to be a folder to write into: absent or empty, never another output."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise HipsenseError(f"{out}: exists and is not an empty folder; choose a new one")
+    return out
+
+
 def _write(df: pd.DataFrame, path: Path, fmt: str) -> None:
     if fmt == "parquet":
         df.to_parquet(path, index=False)
@@ -104,9 +112,7 @@ def export_store(
     """
     if fmt not in FORMATS:
         raise HipsenseError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise HipsenseError(f"{out}: exists and is not an empty folder; choose a new one")
+    out = new_folder(out)
     sessions = store.sessions(runner=runner)
     if runner is not None and runner not in store.runners():
         raise HipsenseError(
