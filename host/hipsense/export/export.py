@@ -74,8 +74,8 @@ def new_folder(out: str | Path) -> Path:
     return out
 
 
-def _write(df: pd.DataFrame, path: Path, fmt: str) -> None:
-    if fmt == "parquet":
+def _write(df: pd.DataFrame, path: Path) -> None:
+    if path.suffix == ".parquet":
         df.to_parquet(path, index=False)
     else:
         df.to_csv(path, index=False)
@@ -132,7 +132,6 @@ def export_store(
         if pseudonymize
         else None
     )
-    ext = "parquet" if fmt == "parquet" else "csv"
     out.mkdir(parents=True, exist_ok=True)
     result = ExportResult(out, fmt, sessions=len(sessions), pseudonymized=pseudonymize)
     total = len(sessions) + (1 if "flags" in what else 0)
@@ -167,7 +166,7 @@ def export_store(
             recording = _raw_recording(store, s.sha256)
             rotation = (summary or {}).get("alignment", {}).get("r_body_from_sensor")
             raw = raw_frame(recording.data, recording.frame, rotation, recording.filled, s.id)
-            _write(raw, out / "raw" / f"session-{s.id}.{ext}", fmt)
+            _write(raw, out / "raw" / f"session-{s.id}.{fmt}")
             raw_rows += len(raw)
     if "raw" in what:
         result.rows["raw"] = raw_rows
@@ -190,12 +189,12 @@ def export_store(
     for name, df in frames.items():
         if pseudo is not None:
             df = pseudo.frame(df)
-        _write(df, out / f"{name}.{ext}", fmt)
+        _write(df, out / f"{name}.{fmt}")
         result.rows[name] = len(df)
 
     tables = {name: _without(EXPORT_TABLES[name], REMOVED_COLUMNS if pseudonymize else ()) for name in what}
     write_schema(out, tables)
-    (out / "README.md").write_text(_readme(result, what, ext, runner, since))
+    (out / "README.md").write_text(_readme(result, what, runner, since))
     if progress:
         progress(total, total, None)
     return result
@@ -205,7 +204,8 @@ def _without(table: Table, names: Sequence[str]) -> Table:
     return Table(table.name, table.description, tuple(c for c in table.columns if c.name not in names))
 
 
-def _readme(result: ExportResult, what: Sequence[str], ext: str, runner: str | None, since) -> str:
+def _readme(result: ExportResult, what: Sequence[str], runner: str | None, since) -> str:
+    ext = result.format
     files = {
         "raw": f"raw/session-N.{ext}",
         "steps": f"steps.{ext}",
