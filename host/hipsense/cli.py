@@ -372,6 +372,18 @@ def _add_csv_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_owner_option(p: argparse.ArgumentParser) -> None:
+    """--runner for the commands that put sessions into the store (import, sync)."""
+    p.add_argument(
+        "--runner", default="default", metavar="NAME", help="whose runs these are (default: %(default)s)"
+    )
+
+
+def _add_output_folder_option(p: argparse.ArgumentParser) -> None:
+    """--out for the commands that write a new folder of tables (export, batch; see export.new_folder)."""
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="new (or empty) folder to write")
+
+
 def _csv_options(args: argparse.Namespace) -> dict:
     """The CSV reading options given on the command line (defaults left out)."""
     from hipsense.formats.csv_input import csv_options, parse_column_map
@@ -535,9 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
         "The store lives in the user's data folder, or in $HIPSENSE_HOME when that is set.",
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="device session files (.hsn) or CSVs")
-    p.add_argument(
-        "--runner", default="default", metavar="NAME", help="whose runs these are (default: %(default)s)"
-    )
+    _add_owner_option(p)
     _add_csv_options(p)
 
     p = add(
@@ -613,7 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--format", choices=["csv", "parquet"], default="parquet", help="file format (default: %(default)s)"
     )
-    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="new (or empty) folder to write")
+    _add_output_folder_option(p)
     p.add_argument("--runner", metavar="NAME", help="only this runner's sessions (default: all)")
     p.add_argument("--since", metavar="DATE", help="only sessions from this date on (YYYY-MM-DD, UTC)")
     p.add_argument(
@@ -640,7 +650,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "dirs", nargs="+", type=Path, metavar="DIR", help="folders of recordings, one sub-folder per runner"
     )
-    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="new (or empty) folder to write")
+    _add_output_folder_option(p)
     p.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: all cores)")
     p.add_argument(
         "--dask",
@@ -661,9 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_link_options(p)
     p.add_argument("--keep-on-device", action="store_true", help="do not delete synced sessions on the clip")
     p.add_argument("--no-clock", action="store_true", help="do not set the clip's clock")
-    p.add_argument(
-        "--runner", default="default", metavar="NAME", help="whose runs these are (default: %(default)s)"
-    )
+    _add_owner_option(p)
 
     p = add(
         "live",
