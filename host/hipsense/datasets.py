@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hipsense.conventions import SENSOR_ACC, SENSOR_GYR, G
+from hipsense.conventions import SENSOR_COLUMNS, G
 from hipsense.errors import InputFileError
 from hipsense.gait.alignment import MountingAligner, to_body_frame
 from hipsense.gait.filters import segment_argext
@@ -257,7 +257,7 @@ def read_walking_sensor(path: Path) -> tuple[pd.DataFrame, int]:
     grid = np.arange(counter[-1] + 1)
     values = np.column_stack([np.interp(grid, counter, raw[:, j]) for j in range(1, 7)])
     values[:, 3:] = np.degrees(values[:, 3:])  # rad/s -> deg/s
-    frame = pd.DataFrame(values, columns=list(SENSOR_ACC + SENSOR_GYR))
+    frame = pd.DataFrame(values, columns=list(SENSOR_COLUMNS))
     frame.insert(0, "t_s", grid / WALKING_L5_RATE_HZ)
     return frame, int(len(grid) - len(raw))
 

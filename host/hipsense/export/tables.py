@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR, TIME_COLUMN
+from hipsense.conventions import BODY_COLUMNS, SENSOR_COLUMNS, TIME_COLUMN
 from hipsense.export.schema import (
     BODY_AXES,
     DRIFT_FIELDS,
@@ -84,12 +84,12 @@ def raw_frame(
     """
     out = pd.DataFrame({"session_id": session_id, TIME_COLUMN: data[TIME_COLUMN].to_numpy()})
     out["filled"] = filled if filled is not None else np.zeros(len(data), dtype=bool)
-    for col in SENSOR_ACC + SENSOR_GYR if frame == "sensor" else BODY_ACC + BODY_GYR:
+    for col in SENSOR_COLUMNS if frame == "sensor" else BODY_COLUMNS:
         if col in data:
             out[col] = data[col].to_numpy()
     if frame == "sensor" and r_body_from_sensor is not None:
         body = to_body_frame(data, np.asarray(r_body_from_sensor, dtype=float))  # as the analysis rotates
-        for col in BODY_ACC + BODY_GYR:
+        for col in BODY_COLUMNS:
             if col in body:
                 out[col] = body[col].to_numpy()
     return conform(out, RAW)
