@@ -13,10 +13,9 @@ Layout of an export folder::
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -26,12 +25,11 @@ from hipsense.export.pseudonym import MAX_WEEKS, MIN_WEEKS, REMOVED_COLUMNS, Pse
 from hipsense.export.schema import EXPORT_TABLES, SCHEMA_VERSION, STEPS, Column, Table, conform, write_schema
 from hipsense.export.tables import flags_frame, raw_frame, steps_frame, summary_rows
 from hipsense.formats.csv_input import ImuRecording
+from hipsense.store import Progress
 from hipsense.trends.build import build_trends
 
 WHAT = ("raw", "steps", "sessions", "flags")
 FORMATS = ("csv", "parquet")
-#: Called as ``progress(done, total, what)``; ``what`` is None at the end.
-Progress = Callable[[int, int, Any], None]
 
 
 @dataclass
