@@ -84,6 +84,14 @@ def shared_data_dir() -> Path | None:
     return p if p.is_dir() else None
 
 
+def dataset_dir(name: str) -> Path | None:
+    """One shared dataset's folder (:data:`RUNNING_SACRAL`, :data:`WALKING_L5`), or ``None`` when absent."""
+    root = shared_data_dir()
+    if root is None or not (root / name).is_dir():
+        return None
+    return root / name
+
+
 def _running_dir() -> Path:
     root = shared_data_dir()
     if root is None:
@@ -228,10 +236,7 @@ class WalkingTrial:
 
 def walking_dir() -> Path | None:
     """The dataset folder, or ``None`` when the shared recordings are absent."""
-    root = shared_data_dir()
-    if root is None or not (root / WALKING_L5).is_dir():
-        return None
-    return root / WALKING_L5
+    return dataset_dir(WALKING_L5)
 
 
 def walking_trial_names(folder: Path | None = None) -> list[str]:
