@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -115,40 +117,51 @@ def _existing_store():
     return _open_store(create=False)
 
 
-def _progress():
+@contextmanager
+def _progress(start: str, label: Callable[[Any], str]) -> Iterator[Callable[[int, int, Any], None]]:
+    """A transient progress bar; yields the ``progress(done, total, current)`` callback that the store,
+    report, export and batch functions take, which shows ``label(current)`` (``start`` until the first call)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(
+    with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=True,
-    )
+    ) as bar:
+        task = bar.add_task(start, total=None)
+
+        def progress(done: int, total: int, current: Any) -> None:
+            bar.update(task, total=total, completed=done, description=label(current))
+
+        yield progress
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
     options = _csv_options(args)
     store = _open_store()
-    with store, _progress() as bar:
-        task = bar.add_task("importing", total=len(args.files))
-
-        def progress(done: int, total: int, current) -> None:
-            bar.update(task, completed=done, description=f"importing {current.name}" if current else "done")
-
+    with store, _progress("importing", lambda path: f"importing {path.name}" if path else "done") as progress:
         report = store.import_files(args.files, runner=args.runner, csv_options=options, progress=progress)
     for f in report.analysis_errors:
         console.print(f"[yellow]stored, but not analysable:[/] {f.error}", highlight=False)
-    for _, message in report.failed:
-        err_console.print(f"[bold red]failed:[/] {message}", highlight=False)
+    code = _print_failures(report.failed, report.total)
     line = f"{len(report.added)} added, {len(report.duplicates)} duplicates, {len(report.failed)} failed"
     if report.analysis_errors:
         line += f" ({len(report.analysis_errors)} of the added could not be analysed)"
     console.print(f"{line}; data folder [bold]{store.root}[/]", highlight=False)
-    if not report.failed:
+    return code
+
+
+def _print_failures(failed: Sequence[tuple[Any, str]], total: int) -> int:
+    """Print each failed file's message; the exit code of a command over many files (import, batch):
+    0 when none failed, 1 when some did, 2 when all did."""
+    for _, message in failed:
+        err_console.print(f"[bold red]failed:[/] {message}", highlight=False)
+    if not failed:
         return 0
-    return 2 if len(report.failed) == report.total else 1
+    return 2 if len(failed) == total else 1
 
 
 def _hms(seconds) -> str:
@@ -211,12 +224,7 @@ def _cmd_reanalyze(args: argparse.Namespace) -> int:
     from hipsense.store import current_algorithm_version
 
     store = _open_store(create=False)
-    with store, _progress() as bar:
-        task = bar.add_task("reanalysing", total=None)
-
-        def progress(done: int, total: int, current) -> None:
-            bar.update(task, total=total, completed=done, description=f"reanalysing {current or ''}")
-
+    with store, _progress("reanalysing", lambda name: f"reanalysing {name or ''}") as progress:
         report = store.reanalyze(all=args.all, progress=progress)
     for _, message in report.errors:
         console.print(f"[yellow]not analysable:[/] {message}", highlight=False)
@@ -277,12 +285,7 @@ def _cmd_flags(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from hipsense.report.command import make_report, open_in_browser
 
-    with _progress() as bar:
-        task = bar.add_task("report", total=None)
-
-        def progress(done: int, total: int, current) -> None:
-            bar.update(task, total=total, completed=done, description=current or "done")
-
+    with _progress("report", lambda step: step or "done") as progress:
         out = make_report(
             args.session,
             weeks=args.weeks,
@@ -304,12 +307,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     what = parse_what(args.what) if args.what else WHAT
     since = parse_since(args.since) if args.since else None
     store = _open_store(create=False)
-    with store, _progress() as bar:
-        task = bar.add_task("exporting", total=None)
-
-        def progress(done: int, total: int, current) -> None:
-            bar.update(task, total=total, completed=done, description=f"exporting {current or ''}")
-
+    with store, _progress("exporting", lambda current: f"exporting {current or ''}") as progress:
         result = export_store(
             store,
             args.out,
@@ -332,13 +330,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_batch(args: argparse.Namespace) -> int:
     from hipsense.batch.run import run_batch
 
-    with _progress() as bar:
-        task = bar.add_task("analysing", total=None)
-
-        def progress(done: int, total: int, job) -> None:
-            label = f"analysing {job.path.name}" if job else "starting workers"
-            bar.update(task, total=total, completed=done, description=label)
-
+    with _progress(
+        "analysing", lambda job: f"analysing {job.path.name}" if job else "starting workers"
+    ) as progress:
         report = run_batch(
             args.dirs,
             args.out,
@@ -347,17 +341,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             csv_options=_csv_options(args),
             progress=progress,
         )
-    for _, message in report.failed:
-        err_console.print(f"[bold red]failed:[/] {message}", highlight=False)
+    code = _print_failures(report.failed, report.total)
     console.print(
         f"{len(report.analysed)} analysed ({report.steps} steps), {len(report.failed)} failed, on "
         f"{report.where} in {report.seconds:.1f} s ({report.total / report.seconds:.2f} files/s); "
         f"tables in [bold]{report.out}[/]",
         highlight=False,
     )
-    if not report.failed:
-        return 0
-    return 2 if len(report.failed) == report.total else 1
+    return code
 
 
 def _add_csv_options(p: argparse.ArgumentParser) -> None:
@@ -379,6 +370,18 @@ def _add_csv_options(p: argparse.ArgumentParser) -> None:
         metavar="MAP",
         help="map the CSV's column names to ours, e.g. acc_is=acc_v_g,acc_pa=acc_ap_g",
     )
+
+
+def _add_owner_option(p: argparse.ArgumentParser) -> None:
+    """--runner for the commands that put sessions into the store (import, sync)."""
+    p.add_argument(
+        "--runner", default="default", metavar="NAME", help="whose runs these are (default: %(default)s)"
+    )
+
+
+def _add_output_folder_option(p: argparse.ArgumentParser) -> None:
+    """--out for the commands that write a new folder of tables (export, batch; see export.new_folder)."""
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="new (or empty) folder to write")
 
 
 def _csv_options(args: argparse.Namespace) -> dict:
@@ -544,9 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
         "The store lives in the user's data folder, or in $HIPSENSE_HOME when that is set.",
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="device session files (.hsn) or CSVs")
-    p.add_argument(
-        "--runner", default="default", metavar="NAME", help="whose runs these are (default: %(default)s)"
-    )
+    _add_owner_option(p)
     _add_csv_options(p)
 
     p = add(
@@ -622,7 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--format", choices=["csv", "parquet"], default="parquet", help="file format (default: %(default)s)"
     )
-    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="new (or empty) folder to write")
+    _add_output_folder_option(p)
     p.add_argument("--runner", metavar="NAME", help="only this runner's sessions (default: all)")
     p.add_argument("--since", metavar="DATE", help="only sessions from this date on (YYYY-MM-DD, UTC)")
     p.add_argument(
@@ -649,7 +650,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "dirs", nargs="+", type=Path, metavar="DIR", help="folders of recordings, one sub-folder per runner"
     )
-    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="new (or empty) folder to write")
+    _add_output_folder_option(p)
     p.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: all cores)")
     p.add_argument(
         "--dask",
@@ -670,9 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_link_options(p)
     p.add_argument("--keep-on-device", action="store_true", help="do not delete synced sessions on the clip")
     p.add_argument("--no-clock", action="store_true", help="do not set the clip's clock")
-    p.add_argument(
-        "--runner", default="default", metavar="NAME", help="whose runs these are (default: %(default)s)"
-    )
+    _add_owner_option(p)
 
     p = add(
         "live",

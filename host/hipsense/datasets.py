@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hipsense.conventions import SENSOR_ACC, SENSOR_GYR, G
+from hipsense.conventions import SENSOR_COLUMNS, G
 from hipsense.errors import InputFileError
 from hipsense.gait.alignment import MountingAligner, to_body_frame
 from hipsense.gait.filters import segment_argext
@@ -82,6 +82,14 @@ def shared_data_dir() -> Path | None:
     repo = Path(__file__).resolve().parents[2]
     p = repo.parent / "shared" / "data"
     return p if p.is_dir() else None
+
+
+def dataset_dir(name: str) -> Path | None:
+    """One shared dataset's folder (:data:`RUNNING_SACRAL`, :data:`WALKING_L5`), or ``None`` when absent."""
+    root = shared_data_dir()
+    if root is None or not (root / name).is_dir():
+        return None
+    return root / name
 
 
 def _running_dir() -> Path:
@@ -228,10 +236,7 @@ class WalkingTrial:
 
 def walking_dir() -> Path | None:
     """The dataset folder, or ``None`` when the shared recordings are absent."""
-    root = shared_data_dir()
-    if root is None or not (root / WALKING_L5).is_dir():
-        return None
-    return root / WALKING_L5
+    return dataset_dir(WALKING_L5)
 
 
 def walking_trial_names(folder: Path | None = None) -> list[str]:
@@ -257,7 +262,7 @@ def read_walking_sensor(path: Path) -> tuple[pd.DataFrame, int]:
     grid = np.arange(counter[-1] + 1)
     values = np.column_stack([np.interp(grid, counter, raw[:, j]) for j in range(1, 7)])
     values[:, 3:] = np.degrees(values[:, 3:])  # rad/s -> deg/s
-    frame = pd.DataFrame(values, columns=list(SENSOR_ACC + SENSOR_GYR))
+    frame = pd.DataFrame(values, columns=list(SENSOR_COLUMNS))
     frame.insert(0, "t_s", grid / WALKING_L5_RATE_HZ)
     return frame, int(len(grid) - len(raw))
 

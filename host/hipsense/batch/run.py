@@ -27,6 +27,7 @@ import pandas as pd
 from hipsense.batch.discover import Job, discover
 from hipsense.batch.worker import FileResult, analyse_file
 from hipsense.errors import HipsenseError
+from hipsense.export.export import new_folder
 from hipsense.export.schema import BATCH_TABLES, write_schema
 
 #: Called as ``progress(done, total, job)`` after each file (``job`` None at the start).
@@ -58,10 +59,17 @@ def _process_context():
     return multiprocessing.get_context("spawn")
 
 
-def _failed(job: Job, error: BaseException) -> FileResult:
-    return FileResult(
-        job, error=f"{job.path}: the worker analysing it failed ({type(error).__name__}: {error})"
-    )
+def _as_completed(futures: dict, completed: Callable) -> Iterator[FileResult]:
+    """Each future's result as it completes (``completed`` is the pool's ``as_completed``); a worker
+    that died (memory, signal, Dask's KilledWorker) fails its file and the rest go on."""
+    for future in completed(futures):
+        try:
+            yield future.result()
+        except Exception as e:  # noqa: BLE001 - that file fails, the rest go on
+            job = futures[future]
+            yield FileResult(
+                job, error=f"{job.path}: the worker analysing it failed ({type(e).__name__}: {e})"
+            )
 
 
 def _local(jobs: list[Job], csv_options: dict, workers: int) -> Iterator[FileResult]:
@@ -72,11 +80,7 @@ def _local(jobs: list[Job], csv_options: dict, workers: int) -> Iterator[FileRes
     with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context()) as pool:
         futures = {pool.submit(analyse_file, job, csv_options): job for job in jobs}
         try:
-            for future in as_completed(futures):
-                try:
-                    yield future.result()
-                except Exception as e:  # noqa: BLE001 - a worker that died (memory, signal) fails its file
-                    yield _failed(futures[future], e)
+            yield from _as_completed(futures, as_completed)
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -101,11 +105,7 @@ def _dask(client, jobs: list[Job], csv_options: dict) -> Iterator[FileResult]:
     with client:
         futures = {client.submit(analyse_file, job, csv_options, pure=False): job for job in jobs}
         try:
-            for future in dask_completed(futures):
-                try:
-                    yield future.result()
-                except Exception as e:  # noqa: BLE001 - e.g. KilledWorker: that file fails, the rest go on
-                    yield _failed(futures[future], e)
+            yield from _as_completed(futures, dask_completed)
         finally:
             client.cancel(list(futures))
 
@@ -139,9 +139,7 @@ def run_batch(
     jobs = discover(dirs)
     if not jobs:
         raise HipsenseError(f"no .hsn or .csv files under {', '.join(map(str, dirs))}")
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise HipsenseError(f"{out}: exists and is not an empty folder; choose a new one")
+    out = new_folder(out)
     if workers is not None and workers < 1:
         raise HipsenseError(f"--workers must be at least 1, not {workers}")
     report = BatchReport(out, len(jobs))

@@ -13,10 +13,9 @@ Layout of an export folder::
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -26,12 +25,11 @@ from hipsense.export.pseudonym import MAX_WEEKS, MIN_WEEKS, REMOVED_COLUMNS, Pse
 from hipsense.export.schema import EXPORT_TABLES, SCHEMA_VERSION, STEPS, Column, Table, conform, write_schema
 from hipsense.export.tables import flags_frame, raw_frame, steps_frame, summary_rows
 from hipsense.formats.csv_input import ImuRecording
+from hipsense.store import Progress
 from hipsense.trends.build import build_trends
 
 WHAT = ("raw", "steps", "sessions", "flags")
 FORMATS = ("csv", "parquet")
-#: Called as ``progress(done, total, what)``; ``what`` is None at the end.
-Progress = Callable[[int, int, Any], None]
 
 
 @dataclass
@@ -66,8 +64,16 @@ def parse_since(text: str) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def _write(df: pd.DataFrame, path: Path, fmt: str) -> None:
-    if fmt == "parquet":
+def new_folder(out: str | Path) -> Path:
+    """``out`` as a Path, checked to be a folder to write into: absent or empty, never another output."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise HipsenseError(f"{out}: exists and is not an empty folder; choose a new one")
+    return out
+
+
+def _write(df: pd.DataFrame, path: Path) -> None:
+    if path.suffix == ".parquet":
         df.to_parquet(path, index=False)
     else:
         df.to_csv(path, index=False)
@@ -104,9 +110,7 @@ def export_store(
     """
     if fmt not in FORMATS:
         raise HipsenseError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise HipsenseError(f"{out}: exists and is not an empty folder; choose a new one")
+    out = new_folder(out)
     sessions = store.sessions(runner=runner)
     if runner is not None and runner not in store.runners():
         raise HipsenseError(
@@ -126,7 +130,6 @@ def export_store(
         if pseudonymize
         else None
     )
-    ext = "parquet" if fmt == "parquet" else "csv"
     out.mkdir(parents=True, exist_ok=True)
     result = ExportResult(out, fmt, sessions=len(sessions), pseudonymized=pseudonymize)
     total = len(sessions) + (1 if "flags" in what else 0)
@@ -161,7 +164,7 @@ def export_store(
             recording = _raw_recording(store, s.sha256)
             rotation = (summary or {}).get("alignment", {}).get("r_body_from_sensor")
             raw = raw_frame(recording.data, recording.frame, rotation, recording.filled, s.id)
-            _write(raw, out / "raw" / f"session-{s.id}.{ext}", fmt)
+            _write(raw, out / "raw" / f"session-{s.id}.{fmt}")
             raw_rows += len(raw)
     if "raw" in what:
         result.rows["raw"] = raw_rows
@@ -184,12 +187,12 @@ def export_store(
     for name, df in frames.items():
         if pseudo is not None:
             df = pseudo.frame(df)
-        _write(df, out / f"{name}.{ext}", fmt)
+        _write(df, out / f"{name}.{fmt}")
         result.rows[name] = len(df)
 
     tables = {name: _without(EXPORT_TABLES[name], REMOVED_COLUMNS if pseudonymize else ()) for name in what}
     write_schema(out, tables)
-    (out / "README.md").write_text(_readme(result, what, ext, runner, since))
+    (out / "README.md").write_text(_readme(result, what, runner, since))
     if progress:
         progress(total, total, None)
     return result
@@ -199,7 +202,8 @@ def _without(table: Table, names: Sequence[str]) -> Table:
     return Table(table.name, table.description, tuple(c for c in table.columns if c.name not in names))
 
 
-def _readme(result: ExportResult, what: Sequence[str], ext: str, runner: str | None, since) -> str:
+def _readme(result: ExportResult, what: Sequence[str], runner: str | None, since) -> str:
+    ext = result.format
     files = {
         "raw": f"raw/session-N.{ext}",
         "steps": f"steps.{ext}",

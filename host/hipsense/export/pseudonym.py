@@ -18,7 +18,6 @@ MIN_WEEKS = 52
 MAX_WEEKS = 520
 #: Columns dropped from every table of a pseudonymised export.
 REMOVED_COLUMNS = ("device_id", "original_name")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTH_NAMES = (
     "January",
     "February",
@@ -33,6 +32,7 @@ _MONTH_NAMES = (
     "November",
     "December",
 )
+_MONTHS = tuple(name[:3] for name in _MONTH_NAMES)  # Jan, Feb, ...
 _MONTH = r"(?P<month>(?:" + "|".join(_MONTH_NAMES + _MONTHS + ("Sept",)) + r")\b\.?)"
 #: Dates as they appear in sentences: 2025-02-24, 24 Feb, 24 February 2025, Feb 24, February 24, 2025.
 _DATES = re.compile(

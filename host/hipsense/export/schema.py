@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR
+from hipsense.conventions import BODY_COLUMNS, SENSOR_COLUMNS
 from hipsense.export.pseudonym import MAX_WEEKS, MIN_WEEKS
 from hipsense.gait.summary import DRIFT_METRICS, SIDED_METRICS
 
@@ -198,7 +198,7 @@ def _raw_columns() -> tuple[Column, ...]:
         ),
     ]
     what = {"acc": ("m/s^2", "specific force along"), "gyr": ("deg/s", "angular rate about")}
-    for frame, names in (("sensor", SENSOR_ACC + SENSOR_GYR), ("body", BODY_ACC + BODY_GYR)):
+    for frame, names in (("sensor", SENSOR_COLUMNS), ("body", BODY_COLUMNS)):
         for name in names:
             unit, quantity = what[name[:3]]
             axis = name[4:]

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR, TIME_COLUMN, sensor_to_body
+from hipsense.conventions import BODY_COLUMNS, SENSOR_COLUMNS, TIME_COLUMN
 from hipsense.export.schema import (
     BODY_AXES,
     DRIFT_FIELDS,
@@ -25,6 +25,7 @@ from hipsense.export.schema import (
     Table,
     conform,
 )
+from hipsense.gait.alignment import to_body_frame
 from hipsense.trends.model import Flag
 
 _HEADLINE = ("algorithm_version", "duration_s", "running_time_s", "steps", "cadence_spm", "impact_load_g")
@@ -83,21 +84,14 @@ def raw_frame(
     """
     out = pd.DataFrame({"session_id": session_id, TIME_COLUMN: data[TIME_COLUMN].to_numpy()})
     out["filled"] = filled if filled is not None else np.zeros(len(data), dtype=bool)
-    if frame == "sensor":
-        for col in SENSOR_ACC + SENSOR_GYR:
-            if col in data:
-                out[col] = data[col].to_numpy()
-        if r_body_from_sensor is not None:
-            r = np.asarray(r_body_from_sensor, dtype=float)
-            for src, dst in ((SENSOR_ACC, BODY_ACC), (SENSOR_GYR, BODY_GYR)):
-                if all(c in data for c in src):
-                    rotated = sensor_to_body(data[list(src)].to_numpy(), r)
-                    for k, col in enumerate(dst):
-                        out[col] = rotated[:, k]
-    else:
-        for col in BODY_ACC + BODY_GYR:
-            if col in data:
-                out[col] = data[col].to_numpy()
+    for col in SENSOR_COLUMNS if frame == "sensor" else BODY_COLUMNS:
+        if col in data:
+            out[col] = data[col].to_numpy()
+    if frame == "sensor" and r_body_from_sensor is not None:
+        body = to_body_frame(data, np.asarray(r_body_from_sensor, dtype=float))  # as the analysis rotates
+        for col in BODY_COLUMNS:
+            if col in body:
+                out[col] = body[col].to_numpy()
     return conform(out, RAW)
 
 
