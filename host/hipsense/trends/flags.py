@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hipsense.load.training import week_of
 from hipsense.trends.model import Flag
 from hipsense.trends.sessions import asymmetry_column, session_row
 
@@ -111,9 +112,9 @@ def weekly_loads(daily: pd.Series) -> pd.DataFrame:
     """
     if daily.empty:
         return pd.DataFrame(columns=["load", "chronic", "change_pct", "days"])
-    first_monday = daily.index.min() - pd.Timedelta(days=daily.index.min().weekday())
+    first_monday = week_of(daily.index).min()
     full = daily.reindex(pd.date_range(first_monday, daily.index.max(), freq="D"), fill_value=0.0)
-    weeks = full.groupby(full.index - pd.to_timedelta(full.index.day_of_week, unit="D"))
+    weeks = full.groupby(week_of(full.index))
     table = pd.DataFrame({"load": weeks.sum(), "days": weeks.size()})
     history_days = (table.index - daily.index.min()).days
     chronic = table["load"].shift(1).rolling(4, min_periods=4).mean()
@@ -365,7 +366,8 @@ class OveruseFlagger:
     def _drop_flags(self, s: pd.DataFrame, runner: str) -> list[Flag]:
         flags = []
         m = "pelvic_drop_deg"
-        weekly = s.set_index(s["start"].dt.tz_convert(None).dt.normalize())
+        days = s["start"].dt.tz_convert(None).dt.normalize()
+        weeks = week_of(days)
         for side, stance in (("L", "left"), ("R", "right")):
             col = f"{m}_{side}"
             if f"{col}_base" not in s:
@@ -374,13 +376,10 @@ class OveruseFlagger:
             direction = np.where(direction > 0, 1, 0)  # rising only
             for i in self._episodes(direction):
                 r = s.iloc[i]
-                day = pd.Timestamp(r["start"]).tz_convert(None).normalize()
-                week_start = day - pd.Timedelta(days=day.weekday())
-                first_week = week_start - pd.Timedelta(weeks=self.trend_weeks - 1)
-                recent = weekly.loc[first_week:day, col]
-                means = recent.groupby(
-                    recent.index - pd.to_timedelta(recent.index.day_of_week, unit="D")
-                ).mean()
+                day = days.iloc[i]
+                # The sessions of the last trend_weeks calendar weeks up to this one, by week.
+                recent = (days >= weeks.iloc[i] - pd.Timedelta(weeks=self.trend_weeks - 1)) & (days <= day)
+                means = s.loc[recent, col].groupby(weeks[recent]).mean()
                 if len(means) < 2:
                     continue
                 x = (means.index - means.index[0]).days / 7.0

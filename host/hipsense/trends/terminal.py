@@ -8,6 +8,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from hipsense.load.training import week_of
 from hipsense.trends.flags import weekly_loads
 from hipsense.trends.model import Flag, Trends
 
@@ -29,11 +30,6 @@ def _f(x: float, fmt: str = "{:.1f}") -> str:
     return "-" if x is None or not np.isfinite(x) else fmt.format(x)
 
 
-def _week_of(t: pd.Series) -> pd.Series:
-    day = t.dt.tz_convert(None).dt.normalize()
-    return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
-
-
 def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
     """Weekly load, acute:chronic ratio and each gait metric against the runner's baseline."""
     s = trends.sessions
@@ -41,7 +37,7 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
         console.print(f"No analysed sessions for runner {trends.runner!r} yet.")
         return
     load = weekly_loads(trends.daily["load"]).tail(weeks)
-    week = _week_of(s["start"])
+    week = week_of(s["start"].dt.tz_convert(None))
     per_week = s.groupby(week).agg(
         runs=("session_id", "size"), running_s=("running_s", "sum"), km=("distance_km", "sum")
     )
