@@ -108,10 +108,11 @@ def weekly_loads(daily: pd.Series) -> pd.DataFrame:
     """Calendar weeks (Monday to Sunday): total load and the mean of the four weeks before.
 
     ``load`` is the week's total, ``chronic`` the mean weekly total of the four weeks before it (NaN
-    until four whole weeks of history exist), ``change_pct`` the change against the previous week.
+    until four whole weeks of history exist), ``vs_chronic_pct`` the week against ``chronic`` and
+    ``change_pct`` against the previous week, both in percent.
     """
     if daily.empty:
-        return pd.DataFrame(columns=["load", "chronic", "change_pct", "days"])
+        return pd.DataFrame(columns=["load", "chronic", "change_pct", "days", "vs_chronic_pct"])
     first_monday = week_of(daily.index).min()
     full = daily.reindex(pd.date_range(first_monday, daily.index.max(), freq="D"), fill_value=0.0)
     weeks = full.groupby(week_of(full.index))
@@ -121,6 +122,7 @@ def weekly_loads(daily: pd.Series) -> pd.DataFrame:
     table["chronic"] = chronic.where(history_days >= 28)
     before = table["load"].shift(1)
     table["change_pct"] = 100.0 * (table["load"] - before) / before.where(before > 0)
+    table["vs_chronic_pct"] = 100.0 * (table["load"] / table["chronic"].where(table["chronic"] > 0) - 1.0)
     return table
 
 
@@ -227,7 +229,7 @@ class OveruseFlagger:
             if not in_week.any():
                 continue
             acwr = daily["acwr_ewma"].loc[week_start:week_end]
-            increase = 100.0 * (w["load"] / w["chronic"] - 1.0) if w["chronic"] > 0 else np.nan
+            increase = w["vs_chronic_pct"]
             acwr_max = float(acwr.max()) if acwr.notna().any() else np.nan
             if increase >= self.spike_alert_pct or acwr_max >= self.acwr_alert:
                 severity = "alert"

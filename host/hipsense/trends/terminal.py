@@ -63,7 +63,6 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
     for start, w in load.iterrows():
         r = per_week.loc[start] if start in per_week.index else None
         end_ratio = acwr.loc[start : start + pd.Timedelta(days=6)].dropna()
-        vs4 = 100.0 * (w["load"] / w["chronic"] - 1) if w["chronic"] > 0 else np.nan
         table.add_row(
             f"{start:%Y-%m-%d}",
             "0" if r is None else str(int(r["runs"])),
@@ -71,7 +70,7 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
             "-" if r is None else _f(r["km"], "{:.1f} km"),
             f"{w['load']:.0f}",
             _f(w["change_pct"], "{:+.0f} %"),
-            _f(vs4, "{:+.0f} %"),
+            _f(w["vs_chronic_pct"], "{:+.0f} %"),
             _f(end_ratio.iloc[-1] if len(end_ratio) else np.nan, "{:.2f}"),
         )
     table.caption = (
