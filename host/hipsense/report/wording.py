@@ -6,6 +6,13 @@ import math
 from typing import Any
 
 
+def number(value: Any, fmt: str = "{:.1f}") -> str:
+    """``value`` formatted with ``fmt``; ``-`` when it is unknown (None, NaN or infinite)."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    return fmt.format(value)
+
+
 def duration(seconds: float | None) -> str:
     """``m:ss``, or ``h:mm:ss`` from an hour on; ``-`` when unknown."""
     if seconds is None or not math.isfinite(seconds):

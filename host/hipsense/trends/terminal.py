@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hipsense.load.training import week_of
+from hipsense.report.wording import number
 from hipsense.trends.flags import weekly_loads
 from hipsense.trends.model import Flag, Trends
 
@@ -24,10 +25,6 @@ GAIT_ROWS = (
     ("contact_time_s_mean", "contact time", "ms", 1000.0),
     ("impact_g_mean", "impact", "g", 1.0),
 )
-
-
-def _f(x: float, fmt: str = "{:.1f}") -> str:
-    return "-" if x is None or not np.isfinite(x) else fmt.format(x)
 
 
 def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
@@ -67,11 +64,11 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
             f"{start:%Y-%m-%d}",
             "0" if r is None else str(int(r["runs"])),
             "-" if r is None else f"{r['running_s'] / 60:.0f} min",
-            "-" if r is None else _f(r["km"], "{:.1f} km"),
+            "-" if r is None else number(r["km"], "{:.1f} km"),
             f"{w['load']:.0f}",
-            _f(w["change_pct"], "{:+.0f} %"),
-            _f(w["vs_chronic_pct"], "{:+.0f} %"),
-            _f(end_ratio.iloc[-1] if len(end_ratio) else np.nan, "{:.2f}"),
+            number(w["change_pct"], "{:+.0f} %"),
+            number(w["vs_chronic_pct"], "{:+.0f} %"),
+            number(end_ratio.iloc[-1] if len(end_ratio) else np.nan, "{:.2f}"),
         )
     table.caption = (
         "* distance estimated from contact time, rough: -13 to +32 % on simulated runs (docs/flags.md). ACWR: acute:chronic "
@@ -98,10 +95,10 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
             verdict = "[dim]usual[/]"
         gait.add_row(
             f"{label} ({unit})",
-            _f(base * scale),
-            f"{_f(lo * scale)} .. {_f(hi * scale)}",
-            " ".join(_f(m) for m in means),
-            _f(value),
+            number(base * scale),
+            f"{number(lo * scale)} .. {number(hi * scale)}",
+            " ".join(number(m) for m in means),
+            number(value),
             verdict,
         )
     gait.caption = (
