@@ -222,13 +222,13 @@ class OveruseFlagger:
             return []
         weeks = weekly_loads(daily["load"])
         days = sessions["start"].dt.tz_convert(None).dt.normalize()
+        session_week = week_of(days)
         flags = []
         for week_start, w in weeks.iterrows():
-            week_end = week_start + pd.Timedelta(days=6)
-            in_week = (days >= week_start) & (days <= week_end)
+            in_week = session_week == week_start
             if not in_week.any():
                 continue
-            acwr = daily["acwr_ewma"].loc[week_start:week_end]
+            acwr = daily["acwr_ewma"].loc[week_start : week_start + pd.Timedelta(days=6)]
             increase = w["vs_chronic_pct"]
             acwr_max = float(acwr.max()) if acwr.notna().any() else np.nan
             if increase >= self.spike_alert_pct or acwr_max >= self.acwr_alert:
@@ -265,9 +265,9 @@ class OveruseFlagger:
                     REF_WEEKLY_JUMP + " " + REF_ACWR, None, trigger,
                 )
             )  # fmt: skip
-        return flags + self._climb_flags(sessions, weeks, days, runner)
+        return flags + self._climb_flags(sessions, weeks, session_week, runner)
 
-    def _climb_flags(self, sessions, weeks: pd.DataFrame, days: pd.Series, runner: str) -> list[Flag]:
+    def _climb_flags(self, sessions, weeks: pd.DataFrame, session_week: pd.Series, runner: str) -> list[Flag]:
         flags = []
         streak: list[pd.Timestamp] = []
         rising = (weeks["change_pct"] > self.climb_pct).to_numpy()
@@ -279,7 +279,7 @@ class OveruseFlagger:
             start_load, end_load = weeks["load"].iloc[first], weeks["load"].iloc[i]
             total = 100.0 * (end_load / start_load - 1.0)
             week_end = week_start + pd.Timedelta(days=6)
-            in_week = (days >= week_start) & (days <= week_end)
+            in_week = session_week == week_start
             trigger = int(sessions.loc[in_week, "session_id"].iloc[-1]) if in_week.any() else None
             changes = weeks["change_pct"].iloc[i - self.climb_weeks + 1 : i + 1]
             flags.append(
