@@ -31,7 +31,7 @@ from hipsense.report.page import (
 )
 from hipsense.report.sources import ReportSession
 from hipsense.report.terminal import METRIC_LABELS
-from hipsense.report.wording import duration, number, quality_notes
+from hipsense.report.wording import asymmetry_keys, duration, number, quality_notes
 from hipsense.trends.model import Trends
 
 #: Metrics whose left/right asymmetry is followed over weeks (others join when a flag names them).
@@ -102,13 +102,10 @@ def _sides_section(summary: dict[str, Any], svg: str) -> str:
         if s.get("asymmetry_pct") is None:
             rows.append([f"{esc(label)} ({unit})", "-", "-", "-", "-", ("noise", "not measured")])
             continue
-        if s["metric"] in ANGLE_NOISE_FLOOR_DEG:
-            asym = f"{s['difference']:+.1f} deg"
-            lo, hi, u = s.get("diff_ci_low"), s.get("diff_ci_high"), " deg"
-        else:
-            asym = f"{s['asymmetry_pct']:+.1f} %"
-            lo, hi, u = s.get("ci_low_pct"), s.get("ci_high_pct"), " %"
-        ci = f"{lo:+.1f} to {hi:+.1f}{u}" if lo is not None and hi is not None else "-"
+        est, lo_key, hi_key, u = asymmetry_keys(s["metric"])
+        asym = f"{s[est]:+.1f} {u}"
+        lo, hi = s.get(lo_key), s.get(hi_key)
+        ci = f"{lo:+.1f} to {hi:+.1f} {u}" if lo is not None and hi is not None else "-"
         verdict = ("differs", "differs") if s.get("larger_than_noise") else ("noise", "within noise")
         rows.append(
             [
