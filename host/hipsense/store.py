@@ -600,8 +600,8 @@ class Store:
         """
         version = current_algorithm_version()
         query = (
-            "SELECT s.id, s.raw_sha256, r.original_name, r.csv_options FROM sessions s "
-            "JOIN raw_files r ON r.sha256 = s.raw_sha256"
+            "SELECT s.id, s.raw_sha256, r.original_name, r.csv_options, u.name FROM sessions s "
+            "JOIN raw_files r ON r.sha256 = s.raw_sha256 JOIN runners u ON u.id = s.runner_id"
         )
         args: tuple = ()
         if not all:
@@ -610,7 +610,8 @@ class Store:
         todo = self.db.execute(query + " ORDER BY s.id", args).fetchall()
         report = ReanalyzeReport()
         report.up_to_date = self.db.execute("SELECT count(*) FROM sessions").fetchone()[0] - len(todo)
-        for i, (sid, sha, name, options) in enumerate(todo):
+        changed_runners: set[str] = set()
+        for i, (sid, sha, name, options, runner) in enumerate(todo):
             if progress:
                 progress(i, len(todo), name)
             raw = self.raw_path(sha)
@@ -632,10 +633,11 @@ class Store:
                 d = _derive(kind, recording, quality, start, device_id, name)
             self._write(functools.partial(self._store_derived, sid=sid, d=d))
             report.updated.append(sid)
+            changed_runners.add(runner)
             if d.status == "error":
                 report.errors.append((sid, d.error or ""))
-        if report.updated:
-            self.refresh_flags()  # the new summaries came without the flags of the history
+        # The new summaries came without the flags of their runner's history; other runners are as they were.
+        self.refresh_flags(sorted(changed_runners))
         if progress:
             progress(len(todo), len(todo), None)
         return report

@@ -207,6 +207,22 @@ def test_reanalyze_leaves_a_session_whose_raw_file_changed(files, tmp_path, monk
         assert len(store.steps(added.session_id)) > 0
 
 
+def test_reanalyze_recomputes_the_flags_of_the_runners_it_reanalysed(files, tmp_path, monkeypatch):
+    import hipsense.trends.build
+
+    with Store(tmp_path) as store:
+        (ana,) = store.import_files([files["run1.hsn"]], runner="ana").added
+        store.import_files([files["run2.hsn"]], runner="ben")
+        store.db.execute("UPDATE sessions SET algorithm_version = '0.0.1' WHERE id = ?", (ana.session_id,))
+        refreshed: list[str] = []
+        monkeypatch.setattr(
+            hipsense.trends.build, "refresh_session_flags", lambda store, runner: refreshed.append(runner)
+        )
+        assert store.reanalyze().updated == [ana.session_id]
+        assert refreshed == ["ana"], "ben's history did not change"
+        assert store.reanalyze().updated == [] and refreshed == ["ana"]
+
+
 def _make_v1_store(root: Path, src: Path) -> str:
     """A data folder as the first schema left it: one session, no summaries."""
     sha = sha256_file(src)

@@ -125,9 +125,8 @@ def block_bootstrap(
     n_boot: int = 1000,
     max_steps: int = 2000,
     seed: int = 0,
-    sides: bool = False,
-) -> tuple[tuple[float, float], ...]:
-    """95 % intervals of the asymmetry index and of the difference of the sides' medians.
+) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]:
+    """95 % intervals of the asymmetry index, of the difference of the sides' medians and of each median.
 
     A moving-block bootstrap over the step sequence: consecutive steps are not independent (speed,
     fatigue and terrain change slowly), so whole blocks of ``block`` consecutive steps are resampled
@@ -136,8 +135,8 @@ def block_bootstrap(
     Sinica 7:1-31): replicates of ``max_steps`` steps, their spread around the estimate scaled by
     ``sqrt(max_steps / n)``, which keeps an hour's run as fast as a short one.
 
-    Returns ``((ai_low, ai_high), (diff_low, diff_high))``, NaN where the replicates cannot tell; with
-    ``sides``, also the intervals of the left and of the right median.
+    Returns ``((ai_low, ai_high), (diff_low, diff_high), (left_low, left_high), (right_low,
+    right_high))``, NaN where the replicates cannot tell.
     """
     k = len(values)
     block = max(2, min(block, k // 4 or 2))
@@ -154,13 +153,12 @@ def block_bootstrap(
     with np.errstate(all="ignore"):
         ai = 100.0 * (ml - mr) / (0.5 * (ml + mr))
         centre_ai = asymmetry_index(left, right) if left + right != 0 else np.nan
-    out: tuple[tuple[float, float], ...] = (
+    return (
         _interval(ai, centre_ai, scale, n_boot),
         _interval(ml - mr, left - right, scale, n_boot),
+        _interval(ml, left, scale, n_boot),
+        _interval(mr, right, scale, n_boot),
     )
-    if sides:
-        out += (_interval(ml, left, scale, n_boot), _interval(mr, right, scale, n_boot))
-    return out
 
 
 def _interval(replicates: np.ndarray, centre: float, scale: float, n_boot: int) -> tuple[float, float]:
@@ -213,9 +211,7 @@ def summarize(analysis: SessionAnalysis, *, n_boot: int = 1000) -> SessionSummar
             continue
         left, right = float(np.median(x[ok & is_left])), float(np.median(x[ok & ~is_left]))
         ai = asymmetry_index(left, right) if (left + right) != 0 else np.nan
-        (lo, hi), (dlo, dhi), (llo, lhi), (rlo, rhi) = block_bootstrap(
-            x[ok], is_left[ok], n_boot=n_boot, sides=True
-        )
+        (lo, hi), (dlo, dhi), (llo, lhi), (rlo, rhi) = block_bootstrap(x[ok], is_left[ok], n_boot=n_boot)
         if metric in ANGLE_NOISE_FLOOR_DEG:
             real = _beyond(dlo, dhi, left - right, ANGLE_NOISE_FLOOR_DEG[metric])
         else:

@@ -28,6 +28,16 @@ def daily_load(sessions: pd.DataFrame, *, value: str, date: str = "date") -> pd.
     return per_day.reindex(full, fill_value=0.0).astype(float).rename(value)
 
 
+def week_of(days: pd.Series | pd.DatetimeIndex) -> pd.Series | pd.DatetimeIndex:
+    """Midnight of the Monday that starts each day's calendar week (weeks run Monday to Sunday).
+
+    ``days`` is a datetime Series or DatetimeIndex; the result has the same kind and time zone.
+    """
+    day = days.dt.normalize() if isinstance(days, pd.Series) else days.normalize()
+    weekday = day.dt.day_of_week if isinstance(day, pd.Series) else day.day_of_week
+    return day - pd.to_timedelta(weekday, unit="D")
+
+
 def ewma(daily: pd.Series, days: int) -> pd.Series:
     """Exponentially weighted moving average with decay ``2 / (days + 1)`` (Williams et al. 2017).
 

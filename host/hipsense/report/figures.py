@@ -23,6 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from hipsense.gait.summary import AI_NOISE_FLOOR_PCT, ANGLE_NOISE_FLOOR_DEG, DRIFT_METRICS
+from hipsense.load.training import week_of
 from hipsense.report.terminal import METRIC_LABELS
 from hipsense.trends.flags import ACWR_ALERT
 
@@ -257,7 +258,7 @@ def training_load(daily: pd.DataFrame, flags: Sequence[dict] = ()) -> Figure:
     with _style():
         fig, (ax_load, ax_ratio) = _figure(5.2, 2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
         k = 1000.0  # weekly totals are tens of thousands of g
-        week = daily["load"].resample("W-MON", label="left", closed="left").sum() / k
+        week = daily["load"].groupby(week_of(daily.index)).sum() / k
         ax_load.bar(
             week.index + pd.Timedelta(days=3.5), week.to_numpy(), width=6, color=LEFT, alpha=0.8,
             label="impact load of the week",

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from hipsense.report.page import (
 )
 from hipsense.report.sources import ReportSession
 from hipsense.report.terminal import METRIC_LABELS
-from hipsense.report.wording import duration, quality_notes
+from hipsense.report.wording import asymmetry_keys, duration, number, quality_notes
 from hipsense.trends.model import Trends
 
 #: Metrics whose left/right asymmetry is followed over weeks (others join when a flag names them).
@@ -42,10 +41,8 @@ _LARGER = {"step_time_s": "longer", "contact_time_s": "longer", "flight_time_s":
 
 
 def _value(metric: str, v: float | None, unit: bool = True) -> str:
-    if v is None or not math.isfinite(v):
-        return "-"
     _, u, scale, fmt = METRIC_LABELS[metric]
-    return fmt.format(v * scale) + (f" {u}" if unit else "")
+    return number(None if v is None else v * scale, fmt + (f" {u}" if unit else ""))
 
 
 # -- session view --------------------------------------------------------------------------------------
@@ -105,13 +102,10 @@ def _sides_section(summary: dict[str, Any], svg: str) -> str:
         if s.get("asymmetry_pct") is None:
             rows.append([f"{esc(label)} ({unit})", "-", "-", "-", "-", ("noise", "not measured")])
             continue
-        if s["metric"] in ANGLE_NOISE_FLOOR_DEG:
-            asym = f"{s['difference']:+.1f} deg"
-            lo, hi, u = s.get("diff_ci_low"), s.get("diff_ci_high"), " deg"
-        else:
-            asym = f"{s['asymmetry_pct']:+.1f} %"
-            lo, hi, u = s.get("ci_low_pct"), s.get("ci_high_pct"), " %"
-        ci = f"{lo:+.1f} to {hi:+.1f}{u}" if lo is not None and hi is not None else "-"
+        est, lo_key, hi_key, u = asymmetry_keys(s["metric"])
+        asym = f"{s[est]:+.1f} {u}"
+        lo, hi = s.get(lo_key), s.get(hi_key)
+        ci = f"{lo:+.1f} to {hi:+.1f} {u}" if lo is not None and hi is not None else "-"
         verdict = ("differs", "differs") if s.get("larger_than_noise") else ("noise", "within noise")
         rows.append(
             [
@@ -248,18 +242,15 @@ def _trend_metrics(sessions: pd.DataFrame, flags: list[dict[str, Any]]) -> list[
 
 
 def _sessions_table(sessions: pd.DataFrame) -> str:
-    def num(v: Any, fmt: str) -> str:
-        return "-" if v is None or pd.isna(v) else fmt.format(v)
-
     rows = [
         [
             esc(f"{r['start']:%a %d %b %Y}"),
             duration(r.get("running_s")),
-            num(r.get("steps"), "{:,.0f}"),
-            num(r.get("load"), "{:,.0f} g"),
-            num(r.get("contact_time_s_ai"), "{:+.1f} %"),
-            num(r.get("impact_g_ai"), "{:+.1f} %"),
-            num(r.get("pelvic_drop_deg_mean"), "{:.1f} deg"),
+            number(r.get("steps"), "{:,.0f}"),
+            number(r.get("load"), "{:,.0f} g"),
+            number(r.get("contact_time_s_ai"), "{:+.1f} %"),
+            number(r.get("impact_g_ai"), "{:+.1f} %"),
+            number(r.get("pelvic_drop_deg_mean"), "{:.1f} deg"),
         ]
         for _, r in sessions.iloc[::-1].iterrows()
     ]

@@ -11,9 +11,8 @@ if TYPE_CHECKING:
     from hipsense.formats.device_file import DecodedSession
     from hipsense.gait.summary import SessionSummary
 
-from hipsense.gait.summary import ANGLE_NOISE_FLOOR_DEG
+from hipsense.report.wording import asymmetry_keys, quality_notes
 from hipsense.report.wording import duration as _duration
-from hipsense.report.wording import quality_notes
 
 #: How each metric is shown: label, unit, format, and whether it needs the gyroscope.
 METRIC_LABELS = {
@@ -94,12 +93,10 @@ def print_summary(summary: SessionSummary, *, console: Console) -> None:
         if s.asymmetry_pct is None:
             table.add_row(f"{label} ({unit})", "-", "-", "-", "-", "[dim]not measured[/]")
             continue
-        if s.metric in ANGLE_NOISE_FLOOR_DEG and s.difference is not None:
-            asym = f"{s.difference:+.1f} deg"  # an index of two small angles says little: show L - R
-            ci = f"{s.diff_ci_low:+.1f}..{s.diff_ci_high:+.1f}" if s.diff_ci_low is not None else "-"
-        else:
-            asym = f"{s.asymmetry_pct:+.1f} %"
-            ci = f"{s.ci_low_pct:+.1f}..{s.ci_high_pct:+.1f}" if s.ci_low_pct is not None else "-"
+        est, lo_key, hi_key, u = asymmetry_keys(s.metric)  # angles: L - R in deg, others the index
+        lo, hi = getattr(s, lo_key), getattr(s, hi_key)
+        asym = f"{getattr(s, est):+.1f} {u}"
+        ci = f"{lo:+.1f}..{hi:+.1f}" if lo is not None else "-"
         verdict = "[bold yellow]differs[/]" if s.larger_than_noise else "[dim]within noise[/]"
         table.add_row(
             f"{label} ({unit})", _fmt(s.left, scale, fmt), _fmt(s.right, scale, fmt), asym, ci, verdict

@@ -5,6 +5,26 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from hipsense.gait.summary import ANGLE_NOISE_FLOOR_DEG
+
+
+def number(value: Any, fmt: str = "{:.1f}") -> str:
+    """``value`` formatted with ``fmt``; ``-`` when it is unknown (None, NaN or infinite)."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    return fmt.format(value)
+
+
+def asymmetry_keys(metric: str) -> tuple[str, str, str, str]:
+    """Where a summary's ``sides`` entry has a metric's asymmetry: (estimate, ci low, ci high, unit).
+
+    Angles use left minus right in degrees, because an index of two small angles says little
+    (docs/metrics.md); the others use the asymmetry index in %.
+    """
+    if metric in ANGLE_NOISE_FLOOR_DEG:
+        return "difference", "diff_ci_low", "diff_ci_high", "deg"
+    return "asymmetry_pct", "ci_low_pct", "ci_high_pct", "%"
+
 
 def duration(seconds: float | None) -> str:
     """``m:ss``, or ``h:mm:ss`` from an hour on; ``-`` when unknown."""

@@ -72,7 +72,7 @@ def trends_from_records(
         sessions = sessions[sessions["start"] <= _end_of(until)].reset_index(drop=True)
     sessions = add_baselines(sessions, baseline)
     days = sessions.assign(date=sessions["start"].dt.tz_convert(None)) if len(sessions) else sessions
-    daily_series = daily_load(days, value="load") if len(sessions) else pd.Series(dtype=float, name="load")
+    daily_series = daily_load(days, value="load")  # empty (float, "load") without sessions
     if until is not None and len(daily_series):
         last = _end_of(until).tz_convert(None).normalize()
         if last > daily_series.index.max():

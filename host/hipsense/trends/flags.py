@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hipsense.load.training import week_of
 from hipsense.trends.model import Flag
 from hipsense.trends.sessions import asymmetry_column, session_row
 
@@ -107,19 +108,21 @@ def weekly_loads(daily: pd.Series) -> pd.DataFrame:
     """Calendar weeks (Monday to Sunday): total load and the mean of the four weeks before.
 
     ``load`` is the week's total, ``chronic`` the mean weekly total of the four weeks before it (NaN
-    until four whole weeks of history exist), ``change_pct`` the change against the previous week.
+    until four whole weeks of history exist), ``vs_chronic_pct`` the week against ``chronic`` and
+    ``change_pct`` against the previous week, both in percent.
     """
     if daily.empty:
-        return pd.DataFrame(columns=["load", "chronic", "change_pct", "days"])
-    first_monday = daily.index.min() - pd.Timedelta(days=daily.index.min().weekday())
+        return pd.DataFrame(columns=["load", "chronic", "change_pct", "days", "vs_chronic_pct"])
+    first_monday = week_of(daily.index).min()
     full = daily.reindex(pd.date_range(first_monday, daily.index.max(), freq="D"), fill_value=0.0)
-    weeks = full.groupby(full.index - pd.to_timedelta(full.index.day_of_week, unit="D"))
+    weeks = full.groupby(week_of(full.index))
     table = pd.DataFrame({"load": weeks.sum(), "days": weeks.size()})
     history_days = (table.index - daily.index.min()).days
     chronic = table["load"].shift(1).rolling(4, min_periods=4).mean()
     table["chronic"] = chronic.where(history_days >= 28)
     before = table["load"].shift(1)
     table["change_pct"] = 100.0 * (table["load"] - before) / before.where(before > 0)
+    table["vs_chronic_pct"] = 100.0 * (table["load"] / table["chronic"].where(table["chronic"] > 0) - 1.0)
     return table
 
 
@@ -219,14 +222,14 @@ class OveruseFlagger:
             return []
         weeks = weekly_loads(daily["load"])
         days = sessions["start"].dt.tz_convert(None).dt.normalize()
+        session_week = week_of(days)
         flags = []
         for week_start, w in weeks.iterrows():
-            week_end = week_start + pd.Timedelta(days=6)
-            in_week = (days >= week_start) & (days <= week_end)
+            in_week = session_week == week_start
             if not in_week.any():
                 continue
-            acwr = daily["acwr_ewma"].loc[week_start:week_end]
-            increase = 100.0 * (w["load"] / w["chronic"] - 1.0) if w["chronic"] > 0 else np.nan
+            acwr = daily["acwr_ewma"].loc[week_start : week_start + pd.Timedelta(days=6)]
+            increase = w["vs_chronic_pct"]
             acwr_max = float(acwr.max()) if acwr.notna().any() else np.nan
             if increase >= self.spike_alert_pct or acwr_max >= self.acwr_alert:
                 severity = "alert"
@@ -262,9 +265,9 @@ class OveruseFlagger:
                     REF_WEEKLY_JUMP + " " + REF_ACWR, None, trigger,
                 )
             )  # fmt: skip
-        return flags + self._climb_flags(sessions, weeks, days, runner)
+        return flags + self._climb_flags(sessions, weeks, session_week, runner)
 
-    def _climb_flags(self, sessions, weeks: pd.DataFrame, days: pd.Series, runner: str) -> list[Flag]:
+    def _climb_flags(self, sessions, weeks: pd.DataFrame, session_week: pd.Series, runner: str) -> list[Flag]:
         flags = []
         streak: list[pd.Timestamp] = []
         rising = (weeks["change_pct"] > self.climb_pct).to_numpy()
@@ -276,7 +279,7 @@ class OveruseFlagger:
             start_load, end_load = weeks["load"].iloc[first], weeks["load"].iloc[i]
             total = 100.0 * (end_load / start_load - 1.0)
             week_end = week_start + pd.Timedelta(days=6)
-            in_week = (days >= week_start) & (days <= week_end)
+            in_week = session_week == week_start
             trigger = int(sessions.loc[in_week, "session_id"].iloc[-1]) if in_week.any() else None
             changes = weeks["change_pct"].iloc[i - self.climb_weeks + 1 : i + 1]
             flags.append(
@@ -365,7 +368,8 @@ class OveruseFlagger:
     def _drop_flags(self, s: pd.DataFrame, runner: str) -> list[Flag]:
         flags = []
         m = "pelvic_drop_deg"
-        weekly = s.set_index(s["start"].dt.tz_convert(None).dt.normalize())
+        days = s["start"].dt.tz_convert(None).dt.normalize()
+        weeks = week_of(days)
         for side, stance in (("L", "left"), ("R", "right")):
             col = f"{m}_{side}"
             if f"{col}_base" not in s:
@@ -374,13 +378,10 @@ class OveruseFlagger:
             direction = np.where(direction > 0, 1, 0)  # rising only
             for i in self._episodes(direction):
                 r = s.iloc[i]
-                day = pd.Timestamp(r["start"]).tz_convert(None).normalize()
-                week_start = day - pd.Timedelta(days=day.weekday())
-                first_week = week_start - pd.Timedelta(weeks=self.trend_weeks - 1)
-                recent = weekly.loc[first_week:day, col]
-                means = recent.groupby(
-                    recent.index - pd.to_timedelta(recent.index.day_of_week, unit="D")
-                ).mean()
+                day = days.iloc[i]
+                # The sessions of the last trend_weeks calendar weeks up to this one, by week.
+                recent = (days >= weeks.iloc[i] - pd.Timedelta(weeks=self.trend_weeks - 1)) & (days <= day)
+                means = s.loc[recent, col].groupby(weeks[recent]).mean()
                 if len(means) < 2:
                     continue
                 x = (means.index - means.index[0]).days / 7.0

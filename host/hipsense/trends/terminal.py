@@ -8,6 +8,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from hipsense.load.training import week_of
+from hipsense.report.wording import number
 from hipsense.trends.flags import weekly_loads
 from hipsense.trends.model import Flag, Trends
 
@@ -25,15 +27,6 @@ GAIT_ROWS = (
 )
 
 
-def _f(x: float, fmt: str = "{:.1f}") -> str:
-    return "-" if x is None or not np.isfinite(x) else fmt.format(x)
-
-
-def _week_of(t: pd.Series) -> pd.Series:
-    day = t.dt.tz_convert(None).dt.normalize()
-    return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
-
-
 def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
     """Weekly load, acute:chronic ratio and each gait metric against the runner's baseline."""
     s = trends.sessions
@@ -41,7 +34,7 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
         console.print(f"No analysed sessions for runner {trends.runner!r} yet.")
         return
     load = weekly_loads(trends.daily["load"]).tail(weeks)
-    week = _week_of(s["start"])
+    week = week_of(s["start"].dt.tz_convert(None))
     per_week = s.groupby(week).agg(
         runs=("session_id", "size"), running_s=("running_s", "sum"), km=("distance_km", "sum")
     )
@@ -67,16 +60,15 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
     for start, w in load.iterrows():
         r = per_week.loc[start] if start in per_week.index else None
         end_ratio = acwr.loc[start : start + pd.Timedelta(days=6)].dropna()
-        vs4 = 100.0 * (w["load"] / w["chronic"] - 1) if w["chronic"] > 0 else np.nan
         table.add_row(
             f"{start:%Y-%m-%d}",
             "0" if r is None else str(int(r["runs"])),
             "-" if r is None else f"{r['running_s'] / 60:.0f} min",
-            "-" if r is None else _f(r["km"], "{:.1f} km"),
+            "-" if r is None else number(r["km"], "{:.1f} km"),
             f"{w['load']:.0f}",
-            _f(w["change_pct"], "{:+.0f} %"),
-            _f(vs4, "{:+.0f} %"),
-            _f(end_ratio.iloc[-1] if len(end_ratio) else np.nan, "{:.2f}"),
+            number(w["change_pct"], "{:+.0f} %"),
+            number(w["vs_chronic_pct"], "{:+.0f} %"),
+            number(end_ratio.iloc[-1] if len(end_ratio) else np.nan, "{:.2f}"),
         )
     table.caption = (
         "* distance estimated from contact time, rough: -13 to +32 % on simulated runs (docs/flags.md). ACWR: acute:chronic "
@@ -103,10 +95,10 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
             verdict = "[dim]usual[/]"
         gait.add_row(
             f"{label} ({unit})",
-            _f(base * scale),
-            f"{_f(lo * scale)} .. {_f(hi * scale)}",
-            " ".join(_f(m) for m in means),
-            _f(value),
+            number(base * scale),
+            f"{number(lo * scale)} .. {number(hi * scale)}",
+            " ".join(number(m) for m in means),
+            number(value),
             verdict,
         )
     gait.caption = (
