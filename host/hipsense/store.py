@@ -445,6 +445,8 @@ class Store:
         runner: str = "default",
         csv_options: dict[str, Any] | None = None,
         progress: Progress | None = None,
+        *,
+        refresh_flags: bool = True,
     ) -> ImportReport:
         """Import device files and CSVs; duplicates (same bytes as a stored file) are no-ops.
 
@@ -452,7 +454,8 @@ class Store:
         is kept; a readable file the analysis cannot use (no running in it, ...) is stored with status
         ``'error'`` and its message, so it is listed and ``reanalyze`` can retry it. No file stops the
         rest. ``csv_options`` (``sample_rate_hz``, ``acc_unit``, ``gyr_unit``, ``columns``) are stored
-        with each CSV so reanalysis reads it the same way.
+        with each CSV so reanalysis reads it the same way. The runner's flags are judged again afterwards
+        (``refresh_flags=False``: the caller does it once after several imports, as sync does).
         """
         paths = [Path(p) for p in paths]
         report = ImportReport()
@@ -460,7 +463,7 @@ class Store:
             if progress:
                 progress(i, len(paths), path)
             self._import_one(Path(path), runner, dict(csv_options or {}), report)
-        if any(f.status == "ok" for f in report.added):
+        if refresh_flags and any(f.status == "ok" for f in report.added):
             self.refresh_flags([runner])
         if progress:
             progress(len(paths), len(paths), None)

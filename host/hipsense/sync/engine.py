@@ -193,6 +193,9 @@ class SyncEngine:
                 self.report.sessions.append(await self._session(entry))
         finally:
             await self._drop()
+            # One judgement of the runner's history for the whole sync, not one per session.
+            if any(s.status == STORED for s in self.report.sessions):
+                self.store.refresh_flags([self.options.runner])
         return self.report
 
     async def _list(self, client: Client) -> list[P.SessionEntry]:
@@ -219,7 +222,7 @@ class SyncEngine:
         final = self.incoming / name
         os.replace(part, final)
         _fsync_dir(self.incoming)
-        report = self.store.import_files([final], runner=self.options.runner)
+        report = self.store.import_files([final], runner=self.options.runner, refresh_flags=False)
         if report.failed:
             self._finish(sid, INCOMPLETE)
             return SessionResult(
