@@ -21,7 +21,6 @@ from micropython import const
 
 FIRMWARE_VERSION = "0.2.0"
 SESSIONS = "/sessions"
-SUFFIX = ".hsn"
 BALLAST = ".ballast"  # in the sessions folder
 BLE_SECRETS = "/ble_secrets.json"
 BALLAST_BYTES = const(8192)
@@ -62,21 +61,12 @@ def unix_time():
 
 
 def next_session_id(folder):
-    # One more than the largest session number in folder (file names are 8 hex digits + SUFFIX).
-    best = 0
+    # One more than the largest session number in folder (the sync's session files).
     try:
-        names = os.listdir(folder)
+        ids = sync.session_ids(folder)
     except OSError:
         return 1
-    for name in names:
-        if name.endswith(SUFFIX) and len(name) == 8 + len(SUFFIX):
-            try:
-                n = int(name[:8], 16)
-            except ValueError:
-                continue
-            if n > best:
-                best = n
-    return best + 1
+    return ids[-1] + 1 if ids else 1
 
 
 def _ensure_dir(folder):
@@ -174,7 +164,7 @@ class Recorder:
             drv = self.driver()
             _ensure_dir(self.folder)
             sid = next_session_id(self.folder)
-            path = "%s/%08x%s" % (self.folder, sid, SUFFIX)
+            path = sync.session_path(self.folder, sid)
             f = open(path, "wb")
             safe = guard.SafeFile(f, 2048)
             cfg = self.cfg
@@ -344,7 +334,7 @@ async def main(hw=None, done=None):
     for w in warnings:
         print(w)
     _ensure_dir(folder)
-    for path, result in recovery.recover_all(folder, SUFFIX):
+    for path, result in recovery.recover_all(folder, sync.SUFFIX):
         print("recovery:", path, result)
     if hw.get("ballast"):
         make_ballast(folder + "/" + BALLAST, hw["ballast"])
