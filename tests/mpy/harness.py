@@ -8,6 +8,7 @@ Code runs through ``runPythonAsync``, so it may use top-level ``await`` (the Web
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ RUNNER = ROOT / "tests" / "mpy" / "runner.mjs"
 FIRMWARE = ROOT / "firmware"
 FAKES = ROOT / "tests" / "firmware" / "fakes"
 MP_PACKAGE = ROOT / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
+MP_UNITTEST = ROOT / "tests" / "mpy" / "mp_unittest.py"
 
 
 class MicroPythonError(AssertionError):
@@ -85,6 +87,36 @@ def run_micropython(
     if proc.returncode != 0:
         raise RuntimeError(f"MicroPython harness failed ({proc.returncode}):\n{_readable(proc.stderr)}")
     return MicroPythonResult(proc.stdout, proc.stderr)
+
+
+def mp_test_names(module: Path) -> list[str]:
+    """The ``test_*`` functions of a MicroPython test module, read from its source (no interpreter run)."""
+    return [
+        node.name
+        for node in ast.parse(module.read_text()).body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")
+    ]
+
+
+def run_test_module(
+    module: Path, *, files: Iterable[tuple[Path | str, str]] = (), heapsize: int = 32 * 1024 * 1024
+) -> dict[str, dict]:
+    """Run every test function of ``module`` with tests/mpy/mp_unittest.py in one interpreter.
+
+    The module goes to ``/tests`` (on ``sys.path``) beside mp_unittest; ``files`` are more (host path,
+    MicroPython path) pairs to copy in. Returns ``{name: {"name", "ok", "tb"}}`` from the ``@@RESULT`` lines; a test missing from it did not
+    report (the module crashed before it). Raises :class:`MicroPythonError` when the module itself raised.
+    """
+    out = run_micropython(
+        f"import mp_unittest\nawait mp_unittest.run_module({module.stem!r})\n",
+        files=[(module, f"/tests/{module.name}"), (MP_UNITTEST, "/tests/mp_unittest.py"), *files],
+        sys_path=["/tests"],
+        heapsize=heapsize,
+    ).stdout
+    results = (
+        json.loads(line[len("@@RESULT ") :]) for line in out.splitlines() if line.startswith("@@RESULT ")
+    )
+    return {r["name"]: r for r in results}
 
 
 def _readable(stderr: str) -> str:
