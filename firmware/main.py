@@ -302,7 +302,8 @@ def start_sync(hw, rec, cfg, folder, tap):
         import link_usb
 
         reader, writer = hw["usb"]
-        asyncio.create_task(server().serve(link_usb.UsbLink(reader, writer)))
+        srv = server()
+        asyncio.create_task(srv.serve(link_usb.UsbLink(reader, writer, max_reply=len(srv.out))))
     if hw.get("ble"):
         import aioble
         import aioble.security
