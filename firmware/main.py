@@ -291,10 +291,11 @@ def start_sync(hw, rec, cfg, folder, tap):
     """One sync.SyncServer per link in hw (USB streams, BLE), each served by a task; returns the servers."""
     info = (cfg["device_name"], FIRMWARE_VERSION, rec.imu.MODEL if rec.imu is not None else "")
     control = RemoteControl(rec)
+    clock = sync.SystemClock()  # one for all links: a time set over one is set for all
     servers = []
 
     def server():
-        srv = sync.SyncServer(folder, info, status=rec.sync_status, recorder=control, live=tap)
+        srv = sync.SyncServer(folder, info, status=rec.sync_status, recorder=control, clock=clock, live=tap)
         servers.append(srv)
         return srv
 
