@@ -1,7 +1,9 @@
 # Test doubles for firmware/sync.py and the links (run on MicroPython): a unix clock that stands
-# still, a recorder that only tracks its state, and in-memory byte streams with the interface of
-# MicroPython's asyncio streams.
+# still, a recorder that only tracks its state, in-memory byte streams with the interface of
+# MicroPython's asyncio streams, and the host's side of the wire (frames in, frames out).
 import asyncio
+
+import protocol as P
 
 
 class StillClock:
@@ -70,3 +72,28 @@ class MemoryWriter:
 
     async def drain(self):
         await asyncio.sleep_ms(0)
+
+
+def wire(ftype, req, body=b""):
+    # One frame as it goes on the link: COBS(frame) + 0x00.
+    frame = bytearray(P.OVERHEAD + len(body))
+    frame[P.HEAD_SIZE : P.HEAD_SIZE + len(body)] = body
+    n = P.seal(frame, ftype, req, len(body))
+    out = bytearray(P.cobs_max(n))
+    m = P.cobs_encode(frame, n, out)
+    return bytes(out[:m]) + b"\x00"
+
+
+def decode_frames(stream):
+    # Every complete frame in a byte stream from the device: [(type, req_id, body)]; a bad one fails.
+    got = []
+    for enc in bytes(stream).split(b"\x00")[:-1]:
+        if not enc:
+            continue
+        raw = bytearray(len(enc))
+        n = P.cobs_decode(bytearray(enc), len(enc), raw)
+        head = P.check(raw, n)
+        assert head is not None, enc
+        ftype, req, length = head
+        got.append((ftype, req, bytes(raw[P.HEAD_SIZE : P.HEAD_SIZE + length])))
+    return got

@@ -7,7 +7,7 @@ import struct
 import log
 import main
 import protocol as P
-from fake_sync import MemoryReader, MemoryWriter
+from fake_sync import MemoryReader, MemoryWriter, decode_frames, wire
 from mp_device import FOLDER, rm_tree, run_device
 from mp_rig import walk
 
@@ -86,36 +86,11 @@ def test_session_ids():
     assert main.next_session_id(FOLDER) == 11
 
 
-def _request(ftype, req, body=b""):
-    # One request frame as the host sends it: 0x00, COBS(frame), 0x00.
-    frame = bytearray(P.OVERHEAD + len(body))
-    frame[P.HEAD_SIZE : P.HEAD_SIZE + len(body)] = body
-    n = P.seal(frame, ftype, req, len(body))
-    out = bytearray(P.cobs_max(n))
-    m = P.cobs_encode(frame, n, out)
-    return b"\x00" + bytes(out[:m]) + b"\x00"
-
-
-def _replies(data):
-    # The reply frames in what the device wrote: [(type, req_id, body)].
-    got = []
-    for enc in bytes(data).split(b"\x00"):
-        if not enc:
-            continue
-        raw = bytearray(len(enc))
-        n = P.cobs_decode(bytearray(enc), len(enc), raw)
-        head = P.check(raw, n)
-        assert head is not None, enc
-        ftype, req, length = head
-        got.append((ftype, req, bytes(raw[P.HEAD_SIZE : P.HEAD_SIZE + length])))
-    return got
-
-
 async def test_usb_sync_link_starts_stops_and_lists_sessions():
     reader, writer = MemoryReader(), MemoryWriter()
 
     def send(ftype, req, body=b""):
-        return lambda: reader.feed(_request(ftype, req, body))
+        return lambda: reader.feed(b"\x00" + wire(ftype, req, body))  # as the host: 0x00 first
 
     script = [
         (500, send(P.INFO, 1)),
@@ -125,7 +100,7 @@ async def test_usb_sync_link_starts_stops_and_lists_sessions():
         (8000, send(P.LIST, 5, struct.pack("<H", 0))),
     ]
     rec, _, _ = await run_device('{"device_name": "HS-usb"}', script, 9000, usb=(reader, writer))
-    replies = _replies(writer.data)
+    replies = decode_frames(writer.data)
     assert [(t, r) for t, r, _ in replies] == [
         (P.INFO | P.REPLY, 1),
         (P.START | P.REPLY, 2),
@@ -151,7 +126,7 @@ async def test_usb_live_stream_is_the_sampled_data():
     reader, writer = MemoryReader(), MemoryWriter()
 
     def send(ftype, req, body=b""):
-        return lambda: reader.feed(_request(ftype, req, body))
+        return lambda: reader.feed(b"\x00" + wire(ftype, req, body))  # as the host: 0x00 first
 
     script = [
         (500, send(P.START, 1)),
@@ -160,7 +135,7 @@ async def test_usb_live_stream_is_the_sampled_data():
         (6000, send(P.STOP, 4)),
     ]
     await run_device("{}", script, 7000, src, usb=(reader, writer))
-    replies = _replies(writer.data)
+    replies = decode_frames(writer.data)
     assert [(t, r) for t, r, _ in replies if t != P.LIVE] == [
         (P.START | P.REPLY, 1),
         (P.LIVE_START | P.REPLY, 2),
