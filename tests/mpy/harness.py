@@ -44,6 +44,20 @@ def unavailable_reason() -> str | None:
     return None
 
 
+def make_job(
+    code: str, *, files: Iterable[tuple[Path | str, str]], sys_path: Iterable[str], heapsize: int
+) -> dict:
+    """A job for runner.mjs / bridge.mjs: the firmware at ``/fw`` and the fakes at ``/fakes`` (on
+    ``sys.path`` after ``sys_path``), ``files`` (host path, MicroPython path) copied in, ``code`` to run."""
+    return {
+        "mounts": [[str(FIRMWARE), "/fw"], [str(FAKES), "/fakes"]],
+        "files": [[str(h), m] for h, m in files],
+        "sys_path": [*sys_path, "/fakes", "/fw"],
+        "code": code,
+        "heapsize": heapsize,
+    }
+
+
 def run_micropython(
     code: str,
     *,
@@ -63,14 +77,8 @@ def run_micropython(
     reason = unavailable_reason()
     if reason:
         raise RuntimeError(reason)
-    job = {
-        "mounts": [[str(FIRMWARE), "/fw"], [str(FAKES), "/fakes"]],
-        "files": [[str(h), m] for h, m in files],
-        "sys_path": [*sys_path, "/fakes", "/fw"],
-        "code": code,
-        "export": [[m, str(h)] for m, h in export],
-        "heapsize": heapsize,
-    }
+    job = make_job(code, files=files, sys_path=sys_path, heapsize=heapsize)
+    job["export"] = [[m, str(h)] for m, h in export]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(job, fh)
         job_path = fh.name
