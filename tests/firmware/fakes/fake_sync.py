@@ -1,6 +1,7 @@
 # Test doubles for firmware/sync.py and the links (run on MicroPython): a unix clock that stands
 # still, a recorder that only tracks its state, in-memory byte streams with the interface of
-# MicroPython's asyncio streams, and the host's side of the wire (frames in, frames out).
+# MicroPython's asyncio streams, the host's side of the wire (frames in, frames out), and what a
+# live.LiveTap needs around it (a writer that only counts, a link that keeps the frames sent).
 import asyncio
 
 import protocol as P
@@ -72,6 +73,30 @@ class MemoryWriter:
 
     async def drain(self):
         await asyncio.sleep_ms(0)
+
+
+class CountingWriter:
+    # What live.LiveTap needs of log.SessionWriter: channels, next_index, append (which only counts).
+    channels = 6
+
+    def __init__(self, next_index=0):
+        self.next_index = next_index
+        self.got = 0
+
+    def append(self, samples, n, t_ms, flags=0, lost=0):
+        self.next_index += lost + n
+        self.got += n
+
+
+class FrameLink:
+    # A sync link that keeps every frame sent (bytes), taking slow_ms for each.
+    def __init__(self, slow_ms=0):
+        self.frames = []
+        self.slow_ms = slow_ms
+
+    async def send(self, buf, n):
+        self.frames.append(bytes(buf[:n]))
+        await asyncio.sleep_ms(self.slow_ms)
 
 
 def wire(ftype, req, body=b""):
