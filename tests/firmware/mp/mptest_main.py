@@ -86,18 +86,19 @@ def test_session_ids():
     assert main.next_session_id(FOLDER) == 11
 
 
+def _send(reader, ftype, req, body=b""):
+    # An action for run_device's script: the request arrives on USB (as the host sends it: 0x00 first).
+    return lambda: reader.feed(b"\x00" + wire(ftype, req, body))
+
+
 async def test_usb_sync_link_starts_stops_and_lists_sessions():
     reader, writer = MemoryReader(), MemoryWriter()
-
-    def send(ftype, req, body=b""):
-        return lambda: reader.feed(b"\x00" + wire(ftype, req, body))  # as the host: 0x00 first
-
     script = [
-        (500, send(P.INFO, 1)),
-        (1000, send(P.START, 2)),  # recording starts from the laptop, not the button
-        (4000, send(P.STATUS, 3)),
-        (6000, send(P.STOP, 4)),
-        (8000, send(P.LIST, 5, struct.pack("<H", 0))),
+        (500, _send(reader, P.INFO, 1)),
+        (1000, _send(reader, P.START, 2)),  # recording starts from the laptop, not the button
+        (4000, _send(reader, P.STATUS, 3)),
+        (6000, _send(reader, P.STOP, 4)),
+        (8000, _send(reader, P.LIST, 5, struct.pack("<H", 0))),
     ]
     rec, _, _ = await run_device('{"device_name": "HS-usb"}', script, 9000, usb=(reader, writer))
     replies = decode_frames(writer.data)
@@ -124,15 +125,11 @@ async def test_usb_live_stream_is_the_sampled_data():
     # LIVE_START through main(): the sampler hands each batch to the tap, which streams it over USB.
     src = walk(208 * 30)
     reader, writer = MemoryReader(), MemoryWriter()
-
-    def send(ftype, req, body=b""):
-        return lambda: reader.feed(b"\x00" + wire(ftype, req, body))  # as the host: 0x00 first
-
     script = [
-        (500, send(P.START, 1)),
-        (2000, send(P.LIVE_START, 2)),
-        (5000, send(P.LIVE_STOP, 3)),
-        (6000, send(P.STOP, 4)),
+        (500, _send(reader, P.START, 1)),
+        (2000, _send(reader, P.LIVE_START, 2)),
+        (5000, _send(reader, P.LIVE_STOP, 3)),
+        (6000, _send(reader, P.STOP, 4)),
     ]
     await run_device("{}", script, 7000, src, usb=(reader, writer))
     replies = decode_frames(writer.data)
