@@ -24,7 +24,6 @@ SESSIONS = "/sessions"
 BALLAST = ".ballast"  # in the sessions folder
 BLE_SECRETS = "/ble_secrets.json"
 BALLAST_BYTES = const(8192)
-_UNIX_2000 = const(946684800)
 
 # Board pins (Unexpected Maker FeatherS3 style Feather layout; hardware/wiring.md).
 PIN_SDA = const(8)
@@ -54,9 +53,7 @@ def board():
 
 def unix_time():
     # Seconds since 1970 from the RTC, or 0 when the clock was never set (before 2025).
-    t = int(time.time())
-    if time.gmtime(0)[0] == 2000:
-        t += _UNIX_2000
+    t = int(time.time()) + sync.epoch_offset()
     return t if t > 1735689600 else 0
 
 

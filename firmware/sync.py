@@ -41,10 +41,15 @@ def session_ids(folder):
     return ids
 
 
+def epoch_offset():
+    # Unix seconds at the port's time epoch: 2000 on the ESP32, 1970 on the unix and WebAssembly ports.
+    return _EPOCH_2000 if time.gmtime(0)[0] == 2000 else 0
+
+
 class SystemClock:
     # The board's RTC as unix seconds; 0 until the host has set it (the RTC starts at its epoch).
     def __init__(self):
-        self._offset = _EPOCH_2000 if time.gmtime(0)[0] == 2000 else 0
+        self._offset = epoch_offset()
         self.was_set = False
 
     def get(self):
