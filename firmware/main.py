@@ -239,9 +239,12 @@ class Recorder:
         self.led.flash(500)
         return reason
 
+    def battery_mv(self):
+        return self.battery.mv if self.battery is not None else 0
+
     def sync_status(self):
         # (battery_mv, battery_pct, free_kib) for the sync protocol's STATUS.
-        mv = self.battery.mv if self.battery is not None else 0
+        mv = self.battery_mv()
         free = self.free_bytes() if self.free_bytes is not None else 0
         return mv, battery_pct(mv), free // 1024
 
@@ -312,7 +315,7 @@ def start_sync(hw, rec, cfg, folder, tap):
         aioble.security.load_secrets(BLE_SECRETS)
         aioble.config(bond=True, le_secure=True, mitm=False)
         ble = link_ble.BleSync(
-            server(), cfg["device_name"], battery_pct=lambda: battery_pct(rec.sync_status()[0])
+            server(), cfg["device_name"], battery_pct=lambda: battery_pct(rec.battery_mv())
         )
         asyncio.create_task(ble.run())
     return servers
