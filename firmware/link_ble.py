@@ -15,6 +15,7 @@ import asyncio
 
 import aioble
 import bluetooth
+import protocol as P
 from framing import FramedLink
 from micropython import const
 
@@ -137,7 +138,7 @@ class BleSync:
     def refresh(self):
         # The readable values: STATUS reply body and battery level.
         n = self.server.handle_status()
-        self.status.write(bytes(self.server.out[5 : n - 4]))
+        self.status.write(bytes(self.server.out[P.HEAD_SIZE : n - P.CRC_SIZE]))
         if self.battery_pct is not None:
             self.battery.write(bytes((self.battery_pct(),)))
 
@@ -145,7 +146,7 @@ class BleSync:
         # Serve one connected central until it disconnects.
         self.links += 1
         self.refresh()
-        link = BleLink(self.control, self.data, connection, self.server.max_chunk + 17)
+        link = BleLink(self.control, self.data, connection, len(self.server.out))  # its longest reply
         task = asyncio.create_task(self.server.serve(link))
         await connection.disconnected(timeout_ms=None)
         task.cancel()

@@ -21,11 +21,9 @@ from micropython import const
 
 FIRMWARE_VERSION = "0.2.0"
 SESSIONS = "/sessions"
-SUFFIX = ".hsn"
 BALLAST = ".ballast"  # in the sessions folder
 BLE_SECRETS = "/ble_secrets.json"
 BALLAST_BYTES = const(8192)
-_UNIX_2000 = const(946684800)
 
 # Board pins (Unexpected Maker FeatherS3 style Feather layout; hardware/wiring.md).
 PIN_SDA = const(8)
@@ -55,28 +53,17 @@ def board():
 
 def unix_time():
     # Seconds since 1970 from the RTC, or 0 when the clock was never set (before 2025).
-    t = int(time.time())
-    if time.gmtime(0)[0] == 2000:
-        t += _UNIX_2000
+    t = int(time.time()) + sync.epoch_offset()
     return t if t > 1735689600 else 0
 
 
 def next_session_id(folder):
-    # One more than the largest session number in folder (file names are 8 hex digits + SUFFIX).
-    best = 0
+    # One more than the largest session number in folder (the sync's session files).
     try:
-        names = os.listdir(folder)
+        ids = sync.session_ids(folder)
     except OSError:
         return 1
-    for name in names:
-        if name.endswith(SUFFIX) and len(name) == 8 + len(SUFFIX):
-            try:
-                n = int(name[:8], 16)
-            except ValueError:
-                continue
-            if n > best:
-                best = n
-    return best + 1
+    return ids[-1] + 1 if ids else 1
 
 
 def _ensure_dir(folder):
@@ -174,7 +161,7 @@ class Recorder:
             drv = self.driver()
             _ensure_dir(self.folder)
             sid = next_session_id(self.folder)
-            path = "%s/%08x%s" % (self.folder, sid, SUFFIX)
+            path = sync.session_path(self.folder, sid)
             f = open(path, "wb")
             safe = guard.SafeFile(f, 2048)
             cfg = self.cfg
@@ -252,9 +239,12 @@ class Recorder:
         self.led.flash(500)
         return reason
 
+    def battery_mv(self):
+        return self.battery.mv if self.battery is not None else 0
+
     def sync_status(self):
         # (battery_mv, battery_pct, free_kib) for the sync protocol's STATUS.
-        mv = self.battery.mv if self.battery is not None else 0
+        mv = self.battery_mv()
         free = self.free_bytes() if self.free_bytes is not None else 0
         return mv, battery_pct(mv), free // 1024
 
@@ -301,10 +291,11 @@ def start_sync(hw, rec, cfg, folder, tap):
     """One sync.SyncServer per link in hw (USB streams, BLE), each served by a task; returns the servers."""
     info = (cfg["device_name"], FIRMWARE_VERSION, rec.imu.MODEL if rec.imu is not None else "")
     control = RemoteControl(rec)
+    clock = sync.SystemClock()  # one for all links: a time set over one is set for all
     servers = []
 
     def server():
-        srv = sync.SyncServer(folder, info, status=rec.sync_status, recorder=control, live=tap)
+        srv = sync.SyncServer(folder, info, status=rec.sync_status, recorder=control, clock=clock, live=tap)
         servers.append(srv)
         return srv
 
@@ -312,7 +303,8 @@ def start_sync(hw, rec, cfg, folder, tap):
         import link_usb
 
         reader, writer = hw["usb"]
-        asyncio.create_task(server().serve(link_usb.UsbLink(reader, writer)))
+        srv = server()
+        asyncio.create_task(srv.serve(link_usb.UsbLink(reader, writer, max_reply=len(srv.out))))
     if hw.get("ble"):
         import aioble
         import aioble.security
@@ -323,7 +315,7 @@ def start_sync(hw, rec, cfg, folder, tap):
         aioble.security.load_secrets(BLE_SECRETS)
         aioble.config(bond=True, le_secure=True, mitm=False)
         ble = link_ble.BleSync(
-            server(), cfg["device_name"], battery_pct=lambda: battery_pct(rec.sync_status()[0])
+            server(), cfg["device_name"], battery_pct=lambda: battery_pct(rec.battery_mv())
         )
         asyncio.create_task(ble.run())
     return servers
@@ -344,7 +336,7 @@ async def main(hw=None, done=None):
     for w in warnings:
         print(w)
     _ensure_dir(folder)
-    for path, result in recovery.recover_all(folder, SUFFIX):
+    for path, result in recovery.recover_all(folder, sync.SUFFIX):
         print("recovery:", path, result)
     if hw.get("ballast"):
         make_ballast(folder + "/" + BALLAST, hw["ballast"])

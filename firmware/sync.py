@@ -8,8 +8,9 @@
 #   clock     object with get() -> unix seconds (0 = not set) and set(unix); default SystemClock()
 #   live      live.LiveTap between the sampler and the writer, for LIVE_START / LIVE_STOP (None: E_UNSUPPORTED)
 # serve(link) answers frames from a link (link_usb.UsbLink, link_ble) until the link closes.
-# Sessions are the files "%08x.hsn" % session_id in storage_dir. Buffers are allocated once; a request
-# allocates only small objects (struct tuples, CRC ints, the LIST directory listing).
+# Sessions are the files "%08x.hsn" % session_id in storage_dir: session_path() names one,
+# session_ids() lists them (main.py numbers new sessions with them). Buffers are allocated once; a
+# request allocates only small objects (struct tuples, CRC ints, the LIST directory listing).
 import binascii
 import os
 import struct
@@ -18,15 +19,37 @@ import time
 import protocol as P
 from micropython import const
 
-_SUFFIX = ".hsn"
+SUFFIX = ".hsn"
 _EPOCH_2000 = const(946684800)
 _LIST_ENTRY = const(9)
+
+
+def session_path(folder, sid):
+    return "%s/%08x%s" % (folder, sid, SUFFIX)
+
+
+def session_ids(folder):
+    # The session ids of the files in folder (8 hex digits + SUFFIX), sorted; OSError if no folder.
+    ids = []
+    for name in os.listdir(folder):
+        if len(name) == 8 + len(SUFFIX) and name.endswith(SUFFIX):
+            try:
+                ids.append(int(name[:8], 16))
+            except ValueError:
+                pass
+    ids.sort()
+    return ids
+
+
+def epoch_offset():
+    # Unix seconds at the port's time epoch: 2000 on the ESP32, 1970 on the unix and WebAssembly ports.
+    return _EPOCH_2000 if time.gmtime(0)[0] == 2000 else 0
 
 
 class SystemClock:
     # The board's RTC as unix seconds; 0 until the host has set it (the RTC starts at its epoch).
     def __init__(self):
-        self._offset = _EPOCH_2000 if time.gmtime(0)[0] == 2000 else 0
+        self._offset = epoch_offset()
         self.was_set = False
 
     def get(self):
@@ -142,7 +165,7 @@ class SyncServer:
         return P.seal(self.out, P.INFO | P.REPLY, req, 52)
 
     def _list(self, req, start):
-        ids = self._sessions()
+        ids = session_ids(self.dir)
         active = self._active()
         room = min(255, (self.max_chunk - 3) // _LIST_ENTRY)
         page = ids[start : start + room]
@@ -187,7 +210,7 @@ class SyncServer:
         active = self._active()
         unix = self.clock.get()
         flags = (P.STATUS_RECORDING if active >= 0 else 0) | (P.STATUS_CLOCK_SET if unix else 0)
-        count = len(self._sessions())
+        count = len(session_ids(self.dir))
         struct.pack_into(
             "<BIQHBIH", self._body, 0, flags, max(active, 0), unix, battery_mv, battery_pct, free_kib, count
         )
@@ -231,21 +254,10 @@ class SyncServer:
     # -- files ------------------------------------------------------------------------------------
 
     def _path(self, sid):
-        return "%s/%08x%s" % (self.dir, sid, _SUFFIX)
+        return session_path(self.dir, sid)
 
     def _active(self):
         return self.recorder.active() if self.recorder is not None else -1
-
-    def _sessions(self):
-        ids = []
-        for name in os.listdir(self.dir):
-            if len(name) == 8 + len(_SUFFIX) and name.endswith(_SUFFIX):
-                try:
-                    ids.append(int(name[:8], 16))
-                except ValueError:
-                    pass
-        ids.sort()
-        return ids
 
     def _size(self, sid):
         try:

@@ -5,7 +5,6 @@ Each file runs once in a fresh interpreter; each of its ``test_*`` functions bec
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.mpy.harness import MicroPythonError, run_micropython, unavailable_reason  # noqa: E402
+from tests.mpy.harness import MicroPythonError, mp_test_names, run_test_module, unavailable_reason  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -29,37 +28,20 @@ class MicroPythonFile(pytest.File):
 
     def results(self) -> dict:
         if self._results is None:
-            mod = self.path.stem
-            code = f"import mp_unittest\nawait mp_unittest.run_module({mod!r})\n"
             try:
-                out = run_micropython(
-                    code,
-                    files=[
-                        (self.path, f"/tests/{self.path.name}"),
-                        (HERE.parent / "mpy" / "mp_unittest.py", "/tests/mp_unittest.py"),
-                    ]
-                    + [(p, f"/tests/{p.name}") for p in (HERE / "mp").glob("mp_*.py")],
-                    sys_path=["/tests"],
+                self._results = run_test_module(
+                    self.path,
+                    files=[(p, f"/tests/{p.name}") for p in (HERE / "mp").glob("mp_*.py")],
                     heapsize=64 * 1024 * 1024,
-                ).stdout
+                )
             except MicroPythonError as e:
                 self._results = {"__module__": {"ok": False, "tb": str(e)}}
-                return self._results
-            self._results = {}
-            for line in out.splitlines():
-                if line.startswith("@@RESULT "):
-                    r = json.loads(line[len("@@RESULT ") :])
-                    self._results[r["name"]] = r
         return self._results
 
     def collect(self):
         # Names are read from the source so collection needs no interpreter run.
-        import ast
-
-        tree = ast.parse(self.path.read_text())
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_"):
-                yield MicroPythonItem.from_parent(self, name=node.name)
+        for name in mp_test_names(self.path):
+            yield MicroPythonItem.from_parent(self, name=name)
 
 
 class MicroPythonItem(pytest.Item):

@@ -6,7 +6,6 @@ and the session vectors it names copied to /vectors; each of its test functions 
 
 from __future__ import annotations
 
-import ast
 import json
 import sys
 from pathlib import Path
@@ -18,15 +17,10 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from hipsense.sync import protocol as P  # noqa: E402
-from tests.mpy.harness import run_micropython, unavailable_reason  # noqa: E402
+from tests.mpy.harness import mp_test_names, run_micropython, run_test_module, unavailable_reason  # noqa: E402
 
 MODULE = ROOT / "tests" / "firmware" / "mp" / "mpsync_vectors.py"
 VECTORS = ROOT / "tests" / "vectors"
-NAMES = [
-    n.name
-    for n in ast.parse(MODULE.read_text()).body
-    if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test_")
-]
 
 pytestmark = pytest.mark.firmware
 
@@ -38,25 +32,16 @@ def results() -> dict:
         pytest.skip(reason)
     frames = VECTORS / "sync" / "frames.json"
     sessions = json.loads(frames.read_text())["device"]["sessions"].values()
-    out = run_micropython(
-        "import mp_unittest\nawait mp_unittest.run_module('mpsync_vectors')\n",
+    return run_test_module(
+        MODULE,
         files=[
-            (MODULE, "/tests/mpsync_vectors.py"),
-            (ROOT / "tests" / "mpy" / "mp_unittest.py", "/tests/mp_unittest.py"),
             (frames, "/vectors/frames.json"),
             *[(VECTORS / name, f"/vectors/{name}") for name in sessions],
         ],
-        sys_path=["/tests"],
-    ).stdout
-    return {
-        r["name"]: r
-        for r in (
-            json.loads(line[len("@@RESULT ") :]) for line in out.splitlines() if line.startswith("@@RESULT ")
-        )
-    }
+    )
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", mp_test_names(MODULE))
 def test_firmware_sync(results: dict, name: str):
     assert name in results, f"{name} did not report (crashed earlier?)"
     assert results[name]["ok"], results[name]["tb"]

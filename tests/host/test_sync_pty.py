@@ -16,11 +16,10 @@ import serial
 from hipsense.cli import main
 from hipsense.store import Store
 from hipsense.sync import protocol as P
-from hipsense.sync.client import Client
 from hipsense.sync.engine import INCOMPLETE, RECORDING, STORED, SyncOptions, sync_device
 from hipsense.sync.serial_transport import SerialTransport
 from tests.mpy.harness import unavailable_reason
-from tests.mpy.pty_device import PtyDevice
+from tests.mpy.pty_device import PtyDevice, device_list
 
 pytestmark = [
     pytest.mark.firmware,
@@ -48,18 +47,6 @@ def sessions(run_file) -> dict[int, Path]:
 def home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("HIPSENSE_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
-
-
-def device_list(port: str) -> list[P.SessionEntry]:
-    async def go():
-        client = Client(await SerialTransport.open(port), timeout_s=5)
-        try:
-            total, entries = await client.request(P.Type.LIST, P.list_request(0), P.list_body)
-            return entries
-        finally:
-            await client.close()
-
-    return asyncio.run(go())
 
 
 def sha(path: Path) -> str:

@@ -7,18 +7,11 @@
 // module `hostio`: hostio.read() resolves with the next bytes that arrived, hostio.write(hex) writes.
 // Exits 0 when the code returns (or FD reaches end of file), 1 when it raised.
 import fs from "node:fs";
-import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
-import { copyIn, syspathPrelude } from "./mpfs.mjs";
+import { loadJob, runJob } from "./mpfs.mjs";
 
 const job = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const fd = Number(process.argv[3]);
-const mp = await loadMicroPython({
-  heapsize: job.heapsize ?? 16 * 1024 * 1024,
-  stdout: (line) => process.stdout.write(line + "\n"),
-  stderr: (line) => process.stderr.write(line + "\n"),
-});
-for (const [hostDir, mpDir] of job.mounts ?? []) copyIn(mp.FS, hostDir, mpDir);
-for (const [hostPath, mpPath] of job.files ?? []) copyIn(mp.FS, hostPath, mpPath);
+const mp = await loadJob(job);
 
 const chunks = [];
 let waiting = null;
@@ -37,13 +30,4 @@ mp.registerJsModule("hostio", {
   read: () => new Promise((resolve) => { waiting = resolve; deliver(); }),
   write: (hex) => { const b = Buffer.from(hex, "hex"); let o = 0; while (o < b.length) o += fs.writeSync(fd, b, o); },
 });
-let status = 0;
-try {
-  mp.runPython(syspathPrelude(job.sys_path));
-  await mp.runPythonAsync(job.code);
-} catch (e) {
-  if (e.name !== "PythonError") { console.error("bridge error:", e); process.exit(2); }
-  process.stderr.write(e.message.endsWith("\n") ? e.message : e.message + "\n");
-  status = 1;
-}
-process.exit(status);
+process.exit(await runJob(mp, job, "bridge"));

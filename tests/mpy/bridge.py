@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.mpy.harness import FAKES, FIRMWARE, ROOT, unavailable_reason
+from tests.mpy.harness import ROOT, make_job, unavailable_reason
 
 BRIDGE_JS = ROOT / "tests" / "mpy" / "bridge.mjs"
 
@@ -68,26 +68,19 @@ class Bridge:
         if reason:
             raise RuntimeError(reason)
         self._tmp = tempfile.TemporaryDirectory()
-        files = [
-            [str(ROOT / "tests" / "mpy" / n), f"/tests/{n}"]
-            for n in ("bridge_io.py", "live_feed.py", *modules)
+        files: list[tuple[Path | str, str]] = [
+            (ROOT / "tests" / "mpy" / n, f"/tests/{n}") for n in ("bridge_io.py", "live_feed.py", *modules)
         ]
-        files += [[str(p), f"/sessions/{sid:08x}.hsn"] for sid, p in sessions.items()]
+        files += [(p, f"/sessions/{sid:08x}.hsn") for sid, p in sessions.items()]
         if live is not None:
             counts = Path(self._tmp.name) / "counts.bin"
             counts.write_bytes(np.ascontiguousarray(live, dtype="<i2").tobytes())
-            files.append([str(counts), "/live/counts.bin"])
+            files.append((counts, "/live/counts.bin"))
         prelude = "import os\ntry:\n    os.mkdir('/sessions')\nexcept OSError:\n    pass\n"
         recorder = RECORDER.format(
             recording=recording, writer_args=writer_args or WRITER_ARGS, speed=speed, live=live is not None
         )
-        job = {
-            "mounts": [[str(FIRMWARE), "/fw"], [str(FAKES), "/fakes"]],
-            "files": files,
-            "sys_path": ["/tests", "/fakes", "/fw"],
-            "code": prelude + recorder + code,
-            "heapsize": 32 * 1024 * 1024,
-        }
+        job = make_job(prelude + recorder + code, files=files, sys_path=["/tests"], heapsize=32 * 1024 * 1024)
         job_path = Path(self._tmp.name) / "job.json"
         job_path.write_text(json.dumps(job))
         self.proc = subprocess.Popen(

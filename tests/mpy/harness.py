@@ -8,6 +8,7 @@ Code runs through ``runPythonAsync``, so it may use top-level ``await`` (the Web
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ RUNNER = ROOT / "tests" / "mpy" / "runner.mjs"
 FIRMWARE = ROOT / "firmware"
 FAKES = ROOT / "tests" / "firmware" / "fakes"
 MP_PACKAGE = ROOT / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
+MP_UNITTEST = ROOT / "tests" / "mpy" / "mp_unittest.py"
 
 
 class MicroPythonError(AssertionError):
@@ -42,6 +44,20 @@ def unavailable_reason() -> str | None:
     return None
 
 
+def make_job(
+    code: str, *, files: Iterable[tuple[Path | str, str]], sys_path: Iterable[str], heapsize: int
+) -> dict:
+    """A job for runner.mjs / bridge.mjs: the firmware at ``/fw`` and the fakes at ``/fakes`` (on
+    ``sys.path`` after ``sys_path``), ``files`` (host path, MicroPython path) copied in, ``code`` to run."""
+    return {
+        "mounts": [[str(FIRMWARE), "/fw"], [str(FAKES), "/fakes"]],
+        "files": [[str(h), m] for h, m in files],
+        "sys_path": [*sys_path, "/fakes", "/fw"],
+        "code": code,
+        "heapsize": heapsize,
+    }
+
+
 def run_micropython(
     code: str,
     *,
@@ -61,14 +77,8 @@ def run_micropython(
     reason = unavailable_reason()
     if reason:
         raise RuntimeError(reason)
-    job = {
-        "mounts": [[str(FIRMWARE), "/fw"], [str(FAKES), "/fakes"]],
-        "files": [[str(h), m] for h, m in files],
-        "sys_path": [*sys_path, "/fakes", "/fw"],
-        "code": code,
-        "export": [[m, str(h)] for m, h in export],
-        "heapsize": heapsize,
-    }
+    job = make_job(code, files=files, sys_path=sys_path, heapsize=heapsize)
+    job["export"] = [[m, str(h)] for m, h in export]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(job, fh)
         job_path = fh.name
@@ -85,6 +95,36 @@ def run_micropython(
     if proc.returncode != 0:
         raise RuntimeError(f"MicroPython harness failed ({proc.returncode}):\n{_readable(proc.stderr)}")
     return MicroPythonResult(proc.stdout, proc.stderr)
+
+
+def mp_test_names(module: Path) -> list[str]:
+    """The ``test_*`` functions of a MicroPython test module, read from its source (no interpreter run)."""
+    return [
+        node.name
+        for node in ast.parse(module.read_text()).body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")
+    ]
+
+
+def run_test_module(
+    module: Path, *, files: Iterable[tuple[Path | str, str]] = (), heapsize: int = 32 * 1024 * 1024
+) -> dict[str, dict]:
+    """Run every test function of ``module`` with tests/mpy/mp_unittest.py in one interpreter.
+
+    The module goes to ``/tests`` (on ``sys.path``) beside mp_unittest; ``files`` are more (host path,
+    MicroPython path) pairs to copy in. Returns ``{name: {"name", "ok", "tb"}}`` from the ``@@RESULT`` lines; a test missing from it did not
+    report (the module crashed before it). Raises :class:`MicroPythonError` when the module itself raised.
+    """
+    out = run_micropython(
+        f"import mp_unittest\nawait mp_unittest.run_module({module.stem!r})\n",
+        files=[(module, f"/tests/{module.name}"), (MP_UNITTEST, "/tests/mp_unittest.py"), *files],
+        sys_path=["/tests"],
+        heapsize=heapsize,
+    ).stdout
+    results = (
+        json.loads(line[len("@@RESULT ") :]) for line in out.splitlines() if line.startswith("@@RESULT ")
+    )
+    return {r["name"]: r for r in results}
 
 
 def _readable(stderr: str) -> str:

@@ -1,6 +1,8 @@
-// What runner.mjs and bridge.mjs both do to MicroPython's in-memory filesystem and sys.path.
+// What runner.mjs and bridge.mjs both do: load MicroPython for a job, fill its in-memory filesystem,
+// set sys.path and run the job's code.
 import fs from "node:fs";
 import path from "node:path";
+import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
 
 export function mkdirs(FS, dir) {
   let cur = "";
@@ -42,4 +44,30 @@ export function copyOut(FS, mpPath, hostPath) {
 export function syspathPrelude(paths) {
   return "import sys\n" + (paths ?? []).slice().reverse()
     .map((p) => `sys.path.insert(0, ${JSON.stringify(p)})\n`).join("");
+}
+
+// MicroPython with the job's heap size, its stdout/stderr on ours, and the job's mounts and files in.
+export async function loadJob(job) {
+  const mp = await loadMicroPython({
+    heapsize: job.heapsize ?? 16 * 1024 * 1024,
+    stdout: (line) => process.stdout.write(line + "\n"),
+    stderr: (line) => process.stderr.write(line + "\n"),
+  });
+  for (const [hostDir, mpDir] of job.mounts ?? []) copyIn(mp.FS, hostDir, mpDir);
+  for (const [hostPath, mpPath] of job.files ?? []) copyIn(mp.FS, hostPath, mpPath);
+  return mp;
+}
+
+// Runs the job's code after its sys.path; 0 when it returned, 1 when it raised (MicroPython's
+// traceback on stderr). Any other error is the harness's own: reported as `what` and exit status 2.
+export async function runJob(mp, job, what) {
+  try {
+    mp.runPython(syspathPrelude(job.sys_path));
+    await mp.runPythonAsync(job.code);
+    return 0;
+  } catch (e) {
+    if (e.name !== "PythonError") { console.error(`${what} error:`, e); process.exit(2); }
+    process.stderr.write(e.message.endsWith("\n") ? e.message : e.message + "\n");
+    return 1;
+  }
 }

@@ -13,11 +13,15 @@ something to stream.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
 import numpy as np
 
+from hipsense.sync import protocol as P
+from hipsense.sync.client import Client
+from hipsense.sync.serial_transport import SerialTransport
 from tests.mpy.bridge import Bridge
 
 _CODE = """
@@ -34,6 +38,20 @@ async def main():
 
 await asyncio.create_task(main())
 """
+
+
+def device_list(port: str) -> list[P.SessionEntry]:
+    """The sessions the clip on ``port`` lists (first LIST page), asked over a connection of its own."""
+
+    async def go() -> list[P.SessionEntry]:
+        client = Client(await SerialTransport.open(port), timeout_s=5)
+        try:
+            _, entries = await client.request(P.Type.LIST, P.list_request(0), P.list_body)
+            return entries
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
 
 
 class PtyDevice:

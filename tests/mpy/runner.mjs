@@ -11,26 +11,11 @@
 // }
 // Exit status: 0 on success, 1 when the Python code raised (traceback on stderr), 2 on a harness error.
 import fs from "node:fs";
-import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
-import { copyIn, copyOut, syspathPrelude } from "./mpfs.mjs";
+import { copyOut, loadJob, runJob } from "./mpfs.mjs";
 
 const job = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
-const mp = await loadMicroPython({
-  heapsize: job.heapsize ?? 16 * 1024 * 1024,
-  stdout: (line) => process.stdout.write(line + "\n"),
-  stderr: (line) => process.stderr.write(line + "\n"),
-});
-for (const [hostDir, mpDir] of job.mounts ?? []) copyIn(mp.FS, hostDir, mpDir);
-for (const [hostPath, mpPath] of job.files ?? []) copyIn(mp.FS, hostPath, mpPath);
-let status = 0;
-try {
-  mp.runPython(syspathPrelude(job.sys_path));
-  await mp.runPythonAsync(job.code);
-} catch (e) {
-  if (e.name !== "PythonError") { console.error("harness error:", e); process.exit(2); }
-  process.stderr.write(e.message.endsWith("\n") ? e.message : e.message + "\n");
-  status = 1;
-}
+const mp = await loadJob(job);
+let status = await runJob(mp, job, "harness");
 for (const [mpPath, hostPath] of job.export ?? []) {
   try { copyOut(mp.FS, mpPath, hostPath); } catch (e) { if (status === 0) { console.error(`export ${mpPath}: ${e}`); status = 2; } }
 }

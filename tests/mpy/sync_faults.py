@@ -20,11 +20,9 @@ from pathlib import Path
 
 from hipsense.errors import HipsenseError
 from hipsense.store import Store
-from hipsense.sync import protocol as P
-from hipsense.sync.client import Client
 from hipsense.sync.engine import INCOMPLETE, SyncOptions, SyncReport, sync_device
 from hipsense.sync.serial_transport import SerialTransport
-from tests.mpy.pty_device import PtyDevice
+from tests.mpy.pty_device import PtyDevice, device_list
 
 BYTE_FAULTS = ("drop_in", "dup_in", "flip_in", "drop_out", "dup_out", "flip_out")
 
@@ -99,15 +97,6 @@ def _faulty_connect(port: str, inj: _Injector, engine_task: list[asyncio.Task]):
     return connect
 
 
-async def _device_sessions(port: str) -> dict[int, int]:
-    client = Client(await SerialTransport.open(port), timeout_s=5)
-    try:
-        _, entries = await client.request(P.Type.LIST, P.list_request(0), P.list_body)
-        return {e.session_id: e.size for e in entries}
-    finally:
-        await client.close()
-
-
 def run_faults(
     sessions: dict[int, Path],
     home: Path,
@@ -137,7 +126,7 @@ def run_faults(
             while on_device and run.rounds < max_rounds:
                 run.rounds += 1
                 report = _round(dev.port, inj, store, opts)
-                on_device = set(asyncio.run(_device_sessions(dev.port)))
+                on_device = {e.session_id for e in device_list(dev.port)}
                 _check(run, truth, on_device, store, report)
             run.stored += len(set(truth.values()) & set(store.sessions()["sha256"]))
     return run

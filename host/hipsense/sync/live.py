@@ -18,7 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from hipsense.formats.device_file import SessionHeader, decode_session, encode_session, parse_header
+from hipsense.formats.device_file import (
+    HEADER_MIN,
+    SessionHeader,
+    decode_session,
+    encode_session,
+    parse_header,
+)
 from hipsense.sync import protocol as P
 from hipsense.sync.client import Client
 from hipsense.sync.engine import Connect, check_version
@@ -114,18 +120,14 @@ class LiveStream:
 async def _header(client: Client, session_id: int) -> SessionHeader:
     # The header of the session being recorded, read from the clip's file (its first block).
     data = b""
-    while len(data) < 108:
-        offset, chunk = await client.request(
-            P.Type.READ, P.read_request(session_id, len(data), 4096), P.read_body
-        )
+    while len(data) < HEADER_MIN:
+        _, chunk = await client.request(P.Type.READ, P.read_request(session_id, len(data), 4096), P.read_body)
         if not chunk:
             raise SyncError(f"the clip's session {session_id:08x} has no header yet")
         data += chunk
     length = int.from_bytes(data[8:12], "little")
     while len(data) < length:
-        offset, chunk = await client.request(
-            P.Type.READ, P.read_request(session_id, len(data), 4096), P.read_body
-        )
+        _, chunk = await client.request(P.Type.READ, P.read_request(session_id, len(data), 4096), P.read_body)
         if not chunk:
             break
         data += chunk

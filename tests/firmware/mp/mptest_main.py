@@ -7,8 +7,9 @@ import struct
 import log
 import main
 import protocol as P
-from fake_sync import MemoryReader, MemoryWriter
+from fake_sync import MemoryReader, MemoryWriter, decode_frames, wire
 from mp_device import FOLDER, rm_tree, run_device
+from mp_rig import walk
 
 # Press at 1 s, released at 2.7 s (long press fires at 2.5 s: start), again at 12 s (stop at 13.5 s).
 TWO_LONG_PRESSES = [(1000, 0), (2700, 1), (12000, 0), (13700, 1)]
@@ -85,46 +86,22 @@ def test_session_ids():
     assert main.next_session_id(FOLDER) == 11
 
 
-def _request(ftype, req, body=b""):
-    # One request frame as the host sends it: 0x00, COBS(frame), 0x00.
-    frame = bytearray(P.OVERHEAD + len(body))
-    frame[P.HEAD_SIZE : P.HEAD_SIZE + len(body)] = body
-    n = P.seal(frame, ftype, req, len(body))
-    out = bytearray(P.cobs_max(n))
-    m = P.cobs_encode(frame, n, out)
-    return b"\x00" + bytes(out[:m]) + b"\x00"
-
-
-def _replies(data):
-    # The reply frames in what the device wrote: [(type, req_id, body)].
-    got = []
-    for enc in bytes(data).split(b"\x00"):
-        if not enc:
-            continue
-        raw = bytearray(len(enc))
-        n = P.cobs_decode(bytearray(enc), len(enc), raw)
-        head = P.check(raw, n)
-        assert head is not None, enc
-        ftype, req, length = head
-        got.append((ftype, req, bytes(raw[P.HEAD_SIZE : P.HEAD_SIZE + length])))
-    return got
+def _send(reader, ftype, req, body=b""):
+    # An action for run_device's script: the request arrives on USB (as the host sends it: 0x00 first).
+    return lambda: reader.feed(b"\x00" + wire(ftype, req, body))
 
 
 async def test_usb_sync_link_starts_stops_and_lists_sessions():
     reader, writer = MemoryReader(), MemoryWriter()
-
-    def send(ftype, req, body=b""):
-        return lambda: reader.feed(_request(ftype, req, body))
-
     script = [
-        (500, send(P.INFO, 1)),
-        (1000, send(P.START, 2)),  # recording starts from the laptop, not the button
-        (4000, send(P.STATUS, 3)),
-        (6000, send(P.STOP, 4)),
-        (8000, send(P.LIST, 5, struct.pack("<H", 0))),
+        (500, _send(reader, P.INFO, 1)),
+        (1000, _send(reader, P.START, 2)),  # recording starts from the laptop, not the button
+        (4000, _send(reader, P.STATUS, 3)),
+        (6000, _send(reader, P.STOP, 4)),
+        (8000, _send(reader, P.LIST, 5, struct.pack("<H", 0))),
     ]
     rec, _, _ = await run_device('{"device_name": "HS-usb"}', script, 9000, usb=(reader, writer))
-    replies = _replies(writer.data)
+    replies = decode_frames(writer.data)
     assert [(t, r) for t, r, _ in replies] == [
         (P.INFO | P.REPLY, 1),
         (P.START | P.REPLY, 2),
@@ -142,3 +119,39 @@ async def test_usb_sync_link_starts_stops_and_lists_sessions():
     total_listed, n, sid, size, flags = struct.unpack_from("<HBIIB", replies[4][2])
     assert (total_listed, n, sid, flags) == (1, 1, 1, 0)  # the closed session, no longer being recorded
     assert size == len(_read(rec.last_path))
+
+
+async def test_usb_live_stream_is_the_sampled_data():
+    # LIVE_START through main(): the sampler hands each batch to the tap, which streams it over USB.
+    src = walk(208 * 30)
+    reader, writer = MemoryReader(), MemoryWriter()
+    script = [
+        (500, _send(reader, P.START, 1)),
+        (2000, _send(reader, P.LIVE_START, 2)),
+        (5000, _send(reader, P.LIVE_STOP, 3)),
+        (6000, _send(reader, P.STOP, 4)),
+    ]
+    await run_device("{}", script, 7000, src, usb=(reader, writer))
+    replies = decode_frames(writer.data)
+    assert [(t, r) for t, r, _ in replies if t != P.LIVE] == [
+        (P.START | P.REPLY, 1),
+        (P.LIVE_START | P.REPLY, 2),
+        (P.LIVE_STOP | P.REPLY, 3),
+        (P.STOP | P.REPLY, 4),
+    ], replies
+    sid, first, channels, per_packet = struct.unpack_from("<IIBB", replies[1][2])
+    assert (sid, channels, per_packet) == (1, 6, 16)
+    packets = [(req, body) for t, req, body in replies if t == P.LIVE]
+    assert [req for req, _ in packets] == list(range(len(packets)))  # numbered from 0, none missing
+    samples = []
+    for _, body in packets:
+        at, n, flags = struct.unpack_from("<IBB", body)
+        # contiguous from the first index LIVE_START gave, nothing dropped
+        assert at == first + len(samples) // 6 and flags == 0, (at, first, flags)
+        samples += struct.unpack_from("<%dh" % (6 * n), body, 6)
+    assert len(samples) > 2 * 208 * 6, len(samples)  # about 3 s streamed
+    # The chip's own samples (the source is a random walk, so its first sample places the stretch).
+    k = 0
+    while k < len(src) // 6 and list(src[6 * k : 6 * k + 6]) != samples[:6]:
+        k += 1
+    assert list(src[6 * k : 6 * k + len(samples)]) == samples

@@ -7,7 +7,7 @@ import aioble
 import link_ble
 import protocol as P
 import sync
-from fake_sync import FakeRecorder, StillClock
+from fake_sync import FakeRecorder, StillClock, decode_frames, wire
 
 SIZE = 9000
 
@@ -31,15 +31,6 @@ def _setup():
     return server, data
 
 
-def _wire(ftype, req, body=b""):
-    frame = bytearray(P.OVERHEAD + len(body))
-    frame[P.HEAD_SIZE : P.HEAD_SIZE + len(body)] = body
-    n = P.seal(frame, ftype, req, len(body))
-    out = bytearray(P.cobs_max(n) + 1)
-    m = P.cobs_encode(frame, n, out)
-    return bytes(out[:m]) + b"\x00"
-
-
 async def _send(conn, data):
     step = conn.mtu - 3
     for i in range(0, len(data), step):
@@ -47,16 +38,8 @@ async def _send(conn, data):
 
 
 def _frames(conn):
-    # Decode every complete frame in the notifications received so far: [(type, req, body)].
-    stream = b"".join(conn.received)
-    out = []
-    for enc in stream.split(b"\x00")[:-1]:
-        raw = bytearray(len(enc) + 1)
-        n = P.cobs_decode(bytearray(enc), len(enc), raw)
-        head = P.check(raw, n)
-        assert head is not None, enc
-        out.append((head[0], head[1], bytes(raw[P.HEAD_SIZE : n - 4])))
-    return out
+    # Every complete frame in the notifications received so far: [(type, req, body)].
+    return decode_frames(b"".join(conn.received))
 
 
 async def _wait_frames(conn, count, ms=3000):
@@ -73,7 +56,7 @@ async def _read_all(conn, req0=1):
     req = req0
     base = len(_frames(conn))
     while len(got) < SIZE:
-        await _send(conn, _wire(P.READ, req, struct.pack("<IIH", 5, len(got), 4096)))
+        await _send(conn, wire(P.READ, req, struct.pack("<IIH", 5, len(got), 4096)))
         frames = await _wait_frames(conn, base + req - req0 + 1)
         ftype, rid, body = frames[-1]
         assert ftype == P.READ | P.REPLY and rid == req, (ftype, rid)
@@ -106,7 +89,7 @@ async def _download():
     task = asyncio.create_task(ble.run())
     for mtu in (23, 247):
         conn = aioble.central(mtu=mtu, encrypted=True, bonded=True, buffers=3, per_ms=2)
-        await _send(conn, _wire(P.INFO, 0))
+        await _send(conn, wire(P.INFO, 0))
         ftype, _, body = (await _wait_frames(conn, 1))[0]
         assert ftype == P.INFO | P.REPLY and body[0] == P.VERSION_MAJOR
         got = await _read_all(conn)
@@ -128,9 +111,9 @@ async def _insecure():
     ble = link_ble.BleSync(server, "hs-clip")
     task = asyncio.create_task(ble.run())
     conn = aioble.central(mtu=247, encrypted=True, bonded=False)
-    await _send(conn, _wire(P.READ, 1, struct.pack("<IIH", 5, 0, 100)))
-    await _send(conn, _wire(P.DELETE, 2, struct.pack("<III", 5, SIZE, 0)))
-    await _send(conn, _wire(P.STATUS, 3))
+    await _send(conn, wire(P.READ, 1, struct.pack("<IIH", 5, 0, 100)))
+    await _send(conn, wire(P.DELETE, 2, struct.pack("<III", 5, SIZE, 0)))
+    await _send(conn, wire(P.STATUS, 3))
     frames = await _wait_frames(conn, 3)
     assert [f[0] for f in frames] == [P.ERROR, P.ERROR, P.STATUS | P.REPLY]
     assert frames[0][2][0] == P.E_NOT_SECURE and frames[1][2][0] == P.E_NOT_SECURE
@@ -149,7 +132,7 @@ async def _drop():
     ble = link_ble.BleSync(server, "hs-clip")
     task = asyncio.create_task(ble.run())
     conn = aioble.central(mtu=185, encrypted=True, bonded=True)
-    await _send(conn, _wire(P.READ, 1, struct.pack("<IIH", 5, 0, 4096)))
+    await _send(conn, wire(P.READ, 1, struct.pack("<IIH", 5, 0, 4096)))
     await asyncio.sleep_ms(3)
     conn.disconnect()  # while the reply is being notified
     await asyncio.sleep_ms(20)

@@ -5,28 +5,7 @@ import struct
 
 import live
 import protocol as P
-
-
-class Writer:
-    # What LiveTap needs of log.SessionWriter: channels, next_index, append.
-    def __init__(self):
-        self.channels = 6
-        self.next_index = 0
-        self.got = 0
-
-    def append(self, samples, n, t_ms, flags=0, lost=0):
-        self.next_index += lost + n
-        self.got += n
-
-
-class Link:
-    def __init__(self, slow_ms=0):
-        self.frames = []
-        self.slow_ms = slow_ms
-
-    async def send(self, buf, n):
-        self.frames.append(bytes(buf[:n]))
-        await asyncio.sleep_ms(self.slow_ms)
+from fake_sync import CountingWriter, FrameLink
 
 
 def _batch(start, n):
@@ -53,9 +32,9 @@ async def test_packets_are_numbered_contiguous_and_exact():
 
 
 async def _contiguous():
-    w = Writer()
+    w = CountingWriter()
     tap = live.LiveTap(w, capacity=64, per_packet=16)
-    link = Link()
+    link = FrameLink()
     tap.start(link)
     idx = 0
     for _ in range(20):
@@ -80,9 +59,9 @@ async def test_a_slow_link_drops_oldest_and_says_so():
 
 
 async def _slow():
-    w = Writer()
+    w = CountingWriter()
     tap = live.LiveTap(w, capacity=32, per_packet=16)
-    link = Link(slow_ms=30)
+    link = FrameLink(slow_ms=30)
     tap.start(link)
     idx = 0
     for _ in range(40):
