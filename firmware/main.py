@@ -6,7 +6,6 @@
 # objects come from board() (pins in hardware/wiring.md); tests pass fakes in a dict instead.
 import asyncio
 import os
-import time
 
 import config
 import controls
@@ -49,12 +48,6 @@ def board():
         "free_bytes": lambda: guard.statvfs_free(SESSIONS),
         "ballast": BALLAST_BYTES,
     }
-
-
-def unix_time():
-    # Seconds since 1970 from the RTC, or 0 when the clock was never set (before 2025).
-    t = int(time.time()) + sync.epoch_offset()
-    return t if t > 1735689600 else 0
 
 
 def next_session_id(folder):
@@ -173,7 +166,7 @@ class Recorder:
                     device_id=cfg["device_name"],
                     firmware_version=FIRMWARE_VERSION,
                     mounting=cfg["mounting_code"],
-                    start_time_unix=unix_time(),
+                    start_time_unix=sync.SystemClock().get(),  # 0: the clock was never set
                 ),
             )
             safe.flush()  # the header on flash now: a live stream reads it while recording goes on

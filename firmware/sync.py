@@ -21,6 +21,7 @@ from micropython import const
 
 SUFFIX = ".hsn"
 _EPOCH_2000 = const(946684800)
+_SET_AFTER = const(1735689600)  # 2025-01-01
 _LIST_ENTRY = const(9)
 
 
@@ -47,20 +48,20 @@ def epoch_offset():
 
 
 class SystemClock:
-    # The board's RTC as unix seconds; 0 until the host has set it (the RTC starts at its epoch).
+    # The board's RTC as unix seconds; 0 while it reads before 2025, i.e. it was not set since the
+    # battery was last empty (it restarts at its epoch). A sync sets it; a reset keeps it.
     def __init__(self):
         self._offset = epoch_offset()
-        self.was_set = False
 
     def get(self):
-        return int(time.time()) + self._offset if self.was_set else 0
+        t = int(time.time()) + self._offset
+        return t if t > _SET_AFTER else 0
 
     def set(self, unix):
         import machine
 
         t = time.gmtime(unix - self._offset)
         machine.RTC().datetime((t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0))
-        self.was_set = True
 
 
 class SyncServer:
