@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from hipsense import __version__
 from hipsense.errors import HipsenseError
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: messages carry file paths, which a hard wrap at the console width would break in two
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -145,7 +147,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     with store, _progress("importing", lambda path: f"importing {path.name}" if path else "done") as progress:
         report = store.import_files(args.files, runner=args.runner, csv_options=options, progress=progress)
     for f in report.analysis_errors:
-        console.print(f"[yellow]stored, but not analysable:[/] {f.error}", highlight=False)
+        console.print(f"[yellow]stored, but not analysable:[/] {escape(str(f.error))}", highlight=False)
     code = _print_failures(report.failed, report.total)
     line = f"{len(report.added)} added, {len(report.duplicates)} duplicates, {len(report.failed)} failed"
     if report.analysis_errors:
@@ -158,7 +160,7 @@ def _print_failures(failed: Sequence[tuple[Any, str]], total: int) -> int:
     """Print each failed file's message; the exit code of a command over many files (import, batch):
     0 when none failed, 1 when some did, 2 when all did."""
     for _, message in failed:
-        err_console.print(f"[bold red]failed:[/] {message}", highlight=False)
+        err_console.print(f"[bold red]failed:[/] {escape(message)}", highlight=False)
     if not failed:
         return 0
     return 2 if len(failed) == total else 1
@@ -227,7 +229,7 @@ def _cmd_reanalyze(args: argparse.Namespace) -> int:
     with store, _progress("reanalysing", lambda name: f"reanalysing {name or ''}") as progress:
         report = store.reanalyze(all=args.all, progress=progress)
     for _, message in report.errors:
-        console.print(f"[yellow]not analysable:[/] {message}", highlight=False)
+        console.print(f"[yellow]not analysable:[/] {escape(message)}", highlight=False)
     console.print(
         f"{len(report.updated)} sessions reanalysed with algorithm version {current_algorithm_version()}, "
         f"{report.up_to_date} already up to date, {len(report.errors)} with errors",
@@ -295,7 +297,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             progress=progress,
         )
     size = out.stat().st_size / 1e3
-    console.print(f"wrote the report to [bold]{out}[/] ({size:.0f} kB)", highlight=False, soft_wrap=True)
+    console.print(f"wrote the report to [bold]{out}[/] ({size:.0f} kB)", highlight=False)
     if args.open and not open_in_browser(out):
         console.print(f"no browser could be started: open {out} yourself", highlight=False)
     return 0
@@ -708,7 +710,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except HipsenseError as e:
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True, markup=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
         return 2
     except KeyboardInterrupt:
         err_console.print("interrupted")
