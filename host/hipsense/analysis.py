@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,9 @@ from hipsense.gait.bouts import ActivityBoutDetector
 from hipsense.gait.events import RunningContactDetector
 from hipsense.gait.metrics import step_metrics
 from hipsense.gait.sides import SideDetector
+
+if TYPE_CHECKING:
+    from hipsense.gait.summary import SessionSummary
 
 #: Bump when a change to any algorithm can change the numbers (stored with derived data).
 ALGORITHM_VERSION = "0.1.1"  # 0.1.1: per-side intervals and the start time in the summary
@@ -207,11 +210,23 @@ def load_input(path: str | Path, **csv_options) -> tuple[ImuRecording, dict[str,
     return read_imu_csv(path, **csv_options), {}
 
 
+def analyze_file(
+    path: str | Path, mounting: str | None = None, **csv_options
+) -> tuple[ImuRecording, SessionAnalysis, SessionSummary]:
+    """Load a device file or CSV, analyse it and summarise it: ``(recording, analysis, summary)``."""
+    from hipsense.gait.summary import summarize
+
+    recording, quality = load_input(path, **csv_options)
+    analysis = analyze(recording, mounting=mounting, quality=quality)
+    return recording, analysis, summarize(analysis)
+
+
 __all__ = [
     "ALGORITHM_VERSION",
     "NotRunningError",
     "SessionAnalysis",
     "analyze",
+    "analyze_file",
     "load_input",
     "recording_from_session",
 ]

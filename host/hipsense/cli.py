@@ -30,15 +30,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_analyze(args: argparse.Namespace) -> int:
     import json
 
-    from hipsense.analysis import analyze, load_input
-    from hipsense.gait.summary import summarize
+    from hipsense.analysis import analyze_file
     from hipsense.report.terminal import print_summary
 
-    options = _csv_options(args)
     with console.status(f"Analysing {args.input}..."):
-        recording, quality = load_input(args.input, **options)
-        analysis = analyze(recording, mounting=args.mounting, quality=quality)
-        summary = summarize(analysis)
+        recording, analysis, summary = analyze_file(args.input, args.mounting, **_csv_options(args))
     for note in recording.notes:
         console.print(f"[dim]note: {note}[/]")
     print_summary(summary, console=console)
@@ -238,16 +234,6 @@ def _cmd_reanalyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def _runners_to_show(store, runner: str | None) -> list[str]:
-    if runner is not None:
-        if runner not in store.runners():
-            raise HipsenseError(
-                f"no runner {runner!r} in {store.root} (runners: {', '.join(store.runners()) or 'none'})"
-            )
-        return [runner]
-    return store.runners()
-
-
 def _cmd_trends(args: argparse.Namespace) -> int:
     from hipsense.trends.build import build_trends
     from hipsense.trends.terminal import print_trends
@@ -258,28 +244,42 @@ def _cmd_trends(args: argparse.Namespace) -> int:
     if store is None:
         return 0
     with store:
-        for name in _runners_to_show(store, args.runner):
+        for name in store.runners(args.runner):
             print_trends(build_trends(store, name), console=console, weeks=args.weeks)
     return 0
 
 
-def _cmd_flags(args: argparse.Namespace) -> int:
+def _since(args: argparse.Namespace):
+    """``--since`` as a UTC pandas Timestamp (None when not given); a date without a zone is UTC.
+
+    Strict ISO 8601 (2025-03-01, 2025-03-01T06:30+01:00): a lenient parser reads "March" as a date."""
     import datetime as dt
 
+    import pandas as pd
+
+    if not args.since:
+        return None
+    try:
+        ts = pd.Timestamp(dt.datetime.fromisoformat(args.since))
+    except ValueError:
+        raise HipsenseError(f"--since: {args.since!r} is not a date (use YYYY-MM-DD)") from None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _cmd_flags(args: argparse.Namespace) -> int:
     from hipsense.trends.build import build_trends
     from hipsense.trends.terminal import print_flags
 
-    try:
-        since = dt.date.fromisoformat(args.since) if args.since else None
-    except ValueError:
-        raise HipsenseError(f"--since: {args.since!r} is not a date like 2025-03-01") from None
+    since = _since(args)
     flags = []
     store = _existing_store()
     if store is None:
         return 0
     with store:
-        for name in _runners_to_show(store, args.runner):
-            flags += [f for f in build_trends(store, name).flags if since is None or f.period_end >= since]
+        for name in store.runners(args.runner):
+            flags += [
+                f for f in build_trends(store, name).flags if since is None or f.period_end >= since.date()
+            ]
     print_flags(flags, console=console)
     return 0
 
@@ -304,10 +304,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from hipsense.export.export import WHAT, export_store, parse_since, parse_what
+    from hipsense.export.export import WHAT, export_store, parse_what
 
     what = parse_what(args.what) if args.what else WHAT
-    since = parse_since(args.since) if args.since else None
+    since = _since(args)
     store = _open_store(create=False)
     with store, _progress("exporting", lambda current: f"exporting {current or ''}") as progress:
         result = export_store(

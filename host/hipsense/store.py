@@ -672,8 +672,14 @@ class Store:
             df[c] = pd.to_datetime(df[c], unit="s", utc=True)
         return df
 
-    def runners(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT name FROM runners ORDER BY name")]
+    def runners(self, only: str | None = None) -> list[str]:
+        """The runners' names, sorted; with ``only``, just that one, after checking it is stored."""
+        names = [r[0] for r in self.db.execute("SELECT name FROM runners ORDER BY name")]
+        if only is None:
+            return names
+        if only not in names:
+            raise StoreError(f"no runner {only!r} in {self.root} (runners: {', '.join(names) or 'none'})")
+        return [only]
 
     def steps(self, session_id: int) -> pd.DataFrame:
         """A session's step table, as the analysis made it (empty when the analysis failed)."""

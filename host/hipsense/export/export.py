@@ -53,17 +53,6 @@ def parse_what(text: str) -> tuple[str, ...]:
     return tuple(w for w in WHAT if w in asked)
 
 
-def parse_since(text: str) -> pd.Timestamp:
-    """A ``--since`` date (or time) as a UTC instant; a date without a zone is taken as UTC."""
-    try:
-        ts = pd.Timestamp(text)
-    except ValueError:
-        ts = pd.NaT
-    if pd.isna(ts):
-        raise HipsenseError(f"--since: {text!r} is not a date (use YYYY-MM-DD)")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 def new_folder(out: str | Path) -> Path:
     """``out`` as a Path, checked to be a folder to write into: absent or empty, never another output."""
     out = Path(out)
@@ -111,11 +100,8 @@ def export_store(
     if fmt not in FORMATS:
         raise HipsenseError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     out = new_folder(out)
+    store.runners(runner)  # an unknown runner is an error, not an empty export
     sessions = store.sessions(runner=runner)
-    if runner is not None and runner not in store.runners():
-        raise HipsenseError(
-            f"--runner: no runner {runner!r} in the store (known: {', '.join(store.runners())})"
-        )
     if since is not None:
         utc = "datetime64[ns, UTC]"  # one resolution for both, or fillna refuses to mix them
         when = sessions["start_time"].astype(utc).fillna(sessions["imported_at"].astype(utc))

@@ -32,11 +32,7 @@ def _open_store():
 
 
 def _pick_runner(store, runner: str | None) -> str:
-    runners = store.runners()
-    if runner is not None:
-        if runner not in runners:
-            raise HipsenseError(f"no runner {runner!r} in the store; runners: {', '.join(runners) or 'none'}")
-        return runner
+    runners = store.runners(runner)
     if len(runners) == 1:
         return runners[0]
     if not runners:

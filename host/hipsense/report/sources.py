@@ -60,11 +60,8 @@ def from_store(store: Store, session_id: int) -> ReportSession:
 
 def from_file(path: str | Path, **csv_options: Any) -> ReportSession:
     """A device file or CSV, analysed now; nothing is stored and the file is only read."""
-    from hipsense.analysis import analyze, load_input
-    from hipsense.gait.summary import summarize
+    from hipsense.analysis import analyze_file
 
     path = Path(path)
-    recording, quality = load_input(path, **csv_options)
-    analysis = analyze(recording, quality=quality)
-    summary = summarize(analysis).to_dict()
-    return ReportSession(summary, analysis.steps, f"Run {path.name}", [("file", str(path))])
+    _, analysis, summary = analyze_file(path, **csv_options)
+    return ReportSession(summary.to_dict(), analysis.steps, f"Run {path.name}", [("file", str(path))])
