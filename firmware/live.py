@@ -3,10 +3,11 @@
 #
 # LiveTap(writer=None, capacity=416, per_packet=16, channels=6) watches the session writer:
 #   copy(samples, n, first) (called by the sampler after each writer.append, or through append()) copies
-#   the samples into a ring buffer (allocated once) while streaming; it never waits for the link, so
-#   recording never slows down. append(samples, n, t_ms, flags=0, lost=0) = writer.append() + copy().
-#   attach(writer): the next session's writer (one tap lives as long as the device). When the link falls behind, the oldest samples in the ring are dropped
-#   and the next packet says so: the host records a gap, it never interpolates.
+#   the batch into a ring buffer (allocated once; at most two slice copies) while streaming; it never
+#   waits for the link, so recording never slows down. When the link falls behind, the oldest samples
+#   in the ring are dropped and the next packet says so: the host records a gap, never interpolates.
+#   append(samples, n, t_ms, flags=0, lost=0) = writer.append() + copy().
+#   attach(writer): the next session's writer (one tap lives as long as the device).
 #   start(link) / stop(): begin / end streaming over a link (SyncServer calls them for LIVE_START /
 #   LIVE_STOP and stops when its link closes).
 # A LIVE frame: type LIVE, req_id = packet sequence (u16, wraps), body first_index u32, n u8,
@@ -16,6 +17,7 @@ import asyncio
 import struct
 
 import protocol as P
+import uctypes
 from micropython import const
 
 LIVE_DROPPED = const(0x01)
@@ -30,7 +32,14 @@ class LiveTap:
         self.cap = capacity
         self.per_packet = per_packet
         self.ring = array.array("h", bytes(2 * self.channels * capacity))
+        # Samples move in and out as slices, never value by value: in as int16 items, out as the same
+        # memory seen as bytes (little-endian on the ESP32 as on the wire). Views made once.
+        self._ring_h = memoryview(self.ring)
+        self._ring_b = memoryview(
+            uctypes.bytearray_at(uctypes.addressof(self.ring), 2 * self.channels * capacity)
+        )
         self.out = bytearray(P.OVERHEAD + _HEAD + 2 * self.channels * per_packet)
+        self._out = memoryview(self.out)
         self.link = None
         self.wake = asyncio.Event()
         self._reset()
@@ -71,29 +80,39 @@ class LiveTap:
             self.dropped += self.count
             self.count = 0
             self.gap = True
+        cap = self.cap
+        skip = 0
+        if n > cap:  # more than the ring holds: only the newest cap samples can stay
+            skip = n - cap
+            self.dropped += self.count + skip
+            self.count = 0
+            self.gap = True
+            first += skip
+            n = cap
         if self.count == 0:
             self.first = first
             self.pos = 0
+        over = self.count + n - cap
+        if over > 0:  # full: the oldest samples make room
+            self.pos = (self.pos + over) % cap
+            self.first += over
+            self.count -= over
+            self.dropped += over
+            self.gap = True
         C = self.channels
-        ring = self.ring
-        cap = self.cap
-        for i in range(n):
-            if self.count == cap:  # full: drop the oldest
-                self.pos = (self.pos + 1) % cap
-                self.first += 1
-                self.count -= 1
-                self.dropped += 1
-                self.gap = True
-            j = ((self.pos + self.count) % cap) * C
-            k = i * C
-            for c in range(C):
-                ring[j + c] = samples[k + c]
-            self.count += 1
+        src = memoryview(samples)
+        ring = self._ring_h
+        at = (self.pos + self.count) % cap
+        a = min(n, cap - at)  # up to the ring's end, the rest from its start
+        ring[at * C : (at + a) * C] = src[skip * C : (skip + a) * C]
+        if a < n:
+            ring[0 : (n - a) * C] = src[(skip + a) * C : (skip + n) * C]
+        self.count += n
         if self.count >= self.per_packet:
             self.wake.set()
 
     async def _stream(self, link):
-        C = self.channels
+        size = 2 * self.channels  # bytes per sample
         out = self.out
         while self.link is link:
             if self.count < self.per_packet:
@@ -107,11 +126,13 @@ class LiveTap:
             n = min(self.count, self.per_packet)
             struct.pack_into("<IBB", out, P.HEAD_SIZE, self.first, n, LIVE_DROPPED if self.gap else 0)
             p = P.HEAD_SIZE + _HEAD
-            for i in range(n):
-                j = ((self.pos + i) % self.cap) * C
-                for c in range(C):
-                    struct.pack_into("<h", out, p, self.ring[j + c])
-                    p += 2
+            pos = self.pos
+            a = min(n, self.cap - pos)
+            self._out[p : p + a * size] = self._ring_b[pos * size : (pos + a) * size]
+            p += a * size
+            if a < n:
+                self._out[p : p + (n - a) * size] = self._ring_b[0 : (n - a) * size]
+                p += (n - a) * size
             self.gap = False
             self.pos = (self.pos + n) % self.cap
             self.first += n

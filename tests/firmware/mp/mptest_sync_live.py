@@ -16,6 +16,11 @@ def _batch(start, n):
     return a
 
 
+def _exact(first, n, vals):
+    # the packet's samples are the ones at its indices, every value
+    return list(vals) == [(first * 6 + j) % 30000 for j in range(6 * n)]
+
+
 def _packets(link):
     out = []
     for f in link.frames:
@@ -48,8 +53,7 @@ async def _contiguous():
     assert [p[0] for p in pk] == list(range(len(pk)))
     expect = 0
     for _seq, first, n, flags, vals in pk:
-        assert first == expect and flags == 0
-        assert vals[0] == (first * 6) % 30000
+        assert first == expect and flags == 0 and _exact(first, n, vals)
         expect += n
     assert expect == 200
 
@@ -76,8 +80,53 @@ async def _slow():
     # every packet's samples are the real samples at its indices; a jump always carries the flag
     prev_end = None
     for _seq, first, n, flags, vals in pk:
-        assert vals[0] == (first * 6) % 30000 and vals[-1] == ((first + n) * 6 - 1) % 30000
+        assert _exact(first, n, vals)
         if prev_end is not None and first != prev_end:
             assert flags & live.LIVE_DROPPED, (first, prev_end)
         prev_end = first + n
     assert w.got == 324
+
+
+async def test_a_batch_larger_than_the_ring_keeps_its_newest_samples():
+    await asyncio.create_task(_big())
+
+
+async def _big():
+    w = CountingWriter()
+    tap = live.LiveTap(w, capacity=20, per_packet=16)
+    link = FrameLink()
+    tap.start(link)
+    tap.append(_batch(0, 5), 5, 0)  # buffered, then pushed out by the big batch
+    tap.append(_batch(5, 50), 50, 0)  # 50 > 20: samples 5..34 cannot be kept
+    await asyncio.sleep_ms(150)
+    tap.stop()
+    pk = _packets(link)
+    assert tap.dropped == 5 + 30
+    assert pk[0][1] == 35 and pk[0][3] & live.LIVE_DROPPED
+    assert sum(p[2] for p in pk) == 20 and all(_exact(p[1], p[2], p[4]) for p in pk)
+
+
+async def test_the_ring_wraps_without_losing_or_reordering():
+    await asyncio.create_task(_wrap())
+
+
+async def _wrap():
+    # 7-sample batches into a 23-sample ring, drained 16 at a time: the copies and the packets cross
+    # the ring's end at many offsets. The next batch comes once the stream has sent what it could
+    # (at most 15 + 7 = 22 buffered), so nothing may be dropped, however slow the machine.
+    w = CountingWriter()
+    tap = live.LiveTap(w, capacity=23, per_packet=16)
+    link = FrameLink()
+    tap.start(link)
+    for b in range(60):
+        tap.append(_batch(7 * b, 7), 7, 0)
+        while tap.count >= 16:
+            await asyncio.sleep_ms(0)
+    await asyncio.sleep_ms(150)
+    tap.stop()
+    pk = _packets(link)
+    assert tap.dropped == 0 and sum(p[2] for p in pk) == 420
+    expect = 0
+    for _seq, first, n, flags, vals in pk:
+        assert first == expect and flags == 0 and _exact(first, n, vals)
+        expect += n
