@@ -6,7 +6,11 @@
 # LED (error pattern for a moment) and keeps them for the sync status.
 #
 #   {"rate_hz": 208, "acc_range_g": 16, "gyr_range_dps": 2000, "device_name": "HS-clip",
-#    "mounting": "back", "low_battery_mv": 3450, "auto_start": false}
+#    "mounting": "back", "low_battery_mv": 3450, "auto_start": false, "auto_stop_min": 5}
+#
+# auto_start: false (a long press starts a session), true (a session starts at power-on) or "motion"
+# (a session starts when running is detected, motion.py); auto_stop_min: a session started on motion
+# closes after this many minutes without running (0: only by hand).
 import json
 
 import log
@@ -25,6 +29,7 @@ MOUNTINGS = {
 }
 LOW_BATTERY_MV = (3200, 3700)  # allowed range (LiPo: below 3.2 V the board browns out soon)
 DIVIDER_MILLI = (1000, 10000)
+AUTO_STOP_MIN = (0, 240)
 NAME_MAX = 16  # the session header's device_id field
 
 DEFAULTS = {
@@ -36,6 +41,7 @@ DEFAULTS = {
     "low_battery_mv": 3450,
     "battery_divider_milli": 2000,
     "auto_start": False,
+    "auto_stop_min": 5,
 }
 
 
@@ -72,7 +78,14 @@ def _check(key, v):
         lo, hi = DIVIDER_MILLI
         return None if _is_int(v) and lo <= v <= hi else "must be an integer from %d to %d" % (lo, hi)
     if key == "auto_start":
-        return None if isinstance(v, bool) else "must be true or false"
+        return None if isinstance(v, bool) or v == "motion" else 'must be true, false or "motion"'
+    if key == "auto_stop_min":
+        lo, hi = AUTO_STOP_MIN
+        return (
+            None
+            if _is_int(v) and lo <= v <= hi
+            else "must be an integer from %d to %d (minutes; 0: off)" % (lo, hi)
+        )
     return "unknown setting"
 
 

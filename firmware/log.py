@@ -44,6 +44,7 @@ REASON_USER_STOP = const(1)
 REASON_STORAGE_FULL = const(2)
 REASON_LOW_BATTERY = const(3)
 REASON_RECOVERED = const(4)
+REASON_NO_RUNNING = const(5)  # a session motion.py started, closed after a stretch without running
 
 
 def pack_header(

@@ -13,6 +13,7 @@ import guard
 import imu
 import live
 import log
+import motion
 import recovery
 import sampler
 import sync
@@ -121,6 +122,8 @@ class Recorder:
         self.last_path = None
         self.error = None
         self._run = None  # (file, sampler, guard, sampler task) of the open session
+        self.watcher = None  # motion.Watcher when auto_start is "motion"
+        self.steps = None  # motion.StepDetector of a session started on running (auto-stop)
 
     def driver(self):
         if self.imu is None:
@@ -135,6 +138,35 @@ class Recorder:
             self.imu = imu.probe(self.bus, **kw)
         return self.imu
 
+    def watch_driver(self):
+        # A second driver of the same chip for motion.Watcher: 52 Hz, +-16 g (never started together
+        # with the recording one: each start() resets the chip and configures it for its owner).
+        kw = {"odr_hz": motion.WATCH_HZ, "acc_range_g": 16}
+        if self.clock is not None:
+            kw["clock"] = self.clock
+        return imu.probe(self.bus, **kw)
+
+    def may_watch(self):
+        # motion.Watcher may use the IMU: no session open, and the last one did not end for lack of
+        # room or battery (auto-starts would only fail again; a long press still tries).
+        return (
+            not self.recording
+            and not self.busy
+            and self.last_reason != log.REASON_STORAGE_FULL
+            and self.last_reason != log.REASON_LOW_BATTERY
+            and (self.battery is None or self.battery.ok_to_start())
+        )
+
+    def start_on_motion(self):
+        return self.start(auto=True)
+
+    def auto_stop_due(self):
+        # A session started on running has seen none for auto_stop_min minutes.
+        det = self.steps
+        if det is None or not self.recording or self.busy:
+            return False
+        return det.quiet_ms() >= self.cfg["auto_stop_min"] * 60000
+
     async def toggle(self):
         if self.busy:
             return
@@ -143,8 +175,12 @@ class Recorder:
         else:
             self.start()
 
-    def start(self):
-        """Open a new session and start recording; False (LED error) when it cannot."""
+    def start(self, auto=False):
+        """Open a new session and start recording; False (LED error) when it cannot.
+
+        auto: started on detected running (motion.Watcher): with auto_stop_min set, the sampler feeds
+        a step detector and auto_stop_due() tells when to close the session.
+        """
         if self.recording:
             return True
         if self.battery is not None and not self.battery.ok_to_start():
@@ -181,7 +217,11 @@ class Recorder:
             kw["sleep_ms"] = self.sleep_ms
         if self.tap is not None:
             self.tap.attach(w)
-        s = sampler.Sampler(drv, w, tap=self.tap, **kw)
+        steps = None
+        if auto and self.cfg["auto_stop_min"]:
+            steps = motion.StepDetector(drv.rate_mhz, drv.acc_scale_ng)
+        self.steps = steps
+        s = sampler.Sampler(drv, w, tap=self.tap, steps=steps, **kw)
         g = guard.Guard(
             s, safe, free_bytes=self.free_bytes, battery=self.battery, release=self._release, **kw
         )
@@ -224,6 +264,7 @@ class Recorder:
             self.last_reason = reason
         finally:
             self._run = None
+            self.steps = None
             self.recording = False
             self.busy = False
             self.led.set(controls.RECORDING, False)
@@ -362,10 +403,19 @@ async def main(hw=None, done=None):
         led.flash(1500)
     button = controls.Button(hw["button"], clock=clock)
     tasks = [asyncio.create_task(led.run(sleep)), asyncio.create_task(button.run(rec.toggle, sleep_ms=sleep))]
-    if cfg["auto_start"]:
+    watcher = None
+    if cfg["auto_start"] == "motion":
+        watcher = motion.Watcher(
+            rec.watch_driver, rec.may_watch, rec.start_on_motion, clock=clock, sleep_ms=sleep
+        )
+        rec.watcher = watcher
+        tasks.append(asyncio.create_task(watcher.run()))
+    elif cfg["auto_start"] is True:
         rec.start()
     requests = 0
     while done is None or not done.is_set():
+        if rec.auto_stop_due():
+            await rec.stop(log.REASON_NO_RUNNING)
         rec.status()
         # The syncing pattern while a link asked something in the last second.
         n = 0

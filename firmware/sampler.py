@@ -33,14 +33,26 @@ class Sampler:
     the explicit gc.collect() after a drain (0: never); wake: optional object with an awaitable
     wait() that returns when INT1 rose (asyncio.ThreadSafeFlag set from a Pin.irq), with drain_ms as a
     time-out. tap: optional live.LiveTap that sees every batch after the writer (live streaming).
+    steps: optional motion.StepDetector fed every batch (auto-stop after a stretch without running).
     """
 
     def __init__(
-        self, imu, writer, *, clock=None, sleep_ms=None, drain_ms=0, gc_ms=1000, wake=None, tap=None
+        self,
+        imu,
+        writer,
+        *,
+        clock=None,
+        sleep_ms=None,
+        drain_ms=0,
+        gc_ms=1000,
+        wake=None,
+        tap=None,
+        steps=None,
     ):
         self.imu = imu
         self.writer = writer
         self.tap = tap
+        self.steps = steps
         self.buf = imu.new_buffer()
         self._clock = clock if clock is not None else time.ticks_ms
         self._sleep = sleep_ms if sleep_ms is not None else asyncio.sleep_ms
@@ -85,6 +97,7 @@ class Sampler:
         imu = self.imu
         w = self.writer
         tap = self.tap
+        steps = self.steps
         buf = self.buf
         clock = self._clock
         now = clock()
@@ -113,6 +126,8 @@ class Sampler:
                 self.lost += lost
             elif n:
                 w.append(buf, n, t)
+            if steps is not None:
+                steps.feed(buf, n, lost)
             if tap is not None and tap.link is not None:
                 tap.copy(buf, n, w.next_index - n)
             total += n

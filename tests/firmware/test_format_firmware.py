@@ -221,3 +221,10 @@ def test_firmware_encode_speed_is_reported(tmp_path):
     _, ms = run_firmware_writer(tmp_path, h, arrays["counts"], spec["chunks"], spec["close"])
     print(f"MicroPython (WebAssembly) encode: {ms * 1000:.0f} us per 6-axis sample")
     assert ms < 1000 / 208  # keeps up with 208 Hz even in the WebAssembly port
+
+
+def test_firmware_close_reasons_are_the_hosts():
+    # Every REASON_* code firmware/log.py can write is one the host decoder names (and no other).
+    src = (Path(__file__).resolve().parents[2] / "firmware" / "log.py").read_text()
+    codes = {int(c) for c in re.findall(r"^REASON_\w+ = const\((\d+)\)", src, re.M)}
+    assert codes == set(CLOSE_REASONS) and 5 in codes

@@ -200,7 +200,9 @@ def test_empty_session_has_only_the_end_block():
     assert s.report.close_reason == "user_stop" and s.report.blocks == 1
 
 
-@pytest.mark.parametrize("reason", ["user_stop", "storage_full", "low_battery", "recovered_after_power_cut"])
+@pytest.mark.parametrize(
+    "reason", ["user_stop", "storage_full", "low_battery", "recovered_after_power_cut", "no_running"]
+)
 def test_close_reasons_roundtrip(reason):
     h, x, data = session_bytes(300, close_reason=reason)
     assert decode_session(data).report.close_reason == reason

@@ -84,7 +84,13 @@ KNOWN_FLAGS = FLAG_GAP | FLAG_OVERFLOW
 MOUNTINGS = {0: "unknown", 1: "back", 2: "side-left", 3: "side-right", 4: "front"}
 _MOUNTING_CODES = {v: k for k, v in MOUNTINGS.items()}
 #: Close reasons (end block).
-CLOSE_REASONS = {1: "user_stop", 2: "storage_full", 3: "low_battery", 4: "recovered_after_power_cut"}
+CLOSE_REASONS = {
+    1: "user_stop",
+    2: "storage_full",
+    3: "low_battery",
+    4: "recovered_after_power_cut",
+    5: "no_running",
+}
 _CLOSE_CODES = {v: k for k, v in CLOSE_REASONS.items()}
 
 _BLOCK_DTYPE = np.dtype(

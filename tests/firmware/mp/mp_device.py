@@ -8,7 +8,7 @@ import os
 
 import machine
 from fake_clock import FakeClock
-from fake_lsm6dsox import FakeLSM6DSOX
+from fake_lsm6dsox import FakeLSM6DSOX, TimeLockedLSM6DSOX
 from mp_rig import walk
 
 FOLDER = "/mt_sessions"
@@ -64,7 +64,16 @@ class EventClock:
 
 
 async def run_device(
-    config_text, script, end_ms, src=None, *, adc_uv=2_000_000, imu=True, keep=False, usb=None
+    config_text,
+    script,
+    end_ms,
+    src=None,
+    *,
+    adc_uv=2_000_000,
+    imu=True,
+    keep=False,
+    usb=None,
+    source_rate=None,
 ):
     """Boot main.main() with config_text, press the button by script, stop at end_ms.
 
@@ -72,7 +81,9 @@ async def run_device(
     usb: (reader, writer) streams for the USB sync link (fakes/fake_sync.py). adc_uv: the battery ADC input (2 V = 4 V on
     the cell behind the default 1:2 divider); None: no ADC. imu: attach a fake LSM6DSOX fed with src
     (int16 samples, 6 interleaved channels; default a random walk). keep: keep the sessions folder as the
-    last run left it. Returns (recorder, chip, LED on-time ms).
+    last run left it. source_rate: the chip reads src locked to the clock (fake_lsm6dsox.TimeLockedLSM6DSOX).
+    progress: called with the recorder every second of fake time (a test's probe). Returns (recorder,
+    chip, LED on-time ms).
     """
     import main
 
@@ -91,7 +102,11 @@ async def run_device(
     i2c = machine.I2C(0)
     chip = None
     if imu:
-        chip = i2c.attach(0x6A, FakeLSM6DSOX(clock, src if src is not None else walk(208 * 30)))
+        samples = src if src is not None else walk(208 * 30)
+        if source_rate is None:
+            chip = i2c.attach(0x6A, FakeLSM6DSOX(clock, samples))
+        else:
+            chip = i2c.attach(0x6A, TimeLockedLSM6DSOX(clock, samples, source_rate))
     button = machine.Pin(5, machine.Pin.IN, machine.Pin.PULL_UP, value=1)
     led = machine.Pin(13, machine.Pin.OUT)
     hw = {

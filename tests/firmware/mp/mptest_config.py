@@ -90,8 +90,20 @@ def test_bad_battery():
 
 
 def test_bad_auto_start():
-    _one_bad("auto_start", 1, "true or false")
-    _one_bad("auto_start", "yes", "true or false")
+    _one_bad("auto_start", 1, 'true, false or "motion"')
+    _one_bad("auto_start", "yes", 'true, false or "motion"')
+    _one_bad("auto_start", "Motion", 'true, false or "motion"')
+    _one_bad("auto_stop_min", -1, "0 to 240")
+    _one_bad("auto_stop_min", 241, "0 to 240")
+    _one_bad("auto_stop_min", 2.5, "0 to 240")
+    _one_bad("auto_stop_min", True, "0 to 240")
+
+
+def test_auto_start_on_motion():
+    cfg, w = config.validate({"auto_start": "motion", "auto_stop_min": 0})
+    assert w == [] and cfg["auto_start"] == "motion" and cfg["auto_stop_min"] == 0
+    cfg, w = config.validate({"auto_start": False})
+    assert w == [] and cfg["auto_start"] is False and cfg["auto_stop_min"] == 5
 
 
 def test_unknown_key_ignored():
