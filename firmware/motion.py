@@ -6,16 +6,18 @@
 # StepDetector: running at the sacrum shows, once per step, a stance that loads the pelvis well above
 # body weight (|a| peaks at about 2-3.5 g; walking stays near 1.2-1.5 g) followed by a flight phase
 # (|a| near 0 g; walking never leaves the ground, so |a| stays near 1 g), at 140-200 steps/min, very
-# regularly. A step is a stance whose |a| rose above THRESHOLD_MG (1.8 g), counted when |a| then falls
-# below FLIGHT_MG (0.8 g): the take-off. The take-off is timed rather than the rise because the rise
-# comes either with the impact transient or ~100 ms later with the main peak (often both, with a dip
-# between), which scatters the intervals; the unloading is one clean edge per step. A step
+# regularly. A step is a landing: after a flight (|a| below FLIGHT_MG, 0.8 g) |a| rises above
+# THRESHOLD_MG (1.8 g); it is timed where |a| first passed EDGE_MG (1.2 g) on that rise. Timing the
+# take-off (the fall to flight) scattered on the real treadmill recordings (running-sacral-accel: 11
+# and 19 samples at 52 Hz, alternating, where the force plate says 15), and timing the 1.8 g crossing
+# scattered in the simulator (the impact transient crosses it on some steps, the main peak ~100 ms
+# later on others); the loading edge keeps the force plate's rhythm in both (docs/firmware.md). A step
 # STEP_MIN..STEP_MAX samples after the previous one (130-215 steps/min) extends the chain of
 # consecutive steps when its interval is within 1/JITTER_DIV of the previous one, else it starts a new
 # chain. A step sooner than that (vibration) or a pause longer than that breaks the chain. running()
 # is True once the chain holds `steps` steps (START_STEPS: 24, about 8.5 s at 170 steps/min) and has
 # not paused since.
-# Per sample: three shifts, three products, two comparisons; no allocation, no floats. |a|^2 is
+# Per sample: three shifts, three products, a few comparisons; no allocation, no floats. |a|^2 is
 # compared with squared thresholds on counts shifted down to about 128 per g, so every value stays a
 # small int (under 2^24) whatever the range.
 #
@@ -32,6 +34,7 @@ from micropython import const
 
 THRESHOLD_MG = const(1800)
 FLIGHT_MG = const(800)
+EDGE_MG = const(1200)
 MIN_SPM = const(130)
 MAX_SPM = const(215)
 JITTER_DIV = const(4)  # consecutive step intervals may differ by a quarter
@@ -60,8 +63,10 @@ class StepDetector:
         self._shift = shift
         thr = threshold_mg * cpg // (1000 << shift)
         flight = flight_mg * cpg // (1000 << shift)
+        edge = EDGE_MG * cpg // (1000 << shift)
         self._thr2 = thr * thr
         self._flight2 = flight * flight
+        self._edge2 = edge * edge
         self.rate_mhz = rate_mhz
         self.step_min = rate_mhz * 60 // (MAX_SPM * 1000)
         self.step_max = (rate_mhz * 60 + MIN_SPM * 1000 - 1) // (MIN_SPM * 1000)
@@ -71,11 +76,13 @@ class StepDetector:
     def reset(self):
         self.index = 0  # samples seen (plus samples lost)
         self.steps = 0  # running steps in the current chain
-        self.peaks = 0  # rises above the threshold (loaded stances, jolts)
-        self.takeoffs = 0  # falls below FLIGHT_MG after a rise
-        self.last_step = 0  # index of the last running step (a take-off at a running interval)
-        self._loaded = False  # |a| rose above the threshold and has not fallen to flight since
-        self._last = -_FAR  # index of the last take-off
+        self.peaks = 0  # rises above the threshold (stances, jolts)
+        self.landings = 0  # rises above the threshold after a flight (step candidates)
+        self.last_step = 0  # index of the last running step (a landing at a running interval)
+        self._armed = False  # |a| fell to flight and has not risen above the threshold since
+        self._mark = -1  # index where |a| passed EDGE_MG since the flight (-1: not yet)
+        self._loaded = False  # |a| is above the threshold (a rise is counted once)
+        self._last = -_FAR  # index of the last landing
         self._gap = 0  # interval before the last step of the chain
 
     def running(self):
@@ -92,7 +99,10 @@ class StepDetector:
         sh = self._shift
         thr2 = self._thr2
         flight2 = self._flight2
+        edge2 = self._edge2
         loaded = self._loaded
+        armed = self._armed
+        mark = self._mark
         o = 0
         end = 6 * n
         while o < end:
@@ -100,22 +110,32 @@ class StepDetector:
             y = buf[o + 1] >> sh
             z = buf[o + 2] >> sh
             m = x * x + y * y + z * z
-            if not loaded:
-                if m > thr2:
+            if m > thr2:
+                if not loaded:
                     loaded = True
                     self.peaks += 1
+                    if armed:
+                        self._step(mark if mark >= 0 else idx)
+                        armed = False
             elif m < flight2:
                 loaded = False
-                self._step(idx)
+                armed = True
+                mark = -1
+            else:
+                loaded = False
+                if armed and mark < 0 and m > edge2:
+                    mark = idx
             idx += 1
             o += 6
         self._loaded = loaded
+        self._armed = armed
+        self._mark = mark
         self.index = idx
         return self.running()
 
     def _step(self, idx):
-        # A take-off after a loaded stance, a few times a second: the next step of a run?
-        self.takeoffs += 1
+        # A landing after a flight, a few times a second: the next step of a run?
+        self.landings += 1
         gap = idx - self._last
         self._last = idx
         if gap < self.step_min or gap > self.step_max:

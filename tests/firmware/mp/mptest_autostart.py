@@ -65,7 +65,7 @@ async def test_a_jolt_does_not_start_and_auto_start_true_still_starts_at_boot():
     src = jump(bump(still(SRC_HZ, 40), SRC_HZ, 10, 4500), SRC_HZ, 20)  # set down hard; a jump
     rec, _, _ = await run_device('{"auto_start": "motion"}', [], 39000, src, source_rate=SOURCE_RATE)
     det = rec.watcher.det
-    assert rec.sessions == 0 and (det.peaks, det.takeoffs) == (2, 1), (det.peaks, det.takeoffs)
+    assert rec.sessions == 0 and (det.peaks, det.landings) == (3, 1), (det.peaks, det.landings)
     rec, _, _ = await run_device('{"auto_start": true}', [], 3000, src, source_rate=SOURCE_RATE)
     assert rec.sessions == 1 and rec.watcher is None  # true: at power-on, as before
 

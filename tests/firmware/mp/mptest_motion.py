@@ -85,10 +85,10 @@ def test_a_single_jolt_or_jump_does_not_start():
     det = _detector()
     a = bump(still(RATE, 20), RATE, 5, 4000)  # set down hard
     a = jump(a, RATE, 12)
-    # The hard set-down loads it (a rise), the jump's push-off finds it loaded still, its flight is
-    # one take-off, the landing another rise: one take-off is not a step interval.
+    # Three rises (the set-down, the jump's push-off, its landing); only the landing follows a flight,
+    # and one landing is not a step interval.
     assert _first_running(det, a) == -1 and det.steps == 0
-    assert (det.peaks, det.takeoffs) == (2, 1), (det.peaks, det.takeoffs)
+    assert (det.peaks, det.landings) == (3, 1), (det.peaks, det.landings)
 
 
 def test_jumps_at_random_intervals_do_not_start():
@@ -100,21 +100,21 @@ def test_jumps_at_random_intervals_do_not_start():
         t += 0.45 + (0.0, 0.2, 0.5, 0.1, 0.3, 1.0, 0.05)[k % 7]
         k += 1
     det = _detector()
-    assert _first_running(det, a) == -1 and det.takeoffs > 50, det.takeoffs
+    assert _first_running(det, a) == -1 and det.landings > 50, det.landings
 
 
 def test_a_car_ride_does_not_start():
     for seed in (3, 4, 5):
         det = _detector()
         assert _first_running(det, car(RATE, 120, seed)) == -1
-        assert det.takeoffs > 20, det.takeoffs  # pot-holes looked like stances, but not like steps
+        assert det.landings > 20, det.landings  # pot-holes looked like stances, but not like steps
 
 
 def test_vibration_above_the_threshold_does_not_start():
     # A machine shaking the clip at 6 Hz with 2.4 g peaks: peaks come too soon to be steps.
     det = _detector()
     assert _first_running(det, steps(RATE, 60, 360, 2400, contact_frac=0.5, floor_mg=300)) == -1
-    assert det.takeoffs > 100
+    assert det.landings > 100
 
 
 def test_other_ranges_and_lost_samples():
@@ -147,13 +147,16 @@ def test_feed_allocates_nothing():
 
 
 def test_thresholds_are_1_8_g_and_0_8_g():
-    # A rise to 1.75 g never counts; to 1.85 g it does; a take-off is a fall below 0.8 g after it.
+    # A rise to 1.75 g never counts; to 1.85 g it does; it is a landing when |a| fell below 0.8 g
+    # (a flight) since the last rise, and 0.85 g is no flight.
     det = _detector()
     lo = array.array("h", [0, 0, int(1.75 * G), 0, 0, 0, 0, 0, int(0.5 * G), 0, 0, 0])
     hi = array.array("h", [0, 0, int(1.85 * G), 0, 0, 0, 0, 0, int(0.85 * G), 0, 0, 0])
-    det.feed(lo, 2)
-    assert det.peaks == 0 and det.takeoffs == 0
     det.feed(hi, 2)
-    assert det.peaks == 1 and det.takeoffs == 0
+    assert det.peaks == 1 and det.landings == 0  # no flight before it
     det.feed(lo, 2)
-    assert det.peaks == 1 and det.takeoffs == 1
+    assert det.peaks == 1 and det.landings == 0
+    det.feed(hi, 2)
+    assert det.peaks == 2 and det.landings == 1
+    det.feed(hi, 2)
+    assert det.peaks == 3 and det.landings == 1
