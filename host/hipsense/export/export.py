@@ -69,10 +69,11 @@ def _write(df: pd.DataFrame, path: Path) -> None:
 
 
 def _raw_recording(store, sha256: str) -> ImuRecording:
-    from hipsense.analysis import load_input
+    from hipsense.store import read_recording
 
-    # The CSV options each raw CSV was imported with, so it reads back exactly as it was analysed.
-    recording, _ = load_input(store.raw_path(sha256), **store.csv_options(sha256))
+    # The CSV options each raw CSV was imported with, so it reads back exactly as it was analysed;
+    # read as the store reads it (a torn tail was reported at import, not again at every export).
+    _, recording, *_ = read_recording(store.raw_path(sha256), store.csv_options(sha256))
     return recording
 
 

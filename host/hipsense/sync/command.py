@@ -52,7 +52,8 @@ class RichProgress:
 
 
 def run_sync(connect: Connect, store: Store, options: SyncOptions, console: Console) -> SyncReport:
-    """Sync the clip that ``connect`` reaches into ``store``, with a progress bar per session."""
+    """Sync the clip that ``connect`` reaches into ``store``, with a progress bar per session (on a
+    terminal only: elsewhere the report printed afterwards says it all)."""
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -60,6 +61,7 @@ def run_sync(connect: Connect, store: Store, options: SyncOptions, console: Cons
         TransferSpeedColumn(),
         TimeRemainingColumn(),
         console=console,
+        disable=not console.is_interactive,
     )
     with bar:
         return asyncio.run(sync_device(connect, store, options, RichProgress(bar)))
