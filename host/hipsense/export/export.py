@@ -56,7 +56,9 @@ def parse_what(text: str) -> tuple[str, ...]:
 def new_folder(out: str | Path) -> Path:
     """``out`` as a Path, checked to be a folder to write into: absent or empty, never another output."""
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and not out.is_dir():
+        raise HipsenseError(f"{out}: is a file, not a folder; choose a new folder")
+    if out.exists() and any(out.iterdir()):
         raise HipsenseError(f"{out}: exists and is not an empty folder; choose a new one")
     return out
 
