@@ -196,16 +196,15 @@ def analyze(
 
 
 def load_input(path: str | Path, **csv_options) -> tuple[ImuRecording, dict[str, Any]]:
-    """A device file or a CSV, by its content: device files start with their magic."""
+    """A device file or a CSV: device files start with their magic or are named .hsn
+    (:func:`~hipsense.formats.device_file.is_session_file`)."""
     from hipsense.formats.csv_input import read_imu_csv
-    from hipsense.formats.device_file import HEADER_MAGIC, read_device_file
+    from hipsense.formats.device_file import is_session_file, read_device_file
 
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "no such file" if not path.exists() else "not a file")
-    with open(path, "rb") as fh:
-        head = fh.read(len(HEADER_MAGIC))
-    if head == HEADER_MAGIC:
+    if is_session_file(path):
         return recording_from_session(read_device_file(path))
     return read_imu_csv(path, **csv_options), {}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,7 +72,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
     from hipsense.formats.device_file import read_device_file
     from hipsense.report.terminal import print_session_info
 
-    print_session_info(read_device_file(args.file), console=console)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # print_session_info lists every warning of the file
+        session = read_device_file(args.file)
+    print_session_info(session, console=console)
     return 0
 
 
@@ -118,7 +122,10 @@ def _existing_store():
 @contextmanager
 def _progress(start: str, label: Callable[[Any], str]) -> Iterator[Callable[[int, int, Any], None]]:
     """A transient progress bar; yields the ``progress(done, total, current)`` callback that the store,
-    report, export and batch functions take, which shows ``label(current)`` (``start`` until the first call)."""
+    report, export and batch functions take, which shows ``label(current)`` (``start`` until the first call).
+
+    Not shown when the output is not a terminal (a pipe, a file, a CI log): there the bar would be only
+    a stray blank line."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -128,6 +135,7 @@ def _progress(start: str, label: Callable[[Any], str]) -> Iterator[Callable[[int
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        disable=not console.is_interactive,
     ) as bar:
         task = bar.add_task(start, total=None)
 
@@ -221,7 +229,9 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
 def _cmd_reanalyze(args: argparse.Namespace) -> int:
     from hipsense.store import current_algorithm_version
 
-    store = _open_store(create=False)
+    store = _existing_store()
+    if store is None:
+        return 0
     with store, _progress("reanalysing", lambda name: f"reanalysing {name or ''}") as progress:
         report = store.reanalyze(all=args.all, progress=progress)
     for _, message in report.errors:
@@ -701,6 +711,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """hipsense's own warnings (a torn tail, a corrupt block) as one ``warning: ...`` line on stderr,
+    like its errors, instead of Python's two lines with a source location; others as Python shows them."""
+    show = warnings.showwarning
+
+    def one_line(message, category, filename, lineno, file=None, line=None):
+        if category.__module__.startswith("hipsense."):
+            err_console.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = one_line
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -708,7 +735,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return args.func(args)
+        with _warnings_as_lines():
+            return args.func(args)
     except HipsenseError as e:
         err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
         return 2

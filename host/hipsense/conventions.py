@@ -24,6 +24,7 @@ Accelerometers measure specific force (acceleration minus gravity), so an uprigh
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -128,3 +129,12 @@ SIGN_TABLE: tuple[SignRule, ...] = (
 #: host never assumes these when decoding; the simulator uses them to quantise.
 ACC_LSB_MG = {2: 0.061, 4: 0.122, 8: 0.244, 16: 0.488}
 GYR_LSB_MDPS = {125: 4.375, 250: 8.75, 500: 17.5, 1000: 35.0, 2000: 70.0}
+
+_NOT_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def file_name_part(name: str, default: str = "unnamed") -> str:
+    """``name`` (a runner, a device id, a file's stem) as part of a file or folder name that is safe on
+    every system: ASCII letters, digits, ``.``, ``_`` and ``-`` are kept, every other character
+    (path separators among them) becomes ``_``; ``default`` when ``name`` is empty."""
+    return _NOT_IN_FILE_NAMES.sub("_", name) or default

@@ -269,16 +269,15 @@ class _Derived:
 
 
 def read_recording(path: Path, csv_options: dict[str, Any]):
-    """Decode a device file or parse a CSV (by content): (kind, recording, quality, start, device)."""
+    """Decode a device file or parse a CSV (:func:`~hipsense.formats.device_file.is_session_file`):
+    (kind, recording, quality, start, device)."""
     from hipsense.analysis import recording_from_session
     from hipsense.formats.csv_input import read_imu_csv
-    from hipsense.formats.device_file import HEADER_MAGIC, read_device_file
+    from hipsense.formats.device_file import is_session_file, read_device_file
 
-    with open(path, "rb") as fh:
-        head = fh.read(len(HEADER_MAGIC))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torn tails and corrupt blocks are in the session's report
-        if head == HEADER_MAGIC:
+        if is_session_file(path):
             session = read_device_file(path)
             recording, quality = recording_from_session(session)
             start = float(session.header.start_time_unix) or None
@@ -380,9 +379,9 @@ class Store:
         root = self.root
         if root.exists() and not root.is_dir():
             raise StoreError(f"{root}: the hipsense data folder is a file, not a folder (set {HOME_ENV})")
+        if not create and not self.db_path.exists():
+            raise StoreError(f"{root}: no hipsense data folder here yet (import a session first)")
         if not root.exists():
-            if not create:
-                raise StoreError(f"{root}: no hipsense data folder here yet (import a session first)")
             try:
                 root.mkdir(parents=True, mode=0o700)
             except FileExistsError:
@@ -486,7 +485,7 @@ class Store:
         final = self.raw_path(sha)
         # The temporary copy sits in raw/ (same file system, so the rename is atomic) and moves to its
         # content address only once it has been read successfully.
-        fd, tmp_name = tempfile.mkstemp(dir=self.raw_dir, prefix=".import-")
+        fd, tmp_name = tempfile.mkstemp(dir=self.raw_dir, prefix=".import-", suffix=path.suffix.lower())
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as fh:

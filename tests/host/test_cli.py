@@ -149,6 +149,35 @@ def test_info_on_a_corrupt_device_file_is_one_line(tmp_path):
     assert str(bad) in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_a_damaged_session_file_warns_in_one_line_per_problem(tmp_path):
+    """A torn tail and a missing end block: each said once, as `warning: ...`, not as Python's warning
+    with a source file and line."""
+    path = tmp_path / "cut.hsn"
+    simulate_run(scenarios.steady_run(duration_s=20, seed=5)).write_device_file(path)
+    path.write_bytes(path.read_bytes()[:-1500])  # cut off while a block was written, before the end block
+    analyzed = _run("analyze", str(path))
+    assert analyzed.returncode == 0, analyzed.stderr
+    info = _run("info", str(path))
+    assert info.returncode == 0, info.stderr
+    for proc in (analyzed, info):
+        assert "Warning:" not in proc.stderr and ".py:" not in proc.stderr, proc.stderr
+        said = proc.stdout + proc.stderr
+        assert said.count("torn tail, ") == 1 and said.count("did not close normally") == 1, said
+    assert [ln.split(":")[0] for ln in analyzed.stderr.splitlines()] == ["warning", "warning"]
+
+
+@pytest.mark.parametrize("content", [b"hello\n", b"t_s,acc_x\n0,1\n", b""], ids=["text", "csv", "empty"])
+def test_a_hsn_file_is_judged_as_a_session_file(tmp_path, content):
+    """A .hsn that is not a session file is reported as such, not as a CSV without acceleration columns."""
+    path = tmp_path / "run.hsn"
+    path.write_bytes(content)
+    for command in ("analyze", "import"):
+        proc = _run(command, str(path))
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert str(path) in proc.stderr and "acceleration columns" not in proc.stderr
+        assert ("not a hipsense session file" if content else "empty file") in proc.stderr
+
+
 @pytest.mark.shared_data
 def test_analyze_real_treadmill_csv_with_mapping(shared_data):
     trial = shared_data / "running-sacral-accel" / "trial03_3.33mps.csv"

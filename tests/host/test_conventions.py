@@ -30,6 +30,7 @@ from hipsense.conventions import (
     G,
     SignRule,
     body_to_sensor,
+    file_name_part,
     sensor_to_body,
 )
 from hipsense.sim import Mounting, Segment, Turn, demo_config, scenarios, simulate_run
@@ -314,3 +315,12 @@ def test_every_sign_rule_has_a_check():
 @pytest.mark.parametrize("rule", SIGN_TABLE, ids=[f"{r.quantity}:{r.movement}" for r in SIGN_TABLE])
 def test_sign_rule(rule: SignRule, session: Session):
     CHECKS[(rule.movement, rule.quantity)](session, rule)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("ana", "ana"), ("Anna Maria", "Anna_Maria"), ("../etc/x", ".._etc_x"), ("Zoë", "Zo_"), ("", "clip")],
+)
+def test_file_name_part(name, expected):
+    """One rule for names in file names (sync's device ids, batch's partitions, report names)."""
+    assert file_name_part(name, "clip") == expected

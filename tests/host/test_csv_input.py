@@ -12,9 +12,12 @@ from hipsense.formats.csv_input import CsvInputError, parse_column_map, read_imu
 RATE = 100.0
 
 
-def _frame(n: int = 800, cols=("acc_x", "acc_y", "acc_z"), time: bool = True) -> pd.DataFrame:
+def _frame(
+    n: int = 800, cols=("acc_x", "acc_y", "acc_z"), time: bool = True, gravity: float = G
+) -> pd.DataFrame:
+    """Noise, plus gravity (in the file's unit: G for m/s^2, 1 for g) on the first column."""
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({c: rng.normal(size=n) for c in cols})
+    df = pd.DataFrame({c: rng.normal(size=n) + (gravity if i == 0 else 0.0) for i, c in enumerate(cols)})
     if time:
         df.insert(0, "t_s", 10.0 + np.arange(n) / RATE)
     return df
@@ -36,14 +39,14 @@ def test_sensor_frame_with_time(tmp_path):
 
 
 def test_units_are_converted_to_si(tmp_path):
-    df = _frame(cols=("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"))
+    df = _frame(cols=("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"), gravity=1.0)
     rec = read_imu_csv(_write(tmp_path, df), acc_unit="g", gyr_unit="rad/s")
     np.testing.assert_allclose(rec.data["acc_x"], df["acc_x"] * G)
     np.testing.assert_allclose(rec.data["gyr_z"], np.degrees(df["gyr_z"]))
 
 
 def test_body_frame_vertical_and_forward_only_with_mapping(tmp_path):
-    df = _frame(cols=("acc_v_g", "acc_ap_g"))
+    df = _frame(cols=("acc_v_g", "acc_ap_g"), gravity=1.0)
     rec = read_imu_csv(
         _write(tmp_path, df), acc_unit="g", columns=parse_column_map("acc_is=acc_v_g,acc_pa=acc_ap_g")
     )
@@ -95,6 +98,20 @@ def test_bad_csv_gets_one_clear_error(tmp_path, mutate, message, line):
     assert "\n" not in text
     if line is not None:
         assert f"line {line}" in text and info.value.offset == line
+
+
+@pytest.mark.parametrize(
+    ("gravity", "acc_unit", "hint"),
+    [(1.0, "m/s^2", "is the file in g? then give --acc-unit g"), (G, "g", "is the file in m/s^2?")],
+    ids=["g-read-as-m/s^2", "m/s^2-read-as-g"],
+)
+def test_acceleration_in_the_other_unit_is_refused(tmp_path, gravity, acc_unit, hint):
+    """Off by a factor of 9.81, the analysis would fail for another reason (g as m/s^2: 'no walking or
+    running found') or give impacts ten times too large (m/s^2 as g); the error names the unit instead."""
+    path = _write(tmp_path, _frame(gravity=gravity))
+    with pytest.raises(CsvInputError, match="median magnitude") as info:
+        read_imu_csv(path, acc_unit=acc_unit)
+    assert hint in str(info.value) and str(path) in str(info.value)
 
 
 def test_empty_and_missing_files(tmp_path):

@@ -237,6 +237,8 @@ def test_cli_export(store, tmp_path, monkeypatch, capsys):
     )
     assert main(args) == 2  # never written into an existing export
     assert "not an empty folder" in capsys.readouterr().err
+    assert main(["export", "--out", str(out / "README.md")]) == 2  # a file given for the folder
+    assert "README.md: is a file, not a folder" in capsys.readouterr().err
     assert main(["export", "--out", str(tmp_path / "x"), "--what", "steps,shoes"]) == 2
     assert "error:" in capsys.readouterr().err
     assert main(["export", "--out", str(tmp_path / "y"), "--since", "last tuesday"]) == 2

@@ -83,3 +83,14 @@ def test_form_degrading_in_three_of_five_runs(plain, tiring):
     assert fatigue.kind == "within_run_fatigue" and fatigue.severity == "watch"
     assert fatigue.session_id == 13  # runs 10, 12 and 13 (0-based 9, 11, 12) are the first 3 of 5
     assert fatigue.numbers["runs_degrading"] == 3 and fatigue.numbers["drop_change_deg"] > 1.0
+
+
+def test_a_week_after_a_break_is_worded_without_a_percentage(plain):
+    """Four empty weeks before: the increase has no percentage, and the sentence does not show one."""
+    records = _history([1.0] * 5, base=plain)
+    back = records[-1][1] + dt.timedelta(weeks=6)
+    flags = trends_from_records("ana", [*records, (len(records) + 1, back, copy.deepcopy(plain))]).flags
+    (spike,) = [f for f in flags if f.kind == "load_spike"]
+    assert "nan" not in spike.sentence.lower()
+    assert "none in the four weeks before" in spike.sentence
+    assert "increase_pct" not in spike.numbers  # unknown, so left out like every unknown figure

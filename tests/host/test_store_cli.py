@@ -104,3 +104,40 @@ def test_new_commands_have_help(capsys):
         assert exit_.value.code == 0
         out = capsys.readouterr().out
         assert f"usage: hipsense {name}" in out and len(out.split()) > 40
+
+
+def test_output_has_no_stray_blank_lines_when_not_a_terminal(runs, home, tmp_path):
+    """Piped or in a log, the progress bars are not shown; before, each left an empty line behind."""
+    import os
+
+    env = {**os.environ, HOME_ENV: str(home)}
+
+    def run(*args: str) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-m", "hipsense.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    for out in (
+        run("import", str(runs / "a.hsn")),
+        run("reanalyze", "--all"),
+        run("report", "--out", str(tmp_path / "r.html")),
+        run("export", "--out", str(tmp_path / "export"), "--what", "sessions"),
+    ):
+        assert out.strip() and "\n\n" not in "\n" + out, repr(out)
+
+
+def test_commands_on_an_empty_data_folder_create_nothing(home, tmp_path, capsys):
+    """$HIPSENSE_HOME made beforehand but empty: reading commands say there is nothing yet, and leave no
+    database behind (before, reanalyze and export created one and then reported on it)."""
+    home.mkdir()
+    assert main(["reanalyze"]) == 0
+    assert "No sessions stored yet" in capsys.readouterr().out
+    assert main(["export", "--out", str(tmp_path / "export")]) == 2
+    assert "no hipsense data folder here yet" in capsys.readouterr().err
+    assert list(home.iterdir()) == [] and not (tmp_path / "export").exists()

@@ -88,3 +88,26 @@ def test_cli_live_saves_a_session_file(run, tmp_path, capsys):
     session = read_device_file(out)
     assert len(session.counts) > 200
     assert "saved" in capsys.readouterr().out
+
+
+def test_cli_live_saves_the_stream_when_ctrl_c_is_a_keyboard_interrupt(run, tmp_path, capsys, monkeypatch):
+    """Where Ctrl-C cannot be turned into a stop event (Windows), it surfaces as a KeyboardInterrupt
+    somewhere in the stream loop; what arrived until then is saved all the same."""
+    from hipsense.sync.live import LiveStream
+
+    add = LiveStream.add
+
+    def add_then_interrupt(self, packet):
+        add(self, packet)
+        if self.packets == 40:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(LiveStream, "add", add_then_interrupt)
+    out = tmp_path / "interrupted.hsn"
+    with _device(run) as dev:
+        assert main(["live", "--port", dev.port, "--out", str(out)]) == 0
+    session = read_device_file(out)
+    assert len(session.counts) == 40 * 16  # every sample of the 40 packets, nothing after
+    start = np.flatnonzero((run.counts == session.counts[0]).all(axis=1))[0]
+    assert np.array_equal(session.counts, run.counts[start : start + len(session.counts)])
+    assert "saved" in capsys.readouterr().out

@@ -10,15 +10,14 @@ replaced by ``_``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hipsense.conventions import file_name_part
 from hipsense.errors import HipsenseError
 
 SUFFIXES = (".hsn", ".csv")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 @dataclass(frozen=True)
@@ -28,10 +27,6 @@ class Job:
     path: Path
     runner: str
     session: str
-
-
-def _safe(name: str) -> str:
-    return _UNSAFE.sub("_", name)
 
 
 def discover(dirs: Iterable[str | Path]) -> list[Job]:
@@ -48,5 +43,5 @@ def discover(dirs: Iterable[str | Path]) -> list[Job]:
             if not path.is_file():
                 continue
             runner, inside = (rel.parts[0], rel.parts[1:]) if len(rel.parts) > 1 else (own_name, rel.parts)
-            jobs.append(Job(path, _safe(runner), _safe("__".join(inside))))
+            jobs.append(Job(path, file_name_part(runner), file_name_part("__".join(inside))))
     return jobs

@@ -56,7 +56,9 @@ def parse_what(text: str) -> tuple[str, ...]:
 def new_folder(out: str | Path) -> Path:
     """``out`` as a Path, checked to be a folder to write into: absent or empty, never another output."""
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and not out.is_dir():
+        raise HipsenseError(f"{out}: is a file, not a folder; choose a new folder")
+    if out.exists() and any(out.iterdir()):
         raise HipsenseError(f"{out}: exists and is not an empty folder; choose a new one")
     return out
 
@@ -69,10 +71,11 @@ def _write(df: pd.DataFrame, path: Path) -> None:
 
 
 def _raw_recording(store, sha256: str) -> ImuRecording:
-    from hipsense.analysis import load_input
+    from hipsense.store import read_recording
 
-    # The CSV options each raw CSV was imported with, so it reads back exactly as it was analysed.
-    recording, _ = load_input(store.raw_path(sha256), **store.csv_options(sha256))
+    # The CSV options each raw CSV was imported with, so it reads back exactly as it was analysed;
+    # read as the store reads it (a torn tail was reported at import, not again at every export).
+    _, recording, *_ = read_recording(store.raw_path(sha256), store.csv_options(sha256))
     return recording
 
 

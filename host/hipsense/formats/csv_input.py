@@ -113,6 +113,25 @@ def _choose_frame(path: Path, present: set[str]) -> tuple[Literal["sensor", "bod
     )
 
 
+def _check_acc_unit(path: Path, acc: list[np.ndarray], acc_unit: str) -> None:
+    """Refuse acceleration in the other unit than the one given (g read as m/s^2, or the reverse).
+
+    With gravity in it, the magnitude of a pelvis's acceleration has a median near 1 g at rest, walking
+    or running (flight near 0 g, stance peaks of 2-4 g); a median below 1/4 g or above 4 g is a unit
+    (or a file without gravity), and would give numbers off by a factor of 9.81.
+    """
+    median = float(np.median(np.sqrt(sum(a**2 for a in acc))))
+    if G / 4 <= median <= 4 * G:
+        return
+    given = "m/s^2 (the default)" if acc_unit == "m/s^2" else f"{acc_unit} (--acc-unit {acc_unit})"
+    hint = "is the file in g? then give --acc-unit g" if median < G / 4 else "is the file in m/s^2?"
+    raise CsvInputError(
+        path,
+        f"read in {given}, the acceleration's median magnitude is {median / G:.2g} g where gravity alone "
+        f"gives 1 g: {hint} (the acceleration must include gravity)",
+    )
+
+
 def read_imu_csv(
     path: str | Path,
     *,
@@ -227,6 +246,7 @@ def read_imu_csv(
     for col in wanted:
         scale = ACC_UNITS[acc_unit] if col.startswith("acc_") else GYR_UNITS[gyr_unit]
         out[col] = numeric[col] * scale
+    _check_acc_unit(path, [out[c] for c in wanted if c.startswith("acc_")], acc_unit)
     notes = []
     if has_time and sample_rate_hz is not None:
         notes.append(f"sample rate estimated from {TIME_COLUMN} ({rate:.2f} Hz); --sample-rate ignored")

@@ -511,6 +511,17 @@ def write_device_file(
 # Reading
 
 
+def is_session_file(path: str | Path) -> bool:
+    """Whether ``path`` is to be read as a session file rather than a CSV: it starts with
+    :data:`HEADER_MAGIC`, or it is named ``.hsn`` (then a damaged or foreign file is reported as a bad
+    session file, not as a CSV without acceleration columns)."""
+    path = Path(path)
+    if path.suffix.lower() == ".hsn":
+        return True
+    with open(path, "rb") as fh:
+        return fh.read(len(HEADER_MAGIC)) == HEADER_MAGIC
+
+
 def read_device_file(path: str | Path) -> DecodedSession:
     """Read and decode a session file (see :func:`decode_session`)."""
     path = Path(path)

@@ -3,11 +3,11 @@ render it and write one HTML file."""
 
 from __future__ import annotations
 
-import re
 import webbrowser
 from pathlib import Path
 from typing import Any
 
+from hipsense.conventions import file_name_part
 from hipsense.errors import HipsenseError, InputFileError
 from hipsense.report import sources
 from hipsense.report.html import render_session, render_trends, write_report
@@ -19,10 +19,6 @@ def _shifted(progress: Progress | None, k: int) -> Progress | None:
     if progress is None:
         return None
     return lambda done, total, current: progress(done + k, total + k, current)
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", name).strip("_") or "runner"
 
 
 def _open_store():
@@ -49,7 +45,7 @@ def trends_report(weeks: int, runner: str | None, out: Path | None, progress: Pr
             progress(0, 1, f"building {who}'s trends")
         trends = build_trends(store, who)
     html = render_trends(trends, weeks, progress=_shifted(progress, 1))
-    return write_report(html, out or Path(f"hipsense-trends-{_safe(who)}-{weeks}w.html"))
+    return write_report(html, out or Path(f"hipsense-trends-{file_name_part(who, 'runner')}-{weeks}w.html"))
 
 
 def session_report(
@@ -65,7 +61,7 @@ def session_report(
         if progress:
             progress(0, 1, f"analysing {path.name}")
         session = sources.from_file(path, **csv_options)
-        default = Path(f"{_safe(path.stem)}-report.html")
+        default = Path(f"{file_name_part(path.stem, 'recording')}-report.html")
     else:
         with _open_store() as store:
             sid = int(target) if target is not None else sources.latest_session_id(store, runner)

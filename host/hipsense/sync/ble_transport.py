@@ -35,7 +35,8 @@ class PairingRefused(SyncError):
 
 def _no_adapter(e: Exception) -> NoBluetooth:
     return NoBluetooth(
-        f"Bluetooth is not available on this computer ({e}); use the USB cable: hipsense sync --port PORT"
+        f"Bluetooth is not available on this computer ({e}); use the USB cable instead: "
+        "hipsense sync or hipsense live with --port PORT"
     )
 
 

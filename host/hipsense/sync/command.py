@@ -52,7 +52,8 @@ class RichProgress:
 
 
 def run_sync(connect: Connect, store: Store, options: SyncOptions, console: Console) -> SyncReport:
-    """Sync the clip that ``connect`` reaches into ``store``, with a progress bar per session."""
+    """Sync the clip that ``connect`` reaches into ``store``, with a progress bar per session (on a
+    terminal only: elsewhere the report printed afterwards says it all)."""
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -60,6 +61,7 @@ def run_sync(connect: Connect, store: Store, options: SyncOptions, console: Cons
         TransferSpeedColumn(),
         TimeRemainingColumn(),
         console=console,
+        disable=not console.is_interactive,
     )
     with bar:
         return asyncio.run(sync_device(connect, store, options, RichProgress(bar)))
@@ -156,20 +158,31 @@ def run_live(connect: Connect, seconds: float | None, out: Path, console: Consol
 
     from hipsense.sync.live import stream_live
 
+    started: list = []  # the stream once it exists: saved however Ctrl-C ends the wait
+
     async def go():
         stop = asyncio.Event()
-        try:
+        try:  # POSIX: Ctrl-C only sets ``stop``, and the stream ends as with --seconds
             asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
-        except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C ends without saving; use --seconds
+        except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C is a KeyboardInterrupt, below
             pass
         with Live(
             Table(title="waiting for the first samples..."), console=console, auto_refresh=False
         ) as view:
             return await stream_live(
-                connect, seconds, on_update=lambda s: view.update(_live_table(s), refresh=True), stop=stop
+                connect,
+                seconds,
+                on_update=lambda s: view.update(_live_table(s), refresh=True),
+                stop=stop,
+                on_start=started.append,
             )
 
-    stream = asyncio.run(go())
+    try:
+        stream = asyncio.run(go())
+    except KeyboardInterrupt:
+        if not started:
+            raise
+        stream = started[0]
     if stream.started_recording:
         console.print("the clip was not recording: started a recording (stop it with the button)")
     out.write_bytes(stream.session_bytes())

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-import re
 import time
 import zlib
 from collections.abc import Awaitable, Callable
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from hipsense.conventions import file_name_part
 from hipsense.store import Store
 from hipsense.sync import protocol as P
 from hipsense.sync.client import Client
@@ -211,7 +211,7 @@ class SyncEngine:
         if entry.recording:
             return SessionResult(sid, size, RECORDING, message="being recorded; synced once it is stopped")
         assert self.report.device is not None  # INFO comes before any session
-        device = re.sub(r"[^A-Za-z0-9_.-]", "_", self.report.device.device_id) or "clip"  # a file name part
+        device = file_name_part(self.report.device.device_id, "clip")
         name = f"{device}-{sid:08x}.hsn"
         part = self.incoming / (name + ".part")
         try:

@@ -56,8 +56,9 @@ class LiveStream:
         self.dropped_marks += packet.dropped_before
         n = len(packet.counts)
         if n and (not self._index or packet.first_index > self._index[-1][-1]):  # duplicates skipped
-            self._index.append(np.arange(packet.first_index, packet.first_index + n, dtype=np.int64))
+            # counts first: a Ctrl-C between the two leaves one unindexed batch, which ``counts`` ignores
             self._counts.append(packet.counts)
+            self._index.append(np.arange(packet.first_index, packet.first_index + n, dtype=np.int64))
 
     @property
     def sample_index(self) -> np.ndarray:
@@ -65,7 +66,8 @@ class LiveStream:
 
     @property
     def counts(self) -> np.ndarray:
-        return np.concatenate(self._counts) if self._counts else np.zeros((0, self.header.channels), np.int16)
+        counts = self._counts[: len(self._index)]
+        return np.concatenate(counts) if counts else np.zeros((0, self.header.channels), np.int16)
 
     @property
     def missing_samples(self) -> int:
@@ -143,8 +145,12 @@ async def stream_live(
     update_s: float = 3.0,
     timeout_s: float = 2.0,
     stop: asyncio.Event | None = None,
+    on_start: Callable[[LiveStream], None] | None = None,
 ) -> LiveStream:
-    """Stream until ``seconds`` have passed or ``stop`` is set (Ctrl-C in the CLI); returns the stream."""
+    """Stream until ``seconds`` have passed or ``stop`` is set (Ctrl-C in the CLI); returns the stream.
+
+    ``on_start`` gets the stream as soon as it exists and before samples arrive, so that a caller whose
+    wait is interrupted (KeyboardInterrupt, cancellation) still holds what arrived until then."""
     client = Client(await connect(), timeout_s=timeout_s)
     try:
         info = await client.request(P.Type.INFO, parse=P.info_body)
@@ -161,6 +167,8 @@ async def stream_live(
         result = LiveStream(
             await _header(client, live.session_id), live.session_id, live.first_index, started
         )
+        if on_start:
+            on_start(result)
         t0 = time.monotonic()
         next_update = t0 + update_s
         try:

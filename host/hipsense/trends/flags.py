@@ -252,10 +252,18 @@ class OveruseFlagger:
                 alert_pct=self.spike_alert_pct,
                 acwr_alert=self.acwr_alert,
             )
-            sentence = (
-                f"The load of the week of {week_start:%d %b} is {increase:+.0f} % against your average of "
-                f"the four weeks before ({w['load']:.0f} vs {w['chronic']:.0f} g x steps)"
-            )
+            if np.isfinite(increase):
+                sentence = (
+                    f"The load of the week of {week_start:%d %b} is {increase:+.0f} % against your average "
+                    f"of the four weeks before ({w['load']:.0f} vs {w['chronic']:.0f} g x steps)"
+                )
+            else:  # no percentage: nothing in the four weeks before, or less than four weeks of history
+                before = (
+                    "none in the four weeks before" if w["chronic"] == 0 else "less than four weeks before"
+                )
+                sentence = (
+                    f"The load of the week of {week_start:%d %b} is {w['load']:.0f} g x steps, with {before}"
+                )
             if np.isfinite(acwr_max):
                 sentence += f"; the acute:chronic ratio peaked at {acwr_max:.2f}"
             flags.append(
