@@ -212,8 +212,21 @@ def load_input(path: str | Path, **csv_options) -> tuple[ImuRecording, dict[str,
 def analyze_file(
     path: str | Path, mounting: str | None = None, **csv_options
 ) -> tuple[ImuRecording, SessionAnalysis, SessionSummary]:
-    """Load a device file or CSV, analyse it and summarise it: ``(recording, analysis, summary)``."""
+    """Load a device file or CSV, analyse it and summarise it: ``(recording, analysis, summary)``.
+
+    CSV options given for a session file are ignored with a warning (its header says it all)."""
+    import warnings
+
+    from hipsense.formats.device_file import SessionFileWarning, is_session_file
     from hipsense.gait.summary import summarize
+
+    if csv_options and Path(path).is_file() and is_session_file(Path(path)):
+        flags = {"sample_rate_hz": "--sample-rate", "acc_unit": "--acc-unit", "gyr_unit": "--gyr-unit"}
+        given = ", ".join(sorted(flags.get(k, f"--{k}") for k in csv_options))
+        warnings.warn(
+            SessionFileWarning(f"{path}: a session file; the CSV options ({given}) do not apply"),
+            stacklevel=2,
+        )
 
     recording, quality = load_input(path, **csv_options)
     analysis = analyze(recording, mounting=mounting, quality=quality)

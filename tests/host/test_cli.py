@@ -166,6 +166,16 @@ def test_a_damaged_session_file_warns_in_one_line_per_problem(tmp_path):
     assert [ln.split(":")[0] for ln in analyzed.stderr.splitlines()] == ["warning", "warning"]
 
 
+def test_csv_options_given_for_a_session_file_are_said_to_be_ignored(tmp_path):
+    path = tmp_path / "run.hsn"
+    simulate_run(scenarios.steady_run(duration_s=20, seed=5)).write_device_file(path)
+    proc = _run("analyze", str(path), "--acc-unit", "g", "--sample-rate", "100")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: ") and str(path) in lines[0], proc.stderr
+    assert "--acc-unit, --sample-rate" in lines[0] and "do not apply" in lines[0]
+
+
 @pytest.mark.parametrize("content", [b"hello\n", b"t_s,acc_x\n0,1\n", b""], ids=["text", "csv", "empty"])
 def test_a_hsn_file_is_judged_as_a_session_file(tmp_path, content):
     """A .hsn that is not a session file is reported as such, not as a CSV without acceleration columns."""

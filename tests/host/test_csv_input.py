@@ -139,3 +139,14 @@ def test_binary_file_is_named_as_such(tmp_path):
     path.write_bytes(bytes(range(256)) * 4)
     with pytest.raises(CsvInputError, match="binary content: neither a hipsense session file"):
         read_imu_csv(path)
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_or_tab_separated_with_decimal_commas(tmp_path, sep):
+    # as a spreadsheet in a comma-decimal locale exports it
+    df = _frame(cols=("acc_x", "acc_y", "acc_z"))
+    path = tmp_path / "rec.csv"
+    path.write_text(df.to_csv(index=False, sep=sep, decimal=","))
+    rec = read_imu_csv(path)
+    np.testing.assert_allclose(rec.data["acc_y"], df["acc_y"])
+    assert rec.sample_rate_hz == pytest.approx(RATE)

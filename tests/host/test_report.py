@@ -240,7 +240,8 @@ def test_report_of_stored_sessions_by_id_and_latest(store_with_run, tmp_path, ca
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: no session 99 in the store") and "\n" not in err
     assert main(["report", "--runner", "bob"]) == 2
-    assert "no analysed session of runner 'bob'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no runner 'bob'" in err and "(runners: anna)" in err
     assert main(["report", "missing.hsn"]) == 2
     assert "missing.hsn: no such file" in capsys.readouterr().err
     assert main(["report", "1", "--out", str(tmp_path / "nowhere" / "r.html")]) == 2

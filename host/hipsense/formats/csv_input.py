@@ -113,6 +113,17 @@ def _choose_frame(path: Path, present: set[str]) -> tuple[Literal["sensor", "bod
     )
 
 
+def _separator(head: bytes) -> str:
+    """The header line's separator: a comma, or a semicolon or tab when it has no comma (spreadsheet
+    exports in locales whose decimal mark is the comma, which the reader then accepts too)."""
+    header = head.split(b"\n", 1)[0]
+    if b"," not in header:
+        for sep in (b";", b"\t"):
+            if sep in header:
+                return sep.decode()
+    return ","
+
+
 def _check_acc_unit(path: Path, acc: list[np.ndarray], acc_unit: str) -> None:
     """Refuse acceleration in the other unit than the one given (g read as m/s^2, or the reverse).
 
@@ -182,7 +193,8 @@ def read_imu_csv(
             path, "binary content: neither a hipsense session file (those start with HSNS) nor a text CSV"
         )
     try:
-        raw = pd.read_csv(path, dtype=str, skipinitialspace=True, keep_default_na=False)
+        sep = _separator(head)
+        raw = pd.read_csv(path, sep=sep, dtype=str, skipinitialspace=True, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
         raise CsvInputError(path, f"not a readable CSV file ({str(e).strip().splitlines()[-1]})") from None
     raw.columns = [str(c).strip() for c in raw.columns]
@@ -210,6 +222,8 @@ def read_imu_csv(
     numeric = {}
     for col in ([TIME_COLUMN] if has_time else []) + wanted:
         text = raw[col]
+        if sep != ",":  # where the comma does not separate, it may be the decimal mark
+            text = text.str.replace(",", ".", regex=False)
         values = pd.to_numeric(text, errors="coerce")
         bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float))
         if bad.any():

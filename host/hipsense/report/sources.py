@@ -26,6 +26,7 @@ class ReportSession:
 
 def latest_session_id(store: Store, runner: str | None = None) -> int:
     """The id of the most recent session (of ``runner`` when given) whose analysis succeeded."""
+    store.runners(runner)  # an unknown runner is named as such, like everywhere else
     df = store.sessions(runner=runner)
     ok = df[df["status"] == "ok"]
     if ok.empty:
