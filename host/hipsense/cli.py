@@ -342,20 +342,32 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_batch(args: argparse.Namespace) -> int:
     from hipsense.batch.run import run_batch
 
-    with _progress(
-        "analysing", lambda job: f"analysing {job.path.name}" if job else "starting workers"
-    ) as progress:
-        report = run_batch(
-            args.dirs,
-            args.out,
-            workers=args.workers,
-            dask_address=args.dask,
-            csv_options=_csv_options(args),
-            progress=progress,
-        )
+    try:
+        with _progress(
+            "analysing", lambda job: f"analysing {job.path.name}" if job else "starting workers"
+        ) as progress:
+            report = run_batch(
+                args.dirs,
+                args.out,
+                workers=args.workers,
+                dask_address=args.dask,
+                csv_options=_csv_options(args),
+                progress=progress,
+                resume=args.resume,
+            )
+    except KeyboardInterrupt:
+        if Path(args.out, "schema.json").is_file():
+            err_console.print(
+                f"interrupted: the tables so far are in {escape(str(args.out))}; the same command with "
+                "--resume finishes the batch",
+                highlight=False,
+            )
+            return 130
+        raise
     code = _print_failures(report.failed, report.total)
+    kept = f"{len(report.kept)} kept from before, " if args.resume else ""
     console.print(
-        f"{len(report.analysed)} analysed ({report.steps} steps), {len(report.failed)} failed, on "
+        f"{kept}{len(report.analysed)} analysed ({report.steps} steps), {len(report.failed)} failed, on "
         f"{report.where} in {report.seconds:.1f} s ({report.total / report.seconds:.2f} files/s); "
         f"tables in [bold]{report.out}[/]",
         highlight=False,
@@ -668,6 +680,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--dask",
         metavar="ADDRESS",
         help="run on this Dask scheduler, e.g. tcp://10.0.0.5:8786 (pip install 'hipsense[cluster]')",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish an interrupted batch in --out: keep the recordings it has tables for, analyse the rest",
     )
     _add_csv_options(p)
 

@@ -123,3 +123,45 @@ def test_an_unreachable_scheduler_is_a_clear_error(study, tmp_path):
     with pytest.raises(HipsenseError, match="cannot reach the Dask scheduler"):
         run_batch([study / "ana"], tmp_path / "o", dask_address="tcp://127.0.0.1:9", dask_timeout_s=1)
     assert not (tmp_path / "o").exists()  # nothing written, so the same command can simply be rerun
+
+
+def test_an_interrupted_batch_resumes_to_the_same_tables(study, local_out, tmp_path, capsys, monkeypatch):
+    import hipsense.batch.run as batch_run
+
+    real = batch_run.analyse_file
+    calls = []
+
+    def stopped_after_two(job, options):  # Ctrl-C while the third file is analysed
+        calls.append(job)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(job, options)
+
+    monkeypatch.setattr(batch_run, "analyse_file", stopped_after_two)
+    out = tmp_path / "out"
+    assert main(["batch", str(study), "--out", str(out), "--workers", "1"]) == 130
+    assert "--resume finishes the batch" in capsys.readouterr().err
+    assert not (out / "failures.csv").exists()  # not finished
+    # As if killed between a recording's two tables: its steps are there, its sessions row is not.
+    done = sorted(out.glob("sessions/*/*/part-0.parquet"))
+    assert len(done) == 2
+    done[-1].unlink()
+    (done[-1].parent / "part-0.parquet.tmp").write_bytes(b"half a file")
+
+    monkeypatch.setattr(batch_run, "analyse_file", real)
+    assert main(["batch", str(study), "--out", str(out), "--workers", "1"]) == 2  # no --resume: refused
+    assert "not an empty folder" in capsys.readouterr().err
+    assert main(["batch", str(study), "--out", str(out), "--workers", "1", "--resume"]) == 1  # broken.hsn
+    said = capsys.readouterr().out
+    assert "1 kept from before, 3 analysed" in said and "1 failed" in said
+    assert not list(out.rglob("*.tmp"))
+    reference, _ = local_out
+    for name in BATCH_TABLES:
+        pd.testing.assert_frame_equal(read_table(out, name), read_table(reference, name))
+    assert pd.read_csv(out / "failures.csv")["path"].str.endswith("broken.hsn").tolist() == [True]
+    # --resume refuses a folder that is not a batch's output
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "thesis.docx").write_text("")
+    assert main(["batch", str(study), "--out", str(other), "--resume"]) == 2
+    assert "--resume needs a folder" in capsys.readouterr().err

@@ -8,7 +8,10 @@ Output folder::
     failures.csv                                  path, error of every file that could not be analysed
 
 Workers analyse and shape the tables; this process writes them as results arrive, so the output does
-not depend on which worker finished first and memory holds one result at a time.
+not depend on which worker finished first and memory holds one result at a time. Each file appears
+whole (written under a temporary name, then renamed), and a recording's sessions row is written after
+its steps, so an interrupted batch can be resumed: files with a sessions row are done, the rest are
+analysed again, and failures.csv (written last) says the batch finished.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ class BatchReport:
     out: Path
     total: int
     analysed: list[Job] = field(default_factory=list)
+    #: already in the output folder of the batch resumed (``resume=True``)
+    kept: list[Job] = field(default_factory=list)
     #: (path, why it could not be analysed)
     failed: list[tuple[Path, str]] = field(default_factory=list)
     steps: int = 0
@@ -110,13 +115,29 @@ def _dask(client, jobs: list[Job], csv_options: dict) -> Iterator[FileResult]:
             client.cancel(list(futures))
 
 
+def _part(out: Path, table: str, job: Job) -> Path:
+    return out / table / f"runner={job.runner}" / f"session={job.session}" / "part-0.parquet"
+
+
 def _write_result(out: Path, result: FileResult) -> None:
-    for name, df in (("steps", result.steps), ("sessions", result.session)):
+    for name, df in (("steps", result.steps), ("sessions", result.session)):  # sessions last: "done"
         assert df is not None
-        folder = out / name / f"runner={result.job.runner}" / f"session={result.job.session}"
-        folder.mkdir(parents=True)
+        path = _part(out, name, result.job)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
         # Partition keys live in the folder names (hive layout), not in the files.
-        df.drop(columns=["runner", "session"]).to_parquet(folder / "part-0.parquet", index=False)
+        df.drop(columns=["runner", "session"]).to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+
+
+def _output_folder(out: str | Path, resume: bool) -> Path:
+    """``out`` checked: new or empty, or with ``resume`` an earlier batch's output."""
+    if not resume:
+        return new_folder(out)
+    out = Path(out)
+    if out.is_dir() and any(out.iterdir()) and not (out / "schema.json").is_file():
+        raise HipsenseError(f"{out}: --resume needs a folder an earlier `hipsense batch` wrote into")
+    return out
 
 
 def run_batch(
@@ -128,18 +149,21 @@ def run_batch(
     csv_options: dict[str, Any] | None = None,
     progress: Progress | None = None,
     dask_timeout_s: float = DASK_CONNECT_TIMEOUT_S,
+    resume: bool = False,
 ) -> BatchReport:
     """Analyse every recording under ``dirs`` into the new folder ``out`` (see the module docstring).
 
     ``workers`` local processes (default: all cores) unless ``dask_address`` names a Dask scheduler,
     whose workers must see the input files at the same paths. Files that cannot be analysed are
-    listed in the report; none stops the rest.
+    listed in the report; none stops the rest. ``resume``: ``out`` may hold an earlier, interrupted
+    batch of the same folders; the recordings it has tables for are kept (``report.kept``) and the
+    others analysed, failed ones included.
     """
     started = time.perf_counter()
     jobs = discover(dirs)
     if not jobs:
         raise HipsenseError(f"no .hsn or .csv files under {', '.join(map(str, dirs))}")
-    out = new_folder(out)
+    out = _output_folder(out, resume)
     if workers is not None and workers < 1:
         raise HipsenseError(f"--workers must be at least 1, not {workers}")
     report = BatchReport(out, len(jobs))
@@ -153,7 +177,10 @@ def run_batch(
             )
         else:
             seen[key] = job.path
-            todo.append(job)
+            if resume and _part(out, "sessions", job).is_file():
+                report.kept.append(job)
+            else:
+                todo.append(job)
     options = dict(csv_options or {})
     if dask_address:  # connected before anything is written, so a wrong address leaves no folder behind
         client = _dask_client(dask_address, dask_timeout_s)
@@ -162,9 +189,10 @@ def run_batch(
         n = min(workers or os.cpu_count() or 1, len(todo))
         results, report.where = _local(todo, options, n), f"{n} local process{'es' if n > 1 else ''}"
     out.mkdir(parents=True, exist_ok=True)
+    (out / "failures.csv").unlink(missing_ok=True)  # written again at the end: the batch finished
     write_schema(out, BATCH_TABLES)
     if progress:
-        progress(len(report.failed), len(jobs), None)
+        progress(len(report.kept) + len(report.failed), len(jobs), None)
     for result in results:
         if result.error is None:
             _write_result(out, result)
@@ -173,7 +201,7 @@ def run_batch(
         else:
             report.failed.append((result.job.path, result.error))
         if progress:
-            progress(len(report.analysed) + len(report.failed), len(jobs), result.job)
+            progress(len(report.kept) + len(report.analysed) + len(report.failed), len(jobs), result.job)
     report.failed.sort()
     pd.DataFrame(
         {"path": [str(p) for p, _ in report.failed], "error": [e for _, e in report.failed]}, dtype="string"
