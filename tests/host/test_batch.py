@@ -165,3 +165,24 @@ def test_an_interrupted_batch_resumes_to_the_same_tables(study, local_out, tmp_p
     (other / "thesis.docx").write_text("")
     assert main(["batch", str(study), "--out", str(other), "--resume"]) == 2
     assert "--resume needs a folder" in capsys.readouterr().err
+
+
+def test_a_worker_that_dies_fails_its_file_only(study, local_out, tmp_path):
+    from hipsense.batch.run import _local
+    from tests.host.batch_crash import analyse_or_die
+
+    folder = tmp_path / "with-crash"
+    (folder / "ana").mkdir(parents=True)
+    for f in (study / "ana").iterdir():
+        (folder / "ana" / f.name).write_bytes(f.read_bytes())
+    (folder / "ana" / "crash.hsn").write_bytes(b"")
+    (folder / "ana" / "zz.hsn").write_bytes((study / "ana" / "mon.hsn").read_bytes())
+    jobs = discover([folder])
+    results = {r.job.path.name: r for r in _local(jobs, {}, 2, analyse_or_die)}
+    assert sorted(results) == ["crash.hsn", "mon.hsn", "wed.hsn", "zz.hsn"]  # each once
+    assert "the process analysing it died" in results["crash.hsn"].error
+    for name in ("mon.hsn", "wed.hsn", "zz.hsn"):
+        assert results[name].error is None and len(results[name].steps) > 0, name
+    pd.testing.assert_frame_equal(
+        results["zz.hsn"].steps.drop(columns=["session"]), results["mon.hsn"].steps.drop(columns=["session"])
+    )

@@ -19,8 +19,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,31 +66,67 @@ def _process_context():
     return multiprocessing.get_context("spawn")
 
 
-def _as_completed(futures: dict, completed: Callable) -> Iterator[FileResult]:
-    """Each future's result as it completes (``completed`` is the pool's ``as_completed``); a worker
-    that died (memory, signal, Dask's KilledWorker) fails its file and the rest go on."""
-    for future in completed(futures):
-        try:
-            yield future.result()
-        except Exception as e:  # noqa: BLE001 - that file fails, the rest go on
-            job = futures[future]
-            yield FileResult(
-                job, error=f"{job.path}: the worker analysing it failed ({type(e).__name__}: {e})"
-            )
+def _local(
+    jobs: list[Job], csv_options: dict, workers: int, analyse: Callable | None = None
+) -> Iterator[FileResult]:
+    """Results of ``analyse(job, csv_options)`` for every job, on ``workers`` processes.
 
-
-def _local(jobs: list[Job], csv_options: dict, workers: int) -> Iterator[FileResult]:
+    A worker that dies (a crash, or killed for lack of memory) breaks the whole process pool, and every
+    file not finished yet with it. So at most two files per worker are in flight (one running, one
+    queued so it never waits for this process); after a death the files in flight are analysed again
+    one at a time, each in a pool of its own (the one that dies
+    again is the culprit and fails alone), and the rest go on in a new pool.
+    """
+    analyse = analyse or analyse_file
     if workers == 1:  # no pool to start: the simplest way to run a handful of files
         for job in jobs:
-            yield analyse_file(job, csv_options)
+            yield analyse(job, csv_options)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context()) as pool:
-        futures = {pool.submit(analyse_file, job, csv_options): job for job in jobs}
+    ctx = _process_context()
+    todo = deque(jobs)
+    while todo:
+        suspects = yield from _pool_run(todo, csv_options, workers, ctx, analyse)
+        for job in suspects:
+            if (yield from _pool_run(deque([job]), csv_options, 1, ctx, analyse)):
+                yield FileResult(
+                    job, error=f"{job.path}: the process analysing it died (a crash, or out of memory)"
+                )
+
+
+def _pool_run(
+    todo: deque, csv_options: dict, workers: int, ctx, analyse: Callable
+) -> Generator[FileResult, None, list[Job]]:
+    """Run the jobs of ``todo`` (taken from it) on a new pool of ``workers``, yielding their results;
+    returns the jobs in flight when a worker died (none when all went well)."""
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        running: dict[Future, Job] = {}
         try:
-            yield from _as_completed(futures, as_completed)
+            while todo or running:
+                while todo and len(running) < 2 * workers:
+                    job = todo.popleft()
+                    running[pool.submit(analyse, job, csv_options)] = job
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                broken = False
+                for future in done:
+                    job = running.pop(future)
+                    if isinstance(future.exception(), BrokenProcessPool):
+                        running[future] = job
+                        broken = True
+                    else:
+                        yield _result(future, job)
+                if broken:
+                    return list(running.values())
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+    return []
+
+
+def _result(future, job: Job) -> FileResult:
+    try:
+        return future.result()
+    except Exception as e:  # noqa: BLE001 - that file fails, the rest go on
+        return FileResult(job, error=f"{job.path}: the worker analysing it failed ({type(e).__name__}: {e})")
 
 
 def _dask_client(address: str, timeout_s: float):
@@ -110,7 +148,10 @@ def _dask(client, jobs: list[Job], csv_options: dict) -> Iterator[FileResult]:
     with client:
         futures = {client.submit(analyse_file, job, csv_options, pure=False): job for job in jobs}
         try:
-            yield from _as_completed(futures, dask_completed)
+            # A worker that dies is Dask's to handle: it retries the file elsewhere, and after
+            # repeated deaths the future raises KilledWorker, which fails that file alone.
+            for future in dask_completed(futures):
+                yield _result(future, futures[future])
         finally:
             client.cancel(list(futures))
 
