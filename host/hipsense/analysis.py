@@ -206,7 +206,15 @@ def load_input(path: str | Path, **csv_options) -> tuple[ImuRecording, dict[str,
         raise InputFileError(path, "no such file" if not path.exists() else "not a file")
     if is_session_file(path):
         return recording_from_session(read_device_file(path))
-    return read_imu_csv(path, **csv_options), {}
+    recording = read_imu_csv(path, **csv_options)
+    return recording, csv_quality(recording)
+
+
+def csv_quality(recording: ImuRecording) -> dict[str, Any]:
+    """A CSV's counterpart of a session file's quality block: its start time, when its time column is
+    UNIX time (dates the session's flags)."""
+    start = recording.start_time_unix
+    return {"start_time_unix": int(start)} if start is not None else {}
 
 
 def analyze_file(
@@ -239,6 +247,7 @@ __all__ = [
     "SessionAnalysis",
     "analyze",
     "analyze_file",
+    "csv_quality",
     "load_input",
     "recording_from_session",
 ]

@@ -285,12 +285,15 @@ def _cmd_flags(args: argparse.Namespace) -> int:
     store = _existing_store()
     if store is None:
         return 0
+    undated = 0
     with store:
         for name in store.runners(args.runner):
-            flags += [
-                f for f in build_trends(store, name).flags if since is None or f.period_end >= since.date()
-            ]
+            trends = build_trends(store, name)
+            undated += trends.undated
+            flags += [f for f in trends.flags if since is None or f.period_end >= since.date()]
     print_flags(flags, console=console)
+    if undated:
+        console.print(f"[dim]{undated} session(s) without a start time were not judged (docs/store.md).[/]")
     return 0
 
 

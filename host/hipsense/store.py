@@ -271,7 +271,7 @@ class _Derived:
 def read_recording(path: Path, csv_options: dict[str, Any]):
     """Decode a device file or parse a CSV (:func:`~hipsense.formats.device_file.is_session_file`):
     (kind, recording, quality, start, device)."""
-    from hipsense.analysis import recording_from_session
+    from hipsense.analysis import csv_quality, recording_from_session
     from hipsense.formats.csv_input import read_imu_csv
     from hipsense.formats.device_file import is_session_file, read_device_file
 
@@ -283,7 +283,7 @@ def read_recording(path: Path, csv_options: dict[str, Any]):
             start = float(session.header.start_time_unix) or None
             return "device", recording, quality, start, session.header.device_id
         recording = read_imu_csv(path, **csv_options)
-        return "csv", recording, {}, None, None
+        return "csv", recording, csv_quality(recording), recording.start_time_unix, None
 
 
 def analyse_recording(recording, quality: dict[str, Any], name: str) -> tuple[Any, dict[str, Any]]:
@@ -696,16 +696,20 @@ class Store:
     def summaries(self, runner: str) -> list[tuple[int, pd.Timestamp, dict[str, Any]]]:
         """A runner's analysed sessions as ``(session id, start, summary)``, oldest first.
 
-        The start is the clip's start time, else the import time (as in :meth:`sessions`), in UTC.
+        The start is the recording's own (the clip's clock, a CSV's UNIX time) in UTC, or None when it
+        has none; those come last, in import order.
         """
         rows = self.db.execute(
-            "SELECT s.id, coalesce(s.start_time, r.imported_at), m.json FROM sessions s "
+            "SELECT s.id, s.start_time, m.json FROM sessions s "
             "JOIN runners u ON u.id = s.runner_id JOIN raw_files r ON r.sha256 = s.raw_sha256 "
             "JOIN summaries m ON m.session_id = s.id WHERE u.name = ? AND s.status = 'ok' "
-            "ORDER BY coalesce(s.start_time, r.imported_at), s.id",
+            "ORDER BY s.start_time IS NULL, s.start_time, r.imported_at, s.id",
             (runner,),
         ).fetchall()
-        return [(int(sid), pd.Timestamp(t, unit="s", tz="UTC"), json.loads(js)) for sid, t, js in rows]
+        return [
+            (int(sid), None if t is None else pd.Timestamp(t, unit="s", tz="UTC"), json.loads(js))
+            for sid, t, js in rows
+        ]
 
     def set_session_flags(self, flags: dict[int, list[dict[str, Any]]]) -> int:
         """Replace the ``flags`` list of these sessions' summaries (one transaction); returns how many changed.

@@ -150,3 +150,14 @@ def test_semicolon_or_tab_separated_with_decimal_commas(tmp_path, sep):
     rec = read_imu_csv(path)
     np.testing.assert_allclose(rec.data["acc_y"], df["acc_y"])
     assert rec.sample_rate_hz == pytest.approx(RATE)
+
+
+def test_unix_time_in_t_s_dates_the_recording(tmp_path):
+    df = _frame()
+    rec = read_imu_csv(_write(tmp_path, df))
+    assert rec.start_time_unix is None  # seconds since the start: no date
+    df["t_s"] += 1_767_225_600.25
+    rec = read_imu_csv(_write(tmp_path, df, "unix.csv"))
+    assert rec.start_time_unix == pytest.approx(1_767_225_610.25)  # _frame's time starts at 10 s
+    assert rec.data["t_s"].iloc[0] == 0.0 and rec.sample_rate_hz == pytest.approx(RATE)
+    assert any("UNIX time" in n and "2026-01-01 00:00:10 UTC" in n for n in rec.notes)

@@ -141,3 +141,33 @@ def test_commands_on_an_empty_data_folder_create_nothing(home, tmp_path, capsys)
     assert main(["export", "--out", str(tmp_path / "export")]) == 2
     assert "no hipsense data folder here yet" in capsys.readouterr().err
     assert list(home.iterdir()) == [] and not (tmp_path / "export").exists()
+
+
+def test_sessions_without_a_start_time_stay_out_of_the_trends(runs, home, tmp_path, capsys):
+    import pandas as pd
+
+    from hipsense.trends.build import build_trends
+
+    day = 1_767_225_600  # 2026-01-01 00:00 UTC
+    simulate_run(scenarios.steady_run(duration_s=20, seed=5)).write_device_file(
+        tmp_path / "dated.hsn", start_time_unix=day
+    )
+    table = pd.read_csv(runs / "b.csv")
+    table["t_s"] += day + 86_400  # UNIX time: the next day
+    table.to_csv(tmp_path / "unix.csv", index=False)
+    files = [tmp_path / "dated.hsn", tmp_path / "unix.csv", runs / "b.csv"]
+    assert main(["import", *map(str, files), "--runner", "ana"]) == 0
+    with Store(home) as store:
+        s = store.sessions(runner="ana")
+        assert (s["status"] == "ok").all()
+        starts = dict(zip(s["original_name"], s["start_time"], strict=True))
+        trends = build_trends(store, "ana")
+    assert starts["unix.csv"] == pd.Timestamp(day + 86_400, unit="s", tz="UTC")
+    assert pd.isna(starts["b.csv"])  # t_s from 0: no date
+    assert trends.undated == 1 and len(trends.sessions) == 2
+    assert [t.date().isoformat() for t in trends.sessions["start"]] == ["2026-01-01", "2026-01-02"]
+    capsys.readouterr()
+    assert main(["trends", "--runner", "ana"]) == 0
+    assert "1 session(s) of ana have no start time" in capsys.readouterr().out
+    assert main(["flags", "--runner", "ana"]) == 0
+    assert "1 session(s) without a start time were not judged" in capsys.readouterr().out

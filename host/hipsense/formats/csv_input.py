@@ -39,13 +39,19 @@ class CsvInputError(InputFileError):
         super().__init__(path, problem, offset=line, where="line")
 
 
+#: A time column whose first value is at least this (2000-01-01 in UTC seconds) holds UNIX time, which
+#: dates the recording; smaller values are seconds since the recording began.
+UNIX_TIME_AFTER = 946_684_800
+
+
 @dataclass
 class ImuRecording:
     """An IMU recording in SI units, in the sensor or the body frame.
 
     ``data`` has ``t_s`` plus the frame's columns that the file holds; ``frame`` says which frame.
     ``filled`` marks samples the device lost and that were interpolated to keep the grid uniform
-    (``None`` when none were).
+    (``None`` when none were). ``start_time_unix``: when the recording began (UTC seconds since 1970),
+    ``None`` when the file does not say.
     """
 
     data: pd.DataFrame
@@ -54,6 +60,7 @@ class ImuRecording:
     source: Path | None = None
     notes: list[str] = field(default_factory=list)
     filled: np.ndarray | None = None
+    start_time_unix: float | None = None
 
     @property
     def has_gyro(self) -> bool:
@@ -245,10 +252,12 @@ def read_imu_csv(
                 path, f"time goes backwards or repeats ({TIME_COLUMN} {t[i]:g} then {t[i + 1]:g})", line=i + 3
             )
         rate = float(1.0 / np.median(step))
+        start = float(t[0]) if t[0] >= UNIX_TIME_AFTER else None
         t = t - t[0]
     else:
         assert sample_rate_hz is not None
         rate = float(sample_rate_hz)
+        start = None
         t = np.arange(n) / rate
     duration = n / rate
     if duration < min_duration_s:
@@ -264,4 +273,7 @@ def read_imu_csv(
     notes = []
     if has_time and sample_rate_hz is not None:
         notes.append(f"sample rate estimated from {TIME_COLUMN} ({rate:.2f} Hz); --sample-rate ignored")
-    return ImuRecording(pd.DataFrame(out), frame, rate, path, notes)
+    if start is not None:
+        when = pd.Timestamp(start, unit="s", tz="UTC").strftime("%Y-%m-%d %H:%M:%S")
+        notes.append(f"{TIME_COLUMN} is UNIX time: the recording started {when} UTC")
+    return ImuRecording(pd.DataFrame(out), frame, rate, path, notes, start_time_unix=start)

@@ -65,9 +65,12 @@ def trends_from_records(
 ) -> Trends:
     """Trends from ``(session_id, start, summary dict)`` records (the store's, or simulated ones).
 
-    Calendar days are UTC days of the sessions' start times.
+    Calendar days are UTC days of the sessions' start times. Records without a start (None) cannot be
+    placed in time: they are left out and counted in ``Trends.undated``.
     """
-    sessions = session_table(records)
+    records = list(records)
+    dated = [r for r in records if r[1] is not None]
+    sessions = session_table(dated)
     if until is not None and len(sessions):
         sessions = sessions[sessions["start"] <= _end_of(until)].reset_index(drop=True)
     sessions = add_baselines(sessions, baseline)
@@ -80,7 +83,9 @@ def trends_from_records(
             daily_series = daily_series.reindex(full, fill_value=0.0)
     daily = load_table(daily_series)
     flags = (flagger or OveruseFlagger()).detect(sessions, daily, runner=runner).flags_
-    return Trends(runner=runner, daily=daily, sessions=sessions, flags=flags)
+    return Trends(
+        runner=runner, daily=daily, sessions=sessions, flags=flags, undated=len(records) - len(dated)
+    )
 
 
 def build_trends(store: Store, runner: str, *, until: dt.date | dt.datetime | str | None = None) -> Trends:

@@ -92,9 +92,13 @@ class Trends:
         :func:`hipsense.trends.sessions.session_row`.
     flags
         Every flag raised over the history, oldest first.
+    undated
+        Analysed sessions left out because they have no start time (a clip whose clock was never set,
+        a CSV whose time column is not UNIX time).
     """
 
     runner: str
     daily: pd.DataFrame
     sessions: pd.DataFrame
     flags: list[Flag] = field(default_factory=list)
+    undated: int = 0

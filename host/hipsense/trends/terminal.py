@@ -30,8 +30,14 @@ GAIT_ROWS = (
 def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
     """Weekly load, acute:chronic ratio and each gait metric against the runner's baseline."""
     s = trends.sessions
+    if trends.undated:
+        console.print(
+            f"[yellow]{trends.undated} session(s) of {trends.runner} have no start time and are not in "
+            "these trends[/] (a CSV dates itself when its t_s is UNIX time; docs/store.md).",
+            highlight=False,
+        )
     if s.empty:
-        console.print(f"No analysed sessions for runner {trends.runner!r} yet.")
+        console.print(f"No dated analysed sessions for runner {trends.runner!r} yet.")
         return
     load = weekly_loads(trends.daily["load"]).tail(weeks)
     week = week_of(s["start"].dt.tz_convert(None))
