@@ -171,3 +171,5 @@ def test_sessions_without_a_start_time_stay_out_of_the_trends(runs, home, tmp_pa
     assert "1 session(s) of ana have no start time" in capsys.readouterr().out
     assert main(["flags", "--runner", "ana"]) == 0
     assert "1 session(s) without a start time were not judged" in capsys.readouterr().out
+    assert main(["report", "--weeks", "2", "--runner", "ana", "--out", str(tmp_path / "t.html")]) == 0
+    assert "1 session(s) without a start time" in (tmp_path / "t.html").read_text()

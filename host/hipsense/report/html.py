@@ -216,7 +216,10 @@ def _window(trends: Trends, weeks: int) -> tuple[pd.Timestamp, pd.Timestamp, pd.
     sessions = trends.sessions.copy()
     daily = trends.daily.copy()
     if sessions.empty or daily.empty:
-        raise HipsenseError(f"runner {trends.runner!r} has no analysed sessions to show trends for")
+        undated = f" ({trends.undated} without a start time, docs/store.md)" if trends.undated else ""
+        raise HipsenseError(
+            f"runner {trends.runner!r} has no dated analysed sessions to show trends for{undated}"
+        )
     sessions["start"] = _naive_utc(sessions["start"])
     daily.index = _naive_utc(pd.DatetimeIndex(daily.index))
     last = max(daily.index.max(), sessions["start"].max()).normalize()
@@ -318,6 +321,8 @@ def render_trends(trends: Trends, weeks: int, *, progress: Progress | None = Non
     body += section("runs", "Runs in this period", _sessions_table(sessions))
     title = f"Last {weeks} week{'s' if weeks != 1 else ''} of running"
     details = [("runner", trends.runner), ("period", f"{first:%d %b %Y} to {last:%d %b %Y}")]
+    if trends.undated:
+        details.append(("left out", f"{trends.undated} session(s) without a start time"))
     return page(title, "trend report", details, body)
 
 
