@@ -202,7 +202,7 @@ def test_trend_page_errors_are_clear():
     with pytest.raises(HipsenseError, match="at least 1"):
         render_trends(t, 0)
     t.sessions = t.sessions.iloc[:0]
-    with pytest.raises(HipsenseError, match="no analysed sessions"):
+    with pytest.raises(HipsenseError, match="no dated analysed sessions"):
         render_trends(t, 4)
 
 
