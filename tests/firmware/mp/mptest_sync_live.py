@@ -32,30 +32,38 @@ def _packets(link):
     return out
 
 
-async def test_packets_are_numbered_contiguous_and_exact():
-    await asyncio.create_task(_contiguous())
-
-
-async def _contiguous():
+async def _keeping_up(capacity, size, batches):
+    # size-sample batches into the ring, the next once the stream has sent what it could (fewer than
+    # per_packet left), so with capacity >= 15 + size a link that keeps up must lose nothing, however
+    # slow the machine. Every packet must be in order, contiguous and exact.
     w = CountingWriter()
-    tap = live.LiveTap(w, capacity=64, per_packet=16)
+    tap = live.LiveTap(w, capacity=capacity, per_packet=16)
     link = FrameLink()
     tap.start(link)
-    idx = 0
-    for _ in range(20):
-        tap.append(_batch(idx, 10), 10, 0)
-        idx += 10
-        await asyncio.sleep_ms(1)
+    for b in range(batches):
+        tap.append(_batch(size * b, size), size, 0)
+        while tap.count >= 16:
+            await asyncio.sleep_ms(0)
     await asyncio.sleep_ms(150)  # the tail goes out after the wait
     tap.stop()
-    assert w.got == 200  # the writer got every sample
+    assert w.got == size * batches  # the writer got every sample
     pk = _packets(link)
-    assert [p[0] for p in pk] == list(range(len(pk)))
+    assert tap.dropped == 0 and [p[0] for p in pk] == list(range(len(pk)))
     expect = 0
     for _seq, first, n, flags, vals in pk:
         assert first == expect and flags == 0 and _exact(first, n, vals)
         expect += n
-    assert expect == 200
+    assert expect == size * batches
+
+
+async def test_packets_are_numbered_contiguous_and_exact():
+    await asyncio.create_task(_keeping_up(64, 10, 20))
+
+
+async def test_the_ring_wraps_without_losing_or_reordering():
+    # 7-sample batches into a 23-sample ring, drained 16 at a time: the copies and the packets cross
+    # the ring's end at many offsets.
+    await asyncio.create_task(_keeping_up(23, 7, 60))
 
 
 async def test_a_slow_link_drops_oldest_and_says_so():
@@ -104,29 +112,3 @@ async def _big():
     assert tap.dropped == 5 + 30
     assert pk[0][1] == 35 and pk[0][3] & live.LIVE_DROPPED
     assert sum(p[2] for p in pk) == 20 and all(_exact(p[1], p[2], p[4]) for p in pk)
-
-
-async def test_the_ring_wraps_without_losing_or_reordering():
-    await asyncio.create_task(_wrap())
-
-
-async def _wrap():
-    # 7-sample batches into a 23-sample ring, drained 16 at a time: the copies and the packets cross
-    # the ring's end at many offsets. The next batch comes once the stream has sent what it could
-    # (at most 15 + 7 = 22 buffered), so nothing may be dropped, however slow the machine.
-    w = CountingWriter()
-    tap = live.LiveTap(w, capacity=23, per_packet=16)
-    link = FrameLink()
-    tap.start(link)
-    for b in range(60):
-        tap.append(_batch(7 * b, 7), 7, 0)
-        while tap.count >= 16:
-            await asyncio.sleep_ms(0)
-    await asyncio.sleep_ms(150)
-    tap.stop()
-    pk = _packets(link)
-    assert tap.dropped == 0 and sum(p[2] for p in pk) == 420
-    expect = 0
-    for _seq, first, n, flags, vals in pk:
-        assert first == expect and flags == 0 and _exact(first, n, vals)
-        expect += n
