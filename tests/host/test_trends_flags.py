@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from hipsense import cli
+from hipsense.cli import common as cli_common
 from hipsense.cli import main
 from hipsense.sim import Fatigue, scenarios, simulate_run
 from hipsense.sim.history import Changes, RunnerProfile, plan_history, write_history
@@ -125,7 +125,7 @@ def test_steady_history_raises_no_flags(steady):
 def test_trends_and_flags_commands(changed, monkeypatch, capsys):
     home, _, _ = changed
     monkeypatch.setenv(HOME_ENV, str(home))
-    monkeypatch.setattr(cli.console, "width", 200)  # long labels on one line, whatever the terminal
+    monkeypatch.setattr(cli_common.console, "width", 200)  # long labels on one line, whatever the terminal
     assert main(["trends", "--runner", "ana", "--weeks", "4"]) == 0
     out = capsys.readouterr().out
     for word in ("Training load of ana", "ACWR", "pelvic drop, left-foot stance", "outside the band"):

@@ -1,0 +1,7 @@
+"""``python -m hipsense.cli``."""
+
+import sys
+
+from hipsense.cli import main
+
+sys.exit(main())

@@ -1,0 +1,137 @@
+"""What the commands share: the consoles, the progress bar, option helpers, the store."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from hipsense.errors import HipsenseError
+
+# soft_wrap: messages carry file paths, which a hard wrap at the console width would break in two
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+#: ``add(name, func, help, description)`` -> the command's parser (each module's ``register`` takes it).
+AddCommand = Callable[[str, Callable[[argparse.Namespace], int], str, str], argparse.ArgumentParser]
+
+
+@contextmanager
+def progress_bar(start: str, label: Callable[[Any], str]) -> Iterator[Callable[[int, int, Any], None]]:
+    """A transient progress bar; yields the ``progress(done, total, current)`` callback that the store,
+    report, export and batch functions take, which shows ``label(current)`` (``start`` until the first call).
+
+    Not shown when the output is not a terminal (a pipe, a file, a CI log): there the bar would be only
+    a stray blank line."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_interactive,
+    ) as bar:
+        task = bar.add_task(start, total=None)
+
+        def progress(done: int, total: int, current: Any) -> None:
+            bar.update(task, total=total, completed=done, description=label(current))
+
+        yield progress
+
+
+def print_failures(failed: Sequence[tuple[Any, str]], total: int) -> int:
+    """Print each failed file's message; the exit code of a command over many files (import, batch):
+    0 when none failed, 1 when some did, 2 when all did."""
+    for _, message in failed:
+        err_console.print(f"[bold red]failed:[/] {escape(message)}", highlight=False)
+    if not failed:
+        return 0
+    return 2 if len(failed) == total else 1
+
+
+def add_csv_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sample-rate", type=float, metavar="HZ", help="CSV without t_s: its sampling rate")
+    p.add_argument(
+        "--acc-unit",
+        choices=["m/s^2", "g"],
+        default="m/s^2",
+        help="CSV acceleration unit (default: %(default)s)",
+    )
+    p.add_argument(
+        "--gyr-unit",
+        choices=["deg/s", "rad/s"],
+        default="deg/s",
+        help="CSV angular rate unit (default: %(default)s)",
+    )
+    p.add_argument(
+        "--columns",
+        metavar="MAP",
+        help="map the CSV's column names to ours, e.g. acc_is=acc_v_g,acc_pa=acc_ap_g",
+    )
+
+
+def add_owner_option(p: argparse.ArgumentParser) -> None:
+    """--runner for the commands that put sessions into the store (import, sync)."""
+    p.add_argument(
+        "--runner", default="default", metavar="NAME", help="whose runs these are (default: %(default)s)"
+    )
+
+
+def add_output_folder_option(p: argparse.ArgumentParser) -> None:
+    """--out for the commands that write a new folder of tables (export, batch; see export.new_folder)."""
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="new (or empty) folder to write")
+
+
+def csv_options_from(args: argparse.Namespace) -> dict:
+    """The CSV reading options given on the command line (defaults left out)."""
+    from hipsense.formats.csv_input import csv_options, parse_column_map
+
+    try:
+        columns = parse_column_map(args.columns) if args.columns else None
+    except ValueError as e:
+        raise HipsenseError(f"--columns: {e}") from None
+    return csv_options(args.sample_rate, args.acc_unit, args.gyr_unit, columns)
+
+
+def open_store(*, create: bool = True):
+    from hipsense.store import Store
+
+    return Store(create=create)
+
+
+def existing_store():
+    """The local store, or None (after saying so) when nothing has been imported yet."""
+    from hipsense.store import DB_NAME, default_root
+
+    if not (default_root() / DB_NAME).exists():
+        console.print(
+            f"No sessions stored yet in {default_root()}; add some with `hipsense import FILE...`.",
+            highlight=False,
+        )
+        return None
+    return open_store(create=False)
+
+
+def since_from(args: argparse.Namespace):
+    """``--since`` as a UTC pandas Timestamp (None when not given); a date without a zone is UTC.
+
+    Strict ISO 8601 (2025-03-01, 2025-03-01T06:30+01:00): a lenient parser reads "March" as a date."""
+    import datetime as dt
+
+    import pandas as pd
+
+    if not args.since:
+        return None
+    try:
+        ts = pd.Timestamp(dt.datetime.fromisoformat(args.since))
+    except ValueError:
+        raise HipsenseError(f"--since: {args.since!r} is not a date (use YYYY-MM-DD)") from None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

@@ -1,0 +1,137 @@
+"""Commands for research: export and batch."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.markup import escape
+
+from hipsense.cli.common import (
+    AddCommand,
+    add_csv_options,
+    add_output_folder_option,
+    console,
+    csv_options_from,
+    err_console,
+    open_store,
+    print_failures,
+    progress_bar,
+    since_from,
+)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from hipsense.export.export import WHAT, export_store, parse_what
+
+    what = parse_what(args.what) if args.what else WHAT
+    since = since_from(args)
+    store = open_store(create=False)
+    with store, progress_bar("exporting", lambda current: f"exporting {current or ''}") as progress:
+        result = export_store(
+            store,
+            args.out,
+            fmt=args.format,
+            runner=args.runner,
+            since=since,
+            what=what,
+            pseudonymize=args.pseudonymize,
+            progress=progress,
+        )
+    rows = ", ".join(f"{name} {n} rows" for name, n in result.rows.items())
+    note = " (pseudonymised)" if result.pseudonymized else ""
+    console.print(
+        f"exported {result.sessions} session{'s' if result.sessions != 1 else ''}{note} to [bold]{result.out}[/]: {rows}",
+        highlight=False,
+    )
+    return 0
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from hipsense.batch.run import run_batch
+
+    try:
+        with progress_bar(
+            "analysing", lambda job: f"analysing {job.path.name}" if job else "starting workers"
+        ) as progress:
+            report = run_batch(
+                args.dirs,
+                args.out,
+                workers=args.workers,
+                dask_address=args.dask,
+                csv_options=csv_options_from(args),
+                progress=progress,
+                resume=args.resume,
+            )
+    except KeyboardInterrupt:
+        if Path(args.out, "schema.json").is_file():
+            err_console.print(
+                f"interrupted: the tables so far are in {escape(str(args.out))}; the same command with "
+                "--resume finishes the batch",
+                highlight=False,
+            )
+            return 130
+        raise
+    code = print_failures(report.failed, report.total)
+    kept = f"{len(report.kept)} kept from before, " if args.resume else ""
+    console.print(
+        f"{kept}{len(report.analysed)} analysed ({report.steps} steps), {len(report.failed)} failed, on "
+        f"{report.where} in {report.seconds:.1f} s ({report.total / report.seconds:.2f} files/s); "
+        f"tables in [bold]{report.out}[/]",
+        highlight=False,
+    )
+    return code
+
+
+def register(add: AddCommand) -> None:
+    p = add(
+        "export",
+        _cmd_export,
+        "export the store's data for research as CSV or Parquet, with a data dictionary",
+        "Writes the stored sessions into a new folder as tables: raw samples in SI units in the sensor "
+        "and the body frame (one file per session), the step table, the session summaries (flattened) "
+        "and the flags, plus schema.json (every column's dtype, unit and meaning; docs/data-dictionary.md) "
+        "and a README saying what was selected and, with --pseudonymize, what was removed.",
+    )
+    p.add_argument(
+        "--format", choices=["csv", "parquet"], default="parquet", help="file format (default: %(default)s)"
+    )
+    add_output_folder_option(p)
+    p.add_argument("--runner", metavar="NAME", help="only this runner's sessions (default: all)")
+    p.add_argument("--since", metavar="DATE", help="only sessions from this date on (YYYY-MM-DD, UTC)")
+    p.add_argument(
+        "--what",
+        metavar="LIST",
+        help="tables to write, comma-separated from raw,steps,sessions,flags (default: all four)",
+    )
+    p.add_argument(
+        "--pseudonymize",
+        action="store_true",
+        help="replace runner names, drop device ids and file names, shift dates by a random offset per runner",
+    )
+    p = add(
+        "batch",
+        _cmd_batch,
+        "analyse many recordings in parallel into Parquet tables (cohort studies)",
+        "Analyses every device file and CSV under each DIR (recursively) on all local cores, or on a Dask "
+        "cluster with --dask, and writes the per-step and per-session tables as Parquet partitioned by "
+        "runner and session (the runner is the first sub-folder below DIR; docs/batch.md). Files that "
+        "cannot be analysed are listed at the end and do not stop the rest; exit code 0 when none failed, "
+        "1 when some did, 2 when all did.",
+    )
+    p.add_argument(
+        "dirs", nargs="+", type=Path, metavar="DIR", help="folders of recordings, one sub-folder per runner"
+    )
+    add_output_folder_option(p)
+    p.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: all cores)")
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run on this Dask scheduler, e.g. tcp://10.0.0.5:8786 (pip install 'hipsense[cluster]')",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish an interrupted batch in --out: keep the recordings it has tables for, analyse the rest",
+    )
+    add_csv_options(p)
