@@ -23,10 +23,11 @@
 #
 # Watcher: while no session is recording, runs the IMU through its own driver at WATCH_HZ (52 Hz,
 # +-16 g: the peaks never clip, and the 26 Hz bandwidth keeps the ~100-ms stance peak) and reads its
-# FIFO every period_ms (1 s; the FIFO holds 4.9 s at 52 Hz), feeding the detector. On running it
-# powers that driver down and calls start(). After a session ends (or a start was refused) it waits
-# until it has seen REARM_QUIET_MS without a running step before it may start again, so stopping a
-# session by hand while still jogging does not start a new one at once.
+# FIFO every period_ms (1 s; the FIFO holds 4.9 s at 52 Hz, 2.56 s on the ICM-42688-P at its nearest
+# rate, 50 Hz), feeding the detector. On running it powers that driver down and calls start(). After
+# a session ends (or a start was refused) it waits until it has seen REARM_QUIET_MS without a running
+# step before it may start again, so stopping a session by hand while still jogging does not start a
+# new one at once.
 import asyncio
 import time
 

@@ -1,9 +1,11 @@
 """Auto-start on running (firmware/motion.py) on simulated runs and walks (hipsense.sim), on MicroPython.
 
-1. Through main(): a simulated session (stand, run, stand) plays on the fake LSM6DSOX locked to the fake
-   clock; with ``"auto_start": "motion"`` the device watches at 52 Hz, starts a session on the run and
-   closes it (``no_running``) a minute after the last step. The host decodes the file: the samples are
-   exactly the simulated ones from the moment of detection.
+1. Through main(), on each supported chip: a simulated session (stand, run, stand) plays on the fake
+   chip locked to the fake clock (fakes/fake_source.py); with ``"auto_start": "motion"`` the device
+   watches at 52 Hz (LSM6DSOX) or 50 Hz (ICM-42688-P: its nearest rate), starts a session on the run
+   and closes it (``no_running``) a minute after the last step. The host decodes the file: the
+   samples are exactly the simulated ones from the moment of detection. A simulated walk starts
+   nothing.
 2. The detector alone on many simulated runs (2.5-5 m/s) and walks (0.8-2 m/s), at 52 Hz as the watcher
    sees them (means of 4 simulated 208 Hz samples, as the fake chip makes them): every run is detected
    within the documented delay, no walk or stand is.
@@ -19,7 +21,7 @@ import numpy as np
 import pytest
 
 from hipsense.formats.device_file import SessionFileWarning, read_device_file
-from hipsense.sim import RunConfig, Segment, simulate_run
+from hipsense.sim import RunConfig, Segment, SensorModel, simulate_run
 from tests.mpy.harness import run_micropython, unavailable_reason
 
 pytestmark = [
@@ -29,68 +31,121 @@ pytestmark = [
 ]
 
 MP = Path(__file__).resolve().parent / "mp"
-SRC_HZ = 6667 / 32  # the fake chip plays the source at the 208 Hz setting's real rate
 MAX_DELAY_S = 12.0  # docs/firmware.md: 24 steps (7.2-10.3 s at 200-140 steps/min) + a step + 1 s
+
+# Per chip model (mp_device.CHIPS): sim_hz, the simulated rate; source_rate, the rate (samples/us) the
+# fake chip plays the simulation at, so that the recording reads it one to one (the LSM6DSOX's 208 Hz
+# setting runs at 6667/32 Hz; the ICM-42688-P's nearest setting is 200 Hz); watch_mhz and record_mhz,
+# the rates the watcher and the session run at (the headers' odr_mhz); real_watch_mhz, the driver's
+# rate_mhz at the watch rate; acc_scale_ng at +-16 g.
+CHIPS = {
+    "lsm6dsox": {
+        "sim_hz": 208.0,
+        "source_rate": (6667, 32000000),
+        "watch_mhz": 52000,
+        "real_watch_mhz": 52085,
+        "record_mhz": 208000,
+        "acc_scale_ng": 488000,
+    },
+    "icm42688": {
+        "sim_hz": 200.0,
+        "source_rate": (1, 5000),
+        "watch_mhz": 50000,
+        "real_watch_mhz": 50000,
+        "record_mhz": 200000,
+        "acc_scale_ng": 488281,
+    },
+}
 
 BOOT = """
 import array, mp_device
 src = array.array("h", open("/in/counts.bin", "rb").read())
 rec, chip, _ = await mp_device.run_device(
-    '{"auto_start": "motion", "auto_stop_min": 1}', [], 130000, src, source_rate=(6667, 32000000))
+    '{"auto_start": "motion", "auto_stop_min": 1}', [], END_MS, src, source_rate=RATE, model=MODEL)
 w = rec.watcher
-print("@@RESULT", rec.sessions, rec.last_path, rec.last_reason, w.detected_ms, chip.errors)
+print("@@RESULT", rec.sessions, rec.last_path, rec.last_reason, w.detected_ms, w.imu.odr_mhz,
+      w.det.index, w.det.peaks, w.det.landings, w.errors, chip.errors)
 """
 
 
-def test_simulated_run_starts_and_stops_a_session(tmp_path):
-    run = simulate_run(
-        RunConfig(segments=(Segment("stand", 15.0), Segment("run", 30.0), Segment("stand", 75.0)), seed=4)
-    )
-    counts = run.counts
+def _boot(tmp_path: Path, model: str, counts: np.ndarray, end_ms: int, export: bool) -> list[str]:
     raw = tmp_path / "counts.bin"
     counts.astype("<i2").tofile(raw)
-    out = tmp_path / "motion.hsn"
+    code = f"END_MS = {end_ms}\nRATE = {CHIPS[model]['source_rate']!r}\nMODEL = {model!r}\n" + BOOT
     res = run_micropython(
-        BOOT,
+        code,
         files=[(raw, "/in/counts.bin")] + [(p, f"/tests/{p.name}") for p in MP.glob("mp_*.py")],
         sys_path=["/tests"],
-        export=[("/mt_sessions/00000001.hsn", out)],
+        export=[("/mt_sessions/00000001.hsn", tmp_path / "motion.hsn")] if export else [],
     )
     line = next(x for x in res.stdout.splitlines() if x.startswith("@@RESULT"))
-    _, sessions, path, reason, detected_ms, errors = line.split(" ", 5)
-    assert (sessions, path, reason, errors) == ("1", "/mt_sessions/00000001.hsn", "5", "[]"), res.stdout
+    return line.split(" ", 10)[1:]
+
+
+def _simulate(model: str, segments: tuple[Segment, ...], seed: int, **kw):
+    sensor = SensorModel(sample_rate_hz=CHIPS[model]["sim_hz"])
+    return simulate_run(RunConfig(segments=segments, seed=seed, sensor=sensor, **kw))
+
+
+@pytest.mark.parametrize("model", sorted(CHIPS))
+def test_simulated_run_starts_and_stops_a_session(tmp_path, model):
+    chip = CHIPS[model]
+    ns, ds = chip["source_rate"]
+    src_hz = ns * 1e6 / ds
+    run = _simulate(model, (Segment("stand", 15.0), Segment("run", 30.0), Segment("stand", 75.0)), seed=4)
+    counts = run.counts
+    sessions, path, reason, detected_ms, odr, _, _, _, errs, chip_errs = _boot(
+        tmp_path, model, counts, 130000, export=True
+    )
+    assert (sessions, path, reason, errs, chip_errs) == ("1", "/mt_sessions/00000001.hsn", "5", "0", "[]")
+    assert int(odr) == chip["watch_mhz"]  # the watcher ran the chip at (its nearest rate to) 52 Hz
     with warnings.catch_warnings():
         warnings.simplefilter("error", SessionFileWarning)
-        s = read_device_file(out)
+        s = read_device_file(tmp_path / "motion.hsn")
     assert s.report.close_reason == "no_running" and s.report.gaps == [] and s.report.overflow_lost == 0
-    first_ic = run.truth["ic_row"].iloc[0] / SRC_HZ
-    last_ic = run.truth["ic_row"].iloc[-1] / SRC_HZ
+    assert s.header.odr_mhz == chip["record_mhz"]
+    first_ic = run.truth["ic_row"].iloc[0] / src_hz
+    last_ic = run.truth["ic_row"].iloc[-1] / src_hz
     delay = int(detected_ms) / 1000 - first_ic
+    print(f"{model}: detected {delay:.2f} s after the first step")
     assert 7.0 < delay < MAX_DELAY_S, delay
     # The samples are the simulated ones from detection on, none missing, until a minute after the last step.
     start = int(np.flatnonzero((counts == s.counts[0]).all(axis=1))[0])
     n = len(s.counts)
     np.testing.assert_array_equal(s.counts, counts[start : start + n])
-    assert abs(start / SRC_HZ - int(detected_ms) / 1000) < 0.05
-    stop_s = (start + n) / SRC_HZ
+    assert abs(start / src_hz - int(detected_ms) / 1000) < 0.05
+    stop_s = (start + n) / src_hz
     assert last_ic + 59 < stop_s < last_ic + 62, (last_ic, stop_s)
+
+
+@pytest.mark.parametrize("model", sorted(CHIPS))
+def test_simulated_walk_does_not_start_a_session(tmp_path, model):
+    # The fastest walk of the detector test below, brisk enough to load the pelvis most.
+    run = _simulate(model, (Segment("stand", 5.0), Segment("walk", 55.0)), seed=1, walk_speed_mps=2.0)
+    sessions, _, _, _, odr, index, peaks, landings, errs, chip_errs = _boot(
+        tmp_path, model, run.counts, 59000, export=False
+    )
+    assert (sessions, errs, chip_errs) == ("0", "0", "[]")
+    watch_hz = CHIPS[model]["watch_mhz"] // 1000
+    assert int(odr) == CHIPS[model]["watch_mhz"]
+    assert 57 * watch_hz <= int(index) <= 59 * watch_hz, index  # it watched all along, at its rate
+    assert (peaks, landings) == ("0", "0")  # walking never reaches 1.8 g, let alone after a flight
 
 
 DETECT = """
 import array, motion
 data = open("/in/cases.bin", "rb").read()
-rate_mhz = 52085  # 6667 Hz / 128: the LSM6DSOX's real 52 Hz
 out = []
 o = 0
 for n in CASES:
     a = array.array("h", data[o : o + 12 * n])
     o += 12 * n
-    det = motion.StepDetector(rate_mhz, 488000)
+    det = motion.StepDetector(RATE_MHZ, ACC_SCALE_NG)
     buf = array.array("h", bytes(12 * 52))
     i = 0
     at = -1
     while i < n:
-        k = min(52, n - i)  # one watch period (1 s) per feed
+        k = min(PER_POLL, n - i)  # one watch period (1 s) per feed
         buf[0 : 6 * k] = a[6 * i : 6 * (i + k)]
         if det.feed(buf, k):
             at = det.index
@@ -101,29 +156,37 @@ print("@@DETECT", out)
 """
 
 
-def _at_52hz(counts: np.ndarray) -> np.ndarray:
+def _at_watch_rate(counts: np.ndarray) -> np.ndarray:
+    # What the fake chip makes at a quarter of the simulated rate: the floor of the means of 4.
     n = len(counts) // 4 * 4
     return np.floor(counts[:n].reshape(-1, 4, 6).astype(np.int64).mean(axis=1)).astype(np.int16)
 
 
-def test_detector_on_simulated_runs_and_walks(tmp_path):
-    cases = []  # (kind, speed, seed, counts at 52 Hz, onset s)
+@pytest.mark.parametrize("model", sorted(CHIPS))
+def test_detector_on_simulated_runs_and_walks(tmp_path, model):
+    # At each chip's watch rate (52 Hz; 50 Hz on the ICM-42688-P), on a quarter of its simulated rate.
+    chip = CHIPS[model]
+    sim_hz = chip["sim_hz"]
+    cases = []  # (kind, speed, seed, counts at the watch rate, onset s)
     for speed in (2.5, 3.0, 3.5, 4.0, 4.5, 5.0):
         for seed in (1, 2):
-            r = simulate_run(
-                RunConfig(segments=(Segment("stand", 5.0), Segment("run", 35.0)), speed_mps=speed, seed=seed)
-            )
-            cases.append(("run", speed, seed, _at_52hz(r.counts), r.truth["ic_row"].iloc[0] / 208))
+            r = _simulate(model, (Segment("stand", 5.0), Segment("run", 35.0)), seed, speed_mps=speed)
+            cases.append(("run", speed, seed, _at_watch_rate(r.counts), r.truth["ic_row"].iloc[0] / sim_hz))
     for speed in (0.8, 1.1, 1.4, 1.7, 2.0):
         for seed in (1, 2):
-            segs = (Segment("stand", 5.0), Segment("walk", 55.0))
-            r = simulate_run(RunConfig(segments=segs, walk_speed_mps=speed, seed=seed))
-            cases.append(("walk", speed, seed, _at_52hz(r.counts), None))
-    r = simulate_run(RunConfig(segments=(Segment("stand", 60.0),), seed=3))
-    cases.append(("stand", 0.0, 3, _at_52hz(r.counts), None))
+            r = _simulate(model, (Segment("stand", 5.0), Segment("walk", 55.0)), seed, walk_speed_mps=speed)
+            cases.append(("walk", speed, seed, _at_watch_rate(r.counts), None))
+    r = _simulate(model, (Segment("stand", 60.0),), 3)
+    cases.append(("stand", 0.0, 3, _at_watch_rate(r.counts), None))
     raw = tmp_path / "cases.bin"
     np.concatenate([c[3] for c in cases]).astype("<i2").tofile(raw)
-    script = "CASES = " + json.dumps([len(c[3]) for c in cases]) + "\n" + DETECT
+    head = {
+        "CASES": [len(c[3]) for c in cases],
+        "RATE_MHZ": chip["real_watch_mhz"],
+        "ACC_SCALE_NG": chip["acc_scale_ng"],
+        "PER_POLL": chip["watch_mhz"] // 1000,
+    }
+    script = "".join(f"{k} = {json.dumps(v)}\n" for k, v in head.items()) + DETECT
     res = run_micropython(script, files=[(raw, "/in/cases.bin")])
     line = next(x for x in res.stdout.splitlines() if x.startswith("@@DETECT"))
     found = json.loads(line.split(" ", 1)[1])
@@ -131,10 +194,11 @@ def test_detector_on_simulated_runs_and_walks(tmp_path):
     for (kind, speed, seed, _, onset), at in zip(cases, found, strict=True):
         if kind == "run":
             assert at > 0, (speed, seed)
-            delays.append(at / 52.085 - onset)
+            delays.append(at / (sim_hz / 4) - onset)
             assert 6.5 < delays[-1] < MAX_DELAY_S, (speed, seed, delays[-1])
         else:
             assert at == -1, (kind, speed, seed, at)
     print(
-        f"detection delay after the first step: {min(delays):.1f}-{max(delays):.1f} s on {len(delays)} runs"
+        f"{model}: detection delay after the first step: {min(delays):.1f}-{max(delays):.1f} s"
+        f" on {len(delays)} runs"
     )

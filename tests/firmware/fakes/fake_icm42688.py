@@ -14,7 +14,10 @@
 # Samples come from `samples` (array('h'), acc x y z, gyr x y z per sample), one per ODR period of the
 # FakeClock (the chip's own time runs rate_ppm fast; its timestamps count chip time). The first
 # `invalid_first` packets carry -32768 (sensors starting up) and consume no source sample.
+# TimeLockedICM42688 reads the source locked to the clock instead (fake_source.py; motion tests).
 import array
+
+from fake_source import ClockLocked
 
 WHO_AM_I = 0x47
 FIFO_BYTES = 2048
@@ -135,23 +138,38 @@ class FakeICM42688:
     def _odr(self):
         return _ODR[self.regs[_ACCEL_CONFIG0] & 0x0F]
 
+    def _rate(self):
+        # (numerator, denominator) of samples per microsecond (chip time runs rate_ppm fast).
+        return self._odr() * (1000000 + self.rate_ppm), 1000000000000000
+
+    def _next(self, num, den):
+        # The source sample the chip's next packet carries: (index, values, offset of its 6 channels),
+        # or None when the source has run out. Here one source sample per packet; ClockLocked
+        # (fake_source.py) plays the source by clock time instead.
+        i = self.src
+        if i >= self.n_source:
+            return None
+        return i, self.samples, i * 6
+
     def update(self):
         if not self.streaming or self.clock.us == self._last_us:
             return  # (no big-int arithmetic when time stood still: heap_lock tests read through here)
         self._last_us = self.clock.us
-        odr = self._odr()
-        due = (self.clock.us - self.t0) * odr * (1000000 + self.rate_ppm) // 1000000000000000
+        num, den = self._rate()
+        due = (self.clock.us - self.t0) * num // den
         while self.produced < due:
             if self.invalid_first:
                 self.invalid_first -= 1
                 self._push(-1)
-            elif self.src >= self.n_source:
-                self.exhausted = True
-                self.produced = due
-                break
             else:
-                self._push(self.src)
-                self.src += 1
+                nxt = self._next(num, den)
+                if nxt is None:
+                    self.exhausted = True
+                    self.produced = due
+                    break
+                i, s, b = nxt
+                self._push(i, s, b)
+                self.src = i + 1
             self.produced += 1
         if self.int1 is not None:
             r = self.regs
@@ -163,7 +181,8 @@ class FakeICM42688:
             high = r[_INT_CONFIG] & 1
             self.int1.value(bool(act) == bool(high))
 
-    def _push(self, src):
+    def _push(self, src, s=None, b=0):
+        # One packet: source sample src (channels s[b : b + 6]), or -1: a start-up packet (-32768).
         n = FIFO_PACKETS
         if self.count == n:
             self.lost_pkt += 1
@@ -182,9 +201,8 @@ class FakeICM42688:
         period_us = 1000000000 // self._odr()
         ts = (self.ts_base + (self.produced + 1) * period_us // res) & 0xFFFF
         f[o] = 0x68  # accel + gyro + ODR timestamp
-        s = self.samples
         for c in range(6):
-            v = s[src * 6 + c] if src >= 0 else -32768
+            v = s[b + c] if src >= 0 else -32768
             v &= 0xFFFF
             p = o + 1 + 2 * c
             if little:
@@ -340,3 +358,15 @@ class FakeICM42688:
 
     def lost_indices(self):
         return [i for i in range(self.src) if self.delivered[i] != 3]
+
+
+class TimeLockedICM42688(ClockLocked, FakeICM42688):
+    """The model reading a source locked to the clock (fake_source.py; motion tests).
+
+    source_rate=(num, den): the source's samples per microsecond. With (1, 5000), 200 Hz, a chip at the
+    200 Hz setting reads the source one to one; at 50 Hz (the watcher's nearest to 52) it averages 4.
+    """
+
+    def __init__(self, clock, samples, source_rate, **kw):
+        self._lock(source_rate)
+        FakeICM42688.__init__(self, clock, samples, **kw)

@@ -16,6 +16,8 @@
 # whole, so a test knows exactly which ones a FIFO overflow destroyed.
 import array
 
+from fake_source import ClockLocked
+
 WHO_AM_I = 0x6C
 FIFO_WORDS = 512
 
@@ -117,14 +119,14 @@ class FakeLSM6DSOX:
         num, den = self._rate()
         due = (self.clock.us - self.t0) * num // den
         regs = self.regs
-        s = self.samples
         while self.produced < due:
-            if self.src >= self.n_source:
+            nxt = self._next(num, den)
+            if nxt is None:
                 self.exhausted = True
                 self.produced = due
                 break
+            self.src, s, b = nxt
             cnt = self.produced & 3
-            b = self.src * 6
             self._push(0x01, cnt, s[b + 3], s[b + 4], s[b + 5])
             self._push(0x02, cnt, s[b], s[b + 1], s[b + 2])
             self.src += 1
@@ -135,6 +137,15 @@ class FakeLSM6DSOX:
             self.int1.value(
                 (ctrl & 0x08 and st2 & 0x80) or (ctrl & 0x10 and st2 & 0x40) or (ctrl & 0x20 and st2 & 0x20)
             )
+
+    def _next(self, num, den):
+        # The source sample the chip's next sample reads: (index, values, offset of its 6 channels),
+        # or None when the source has run out. Here one source sample per chip sample; ClockLocked
+        # (fake_source.py) plays the source by clock time instead.
+        i = self.src
+        if i >= self.n_source:
+            return None
+        return i, self.samples, i * 6
 
     def _push(self, sensor, cnt, x, y, z):
         n = FIFO_WORDS
@@ -284,49 +295,13 @@ class FakeLSM6DSOX:
         return [i for i in range(self.src) if self.delivered[i] != 3]
 
 
-class TimeLockedLSM6DSOX(FakeLSM6DSOX):
-    """The model reading a source locked to the clock (motion tests: the world moves while the chip idles).
+class TimeLockedLSM6DSOX(ClockLocked, FakeLSM6DSOX):
+    """The model reading a source locked to the clock (fake_source.py; motion tests).
 
-    source_rate=(num, den): the source is a recording of the world at num/den samples per microsecond.
-    A sample the chip produces at time t is the source around t: the mean of the source samples since
-    the chip's previous sample (a crude anti-aliasing filter when the chip runs slower than the
-    source), whether or not the chip streamed before. With (6667, 32000000), the real rate of the
-    208 Hz setting, a 208 Hz chip reads the source one to one.
+    source_rate=(num, den): the source's samples per microsecond. With (6667, 32000000), the real rate
+    of the 208 Hz setting, a 208 Hz chip reads the source one to one.
     """
 
     def __init__(self, clock, samples, source_rate, **kw):
-        self.source_rate = source_rate
-        self._prev = -1
-        super().__init__(clock, samples, **kw)
-
-    def _check_stream(self):
-        was = self.streaming
-        super()._check_stream()
-        if self.streaming and not was:
-            self._prev = -1
-
-    def update(self):
-        if not self.streaming or self.clock.us == self._last_us:
-            return
-        self._last_us = self.clock.us
-        num, den = self._rate()
-        due = (self.clock.us - self.t0) * num // den
-        ns, ds = self.source_rate
-        s = self.samples
-        while self.produced < due:
-            hi = (self.t0 * num + (self.produced + 1) * den) * ns // (num * ds)
-            if hi >= self.n_source:
-                self.exhausted = True
-                self.produced = due
-                break
-            lo = self._prev + 1
-            if self._prev < 0 or lo > hi or lo < hi - 31:
-                lo = hi
-            self._prev = hi
-            k = hi - lo + 1
-            v = [sum(s[i * 6 + c] for i in range(lo, hi + 1)) // k for c in range(6)]
-            self.src = hi
-            cnt = self.produced & 3
-            self._push(0x01, cnt, v[3], v[4], v[5])
-            self._push(0x02, cnt, v[0], v[1], v[2])
-            self.produced += 1
+        self._lock(source_rate)
+        FakeLSM6DSOX.__init__(self, clock, samples, **kw)

@@ -8,10 +8,16 @@ import os
 
 import machine
 from fake_clock import FakeClock
+from fake_icm42688 import FakeICM42688, TimeLockedICM42688
 from fake_lsm6dsox import FakeLSM6DSOX, TimeLockedLSM6DSOX
 from mp_rig import walk
 
 FOLDER = "/mt_sessions"
+# model: (I2C address, chip model, the model reading a source locked to the clock)
+CHIPS = {
+    "lsm6dsox": (0x6A, FakeLSM6DSOX, TimeLockedLSM6DSOX),
+    "icm42688": (0x68, FakeICM42688, TimeLockedICM42688),
+}
 CONFIG = "/mt_config.json"
 
 
@@ -74,16 +80,17 @@ async def run_device(
     keep=False,
     usb=None,
     source_rate=None,
+    model="lsm6dsox",
 ):
     """Boot main.main() with config_text, press the button by script, stop at end_ms.
 
     script: [(ms, level)] button levels (0 = pressed), or [(ms, function)] to call then (sync frames).
     usb: (reader, writer) streams for the USB sync link (fakes/fake_sync.py). adc_uv: the battery ADC input (2 V = 4 V on
-    the cell behind the default 1:2 divider); None: no ADC. imu: attach a fake LSM6DSOX fed with src
-    (int16 samples, 6 interleaved channels; default a random walk). keep: keep the sessions folder as the
-    last run left it. source_rate: the chip reads src locked to the clock (fake_lsm6dsox.TimeLockedLSM6DSOX).
-    progress: called with the recorder every second of fake time (a test's probe). Returns (recorder,
-    chip, LED on-time ms).
+    the cell behind the default 1:2 divider); None: no ADC. imu: attach a fake chip fed with src (int16
+    samples, 6 interleaved channels; default a random walk). model: which chip, "lsm6dsox" or "icm42688"
+    (CHIPS). keep: keep the sessions folder as the last run left it. source_rate: the chip reads src
+    locked to the clock, src being source_rate = (num, den) samples per us (fakes/fake_source.py).
+    Returns (recorder, chip, LED on-time ms).
     """
     import main
 
@@ -103,10 +110,11 @@ async def run_device(
     chip = None
     if imu:
         samples = src if src is not None else walk(208 * 30)
+        addr, plain, locked = CHIPS[model]
         if source_rate is None:
-            chip = i2c.attach(0x6A, FakeLSM6DSOX(clock, samples))
+            chip = i2c.attach(addr, plain(clock, samples))
         else:
-            chip = i2c.attach(0x6A, TimeLockedLSM6DSOX(clock, samples, source_rate))
+            chip = i2c.attach(addr, locked(clock, samples, source_rate))
     button = machine.Pin(5, machine.Pin.IN, machine.Pin.PULL_UP, value=1)
     led = machine.Pin(13, machine.Pin.OUT)
     hw = {

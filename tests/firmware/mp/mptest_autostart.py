@@ -1,7 +1,9 @@
-# MicroPython tests of "auto_start": "motion" through main() (mp_device.py): the fake LSM6DSOX reads a
-# synthetic world (mp_motion.py, 208 Hz) locked to the fake clock, so what the chip sees while idle
-# (motion.Watcher at 52 Hz) and while recording is the same motion at the same times.
-# tests/firmware/test_motion_e2e.py does the same with hipsense.sim runs and decodes on the host.
+# MicroPython tests of "auto_start": "motion" through main() (mp_device.py): the fake chip reads a
+# synthetic world (mp_motion.py, 208 Hz; 200 Hz for the ICM-42688-P) locked to the fake clock
+# (fakes/fake_source.py), so what the chip sees while idle (motion.Watcher at 52 Hz, or the chip's
+# nearest rate) and while recording is the same motion at the same times. The first test runs on both
+# chips, the others on the LSM6DSOX. tests/firmware/test_motion_e2e.py does the same with hipsense.sim
+# runs and decodes on the host.
 import struct
 
 import log
@@ -23,29 +25,32 @@ def _run(seconds, seed=1):
 
 
 async def test_running_starts_a_session_and_a_still_stretch_stops_it():
-    src = join(still(SRC_HZ, 20), _run(30), still(SRC_HZ, 80))
-    rec, chip, _ = await run_device(
-        '{"auto_start": "motion", "auto_stop_min": 1, "rate_hz": 52}',
-        [],
-        125000,
-        src,
-        source_rate=SOURCE_RATE,
-    )
-    w = rec.watcher
-    assert rec.sessions == 1 and not rec.recording and w.started == 1, (rec.sessions, w.started, w.errors)
-    assert rec.last_reason == log.REASON_NO_RUNNING
-    # Detected after 24 steps (8.5 s at 170/min) + up to a step + one watch period (1 s).
-    delay = w.detected_ms - 20000
-    assert 8000 <= delay <= 10500, delay
-    (total, _, lost, reason), data = _end_block(rec.last_path)
-    assert reason == log.REASON_NO_RUNNING and lost == 0
-    assert (
-        struct.unpack_from("<I", data, 20)[0] == 52000
-    )  # the session at the configured rate, not 52 Hz by chance
-    # Recorded from detection to 1 min after the last step (+ up to the 1 s check): 50 s -> 111 s.
-    stop_s = w.detected_ms / 1000 + total / 52
-    assert 50 + 59 <= stop_s <= 50 + 62, stop_s
-    assert chip.errors == []
+    # On each chip: the ICM-42688-P watches at 50 Hz and records at 50 Hz (its nearest rates to 52 Hz).
+    chips = (("lsm6dsox", SRC_HZ, SOURCE_RATE, 52000), ("icm42688", 200, (1, 5000), 50000))
+    for model, src_hz, source_rate, odr_mhz in chips:
+        src = join(still(src_hz, 20), steps(src_hz, 30, 170, 3000, seed=1), still(src_hz, 80))
+        rec, chip, _ = await run_device(
+            '{"auto_start": "motion", "auto_stop_min": 1, "rate_hz": 52}',
+            [],
+            125000,
+            src,
+            source_rate=source_rate,
+            model=model,
+        )
+        w = rec.watcher
+        assert rec.sessions == 1 and not rec.recording and w.started == 1, (model, rec.sessions, w.errors)
+        assert rec.last_reason == log.REASON_NO_RUNNING and w.imu.odr_mhz == odr_mhz, model
+        # Detected after 24 steps (8.5 s at 170/min) + up to a step + one watch period (1 s).
+        delay = w.detected_ms - 20000
+        assert 8000 <= delay <= 10500, (model, delay)
+        (total, _, lost, reason), data = _end_block(rec.last_path)
+        assert reason == log.REASON_NO_RUNNING and lost == 0
+        # The session at the configured rate (the chip's nearest), not the watcher's by chance.
+        assert struct.unpack_from("<I", data, 20)[0] == odr_mhz
+        # Recorded from detection to 1 min after the last step (+ up to the 1 s check): 50 s -> 111 s.
+        stop_s = w.detected_ms / 1000 + total * 1000 / odr_mhz
+        assert 50 + 59 <= stop_s <= 50 + 62, (model, stop_s)
+        assert chip.errors == []
 
 
 async def test_walking_and_stillness_do_not_start_a_session():

@@ -401,3 +401,45 @@ def test_spi_bus_adapter():
         n = d.read(buf)
         assert n >= 19 and list(buf[0 : n * 6]) == list(src[0 : n * 6]), (d.MODEL, n)
         assert cs.value() == 1 and not m.errors
+
+
+def test_clock_locked_models_play_the_source_by_clock_time():
+    # fakes/fake_source.py on both models (the motion tests' world): at a quarter of the source's rate
+    # each sample is the mean of the 4 source samples since the chip's previous one; after a pause the
+    # chip reads the source where the clock is, not where it stopped.
+    import array
+
+    from fake_clock import FakeClock
+    from fake_icm42688 import TimeLockedICM42688
+    from fake_lsm6dsox import TimeLockedLSM6DSOX
+
+    src = array.array("h", bytes(12 * 8000))
+    for i in range(8000):
+        src[6 * i] = i  # a ramp: a mean of 4 is the index of the last minus 1.5
+        src[6 * i + 1] = -i
+    chips = (
+        (TimeLockedLSM6DSOX, 52, (6667, 32000000)),  # 4 x the 52 Hz setting's real rate (52.085 Hz)
+        (TimeLockedICM42688, 50, (1, 5000)),  # 200 Hz; the ICM-42688-P's nearest rate to 52 Hz is 50 Hz
+    )
+    for cls, hz, rate in chips:
+        clock = FakeClock()
+        i2c = machine.I2C(0)
+        m = i2c.attach(cls is TimeLockedICM42688 and 0x68 or 0x6A, cls(clock, src, rate))
+        d = imu.probe(i2c, odr_hz=52, clock=clock.ticks_ms)
+        buf = d.new_buffer()
+        for start_ms in (0, 6000):  # started at 0 s; stopped at 1 s, started again at 6 s
+            clock.us = start_ms * 1000
+            d.start()
+            clock.advance_ms(1000)
+            n = d.read(buf)
+            first = start_ms * 1000 * rate[0] // rate[1]  # the source sample at the start
+            assert n == hz and not d.more and d.lost == 0, (d.MODEL, n)
+            for k in range(n):
+                assert buf[6 * k] == first + 4 * k + 2 and buf[6 * k + 1] == -first - 4 * k - 3, (
+                    d.MODEL,
+                    start_ms,
+                    k,
+                    buf[6 * k],
+                )
+            d.stop()
+        assert m.errors == []
