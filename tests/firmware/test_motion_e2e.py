@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import pytest
 
 from hipsense.formats.device_file import SessionFileWarning, read_device_file
 from hipsense.sim import RunConfig, Segment, SensorModel, simulate_run
+from tests.firmware.motion_cases import detect
 from tests.mpy.harness import run_micropython, unavailable_reason
 
 pytestmark = [
@@ -132,30 +132,6 @@ def test_simulated_walk_does_not_start_a_session(tmp_path, model):
     assert (peaks, landings) == ("0", "0")  # walking never reaches 1.8 g, let alone after a flight
 
 
-DETECT = """
-import array, motion
-data = open("/in/cases.bin", "rb").read()
-out = []
-o = 0
-for n in CASES:
-    a = array.array("h", data[o : o + 12 * n])
-    o += 12 * n
-    det = motion.StepDetector(RATE_MHZ, ACC_SCALE_NG)
-    buf = array.array("h", bytes(12 * 52))
-    i = 0
-    at = -1
-    while i < n:
-        k = min(PER_POLL, n - i)  # one watch period (1 s) per feed
-        buf[0 : 6 * k] = a[6 * i : 6 * (i + k)]
-        if det.feed(buf, k):
-            at = det.index
-            break
-        i += k
-    out.append(at)
-print("@@DETECT", out)
-"""
-
-
 def _at_watch_rate(counts: np.ndarray) -> np.ndarray:
     # What the fake chip makes at a quarter of the simulated rate: the floor of the means of 4.
     n = len(counts) // 4 * 4
@@ -178,20 +154,12 @@ def test_detector_on_simulated_runs_and_walks(tmp_path, model):
             cases.append(("walk", speed, seed, _at_watch_rate(r.counts), None))
     r = _simulate(model, (Segment("stand", 60.0),), 3)
     cases.append(("stand", 0.0, 3, _at_watch_rate(r.counts), None))
-    raw = tmp_path / "cases.bin"
-    np.concatenate([c[3] for c in cases]).astype("<i2").tofile(raw)
-    head = {
-        "CASES": [len(c[3]) for c in cases],
-        "RATE_MHZ": chip["real_watch_mhz"],
-        "ACC_SCALE_NG": chip["acc_scale_ng"],
-        "PER_POLL": chip["watch_mhz"] // 1000,
-    }
-    script = "".join(f"{k} = {json.dumps(v)}\n" for k, v in head.items()) + DETECT
-    res = run_micropython(script, files=[(raw, "/in/cases.bin")])
-    line = next(x for x in res.stdout.splitlines() if x.startswith("@@DETECT"))
-    found = json.loads(line.split(" ", 1)[1])
+    # one watch period (1 s) per feed
+    per_poll = chip["watch_mhz"] // 1000
+    found = detect(tmp_path, [c[3] for c in cases], chip["real_watch_mhz"], per_poll, chip["acc_scale_ng"])
     delays = []
-    for (kind, speed, seed, _, onset), at in zip(cases, found, strict=True):
+    for (kind, speed, seed, _, onset), d in zip(cases, found, strict=True):
+        at = d.at
         if kind == "run":
             assert at > 0, (speed, seed)
             delays.append(at / (sim_hz / 4) - onset)

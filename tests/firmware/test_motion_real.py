@@ -16,15 +16,14 @@ no mediolateral axis; |a| is taken from the vertical and anteroposterior ones.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
 from hipsense import datasets
 from hipsense.conventions import G
-from tests.mpy.harness import run_micropython, unavailable_reason
+from tests.firmware.motion_cases import detect
+from tests.mpy.harness import unavailable_reason
 
 pytestmark = [
     pytest.mark.firmware,
@@ -35,29 +34,6 @@ pytestmark = [
 COUNTS_PER_G = 1e9 / 488000  # +-16 g
 START_STEPS = 24  # firmware/motion.py
 
-DETECT = """
-import array, motion
-data = open("/in/cases.bin", "rb").read()
-out = []
-o = 0
-for n in CASES:
-    a = array.array("h", data[o : o + 12 * n])
-    o += 12 * n
-    det = motion.StepDetector(52000, 488000)
-    longest = 0
-    ran = False
-    buf = array.array("h", bytes(12 * 13))
-    i = 0
-    while i < n:  # a quarter of a second at a time, so the longest chain is seen
-        k = min(13, n - i)
-        buf[0 : 6 * k] = a[6 * i : 6 * (i + k)]
-        ran = det.feed(buf, k) or ran
-        longest = max(longest, det.steps)
-        i += k
-    out.append([det.landings, longest, ran])
-print("@@DETECT", out)
-"""
-
 
 def _counts_52hz(acc_g: np.ndarray, rate_hz: int) -> np.ndarray:
     up, down = {500: (13, 125), 100: (13, 25)}[rate_hz]
@@ -67,17 +43,6 @@ def _counts_52hz(acc_g: np.ndarray, rate_hz: int) -> np.ndarray:
     return counts
 
 
-def _detect(tmp_path, cases: list[np.ndarray]) -> list[tuple[int, int, bool]]:
-    raw = tmp_path / "cases.bin"
-    np.concatenate(cases).astype("<i2").tofile(raw)
-    script = "CASES = " + json.dumps([len(c) for c in cases]) + "\n" + DETECT
-    res = run_micropython(script, files=[(raw, "/in/cases.bin")])
-    line = next(x for x in res.stdout.splitlines() if x.startswith("@@DETECT"))
-    return [
-        tuple(x) for x in json.loads(line.split(" ", 1)[1].replace("True", "true").replace("False", "false"))
-    ]
-
-
 def test_every_real_running_step_is_one_step_of_one_chain(shared_data, tmp_path):
     cases, contacts = [], []
     for trial in range(1, 7):
@@ -85,13 +50,14 @@ def test_every_real_running_step_is_one_step_of_one_chain(shared_data, tmp_path)
         cases.append(_counts_52hz(raw[["acc_v_g", "acc_ap_g"]].to_numpy(), 500))
         ref = datasets.reference_contacts(raw["grf_v_bw"].to_numpy(), datasets.RUNNING_SACRAL_RATE_HZ)
         contacts.append(int(ref["ic_s"].notna().sum()))  # landings inside the recording
-    found = _detect(tmp_path, cases)
-    for trial, ((landings, longest, _), n_ref) in enumerate(zip(found, contacts, strict=True), start=1):
+    found = detect(tmp_path, cases, 52000, 13)  # a quarter of a second per feed
+    for trial, (d, n_ref) in enumerate(zip(found, contacts, strict=True), start=1):
+        landings, longest = d.landings, d.longest
         # The first landing may come before the detector has seen a flight (the recording starts
         # mid-step) and is then not counted; every other contact is exactly one landing.
         assert n_ref - 1 <= landings <= n_ref, (trial, landings, n_ref)
         assert longest == landings - 1, (trial, longest, landings)  # one chain through the whole trial
-    print(f"real running: {sum(f[0] for f in found)} landings for {sum(contacts)} force-plate contacts")
+    print(f"real running: {sum(d.landings for d in found)} landings for {sum(contacts)} force-plate contacts")
 
 
 def test_real_walking_never_looks_like_running(shared_data, tmp_path):
@@ -102,9 +68,9 @@ def test_real_walking_never_looks_like_running(shared_data, tmp_path):
     for name in names:
         sensor, _ = datasets.read_walking_sensor(folder / f"{name}_lb.txt")
         cases.append(_counts_52hz(sensor[["acc_x", "acc_y", "acc_z"]].to_numpy() / G, 100))
-    found = _detect(tmp_path, cases)
-    assert not any(ran for _, _, ran in found)
-    longest = max(f[1] for f in found)
+    found = detect(tmp_path, cases, 52000, 13)  # a quarter of a second per feed
+    assert all(d.at == -1 for d in found)
+    longest = max(d.longest for d in found)
     assert longest < START_STEPS // 2, longest  # far from starting, not just under the line
     minutes = sum(len(c) for c in cases) / 52 / 60
     print(f"real walking: {len(cases)} trials, {minutes:.0f} min, longest chain {longest} of {START_STEPS}")
