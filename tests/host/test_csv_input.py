@@ -161,3 +161,12 @@ def test_unix_time_in_t_s_dates_the_recording(tmp_path):
     assert rec.start_time_unix == pytest.approx(1_767_225_610.25)  # _frame's time starts at 10 s
     assert rec.data["t_s"].iloc[0] == 0.0 and rec.sample_rate_hz == pytest.approx(RATE)
     assert any("UNIX time" in n and "2026-01-01 00:00:10 UTC" in n for n in rec.notes)
+
+
+def test_a_start_time_given_dates_a_relative_time_csv_only(tmp_path):
+    df = _frame()
+    rec = read_imu_csv(_write(tmp_path, df), start_time_unix=1_767_225_600.0)
+    assert rec.start_time_unix == 1_767_225_600.0
+    df["t_s"] += 1_767_225_600
+    with pytest.raises(CsvInputError, match="UNIX time already"):
+        read_imu_csv(_write(tmp_path, df, "unix.csv"), start_time_unix=1_767_225_600.0)

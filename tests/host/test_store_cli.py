@@ -173,3 +173,18 @@ def test_sessions_without_a_start_time_stay_out_of_the_trends(runs, home, tmp_pa
     assert "1 session(s) without a start time were not judged" in capsys.readouterr().out
     assert main(["report", "--weeks", "2", "--runner", "ana", "--out", str(tmp_path / "t.html")]) == 0
     assert "1 session(s) without a start time" in (tmp_path / "t.html").read_text()
+
+
+def test_start_time_dates_a_csv_and_survives_reanalysis(runs, home, capsys):
+    import pandas as pd
+
+    args = ["import", str(runs / "b.csv"), "--start-time", "2026-03-01T07:30+01:00", "--runner", "ana"]
+    assert main(args) == 0
+    assert main(["reanalyze", "--all"]) == 0
+    with Store(home) as store:
+        start = store.sessions(runner="ana")["start_time"].iloc[0]
+        assert start == pd.Timestamp("2026-03-01T06:30Z")
+        assert [s[1] for s in store.summaries("ana")] == [start]
+    capsys.readouterr()
+    assert main(["import", str(runs / "a.hsn"), str(runs / "b.csv"), "--start-time", "2026-03-01"]) == 2
+    assert "dates one recording" in capsys.readouterr().err

@@ -90,6 +90,16 @@ def add_output_folder_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="new (or empty) folder to write")
 
 
+def add_start_time_option(p: argparse.ArgumentParser) -> None:
+    """--start-time, for the commands that take one recording at a time (or check that they do)."""
+    p.add_argument(
+        "--start-time",
+        metavar="WHEN",
+        help="a CSV whose t_s is not UNIX time: when it started, e.g. 2025-03-01T07:30+01:00 (no zone: "
+        "UTC); dates the run for trends",
+    )
+
+
 def csv_options_from(args: argparse.Namespace) -> dict:
     """The CSV reading options given on the command line (defaults left out)."""
     from hipsense.formats.csv_input import csv_options, parse_column_map
@@ -98,7 +108,9 @@ def csv_options_from(args: argparse.Namespace) -> dict:
         columns = parse_column_map(args.columns) if args.columns else None
     except ValueError as e:
         raise HipsenseError(f"--columns: {e}") from None
-    return csv_options(args.sample_rate, args.acc_unit, args.gyr_unit, columns)
+    text = getattr(args, "start_time", None)
+    start = _iso_utc(text, "--start-time").timestamp() if text else None
+    return csv_options(args.sample_rate, args.acc_unit, args.gyr_unit, columns, start)
 
 
 def open_store(*, create: bool = True):
@@ -124,14 +136,19 @@ def since_from(args: argparse.Namespace):
     """``--since`` as a UTC pandas Timestamp (None when not given); a date without a zone is UTC.
 
     Strict ISO 8601 (2025-03-01, 2025-03-01T06:30+01:00): a lenient parser reads "March" as a date."""
+    return _iso_utc(args.since, "--since") if args.since else None
+
+
+def _iso_utc(text: str, option: str):
+    """An ISO 8601 date or time as a UTC pandas Timestamp; without a zone it is UTC."""
     import datetime as dt
 
     import pandas as pd
 
-    if not args.since:
-        return None
     try:
-        ts = pd.Timestamp(dt.datetime.fromisoformat(args.since))
+        ts = pd.Timestamp(dt.datetime.fromisoformat(text))
     except ValueError:
-        raise HipsenseError(f"--since: {args.since!r} is not a date (use YYYY-MM-DD)") from None
+        raise HipsenseError(
+            f"{option}: {text!r} is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
+        ) from None
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

@@ -11,6 +11,7 @@ from hipsense.cli.common import (
     AddCommand,
     add_csv_options,
     add_owner_option,
+    add_start_time_option,
     console,
     csv_options_from,
     existing_store,
@@ -23,6 +24,8 @@ from hipsense.errors import HipsenseError
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    if args.start_time and len(args.files) > 1:
+        raise HipsenseError("--start-time dates one recording: import the files one at a time")
     options = csv_options_from(args)
     store = open_store()
     with (
@@ -183,6 +186,7 @@ def register(add: AddCommand) -> None:
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="device session files (.hsn) or CSVs")
     add_owner_option(p)
     add_csv_options(p)
+    add_start_time_option(p)
     p = add(
         "sessions",
         _cmd_sessions,
@@ -240,3 +244,4 @@ def register(add: AddCommand) -> None:
     p.add_argument("--out", metavar="FILE", help="where to write the HTML (default: a name in this folder)")
     p.add_argument("--open", action="store_true", help="open the report in the web browser")
     add_csv_options(p)
+    add_start_time_option(p)

@@ -9,6 +9,7 @@ from pathlib import Path
 from hipsense.cli.common import (
     AddCommand,
     add_csv_options,
+    add_start_time_option,
     console,
     csv_options_from,
 )
@@ -110,6 +111,7 @@ def register(add: AddCommand) -> None:
     p.add_argument("--steps-out", metavar="CSV", help="write the per-step table here")
     p.add_argument("--summary-out", metavar="JSON", help="write the session summary here")
     add_csv_options(p)
+    add_start_time_option(p)
     p.add_argument(
         "--mounting",
         choices=["back", "side-left", "side-right", "back-upside-down"],

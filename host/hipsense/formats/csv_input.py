@@ -72,9 +72,12 @@ def csv_options(
     acc_unit: str = "m/s^2",
     gyr_unit: str = "deg/s",
     columns: dict[str, str] | None = None,
+    start_time_unix: float | None = None,
 ) -> dict[str, Any]:
     """The CSV reading options worth storing (defaults left out, so equal options compare equal)."""
     opts: dict[str, Any] = {}
+    if start_time_unix is not None:
+        opts["start_time_unix"] = start_time_unix
     if sample_rate_hz is not None:
         opts["sample_rate_hz"] = sample_rate_hz
     if acc_unit != "m/s^2":
@@ -157,6 +160,7 @@ def read_imu_csv(
     acc_unit: AccUnit = "m/s^2",
     gyr_unit: GyrUnit = "deg/s",
     columns: dict[str, str] | None = None,
+    start_time_unix: float | None = None,
     min_duration_s: float = MIN_DURATION_S,
 ) -> ImuRecording:
     """Read an IMU CSV into an :class:`ImuRecording` in SI units.
@@ -172,6 +176,9 @@ def read_imu_csv(
         ``"rad/s"``) columns.
     columns
         Our column name -> the file's column name, for files that name their columns otherwise.
+    start_time_unix
+        When the first sample was taken (UTC seconds since 1970), for a file whose ``t_s`` is not UNIX
+        time (which dates the recording by itself).
     min_duration_s
         Shorter recordings are rejected: too short to analyse.
     """
@@ -253,6 +260,8 @@ def read_imu_csv(
             )
         rate = float(1.0 / np.median(step))
         start = float(t[0]) if t[0] >= UNIX_TIME_AFTER else None
+        if start is not None and start_time_unix is not None:
+            raise CsvInputError(path, f"{TIME_COLUMN} is UNIX time already, so it needs no start time given")
         t = t - t[0]
     else:
         assert sample_rate_hz is not None
@@ -276,4 +285,6 @@ def read_imu_csv(
     if start is not None:
         when = pd.Timestamp(start, unit="s", tz="UTC").strftime("%Y-%m-%d %H:%M:%S")
         notes.append(f"{TIME_COLUMN} is UNIX time: the recording started {when} UTC")
+    else:
+        start = start_time_unix
     return ImuRecording(pd.DataFrame(out), frame, rate, path, notes, start_time_unix=start)

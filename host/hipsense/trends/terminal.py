@@ -33,7 +33,7 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
     if trends.undated:
         console.print(
             f"[yellow]{trends.undated} session(s) of {trends.runner} have no start time and are not in "
-            "these trends[/] (a CSV dates itself when its t_s is UNIX time; docs/store.md).",
+            "these trends[/] (date a CSV with UNIX time in t_s or `hipsense import FILE --start-time`; docs/store.md).",
             highlight=False,
         )
     if s.empty:
