@@ -12,7 +12,7 @@
 # and 19 samples at 52 Hz, alternating, where the force plate says 15), and timing the 1.8 g crossing
 # scattered in the simulator (the impact transient crosses it on some steps, the main peak ~100 ms
 # later on others); the loading edge keeps the force plate's rhythm in both (docs/firmware.md). A step
-# STEP_MIN..STEP_MAX samples after the previous one (130-215 steps/min) extends the chain of
+# STEP_MIN..STEP_MAX samples after the previous one (130-215 steps/min, rounded outward) extends the chain of
 # consecutive steps when its interval is within 1/JITTER_DIV of the previous one, else it starts a new
 # chain. A step sooner than that (vibration) or a pause longer than that breaks the chain. running()
 # is True once the chain holds `steps` steps (START_STEPS: 24, about 8.5 s at 170 steps/min) and has

@@ -214,7 +214,7 @@ _START_TIME = Column(
     "start_time",
     "datetime64[ns, UTC]",
     "UTC",
-    "start of the recording by the clip's clock (empty when unknown, e.g. CSVs)",
+    "start of the recording: the clip's clock, a CSV's UNIX-time t_s or its --start-time (empty when unknown)",
 )
 _KIND = Column("kind", "string", "-", "recording type: device (the clip's session file) or csv")
 _DEVICE_ID = Column(
