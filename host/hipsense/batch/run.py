@@ -103,8 +103,11 @@ def _pool_run(
         try:
             while todo or running:
                 while todo and len(running) < 2 * workers:
-                    job = todo.popleft()
-                    running[pool.submit(analyse, job, csv_options)] = job
+                    try:
+                        running[pool.submit(analyse, todo[0], csv_options)] = todo[0]
+                    except BrokenProcessPool:  # a worker died since the last wait: not this job's doing
+                        return list(running.values())
+                    todo.popleft()
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 broken = False
                 for future in done:
