@@ -180,7 +180,7 @@ def test_a_worker_that_dies_fails_its_file_only(study, local_out, tmp_path):
     jobs = discover([folder])
     results = {r.job.path.name: r for r in _local(jobs, {}, 2, analyse_or_die)}
     assert sorted(results) == ["crash.hsn", "mon.hsn", "wed.hsn", "zz.hsn"]  # each once
-    assert "the process analysing it died" in results["crash.hsn"].error
+    assert "the process analysing it died (exit code 3" in results["crash.hsn"].error
     for name in ("mon.hsn", "wed.hsn", "zz.hsn"):
         assert results[name].error is None and len(results[name].steps) > 0, name
     pd.testing.assert_frame_equal(

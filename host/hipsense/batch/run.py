@@ -16,13 +16,9 @@ analysed again, and failures.csv (written last) says the batch finished.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
-from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from hipsense.batch.discover import Job, discover
+from hipsense.batch.procs import run_local
 from hipsense.batch.worker import FileResult, analyse_file
 from hipsense.errors import HipsenseError
 from hipsense.export.export import new_folder
@@ -55,74 +52,17 @@ class BatchReport:
     where: str = ""
 
 
-def _process_context():
-    """How worker processes start. Not by a plain fork: this process runs threads (the progress bar),
-    which fork does not copy safely. A fork server imports the analysis once and forks the workers from
-    it, which starts them faster than spawn (each spawned worker would import numpy, scipy and pandas)."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["hipsense.batch.worker"])
-        return ctx
-    return multiprocessing.get_context("spawn")
-
-
 def _local(
     jobs: list[Job], csv_options: dict, workers: int, analyse: Callable | None = None
 ) -> Iterator[FileResult]:
-    """Results of ``analyse(job, csv_options)`` for every job, on ``workers`` processes.
-
-    A worker that dies (a crash, or killed for lack of memory) breaks the whole process pool, and every
-    file not finished yet with it. So at most two files per worker are in flight (one running, one
-    queued so it never waits for this process); after a death the files in flight are analysed again
-    one at a time, each in a pool of its own (the one that dies
-    again is the culprit and fails alone), and the rest go on in a new pool.
-    """
+    """Results of ``analyse(job, csv_options)`` for every job, on ``workers`` processes
+    (:mod:`hipsense.batch.procs`: a process that dies fails only its own file)."""
     analyse = analyse or analyse_file
-    if workers == 1:  # no pool to start: the simplest way to run a handful of files
+    if workers == 1:  # no process to start: the simplest way to run a handful of files
         for job in jobs:
             yield analyse(job, csv_options)
         return
-    ctx = _process_context()
-    todo = deque(jobs)
-    while todo:
-        suspects = yield from _pool_run(todo, csv_options, workers, ctx, analyse)
-        for job in suspects:
-            if (yield from _pool_run(deque([job]), csv_options, 1, ctx, analyse)):
-                yield FileResult(
-                    job, error=f"{job.path}: the process analysing it died (a crash, or out of memory)"
-                )
-
-
-def _pool_run(
-    todo: deque, csv_options: dict, workers: int, ctx, analyse: Callable
-) -> Generator[FileResult, None, list[Job]]:
-    """Run the jobs of ``todo`` (taken from it) on a new pool of ``workers``, yielding their results;
-    returns the jobs in flight when a worker died (none when all went well)."""
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        running: dict[Future, Job] = {}
-        try:
-            while todo or running:
-                while todo and len(running) < 2 * workers:
-                    try:
-                        running[pool.submit(analyse, todo[0], csv_options)] = todo[0]
-                    except BrokenProcessPool:  # a worker died since the last wait: not this job's doing
-                        return list(running.values())
-                    todo.popleft()
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                broken = False
-                for future in done:
-                    job = running.pop(future)
-                    if isinstance(future.exception(), BrokenProcessPool):
-                        running[future] = job
-                        broken = True
-                    else:
-                        yield _result(future, job)
-                if broken:
-                    return list(running.values())
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-    return []
+    yield from run_local(jobs, csv_options, workers, analyse)
 
 
 def _result(future, job: Job) -> FileResult:

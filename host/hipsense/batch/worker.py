@@ -49,3 +49,14 @@ def analyse_file(job: Job, csv_options: dict[str, Any]) -> FileResult:
     return FileResult(
         job, steps_frame(analysis.steps, keys, BATCH_STEPS), summary_rows([row], BATCH_SESSIONS)
     )
+
+
+def serve(conn, csv_options: dict[str, Any], analyse=analyse_file) -> None:
+    """A local worker process's loop (hipsense.batch.procs): a job in, its result out, until the pipe
+    closes."""
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        conn.send(analyse(job, csv_options))

@@ -1,0 +1,89 @@
+"""Local worker processes for a batch: one file at a time each, and a process that dies fails only the
+file it was analysing.
+
+Python's ProcessPoolExecutor cannot give that: a worker that dies (a crash, or killed for lack of
+memory) breaks the whole pool and every unfinished file with it, and on Python 3.11 its clean-up can
+even hang (a worker killed while the call queue was being written: CPython gh-94777). So each worker
+here has its own pipe: it receives a job, sends back the result, and waits for the next. When a
+worker's process ends without a result, the job it held is the one that killed it; that job fails, a
+new process takes the worker's place, and the others never notice.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import wait
+
+from hipsense.batch.discover import Job
+from hipsense.batch.worker import FileResult, serve
+
+
+def process_context():
+    """How worker processes start. Not by a plain fork: the calling process runs threads (the progress
+    bar), which fork does not copy safely. A fork server imports the analysis once and forks the workers
+    from it, which starts them faster than spawn (each spawned worker would import numpy, scipy and
+    pandas)."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["hipsense.batch.worker"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+class _Worker:
+    def __init__(self, ctx, csv_options: dict, analyse: Callable) -> None:
+        self.conn, theirs = ctx.Pipe()
+        self.process = ctx.Process(target=serve, args=(theirs, csv_options, analyse), daemon=True)
+        self.process.start()
+        theirs.close()  # ours is then the only end here: a dead worker makes recv() fail, not block
+        self.job: Job | None = None
+
+    def give(self, job: Job) -> None:
+        self.job = job
+        self.conn.send(job)
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
+        self.conn.close()
+
+
+def run_local(jobs: list[Job], csv_options: dict, workers: int, analyse: Callable) -> Iterator[FileResult]:
+    """``analyse(job, csv_options)`` of every job on ``workers`` processes, results as they come."""
+    ctx = process_context()
+    todo = deque(jobs)
+    pool = [_Worker(ctx, csv_options, analyse) for _ in range(min(workers, len(todo)))]
+    try:
+        for w in pool:
+            w.give(todo.popleft())
+        while any(w.job is not None for w in pool):
+            busy = [w for w in pool if w.job is not None]
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+            for i, w in enumerate(pool):
+                if w.job is None or (w.conn not in ready and w.process.sentinel not in ready):
+                    continue
+                job = w.job
+                try:  # a result sent just before the process ended still counts
+                    result = w.conn.recv() if w.conn.poll() else None
+                except (EOFError, OSError):
+                    result = None
+                if result is None:
+                    w.stop()
+                    code = w.process.exitcode
+                    if todo:  # a new process in its place
+                        w = pool[i] = _Worker(ctx, csv_options, analyse)
+                    result = FileResult(
+                        job,
+                        error=f"{job.path}: the process analysing it died (exit code {code}: a crash, "
+                        "or killed, e.g. for lack of memory)",
+                    )
+                w.job = None
+                if todo:
+                    w.give(todo.popleft())
+                yield result
+    finally:
+        for w in pool:
+            w.stop()
