@@ -2,8 +2,8 @@
 file it was analysing.
 
 Python's ProcessPoolExecutor cannot give that: a worker that dies (a crash, or killed for lack of
-memory) breaks the whole pool and every unfinished file with it, and on Python 3.11 its clean-up can
-even hang (a worker killed while the call queue was being written: CPython gh-94777). So each worker
+memory) breaks the whole pool and every unfinished file with it, and on Python 3.11.7 its clean-up
+after such a death hung in CI (the manager thread joining a worker forever). So each worker
 here has its own pipe: it receives a job, sends back the result, and waits for the next. When a
 worker's process ends without a result, the job it held is the one that killed it; that job fails, a
 new process takes the worker's place, and the others never notice.
