@@ -170,7 +170,7 @@ def run_batch(
         client = _dask_client(dask_address, dask_timeout_s)
         results, report.where = _dask(client, todo, options), f"Dask scheduler {dask_address}"
     else:
-        n = min(workers or os.cpu_count() or 1, len(todo))
+        n = max(1, min(workers or os.cpu_count() or 1, len(todo)))
         results, report.where = _local(todo, options, n), f"{n} local process{'es' if n > 1 else ''}"
     out.mkdir(parents=True, exist_ok=True)
     (out / "failures.csv").unlink(missing_ok=True)  # written again at the end: the batch finished

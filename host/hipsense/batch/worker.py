@@ -54,9 +54,12 @@ def analyse_file(job: Job, csv_options: dict[str, Any]) -> FileResult:
 def serve(conn, csv_options: dict[str, Any], analyse=analyse_file) -> None:
     """A local worker process's loop (hipsense.batch.procs): a job in, its result out, until the pipe
     closes."""
-    while True:
-        try:
-            job = conn.recv()
-        except EOFError:
-            return
-        conn.send(analyse(job, csv_options))
+    try:
+        while True:
+            try:
+                job = conn.recv()
+            except EOFError:
+                return
+            conn.send(analyse(job, csv_options))
+    except KeyboardInterrupt:  # Ctrl-C reaches every process of the terminal: the command says it once
+        return

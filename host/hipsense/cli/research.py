@@ -76,7 +76,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     kept = f"{len(report.kept)} kept from before, " if args.resume else ""
     console.print(
         f"{kept}{len(report.analysed)} analysed ({report.steps} steps), {len(report.failed)} failed, on "
-        f"{report.where} in {report.seconds:.1f} s ({report.total / report.seconds:.2f} files/s); "
+        f"{report.where} in {report.seconds:.1f} s ({(report.total - len(report.kept)) / report.seconds:.2f} files/s); "
         f"tables in [bold]{report.out}[/]",
         highlight=False,
     )
