@@ -20,11 +20,13 @@ from hipsense.formats.device_file import (
     FLAG_OVERFLOW,
     CorruptBlockWarning,
     DecodedSession,
+    HeaderRecoveredWarning,
     SessionFileWarning,
     SessionHeader,
     TornTailWarning,
     decode_session,
     encode_session,
+    format_losses,
     read_device_file,
     write_device_file,
 )
@@ -321,7 +323,8 @@ def test_file_starting_with_a_block(tmp_path):
 def test_wrong_version(tmp_path):
     h, x, data = session_bytes(500)
     bad = bytearray(data)
-    bad[4] = 2
+    bad[4] = 2  # a real version 2 header: its CRC holds, so it is not taken for damage
+    struct.pack_into("<I", bad, h.block_size - 4, zlib.crc32(bytes(bad[: h.block_size - 4])))
     p = tmp_path / "v2.session"
     p.write_bytes(bytes(bad))
     check_error(p, r"unsupported format version 2\.0", 4)
@@ -337,13 +340,42 @@ def test_newer_minor_version_is_read_with_a_warning(tmp_path):
     np.testing.assert_array_equal(s.counts, x)
 
 
-def test_header_crc_mismatch(tmp_path):
-    h, x, data = session_bytes(500)
+def test_header_crc_mismatch_is_recovered_from_the_blocks(tmp_path):
+    # One bit in the header's CRC used to lose the whole file although every block was intact.
+    h, x, data = session_bytes(3000)
+    for where in (h.block_size - 2, 60):  # the CRC itself, then inside the device id
+        bad = bytearray(data)
+        bad[where] ^= 0x01
+        p = tmp_path / "crc.session"
+        p.write_bytes(bytes(bad))
+        with pytest.warns(HeaderRecoveredWarning, match="header damaged, session recovered") as rec:
+            s = read_device_file(p)
+        assert str(p) in str(rec[0].message)
+        np.testing.assert_array_equal(s.counts, x)
+        assert s.report.header_recovered and "from the blocks" in s.report.header_recovered
+        assert s.header.sample_rate_hz == h.sample_rate_hz and s.header.channels == 6
+        assert format_losses(s.report)[0].startswith("header damaged")
+
+
+def test_damaged_rate_is_recovered_from_block_times():
+    h, x, data = session_bytes(3000)
     bad = bytearray(data)
-    bad[60] ^= 0x01  # inside the device id
+    struct.pack_into("<I", bad, 24, 1)  # sample_rate_mhz = 1 behind a CRC that no longer holds
+    bad[6] = 9  # and the channel count
+    s = quiet_decode(bytes(bad))
+    assert s.header.sample_rate_hz == 208 and s.header.channels == 6
+    assert "from the block times" in s.report.header_recovered
+    np.testing.assert_array_equal(s.counts, x)
+
+
+def test_damaged_header_without_blocks_is_one_line_error(tmp_path):
+    h, x, data = session_bytes(500)
+    bad = bytearray(data[: h.block_size + 100])
+    bad[60] ^= 1
     p = tmp_path / "crc.session"
     p.write_bytes(bytes(bad))
-    check_error(p, "header CRC mismatch", h.block_size - 4)
+    e = check_error(p, "header CRC mismatch", h.block_size - 4)
+    assert "\n" not in str(e)
 
 
 def test_truncated_header(tmp_path):

@@ -1,4 +1,5 @@
-"""File formats of hipsense: the device session file (``device_file``, codec in ``codec``).
+"""File formats of hipsense: the device session file (``session_*`` modules, re-exported by
+``device_file``; codec in ``codec``).
 
 Spec: ``docs/session-format.md``. The main entry points are re-exported here.
 """
@@ -12,6 +13,7 @@ from hipsense.formats.device_file import (
     TornTailWarning,
     decode_session,
     encode_session,
+    format_losses,
     read_device_file,
     write_device_file,
 )
@@ -25,6 +27,7 @@ __all__ = [
     "TornTailWarning",
     "decode_session",
     "encode_session",
+    "format_losses",
     "read_device_file",
     "write_device_file",
 ]
