@@ -511,3 +511,149 @@ def test_bytes_without_path_name_the_input():
 def test_payload_capacity_and_overhead():
     h = SessionHeader.default()
     assert h.payload_capacity == 2048 - BLOCK_OVERHEAD == 2012
+
+
+# ---------------------------------------------------------------------------------------------------
+# Bounds on what the file says (issue 16): forged values behind valid CRCs
+
+
+def forged(data: bytes, block_size: int = 2048, **fields: tuple[str, int, int]) -> bytes:
+    """``data`` with ``(struct format, offset, value)`` patched in and every CRC made valid again."""
+    out = bytearray(data)
+    for fmt, offset, value in fields.values():
+        struct.pack_into(fmt, out, offset, value)
+    struct.pack_into("<I", out, block_size - 4, zlib.crc32(bytes(out[: block_size - 4])))
+    for o in range(block_size, len(out) - block_size + 1, block_size):
+        struct.pack_into("<I", out, o + block_size - 4, zlib.crc32(bytes(out[o : o + block_size - 4])))
+    return bytes(out)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "offset", "value", "field"),
+    [
+        ("<Q", 40, 2**63 + 5, "start_time_unix"),  # used to brick the store (OutOfBoundsDatetime)
+        ("<Q", 40, 946_684_799, "start_time_unix"),  # 1999-12-31
+        ("<Q", 40, 4_102_444_800, "start_time_unix"),  # 2100-01-01
+        ("<I", 24, 1, "sample_rate_mhz"),  # used to divide by zero
+        ("<I", 24, 9_999, "sample_rate_mhz"),
+        ("<I", 24, 2_000_001, "sample_rate_mhz"),
+        ("<I", 24, 10**9, "sample_rate_mhz"),
+        ("<I", 20, 0xFFFFFFFF, "odr_mhz"),
+        ("<H", 28, 0, "acc_range_g"),
+        ("<H", 28, 65535, "acc_range_g"),
+        ("<H", 30, 0, "gyr_range_dps"),
+        ("<I", 32, 0, "acc_scale_ng"),
+        ("<I", 32, 0xFFFFFFFF, "acc_scale_ng"),
+        ("<I", 36, 1, "gyr_scale_ndps"),
+        ("<H", 48, 0, "block_max_samples"),
+        ("B", 6, 4, "channels"),
+        ("<I", 12, 1000, "block_size"),
+    ],
+)
+def test_forged_header_fields_are_refused_naming_the_field(tmp_path, fmt, offset, value, field):
+    h, x, data = session_bytes(500)
+    p = tmp_path / "forged.hsn"
+    p.write_bytes(forged(data, f=(fmt, offset, value)))
+    e = check_error(p, f"header field {field}", offset)
+    assert "\n" not in str(e)
+
+
+def test_start_time_bounds_accept_unknown_and_the_century():
+    for t in (0, 946_684_800, 4_102_444_799):
+        h, x, data = session_bytes(300)
+        assert decode_session(forged(data, t=("<Q", 40, t))).header.start_time_unix == t
+
+
+def test_writer_refuses_what_the_reader_refuses():
+    for field, value in (("start_time_unix", 2**40), ("sample_rate_hz", 1e6), ("acc_scale_ms2", 0.0)):
+        with pytest.raises(ValueError, match=field.replace("_ms2", "_ng")):
+            SessionHeader.default(**{field: value}).to_bytes()
+
+
+def test_first_index_near_the_top_cannot_stretch_the_timeline():
+    # first_index near 2**32 made the analysis allocate 32 GiB for the timeline.
+    h, x, data = session_bytes(3000)
+    bad = forged(data, f=("<I", 3 * 2048 + 16, 2**32 - 100))
+    s = quiet_decode(bad)
+    off, why = s.report.corrupt_blocks[0]
+    assert off == 3 * 2048 and "first_index 4294967196 jumps" in why
+    assert s.sample_index[-1] == len(x) - 1  # the blocks after it still read on their own timeline
+    # Every block moved up: all refused, nothing allocated for a timeline the bytes cannot hold.
+    every = {f"b{k}": ("<I", (k + 1) * 2048 + 16, 2**31 + 1000 * k) for k in range(s.report.blocks - 1)}
+    s = quiet_decode(forged(data, **every))
+    assert len(s.sample_index) == 0
+
+
+def test_end_block_index_beyond_the_budget_is_ignored():
+    h, x, data = session_bytes(1000)
+    end = len(data) - 2048
+    with pytest.warns(SessionFileWarning, match="end block's index"):
+        s = decode_session(forged(data, f=("<I", end + 16, 2**32 - 1)))
+    assert s.report.gaps == []
+
+
+def test_missing_samples_within_an_hour_are_a_gap():
+    h = SessionHeader.default()
+    idx = np.arange(600)
+    idx[300:] += 208 * 3000  # 50 minutes not recorded: within the hour a session may miss
+    s = decode_session(encode_session(h, running(600), sample_index=idx))
+    assert s.report.gaps == [(300, 208 * 3000)]
+    idx[300:] += 208 * 700  # 61 minutes: refused
+    s = quiet_decode(encode_session(h, running(600), sample_index=idx))
+    assert len(s.sample_index) == 300 and "jumps" in s.report.corrupt_blocks[0][1]
+
+
+def test_text_fields_are_made_safe_to_print():
+    h, x, data = session_bytes(300)
+    bad = forged(data, a=("16s", 56, b"\x1b[2J\xff\xfeok\x00"), b=("16s", 72, "\u202eevil".encode()))
+    s = decode_session(bad)
+    assert s.header.device_id == "\ufffd[2J\ufffd\ufffdok"
+    assert s.header.firmware_version == "\ufffdevil"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Resynchronisation on the block marker
+
+
+@pytest.mark.parametrize("kind", ["flip", "insert", "delete", "insert_many", "delete_many"])
+def test_one_damage_mid_file_loses_at_most_one_block(kind):
+    h, x, data = session_bytes(8000)
+    clean = decode_session(data)
+    rng = np.random.default_rng(["flip", "insert", "delete", "insert_many", "delete_many"].index(kind))
+    for _ in range(20):
+        p = int(rng.integers(h.block_size, len(data) - 1))
+        d = bytearray(data)
+        if kind == "flip":
+            d[p] ^= 1 << int(rng.integers(8))
+        elif kind == "insert":
+            d[p:p] = b"\x00"
+        elif kind == "delete":
+            del d[p]
+        elif kind == "insert_many":
+            d[p:p] = bytes(rng.integers(0, 256, 300).astype(np.uint8))
+        else:
+            del d[p : p + 300]  # may cut two blocks
+        s = quiet_decode(bytes(d))
+        lost = clean.report.data_blocks - s.report.data_blocks
+        assert lost <= (2 if kind == "delete_many" else 1), (kind, p, s.report.corrupt_blocks)
+        keep = np.isin(clean.sample_index, s.sample_index)
+        np.testing.assert_array_equal(s.counts, x[keep])  # what is read is right
+
+
+def test_inserted_byte_is_reported_with_its_range():
+    h, x, data = session_bytes(3000)
+    bs = h.block_size
+    at = 3 * bs + 100
+    d = data[:at] + b"\xaa" + data[at:]
+    s = quiet_decode(d)
+    assert s.report.damaged_bytes[0][:2] == (3 * bs, 4 * bs + 1)
+    assert "inserted or lost" in s.report.damaged_bytes[0][2]
+    assert s.report.torn_tail_bytes == 0
+    lines = format_losses(s.report, 208.0)
+    assert lines[0].startswith(f"bytes {3 * bs}..{4 * bs} (2049 bytes) lost")
+    assert any("in damaged or skipped blocks" in line and " s .. " in line for line in lines)
+
+
+def test_clean_file_has_no_losses():
+    h, x, data = session_bytes(3000)
+    assert format_losses(decode_session(data).report) == []

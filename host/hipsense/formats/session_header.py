@@ -230,8 +230,8 @@ def _first_block(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _grid_heads(data: bytes, first: int, bs: int) -> np.ndarray:
-    """Headers of the CRC-valid blocks on the grid from ``first`` on (enough to check the header by)."""
+def _grid_heads(data: bytes, first: int, bs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Headers of the CRC-valid blocks on the grid from ``first`` on and their slot numbers."""
     n = (len(data) - first) // bs
     buf = np.frombuffer(data, np.uint8, count=first + n * bs)[first:].reshape(n, bs)
     crcs = np.ascontiguousarray(buf[:, bs - 4 :]).view("<u4").ravel()
@@ -334,9 +334,32 @@ def recover_header(data: bytes, name: Path, damage: SessionFileError) -> tuple[S
         _check_bounds(f | fixed, name)  # what is left of the header must still pass
     except SessionFileError as e:
         raise SessionFileError(
-            name, f"damaged header (CRC mismatch), cannot recover: {e.problem}", offset=e.offset
+            name, f"damaged header, cannot recover: {e.problem}", offset=e.offset
         ) from None
     header = _build(f, warn, **fixed)
     notes.append("start time, ranges, scale factors and device names from the damaged header, unverified")
     warn += _scale_warnings(header)
     return header, warn, "; ".join(notes)
+
+
+def read_header(data: bytes, name: Path) -> tuple[SessionHeader, list[str], str | None]:
+    """The header, its warnings and, when it was damaged and recovered, what was recovered (else None)."""
+    try:
+        header, warn = parse_header(data, name)
+        return header, warn, None
+    except SessionFileError as e:
+        # Only a header whose CRC fails (or whose fields are nonsense behind a broken CRC) is damaged;
+        # a file that is not a session file at all or a newer major is refused as before.
+        if "CRC mismatch" not in e.problem and not _crc_broken(data):
+            raise
+        return recover_header(data, name, e)
+
+
+def _crc_broken(data: bytes) -> bool:
+    """Whether the file starts like a session header (3 of 4 magic bytes) whose CRC does not hold."""
+    if len(data) < 12 or sum(a == b for a, b in zip(data[:4], HEADER_MAGIC, strict=True)) < 3:
+        return False
+    hl = struct.unpack_from("<I", data, 8)[0]
+    if not (HEADER_MIN <= hl <= len(data)):
+        return True
+    return zlib.crc32(memoryview(data)[: hl - 4]) != struct.unpack_from("<I", data, hl - 4)[0]

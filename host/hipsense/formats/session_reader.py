@@ -11,9 +11,7 @@ Every value the file gives is bounded before it is used (docs/session-format.md,
 
 from __future__ import annotations
 
-import struct
 import warnings
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import numpy as np
 from hipsense.errors import SessionFileError
 from hipsense.formats import codec
 from hipsense.formats.session_blocks import locate_blocks
-from hipsense.formats.session_header import parse_header, recover_header
+from hipsense.formats.session_header import read_header
 from hipsense.formats.session_spec import (
     BLOCK_DATA,
     BLOCK_DTYPE,
@@ -36,7 +34,6 @@ from hipsense.formats.session_spec import (
     FLAG_OVERFLOW,
     FORMAT_VERSION,
     HEADER_MAGIC,
-    HEADER_MIN,
     KNOWN_FLAGS,
     MAX_MISSING_S,
     CorruptBlockWarning,
@@ -100,28 +97,6 @@ class _Blocks:
 
     def at(self, i: int) -> str:
         return f"{self.name} at byte offset {self.offsets[i]}"
-
-
-def _header(data: bytes, name: Path) -> tuple[SessionHeader, list[str], str | None]:
-    try:
-        header, warn = parse_header(data, name)
-        return header, warn, None
-    except SessionFileError as e:
-        # Only a header whose CRC fails (or whose fields are nonsense behind a broken CRC) is damaged;
-        # a file that is not a session file at all or a newer major is refused as before.
-        if "CRC mismatch" not in e.problem and not _crc_broken(data):
-            raise
-        return recover_header(data, name, e)
-
-
-def _crc_broken(data: bytes) -> bool:
-    """Whether the file starts like a session header (3 of 4 magic bytes) whose CRC does not hold."""
-    if len(data) < 12 or sum(a == b for a, b in zip(data[:4], HEADER_MAGIC, strict=True)) < 3:
-        return False
-    hl = struct.unpack_from("<I", data, 8)[0]
-    if not (HEADER_MIN <= hl <= len(data)):
-        return True
-    return zlib.crc32(memoryview(data)[: hl - 4]) != struct.unpack_from("<I", data, hl - 4)[0]
 
 
 def _check_blocks(b: _Blocks) -> tuple[np.ndarray, np.ndarray]:
@@ -295,7 +270,7 @@ def decode_session(data: bytes, *, path: str | Path | None = None) -> DecodedSes
     """
     name = Path(path) if path is not None else Path("<bytes>")
     data = bytes(data)
-    header, warn, recovered = _header(data, name)
+    header, warn, recovered = read_header(data, name)
     hl, bs = header.header_bytes, header.block_size
     layout = locate_blocks(data, hl, bs)
     if len(layout.offsets) == 0 and not layout.corrupt:
