@@ -48,6 +48,7 @@ import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,8 @@ from hipsense.gait.filters import segment_argext
 SHARED_DATA_ENV = "HIPSENSE_SHARED_DATA"
 RUNNING_SACRAL = "running-sacral-accel"
 RUNNING_SACRAL_RATE_HZ = 500.0
+#: The same runner, sensor and format on a treadmill inclined by +5 or -5 degrees.
+RUNNING_SACRAL_SLOPES = "running-sacral-accel-slopes"
 WALKING_L5 = "walking-l5-ipol"
 WALKING_L5_RATE_HZ = 100.0
 #: Contact threshold on the vertical ground reaction force, body weights (37.7 N for this runner).
@@ -85,38 +88,62 @@ def shared_data_dir() -> Path | None:
 
 
 def dataset_dir(name: str) -> Path | None:
-    """One shared dataset's folder (:data:`RUNNING_SACRAL`, :data:`WALKING_L5`), or ``None`` when absent."""
+    """One shared dataset's folder (:data:`RUNNING_SACRAL`, :data:`RUNNING_SACRAL_SLOPES`,
+    :data:`WALKING_L5`), or ``None`` when absent."""
     root = shared_data_dir()
     if root is None or not (root / name).is_dir():
         return None
     return root / name
 
 
-def _running_dir() -> Path:
+def _running_dir(name: str = RUNNING_SACRAL) -> Path:
     root = shared_data_dir()
     if root is None:
         raise InputFileError(
             Path("../shared/data"), f"shared recordings not found; set {SHARED_DATA_ENV} to their folder"
         )
-    folder = root / RUNNING_SACRAL
+    folder = root / name
     if not folder.is_dir():
-        raise InputFileError(folder, "folder of the running-sacral-accel recordings not found")
+        raise InputFileError(folder, f"folder of the {name} recordings not found")
     return folder
 
 
-def running_sacral_trials() -> pd.DataFrame:
-    """The trials listed in ``trials.csv``: ``trial`` (file stem, e.g. ``trial01_2.50mps``), ``file``,
-    ``speed_mps``, ``slope_deg`` and the foot-strike percentages, one row per trial."""
-    path = _running_dir() / "trials.csv"
+def _read_trials(name: str) -> pd.DataFrame:
+    path = _running_dir(name) / "trials.csv"
     if not path.is_file():
         raise InputFileError(path, "trials.csv not found")
     trials = pd.read_csv(path)
+    missing = {"file", "speed_mps", "slope_deg"} - set(trials.columns)
+    if missing:
+        raise InputFileError(path, f"missing columns {', '.join(sorted(missing))}", offset=1, where="line")
     trials.insert(0, "trial", trials["file"].str.replace(r"\.csv$", "", regex=True))
+    trials["dataset"] = name
     return trials
 
 
+def running_sacral_trials(which: Literal["level", "slopes", "all"] = "level") -> pd.DataFrame:
+    """The trials listed in ``trials.csv``: ``trial`` (file stem, e.g. ``trial01_2.50mps``), ``file``,
+    ``speed_mps``, ``slope_deg`` (+ uphill), the foot-strike percentages and ``dataset`` (folder name),
+    one row per trial.
+
+    ``which``: ``"level"`` (:data:`RUNNING_SACRAL`, 6 trials), ``"slopes"``
+    (:data:`RUNNING_SACRAL_SLOPES`, 13 trials at +5 and -5 degrees) or ``"all"`` (both; the slopes set
+    is skipped when absent).
+    """
+    if which == "level":
+        return _read_trials(RUNNING_SACRAL)
+    if which == "slopes":
+        return _read_trials(RUNNING_SACRAL_SLOPES)
+    if which != "all":
+        raise ValueError(f"which must be 'level', 'slopes' or 'all', got {which!r}")
+    parts = [_read_trials(RUNNING_SACRAL)]
+    if dataset_dir(RUNNING_SACRAL_SLOPES) is not None:
+        parts.append(_read_trials(RUNNING_SACRAL_SLOPES))
+    return pd.concat(parts, ignore_index=True)
+
+
 def _trial_file(trial: str | int) -> Path:
-    trials = running_sacral_trials()
+    trials = running_sacral_trials("all")
     if isinstance(trial, (int, np.integer)):
         key = f"trial{int(trial):02d}"
     else:
@@ -127,7 +154,7 @@ def _trial_file(trial: str | int) -> Path:
             _running_dir() / "trials.csv",
             f"no single trial matches {trial!r}; known: {', '.join(trials['trial'])}",
         )
-    return _running_dir() / hit["file"].iloc[0]
+    return _running_dir(hit["dataset"].iloc[0]) / hit["file"].iloc[0]
 
 
 def read_running_sacral_csv(trial: str | int) -> pd.DataFrame:

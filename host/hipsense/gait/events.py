@@ -99,17 +99,27 @@ class RunningContactDetector:
        those samples (about 0 g). A gap without flight (walking, grounded running, a recording cut in
        stance) gives neither the TO before it nor the IC after it: the detector never invents a flight.
     3. **IC: onset of loading.** From the flight's lowest point, the steepest rise of the event signal
-       up to its first local maximum above the body-weight line (the impact peak, or the stance peak
-       when there is none) is followed back along its tangent to the flight level: the classic "tangent
-       at maximal slope meets the baseline" onset. The vertical force rises almost linearly from zero at
-       contact; a plain low threshold would instead trip on the slow rise some runners show in late
-       flight (up to 0.3 g, 20-30 ms before contact in the validation data).
+       during *weight acceptance* (up to where it first reaches ``ic_ceiling_g`` above the flight
+       level, i.e. body weight, or its first local maximum above the body-weight line if that comes
+       first) is followed back along its tangent to the flight level: the classic "tangent at maximal
+       slope meets the baseline" onset. The vertical force rises almost linearly from zero at contact;
+       a plain low threshold would instead trip on the slow rise some runners show in late flight (up
+       to 0.3 g, 20-30 ms before contact in the validation data). The ceiling makes the rule hold
+       across foot strikes and grades: a rearfoot strike's impact transient rises through body weight
+       steeply, but a forefoot strike or steep uphill running has no impact transient (Gottschall and
+       Kram 2005; Lieberman et al. 2010), and there the steepest rise of the whole stance can be the
+       later climb to the active peak, whose tangent points 30-50 ms after contact (seen on the +5
+       degree trials before the ceiling was added: step F1 0.86 on one of them).
     4. **TO: end of unloading.** A Schmitt trigger on the event signal: the first downward crossing of
        ``flight level + to_threshold_g`` after the signal was last at or above that level plus
        ``to_hysteresis_g``, interpolated between samples. Wobble in the flight smaller than the
        hysteresis cannot re-arm it; a late-stance rebound above it (the sacrum bouncing back while the
        toes still push, seen in the validation data) moves TO to the final descent. This is the
        vertical "return to free fall" of Wixted et al. and the threshold principle of Patoz et al.
+       The sacral signal trails the force at push-off (it is still 0.1-0.7 g above the flight level
+       when the force reaches zero in the validation data, most on uphill trials), so a lower level
+       makes TO later; 0.15 g was chosen from a sweep of 0.1-0.2 g on the 19 real trials and the
+       simulator's grade x foot-strike grid (docs/validation.md, "Slopes").
 
     Events have sub-sample precision: ``ic_s``/``to_s`` are interpolated times, ``ic``/``to`` the
     nearest samples. IC and TO come from the same signal, so the delay with which the sacrum follows
@@ -123,8 +133,10 @@ class RunningContactDetector:
 
     Limits (docs/validation.md): a late-stance dip to the flight level whose rebound stays below the
     hysteresis band makes TO early (seen in real data); clip wobble in the flight makes IC late (about
-    +5 ms at 0.1 g in simulation) and, above about 0.15 g, TO unreliable. Validated on one runner only;
-    not for sprinting, hills or walking.
+    +5 ms at 0.1 g in simulation) and, above about 0.15 g, TO unreliable. On real uphill running the
+    sacral signal's late-stance shoulder makes contact times long (+13 ms on average at +5 degrees,
+    docs/validation.md "Slopes"). Validated on one runner only (level, +5 and -5 degrees) and on
+    the simulator (-10..+10 degrees, rearfoot/midfoot/forefoot); not for sprinting or walking.
 
     Parameters
     ----------
@@ -150,6 +162,9 @@ class RunningContactDetector:
         Shortest run above the body-weight line kept as a stance.
     min_peak_excess_g
         How far above the body-weight line the smoothed stance peak must reach.
+    ic_ceiling_g
+        The IC tangent is taken on the rise below this height above the flight level (1 g: body
+        weight, the end of weight acceptance).
 
     Attributes
     ----------
@@ -222,9 +237,15 @@ class RunningContactDetector:
     wearable accelerometer and/or gyroscope: a comparison of methods across running speeds, surfaces,
     and foot strike patterns. Sensors 23(11):5022. doi:10.3390/s23115022
 
+    Gottschall J.S., Kram R. (2005) Ground reaction forces during downhill and uphill running.
+    J Biomech 38(3):445-452. doi:10.1016/j.jbiomech.2004.04.023
+
     Lee J.B., Mellifont R.B., Burkett B.J. (2010) The use of a single inertial sensor to identify
     stride, step, and stance durations of running gait. J Sci Med Sport 13(2):270-273.
     doi:10.1016/j.jsams.2009.01.005
+
+    Lieberman D.E. et al. (2010) Foot strike patterns and collision forces in habitually barefoot
+    versus shod runners. Nature 463:531-535. doi:10.1038/nature08723
 
     Norris M., Anderson R., Kenny I.C. (2014) Method analysis of accelerometers and gyroscopes in
     running gait: a systematic review. Proc IMechE P 228(1):3-15. doi:10.1177/1754337113502472
@@ -251,10 +272,11 @@ class RunningContactDetector:
         body_weight_window_s: float = 2.0,
         flight_threshold_g: float = 0.3,
         min_flight_s: float = 0.02,
-        to_threshold_g: float = 0.1,
-        to_hysteresis_g: float = 0.1,
+        to_threshold_g: float = 0.15,
+        to_hysteresis_g: float = 0.05,
         min_effective_contact_s: float = 0.04,
         min_peak_excess_g: float = 0.25,
+        ic_ceiling_g: float = 1.0,
     ) -> None:
         self.lowpass_hz = lowpass_hz
         self.filter_order = filter_order
@@ -266,6 +288,7 @@ class RunningContactDetector:
         self.to_hysteresis_g = to_hysteresis_g
         self.min_effective_contact_s = min_effective_contact_s
         self.min_peak_excess_g = min_peak_excess_g
+        self.ic_ceiling_g = ic_ceiling_g
 
     # -- public -------------------------------------------------------------------------------------
     def detect(self, data: pd.DataFrame, *, sampling_rate_hz: float) -> RunningContactDetector:
@@ -335,6 +358,14 @@ class RunningContactDetector:
         is_max[1:-1] = (x[1:-1] >= x[:-2]) & (x[1:-1] > x[2:])
         first_max = segment_first_true(is_max, cross, np.maximum(stance_end, cross + 1))
         end = np.where(first_max < 0, np.maximum(top, cross), first_max)
+        # Weight acceptance only: stop where the signal first reaches body weight above the flight
+        # level, so a stance without an impact transient is not timed on its later, steeper climb.
+        idx, owner = segment_ids(start, end + 1)
+        high = x[idx] >= level[ok][owner] + self.ic_ceiling_g
+        big = np.iinfo(np.int64).max
+        ceiling = np.full(len(start), big, dtype=np.int64)
+        np.minimum.at(ceiling, owner[high], idx[high])
+        end = np.minimum(end, ceiling)
         steep = segment_argext(slope, start, end + 1, largest=True)
         rate = slope[steep]
         onset = steep - (x[steep] - level[ok]) / np.where(rate > 0, rate, np.nan)
@@ -398,6 +429,7 @@ class RunningContactDetector:
                 "to_threshold_g",
                 "to_hysteresis_g",
                 "min_effective_contact_s",
+                "ic_ceiling_g",
             ),
             column="acc_is",
             task="event detection",

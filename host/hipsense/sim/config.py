@@ -9,12 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from hipsense.conventions import Side
 from hipsense.sim.mounting import Mounting
 from hipsense.sim.sensor import SensorModel
 
 Activity = Literal["stand", "walk", "run"]
 ACTIVITIES: tuple[Activity, ...] = ("stand", "walk", "run")
+FootStrike = Literal["rearfoot", "midfoot", "forefoot"]
+FOOT_STRIKES: tuple[FootStrike, ...] = ("rearfoot", "midfoot", "forefoot")
+#: Grades the running model is meant for, degrees (+ uphill).
+MAX_GRADE_DEG = 10.0
+#: Share of the rearfoot impact transient each foot strike keeps (docs/simulator.md).
+STRIKE_IMPACT_SHARE: dict[str, float] = {"rearfoot": 1.0, "midfoot": 0.4, "forefoot": 0.0}
 
 
 @dataclass(frozen=True)
@@ -140,6 +148,10 @@ class RunningModel:
         Amplitude of the pelvic tilt oscillation at step frequency.
     min_flight_s
         Contact time is capped so that at least this much flight remains.
+    foot_strike
+        ``"rearfoot"`` (heel first: the impact transient ``impact_g``), ``"midfoot"`` (a smaller,
+        earlier transient: 40 % of it, peaking at 0.6 ``impact_peak_s``) or ``"forefoot"`` (no impact
+        transient: one smooth hump). The impulse over the step stays body weight times step time.
     """
 
     cadence_spm: float | None = None
@@ -152,6 +164,13 @@ class RunningModel:
     rotation_deg: float = 6.0
     pitch_deg: float = 1.5
     min_flight_s: float = 0.02
+    foot_strike: FootStrike = "rearfoot"
+
+    def __post_init__(self) -> None:
+        if self.foot_strike not in FOOT_STRIKES:
+            raise ValueError(
+                f"unknown foot_strike {self.foot_strike!r}: use one of {', '.join(FOOT_STRIKES)}"
+            )
 
     def cadence(self, v: float) -> float:
         return self.cadence_spm if self.cadence_spm is not None else min(max(160 + 10 * (v - 3), 150), 200)
@@ -256,6 +275,10 @@ class RunConfig:
         Foot of the first step after standing; ``None`` draws one.
     ramp_s
         Speed ramps over this long at the start of a walking or running segment that follows another.
+    grade_deg
+        Slope of the running surface, degrees (+ uphill, -10..+10). Running on a grade changes cadence,
+        contact time, the impact transient and the braking/propulsion amplitude
+        (:func:`grade_effects`); walking and standing are unchanged.
     """
 
     duration_s: float | None = None
@@ -274,6 +297,12 @@ class RunConfig:
     sensor: SensorModel = field(default_factory=SensorModel)
     first_side: Side | None = None
     ramp_s: float = 3.0
+    grade_deg: float = 0.0
+
+    def __post_init__(self) -> None:
+        g = self.grade_deg
+        if not (isinstance(g, (int, float)) and abs(g) <= MAX_GRADE_DEG):
+            raise ValueError(f"grade_deg must be within +-{MAX_GRADE_DEG:g} degrees, got {g!r}")
 
     def resolved_segments(self) -> tuple[float, list[tuple[Activity, float, float]]]:
         """Session duration and ``(activity, nominal duration, speed)`` per segment."""
@@ -315,3 +344,44 @@ class RunConfig:
                 speed = {"run": self.speed_mps, "walk": self.walk_speed_mps, "stand": 0.0}[s.activity]
             out.append((s.activity, dur, speed if s.activity != "stand" else 0.0))
         return total, out
+
+
+@dataclass(frozen=True)
+class GradeEffects:
+    """Factors a running grade applies to the level-running step model (1 = unchanged)."""
+
+    cadence: float
+    contact_time: float
+    impact: float
+    braking: float
+
+
+def grade_effects(grade_deg: float) -> GradeEffects:
+    """How a grade (degrees, + uphill) changes running at the same speed, from the literature.
+
+    - cadence +1 % and contact time +1 % per degree uphill (the reverse downhill): Padulo et al. (2012)
+      measured +4.5 % step frequency and +3.8 % contact time at a 7 % (4 degree) incline; Vernillo
+      et al. (2017) review higher step frequency and duty factor uphill, the reverse downhill;
+    - impact transient: +6 % per degree downhill (+54 % at -9 degrees) and gone at +9 degrees uphill
+      (Gottschall & Kram 2005), linearly in between;
+    - braking/propulsion amplitude +1.5 % per degree either way: downhill braking peaks +73 % and
+      uphill propulsive peaks +75 % at 9 degrees while the other phase shrinks (Gottschall & Kram
+      2005); the simulator's braking-propulsion wave is symmetric, so only its mean amplitude follows.
+
+    The active (mid-stance) vertical peak is not set directly: it follows from the impulse balance
+    (Gottschall & Kram found it unchanged by grade).
+
+    References: Gottschall J.S., Kram R. (2005) Ground reaction forces during downhill and uphill
+    running. J Biomech 38(3):445-452. doi:10.1016/j.jbiomech.2004.04.023. Padulo J. et al. (2012)
+    Kinematics of running at different slopes and speeds. J Strength Cond Res 26(5):1331-1339.
+    doi:10.1519/JSC.0b013e318231aafa. Vernillo G. et al. (2017) Biomechanics and physiology of uphill
+    and downhill running. Sports Med 47(4):615-629. doi:10.1007/s40279-016-0605-y
+    """
+    g = float(np.clip(grade_deg, -MAX_GRADE_DEG, MAX_GRADE_DEG))
+    impact = 1.0 - 0.06 * g if g < 0 else max(0.0, 1.0 - g / 9.0)
+    return GradeEffects(
+        cadence=1.0 + 0.01 * g,
+        contact_time=1.0 + 0.01 * g,
+        impact=impact,
+        braking=1.0 + 0.015 * abs(g),
+    )

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
 
-from hipsense.sim.config import RunConfig
+from hipsense.sim.config import STRIKE_IMPACT_SHARE, RunConfig, grade_effects
 
 
 @dataclass(frozen=True)
@@ -182,12 +182,25 @@ def _impact_solution(T: float, Tc: float, P: float, tp: float) -> tuple[float, f
     return float(a), float(b)
 
 
+def _scale_impact(T: float, Tc: float, a: float, b: float, tp: float, share: float) -> tuple[float, float]:
+    """Keep ``share`` of the impact transient ``b``; the half-sine takes the rest of the impulse so
+    the step still averages body weight (``A 2 Tc / pi + B tp = T``)."""
+    if share == 1.0 or b == 0.0:
+        return a, b
+    b = b * max(share, 0.0)
+    return float((T - b * tp) * np.pi / (2 * Tc)), float(b)
+
+
 def build_timeline(cfg: RunConfig, rng: np.random.Generator) -> Timeline:
     """Lay out bouts and steps for ``cfg`` with the gait random stream ``rng``."""
     total, segments = cfg.resolved_segments()
     speed = SpeedProfile(cfg, total, rng)
     heading = HeadingProfile(cfg.turns)
     var, fat, rm, wm = cfg.variability, cfg.fatigue, cfg.running, cfg.walking
+    grade = grade_effects(cfg.grade_deg)
+    # The foot strike and the grade change the impact transient (midfoot: smaller and earlier).
+    impact_share = STRIKE_IMPACT_SHARE[rm.foot_strike] * grade.impact
+    impact_peak_s = rm.impact_peak_s * (0.6 if rm.foot_strike == "midfoot" else 1.0)
     sides = {"L": cfg.asymmetry.left, "R": cfg.asymmetry.right}
     st_mean = 0.5 * (sides["L"].step_time_factor + sides["R"].step_time_factor)
 
@@ -220,16 +233,17 @@ def build_timeline(cfg: RunConfig, rng: np.random.Generator) -> Timeline:
             sp = sides[side]
             z = rng.standard_normal(4)
             if activity == "run":
-                cad = rm.cadence(v) * (1.0 + fat.cadence_change_pct / 100.0 * frac)
+                cad = rm.cadence(v) * grade.cadence * (1.0 + fat.cadence_change_pct / 100.0 * frac)
                 T = 60.0 / cad * sp.step_time_factor / st_mean * (1.0 + var.step_time_cv * z[0])
-                tc_ref = rm.contact_time(v)
+                tc_ref = rm.contact_time(v) * grade.contact_time
                 Tc = tc_ref * sp.contact_time_factor * (1.0 + fat.contact_time_increase_pct / 100.0 * frac)
                 Tc = min(Tc * (1.0 + var.contact_time_cv * z[1]), T - rm.min_flight_s)
                 P = rm.impact(v) * sp.impact_factor * (1.0 + fat.impact_increase_pct / 100.0 * frac)
                 P = max(P * (1.0 + var.impact_cv * z[2]), 0.0) if rm.impact(v) > 0 else 0.0
-                tp = rm.impact_peak_s
+                tp = impact_peak_s
                 a, b = _impact_solution(T, Tc, P, tp)
-                ap = rm.braking(v)
+                a, b = _scale_impact(T, Tc, a, b, tp, impact_share)
+                ap = rm.braking(v) * grade.braking
                 ml = rm.ml_g * tc_ref / Tc  # same lateral impulse per step whatever the contact time
                 drop = sp.drop_deg + fat.drop_increase_deg * frac + var.drop_sd_deg * z[3]
                 drop_peak = rm.drop_peak_frac * Tc
