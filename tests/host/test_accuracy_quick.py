@@ -2,8 +2,9 @@
 
 Each cell goes the user's way (device file -> load_input -> analyze -> summarize) and is scored against
 the simulator's truth with the benchmark's own code. Thresholds sit a little outside what the benchmark
-measures (docs/validation.md, "Simulated runs"), so they catch regressions, not noise. The two known
-misses of the asymmetry-index target are kept as non-strict xfails that say when they are fixed.
+measures (docs/validation.md, "Simulated runs"), so they catch regressions, not noise. The known miss
+of the asymmetry-index target is kept as a strict xfail: it fails the run when it gets fixed, so the
+marker is then removed.
 """
 
 from __future__ import annotations
@@ -65,22 +66,26 @@ def cell(request) -> dict[str, Any]:
 
 def test_steps_found(cell):
     s = cell["summary"]
+    gaps = cell["cell"].config.sensor.drops_per_min > 0
     assert not cell["error"]
-    assert s["fp"] == 0
-    assert s["fn"] <= 1  # the first step out of standing has no flight before it: no IC
-    assert s["f1"] >= 0.995
+    # A gap filled linearly across a contact hides its start: the weight-acceptance tangent then times
+    # the fill's ramp (measured: 3 of 244 steps at 20 gaps/min, each also a miss).
+    assert s["fp"] <= (3 if gaps else 0)
+    assert s["fn"] <= (4 if gaps else 1)  # the first step out of standing has no flight before it: no IC
+    assert s["f1"] >= (0.98 if gaps else 0.997)
 
 
 def test_event_timing(cell):
+    """Limits just outside the measured figures (IC +1.9..+2.1 ms, SD <= 0.31; TO -5.6..-7.8 ms, SD
+    <= 1.1; contact time -7.6..-9.7 ms, SD <= 1.13): the simulated sacrum has no soft-tissue lag, so
+    TO at flight + 0.15 g comes early by 0.15 g over the final force slope."""
     s = cell["summary"]
-    gaps = cell["cell"].config.sensor.drops_per_min > 0  # steps across a filled gap lose precision
-    sd_ic, sd_to, sd_ct = (4.0, 3.0, 4.0) if gaps else (1.0, 1.5, 1.5)
-    assert abs(s["ic"]["mean_ms"]) <= 4.0 and s["ic"]["sd_ms"] <= sd_ic
-    assert abs(s["to"]["mean_ms"]) <= 7.0 and s["to"]["sd_ms"] <= sd_to
+    assert abs(s["ic"]["mean_ms"]) <= 3.0 and s["ic"]["sd_ms"] <= 0.5
+    assert abs(s["to"]["mean_ms"]) <= 9.0 and s["to"]["sd_ms"] <= 1.5
     ct = cell["steps"]["contact_time_err_s"].to_numpy() * 1000.0
     ct = ct[np.isfinite(ct)]
-    assert abs(ct.mean()) <= 10.0  # measured -4 to -8 ms (TO at flight + 0.1 g is early)
-    assert ct.std(ddof=1) <= sd_ct
+    assert abs(ct.mean()) <= 11.0
+    assert ct.std(ddof=1) <= 1.5
 
 
 def test_sides(cell):
@@ -119,9 +124,9 @@ def test_flight_and_drop_asymmetry_of_a_symmetric_gait(cell):
 
 
 @pytest.mark.xfail(
-    strict=False,
+    strict=True,
     reason="known miss (docs/validation.md, Simulated runs): flight-time AI shrinks by the contact-time "
-    "dependent toe-off bias",
+    "dependent toe-off bias (measured -42.8 against -52.6 points)",
 )
 def test_flight_ai_under_contact_time_asymmetry():
     r = _evaluate(201, speed=2.5, asymmetry=bench.asymmetric(15.0, "L"))
