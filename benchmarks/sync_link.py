@@ -28,9 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from hipsense.cli.clip import keep_in_store  # noqa: E402
 from hipsense.sim import simulate_run  # noqa: E402
 from hipsense.store import Store  # noqa: E402
 from hipsense.sync import client as client_module  # noqa: E402
+from hipsense.sync.auth import HostKey, KeyRing  # noqa: E402
 from hipsense.sync.ble_transport import BleakTransport  # noqa: E402
 from hipsense.sync.engine import SyncOptions, sync_device  # noqa: E402
 from hipsense.sync.serial_transport import SerialTransport  # noqa: E402
@@ -73,14 +75,19 @@ def ble(session: Path, mtu: int, home: Path) -> None:
     counts, restore = count_requests()
     timing = Timing()
     try:
-        with BleDevice({1: session}, mtu=mtu) as dev, Store(home) as store:
+        ring = KeyRing(home / "keys")  # as after `hipsense pair`: the clip holds this laptop's key
+        key = HostKey.new(ring.laptop_id(), bytes(range(8)), "HS-BLE")
+        ring.save(key)
+        with BleDevice({1: session}, mtu=mtu, key=key) as dev, Store(home) as store:
             t0 = time.perf_counter()
             report = asyncio.run(
                 sync_device(
                     lambda: BleakTransport.open(dev.address, client_factory=dev.client),
-                    store,
+                    keep_in_store(store, "default"),
+                    home / "incoming",
                     SyncOptions(),
                     timing,
+                    ring,
                 )
             )
             wall = time.perf_counter() - t0
@@ -108,7 +115,13 @@ def pty(session: Path, home: Path) -> None:
     with PtyDevice({1: session}) as dev, Store(home) as store:
         t0 = time.perf_counter()
         report = asyncio.run(
-            sync_device(lambda: SerialTransport.open(dev.port), store, SyncOptions(), timing)
+            sync_device(
+                lambda: SerialTransport.open(dev.port),
+                keep_in_store(store, "default"),
+                home / "incoming",
+                SyncOptions(),
+                timing,
+            )
         )
         wall = time.perf_counter() - t0
     assert report.sessions[0].status == "stored", report.sessions[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hipsense.sim import simulate_run  # noqa: E402
+from hipsense.sync.auth import HostKey, KeyRing  # noqa: E402
 from hipsense.sync.ble_transport import BleakTransport  # noqa: E402
 from hipsense.sync.live import stream_live  # noqa: E402
 from tests.mpy.ble_radio import BleDevice  # noqa: E402
@@ -34,11 +36,19 @@ def main() -> None:
     args = ap.parse_args()
     run = simulate_run(duration_s=args.seconds + 30, seed=4)
     print(f"simulated run at {run.sample_rate_hz:g} Hz, 6 channels, streamed for {args.seconds:g} s per MTU")
+    keys_dir = tempfile.TemporaryDirectory()
+    ring = KeyRing(Path(keys_dir.name))  # as after `hipsense pair`: the clip holds this laptop's key
+    key = HostKey.new(ring.laptop_id(), bytes(range(8)), "HS-BLE")
+    ring.save(key)
     for mtu in (247, 23):
-        with BleDevice({}, mtu=mtu, live=run.counts, writer_args=writer_args_for(run)) as dev:
+        with BleDevice({}, mtu=mtu, live=run.counts, writer_args=writer_args_for(run), key=key) as dev:
             t0 = time.perf_counter()
             stream = asyncio.run(
-                stream_live(lambda: BleakTransport.open(dev.address, client_factory=dev.client), args.seconds)
+                stream_live(
+                    lambda: BleakTransport.open(dev.address, client_factory=dev.client),
+                    args.seconds,
+                    keys=ring,
+                )
             )
             wall = time.perf_counter() - t0
         n = len(stream.sample_index)

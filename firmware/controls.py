@@ -6,7 +6,9 @@
 #
 # Button: debounced (a level counts once it has been stable for debounce_ms); LONG fires once per
 # press when the button has been held for long_ms (1.5 s), while it is still held, so the LED can
-# acknowledge at once; SHORT fires on a release before that.
+# acknowledge at once; SHORT fires on a release before that; DOUBLE (instead of the second SHORT)
+# when a short press ends within double_ms (600 ms) of the previous short one: it opens the pairing
+# window (docs/security.md), a gesture a long press never starts.
 #
 # LED: a pattern is a tuple of durations in ms, on, off, on, off, ... repeated. Several states can be
 # active at once (recording and battery low); the LED shows the one with the highest priority
@@ -20,6 +22,7 @@ from micropython import const
 NONE = const(0)
 LONG = const(1)
 SHORT = const(2)
+DOUBLE = const(3)
 
 IDLE = "idle"
 RECORDING = "recording"
@@ -27,6 +30,7 @@ SYNCING = "syncing"
 STORAGE_LOW = "storage_low"
 BATTERY_LOW = "battery_low"
 ERROR = "error"
+PAIRING = "pairing"
 
 # State -> pattern (ms on, ms off, ...). Short blinks: the LED is on a few % of the time.
 PATTERNS = {
@@ -36,14 +40,15 @@ PATTERNS = {
     STORAGE_LOW: (60, 140, 60, 1740),  # double blink
     BATTERY_LOW: (60, 140, 60, 140, 60, 1540),  # triple blink
     ERROR: (100, 100),  # fast 5 Hz
+    PAIRING: (800, 200),  # mostly on, once a second: the pairing window is open
 }
-PRIORITY = (ERROR, BATTERY_LOW, STORAGE_LOW, SYNCING, RECORDING, IDLE)
+PRIORITY = (ERROR, PAIRING, BATTERY_LOW, STORAGE_LOW, SYNCING, RECORDING, IDLE)
 
 
 class Button:
     """Long/short press detection on ``pin`` (machine.Pin, input with pull-up when active_low)."""
 
-    def __init__(self, pin, *, clock=None, long_ms=1500, debounce_ms=30, active_low=True):
+    def __init__(self, pin, *, clock=None, long_ms=1500, debounce_ms=30, active_low=True, double_ms=600):
         self.pin = pin
         self._clock = clock if clock is not None else time.ticks_ms
         self.long_ms = long_ms
@@ -55,6 +60,8 @@ class Button:
         self.pressed = False  # debounced state
         self._pressed_at = now
         self._fired = False
+        self.double_ms = double_ms
+        self._short_at = None  # release time of the last short press
         self.presses = 0
         self.long_presses = 0
 
@@ -63,7 +70,7 @@ class Button:
         return (not v) if self.active_low else bool(v)
 
     def poll(self):
-        """Sample the pin once; returns LONG, SHORT or NONE."""
+        """Sample the pin once; returns LONG, SHORT, DOUBLE or NONE."""
         now = self._clock()
         raw = self._level()
         if raw != self._raw:
@@ -77,19 +84,24 @@ class Button:
                 self._fired = False
                 self.presses += 1
             elif not self._fired:
+                last, self._short_at = self._short_at, self._raw_at
+                if last is not None and time.ticks_diff(self._raw_at, last) <= self.double_ms:
+                    self._short_at = None  # a third press starts a new pair
+                    return DOUBLE
                 return SHORT
         if self.pressed and not self._fired and time.ticks_diff(now, self._pressed_at) >= self.long_ms:
             self._fired = True
+            self._short_at = None
             self.long_presses += 1
             return LONG
         return NONE
 
-    async def run(self, on_long, on_short=None, *, poll_ms=20, sleep_ms=None):
-        """Poll forever; call on_long() / on_short() on each event (they may be coroutines)."""
+    async def run(self, on_long, on_short=None, *, on_double=None, poll_ms=20, sleep_ms=None):
+        """Poll forever; call on_long() / on_short() / on_double() on each event (they may be coroutines)."""
         sleep = sleep_ms if sleep_ms is not None else asyncio.sleep_ms
         while True:
             ev = self.poll()
-            fn = on_long if ev == LONG else on_short if ev == SHORT else None
+            fn = on_long if ev == LONG else on_short if ev == SHORT else on_double if ev == DOUBLE else None
             if fn is not None:
                 r = fn()
                 if hasattr(r, "send"):

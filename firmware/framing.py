@@ -15,7 +15,8 @@ _CHUNK = const(256)
 
 
 class FramedLink:
-    secure = True
+    secure = True  # encrypted and bonded (a radio link says so per frame)
+    physical = False  # a cable: trusted without keys (link_usb)
 
     def __init__(self, reader, writer, max_frame=64, max_reply=4096 + 17):
         self.reader = reader

@@ -6,10 +6,14 @@
 #   Battery         0x180F: Battery Level 0x2A19 (read)
 #   Device Info     0x180A: Manufacturer 0x2A29, Model 0x2A24, Serial 0x2A25, Firmware 0x2A26 (read)
 # Both directions carry the same COBS-framed stream as USB serial, cut into writes and notifications of
-# at most MTU - 3 bytes. READ and DELETE are answered only on an encrypted, bonded link
-# (LE Secure Connections, "Just Works": the clip has no display or keys).
+# at most MTU - 3 bytes. Security (docs/security.md): a link counts as secure when it is encrypted and
+# bonded (LE Secure Connections, "Just Works": the clip has no display or keys), and the server then
+# also wants the host's proof of a key given over USB (AUTH). New bonds are made only while the
+# pairing window (pairing.Pairing) is open: BleSync turns the stack's bonding on when it opens and off
+# when it closes, so a central pairing outside it gets an encrypted link without a bond, which is
+# refused everything but INFO and a minimal STATUS. Existing bonds reconnect at any time.
 #
-# BleSync(server, name, battery_pct=None, model="hipsense clip", serial="")
+# BleSync(server, name, battery_pct=None, model="hipsense clip", serial="", pairing=None)
 #   await run()   advertise, serve one central at a time, advertise again when it leaves
 import asyncio
 
@@ -111,8 +115,11 @@ class BleLink(FramedLink):
 
 
 class BleSync:
-    def __init__(self, server, name, battery_pct=None, model="hipsense clip", serial=""):
+    def __init__(self, server, name, battery_pct=None, model="hipsense clip", serial="", pairing=None):
         self.server = server
+        self.pairing = pairing
+        if pairing is not None:
+            pairing.listeners.append(self.bonding)
         self.name = name
         self.battery_pct = battery_pct
         sync = aioble.Service(SERVICE_UUID)
@@ -135,8 +142,12 @@ class BleSync:
         aioble.register_services(sync, battery, info)
         self.links = 0
 
+    def bonding(self, allowed):
+        # Whether the stack may make new bonds (the pairing window); bonds it holds are kept either way.
+        aioble.config(bond=bool(allowed))
+
     def refresh(self):
-        # The readable values: STATUS reply body and battery level.
+        # The readable values: the minimal STATUS reply body (readable unencrypted) and battery level.
         n = self.server.handle_status()
         self.status.write(bytes(self.server.out[P.HEAD_SIZE : n - P.CRC_SIZE]))
         if self.battery_pct is not None:
@@ -154,6 +165,8 @@ class BleSync:
 
     async def run(self):
         aioble.config(mtu=PREFERRED_MTU)
+        if self.pairing is not None:
+            self.bonding(self.pairing.is_open())
         while True:
             connection = await aioble.advertise(
                 ADV_INTERVAL_US, name=self.name, services=[SERVICE_UUID], appearance=APPEARANCE

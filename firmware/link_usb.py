@@ -12,7 +12,8 @@ from framing import FramedLink
 
 
 class UsbLink(FramedLink):
-    secure = True  # a cable is physical access
+    secure = True
+    physical = True  # a cable is physical access: trusted (docs/security.md)
 
     def __init__(self, reader, writer, max_frame=64, max_reply=4096 + 17, idle_ms=5000):
         FramedLink.__init__(self, reader, writer, max_frame, max_reply)

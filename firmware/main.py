@@ -14,6 +14,7 @@ import imu
 import live
 import log
 import motion
+import pairing
 import recovery
 import sampler
 import sync
@@ -321,15 +322,20 @@ class RemoteControl:
         return sid
 
 
-def start_sync(hw, rec, cfg, folder, tap):
-    """One sync.SyncServer per link in hw (USB streams, BLE), each served by a task; returns the servers."""
+def start_sync(hw, rec, cfg, folder, tap, keys=None):
+    """One sync.SyncServer per link in hw (USB streams, BLE), each served by a task; returns the servers.
+
+    keys: pairing.Pairing, the hosts' keys and the pairing window (docs/security.md).
+    """
     info = (cfg["device_name"], FIRMWARE_VERSION, rec.imu.MODEL if rec.imu is not None else "")
     control = RemoteControl(rec)
     clock = sync.SystemClock()  # one for all links: a time set over one is set for all
     servers = []
 
     def server():
-        srv = sync.SyncServer(folder, info, status=rec.sync_status, recorder=control, clock=clock, live=tap)
+        srv = sync.SyncServer(
+            folder, info, status=rec.sync_status, recorder=control, clock=clock, live=tap, pairing=keys
+        )
         servers.append(srv)
         return srv
 
@@ -345,11 +351,12 @@ def start_sync(hw, rec, cfg, folder, tap):
         import link_ble
 
         # Bonds survive a reboot: aioble keeps the keys in this file (it saves new ones itself), and
-        # they must be loaded before the stack starts.
+        # they must be loaded before the stack starts. New bonds only while the pairing window is
+        # open: BleSync switches bond on and off with it.
         aioble.security.load_secrets(BLE_SECRETS)
-        aioble.config(bond=True, le_secure=True, mitm=False)
+        aioble.config(bond=False, le_secure=True, mitm=False)
         ble = link_ble.BleSync(
-            server(), cfg["device_name"], battery_pct=lambda: battery_pct(rec.battery_mv())
+            server(), cfg["device_name"], battery_pct=lambda: battery_pct(rec.battery_mv()), pairing=keys
         )
         asyncio.create_task(ble.run())
     return servers
@@ -359,7 +366,8 @@ async def main(hw=None, done=None):
     """Run the device until ``done`` (an asyncio.Event; None: forever).
 
     hw: hardware dict (board() when None): i2c, button, led, adc (optional), free_bytes (optional),
-    ballast (bytes, 0: none), folder, config (path), clock and sleep_ms (tests: a fake clock).
+    ballast (bytes, 0: none), folder, config (path), keys (the hosts' keys file), clock and sleep_ms
+    (tests: a fake clock).
     """
     if hw is None:
         hw = board()
@@ -398,11 +406,16 @@ async def main(hw=None, done=None):
     except OSError as e:
         rec.error = e
         led.set(controls.ERROR)
-    servers = start_sync(hw, rec, cfg, folder, tap)
+    keys = pairing.Pairing(hw.get("keys", pairing.KEYS_PATH), clock=clock)
+    keys.listeners.append(lambda is_open: led.set(controls.PAIRING, is_open))
+    servers = start_sync(hw, rec, cfg, folder, tap, keys)
     if warnings:
         led.flash(1500)
     button = controls.Button(hw["button"], clock=clock)
-    tasks = [asyncio.create_task(led.run(sleep)), asyncio.create_task(button.run(rec.toggle, sleep_ms=sleep))]
+    tasks = [
+        asyncio.create_task(led.run(sleep)),
+        asyncio.create_task(button.run(rec.toggle, on_double=keys.open, sleep_ms=sleep)),
+    ]
     watcher = None
     if cfg["auto_start"] == "motion":
         watcher = motion.Watcher(
@@ -417,6 +430,7 @@ async def main(hw=None, done=None):
         if rec.auto_stop_due():
             await rec.stop(log.REASON_NO_RUNNING)
         rec.status()
+        keys.is_open()  # closes the pairing window when its minute is up
         # The syncing pattern while a link asked something in the last second.
         n = 0
         for srv in servers:

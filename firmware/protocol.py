@@ -1,4 +1,4 @@
-# Sync protocol v1 frames and COBS framing (docs/sync-protocol.md). One protocol, two links.
+# Sync protocol v2 frames and COBS framing (docs/sync-protocol.md). One protocol, two links.
 #
 # A frame: type u8, req_id u16, length u16, body (length bytes), CRC32 of everything before it.
 # On the wire (USB serial and the BLE byte stream alike) each frame is COBS-encoded and followed by
@@ -8,7 +8,7 @@ import struct
 
 from micropython import const
 
-VERSION_MAJOR = const(1)
+VERSION_MAJOR = const(2)
 VERSION_MINOR = const(0)
 
 HEAD = "<BHH"
@@ -28,6 +28,9 @@ STOP = const(0x08)
 STATUS = const(0x09)
 LIVE_START = const(0x0A)
 LIVE_STOP = const(0x0B)
+AUTH_CHALLENGE = const(0x0C)  # a BLE host proves it holds a key given over USB (docs/security.md)
+AUTH = const(0x0D)
+PAIR = const(0x0E)  # USB only: store a host's key and open the pairing window
 LIVE = const(0x40)  # device-initiated: a packet of live samples, req_id = packet sequence
 REPLY = const(0x80)
 ERROR = const(0xFF)
@@ -42,11 +45,20 @@ E_STATE = const(6)
 E_NOT_SECURE = const(7)
 E_IO = const(8)
 E_UNSUPPORTED = const(9)
+E_AUTH = const(10)
 
 # LIST entry flags, STATUS flags.
 SESSION_RECORDING = const(0x01)
 STATUS_RECORDING = const(0x01)
 STATUS_CLOCK_SET = const(0x02)
+STATUS_LIMITED = const(0x04)  # an untrusted link: only flags and battery are filled in
+STATUS_PAIRING = const(0x08)  # the pairing window is open
+
+DIGEST_SIZE = const(32)  # SHA-256 of a whole session file: the erase proof of DELETE
+NONCE_SIZE = const(16)
+KEY_ID_SIZE = const(8)
+KEY_SIZE = const(32)
+CLIP_ID_SIZE = const(8)
 
 
 def cobs_max(n):

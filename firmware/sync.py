@@ -1,21 +1,28 @@
 # The device side of the sync protocol (docs/sync-protocol.md): answers one request frame at a time.
 #
-# SyncServer(storage_dir, info, status=None, recorder=None, clock=None, max_chunk=4096, live=None)
+# SyncServer(storage_dir, info, status=None, recorder=None, clock=None, max_chunk=4096, live=None,
+#            pairing=None)
 #   info      (device_id, firmware_version, sensor_model) strings, for INFO
 #   status    callable -> (battery_mv, battery_pct, free_kib), for STATUS (None: zeros)
 #   recorder  object with active() -> session id or -1, start() -> session id, stop() -> session id;
 #             None: START/STOP answer E_UNSUPPORTED and no session counts as being recorded
 #   clock     object with get() -> unix seconds (0 = not set) and set(unix); default SystemClock()
 #   live      live.LiveTap between the sampler and the writer, for LIVE_START / LIVE_STOP (None: E_UNSUPPORTED)
+#   pairing   pairing.Pairing (hosts' keys, pairing window): a BLE link is trusted only once its host
+#             proved it holds a key (AUTH_CHALLENGE / AUTH); None: an encrypted, bonded link is trusted
 # serve(link) answers frames from a link (link_usb.UsbLink, link_ble) until the link closes.
+# Trust (docs/security.md): a physical link (USB) is trusted; a radio link only when encrypted, bonded
+# and (with pairing) authenticated. An untrusted link gets INFO, a minimal STATUS and AUTH, nothing else.
 # Sessions are the files "%08x.hsn" % session_id in storage_dir: session_path() names one,
 # session_ids() lists them (main.py numbers new sessions with them). Buffers are allocated once; a
 # request allocates only small objects (struct tuples, CRC ints, the LIST directory listing).
 import binascii
+import hashlib
 import os
 import struct
 import time
 
+import pairing as K
 import protocol as P
 from micropython import const
 
@@ -23,6 +30,9 @@ SUFFIX = ".hsn"
 _EPOCH_2000 = const(946684800)
 _SET_AFTER = const(1735689600)  # 2025-01-01
 _LIST_ENTRY = const(9)
+_AUTH_TRIES = const(3)  # failed AUTHs per connection before AUTH is refused until the next one
+_PUBLIC = (P.INFO, P.STATUS)  # answered on any link
+_LINK_AUTH = (P.AUTH_CHALLENGE, P.AUTH)  # answered on an encrypted, bonded link
 
 
 def session_path(folder, sid):
@@ -65,7 +75,17 @@ class SystemClock:
 
 
 class SyncServer:
-    def __init__(self, storage_dir, info, status=None, recorder=None, clock=None, max_chunk=4096, live=None):
+    def __init__(
+        self,
+        storage_dir,
+        info,
+        status=None,
+        recorder=None,
+        clock=None,
+        max_chunk=4096,
+        live=None,
+        pairing=None,
+    ):
         self.dir = storage_dir
         self.info = tuple(x.encode() if isinstance(x, str) else x for x in info)
         self.status = status
@@ -73,7 +93,9 @@ class SyncServer:
         self.clock = clock if clock is not None else SystemClock()
         self.max_chunk = max_chunk
         self.live = live
+        self.pairing = pairing
         self._link = None
+        self._forget_link()
         self.out = bytearray(P.OVERHEAD + 8 + max_chunk)
         self._body = memoryview(self.out)[P.HEAD_SIZE :]
         self._file = None
@@ -84,21 +106,34 @@ class SyncServer:
     async def serve(self, link):
         # Answer frames until the link reports it closed (recv() < 0).
         self._link = link
+        self._forget_link()
         try:
             while True:
                 n = await link.recv()
                 if n < 0:
                     return
-                m = self.handle(link.frame, n, link.secure)
+                m = self.handle(link.frame, n, link.secure, link.physical)
                 await link.send(self.out, m)
         finally:
             self._link = None
+            self._forget_link()
             if self.live is not None and self.live.link is link:
                 self.live.stop()
             self._close_file()
 
-    def handle(self, frame, n, secure=True):
+    def _forget_link(self):
+        # Authentication belongs to one connection.
+        self._authed = False
+        self._nonce = None
+        self._host_nonce = None
+        self._auth_fails = 0
+
+    def trusted(self, secure, physical):
+        return physical or (secure and (self.pairing is None or self._authed))
+
+    def handle(self, frame, n, secure=True, physical=False):
         # Answer the request frame[0:n]; the reply is self.out[0:returned length].
+        # secure: the link is encrypted and bonded (or physical); physical: a cable (USB).
         self.requests += 1
         head = P.check(frame, n)
         if head is None:
@@ -106,30 +141,35 @@ class SyncServer:
             return self._error(req, 0, P.E_BAD_FRAME, n)
         ftype, req, length = head
         try:
-            return self._dispatch(ftype, req, frame, length, secure)
+            return self._dispatch(ftype, req, frame, length, secure, physical)
         except OSError as e:
             self._close_file()
             return self._error(req, ftype, P.E_IO, e.errno if isinstance(e.errno, int) else 0)
 
-    def _dispatch(self, ftype, req, frame, length, secure):
-        if ftype == P.READ:
-            if length != 10:
-                return self._error(req, ftype, P.E_BAD_LENGTH, length)
-            if not secure:
-                return self._error(req, ftype, P.E_NOT_SECURE, 0)
-            sid, offset, count = struct.unpack_from("<IIH", frame, P.HEAD_SIZE)
-            return self._read(req, sid, offset, count)
+    def _dispatch(self, ftype, req, frame, length, secure, physical):
         want = _REQUEST_LENGTH.get(ftype)
         if want is None:
             return self._error(req, ftype, P.E_UNKNOWN_TYPE, 0)
+        trusted = self.trusted(secure, physical)
+        # Refused before its length is even looked at: an untrusted peer learns nothing else.
+        if not trusted and ftype not in _PUBLIC and not (secure and ftype in _LINK_AUTH):
+            return self._error(req, ftype, P.E_NOT_SECURE, 0)
+        if ftype == P.PAIR and not physical:  # keys only over the cable, whatever the radio link
+            return self._error(req, ftype, P.E_NOT_SECURE, 0)
         if length != want:
             return self._error(req, ftype, P.E_BAD_LENGTH, length)
+        body = P.HEAD_SIZE
         if ftype == P.INFO:
             return self._info(req)
+        if ftype == P.STATUS:
+            return self._status(req, trusted)
+        if ftype == P.READ:
+            sid, offset, count = struct.unpack_from("<IIH", frame, body)
+            return self._read(req, sid, offset, count)
         if ftype == P.LIST:
-            return self._list(req, struct.unpack_from("<H", frame, P.HEAD_SIZE)[0])
+            return self._list(req, struct.unpack_from("<H", frame, body)[0])
         if ftype == P.CHECKSUM:
-            sid, offset, count = struct.unpack_from("<III", frame, P.HEAD_SIZE)
+            sid, offset, count = struct.unpack_from("<III", frame, body)
             size = self._size(sid)
             if size < 0:
                 return self._error(req, ftype, P.E_NO_SESSION, sid)
@@ -138,23 +178,23 @@ class SyncServer:
             struct.pack_into("<III", self._body, 0, offset, count, self._crc(sid, offset, count))
             return P.seal(self.out, ftype | P.REPLY, req, 12)
         if ftype == P.DELETE:
-            if not secure:
-                return self._error(req, ftype, P.E_NOT_SECURE, 0)
-            return self._delete(req, *struct.unpack_from("<III", frame, P.HEAD_SIZE))
+            sid, size = struct.unpack_from("<II", frame, body)
+            return self._delete(req, sid, size, bytes(frame[body + 8 : body + 8 + P.DIGEST_SIZE]))
         if ftype == P.SET_TIME:
             before = self.clock.get()
-            self.clock.set(struct.unpack_from("<Q", frame, P.HEAD_SIZE)[0])
+            self.clock.set(struct.unpack_from("<Q", frame, body)[0])
             struct.pack_into("<Q", self._body, 0, before)
             return P.seal(self.out, ftype | P.REPLY, req, 8)
-        if ftype == P.STATUS:
-            return self._status(req)
         if ftype in (P.LIVE_START, P.LIVE_STOP):
-            return self._live(req, ftype, secure)
+            return self._live(req, ftype)
+        if ftype in _LINK_AUTH or ftype == P.PAIR:
+            return self._auth(req, ftype, bytes(frame[body : body + length]))
         return self._record(req, ftype)
 
-    def handle_status(self):
-        # The STATUS reply (request id 0) in self.out, for links that also publish it (BLE status).
-        return self._status(0)
+    def handle_status(self, trusted=False):
+        # The STATUS reply (request id 0) in self.out, for links that also publish it (the BLE status
+        # characteristic is readable without encryption: the minimal one by default).
+        return self._status(0, trusted)
 
     # -- commands ---------------------------------------------------------------------------------
 
@@ -193,25 +233,32 @@ class SyncServer:
             got += k
         return P.seal(self.out, P.READ | P.REPLY, req, 4 + got)
 
-    def _delete(self, req, sid, size, crc):
+    def _delete(self, req, sid, size, digest):
+        # Erase only for the SHA-256 of the whole file: only a holder of every byte can compute it
+        # (a CRC could be read back or forged). The detail says nothing about the file.
         have = self._size(sid)
         if have < 0:
             return self._error(req, P.DELETE, P.E_NO_SESSION, sid)
         if sid == self._active():
             return self._error(req, P.DELETE, P.E_STATE, sid)
-        mine = self._crc(sid, 0, have)
-        if have != size or mine != crc:
-            return self._error(req, P.DELETE, P.E_MISMATCH, mine)
+        if have != size or self._sha256(sid, have) != digest:
+            return self._error(req, P.DELETE, P.E_MISMATCH, 0)
         self._close_file()
         os.remove(self._path(sid))
         return P.seal(self.out, P.DELETE | P.REPLY, req, 0)
 
-    def _status(self, req):
+    def _status(self, req, trusted=True):
         battery_mv, battery_pct, free_kib = self.status() if self.status else (0, 0, 0)
         active = self._active()
         unix = self.clock.get()
         flags = (P.STATUS_RECORDING if active >= 0 else 0) | (P.STATUS_CLOCK_SET if unix else 0)
-        count = len(session_ids(self.dir))
+        if self.pairing is not None and self.pairing.is_open():
+            flags |= P.STATUS_PAIRING
+        if trusted:
+            count = len(session_ids(self.dir))
+        else:  # minimal: no session id, time, free space or session count for an untrusted link
+            flags |= P.STATUS_LIMITED
+            active = unix = free_kib = count = 0
         struct.pack_into(
             "<BIQHBIH", self._body, 0, flags, max(active, 0), unix, battery_mv, battery_pct, free_kib, count
         )
@@ -229,15 +276,13 @@ class SyncServer:
         struct.pack_into("<I", self._body, 0, sid)
         return P.seal(self.out, ftype | P.REPLY, req, 4)
 
-    def _live(self, req, ftype, secure):
+    def _live(self, req, ftype):
         # Start or stop streaming the session being recorded over the link this request came on.
         if self.live is None:
             return self._error(req, ftype, P.E_UNSUPPORTED, 0)
         if ftype == P.LIVE_STOP:
             self.live.stop()
             return P.seal(self.out, ftype | P.REPLY, req, 0)
-        if not secure:
-            return self._error(req, ftype, P.E_NOT_SECURE, 0)
         active = self._active()
         if active < 0 or self._link is None:
             return self._error(req, ftype, P.E_STATE, 0)
@@ -246,6 +291,40 @@ class SyncServer:
             "<IIBB", self._body, 0, active, self.live.first, self.live.channels, self.live.per_packet
         )
         return P.seal(self.out, ftype | P.REPLY, req, 10)
+
+    def _auth(self, req, ftype, body):
+        # AUTH_CHALLENGE, AUTH (a host proves it holds a key; the clip proves it too) and PAIR.
+        pairing = self.pairing
+        if pairing is None:
+            return self._error(req, ftype, P.E_UNSUPPORTED, 0)
+        if ftype == P.PAIR:
+            pairing.add_key(
+                body[0 : P.KEY_ID_SIZE], body[P.KEY_ID_SIZE : P.KEY_ID_SIZE + P.KEY_SIZE], body[-1] & 1
+            )
+            pairing.open()
+            self._body[0 : P.CLIP_ID_SIZE] = pairing.clip_id
+            struct.pack_into("<BB", self._body, P.CLIP_ID_SIZE, K.WINDOW_MS // 1000, len(pairing.keys))
+            return P.seal(self.out, ftype | P.REPLY, req, P.CLIP_ID_SIZE + 2)
+        if self._auth_fails >= _AUTH_TRIES:
+            return self._error(req, ftype, P.E_AUTH, self._auth_fails)
+        if ftype == P.AUTH_CHALLENGE:
+            self._host_nonce = body
+            self._nonce = K.random_bytes(P.NONCE_SIZE)
+            self._body[0 : P.CLIP_ID_SIZE] = pairing.clip_id
+            self._body[P.CLIP_ID_SIZE : P.CLIP_ID_SIZE + P.NONCE_SIZE] = self._nonce
+            return P.seal(self.out, ftype | P.REPLY, req, P.CLIP_ID_SIZE + P.NONCE_SIZE)
+        nonce, host_nonce = self._nonce, self._host_nonce
+        self._nonce = self._host_nonce = None  # a challenge answers one AUTH, right or wrong
+        if nonce is None:
+            return self._error(req, ftype, P.E_STATE, 0)
+        key_id, mac = body[0 : P.KEY_ID_SIZE], body[P.KEY_ID_SIZE :]
+        key = pairing.key(key_id)
+        if key is None or not K.same(mac, K.host_proof(key, pairing.clip_id, key_id, nonce, host_nonce)):
+            self._auth_fails += 1
+            return self._error(req, ftype, P.E_AUTH, self._auth_fails)
+        self._authed = True
+        self._body[0 : P.DIGEST_SIZE] = K.clip_proof(key, pairing.clip_id, key_id, nonce, host_nonce)
+        return P.seal(self.out, ftype | P.REPLY, req, P.DIGEST_SIZE)
 
     def _error(self, req, ftype, code, detail):
         self.errors += 1
@@ -297,16 +376,34 @@ class SyncServer:
             count -= k
         return crc
 
+    def _sha256(self, sid, count):
+        # SHA-256 of the first count bytes, read through the reply buffer like _crc.
+        f = self._open(sid)
+        f.seek(0)
+        h = hashlib.sha256()
+        buf = self._body[16:]
+        while count > 0:
+            k = f.readinto(buf[0 : min(count, len(buf))])
+            if not k:
+                break
+            h.update(buf[0:k])
+            count -= k
+        return h.digest()
+
 
 _REQUEST_LENGTH = {
     P.INFO: 0,
     P.LIST: 2,
+    P.READ: 10,
     P.CHECKSUM: 12,
-    P.DELETE: 12,
+    P.DELETE: 8 + P.DIGEST_SIZE,
     P.SET_TIME: 8,
     P.START: 0,
     P.STOP: 0,
     P.STATUS: 0,
     P.LIVE_START: 0,
     P.LIVE_STOP: 0,
+    P.AUTH_CHALLENGE: P.NONCE_SIZE,
+    P.AUTH: P.KEY_ID_SIZE + P.DIGEST_SIZE,
+    P.PAIR: P.KEY_ID_SIZE + P.KEY_SIZE + 1,
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,7 @@ def test_firmware_sync(results: dict, name: str):
 # -- fuzzing: bad frames from the host get error replies, never a crash -------------------------
 
 _FUZZ = """
-import asyncio, binascii, os, sync, link_usb, protocol as P
+import asyncio, binascii, os, sync, link_usb, framing, protocol as P
 from fake_sync import FakeRecorder, MemoryReader, MemoryWriter, StillClock
 os.mkdir("/sessions")
 with open("/vectors/s.hsn", "rb") as src, open("/sessions/00000001.hsn", "wb") as dst:
@@ -58,18 +59,24 @@ with open("/vectors/s.hsn", "rb") as src, open("/sessions/00000001.hsn", "wb") a
 server = sync.SyncServer("/sessions", ("HS", "1", "X"), recorder=FakeRecorder(), clock=StillClock(), max_chunk=512)
 for h in FRAMES:
     f = bytearray(binascii.unhexlify(h))
-    n = server.handle(f, len(f))
+    n = server.handle(f, len(f), SECURE)
     print("@@R " + binascii.hexlify(server.out[:n]).decode())
 server = sync.SyncServer("/sessions", ("HS", "1", "X"), recorder=FakeRecorder(), clock=StillClock(), max_chunk=512)
 reader, writer = MemoryReader(binascii.unhexlify(STREAM), piece=61), MemoryWriter()
 reader.close()
 async def main():
-    await server.serve(link_usb.UsbLink(reader, writer, max_reply=529))
+    if SECURE:
+        link = link_usb.UsbLink(reader, writer, max_reply=529)
+    else:  # a radio link that is not encrypted and bonded
+        link = framing.FramedLink(reader, writer, max_reply=529)
+        link.secure = False
+    await server.serve(link)
     print("@@STREAM", server.requests, writer.data.count(b"\\x00"))
 await asyncio.create_task(main())
 """
 
-_TYPES = st.sampled_from([*range(1, 10), 0x42, 0x81, 0xFF])
+_TYPES = st.sampled_from([*range(1, 0x0F), 0x42, 0x81, 0xFF])
+_PUBLIC = (P.Type.INFO, P.Type.STATUS)
 
 
 @st.composite
@@ -85,13 +92,14 @@ def _frames(draw) -> bytes:
     return bytes(frame)
 
 
+@pytest.mark.parametrize("secure", [True, False], ids=["trusted", "untrusted"])
 @settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(_frames(), min_size=150, max_size=150), st.binary(min_size=50, max_size=300))
-def test_fuzzed_frames_get_valid_replies_never_a_crash(frames, noise):
+def test_fuzzed_frames_get_valid_replies_never_a_crash(secure, frames, noise):
     if unavailable_reason():
         pytest.skip(unavailable_reason())
     stream = noise + b"\x00" + b"".join(P.wire(f) for f in frames)
-    code = f"FRAMES = {[f.hex() for f in frames]!r}\nSTREAM = {stream.hex()!r}\n" + _FUZZ
+    code = f"SECURE = {secure}\nFRAMES = {[f.hex() for f in frames]!r}\nSTREAM = {stream.hex()!r}\n" + _FUZZ
     out = run_micropython(code, files=[(VECTORS / "three_axis_accel.session", "/vectors/s.hsn")]).stdout
     replies = [bytes.fromhex(line[4:]) for line in out.splitlines() if line.startswith("@@R ")]
     assert len(replies) == len(frames)
@@ -104,7 +112,66 @@ def test_fuzzed_frames_get_valid_replies_never_a_crash(frames, noise):
             continue
         assert reply.req_id == request.req_id
         assert reply.type in (P.Type.ERROR, request.type | P.REPLY)
+        if not secure and request.type not in _PUBLIC:  # nothing but INFO and STATUS on this link
+            code = P.error_body(reply.body).code
+            assert reply.type == P.Type.ERROR and code in (P.ErrorCode.NOT_SECURE, P.ErrorCode.UNKNOWN_TYPE)
     served = [line for line in out.splitlines() if line.startswith("@@STREAM")]
     requests, replies_sent = map(int, served[0].split()[1:])
     # Every frame of 9 bytes or more is answered (the noise may hold a few more), one reply each.
     assert requests >= sum(len(f) >= P.OVERHEAD for f in frames) and replies_sent == requests
+
+
+# -- the CHECKSUM attack of issue 16: CRC-32 over 4 bytes is invertible -------------------------
+
+_CHECKSUMS = """
+import binascii, os, struct, sync, protocol as P
+from fake_sync import FakeRecorder, StillClock
+os.mkdir("/sessions")
+with open("/vectors/s.hsn", "rb") as src, open("/sessions/00000001.hsn", "wb") as dst:
+    dst.write(src.read())
+server = sync.SyncServer("/sessions", ("HS", "1", "X"), recorder=FakeRecorder(), clock=StillClock())
+req = bytearray(P.OVERHEAD + 12)
+for off in range(0, N, 4):
+    struct.pack_into("<III", req, P.HEAD_SIZE, 1, off, 4)
+    n = P.seal(req, P.CHECKSUM, 1, 12)
+    m = server.handle(req, n, SECURE)
+    print("@@C " + binascii.hexlify(server.out[:m]).decode())
+"""
+
+
+def _invert_crc32_of_4_bytes(crc: int) -> bytes:
+    """The 4 bytes whose CRC-32 is ``crc``: CRC-32 is affine over GF(2), and bijective on 32 bits."""
+    base = zlib.crc32(bytes(4))
+    cols = [zlib.crc32((1 << i).to_bytes(4, "little")) ^ base for i in range(32)]
+    # Solve sum(x_i * cols[i]) = crc ^ base by Gaussian elimination on the augmented rows.
+    rows = [(sum(((cols[i] >> r) & 1) << i for i in range(32)), ((crc ^ base) >> r) & 1) for r in range(32)]
+    x = 0
+    for col in range(32):
+        pivot = next(k for k in range(col, 32) if rows[k][0] >> col & 1)
+        rows[col], rows[pivot] = rows[pivot], rows[col]
+        for k in range(32):
+            if k != col and rows[k][0] >> col & 1:
+                rows[k] = (rows[k][0] ^ rows[col][0], rows[k][1] ^ rows[col][1])
+    for col in range(32):
+        x |= rows[col][1] << col
+    return x.to_bytes(4, "little")
+
+
+@pytest.mark.parametrize("secure", [True, False], ids=["trusted-link-leaks", "untrusted-link-refused"])
+def test_checksum_rebuild_attack(secure):
+    # On a trusted link the attack works (so this test can fail); on an untrusted one every
+    # CHECKSUM is refused and not one byte of the session comes back.
+    if unavailable_reason():
+        pytest.skip(unavailable_reason())
+    data = (VECTORS / "three_axis_accel.session").read_bytes()[:512]
+    code = f"SECURE = {secure}\nN = {len(data)}\n" + _CHECKSUMS
+    out = run_micropython(code, files=[(VECTORS / "three_axis_accel.session", "/vectors/s.hsn")]).stdout
+    replies = [P.parse(bytes.fromhex(line[4:])) for line in out.splitlines() if line.startswith("@@C ")]
+    assert len(replies) == len(data) // 4
+    rebuilt = b""
+    for r in replies:
+        if r.type == P.Type.CHECKSUM | P.REPLY:
+            rebuilt += _invert_crc32_of_4_bytes(P.checksum_body(r.body)[2])
+        else:
+            assert P.error_body(r.body).code == P.ErrorCode.NOT_SECURE
+    assert rebuilt == (data if secure else b"")

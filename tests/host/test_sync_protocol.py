@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from hipsense.sync.engine import check_version
 from hipsense.sync.errors import DeviceRefused, NoReply, ProtocolVersionError
 from hipsense.sync.transport import Transport
 
-V = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "sync" / "frames.json").read_text())
+VECTORS = Path(__file__).resolve().parents[1] / "vectors"
+V = json.loads((VECTORS / "sync" / "frames.json").read_text())
 EX = {e["name"]: e for e in V["exchanges"]}
 
 
@@ -36,7 +38,8 @@ def _requests():
     yield "read_tail", P.Type.READ, P.read_request(1, 6000, 4096)
     yield "checksum_whole", P.Type.CHECKSUM, P.checksum_request(0x2A, 0, 16384)
     yield "checksum_clipped", P.Type.CHECKSUM, P.checksum_request(1, 100, 1_000_000)
-    yield "delete", P.Type.DELETE, P.delete_request(1, 6144, EX["delete_wrong_crc"]["fields"]["detail"])
+    digest = hashlib.sha256((VECTORS / "three_axis_accel.session").read_bytes()).digest()
+    yield "delete", P.Type.DELETE, P.delete_request(1, 6144, digest)
     yield "start", P.Type.START, b""
     yield "stop", P.Type.STOP, b""
 
@@ -118,6 +121,9 @@ def test_reply_parsers_raise_only_frame_errors(data):
         P.error_body,
         P.checksum_body,
         P.u32_body,
+        P.auth_challenge_body,
+        P.auth_body,
+        P.pair_body,
     ):
         try:
             fn(data)

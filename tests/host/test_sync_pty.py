@@ -14,6 +14,7 @@ import pytest
 import serial
 
 from hipsense.cli import main
+from hipsense.cli.clip import keep_in_store
 from hipsense.store import Store
 from hipsense.sync import protocol as P
 from hipsense.sync.engine import INCOMPLETE, RECORDING, STORED, SyncOptions, sync_device
@@ -47,6 +48,11 @@ def sessions(run_file) -> dict[int, Path]:
 def home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("HIPSENSE_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
+
+
+def _keep(store: Store):
+    """(keep, incoming) of a sync into ``store``, as the CLI wires them."""
+    return keep_in_store(store, "default"), store.root / "incoming"
 
 
 def sha(path: Path) -> str:
@@ -87,7 +93,7 @@ def test_keep_on_device_then_duplicates(sessions, home, capsys):
 def test_session_being_recorded_is_left_alone(sessions, home):
     with PtyDevice(sessions, recording=0x2A) as dev:
         with Store(home) as store:
-            report = asyncio.run(sync_device(lambda: SerialTransport.open(dev.port), store))
+            report = asyncio.run(sync_device(lambda: SerialTransport.open(dev.port), *_keep(store)))
         left = device_list(dev.port)
     status = {s.session_id: s.status for s in report.sessions}
     assert status == {0x10: STORED, 0x2A: RECORDING}
@@ -118,7 +124,9 @@ def test_interrupted_download_resumes_from_the_part_file(sessions, home, prefix_
             pass
 
     with PtyDevice({0x10: sessions[0x10]}) as dev, Store(home) as store:
-        report = asyncio.run(sync_device(lambda: SerialTransport.open(dev.port), store, progress=Spy()))
+        report = asyncio.run(
+            sync_device(lambda: SerialTransport.open(dev.port), *_keep(store), progress=Spy())
+        )
     assert starts == [(0x10, 20000 if prefix_ok else 0)]
     assert report.sessions[0].status == STORED and report.sessions[0].deleted
     with Store(home) as store:
@@ -157,7 +165,7 @@ def test_unanswered_device_is_reported_incomplete_and_kept(sessions, home):
             t.send = send
             return t
 
-        report = asyncio.run(sync_device(connect, store, opts))
+        report = asyncio.run(sync_device(connect, *_keep(store), opts))
         left = device_list(dev.port)
     assert report.sessions[0].status == INCOMPLETE and not report.sessions[0].deleted
     assert [e.session_id for e in left] == [0x2A]
@@ -200,7 +208,9 @@ def test_disk_full_is_a_clear_error_and_the_session_stays(sessions, home, tiny_d
     from hipsense.sync.errors import DiskFull
 
     with PtyDevice({0x10: sessions[0x10]}) as dev, Store(home) as store:
-        engine = SyncEngine(lambda: SerialTransport.open(dev.port), store, incoming=tiny_disk / "incoming")
+        engine = SyncEngine(
+            lambda: SerialTransport.open(dev.port), keep_in_store(store, "default"), tiny_disk / "incoming"
+        )
         with pytest.raises(DiskFull, match="disk full while writing .* session 00000010 stays on the clip"):
             asyncio.run(engine.run())
         left = device_list(dev.port)

@@ -1,8 +1,8 @@
 # MicroPython side of the BLE bridge (tests/mpy/ble_radio.py): the firmware's BleSync serves the fake
 # aioble radio, and this central proxy carries the host's fake BleakClient calls to it, one text line
 # each over the bridge's file descriptor:
-#   C mtu           connect (a new central; not encrypted until paired)
-#   P               pair: encrypted and bonded
+#   C mtu           connect (a new central, the laptop; not encrypted until paired)
+#   P               pair: encrypted; bonded when the clip's stack bonds (aioble fake: pairing window)
 #   W hex           write the control characteristic
 #   R uuid          read a characteristic (the UUID string) -> "V hex"
 #   D               disconnect -> "X"
@@ -33,10 +33,10 @@ async def central_proxy(ble):
             cmd, arg = bytes(line[:1]), bytes(line[2:i])
             line = line[i + 1 :]
             if cmd == b"C":
-                conn = aioble.central(mtu=int(arg), buffers=4, per_ms=4)
+                conn = aioble.central(mtu=int(arg), buffers=4, per_ms=4, addr=b"laptop")
                 conn.on_notify = lambda d: writer.write(b"N " + binascii.hexlify(d) + b"\n")
             elif cmd == b"P":
-                conn.encrypted = conn.bonded = True
+                conn.pair()
             elif cmd == b"W":
                 await conn.write(link_ble.CONTROL_UUID, binascii.unhexlify(arg))
             elif cmd == b"R":
@@ -51,8 +51,8 @@ async def central_proxy(ble):
                 writer.write(b"X\n")
 
 
-async def main(server, name):
-    ble = link_ble.BleSync(server, name, battery_pct=lambda: 77)
+async def main(server, name, pairing=None):
+    ble = link_ble.BleSync(server, name, battery_pct=lambda: 77, pairing=pairing)
     device = asyncio.create_task(ble.run())
     await central_proxy(ble)
     device.cancel()

@@ -5,6 +5,10 @@ so the host's real BleakTransport and sync engine run unchanged.
     with BleDevice({0x5: path}, mtu=247) as dev:
         BleakTransport.open(dev.address, client_factory=dev.client)
 
+The clip holds the keys of ``key`` (an :class:`~hipsense.sync.auth.HostKey`: as after ``hipsense pair``,
+whose key the host test keeps in its KeyRing) and its pairing window is open when ``window`` (as for
+the minute after ``hipsense pair``); the fake radio bonds a new central only while it is open.
+
 ``dev.notify_fault`` (a callable taking the notification bytes and returning the list of byte strings
 to deliver: [] drops, two copies duplicate, a changed copy flips bits) and ``dev.cut_after`` (cut the
 link after this many notifications) inject faults on the air.
@@ -13,7 +17,9 @@ link after this many notifications) inject faults on the air.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -21,13 +27,17 @@ from pathlib import Path
 import numpy as np
 from bleak.exc import BleakError
 
+from hipsense.sync.auth import HostKey
 from tests.mpy.bridge import Bridge
 
 _CODE = """
-import asyncio, ble_central, sync
+import asyncio, ble_central, pairing, sync
+keys = pairing.Pairing("/sync_keys.json")
+if {window}:
+    keys.open()
 server = sync.SyncServer("/sessions", ("HS-BLE", "1.0.0", "LSM6DSOX"), status=lambda: (3900, 77, 9000),
-                         recorder=recorder, clock=StillClock(), max_chunk={max_chunk}, live=tap)
-await asyncio.create_task(ble_central.main(server, "hipsense-BLE"))
+                         recorder=recorder, clock=StillClock(), max_chunk={max_chunk}, live=tap, pairing=keys)
+await asyncio.create_task(ble_central.main(server, "hipsense-BLE", keys))
 """
 
 
@@ -43,6 +53,8 @@ class BleDevice:
         live: np.ndarray | None = None,
         speed: float = 1.0,
         writer_args: dict | None = None,
+        key: HostKey | None = None,
+        window: bool = True,
     ):
         self.mtu = mtu
         self.notify_fault: Callable[[bytes], list[bytes]] | None = None
@@ -53,15 +65,24 @@ class BleDevice:
         self.written_bytes = 0
         #: what pair() does: "ok", "refuse" (BleakError) or "unsupported" (NotImplementedError, as on macOS)
         self.pairing = "ok"
+        self._keys_dir = tempfile.TemporaryDirectory()
+        extra: tuple[tuple[Path, str], ...] = ()
+        if key is not None:  # the clip's key store as `hipsense pair` leaves it
+            keys_file = Path(self._keys_dir.name) / "sync_keys.json"
+            keys_file.write_text(
+                json.dumps({"clip": key.clip_id.hex(), "keys": [[key.key_id.hex(), key.key.hex()]]})
+            )
+            extra = ((keys_file, "/sync_keys.json"),)
         self._ours, theirs = socket.socketpair()
         self.bridge = Bridge(
-            _CODE.format(max_chunk=max_chunk),
+            _CODE.format(max_chunk=max_chunk, window=window),
             theirs.fileno(),
             sessions=sessions,
             modules=("ble_central.py",),
             live=live,
             speed=speed,
             writer_args=writer_args,
+            extra_files=extra,
         )
         theirs.close()
         self._client: FakeBleakClient | None = None
@@ -120,6 +141,7 @@ class BleDevice:
             pass
         self._ours.close()
         self.stdout, self.stderr = self.bridge.finish()
+        self._keys_dir.cleanup()
 
     def __enter__(self) -> BleDevice:
         return self

@@ -63,6 +63,7 @@ class Bridge:
         live: np.ndarray | None = None,
         speed: float = 1.0,
         writer_args: dict | None = None,
+        extra_files: tuple[tuple[Path, str], ...] = (),
     ):
         reason = unavailable_reason()
         if reason:
@@ -72,6 +73,7 @@ class Bridge:
             (ROOT / "tests" / "mpy" / n, f"/tests/{n}") for n in ("bridge_io.py", "live_feed.py", *modules)
         ]
         files += [(p, f"/sessions/{sid:08x}.hsn") for sid, p in sessions.items()]
+        files += list(extra_files)
         if live is not None:
             counts = Path(self._tmp.name) / "counts.bin"
             counts.write_bytes(np.ascontiguousarray(live, dtype="<i2").tobytes())

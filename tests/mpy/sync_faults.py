@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hipsense.cli.clip import keep_in_store
 from hipsense.errors import HipsenseError
 from hipsense.store import Store
 from hipsense.sync.engine import INCOMPLETE, SyncOptions, SyncReport, sync_device
@@ -137,7 +138,9 @@ def _round(port: str, inj: _Injector, store: Store, opts: SyncOptions) -> SyncRe
 
     async def one_round() -> SyncReport:
         task.append(asyncio.current_task())
-        return await sync_device(_faulty_connect(port, inj, task), store, opts)
+        return await sync_device(
+            _faulty_connect(port, inj, task), keep_in_store(store, "default"), store.root / "incoming", opts
+        )
 
     try:
         return asyncio.run(one_round())

@@ -1,9 +1,10 @@
-"""Commands that talk to the clip: device deploy, sync, live, devices."""
+"""Commands that talk to the clip: device deploy, pair, sync, live, devices."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hipsense.cli.common import (
     AddCommand,
@@ -12,6 +13,36 @@ from hipsense.cli.common import (
     err_console,
     open_store,
 )
+
+if TYPE_CHECKING:
+    from hipsense.store import Store
+    from hipsense.sync.auth import KeyRing
+    from hipsense.sync.engine import Kept
+
+
+def key_ring() -> KeyRing:
+    """This laptop's keys for its clips: ``<data folder>/keys`` (docs/security.md)."""
+    from hipsense.store import default_root
+    from hipsense.sync.auth import KeyRing
+
+    return KeyRing(default_root() / "keys")
+
+
+def keep_in_store(store: Store, runner: str):
+    """The sync's ``keep(path)``: import a verified session file into ``store`` (the engine itself
+    knows nothing of the store)."""
+    from hipsense.library import import_files
+    from hipsense.sync.engine import DUPLICATE, STORED, Kept
+
+    def keep(path: Path) -> Kept | str:
+        report = import_files(store, [path], runner=runner, refresh_flags=False)
+        if report.failed:
+            return report.failed[0][1]
+        if report.added:
+            return Kept(STORED, report.added[0].session_id)
+        return Kept(DUPLICATE, report.duplicates[0][2])
+
+    return keep
 
 
 def _cmd_device_deploy(args: argparse.Namespace) -> int:
@@ -23,15 +54,46 @@ def _cmd_device_deploy(args: argparse.Namespace) -> int:
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
+    from hipsense.library import refresh
     from hipsense.sync.command import print_report, run_sync
-    from hipsense.sync.engine import SyncOptions
+    from hipsense.sync.engine import STORED, SyncOptions
 
-    options = SyncOptions(keep_on_device=args.keep_on_device, set_clock=not args.no_clock, runner=args.runner)
+    options = SyncOptions(keep_on_device=args.keep_on_device, set_clock=not args.no_clock)
     connect = _connect(args)
     store = open_store()
     with store:
-        report = run_sync(connect, store, options, console)
+        report = run_sync(
+            connect, keep_in_store(store, args.runner), store.root / "incoming", options, console, key_ring()
+        )
+        # One judgement of the runner's history for the whole sync, not one per session.
+        if any(s.status == STORED for s in report.sessions):
+            refresh(store, [args.runner])
     return print_report(report, console, err_console)
+
+
+def _cmd_pair(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from hipsense.sync.pair import pair_over_usb
+
+    result = asyncio.run(pair_over_usb(_connect_usb(args.port), key_ring(), forget_others=args.forget_others))
+    console.print(
+        f"paired this laptop with the clip [bold]{result.device_id}[/] (key {result.key_id}, "
+        f"{result.keys} laptop key(s) on the clip{', the others forgotten' if args.forget_others else ''})",
+        highlight=False,
+    )
+    console.print(
+        f"its Bluetooth pairing window is open for {result.window_s} s (the LED shows it): "
+        "run hipsense sync --device ADDRESS now to bond over Bluetooth (hipsense devices lists clips)",
+        highlight=False,
+    )
+    return 0
+
+
+def _connect_usb(port: str | None):
+    from hipsense.sync.command import connect_serial
+
+    return connect_serial(port)
 
 
 def _add_link_options(p: argparse.ArgumentParser) -> None:
@@ -58,7 +120,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
     from hipsense.sync.command import run_live
 
     out = Path(args.out or time.strftime("live-%Y%m%d-%H%M%S.hsn"))
-    return run_live(_connect(args), args.seconds, out, console)
+    return run_live(_connect(args), args.seconds, out, console, key_ring())
 
 
 def _cmd_devices(args: argparse.Namespace) -> int:
@@ -97,6 +159,27 @@ def register(add: AddCommand) -> None:
         help="serial port, e.g. /dev/ttyACM0 or COM3 (default: the first board found)",
     )
     deploy_parser.set_defaults(func=_cmd_device_deploy)
+    p = add(
+        "pair",
+        _cmd_pair,
+        "pair this laptop with the clip over the USB cable (needed once for Bluetooth)",
+        "Over the USB cable, gives the clip a new random key of this laptop (kept in the data folder's "
+        "keys/, readable by you only) and opens the clip's Bluetooth pairing window for a minute (its LED "
+        "shows it). Over Bluetooth the clip then serves only a laptop that proves it holds that key, on an "
+        "encrypted, bonded link; new Bluetooth bonds are made only while the window is open (a double "
+        "press of the clip's button opens it too). A clip keeps the keys of up to 4 laptops. "
+        "See docs/security.md.",
+    )
+    p.add_argument(
+        "--port",
+        metavar="PORT",
+        help="serial port, e.g. /dev/ttyACM0 or COM3 (default: the clip found on USB)",
+    )
+    p.add_argument(
+        "--forget-others",
+        action="store_true",
+        help="the clip forgets every other laptop's key (a lost or sold laptop)",
+    )
     p = add(
         "sync",
         _cmd_sync,

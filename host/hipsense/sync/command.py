@@ -18,13 +18,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from hipsense.store import Store
+from hipsense.sync.auth import KeyRing
 from hipsense.sync.engine import (
     DUPLICATE,
     INCOMPLETE,
     RECORDING,
     STORED,
     Connect,
+    Keep,
     SyncOptions,
     SyncReport,
     sync_device,
@@ -51,9 +52,16 @@ class RichProgress:
             self.bar.update(self.tasks[session_id], description=f"session {session_id:08x} {status}")
 
 
-def run_sync(connect: Connect, store: Store, options: SyncOptions, console: Console) -> SyncReport:
-    """Sync the clip that ``connect`` reaches into ``store``, with a progress bar per session (on a
-    terminal only: elsewhere the report printed afterwards says it all)."""
+def run_sync(
+    connect: Connect,
+    keep: Keep,
+    incoming: Path,
+    options: SyncOptions,
+    console: Console,
+    keys: KeyRing | None = None,
+) -> SyncReport:
+    """Sync the clip that ``connect`` reaches, handing each verified file to ``keep``, with a progress
+    bar per session (on a terminal only: elsewhere the report printed afterwards says it all)."""
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -64,7 +72,7 @@ def run_sync(connect: Connect, store: Store, options: SyncOptions, console: Cons
         disable=not console.is_interactive,
     )
     with bar:
-        return asyncio.run(sync_device(connect, store, options, RichProgress(bar)))
+        return asyncio.run(sync_device(connect, keep, incoming, options, RichProgress(bar), keys))
 
 
 def connect_serial(port: str | None) -> Connect:
@@ -150,7 +158,9 @@ def _live_table(stream) -> Table:
     return table
 
 
-def run_live(connect: Connect, seconds: float | None, out: Path, console: Console) -> int:
+def run_live(
+    connect: Connect, seconds: float | None, out: Path, console: Console, keys: KeyRing | None = None
+) -> int:
     """``hipsense live``: stream, show the figures every few seconds, save the stream as a session file."""
     import signal
 
@@ -175,6 +185,7 @@ def run_live(connect: Connect, seconds: float | None, out: Path, console: Consol
                 on_update=lambda s: view.update(_live_table(s), refresh=True),
                 stop=stop,
                 on_start=started.append,
+                keys=keys,
             )
 
     try:

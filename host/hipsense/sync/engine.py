@@ -1,4 +1,4 @@
-"""Pull every finished session from a device, verify it, store it, and only then delete it there.
+"""Pull every finished session from a device, verify it, hand it over, and only then delete it there.
 
 For each session the device lists (except the one being recorded):
 
@@ -7,29 +7,36 @@ For each session the device lists (except the one being recorded):
    the device's CRC of that prefix matches it;
 2. every chunk arrives in a CRC-checked frame and must carry the offset and length asked for; the whole
    file's CRC32 must equal the device's CHECKSUM of the session;
-3. fsync, rename to ``.hsn`` (atomic), fsync the folder, import into the :class:`~hipsense.store.Store`;
-4. only when the store holds it: DELETE on the device with the size and CRC, unless ``keep_on_device``.
+3. fsync, rename to ``.hsn`` (atomic), fsync the folder, hand the file to the caller's ``keep(path)``
+   (the CLI imports it into the store; the sync knows nothing of the store);
+4. only when ``keep`` holds it: DELETE on the device with the size and the SHA-256 of the whole file
+   (the erase proof), unless ``keep_on_device``.
 
-A link that drops is reconnected (``reconnects`` times, with backoff) and the download goes on from
-the last byte written. A session that cannot be completed is reported incomplete and stays on the
-device. The device clock is set first.
+Over a radio link the engine first proves this laptop's key to the clip (:mod:`hipsense.sync.auth`).
+Everything the device says is bounded where it is read: ``max_chunk`` within the protocol's limits, a
+listed size within a clip's flash; READ requests are made as the window moves, never for a whole file
+up front. A link that drops is reconnected (``reconnects`` times, with backoff) and the download goes
+on from the last byte written. A session that cannot be completed is reported incomplete and stays on
+the device. The device clock is set first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import hashlib
 import os
 import time
 import zlib
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from hipsense.conventions import file_name_part
-from hipsense.store import Store
 from hipsense.sync import protocol as P
+from hipsense.sync.auth import KeyRing, authenticate
 from hipsense.sync.client import Client
 from hipsense.sync.errors import (
     DeviceNotFound,
@@ -56,11 +63,25 @@ class Progress(Protocol):
     def finish(self, session_id: int, status: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class Kept:
+    """What ``keep(path)`` did with a verified session file: ``status`` STORED (new) or DUPLICATE."""
+
+    status: str = STORED
+    #: the caller's id for it (the store's session id), shown in the report
+    store_session: int | None = None
+
+
+#: ``keep(path)`` takes a verified session file and returns True or :class:`Kept` once it holds the
+#: bytes durably (the file may then be removed), or a one-line reason (str; False: no reason) why not:
+#: the session then stays on the clip.
+Keep = Callable[[Path], "bool | str | Kept"]
+
+
 @dataclass
 class SyncOptions:
     keep_on_device: bool = False
     set_clock: bool = True
-    runner: str = "default"
     #: READ requests in flight at once
     window: int = 4
     #: bytes per READ (None: the device's max_chunk)
@@ -109,6 +130,16 @@ def check_version(info: P.DeviceInfo, where: str) -> None:
         )
 
 
+def check_info(info: P.DeviceInfo, where: str) -> None:
+    """The device's INFO within what the host accepts (version, ``max_chunk``); else one-line errors."""
+    check_version(info, where)
+    if not P.MIN_CHUNK <= info.max_chunk <= P.MAX_CHUNK:
+        raise SyncError(
+            f"the clip on {where} announces READ chunks of {info.max_chunk} bytes, outside "
+            f"{P.MIN_CHUNK}..{P.MAX_CHUNK}: its firmware is broken (hipsense device deploy); nothing was synced"
+        )
+
+
 def _disk_full(path: Path, sid: int) -> DiskFull:
     return DiskFull(
         f"disk full while writing {path}: session {sid:08x} stays on the clip; free space and sync again"
@@ -121,16 +152,18 @@ class SyncEngine:
     def __init__(
         self,
         connect: Connect,
-        store: Store,
+        keep: Keep,
+        incoming: Path,
         options: SyncOptions | None = None,
         progress: Progress | None = None,
-        incoming: Path | None = None,
+        keys: KeyRing | None = None,
     ):
         self.connect = connect
-        self.store = store
+        self.keep = keep
         self.options = options or SyncOptions()
         self.progress = progress
-        self.incoming = incoming or store.root / "incoming"
+        self.incoming = Path(incoming)
+        self.keys = keys
         self.report = SyncReport()
         self._client: Client | None = None
 
@@ -142,7 +175,9 @@ class SyncEngine:
         try:
             # A clip answers at once; three tries tell a silent port from a busy clip.
             info = await client.request(P.Type.INFO, parse=P.info_body, retries=min(2, o.retries))
-            check_version(info, client.transport.name)
+            check_info(info, client.transport.name)
+            if not client.transport.physical:
+                await authenticate(client, self.keys, info)
         except NoReply:
             await client.close()
             if self.report.device is None:  # never answered: something else is on that port
@@ -193,51 +228,59 @@ class SyncEngine:
                 self.report.sessions.append(await self._session(entry))
         finally:
             await self._drop()
-            # One judgement of the runner's history for the whole sync, not one per session.
-            if any(s.status == STORED for s in self.report.sessions):
-                self.store.refresh_flags([self.options.runner])
         return self.report
 
     async def _list(self, client: Client) -> list[P.SessionEntry]:
-        entries: list[P.SessionEntry] = []
+        # total is a u16 and every page must add an entry, so this ends within 65535 entries.
+        entries: dict[int, P.SessionEntry] = {}
+        asked = 0
         while True:
-            total, page = await client.request(P.Type.LIST, P.list_request(len(entries)), P.list_body)
-            entries += page
-            if len(entries) >= total or not page:
-                return entries
+            total, page = await client.request(P.Type.LIST, P.list_request(asked), P.list_body)
+            asked += len(page)
+            for e in page:
+                entries.setdefault(e.session_id, e)  # a device listing one twice: synced once
+            if asked >= total or not page:
+                return list(entries.values())
 
     async def _session(self, entry: P.SessionEntry) -> SessionResult:
         sid, size = entry.session_id, entry.size
         if entry.recording:
             return SessionResult(sid, size, RECORDING, message="being recorded; synced once it is stopped")
+        if size > P.MAX_SESSION_BYTES:
+            self._finish(sid, INCOMPLETE)
+            return SessionResult(
+                sid,
+                size,
+                INCOMPLETE,
+                message=f"the clip lists it with {size} bytes, more than a clip's flash holds "
+                f"({P.MAX_SESSION_BYTES // 2**20} MiB): not downloaded; it stays on the clip",
+            )
         assert self.report.device is not None  # INFO comes before any session
         device = file_name_part(self.report.device.device_id, "clip")
         name = f"{device}-{sid:08x}.hsn"
         part = self.incoming / (name + ".part")
         try:
-            crc = await self._download(sid, size, part)
+            digest = await self._download(sid, size, part)
         except (LinkLost, NoReply, DeviceRefused) as e:
             self._finish(sid, INCOMPLETE)
             return SessionResult(sid, size, INCOMPLETE, message=f"{e}; it stays on the clip")
         final = self.incoming / name
         os.replace(part, final)
         _fsync_dir(self.incoming)
-        report = self.store.import_files([final], runner=self.options.runner, refresh_flags=False)
-        if report.failed:
+        kept = self.keep(final)
+        if kept is True:
+            kept = Kept()
+        if not isinstance(kept, Kept):
             self._finish(sid, INCOMPLETE)
-            return SessionResult(
-                sid, size, INCOMPLETE, message=f"{report.failed[0][1]}; it stays on the clip"
-            )
-        if report.added:
-            status, store_id = STORED, report.added[0].session_id
-        else:
-            status, store_id = DUPLICATE, report.duplicates[0][2]
-        final.unlink()  # the store holds its own read-only copy now
-        result = SessionResult(sid, size, status, store_session=store_id)
+            why = kept if isinstance(kept, str) and kept else f"{final}: not kept"
+            return SessionResult(sid, size, INCOMPLETE, message=f"{why}; it stays on the clip")
+        final.unlink(missing_ok=True)  # the keeper holds its own copy now
+        status = kept.status
+        result = SessionResult(sid, size, status, store_session=kept.store_session)
         if not self.options.keep_on_device:
             try:
                 await self._call(
-                    lambda c: c.request(P.Type.DELETE, P.delete_request(sid, size, crc), P.empty_body)
+                    lambda c: c.request(P.Type.DELETE, P.delete_request(sid, size, digest), P.empty_body)
                 )
                 result.deleted = True
             except DeviceRefused as e:
@@ -253,8 +296,8 @@ class SyncEngine:
 
     # -- download -----------------------------------------------------------------------------------
 
-    async def _download(self, sid: int, size: int, part: Path) -> int:
-        """Download into ``part``; returns the session's CRC32 once the whole file matches the device's."""
+    async def _download(self, sid: int, size: int, part: Path) -> bytes:
+        """Download into ``part``; returns the file's SHA-256 once its CRC32 matches the device's."""
         self.incoming.mkdir(mode=0o700, parents=True, exist_ok=True)
         have = await self._resume_point(sid, size, part)
         if self.progress:
@@ -272,7 +315,9 @@ class SyncEngine:
             raise
         finally:
             os.close(fd)
-        crc = _crc_file(part)
+            if part.exists() and part.stat().st_size == 0:
+                part.unlink()  # nothing to resume from
+        crc, digest = _crc_and_sha256(part)
         _, covered, device_crc = await self._checksum(sid, size)
         if covered != size or device_crc != crc:
             part.unlink()
@@ -281,7 +326,7 @@ class SyncEngine:
                 f"{device_crc:08x}; it will be downloaded again",
                 P.ErrorCode.MISMATCH,
             )
-        return crc
+        return digest
 
     async def _checksum(self, sid: int, length: int) -> tuple[int, int, int]:
         # The device reads the whole range for a CHECKSUM: allow ~1 MB/s of flash reading on top.
@@ -296,32 +341,36 @@ class SyncEngine:
         if have == 0 or have > size:
             return 0
         _, covered, device_crc = await self._checksum(sid, have)
-        return have if covered == have and device_crc == _crc_file(part) else 0
+        return have if covered == have and device_crc == _crc_and_sha256(part)[0] else 0
 
     async def _pull(self, client: Client, sid: int, size: int, fd: int, held: list[int]) -> None:
-        """Fetch [held[0], size) with a window of READs in flight, writing in order as chunks arrive."""
+        """Fetch [held[0], size) with a window of READs in flight, writing in order as chunks arrive.
+
+        Requests are made as the window moves: at most ``window`` exist at any time, whatever the size.
+        """
         info = self.report.device
         assert info is not None  # INFO comes before any session
-        chunk = min(self.options.chunk or info.max_chunk, info.max_chunk)
-        offsets = range(held[0], size, chunk)
-        window = asyncio.Semaphore(self.options.window)
+        chunk = max(1, min(self.options.chunk or info.max_chunk, info.max_chunk))
 
         async def fetch(off: int) -> bytes:
-            async with window:
-                want = min(chunk, size - off)
-                got_off, data = await client.request(P.Type.READ, P.read_request(sid, off, want), P.read_body)
-                if got_off != off or len(data) != want:
-                    raise DeviceRefused(
-                        f"session {sid:08x}: asked for {want} bytes at {off}, got {len(data)} at {got_off} "
-                        "(did the file change on the clip?)",
-                        P.ErrorCode.MISMATCH,
-                    )
-                return data
+            want = min(chunk, size - off)
+            got_off, data = await client.request(P.Type.READ, P.read_request(sid, off, want), P.read_body)
+            if got_off != off or len(data) != want:
+                raise DeviceRefused(
+                    f"session {sid:08x}: asked for {want} bytes at {off}, got {len(data)} at {got_off} "
+                    "(did the file change on the clip?)",
+                    P.ErrorCode.MISMATCH,
+                )
+            return data
 
-        tasks = [asyncio.ensure_future(fetch(off)) for off in offsets]
+        tasks: deque[asyncio.Future[bytes]] = deque()
+        next_off = held[0]
         try:
-            for task in tasks:
-                data = await task
+            while next_off < size or tasks:
+                while next_off < size and len(tasks) < max(1, self.options.window):
+                    tasks.append(asyncio.ensure_future(fetch(next_off)))
+                    next_off += chunk
+                data = await tasks.popleft()
                 os.write(fd, data)
                 held[0] += len(data)
                 if self.progress:
@@ -332,12 +381,14 @@ class SyncEngine:
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _crc_file(path: Path) -> int:
-    crc = 0
+def _crc_and_sha256(path: Path) -> tuple[int, bytes]:
+    # One pass: the CRC32 checks the copy against the clip, the SHA-256 is the erase proof.
+    crc, sha = 0, hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(1 << 20):
             crc = zlib.crc32(block, crc)
-    return crc
+            sha.update(block)
+    return crc, sha.digest()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -351,10 +402,25 @@ def _fsync_dir(path: Path) -> None:
 
 
 async def sync_device(
-    connect: Connect, store: Store, options: SyncOptions | None = None, progress: Progress | None = None
+    connect: Connect,
+    keep: Keep,
+    incoming: Path,
+    options: SyncOptions | None = None,
+    progress: Progress | None = None,
+    keys: KeyRing | None = None,
 ) -> SyncReport:
     """Run one sync (see the module docstring)."""
-    return await SyncEngine(connect, store, options, progress).run()
+    return await SyncEngine(connect, keep, incoming, options, progress, keys).run()
 
 
-__all__ = ["SyncEngine", "SyncError", "SyncOptions", "SyncReport", "SessionResult", "sync_device"]
+__all__ = [
+    "Keep",
+    "Kept",
+    "SyncEngine",
+    "SyncError",
+    "SyncOptions",
+    "SyncReport",
+    "SessionResult",
+    "check_info",
+    "sync_device",
+]

@@ -1,4 +1,4 @@
-"""Sync protocol v1, host side: frames, COBS framing and the body of every command.
+"""Sync protocol v2, host side: frames, COBS framing and the body of every command.
 
 The contract is docs/sync-protocol.md; the golden vectors in tests/vectors/sync/ pin it down byte for
 byte and are checked here and by the firmware (firmware/protocol.py, firmware/sync.py) on MicroPython.
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-VERSION_MAJOR = 1
+VERSION_MAJOR = 2
 VERSION_MINOR = 0
 
 HEAD = struct.Struct("<BHH")
@@ -23,6 +23,19 @@ REPLY = 0x80
 #: The host's first frame: INFO with this request id, whose COBS encoding holds no 0x03 byte (Ctrl-C
 #: would interrupt the firmware before its USB link has disabled keyboard interrupts).
 FIRST_REQUEST_ID = 0
+
+#: What the host accepts from a device's INFO as ``max_chunk``: a READ reply (offset + data) must fit a
+#: frame's u16 length, and a LIST page must hold an entry.
+MIN_CHUNK = 64
+MAX_CHUNK = 32768
+#: The largest session a clip can hold: the flash of the largest ESP32-S3 module (32 MiB). A LIST entry
+#: above it is refused, never downloaded.
+MAX_SESSION_BYTES = 32 * 1024 * 1024
+DIGEST_SIZE = 32
+NONCE_SIZE = 16
+KEY_ID_SIZE = 8
+KEY_SIZE = 32
+CLIP_ID_SIZE = 8
 
 
 class Type(enum.IntEnum):
@@ -37,6 +50,9 @@ class Type(enum.IntEnum):
     STATUS = 0x09
     LIVE_START = 0x0A
     LIVE_STOP = 0x0B
+    AUTH_CHALLENGE = 0x0C
+    AUTH = 0x0D
+    PAIR = 0x0E
     LIVE = 0x40  # device-initiated: live samples, req_id = packet sequence
     ERROR = 0xFF
 
@@ -51,6 +67,7 @@ class ErrorCode(enum.IntEnum):
     NOT_SECURE = 7
     IO = 8
     UNSUPPORTED = 9
+    AUTH = 10
 
 
 ERROR_TEXT = {
@@ -58,16 +75,22 @@ ERROR_TEXT = {
     ErrorCode.UNKNOWN_TYPE: "the device does not know this command",
     ErrorCode.BAD_LENGTH: "the command's body has the wrong length",
     ErrorCode.NO_SESSION: "no such session on the device",
-    ErrorCode.MISMATCH: "size or CRC differ from the device's copy",
+    ErrorCode.MISMATCH: "size or digest differ from the device's copy",
     ErrorCode.STATE: "not possible now (session being recorded, or already recording / not recording)",
-    ErrorCode.NOT_SECURE: "the link is not encrypted and bonded (pair the clip first)",
+    ErrorCode.NOT_SECURE: (
+        "the link is not trusted: not encrypted and bonded, or this laptop has not proved its key "
+        "(pair the clip first: hipsense pair over the USB cable)"
+    ),
     ErrorCode.IO: "flash read or write failed on the device",
     ErrorCode.UNSUPPORTED: "the device cannot do this",
+    ErrorCode.AUTH: "the clip did not accept this laptop's key (pair again: hipsense pair over USB)",
 }
 
 SESSION_RECORDING = 0x01
 STATUS_RECORDING = 0x01
 STATUS_CLOCK_SET = 0x02
+STATUS_LIMITED = 0x04
+STATUS_PAIRING = 0x08
 
 
 class FrameError(ValueError):
@@ -205,6 +228,10 @@ class DeviceStatus:
     battery_pct: int
     free_kib: int
     sessions: int
+    #: an untrusted link: only the flags and the battery are filled in
+    limited: bool = False
+    #: the clip's pairing window is open
+    pairing: bool = False
 
 
 @dataclass(frozen=True)
@@ -287,8 +314,56 @@ def checksum_body(body: bytes) -> tuple[int, int, int]:
     return _unpack("<III", body, "CHECKSUM")
 
 
-def delete_request(session_id: int, size: int, crc: int) -> bytes:
-    return struct.pack("<III", session_id, size, crc)
+def delete_request(session_id: int, size: int, digest: bytes) -> bytes:
+    """DELETE with the erase proof: the SHA-256 of the whole session file."""
+    if len(digest) != DIGEST_SIZE:
+        raise ValueError(f"a DELETE needs a {DIGEST_SIZE}-byte SHA-256, not {len(digest)} bytes")
+    return struct.pack("<II", session_id, size) + digest
+
+
+def auth_challenge_request(host_nonce: bytes) -> bytes:
+    return _fixed(host_nonce, NONCE_SIZE, "nonce")
+
+
+def auth_challenge_body(body: bytes) -> tuple[bytes, bytes]:
+    """(clip id, the clip's nonce) of an AUTH_CHALLENGE reply."""
+    if len(body) != CLIP_ID_SIZE + NONCE_SIZE:
+        raise FrameError(f"AUTH_CHALLENGE reply of {len(body)} bytes")
+    return body[:CLIP_ID_SIZE], body[CLIP_ID_SIZE:]
+
+
+def auth_request(key_id: bytes, mac: bytes) -> bytes:
+    return _fixed(key_id, KEY_ID_SIZE, "key id") + _fixed(mac, DIGEST_SIZE, "MAC")
+
+
+def auth_body(body: bytes) -> bytes:
+    """The clip's proof (HMAC-SHA256) of an AUTH reply."""
+    if len(body) != DIGEST_SIZE:
+        raise FrameError(f"AUTH reply of {len(body)} bytes")
+    return body
+
+
+@dataclass(frozen=True)
+class PairReply:
+    clip_id: bytes
+    window_s: int
+    keys: int
+
+
+def pair_request(key_id: bytes, key: bytes, forget_others: bool = False) -> bytes:
+    return _fixed(key_id, KEY_ID_SIZE, "key id") + _fixed(key, KEY_SIZE, "key") + bytes([int(forget_others)])
+
+
+def pair_body(body: bytes) -> PairReply:
+    if len(body) != CLIP_ID_SIZE + 2:
+        raise FrameError(f"PAIR reply of {len(body)} bytes")
+    return PairReply(body[:CLIP_ID_SIZE], body[CLIP_ID_SIZE], body[CLIP_ID_SIZE + 1])
+
+
+def _fixed(data: bytes, size: int, what: str) -> bytes:
+    if len(data) != size:
+        raise ValueError(f"{what} of {len(data)} bytes, expected {size}")
+    return bytes(data)
 
 
 def set_time_request(unix: int) -> bytes:
@@ -310,7 +385,16 @@ def empty_body(body: bytes) -> None:
 def status_body(body: bytes) -> DeviceStatus:
     flags, sid, unix, mv, pct, free_kib, count = _unpack(_STATUS, body, "STATUS")
     return DeviceStatus(
-        bool(flags & STATUS_RECORDING), bool(flags & STATUS_CLOCK_SET), sid, unix, mv, pct, free_kib, count
+        bool(flags & STATUS_RECORDING),
+        bool(flags & STATUS_CLOCK_SET),
+        sid,
+        unix,
+        mv,
+        pct,
+        free_kib,
+        count,
+        bool(flags & STATUS_LIMITED),
+        bool(flags & STATUS_PAIRING),
     )
 
 

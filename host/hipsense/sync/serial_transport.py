@@ -51,6 +51,8 @@ def open_serial(port: str, baudrate: int = 115200) -> serial.Serial:
 class SerialTransport(StreamTransport):
     """Frames over a serial port; construct with :meth:`open` inside the event loop."""
 
+    physical = True  # the USB cable
+
     def __init__(self, ser: serial.Serial, loop: asyncio.AbstractEventLoop):
         super().__init__()
         self.ser = ser

@@ -21,6 +21,8 @@ class Transport(ABC):
     name: str = "device"
     #: time.monotonic() when bytes last arrived (a long reply in progress keeps requests waiting)
     last_rx: float = 0.0
+    #: a cable (USB): the clip trusts it without a key proof (docs/security.md)
+    physical: bool = False
 
     @abstractmethod
     async def send(self, frame: bytes) -> None:

@@ -6,6 +6,11 @@
 # Central (tests): conn = central(mtu=247, encrypted=True, bonded=True) hands a connection to the
 # next advertise(); await conn.write(uuid, data) writes a characteristic; conn.read(uuid) reads one;
 # notifications arrive in conn.received (or conn.on_notify(data)); conn.disconnect().
+# Pairing: conn.pair() is what the stack does when the central asks to pair (LE Secure Connections,
+# Just Works). A central whose keys the stack holds (bonds, by address) is encrypted with them and
+# bonded; a new one is bonded, and its keys kept, only while the peripheral allows bonding
+# (config(bond=True): NimBLE's sm_bonding, which MicroPython's ble.config(bond=...) sets at any time),
+# else the link is encrypted without a bond (the stack keeps no keys). forget_bonds() empties the store.
 # The stack holds at most conn.buffers notifications; notify() raises OSError(ENOMEM) beyond that.
 # The air delivers conn.per_ms notifications per millisecond.
 import asyncio
@@ -15,6 +20,11 @@ _chars = {}
 _config = {}
 _waiting = []
 _arrived = asyncio.Event()
+bonds = set()  # addresses of the centrals whose bond keys the stack holds
+
+
+def forget_bonds():
+    bonds.clear()
 
 
 class Service:
@@ -82,10 +92,12 @@ async def advertise(interval_us, name=None, services=None, appearance=0, timeout
 
 
 class Connection:
-    def __init__(self, mtu=23, encrypted=False, bonded=False, buffers=8, per_ms=6):
+    def __init__(self, mtu=23, encrypted=False, bonded=False, buffers=8, per_ms=6, addr=b"central"):
         self.mtu = mtu
         self.encrypted = encrypted
         self.bonded = bonded
+        self.authenticated = False  # Just Works: never MITM-protected
+        self.addr = addr
         self.buffers = buffers
         self.per_ms = per_ms
         self.received = []
@@ -102,6 +114,18 @@ class Connection:
 
     def is_connected(self):
         return self._connected
+
+    def pair(self):
+        # The central asks to pair; returns whether the link is bonded afterwards.
+        self.encrypted = True
+        if self.addr in bonds:
+            self.bonded = True
+        elif _config.get("bond"):
+            self.bonded = True
+            bonds.add(self.addr)
+        else:
+            self.bonded = False
+        return self.bonded
 
     def _notify(self, char, data):
         if not self._connected:

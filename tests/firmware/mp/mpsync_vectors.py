@@ -64,7 +64,7 @@ def test_every_exchange_replies_byte_for_byte():
     server = _device()
     for ex in V["exchanges"]:
         req = bytearray(binascii.unhexlify(ex["request"]))
-        n = server.handle(req, len(req))
+        n = server.handle(req, len(req), ex.get("secure", True))
         assert _hex(server.out[:n]) == ex["reply"], ex["name"] + ": " + _hex(server.out[:n])
 
 
@@ -83,15 +83,50 @@ def test_reads_allocate_little():
     assert used < 4096, used
 
 
-def test_data_and_erase_need_a_secure_link():
+def test_an_untrusted_link_gets_only_info_and_a_minimal_status():
+    # Every request type the device knows, each with a body of the right length, on a link that is
+    # neither encrypted and bonded nor a cable: INFO and STATUS answered, everything else NOT_SECURE.
     server = _device()
-    for name in ("read_start", "delete"):
-        ex = [e for e in V["exchanges"] if e["name"] == name][0]
-        req = bytearray(binascii.unhexlify(ex["request"]))
-        server.handle(req, len(req), False)
-        code, ftype = server.out[P.HEAD_SIZE], server.out[P.HEAD_SIZE + 1]
-        assert server.out[0] == P.ERROR and code == P.E_NOT_SECURE and ftype == req[0], name
-    assert "00000001.hsn" in os.listdir("/sessions")
+    lengths = {P.LIST: 2, P.READ: 10, P.CHECKSUM: 12, P.DELETE: 40, P.SET_TIME: 8, P.START: 0, P.STOP: 0}
+    lengths.update({P.LIVE_START: 0, P.LIVE_STOP: 0, P.AUTH_CHALLENGE: 16, P.AUTH: 40, P.PAIR: 41})
+    for ftype, length in sorted(lengths.items()):
+        req = bytearray(P.OVERHEAD + length)
+        n = P.seal(req, ftype, 7, length)
+        server.handle(req, n, False)
+        code, rtype = server.out[P.HEAD_SIZE], server.out[P.HEAD_SIZE + 1]
+        assert server.out[0] == P.ERROR and code == P.E_NOT_SECURE and rtype == ftype, ftype
+    req = bytearray(P.OVERHEAD)
+    n = P.seal(req, P.STATUS, 8, 0)
+    server.handle(req, n, False)
+    flags, sid, unix, mv, pct, free_kib, count = struct.unpack_from("<BIQHBIH", server.out, P.HEAD_SIZE)
+    assert server.out[0] == P.STATUS | P.REPLY and flags & P.STATUS_LIMITED
+    assert (sid, unix, free_kib, count) == (0, 0, 0, 0) and mv > 0
+    assert "00000001.hsn" in os.listdir("/sessions") and server.clock.get() == 0  # nothing changed
+
+
+def test_delete_needs_the_sha256_of_the_whole_file():
+    import hashlib
+
+    server = _device()
+    with open("/sessions/0000002a.hsn", "rb") as f:
+        data = f.read()
+    digest = hashlib.sha256(data).digest()
+
+    def delete(size, proof, req):
+        body = struct.pack("<II", 0x2A, size) + proof
+        frame = bytearray(P.OVERHEAD + len(body))
+        frame[P.HEAD_SIZE : P.HEAD_SIZE + len(body)] = body
+        n = P.seal(frame, P.DELETE, req, len(body))
+        m = server.handle(frame, n)
+        return server.out[0], (server.out[P.HEAD_SIZE] if m > P.OVERHEAD else 0)
+
+    crc = struct.pack("<I", binascii.crc32(data))
+    assert delete(len(data), crc, 1) == (P.ERROR, P.E_BAD_LENGTH)  # v1's CRC proof: no digest
+    assert delete(len(data), bytes(32), 2) == (P.ERROR, P.E_MISMATCH)
+    assert delete(len(data), digest[:31] + bytes([digest[31] ^ 1]), 3) == (P.ERROR, P.E_MISMATCH)
+    assert "0000002a.hsn" in os.listdir("/sessions")
+    assert delete(len(data), digest, 4) == (P.DELETE | P.REPLY, 0)
+    assert "0000002a.hsn" not in os.listdir("/sessions")
 
 
 async def test_usb_link_serves_frames_through_noise():

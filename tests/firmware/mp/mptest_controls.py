@@ -181,3 +181,27 @@ async def _led_task():
     task.cancel()
     assert edges[:5] == [(60, 0), (2000, 1), (2060, 0), (4000, 1), (4060, 0)], edges
     assert clock.sleeps < 80  # wakes at edges (at most every 100 ms), not every 10 ms
+
+
+def test_double_press_opens_pairing_not_a_slow_pair_or_a_long_press():
+    clock, pin, btn = _button()
+    # Two short presses 300 ms apart: SHORT, then DOUBLE (instead of a second SHORT).
+    ev = _run(clock, pin, btn, {100: 0, 250: 1, 550: 0, 700: 1}, 1000)
+    assert ev == [(280, controls.SHORT), (730, controls.DOUBLE)], ev
+    # Two short presses 1 s apart are two SHORTs; a long press then a short one is no DOUBLE.
+    clock, pin, btn = _button()
+    ev = _run(clock, pin, btn, {100: 0, 250: 1, 1250: 0, 1400: 1}, 2000)
+    assert [e for _, e in ev] == [controls.SHORT, controls.SHORT], ev
+    clock, pin, btn = _button()
+    ev = _run(clock, pin, btn, {100: 0, 1700: 1, 1900: 0, 2000: 1, 2200: 0, 2300: 1}, 3000)
+    assert [e for _, e in ev] == [controls.LONG, controls.SHORT, controls.DOUBLE], ev
+
+
+def test_pairing_pattern_shows_over_recording():
+    clock = FakeClock()
+    led = controls.Led(machine.Pin(13, machine.Pin.OUT), clock=clock.ticks_ms)
+    led.set(controls.RECORDING)
+    led.set(controls.PAIRING)
+    assert led.showing() == controls.PAIRING
+    led.set(controls.PAIRING, False)
+    assert led.showing() == controls.RECORDING

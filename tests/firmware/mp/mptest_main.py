@@ -155,3 +155,49 @@ async def test_usb_live_stream_is_the_sampled_data():
     while k < len(src) // 6 and list(src[6 * k : 6 * k + 6]) != samples[:6]:
         k += 1
     assert list(src[6 * k : 6 * k + len(samples)]) == samples
+
+
+KEY_ID = b"laptop01"
+KEY = bytes(range(32, 64))
+
+
+def _keys_file():
+    try:
+        with open("/sync_keys.json") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+async def test_pair_over_usb_keeps_the_key_and_opens_the_window_for_a_minute():
+    import json
+
+    try:
+        os.remove("/sync_keys.json")
+    except OSError:
+        pass
+    reader, writer = MemoryReader(), MemoryWriter()
+    script = [
+        (500, _send(reader, P.PAIR, 1, KEY_ID + KEY + b"\x00")),
+        (30000, _send(reader, P.STATUS, 2)),
+        (65000, _send(reader, P.STATUS, 3)),
+    ]
+    rec, _, _ = await run_device("{}", script, 66000, usb=(reader, writer))
+    replies = decode_frames(writer.data)
+    assert [(t, r) for t, r, _ in replies] == [
+        (P.PAIR | P.REPLY, 1),
+        (P.STATUS | P.REPLY, 2),
+        (P.STATUS | P.REPLY, 3),
+    ]
+    clip_id, window_s, keys = replies[0][2][:8], replies[0][2][8], replies[0][2][9]
+    assert (window_s, keys) == (60, 1)
+    doc = json.loads(_keys_file())
+    assert doc["clip"] == clip_id.hex() and doc["keys"] == [[KEY_ID.hex(), KEY.hex()]]
+    assert replies[1][2][0] & P.STATUS_PAIRING  # open at 30 s
+    assert not replies[2][2][0] & P.STATUS_PAIRING  # closed a minute after PAIR
+    assert rec.led.showing() != "pairing"
+
+
+async def test_double_press_opens_the_pairing_window():
+    rec, _, _ = await run_device("{}", [(1000, 0), (1200, 1), (1400, 0), (1600, 1)], 5000)
+    assert rec.led.showing() == "pairing" and not rec.recording and rec.sessions == 0

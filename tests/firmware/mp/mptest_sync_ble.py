@@ -5,14 +5,18 @@ import struct
 
 import aioble
 import link_ble
+import pairing
 import protocol as P
 import sync
+from fake_clock import FakeClock
 from fake_sync import FakeRecorder, StillClock, decode_frames, wire
 
 SIZE = 9000
+KEY_ID = b"laptop01"
+KEY = bytes(range(32))
 
 
-def _setup():
+def _setup(keys=None):
     try:
         os.mkdir("/ble")
     except OSError:
@@ -27,8 +31,20 @@ def _setup():
         recorder=FakeRecorder(),
         clock=StillClock(),
         max_chunk=4096,
+        pairing=keys,
     )
     return server, data
+
+
+def _keys(clock=None):
+    # The clip's key store after `hipsense pair` gave it KEY (a fresh file each time).
+    try:
+        os.remove("/keys.json")
+    except OSError:
+        pass
+    keys = pairing.Pairing("/keys.json", clock=clock)
+    keys.add_key(KEY_ID, KEY)
+    return keys
 
 
 async def _send(conn, data):
@@ -72,9 +88,9 @@ def test_services_and_readable_values():
     assert aioble._chars[link_ble.BATTERY_LEVEL].read() == bytes((81,))
     assert aioble._chars[link_ble.FIRMWARE].read() == b"1.2.3"
     assert aioble._chars[link_ble.SERIAL].read() == b"HS-BLE"
-    status = aioble._chars[link_ble.STATUS_UUID].read()
+    status = aioble._chars[link_ble.STATUS_UUID].read()  # readable unencrypted: the minimal STATUS
     flags, sid, unix, mv, pct, free_kib, count = struct.unpack("<BIQHBIH", status)
-    assert (mv, pct, free_kib, count) == (3900, 81, 5000, 1)
+    assert (mv, pct, free_kib, count) == (3900, 81, 0, 0) and flags & P.STATUS_LIMITED
     ctrl = aioble._chars[link_ble.CONTROL_UUID].flags
     assert ctrl["write"] and ctrl["capture"] and aioble._chars[link_ble.DATA_UUID].flags["notify"]
 
@@ -102,7 +118,7 @@ async def _download():
     task.cancel()
 
 
-async def test_data_and_erase_need_encryption_and_bond():
+async def test_everything_but_info_and_status_needs_encryption_and_bond():
     await asyncio.create_task(_insecure())
 
 
@@ -111,13 +127,118 @@ async def _insecure():
     ble = link_ble.BleSync(server, "hs-clip")
     task = asyncio.create_task(ble.run())
     conn = aioble.central(mtu=247, encrypted=True, bonded=False)
-    await _send(conn, wire(P.READ, 1, struct.pack("<IIH", 5, 0, 100)))
-    await _send(conn, wire(P.DELETE, 2, struct.pack("<III", 5, SIZE, 0)))
-    await _send(conn, wire(P.STATUS, 3))
-    frames = await _wait_frames(conn, 3)
-    assert [f[0] for f in frames] == [P.ERROR, P.ERROR, P.STATUS | P.REPLY]
-    assert frames[0][2][0] == P.E_NOT_SECURE and frames[1][2][0] == P.E_NOT_SECURE
-    assert "00000005.hsn" in os.listdir("/ble")
+    asks = [
+        (P.LIST, struct.pack("<H", 0)),
+        (P.CHECKSUM, struct.pack("<III", 5, 0, 4)),
+        (P.READ, struct.pack("<IIH", 5, 0, 100)),
+        (P.DELETE, struct.pack("<II", 5, SIZE) + bytes(32)),
+        (P.SET_TIME, struct.pack("<Q", 1790000000)),
+        (P.START, b""),
+        (P.LIVE_START, b""),
+        (P.AUTH_CHALLENGE, bytes(16)),
+    ]
+    for i, (ftype, body) in enumerate(asks):
+        await _send(conn, wire(ftype, i + 1, body))
+    await _send(conn, wire(P.INFO, 20))
+    await _send(conn, wire(P.STATUS, 21))
+    frames = await _wait_frames(conn, len(asks) + 2)
+    for i, (ftype, _) in enumerate(asks):
+        rtype, _, body = frames[i]
+        assert rtype == P.ERROR and body[0] == P.E_NOT_SECURE and body[1] == ftype, (ftype, rtype, body)
+    assert [f[0] for f in frames[-2:]] == [P.INFO | P.REPLY, P.STATUS | P.REPLY]
+    assert frames[-1][2][0] & P.STATUS_LIMITED
+    assert "00000005.hsn" in os.listdir("/ble") and server.clock.get() == 0 and server.recorder.active() < 0
+    conn.disconnect()
+    await asyncio.sleep_ms(2)
+    task.cancel()
+
+
+async def _auth(conn, key_id, key, req=100):
+    # The host's side of AUTH_CHALLENGE / AUTH; returns the reply frames.
+    host_nonce = bytes(range(100, 116))
+    await _send(conn, wire(P.AUTH_CHALLENGE, req, host_nonce))
+    n = len(_frames(conn)) + 1
+    ftype, _, body = (await _wait_frames(conn, n))[-1]
+    if ftype != P.AUTH_CHALLENGE | P.REPLY:
+        return ftype, body
+    clip_id, clip_nonce = body[:8], body[8:24]
+    mac = pairing.host_proof(key, clip_id, key_id, clip_nonce, host_nonce)
+    await _send(conn, wire(P.AUTH, req + 1, key_id + mac))
+    ftype, _, proof = (await _wait_frames(conn, n + 1))[-1]
+    if ftype == P.AUTH | P.REPLY:
+        assert proof == pairing.clip_proof(key, clip_id, key_id, clip_nonce, host_nonce)  # the clip's proof
+    return ftype, proof
+
+
+async def test_pairing_window_bonds_and_the_key_proof():
+    await asyncio.create_task(_window())
+
+
+async def _window():
+    aioble.forget_bonds()
+    clock = FakeClock()
+    keys = _keys(clock.ticks_ms)
+    server, data = _setup(keys)
+    ble = link_ble.BleSync(server, "hs-clip", pairing=keys)
+    task = asyncio.create_task(ble.run())
+    await asyncio.sleep_ms(1)
+    # Outside the window a central that pairs gets encryption but no bond: refused, even AUTH.
+    conn = aioble.central(mtu=247, addr=b"attacker")
+    assert conn.pair() is False and conn.encrypted and not conn.bonded
+    assert (await _auth(conn, KEY_ID, KEY))[0] == P.ERROR
+    await _send(conn, wire(P.LIST, 1, struct.pack("<H", 0)))
+    ftype, _, body = (await _wait_frames(conn, 2))[-1]
+    assert ftype == P.ERROR and body[0] == P.E_NOT_SECURE
+    conn.disconnect()
+    await asyncio.sleep_ms(2)
+    assert "attacker" not in [a.decode() for a in aioble.bonds]
+    # A double press (or PAIR over USB) opens it: a new central is bonded.
+    keys.open()
+    assert aioble._config["bond"] is True
+    conn = aioble.central(mtu=247, addr=b"laptop")
+    assert conn.pair() is True and conn.bonded
+    # Bonded, but without the key's proof nothing is served; a wrong key is refused.
+    await _send(conn, wire(P.LIST, 1, struct.pack("<H", 0)))
+    assert (await _wait_frames(conn, 1))[-1][2][0] == P.E_NOT_SECURE
+    ftype, body = await _auth(conn, KEY_ID, bytes(32))
+    assert ftype == P.ERROR and body[0] == P.E_AUTH
+    ftype, _ = await _auth(conn, KEY_ID, KEY, req=110)
+    assert ftype == P.AUTH | P.REPLY
+    assert await _read_all(conn, req0=200) == data
+    conn.disconnect()
+    await asyncio.sleep_ms(2)
+    # The window closes after a minute: bonding off again, the laptop's bond still works.
+    clock.advance_ms(pairing.WINDOW_MS + 1)
+    assert not keys.is_open() and aioble._config["bond"] is False
+    conn = aioble.central(mtu=247, addr=b"laptop")
+    assert conn.pair() is True
+    assert (await _auth(conn, KEY_ID, KEY))[0] == P.AUTH | P.REPLY
+    other = aioble.central(mtu=247, addr=b"late")
+    assert other.pair() is False
+    conn.disconnect()
+    await asyncio.sleep_ms(2)
+    task.cancel()
+
+
+async def test_auth_tries_are_limited_per_connection():
+    await asyncio.create_task(_tries())
+
+
+async def _tries():
+    keys = _keys()
+    server, _ = _setup(keys)
+    ble = link_ble.BleSync(server, "hs-clip", pairing=keys)
+    task = asyncio.create_task(ble.run())
+    conn = aioble.central(mtu=247, encrypted=True, bonded=True)
+    for i in range(3):
+        ftype, body = await _auth(conn, KEY_ID, bytes(32), req=10 * i + 1)
+        assert ftype == P.ERROR and body[0] == P.E_AUTH
+    ftype, body = await _auth(conn, KEY_ID, KEY, req=50)  # the right key, too late on this connection
+    assert ftype == P.ERROR and body[0] == P.E_AUTH
+    conn.disconnect()
+    await asyncio.sleep_ms(2)
+    conn = aioble.central(mtu=247, encrypted=True, bonded=True)  # a new connection starts over
+    assert (await _auth(conn, KEY_ID, KEY))[0] == P.AUTH | P.REPLY
     conn.disconnect()
     await asyncio.sleep_ms(2)
     task.cancel()

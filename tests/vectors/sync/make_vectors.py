@@ -10,13 +10,17 @@ The device of the exchanges: storage folder ``/sessions`` holding ``00000001.hsn
 tests/vectors/three_axis_accel.session) and ``0000002a.hsn`` (six_axis_gap_overflow.session); INFO
 ``HS-0001`` / ``1.0.0`` / ``LSM6DSOX``, max_chunk 4096; a clock that is not set until SET_TIME and
 then stands still; battery 3870 mV / 76 %, 12000 KiB free; a recorder that starts session 0x2b.
-The exchanges run in order on one device (state carries over).
+The exchanges run in order on one device (state carries over). An exchange with ``"secure": false``
+comes over a link that is not trusted (a radio link not encrypted and bonded, or not authenticated):
+the device answers it with INFO, a minimal STATUS or ``NOT_SECURE``; the others come over a trusted
+link (the device's server is built without a key store, so an encrypted, bonded link is trusted).
 
 Usage: ``.venv/bin/python tests/vectors/sync/make_vectors.py``
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 import zlib
@@ -62,8 +66,11 @@ def main() -> None:
     size = {sid: len(b) for sid, b in files.items()}
     ex = []
 
-    def add(name, request, reply, fields=None):
-        ex.append({"name": name, "request": request.hex(), "reply": reply.hex(), "fields": fields or {}})
+    def add(name, request, reply, fields=None, secure=True):
+        e = {"name": name, "request": request.hex(), "reply": reply.hex(), "fields": fields or {}}
+        if not secure:
+            e["secure"] = False
+        ex.append(e)
 
     def status(req, clock_set, unix, sessions, recording=False, sid=0):
         flags = (1 if recording else 0) | (2 if clock_set else 0)
@@ -77,12 +84,68 @@ def main() -> None:
             "battery_pct": BATTERY[1],
             "free_kib": BATTERY[2],
             "sessions": sessions,
+            "limited": False,
+            "pairing": False,
         }
         return frame(0x89, req, body), fields
 
-    info_body = struct.pack("<BBH16s16s16s", 1, 0, DEVICE["max_chunk"], b"HS-0001", b"1.0.0", b"LSM6DSOX")
-    add("info", frame(0x01, 0), frame(0x81, 0, info_body), {"version_major": 1, "version_minor": 0, **DEVICE})
+    info_body = struct.pack("<BBH16s16s16s", 2, 0, DEVICE["max_chunk"], b"HS-0001", b"1.0.0", b"LSM6DSOX")
+    add("info", frame(0x01, 0), frame(0x81, 0, info_body), {"version_major": 2, "version_minor": 0, **DEVICE})
     add("status_clock_not_set", frame(0x09, 1), *status(1, False, 0, 2))
+
+    # An untrusted link: INFO and a minimal STATUS (flags 0x04 "limited", battery; no session id,
+    # time, free space or count); every other command NOT_SECURE (7) before its length is looked at.
+    add(
+        "info_untrusted",
+        frame(0x01, 30),
+        frame(0x81, 30, info_body),
+        {"version_major": 2, "version_minor": 0, **DEVICE},
+        secure=False,
+    )
+    minimal = struct.pack("<BIQHBIH", 0x04, 0, 0, BATTERY[0], BATTERY[1], 0, 0)
+    add(
+        "status_untrusted",
+        frame(0x09, 31),
+        frame(0x89, 31, minimal),
+        {
+            "recording": False,
+            "clock_set": False,
+            "session_id": 0,
+            "unix_time": 0,
+            "battery_mv": BATTERY[0],
+            "battery_pct": BATTERY[1],
+            "free_kib": 0,
+            "sessions": 0,
+            "limited": True,
+            "pairing": False,
+        },
+        secure=False,
+    )
+    untrusted = [
+        ("list", 0x02, struct.pack("<H", 0)),
+        ("checksum", 0x04, struct.pack("<III", 1, 0, 4)),
+        ("read", 0x03, struct.pack("<IIH", 1, 0, 32)),
+        ("delete", 0x05, struct.pack("<II", 1, size[1]) + hashlib.sha256(files[1]).digest()),
+        ("set_time", 0x06, struct.pack("<Q", UNIX)),
+        ("start", 0x07, b""),
+        ("live_start", 0x0A, b""),
+        ("list_bad_length", 0x02, b"\x00"),
+    ]
+    for i, (what, ftype, body) in enumerate(untrusted):
+        req = 32 + i
+        add(
+            f"{what}_untrusted",
+            frame(ftype, req, body),
+            error(req, 7, ftype, 0),
+            {"code": 7, "request_type": ftype, "detail": 0},
+            secure=False,
+        )
+    add(
+        "pair_not_physical",
+        frame(0x0E, 40, bytes(41)),
+        error(40, 7, 0x0E, 0),
+        {"code": 7, "request_type": 0x0E, "detail": 0},
+    )
     add(
         "set_time",
         frame(0x06, 2, struct.pack("<Q", UNIX)),
@@ -133,13 +196,29 @@ def main() -> None:
         frame(0x84, 9, struct.pack("<III", 100, size[1] - 100, part)),
         {"offset": 100, "length": size[1] - 100, "crc": part},
     )
+    # DELETE carries the SHA-256 of the whole file; a wrong one is MISMATCH with detail 0 (nothing
+    # about the file), the version 1 body (size and CRC, no digest) is BAD_LENGTH.
+    digest = hashlib.sha256(files[1]).digest()
+    wrong = bytes([digest[0] ^ 1]) + digest[1:]
     add(
-        "delete_wrong_crc",
-        frame(0x05, 10, struct.pack("<III", 1, size[1], crc[1] ^ 1)),
-        error(10, 5, 0x05, crc[1]),
-        {"code": 5, "request_type": 5, "detail": crc[1]},
+        "delete_missing_digest",
+        frame(0x05, 21, struct.pack("<III", 1, size[1], crc[1])),
+        error(21, 3, 0x05, 12),
+        {"code": 3, "request_type": 5, "detail": 12},
     )
-    add("delete", frame(0x05, 11, struct.pack("<III", 1, size[1], crc[1])), frame(0x85, 11))
+    add(
+        "delete_wrong_digest",
+        frame(0x05, 10, struct.pack("<II", 1, size[1]) + wrong),
+        error(10, 5, 0x05, 0),
+        {"code": 5, "request_type": 5, "detail": 0},
+    )
+    add(
+        "delete_wrong_size",
+        frame(0x05, 22, struct.pack("<II", 1, size[1] - 1) + digest),
+        error(22, 5, 0x05, 0),
+        {"code": 5, "request_type": 5, "detail": 0},
+    )
+    add("delete", frame(0x05, 11, struct.pack("<II", 1, size[1]) + digest), frame(0x85, 11))
     add(
         "list_after_delete",
         frame(0x02, 12, struct.pack("<H", 0)),
