@@ -68,11 +68,6 @@ def test_sample_rate_without_time_column(tmp_path):
             "'abc', not a number",
             7,
         ),
-        (
-            lambda df: df.assign(acc_z=df["acc_z"].astype(object).where(df.index != 9, "")),
-            "an empty cell",
-            11,
-        ),
         (lambda df: df.assign(t_s=df["t_s"].where(df.index != 20, 0.0)), "time goes backwards", 22),
         (lambda df: df.iloc[:100], "too short to analyse", None),
         (lambda df: df.drop(columns="t_s"), "no time column", None),
@@ -81,7 +76,6 @@ def test_sample_rate_without_time_column(tmp_path):
     ids=[
         "missing-column",
         "non-numeric",
-        "empty-cell",
         "time-backwards",
         "too-short",
         "no-time",
@@ -170,3 +164,208 @@ def test_a_start_time_given_dates_a_relative_time_csv_only(tmp_path):
     df["t_s"] += 1_767_225_600
     with pytest.raises(CsvInputError, match="UNIX time already"):
         read_imu_csv(_write(tmp_path, df, "unix.csv"), start_time_unix=1_767_225_600.0)
+
+
+# -- the recording's own clock ----------------------------------------------------------------------
+def test_an_empty_cell_is_a_counted_filled_hole(tmp_path):
+    df = _frame()
+    df["acc_z"] = df["acc_z"].astype(object).where(df.index != 9, "")
+    df["acc_y"] = df["acc_y"].astype(object).where(df.index != 20, "NaN")
+    rec = read_imu_csv(_write(tmp_path, df))
+    q = rec.quality
+    assert (q.nan_cells, q.filled_samples, q.missing_samples) == (2, 2, 2)
+    assert np.flatnonzero(rec.filled).tolist() == [9, 20] and q.gaps == []
+    # the whole row is a hole: its good cells are interpolated too, as the neighbours say
+    a = pd.to_numeric(df["acc_x"]).to_numpy()
+    assert rec.data["acc_x"].iloc[9] == pytest.approx((a[8] + a[10]) / 2)
+    assert len(rec.data) == 800 and rec.sample_rate_hz == pytest.approx(RATE)
+
+
+def test_a_run_of_empty_rows_longer_than_the_fill_limit_is_a_gap(tmp_path):
+    df = _frame()
+    df.loc[300:329, "acc_y"] = np.nan  # 30 rows = 0.3 s at 100 Hz, beyond MAX_FILL_S
+    rec = read_imu_csv(_write(tmp_path, df))
+    assert rec.segments.tolist() == [[0, 300], [300, 770]]
+    (gap,) = rec.quality.gaps
+    assert gap.missing_samples == 30 and gap.duration_s == pytest.approx(0.30)
+    assert gap.start_s == pytest.approx(2.99)
+    assert rec.data["t_s"].iloc[300] == pytest.approx(3.30)  # the clock jumps, no rows made for it
+    assert rec.quality.missing_samples == 30 and rec.quality.filled_samples == 0
+
+
+def test_rounded_stamps_give_the_exact_rate_and_a_fitted_clock(tmp_path):
+    fs = 208.0
+    df = _frame(n=208 * 200)
+    df["t_s"] = np.round(np.arange(len(df)) / fs, 5)
+    rec = read_imu_csv(_write(tmp_path, df))
+    # 1/median(diff) of these stamps is 207.9 Hz: 90 ms of drift after 200 s
+    assert abs(rec.sample_rate_hz - fs) < 1e-4
+    t = rec.data["t_s"].to_numpy()
+    assert np.abs(t - np.arange(len(t)) / fs).max() < 1e-6
+    assert rec.quality.sample_rate_hz == pytest.approx(fs, abs=1e-4)
+
+
+def test_dropped_rows_and_a_pause_keep_every_sample_on_its_time(tmp_path):
+    df = _frame(n=3000)
+    t = np.arange(3000) / RATE
+    t[2000:] += 600.0  # a 10-minute pause
+    df["t_s"] = t
+    df = df.drop(index=[100, 101, 1500])  # a logger dropping rows
+    rec = read_imu_csv(_write(tmp_path, df))
+    assert rec.segments.tolist() == [[0, 2000], [2000, 3000]]
+    assert rec.quality.filled_samples == 3 and rec.filled[[100, 101, 1500]].all()
+    (gap,) = rec.quality.gaps
+    assert gap.duration_s == pytest.approx(600.0) and gap.missing_samples == 60000
+    assert rec.time_at(np.array([2500.0]))[0] == pytest.approx(625.0)
+    assert rec.elapsed_time_s == pytest.approx(630.0)
+    assert rec.recorded_time_s + rec.quality.gap_time_s == pytest.approx(rec.elapsed_time_s)
+
+
+@pytest.mark.parametrize(
+    ("scale", "offset", "unit", "start"),
+    [
+        (1e3, 0.0, "ms", None),
+        (1e6, 0.0, "us", None),
+        (1e3, 1_767_225_600_000.0, "ms", 1_767_225_600.0),
+        (1e6, 1_767_225_600_000_000.0, "us", 1_767_225_600.0),
+        (1.0, 1_767_225_600.0, "s", 1_767_225_600.0),
+    ],
+    ids=["ms", "us", "unix-ms", "unix-us", "unix-s"],
+)
+def test_time_units_are_recognised_from_the_values(tmp_path, scale, offset, unit, start):
+    df = _frame()
+    df["t_s"] = offset + np.arange(len(df)) / RATE * scale
+    rec = read_imu_csv(_write(tmp_path, df))
+    assert rec.sample_rate_hz == pytest.approx(RATE)
+    assert rec.data["t_s"].iloc[-1] == pytest.approx(799 / RATE)
+    assert rec.start_time_unix == (pytest.approx(start) if start else None)
+    assert (unit == "s") or any(f"read in {unit}" in n for n in rec.notes)
+    # stating the unit gives the same
+    same = read_imu_csv(_write(tmp_path, df, "given.csv"), time_unit=unit)
+    assert same.sample_rate_hz == pytest.approx(rec.sample_rate_hz)
+
+
+@pytest.mark.parametrize(
+    ("times", "message"),
+    [
+        (253_402_300_800.0 + np.arange(800) / RATE, "the year 10000"),
+        (253_402_300_800_000.0 + np.arange(800) * 10.0, "the year 10000"),
+        (np.arange(800) * 0.25, "state the unit with --time-unit s|ms|us"),
+        (np.arange(800) / RATE, "check --time-unit"),  # seconds, said to be ms
+    ],
+    ids=["year-10000-s", "year-10000-ms", "ambiguous-step", "ms-given-for-seconds"],
+)
+def test_an_impossible_time_column_is_one_line_naming_the_option(tmp_path, times, message):
+    df = _frame()
+    df["t_s"] = times
+    unit = "ms" if message == "check --time-unit" else "auto"
+    with pytest.raises(CsvInputError, match=message) as info:
+        read_imu_csv(_write(tmp_path, df), time_unit=unit)
+    assert "\n" not in str(info.value) and "t_s" in str(info.value)
+
+
+def test_a_missing_time_is_refused_with_its_line(tmp_path):
+    df = _frame()
+    df["t_s"] = df["t_s"].astype(object).where(df.index != 7, "")
+    with pytest.raises(CsvInputError, match="every row needs its time") as info:
+        read_imu_csv(_write(tmp_path, df))
+    assert info.value.offset == 9
+
+
+@pytest.mark.parametrize(
+    ("col", "value", "unit"),
+    [("acc_y", 1e300, "m/s^2"), ("gyr_z", 1e300, "deg/s"), ("gyr_x", -7000.0, "deg/s")],
+)
+def test_a_value_no_imu_reports_is_refused_naming_column_line_and_value(tmp_path, col, value, unit):
+    import warnings
+
+    df = _frame(cols=("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"))
+    df.loc[40, col] = value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy overflow warnings escape
+        with pytest.raises(CsvInputError, match="beyond what any IMU reports") as info:
+            read_imu_csv(_write(tmp_path, df))
+    text = str(info.value)
+    assert f"column {col!r} has {value:.6g} {unit}" in text and info.value.offset == 42
+
+
+def test_a_gyroscope_ten_times_wrong_everywhere_is_called_a_unit(tmp_path):
+    df = _frame(cols=("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"))
+    df["gyr_x"] = 1e6 * (df["gyr_x"] + 3)
+    with pytest.raises(CsvInputError, match="the wrong unit"):
+        read_imu_csv(_write(tmp_path, df))
+
+
+@pytest.fixture(scope="module")
+def running():
+    from hipsense.sim import scenarios, simulate_run
+
+    return simulate_run(scenarios.steady_run(duration_s=20, seed=3))
+
+
+def test_a_gyroscope_in_rad_s_read_as_deg_s_is_refused(tmp_path, running):
+    df = running.data.copy()
+    for c in ("gyr_x", "gyr_y", "gyr_z"):
+        df[c] = np.radians(df[c])
+    path = _write(tmp_path, df)
+    with pytest.raises(CsvInputError, match="--gyr-unit rad/s"):
+        read_imu_csv(path)
+    rec = read_imu_csv(path, gyr_unit="rad/s")  # stated: read as it is
+    np.testing.assert_allclose(rec.data["gyr_x"], running.data["gyr_x"], atol=1e-9)
+    assert read_imu_csv(_write(tmp_path, running.data, "deg.csv")).quality.clipped_share == 0.0
+
+
+def test_a_saturated_channel_is_kept_and_counted(tmp_path):
+    df = _frame()
+    df.loc[[100, 200, 300, 400], "acc_z"] = 16 * G  # stuck at a 16 g full scale
+    rec = read_imu_csv(_write(tmp_path, df))
+    assert rec.quality.clipped_share == pytest.approx(4 / 800)
+
+
+def test_a_preamble_is_skipped_when_the_header_is_recognised(tmp_path):
+    df = _frame()
+    path = tmp_path / "logger.csv"
+    path.write_text("# Logger X v2.1\nDevice;SN 1234\nStart: 2026-01-01 10:00\n\n" + df.to_csv(index=False))
+    rec = read_imu_csv(path)
+    np.testing.assert_allclose(rec.data["acc_y"], df["acc_y"])
+    df["acc_y"] = df["acc_y"].astype(object).where(df.index != 5, "abc")  # lines counted in the file
+    path.write_text("# Logger X v2.1\nDevice;SN 1234\n" + df.to_csv(index=False))
+    with pytest.raises(CsvInputError) as info:
+        read_imu_csv(path)
+    assert info.value.offset == 9
+
+
+def test_skip_rows_names_the_header_line(tmp_path):
+    df = _frame(cols=("a", "b", "c"))
+    path = tmp_path / "odd.csv"
+    path.write_text("acc_x,acc_y,acc_z,t_s\n1,2,3,4\n" + df.to_csv(index=False))
+    with pytest.raises(CsvInputError):
+        read_imu_csv(path)  # the decoy header is taken first
+    rec = read_imu_csv(path, skip_rows=2, columns={"acc_x": "a", "acc_y": "b", "acc_z": "c"})
+    assert len(rec.data) == 800
+
+
+def test_an_unrecognised_header_shows_the_first_lines(tmp_path):
+    path = tmp_path / "other.csv"
+    path.write_text("Logger X export\ntime,ax,ay,az\n" + "0.0,1,2,3\n" * 10)
+    with pytest.raises(CsvInputError) as info:
+        read_imu_csv(path)
+    text = str(info.value)
+    assert "no acceleration columns" in text and "--skip-rows" in text
+    assert "'Logger X export' | 'time,ax,ay,az'" in text and "\n" not in text
+
+
+def test_start_times_file_and_file_name_dates(tmp_path):
+    from hipsense.formats.csv_input import read_start_times, start_time_from_name
+
+    f = tmp_path / "starts.csv"
+    f.write_text("file,start\nrun1.csv,2026-01-01T07:30+01:00\nsub/run2.csv,2026-01-02T06:30\n")
+    assert read_start_times(f) == {"run1.csv": 1_767_249_000.0, "run2.csv": 1_767_335_400.0}
+    f.write_text("run1.csv,2026-01-01\nrun2.csv,yesterday\n")
+    with pytest.raises(CsvInputError, match="'yesterday' is not an ISO time") as info:
+        read_start_times(f)
+    assert info.value.offset == 2
+    assert start_time_from_name("data/run_20260101_063000.csv", "%Y%m%d_%H%M%S") == 1_767_249_000.0
+    assert start_time_from_name("x_2026-01-01T07.30+0100.csv", "%Y-%m-%dT%H.%M%z") == 1_767_249_000.0
+    with pytest.raises(ValueError, match="holds no date"):
+        start_time_from_name("run.csv", "%Y%m%d")

@@ -76,6 +76,25 @@ def add_csv_options(p: argparse.ArgumentParser) -> None:
         metavar="MAP",
         help="map the CSV's column names to ours, e.g. acc_is=acc_v_g,acc_pa=acc_ap_g",
     )
+    p.add_argument(
+        "--time-unit",
+        choices=["auto", "s", "ms", "us"],
+        default="auto",
+        help="unit of the CSV's t_s, UNIX time or not (default: %(default)s, recognised from its step)",
+    )
+    p.add_argument(
+        "--skip-rows",
+        type=_non_negative_int,
+        metavar="N",
+        help="lines above the CSV's header (default: found among the first 50 lines)",
+    )
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of lines (0-1000000)")
+    return value
 
 
 def add_owner_option(p: argparse.ArgumentParser) -> None:
@@ -110,7 +129,15 @@ def csv_options_from(args: argparse.Namespace) -> dict:
         raise HipsenseError(f"--columns: {e}") from None
     text = getattr(args, "start_time", None)
     start = _iso_utc(text, "--start-time").timestamp() if text else None
-    return csv_options(args.sample_rate, args.acc_unit, args.gyr_unit, columns, start)
+    return csv_options(
+        args.sample_rate,
+        args.acc_unit,
+        args.gyr_unit,
+        columns,
+        start,
+        time_unit=getattr(args, "time_unit", "auto"),
+        skip_rows=getattr(args, "skip_rows", None),
+    )
 
 
 def open_store(*, create: bool = True):

@@ -1,19 +1,23 @@
-"""Read IMU recordings from CSV files: the clip's own exports and other people's recordings.
+"""Adapter: an IMU CSV (the clip's own exports and other loggers' files) -> :class:`~hipsense.recording.Recording`.
 
-A CSV has a header row, a time column ``t_s`` in seconds (or a fixed ``sample_rate_hz`` given by the
-caller) and either sensor-frame columns ``acc_x, acc_y, acc_z`` [``gyr_x, gyr_y, gyr_z``] or body-frame
-columns ``acc_is`` [``acc_ml``, ``acc_pa``, ``gyr_is``, ``gyr_ml``, ``gyr_pa``]. Other column names are
-mapped with ``columns={"acc_is": "acc_v_g", ...}`` (our name -> the file's name). Values come back in
-SI units: m/s^2 and deg/s.
+A CSV has a header row (comment or preamble lines above it are skipped when the header is recognised,
+or by ``skip_rows``), a time column ``t_s`` (seconds, milliseconds, microseconds or UNIX time in one of
+those; or a fixed ``sample_rate_hz`` given by the caller) and either sensor-frame columns ``acc_x,
+acc_y, acc_z`` [``gyr_x, gyr_y, gyr_z``] or body-frame columns ``acc_is`` [``acc_ml``, ``acc_pa``,
+``gyr_is``, ``gyr_ml``, ``gyr_pa``]. Other column names are mapped with ``columns={"acc_is":
+"acc_v_g", ...}`` (our name -> the file's name). Values come back in SI units: m/s^2 and deg/s.
 
-Every problem raises :class:`CsvInputError`, which names the file, the line where that is known, and
-what is wrong.
+The time column is the truth (:mod:`hipsense.timebase`): the rate is fitted to it, dropped rows and
+empty cells become short filled holes, long pauses become gaps between segments. The contract, with
+its limits, is docs/csv-input.md.
+
+Every problem raises :class:`CsvInputError`, one line naming the file, the line where that is known,
+and what is wrong.
 """
 
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +25,20 @@ import numpy as np
 import pandas as pd
 
 from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR, TIME_COLUMN, G
-from hipsense.errors import InputFileError
+from hipsense.formats.csv_dates import read_start_times, start_time_from_name
+from hipsense.formats.csv_values import (
+    MAX_ACC_MS2,
+    MAX_GYR_DPS,
+    CsvInputError,
+    check_acc_unit,
+    check_gyr_unit,
+    check_range,
+    clipped_share,
+    numbers,
+    shown,
+)
+from hipsense.recording import DataQuality, Recording
+from hipsense.timebase import TIME_UNITS, TimeBaseError, fit_clock, place_on_grid, seconds_from
 
 AccUnit = Literal["m/s^2", "g"]
 GyrUnit = Literal["deg/s", "rad/s"]
@@ -30,41 +47,10 @@ GYR_UNITS: dict[str, float] = {"deg/s": 1.0, "rad/s": 180.0 / np.pi}
 
 #: Shortest recording worth analysing: a few strides either side of the filters' edges (the public treadmill trials last 5 s).
 MIN_DURATION_S = 3.0
-
-
-class CsvInputError(InputFileError):
-    """A CSV file cannot be read as an IMU recording."""
-
-    def __init__(self, path: str | Path, problem: str, *, line: int | None = None):
-        super().__init__(path, problem, offset=line, where="line")
-
-
-#: A time column whose first value is at least this (2000-01-01 in UTC seconds) holds UNIX time, which
-#: dates the recording; smaller values are seconds since the recording began.
-UNIX_TIME_AFTER = 946_684_800
-
-
-@dataclass
-class ImuRecording:
-    """An IMU recording in SI units, in the sensor or the body frame.
-
-    ``data`` has ``t_s`` plus the frame's columns that the file holds; ``frame`` says which frame.
-    ``filled`` marks samples the device lost and that were interpolated to keep the grid uniform
-    (``None`` when none were). ``start_time_unix``: when the recording began (UTC seconds since 1970),
-    ``None`` when the file does not say.
-    """
-
-    data: pd.DataFrame
-    frame: Literal["sensor", "body"]
-    sample_rate_hz: float
-    source: Path | None = None
-    notes: list[str] = field(default_factory=list)
-    filled: np.ndarray | None = None
-    start_time_unix: float | None = None
-
-    @property
-    def has_gyro(self) -> bool:
-        return any(c.startswith("gyr_") for c in self.data.columns)
+#: Lines searched for the header when the file has a preamble.
+HEADER_SEARCH_LINES = 50
+#: Old name, kept for notebooks written against 0.1.
+ImuRecording = Recording
 
 
 def csv_options(
@@ -73,6 +59,8 @@ def csv_options(
     gyr_unit: str = "deg/s",
     columns: dict[str, str] | None = None,
     start_time_unix: float | None = None,
+    time_unit: str = "auto",
+    skip_rows: int | None = None,
 ) -> dict[str, Any]:
     """The CSV reading options worth storing (defaults left out, so equal options compare equal)."""
     opts: dict[str, Any] = {}
@@ -86,6 +74,10 @@ def csv_options(
         opts["gyr_unit"] = gyr_unit
     if columns:
         opts["columns"] = dict(columns)
+    if time_unit != "auto":
+        opts["time_unit"] = time_unit
+    if skip_rows is not None:
+        opts["skip_rows"] = int(skip_rows)
     return opts
 
 
@@ -104,7 +96,8 @@ def parse_column_map(text: str) -> dict[str, str]:
     return mapping
 
 
-def _choose_frame(path: Path, present: set[str]) -> tuple[Literal["sensor", "body"], list[str]]:
+# -- reading ------------------------------------------------------------------------------------------
+def _choose_frame(path: Path, present: set[str]) -> tuple[Literal["sensor", "body"], list[str]] | None:
     if set(SENSOR_ACC) <= present:
         gyro = [c for c in SENSOR_GYR if c in present]
         if gyro and len(gyro) != 3:
@@ -114,43 +107,70 @@ def _choose_frame(path: Path, present: set[str]) -> tuple[Literal["sensor", "bod
             )
         return "sensor", [*SENSOR_ACC, *gyro]
     if "acc_is" in present:
-        cols = [c for c in BODY_ACC + BODY_GYR if c in present]
-        return "body", cols
-    raise CsvInputError(
-        path,
-        "no acceleration columns: need acc_x, acc_y, acc_z (sensor frame) or at least acc_is (body frame); "
-        f"found {', '.join(sorted(present)) or 'none'} (map other names with --columns)",
-    )
+        return "body", [c for c in BODY_ACC + BODY_GYR if c in present]
+    return None
 
 
-def _separator(head: bytes) -> str:
+def _separator(line: str) -> str:
     """The header line's separator: a comma, or a semicolon or tab when it has no comma (spreadsheet
     exports in locales whose decimal mark is the comma, which the reader then accepts too)."""
-    header = head.split(b"\n", 1)[0]
-    if b"," not in header:
-        for sep in (b";", b"\t"):
-            if sep in header:
-                return sep.decode()
+    if "," not in line:
+        for sep in (";", "\t"):
+            if sep in line:
+                return sep
     return ","
 
 
-def _check_acc_unit(path: Path, acc: list[np.ndarray], acc_unit: str) -> None:
-    """Refuse acceleration in the other unit than the one given (g read as m/s^2, or the reverse).
+def _names(line: str, rename: dict[str, str]) -> set[str]:
+    sep = _separator(line)
+    return {rename.get(n, n) for n in (c.strip().strip("\"'") for c in line.split(sep))}
 
-    With gravity in it, the magnitude of a pelvis's acceleration has a median near 1 g at rest, walking
-    or running (flight near 0 g, stance peaks of 2-4 g); a median below 1/4 g or above 4 g is a unit
-    (or a file without gravity), and would give numbers off by a factor of 9.81.
-    """
-    median = float(np.median(np.sqrt(sum(a**2 for a in acc))))
-    if G / 4 <= median <= 4 * G:
-        return
-    given = "m/s^2 (the default)" if acc_unit == "m/s^2" else f"{acc_unit} (--acc-unit {acc_unit})"
-    hint = "is the file in g? then give --acc-unit g" if median < G / 4 else "is the file in m/s^2?"
+
+def _find_header(path: Path, lines: list[str], rename: dict[str, str], skip_rows: int | None) -> int:
+    """Number of lines before the header: ``skip_rows``, or the first of the first lines that names
+    the acceleration columns (a preamble above it is skipped)."""
+    if skip_rows is not None:
+        if not 0 <= skip_rows < len(lines):
+            raise CsvInputError(path, f"--skip-rows {skip_rows}: the file has only {len(lines)} lines")
+        return skip_rows
+    for i, line in enumerate(lines[:HEADER_SEARCH_LINES]):
+        names = _names(line, rename)
+        if set(SENSOR_ACC) <= names or "acc_is" in names:
+            return i
+    shown = " | ".join(repr(s if len(s) <= 60 else s[:57] + "...") for s in lines[:3])
     raise CsvInputError(
         path,
-        f"read in {given}, the acceleration's median magnitude is {median / G:.2g} g where gravity alone "
-        f"gives 1 g: {hint} (the acceleration must include gravity)",
+        "no acceleration columns: need acc_x, acc_y, acc_z (sensor frame) or at least acc_is (body frame) "
+        f"in a header within the first {HEADER_SEARCH_LINES} lines (map other names with --columns; skip a "
+        f"preamble with --skip-rows N); the file starts: {shown}",
     )
+
+
+def _head_lines(path: Path) -> list[str]:
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    try:  # an incremental decoder accepts a character cut at the end of the head
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+        binary = "\x00" in text
+    except UnicodeDecodeError:
+        binary = True
+    if binary:
+        raise CsvInputError(
+            path, "binary content: neither a hipsense session file (those start with HSNS) nor a text CSV"
+        )
+    return text.splitlines()[: HEADER_SEARCH_LINES + 1]
+
+
+def _read_table(path: Path, header: int, sep: str) -> pd.DataFrame:
+    try:
+        raw = pd.read_csv(
+            path, sep=sep, skiprows=header, dtype=str, skipinitialspace=True, keep_default_na=False,
+            encoding="utf-8-sig",
+        )  # fmt: skip
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
+        raise CsvInputError(path, f"not a readable CSV file ({str(e).strip().splitlines()[-1]})") from None
+    raw.columns = [str(c).strip().strip("\"'") for c in raw.columns]
+    return raw
 
 
 def read_imu_csv(
@@ -161,16 +181,18 @@ def read_imu_csv(
     gyr_unit: GyrUnit = "deg/s",
     columns: dict[str, str] | None = None,
     start_time_unix: float | None = None,
+    time_unit: str = "auto",
+    skip_rows: int | None = None,
     min_duration_s: float = MIN_DURATION_S,
-) -> ImuRecording:
-    """Read an IMU CSV into an :class:`ImuRecording` in SI units.
+) -> Recording:
+    """Read an IMU CSV into a :class:`~hipsense.recording.Recording` in SI units on its own clock.
 
     Parameters
     ----------
     path
         The CSV file.
     sample_rate_hz
-        Sampling rate when the file has no ``t_s`` column; when it has one, the rate is estimated from it.
+        Sampling rate when the file has no ``t_s`` column; when it has one, the rate is fitted to it.
     acc_unit, gyr_unit
         Units of the file's acceleration (``"m/s^2"`` or ``"g"``) and angular rate (``"deg/s"`` or
         ``"rad/s"``) columns.
@@ -179,6 +201,10 @@ def read_imu_csv(
     start_time_unix
         When the first sample was taken (UTC seconds since 1970), for a file whose ``t_s`` is not UNIX
         time (which dates the recording by itself).
+    time_unit
+        Unit of ``t_s``: ``"s"``, ``"ms"``, ``"us"``, or ``"auto"`` (recognised from its step).
+    skip_rows
+        Lines before the header; ``None`` finds the header in the first 50 lines.
     min_duration_s
         Shorter recordings are rejected: too short to analyse.
     """
@@ -191,100 +217,162 @@ def read_imu_csv(
         raise CsvInputError(
             path, f"unknown angular rate unit {gyr_unit!r} (use one of {', '.join(GYR_UNITS)})"
         )
+    if time_unit != "auto" and time_unit not in TIME_UNITS:
+        raise CsvInputError(path, f"unknown time unit {time_unit!r} (use auto, {', '.join(TIME_UNITS)})")
+    if sample_rate_hz is not None and not (np.isfinite(sample_rate_hz) and 0 < sample_rate_hz <= 10_000):
+        raise CsvInputError(path, f"sample rate must be a positive number of Hz, not {sample_rate_hz}")
     if not path.is_file():
         raise CsvInputError(path, "no such file")
     if path.stat().st_size == 0:
         raise CsvInputError(path, "the file is empty")
-    with open(path, "rb") as fh:
-        head = fh.read(4096)
-    try:  # an incremental decoder accepts a character cut at the end of the 4 KiB
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        binary = b"\x00" in head
-    except UnicodeDecodeError:
-        binary = True
-    if binary:
-        raise CsvInputError(
-            path, "binary content: neither a hipsense session file (those start with HSNS) nor a text CSV"
-        )
-    try:
-        sep = _separator(head)
-        raw = pd.read_csv(path, sep=sep, dtype=str, skipinitialspace=True, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
-        raise CsvInputError(path, f"not a readable CSV file ({str(e).strip().splitlines()[-1]})") from None
-    raw.columns = [str(c).strip() for c in raw.columns]
-
     rename = {theirs: ours for ours, theirs in (columns or {}).items()}
+    lines = _head_lines(path)
+    header = _find_header(path, lines, rename, skip_rows)
+    sep = _separator(lines[header])
+    raw = _read_table(path, header, sep)
+    first_line = header + 2  # file line of the first data row
     missing_mapped = [theirs for theirs in rename if theirs not in raw.columns]
     if missing_mapped:
         raise CsvInputError(
             path,
-            f"column {missing_mapped[0]!r} named in --columns is not in the file "
-            f"(it has {', '.join(raw.columns)})",
-            line=1,
+            f"column {missing_mapped[0]!r} named in --columns is not in the file (it has {', '.join(raw.columns)})",
+            line=header + 1,
         )
     raw = raw.rename(columns=rename)
     present = set(raw.columns)
-    frame, wanted = _choose_frame(path, present)
+    chosen = _choose_frame(path, present)
+    if chosen is None:
+        raise CsvInputError(
+            path,
+            "no acceleration columns: need acc_x, acc_y, acc_z (sensor frame) or at least acc_is (body "
+            f"frame); found {', '.join(sorted(present)) or 'none'} (map other names with --columns)",
+            line=header + 1,
+        )
+    frame, wanted = chosen
     has_time = TIME_COLUMN in present
     if not has_time and sample_rate_hz is None:
         raise CsvInputError(
             path, f"no time column {TIME_COLUMN!r}: add one or give the sample rate (--sample-rate)"
         )
-    if sample_rate_hz is not None and not (np.isfinite(sample_rate_hz) and sample_rate_hz > 0):
-        raise CsvInputError(path, f"sample rate must be a positive number of Hz, not {sample_rate_hz}")
-
-    numeric = {}
-    for col in ([TIME_COLUMN] if has_time else []) + wanted:
-        text = raw[col]
-        if sep != ",":  # where the comma does not separate, it may be the decimal mark
-            text = text.str.replace(",", ".", regex=False)
-        values = pd.to_numeric(text, errors="coerce")
-        bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float))
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            cell = text.iloc[i]
-            shown = "an empty cell" if cell == "" else (cell if len(cell) <= 40 else cell[:37] + "...")
-            raise CsvInputError(path, f"column {col!r} has {shown!r}, not a number", line=i + 2)
-        numeric[col] = values.to_numpy(dtype=float)
-
     n = len(raw)
     if n < 2:
         raise CsvInputError(path, f"only {n} data row(s): too short to analyse")
+
+    values = {col: numbers(path, raw[col], col, sep, first_line) for col in wanted}
+    notes: list[str] = []
+    start = start_time_unix
     if has_time:
-        t = numeric[TIME_COLUMN]
+        t = numbers(path, raw[TIME_COLUMN], TIME_COLUMN, sep, first_line)
+        if np.isnan(t).any():
+            i = int(np.flatnonzero(np.isnan(t))[0])
+            raise CsvInputError(
+                path,
+                f"{TIME_COLUMN} has {shown(raw[TIME_COLUMN].iloc[i])}: every row needs its time",
+                line=first_line + i,
+            )
         step = np.diff(t)
         if (step <= 0).any():
             i = int(np.flatnonzero(step <= 0)[0])
             raise CsvInputError(
-                path, f"time goes backwards or repeats ({TIME_COLUMN} {t[i]:g} then {t[i + 1]:g})", line=i + 3
+                path,
+                f"time goes backwards or repeats ({TIME_COLUMN} {t[i]:g} then {t[i + 1]:g})",
+                line=first_line + i + 1,
             )
-        rate = float(1.0 / np.median(step))
-        start = float(t[0]) if t[0] >= UNIX_TIME_AFTER else None
-        if start is not None and start_time_unix is not None:
+        try:
+            seconds, epoch, unit = seconds_from(t, time_unit)
+            clock = fit_clock(seconds)
+        except TimeBaseError as e:
+            raise CsvInputError(path, f"{TIME_COLUMN}: {e}") from None
+        if epoch is not None and start_time_unix is not None:
             raise CsvInputError(path, f"{TIME_COLUMN} is UNIX time already, so it needs no start time given")
-        t = t - t[0]
+        if unit != "s":
+            notes.append(
+                f"{TIME_COLUMN} read in {unit}"
+                + (" (recognised from its step)" if time_unit == "auto" else "")
+            )
+        if sample_rate_hz is not None:
+            notes.append(
+                f"sample rate fitted to {TIME_COLUMN} ({clock.rate_hz:.3f} Hz); --sample-rate ignored"
+            )
+        if clock.max_residual_s > 0.25 / clock.rate_hz:
+            notes.append(
+                f"{TIME_COLUMN} strays up to {clock.max_residual_s * 1000:.1f} ms from a uniform clock "
+                "(jitter or drift): times follow the fitted clock"
+            )
+        run, index, run_start, rate = clock.run, clock.index, clock.run_start_s, clock.rate_hz
     else:
         assert sample_rate_hz is not None
-        rate = float(sample_rate_hz)
-        start = None
-        t = np.arange(n) / rate
-    duration = n / rate
-    if duration < min_duration_s:
+        epoch, rate = None, float(sample_rate_hz)
+        run, index, run_start = np.zeros(n, np.int64), np.arange(n, dtype=np.int64), np.zeros(1)
+
+    nan = np.zeros(n, dtype=bool)
+    for v in values.values():
+        nan |= np.isnan(v)
+    nan_cells = int(sum(int(np.isnan(v).sum()) for v in values.values()))
+    for col in wanted:
+        is_acc = col.startswith("acc_")
+        values[col] = values[col] * (ACC_UNITS[acc_unit] if is_acc else GYR_UNITS[gyr_unit])
+        check_range(path, col, values[col], acc_unit if is_acc else gyr_unit, first_line)
+    try:
+        grid = place_on_grid(run, index, run_start, rate, valid=~nan)
+    except TimeBaseError:
+        raise CsvInputError(path, "no row has a number in every column") from None
+    good = {col: v[~nan] for col, v in values.items()}
+    acc = [good[c] for c in wanted if c.startswith("acc_")]
+    check_acc_unit(path, acc, acc_unit)
+    check_gyr_unit(path, acc, [good[c] for c in wanted if c.startswith("gyr_")], gyr_unit)
+    recorded = len(grid.times_s) / rate
+    if recorded < min_duration_s:
         raise CsvInputError(
-            path, f"only {duration:.1f} s of data: too short to analyse (need {min_duration_s:g} s)"
+            path, f"only {recorded:.1f} s of data: too short to analyse (need {min_duration_s:g} s)"
         )
 
-    out = {TIME_COLUMN: t}
-    for col in wanted:
-        scale = ACC_UNITS[acc_unit] if col.startswith("acc_") else GYR_UNITS[gyr_unit]
-        out[col] = numeric[col] * scale
-    _check_acc_unit(path, [out[c] for c in wanted if c.startswith("acc_")], acc_unit)
-    notes = []
-    if has_time and sample_rate_hz is not None:
-        notes.append(f"sample rate estimated from {TIME_COLUMN} ({rate:.2f} Hz); --sample-rate ignored")
-    if start is not None:
+    data = pd.DataFrame({TIME_COLUMN: grid.times_s, **{c: grid.take(values[c]) for c in wanted}})
+    if epoch is not None:
+        start = epoch + grid.origin_s
         when = pd.Timestamp(start, unit="s", tz="UTC").strftime("%Y-%m-%d %H:%M:%S")
         notes.append(f"{TIME_COLUMN} is UNIX time: the recording started {when} UTC")
-    else:
-        start = start_time_unix
-    return ImuRecording(pd.DataFrame(out), frame, rate, path, notes, start_time_unix=start)
+    if grid.gaps:
+        notes.append(
+            f"{len(grid.gaps)} gap(s) in the recording ({sum(g.duration_s for g in grid.gaps):.1f} s): its "
+            f"{len(grid.segments)} parts are analysed apart"
+        )
+    if grid.filled_samples:
+        notes.append(f"{grid.filled_samples} sample(s) filled by interpolation (dropped rows or empty cells)")
+    quality = DataQuality(
+        gaps=grid.gaps,
+        missing_samples=grid.missing_samples,
+        filled_samples=grid.filled_samples,
+        nan_cells=nan_cells,
+        clipped_share=round(clipped_share(good), 6),
+        nominal_rate_hz=float(sample_rate_hz) if sample_rate_hz is not None and not has_time else None,
+        sample_rate_hz=round(rate, 4),
+        start_time_unix=int(start) if start is not None else None,
+    )
+    return Recording(
+        data,
+        frame,
+        rate,
+        path,
+        notes,
+        filled=grid.filled if grid.filled_samples else None,
+        start_time_unix=start,
+        segments=grid.segments,
+        quality=quality,
+    )
+
+
+__all__ = [
+    "ACC_UNITS",
+    "GYR_UNITS",
+    "MAX_ACC_MS2",
+    "MAX_GYR_DPS",
+    "MIN_DURATION_S",
+    "CsvInputError",
+    "ImuRecording",
+    "csv_options",
+    "parse_column_map",
+    "read_imu_csv",
+    "read_start_times",
+    "start_time_from_name",
+]

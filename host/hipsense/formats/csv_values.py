@@ -1,0 +1,136 @@
+"""CSV cells to numbers, and the values an IMU can report (the checks of :mod:`.csv_input`).
+
+Empty or "missing" cells become NaN (a hole the time base fills or turns into a gap); other text, a
+value beyond any IMU's range, or a unit that the values contradict is refused with one line naming the
+column, the line and the value. A saturated sensor (a channel stuck at its extreme) is kept and
+counted in ``clipped_share``: those values are real, only capped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hipsense.conventions import G
+from hipsense.errors import InputFileError
+
+
+class CsvInputError(InputFileError):
+    """A CSV file cannot be read as an IMU recording."""
+
+    def __init__(self, path: str | Path, problem: str, *, line: int | None = None):
+        super().__init__(path, problem, offset=line, where="line")
+
+
+#: Beyond these no IMU reports (the widest ranges sold are +-32 g / +-4000 deg/s): such a value is a
+#: corrupt cell or a unit error, and is refused rather than clipped, which would hide it.
+MAX_ACC_MS2 = 64 * G
+MAX_GYR_DPS = 6000.0
+#: A moving pelvis (acceleration magnitude varying by more than this SD) turns at tens to hundreds of
+#: deg/s; a gyroscope whose 99th percentile stays below ``RAD_AS_DEG_DPS`` is in rad/s read as deg/s.
+MOVING_ACC_SD_MS2 = 0.2 * G
+RAD_AS_DEG_DPS = 10.0
+#: Cells read as missing (a hole), not as an error.
+MISSING_CELLS = frozenset({"", "nan", "na", "n/a", "null", "none", "-"})
+
+
+def shown(cell: str) -> str:
+    return "an empty cell" if cell == "" else repr(cell if len(cell) <= 40 else cell[:37] + "...")
+
+
+def numbers(path: Path, text: pd.Series, col: str, sep: str, first_line: int) -> np.ndarray:
+    """A column as floats, NaN where the cell is empty or says missing; other text is an error."""
+    text = text.fillna("")  # a row cut short
+    if sep != ",":  # where the comma does not separate, it may be the decimal mark
+        text = text.str.replace(",", ".", regex=False)
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.isnan(values) & ~text.str.strip().str.lower().isin(MISSING_CELLS).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise CsvInputError(
+            path, f"column {col!r} has {shown(text.iloc[i])}, not a number", line=first_line + i
+        )
+    return values
+
+
+def check_range(path: Path, col: str, values: np.ndarray, unit: str, first_line: int) -> None:
+    """Refuse a value beyond what any IMU reports (inf included), naming the row and a likely cause."""
+    limit, what = (MAX_ACC_MS2, "64 g") if col.startswith("acc_") else (MAX_GYR_DPS, "6000 deg/s")
+    with np.errstate(invalid="ignore"):
+        beyond = np.abs(values) > limit
+    if beyond.any():
+        i = int(np.flatnonzero(beyond)[0])
+        share = float(beyond.mean())
+        cause = "a corrupt cell? blank it to make it a filled hole" if share < 0.01 else "the wrong unit?"
+        raise CsvInputError(
+            path,
+            f"column {col!r} has {values[i]:.6g} {'m/s^2' if col.startswith('acc_') else 'deg/s'} (read in "
+            f"{unit}), beyond what any IMU reports (+-{what}), in {share:.2%} of rows: {cause}",
+            line=first_line + i,
+        )
+
+
+def check_acc_unit(path: Path, acc: list[np.ndarray], acc_unit: str) -> None:
+    """Refuse acceleration in the other unit than the one given (g read as m/s^2, or the reverse).
+
+    With gravity in it, the magnitude of a pelvis's acceleration has a median near 1 g at rest, walking
+    or running (flight near 0 g, stance peaks of 2-4 g); a median below 1/4 g or above 4 g is a unit
+    (or a file without gravity), and would give numbers off by a factor of 9.81.
+    """
+    median = float(np.median(np.sqrt(sum(a**2 for a in acc))))
+    if G / 4 <= median <= 4 * G:
+        return
+    given = "m/s^2 (the default)" if acc_unit == "m/s^2" else f"{acc_unit} (--acc-unit {acc_unit})"
+    hint = "is the file in g? then give --acc-unit g" if median < G / 4 else "is the file in m/s^2?"
+    raise CsvInputError(
+        path,
+        f"read in {given}, the acceleration's median magnitude is {median / G:.2g} g where gravity alone "
+        f"gives 1 g: {hint} (the acceleration must include gravity)",
+    )
+
+
+def check_gyr_unit(path: Path, acc: list[np.ndarray], gyr: list[np.ndarray], gyr_unit: str) -> None:
+    """Refuse a gyroscope in rad/s read as deg/s: while the pelvis moves, it turns at tens of deg/s."""
+    if not gyr or gyr_unit != "deg/s" or len(acc[0]) < 10:
+        return
+    moving = float(np.std(np.sqrt(sum(a**2 for a in acc)))) > MOVING_ACC_SD_MS2
+    p99 = float(np.percentile(np.sqrt(sum(g**2 for g in gyr)), 99))
+    if moving and p99 < RAD_AS_DEG_DPS:
+        raise CsvInputError(
+            path,
+            f"read in deg/s (the default), the gyroscope's 99th-percentile magnitude is {p99:.2g} deg/s "
+            f"while the acceleration shows movement (a moving pelvis turns at 30-300 deg/s): is it in "
+            "rad/s? then give --gyr-unit rad/s",
+        )
+
+
+def clipped_share(columns: dict[str, np.ndarray]) -> float:
+    """Share of rows with a channel stuck at its extreme (a saturated sensor): the same largest
+    magnitude in at least 3 rows, at least 2 g or 250 deg/s (kept and flagged, not refused)."""
+    if not columns:
+        return 0.0
+    at = np.zeros(len(next(iter(columns.values()))), dtype=bool)
+    for col, v in columns.items():
+        a = np.abs(v)
+        top = float(np.max(a)) if len(a) else 0.0
+        if top >= (2 * G if col.startswith("acc_") else 250.0):
+            hit = a >= top * (1 - 1e-6)
+            if hit.sum() >= 3:
+                at |= hit
+    return float(at.mean()) if len(at) else 0.0
+
+
+__all__ = [
+    "MAX_ACC_MS2",
+    "MAX_GYR_DPS",
+    "MISSING_CELLS",
+    "CsvInputError",
+    "check_acc_unit",
+    "check_gyr_unit",
+    "check_range",
+    "clipped_share",
+    "numbers",
+    "shown",
+]

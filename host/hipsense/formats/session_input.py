@@ -1,0 +1,104 @@
+"""Adapter: a decoded clip session (a file, or the live stream's bytes) -> :class:`~hipsense.recording.Recording`.
+
+The recording is timed by the IMU's own clock: its output rate measured from the blocks' device
+timestamps (:func:`measured_sample_rate`), falling back to the header's nominal rate for short
+sessions. The samples' numbers place them on the grid (:func:`hipsense.timebase.place_on_grid`, the
+same as for a CSV): a short run of lost samples (at most :data:`~hipsense.timebase.MAX_FILL_S`) is put
+back by interpolation and marked ``filled``; a longer one (a lost block, a long FIFO overflow) is a gap
+between segments, for which no rows are made, so forged sample numbers cannot make it allocate more
+than the samples it holds.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from hipsense.conventions import TIME_COLUMN
+from hipsense.errors import SessionFileError
+from hipsense.recording import DataQuality, DeviceInfo, Recording
+from hipsense.timebase import TimeBaseError, place_on_grid
+
+if TYPE_CHECKING:
+    from hipsense.formats.device_file import DecodedSession
+
+#: The IMU's own clock may run a few per cent off its nominal rate; the blocks' device timestamps (ms)
+#: give the real rate once the session is long enough to average out the FIFO read jitter.
+MIN_CLOCK_SPAN_S = 60.0
+MAX_CLOCK_ERROR = 0.05
+
+
+def measured_sample_rate(session: DecodedSession) -> float | None:
+    """The IMU's real output rate from the blocks' first-sample indices against their device times.
+
+    A least-squares line through (time, index) over at least ``MIN_CLOCK_SPAN_S``; ``None`` when the
+    session is too short or the fit disagrees with the nominal rate by more than ``MAX_CLOCK_ERROR``
+    (a clock that far off is a fault, not drift, and the header's rate is safer).
+    """
+    table = getattr(session, "block_table", None)
+    if table is None or len(table) < 10:
+        return None
+    t = np.unwrap(table["t_ms"].astype(np.float64), period=2.0**32) / 1000.0
+    idx = table["first_index"].astype(np.float64)
+    if t[-1] - t[0] < MIN_CLOCK_SPAN_S:
+        return None
+    slope = float(np.polyfit(t - t[0], idx - idx[0], 1)[0])
+    nominal = float(session.header.sample_rate_hz)
+    return slope if abs(slope / nominal - 1) <= MAX_CLOCK_ERROR else None
+
+
+def recording_from_session(session: DecodedSession) -> Recording:
+    """A decoded device session as a sensor-frame :class:`Recording` on the IMU's measured clock."""
+    header = session.header
+    nominal = float(header.sample_rate_hz)
+    fs = measured_sample_rate(session) or nominal
+    idx = np.asarray(session.sample_index, dtype=np.int64)
+    raw = session.to_dataframe()
+    cols = [c for c in raw.columns if c != TIME_COLUMN]
+    if len(idx) == 0:
+        raise SessionFileError(session.path or "<session>", "no samples to analyse")
+    try:
+        grid = place_on_grid(np.zeros(len(idx), np.int64), idx, np.zeros(1), fs)
+    except TimeBaseError as e:
+        raise SessionFileError(session.path or "<session>", f"samples cannot be timed: {e}") from None
+    df = pd.DataFrame({TIME_COLUMN: grid.times_s, **{c: grid.take(raw[c].to_numpy()) for c in cols}})
+    counts = np.asarray(session.counts)
+    quality = DataQuality(
+        gaps=grid.gaps,
+        # the device's own count, which includes samples lost before the first one kept
+        missing_samples=int(sum(c for _, c in session.report.gaps)),
+        filled_samples=grid.filled_samples,
+        overflow_lost=int(session.report.overflow_lost),
+        corrupt_blocks=len(session.report.corrupt_blocks),
+        clipped_share=(
+            float(np.mean(np.any(np.abs(counts.astype(np.int32)) >= 32767, axis=1))) if len(counts) else 0.0
+        ),
+        nominal_rate_hz=nominal,
+        sample_rate_hz=round(fs, 4),
+        # The clip's clock at the start (unix s), None when it was not set; dates the session's flags.
+        start_time_unix=int(header.start_time_unix) or None,
+    )
+    filled = grid.filled if grid.filled_samples else None
+    device = DeviceInfo(
+        device_id=header.device_id or None,
+        firmware=header.firmware_version or None,
+        sensor=header.sensor_model or None,
+        mounting_hint=header.mounting,
+        session_id=int(header.session_id),
+    )
+    return Recording(
+        df,
+        "sensor",
+        fs,
+        session.path,
+        filled=filled,
+        start_time_unix=quality.start_time_unix,
+        segments=grid.segments,
+        quality=quality,
+        device=device,
+    )
+
+
+__all__ = ["MAX_CLOCK_ERROR", "MIN_CLOCK_SPAN_S", "measured_sample_rate", "recording_from_session"]

@@ -1,0 +1,350 @@
+"""One time base for every input: the recording's own clock, its rate, its gaps and its short holes.
+
+Every adapter (a CSV's time column, a session file's sample numbers, the live stream) goes through the
+same two steps, so a fix to the clock lands on every route:
+
+1. :func:`fit_clock` (inputs with time stamps): the rate is a least-squares fit of time against sample
+   number over every gap-free stretch at once (one slope, one intercept per stretch), not
+   ``1/median(diff(t))``, which stamps rounded to 1e-5 s turn into 207.9 Hz for 208 Hz (0.45 ms of drift
+   per second). Each row gets an integer grid number: a step of about ``k`` periods advances it by
+   ``k``, so a dropped row shows as a missing number. A step whose missing time exceeds the fill limit
+   starts a new stretch (a gap). The fit is iterated until the grid numbers stop changing (at most a
+   few rounds), which makes it exact for any time stamps whose jitter stays below a quarter period.
+2. :func:`place_on_grid` (every input): the rows that hold data are put on a uniform grid per stretch.
+   Holes of at most :data:`MAX_FILL_S` (dropped rows, rows with empty cells, a short FIFO overflow) are
+   filled by linear interpolation and marked ``filled``; longer holes and every break of the clock
+   become gaps between :class:`Segment` s: no rows are inserted for them.
+
+What it costs: the samples are kept as measured (no resampling); only filled holes are invented, by
+straight lines. The clock is the fitted one: row ``i`` of a segment starting at row ``s`` is at
+``t[s] + (i - s) / rate`` exactly, so stamp jitter and rounding disappear, and a logger whose stamps
+drift against the samples by more than half a period over a stretch shows that as a large
+``max_residual_s`` (reported, not corrected). Memory is bounded by the rows given: a grid never holds
+more than ``rows * (max_fill + 1)`` rows, whatever sample numbers a forged file claims.
+
+Pure numpy. Times here are seconds; the readers convert other units first (:mod:`hipsense.formats`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hipsense.recording import Gap
+
+#: Longest hole filled by interpolation (s). A running step lasts about 0.3 s and its impact about
+#: 30 ms: a 0.1 s hole leaves the step's shape (and its neighbours) intact, a longer one would invent
+#: an impact; it is longer than the holes loggers make by dropping a few rows or a short FIFO
+#: overflow (12 samples = 58 ms at 208 Hz), shorter than a lost device block (about 1.4 s).
+MAX_FILL_S = 0.1
+
+#: Iterations of the rate fit; it converges in one or two on real clocks.
+MAX_FIT_ROUNDS = 6
+
+
+class TimeBaseError(ValueError):
+    """The times cannot be put on a clock (not increasing, not finite, too few)."""
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A fitted clock: the rate, and per row its stretch and its integer grid number in the stretch.
+
+    Attributes
+    ----------
+    rate_hz
+        The measured sample rate (1 / fitted period).
+    run
+        Per row, the gap-free stretch of the clock it belongs to (0, 1, ...).
+    index
+        Per row, its grid number within its stretch (0 at the stretch's first row); a missing number is
+        a dropped row.
+    run_start_s
+        Per stretch, the fitted time of grid number 0, seconds from the first row's time.
+    max_residual_s
+        Largest distance of a row's time from the fitted clock (stamp jitter, rounding or drift).
+    """
+
+    rate_hz: float
+    run: np.ndarray
+    index: np.ndarray
+    run_start_s: np.ndarray
+    max_residual_s: float
+
+
+def max_fill_samples(rate_hz: float, max_fill_s: float = MAX_FILL_S) -> int:
+    """Most consecutive missing samples filled by interpolation at this rate (at least 1)."""
+    return max(1, int(np.floor(max_fill_s * rate_hz + 1e-9)))
+
+
+def _runs(k: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stretch and grid number per row from the steps ``k`` (in periods) between rows."""
+    brk = (k - 1) > limit
+    run = np.concatenate(([0], np.cumsum(brk))).astype(np.int64)
+    steps = np.concatenate(([0], np.where(brk, 0, k))).astype(np.int64)
+    total = np.cumsum(steps)
+    first = np.concatenate(([0], np.flatnonzero(brk) + 1))
+    return run, total - total[first][run]
+
+
+def _fit(t: np.ndarray, run: np.ndarray, index: np.ndarray, n_runs: int) -> tuple[float | None, np.ndarray]:
+    """Common slope (period) and per-stretch intercept of ``t = a[run] + period * index``."""
+    count = np.bincount(run, minlength=n_runs).astype(np.float64)
+    n_mean = np.bincount(run, weights=index, minlength=n_runs) / count
+    t_mean = np.bincount(run, weights=t, minlength=n_runs) / count
+    dn = index - n_mean[run]
+    dt = t - t_mean[run]
+    den = float(np.dot(dn, dn))
+    period = float(np.dot(dn, dt)) / den if den > 0 else None
+    return period, t_mean - (period or 0.0) * n_mean
+
+
+def fit_clock(times_s: np.ndarray, *, max_fill_s: float = MAX_FILL_S) -> Clock:
+    """Fit a uniform clock to a column of sample times (s).
+
+    Parameters
+    ----------
+    times_s
+        Strictly increasing, finite times in seconds (any origin), at least two.
+    max_fill_s
+        A step missing more than this much time is a gap: it starts a new stretch.
+
+    Raises
+    ------
+    TimeBaseError
+        Fewer than two times, a time that is not finite, or a step that is not positive.
+    """
+    t = np.asarray(times_s, dtype=np.float64)
+    if t.ndim != 1 or len(t) < 2:
+        raise TimeBaseError(f"need at least 2 times, got {t.size}")
+    if not np.isfinite(t).all():
+        raise TimeBaseError("a time is not a finite number")
+    t = t - t[0]
+    d = np.diff(t)
+    if (d <= 0).any():
+        raise TimeBaseError(f"time does not increase after row {int(np.flatnonzero(d <= 0)[0])}")
+    period = float(np.median(d))  # a first guess only: the fit below replaces it
+    k_prev = None
+    for _ in range(MAX_FIT_ROUNDS):
+        k = np.maximum(np.rint(d / period), 1.0)
+        run, index = _runs(k, max_fill_samples(1.0 / period, max_fill_s))
+        fitted, _ = _fit(t, run, index, int(run[-1]) + 1)
+        if fitted is None or not fitted > 0:  # every stretch a single row: keep the guess
+            break
+        period = fitted
+        if k_prev is not None and np.array_equal(k, k_prev):
+            break
+        k_prev = k
+    k = np.maximum(np.rint(d / period), 1.0)
+    run, index = _runs(k, max_fill_samples(1.0 / period, max_fill_s))
+    n_runs = int(run[-1]) + 1
+    fitted, _ = _fit(t, run, index, n_runs)
+    if fitted is not None and fitted > 0:
+        period = fitted
+        start = _fit(t, run, index, n_runs)[1]  # the intercepts that go with the final period
+    else:  # single rows only: each stretch starts where its row is
+        start = t[np.concatenate(([0], np.flatnonzero(np.diff(run)) + 1))]
+    residual = t - (start[run] + period * index)
+    return Clock(1.0 / period, run, index, start, float(np.max(np.abs(residual))))
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Rows placed on a uniform grid per segment (what a :class:`~hipsense.recording.Recording` needs).
+
+    Attributes
+    ----------
+    rate_hz
+        The grid's rate.
+    times_s
+        Per grid row, its time on the recording's clock, seconds from the first grid row (0).
+    segments
+        ``(k, 2)`` grid-row ranges ``[start, end)`` of the gap-free stretches.
+    filled
+        Per grid row, ``True`` where no input row landed (interpolated).
+    source
+        Per grid row, the input row placed there, -1 where filled.
+    gaps
+        The breaks between segments.
+    origin_s
+        Time of grid row 0 on the input's clock (the fitted time of the first row with data).
+    """
+
+    rate_hz: float
+    times_s: np.ndarray
+    segments: np.ndarray
+    filled: np.ndarray
+    source: np.ndarray
+    gaps: list[Gap]
+    origin_s: float
+
+    @property
+    def filled_samples(self) -> int:
+        return int(self.filled.sum())
+
+    @property
+    def missing_samples(self) -> int:
+        """Samples the clock says were lost: filled holes plus the samples of every gap."""
+        return self.filled_samples + sum(g.missing_samples for g in self.gaps)
+
+    def take(self, values: np.ndarray) -> np.ndarray:
+        """One column of the input rows on the grid, holes filled by straight lines in their segment."""
+        values = np.asarray(values, dtype=np.float64)
+        out = np.empty(len(self.source), dtype=np.float64)
+        have = self.source >= 0
+        out[have] = values[self.source[have]]
+        if not have.all():
+            pos = np.arange(len(out))
+            # every hole lies inside a segment, between two rows of that segment: one interp is enough
+            out[~have] = np.interp(pos[~have], pos[have], out[have])
+        return out
+
+
+def place_on_grid(
+    run: np.ndarray,
+    index: np.ndarray,
+    run_start_s: np.ndarray,
+    rate_hz: float,
+    *,
+    valid: np.ndarray | None = None,
+    max_fill_s: float = MAX_FILL_S,
+) -> Grid:
+    """Put the rows with data on a uniform grid per gap-free stretch.
+
+    Parameters
+    ----------
+    run, index
+        Per input row, its clock stretch and integer grid number (from :func:`fit_clock`, or a
+        device's sample numbers with ``run`` all 0); increasing within a stretch.
+    run_start_s
+        Per stretch, the clock time of grid number 0 (s).
+    rate_hz
+        The clock's rate.
+    valid
+        Per input row, ``False`` where the row holds no usable data (an empty cell): it becomes a hole.
+    max_fill_s
+        Longest hole filled; a longer one is a gap.
+
+    Raises
+    ------
+    TimeBaseError
+        No row with data, or grid numbers that do not increase within a stretch.
+    """
+    run = np.asarray(run, dtype=np.int64)
+    index = np.asarray(index, dtype=np.int64)
+    rows = np.flatnonzero(np.ones(len(run), bool) if valid is None else np.asarray(valid, bool))
+    if len(rows) == 0:
+        raise TimeBaseError("no row holds data")
+    r, n = run[rows], index[rows]
+    same_run = r[1:] == r[:-1]
+    # int64 differences of forged sample numbers could wrap: compare first, then subtract unsigned
+    if (same_run & (n[1:] <= n[:-1])).any():
+        raise TimeBaseError("sample numbers do not increase")
+    step = np.where(same_run, n[1:].view(np.uint64) - n[:-1].view(np.uint64), 0)
+    limit = max_fill_samples(rate_hz, max_fill_s)
+    brk = ~same_run | (step > limit + 1)
+    first = np.concatenate(([0], np.flatnonzero(brk) + 1))  # in rows[] numbering
+    last = np.concatenate((first[1:], [len(rows)])) - 1
+    length = n[last] - n[first] + 1  # bounded: steps inside a segment are at most limit + 1
+    seg_end = np.cumsum(length)
+    seg_start = seg_end - length
+    total = int(seg_end[-1]) if len(seg_end) else 0
+    period = 1.0 / rate_hz
+    run_start_s = np.asarray(run_start_s, dtype=np.float64)
+    origin = float(run_start_s[r[0]] + n[0] * period)
+    # from the first row, not from sample number 0: a device's numbers may start anywhere
+    seg_t0 = (run_start_s[r[first]] - run_start_s[r[0]]) + (n[first] - float(n[0])) * period
+    seg_of_row = np.repeat(np.arange(len(first)), last - first + 1)
+    pos = seg_start[seg_of_row] + (n - n[first][seg_of_row])
+    source = np.full(total, -1, dtype=np.int64)
+    source[pos] = rows
+    seg_of_grid = np.repeat(np.arange(len(first)), length)
+    # seg_t0 + k / rate, the same expression Recording.time_at uses, so both agree to the last bit
+    times = seg_t0[seg_of_grid] + (np.arange(total) - seg_start[seg_of_grid]) / rate_hz
+    t_last = times[seg_end[:-1] - 1]
+    duration = np.maximum(times[seg_start[1:]] - t_last - period, 0.0)
+    # a run of empty rows inside a stretch: the clock counts its samples exactly; across stretches
+    # the fitted times do
+    lost = np.where(
+        r[first[1:]] == r[last[:-1]], n[first[1:]] - n[last[:-1]] - 1, np.rint(duration * rate_hz)
+    ).astype(np.int64)
+    gaps = [Gap(float(a), float(b), int(c)) for a, b, c in zip(t_last, duration, lost, strict=True)]
+    segments = np.stack([seg_start, seg_end], axis=1).astype(np.int64)
+    return Grid(float(rate_hz), times, segments, source < 0, source, gaps, origin)
+
+
+# -- units of time ----------------------------------------------------------------------------------
+#: Seconds per unit of a time column.
+TIME_UNITS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+#: Rates a recognised unit must give (Hz): IMU loggers for gait sample at 10 Hz to 2 kHz. The bands of
+#: the three units (median steps of 0.0005-0.1 in s, 0.5-100 in ms, 500-100000 in us) never overlap,
+#: so at most one unit fits; a step between two bands (0.25: 4 Hz or 4 kHz?) must be stated.
+AUTO_RATE_HZ = (10.0, 2000.0)
+#: Rates accepted when the unit is given (Hz).
+GIVEN_RATE_HZ = (1.0, 10_000.0)
+#: A first time in this range (UTC s) is UNIX time (2000-01-01 to 2100-01-01): it dates the recording.
+UNIX_RANGE_S = (946_684_800.0, 4_102_444_800.0)
+#: A first time below this (s; about 3 years) is time since a start or a boot; beyond it, and outside
+#: the UNIX range, no clock makes sense of it.
+MAX_RELATIVE_START_S = 1e8
+
+
+def seconds_from(values: np.ndarray, unit: str = "auto") -> tuple[np.ndarray, float | None, str]:
+    """A time column in seconds from its first value, the UNIX time of that value, and the unit used.
+
+    ``unit`` ``"auto"`` recognises seconds, milliseconds and microseconds from the median step (the one
+    unit whose rate falls in :data:`AUTO_RATE_HZ`: a step of 4.8 is ms at 208 Hz), then UNIX time from
+    the first value's magnitude in that unit. Raises :class:`TimeBaseError` with one line saying what
+    was found and which option fixes it.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    step = float(np.median(np.diff(v))) if len(v) > 1 else float("nan")
+    if not step > 0:
+        raise TimeBaseError(f"its median step is {step:g}: the time must increase")
+    if unit == "auto":
+        fits = [u for u, k in TIME_UNITS.items() if AUTO_RATE_HZ[0] <= 1 / (step * k) <= AUTO_RATE_HZ[1]]
+        if len(fits) != 1:
+            rates = ", ".join(f"{1 / (step * k):.3g} Hz in {u}" for u, k in TIME_UNITS.items())
+            raise TimeBaseError(
+                f"its median step {step:g} gives {rates}; none is a rate between {AUTO_RATE_HZ[0]:g} and "
+                f"{AUTO_RATE_HZ[1]:g} Hz: state the unit with --time-unit s|ms|us"
+            )
+        unit = fits[0]
+    if unit not in TIME_UNITS:
+        raise TimeBaseError(f"unknown time unit {unit!r} (use auto, {', '.join(TIME_UNITS)})")
+    scale = TIME_UNITS[unit]
+    rate = 1 / (step * scale)
+    if not GIVEN_RATE_HZ[0] <= rate <= GIVEN_RATE_HZ[1]:
+        raise TimeBaseError(
+            f"read in {unit}, its median step {step:g} gives {rate:.3g} Hz, not a sampling rate "
+            f"({GIVEN_RATE_HZ[0]:g}-{GIVEN_RATE_HZ[1]:g} Hz): check --time-unit"
+        )
+    first = float(v[0]) * scale
+    if UNIX_RANGE_S[0] <= first < UNIX_RANGE_S[1]:
+        epoch: float | None = first
+    elif abs(first) < MAX_RELATIVE_START_S:
+        epoch = None
+    else:
+        year = 1970 + first / 31_556_952
+        raise TimeBaseError(
+            f"it starts at {v[0]:g} ({unit}): as UNIX time the year {year:.0f}, as time since a start "
+            f"{abs(first) / 31_556_952:.3g} years; neither is a recording's clock (UNIX time 2000-2100 or "
+            "time since the start): check the column, or state its unit with --time-unit s|ms|us"
+        )
+    return (v - v[0]) * scale, epoch, unit
+
+
+__all__ = [
+    "GIVEN_RATE_HZ",
+    "MAX_FILL_S",
+    "TIME_UNITS",
+    "UNIX_RANGE_S",
+    "seconds_from",
+    "Clock",
+    "Grid",
+    "TimeBaseError",
+    "fit_clock",
+    "max_fill_samples",
+    "place_on_grid",
+]
