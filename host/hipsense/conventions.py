@@ -119,8 +119,14 @@ SIGN_TABLE: tuple[SignRule, ...] = (
     SignRule("either stance with contralateral drop", PELVIC_DROP, +1, "per step"),
     SignRule("left-foot stance, right hip swings forward", "gyr_is", +1, "left stance"),
     SignRule("right-foot stance, left hip swings forward", "gyr_is", -1, "right stance"),
-    SignRule("left-foot stance, body pushed back toward the midline", "acc_ml", +1, "mid left stance"),
-    SignRule("right-foot stance, body pushed back toward the midline", "acc_ml", -1, "mid right stance"),
+    # Running: the stance force (2-3 g) tilts with the obliquity (swing side low) and its projection
+    # outweighs the small push toward the midline (motion capture: -0.84 m/s^2, 97 % of left steps).
+    SignRule(
+        "left-foot stance, stance force tilted with the dropped right side", "acc_ml", -1, "mid left stance"
+    ),
+    SignRule(
+        "right-foot stance, stance force tilted with the dropped left side", "acc_ml", +1, "mid right stance"
+    ),
     SignRule("turning left while running", "gyr_is", +1, "mean over the turn"),
 )
 

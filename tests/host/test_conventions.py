@@ -302,8 +302,8 @@ CHECKS: dict[tuple[str, str], Callable[[Session, SignRule], None]] = {
     ("either stance with contralateral drop", PELVIC_DROP): _pelvic_drop,
     ("left-foot stance, right hip swings forward", "gyr_is"): _over_stance,
     ("right-foot stance, left hip swings forward", "gyr_is"): _over_stance,
-    ("left-foot stance, body pushed back toward the midline", "acc_ml"): _mid_stance,
-    ("right-foot stance, body pushed back toward the midline", "acc_ml"): _mid_stance,
+    ("left-foot stance, stance force tilted with the dropped right side", "acc_ml"): _mid_stance,
+    ("right-foot stance, stance force tilted with the dropped left side", "acc_ml"): _mid_stance,
     ("turning left while running", "gyr_is"): _turning_left,
 }
 

@@ -170,7 +170,7 @@ def test_simulated_walking_steps_and_sides(seed):
     run = simulate_run(scenarios.walk_run_walk(walk_s=30, run_s=30, stand_s=5, seed=seed))
     fs = run.sample_rate_hz
     ic = WalkingContactDetector().detect(run.body, sampling_rate_hz=fs).ic_list_["ic"].to_numpy()
-    sides = SideDetector().detect(run.body, ic, sampling_rate_hz=fs).sides_
+    sides = SideDetector(gait="walking").detect(run.body, ic, sampling_rate_hz=fs).sides_
     for _, truth in run.truth[run.truth["activity"] == "walk"].groupby("bout"):
         ref = truth["ic_row"].to_numpy()
         margin = int(0.3 * fs)

@@ -37,6 +37,65 @@ def _bump(tau: np.ndarray, peak: np.ndarray, T: np.ndarray) -> tuple[np.ndarray,
     return val, der
 
 
+#: Running obliquity at contact, deg (the swing side already low: it dropped in the previous flight).
+ROLL_AT_CONTACT_DEG = 2.3
+#: Running: how far the obliquity overshoots past the mirror of its contact value at toe-off, deg.
+ROLL_OVERSHOOT_DEG = 1.7
+
+
+def _bump_to(tau: np.ndarray, peak: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`_bump` but back to 0 at ``end`` and 0 after it."""
+    val, der = _bump(np.minimum(tau, end), peak, end)
+    after = tau >= end
+    return np.where(after, 0.0, val), np.where(after, 0.0, der)
+
+
+def _ramp(tau: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Smooth step from 1 (``tau <= a``) to -1 (``tau >= b``), and its time derivative (1/s)."""
+    width = np.maximum(b - a, 1e-9)
+    x = np.clip((tau - a) / width, 0.0, 1.0)
+    inside = (tau > a) & (tau < b)
+    return np.cos(np.pi * x), np.where(inside, -np.pi / width * np.sin(np.pi * x), 0.0)
+
+
+def running_roll(
+    tau: np.ndarray,
+    peak: np.ndarray,
+    contact: np.ndarray,
+    T: np.ndarray,
+    drop: np.ndarray,
+    first: np.ndarray | None = None,
+    last: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Obliquity of a left-foot running step (deg, right side down positive) and its rate (deg/s).
+
+    The shape of the motion-capture trial (docs/simulator.md, ``benchmarks/mocap.py``): at contact the
+    swing side is already ``ROLL_AT_CONTACT_DEG`` low; it drops by ``drop`` more until ``peak`` (the
+    contralateral drop), then the pelvis rolls back toward the stance side well before toe-off,
+    overshooting to ``-(ROLL_AT_CONTACT_DEG + ROLL_OVERSHOOT_DEG)`` at toe-off (``contact``), and
+    returns to ``-ROLL_AT_CONTACT_DEG`` at the next contact (``T``), where the right step begins with
+    the mirror image. Three smooth terms with zero slope at their ends:
+    ``B ramp(peak..contact) + drop bump(0..peak..contact) - E bump(peak..contact..T)``; each is at most
+    its value at ``peak``, so the drop from contact to the peak is exactly ``drop``. The first step of a
+    bout (``first``) starts level (the ramp goes from 0 to -1) and the last (``last``) ends level (from
+    1 to 0), so a bout begins and ends with the pelvis level.
+    """
+    base, base_der = _ramp(tau, peak, contact)
+    first = np.zeros(np.shape(tau), bool) if first is None else first
+    last = np.zeros(np.shape(tau), bool) if last is None else last
+    scale = np.where(first | last, 0.5, 1.0) * np.where(first & last, 0.0, 1.0)
+    offset = np.where(first & ~last, -0.5, 0.0) + np.where(last & ~first, 0.5, 0.0)
+    base, base_der = scale * base + offset, scale * base_der
+    bump, bump_der = _bump_to(tau, peak, contact)
+    x = np.clip(tau - peak, 0.0, None)
+    over, over_der = _bump_to(x, contact - peak, T - peak)
+    over = np.where(tau > peak, over, 0.0)
+    over_der = np.where(tau > peak, over_der, 0.0)
+    val = ROLL_AT_CONTACT_DEG * base + drop * bump - ROLL_OVERSHOOT_DEG * over
+    der = ROLL_AT_CONTACT_DEG * base_der + drop * bump_der - ROLL_OVERSHOOT_DEG * over_der
+    return val, der
+
+
 def evaluate(tl: Timeline, t: np.ndarray, *, wobble=None) -> dict[str, np.ndarray]:
     """Noiseless body-frame signals at true times ``t`` (s).
 
@@ -100,10 +159,24 @@ def evaluate(tl: Timeline, t: np.ndarray, *, wobble=None) -> dict[str, np.ndarra
     f_h = np.column_stack([fv, fml, fap]) * G
 
     # --- pelvis angles --------------------------------------------------------------------------------
-    drop_val, drop_der = _bump(tau, per_step(tl.drop_peak_s), T)
     D = per_step(tl.drop_deg) * in_step
-    phi = side * D * drop_val * DEG
-    phi_dot = side * D * drop_der * DEG
+    tpk = per_step(tl.drop_peak_s)
+    # Walking: the swing side drops from level at contact to D and comes back by the next contact.
+    drop_val, drop_der = _bump(tau, tpk, T)
+    phi = side * D * drop_val
+    phi_dot = side * D * drop_der
+    # Running: the roll of the motion capture (running_roll); exactly D from contact to the peak.
+    # A bout starts and ends level: its first step rolls in from 0, its last one back to 0.
+    if tl.n_steps:
+        b = tl.bout
+        first_of_bout = np.r_[True, b[1:] != b[:-1]][k]
+        last_of_bout = np.r_[b[1:] != b[:-1], True][k]
+    else:
+        first_of_bout = last_of_bout = np.zeros(n, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):  # only running steps' values are kept
+        r_val, r_der = running_roll(tau, tpk, np.where(is_run, Tc, T), T, D, first_of_bout, last_of_bout)
+    phi = np.where(is_run, side * r_val, phi) * DEG
+    phi_dot = np.where(is_run, side * r_der, phi_dot) * DEG
 
     def lean(tt):  # roll into a turn so that the mean force passes through the centre of mass
         return -np.arctan(tl.speed_profile(tt) * tl.heading_profile.rate(tt) / G)

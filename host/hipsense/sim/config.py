@@ -159,7 +159,7 @@ class RunningModel:
     impact_g: float | None = None
     impact_peak_s: float = 0.025
     braking_g: float | None = None
-    ml_g: float = 0.35
+    ml_g: float = 0.05
     drop_peak_frac: float = 0.45
     rotation_deg: float = 6.0
     pitch_deg: float = 1.5
