@@ -215,3 +215,39 @@ def test_disk_full_is_a_clear_error_and_the_session_stays(sessions, home, tiny_d
             asyncio.run(engine.run())
         left = device_list(dev.port)
     assert [e.session_id for e in left] == [0x10]
+
+
+def test_pair_gives_the_clip_this_laptops_key(home, capsys):
+    from hipsense.sync.auth import KeyRing, NotPaired, authenticate
+    from hipsense.sync.client import Client
+
+    with PtyDevice({}) as dev:
+        assert main(["pair", "--port", dev.port]) == 0
+        out = capsys.readouterr().out
+        assert "paired this laptop with the clip HS-PTY" in out and "open for 60 s" in out, out
+        ring = KeyRing(home / "keys")
+        (key_file,) = [p for p in (home / "keys").glob("*.json")]
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        assert stat.S_IMODE((home / "keys").stat().st_mode) == 0o700
+
+        async def prove(keys: KeyRing):
+            # The key check a Bluetooth sync makes, here over the cable: the clip holds the key.
+            client = Client(await SerialTransport.open(dev.port), timeout_s=5)
+            try:
+                info = await client.request(P.Type.INFO, parse=P.info_body)
+                return await authenticate(client, keys, info)
+            finally:
+                await client.close()
+
+        key = asyncio.run(prove(ring))
+        assert key_file.name == f"{key.clip_id.hex()}.json"
+        # Pairing again replaces this laptop's key (same key id, new key): the old one is refused.
+        old = ring.get(key.clip_id)
+        assert main(["pair", "--port", dev.port]) == 0
+        new = ring.get(key.clip_id)
+        assert new.key_id == old.key_id and new.key != old.key
+        stale = KeyRing(home / "stale")
+        stale.save(old)
+        with pytest.raises(NotPaired, match="did not accept this laptop's key"):
+            asyncio.run(prove(stale))
+        asyncio.run(prove(ring))

@@ -26,12 +26,13 @@ from tests.mpy.bridge import Bridge
 
 _CODE = """
 import asyncio
-import bridge_io, link_usb, sync
+import bridge_io, link_usb, pairing, sync
 
 async def main():
     server = sync.SyncServer(
         "/sessions", ("HS-PTY", "1.0.0", "LSM6DSOX"), status=lambda: (3900, 80, 10000),
-        recorder=recorder, clock=StillClock(), max_chunk={max_chunk}, live=tap)
+        recorder=recorder, clock=StillClock(), max_chunk={max_chunk}, live=tap,
+        pairing=pairing.Pairing("/sync_keys.json"))
     link = link_usb.UsbLink(bridge_io.Reader(), bridge_io.Writer(), max_reply={max_chunk} + 17)
     await server.serve(link)
     print("@@served", server.requests, server.errors, link.bad_frames)
