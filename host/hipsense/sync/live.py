@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from hipsense.formats.device_file import (
+    HEADER_MAX,
     HEADER_MIN,
     SessionHeader,
     decode_session,
@@ -26,8 +27,9 @@ from hipsense.formats.device_file import (
     parse_header,
 )
 from hipsense.sync import protocol as P
+from hipsense.sync.auth import KeyRing, authenticate
 from hipsense.sync.client import Client
-from hipsense.sync.engine import Connect, check_version
+from hipsense.sync.engine import Connect, check_info
 from hipsense.sync.errors import DeviceRefused, SyncError
 
 
@@ -128,6 +130,11 @@ async def _header(client: Client, session_id: int) -> SessionHeader:
             raise SyncError(f"the clip's session {session_id:08x} has no header yet")
         data += chunk
     length = int.from_bytes(data[8:12], "little")
+    if not HEADER_MIN <= length <= HEADER_MAX:  # from the device: bounded before anything is read by it
+        raise SyncError(
+            f"the clip's session {session_id:08x} says its header has {length} bytes "
+            f"(outside {HEADER_MIN}..{HEADER_MAX}); cannot stream it"
+        )
     while len(data) < length:
         _, chunk = await client.request(P.Type.READ, P.read_request(session_id, len(data), 4096), P.read_body)
         if not chunk:
@@ -146,6 +153,7 @@ async def stream_live(
     timeout_s: float = 2.0,
     stop: asyncio.Event | None = None,
     on_start: Callable[[LiveStream], None] | None = None,
+    keys: KeyRing | None = None,
 ) -> LiveStream:
     """Stream until ``seconds`` have passed or ``stop`` is set (Ctrl-C in the CLI); returns the stream.
 
@@ -154,7 +162,9 @@ async def stream_live(
     client = Client(await connect(), timeout_s=timeout_s)
     try:
         info = await client.request(P.Type.INFO, parse=P.info_body)
-        check_version(info, client.transport.name)
+        check_info(info, client.transport.name)
+        if not client.transport.physical:
+            await authenticate(client, keys, info)
         started = False
         try:
             live = await client.request(P.Type.LIVE_START, parse=P.live_start_body)
