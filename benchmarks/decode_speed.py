@@ -1,6 +1,7 @@
 """Encode and decode speed of the session file format on a one-hour 208 Hz 6-axis running session.
 
-Prints the host encode and decode times, the file size and compression ratio, and (when Node and the
+Prints the host encode and decode times (clean, and with one inserted byte: the resynchronising
+path), the file size and compression ratio, and (when Node and the
 MicroPython WebAssembly port are installed) the firmware encoder's time per sample on MicroPython.
 
 Usage: ``.venv/bin/python benchmarks/decode_speed.py [--minutes 60] [--repeat 3] [--no-firmware]``
@@ -15,6 +16,7 @@ import platform
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +137,17 @@ def main() -> None:
         s = decode_session(data)
         dec.append(time.perf_counter() - t0)
     assert np.array_equal(s.counts, counts), "decode is not lossless"
+    # One byte inserted a tenth of the way in: the rest of the file is found by its block markers
+    # (the resynchronising path) instead of the fixed grid.
+    at = header.block_size + len(data) // 10
+    damaged = data[:at] + b"\x5a" + data[at:]
+    resync = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sd = decode_session(damaged)
+        resync.append(time.perf_counter() - t0)
     raw = n * 12
     ratio = raw / len(data)
     print(
@@ -143,6 +156,10 @@ def main() -> None:
     )
     print(f"encode (host): {min(enc):.2f} s (best of {args.repeat})")
     print(f"decode (host): {min(dec):.3f} s (best of {args.repeat})")
+    print(
+        f"decode with one byte inserted at 10 % (host, resynchronising): {min(resync):.3f} s,"
+        f" {s.report.data_blocks - sd.report.data_blocks} of {s.report.data_blocks} data blocks lost"
+    )
     print(
         f"file: {len(data) / 1e6:.2f} MB, raw {raw / 1e6:.2f} MB, ratio {ratio:.2f}x, "
         f"{16 * 2**20 * ratio / (12 * RATE_HZ * 3600):.1f} h per 16 MiB"
