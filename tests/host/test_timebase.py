@@ -1,0 +1,199 @@
+"""The time base every adapter shares: the fitted rate, grid numbers, holes and gaps, units of time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hipsense.recording import Recording
+from hipsense.timebase import (
+    MAX_FILL_S,
+    TimeBaseError,
+    fit_clock,
+    max_fill_samples,
+    place_on_grid,
+    seconds_from,
+)
+
+
+def _logger(rng, fs=208.0, seconds=300, *, drop=0.0, jitter_s=0.0, decimals=None, pauses=()):
+    """Times a logger writes: true grid numbers, the rows kept and their stamps."""
+    n = int(seconds * fs)
+    number = np.arange(n)
+    keep = rng.random(n) >= drop
+    keep[0] = keep[-1] = True
+    t = number / fs + rng.uniform(-jitter_s, jitter_s, n)
+    for at, length in pauses:
+        t[int(at * fs) :] += length
+    if decimals is not None:
+        t = np.round(t, decimals)
+    return number[keep], t[keep]
+
+
+def test_rounded_stamps_give_the_true_rate_where_the_median_step_does_not():
+    _, t = _logger(np.random.default_rng(0), decimals=5)
+    assert 1 / np.median(np.diff(t)) == pytest.approx(207.9, abs=0.05)  # the old estimate
+    clock = fit_clock(t)
+    assert abs(clock.rate_hz - 208.0) < 1e-4
+    assert (clock.index == np.arange(len(t))).all() and clock.max_residual_s <= 5e-6 + 1e-9
+
+
+def test_drops_jitter_a_gap_and_a_pause():
+    number, t = _logger(
+        np.random.default_rng(1), drop=0.005, jitter_s=0.0005, decimals=5, pauses=((100, 2.0), (200, 600.0))
+    )
+    clock = fit_clock(t)
+    assert abs(clock.rate_hz - 208.0) < 2e-3
+    assert np.bincount(clock.run).tolist() == [
+        int((number < 100 * 208).sum()),
+        int(((number >= 100 * 208) & (number < 200 * 208)).sum()),
+        int((number >= 200 * 208).sum()),
+    ]
+    # within each stretch the grid numbers are the true ones: dropped rows show as missing numbers
+    for r, first in enumerate((0, 100 * 208, 200 * 208)):
+        mine = number[clock.run == r]
+        assert (clock.index[clock.run == r] == mine - mine[0]).all() and mine[0] >= first
+    grid = place_on_grid(clock.run, clock.index, clock.run_start_s, clock.rate_hz)
+    # every lost sample is counted once: as a filled hole, or in a gap (rows dropped next to a pause
+    # lengthen its gap)
+    edge = [int(number[clock.run == r][0] - number[clock.run == r - 1][-1] - 1) for r in (1, 2)]
+    assert [g.missing_samples for g in grid.gaps] == [edge[0] + 416, edge[1] + 124800]
+    assert grid.missing_samples == 300 * 208 - len(t) + 416 + 124800
+    assert [g.duration_s for g in grid.gaps] == pytest.approx(
+        [(e + 416) / 208 for e in edge[:1]] + [(edge[1] + 124800) / 208], abs=1e-3
+    )
+    assert len(grid.times_s) + sum(edge) == 300 * 208 and grid.times_s[0] == 0.0
+
+
+def test_a_rate_two_percent_off_is_measured():
+    _, t = _logger(np.random.default_rng(2), fs=208.0 * 1.02, decimals=5)
+    assert fit_clock(t).rate_hz == pytest.approx(212.16, abs=1e-3)
+
+
+def test_a_hole_up_to_the_limit_is_filled_one_beyond_is_a_gap():
+    fs = 100.0
+    limit = max_fill_samples(fs)
+    assert limit == round(MAX_FILL_S * fs)
+    for missing, segments in ((limit, 1), (limit + 1, 2)):
+        index = np.r_[np.arange(50), np.arange(50 + missing, 100 + missing)]
+        grid = place_on_grid(np.zeros(100, np.int64), index, np.zeros(1), fs)
+        assert len(grid.segments) == segments
+        assert grid.missing_samples == missing
+        assert grid.filled_samples == (missing if segments == 1 else 0)
+
+
+def test_filled_rows_are_straight_lines_inside_their_segment():
+    index = np.array([0, 1, 4, 5, 100, 101])
+    grid = place_on_grid(np.zeros(6, np.int64), index, np.zeros(1), 100.0)
+    assert grid.segments.tolist() == [[0, 6], [6, 8]]
+    assert grid.take(np.array([0.0, 1.0, 4.0, 5.0, 7.0, 8.0])).tolist() == [0, 1, 2, 3, 4, 5, 7, 8]
+    assert grid.filled.tolist() == [False, False, True, True, False, False, False, False]
+    (gap,) = grid.gaps
+    assert gap.missing_samples == 94 and gap.start_s == pytest.approx(0.05)
+    assert gap.duration_s == pytest.approx(0.94)
+
+
+def test_forged_sample_numbers_do_not_allocate():
+    """A session whose block claims a first sample near 2**63 makes a gap, not 2**63 rows."""
+    index = np.array([0, 1, 2, 2**62, 2**62 + 1, 2**63 - 2], dtype=np.int64)
+    grid = place_on_grid(np.zeros(6, np.int64), index, np.zeros(1), 208.0)
+    assert len(grid.times_s) == 6 and len(grid.segments) == 3
+    with pytest.raises(TimeBaseError, match="do not increase"):
+        place_on_grid(np.zeros(3, np.int64), np.array([0, 5, 5]), np.zeros(1), 208.0)
+
+
+def test_the_grid_agrees_with_recording_time_at_to_the_last_bit():
+    import pandas as pd
+
+    _, t = _logger(np.random.default_rng(3), seconds=60, drop=0.01, jitter_s=0.0004, pauses=((30, 5.0),))
+    clock = fit_clock(t)
+    grid = place_on_grid(clock.run, clock.index, clock.run_start_s, clock.rate_hz)
+    rec = Recording(pd.DataFrame({"t_s": grid.times_s}), "sensor", grid.rate_hz, segments=grid.segments)
+    rows = np.arange(len(grid.times_s))
+    assert (rec.time_at(rows) == grid.times_s).all()
+    assert rec.recorded_time_s + sum(g.duration_s for g in grid.gaps) == pytest.approx(rec.elapsed_time_s)
+
+
+@pytest.mark.parametrize(
+    ("values", "seconds_last", "epoch", "unit"),
+    [
+        (np.arange(5) * 4.8, 0.0192, None, "ms"),
+        (np.arange(5) * 4807.7, 0.0192308, None, "us"),
+        (1.7e12 + np.arange(5) * 4.8, 0.0192, 1.7e9, "ms"),
+        (1.7e9 + np.arange(5) / 208, 4 / 208, 1.7e9, "s"),
+        (3.6e9 + np.arange(5) * 4807.7, 0.0192308, None, "us"),  # us since boot, not a date
+    ],
+)
+def test_units_of_time(values, seconds_last, epoch, unit):
+    seconds, start, found = seconds_from(values)
+    assert found == unit and seconds[-1] == pytest.approx(seconds_last, rel=1e-4)
+    assert start == (pytest.approx(epoch) if epoch else None)
+
+
+@pytest.mark.parametrize(
+    ("values", "unit", "message"),
+    [
+        (2.534e11 + np.arange(5) / 208, "auto", "year 10000"),
+        (np.arange(5) * 0.25, "auto", "none is a rate"),
+        (np.arange(5) / 208, "us", "not a sampling rate"),
+        (np.array([0.0, 0.0, 0.0]), "auto", "must increase"),
+        (np.arange(5.0), "h", "unknown time unit"),
+    ],
+)
+def test_impossible_times_say_what_was_found(values, unit, message):
+    with pytest.raises(TimeBaseError, match=message):
+        seconds_from(values, unit)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    fs=st.floats(20.0, 1000.0),
+    n=st.integers(50, 3000),
+    jitter=st.floats(0.0, 0.24),
+    drop=st.floats(0.0, 0.05),
+    offset=st.floats(-100.0, 2e9),
+)
+def test_any_monotone_times_with_jitter_below_a_quarter_period_give_the_exact_grid(
+    seed, fs, n, jitter, drop, offset
+):
+    rng = np.random.default_rng(seed)
+    number = np.flatnonzero(rng.random(n) >= drop)
+    if len(number) < 20:
+        return
+    # the fill limit keeps a hole a hole: a drop run longer than it is a gap with its own stretch
+    t = offset + (number + rng.uniform(-jitter, jitter, len(number))) / fs
+    clock = fit_clock(t)
+    limit = max_fill_samples(clock.rate_hz)
+    starts = np.r_[0, np.flatnonzero(np.diff(number) - 1 > limit) + 1]
+    run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(number)]))
+    assert (clock.run == run).all()
+    assert (clock.index == number - number[starts][run]).all()
+    # the fit's own uncertainty: jitter over the span of grid numbers (N**1.5), with room
+    assert clock.rate_hz == pytest.approx(fs, rel=1e-6 + 12 * jitter / len(number) ** 1.5)
+
+
+def test_a_session_file_keeps_its_measured_clock_and_splits_at_a_lost_block(tmp_path):
+    """The device adapter uses the same grid: a short overflow is filled, a lost block is a gap."""
+    import dataclasses
+
+    from hipsense.formats.device_file import read_device_file
+    from hipsense.formats.session_input import recording_from_session
+    from hipsense.sim import scenarios, simulate_run
+
+    cfg = scenarios.steady_run(duration_s=70, seed=4)
+    cfg.sensor = dataclasses.replace(cfg.sensor, clock_error_pct=1.5, drops=((30 * 208, 12), (40 * 208, 500)))
+    run = simulate_run(cfg)
+    rec = recording_from_session(read_device_file(run.write_device_file(tmp_path / "gappy.hsn")))
+    assert rec.sample_rate_hz == pytest.approx(run.true_sample_rate_hz, rel=2e-4)  # not the nominal 208
+    n = len(run.sample_index)
+    assert rec.segments.tolist() == [
+        [0, 40 * 208 - run.sample_index[0]],
+        [40 * 208 - run.sample_index[0], n + 12],
+    ]
+    assert rec.quality.filled_samples == 12 and rec.filled.sum() == 12
+    (gap,) = rec.quality.gaps
+    assert gap.missing_samples == 500 and gap.duration_s == pytest.approx(500 / rec.sample_rate_hz)
+    assert rec.quality.missing_samples == 512 and rec.data["t_s"].iloc[0] == 0.0
