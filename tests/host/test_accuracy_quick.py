@@ -91,6 +91,9 @@ def test_event_timing(cell):
 def test_sides(cell):
     st = cell["steps"]
     m = st["side_det"] != ""
+    if not cell["gyro"]:  # no gyroscope: which foot is which is unknown, not guessed
+        assert not m.any()
+        return
     assert (st.loc[m, "side_det"] == st.loc[m, "side_true"]).mean() >= 0.995
 
 
@@ -109,6 +112,9 @@ def test_pelvic_drop(cell):
 )
 def test_asymmetry_index(cell, metric, limit):
     est, true = cell["ai"][metric]
+    if not cell["gyro"]:  # sides unknown: no left-right asymmetry is reported
+        assert np.isnan(est)
+        return
     assert abs(est - true) <= limit
 
 
@@ -117,6 +123,9 @@ def test_flight_and_drop_asymmetry_of_a_symmetric_gait(cell):
     if cell["cell"].config.asymmetry != Asymmetry():
         pytest.skip("asymmetric gait: see the xfail tests below")
     est, true = cell["ai"]["flight_time_s"]
+    if not cell["gyro"]:  # sides unknown: no left-right asymmetry is reported
+        assert np.isnan(est)
+        return
     assert abs(est - true) <= 1.5
     if cell["gyro"]:
         est, true = cell["ai"]["pelvic_drop_deg"]
