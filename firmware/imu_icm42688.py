@@ -1,6 +1,6 @@
 # TDK InvenSense ICM-42688-P driver, FIFO in stream mode with 16-byte packets.
 #
-# Interface: see imu.py. Sources for the register map: TDK datasheet DS-000347 (ICM-42688-P), as encoded
+# Interface: see imu_base.py. Sources for the register map: TDK datasheet DS-000347 (ICM-42688-P), as encoded
 # in the Linux inv_icm42600 driver and TDK's Icm426xxDefs.h (bank 0 registers, FIFO header bits, packet
 # layout).
 #
@@ -20,7 +20,7 @@
 # agrees to +-3 samples, else reported after the drain (count right, position approximate).
 import time
 
-import imu
+import imu_base
 from micropython import const
 
 _DEVICE_CONFIG = const(0x11)
@@ -106,13 +106,13 @@ class ICM42688:
         self.bus = bus
         self.addr = addr
         self._clock = clock if clock is not None else time.ticks_ms
-        odr = imu.nearest(_ODR, int(odr_hz * 1000))
+        odr = imu_base.nearest(_ODR, int(odr_hz * 1000))
         self._odr_code = odr[1]
         self.odr_mhz = odr[0]
         self.rate_mhz = odr[0]
         self._period_us = 1000000000 // odr[0]
-        acc = imu.pick(_ACC_FS, acc_range_g, "acc_range_g")
-        gyr = imu.pick(_GYR_FS, gyr_range_dps, "gyr_range_dps")
+        acc = imu_base.pick(_ACC_FS, acc_range_g, "acc_range_g")
+        gyr = imu_base.pick(_GYR_FS, gyr_range_dps, "gyr_range_dps")
         self._fs_a = acc[1]
         self._fs_g = gyr[1]
         self.acc_range_g = acc[0]
@@ -122,7 +122,7 @@ class ICM42688:
         self.max_batch = max_batch
         self.watermark = watermark
         self._raw = bytearray(_PACKET * max_batch)
-        self._views = imu.burst_views(self._raw, _PACKET, max_batch)
+        self._views = imu_base.burst_views(self._raw, _PACKET, max_batch)
         self._hold = bytearray(_PACKET * max_batch)
         self._st = bytearray(3)
         self._b1 = bytearray(1)
@@ -167,7 +167,9 @@ class ICM42688:
         self._w(_REG_BANK_SEL, 0)
         who = self._r(_WHO_AM_I)
         if who != _WHO_AM_I_VALUE:
-            raise imu.IMUError("ICM-42688-P at 0x%02X: WHO_AM_I = 0x%02X, expected 0x47" % (self.addr, who))
+            raise imu_base.IMUError(
+                "ICM-42688-P at 0x%02X: WHO_AM_I = 0x%02X, expected 0x47" % (self.addr, who)
+            )
         self._w(_DEVICE_CONFIG, _SOFT_RESET)
         time.sleep_ms(2)  # 1 ms after a soft reset before any register access
         self._w(_REG_BANK_SEL, 0)
@@ -189,7 +191,7 @@ class ICM42688:
         for reg, want in ((_GYRO_CONFIG0, gyro), (_ACCEL_CONFIG0, accel), (_FIFO_CONFIG1, _FIFO_CFG1)):
             got = self._r(reg)
             if got != want:
-                raise imu.IMUError(
+                raise imu_base.IMUError(
                     "ICM-42688-P at 0x%02X: register 0x%02X reads 0x%02X after writing 0x%02X"
                     % (self.addr, reg, got, want)
                 )

@@ -1,6 +1,6 @@
 # ST LSM6DSOX driver (same register family as LSM6DSO / ISM330DHCX), FIFO in continuous mode.
 #
-# Interface: see imu.py. Sources for the register map: ST datasheet DS12814 (LSM6DSOX) and
+# Interface: see imu_base.py. Sources for the register map: ST datasheet DS12814 (LSM6DSOX) and
 # application note AN5272, as encoded in ST's reference driver lsm6dsox_reg.h (STMems_Standard_C_drivers).
 #
 # FIFO: 512 words of 7 bytes (tag + 6 data bytes; "up to 9 kbyte" in the datasheet counts the 3:1
@@ -17,7 +17,7 @@
 # coeff, coeff = 32 at 208 Hz).
 import time
 
-import imu
+import imu_base
 from micropython import const
 
 _FIFO_CTRL1 = const(0x07)  # WTM[7:0]
@@ -92,13 +92,13 @@ class LSM6DSOX:
         self.bus = bus
         self.addr = addr
         self._clock = clock if clock is not None else time.ticks_ms
-        odr = imu.nearest(_ODR, int(odr_hz * 1000))
+        odr = imu_base.nearest(_ODR, int(odr_hz * 1000))
         self._odr_code = odr[1]
         self._odr_coeff = odr[2]
         self.odr_mhz = odr[0]
         self.rate_mhz = 6667000 // odr[2]
-        acc = imu.pick(_ACC_FS, acc_range_g, "acc_range_g")
-        gyr = imu.pick(_GYR_FS, gyr_range_dps, "gyr_range_dps")
+        acc = imu_base.pick(_ACC_FS, acc_range_g, "acc_range_g")
+        gyr = imu_base.pick(_GYR_FS, gyr_range_dps, "gyr_range_dps")
         self._fs_xl = acc[1]
         self._fs_g = gyr[1]
         self.acc_range_g = acc[0]
@@ -109,7 +109,7 @@ class LSM6DSOX:
         self.watermark = watermark
         self._max_words = 2 * max_batch
         self._raw = bytearray(_WORD * self._max_words)
-        self._views = imu.burst_views(self._raw, _WORD, self._max_words)
+        self._views = imu_base.burst_views(self._raw, _WORD, self._max_words)
         self._hold = bytearray(_WORD * (self._max_words + 2))
         self._st = bytearray(2)
         self._b1 = bytearray(1)
@@ -152,13 +152,13 @@ class LSM6DSOX:
     def start(self):
         who = self._r(_WHO_AM_I)
         if who != _WHO_AM_I_VALUE:
-            raise imu.IMUError("LSM6DSOX at 0x%02X: WHO_AM_I = 0x%02X, expected 0x6C" % (self.addr, who))
+            raise imu_base.IMUError("LSM6DSOX at 0x%02X: WHO_AM_I = 0x%02X, expected 0x6C" % (self.addr, who))
         self._w(_CTRL3_C, _SW_RESET | _IF_INC)
         for _ in range(100):
             if not self._r(_CTRL3_C) & _SW_RESET:
                 break
         else:
-            raise imu.IMUError("LSM6DSOX at 0x%02X: software reset did not complete" % self.addr)
+            raise imu_base.IMUError("LSM6DSOX at 0x%02X: software reset did not complete" % self.addr)
         self._w(_CTRL3_C, _BDU | _IF_INC)
         self._w(_FIFO_CTRL4, _FIFO_BYPASS)  # empties the FIFO
         ctrl1 = (self._odr_code << 4) | (self._fs_xl << 2)
@@ -178,7 +178,7 @@ class LSM6DSOX:
         for reg, want in ((_CTRL1_XL, ctrl1), (_CTRL2_G, ctrl2), (_FIFO_CTRL3, bdr)):
             got = self._r(reg)
             if got != want:
-                raise imu.IMUError(
+                raise imu_base.IMUError(
                     "LSM6DSOX at 0x%02X: register 0x%02X reads 0x%02X after writing 0x%02X"
                     % (self.addr, reg, got, want)
                 )
