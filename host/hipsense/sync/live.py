@@ -32,6 +32,9 @@ from hipsense.sync.client import Client
 from hipsense.sync.engine import Connect, check_info
 from hipsense.sync.errors import DeviceRefused, SyncError
 
+#: the largest forward jump of sample index a LIVE packet may make (the clip's ring holds 2 s)
+MAX_JUMP_S = 60
+
 
 @dataclass
 class LiveStream:
@@ -51,6 +54,13 @@ class LiveStream:
     _last_seq: int | None = None
 
     def add(self, packet: P.LivePacket) -> None:
+        last = self._index[-1][-1] if self._index else self.first_index - 1
+        if packet.first_index > last + MAX_JUMP_S * self.header.sample_rate_hz:
+            # A jump no dropping clip makes (its ring holds 2 s): a damaged or hostile packet; taking it
+            # would make the saved file span an absurd gap. Counted as lost (its sequence number is seen).
+            self.lost_packets += 1
+            self._last_seq = packet.seq
+            return
         if self._last_seq is not None:
             self.lost_packets += (packet.seq - self._last_seq - 1) & 0xFFFF
         self._last_seq = packet.seq
@@ -174,9 +184,13 @@ async def stream_live(
             await client.request(P.Type.START, parse=P.u32_body)  # not recording: start, then stream
             started = True
             live = await client.request(P.Type.LIVE_START, parse=P.live_start_body)
-        result = LiveStream(
-            await _header(client, live.session_id), live.session_id, live.first_index, started
-        )
+        header = await _header(client, live.session_id)
+        if live.channels != header.channels:  # from the device: the packets are parsed by it
+            raise SyncError(
+                f"the clip streams {live.channels} channels but its session {live.session_id:08x} has "
+                f"{header.channels}; cannot stream it"
+            )
+        result = LiveStream(header, live.session_id, live.first_index, started)
         if on_start:
             on_start(result)
         t0 = time.monotonic()
