@@ -186,3 +186,23 @@ def test_the_sync_package_imports_nothing_of_the_store():
 def test_delete_request_needs_a_whole_digest():
     with pytest.raises(ValueError, match="32-byte SHA-256"):
         P.delete_request(1, 10, b"\x00" * 4)
+
+
+def test_a_live_packet_jumping_absurdly_far_is_counted_lost_not_kept():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from hipsense.sync.live import MAX_JUMP_S, LiveStream
+
+    stream = LiveStream(SimpleNamespace(sample_rate_hz=208.0, channels=6), 1, 100)  # the header's rate
+
+    def packet(seq: int, first: int) -> P.LivePacket:
+        return P.LivePacket(seq, first, False, np.zeros((16, 6), np.int16))
+
+    stream.add(packet(0, 100))
+    stream.add(packet(1, 116 + 2 * 208))  # the clip dropped 2 s (its ring): kept, a gap
+    stream.add(packet(2, 0xFFFFFF00))  # 80 days ahead: a damaged or hostile packet
+    stream.add(packet(3, 132 + 2 * 208 + int(MAX_JUMP_S * 208) - 40))
+    assert stream.packets == 3 and stream.lost_packets == 1
+    assert stream.sample_index[-1] < 100 + (MAX_JUMP_S + 3) * 208
