@@ -10,6 +10,8 @@ from hipsense.conventions import G
 from hipsense.errors import HipsenseError
 
 ACTIVITIES = ("stand", "walk", "run", "unknown")
+#: Shortest input :meth:`ActivityBoutDetector.detect` accepts, in seconds (one window).
+MIN_DURATION_S = 1.0
 
 
 class ActivityBoutDetector:
@@ -20,7 +22,10 @@ class ActivityBoutDetector:
     - **stand**: it hardly varies (standard deviation below ``stand_std_g``);
     - **run**: the body leaves the ground every step: the 10th percentile of the low-passed vertical
       acceleration falls below ``flight_level_g`` (flight is free fall, about 0 g), peaks exceed
-      ``run_peak_g`` and the step frequency lies in running's range;
+      ``run_peak_g`` and the step frequency lies in running's range, 2 to ``max_run_step_hz`` (120
+      to 270 steps/min; fast and uphill running reach 3.6 Hz in the validation data). A dominant
+      frequency below 2 Hz with flight is taken as the stride (left and right steps that differ) and
+      doubled;
     - **walk**: rhythmic at a walking step frequency without flight;
     - **unknown**: anything else (jumps, stairs, handling the clip).
 
@@ -28,7 +33,10 @@ class ActivityBoutDetector:
     their neighbours, so a traffic-light stop splits a run into two running bouts with a stand between
     them while a single odd stride does not.
 
-    Data requirements: body-frame ``acc_is`` in m/s^2 (after alignment), at least a few seconds.
+    Data requirements: body-frame ``acc_is`` in m/s^2 (after alignment), 20 Hz or more; data shorter
+    than ``MIN_DURATION_S`` (one window) is one ``unknown`` bout. Each window is judged on 3 s of context (reflected at the ends), so a recording of
+    3 s or more of clear running is labelled running throughout; inside a longer session a running
+    bout shorter than ``min_bout_s`` is absorbed by its neighbours.
 
     The flight criterion follows the definition of running as a gait with an aerial phase (Novacheck
     1998, doi:10.1016/S0966-6362(97)00038-6); thresholds are set from the physics (free fall reads
@@ -39,7 +47,9 @@ class ActivityBoutDetector:
     stand_std_g, flight_level_g, run_peak_g
         Thresholds described above, in g.
     min_bout_s
-        Shortest bout kept, in seconds.
+        Shortest bout kept, in seconds, where there are other bouts to absorb it.
+    max_run_step_hz
+        Highest step frequency counted as running, Hz.
 
     Attributes
     ----------
@@ -57,18 +67,40 @@ class ActivityBoutDetector:
         flight_level_g: float = 0.35,
         run_peak_g: float = 1.8,
         min_bout_s: float = 4.0,
+        max_run_step_hz: float = 4.5,
     ) -> None:
         self.stand_std_g = stand_std_g
         self.flight_level_g = flight_level_g
         self.run_peak_g = run_peak_g
         self.min_bout_s = min_bout_s
+        self.max_run_step_hz = max_run_step_hz
 
     def detect(self, data: pd.DataFrame, *, sampling_rate_hz: float) -> ActivityBoutDetector:
+        """Label every second of ``data`` and merge the labels into bouts (``bouts_``)."""
         if "acc_is" not in data:
             raise HipsenseError("activity detection needs the body-frame column acc_is")
         fs = float(sampling_rate_hz)
+        if not (np.isfinite(fs) and 20.0 <= fs <= 10_000.0):
+            raise HipsenseError(
+                f"activity detection needs a sampling rate of 20-10000 Hz, got {sampling_rate_hz!r}"
+            )
         acc = data["acc_is"].to_numpy(dtype=float) / G
         n = len(acc)
+        if n < MIN_DURATION_S * fs:
+            # Too short to judge (a stub between two gaps): one unknown bout, so the caller skips it.
+            self.window_labels_ = pd.Series(["unknown"], name="activity")
+            self.bouts_ = pd.DataFrame(
+                {
+                    "bout": [0],
+                    "activity": ["unknown"],
+                    "start": [0],
+                    "end": [n],
+                    "start_s": [0.0],
+                    "end_s": [n / fs],
+                    "duration_s": [n / fs],
+                }
+            )
+            return self
         hop = int(round(fs))
         n_win = max(n // hop, 1)
         sos = signal.butter(2, min(20.0, 0.45 * fs), fs=fs, output="sos")
@@ -90,12 +122,14 @@ class ActivityBoutDetector:
         labels = np.full(n_win, 3)  # unknown
         labels[std < self.stand_std_g] = 0
         rhythmic = std >= self.stand_std_g
+        # With flight, a dominant frequency below 2 Hz is the stride (steps that differ left to right).
+        f_run = np.where(f_step < 2.0, 2.0 * f_step, f_step)
         running = (
             rhythmic
             & (low < self.flight_level_g)
             & (high > self.run_peak_g)
-            & (f_step >= 2.0)
-            & (f_step <= 3.8)
+            & (f_run >= 2.0)
+            & (f_run <= self.max_run_step_hz)
         )
         walking = rhythmic & ~running & (f_step >= 1.2) & (f_step <= 2.6) & (low > self.flight_level_g)
         labels[running] = 2
@@ -125,12 +159,12 @@ class ActivityBoutDetector:
 
     @staticmethod
     def _step_frequency(ctx: np.ndarray, fs: float) -> np.ndarray:
-        """Dominant frequency (Hz) in 1-4 Hz of each context window, from its spectrum."""
+        """Dominant frequency (Hz) in 1-5 Hz of each context window, from its spectrum."""
         x = ctx - ctx.mean(axis=1, keepdims=True)
         nfft = int(2 ** np.ceil(np.log2(max(8 * fs, x.shape[1]))))
         spec = np.abs(np.fft.rfft(x * np.hanning(x.shape[1]), n=nfft, axis=1))
         f = np.fft.rfftfreq(nfft, 1 / fs)
-        band = (f >= 1.0) & (f <= 4.0)
+        band = (f >= 1.0) & (f <= min(5.0, 0.45 * fs))
         return f[band][np.argmax(spec[:, band], axis=1)]
 
     @staticmethod
