@@ -23,12 +23,15 @@ from hipsense.formats import codec
 from hipsense.formats.session_spec import (
     BLOCK_DATA,
     BLOCK_DTYPE,
+    BLOCK_END,
     BLOCK_HEADER,
     BLOCK_MAGIC,
     BLOCK_SIZE_MAX,
     BLOCK_SIZE_MIN,
     CODEC_RICE,
+    END_STRUCT,
     FORMAT_VERSION,
+    HEADER_FIXED,
     HEADER_MAGIC,
     HEADER_MAX,
     HEADER_MIN,
@@ -37,6 +40,7 @@ from hipsense.formats.session_spec import (
     ODR_MHZ_MAX,
     RATE_MHZ_MAX,
     RATE_MHZ_MIN,
+    READER_VERSION,
     START_TIME_MAX,
     START_TIME_MIN,
     SessionHeader,
@@ -195,9 +199,9 @@ def parse_header(data: bytes, name: Path) -> tuple[SessionHeader, list[str]]:
         )
     _check_bounds(f, name)
     warn = []
-    if minor > FORMAT_VERSION[1]:
+    if minor > READER_VERSION[1]:
         warn.append(
-            f"format version {major}.{minor} is newer than this reader ({FORMAT_VERSION[0]}.{FORMAT_VERSION[1]}):"
+            f"format version {major}.{minor} is newer than this reader ({READER_VERSION[0]}.{READER_VERSION[1]}):"
             " fields it does not know are ignored"
         )
     header = _build(f, warn)
@@ -271,6 +275,38 @@ def _channels_that_decode(data: bytes, offset: int, head: np.void, preferred: in
     return None
 
 
+def _header_copy(
+    data: bytes, first: int, bs: int, heads: np.ndarray, slots: np.ndarray, name: Path
+) -> tuple[SessionHeader, list[str], str] | None:
+    """The header from the copy a 1.1 end block carries (protected by the end block's CRC), if any."""
+    for r in np.flatnonzero(
+        (heads["type"] == BLOCK_END) & (heads["payload_len"] >= END_STRUCT.size + HEADER_FIXED)
+    ):
+        o = first + int(slots[r]) * bs + BLOCK_HEADER + END_STRUCT.size
+        copy = data[o : o + HEADER_FIXED]
+        if copy[:4] != HEADER_MAGIC or copy[4] != FORMAT_VERSION[0]:
+            continue
+        f = _fields(copy)
+        if f["block_size"] != bs or f["session_id"] != int(heads["session_id"][r]):
+            continue
+        try:
+            _check_bounds(f, name)
+        except SessionFileError as e:
+            raise SessionFileError(
+                name, f"damaged header, and its copy is refused: {e.problem}", offset=e.offset
+            ) from None
+        warn: list[str] = []
+        header = _build(f, warn)
+        warn += _scale_warnings(header)
+        where = first + int(slots[r]) * bs
+        return (
+            header,
+            warn,
+            f"every field from the header copy in the end block at byte offset {where} (CRC valid)",
+        )
+    return None
+
+
 def recover_header(data: bytes, name: Path, damage: SessionFileError) -> tuple[SessionHeader, list[str], str]:
     """A header for a file whose own header is damaged, from its blocks and what of it passes the bounds.
 
@@ -285,6 +321,9 @@ def recover_header(data: bytes, name: Path, damage: SessionFileError) -> tuple[S
         raise damage
     first, bs = found
     heads, slots = _grid_heads(data, first, bs)
+    copied = _header_copy(data, first, bs, heads, slots, name)
+    if copied is not None:
+        return copied
     f = _fields(data)
     sid = int(heads["session_id"][0])
     heads = heads[heads["session_id"] == sid]

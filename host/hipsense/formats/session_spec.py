@@ -28,8 +28,12 @@ from hipsense.conventions import (
     G,
 )
 
-#: (major, minor) written by this module. Readers accept any minor of their major.
+#: (major, minor) written by default. Readers accept any minor of their major.
 FORMAT_VERSION = (1, 0)
+#: The newest version this reader knows: 1.1 adds the header copy in the end block (see END_COPY_MINOR).
+READER_VERSION = (1, 1)
+#: Minor version whose end block carries a copy of the header's fixed fields after its 16 bytes.
+END_COPY_MINOR = 1
 HEADER_MAGIC = b"HSNS"
 BLOCK_MAGIC = b"HSBK"
 CODEC_RICE = 1

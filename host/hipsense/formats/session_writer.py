@@ -6,6 +6,7 @@ module, and the golden vectors in ``tests/vectors/`` pin both to the same bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import zlib
 from pathlib import Path
@@ -19,10 +20,12 @@ from hipsense.formats.session_spec import (
     BLOCK_MAGIC,
     BLOCK_STRUCT,
     CLOSE_CODES,
+    END_COPY_MINOR,
     END_STRUCT,
     FLAG_GAP,
     FLAG_OVERFLOW,
     FORMAT_VERSION,
+    HEADER_FIXED,
     SessionHeader,
 )
 
@@ -66,6 +69,7 @@ def encode_session(
     close_reason: str | None = "user_stop",
     block_time_ms: np.ndarray | None = None,
     end_time_ms: int | None = None,
+    header_copy: bool = False,
 ) -> bytes:
     """Encode a session to the bytes the device would write.
 
@@ -90,7 +94,13 @@ def encode_session(
     end_time_ms
         Time stored in the end block. Default: the last sample's ``block_time_ms``, or the nominal time
         of the end of the timeline.
+    header_copy
+        Write format 1.1: the end block also carries a copy of the header's fixed fields, from which a
+        reader recovers a damaged header exactly. Off by default until the firmware writes it too (the
+        golden vectors are 1.0).
     """
+    if header_copy:
+        header = dataclasses.replace(header, format_version=(FORMAT_VERSION[0], END_COPY_MINOR))
     header.validate()
     counts = np.asarray(counts)
     if counts.ndim != 2 or counts.shape[1] != header.channels:
@@ -132,7 +142,8 @@ def encode_session(
         cut[overflow_at] = True
     seg_starts = list(np.flatnonzero(cut)) + [n]
 
-    out = [header.to_bytes()]
+    head_bytes = header.to_bytes()
+    out = [head_bytes]
     cap = header.payload_capacity
     seq = 0
     expected = 0
@@ -172,6 +183,8 @@ def encode_session(
             else:
                 end_time_ms = expected * 1_000_000 // rate_mhz
         payload = END_STRUCT.pack(n, seq, min(total_lost, 0xFFFFFFFF), CLOSE_CODES[close_reason])
+        if header_copy:
+            payload += head_bytes[:HEADER_FIXED]
         out.append(_block(header, BLOCK_END, 0, seq, expected, int(end_time_ms), 0, payload, 0))
     return b"".join(out)
 
@@ -186,6 +199,7 @@ def write_device_file(
     close_reason: str | None = "user_stop",
     block_time_ms: np.ndarray | None = None,
     end_time_ms: int | None = None,
+    header_copy: bool = False,
 ) -> Path:
     """Write a session file as the device would (see :func:`encode_session`); returns the path."""
     path = Path(path)
@@ -198,6 +212,7 @@ def write_device_file(
             close_reason=close_reason,
             block_time_ms=block_time_ms,
             end_time_ms=end_time_ms,
+            header_copy=header_copy,
         )
     )
     return path
