@@ -35,6 +35,8 @@ GOOD = {
 BAD = {
     "gyro_rad_s.csv": (None, "is it in rad/s? then give --gyr-unit rad/s"),
     "huge_value.csv": (125, "column 'gyr_y' has 1e+300 deg/s"),
+    "acc_huge.csv": (9, "column 'acc_z' has 1e+300 m/s^2 (read in m/s^2), beyond what any IMU reports"),
+    "gyro_x1e6.csv": (2, "column 'gyr_x' has 1.68294e+07 deg/s"),  # 20 sin(1) deg/s x 1e6
     "year_10000.csv": (None, "as UNIX time the year 10000"),
     "ambiguous_step.csv": (None, "median step 0.25 gives 4 Hz in s"),
     "time_repeats.csv": (82, "time goes backwards or repeats (t_s 0.79 then 0.79)"),

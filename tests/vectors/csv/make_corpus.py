@@ -107,6 +107,10 @@ def corpus() -> dict[str, str]:
         fmt(t100, ".2f"), t100, scale={c: np.pi / 180 for c in ("gyr_x", "gyr_y", "gyr_z")}
     )
     files["huge_value.csv"] = table(fmt(t100, ".2f"), t100, cells={(123, "gyr_y"): "1e300"})
+    files["acc_huge.csv"] = table(fmt(t100, ".2f"), t100, acc, cells={(7, "acc_z"): "1e300"})
+    files["gyro_x1e6.csv"] = table(
+        fmt(t100, ".2f"), t100, scale={c: 1e6 for c in ("gyr_x", "gyr_y", "gyr_z")}
+    )
     files["year_10000.csv"] = table(fmt(253_402_300_800 + t100, ".2f"), t100, acc)
     files["ambiguous_step.csv"] = table(fmt(n100 * 0.25, ".2f"), t100, acc)
     files["time_repeats.csv"] = table(fmt(np.r_[t100[:80], t100[79:599]], ".2f"), t100, acc)
