@@ -1,0 +1,138 @@
+"""Regression of running IC/TO on the 19 real treadmill trials: level, +5 and -5 degrees (one runner).
+
+Data: ``../shared/data/running-sacral-accel`` and ``running-sacral-accel-slopes`` (skipped when absent).
+Figures come from the benchmark's code (``benchmarks/slopes.py``, docs/validation.md "Slopes"); the
+limits sit just outside what it measures at the device's 208 Hz, so a 5 ms shift of one trial's
+contact time, one more missed step or a worse spread fails here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hipsense.datasets import RUNNING_SACRAL_SLOPES, dataset_dir, load_running_sacral, shared_data_dir
+from hipsense.gait.bouts import ActivityBoutDetector
+from hipsense.gait.events import RunningContactDetector
+from hipsense.gait.scoring import pool, score_running_events
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [
+    pytest.mark.shared_data,
+    pytest.mark.skipif(
+        shared_data_dir() is None or dataset_dir(RUNNING_SACRAL_SLOPES) is None,
+        reason="../shared/data (level and sloped running trials) is absent",
+    ),
+]
+
+
+def _load_benchmark():
+    name = "hipsense_benchmark_slopes"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "slopes.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+#: Measured at 208 Hz (benchmarks/slopes.py): step F1, contact-time bias and RMSE (ms) per trial.
+MEASURED = {
+    "trial01_2.50mps": (1.000, -12.8, 13.4),
+    "trial02_3.33mps": (1.000, -0.9, 10.8),
+    "trial03_3.33mps": (1.000, +3.7, 4.7),
+    "trial04_3.33mps": (1.000, +13.0, 15.7),
+    "trial05_4.17mps": (0.970, +18.7, 18.8),
+    "trial06_3.33mps": (1.000, -11.3, 20.0),
+    "trial07_4.17mps_+5deg": (1.000, +17.0, 18.0),
+    "trial08_2.50mps_-5deg": (1.000, -10.6, 15.2),
+    "trial09_3.33mps_-5deg": (0.966, -4.3, 12.8),
+    "trial10_3.33mps_-5deg": (1.000, -4.0, 6.5),
+    "trial11_3.33mps_-5deg": (1.000, -9.0, 17.6),
+    "trial12_3.33mps_-5deg": (1.000, +4.2, 7.0),
+    "trial13_4.17mps_-5deg": (1.000, +11.3, 13.5),
+    "trial14_2.50mps_+5deg": (1.000, +6.2, 9.1),
+    "trial15_3.33mps_+5deg": (1.000, +17.5, 17.8),
+    "trial16_3.33mps_+5deg": (1.000, +12.4, 13.3),
+    "trial17_3.33mps_+5deg": (1.000, +34.7, 35.9),
+    "trial18_3.33mps_+5deg": (1.000, -7.3, 9.1),
+    "trial19_3.33mps_-5deg": (1.000, -21.0, 23.9),
+}
+BIAS_TOL_MS = 2.5
+RMSE_TOL_MS = 2.5
+
+
+@pytest.fixture(scope="module")
+def real():
+    """Per-trial rows and per-group rows of the benchmark at 208 Hz."""
+    bench = _load_benchmark()
+    per_trial, groups = bench.score_real(rates=(bench.DEVICE_RATE_HZ,))
+    return per_trial.set_index("trial"), groups.set_index("slope")
+
+
+def test_every_trial_is_scored(real):
+    per_trial, _ = real
+    assert sorted(per_trial.index) == sorted(MEASURED)
+
+
+@pytest.mark.parametrize("trial", sorted(MEASURED))
+def test_trial(real, trial):
+    per_trial, _ = real
+    row = per_trial.loc[trial]
+    f1, bias, rmse = MEASURED[trial]
+    assert row["F1"] >= f1 - 1e-3
+    assert abs(row["CT bias"] - bias) <= BIAS_TOL_MS
+    assert row["CT RMSE"] <= rmse + RMSE_TOL_MS
+
+
+def test_slope_groups(real):
+    """Issue 15's targets: F1 >= 0.99 per slope group, pooled RMSE <= 20 ms, |bias| <= 10 ms on the
+    level and downhill. Uphill misses the bias target (measured +13.2 ms, most of it trial17, whose
+    sacral signal leads the force by about 20 ms at contact): held at its measured value."""
+    _, groups = real
+    for g in ("level", "+5 deg", "-5 deg"):
+        assert groups.loc[g, "F1"] >= 0.99
+    assert abs(groups.loc["level", "CT bias"]) <= 10.0
+    assert abs(groups.loc["-5 deg", "CT bias"]) <= 10.0
+    assert groups.loc["+5 deg", "CT bias"] <= 13.2 + BIAS_TOL_MS
+    assert groups.loc["pooled", "CT RMSE"] <= 16.3 + 1.0
+    assert groups.loc["pooled", "F1"] >= 0.995
+
+
+def test_weight_acceptance_ceiling_keeps_uphill_steps():
+    """Without the body-weight ceiling the IC tangent lands on the later climb to the active peak in
+    uphill stances with a small impact: steps are then missed (F1 0.86 on this trial before the fix)."""
+    data, ref = load_running_sacral("trial14")
+    scores = {}
+    for ceiling in (1.0, 50.0):
+        det = RunningContactDetector(ic_ceiling_g=ceiling).detect(data, sampling_rate_hz=500.0).events_
+        scores[ceiling] = score_running_events(ref, det)[0]["f1"]
+    assert scores[1.0] == 1.0
+    assert scores[50.0] < 0.9
+
+
+@pytest.mark.parametrize("rate", [500.0, 208.0])
+def test_short_trials_are_running_throughout(rate):
+    """Every 5-s trial, level or sloped, is one running bout and yields its steps (the minimum stated
+    in docs/metrics.md)."""
+    bench = _load_benchmark()
+    trials = bench.running_sacral_trials("all")
+    steps, counts = [], []
+    for trial in trials["trial"]:
+        data, ref = load_running_sacral(trial)
+        data = bench.resample_to(data, rate)
+        bouts = ActivityBoutDetector().detect(data, sampling_rate_hz=rate).bouts_
+        assert list(bouts["activity"]) == ["run"], trial
+        det = RunningContactDetector().detect(data, sampling_rate_hz=rate).events_
+        assert int(np.isfinite(det["contact_time_s"]).sum()) >= 12, trial
+        s, st = score_running_events(ref, det)
+        steps.append(st)
+        counts.append(s)
+    assert pool(steps, counts)["f1"] >= 0.99  # measured 0.995 (500 Hz) and 0.996 (208 Hz)
