@@ -137,6 +137,68 @@ def test_forefoot_like_run_has_no_impact_transient():
     assert rising.all()
 
 
+def _ideal_run(**kw) -> SimulatedRun:
+    return simulate_run(
+        scenarios.steady_run(duration_s=20, seed=4, variability=Variability.none(), sensor=IDEAL, **kw)
+    )
+
+
+@pytest.mark.parametrize("strike", ["rearfoot", "midfoot", "forefoot"])
+@pytest.mark.parametrize("grade", [-10.0, 0.0, 10.0])
+def test_grades_and_foot_strikes_keep_the_impulse_balance_and_the_flight(grade, strike):
+    run = _ideal_run(grade_deg=grade, running=RunningModel(foot_strike=strike))
+    b = run.body[run.body["step"] >= 0]
+    per_step = b.groupby("step")["acc_is"].mean() / G
+    assert per_step.between(0.98, 1.02).all()
+    assert (run.truth["flight_time_s"] > 0.02).all()
+
+
+def test_foot_strike_sets_the_impact_transient():
+    """Rearfoot: the impact peak; midfoot: a smaller one; forefoot: a single hump (no transient)."""
+    impact = {
+        strike: _ideal_run(running=RunningModel(foot_strike=strike)).truth["impact_g"].median()
+        for strike in ("rearfoot", "midfoot", "forefoot")
+    }
+    assert impact["rearfoot"] > impact["midfoot"] + 0.5
+    run = _ideal_run(running=RunningModel(foot_strike="forefoot"))
+    b = _phase(run)
+    rising = (
+        b[b["tau"] < 0.45 * b["contact_time_s"]]
+        .groupby("step")["acc_is"]
+        .apply(lambda s: bool(np.all(np.diff(s.to_numpy()) > 0)))
+    )
+    assert rising.all()
+
+
+def test_grade_changes_impact_cadence_and_contact_as_in_the_literature():
+    """Downhill: larger impact, lower cadence, shorter contact; uphill the reverse, and no impact
+    transient at +10 degrees (Gottschall and Kram 2005: absent at +9)."""
+    down, level, up = (_ideal_run(grade_deg=g).truth for g in (-10.0, 0.0, 10.0))
+    assert down["impact_g"].median() > 1.4 * level["impact_g"].median()
+    assert up["impact_g"].median() < level["impact_g"].median() - 0.5
+    assert down["cadence_spm"].median() < level["cadence_spm"].median() < up["cadence_spm"].median()
+    assert down["contact_time_s"].median() < level["contact_time_s"].median() < up["contact_time_s"].median()
+    # uphill at +10 degrees: the same single hump as a forefoot strike on the level
+    b = _phase(_ideal_run(grade_deg=10.0))
+    rising = (
+        b[b["tau"] < 0.45 * b["contact_time_s"]]
+        .groupby("step")["acc_is"]
+        .apply(lambda s: bool(np.all(np.diff(s.to_numpy()) > 0)))
+    )
+    assert rising.all()
+
+
+@pytest.mark.parametrize("grade", [-10.5, 12.0, float("nan")])
+def test_grade_outside_the_model_range_is_refused(grade):
+    with pytest.raises(ValueError, match="grade_deg"):
+        RunConfig(grade_deg=grade)
+
+
+def test_unknown_foot_strike_is_refused():
+    with pytest.raises(ValueError, match="foot_strike"):
+        RunningModel(foot_strike="heel")  # type: ignore[arg-type]
+
+
 def test_braking_then_propulsion_with_zero_net_forward_impulse(steady):
     b = _phase(steady)
     tc = b["contact_time_s"]
