@@ -369,3 +369,49 @@ def test_start_times_file_and_file_name_dates(tmp_path):
     assert start_time_from_name("x_2026-01-01T07.30+0100.csv", "%Y-%m-%dT%H.%M%z") == 1_767_249_000.0
     with pytest.raises(ValueError, match="holds no date"):
         start_time_from_name("run.csv", "%Y%m%d")
+
+
+def test_a_latin1_preamble_and_trailing_empty_rows_are_no_reason_to_refuse(tmp_path):
+    df = _frame()
+    path = tmp_path / "export.csv"
+    text = "Temperatur: 21 \xb0C\n" + df.to_csv(index=False) + ",,,\n,,,\n"
+    path.write_bytes(text.encode("latin-1"))
+    rec = read_imu_csv(path)
+    assert len(rec.data) == 800 and rec.quality.filled_samples == 0
+
+
+def test_skip_rows_beyond_the_header_search(tmp_path):
+    df = _frame()
+    path = tmp_path / "long-preamble.csv"
+    path.write_text("".join(f"meta {i}\n" for i in range(80)) + df.to_csv(index=False))
+    with pytest.raises(CsvInputError, match="no acceleration columns"):
+        read_imu_csv(path)
+    assert len(read_imu_csv(path, skip_rows=80).data) == 800
+    with pytest.raises(CsvInputError, match="--skip-rows 5000: the file has only 881 lines"):
+        read_imu_csv(path, skip_rows=5000)
+
+
+def test_csv_options_keep_time_unit_and_skip_rows_only_when_given():
+    from hipsense.formats.csv_input import csv_options
+
+    assert csv_options() == {}
+    assert csv_options(time_unit="ms", skip_rows=0) == {"time_unit": "ms", "skip_rows": 0}
+
+
+def test_analyze_reads_a_logger_file_with_its_options(tmp_path, running, capsys):
+    """--time-unit and --skip-rows through the command: ms since the start under a 3-line preamble."""
+    from hipsense.cli import main
+
+    df = running.data.assign(t_s=np.round(running.data["t_s"] * 1000, 1))
+    path = tmp_path / "logger.csv"
+    path.write_text("Logger X\nsubject S01\nunits: ms, m/s^2, deg/s\n" + df.to_csv(index=False))
+    summary = tmp_path / "summary.json"
+    args = ["analyze", str(path), "--summary-out", str(summary)]
+    assert main([*args, "--time-unit", "ms", "--skip-rows", "3"]) == 0
+    assert summary.exists()
+    capsys.readouterr()
+    summary.unlink()
+    assert main([*args, "--time-unit", "us"]) != 0  # the wrong unit: refused, nothing written
+    err = capsys.readouterr().err
+    assert "check --time-unit" in err and len(err.strip().splitlines()) == 1
+    assert not summary.exists()

@@ -17,7 +17,6 @@ and what is wrong.
 
 from __future__ import annotations
 
-import codecs
 from pathlib import Path
 from typing import Any, Literal
 
@@ -146,26 +145,38 @@ def _find_header(path: Path, lines: list[str], rename: dict[str, str], skip_rows
     )
 
 
-def _head_lines(path: Path) -> list[str]:
+def _head_lines(path: Path, need: int) -> list[str]:
+    """The first ``need`` lines (at most 16 MiB of them), refusing binary content."""
+    lines: list[bytes] = []
+    budget = 16 << 20
     with open(path, "rb") as fh:
-        head = fh.read(65536)
-    try:  # an incremental decoder accepts a character cut at the end of the head
-        text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
-        binary = "\x00" in text
-    except UnicodeDecodeError:
-        binary = True
-    if binary:
+        while len(lines) < need and budget > 0:
+            line = fh.readline(budget)
+            if not line:
+                break
+            budget -= len(line)
+            lines.append(line)
+    head = b"".join(lines)
+    if b"\x00" in head[:65536]:
         raise CsvInputError(
             path, "binary content: neither a hipsense session file (those start with HSNS) nor a text CSV"
         )
-    return text.splitlines()[: HEADER_SEARCH_LINES + 1]
+    # not UTF-8 (a Latin-1 preamble's degree sign): shown replaced, never a reason to refuse the file
+    return head.decode("utf-8-sig", errors="replace").splitlines()
+
+
+def _empty_tail(cells: pd.DataFrame) -> int:
+    """How many rows at the end hold nothing (spreadsheet exports end in rows of bare separators)."""
+    tail = cells.iloc[-1000:].fillna("")
+    empty = (tail.apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
+    return len(empty) - int(np.flatnonzero(~empty)[-1]) - 1 if (~empty).any() else len(empty)
 
 
 def _read_table(path: Path, header: int, sep: str) -> pd.DataFrame:
     try:
         raw = pd.read_csv(
             path, sep=sep, skiprows=header, dtype=str, skipinitialspace=True, keep_default_na=False,
-            encoding="utf-8-sig",
+            encoding="utf-8-sig", encoding_errors="replace",
         )  # fmt: skip
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
         raise CsvInputError(path, f"not a readable CSV file ({str(e).strip().splitlines()[-1]})") from None
@@ -226,7 +237,7 @@ def read_imu_csv(
     if path.stat().st_size == 0:
         raise CsvInputError(path, "the file is empty")
     rename = {theirs: ours for ours, theirs in (columns or {}).items()}
-    lines = _head_lines(path)
+    lines = _head_lines(path, max(HEADER_SEARCH_LINES, (skip_rows or 0) + 1))
     header = _find_header(path, lines, rename, skip_rows)
     sep = _separator(lines[header])
     raw = _read_table(path, header, sep)
@@ -254,6 +265,7 @@ def read_imu_csv(
         raise CsvInputError(
             path, f"no time column {TIME_COLUMN!r}: add one or give the sample rate (--sample-rate)"
         )
+    raw = raw.iloc[: len(raw) - _empty_tail(raw[[TIME_COLUMN, *wanted] if has_time else wanted])]
     n = len(raw)
     if n < 2:
         raise CsvInputError(path, f"only {n} data row(s): too short to analyse")

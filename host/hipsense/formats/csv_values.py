@@ -46,9 +46,10 @@ def numbers(path: Path, text: pd.Series, col: str, sep: str, first_line: int) ->
     if sep != ",":  # where the comma does not separate, it may be the decimal mark
         text = text.str.replace(",", ".", regex=False)
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
-    bad = np.isnan(values) & ~text.str.strip().str.lower().isin(MISSING_CELLS).to_numpy()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
+    nan = np.flatnonzero(np.isnan(values))
+    bad = nan[~text.iloc[nan].str.strip().str.lower().isin(MISSING_CELLS).to_numpy()]
+    if len(bad):
+        i = int(bad[0])
         raise CsvInputError(
             path, f"column {col!r} has {shown(text.iloc[i])}, not a number", line=first_line + i
         )
