@@ -1,8 +1,8 @@
 """Accuracy of the whole analysis on simulated runs with known truth, over a grid of conditions.
 
 Every cell simulates a session (standing 5 s, running, standing 5 s) with :mod:`hipsense.sim`, writes it
-as a device file and goes the user's way through it: ``load_input`` (which fills dropped samples) ->
-``analyze`` -> ``summarize``. The detected running steps are scored against the simulator's per-step
+as a device file and goes the user's way through it: ``analyse_file`` (which fills dropped samples,
+analyses and summarises). The detected running steps are scored against the simulator's per-step
 truth:
 
 - **steps**: a detected initial contact (IC) matches a true running IC within 40 ms, one-to-one
@@ -15,13 +15,16 @@ truth:
 - **side**: share of matched steps with the right foot. With a gyroscope the side comes from pelvis
   yaw and roll; accelerometer-only cells (``acc-only`` group) from ``acc_ml`` and are reported apart.
 - **pelvic drop**: per matched step, detected minus true ``pelvic_drop_deg`` (gyroscope cells only).
+- **hills** (group ``grade``): one cell per grade (-10, -5, 0, +5, +10 degrees) x foot strike
+  (rearfoot, midfoot, forefoot), printed one row each with step F1 and contact-time bias and RMSE;
+  targets F1 >= 0.99 and RMSE <= 15 ms in every cell (issue 15).
 - **asymmetry index** (AI = 100 (L - R) / mean): ``|AI_est - AI_true|`` in points, AI_est from
   ``summarize`` (medians of all detected steps per detected side), AI_true from the truth table's
   per-side medians over the true running steps that were matched.
 
 Usage::
 
-    python benchmarks/accuracy.py              # full grid: 120 sessions, about 20 s on 2 cores
+    python benchmarks/accuracy.py              # full grid: 135 sessions (15 of them hills), about 30 s
     python benchmarks/accuracy.py --quick      # 9 short sessions, about 1 s
     python benchmarks/accuracy.py --markdown   # tables as markdown (docs/validation.md)
     python benchmarks/accuracy.py --cells      # also one row per cell
@@ -50,20 +53,23 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.transform import Rotation
 
-from hipsense.analysis import analyze, load_input
+from hipsense.analysis import analyse
 from hipsense.errors import HipsenseError
+from hipsense.formats.load import load_recording
 from hipsense.gait.scoring import TOLERANCE_S, pool, score_running_events
-from hipsense.gait.summary import asymmetry_index, summarize
+from hipsense.gait.summary import asymmetry_index
 from hipsense.sim import (
     Asymmetry,
     Mounting,
     RunConfig,
+    RunningModel,
     Segment,
     SensorModel,
     SideParams,
     SimulatedRun,
     simulate_run,
 )
+from hipsense.sim.config import FOOT_STRIKES
 
 #: Metrics whose asymmetry index is scored (truth column = step-table column).
 AI_METRICS = ("step_time_s", "contact_time_s", "flight_time_s", "impact_g", "pelvic_drop_deg")
@@ -79,6 +85,10 @@ TARGETS = {
 
 SPEEDS = (2.5, 3.3, 4.2, 5.5)
 STAND_S = 5.0
+#: Grades of the hill cells, degrees (+ uphill); every foot strike is run on each.
+GRADES = (-10.0, -5.0, 0.0, 5.0, 10.0)
+#: Per-cell targets of the hill cells: step F1 and contact-time RMSE (ms).
+GRADE_TARGETS = {"f1": 0.99, "ct_rmse_ms": 15.0}
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,8 @@ def _session(
     mounting: Mounting | None = None,
     sensor: SensorModel | None = None,
     asymmetry: Asymmetry | None = None,
+    grade_deg: float = 0.0,
+    foot_strike: str = "rearfoot",
 ) -> RunConfig:
     return RunConfig(
         duration_s=run_s + 2 * STAND_S,
@@ -107,6 +119,8 @@ def _session(
         mounting=mounting or Mounting(),
         sensor=sensor or SensorModel(),
         asymmetry=asymmetry or Asymmetry(),
+        grade_deg=grade_deg,
+        running=RunningModel(foot_strike=foot_strike),  # type: ignore[arg-type]
     )
 
 
@@ -228,6 +242,10 @@ def grid(quick: bool = False) -> list[Cell]:
     for name, sens in clocks.items():
         for _ in range(2):
             add("clock/gaps", name, sensor=sens)
+    # Hills and foot strikes (issue 15): one cell per grade x strike, speeds cycling over the cells.
+    for grade in GRADES:
+        for strike in FOOT_STRIKES:
+            add("grade", f"{grade:+.0f} deg {strike}", grade_deg=grade, foot_strike=strike)
     return cells
 
 
@@ -236,14 +254,13 @@ def _drops(left_stance_deg: float, right_stance_deg: float) -> Asymmetry:
 
 
 def analyze_run(run: SimulatedRun, *, mounting: np.ndarray | None = None):
-    """The user's path: device file -> load_input (gaps filled) -> analyze. Returns the analysis.
+    """The user's path: device file -> load_recording (gaps filled) -> analyse. Returns the analysis.
 
     ``mounting`` (a rotation) skips the alignment estimate: used by ``--diagnose`` to separate
     alignment errors from the rest."""
     with tempfile.TemporaryDirectory() as tmp:
         path = run.write_device_file(Path(tmp) / "session.hsn")
-        rec, quality = load_input(path)
-        return analyze(rec, quality=quality, mounting=mounting)
+        return analyse(load_recording(path), mounting=mounting, n_boot=200)
 
 
 def score_run(run: SimulatedRun, analysis) -> dict[str, Any]:
@@ -255,16 +272,12 @@ def score_run(run: SimulatedRun, analysis) -> dict[str, Any]:
     """
     truth = run.truth[run.truth["activity"] == "run"].sort_values("ic_s").reset_index(drop=True)
     # The analysis times samples at the IMU's measured rate (from the blocks' timestamps), so its
-    # times are physical seconds, like the truth's; it counts them from the first sample it got.
+    # times are physical seconds, like the truth's, counted from the session's sample index 0.
     reference = pd.DataFrame({"ic_s": truth["ic_s"], "to_s": truth["to_s"], "complete": True})
-    fs_used = analysis.sampling_rate_hz if analysis is not None else run.sample_rate_hz
-    t0 = float(run.sample_index[0]) / fs_used if len(run.sample_index) else 0.0
     det = analysis.steps.reset_index(drop=True) if analysis is not None else None
     if det is None or len(det) == 0:
         det = pd.DataFrame({"ic_s": [], "to_s": [], "side": [], "pelvic_drop_deg": [], "contact_time_s": []})
-    detected = pd.DataFrame(
-        {"ic_s": det["ic_s"].to_numpy(float) + t0, "to_s": det["to_s"].to_numpy(float) + t0}
-    )
+    detected = pd.DataFrame({"ic_s": det["ic_s"].to_numpy(float), "to_s": det["to_s"].to_numpy(float)})
     summary, steps = score_running_events(reference, detected, tolerance_s=TOLERANCE_S)
 
     # Map every matched reference step back to its detected row (the matched times are copied exactly).
@@ -290,7 +303,7 @@ def score_run(run: SimulatedRun, analysis) -> dict[str, Any]:
     ai: dict[str, tuple[float, float]] = {}
     drop_diff = (np.nan, np.nan)
     if analysis is not None:
-        summ = summarize(analysis, n_boot=200)
+        summ = analysis.summary
         tm = truth[matched]
         left, right = tm["side"].to_numpy() == "L", tm["side"].to_numpy() == "R"
         for metric in AI_METRICS:
@@ -312,7 +325,7 @@ def score_run(run: SimulatedRun, analysis) -> dict[str, Any]:
         "steps": steps,
         "ai": ai,
         "drop_diff": drop_diff,
-        "side_source": analysis.quality.get("side_source") if analysis is not None else None,
+        "side_source": analysis.quality.side_source if analysis is not None else None,
     }
 
 
@@ -404,6 +417,29 @@ def table(groups: dict[str, dict[str, Any]]) -> pd.DataFrame:
                 "drop bias": _fmt(a["drop_bias_deg"], "+.2f"),
                 "drop L-R err": _ai_cell(a["drop_diff_err_deg"]),
                 **{f"AI {_short(m)}": _ai_cell(a["ai"][m]) for m in AI_METRICS},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def grade_table(results: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """The hill cells: grade, foot strike, speed, step F1 and contact-time bias and RMSE (ms)."""
+    rows = []
+    for r in results:
+        cfg = r["cell"].config
+        if r["cell"].group != "grade":
+            continue
+        ct = r["steps"]["contact_time_err_s"].to_numpy() * 1000.0
+        ct = ct[np.isfinite(ct)]
+        rows.append(
+            {
+                "grade": f"{cfg.grade_deg:+.0f}",
+                "strike": cfg.running.foot_strike,
+                "speed": cfg.speed_mps,
+                "steps": r["summary"]["n_reference"],
+                "F1": round(float(r["summary"]["f1"]), 4),
+                "CT bias": round(float(ct.mean()), 1) if len(ct) else np.nan,
+                "CT RMSE": round(float(np.sqrt(np.mean(ct**2))), 1) if len(ct) else np.nan,
             }
         )
     return pd.DataFrame(rows)
@@ -670,9 +706,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.cells:
         print()
         _print(cell_table(results), args.markdown)
+    hills = grade_table(results)
+    if len(hills):
+        print("\n# Hills and foot strikes: one cell each (contact time in ms)")
+        _print(hills, args.markdown)
     print("\n# Targets")
     for name, measured, ok in verdicts(groups):
         print(f"{'PASS' if ok else 'MISS'}  {name}: {measured}")
+    if len(hills):
+        ok = bool(
+            (hills["F1"] >= GRADE_TARGETS["f1"]).all()
+            and (hills["CT RMSE"] <= GRADE_TARGETS["ct_rmse_ms"]).all()
+        )
+        print(
+            f"{'PASS' if ok else 'MISS'}  hills: F1 >= {GRADE_TARGETS['f1']} and contact-time RMSE <= "
+            f"{GRADE_TARGETS['ct_rmse_ms']:.0f} ms in every grade x strike cell: worst F1 {hills['F1'].min():.3f}, "
+            f"worst RMSE {hills['CT RMSE'].max():.1f} ms"
+        )
     dd = groups["with gyroscope"]["drop_diff_err_deg"]
     dd = dd[np.isfinite(dd)]
     print(

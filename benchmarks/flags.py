@@ -32,9 +32,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 from rich.progress import Progress  # noqa: E402
 
-from hipsense.analysis import analyze  # noqa: E402
-from hipsense.formats.csv_input import ImuRecording  # noqa: E402
-from hipsense.gait.summary import summarize  # noqa: E402
+from hipsense.analysis import analyse  # noqa: E402
+from hipsense.recording import Recording  # noqa: E402
 from hipsense.sim import scenarios, simulate_run  # noqa: E402
 from hipsense.sim.history import Changes, PlannedSession, RunnerProfile, plan_history  # noqa: E402
 from hipsense.trends.build import trends_from_records  # noqa: E402
@@ -59,8 +58,8 @@ def analysed_summary(cfg) -> dict:
     run = simulate_run(cfg)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rec = ImuRecording(run.data, "sensor", run.sample_rate_hz, None)
-        return summarize(analyze(rec)).to_dict()
+        rec = Recording(run.data, "sensor", run.sample_rate_hz, None)
+        return analyse(rec).summary.to_dict()
 
 
 def build_pool(n_base: int, n_other: int, seed: int) -> dict[float, list[dict]]:
@@ -194,7 +193,7 @@ def check_distance() -> list[tuple[float, float]]:
         run = simulate_run(scenarios.steady_run(duration_s=60, speed_mps=v, seed=11))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            s = summarize(analyze(ImuRecording(run.data, "sensor", run.sample_rate_hz, None))).to_dict()
+            s = analyse(Recording(run.data, "sensor", run.sample_rate_hz, None)).summary.to_dict()
         ct = next(m for m in s["sides"] if m["metric"] == "contact_time_s")
         truth_km = run.truth.loc[run.truth["activity"] == "run", "step_length_m"].sum() / 1000
         out.append((v, distance_km(s["running_time_s"], 0.5 * (ct["left"] + ct["right"])) / truth_km))

@@ -1,32 +1,35 @@
-"""The analysis pipeline: a recording in, the step table and everything behind it out.
+"""The one route from a recording to its numbers: :func:`analyse`.
 
-recording (sensor or body frame) -> alignment -> activity bouts -> contacts (running bouts only)
--> sides -> per-step metrics. Each arrow is one algorithm class in :mod:`hipsense.gait`.
+recording (sensor or body frame) -> alignment -> per gap-free segment: activity bouts -> contacts
+(running bouts) -> sides -> per-step metrics (the registry, :mod:`hipsense.metrics`) -> summary.
+Each arrow is one algorithm class in :mod:`hipsense.gait`. Every command, the store, batch, export,
+live and the demo call :func:`analyse` (or :func:`analyse_file`, which reads the file first); nothing
+else calls the detectors.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from hipsense.conventions import TIME_COLUMN
-from hipsense.errors import HipsenseError, InputFileError
-from hipsense.formats.csv_input import ImuRecording
+from hipsense import metrics
+from hipsense.errors import HipsenseError
+from hipsense.formats.load import load_recording
 from hipsense.gait.alignment import AlignmentError, MountingAligner, to_body_frame
 from hipsense.gait.bouts import ActivityBoutDetector
 from hipsense.gait.events import RunningContactDetector
-from hipsense.gait.metrics import step_metrics
+from hipsense.gait.metrics import StepContext
 from hipsense.gait.sides import SideDetector
-
-if TYPE_CHECKING:
-    from hipsense.gait.summary import SessionSummary
+from hipsense.gait.summary import SessionSummary, summarize
+from hipsense.recording import DataQuality, Recording
 
 #: Bump when a change to any algorithm can change the numbers (stored with derived data).
-ALGORITHM_VERSION = "0.1.1"  # 0.1.1: per-side intervals and the start time in the summary
+ALGORITHM_VERSION = "0.2.0"  # 0.2.0: analysed per gap-free segment on the recording's own clock
 
 
 class NotRunningError(HipsenseError):
@@ -34,220 +37,235 @@ class NotRunningError(HipsenseError):
 
 
 @dataclass
-class SessionAnalysis:
-    """Everything the analysis found in one recording."""
+class SessionResult:
+    """Everything the analysis found in one recording (contract between the analysis and its users).
+
+    ``body`` is the recording in the body frame (``t_s`` on the recording's clock); ``bouts`` has one
+    row per activity bout (``start``/``end`` rows of ``body``, ``start_s``/``end_s`` on the clock,
+    ``segment``); ``steps`` is the step table (columns from :mod:`hipsense.metrics`); ``quality`` the
+    recording's :class:`~hipsense.recording.DataQuality` completed by the analysis; ``summary`` the
+    session summary.
+    """
 
     source: str
     sampling_rate_hz: float
     duration_s: float
+    recorded_s: float
     input_frame: Literal["sensor", "body"]
     body: pd.DataFrame
     bouts: pd.DataFrame
     steps: pd.DataFrame
+    quality: DataQuality
     alignment: dict[str, Any] = field(default_factory=dict)
-    quality: dict[str, Any] = field(default_factory=dict)
     algorithm_version: str = ALGORITHM_VERSION
+    start_time_unix: float | None = None
+    summary: SessionSummary | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def running_time_s(self) -> float:
         run = self.bouts[self.bouts["activity"] == "run"]
         return float(run["duration_s"].sum())
 
-
-#: The IMU's own clock may run a few per cent off its nominal rate; the blocks' device timestamps (ms)
-#: give the real rate once the session is long enough to average out the FIFO read jitter.
-MIN_CLOCK_SPAN_S = 60.0
-MAX_CLOCK_ERROR = 0.05
+    @property
+    def gap_s(self) -> float:
+        return max(self.duration_s - self.recorded_s, 0.0)
 
 
-def measured_sample_rate(session) -> float | None:
-    """The IMU's real output rate from the blocks' first-sample indices against their device times.
-
-    A least-squares line through (time, index) over at least ``MIN_CLOCK_SPAN_S``; ``None`` when the
-    session is too short or the fit disagrees with the nominal rate by more than ``MAX_CLOCK_ERROR``
-    (a clock that far off is a fault, not drift, and the header's rate is safer).
-    """
-    table = getattr(session, "block_table", None)
-    if table is None or len(table) < 10:
-        return None
-    t = np.unwrap(table["t_ms"].astype(np.float64), period=2.0**32) / 1000.0
-    idx = table["first_index"].astype(np.float64)
-    if t[-1] - t[0] < MIN_CLOCK_SPAN_S:
-        return None
-    slope = float(np.polyfit(t - t[0], idx - idx[0], 1)[0])
-    nominal = float(session.header.sample_rate_hz)
-    return slope if abs(slope / nominal - 1) <= MAX_CLOCK_ERROR else None
+#: Old name, kept for notebooks written against 0.1.
+SessionAnalysis = SessionResult
 
 
-def recording_from_session(session) -> tuple[ImuRecording, dict[str, Any]]:
-    """A decoded device session as a uniformly sampled sensor-frame recording, plus data quality.
-
-    Times use the IMU's measured output rate (:func:`measured_sample_rate`) when the session allows
-    it, else the header's nominal rate. Missing samples (gaps) are filled by linear interpolation so
-    the filters see a uniform grid; the recording's ``filled`` marks them, the gaps are listed in the
-    quality report, and the analysis notes every step touching one.
-    """
-    nominal = float(session.header.sample_rate_hz)
-    fs = measured_sample_rate(session) or nominal
-    idx = np.asarray(session.sample_index, dtype=np.int64)
-    df = session.to_dataframe()
-    df[TIME_COLUMN] = idx / fs
-    quality: dict[str, Any] = {
-        "gaps": [(int(s), int(c)) for s, c in session.report.gaps],
-        "missing_samples": int(sum(c for _, c in session.report.gaps)),
-        "overflow_lost": int(session.report.overflow_lost),
-        "corrupt_blocks": len(session.report.corrupt_blocks),
-        "nominal_rate_hz": nominal,
-        "sample_rate_hz": round(fs, 4),
-        # The clip's clock at the start (unix s), None when it was not set; dates the session's flags.
-        "start_time_unix": int(session.header.start_time_unix) or None,
+def _align(recording: Recording, mounting: str | np.ndarray | None, source: str):
+    """The body-frame data, the alignment's description and (when it found them) its bouts."""
+    data, fs = recording.data, recording.sample_rate_hz
+    if recording.frame == "body":
+        return data.copy(), {"method": "input already in the body frame", "confidence": 1.0}, None
+    try:
+        aligner = MountingAligner(mounting=mounting).estimate(data, sampling_rate_hz=fs)
+    except AlignmentError as e:
+        raise AlignmentError(f"{source}: {e}") from None
+    alignment = {
+        "r_body_from_sensor": aligner.r_body_from_sensor_.round(6).tolist(),
+        "confidence": round(float(aligner.confidence_), 3),
+        **aligner.diagnostics_,
     }
-    counts = np.asarray(session.counts)
-    quality["clipped_share"] = (
-        float(np.mean(np.any(np.abs(counts.astype(np.int32)) >= 32767, axis=1))) if len(counts) else 0.0
-    )
-    filled = None
-    if len(idx) and (np.diff(idx) != 1).any():
-        full = np.arange(idx[0], idx[-1] + 1)
-        cols = [c for c in df.columns if c != TIME_COLUMN]
-        df = pd.DataFrame(
-            {TIME_COLUMN: full / fs, **{c: np.interp(full, idx, df[c].to_numpy()) for c in cols}}
-        )
-        filled = np.ones(len(full), dtype=bool)
-        filled[idx - idx[0]] = False
-    return ImuRecording(df, "sensor", fs, session.path, filled=filled), quality
+    return to_body_frame(data, aligner.r_body_from_sensor_), alignment, aligner.bouts_
 
 
-def analyze(
-    recording: ImuRecording,
-    *,
-    mounting: str | np.ndarray | None = None,
-    quality: dict[str, Any] | None = None,
-) -> SessionAnalysis:
-    """Run the whole analysis on a recording; raises :class:`NotRunningError` when nothing runs."""
-    fs = recording.sample_rate_hz
-    data = recording.data
-    quality = dict(quality or {})
-    alignment: dict[str, Any] = {}
-    bouts = None
-    source = str(recording.source) if recording.source else "<data>"
-    if recording.frame == "sensor":
-        try:
-            aligner = MountingAligner(mounting=mounting).estimate(data, sampling_rate_hz=fs)
-        except AlignmentError as e:
-            raise AlignmentError(f"{source}: {e}") from None
-        body = to_body_frame(data, aligner.r_body_from_sensor_)
-        bouts = aligner.bouts_
-        alignment = {
-            "r_body_from_sensor": aligner.r_body_from_sensor_.round(6).tolist(),
-            "confidence": round(float(aligner.confidence_), 3),
-            **aligner.diagnostics_,
-        }
-    else:
-        body = data.copy()
-        alignment = {"method": "input already in the body frame", "confidence": 1.0}
-    quality["alignment_confidence"] = alignment["confidence"]
+@dataclass
+class _Segment:
+    """One gap-free stretch's bouts and running steps (indices relative to the segment)."""
 
-    if bouts is None:
-        bouts = ActivityBoutDetector().detect(body, sampling_rate_hz=fs).bouts_
-    if not (bouts["activity"] == "run").any():
-        raise NotRunningError(
-            f"{source}: no running found (activities: {', '.join(sorted(set(bouts['activity'])))})"
-        )
+    offset: int
+    bouts: pd.DataFrame
+    ic: np.ndarray
+    to: np.ndarray
+    bout_of: np.ndarray
 
+
+def _segment_steps(body: pd.DataFrame, bouts: pd.DataFrame, fs: float, offset: int) -> _Segment:
     events = RunningContactDetector().detect(body, sampling_rate_hz=fs).events_
     events = events[events["ic"].notna()]
     ic = events["ic_s"].to_numpy() * fs
     to = events["to_s"].to_numpy() * fs
     bout_of = np.searchsorted(bouts["start"].to_numpy(), ic, side="right") - 1
     in_run = bouts["activity"].to_numpy()[bout_of] == "run"
-    ic, to, bout_of = ic[in_run], to[in_run], bout_of[in_run]
-    if len(ic) < 4:
-        raise NotRunningError(f"{source}: too few running steps found to analyse ({len(ic)})")
+    return _Segment(offset, bouts, ic[in_run], to[in_run], bout_of[in_run])
 
-    sides = SideDetector().detect(body, np.round(ic).astype(np.int64), sampling_rate_hz=fs)
-    steps = step_metrics(
-        body, ic, to, sides.sides_, bout_of, sampling_rate_hz=fs, side_inferred=sides.inferred_
-    )
-    quality["side_source"] = sides.source_
-    if recording.filled is not None:
-        start = np.floor(ic).astype(np.int64)
-        end = np.minimum(
-            start + np.round(np.nan_to_num(steps["step_time_s"].to_numpy(), nan=0.4) * fs).astype(np.int64),
-            len(recording.filled),
+
+def analyse(
+    recording: Recording,
+    *,
+    mounting: str | np.ndarray | None = None,
+    n_boot: int = 1000,
+) -> SessionResult:
+    """Run the whole analysis on a recording; raises :class:`NotRunningError` when nothing runs.
+
+    Every gap-free segment is analysed on its own (no filter, bout or step spans a gap); event times
+    are on the recording's clock (:meth:`Recording.time_at`).
+    """
+    fs = recording.sample_rate_hz
+    source = str(recording.source) if recording.source else "<data>"
+    quality = replace(recording.quality, gaps=list(recording.quality.gaps))
+    body, alignment, whole_bouts = _align(recording, mounting, source)
+    quality.alignment_confidence = alignment["confidence"]
+
+    t = recording.times_s
+    segments = recording.segments
+    parts: list[_Segment] = []
+    for a, b in segments:
+        seg = body.iloc[a:b].reset_index(drop=True)
+        if len(segments) == 1 and whole_bouts is not None:
+            bouts = whole_bouts
+        else:
+            bouts = ActivityBoutDetector().detect(seg, sampling_rate_hz=fs).bouts_
+        parts.append(_segment_steps(seg, bouts, fs, int(a)))
+
+    all_bouts = _join_bouts(parts, t)
+    if not (all_bouts["activity"] == "run").any():
+        raise NotRunningError(
+            f"{source}: no running found (activities: {', '.join(sorted(set(all_bouts['activity'])))})"
         )
-        c = np.r_[0, np.cumsum(recording.filled)]
-        touched = (c[end] - c[start]) > 0
-        steps.loc[touched, "quality"] = [
-            "; ".join(filter(None, [q, "gap in the data"])) for q in steps.loc[touched, "quality"]
-        ]
-    quality["doubtful_step_share"] = float((steps["quality"] != "").mean())
-    return SessionAnalysis(
+    n_steps = sum(len(p.ic) for p in parts)
+    if n_steps < 4:
+        raise NotRunningError(f"{source}: too few running steps found to analyse ({n_steps})")
+
+    tables, sources = [], []
+    first_bout = 0
+    for p in parts:
+        if len(p.ic):
+            seg = body.iloc[p.offset : p.offset + _segment_length(p, segments)].reset_index(drop=True)
+            sides = SideDetector().detect(seg, np.round(p.ic).astype(np.int64), sampling_rate_hz=fs)
+            ctx = StepContext(
+                seg,
+                p.ic,
+                p.to,
+                sides.sides_,
+                first_bout + p.bout_of,
+                sampling_rate_hz=fs,
+                side_inferred=sides.inferred_,
+                time_offset_s=float(t[p.offset]) if len(t) else 0.0,
+            )
+            tables.append(_mark_filled(metrics.step_table(ctx), recording, p, fs))
+            sources.append(sides.source_)
+        first_bout += len(p.bouts)
+    steps = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    quality.side_source = sources[0] if len(set(sources)) == 1 else ", ".join(sorted(set(sources)))
+    quality.doubtful_step_share = float((steps["quality"] != "").mean())
+    result = SessionResult(
         source=source,
         sampling_rate_hz=fs,
-        duration_s=len(body) / fs,
+        duration_s=recording.elapsed_time_s,
+        recorded_s=recording.recorded_time_s,
         input_frame=recording.frame,
         body=body,
-        bouts=bouts,
+        bouts=all_bouts,
         steps=steps,
-        alignment=alignment,
         quality=quality,
+        alignment=alignment,
+        start_time_unix=recording.start_time_unix,
+        notes=list(recording.notes),
     )
+    result.summary = summarize(
+        steps,
+        source=source,
+        algorithm_version=ALGORITHM_VERSION,
+        duration_s=result.duration_s,
+        running_time_s=result.running_time_s,
+        quality=quality.to_dict(),
+        alignment=alignment,
+        n_boot=n_boot,
+    )
+    return result
 
 
-def load_input(path: str | Path, **csv_options) -> tuple[ImuRecording, dict[str, Any]]:
-    """A device file or a CSV: device files start with their magic or are named .hsn
-    (:func:`~hipsense.formats.device_file.is_session_file`)."""
-    from hipsense.formats.csv_input import read_imu_csv
-    from hipsense.formats.device_file import is_session_file, read_device_file
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "no such file" if not path.exists() else "not a file")
-    if is_session_file(path):
-        return recording_from_session(read_device_file(path))
-    recording = read_imu_csv(path, **csv_options)
-    return recording, csv_quality(recording)
+def _segment_length(part: _Segment, segments: np.ndarray) -> int:
+    row = np.flatnonzero(segments[:, 0] == part.offset)[0]
+    return int(segments[row, 1] - segments[row, 0])
 
 
-def csv_quality(recording: ImuRecording) -> dict[str, Any]:
-    """A CSV's counterpart of a session file's quality block: its start time, when its time column is
-    UNIX time (dates the session's flags)."""
-    start = recording.start_time_unix
-    return {"start_time_unix": int(start)} if start is not None else {}
+def _join_bouts(parts: list[_Segment], t: np.ndarray) -> pd.DataFrame:
+    """All segments' bouts as one table: rows of the whole recording, times on its clock."""
+    frames = []
+    for i, p in enumerate(parts):
+        b = p.bouts.copy()
+        t0 = float(t[p.offset]) if len(t) else 0.0
+        b["start_s"] = t0 + b["start_s"]
+        b["end_s"] = t0 + b["end_s"]
+        b["start"] = b["start"] + p.offset
+        b["end"] = b["end"] + p.offset
+        b["segment"] = i
+        frames.append(b)
+    bouts = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    bouts["bout"] = np.arange(len(bouts))
+    return bouts
 
 
-def analyze_file(
-    path: str | Path, mounting: str | None = None, **csv_options
-) -> tuple[ImuRecording, SessionAnalysis, SessionSummary]:
-    """Load a device file or CSV, analyse it and summarise it: ``(recording, analysis, summary)``.
+def _mark_filled(steps: pd.DataFrame, recording: Recording, part: _Segment, fs: float) -> pd.DataFrame:
+    """Note every step that touches a sample filled across a hole."""
+    if recording.filled is None:
+        return steps
+    filled = recording.filled[part.offset :]
+    start = np.floor(part.ic).astype(np.int64)
+    length = np.round(np.nan_to_num(steps["step_time_s"].to_numpy(), nan=0.4) * fs).astype(np.int64)
+    end = np.minimum(start + length, len(filled))
+    c = np.r_[0, np.cumsum(filled)]
+    touched = (c[end] - c[start]) > 0
+    steps.loc[touched, "quality"] = [
+        "; ".join(filter(None, [q, "gap in the data"])) for q in steps.loc[touched, "quality"]
+    ]
+    return steps
+
+
+def analyse_file(path: str | Path, mounting: str | None = None, **csv_options) -> SessionResult:
+    """Read a device file or CSV (:func:`~hipsense.formats.load.load_recording`) and analyse it.
 
     CSV options given for a session file are ignored with a warning (its header says it all)."""
-    import warnings
-
     from hipsense.formats.device_file import SessionFileWarning, is_session_file
-    from hipsense.gait.summary import summarize
 
     if csv_options and Path(path).is_file() and is_session_file(Path(path)):
         flags = {"sample_rate_hz": "--sample-rate", "acc_unit": "--acc-unit", "gyr_unit": "--gyr-unit"}
-        given = ", ".join(sorted(flags.get(k, f"--{k}") for k in csv_options))
+        given = ", ".join(sorted(flags.get(k, f"--{k.replace('_', '-')}") for k in csv_options))
         warnings.warn(
             SessionFileWarning(f"{path}: a session file; the CSV options ({given}) do not apply"),
             stacklevel=2,
         )
+        csv_options = {}
+    return analyse(load_recording(path, **csv_options), mounting=mounting)
 
-    recording, quality = load_input(path, **csv_options)
-    analysis = analyze(recording, mounting=mounting, quality=quality)
-    return recording, analysis, summarize(analysis)
 
+#: The American spelling of the same entry (the CLI command is `hipsense analyze`).
+analyze = analyse
+analyze_file = analyse_file
 
 __all__ = [
     "ALGORITHM_VERSION",
     "NotRunningError",
     "SessionAnalysis",
+    "SessionResult",
+    "analyse",
+    "analyse_file",
     "analyze",
     "analyze_file",
-    "csv_quality",
-    "load_input",
-    "recording_from_session",
 ]

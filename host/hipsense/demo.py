@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from hipsense.analysis import analyze, recording_from_session
+from hipsense.analysis import analyse
 from hipsense.formats.device_file import read_device_file
-from hipsense.gait.summary import summarize
+from hipsense.formats.session_input import recording_from_session
 from hipsense.report.terminal import print_session_info, print_summary
 from hipsense.sim import demo_config, simulate_run
 
@@ -42,9 +42,9 @@ def run_demo(out: Path, *, console: Console) -> Path:
     print_session_info(session, console=console)
 
     with console.status("Analysing: alignment, bouts, steps, sides, metrics..."):
-        recording, quality = recording_from_session(session)
-        analysis = analyze(recording, quality=quality)
-        summary = summarize(analysis)
+        analysis = analyse(recording_from_session(session))
+        summary = analysis.summary
+        assert summary is not None
     analysis.steps.to_csv(out / "steps.csv", index=False)
     (out / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2))
     print_summary(summary, console=console)

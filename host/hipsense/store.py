@@ -7,8 +7,9 @@ Layout of the data folder (``platformdirs.user_data_path("hipsense")``, or ``$HI
 
 Raw files are the truth: they are written atomically (temporary file in the same folder, fsync, rename),
 re-hashed before they are recorded and made read-only. Everything else (steps, summaries and the figures
-in ``sessions``) is derived, records the algorithm version that made it, and :meth:`Store.reanalyze`
-rebuilds it from the raw files. See docs/store.md.
+in ``sessions``) is derived, records the algorithm version that made it, and
+:func:`hipsense.library.reanalyze` rebuilds it from the raw files. The store keeps and answers; importing
+and analysing are :mod:`hipsense.library`'s job. See docs/store.md.
 """
 
 from __future__ import annotations
@@ -18,19 +19,17 @@ import hashlib
 import json
 import os
 import sqlite3
-import tempfile
 import time
-import warnings
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from hipsense import metrics as registry
 from hipsense.errors import HipsenseError
-from hipsense.formats.csv_input import csv_options as csv_options_from
 
 #: Environment variable that moves the data folder (tests, several stores side by side).
 HOME_ENV = "HIPSENSE_HOME"
@@ -39,24 +38,21 @@ RAW_DIR = "raw"
 #: How long a writer waits for another process's transaction before giving up (ms).
 BUSY_TIMEOUT_MS = 30_000
 
-#: Step-table columns stored as real SQL columns (others, if the analysis adds any, go to ``extra``).
-STEP_TEXT_COLUMNS = ("side", "quality")
-STEP_INT_COLUMNS = ("bout",)
-STEP_REAL_COLUMNS = (
-    "ic_s",
-    "to_s",
-    "step_time_s",
-    "contact_time_s",
-    "flight_time_s",
-    "cadence_spm",
-    "impact_g",
-    "loading_rate_g_per_s",
-    "braking_g",
-    "pelvic_drop_deg",
-    "pelvic_rotation_deg",
-    "vertical_oscillation_cm",
-)
-STEP_COLUMNS = ("bout", "side", *STEP_REAL_COLUMNS, "quality")
+#: Step-table columns of the first schema; the registry's columns (:mod:`hipsense.metrics`) that are
+#: not among them are added to the table when the store opens (:func:`_add_registry_columns`).
+SQL_TYPES = {
+    "float64": "REAL",
+    "Int64": "INTEGER",
+    "int64": "INTEGER",
+    "string": "TEXT",
+    "boolean": "INTEGER",
+}
+
+
+def step_columns() -> tuple[str, ...]:
+    """The step table's columns as the registry declares them now (stored as SQL columns)."""
+    return registry.step_columns()
+
 
 #: Called as ``progress(done, total, current)`` before each item (``current`` is the item) and once at
 #: the end (``done == total``, ``current`` None).
@@ -65,13 +61,6 @@ Progress = Callable[[int, int, Any], None]
 
 class StoreError(HipsenseError):
     """The data folder or its database cannot be used (missing, not writable, newer than hipsense)."""
-
-
-def current_algorithm_version() -> str:
-    """The analysis's version as it is now (read at call time, so a bump is seen at once)."""
-    from hipsense import analysis
-
-    return analysis.ALGORITHM_VERSION
 
 
 def default_root() -> Path:
@@ -209,54 +198,23 @@ def migrate(db: sqlite3.Connection) -> int:
             raise
 
 
-# --------------------------------------------------------------------------------------------------
-# Reports
-
-
-@dataclass
-class ImportedFile:
-    """One file that was added: its session, and whether the analysis could use it."""
-
-    path: Path
-    sha256: str
-    session_id: int
-    status: str  # "ok" | "error"
-    error: str | None = None
-
-
-@dataclass
-class ImportReport:
-    """What :meth:`Store.import_files` did with each file."""
-
-    added: list[ImportedFile] = field(default_factory=list)
-    #: (path, sha256, id of the session that already holds these bytes)
-    duplicates: list[tuple[Path, str, int]] = field(default_factory=list)
-    #: (path, why it could not be read); nothing of these files was stored
-    failed: list[tuple[Path, str]] = field(default_factory=list)
-
-    @property
-    def analysis_errors(self) -> list[ImportedFile]:
-        return [f for f in self.added if f.status == "error"]
-
-    @property
-    def total(self) -> int:
-        return len(self.added) + len(self.duplicates) + len(self.failed)
-
-
-@dataclass
-class ReanalyzeReport:
-    updated: list[int] = field(default_factory=list)
-    #: (session id, message): the analysis failed (stored as status 'error') or the raw file is missing
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    up_to_date: int = 0
+def _add_registry_columns(db: sqlite3.Connection) -> None:
+    """Add to ``steps`` any registry column it lacks (a metric added after the store was made); its
+    value stays empty until ``hipsense reanalyze`` fills it."""
+    have = {r[1] for r in db.execute("PRAGMA table_info(steps)")}
+    for c in step_columns():
+        if c not in have:
+            db.execute(f'ALTER TABLE steps ADD COLUMN "{c}" {SQL_TYPES.get(registry.get(c).dtype, "TEXT")}')
 
 
 # --------------------------------------------------------------------------------------------------
-# Analysis of one stored file
+# Derived data as the store keeps it
 
 
 @dataclass
-class _Derived:
+class Derived:
+    """What the analysis made of one raw file, as the store keeps it (written by :mod:`hipsense.library`)."""
+
     kind: str
     start_time: float | None
     device_id: str | None
@@ -268,64 +226,23 @@ class _Derived:
     summary: dict[str, Any] | None = None
 
 
-def read_recording(path: Path, csv_options: dict[str, Any]):
-    """Decode a device file or parse a CSV (:func:`~hipsense.formats.device_file.is_session_file`):
-    (kind, recording, quality, start, device)."""
-    from hipsense.analysis import csv_quality, recording_from_session
-    from hipsense.formats.csv_input import read_imu_csv
-    from hipsense.formats.device_file import is_session_file, read_device_file
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torn tails and corrupt blocks are in the session's report
-        if is_session_file(path):
-            session = read_device_file(path)
-            recording, quality = recording_from_session(session)
-            start = float(session.header.start_time_unix) or None
-            return "device", recording, quality, start, session.header.device_id
-        recording = read_imu_csv(path, **csv_options)
-        return "csv", recording, csv_quality(recording), recording.start_time_unix, None
-
-
-def analyse_recording(recording, quality: dict[str, Any], name: str) -> tuple[Any, dict[str, Any]]:
-    """The analysis and summary dict exactly as the store keeps them (import, reanalyze, batch)."""
-    from hipsense.analysis import analyze
-    from hipsense.gait.summary import summarize
-
-    recording.source = Path(name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        analysis = analyze(recording, quality=quality)
-        analysis.algorithm_version = current_algorithm_version()
-        summary = summarize(analysis)
-    return analysis, summary.to_dict()
-
-
-def _derive(kind, recording, quality, start, device_id, name: str) -> _Derived:
-    version = current_algorithm_version()
-    duration = len(recording.data) / recording.sample_rate_hz if recording.sample_rate_hz else None
-    try:
-        analysis, summary = analyse_recording(recording, quality, name)
-    except Exception as e:  # noqa: BLE001 - stored as the session's error, so it can be reanalysed
-        msg = str(e) if isinstance(e, HipsenseError) else f"{name}: analysis failed ({type(e).__name__}: {e})"
-        return _Derived(kind, start, device_id, duration, "error", msg, version)
-    return _Derived(kind, start, device_id, analysis.duration_s, "ok", None, version, analysis.steps, summary)
-
-
 def _step_rows(session_id: int, steps: pd.DataFrame) -> list[tuple]:
     """The step table as rows for ``steps`` (NaN -> NULL, unknown columns as JSON in ``extra``)."""
     n = len(steps)
     cols: list[list] = [[session_id] * n, list(range(n))]
-    for c in STEP_COLUMNS:
+    names = step_columns()
+    for c in names:
+        sql = SQL_TYPES.get(registry.get(c).dtype, "TEXT")
         if c not in steps:
             cols.append([None] * n)
-        elif c in STEP_REAL_COLUMNS:
+        elif sql == "REAL":
             x = steps[c].to_numpy(dtype=float)
             cols.append([None if v != v else v for v in x.tolist()])
-        elif c in STEP_INT_COLUMNS:
-            cols.append([int(v) for v in steps[c].to_numpy()])
+        elif sql == "INTEGER":
+            cols.append([None if pd.isna(v) else int(v) for v in steps[c]])
         else:
             cols.append([None if pd.isna(v) else str(v) for v in steps[c]])
-    others = [c for c in steps.columns if c not in STEP_COLUMNS]
+    others = [c for c in steps.columns if c not in names]
     if others:
         extra = steps[others].astype(object).where(steps[others].notna(), None)
         cols.append([json.dumps(r, default=_json_default) for r in extra.to_dict("records")])
@@ -372,6 +289,7 @@ class Store:
             )  # a synced session is on disk before the clip erases it
             self.db.execute("PRAGMA foreign_keys = ON")
             migrate(self.db)
+            _add_registry_columns(self.db)
         except sqlite3.Error as e:
             raise StoreError(f"{self.db_path}: cannot open the database ({e})") from None
 
@@ -436,85 +354,33 @@ class Store:
         self.db.execute("COMMIT")
         return result
 
-    # -- import ------------------------------------------------------------------------------------
+    # -- raw files and sessions (import and reanalysis are in hipsense.library) ----------------------
 
-    def import_files(
+    def add_session(
         self,
-        paths: Iterable[str | Path],
-        runner: str = "default",
-        csv_options: dict[str, Any] | None = None,
-        progress: Progress | None = None,
         *,
-        refresh_flags: bool = True,
-    ) -> ImportReport:
-        """Import device files and CSVs; duplicates (same bytes as a stored file) are no-ops.
+        sha: str,
+        path: Path,
+        kind: str,
+        size: int,
+        runner: str,
+        csv_options: str | None,
+        derived: Derived,
+    ) -> tuple[int | None, int | None]:
+        """Record a placed raw file and its session with its derived rows, in one transaction.
 
-        A file that cannot be read as a session file or a CSV is listed in ``failed`` and nothing of it
-        is kept; a readable file the analysis cannot use (no running in it, ...) is stored with status
-        ``'error'`` and its message, so it is listed and ``reanalyze`` can retry it. No file stops the
-        rest. ``csv_options`` (``sample_rate_hz``, ``acc_unit``, ``gyr_unit``, ``columns``) are stored
-        with each CSV so reanalysis reads it the same way. The runner's flags are judged again afterwards
-        (``refresh_flags=False``: the caller does it once after several imports, as sync does).
-        """
-        paths = [Path(p) for p in paths]
-        report = ImportReport()
-        for i, path in enumerate(paths):
-            if progress:
-                progress(i, len(paths), path)
-            self._import_one(Path(path), runner, dict(csv_options or {}), report)
-        if refresh_flags and any(f.status == "ok" for f in report.added):
-            self.refresh_flags([runner])
-        if progress:
-            progress(len(paths), len(paths), None)
-        return report
-
-    def _import_one(self, path: Path, runner: str, csv_options: dict[str, Any], report: ImportReport) -> None:
-        try:
-            data = path.read_bytes()
-        except IsADirectoryError:
-            report.failed.append((path, f"{path}: is a folder, not a file"))
-            return
-        except OSError as e:
-            report.failed.append((path, f"{path}: cannot read it ({e.strerror or e})"))
-            return
-        sha = hashlib.sha256(data).hexdigest()
-        known = self._session_of(sha)
-        if known is not None:
-            report.duplicates.append((path, sha, known))
-            return
+        Returns ``(new session id, None)``, or ``(None, id)`` when another process stored the same bytes
+        meanwhile."""
         final = self.raw_path(sha)
-        # The temporary copy sits in raw/ (same file system, so the rename is atomic) and moves to its
-        # content address only once it has been read successfully.
-        fd, tmp_name = tempfile.mkstemp(dir=self.raw_dir, prefix=".import-", suffix=path.suffix.lower())
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            try:
-                kind, recording, quality, start, device_id = read_recording(tmp, csv_options)
-            except Exception as e:  # noqa: BLE001 - any unreadable file is reported, none stops the rest
-                msg = str(e).replace(str(tmp), str(path))
-                if not isinstance(e, HipsenseError):
-                    msg = f"{path}: cannot read it as a session file or CSV ({type(e).__name__}: {msg})"
-                report.failed.append((path, msg))
-                return
-            self._place_raw(tmp, final, sha)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        derived = _derive(kind, recording, quality, start, device_id, path.name)
-        options = json.dumps(csv_options) if kind == "csv" else None
 
         def insert(db: sqlite3.Connection):
             existing = db.execute("SELECT id FROM sessions WHERE raw_sha256 = ?", (sha,)).fetchone()
-            if existing:  # another process imported the same bytes meanwhile
+            if existing:
                 return None, existing[0]
             db.execute(
                 "INSERT INTO raw_files (sha256, path, kind, size, imported_at, original_name, csv_options) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
-                (sha, str(final.relative_to(self.root)), kind, len(data), time.time(), path.name, options),
+                (sha, str(final.relative_to(self.root)), kind, size, time.time(), path.name, csv_options),
             )
             db.execute(
                 "INSERT INTO runners (name, created) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
@@ -526,21 +392,35 @@ class Store:
                 (runner_id, sha),
             )
             assert cur.lastrowid is not None  # an INSERT always sets it
-            sid = cur.lastrowid
-            self._store_derived(db, sid, derived)
-            return sid, None
+            self.store_derived(db, cur.lastrowid, derived)
+            return cur.lastrowid, None
 
-        sid, existing = self._write(insert)
-        if existing is not None:
-            report.duplicates.append((path, sha, existing))
-        else:
-            report.added.append(ImportedFile(path, sha, sid, derived.status, derived.error))
+        return self._write(insert)
 
-    def _session_of(self, sha: str) -> int | None:
+    def replace_derived(self, session_id: int, derived: Derived) -> None:
+        """Replace one session's derived rows (one transaction)."""
+        self._write(functools.partial(self.store_derived, sid=session_id, d=derived))
+
+    def outdated(self, version: str, *, all: bool = False) -> tuple[list[tuple], int]:  # noqa: A002
+        """Sessions whose derived data another algorithm version made (every one with ``all``), as
+        ``(id, sha256, original name, csv options JSON, runner)``, and how many are up to date."""
+        query = (
+            "SELECT s.id, s.raw_sha256, r.original_name, r.csv_options, u.name FROM sessions s "
+            "JOIN raw_files r ON r.sha256 = s.raw_sha256 JOIN runners u ON u.id = s.runner_id"
+        )
+        args: tuple = ()
+        if not all:
+            query += " WHERE s.algorithm_version IS NOT ?"
+            args = (version,)
+        todo = self.db.execute(query + " ORDER BY s.id", args).fetchall()
+        total = self.db.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        return todo, total - len(todo)
+
+    def session_of(self, sha: str) -> int | None:
         row = self.db.execute("SELECT id FROM sessions WHERE raw_sha256 = ?", (sha,)).fetchone()
         return None if row is None else int(row[0])
 
-    def _place_raw(self, tmp: Path, final: Path, sha: str) -> None:
+    def place_raw(self, tmp: Path, final: Path, sha: str) -> None:
         """Move a verified temporary copy to its content address, read-only; keep an intact one there."""
         if sha256_file(tmp) != sha:
             raise StoreError(f"{tmp}: the copy does not match what was read (disk error?)")
@@ -556,7 +436,7 @@ class Store:
             finally:
                 os.close(dfd)
 
-    def _store_derived(self, db: sqlite3.Connection, sid: int, d: _Derived) -> None:
+    def store_derived(self, db: sqlite3.Connection, sid: int, d: Derived) -> None:
         """Replace a session's derived rows (caller holds the transaction)."""
         s = d.summary or {}
         db.execute("DELETE FROM steps WHERE session_id = ?", (sid,))
@@ -580,9 +460,10 @@ class Store:
             ),
         )
         if d.steps is not None and len(d.steps):
-            marks = ", ".join("?" * (len(STEP_COLUMNS) + 3))
+            names = step_columns()
+            marks = ", ".join("?" * (len(names) + 3))
             db.executemany(
-                f"INSERT INTO steps (session_id, step_no, {', '.join(STEP_COLUMNS)}, extra) VALUES ({marks})",
+                f"INSERT INTO steps (session_id, step_no, {', '.join(names)}, extra) VALUES ({marks})",
                 _step_rows(sid, d.steps),
             )
         if d.summary is not None:
@@ -590,66 +471,6 @@ class Store:
                 "INSERT INTO summaries (session_id, json, algorithm_version) VALUES (?, ?, ?)",
                 (sid, json.dumps(d.summary), d.algorithm_version),
             )
-
-    # -- reanalysis --------------------------------------------------------------------------------
-
-    def reanalyze(self, all: bool = False, progress: Progress | None = None) -> ReanalyzeReport:  # noqa: A002
-        """Re-run the analysis from the raw files for sessions made by another algorithm version.
-
-        With ``all``, every session. Each session's derived rows are replaced in one transaction; the raw
-        files are only read (and re-hashed first: a raw file that no longer matches its hash is reported
-        and its session left as it was).
-        """
-        version = current_algorithm_version()
-        query = (
-            "SELECT s.id, s.raw_sha256, r.original_name, r.csv_options, u.name FROM sessions s "
-            "JOIN raw_files r ON r.sha256 = s.raw_sha256 JOIN runners u ON u.id = s.runner_id"
-        )
-        args: tuple = ()
-        if not all:
-            query += " WHERE s.algorithm_version IS NOT ?"
-            args = (version,)
-        todo = self.db.execute(query + " ORDER BY s.id", args).fetchall()
-        report = ReanalyzeReport()
-        report.up_to_date = self.db.execute("SELECT count(*) FROM sessions").fetchone()[0] - len(todo)
-        changed_runners: set[str] = set()
-        for i, (sid, sha, name, options, runner) in enumerate(todo):
-            if progress:
-                progress(i, len(todo), name)
-            raw = self.raw_path(sha)
-            try:
-                if sha256_file(raw) != sha:
-                    report.errors.append(
-                        (sid, f"{raw}: raw file of {name} does not match its hash; left as it is")
-                    )
-                    continue
-            except OSError as e:
-                report.errors.append((sid, f"{raw}: raw file of {name} cannot be read ({e.strerror or e})"))
-                continue
-            try:
-                kind, recording, quality, start, device_id = read_recording(raw, json.loads(options or "{}"))
-            except Exception as e:  # noqa: BLE001 - e.g. a reader that became stricter
-                msg = f"{name}: cannot read the raw file any more ({e})"
-                d = _Derived("csv" if options else "device", None, None, None, "error", msg, version)
-            else:
-                d = _derive(kind, recording, quality, start, device_id, name)
-            self._write(functools.partial(self._store_derived, sid=sid, d=d))
-            report.updated.append(sid)
-            changed_runners.add(runner)
-            if d.status == "error":
-                report.errors.append((sid, d.error or ""))
-        # The new summaries came without the flags of their runner's history; other runners are as they were.
-        self.refresh_flags(sorted(changed_runners))
-        if progress:
-            progress(len(todo), len(todo), None)
-        return report
-
-    def refresh_flags(self, runners: Iterable[str] | None = None) -> None:
-        """Store in every session summary the flags it raised over its runner's history (hipsense.trends)."""
-        from hipsense.trends.build import refresh_session_flags
-
-        for name in self.runners() if runners is None else runners:
-            refresh_session_flags(self, name)
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -683,7 +504,7 @@ class Store:
     def steps(self, session_id: int) -> pd.DataFrame:
         """A session's step table, as the analysis made it (empty when the analysis failed)."""
         df = pd.read_sql_query(
-            f"SELECT {', '.join(STEP_COLUMNS)}, extra FROM steps WHERE session_id = ? ORDER BY step_no",
+            f"SELECT {', '.join(step_columns())}, extra FROM steps WHERE session_id = ? ORDER BY step_no",
             self.db,
             params=(session_id,),
         )
@@ -745,12 +566,9 @@ __all__: Sequence[str] = (
     "HOME_ENV",
     "MIGRATIONS",
     "SCHEMA_VERSION",
-    "ImportReport",
-    "ImportedFile",
-    "ReanalyzeReport",
+    "Derived",
     "Store",
     "StoreError",
-    "csv_options_from",
     "default_root",
     "migrate",
 )

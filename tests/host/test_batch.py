@@ -12,6 +12,7 @@ from hipsense.cli import main
 from hipsense.errors import HipsenseError
 from hipsense.export import read_table
 from hipsense.export.schema import BATCH_TABLES
+from hipsense.library import import_files
 from hipsense.sim import scenarios, simulate_run
 from hipsense.store import Store
 
@@ -73,7 +74,7 @@ def test_tables_match_what_import_stores(study, local_out, tmp_path):
     out, _ = local_out
     steps = read_table(out, "steps")
     with Store(tmp_path / "home") as store:
-        report = store.import_files([study / "ana" / "wed.hsn"], runner="ana")
+        report = import_files(store, [study / "ana" / "wed.hsn"], runner="ana")
         sid = report.added[0].session_id
         stored, summary = store.steps(sid), store.summary(sid)
     mine = steps[steps["session"] == "wed.hsn"].reset_index(drop=True)

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hipsense.analysis import load_input
 from hipsense.cli import main
 from hipsense.export import export_store, read_table
 from hipsense.export.schema import EXPORT_TABLES, data_dictionary_markdown
+from hipsense.formats.load import load_recording
+from hipsense.library import import_files
 from hipsense.sim import Segment, scenarios, simulate_run
 from hipsense.store import HOME_ENV, Store
 from hipsense.trends.model import Flag
@@ -37,8 +38,8 @@ def store(tmp_path_factory):
     simulate_run(walking).write_device_file(d / "walking.hsn", device_id=DEVICE, start_time_unix=JAN8 + 600)
     simulate_run(scenarios.steady_run(duration_s=20, seed=6)).write_csv(d / "ben.csv")
     st = Store(d / "home")
-    st.import_files([d / "monday-run.hsn", d / "tuesday-run.hsn", d / "walking.hsn"], runner=ANA)
-    st.import_files([d / "ben.csv"], runner=BEN)
+    import_files(st, [d / "monday-run.hsn", d / "tuesday-run.hsn", d / "walking.hsn"], runner=ANA)
+    import_files(st, [d / "ben.csv"], runner=BEN)
     yield st
     st.close()
 
@@ -114,7 +115,7 @@ def test_raw_samples_in_both_frames(store, exports):
     sid = int(store.sessions()["id"].iloc[0])
     raw = read_table(exports["parquet"], "raw", session_id=sid)
     sha = store.sessions().set_index("id").loc[sid, "sha256"]
-    recording, _ = load_input(store.raw_path(sha))
+    recording = load_recording(store.raw_path(sha))
     np.testing.assert_array_equal(raw["acc_y"], recording.data["acc_y"])
     np.testing.assert_array_equal(raw["t_s"], recording.data["t_s"])
     r = np.array(store.summary(sid)["alignment"]["r_body_from_sensor"])

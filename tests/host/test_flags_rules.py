@@ -13,9 +13,8 @@ import warnings
 
 import pytest
 
-from hipsense.analysis import analyze
-from hipsense.formats.csv_input import ImuRecording
-from hipsense.gait.summary import summarize
+from hipsense.analysis import analyse
+from hipsense.recording import Recording
 from hipsense.sim import Fatigue, scenarios, simulate_run
 from hipsense.trends.build import trends_from_records
 
@@ -24,7 +23,7 @@ def _summary(**overrides) -> dict:
     run = simulate_run(scenarios.steady_run(duration_s=60, seed=8, **overrides))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return summarize(analyze(ImuRecording(run.data, "sensor", run.sample_rate_hz, None))).to_dict()
+        return analyse(Recording(run.data, "sensor", run.sample_rate_hz, None)).summary.to_dict()
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hipsense import metrics as registry
 from hipsense.conventions import G
-from hipsense.gait.metrics import STEP_COLUMNS, step_metrics
+from hipsense.gait.metrics import StepContext
 
 FS = 200.0
 STEP_S = 0.4  # 150 steps/min
@@ -54,12 +55,14 @@ def _signals(
 
 
 def _metrics(body, ic, to, sides):
-    return step_metrics(body, ic, to, sides, np.zeros(len(ic), int), sampling_rate_hz=FS)
+    ctx = StepContext(body, ic, to, sides, np.zeros(len(ic), int), sampling_rate_hz=FS)
+    return registry.step_table(ctx)
 
 
 def test_columns_are_the_contract():
     body, ic, to, sides = _signals()
-    assert tuple(_metrics(body, ic, to, sides).columns) == STEP_COLUMNS
+    assert tuple(_metrics(body, ic, to, sides).columns) == registry.step_columns()
+    assert registry.step_columns()[:4] == ("bout", "side", "ic_s", "to_s")
 
 
 def test_timing_metrics():

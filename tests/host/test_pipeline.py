@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hipsense.analysis import analyze, load_input
+from hipsense.analysis import analyse
+from hipsense.formats.load import load_recording
 from hipsense.gait.scoring import score_running_events
-from hipsense.gait.summary import summarize
 from hipsense.sim import RunConfig, Segment, Turn, simulate_run
 
 
@@ -30,8 +30,7 @@ def interrupted_run(tmp_path_factory):
     run = simulate_run(cfg)
     path = tmp_path_factory.mktemp("pipe") / "run.hsn"
     run.write_device_file(path)
-    recording, quality = load_input(path)
-    return run, analyze(recording, quality=quality)
+    return run, analyse(load_recording(path))
 
 
 def test_bouts_follow_the_session(interrupted_run):
@@ -85,7 +84,7 @@ def test_sides_survive_the_turns(interrupted_run):
 
 def test_symmetric_runner_is_not_flagged_asymmetric(interrupted_run):
     _, analysis = interrupted_run
-    summary = summarize(analysis)
+    summary = analysis.summary
     flagged = [s.metric for s in summary.sides if s.larger_than_noise]
     assert flagged == [], flagged
 
@@ -101,10 +100,10 @@ def test_lost_samples_are_filled_reported_and_marked(tmp_path):
     run = simulate_run(cfg)
     path = tmp_path / "gappy.hsn"
     run.write_device_file(path)
-    recording, quality = load_input(path)
+    recording = load_recording(path)
     assert recording.filled is not None and recording.filled.sum() == 12
-    assert quality["missing_samples"] == 12
-    analysis = analyze(recording, quality=quality)
+    assert recording.quality.missing_samples == 12
+    analysis = analyse(recording)
     marked = analysis.steps[analysis.steps["quality"].str.contains("gap in the data")]
     # Exactly the step(s) spanning the gap are marked, not their neighbours.
     t_gap = (gap_at - run.sample_index[0]) / analysis.sampling_rate_hz

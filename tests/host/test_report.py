@@ -61,7 +61,11 @@ def test_session_figures_have_titles_axis_labels_and_consistent_side_colours(ses
     for fig in (sides, along, dist):
         _labelled(fig)
     assert "(ms)" in dist.axes[0].get_xlabel() and "(g)" in dist.axes[1].get_xlabel()
-    assert "(deg)" in along.axes[0].get_ylabel()
+    assert {ax.get_ylabel() for ax in along.axes} == {
+        "pelvic drop (deg)",
+        "contact time (ms)",
+        "impact (g)",
+    }, "one panel per drift metric of the registry, with its unit"
     # Left is blue and right vermillion in every figure.
     for ax in along.axes:
         colours = {line.get_label(): line.get_color() for line in ax.get_lines()}

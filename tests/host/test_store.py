@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 import hipsense.analysis
+from hipsense.library import import_files, reanalyze
 from hipsense.sim import scenarios, simulate_run
 from hipsense.store import HOME_ENV, MIGRATIONS, SCHEMA_VERSION, Store, StoreError, default_root, sha256_file
 
@@ -59,7 +60,7 @@ def _count(store: Store, table: str) -> int:
 
 def test_import_stores_raw_files_content_addressed_and_read_only(files, tmp_path):
     with Store(tmp_path / "home") as store:
-        report = store.import_files([files["run1.hsn"], files["run9.csv"]], runner="ana")
+        report = import_files(store, [files["run1.hsn"], files["run9.csv"]], runner="ana")
         assert [f.status for f in report.added] == ["ok", "ok"] and not report.failed
         for f, src in zip(report.added, (files["run1.hsn"], files["run9.csv"]), strict=True):
             raw = store.raw_path(f.sha256)
@@ -80,14 +81,13 @@ def test_import_stores_raw_files_content_addressed_and_read_only(files, tmp_path
 
 
 def test_stored_steps_and_summary_are_the_analysis(files, tmp_path):
-    from hipsense.analysis import analyze, load_input
-    from hipsense.gait.summary import summarize
+    from hipsense.analysis import analyse
+    from hipsense.formats.load import load_recording
 
-    recording, quality = load_input(files["run2.hsn"])
-    analysis = analyze(recording, quality=quality)
-    expected = summarize(analysis).to_dict()
+    analysis = analyse(load_recording(files["run2.hsn"]))
+    expected = analysis.summary.to_dict()
     with Store(tmp_path) as store:
-        (added,) = store.import_files([files["run2.hsn"]]).added
+        (added,) = import_files(store, [files["run2.hsn"]]).added
         steps = store.steps(added.session_id)
         pd.testing.assert_frame_equal(
             steps.drop(columns=["side", "quality"]),
@@ -106,20 +106,20 @@ def test_stored_steps_and_summary_are_the_analysis(files, tmp_path):
 def test_import_twice_is_a_noop(files, tmp_path):
     batch = [files["run1.hsn"], files["run2.hsn"], files["run9.csv"]]
     with Store(tmp_path) as store:
-        first = store.import_files(batch)
+        first = import_files(store, batch)
         assert len(first.added) == 3
         counts = {t: _count(store, t) for t in ("runners", "raw_files", "sessions", "steps", "summaries")}
         raw = {p: (sha256_file(p), p.stat().st_mtime_ns) for p in _raw_files(store)}
-        again = store.import_files(batch)
+        again = import_files(store, batch)
         assert not again.added and not again.failed
         assert [sid for _, _, sid in again.duplicates] == [f.session_id for f in first.added]
         # The same bytes under another name (and for another runner) are a duplicate too.
-        other = store.import_files([files["copy-of-run1.hsn"]], runner="someone-else")
+        other = import_files(store, [files["copy-of-run1.hsn"]], runner="someone-else")
         assert not other.added and other.duplicates[0][2] == first.added[0].session_id
         assert {t: _count(store, t) for t in counts} == counts
         assert {p: (sha256_file(p), p.stat().st_mtime_ns) for p in _raw_files(store)} == raw
     with Store(tmp_path) as reopened:  # a new process sees the same
-        assert len(reopened.import_files(batch).duplicates) == 3
+        assert len(import_files(reopened, batch).duplicates) == 3
 
 
 def test_corrupt_files_are_reported_and_do_not_stop_the_rest(files, tmp_path):
@@ -133,7 +133,7 @@ def test_corrupt_files_are_reported_and_do_not_stop_the_rest(files, tmp_path):
     ]
     seen = []
     with Store(tmp_path / "home") as store:
-        report = store.import_files(batch, progress=lambda done, total, cur: seen.append((done, total)))
+        report = import_files(store, batch, progress=lambda done, total, cur: seen.append((done, total)))
         assert [f.path for f in report.added] == [files["run1.hsn"], files["run3.hsn"]]
         failed = dict(report.failed)
         assert set(failed) == {
@@ -155,7 +155,7 @@ def test_corrupt_files_are_reported_and_do_not_stop_the_rest(files, tmp_path):
 
 def test_a_readable_file_without_running_is_stored_with_its_error(files, tmp_path):
     with Store(tmp_path) as store:
-        report = store.import_files([files["still.csv"], files["run4.hsn"]])
+        report = import_files(store, [files["still.csv"], files["run4.hsn"]])
         still, run = report.added
         assert still.status == "error" and "still.csv" in still.error
         assert run.status == "ok"
@@ -171,13 +171,13 @@ def test_reanalyze_after_a_version_bump_updates_derived_tables_and_not_raw_files
     files, tmp_path, monkeypatch
 ):
     with Store(tmp_path) as store:
-        store.import_files([files["run1.hsn"], files["run9.csv"], files["still.csv"]], runner="ana")
+        import_files(store, [files["run1.hsn"], files["run9.csv"], files["still.csv"]], runner="ana")
         raw = {p: (sha256_file(p), p.stat().st_mtime_ns, p.stat().st_mode) for p in _raw_files(store)}
         before = store.sessions()
-        assert store.reanalyze().updated == []  # nothing outdated yet
+        assert reanalyze(store).updated == []  # nothing outdated yet
         old_version = hipsense.analysis.ALGORITHM_VERSION
         monkeypatch.setattr(hipsense.analysis, "ALGORITHM_VERSION", "99.0.0")
-        report = store.reanalyze()
+        report = reanalyze(store)
         assert report.updated == list(before["id"]) and report.up_to_date == 0
         assert [sid for sid, _ in report.errors] == list(before.loc[before["status"] == "error", "id"])
         after = store.sessions()
@@ -188,39 +188,39 @@ def test_reanalyze_after_a_version_bump_updates_derived_tables_and_not_raw_files
         assert versions == [("99.0.0",)]
         for sid in after.loc[after["status"] == "ok", "id"]:
             assert store.summary(int(sid))["algorithm_version"] == "99.0.0"
-        assert store.reanalyze().updated == [], "up to date now"
-        assert len(store.reanalyze(all=True).updated) == 3
+        assert reanalyze(store).updated == [], "up to date now"
+        assert len(reanalyze(store, all=True).updated) == 3
         assert {p: (sha256_file(p), p.stat().st_mtime_ns, p.stat().st_mode) for p in _raw_files(store)} == raw
         assert store.integrity_check() == "ok"
 
 
 def test_reanalyze_leaves_a_session_whose_raw_file_changed(files, tmp_path, monkeypatch):
     with Store(tmp_path) as store:
-        (added,) = store.import_files([files["run5.hsn"]]).added
+        (added,) = import_files(store, [files["run5.hsn"]]).added
         raw = store.raw_path(added.sha256)
         os.chmod(raw, 0o600)
         raw.write_bytes(raw.read_bytes()[:-10])
         monkeypatch.setattr(hipsense.analysis, "ALGORITHM_VERSION", "99.0.0")
-        report = store.reanalyze()
+        report = reanalyze(store)
         assert report.updated == [] and "does not match its hash" in report.errors[0][1]
         assert store.sessions()["algorithm_version"].iloc[0] != "99.0.0"
         assert len(store.steps(added.session_id)) > 0
 
 
 def test_reanalyze_recomputes_the_flags_of_the_runners_it_reanalysed(files, tmp_path, monkeypatch):
-    import hipsense.trends.build
+    import hipsense.library
 
     with Store(tmp_path) as store:
-        (ana,) = store.import_files([files["run1.hsn"]], runner="ana").added
-        store.import_files([files["run2.hsn"]], runner="ben")
+        (ana,) = import_files(store, [files["run1.hsn"]], runner="ana").added
+        import_files(store, [files["run2.hsn"]], runner="ben")
         store.db.execute("UPDATE sessions SET algorithm_version = '0.0.1' WHERE id = ?", (ana.session_id,))
         refreshed: list[str] = []
         monkeypatch.setattr(
-            hipsense.trends.build, "refresh_session_flags", lambda store, runner: refreshed.append(runner)
+            hipsense.library, "refresh_session_flags", lambda store, runner: refreshed.append(runner)
         )
-        assert store.reanalyze().updated == [ana.session_id]
+        assert reanalyze(store).updated == [ana.session_id]
         assert refreshed == ["ana"], "ben's history did not change"
-        assert store.reanalyze().updated == [] and refreshed == ["ana"]
+        assert reanalyze(store).updated == [] and refreshed == ["ana"]
 
 
 def _make_v1_store(root: Path, src: Path) -> str:
@@ -254,7 +254,7 @@ def test_opening_an_old_database_migrates_it(files, tmp_path):
         row = store.sessions().iloc[0]
         assert row["runner"] == "old" and row["sha256"] == sha and row["original_name"] == "old.hsn"
         assert pd.isna(row["algorithm_version"]), "sessions from before summaries need reanalysis"
-        assert store.reanalyze().updated == [int(row["id"])]
+        assert reanalyze(store).updated == [int(row["id"])]
         assert store.summary(int(row["id"]))["steps"] > 0
         assert store.integrity_check() == "ok"
     with Store(tmp_path) as again:  # migrating is done once
@@ -290,10 +290,11 @@ def test_data_folder_location_and_errors(tmp_path, monkeypatch):
 
 _IMPORTER = """
 import sys
+from hipsense.library import import_files
 from hipsense.store import Store
 store = Store(sys.argv[1])
 for path in sys.argv[2:]:
-    report = store.import_files([path], runner="sync")
+    report = import_files(store, [path], runner="sync")
     assert not report.failed, report.failed
 store.close()
 """
@@ -330,14 +331,14 @@ def test_concurrent_sync_and_report_do_not_corrupt_the_database(files, tmp_path)
 
 def test_listing_filters_by_runner(files, tmp_path):
     with Store(tmp_path) as store:
-        store.import_files([files["run1.hsn"]], runner="ana")
-        store.import_files([files["run2.hsn"], files["run3.hsn"]], runner="ben")
+        import_files(store, [files["run1.hsn"]], runner="ana")
+        import_files(store, [files["run2.hsn"], files["run3.hsn"]], runner="ben")
         assert store.runners() == ["ana", "ben"]
         assert len(store.sessions(runner="ben")) == 2 and len(store.sessions(runner="nobody")) == 0
 
 
 def test_csv_options_are_stored_and_reused_by_reanalysis(files, tmp_path):
-    from hipsense.store import csv_options_from
+    from hipsense.formats.csv_input import csv_options as csv_options_from
 
     table = pd.read_csv(files["run9.csv"])
     for c in ("acc_x", "acc_y", "acc_z"):
@@ -346,26 +347,26 @@ def test_csv_options_are_stored_and_reused_by_reanalysis(files, tmp_path):
     table.to_csv(tmp_path / "in-g.csv", index=False)
     options = csv_options_from(acc_unit="g", columns={"acc_x": "ax"})
     with Store(tmp_path / "home") as store:
-        (plain,) = store.import_files([files["run9.csv"]]).added
-        (in_g,) = store.import_files([tmp_path / "in-g.csv"], csv_options=options).added
+        (plain,) = import_files(store, [files["run9.csv"]]).added
+        (in_g,) = import_files(store, [tmp_path / "in-g.csv"], csv_options=options).added
         assert plain.status == in_g.status == "ok"
         stored = store.db.execute("SELECT csv_options FROM raw_files WHERE sha256 = ?", (in_g.sha256,))
         assert json.loads(stored.fetchone()[0]) == {"acc_unit": "g", "columns": {"acc_x": "ax"}}
-        report = store.reanalyze(all=True)
+        report = reanalyze(store, all=True)
         assert not report.errors
         assert abs(len(store.steps(in_g.session_id)) - len(store.steps(plain.session_id))) <= 1
 
 
 def test_a_step_column_the_schema_lacks_is_kept_in_extra(files, tmp_path):
-    from hipsense.store import _Derived
+    from hipsense.store import Derived
 
     with Store(tmp_path) as store:
-        (added,) = store.import_files([files["run1.hsn"]]).added
+        (added,) = import_files(store, [files["run1.hsn"]]).added
         steps = store.steps(added.session_id)
         steps["new_metric"] = np.arange(len(steps), dtype=float)
         steps.loc[0, "new_metric"] = np.nan
-        d = _Derived("device", None, None, 20.0, "ok", None, "x", steps, {"steps": len(steps)})
-        store._write(lambda db: store._store_derived(db, added.session_id, d))
+        d = Derived("device", None, None, 20.0, "ok", None, "x", steps, {"steps": len(steps)})
+        store.replace_derived(added.session_id, d)
         back = store.steps(added.session_id)
         assert back["new_metric"].isna().iloc[0] and list(back["new_metric"].iloc[1:]) == list(
             range(1, len(steps))

@@ -29,8 +29,9 @@ from hipsense.batch.discover import Job, discover
 from hipsense.batch.procs import run_local
 from hipsense.batch.worker import FileResult, analyse_file
 from hipsense.errors import HipsenseError
+from hipsense.export import schema
 from hipsense.export.export import new_folder
-from hipsense.export.schema import BATCH_TABLES, write_schema
+from hipsense.export.schema import write_schema
 
 #: Called as ``progress(done, total, job)`` after each file (``job`` None at the start).
 Progress = Callable[[int, int, Any], None]
@@ -174,7 +175,7 @@ def run_batch(
         results, report.where = _local(todo, options, n), f"{n} local process{'es' if n > 1 else ''}"
     out.mkdir(parents=True, exist_ok=True)
     (out / "failures.csv").unlink(missing_ok=True)  # written again at the end: the batch finished
-    write_schema(out, BATCH_TABLES)
+    write_schema(out, schema.BATCH_TABLES)
     if progress:
         progress(len(report.kept) + len(report.failed), len(jobs), None)
     for result in results:

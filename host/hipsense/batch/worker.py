@@ -13,7 +13,7 @@ import pandas as pd
 
 from hipsense.batch.discover import Job
 from hipsense.errors import HipsenseError
-from hipsense.export.schema import BATCH_SESSIONS, BATCH_STEPS
+from hipsense.export import schema
 from hipsense.export.tables import steps_frame, summary_rows
 
 
@@ -27,12 +27,14 @@ class FileResult:
 
 def analyse_file(job: Job, csv_options: dict[str, Any]) -> FileResult:
     """Analyse one recording the way ``hipsense import`` does; errors are returned, not raised."""
-    # The store's own reading and analysis, so a batch and an import of the same file agree.
-    from hipsense.store import analyse_recording, read_recording
+    # The library's own reading and analysis, so a batch and an import of the same file agree.
+    from hipsense.library import derive, kind_of, read_recording
 
     try:
-        kind, recording, quality, start, device_id = read_recording(job.path, csv_options)
-        analysis, summary = analyse_recording(recording, quality, job.path.name)
+        recording = read_recording(job.path, csv_options)
+        derived = derive(recording, job.path.name)
+        if derived.status != "ok":
+            return FileResult(job, error=derived.error)
     except HipsenseError as e:
         return FileResult(job, error=str(e))
     except Exception as e:  # noqa: BLE001 - one bad file must not stop the batch
@@ -41,13 +43,13 @@ def analyse_file(job: Job, csv_options: dict[str, Any]) -> FileResult:
     row = {
         **keys,
         "file": str(job.path),
-        "kind": kind,
-        "device_id": device_id,
-        "start_time": pd.to_datetime(start, unit="s", utc=True) if start else None,
-        "summary": summary,
+        "kind": kind_of(recording),
+        "device_id": derived.device_id,
+        "start_time": pd.to_datetime(derived.start_time, unit="s", utc=True) if derived.start_time else None,
+        "summary": derived.summary,
     }
     return FileResult(
-        job, steps_frame(analysis.steps, keys, BATCH_STEPS), summary_rows([row], BATCH_SESSIONS)
+        job, steps_frame(derived.steps, keys, schema.BATCH_STEPS), summary_rows([row], schema.BATCH_SESSIONS)
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
+from hipsense import library
 from hipsense.cli.common import (
     AddCommand,
     add_csv_options,
@@ -32,7 +33,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
         store,
         progress_bar("importing", lambda path: f"importing {path.name}" if path else "done") as progress,
     ):
-        report = store.import_files(args.files, runner=args.runner, csv_options=options, progress=progress)
+        report = library.import_files(
+            store, args.files, runner=args.runner, csv_options=options, progress=progress
+        )
     for f in report.analysis_errors:
         console.print(f"[yellow]stored, but not analysable:[/] {escape(str(f.error))}", highlight=False)
     code = print_failures(report.failed, report.total)
@@ -100,17 +103,15 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
 
 
 def _cmd_reanalyze(args: argparse.Namespace) -> int:
-    from hipsense.store import current_algorithm_version
-
     store = existing_store()
     if store is None:
         return 0
     with store, progress_bar("reanalysing", lambda name: f"reanalysing {name or ''}") as progress:
-        report = store.reanalyze(all=args.all, progress=progress)
+        report = library.reanalyze(store, all=args.all, progress=progress)
     for _, message in report.errors:
         console.print(f"[yellow]not analysable:[/] {escape(message)}", highlight=False)
     console.print(
-        f"{len(report.updated)} sessions reanalysed with algorithm version {current_algorithm_version()}, "
+        f"{len(report.updated)} sessions reanalysed with algorithm version {library.current_algorithm_version()}, "
         f"{report.up_to_date} already up to date, {len(report.errors)} with errors",
         highlight=False,
     )

@@ -25,12 +25,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_analyze(args: argparse.Namespace) -> int:
     import json
 
-    from hipsense.analysis import analyze_file
+    from hipsense.analysis import analyse_file
     from hipsense.report.terminal import print_summary
 
     with console.status(f"Analysing {args.input}..."):
-        recording, analysis, summary = analyze_file(args.input, args.mounting, **csv_options_from(args))
-    for note in recording.notes:
+        analysis = analyse_file(args.input, args.mounting, **csv_options_from(args))
+    summary = analysis.summary
+    assert summary is not None
+    for note in analysis.notes:
         console.print(f"[dim]note: {note}[/]")
     print_summary(summary, console=console)
     summary.flags = [f.to_dict() for f in _within_run_flags(summary)]

@@ -21,10 +21,11 @@ import pandas as pd
 
 from hipsense import __version__
 from hipsense.errors import HipsenseError
+from hipsense.export import schema
 from hipsense.export.pseudonym import MAX_WEEKS, MIN_WEEKS, REMOVED_COLUMNS, Pseudonymizer
-from hipsense.export.schema import EXPORT_TABLES, SCHEMA_VERSION, STEPS, Column, Table, conform, write_schema
+from hipsense.export.schema import SCHEMA_VERSION, Column, Table, conform, write_schema
 from hipsense.export.tables import flags_frame, raw_frame, steps_frame, summary_rows
-from hipsense.formats.csv_input import ImuRecording
+from hipsense.recording import Recording
 from hipsense.store import Progress
 from hipsense.trends.build import build_trends
 
@@ -70,13 +71,12 @@ def _write(df: pd.DataFrame, path: Path) -> None:
         df.to_csv(path, index=False)
 
 
-def _raw_recording(store, sha256: str) -> ImuRecording:
-    from hipsense.store import read_recording
+def _raw_recording(store, sha256: str) -> Recording:
+    from hipsense.library import read_recording
 
     # The CSV options each raw CSV was imported with, so it reads back exactly as it was analysed;
-    # read as the store reads it (a torn tail was reported at import, not again at every export).
-    _, recording, *_ = read_recording(store.raw_path(sha256), store.csv_options(sha256))
-    return recording
+    # read as the library reads it (a torn tail was reported at import, not again at every export).
+    return read_recording(store.raw_path(sha256), store.csv_options(sha256))
 
 
 def _flags(store, runners: Sequence[str]) -> list:
@@ -133,7 +133,7 @@ def export_store(
         summary = store.summary(s.id)
         if "steps" in what:
             step_frames.append(
-                steps_frame(store.steps(s.id), {"session_id": s.id, "runner": s.runner}, STEPS)
+                steps_frame(store.steps(s.id), {"session_id": s.id, "runner": s.runner}, schema.STEPS)
             )
         if "sessions" in what:
             session_rows.append(
@@ -161,10 +161,12 @@ def export_store(
     frames: dict[str, pd.DataFrame] = {}
     if "steps" in what:
         frames["steps"] = (
-            pd.concat(step_frames, ignore_index=True) if step_frames else conform(pd.DataFrame(), STEPS)
+            pd.concat(step_frames, ignore_index=True)
+            if step_frames
+            else conform(pd.DataFrame(), schema.STEPS)
         )
     if "sessions" in what:
-        frames["sessions"] = summary_rows(session_rows, EXPORT_TABLES["sessions"])
+        frames["sessions"] = summary_rows(session_rows, schema.EXPORT_TABLES["sessions"])
     if "flags" in what:
         if progress:
             progress(len(sessions), total, "flags")
@@ -179,7 +181,9 @@ def export_store(
         _write(df, out / f"{name}.{fmt}")
         result.rows[name] = len(df)
 
-    tables = {name: _without(EXPORT_TABLES[name], REMOVED_COLUMNS if pseudonymize else ()) for name in what}
+    tables = {
+        name: _without(schema.EXPORT_TABLES[name], REMOVED_COLUMNS if pseudonymize else ()) for name in what
+    }
     write_schema(out, tables)
     (out / "README.md").write_text(_readme(result, what, runner, since))
     if progress:

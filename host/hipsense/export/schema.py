@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from hipsense import metrics as registry
 from hipsense.conventions import BODY_COLUMNS, SENSOR_COLUMNS
 from hipsense.export.pseudonym import MAX_WEEKS, MIN_WEEKS
-from hipsense.gait.summary import DRIFT_METRICS, SIDED_METRICS
 
 #: Version of the schema itself; bump when a column changes meaning, type or name.
 SCHEMA_VERSION = "1"
@@ -51,48 +51,12 @@ class Table:
 
 # -- building blocks -------------------------------------------------------------------------------
 
-#: Per-step metrics: (dtype, unit, meaning); definitions and papers in docs/metrics.md.
-STEP_METRICS: dict[str, tuple[str, str, str]] = {
-    "bout": (
-        "Int64",
-        "-",
-        "number of the running bout the step belongs to (walk breaks and stops split bouts)",
-    ),
-    "side": ("string", "L/R", "foot in contact at this step's initial contact"),
-    "ic_s": ("float64", "s", "initial contact, seconds from the session start"),
-    "to_s": ("float64", "s", "toe-off, seconds from the session start"),
-    "step_time_s": ("float64", "s", "this initial contact to the next one in the same bout"),
-    "contact_time_s": ("float64", "s", "ground contact time: to_s - ic_s"),
-    "flight_time_s": ("float64", "s", "step_time_s - contact_time_s: no foot on the ground"),
-    "cadence_spm": ("float64", "steps/min", "60 / step_time_s"),
-    "impact_g": ("float64", "g", "peak vertical specific force (acc_is) in the first 60 ms of stance"),
-    "loading_rate_g_per_s": (
-        "float64",
-        "g/s",
-        "mean slope of acc_is from initial contact to the impact peak",
-    ),
-    "braking_g": (
-        "float64",
-        "g",
-        "magnitude of the most negative forward acceleration in the first half of stance",
-    ),
-    "pelvic_drop_deg": (
-        "float64",
-        "deg",
-        "contralateral pelvic drop in the step; positive when the swing side drops",
-    ),
-    "pelvic_rotation_deg": (
-        "float64",
-        "deg",
-        "transverse pelvic rotation over the step; swing side forward positive",
-    ),
-    "vertical_oscillation_cm": ("float64", "cm", "range of the pelvis height over the step"),
-    "quality": (
-        "string",
-        "text",
-        "'; '-joined reasons a value is missing or doubtful (missing when there is none)",
-    ),
-}
+
+def step_metrics() -> dict[str, tuple[str, str, str]]:
+    """Per-step columns from the registry (:mod:`hipsense.metrics`): ``name -> (dtype, unit, meaning)``;
+    definitions and papers in docs/metrics.md."""
+    return {x.name: (x.dtype, x.unit, x.description) for x in registry.all_metrics()}
+
 
 #: Per side of a session, for every sided metric M (see gait/summary.py SideComparison).
 SIDE_FIELDS: dict[str, tuple[str, str | None, str]] = {
@@ -149,7 +113,7 @@ SENSOR_AXES = ("x", "y", "z")
 
 
 def _metric_unit(metric: str) -> str:
-    return STEP_METRICS[metric][1]
+    return registry.get(metric).unit
 
 
 def summary_columns() -> tuple[Column, ...]:
@@ -162,10 +126,10 @@ def summary_columns() -> tuple[Column, ...]:
         Column("cadence_spm", "float64", "steps/min", "median cadence over the running steps"),
         Column("impact_load_g", "float64", "g x steps", "sum of impact_g over all running steps"),
     ]
-    for m in SIDED_METRICS:
+    for m in (x.name for x in registry.sided()):
         for field, (dtype, unit, meaning) in SIDE_FIELDS.items():
             cols.append(Column(f"{m}_{field}", dtype, unit or _metric_unit(m), f"{m}: {meaning}"))
-    for m in DRIFT_METRICS:
+    for m in registry.drift_names():
         for field, meaning in DRIFT_FIELDS.items():
             cols.append(
                 Column(f"{m}_drift_{field}", "float64", _metric_unit(m), f"{m} within the run: {meaning}")
@@ -207,7 +171,7 @@ def _raw_columns() -> tuple[Column, ...]:
 
 
 def _step_columns() -> tuple[Column, ...]:
-    return tuple(Column(n, d, u, m) for n, (d, u, m) in STEP_METRICS.items())
+    return tuple(Column(n, d, u, m) for n, (d, u, m) in step_metrics().items())
 
 
 _START_TIME = Column(
@@ -230,27 +194,6 @@ RAW = Table(
     "file per session. Sensor-frame columns are empty for body-frame CSV input, gyroscope columns when "
     "the recording has none.",
     _raw_columns(),
-)
-STEPS = Table(
-    "steps",
-    "One row per running step (docs/metrics.md, 'The step table').",
-    (_SESSION_ID, _RUNNER, _STEP_NO, *_step_columns()),
-)
-SESSIONS = Table(
-    "sessions",
-    "One row per session: where it came from and its summary flattened (docs/metrics.md, 'The session "
-    "summary'). Sessions the analysis could not use have status 'error' and empty figures.",
-    (
-        _SESSION_ID,
-        _RUNNER,
-        _START_TIME,
-        _KIND,
-        _DEVICE_ID,
-        Column("original_name", "string", "-", "file name when imported (removed by --pseudonymize)"),
-        Column("status", "string", "-", "ok, or error when the analysis could not use the recording"),
-        Column("error", "string", "text", "why the analysis failed (empty when status is ok)"),
-        *summary_columns(),
-    ),
 )
 FLAGS = Table(
     "flags",
@@ -284,27 +227,77 @@ _BATCH_KEYS = (
         "session", "string", "-", "the file's path below the runner folder, '/' as '__' (see docs/batch.md)"
     ),
 )
-BATCH_STEPS = Table(
-    "batch_steps",
-    "`hipsense batch`: the step table of every recording, partitioned by runner and session.",
-    (*_BATCH_KEYS, _STEP_NO, *_step_columns()),
-)
-BATCH_SESSIONS = Table(
-    "batch_sessions",
-    "`hipsense batch`: one row per recording that could be analysed, partitioned by runner and session.",
-    (
-        *_BATCH_KEYS,
-        Column("file", "string", "-", "the input file's path as given"),
-        _KIND,
-        _DEVICE_ID,
-        _START_TIME,
-        *summary_columns(),
-    ),
-)
 
-EXPORT_TABLES: dict[str, Table] = {t.name: t for t in (RAW, STEPS, SESSIONS, FLAGS)}
-BATCH_TABLES: dict[str, Table] = {"steps": BATCH_STEPS, "sessions": BATCH_SESSIONS}
-ALL_TABLES = (RAW, STEPS, SESSIONS, FLAGS, BATCH_STEPS, BATCH_SESSIONS)
+
+def _derived_tables() -> dict[str, Table]:
+    """The tables whose columns come from the metric registry, built when asked for, so a metric added
+    to the registry is in every export."""
+    STEPS = Table(
+        "steps",
+        "One row per running step (docs/metrics.md, 'The step table').",
+        (_SESSION_ID, _RUNNER, _STEP_NO, *_step_columns()),
+    )
+    SESSIONS = Table(
+        "sessions",
+        "One row per session: where it came from and its summary flattened (docs/metrics.md, 'The session "
+        "summary'). Sessions the analysis could not use have status 'error' and empty figures.",
+        (
+            _SESSION_ID,
+            _RUNNER,
+            _START_TIME,
+            _KIND,
+            _DEVICE_ID,
+            Column("original_name", "string", "-", "file name when imported (removed by --pseudonymize)"),
+            Column("status", "string", "-", "ok, or error when the analysis could not use the recording"),
+            Column("error", "string", "text", "why the analysis failed (empty when status is ok)"),
+            *summary_columns(),
+        ),
+    )
+    BATCH_STEPS = Table(
+        "batch_steps",
+        "`hipsense batch`: the step table of every recording, partitioned by runner and session.",
+        (*_BATCH_KEYS, _STEP_NO, *_step_columns()),
+    )
+    BATCH_SESSIONS = Table(
+        "batch_sessions",
+        "`hipsense batch`: one row per recording that could be analysed, partitioned by runner and session.",
+        (
+            *_BATCH_KEYS,
+            Column("file", "string", "-", "the input file's path as given"),
+            _KIND,
+            _DEVICE_ID,
+            _START_TIME,
+            *summary_columns(),
+        ),
+    )
+    return {
+        "STEPS": STEPS,
+        "SESSIONS": SESSIONS,
+        "BATCH_STEPS": BATCH_STEPS,
+        "BATCH_SESSIONS": BATCH_SESSIONS,
+    }
+
+
+def __getattr__(name: str):
+    """``STEPS``, ``SESSIONS``, ``BATCH_STEPS``, ``BATCH_SESSIONS`` and the collections of tables,
+    derived from the registry as it is now."""
+    derived = _derived_tables()
+    if name in derived:
+        return derived[name]
+    if name == "EXPORT_TABLES":
+        return {t.name: t for t in (RAW, derived["STEPS"], derived["SESSIONS"], FLAGS)}
+    if name == "BATCH_TABLES":
+        return {"steps": derived["BATCH_STEPS"], "sessions": derived["BATCH_SESSIONS"]}
+    if name == "ALL_TABLES":
+        return (
+            RAW,
+            derived["STEPS"],
+            derived["SESSIONS"],
+            FLAGS,
+            derived["BATCH_STEPS"],
+            derived["BATCH_SESSIONS"],
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- use ------------------------------------------------------------------------------------------
@@ -393,7 +386,7 @@ def data_dictionary_markdown() -> str:
         "with these dtypes.",
         "",
     ]
-    for t in ALL_TABLES:
+    for t in __getattr__("ALL_TABLES"):
         lines += [
             f"## `{t.name}`",
             "",

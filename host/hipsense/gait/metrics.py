@@ -1,10 +1,15 @@
-"""Per-step metrics from body-frame signals and step events (contract: the step table's columns).
+"""Per-step metrics from body-frame signals and step events: one function per column of the step table.
 
-Every metric is defined in docs/metrics.md with the paper behind it. All computations are vectorised
-over steps with the segment helpers in :mod:`hipsense.gait.filters`.
+The columns themselves are declared in the registry (:mod:`hipsense.metrics`), which calls these
+functions with one :class:`StepContext`; the context computes what several metrics share (step and
+stance ranges, filtered signals) once. Every metric is defined in docs/metrics.md with the paper behind
+it. All computations are vectorised over steps with the segment helpers in :mod:`hipsense.gait.filters`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -12,25 +17,6 @@ from scipy import signal
 
 from hipsense.conventions import G
 from hipsense.gait.filters import lowpass, segment_argext, segment_ids
-
-#: Columns of the step table, in order (contract).
-STEP_COLUMNS = (
-    "bout",
-    "side",
-    "ic_s",
-    "to_s",
-    "step_time_s",
-    "contact_time_s",
-    "flight_time_s",
-    "cadence_spm",
-    "impact_g",
-    "loading_rate_g_per_s",
-    "braking_g",
-    "pelvic_drop_deg",
-    "pelvic_rotation_deg",
-    "vertical_oscillation_cm",
-    "quality",
-)
 
 #: Early stance, where the impact peak is searched: 60 ms or the whole contact if shorter.
 IMPACT_WINDOW_S = 0.06
@@ -55,133 +41,250 @@ def integrated_angle(rate_dps: np.ndarray, fs: float) -> np.ndarray:
     return signal.sosfiltfilt(sos, np.cumsum(rate) / fs)
 
 
-def step_metrics(
-    body: pd.DataFrame,
-    ic: np.ndarray,
-    to: np.ndarray,
-    sides: np.ndarray,
-    bout: np.ndarray,
-    *,
-    sampling_rate_hz: float,
-    side_inferred: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """Build the step table: one row per initial contact.
+@dataclass(eq=False)
+class StepContext:
+    """What the step metrics are computed from, and what several of them share (computed once).
 
     Parameters
     ----------
     body
-        Body-frame signals: ``acc_is`` (required), ``acc_pa``, ``gyr_is``, ``gyr_pa`` when present.
+        Body-frame signals of one gap-free segment: ``acc_is`` (required), ``acc_pa``, ``gyr_is``,
+        ``gyr_pa`` when present.
     ic, to
-        Initial contact and toe-off of each step as (fractional) sample indices; ``to`` NaN when unknown.
+        Initial contact and toe-off of each step as (fractional) sample indices of ``body``; ``to`` NaN
+        when unknown.
     sides
-        ``"L"``/``"R"`` per step.
+        ``"L"``/``"R"`` per step (``""`` where unknown).
     bout
         Bout number per step; a step's successor must be in the same bout to give a step time.
+    sampling_rate_hz
+        Rate of the uniform grid of ``body``.
     side_inferred
         True where the side came from a neighbour, noted in ``quality``.
+    time_offset_s
+        Recording-clock time of ``body``'s first row: event times are ``time_offset_s + index / fs``.
     """
-    fs = float(sampling_rate_hz)
-    n = len(body)
-    ic = np.asarray(ic, dtype=float)
-    to = np.asarray(to, dtype=float)
-    k = len(ic)
-    bout = np.asarray(bout)
-    sign = np.where(np.asarray(sides) == "L", 1.0, -1.0)
-    quality: list[list[str]] = [[] for _ in range(k)]
 
-    def note(mask: np.ndarray, text: str) -> None:
+    body: pd.DataFrame
+    ic: np.ndarray
+    to: np.ndarray
+    sides: np.ndarray
+    bout: np.ndarray
+    sampling_rate_hz: float
+    side_inferred: np.ndarray | None = None
+    time_offset_s: float = 0.0
+    notes: list[list[str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ic = np.asarray(self.ic, dtype=float)
+        self.to = np.asarray(self.to, dtype=float)
+        self.bout = np.asarray(self.bout)
+        self.sides = np.asarray(self.sides)
+        self.notes = [[] for _ in range(len(self.ic))]
+
+    def note(self, mask: np.ndarray, text: str) -> None:
+        """Add ``text`` to the quality note of the steps in ``mask`` (once per step)."""
         for i in np.flatnonzero(mask):
-            quality[i].append(text)
+            if text not in self.notes[i]:
+                self.notes[i].append(text)
 
-    ic_s, to_s = ic / fs, to / fs
-    next_ic = np.r_[ic[1:], np.nan]
-    same_bout = np.r_[bout[1:] == bout[:-1], False]
-    step_time = np.where(same_bout, (next_ic - ic) / fs, np.nan)
-    typical = np.nanmedian(step_time) if np.isfinite(step_time).any() else np.nan
-    too_long = step_time > MAX_STEP_FACTOR * typical
-    step_time[too_long] = np.nan
-    note(too_long, "next contact missing or a pause: no step time")
-    note(~same_bout, "last step of its bout: no step time")
-    contact = to_s - ic_s
-    too_long = contact > MAX_CONTACT_S
-    contact = np.where((contact > 0) & ~too_long, contact, np.nan)
-    to_s = np.where(too_long, np.nan, to_s)
-    note(~np.isfinite(to) & ~too_long, "no toe-off found")
-    note(too_long, "landing into a stop: no toe-off within the step")
-    flight = np.where(np.isfinite(step_time), step_time - contact, np.nan)
-    flight = np.where(flight > 0, flight, np.nan)
-    cadence = 60.0 / step_time
+    @property
+    def fs(self) -> float:
+        return float(self.sampling_rate_hz)
 
-    # Step ranges in whole samples: [ic, next ic) or a typical step when the next is unknown.
-    # First sample at or after the IC (a hair of tolerance so an IC on a sample is not pushed past it).
-    start = np.clip(np.ceil(ic - 1e-6).astype(np.int64), 0, max(n - 1, 0))
-    fallback = int(round((typical if np.isfinite(typical) else 0.35) * fs))
-    end = np.where(np.isfinite(step_time), np.floor(next_ic), start + fallback)
-    end = np.clip(np.nan_to_num(end).astype(np.int64), start + 1, n)
-    stance_len = np.where(np.isfinite(contact), contact * fs, 0.4 * (end - start))
-    stance_end = np.clip(start + np.maximum(np.round(stance_len).astype(np.int64), 1), start + 1, end)
+    @property
+    def k(self) -> int:
+        return len(self.ic)
 
-    # Impact: peak vertical specific force within early stance; loading rate: its mean slope from IC.
-    acc_is = body["acc_is"].to_numpy(dtype=float) / G
-    early_end = np.minimum(stance_end, start + int(round(IMPACT_WINDOW_S * fs)) + 1)  # 60 ms included
-    peak = segment_argext(acc_is, start, early_end, largest=True)
-    impact = acc_is[peak]
-    rise_s = (peak - ic) / fs
-    loading = np.where(rise_s > 0.5 / fs, (impact - acc_is[start]) / np.maximum(rise_s, 1 / fs), np.nan)
+    @property
+    def n(self) -> int:
+        return len(self.body)
 
-    cols: dict[str, np.ndarray] = {}
-    if "acc_pa" in body:
-        acc_pa = lowpass(body["acc_pa"].to_numpy(dtype=float) / G, 20.0, fs)
-        half = start + np.maximum((stance_end - start) // 2, 1)
-        braking = -acc_pa[segment_argext(acc_pa, start, half, largest=False)]
-    else:
-        braking = np.full(k, np.nan)
-        note(np.ones(k, bool), "no forward axis: no braking")
+    @cached_property
+    def sign(self) -> np.ndarray:
+        """+1 for a left-foot step, -1 for a right one (0 where the side is unknown)."""
+        return np.select([self.sides == "L", self.sides == "R"], [1.0, -1.0], 0.0)
 
-    if "gyr_pa" in body and "gyr_is" in body:
-        obliquity = integrated_angle(body["gyr_pa"].to_numpy(dtype=float), fs)
-        rotation = integrated_angle(body["gyr_is"].to_numpy(dtype=float), fs)
-        # Contralateral drop: the obliquity's excursion from its value at contact toward the swing side.
-        idx, owner = segment_ids(start, end)
-        drop = np.full(k, -np.inf)
-        np.maximum.at(drop, owner, sign[owner] * (obliquity[idx] - obliquity[start[owner]]))
-        pelvic_rotation = sign * (rotation[np.minimum(end, n - 1)] - rotation[start])
-        pelvic_rotation[~np.isfinite(step_time)] = np.nan
-    else:
-        drop = np.full(k, np.nan)
-        pelvic_rotation = np.full(k, np.nan)
-        note(np.ones(k, bool), "no gyroscope: no pelvic drop or rotation")
+    @cached_property
+    def timing(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(step_time, contact, to_s)`` in seconds, with the notes on what is missing."""
+        ic, to, fs = self.ic, self.to, self.fs
+        next_ic = np.r_[ic[1:], np.nan]
+        same_bout = np.r_[self.bout[1:] == self.bout[:-1], False]
+        step_time = np.where(same_bout, (next_ic - ic) / fs, np.nan)
+        too_long = step_time > MAX_STEP_FACTOR * self.typical_step_s
+        step_time[too_long] = np.nan
+        self.note(too_long, "next contact missing or a pause: no step time")
+        self.note(~same_bout, "last step of its bout: no step time")
+        contact = (to - ic) / fs
+        too_long = contact > MAX_CONTACT_S
+        contact = np.where((contact > 0) & ~too_long, contact, np.nan)
+        to_s = np.where(too_long, np.nan, self.time_offset_s + to / fs)
+        self.note(~np.isfinite(to) & ~too_long, "no toe-off found")
+        self.note(too_long, "landing into a stop: no toe-off within the step")
+        return step_time, contact, to_s
 
-    # Vertical oscillation: vertical acceleration integrated twice over the step, the velocity made
-    # zero-mean over the step (the pelvis is at the same height at both contacts), then the height range.
-    vel = np.cumsum((acc_is - 1.0) * G) / fs
+    @cached_property
+    def typical_step_s(self) -> float:
+        same_bout = np.r_[self.bout[1:] == self.bout[:-1], False]
+        raw = np.where(same_bout, (np.r_[self.ic[1:], np.nan] - self.ic) / self.fs, np.nan)
+        return float(np.nanmedian(raw)) if np.isfinite(raw).any() else np.nan
+
+    @property
+    def step_time_s(self) -> np.ndarray:
+        return self.timing[0]
+
+    @property
+    def contact_s(self) -> np.ndarray:
+        return self.timing[1]
+
+    @cached_property
+    def ranges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(start, end, stance_end)`` sample ranges: the step [ic, next ic) (a typical step when the
+        next is unknown) and its stance [ic, toe-off)."""
+        ic, n, fs = self.ic, self.n, self.fs
+        step_time, contact = self.step_time_s, self.contact_s
+        typical = self.typical_step_s
+        next_ic = np.r_[ic[1:], np.nan]
+        # First sample at or after the IC (a hair of tolerance so an IC on a sample is not pushed past it).
+        start = np.clip(np.ceil(ic - 1e-6).astype(np.int64), 0, max(n - 1, 0))
+        fallback = int(round((typical if np.isfinite(typical) else 0.35) * fs))
+        end = np.where(np.isfinite(step_time), np.floor(next_ic), start + fallback)
+        end = np.clip(np.nan_to_num(end).astype(np.int64), start + 1, n)
+        stance_len = np.where(np.isfinite(contact), contact * fs, 0.4 * (end - start))
+        stance_end = np.clip(start + np.maximum(np.round(stance_len).astype(np.int64), 1), start + 1, end)
+        return start, end, stance_end
+
+    @cached_property
+    def acc_is_g(self) -> np.ndarray:
+        return self.body["acc_is"].to_numpy(dtype=float) / G
+
+    @cached_property
+    def impact_peak(self) -> np.ndarray:
+        """Sample of the peak vertical specific force within early stance (60 ms included)."""
+        start, _, stance_end = self.ranges
+        early_end = np.minimum(stance_end, start + int(round(IMPACT_WINDOW_S * self.fs)) + 1)
+        return segment_argext(self.acc_is_g, start, early_end, largest=True)
+
+    def angle(self, column: str) -> np.ndarray | None:
+        """A body-frame angle integrated from its rate (deg), ``None`` without a gyroscope."""
+        if not {"gyr_pa", "gyr_is"} <= set(self.body.columns):
+            self.note(np.ones(self.k, bool), "no gyroscope: no pelvic drop or rotation")
+            return None
+        return self._angles[column]
+
+    @cached_property
+    def _angles(self) -> dict[str, np.ndarray]:
+        return {
+            c: integrated_angle(self.body[c].to_numpy(dtype=float), self.fs) for c in ("gyr_pa", "gyr_is")
+        }
+
+
+# -- one function per column (registered in hipsense.metrics) ---------------------------------------
+
+
+def bout(ctx: StepContext) -> np.ndarray:
+    return ctx.bout
+
+
+def side(ctx: StepContext) -> np.ndarray:
+    return ctx.sides
+
+
+def ic_time(ctx: StepContext) -> np.ndarray:
+    return ctx.time_offset_s + ctx.ic / ctx.fs
+
+
+def to_time(ctx: StepContext) -> np.ndarray:
+    return ctx.timing[2]
+
+
+def step_time(ctx: StepContext) -> np.ndarray:
+    return ctx.step_time_s
+
+
+def contact_time(ctx: StepContext) -> np.ndarray:
+    return ctx.contact_s
+
+
+def flight_time(ctx: StepContext) -> np.ndarray:
+    step, contact = ctx.step_time_s, ctx.contact_s
+    flight = np.where(np.isfinite(step), step - contact, np.nan)
+    return np.where(flight > 0, flight, np.nan)
+
+
+def cadence(ctx: StepContext) -> np.ndarray:
+    return 60.0 / ctx.step_time_s
+
+
+def impact(ctx: StepContext) -> np.ndarray:
+    """Peak vertical specific force (g) in early stance."""
+    return ctx.acc_is_g[ctx.impact_peak]
+
+
+def loading_rate(ctx: StepContext) -> np.ndarray:
+    """Mean slope of the vertical specific force from IC to the impact peak (g/s)."""
+    start = ctx.ranges[0]
+    peak = ctx.impact_peak
+    rise_s = (peak - ctx.ic) / ctx.fs
+    value = ctx.acc_is_g[peak] - ctx.acc_is_g[start]
+    return np.where(rise_s > 0.5 / ctx.fs, value / np.maximum(rise_s, 1 / ctx.fs), np.nan)
+
+
+def braking(ctx: StepContext) -> np.ndarray:
+    """Magnitude of the most negative forward acceleration (g) in the first half of stance."""
+    if "acc_pa" not in ctx.body:
+        ctx.note(np.ones(ctx.k, bool), "no forward axis: no braking")
+        return np.full(ctx.k, np.nan)
+    start, _, stance_end = ctx.ranges
+    acc_pa = lowpass(ctx.body["acc_pa"].to_numpy(dtype=float) / G, 20.0, ctx.fs)
+    half = start + np.maximum((stance_end - start) // 2, 1)
+    return -acc_pa[segment_argext(acc_pa, start, half, largest=False)]
+
+
+def pelvic_drop(ctx: StepContext) -> np.ndarray:
+    """Contralateral drop: the obliquity's excursion from its value at contact toward the swing side."""
+    obliquity = ctx.angle("gyr_pa")
+    if obliquity is None:
+        return np.full(ctx.k, np.nan)
+    start, end, _ = ctx.ranges
+    idx, owner = segment_ids(start, end)
+    drop = np.full(ctx.k, -np.inf)
+    np.maximum.at(drop, owner, ctx.sign[owner] * (obliquity[idx] - obliquity[start[owner]]))
+    return np.where(ctx.sign != 0, drop, np.nan)
+
+
+def pelvic_rotation(ctx: StepContext) -> np.ndarray:
+    """Transverse rotation over the step, swing side forward positive."""
+    rotation = ctx.angle("gyr_is")
+    if rotation is None:
+        return np.full(ctx.k, np.nan)
+    start, end, _ = ctx.ranges
+    value = ctx.sign * (rotation[np.minimum(end, ctx.n - 1)] - rotation[start])
+    return np.where(np.isfinite(ctx.step_time_s) & (ctx.sign != 0), value, np.nan)
+
+
+def vertical_oscillation(ctx: StepContext) -> np.ndarray:
+    """Range of the pelvis height over the step (cm).
+
+    The vertical acceleration integrated twice over the step, the velocity made zero-mean over the step
+    (the pelvis is at the same height at both contacts), then the height range.
+    """
+    start, end, _ = ctx.ranges
+    vel = np.cumsum((ctx.acc_is_g - 1.0) * G) / ctx.fs
     idx, owner = segment_ids(start, end)
     v = vel[idx] - _segment_mean(vel, start, end)[owner]
-    pos = np.cumsum(v) / fs
+    pos = np.cumsum(v) / ctx.fs
     pos = pos - pos[np.r_[0, np.cumsum(end - start)[:-1]]][owner]
-    hi = np.full(k, -np.inf)
-    lo = np.full(k, np.inf)
+    hi = np.full(ctx.k, -np.inf)
+    lo = np.full(ctx.k, np.inf)
     np.maximum.at(hi, owner, pos)
     np.minimum.at(lo, owner, pos)
-    osc = np.where(np.isfinite(step_time), (hi - lo) * 100.0, np.nan)
+    return np.where(np.isfinite(ctx.step_time_s), (hi - lo) * 100.0, np.nan)
 
-    if side_inferred is not None:
-        note(np.asarray(side_inferred, bool), "side inferred from neighbours")
-    cols.update(
-        bout=bout,
-        side=np.asarray(sides),
-        ic_s=ic_s,
-        to_s=to_s,
-        step_time_s=step_time,
-        contact_time_s=contact,
-        flight_time_s=flight,
-        cadence_spm=cadence,
-        impact_g=impact,
-        loading_rate_g_per_s=loading,
-        braking_g=braking,
-        pelvic_drop_deg=drop,
-        pelvic_rotation_deg=pelvic_rotation,
-        vertical_oscillation_cm=osc,
-        quality=np.array(["; ".join(q) for q in quality], dtype=object),
-    )
-    return pd.DataFrame({c: cols[c] for c in STEP_COLUMNS})
+
+def quality(ctx: StepContext) -> np.ndarray:
+    """Every note the other columns made, '; '-joined (computed last)."""
+    if ctx.side_inferred is not None:
+        ctx.note(np.asarray(ctx.side_inferred, bool), "side inferred from neighbours")
+    return np.array(["; ".join(q) for q in ctx.notes], dtype=object)

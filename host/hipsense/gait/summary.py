@@ -3,46 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from hipsense.analysis import SessionAnalysis
-
-#: Per-step metrics summarised per side.
-SIDED_METRICS = (
-    "step_time_s",
-    "contact_time_s",
-    "flight_time_s",
-    "impact_g",
-    "loading_rate_g_per_s",
-    "braking_g",
-    "pelvic_drop_deg",
-    "pelvic_rotation_deg",
-    "vertical_oscillation_cm",
-)
-#: An asymmetry counts as real only when its 95 % interval excludes zero AND it exceeds the metric's
-#: noise floor: the error bound of that metric's asymmetry in the simulated validation
-#: (benchmarks/accuracy.py, docs/validation.md), which includes side-specific measurement biases that
-#: no confidence interval can show. Relative metrics use the asymmetry index (points); angles use the
-#: left-minus-right difference in degrees, because an index of two small angles is ill-conditioned
-#: (drops of 2 and 12 degrees give an index of 143).
-AI_NOISE_FLOOR_PCT = {
-    "step_time_s": 1.5,
-    "contact_time_s": 1.5,
-    # Toe-off is found at a fixed level above flight, so its bias depends on each side's falling slope:
-    # flight asymmetries are understated by up to ~15 % of their size (docs/validation.md).
-    "flight_time_s": 2.0,
-    "impact_g": 1.5,
-    "loading_rate_g_per_s": 2.0,
-    "braking_g": 2.0,
-    "vertical_oscillation_cm": 2.0,
-}
-ANGLE_NOISE_FLOOR_DEG = {"pelvic_drop_deg": 0.3, "pelvic_rotation_deg": 0.3}
-#: Metrics whose change from the early to the late part of a run is reported (fatigue).
-DRIFT_METRICS = ("pelvic_drop_deg", "contact_time_s", "impact_g")
+from hipsense import metrics as registry
 
 
 @dataclass
@@ -164,7 +130,7 @@ def block_bootstrap(
 def _interval(replicates: np.ndarray, centre: float, scale: float, n_boot: int) -> tuple[float, float]:
     """Percentile interval of the replicates, its spread around ``centre`` scaled by ``scale``."""
     r = replicates[np.isfinite(replicates)]
-    if len(r) < n_boot // 2 or not np.isfinite(centre):
+    if n_boot == 0 or len(r) < n_boot // 2 or not np.isfinite(centre):  # n_boot 0: no intervals asked
         return (np.nan, np.nan)
     lo, hi = np.percentile(r, [2.5, 97.5])
     return float(centre + (lo - centre) * scale), float(centre + (hi - centre) * scale)
@@ -194,31 +160,45 @@ def _beyond(low: float, high: float, estimate: float, floor: float) -> bool:
     return bool(np.isfinite(low) and (low > 0 or high < 0) and abs(estimate) > floor)
 
 
-def summarize(analysis: SessionAnalysis, *, n_boot: int = 1000) -> SessionSummary:
-    """Summarise a session's steps: per-side medians, asymmetry, drift, load and data quality."""
-    steps = analysis.steps
+def summarize(
+    steps: pd.DataFrame,
+    *,
+    source: str,
+    algorithm_version: str,
+    duration_s: float,
+    running_time_s: float,
+    quality: dict[str, Any],
+    alignment: dict[str, Any],
+    n_boot: int = 1000,
+) -> SessionSummary:
+    """Summarise a session's steps: per-side medians, asymmetry, drift, load and data quality.
+
+    The metrics summarised per side and for drift, and how their asymmetry is judged, come from the
+    registry (:mod:`hipsense.metrics`).
+    """
     is_left = (steps["side"] == "L").to_numpy()
+    is_right = (steps["side"] == "R").to_numpy()
     sides: list[SideComparison] = []
-    sided_ok = analysis.quality.get("side_source") != "alternation"
-    for metric in SIDED_METRICS:
-        x = steps[metric].to_numpy(dtype=float)
-        ok = np.isfinite(x)
-        nl, nr = int((ok & is_left).sum()), int((ok & ~is_left).sum())
+    sided_ok = quality.get("side_source") != "alternation"
+    for metric in registry.sided():
+        x = steps[metric.name].to_numpy(dtype=float)
+        ok = np.isfinite(x) & (is_left | is_right)
+        nl, nr = int((ok & is_left).sum()), int((ok & is_right).sum())
         if nl < 3 or nr < 3:
             sides.append(
-                SideComparison(metric, None, None, None, None, None, None, None, None, False, nl, nr)
+                SideComparison(metric.name, None, None, None, None, None, None, None, None, False, nl, nr)
             )
             continue
-        left, right = float(np.median(x[ok & is_left])), float(np.median(x[ok & ~is_left]))
+        left, right = float(np.median(x[ok & is_left])), float(np.median(x[ok & is_right]))
         ai = asymmetry_index(left, right) if (left + right) != 0 else np.nan
         (lo, hi), (dlo, dhi), (llo, lhi), (rlo, rhi) = block_bootstrap(x[ok], is_left[ok], n_boot=n_boot)
-        if metric in ANGLE_NOISE_FLOOR_DEG:
-            real = _beyond(dlo, dhi, left - right, ANGLE_NOISE_FLOOR_DEG[metric])
+        if metric.asymmetry == "difference":
+            real = _beyond(dlo, dhi, left - right, metric.noise_floor)
         else:
-            real = _beyond(lo, hi, ai, AI_NOISE_FLOOR_PCT[metric])
+            real = _beyond(lo, hi, ai, metric.noise_floor)
         sides.append(
             SideComparison(
-                metric,
+                metric.name,
                 left,
                 right,
                 ai,
@@ -246,32 +226,31 @@ def summarize(analysis: SessionAnalysis, *, n_boot: int = 1000) -> SessionSummar
     k = len(steps)
     fifth = max(k // 5, 1)
     drift: dict[str, dict[str, float | None]] = {}
-    for metric in DRIFT_METRICS:
-        x = steps[metric].to_numpy(dtype=float)
+    for metric in registry.drift():
+        x = steps[metric.name].to_numpy(dtype=float)
         per_side = []
-        for side_mask in (is_left, ~is_left):
+        for side_mask in (is_left, is_right):
             early, late = x[:fifth][side_mask[:fifth]], x[-fifth:][side_mask[-fifth:]]
             if np.isfinite(early).sum() >= 3 and np.isfinite(late).sum() >= 3:
                 per_side.append((np.nanmedian(early), np.nanmedian(late)))
         if per_side:
             e, la = (float(np.mean(v)) for v in zip(*per_side, strict=True))
-            drift[metric] = {"early": e, "late": la, "change": la - e}
+            drift[metric.name] = {"early": e, "late": la, "change": la - e}
         else:
-            drift[metric] = {"early": None, "late": None, "change": None}
+            drift[metric.name] = {"early": None, "late": None, "change": None}
 
-    quality = dict(analysis.quality)
     return SessionSummary(
-        source=analysis.source,
-        algorithm_version=analysis.algorithm_version,
-        duration_s=analysis.duration_s,
-        running_time_s=analysis.running_time_s,
+        source=source,
+        algorithm_version=algorithm_version,
+        duration_s=duration_s,
+        running_time_s=running_time_s,
         steps=k,
         cadence_spm=cadence,
         sides=sides,
         impact_load_g=float(np.nansum(impact)),
         drift=drift,
-        quality=quality,
-        alignment=dict(analysis.alignment),
+        quality=dict(quality),
+        alignment=dict(alignment),
     )
 
 

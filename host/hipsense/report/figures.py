@@ -22,9 +22,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from hipsense.gait.summary import AI_NOISE_FLOOR_PCT, ANGLE_NOISE_FLOOR_DEG, DRIFT_METRICS
+from hipsense import metrics as registry
 from hipsense.load.training import week_of
-from hipsense.report.terminal import METRIC_LABELS
 from hipsense.trends.flags import ACWR_ALERT
 
 # Okabe-Ito colours.
@@ -105,7 +104,7 @@ def _mark_flags(ax: Axes, flags: Sequence[dict], kinds: set[str], metric: str | 
 
 
 def _label(metric: str) -> tuple[str, str, float]:
-    label, unit, scale, _ = METRIC_LABELS[metric]
+    label, unit, scale, _ = registry.labels()[metric]
     return label, unit, scale
 
 
@@ -120,8 +119,8 @@ def side_comparison(sides: Sequence[dict]) -> Figure:
     little (docs/metrics.md).
     """
     measured = [s for s in sides if s.get("asymmetry_pct") is not None]
-    relative = [s for s in measured if s["metric"] not in ANGLE_NOISE_FLOOR_DEG]
-    angles = [s for s in measured if s["metric"] in ANGLE_NOISE_FLOOR_DEG]
+    relative = [s for s in measured if s["metric"] not in registry.noise_floors("difference")]
+    angles = [s for s in measured if s["metric"] in registry.noise_floors("difference")]
     with _style():
         heights = [max(len(relative), 1), max(len(angles), 1)]
         fig = Figure(figsize=(WIDTH_IN, 1.6 + 0.36 * sum(heights)), layout="constrained")
@@ -130,7 +129,7 @@ def side_comparison(sides: Sequence[dict]) -> Figure:
             ax_rel,
             relative,
             ("asymmetry_pct", "ci_low_pct", "ci_high_pct"),
-            AI_NOISE_FLOOR_PCT,
+            registry.noise_floors("index"),
             "asymmetry index (%)",
             "Left versus right: durations, forces, heights",
         )
@@ -138,7 +137,7 @@ def side_comparison(sides: Sequence[dict]) -> Figure:
             ax_ang,
             angles,
             ("difference", "diff_ci_low", "diff_ci_high"),
-            ANGLE_NOISE_FLOOR_DEG,
+            registry.noise_floors("difference"),
             "left minus right (deg)",
             "Left versus right: pelvic angles",
         )
@@ -197,8 +196,8 @@ def along_run(steps: pd.DataFrame) -> Figure:
     width = _bin_minutes(np.nanmax(t_min) if len(t_min) else 1.0)
     bins = np.floor(t_min / width)
     with _style():
-        fig, axes = _figure(2.3 * len(DRIFT_METRICS), len(DRIFT_METRICS), 1, sharex=True)
-        for ax, metric in zip(axes, DRIFT_METRICS, strict=True):
+        fig, axes = _figure(2.3 * len(registry.drift_names()), len(registry.drift_names()), 1, sharex=True)
+        for ax, metric in zip(axes, registry.drift_names(), strict=True):
             label, unit, scale = _label(metric)
             for side, name, colour in SIDES:
                 mine = steps["side"].to_numpy() == side

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hipsense import metrics as registry
 from hipsense.errors import HipsenseError
-from hipsense.gait.summary import ANGLE_NOISE_FLOOR_DEG, DRIFT_METRICS
 from hipsense.report import figures
 from hipsense.report.page import (
     Cell,
@@ -30,18 +30,16 @@ from hipsense.report.page import (
     table,
 )
 from hipsense.report.sources import ReportSession
-from hipsense.report.terminal import METRIC_LABELS
 from hipsense.report.wording import asymmetry_keys, duration, number, quality_notes
 from hipsense.trends.model import Trends
 
 #: Metrics whose left/right asymmetry is followed over weeks (others join when a flag names them).
-TREND_ASYMMETRY_METRICS = ("contact_time_s", "impact_g", "loading_rate_g_per_s", "step_time_s")
 #: How a larger value reads in words.
 _LARGER = {"step_time_s": "longer", "contact_time_s": "longer", "flight_time_s": "longer"}
 
 
 def _value(metric: str, v: float | None, unit: bool = True) -> str:
-    _, u, scale, fmt = METRIC_LABELS[metric]
+    _, u, scale, fmt = registry.labels()[metric]
     return number(None if v is None else v * scale, fmt + (f" {u}" if unit else ""))
 
 
@@ -69,9 +67,9 @@ def _headline(summary: dict[str, Any], steps: pd.DataFrame) -> str:
 def _side_sentence(s: dict[str, Any]) -> str:
     """One asymmetry the summary judged larger than noise, in plain words."""
     metric = s["metric"]
-    label = METRIC_LABELS[metric][0]
+    label = registry.labels()[metric][0]
     both = f"{_value(metric, s['left'])} left, {_value(metric, s['right'])} right"
-    if metric in ANGLE_NOISE_FLOOR_DEG:
+    if metric in registry.noise_floors("difference"):
         side = "left" if s["difference"] > 0 else "right"
         other = "right" if side == "left" else "left"
         text = f"{label.capitalize()} is {abs(s['difference']):.1f} deg larger in {side}-foot steps ({both})"
@@ -98,7 +96,7 @@ def _sides_section(summary: dict[str, Any], svg: str) -> str:
         )
     rows: list[list[Cell]] = []
     for s in sides:
-        label, unit, _, _ = METRIC_LABELS[s["metric"]]
+        label, unit, _, _ = registry.labels()[s["metric"]]
         if s.get("asymmetry_pct") is None:
             rows.append([f"{esc(label)} ({unit})", "-", "-", "-", "-", ("noise", "not measured")])
             continue
@@ -136,11 +134,11 @@ def _sides_section(summary: dict[str, Any], svg: str) -> str:
 
 def _drift_sentence(summary: dict[str, Any]) -> str:
     parts = []
-    for metric in DRIFT_METRICS:
+    for metric in registry.drift_names():
         d = summary.get("drift", {}).get(metric) or {}
         if d.get("change") is None:
             continue
-        label, unit, scale, fmt = METRIC_LABELS[metric]
+        label, unit, scale, fmt = registry.labels()[metric]
         change = ("+" if d["change"] >= 0 else "") + fmt.format(d["change"] * scale)
         parts.append(
             f"{label} {fmt.format(d['early'] * scale)} \u2192 {fmt.format(d['late'] * scale)} {unit} ({change})"
@@ -232,13 +230,13 @@ def _window(trends: Trends, weeks: int) -> tuple[pd.Timestamp, pd.Timestamp, pd.
 
 def _trend_metrics(sessions: pd.DataFrame, flags: list[dict[str, Any]]) -> list[str]:
     """The asymmetry metrics to plot: the usual ones plus any a flag is about, where there is data."""
-    wanted = list(TREND_ASYMMETRY_METRICS)
+    wanted = [x.name for x in registry.trended()]
     wanted += [f["metric"] for f in flags if f.get("metric") and f["metric"] not in wanted]
     return [
         m
         for m in wanted
-        if m not in ANGLE_NOISE_FLOOR_DEG
-        and m in METRIC_LABELS
+        if m not in registry.noise_floors("difference")
+        and m in registry.labels()
         and f"{m}_ai" in sessions
         and np.isfinite(sessions[f"{m}_ai"].to_numpy(dtype=float)).any()
     ]

@@ -61,8 +61,9 @@ def from_store(store: Store, session_id: int) -> ReportSession:
 
 def from_file(path: str | Path, **csv_options: Any) -> ReportSession:
     """A device file or CSV, analysed now; nothing is stored and the file is only read."""
-    from hipsense.analysis import analyze_file
+    from hipsense.analysis import analyse_file
 
     path = Path(path)
-    _, analysis, summary = analyze_file(path, **csv_options)
-    return ReportSession(summary.to_dict(), analysis.steps, f"Run {path.name}", [("file", str(path))])
+    result = analyse_file(path, **csv_options)
+    assert result.summary is not None
+    return ReportSession(result.summary.to_dict(), result.steps, f"Run {path.name}", [("file", str(path))])

@@ -11,21 +11,9 @@ if TYPE_CHECKING:
     from hipsense.formats.device_file import DecodedSession
     from hipsense.gait.summary import SessionSummary
 
+from hipsense import metrics as registry
 from hipsense.report.wording import asymmetry_keys, quality_notes
 from hipsense.report.wording import duration as _duration
-
-#: How each metric is shown: label, unit, format, and whether it needs the gyroscope.
-METRIC_LABELS = {
-    "step_time_s": ("step time", "ms", 1000.0, "{:.0f}"),
-    "contact_time_s": ("contact time", "ms", 1000.0, "{:.0f}"),
-    "flight_time_s": ("flight time", "ms", 1000.0, "{:.0f}"),
-    "impact_g": ("impact", "g", 1.0, "{:.2f}"),
-    "loading_rate_g_per_s": ("loading rate", "g/s", 1.0, "{:.0f}"),
-    "braking_g": ("braking", "g", 1.0, "{:.2f}"),
-    "pelvic_drop_deg": ("pelvic drop", "deg", 1.0, "{:.1f}"),
-    "pelvic_rotation_deg": ("pelvic rotation", "deg", 1.0, "{:.1f}"),
-    "vertical_oscillation_cm": ("vertical osc.", "cm", 1.0, "{:.1f}"),
-}
 
 
 def print_session_info(session: DecodedSession, *, console: Console) -> None:
@@ -89,7 +77,7 @@ def print_summary(summary: SessionSummary, *, console: Console) -> None:
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for s in summary.sides:
-        label, unit, scale, fmt = METRIC_LABELS[s.metric]
+        label, unit, scale, fmt = registry.labels()[s.metric]
         if s.asymmetry_pct is None:
             table.add_row(f"{label} ({unit})", "-", "-", "-", "-", "[dim]not measured[/]")
             continue
@@ -112,7 +100,7 @@ def print_summary(summary: SessionSummary, *, console: Console) -> None:
     for col in ("metric", "early", "late", "change"):
         drift.add_column(col, justify="left" if col == "metric" else "right")
     for metric, d in summary.drift.items():
-        label, unit, scale, fmt = METRIC_LABELS[metric]
+        label, unit, scale, fmt = registry.labels()[metric]
         if d["change"] is None:
             drift.add_row(f"{label} ({unit})", "-", "-", "-")
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hipsense.gait.summary import ANGLE_NOISE_FLOOR_DEG
+from hipsense import metrics as registry
 
 
 def number(value: Any, fmt: str = "{:.1f}") -> str:
@@ -21,7 +21,7 @@ def asymmetry_keys(metric: str) -> tuple[str, str, str, str]:
     Angles use left minus right in degrees, because an index of two small angles says little
     (docs/metrics.md); the others use the asymmetry index in %.
     """
-    if metric in ANGLE_NOISE_FLOOR_DEG:
+    if metric in registry.noise_floors("difference"):
         return "difference", "diff_ci_low", "diff_ci_high", "deg"
     return "asymmetry_pct", "ci_low_pct", "ci_high_pct", "%"
 

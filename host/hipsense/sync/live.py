@@ -104,7 +104,8 @@ class LiveStream:
     def metrics(self, last_s: float = 30.0) -> dict[str, Any]:
         """Cadence, contact time and left/right balance over the last ``last_s`` seconds (None when
         the analysis finds no running there)."""
-        from hipsense.analysis import analyze, recording_from_session
+        from hipsense.analysis import analyse
+        from hipsense.formats.session_input import recording_from_session
 
         out: dict[str, Any] = {
             "cadence_spm": None,
@@ -115,8 +116,9 @@ class LiveStream:
         if len(self.sample_index) < 5 * self.header.sample_rate_hz:
             return out
         try:
-            recording, quality = recording_from_session(decode_session(self.session_bytes(last_s)))
-            steps = analyze(recording, quality=quality).steps
+            steps = analyse(
+                recording_from_session(decode_session(self.session_bytes(last_s))), n_boot=0
+            ).steps
         except Exception:  # noqa: BLE001 - no running (yet), too few steps, mounting unclear: show nothing
             return out
         if len(steps) < 4:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from hipsense.gait.summary import AI_NOISE_FLOOR_PCT, ANGLE_NOISE_FLOOR_DEG, SIDED_METRICS
+from hipsense import metrics as registry
 from hipsense.load.training import daily_load, load_table
 from hipsense.trends.baselines import PersonalBaseline
 from hipsense.trends.flags import OveruseFlagger
@@ -22,16 +22,19 @@ if TYPE_CHECKING:
 def baseline_columns() -> dict[str, float]:
     """The per-session columns that get a personal baseline, with their spread floors.
 
-    Floors are the measurement's noise floors (``hipsense.gait.summary``): asymmetry indices in points,
-    angles in degrees. Levels of durations and forces have none (they are shown, not flagged).
+    Floors are the measurement's noise floors (the registry, :mod:`hipsense.metrics`): asymmetry indices
+    in points, angles in degrees. Levels of durations and forces have none (they are shown, not flagged).
     """
     cols: dict[str, float] = {}
-    for m in SIDED_METRICS:
-        angle = ANGLE_NOISE_FLOOR_DEG.get(m)
-        cols[f"{m}_ai"] = AI_NOISE_FLOOR_PCT.get(m, 0.0)
-        cols[f"{m}_mean"] = angle or 0.0
-        if angle is not None:
-            cols.update({f"{m}_diff": angle, f"{m}_L": angle, f"{m}_R": angle})
+    for metric in registry.sided():
+        m = metric.name
+        if metric.asymmetry == "difference":
+            floor = metric.noise_floor
+            cols.update(
+                {f"{m}_ai": 0.0, f"{m}_mean": floor, f"{m}_diff": floor, f"{m}_L": floor, f"{m}_R": floor}
+            )
+        else:
+            cols.update({f"{m}_ai": metric.noise_floor, f"{m}_mean": 0.0})
     return cols
 
 

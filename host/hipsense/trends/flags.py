@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hipsense import metrics as registry
 from hipsense.load.training import week_of
 from hipsense.trends.model import Flag
 from hipsense.trends.sessions import asymmetry_column, session_row
@@ -67,15 +68,6 @@ ADVICE_FATIGUE = (
     "Runners commonly shorten long runs for a while, add rest days, or add hip strength work so their "
     "form holds up late in a run."
 )
-
-#: Which session metrics' asymmetry is watched (the columns of the per-session table).
-ASYMMETRY_METRICS = ("contact_time_s", "step_time_s", "impact_g", "pelvic_drop_deg")
-LABELS = {
-    "contact_time_s": "contact time",
-    "step_time_s": "step time",
-    "impact_g": "impact",
-    "pelvic_drop_deg": "pelvic drop",
-}
 
 
 def _date(x: Any) -> dt.date:
@@ -341,7 +333,8 @@ class OveruseFlagger:
 
     def _asymmetry_flags(self, s: pd.DataFrame, runner: str) -> list[Flag]:
         flags = []
-        for metric in ASYMMETRY_METRICS:
+        for entry in registry.flaggable():
+            metric = entry.name
             col = asymmetry_column(metric)
             if f"{col}_base" not in s:
                 continue
@@ -361,7 +354,7 @@ class OveruseFlagger:
                         runner,
                         _date(first["start"]),
                         _date(r["start"]),
-                        f"Your {LABELS[metric]} {what} has been {r[col]:+.1f}{unit} (larger on the {side}) in "
+                        f"Your {entry.label} {what} has been {r[col]:+.1f}{unit} (larger on the {side}) in "
                         f"your last {self.persist} runs, against your usual {r[f'{col}_base']:+.1f}{unit} "
                         f"(band {r[f'{col}_base_lo']:+.1f} to {r[f'{col}_base_hi']:+.1f}).",
                         ADVICE_ASYMMETRY,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hipsense.gait.summary import ANGLE_NOISE_FLOOR_DEG, DRIFT_METRICS, SIDED_METRICS
+from hipsense import metrics as registry
 
 #: Distance the body travels while one foot is on the ground (m), for the distance estimate: in the
 #: spring-mass view of running (Morin et al. 2005) it is speed x contact time, so speed ~ this length /
@@ -54,7 +54,7 @@ def session_row(session_id: int, start: dt.datetime, summary: dict[str, Any]) ->
         "load": _num(summary.get("impact_load_g")),
     }
     sides = {s["metric"]: s for s in summary.get("sides", [])}
-    for m in SIDED_METRICS:
+    for m in (x.name for x in registry.sided()):
         s = sides.get(m, {})
         left, right = _num(s.get("left")), _num(s.get("right"))
         row.update(
@@ -74,7 +74,7 @@ def session_row(session_id: int, start: dt.datetime, summary: dict[str, Any]) ->
                 f"{m}_mean": 0.5 * (left + right),
             }
         )
-    for m in DRIFT_METRICS:
+    for m in (x.name for x in registry.drift()):
         d = summary.get("drift", {}).get(m, {})
         row[f"drift_{m}"] = _num(d.get("change"))
         row[f"drift_{m}_early"] = _num(d.get("early"))
@@ -97,4 +97,4 @@ def asymmetry_column(metric: str) -> str:
 
     An index of two small angles is ill-conditioned (docs/metrics.md), so angles use degrees.
     """
-    return f"{metric}_diff" if metric in ANGLE_NOISE_FLOOR_DEG else f"{metric}_ai"
+    return f"{metric}_diff" if registry.get(metric).asymmetry == "difference" else f"{metric}_ai"

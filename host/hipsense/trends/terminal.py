@@ -8,23 +8,32 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from hipsense import metrics as registry
 from hipsense.load.training import week_of
 from hipsense.report.wording import number
 from hipsense.trends.flags import weekly_loads
 from hipsense.trends.model import Flag, Trends
 
 SEVERITY_STYLE = {"info": "cyan", "watch": "yellow", "alert": "bold red"}
-#: Rows of the gait table: (column of Trends.sessions, label, unit, scale).
-GAIT_ROWS = (
-    ("pelvic_drop_deg_L", "pelvic drop, left-foot stance", "deg", 1.0),
-    ("pelvic_drop_deg_R", "pelvic drop, right-foot stance", "deg", 1.0),
-    ("pelvic_drop_deg_diff", "pelvic drop left - right", "deg", 1.0),
-    ("contact_time_s_ai", "contact time asymmetry", "%", 1.0),
-    ("step_time_s_ai", "step time asymmetry", "%", 1.0),
-    ("impact_g_ai", "impact asymmetry", "%", 1.0),
-    ("contact_time_s_mean", "contact time", "ms", 1000.0),
-    ("impact_g_mean", "impact", "g", 1.0),
-)
+
+
+def gait_rows() -> list[tuple[str, str, str, float]]:
+    """Rows of the gait table, ``(column of Trends.sessions, label, unit, scale)``, from the registry:
+    each flaggable metric's asymmetry (angles as each side and left minus right), then the levels of
+    the trended ones."""
+    rows: list[tuple[str, str, str, float]] = []
+    for x in registry.flaggable():
+        if x.asymmetry == "difference":
+            rows += [
+                (f"{x.name}_L", f"{x.label}, left-foot stance", x.display_unit, x.display_scale),
+                (f"{x.name}_R", f"{x.label}, right-foot stance", x.display_unit, x.display_scale),
+                (f"{x.name}_diff", f"{x.label} left - right", x.display_unit, x.display_scale),
+            ]
+        else:
+            rows.append((f"{x.name}_ai", f"{x.label} asymmetry", "%", 1.0))
+    levels = [x for x in registry.flaggable() if x.trend and x.asymmetry == "index" and x.drift]
+    rows += [(f"{x.name}_mean", x.label, x.display_unit, x.display_scale) for x in levels]
+    return rows
 
 
 def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
@@ -87,7 +96,7 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
     for col in ("metric", "usual", "usual band", "weekly means, oldest first", "last run", ""):
         gait.add_column(col, justify="left" if col in ("metric", "") else "right")
     last = s.iloc[-1]
-    for col, label, unit, scale in GAIT_ROWS:
+    for col, label, unit, scale in gait_rows():
         if col not in s:
             continue
         base, lo, hi = (last.get(f"{col}_base{x}", np.nan) for x in ("", "_lo", "_hi"))

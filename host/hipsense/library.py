@@ -1,0 +1,256 @@
+"""The runner's library: import recordings into the store, reanalyse them, refresh their flags.
+
+The orchestration between the files, the one analysis entry (:func:`hipsense.analysis.analyse`) and the
+store (:class:`hipsense.store.Store`, which only keeps and answers). Sync hands each verified file to
+:func:`import_files` through its ``keep`` callback; batch and export read recordings the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hipsense import analysis
+from hipsense.errors import HipsenseError
+from hipsense.formats.load import load_recording
+from hipsense.recording import Recording
+from hipsense.store import Derived, Store, sha256_file
+from hipsense.trends.build import refresh_session_flags
+
+#: Called as ``progress(done, total, current)`` before each item (``current`` is the item) and once at
+#: the end (``done == total``, ``current`` None).
+Progress = Callable[[int, int, Any], None]
+
+
+@dataclass
+class ImportedFile:
+    """One file that was added: its session, and whether the analysis could use it."""
+
+    path: Path
+    sha256: str
+    session_id: int
+    status: str  # "ok" | "error"
+    error: str | None = None
+
+
+@dataclass
+class ImportReport:
+    """What :func:`import_files` did with each file."""
+
+    added: list[ImportedFile] = field(default_factory=list)
+    #: (path, sha256, id of the session that already holds these bytes)
+    duplicates: list[tuple[Path, str, int]] = field(default_factory=list)
+    #: (path, why it could not be read); nothing of these files was stored
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def analysis_errors(self) -> list[ImportedFile]:
+        return [f for f in self.added if f.status == "error"]
+
+    @property
+    def total(self) -> int:
+        return len(self.added) + len(self.duplicates) + len(self.failed)
+
+
+@dataclass
+class ReanalyzeReport:
+    updated: list[int] = field(default_factory=list)
+    #: (session id, message): the analysis failed (stored as status 'error') or the raw file is missing
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    up_to_date: int = 0
+
+
+def current_algorithm_version() -> str:
+    """The analysis's version as it is now (read at call time, so a bump is seen at once)."""
+    return analysis.ALGORITHM_VERSION
+
+
+def read_recording(path: Path, csv_options: dict[str, Any]) -> Recording:
+    """A stored (or about to be stored) file as a recording; torn tails and corrupt blocks are in its
+    quality, so their warnings are not repeated."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_recording(path, **csv_options)
+
+
+def kind_of(recording: Recording) -> str:
+    return "device" if recording.device is not None else "csv"
+
+
+def derive(recording: Recording, name: str) -> Derived:
+    """Analyse a recording and return what the store keeps of it; an analysis failure is kept as the
+    session's error (so ``reanalyze`` can retry it), never raised."""
+    version = current_algorithm_version()
+    kind = kind_of(recording)
+    device_id = recording.device.device_id if recording.device else None
+    start = recording.start_time_unix
+    recording.source = Path(name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = analysis.analyse(recording)
+    except Exception as e:  # noqa: BLE001 - stored as the session's error, so it can be reanalysed
+        msg = str(e) if isinstance(e, HipsenseError) else f"{name}: analysis failed ({type(e).__name__}: {e})"
+        duration = recording.elapsed_time_s if recording.sample_rate_hz else None
+        return Derived(kind, start, device_id, duration, "error", msg, version)
+    assert result.summary is not None
+    return Derived(
+        kind, start, device_id, result.duration_s, "ok", None, version, result.steps, result.summary.to_dict()
+    )
+
+
+def import_files(
+    store: Store,
+    paths: Iterable[str | Path],
+    runner: str = "default",
+    csv_options: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    *,
+    refresh_flags: bool = True,
+) -> ImportReport:
+    """Import device files and CSVs; duplicates (same bytes as a stored file) are no-ops.
+
+    A file that cannot be read as a session file or a CSV is listed in ``failed`` and nothing of it is
+    kept; a readable file the analysis cannot use (no running in it, ...) is stored with status
+    ``'error'`` and its message, so it is listed and ``reanalyze`` can retry it. No file stops the rest.
+    ``csv_options`` are stored with each CSV so reanalysis reads it the same way. The runner's flags are
+    judged again afterwards (``refresh_flags=False``: the caller does it once after several imports, as
+    sync does).
+    """
+    paths = [Path(p) for p in paths]
+    report = ImportReport()
+    for i, path in enumerate(paths):
+        if progress:
+            progress(i, len(paths), path)
+        _import_one(store, path, runner, dict(csv_options or {}), report)
+    if refresh_flags and any(f.status == "ok" for f in report.added):
+        refresh(store, [runner])
+    if progress:
+        progress(len(paths), len(paths), None)
+    return report
+
+
+def _import_one(
+    store: Store, path: Path, runner: str, csv_options: dict[str, Any], report: ImportReport
+) -> None:
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        report.failed.append((path, f"{path}: is a folder, not a file"))
+        return
+    except OSError as e:
+        report.failed.append((path, f"{path}: cannot read it ({e.strerror or e})"))
+        return
+    sha = hashlib.sha256(data).hexdigest()
+    known = store.session_of(sha)
+    if known is not None:
+        report.duplicates.append((path, sha, known))
+        return
+    final = store.raw_path(sha)
+    # The temporary copy sits in raw/ (same file system, so the rename is atomic) and moves to its
+    # content address only once it has been read successfully.
+    fd, tmp_name = tempfile.mkstemp(dir=store.raw_dir, prefix=".import-", suffix=path.suffix.lower())
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            recording = read_recording(tmp, csv_options)
+        except Exception as e:  # noqa: BLE001 - any unreadable file is reported, none stops the rest
+            msg = str(e).replace(str(tmp), str(path))
+            if not isinstance(e, HipsenseError):
+                msg = f"{path}: cannot read it as a session file or CSV ({type(e).__name__}: {msg})"
+            report.failed.append((path, msg))
+            return
+        store.place_raw(tmp, final, sha)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    derived = derive(recording, path.name)
+    options = json.dumps(csv_options) if derived.kind == "csv" else None
+    sid, existing = store.add_session(
+        sha=sha,
+        path=path,
+        kind=derived.kind,
+        size=len(data),
+        runner=runner,
+        csv_options=options,
+        derived=derived,
+    )
+    if existing is not None:
+        report.duplicates.append((path, sha, existing))
+    else:
+        assert sid is not None
+        report.added.append(ImportedFile(path, sha, sid, derived.status, derived.error))
+
+
+def reanalyze(store: Store, all: bool = False, progress: Progress | None = None) -> ReanalyzeReport:  # noqa: A002
+    """Re-run the analysis from the raw files for sessions made by another algorithm version.
+
+    With ``all``, every session. Each session's derived rows are replaced in one transaction; the raw
+    files are only read (and re-hashed first: a raw file that no longer matches its hash is reported and
+    its session left as it was).
+    """
+    version = current_algorithm_version()
+    todo, up_to_date = store.outdated(version, all=all)
+    report = ReanalyzeReport(up_to_date=up_to_date)
+    changed_runners: set[str] = set()
+    for i, (sid, sha, name, options, runner) in enumerate(todo):
+        if progress:
+            progress(i, len(todo), name)
+        raw = store.raw_path(sha)
+        try:
+            if sha256_file(raw) != sha:
+                report.errors.append(
+                    (sid, f"{raw}: raw file of {name} does not match its hash; left as it is")
+                )
+                continue
+        except OSError as e:
+            report.errors.append((sid, f"{raw}: raw file of {name} cannot be read ({e.strerror or e})"))
+            continue
+        try:
+            recording = read_recording(raw, json.loads(options or "{}"))
+        except Exception as e:  # noqa: BLE001 - e.g. a reader that became stricter
+            msg = f"{name}: cannot read the raw file any more ({e})"
+            d = Derived("csv" if options else "device", None, None, None, "error", msg, version)
+        else:
+            d = derive(recording, name)
+        store.replace_derived(sid, d)
+        report.updated.append(sid)
+        changed_runners.add(runner)
+        if d.status == "error":
+            report.errors.append((sid, d.error or ""))
+    # The new summaries came without the flags of their runner's history; other runners are as they were.
+    refresh(store, sorted(changed_runners))
+    if progress:
+        progress(len(todo), len(todo), None)
+    return report
+
+
+def refresh(store: Store, runners: Iterable[str] | None = None) -> None:
+    """Store in every session summary the flags it raised over its runner's history (hipsense.trends)."""
+    for name in store.runners() if runners is None else runners:
+        refresh_session_flags(store, name)
+
+
+__all__ = [
+    "ImportReport",
+    "ImportedFile",
+    "Progress",
+    "ReanalyzeReport",
+    "current_algorithm_version",
+    "derive",
+    "import_files",
+    "read_recording",
+    "reanalyze",
+    "refresh",
+]
