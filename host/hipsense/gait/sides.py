@@ -54,7 +54,7 @@ class SideDetector:
        labelling is right, with a normal prior of SD ``phase_spread`` on a runner's phase:
        ``1 / (1 + exp(-((1 - d)^2 - d^2) / (2 phase_spread^2)))``; a bout whose obliquity swings less
        than ``min_roll_deg`` gets 0.5. Walking bouts get 1 (the walking rule's own validation). With
-       the default spread (0.2) a bout is confident and right while its phase is within 0.36 step of
+       the default spread (0.25) a bout is confident (0.9) and right while its phase is within 0.36 step of
        ``running_phase``, unknown from 0.36 to 0.64, and confidently swapped beyond 0.64: a runner that
        far off looks exactly like one 0.36 off the other way, the limit of any rule on the roll alone.
     5. **Step confidence** is the probability that the step's side is right: the bout's confidence
@@ -172,7 +172,7 @@ class SideDetector:
         roll_window: tuple[float, float] = (0.05, 0.35),
         ml_window: tuple[float, float] = (0.3, 0.7),
         running_phase: float = 0.0,
-        phase_spread: float = 0.2,
+        phase_spread: float = 0.25,
         min_roll_deg: float = 0.5,
         flight_g: float = 0.2,
         gait: Literal["auto", "running", "walking"] = "auto",
