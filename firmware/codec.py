@@ -107,6 +107,23 @@ class BlockEncoder:
         self.zc = array.array("H", [0] * (channels * max_samples))
         self.orders = bytearray(channels)
         self.frames = 0
+        # State of a tail search and of an encode done in steps (all made here: setting a new
+        # attribute later would allocate).
+        self._ta = 0
+        self._tph = 0
+        self._tlo = 0
+        self._thi = 0
+        self._eb = self.zc
+        self._en = 0
+        self._eo = self.ktab
+        self._eoff = 0
+        self._pos = 0
+        self._acc = 0
+        self._nb = 0
+        self._ph = 3
+        self._c = 0
+        self._i = 0
+        self._f = 0
 
     def reset(self):
         n = self.channels * _NORD
@@ -223,26 +240,48 @@ class BlockEncoder:
 
     def tail(self, buf, avail):
         # Longest fitting block of at most avail samples; avail - 16 * pushed frames is in 0..16.
+        self.tail_begin(avail)
+        n = self.tail_step(buf)
+        while n < 0:
+            n = self.tail_step(buf)
+        return n
+
+    def tail_begin(self, avail):
+        # tail() in steps of one frame analysis each: tail_begin(avail), then tail_step(buf) until
+        # it returns the sample count (a binary search over the partial frame's 0..15 samples).
+        self._ta = avail
+        self._tph = 1
+
+    def tail_step(self, buf):
+        # One probe of the search started by tail_begin(): -1 while searching, else the count.
         j = self.frames
         a = j * FRAME
-        hi = avail - a
-        fc = self.fc
-        if hi > 0:
-            self._analyse(buf, a, hi, j + 1)
-            if self._bytes(j + 1) <= self.capacity:
-                return avail
-            lo = 0
-            hi -= 1
-            while lo < hi:
+        ph = self._tph
+        if ph == 1:
+            hi = self._ta - a
+            if hi > 0:
+                self._analyse(buf, a, hi, j + 1)
+                if self._bytes(j + 1) <= self.capacity:
+                    return self._ta
+                self._tlo = 0
+                self._thi = hi - 1
+                self._tph = 2
+                return -1
+        elif ph == 2:
+            lo = self._tlo
+            hi = self._thi
+            if lo < hi:
                 mid = (lo + hi + 1) >> 1
                 self._analyse(buf, a, mid, j + 1)
                 if self._bytes(j + 1) <= self.capacity:
-                    lo = mid
+                    self._tlo = mid
                 else:
-                    hi = mid - 1
+                    self._thi = mid - 1
+                return -1
             if lo > 0:
                 self._analyse(buf, a, lo, j + 1)
                 return a + lo
+        fc = self.fc
         for i in range(self.channels * _NORD):
             fc[i] = 0
         if a == 0:
@@ -252,14 +291,22 @@ class BlockEncoder:
     def encode(self, buf, n, out, off):
         # Payload of the first n samples into out[off:]; returns its length. The analysis (push_frame
         # and tail) must describe exactly these n samples.
+        self.encode_begin(buf, n, out, off)
+        plen = self.encode_step(1 << 30)
+        while plen < 0:
+            plen = self.encode_step(1 << 30)
+        return plen
+
+    def encode_begin(self, buf, n, out, off):
+        # encode() in steps: picks each channel's order, writes the orders and the k nibbles, then
+        # encode_step(budget) writes the rest a bounded number of values at a time. buf (the first n
+        # samples), out[off:] and the analysis must stay untouched until the last step.
         C = self.channels
         tot = self.tot
         fc = self.fc
         ktab = self.ktab
         nf = self.nf
         orders = self.orders
-        zc = self.zc
-        ms = self.max_samples
         nfr = (n + FRAME - 1) // FRAME
         word = 0
         for c in range(C):
@@ -289,76 +336,130 @@ class BlockEncoder:
                     acc >>= 8
                     nb -= 8
                     pos += 1
-        # Low bits.
-        for c in range(C):
+        self._eb = buf
+        self._en = n
+        self._eo = out
+        self._eoff = off
+        self._pos = pos
+        self._acc = acc
+        self._nb = nb
+        # Phases: per channel residuals (0) then low bits (1); then per channel the unary parts (2).
+        self._ph = 0
+        self._c = 0
+        self._i = 0
+        self._f = 0
+
+    def encode_step(self, budget):
+        # Up to `budget` values of the started encode (a value counts once per phase); returns -1
+        # while work remains, else the payload length. Allocates nothing.
+        C = self.channels
+        n = self._en
+        buf = self._eb
+        out = self._eo
+        zc = self.zc
+        ms = self.max_samples
+        ktab = self.ktab
+        nf = self.nf
+        orders = self.orders
+        ph = self._ph
+        c = self._c
+        i = self._i
+        f = self._f
+        acc = self._acc
+        nb = self._nb
+        pos = self._pos
+        while budget > 0 and ph < 3:
             o = orders[c]
             zb = c * ms
-            _residuals(buf, C, c, n, o, zc, zb)
-            row = (c * _NORD + o) * nf
-            i = 0
-            f = 0
-            while i < n:
-                if f == 0:
-                    end = o if o < n else n
+            lim = i + budget
+            if lim > n:
+                lim = n
+            budget -= lim - i
+            if ph == 0:
+                _residuals(buf, C, c, i, lim, o, zc, zb)
+                i = lim
+            else:
+                row = (c * _NORD + o) * nf
+                while i < lim:
+                    # Frame f: the warm-up (the first o values), then 16 values each up to n.
+                    if f == 0:
+                        fe = o if o < n else n
+                    else:
+                        fe = f * FRAME
+                        if fe > n:
+                            fe = n
+                    if i >= fe:
+                        f += 1
+                        continue
+                    k = ktab[row + f]
+                    e = fe if fe < lim else lim
+                    if ph == 1:
+                        # Low bits.
+                        mask = (1 << k) - 1
+                        while i < e:
+                            acc |= (zc[zb + i] & mask) << nb
+                            nb += k
+                            while nb >= 8:
+                                out[pos] = acc & 0xFF
+                                acc >>= 8
+                                nb -= 8
+                                pos += 1
+                            i += 1
+                    else:
+                        # Unary high parts: q zero bits, then a one.
+                        while i < e:
+                            nb += zc[zb + i] >> k
+                            while nb >= 8:
+                                out[pos] = acc & 0xFF
+                                acc >>= 8
+                                nb -= 8
+                                pos += 1
+                            acc |= 1 << nb
+                            nb += 1
+                            if nb == 8:
+                                out[pos] = acc
+                                acc = 0
+                                nb = 0
+                                pos += 1
+                            i += 1
+            if i == n:
+                i = 0
+                f = 0
+                if ph == 0:
+                    ph = 1
+                elif ph == 1:
+                    if c + 1 < C:
+                        c += 1
+                        ph = 0
+                    else:
+                        c = 0
+                        ph = 2
+                elif c + 1 < C:
+                    c += 1
                 else:
-                    end = f * FRAME
-                    if end > n:
-                        end = n
-                k = ktab[row + f]
-                mask = (1 << k) - 1
-                while i < end:
-                    acc |= (zc[zb + i] & mask) << nb
-                    nb += k
-                    while nb >= 8:
-                        out[pos] = acc & 0xFF
-                        acc >>= 8
-                        nb -= 8
-                        pos += 1
-                    i += 1
-                f += 1
-        # Unary high parts: q zero bits, then a one.
-        for c in range(C):
-            o = orders[c]
-            zb = c * ms
-            row = (c * _NORD + o) * nf
-            i = 0
-            f = 0
-            while i < n:
-                if f == 0:
-                    end = o if o < n else n
-                else:
-                    end = f * FRAME
-                    if end > n:
-                        end = n
-                k = ktab[row + f]
-                while i < end:
-                    nb += zc[zb + i] >> k
-                    while nb >= 8:
-                        out[pos] = acc & 0xFF
-                        acc >>= 8
-                        nb -= 8
-                        pos += 1
-                    acc |= 1 << nb
-                    nb += 1
-                    if nb == 8:
-                        out[pos] = acc
-                        acc = 0
-                        nb = 0
-                        pos += 1
-                    i += 1
-                f += 1
-        if nb:
-            out[pos] = acc & 0xFF
-            pos += 1
-        return pos - off
+                    ph = 3
+        if ph == 3:
+            if nb:
+                out[pos] = acc & 0xFF
+                pos += 1
+                nb = 0
+                acc = 0
+        self._ph = ph
+        self._c = c
+        self._i = i
+        self._f = f
+        self._acc = acc
+        self._nb = nb
+        self._pos = pos
+        return pos - self._eoff if ph == 3 else -1
 
 
-def _residuals(buf, C, c, n, o, zc, zb):
-    # Zigzagged order-o residuals of channel c, samples 0..n-1, into zc[zb:].
-    i = c
-    end = n * C
-    j = zb
-    x1 = x2 = x3 = 0
+def _residuals(buf, C, c, i0, i1, o, zc, zb):
+    # Zigzagged order-o residuals of channel c, samples i0..i1-1, into zc[zb + i0:]. Samples before
+    # the block start count as 0.
+    i = i0 * C + c
+    end = i1 * C
+    j = zb + i0
     if o == 0:
         while i < end:
             x = buf[i]
@@ -366,6 +467,9 @@ def _residuals(buf, C, c, n, o, zc, zb):
             i += C
             j += 1
         return
+    x1 = buf[i - C] if i0 > 0 else 0
+    x2 = buf[i - 2 * C] if i0 > 1 else 0
+    x3 = buf[i - 3 * C] if i0 > 2 else 0
     while i < end:
         x = buf[i]
         if o == 1:

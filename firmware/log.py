@@ -1,7 +1,8 @@
 # Session file writer: header + fixed-size blocks (docs/session-format.md, format 1.0).
 #
 # One job: turn int16 samples into the session file's bytes and hand them to the file object it was
-# given. The sampler feeds it with append(); main/sync code decides when to close() and why.
+# given. The sampler feeds it with append() and runs its work() steps between drains; main/sync code
+# decides when to close() and why.
 #
 # Seams for the firmware issue that adds power-cut recovery, storage-full and low-battery handling:
 # - every block (data, end) reaches storage through SessionWriter._write_block(): the one place to
@@ -45,6 +46,16 @@ REASON_STORAGE_FULL = const(2)
 REASON_LOW_BATTERY = const(3)
 REASON_RECOVERED = const(4)
 REASON_NO_RUNNING = const(5)  # a session motion.py started, closed after a stretch without running
+
+_FRAME = const(16)  # codec.FRAME
+# Values one work() step encodes (about the time of one 16-sample frame analysis).
+STEP_VALUES = const(384)
+# What work() does next: analyse frames as samples arrive; search how many samples of the last
+# frame fit; encode the block in slices; write it.
+_BUILDING = const(0)
+_SEARCHING = const(1)
+_ENCODING = const(2)
+_WRITING = const(3)
 
 
 def pack_header(
@@ -143,6 +154,12 @@ class SessionWriter:
     samples missing right before these (the sample index jumps by lost; the block gets the gap flag);
     with flags & FLAG_OVERFLOW they were lost to a FIFO overflow and counted in the block's lost field
     (lost may be 0 when the count is unknown). A discontinuity starts a new block.
+
+    append() only copies the samples to the stage; work() does the encoding in short steps (call it
+    until it returns False, yielding in between: the sampler does so after each drain). Nobody calling
+    work() is allowed too: once `backlog` samples wait beyond a full block, append() does the work
+    itself (a long call, as before the split). A gap (lost or FLAG_OVERFLOW), flush() and close() finish
+    everything at once. The bytes written do not depend on when the work runs.
     """
 
     def __init__(
@@ -163,6 +180,7 @@ class SessionWriter:
         start_time_unix=0,
         block_size=2048,
         block_max_samples=1024,
+        backlog=256,
     ):
         if channels != 3 and channels != 6:
             raise ValueError("channels must be 3 or 6")
@@ -176,12 +194,24 @@ class SessionWriter:
         self.block_size = block_size
         self.max_samples = block_max_samples
         self.block = bytearray(block_size)
-        self.stage = array.array("h", bytes(2 * channels * block_max_samples))
+        # The stage holds the block being built plus `backlog` samples that arrive while it is
+        # finished (encoded and written in work() steps).
+        if backlog < 0 or backlog > 65535:
+            raise ValueError("backlog must be in 0..65535")
+        stage = block_max_samples + backlog
+        self.stage_samples = stage
+        self.stage = array.array("h", bytes(2 * channels * stage))
         self._crc_view = memoryview(self.block)[0 : block_size - 4]
         self.enc = codec.BlockEncoder(channels, block_max_samples, block_size - BLOCK_OVERHEAD)
         # Time of the FIFO read that delivered each pending chunk: chunk start positions and times.
-        self._ct_pos = array.array("H", bytes(2 * (block_max_samples + 1)))
-        self._ct_t = array.array("L", bytes(4 * (block_max_samples + 1)))
+        if stage < 65536:
+            self._ct_pos = array.array("H", bytes(2 * (stage + 1)))
+        else:
+            self._ct_pos = array.array("L", bytes(4 * (stage + 1)))
+        self._ct_t = array.array("L", bytes(4 * (stage + 1)))
+        self._state = _BUILDING
+        self._n = 0  # samples of the block being finished
+        self._plen = 0  # its payload bytes
         self._nct = 0
         self.count = 0  # samples pending in stage
         self.next_index = 0  # sample index of the next sample appended
@@ -237,6 +267,8 @@ class SessionWriter:
         self._nct = k + 1
 
     def append(self, samples, n, t_ms, flags=0, lost=0):
+        # Copies the samples to the stage and returns: the encoding waits for work(). Only a full
+        # stage (nobody called work()) or a gap makes append do the work itself.
         if self.closed:
             raise ValueError("session closed")
         if lost or flags & FLAG_OVERFLOW:
@@ -249,15 +281,17 @@ class SessionWriter:
             return
         C = self.channels
         st = self.stage
-        enc = self.enc
-        cap = self.max_samples
+        room_max = self.stage_samples
         self._chunk(t_ms)
         i = 0
         while i < n:
             if self._nct == 0:
                 self._chunk(t_ms)
             have = self.count
-            take = _room(have, cap)
+            take = room_max - have
+            if take <= 0:
+                self.work()
+                continue
             if take > n - i:
                 take = n - i
             j = have * C
@@ -267,27 +301,76 @@ class SessionWriter:
                 st[j] = samples[k]
                 j += 1
                 k += 1
-            have += take
-            self.count = have
+            self.count = have + take
             self.next_index += take
             i += take
-            if have % codec.FRAME == 0:
-                if not enc.push_frame(st):
-                    self._emit(enc.tail(st, have - 1))
-                elif have == cap:
-                    self._emit(enc.tail(st, have))
-            elif have == cap:
-                self._emit(enc.tail(st, have))
+
+    def work(self):
+        """One short step of the queued work; True while more is queued.
+
+        A step is one frame analysis (16 samples), one probe of the search for how many samples of
+        the last frame fit, a slice of the payload encoding (STEP_VALUES values), or the block's
+        header, CRC and file write. The sampler calls it between drains, yielding to asyncio
+        between steps, so no single call holds the loop for a whole block's encoding.
+        """
+        state = self._state
+        enc = self.enc
+        if state == _ENCODING:
+            plen = enc.encode_step(STEP_VALUES)
+            if plen >= 0:
+                self._plen = plen
+                self._state = _WRITING
+            return True
+        if state == _WRITING:
+            self._write_data_block(self._plen)
+            return True
+        if state == _SEARCHING:
+            n = enc.tail_step(self.stage)
+            if n >= 0:
+                enc.encode_begin(self.stage, n, self.block, BLOCK_HEADER)
+                self._n = n
+                self._state = _ENCODING
+            return True
+        cap = self.max_samples
+        have = self.count
+        if have > cap:
+            have = cap
+        a = enc.frames * _FRAME
+        if a + _FRAME <= have:
+            if enc.push_frame(self.stage):
+                if a + _FRAME == cap:  # full at a frame boundary
+                    enc.encode_begin(self.stage, cap, self.block, BLOCK_HEADER)
+                    self._n = cap
+                    self._state = _ENCODING
+            else:  # the frame does not fit whole: how much of it does
+                enc.tail_begin(a + _FRAME - 1)
+                self._state = _SEARCHING
+            return True
+        if have == cap and a < cap:  # the sample limit falls inside a frame
+            enc.tail_begin(cap)
+            self._state = _SEARCHING
+            return True
+        return False
+
+    def pending(self):
+        # Samples appended but not yet written in a data block.
+        return self.count
 
     def flush(self):
         # Write the pending samples now, as one block or more.
+        while self.work():
+            pass
         while self.count:
-            self._emit(self.enc.tail(self.stage, self.count))
+            self.enc.tail_begin(self.count)
+            self._state = _SEARCHING
+            while self.work():
+                pass
 
-    def _emit(self, n):
-        # Write the first n pending samples as one data block; keep the rest pending.
+    def _write_data_block(self, plen):
+        # Header, padding, CRC and file write of the encoded block of self._n samples; the samples
+        # after them move to the start of the stage.
+        n = self._n
         buf = self.block
-        plen = self.enc.encode(self.stage, n, buf, BLOCK_HEADER)
         first = self.next_index - self.count  # pending samples are contiguous up to next_index
         flags = self._pflags
         if first != self.expected:
@@ -296,6 +379,7 @@ class SessionWriter:
             buf, BLOCK_DATA, flags, self.session_id, self.seq, first, self._ct_t[0], n, plen, self._plost
         )
         seal_block(buf, plen, self._crc_view)
+        self._state = _BUILDING
         self._write_block(buf)
         self.seq += 1
         self.samples += n
@@ -304,12 +388,17 @@ class SessionWriter:
         self._pflags = 0
         self._plost = 0
         self.expected = first + n
-        # Keep the leftover samples (fewer than 17) at the start of the stage.
+        # Keep the samples after the block at the start of the stage.
         C = self.channels
         left = self.count - n
         st = self.stage
-        for j in range(left * C):
-            st[j] = st[n * C + j]
+        j = 0
+        k = n * C
+        end = k + left * C
+        while k < end:
+            st[j] = st[k]
+            j += 1
+            k += 1
         self.count = left
         # Chunk times: the chunk holding sample n becomes the first.
         pos = self._ct_pos
@@ -327,8 +416,6 @@ class SessionWriter:
                 k += 1
         self._nct = j
         self.enc.reset()
-        if left == codec.FRAME:
-            self.enc.push_frame(st)
 
     def close(self, reason=REASON_USER_STOP, t_ms=0):
         # Write what is pending and the end block; the file stays open (the caller owns it).
@@ -345,11 +432,3 @@ class SessionWriter:
         self._write_block(buf)
         self.seq += 1
         self.closed = True
-
-
-def _room(have, cap):
-    # Samples that fit before the next frame boundary or the block's sample limit.
-    room = codec.FRAME - have % codec.FRAME
-    if have + room > cap:
-        room = cap - have
-    return room

@@ -56,6 +56,9 @@ class Sampler:
         self.buf = imu.new_buffer()
         self._clock = clock if clock is not None else time.ticks_ms
         self._sleep = sleep_ms if sleep_ms is not None else asyncio.sleep_ms
+        # Awaited (with 0) between the writer's work steps: lets other tasks run. Kept apart from
+        # _sleep so a test that replaces _sleep to count or stretch drain periods sees only those.
+        self._yield = self._sleep
         if not drain_ms:
             drain_ms = imu.watermark * 500000 // imu.odr_mhz
             if drain_ms < 10:
@@ -75,6 +78,7 @@ class Sampler:
         self.max_interval_ms = 0  # longest time between two drains (how close the FIFO came to full)
         self.gc_runs = 0
         self.bus_errors = 0
+        self.work_steps = 0  # writer work() steps run between drains
         self._wrote = False
         # Reads per drain: a full FIFO twice over; a chip that keeps saying "more" cannot hold the
         # loop (the next drain goes on).
@@ -166,8 +170,25 @@ class Sampler:
             else:
                 await self._sleep(self.drain_ms)
             self.drain()
+            await self.pump()
             self.collect_garbage()
         self.drain()
+
+    async def pump(self):
+        """The writer's queued work (frame analysis, block encoding, CRC, write) in short steps.
+
+        Yields to asyncio between steps, so no step holds the loop longer than one frame's analysis.
+        After a step that wrote a block (its flash write may have stalled) the FIFO is read again at
+        once; those samples are encoded after the next drain.
+        """
+        w = self.writer
+        blocks = w.data_blocks
+        while w.work():
+            self.work_steps += 1
+            await self._yield(0)
+        if w.data_blocks != blocks:
+            self.drain()
+            self._wrote = True
 
     def stop(self):
         # Ends run() after one more drain.

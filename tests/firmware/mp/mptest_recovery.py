@@ -23,6 +23,8 @@ def _write_session(n_samples, close=False, max_samples=40, t_step=25):
     for i in range(0, n_samples, 10):
         chunk = array.array("h", a[i * 3 : (i + 10) * 3])
         w.append(chunk, 10, i * t_step // 10, log.FLAG_OVERFLOW if i == 200 else 0, 13 if i == 200 else 0)
+        while w.work():  # as the sampler does after each drain: whole blocks reach the file
+            pass
     if close:
         w.close(log.REASON_USER_STOP, 99999)
     f.close()
