@@ -22,6 +22,7 @@ from hipsense.conventions import (
     G,
 )
 from hipsense.errors import HipsenseError
+from hipsense.gait.base import Algorithm
 
 #: Named mountings a user can state instead of letting hipsense estimate one. Rows: body axes
 #: (is, ml, pa) in sensor coordinates.
@@ -55,7 +56,7 @@ def _rotation_from_mean(gyr_dps: np.ndarray, fs: float) -> np.ndarray:
     )
 
 
-class MountingAligner:
+class MountingAligner(Algorithm):
     """Estimate the rotation from the sensor frame to the pelvis body frame ``(is, ml, pa)``.
 
     Method: the vertical (``is``) is the direction of the mean specific force, which over whole steps
@@ -110,6 +111,8 @@ class MountingAligner:
     Zijlstra W., Hof A.L. (2003) Assessment of spatio-temporal gait parameters from trunk accelerations
     during human walking. Gait Posture 18(2):1-10. doi:10.1016/S0966-6362(02)00190-X
     """
+
+    _action_method = "estimate"
 
     def __init__(self, *, mounting: str | np.ndarray | None = None) -> None:
         self.mounting = mounting

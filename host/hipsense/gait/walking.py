@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import ndimage, signal
 
 from hipsense.conventions import G
+from hipsense.gait.base import Algorithm
 from hipsense.gait.events import check_detector_input
 from hipsense.gait.filters import lowpass, segment_argext
 
@@ -26,7 +27,7 @@ MIN_SAMPLING_RATE_HZ = 40.0
 DEFAULT_STEP_PERIOD_S = 0.55
 
 
-class WalkingContactDetector:
+class WalkingContactDetector(Algorithm):
     """Initial contacts (IC) of walking steps from body-frame ``acc_pa`` at the lower back.
 
     1. **Braking signal.** ``acc_pa`` in g, low-passed at ``step_lowpass_hz`` (zero-phase, second
