@@ -17,6 +17,7 @@ from scipy import signal
 
 from hipsense.conventions import G
 from hipsense.gait.filters import lowpass, segment_argext, segment_ids
+from hipsense.gait.pelvis import pelvic_drop_deg
 
 #: Early stance, where the impact peak is searched: 60 ms or the whole contact if shorter.
 IMPACT_WINDOW_S = 0.06
@@ -247,11 +248,7 @@ def pelvic_drop(ctx: StepContext) -> np.ndarray:
     obliquity = ctx.angle("gyr_pa")
     if obliquity is None:
         return np.full(ctx.k, np.nan)
-    start, end, _ = ctx.ranges
-    idx, owner = segment_ids(start, end)
-    drop = np.full(ctx.k, -np.inf)
-    np.maximum.at(drop, owner, ctx.sign[owner] * (obliquity[idx] - obliquity[start[owner]]))
-    return np.where(ctx.sign != 0, drop, np.nan)
+    return pelvic_drop_deg(obliquity, ctx.ranges[0], ctx.ranges[1], ctx.sides)  # docs/metrics.md
 
 
 def pelvic_rotation(ctx: StepContext) -> np.ndarray:
