@@ -12,7 +12,9 @@ Usage::
     python benchmarks/running_events.py --markdown      # the same as markdown (docs/validation.md)
     python benchmarks/running_events.py --sensitivity   # also: other reference thresholds and settings
 
-Prints figures; it is not a test (tests/host/test_events.py holds the regression thresholds).
+Prints figures; it is not a test (tests/host/test_events.py holds the regression thresholds). The same
+runner on +5 and -5 degree slopes, per slope group, and the simulator's grade x foot-strike grid are in
+``benchmarks/slopes.py``.
 """
 
 from __future__ import annotations
@@ -164,10 +166,14 @@ def main(argv: list[str] | None = None) -> int:
             "default": (RunningContactDetector(), None),
             "reference 0.02 BW": (RunningContactDetector(), 0.02),
             "reference 0.10 BW": (RunningContactDetector(), 0.10),
-            "to_threshold_g=0.05": (RunningContactDetector(to_threshold_g=0.05), None),
-            "to_threshold_g=0.20": (RunningContactDetector(to_threshold_g=0.20), None),
-            "to_hysteresis_g=0.05": (RunningContactDetector(to_hysteresis_g=0.05), None),
-            "to_hysteresis_g=0.20": (RunningContactDetector(to_hysteresis_g=0.20), None),
+            "to_threshold_g=0.10 (re-arm 0.15)": (RunningContactDetector(to_threshold_g=0.10), None),
+            "to_threshold_g=0.10, hysteresis 0.10": (
+                RunningContactDetector(to_threshold_g=0.10, to_hysteresis_g=0.10),
+                None,
+            ),
+            "to_threshold_g=0.20 (re-arm 0.25)": (RunningContactDetector(to_threshold_g=0.20), None),
+            "to_hysteresis_g=0.10 (re-arm 0.25)": (RunningContactDetector(to_hysteresis_g=0.10), None),
+            "no IC ceiling (ic_ceiling_g=50)": (RunningContactDetector(ic_ceiling_g=50.0), None),
             "lowpass_hz=20": (RunningContactDetector(lowpass_hz=20.0), None),
             "lowpass_hz=40": (RunningContactDetector(lowpass_hz=40.0), None),
             "flight_threshold_g=0.2": (RunningContactDetector(flight_threshold_g=0.2), None),
