@@ -28,6 +28,12 @@ anterior-posterior, in g, 500 Hz) and the vertical ground reaction force of an i
   reaches 0.5 BW somewhere, and its crossing times are linearly interpolated between samples. See
   :func:`reference_contacts`.
 
+``running-sacral-accel-slopes`` (same study, licence and format): 13 trials of the same runner on a
+treadmill inclined by +5 degrees (6 trials) or -5 degrees (7 trials), 2.5-4.17 m/s, 5 s each, all
+rearfoot strikes; the force is the component normal to the belt. The same checks hold (vertical mean
++1.05 to +1.26 g, 0 g in flight); the reference rule is the same. ``running_sacral_trials("slopes")``
+lists them, ``("all")`` both sets; the loaders below find a trial in either set by its name.
+
 ``walking-l5-ipol`` (Voisard et al. 2023, IPOL article 497, AGPL-3.0): 110 walking trials of 19 healthy
 adults, an Xsens MTw at L5 (100 Hz); stand, walk 10 m, U-turn, walk back, stop; reference footsteps
 from foot-worn sensors, checked by hand. What we checked before use:

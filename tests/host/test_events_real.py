@@ -136,3 +136,19 @@ def test_short_trials_are_running_throughout(rate):
         steps.append(st)
         counts.append(s)
     assert pool(steps, counts)["f1"] >= 0.99  # measured 0.995 (500 Hz) and 0.996 (208 Hz)
+
+
+def test_sloped_trials_read_like_the_level_ones():
+    """The slopes set is loaded in the same frame: vertical up-positive (about +1 g on average, about 0 g
+    where the force says flight) and every trial has 13-17 complete reference contacts."""
+    from hipsense.datasets import read_running_sacral_csv, running_sacral_trials
+
+    slopes = running_sacral_trials("slopes")
+    assert len(slopes) == 13 and set(slopes["slope_deg"]) == {5, -5}
+    for trial in slopes["trial"]:
+        data, ref = load_running_sacral(trial)
+        v = data["acc_is"].to_numpy() / 9.80665
+        flight = read_running_sacral_csv(trial)["grf_v_bw"].to_numpy() < 0.02
+        assert 1.0 < v.mean() < 1.3, trial
+        assert np.median(v[flight]) < 0.1, trial
+        assert 13 <= int(ref["complete"].sum()) <= 17, trial
