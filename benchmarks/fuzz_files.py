@@ -206,6 +206,7 @@ def main() -> None:
     unusable = deep = 0
     peak_kb, peak_case = 0, ""
     store, store_n = None, 0
+    base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # after imports and the base files
     t0 = time.perf_counter()
     for case in range(args.cases):
         name, data, bs = bases[case % len(bases)]
@@ -260,7 +261,10 @@ def main() -> None:
     for line in crashes[:10]:
         print("  " + line)
     print(f"stores left unusable: {unusable} (target 0)")
-    print(f"largest resident memory: {peak_kb / 1024:.0f} MB, reached at {peak_case} (target < 512 MB)")
+    print(
+        f"largest resident memory: {peak_kb / 1024:.0f} MB, reached at {peak_case} (target < 512 MB;"
+        f" {base_kb / 1024:.0f} MB before the first case)"
+    )
     for kind, values in lost.items():
         if values:
             v = np.array(values)

@@ -29,7 +29,7 @@ from hipsense.formats.device_file import (
     encode_session,
 )
 
-SETTINGS = settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 BS = 512
 HEADER = SessionHeader.default(block_size=BS, block_max_samples=200, start_time_unix=1_767_225_600)
 COUNTS = np.round(
