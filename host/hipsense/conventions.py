@@ -110,7 +110,7 @@ SIGN_TABLE: tuple[SignRule, ...] = (
     SignRule("standing upright, still", "acc_is", +1, "any time: reads +1 g"),
     SignRule("flight phase of running", "acc_is", 0, "between toe-off and contact: near 0 g"),
     SignRule("impact after initial contact", "acc_is", +1, "first 50 ms of stance: peak well above 1 g"),
-    SignRule("braking after initial contact", "acc_pa", -1, "first half of stance"),
+    SignRule("braking after initial contact", "acc_pa", -1, "first quarter of stance"),
     SignRule("propulsion before toe-off", "acc_pa", +1, "second half of stance"),
     SignRule("left-foot stance, right hip drops", "gyr_pa", +1, "loading phase of left stance"),
     SignRule("left-foot stance, right hip drops", OBLIQUITY, +1, "at the end of left loading"),

@@ -194,9 +194,9 @@ def _impact(s: Session, rule: SignRule) -> None:
 def _stance_half(first: bool):
     def check(s: Session, rule: SignRule) -> None:
         for side in "LR":
-            if first:
+            if first:  # braking: the first quarter (on the motion capture it ends near 30 % of stance)
                 means = s.window_means(
-                    rule.quantity, side, lambda p: 0.0, lambda p: 0.5 * p["contact_time_s"]
+                    rule.quantity, side, lambda p: 0.0, lambda p: 0.25 * p["contact_time_s"]
                 )
             else:
                 means = s.window_means(

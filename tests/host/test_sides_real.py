@@ -109,3 +109,51 @@ def test_accelerometer_only_trials_have_unknown_sides(shared_data):
     assert (table["unknown (ref IC)"] == "100%").all()
     assert (table["unknown (detected)"] == "100%").all()
     assert (table["source"] == "unknown").all()
+
+
+def _window_means(t, x, truth, side, start, end):
+    """Mean of ``x`` per step of ``side`` over ``[ic + start Tc, ic + end Tc)`` (Tc its contact time)."""
+    rows = truth[truth["side"] == side]
+    out = []
+    for ic, tc in zip(rows["ic_s"], rows["contact_time_s"], strict=True):
+        m = (t >= ic + start * tc) & (t < ic + end * tc)
+        out.append(x[m].mean())
+    return np.array(out)
+
+
+def test_sign_table_rows_hold_on_the_motion_capture(mocap):
+    """The movement -> sign rows of docs/conventions.md that the trial can show, on real running: the
+    roll at loading, the drop, the obliquity at the end of loading, the yaw over stance, braking (first
+    quarter), propulsion (second half) and acc_ml in mid stance (tilted stance force)."""
+    from hipsense.conventions import SIGN_TABLE
+    from hipsense.gait.filters import lowpass
+    from hipsense.gait.pelvis import obliquity_deg
+
+    truth = pd.read_csv(mocap / "s01_v25_truth.csv")
+    body = pd.read_csv(mocap / "s01_v25_body.csv")
+    t = body["t_s"].to_numpy()
+    fs = 1.0 / float(np.median(np.diff(t)))
+    rows = {(r.movement, r.quantity): r.sign for r in SIGN_TABLE}
+    acc_ml = lowpass(body["acc_ml"].to_numpy(), 6.0, fs, 2)
+    phi = obliquity_deg(body["gyr_pa"].to_numpy(), fs)
+    for side, foot, other in (("L", "left", "right"), ("R", "right", "left")):
+        sign = rows[(f"{foot}-foot stance, {other} hip drops", "gyr_pa")]
+        loading = _window_means(t, body["gyr_pa"].to_numpy(), truth, side, 0.0, 0.4)
+        assert (np.sign(loading) == sign).mean() > 0.95
+        steps = truth[truth["side"] == side]
+        at_end = np.interp(steps["ic_s"] + 0.4 * steps["contact_time_s"], t, phi)  # end of loading
+        assert (
+            np.sign(at_end) == rows[(f"{foot}-foot stance, {other} hip drops", "obliquity_deg")]
+        ).mean() > 0.95
+        yaw = _window_means(t, body["gyr_is"].to_numpy(), truth, side, 0.0, 1.0)
+        assert np.sign(yaw.mean()) == rows[(f"{foot}-foot stance, {other} hip swings forward", "gyr_is")]
+        mid = _window_means(t, acc_ml, truth, side, 0.3, 0.7)
+        row = (f"{foot}-foot stance, stance force tilted with the dropped {other} side", "acc_ml")
+        assert (np.sign(mid) == rows[row]).mean() > 0.95
+        braking = _window_means(t, body["acc_pa"].to_numpy(), truth, side, 0.0, 0.25)
+        assert (np.sign(braking) == rows[("braking after initial contact", "acc_pa")]).mean() > 0.95
+        push = _window_means(t, body["acc_pa"].to_numpy(), truth, side, 0.5, 1.0)
+        assert (np.sign(push) == rows[("propulsion before toe-off", "acc_pa")]).mean() > 0.95
+    assert (
+        np.sign(truth["drop_deg"]) == rows[("either stance with contralateral drop", "pelvic_drop_deg")]
+    ).all()
