@@ -267,7 +267,7 @@ def test_an_impossible_time_column_is_one_line_naming_the_option(tmp_path, times
 def test_a_missing_time_is_refused_with_its_line(tmp_path):
     df = _frame()
     df["t_s"] = df["t_s"].astype(object).where(df.index != 7, "")
-    with pytest.raises(CsvInputError, match="every row needs its time") as info:
+    with pytest.raises(CsvInputError, match="t_s is empty or missing: every row needs its time") as info:
         read_imu_csv(_write(tmp_path, df))
     assert info.value.offset == 9
 

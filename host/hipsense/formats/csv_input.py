@@ -33,8 +33,9 @@ from hipsense.formats.csv_values import (
     check_gyr_unit,
     check_range,
     clipped_share,
-    numbers,
-    shown,
+    empty_tail,
+    read_names,
+    read_values,
 )
 from hipsense.recording import DataQuality, Recording
 from hipsense.timebase import TIME_UNITS, TimeBaseError, fit_clock, place_on_grid, seconds_from
@@ -165,25 +166,6 @@ def _head_lines(path: Path, need: int) -> list[str]:
     return head.decode("utf-8-sig", errors="replace").splitlines()
 
 
-def _empty_tail(cells: pd.DataFrame) -> int:
-    """How many rows at the end hold nothing (spreadsheet exports end in rows of bare separators)."""
-    tail = cells.iloc[-1000:].fillna("")
-    empty = (tail.apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
-    return len(empty) - int(np.flatnonzero(~empty)[-1]) - 1 if (~empty).any() else len(empty)
-
-
-def _read_table(path: Path, header: int, sep: str) -> pd.DataFrame:
-    try:
-        raw = pd.read_csv(
-            path, sep=sep, skiprows=header, dtype=str, skipinitialspace=True, keep_default_na=False,
-            encoding="utf-8-sig", encoding_errors="replace",
-        )  # fmt: skip
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
-        raise CsvInputError(path, f"not a readable CSV file ({str(e).strip().splitlines()[-1]})") from None
-    raw.columns = [str(c).strip().strip("\"'") for c in raw.columns]
-    return raw
-
-
 def read_imu_csv(
     path: str | Path,
     *,
@@ -240,17 +222,16 @@ def read_imu_csv(
     lines = _head_lines(path, max(HEADER_SEARCH_LINES, (skip_rows or 0) + 1))
     header = _find_header(path, lines, rename, skip_rows)
     sep = _separator(lines[header])
-    raw = _read_table(path, header, sep)
+    names = read_names(path, header, sep)
     first_line = header + 2  # file line of the first data row
-    missing_mapped = [theirs for theirs in rename if theirs not in raw.columns]
+    missing_mapped = [theirs for theirs in rename if theirs not in names]
     if missing_mapped:
         raise CsvInputError(
             path,
-            f"column {missing_mapped[0]!r} named in --columns is not in the file (it has {', '.join(raw.columns)})",
+            f"column {missing_mapped[0]!r} named in --columns is not in the file (it has {', '.join(names)})",
             line=header + 1,
         )
-    raw = raw.rename(columns=rename)
-    present = set(raw.columns)
+    present = {rename.get(c, c) for c in names}
     chosen = _choose_frame(path, present)
     if chosen is None:
         raise CsvInputError(
@@ -265,22 +246,20 @@ def read_imu_csv(
         raise CsvInputError(
             path, f"no time column {TIME_COLUMN!r}: add one or give the sample rate (--sample-rate)"
         )
-    raw = raw.iloc[: len(raw) - _empty_tail(raw[[TIME_COLUMN, *wanted] if has_time else wanted])]
-    n = len(raw)
+    ours = {c: rename.get(c, c) for c in names if rename.get(c, c) in {TIME_COLUMN, *wanted}}
+    values = read_values(path, header, sep, ours, first_line)
+    n = len(values[wanted[0]]) - empty_tail(values)
+    values = {c: v[:n] for c, v in values.items()}
     if n < 2:
         raise CsvInputError(path, f"only {n} data row(s): too short to analyse")
-
-    values = {col: numbers(path, raw[col], col, sep, first_line) for col in wanted}
+    t = values.pop(TIME_COLUMN, None)
     notes: list[str] = []
     start = start_time_unix
-    if has_time:
-        t = numbers(path, raw[TIME_COLUMN], TIME_COLUMN, sep, first_line)
+    if t is not None:
         if np.isnan(t).any():
             i = int(np.flatnonzero(np.isnan(t))[0])
             raise CsvInputError(
-                path,
-                f"{TIME_COLUMN} has {shown(raw[TIME_COLUMN].iloc[i])}: every row needs its time",
-                line=first_line + i,
+                path, f"{TIME_COLUMN} is empty or missing: every row needs its time", line=first_line + i
             )
         step = np.diff(t)
         if (step <= 0).any():

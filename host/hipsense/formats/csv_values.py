@@ -9,6 +9,7 @@ counted in ``clipped_share``: those values are real, only capped.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -123,6 +124,55 @@ def clipped_share(columns: dict[str, np.ndarray]) -> float:
     return float(at.mean()) if len(at) else 0.0
 
 
+def read_names(path: Path, header: int, sep: str) -> list[str]:
+    try:
+        names = pd.read_csv(
+            path, sep=sep, skiprows=header, nrows=0, encoding="utf-8-sig", encoding_errors="replace"
+        ).columns
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise CsvInputError(path, f"not a readable CSV file ({str(e).strip().splitlines()[-1]})") from None
+    return [str(c).strip().strip("\"'") for c in names]
+
+
+#: The missing-cell words as pandas matches them (exactly, so in the usual spellings).
+_NA = sorted({v for m in MISSING_CELLS for v in (m, m.upper(), m.title())})
+
+
+def read_values(
+    path: Path, header: int, sep: str, ours: dict[str, str], first_line: int
+) -> dict[str, np.ndarray]:
+    """The wanted columns as floats (NaN: a missing cell), keyed by our names (``ours``: file -> ours).
+
+    pandas' float parser first (fast); a cell it cannot read sends the file through the text path,
+    which names the cell and its line."""
+    common: dict[str, Any] = dict(
+        sep=sep, skiprows=header, usecols=lambda c: str(c).strip().strip("\"'") in ours,
+        skipinitialspace=True, keep_default_na=False, encoding="utf-8-sig", encoding_errors="replace",
+    )  # fmt: skip
+    try:
+        table = pd.read_csv(
+            path, dtype=np.float64, na_values=_NA, decimal="," if sep != "," else ".", **common
+        )
+        text = None
+    except ValueError:  # text in a number's place (ParserError is a ValueError too)
+        try:
+            table = text = pd.read_csv(path, dtype=str, **common)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+            raise CsvInputError(
+                path, f"not a readable CSV file ({str(e).strip().splitlines()[-1]})"
+            ) from None
+    table.columns = [ours[str(c).strip().strip("\"'")] for c in table.columns]
+    if text is None:
+        return {c: table[c].to_numpy(dtype=np.float64) for c in table.columns}
+    return {c: numbers(path, text[c], c, sep, first_line) for c in table.columns}
+
+
+def empty_tail(values: dict[str, np.ndarray]) -> int:
+    """How many rows at the end hold nothing (spreadsheet exports end in rows of bare separators)."""
+    empty = np.logical_and.reduce([np.isnan(v) for v in values.values()])
+    return len(empty) - int(np.flatnonzero(~empty)[-1]) - 1 if (~empty).any() else len(empty)
+
+
 __all__ = [
     "MAX_ACC_MS2",
     "MAX_GYR_DPS",
@@ -132,6 +182,9 @@ __all__ = [
     "check_gyr_unit",
     "check_range",
     "clipped_share",
+    "empty_tail",
     "numbers",
+    "read_names",
+    "read_values",
     "shown",
 ]
