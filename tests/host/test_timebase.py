@@ -197,3 +197,21 @@ def test_a_session_file_keeps_its_measured_clock_and_splits_at_a_lost_block(tmp_
     (gap,) = rec.quality.gaps
     assert gap.missing_samples == 500 and gap.duration_s == pytest.approx(500 / rec.sample_rate_hz)
     assert rec.quality.missing_samples == 512 and rec.data["t_s"].iloc[0] == 0.0
+
+
+def test_a_session_whose_sample_numbers_jump_to_2_62_allocates_only_its_samples(tmp_path):
+    """A forged block number (the table holds int64) makes a gap and a segment, not 2**62 rows."""
+    import dataclasses
+
+    from hipsense.formats.device_file import read_device_file
+    from hipsense.formats.session_input import recording_from_session
+    from hipsense.sim import scenarios, simulate_run
+
+    run = simulate_run(scenarios.steady_run(duration_s=20, seed=5))
+    session = read_device_file(run.write_device_file(tmp_path / "s.hsn"))
+    n = len(session.sample_index)
+    forged = session.sample_index.copy()
+    forged[n // 2 :] += 2**62
+    rec = recording_from_session(dataclasses.replace(session, sample_index=forged))
+    assert len(rec.data) == n and rec.segments.tolist() == [[0, n // 2], [n // 2, n]]
+    assert rec.quality.filled_samples == 0 and len(rec.quality.gaps) == 1
