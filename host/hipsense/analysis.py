@@ -26,6 +26,7 @@ from hipsense.gait.events import RunningContactDetector
 from hipsense.gait.metrics import StepContext
 from hipsense.gait.sides import SideDetector
 from hipsense.gait.summary import SessionSummary, summarize
+from hipsense.gait.walking import WalkingContactDetector
 from hipsense.recording import DataQuality, Recording
 
 #: Bump when a change to any algorithm can change the numbers (stored with derived data).
@@ -33,7 +34,7 @@ ALGORITHM_VERSION = "0.2.0"  # 0.2.0: analysed per gap-free segment on the recor
 
 
 class NotRunningError(HipsenseError):
-    """The recording holds no running that the analysis could measure."""
+    """The recording holds no running or walking that the analysis could measure."""
 
 
 @dataclass
@@ -64,8 +65,15 @@ class SessionResult:
 
     @property
     def running_time_s(self) -> float:
-        run = self.bouts[self.bouts["activity"] == "run"]
-        return float(run["duration_s"].sum())
+        return self.time_in("run")
+
+    @property
+    def walking_time_s(self) -> float:
+        return self.time_in("walk")
+
+    def time_in(self, activity: str) -> float:
+        """Seconds of the recording in bouts of ``activity`` (``"run"``, ``"walk"``, ``"stand"``...)."""
+        return float(self.bouts.loc[self.bouts["activity"] == activity, "duration_s"].sum())
 
     @property
     def gap_s(self) -> float:
@@ -95,35 +103,62 @@ def _align(recording: Recording, mounting: str | np.ndarray | None, source: str)
 
 @dataclass
 class _Segment:
-    """One gap-free stretch's bouts and running steps (indices relative to the segment)."""
+    """One gap-free stretch's bouts and steps in time order (indices relative to the segment)."""
 
     offset: int
+    length: int
     bouts: pd.DataFrame
     ic: np.ndarray
     to: np.ndarray
     bout_of: np.ndarray
+    activity: np.ndarray
 
 
 def _segment_steps(body: pd.DataFrame, bouts: pd.DataFrame, fs: float, offset: int) -> _Segment:
-    events = RunningContactDetector().detect(body, sampling_rate_hz=fs).events_
-    events = events[events["ic"].notna()]
-    ic = events["ic_s"].to_numpy() * fs
-    to = events["to_s"].to_numpy() * fs
-    bout_of = np.searchsorted(bouts["start"].to_numpy(), ic, side="right") - 1
-    in_run = bouts["activity"].to_numpy()[bout_of] == "run"
-    return _Segment(offset, bouts, ic[in_run], to[in_run], bout_of[in_run])
+    """Running contacts in running bouts, walking contacts in walking bouts (no toe-off for walking)."""
+    starts, kinds = bouts["start"].to_numpy(), bouts["activity"].to_numpy()
+    ic_parts, to_parts, act_parts = [], [], []
+    if (kinds == "run").any():
+        events = RunningContactDetector().detect(body, sampling_rate_hz=fs).events_
+        events = events[events["ic"].notna()]
+        ic = events["ic_s"].to_numpy() * fs
+        keep = kinds[np.searchsorted(starts, ic, side="right") - 1] == "run"
+        ic_parts.append(ic[keep])
+        to_parts.append(events["to_s"].to_numpy()[keep] * fs)
+        act_parts.append(np.full(keep.sum(), "run"))
+    if (kinds == "walk").any() and len(body) >= WALKING_MIN_SAMPLES_S * fs:
+        ic = WalkingContactDetector().detect(body, sampling_rate_hz=fs).ic_list_["ic"].to_numpy(dtype=float)
+        keep = kinds[np.searchsorted(starts, ic, side="right") - 1] == "walk"
+        ic_parts.append(ic[keep])
+        to_parts.append(np.full(keep.sum(), np.nan))
+        act_parts.append(np.full(keep.sum(), "walk"))
+    ic = np.concatenate(ic_parts) if ic_parts else np.zeros(0)
+    order = np.argsort(ic, kind="stable")
+    ic = ic[order]
+    to = np.concatenate(to_parts)[order] if to_parts else np.zeros(0)
+    activity = np.concatenate(act_parts)[order] if act_parts else np.zeros(0, dtype="<U4")
+    bout_of = np.searchsorted(starts, ic, side="right") - 1
+    return _Segment(offset, len(body), bouts, ic, to, bout_of, activity)
+
+
+#: The walking detector needs a few steps of context (its envelope window).
+WALKING_MIN_SAMPLES_S = 3.0
 
 
 def analyse(
     recording: Recording,
     *,
     mounting: str | np.ndarray | None = None,
+    first_side: Literal["L", "R"] | None = None,
     n_boot: int = 1000,
 ) -> SessionResult:
-    """Run the whole analysis on a recording; raises :class:`NotRunningError` when nothing runs.
+    """Run the whole analysis on a recording; raises :class:`NotRunningError` when it finds neither
+    running nor walking steps.
 
     Every gap-free segment is analysed on its own (no filter, bout or step spans a gap); event times
-    are on the recording's clock (:meth:`Recording.time_at`).
+    are on the recording's clock (:meth:`Recording.time_at`). Running and walking steps share the step
+    table (its ``activity`` column); the summary keeps them apart. ``first_side`` states the foot of
+    the first step where the signals cannot tell (an accelerometer-only recording).
     """
     fs = recording.sample_rate_hz
     source = str(recording.source) if recording.source else "<data>"
@@ -143,20 +178,22 @@ def analyse(
         parts.append(_segment_steps(seg, bouts, fs, int(a)))
 
     all_bouts = _join_bouts(parts, t)
-    if not (all_bouts["activity"] == "run").any():
+    if not all_bouts["activity"].isin(["run", "walk"]).any():
         raise NotRunningError(
-            f"{source}: no running found (activities: {', '.join(sorted(set(all_bouts['activity'])))})"
+            f"{source}: no running or walking found "
+            f"(activities: {', '.join(sorted(set(all_bouts['activity'])))})"
         )
     n_steps = sum(len(p.ic) for p in parts)
     if n_steps < 4:
-        raise NotRunningError(f"{source}: too few running steps found to analyse ({n_steps})")
+        raise NotRunningError(f"{source}: too few running or walking steps found to analyse ({n_steps})")
 
     tables, sources = [], []
     first_bout = 0
     for p in parts:
         if len(p.ic):
-            seg = body.iloc[p.offset : p.offset + _segment_length(p, segments)].reset_index(drop=True)
-            sides = SideDetector().detect(seg, np.round(p.ic).astype(np.int64), sampling_rate_hz=fs)
+            seg = body.iloc[p.offset : p.offset + p.length].reset_index(drop=True)
+            detector = SideDetector(first_side=first_side if not sources else None)
+            sides = detector.detect(seg, np.round(p.ic).astype(np.int64), sampling_rate_hz=fs)
             ctx = StepContext(
                 seg,
                 p.ic,
@@ -166,6 +203,7 @@ def analyse(
                 sampling_rate_hz=fs,
                 side_inferred=sides.inferred_,
                 time_offset_s=float(t[p.offset]) if len(t) else 0.0,
+                activity=p.activity,
             )
             tables.append(_mark_filled(metrics.step_table(ctx), recording, p, fs))
             sources.append(sides.source_)
@@ -193,16 +231,12 @@ def analyse(
         algorithm_version=ALGORITHM_VERSION,
         duration_s=result.duration_s,
         running_time_s=result.running_time_s,
+        walking_time_s=result.walking_time_s,
         quality=quality.to_dict(),
         alignment=alignment,
         n_boot=n_boot,
     )
     return result
-
-
-def _segment_length(part: _Segment, segments: np.ndarray) -> int:
-    row = np.flatnonzero(segments[:, 0] == part.offset)[0]
-    return int(segments[row, 1] - segments[row, 0])
 
 
 def _join_bouts(parts: list[_Segment], t: np.ndarray) -> pd.DataFrame:
@@ -238,7 +272,13 @@ def _mark_filled(steps: pd.DataFrame, recording: Recording, part: _Segment, fs: 
     return steps
 
 
-def analyse_file(path: str | Path, mounting: str | None = None, **csv_options) -> SessionResult:
+def analyse_file(
+    path: str | Path,
+    mounting: str | None = None,
+    *,
+    first_side: Literal["L", "R"] | None = None,
+    **csv_options,
+) -> SessionResult:
     """Read a device file or CSV (:func:`~hipsense.formats.load.load_recording`) and analyse it.
 
     CSV options given for a session file are ignored with a warning (its header says it all)."""
@@ -252,7 +292,7 @@ def analyse_file(path: str | Path, mounting: str | None = None, **csv_options) -
             stacklevel=2,
         )
         csv_options = {}
-    return analyse(load_recording(path, **csv_options), mounting=mounting)
+    return analyse(load_recording(path, **csv_options), mounting=mounting, first_side=first_side)
 
 
 #: The American spelling of the same entry (the CLI command is `hipsense analyze`).

@@ -62,6 +62,8 @@ class Metric:
         The paper behind the definition (docs/metrics.md has the full citation).
     larger
         The word for "greater" in sentences ("longer" for durations).
+    activities
+        The gaits the definition holds for (``"run"``, ``"walk"``); other steps get no value.
     """
 
     name: str
@@ -83,6 +85,7 @@ class Metric:
     trend: bool = False
     reference: str = ""
     larger: str = "larger"
+    activities: tuple[str, ...] = ("run",)
 
     def display(self, value: float | None) -> str:
         """The value as a table shows it, with its unit; an em dash when there is none."""
@@ -101,12 +104,34 @@ REGISTRY: list[Metric] = [
         dtype="Int64",
         kind="event",
         precision=0,
+        activities=("run", "walk"),
     ),
     Metric(
-        "side", "L/R", "foot in contact at this step's initial contact", m.side, dtype="string", kind="event"
+        "activity",
+        "-",
+        "the gait of the step: run, or walk (walking steps have contacts, sides, step time and pelvic angles)",
+        m.activity,
+        dtype="string",
+        kind="event",
+        activities=("run", "walk"),
     ),
     Metric(
-        "ic_s", "s", "initial contact, seconds from the session start", m.ic_time, kind="event", precision=4
+        "side",
+        "L/R",
+        "foot in contact at this step's initial contact (empty when the analysis cannot tell)",
+        m.side,
+        dtype="string",
+        kind="event",
+        activities=("run", "walk"),
+    ),
+    Metric(
+        "ic_s",
+        "s",
+        "initial contact, seconds from the session start",
+        m.ic_time,
+        kind="event",
+        precision=4,
+        activities=("run", "walk"),
     ),
     Metric("to_s", "s", "toe-off, seconds from the session start", m.to_time, kind="event", precision=4),
     Metric(
@@ -124,6 +149,7 @@ REGISTRY: list[Metric] = [
         trend=True,
         larger="longer",
         reference="Robinson et al. 1987",
+        activities=("run", "walk"),
     ),
     Metric(
         "contact_time_s",
@@ -165,6 +191,7 @@ REGISTRY: list[Metric] = [
         display_unit="steps/min",
         display_format="{:.0f}",
         precision=2,
+        activities=("run", "walk"),
     ),
     Metric(
         "impact_g",
@@ -217,6 +244,7 @@ REGISTRY: list[Metric] = [
         flag=True,
         trend=True,
         precision=3,
+        activities=("run", "walk"),
     ),
     Metric(
         "pelvic_rotation_deg",
@@ -230,6 +258,7 @@ REGISTRY: list[Metric] = [
         asymmetry="difference",
         noise_floor=0.3,
         precision=3,
+        activities=("run", "walk"),
     ),
     Metric(
         "vertical_oscillation_cm",
@@ -250,6 +279,7 @@ REGISTRY: list[Metric] = [
         m.quality,
         dtype="string",
         kind="event",
+        activities=("run", "walk"),
     ),
 ]
 
@@ -312,7 +342,13 @@ def step_table(ctx: StepContext) -> pd.DataFrame:
     ``quality`` is computed last: it joins the notes every other column made."""
     order = sorted(REGISTRY, key=lambda x: x.name == "quality")
     cols = {x.name: x.compute(ctx) for x in order if x.compute is not None}
-    return pd.DataFrame({x.name: cols[x.name] for x in REGISTRY if x.name in cols})
+    table = pd.DataFrame({x.name: cols[x.name] for x in REGISTRY if x.name in cols})
+    gait = table["activity"].to_numpy()
+    for x in REGISTRY:  # a value only where its definition holds for the step's gait
+        undefined = ~np.isin(gait, x.activities)
+        if x.name in table and undefined.any():
+            table[x.name] = table[x.name].where(~undefined)
+    return table
 
 
 __all__ = [

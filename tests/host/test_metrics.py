@@ -62,7 +62,7 @@ def _metrics(body, ic, to, sides):
 def test_columns_are_the_contract():
     body, ic, to, sides = _signals()
     assert tuple(_metrics(body, ic, to, sides).columns) == registry.step_columns()
-    assert registry.step_columns()[:4] == ("bout", "side", "ic_s", "to_s")
+    assert registry.step_columns()[:5] == ("bout", "activity", "side", "ic_s", "to_s")
 
 
 def test_timing_metrics():

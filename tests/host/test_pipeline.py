@@ -7,7 +7,7 @@ import pytest
 
 from hipsense.analysis import analyse
 from hipsense.formats.load import load_recording
-from hipsense.gait.scoring import score_running_events
+from hipsense.gait.scoring import match_nearest, score_running_events
 from hipsense.sim import RunConfig, Segment, Turn, simulate_run
 
 
@@ -44,24 +44,25 @@ def test_no_steps_outside_running_and_none_missed_inside(interrupted_run):
     run, analysis = interrupted_run
     truth = run.truth[run.truth["activity"] == "run"]
     ref = truth[["ic_s", "to_s"]].assign(complete=True)
-    summary, _ = score_running_events(ref, analysis.steps[["ic_s", "to_s"]], tolerance_s=0.04)
+    steps = _running(analysis)
+    summary, _ = score_running_events(ref, steps[["ic_s", "to_s"]], tolerance_s=0.04)
     # The landing into a stop is a real contact, but the simulator's truth ends the run just before
     # it; any unmatched step must be such a landing, never a step invented while standing or walking.
     t_true = truth["ic_s"].to_numpy()
-    unmatched = [t for t in analysis.steps["ic_s"] if np.abs(t_true - t).min() > 0.04]
+    unmatched = [t for t in steps["ic_s"] if np.abs(t_true - t).min() > 0.04]
     run_ends = run.bouts.loc[run.bouts["activity"] == "run", "end_s"].to_numpy()
     assert all(np.abs(run_ends - t).min() < 0.5 for t in unmatched), unmatched
     assert summary["fp"] == len(unmatched) <= 3
-    assert (analysis.steps["contact_time_s"].dropna() < 0.4).all()
+    assert (steps["contact_time_s"].dropna() < 0.4).all()
     # Only the first contact out of each stop/walk can go unseen (no flight before it).
     assert summary["fn"] <= 3
-    assert analysis.steps["bout"].nunique() == 3
+    assert steps["bout"].nunique() == 3
 
 
 def test_turns_and_stops_do_not_corrupt_the_metrics(interrupted_run):
     run, analysis = interrupted_run
     truth = run.truth[run.truth["activity"] == "run"]
-    steps = analysis.steps
+    steps = _running(analysis)
     for side in ("L", "R"):
         ct_est = steps.loc[steps["side"] == side, "contact_time_s"].median()
         ct_true = truth.loc[truth["side"] == side, "contact_time_s"].median()
@@ -77,9 +78,36 @@ def test_sides_survive_the_turns(interrupted_run):
     run, analysis = interrupted_run
     truth = run.truth[run.truth["activity"] == "run"].reset_index(drop=True)
     t_true = truth["ic_s"].to_numpy()
-    t_est = analysis.steps["ic_s"].to_numpy()
+    steps = _running(analysis)
+    t_est = steps["ic_s"].to_numpy()
     j = np.abs(t_true[None, :] - t_est[:, None]).argmin(axis=1)
-    assert (analysis.steps["side"].to_numpy() == truth["side"].to_numpy()[j]).mean() > 0.99
+    assert (steps["side"].to_numpy() == truth["side"].to_numpy()[j]).mean() > 0.99
+
+
+def _running(analysis):
+    return analysis.steps[analysis.steps["activity"] == "run"].reset_index(drop=True)
+
+
+def test_walking_between_the_runs_is_analysed_as_walking(interrupted_run):
+    """Walk breaks are steps too: contacts, sides, step times, no running metrics.
+
+    The simulator's walking contact sits about 100 ms after the forward-acceleration peak that the
+    walking detector times (validated on real walking: docs/validation-walking.md), hence 200 ms here."""
+    run, analysis = interrupted_run
+    walk = analysis.steps[analysis.steps["activity"] == "walk"]
+    truth = run.truth[run.truth["activity"] == "walk"]
+    assert len(truth) > 10
+    t_true, t_est = truth["ic_s"].to_numpy(), walk["ic_s"].to_numpy()
+    i_true, i_est = match_nearest(t_true, t_est, 0.2)
+    f1 = 2 * len(i_true) / (len(t_true) + len(t_est))
+    assert f1 >= 0.9, (len(i_true), len(t_true), len(t_est))
+    sides_true = truth["side"].to_numpy()[i_true]
+    assert (walk["side"].to_numpy()[i_est] == sides_true).mean() >= 0.95
+    assert walk["contact_time_s"].isna().all() and walk["impact_g"].isna().all()
+    assert walk["step_time_s"].dropna().between(0.4, 0.8).all()
+    assert analysis.summary.walking["steps"] == len(walk)
+    assert analysis.summary.walking_time_s == pytest.approx(analysis.walking_time_s)
+    assert analysis.summary.steps == int((analysis.steps["activity"] == "run").sum()), "headline = running"
 
 
 def test_symmetric_runner_is_not_flagged_asymmetric(interrupted_run):

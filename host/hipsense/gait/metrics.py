@@ -64,6 +64,9 @@ class StepContext:
         True where the side came from a neighbour, noted in ``quality``.
     time_offset_s
         Recording-clock time of ``body``'s first row: event times are ``time_offset_s + index / fs``.
+    activity
+        ``"run"`` or ``"walk"`` per step (all running when ``None``): walking steps have no toe-off
+        (the walking detector finds contacts only) and only the metrics the registry defines for walking.
     """
 
     body: pd.DataFrame
@@ -74,6 +77,7 @@ class StepContext:
     sampling_rate_hz: float
     side_inferred: np.ndarray | None = None
     time_offset_s: float = 0.0
+    activity: np.ndarray | None = None
     notes: list[list[str]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -81,6 +85,7 @@ class StepContext:
         self.to = np.asarray(self.to, dtype=float)
         self.bout = np.asarray(self.bout)
         self.sides = np.asarray(self.sides)
+        self.activity = np.full(len(self.ic), "run") if self.activity is None else np.asarray(self.activity)
         self.notes = [[] for _ in range(len(self.ic))]
 
     def note(self, mask: np.ndarray, text: str) -> None:
@@ -121,7 +126,7 @@ class StepContext:
         too_long = contact > MAX_CONTACT_S
         contact = np.where((contact > 0) & ~too_long, contact, np.nan)
         to_s = np.where(too_long, np.nan, self.time_offset_s + to / fs)
-        self.note(~np.isfinite(to) & ~too_long, "no toe-off found")
+        self.note(~np.isfinite(to) & ~too_long & (self.activity == "run"), "no toe-off found")
         self.note(too_long, "landing into a stop: no toe-off within the step")
         return step_time, contact, to_s
 
@@ -186,6 +191,11 @@ class StepContext:
 
 def bout(ctx: StepContext) -> np.ndarray:
     return ctx.bout
+
+
+def activity(ctx: StepContext) -> np.ndarray:
+    assert ctx.activity is not None
+    return ctx.activity
 
 
 def side(ctx: StepContext) -> np.ndarray:

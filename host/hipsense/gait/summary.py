@@ -54,6 +54,9 @@ class SessionSummary:
     quality: dict[str, Any]
     alignment: dict[str, Any]
     flags: list[dict[str, Any]] = field(default_factory=list)
+    #: Seconds in walking bouts, and the walking steps' own figures (:func:`walking_summary`).
+    walking_time_s: float = 0.0
+    walking: dict[str, Any] = field(default_factory=dict)
 
     def side(self, metric: str) -> SideComparison:
         return next(s for s in self.sides if s.metric == metric)
@@ -169,13 +172,18 @@ def summarize(
     running_time_s: float,
     quality: dict[str, Any],
     alignment: dict[str, Any],
+    walking_time_s: float = 0.0,
     n_boot: int = 1000,
 ) -> SessionSummary:
     """Summarise a session's steps: per-side medians, asymmetry, drift, load and data quality.
 
-    The metrics summarised per side and for drift, and how their asymmetry is judged, come from the
-    registry (:mod:`hipsense.metrics`).
+    The running steps make the headline figures (sides, drift, load); walking steps are summarised
+    apart (:func:`walking_summary`). The metrics summarised per side and for drift, and how their
+    asymmetry is judged, come from the registry (:mod:`hipsense.metrics`).
     """
+    all_steps = steps
+    if "activity" in steps:
+        steps = steps[steps["activity"].to_numpy() == "run"].reset_index(drop=True)
     is_left = (steps["side"] == "L").to_numpy()
     is_right = (steps["side"] == "R").to_numpy()
     sides: list[SideComparison] = []
@@ -251,7 +259,29 @@ def summarize(
         drift=drift,
         quality=dict(quality),
         alignment=dict(alignment),
+        walking_time_s=walking_time_s,
+        walking=walking_summary(all_steps),
     )
+
+
+def walking_summary(steps: pd.DataFrame) -> dict[str, Any]:
+    """The walking steps' count, median cadence and, per side where sides are known, the medians of
+    step time and pelvic drop (``{}`` without walking steps)."""
+    if "activity" not in steps:
+        return {}
+    walk = steps[steps["activity"].to_numpy() == "walk"]
+    if walk.empty:
+        return {}
+    out: dict[str, Any] = {"steps": len(walk)}
+    cadence = walk["cadence_spm"].to_numpy(dtype=float)
+    out["cadence_spm"] = float(np.nanmedian(cadence)) if np.isfinite(cadence).any() else None
+    for metric in ("step_time_s", "pelvic_drop_deg"):
+        for side, name in (("L", "left"), ("R", "right")):
+            x = walk.loc[walk["side"] == side, metric].to_numpy(dtype=float)
+            out[f"{metric}_{name}"] = (
+                float(np.median(x[np.isfinite(x)])) if np.isfinite(x).sum() >= 3 else None
+            )
+    return out
 
 
 def sides_table(summary: SessionSummary) -> pd.DataFrame:

@@ -121,6 +121,7 @@ class LiveStream:
             ).steps
         except Exception:  # noqa: BLE001 - no running (yet), too few steps, mounting unclear: show nothing
             return out
+        steps = steps[steps["activity"] == "run"]
         if len(steps) < 4:
             return out
         out["cadence_spm"] = float(np.nanmedian(steps["cadence_spm"]))
