@@ -415,3 +415,10 @@ def test_analyze_reads_a_logger_file_with_its_options(tmp_path, running, capsys)
     err = capsys.readouterr().err
     assert "check --time-unit" in err and len(err.strip().splitlines()) == 1
     assert not summary.exists()
+
+
+def test_stamps_coarser_than_the_samples_are_named_as_such(tmp_path):
+    df = _frame()
+    df["t_s"] = np.floor(np.arange(800) / RATE * 50) / 50  # a 20 ms clock at 100 Hz
+    with pytest.raises(CsvInputError, match="50% of steps are 0, stamps coarser than the samples: drop t_s and give --sample-rate"):
+        read_imu_csv(_write(tmp_path, df))

@@ -264,9 +264,16 @@ def read_imu_csv(
         step = np.diff(t)
         if (step <= 0).any():
             i = int(np.flatnonzero(step <= 0)[0])
+            # many repeats: stamps coarser than the samples (a 10 ms clock at 208 Hz), not a bad row
+            coarse = (step == 0).mean() > 0.01
+            hint = (
+                f"; {(step == 0).mean():.0%} of steps are 0, stamps coarser than the samples: drop {TIME_COLUMN} and give --sample-rate"
+                if coarse
+                else ""
+            )
             raise CsvInputError(
                 path,
-                f"time goes backwards or repeats ({TIME_COLUMN} {t[i]:g} then {t[i + 1]:g})",
+                f"time goes backwards or repeats ({TIME_COLUMN} {t[i]:g} then {t[i + 1]:g}){hint}",
                 line=first_line + i + 1,
             )
         try:
