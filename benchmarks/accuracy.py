@@ -24,7 +24,7 @@ truth:
 
 Usage::
 
-    python benchmarks/accuracy.py              # full grid: 135 sessions (15 of them hills), about 30 s
+    python benchmarks/accuracy.py              # full grid: 135 sessions (15 of them hills), 1-3 min on 2 cores
     python benchmarks/accuracy.py --quick      # 9 short sessions, about 1 s
     python benchmarks/accuracy.py --markdown   # tables as markdown (docs/validation.md)
     python benchmarks/accuracy.py --cells      # also one row per cell
