@@ -245,3 +245,21 @@ def test_bad_alternation_error_is_refused():
     ic, _ = _truth_ic(run)
     with pytest.raises(HipsenseError, match="alternation_error"):
         SideDetector(alternation_error=0.7).detect(run.body, ic, sampling_rate_hz=run.sample_rate_hz)
+
+
+def test_the_callers_activity_chooses_the_rule():
+    """The analysis knows each contact's bout; ``activity`` overrides the flight test."""
+    run = simulate_run(scenarios.walk_run_walk(walk_s=20, run_s=20, stand_s=5, seed=4))
+    truth = run.truth
+    fs = run.sample_rate_hz
+    ic = truth["ic_index"].to_numpy()
+    act = truth["activity"].to_numpy()
+    det = SideDetector().detect(run.body, ic, sampling_rate_hz=fs, activity=act)
+    np.testing.assert_array_equal(det.gait_ == "running", act == "run")
+    assert (det.sides_ == truth["side"].to_numpy()).mean() > 0.98
+    from hipsense.errors import HipsenseError
+
+    with pytest.raises(HipsenseError, match="activity"):
+        SideDetector().detect(run.body, ic, sampling_rate_hz=fs, activity=act[:-1])
+    with pytest.raises(HipsenseError, match="activity"):
+        SideDetector().detect(run.body, ic, sampling_rate_hz=fs, activity=np.where(act == "run", "jog", act))

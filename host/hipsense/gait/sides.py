@@ -10,6 +10,7 @@ import pandas as pd
 
 from hipsense.conventions import G
 from hipsense.errors import HipsenseError
+from hipsense.gait.base import Algorithm
 from hipsense.gait.filters import lowpass, moving_mean, segment_ids
 
 #: Step period assumed when the contacts do not tell (fewer than two plausible intervals), s.
@@ -18,7 +19,7 @@ DEFAULT_STEP_S = 0.5
 UNKNOWN_SIDE = ""
 
 
-class SideDetector:
+class SideDetector(Algorithm):
     """Assign ``"L"``, ``"R"`` or unknown (``""``) to each step (each initial contact) from the pelvis's
     movement, with a confidence per step and per bout.
 
@@ -198,8 +199,20 @@ class SideDetector:
         self.min_side_confidence = min_side_confidence
         self.first_side = first_side
 
-    def detect(self, data: pd.DataFrame, ic: np.ndarray, *, sampling_rate_hz: float) -> SideDetector:
-        """Find the side of every contact in ``ic``; results in the attributes ending in ``_``."""
+    def detect(
+        self,
+        data: pd.DataFrame,
+        ic: np.ndarray,
+        *,
+        sampling_rate_hz: float,
+        activity: np.ndarray | None = None,
+    ) -> SideDetector:
+        """Find the side of every contact in ``ic``; results in the attributes ending in ``_``.
+
+        ``activity``, when given, is each contact's gait as the caller knows it (``"run"``/``"running"``
+        or ``"walk"``/``"walking"``, e.g. from the activity bouts): it replaces the flight test (and
+        ``gait``) for choosing the running or the walking rule.
+        """
         if not 0 <= self.alternation_error <= 0.5:
             raise HipsenseError(f"alternation_error must lie in [0, 0.5], got {self.alternation_error!r}")
         if self.first_side not in (None, "L", "R"):
@@ -224,7 +237,16 @@ class SideDetector:
 
         period = _local_period(ic, fs)
         length = np.maximum(np.rint(period * fs).astype(np.int64), 1)
-        running = self._running_steps(data, ic, length, fs)
+        if activity is not None:
+            activity = np.asarray(activity).astype(str)
+            if len(activity) != k:
+                raise HipsenseError(f"activity must have one entry per contact ({k}), got {len(activity)}")
+            known = np.isin(activity, ("run", "running", "walk", "walking"))
+            if not known.all():
+                raise HipsenseError(f"activity must be 'run' or 'walk', got {activity[~known][0]!r}")
+            running = np.isin(activity, ("run", "running"))
+        else:
+            running = self._running_steps(data, ic, length, fs)
         ratio = np.diff(ic) / fs / (0.5 * (period[:-1] + period[1:])) if k > 1 else np.zeros(0)
         linked = (ratio > self.chain_ratio[0]) & (ratio < self.chain_ratio[1])
         bout = np.r_[0, np.cumsum(~linked)] if k else np.zeros(0, dtype=np.int64)
