@@ -7,9 +7,11 @@ store (:class:`hipsense.store.Store`, which only keeps and answers). Sync hands 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import sqlite3
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable
@@ -21,7 +23,7 @@ from hipsense import analysis
 from hipsense.errors import HipsenseError
 from hipsense.formats.load import load_recording
 from hipsense.recording import Recording
-from hipsense.store import Derived, Store, sha256_file
+from hipsense.store import TEMP_PREFIX, Derived, Store, StoreError, sha256_file
 from hipsense.trends.build import refresh_session_flags
 
 #: Called as ``progress(done, total, current)`` before each item (``current`` is the item) and once at
@@ -126,6 +128,7 @@ def import_files(
     """
     paths = [Path(p) for p in paths]
     report = ImportReport()
+    store.clean_temporaries(TEMP_MAX_AGE_S)
     for i, path in enumerate(paths):
         if progress:
             progress(i, len(paths), path)
@@ -135,6 +138,33 @@ def import_files(
     if progress:
         progress(len(paths), len(paths), None)
     return report
+
+
+#: An import's temporary copy in ``raw/`` lives while that one file is written, read and analysed:
+#: seconds, a minute for hours of data. One older than this was left by an import that was killed, and
+#: the next import deletes it; younger ones may belong to an import running now in another process
+#: (sync and a manual import at once), so they are left alone.
+TEMP_MAX_AGE_S = 10 * 60
+
+#: errno values of a full disk or a file too large for the disk or the process's limits.
+_DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_SQLITE_FULL = 13
+
+
+def storing_failed(path: Path, e: BaseException) -> str:
+    """The one line for a file that could be read but not stored; nothing of it was kept."""
+    if isinstance(e, OSError) and e.errno in _DISK_FULL:
+        return f"{path}: disk full while storing it ({e.strerror or e}); nothing of it was kept"
+    if isinstance(e, sqlite3.Error):
+        if getattr(e, "sqlite_errorcode", None) == _SQLITE_FULL or "full" in str(e):
+            return f"{path}: disk full while storing it (database: {e}); nothing of it was kept"
+        return f"{path}: cannot store it (database: {e}); nothing of it was kept"
+    if isinstance(e, HipsenseError):
+        text = str(e)
+        return text if str(path.name) in text else f"{path}: {text}"
+    if isinstance(e, OSError):
+        return f"{path}: cannot store it ({e.strerror or e}); nothing of it was kept"
+    return f"{path}: cannot store it ({type(e).__name__}: {e}); nothing of it was kept"
 
 
 def _import_one(
@@ -154,11 +184,13 @@ def _import_one(
         report.duplicates.append((path, sha, known))
         return
     final = store.raw_path(sha)
-    # The temporary copy sits in raw/ (same file system, so the rename is atomic) and moves to its
-    # content address only once it has been read successfully.
-    fd, tmp_name = tempfile.mkstemp(dir=store.raw_dir, prefix=".import-", suffix=path.suffix.lower())
-    tmp = Path(tmp_name)
+    tmp: Path | None = None
+    placed = False
     try:
+        # The temporary copy sits in raw/ (same file system, so the rename is atomic) and moves to its
+        # content address only once it has been read and analysed and the result checked.
+        fd, tmp_name = tempfile.mkstemp(dir=store.raw_dir, prefix=TEMP_PREFIX, suffix=path.suffix.lower())
+        tmp = Path(tmp_name)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -171,26 +203,42 @@ def _import_one(
                 msg = f"{path}: cannot read it as a session file or CSV ({type(e).__name__}: {msg})"
             report.failed.append((path, msg))
             return
-        store.place_raw(tmp, final, sha)
+        derived = derive(recording, path.name)
+        store.check_derived(derived, str(path))  # refused before anything is placed
+        placed = store.place_raw(tmp, final, sha)
+        options = json.dumps(csv_options) if derived.kind == "csv" else None
+        sid, existing = store.add_session(
+            sha=sha,
+            path=path,
+            kind=derived.kind,
+            size=len(data),
+            runner=runner,
+            csv_options=options,
+            derived=derived,
+        )
+    except Exception as e:  # noqa: BLE001 - a full disk, a refused value: this file fails, the rest go on
+        if placed:
+            _unplace(store, final, sha)
+        report.failed.append((path, storing_failed(path, e)))
+        return
     finally:
-        if tmp.exists():
+        if tmp is not None and tmp.exists():
             tmp.unlink()
-    derived = derive(recording, path.name)
-    options = json.dumps(csv_options) if derived.kind == "csv" else None
-    sid, existing = store.add_session(
-        sha=sha,
-        path=path,
-        kind=derived.kind,
-        size=len(data),
-        runner=runner,
-        csv_options=options,
-        derived=derived,
-    )
     if existing is not None:
         report.duplicates.append((path, sha, existing))
     else:
         assert sid is not None
         report.added.append(ImportedFile(path, sha, sid, derived.status, derived.error))
+
+
+def _unplace(store: Store, final: Path, sha: str) -> None:
+    """Remove the raw file this import placed when its row could not be written, unless a session holds
+    it now (another process imported the same bytes meanwhile)."""
+    try:
+        if store.session_of(sha) is None:
+            final.unlink(missing_ok=True)
+    except (OSError, sqlite3.Error):
+        pass  # left for `hipsense doctor`, which finds orphan raw files
 
 
 def reanalyze(store: Store, all: bool = False, progress: Progress | None = None) -> ReanalyzeReport:  # noqa: A002
@@ -224,7 +272,11 @@ def reanalyze(store: Store, all: bool = False, progress: Progress | None = None)
             d = Derived("csv" if options else "device", None, None, None, "error", msg, version)
         else:
             d = derive(recording, name)
-        store.replace_derived(sid, d)
+        try:
+            store.replace_derived(sid, d)
+        except StoreError as e:  # a result the store could not read back: kept as the session's error
+            d = Derived(d.kind, None, d.device_id, None, "error", str(e), version)
+            store.replace_derived(sid, d)
         report.updated.append(sid)
         changed_runners.add(runner)
         if d.status == "error":

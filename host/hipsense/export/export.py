@@ -27,6 +27,7 @@ from hipsense.export.schema import SCHEMA_VERSION, Column, Table, conform, write
 from hipsense.export.tables import flags_frame, raw_frame, steps_frame, summary_rows
 from hipsense.recording import Recording
 from hipsense.store import Progress
+from hipsense.store_rows import RowError, warn_row
 from hipsense.trends.build import build_trends
 
 WHAT = ("raw", "steps", "sessions", "flags")
@@ -130,7 +131,11 @@ def export_store(
     for i, s in enumerate(sessions.itertuples()):
         if progress:
             progress(i, total, f"session {s.id}")
-        summary = store.summary(s.id)
+        try:
+            summary = store.summary(s.id)
+        except RowError as e:  # left out with one warning, like the listings leave it out
+            warn_row(s.id, s.original_name, e.problem)
+            continue
         if "steps" in what:
             step_frames.append(
                 steps_frame(store.steps(s.id), {"session_id": s.id, "runner": s.runner}, schema.STEPS)

@@ -10,10 +10,11 @@ import pandas as pd
 
 from hipsense import metrics as registry
 from hipsense.load.training import daily_load, load_table
+from hipsense.store_rows import warn_row
 from hipsense.trends.baselines import PersonalBaseline
 from hipsense.trends.flags import OveruseFlagger
 from hipsense.trends.model import Trends
-from hipsense.trends.sessions import session_table
+from hipsense.trends.sessions import session_row, session_table
 
 if TYPE_CHECKING:
     from hipsense.store import Store
@@ -58,6 +59,17 @@ def _end_of(until: dt.date | dt.datetime | str) -> pd.Timestamp:
     return t + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1) if whole_day else t
 
 
+def _readable(record: tuple[int, Any, dict[str, Any]]) -> bool:
+    """Whether a stored summary gives a trend row; one that does not (a damaged or foreign summary,
+    a figure that is not a number) is left out with the store's warning, not fatal to the history."""
+    try:
+        session_row(*record)
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as e:
+        warn_row(record[0], "summary", f"its summary does not give trend figures ({type(e).__name__}: {e})")
+        return False
+    return True
+
+
 def trends_from_records(
     runner: str,
     records: Iterable[tuple[int, Any, dict[str, Any]]],
@@ -71,7 +83,7 @@ def trends_from_records(
     Calendar days are UTC days of the sessions' start times. Records without a start (None) cannot be
     placed in time: they are left out and counted in ``Trends.undated``.
     """
-    records = list(records)
+    records = [r for r in records if _readable(r)]
     dated = [r for r in records if r[1] is not None]
     sessions = session_table(dated)
     if until is not None and len(sessions):

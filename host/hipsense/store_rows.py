@@ -1,0 +1,122 @@
+"""What the store checks before it keeps a row and again when it reads one back.
+
+The store trusts neither its inputs (a reader may let a strange value through, a caller may pass
+anything) nor its own database (an older hipsense, a hand edit, a damaged file). A value the store
+cannot use is refused at write time with a :class:`~hipsense.store.StoreError`; a row that cannot be
+read back is left out of listings with one :class:`StoreRowWarning` naming the session and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from typing import Any
+
+from hipsense.errors import HipsenseError
+
+#: Start and import times the store keeps, in UNIX seconds: 1970-01-01 up to 2100-01-01 UTC. The clip's
+#: reader bounds its own at 2000..2100; a CSV dated by hand may be older. Outside, no pandas time holds it.
+TIME_MIN, TIME_MAX = 0.0, 4_102_444_800.0
+#: Largest count (steps) kept: what a float holds exactly.
+COUNT_MAX = 2**53
+#: Summary figures copied into ``sessions`` and whether each is a count.
+SUMMARY_FIGURES = {"running_time_s": False, "steps": True, "cadence_spm": False}
+
+
+class StoreRowWarning(UserWarning):
+    """A stored row cannot be read: it is left out, and the message says how to remove or repair it."""
+
+
+def fix_for(session_id: Any) -> str:
+    return f"remove it with `hipsense forget {session_id}` or repair the store with `hipsense doctor`"
+
+
+def warn_row(session_id: Any, name: Any, problem: str) -> None:
+    """One warning for a session whose row is left out (the same text from every reader, so a command
+    that reads the row twice shows it once)."""
+    warnings.warn(
+        f"session {session_id} ({name}) cannot be read: {problem}; it is left out ({fix_for(session_id)})",
+        StoreRowWarning,
+        stacklevel=3,
+    )
+
+
+def time_problem(value: Any, what: str = "start time") -> str | None:
+    """Why ``value`` is not a time the store keeps (None when it is one, or absent)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"its {what} {value!r:.40} is not a number"
+    if not (math.isfinite(value) and TIME_MIN <= value < TIME_MAX):
+        return f"its {what} {value!r:.40} is not a date between 1970 and 2100"
+    return None
+
+
+def number_problem(value: Any, what: str, *, count: bool = False) -> str | None:
+    """Why ``value`` is not a figure the store keeps (None when it is one, or absent)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"its {what} {value!r:.40} is not a number"
+    if not math.isfinite(value):
+        return None if not count and math.isnan(value) else f"its {what} {value!r} is not finite"
+    if count and (value != int(value) or not 0 <= value <= COUNT_MAX):
+        return f"its {what} {value!r:.40} is not a count"
+    return None
+
+
+def parse_summary(text: Any) -> dict[str, Any]:
+    """A stored summary JSON as a dict; ValueError saying why when it is not one."""
+    if not isinstance(text, str):
+        raise ValueError(f"its summary is {type(text).__name__}, not JSON text")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise ValueError(f"its summary is not JSON ({str(e)[:60]})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"its summary is a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def derived_problems(start_time: Any, duration_s: Any, summary: dict[str, Any] | None) -> list[str]:
+    """What in an analysis result the store would not be able to read back (empty when all is well)."""
+    problems = [
+        p for p in (time_problem(start_time), number_problem(duration_s, "duration")) if p is not None
+    ]
+    if summary is not None:
+        if not isinstance(summary, dict):
+            return [*problems, "its summary is not a mapping"]
+        for key, count in SUMMARY_FIGURES.items():
+            p = number_problem(summary.get(key), key, count=count)
+            if p:
+                problems.append(p)
+        try:
+            json.dumps(summary)
+        except (TypeError, ValueError, RecursionError) as e:
+            problems.append(f"its summary cannot be stored as JSON ({e})")
+    return problems
+
+
+class RowError(HipsenseError):
+    """A stored row that cannot be read, with the fix in its message."""
+
+    def __init__(self, session_id: Any, name: Any, problem: str):
+        self.session_id = session_id
+        self.problem = problem
+        super().__init__(f"session {session_id} ({name}) cannot be read: {problem}; {fix_for(session_id)}")
+
+
+__all__ = [
+    "COUNT_MAX",
+    "TIME_MAX",
+    "TIME_MIN",
+    "RowError",
+    "StoreRowWarning",
+    "derived_problems",
+    "fix_for",
+    "number_problem",
+    "parse_summary",
+    "time_problem",
+    "warn_row",
+]
