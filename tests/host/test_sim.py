@@ -188,6 +188,12 @@ def test_grade_changes_impact_cadence_and_contact_as_in_the_literature():
     assert rising.all()
 
 
+def test_hill_run_preset():
+    cfg = scenarios.hill_run(-5.0, "forefoot", duration_s=10.0, seed=2)
+    assert cfg.grade_deg == -5.0 and cfg.running.foot_strike == "forefoot" and cfg.duration_s == 10.0
+    assert simulate_run(cfg).truth["activity"].eq("run").all()
+
+
 @pytest.mark.parametrize("grade", [-10.5, 12.0, float("nan")])
 def test_grade_outside_the_model_range_is_refused(grade):
     with pytest.raises(ValueError, match="grade_deg"):

@@ -7,7 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from hipsense.sim.config import Asymmetry, Fatigue, RunConfig, Segment, SideParams, Turn
+from hipsense.sim.config import (
+    Asymmetry,
+    Fatigue,
+    FootStrike,
+    RunConfig,
+    RunningModel,
+    Segment,
+    SideParams,
+    Turn,
+)
 
 #: Seed of the demo run, fixed so that ``hipsense demo`` prints the same figures every time.
 DEMO_SEED = 20240611
@@ -58,6 +67,26 @@ def walk_run_walk(
         Segment("stand", stand_s),
     )
     return _with(RunConfig(segments=segments, seed=seed), overrides)
+
+
+def hill_run(
+    grade_deg: float = 5.0,
+    foot_strike: FootStrike = "rearfoot",
+    duration_s: float = 60.0,
+    speed_mps: float = 3.3,
+    seed: int = 0,
+    **overrides,
+) -> RunConfig:
+    """Steady running on a constant grade (degrees, + uphill) with the given foot strike
+    (docs/simulator.md, "Grade and foot strike")."""
+    cfg = RunConfig(
+        duration_s=duration_s,
+        speed_mps=speed_mps,
+        seed=seed,
+        grade_deg=grade_deg,
+        running=RunningModel(foot_strike=foot_strike),
+    )
+    return _with(cfg, overrides)
 
 
 def with_turns(duration_s: float = 120.0, seed: int = 0, **overrides) -> RunConfig:
