@@ -8,13 +8,14 @@ from scipy import ndimage, signal
 
 from hipsense.conventions import G
 from hipsense.errors import HipsenseError
+from hipsense.gait.base import Algorithm
 
 ACTIVITIES = ("stand", "walk", "run", "unknown")
 #: Shortest input :meth:`ActivityBoutDetector.detect` accepts, in seconds (one window).
 MIN_DURATION_S = 1.0
 
 
-class ActivityBoutDetector:
+class ActivityBoutDetector(Algorithm):
     """Label the session in 1-second windows and merge them into bouts of one activity.
 
     Each window is judged on the 3 s around it, from the vertical specific force ``acc_is``:
