@@ -193,7 +193,10 @@ def analyse(
         if len(p.ic):
             seg = body.iloc[p.offset : p.offset + p.length].reset_index(drop=True)
             detector = SideDetector(first_side=first_side if not sources else None)
-            sides = detector.detect(seg, np.round(p.ic).astype(np.int64), sampling_rate_hz=fs)
+            # The bouts say each contact's gait, so a slow jog with little flight keeps the running rule.
+            sides = detector.detect(
+                seg, np.round(p.ic).astype(np.int64), sampling_rate_hz=fs, activity=p.activity
+            )
             ctx = StepContext(
                 seg,
                 p.ic,

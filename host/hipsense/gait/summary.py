@@ -187,7 +187,9 @@ def summarize(
     is_left = (steps["side"] == "L").to_numpy()
     is_right = (steps["side"] == "R").to_numpy()
     sides: list[SideComparison] = []
-    sided_ok = quality.get("side_source") != "alternation"
+    # Steps of unknown side ("") count for neither side; a session whose sides are all unknown has
+    # no left-right figures at all (docs/metrics.md, "Sides").
+    sided_ok = quality.get("side_source") not in ("unknown", "alternation")
     for metric in registry.sided():
         x = steps[metric.name].to_numpy(dtype=float)
         ok = np.isfinite(x) & (is_left | is_right)
