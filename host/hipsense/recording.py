@@ -71,7 +71,7 @@ class DataQuality:
         When the recording began (UTC seconds since 1970), ``None`` when unknown.
     alignment_confidence, side_source, doubtful_step_share
         Set by the analysis: how sure the mounting estimate is, where the sides came from
-        (``"gyroscope"``, ``"acc_ml"``, ``"given"``, ``"alternation"`` or ``"unknown"``), and the share
+        (``"gyroscope"``, ``"acc_ml"``, ``"given"`` or ``"unknown"``), and the share
         of steps with a quality note.
     """
 
