@@ -104,7 +104,7 @@ QUALITY_FIELDS: dict[str, tuple[str, str, str]] = {
     "nominal_rate_hz": (
         "float64",
         "Hz",
-        "the rate the input claims: the device file header's, or a CSV's median time step (empty otherwise)",
+        "the rate the input claims: the device file header's, or the --sample-rate given for a CSV without times",
     ),
     "missing_samples": (
         "Int64",
