@@ -98,7 +98,7 @@ def test_trend_figures_have_titles_and_axis_labels_and_shade_what_flags_cover():
     drop = figures.pelvic_drop_trend(sessions, flags)
     for fig in (load, asym, drop):
         _labelled(fig)
-    assert "(thousand g)" in load.axes[0].get_ylabel() and "(deg)" in drop.axes[0].get_ylabel()
+    assert "(thousand g x steps)" in load.axes[0].get_ylabel() and "(deg)" in drop.axes[0].get_ylabel()
 
     def shaded(ax) -> bool:
         return any(p.get_label() == "flagged period" for p in ax.patches)

@@ -34,7 +34,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     assert summary is not None
     for note in analysis.notes:
         console.print(f"[dim]note: {note}[/]")
-    print_summary(summary, console=console)
+    print_summary(summary, console=console, steps=analysis.steps)
     summary.flags = [f.to_dict() for f in _within_run_flags(summary)]
     if args.steps_out:
         analysis.steps.to_csv(args.steps_out, index=False)

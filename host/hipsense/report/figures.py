@@ -1,16 +1,13 @@
 """The report's figures, drawn with matplotlib and embedded in the HTML page as inline SVG.
 
 Every function returns a :class:`matplotlib.figure.Figure` (made without pyplot, so nothing global is
-touched and no display is needed); :func:`to_svg` turns it into markup for the page. Left is always
+touched and no display is needed); :func:`hipsense.report.page.to_svg` turns it into markup for the page. Left is always
 blue and right always vermillion, from the Okabe-Ito palette, which stays distinguishable with the
 common colour-vision deficiencies (Okabe & Ito 2008, https://jfly.uni-koeln.de/color/).
 """
 
 from __future__ import annotations
 
-import html
-import io
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -34,6 +31,16 @@ WARN = "#E69F00"  # orange
 INK = "#222222"
 MUTED = "#777777"
 SIDES = (("L", "left", LEFT), ("R", "right", RIGHT))
+
+
+def _groups(steps: pd.DataFrame, by_side: bool) -> list[tuple[np.ndarray, str, str]]:
+    """The step groups a figure draws: each foot (``by_side``), else all steps together, because a
+    figure must not show left and right when which foot is which is not known."""
+    if not by_side:
+        return [(np.ones(len(steps), dtype=bool), "all steps", INK)]
+    side = steps["side"].to_numpy()
+    return [(side == code, name, colour) for code, name, colour in SIDES]
+
 
 #: Acute:chronic ratio band shown on the load figure: the range Gabbett (2016) associated with the
 #: lowest injury rates in team sports, and the level above which rates rose most. Descriptive only;
@@ -68,7 +75,7 @@ _STYLE: dict[str, Any] = {
 
 
 @contextmanager
-def _style() -> Iterator[None]:
+def style() -> Iterator[None]:
     with matplotlib.rc_context(_STYLE):  # type: ignore[arg-type]  # the stubs want literal rc keys
         yield
 
@@ -121,7 +128,7 @@ def side_comparison(sides: Sequence[dict]) -> Figure:
     measured = [s for s in sides if s.get("asymmetry_pct") is not None]
     relative = [s for s in measured if s["metric"] not in registry.noise_floors("difference")]
     angles = [s for s in measured if s["metric"] in registry.noise_floors("difference")]
-    with _style():
+    with style():
         heights = [max(len(relative), 1), max(len(angles), 1)]
         fig = Figure(figsize=(WIDTH_IN, 1.6 + 0.36 * sum(heights)), layout="constrained")
         ax_rel, ax_ang = fig.subplots(2, 1, gridspec_kw={"height_ratios": heights})
@@ -190,17 +197,17 @@ def _bin_minutes(duration_min: float) -> float:
     return float(max(1, round(duration_min / 30)))
 
 
-def along_run(steps: pd.DataFrame) -> Figure:
-    """The drift metrics along the run, per side: median and interquartile range per time bin."""
+def along_run(steps: pd.DataFrame, *, by_side: bool = True) -> Figure:
+    """The drift metrics along the run, per side (or over all steps when the sides are not known):
+    median and interquartile range per time bin."""
     t_min = steps["ic_s"].to_numpy(dtype=float) / 60.0
     width = _bin_minutes(np.nanmax(t_min) if len(t_min) else 1.0)
     bins = np.floor(t_min / width)
-    with _style():
+    with style():
         fig, axes = _figure(2.3 * len(registry.drift_names()), len(registry.drift_names()), 1, sharex=True)
         for ax, metric in zip(axes, registry.drift_names(), strict=True):
             label, unit, scale = _label(metric)
-            for side, name, colour in SIDES:
-                mine = steps["side"].to_numpy() == side
+            for mine, name, colour in _groups(steps, by_side):
                 x = pd.Series(steps[metric].to_numpy(dtype=float)[mine] * scale)
                 grouped = x.groupby(bins[mine])
                 q = grouped.quantile([0.25, 0.5, 0.75]).unstack()
@@ -209,7 +216,8 @@ def along_run(steps: pd.DataFrame) -> Figure:
                     continue
                 mid = (q.index.to_numpy() + 0.5) * width
                 ax.fill_between(mid, q[0.25], q[0.75], color=colour, alpha=0.15, lw=0)
-                ax.plot(mid, q[0.5], "-o", color=colour, ms=3, lw=1.6, label=f"{name} foot on the ground")
+                what = f"{name} foot on the ground" if by_side else name
+                ax.plot(mid, q[0.5], "-o", color=colour, ms=3, lw=1.6, label=what)
             ax.set_ylabel(f"{label} ({unit})")
             ax.set_title(f"{label.capitalize()} along the run")
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper right", ncols=2)
@@ -219,9 +227,10 @@ def along_run(steps: pd.DataFrame) -> Figure:
     return fig
 
 
-def distributions(steps: pd.DataFrame) -> Figure:
-    """Histograms of contact time and impact, left and right overlaid on shared bins."""
-    with _style():
+def distributions(steps: pd.DataFrame, *, by_side: bool = True) -> Figure:
+    """Histograms of contact time and impact, left and right overlaid on shared bins (all steps as one
+    when the sides are not known)."""
+    with style():
         fig, axes = _figure(3.0, 1, 2)
         for ax, metric in zip(axes, ("contact_time_s", "impact_g"), strict=True):
             label, unit, scale = _label(metric)
@@ -230,8 +239,8 @@ def distributions(steps: pd.DataFrame) -> Figure:
             if ok.sum() >= 2:
                 lo, hi = np.percentile(values[ok], [0.5, 99.5])  # a few outliers would squash the rest
                 edges = np.linspace(lo, hi if hi > lo else lo + 1, 41)
-                for side, name, colour in SIDES:
-                    v = values[ok & (steps["side"].to_numpy() == side)]
+                for mine, name, colour in _groups(steps, by_side):
+                    v = values[ok & mine]
                     if not len(v):
                         continue
                     ax.hist(v, bins=edges, histtype="stepfilled", color=colour, alpha=0.3)
@@ -247,14 +256,25 @@ def distributions(steps: pd.DataFrame) -> Figure:
 # -- trends over weeks ---------------------------------------------------------------------------------
 
 
-def training_load(daily: pd.DataFrame, flags: Sequence[dict] = ()) -> Figure:
+def _period(ax: Axes, period: tuple[pd.Timestamp, pd.Timestamp] | None) -> None:
+    """The x axis spans exactly the period the page's header names (its first to its last day)."""
+    if period is not None:
+        ax.set_xlim(period[0], period[1] + pd.Timedelta(days=1))
+
+
+def training_load(
+    daily: pd.DataFrame,
+    flags: Sequence[dict] = (),
+    *,
+    period: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> Figure:
     """Weekly impact load against the band the chronic load supports, and the acute:chronic ratio.
 
     ``daily`` is :attr:`Trends.daily` cut to the period shown. The band on the load axis is the week
     an acute:chronic ratio inside :data:`ACWR_BAND` would mean: seven times the chronic daily load
     times the band's limits. Load flags (``Flag.to_dict()``) shade the days they cover.
     """
-    with _style():
+    with style():
         fig, (ax_load, ax_ratio) = _figure(5.2, 2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
         k = 1000.0  # weekly totals are tens of thousands of g
         week = daily["load"].groupby(week_of(daily.index)).sum() / k
@@ -271,11 +291,17 @@ def training_load(daily: pd.DataFrame, flags: Sequence[dict] = ()) -> Figure:
             daily.index, 7 * daily["acute_ewma"] / k, color=INK, lw=1.4, label="last 7 days (weighted)"
         )
         _mark_flags(ax_load, flags, {"load_spike", "load_climb"})
-        ax_load.set_ylabel("impact load (thousand g)")
+        ax_load.set_ylabel("impact load (thousand g x steps)")
         ax_load.set_title("Training load per week")
         _legend_right(ax_load)
 
         ratio = daily["acwr_ewma"]
+        if not np.isfinite(ratio.to_numpy(dtype=float)).any():
+            # An empty panel would look like a fault: say why there is no ratio yet.
+            ax_ratio.text(
+                0.5, 0.5, "no acute:chronic ratio yet: it needs 28 days of training history",
+                transform=ax_ratio.transAxes, ha="center", va="center", color=MUTED,
+            )  # fmt: skip
         ax_ratio.axhspan(*ACWR_BAND, color=ACCENT, alpha=0.2, lw=0, label="usual range")
         ax_ratio.axhline(ACWR_HIGH, color=WARN, ls="--", lw=1.2, label=f"{ACWR_HIGH:g}: a steep rise")
         ax_ratio.plot(daily.index, ratio, color=INK, lw=1.6, label="acute:chronic ratio")
@@ -285,6 +311,7 @@ def training_load(daily: pd.DataFrame, flags: Sequence[dict] = ()) -> Figure:
         ax_ratio.set_xlabel("date")
         ax_ratio.set_title("Acute (7-day) over chronic (28-day) load")
         _legend_right(ax_ratio)
+        _period(ax_ratio, period)
         _dates(ax_ratio)
     return fig
 
@@ -301,11 +328,17 @@ def _baseline_band(ax: Axes, sessions: pd.DataFrame, col: str, label: str) -> No
     ax.step(x, base, where="mid", color=ACCENT, lw=1.6, label=label)
 
 
-def asymmetry_trend(sessions: pd.DataFrame, metrics: Sequence[str], flags: Sequence[dict] = ()) -> Figure:
+def asymmetry_trend(
+    sessions: pd.DataFrame,
+    metrics: Sequence[str],
+    flags: Sequence[dict] = (),
+    *,
+    period: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> Figure:
     """Each metric's asymmetry index per session, with its 95 % interval, against the baseline.
 
     Asymmetry flags shade the days they cover in their metric's plot."""
-    with _style():
+    with style():
         cols = 2 if len(metrics) > 1 else 1
         rows = int(np.ceil(len(metrics) / cols))
         fig, axes = _figure(0.5 + 2.4 * rows, rows, cols)
@@ -323,6 +356,7 @@ def asymmetry_trend(sessions: pd.DataFrame, metrics: Sequence[str], flags: Seque
             ax.set_xlabel("date")
             ax.set_title(f"{label.capitalize()}: left versus right")
             ax.set_xlim(x.min() - pd.Timedelta(days=2), x.max() + pd.Timedelta(days=2))
+            _period(ax, period)
             _mark_flags(ax, flags, {"asymmetry_drift"}, metric)
             _dates(ax)
         for ax in axes[len(metrics) :]:
@@ -333,15 +367,21 @@ def asymmetry_trend(sessions: pd.DataFrame, metrics: Sequence[str], flags: Seque
     return fig
 
 
-def pelvic_drop_trend(sessions: pd.DataFrame, flags: Sequence[dict] = ()) -> Figure:
+def pelvic_drop_trend(
+    sessions: pd.DataFrame,
+    flags: Sequence[dict] = (),
+    *,
+    period: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> Figure:
     """Pelvic drop (mean of the two sides) per session against the personal baseline; drop flags shaded."""
     col = "pelvic_drop_deg_mean"
-    with _style():
+    with style():
         fig, (ax,) = _figure(3.0)
         _baseline_band(ax, sessions, col, "your baseline")
         ax.plot(
             sessions["start"], sessions[col], "o-", color=INK, ms=4, lw=1, label="run (mean of both sides)"
         )
+        _period(ax, period)
         _mark_flags(ax, flags, {"drop_rising"})
         ax.set_ylabel("pelvic drop (deg)")
         ax.set_xlabel("date")
@@ -349,23 +389,3 @@ def pelvic_drop_trend(sessions: pd.DataFrame, flags: Sequence[dict] = ()) -> Fig
         _legend_right(ax)
         _dates(ax)
     return fig
-
-
-# -- into the page -------------------------------------------------------------------------------------
-
-
-def to_svg(fig: Figure, uid: str) -> str:
-    """The figure as inline SVG markup, its ids prefixed with ``uid`` so several can share a page."""
-    buf = io.StringIO()
-    with _style():
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-    svg = buf.getvalue()
-    svg = svg[svg.index("<svg") :]  # the XML prolog and DOCTYPE do not belong inside HTML
-    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
-    svg = re.sub(r'\bid="([^"]+)"', rf'id="{uid}-\1"', svg)
-    svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{uid}-\1)", svg)
-    svg = re.sub(r'href="#([^"]+)"', rf'href="#{uid}-\1"', svg)
-    # Scale with the page (keep the viewBox, drop the fixed size in points); screen readers get the titles.
-    titles = "; ".join(t for ax in fig.axes if ax.get_visible() and (t := ax.get_title(loc="left")))
-    head = f'<svg\\1 width="100%" role="img" aria-label="{html.escape(titles, quote=True)}"'
-    return re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', head, svg, count=1)

@@ -16,6 +16,7 @@ import pandas as pd
 from hipsense import metrics as registry
 from hipsense.errors import HipsenseError
 from hipsense.report import figures
+from hipsense.report.alternate import alternate_steps
 from hipsense.report.page import (
     Cell,
     Progress,
@@ -30,7 +31,18 @@ from hipsense.report.page import (
     table,
 )
 from hipsense.report.sources import ReportSession
-from hipsense.report.wording import asymmetry_keys, duration, number, quality_notes
+from hipsense.report.wording import (
+    IMPACT_LOAD_UNIT,
+    alternate_sentence,
+    asymmetry_keys,
+    duration,
+    number,
+    quality_notes,
+    sides_known,
+    sides_unknown_sentence,
+    skipped_sentence,
+)
+from hipsense.trends.flags import sides_unknown
 from hipsense.trends.model import Trends
 
 #: Metrics whose left/right asymmetry is followed over weeks (others join when a flag names them).
@@ -59,7 +71,7 @@ def _headline(summary: dict[str, Any], steps: pd.DataFrame) -> str:
         card("cadence", f"{cadence:.0f} <small>steps/min</small>" if cadence else "-", "median"),
         card("contact time", f"{ct * 1000:.0f} <small>ms</small>" if ct else "-", "median foot on the ground"),
         card("impact", f"{imp:.2f} <small>g</small>" if imp else "-", "median peak per step"),
-        card("impact load", f"{summary.get('impact_load_g', 0):,.0f} <small>g</small>", "sum of every step's impact"),
+        card("impact load", f"{summary.get('impact_load_g', 0):,.0f} <small>{IMPACT_LOAD_UNIT}</small>", "sum of every step's impact"),
     ]  # fmt: skip
     return card_row(cards)
 
@@ -89,11 +101,6 @@ def _sides_section(summary: dict[str, Any], svg: str) -> str:
         lead = f"<p>Differences between your left and right larger than the measurement's noise:</p><ul class='points'>{points}</ul>"
     else:
         lead = "<p>Left and right were even, within what the measurement can tell apart.</p>"
-    if summary.get("quality", {}).get("side_source") == "alternation":
-        lead += (
-            '<p class="warn">This recording has neither a gyroscope nor a sideways axis: steps were only '
-            "told apart by alternation, so which side is left and which is right is unknown.</p>"
-        )
     rows: list[list[Cell]] = []
     for s in sides:
         label, unit, _, _ = registry.labels()[s["metric"]]
@@ -132,6 +139,36 @@ def _sides_section(summary: dict[str, Any], svg: str) -> str:
     )
 
 
+def _alternate_section(why: str, steps: pd.DataFrame) -> str:
+    """Instead of left versus right when the sides are not known: why, and alternate steps compared."""
+    found = alternate_steps(steps)
+    lead = f'<p class="warn">{esc(sides_unknown_sentence(why))}</p>'
+    big = [r for r in found if (r["difference_pct"] or 0) >= 5.0]
+    if big:
+        lead += (
+            "<ul class='points'>" + "".join(f"<li>{esc(alternate_sentence(r))}</li>" for r in big) + "</ul>"
+        )
+    rows: list[list[Cell]] = []
+    for r in found:
+        m = registry.get(r["metric"])
+        apart = (
+            f"{r['difference_pct']:.1f} %" if r["difference_pct"] is not None else m.display(r["difference"])
+        )
+        rows.append(
+            [f"{esc(m.label)} ({m.display_unit})", m.display(r["median_a"]), m.display(r["median_b"]), apart]
+        )
+    body = table(["metric", "one set of steps", "the other set", "apart"], rows) if rows else ""
+    return section(
+        "sides",
+        "Alternate steps",
+        lead
+        + body
+        + '<p class="note">Every other step is the same foot, so the two sets are the two feet; which '
+        "set is which foot is not known. Medians over each set; apart = the difference as a share of "
+        "their mean.</p>",
+    )
+
+
 def _drift_sentence(summary: dict[str, Any]) -> str:
     parts = []
     for metric in registry.drift_names():
@@ -149,7 +186,7 @@ def _drift_sentence(summary: dict[str, Any]) -> str:
 
 
 def _quality(summary: dict[str, Any]) -> str:
-    notes = "; ".join(quality_notes(summary.get("quality", {})))
+    notes = "; ".join(quality_notes(summary.get("quality", {}), known=sides_known(summary)[0]))
     return section(
         "quality",
         "Data quality",
@@ -161,25 +198,27 @@ def _quality(summary: dict[str, Any]) -> str:
 def render_session(session: ReportSession, *, progress: Progress | None = None) -> str:
     """The session view: headline numbers, flags, left versus right, the run over time, distributions."""
     summary, steps = session.summary, session.steps
-    sides_svg, along_svg, dist_svg = draw(
-        [
-            ("left versus right", lambda: figures.side_comparison(summary.get("sides", []))),
-            ("along the run", lambda: figures.along_run(steps)),
-            ("distributions", lambda: figures.distributions(steps)),
-        ],
-        progress,
-    )
+    known, why = sides_known(summary)
+    todo = [
+        ("along the run", lambda: figures.along_run(steps, by_side=known)),
+        ("distributions", lambda: figures.distributions(steps, by_side=known)),
+    ]
+    if known:
+        todo.insert(0, ("left versus right", lambda: figures.side_comparison(summary.get("sides", []))))
+    svgs = draw(todo, progress)
+    along_svg, dist_svg = svgs[-2:]
+    per = "for each foot" if known else "over all steps"
     body = (
         _headline(summary, steps)
         + flags_section(summary.get("flags", []), "No flags for this run.")
-        + _sides_section(summary, sides_svg)
+        + (_sides_section(summary, svgs[0]) if known else _alternate_section(why, steps))
         + section(
             "along",
             "Along the run",
             _drift_sentence(summary)
             + figure(
                 along_svg,
-                "Median per time bin for each foot; the shaded band holds the middle half of the steps. "
+                f"Median per time bin {per}; the shaded band holds the middle half of the steps. "
                 "Pelvic drop or contact time creeping up late in a run is a common sign of fatigue.",
             ),
         )
@@ -188,7 +227,8 @@ def render_session(session: ReportSession, *, progress: Progress | None = None) 
             "Step by step",
             figure(
                 dist_svg,
-                "How contact times and impacts spread over the steps of each foot; dashed lines are the medians.",
+                f"How contact times and impacts spread over the steps {'of each foot' if known else 'together'}; "
+                "dashed lines are the medians.",
             ),
         )
         + _quality(summary)
@@ -248,7 +288,7 @@ def _sessions_table(sessions: pd.DataFrame) -> str:
             esc(f"{r['start']:%a %d %b %Y}"),
             duration(r.get("running_s")),
             number(r.get("steps"), "{:,.0f}"),
-            number(r.get("load"), "{:,.0f} g"),
+            number(r.get("load"), "{:,.0f} " + IMPACT_LOAD_UNIT),
             number(r.get("contact_time_s_ai"), "{:+.1f} %"),
             number(r.get("impact_g_ai"), "{:+.1f} %"),
             number(r.get("pelvic_drop_deg_mean"), "{:.1f} deg"),
@@ -257,6 +297,20 @@ def _sessions_table(sessions: pd.DataFrame) -> str:
     ]
     head = ["date", "running", "steps", "impact load", "contact time asym.", "impact asym.", "pelvic drop"]
     return table(head, rows)
+
+
+#: Added to a trend caption when its figure draws the personal baseline (and only then).
+_BASELINE_CAPTION = (
+    " The green line and band are your personal baseline: the runs before, not a norm for everyone. A "
+    "change matters when it leaves both the band and the run's own interval."
+)
+
+
+def _has_baseline(sessions: pd.DataFrame, cols: list[str]) -> bool:
+    return any(
+        f"{c}_base" in sessions and np.isfinite(sessions[f"{c}_base"].to_numpy(dtype=float)).any()
+        for c in cols
+    )
 
 
 #: The trend view's figure sections: figure name -> (section id, heading, caption).
@@ -273,16 +327,14 @@ _TREND_SECTIONS = {
     "asymmetry": (
         "asymmetry",
         "Left versus right over the weeks",
-        "Each dot is one run's asymmetry index with its 95 % confidence interval (positive: left "
-        "larger). The green line and band are your personal baseline: the runs before, not a norm "
-        "for everyone. A drift matters when it leaves both the band and the run's own interval.",
+        "Each dot is one run's asymmetry index with its 95 % confidence interval (positive: left larger).",
     ),
     "pelvic drop": (
         "drop",
         "Pelvic drop over the weeks",
-        "How far the swinging side of the pelvis sinks in stance, averaged over both feet, per run, "
-        "against your baseline. Drop that keeps growing over weeks can reflect tiring hip "
-        "stabilisers; many runners answer it with hip-strength work.",
+        "How far the swinging side of the pelvis sinks in stance, averaged over both feet, per run. "
+        "Drop that keeps growing over weeks can reflect tiring hip stabilisers; many runners answer it "
+        "with hip-strength work.",
     ),
 }
 
@@ -294,11 +346,19 @@ def render_trends(trends: Trends, weeks: int, *, progress: Progress | None = Non
     flags = [f.to_dict() for f in trends.flags if f.period_end >= first.date()]
     metrics = _trend_metrics(sessions, flags)
     has_drop = "pelvic_drop_deg_mean" in sessions and sessions["pelvic_drop_deg_mean"].notna().any()
-    todo = [("training load", lambda: figures.training_load(daily, flags))]
+    period = (first, last)
+    todo = [("training load", lambda: figures.training_load(daily, flags, period=period))]
     if metrics:
-        todo.append(("asymmetry", lambda: figures.asymmetry_trend(sessions, metrics, flags)))
+        todo.append(("asymmetry", lambda: figures.asymmetry_trend(sessions, metrics, flags, period=period)))
     if has_drop:
-        todo.append(("pelvic drop", lambda: figures.pelvic_drop_trend(sessions, flags)))
+        todo.append(("pelvic drop", lambda: figures.pelvic_drop_trend(sessions, flags, period=period)))
+    baseline = {
+        "training load": False,
+        "asymmetry": _has_baseline(sessions, [f"{m}_ai" for m in metrics]),
+        "pelvic drop": _has_baseline(sessions, ["pelvic_drop_deg_mean"]),
+    }
+    unknown = sides_unknown(sessions)
+    skipped = f" {skipped_sentence(int(unknown.sum()))}" if unknown.any() else ""
     svgs = dict(zip([name for name, _ in todo], draw(todo, progress), strict=True))
 
     ratio = daily["acwr_ewma"].dropna() if "acwr_ewma" in daily else pd.Series(dtype=float)
@@ -306,7 +366,7 @@ def render_trends(trends: Trends, weeks: int, *, progress: Progress | None = Non
         card("runs", f"{len(sessions)}", f"in {weeks} week{'s' if weeks != 1 else ''}"),
         card("running time", duration(float(sessions["running_s"].sum())), "in total"),
         card("steps", f"{sessions['steps'].sum():,.0f}", "running steps"),
-        card("impact load", f"{daily['load'].sum():,.0f} <small>g</small>", "sum of all steps' impacts"),
+        card("impact load", f"{daily['load'].sum():,.0f} <small>{IMPACT_LOAD_UNIT}</small>", "sum of all steps' impacts"),
         card("acute:chronic", f"{ratio.iloc[-1]:.2f}" if len(ratio) else "-", f"on {ratio.index[-1]:%d %b}" if len(ratio) else "needs 4 weeks of data"),
         card("flags", f"{len(flags)}", "in this period"),
     ]  # fmt: skip
@@ -315,7 +375,8 @@ def render_trends(trends: Trends, weeks: int, *, progress: Progress | None = Non
     shaded = " Orange shading: the days a flag covers." if flags else ""
     for name, svg in svgs.items():
         sid, heading, caption = _TREND_SECTIONS[name]
-        body += section(sid, heading, figure(svg, caption + shaded))
+        caption += (_BASELINE_CAPTION if baseline[name] else "") + shaded
+        body += section(sid, heading, figure(svg, caption + (skipped if name != "training load" else "")))
     body += section("runs", "Runs in this period", _sessions_table(sessions))
     title = f"Last {weeks} week{'s' if weeks != 1 else ''} of running"
     details = [("runner", trends.runner), ("period", f"{first:%d %b %Y} to {last:%d %b %Y}")]

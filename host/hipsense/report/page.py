@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from html import escape
 from typing import Any
@@ -169,7 +171,7 @@ def draw(figs: Sequence[tuple[str, Callable[[], Figure]]], progress: Progress | 
     for i, (name, make) in enumerate(figs):
         if progress:
             progress(i, len(figs), f"drawing {name}")
-        out.append(figures.to_svg(make(), f"fig{i}"))
+        out.append(to_svg(make(), f"fig{i}"))
     if progress:
         progress(len(figs), len(figs), None)
     return out
@@ -203,3 +205,23 @@ def page(title: str, kind: str, details: Sequence[tuple[str, str]], body: str) -
 project's docs/metrics.md; left is shown in blue, right in vermillion.</p></footer>
 </body></html>
 """
+
+
+# -- into the page -------------------------------------------------------------------------------------
+
+
+def to_svg(fig: Figure, uid: str) -> str:
+    """The figure as inline SVG markup, its ids prefixed with ``uid`` so several can share a page."""
+    buf = io.StringIO()
+    with figures.style():
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg") :]  # the XML prolog and DOCTYPE do not belong inside HTML
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    svg = re.sub(r'\bid="([^"]+)"', rf'id="{uid}-\1"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{uid}-\1)", svg)
+    svg = re.sub(r'href="#([^"]+)"', rf'href="#{uid}-\1"', svg)
+    # Scale with the page (keep the viewBox, drop the fixed size in points); screen readers get the titles.
+    titles = "; ".join(t for ax in fig.axes if ax.get_visible() and (t := ax.get_title(loc="left")))
+    head = f'<svg\\1 width="100%" role="img" aria-label="{escape(titles, quote=True)}"'
+    return re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', head, svg, count=1)

@@ -53,7 +53,7 @@ def from_store(store: Store, session_id: int) -> ReportSession:
         )
     when = r.start_time if pd.notna(r.start_time) else None
     details = [("runner", str(r.runner)), ("session", f"#{session_id}"), ("file", str(r.original_name))]
-    if r.device_id:
+    if isinstance(r.device_id, str) and r.device_id:  # a CSV import has none (NaN, not "nan")
         details.append(("clip", str(r.device_id)))
     title = f"Run of {when:%A %d %B %Y, %H:%M} UTC" if when is not None else f"Run {r.original_name}"
     return ReportSession(summary, store.steps(session_id), title, details)

@@ -8,11 +8,20 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from hipsense.formats.device_file import DecodedSession
     from hipsense.gait.summary import SessionSummary
 
 from hipsense import metrics as registry
-from hipsense.report.wording import asymmetry_keys, quality_notes
+from hipsense.report.alternate import alternate_steps
+from hipsense.report.wording import (
+    IMPACT_LOAD_UNIT,
+    asymmetry_keys,
+    quality_notes,
+    sides_known,
+    sides_unknown_sentence,
+)
 from hipsense.report.wording import duration as _duration
 
 
@@ -53,8 +62,11 @@ def _fmt(value: float | None, scale: float, fmt: str) -> str:
     return "-" if value is None else fmt.format(value * scale)
 
 
-def print_summary(summary: SessionSummary, *, console: Console) -> None:
-    """Print a session summary: headline numbers, left versus right, drift within the run, data quality."""
+def print_summary(summary: SessionSummary, *, console: Console, steps: pd.DataFrame | None = None) -> None:
+    """Print a session summary: headline numbers, left versus right, drift within the run, data quality.
+
+    When the sides are not known (:func:`~hipsense.report.wording.sides_known`), no left/right figure is
+    shown: a sentence says why, and with ``steps`` (the step table) alternate steps are compared."""
     head = Table(title="Run summary", show_header=False, title_justify="left")
     head.add_column(style="bold")
     head.add_column()
@@ -63,8 +75,41 @@ def print_summary(summary: SessionSummary, *, console: Console) -> None:
     )
     head.add_row("steps", f"{summary.steps} running steps")
     head.add_row("cadence", _fmt(summary.cadence_spm, 1.0, "{:.0f} steps/min"))
-    head.add_row("impact load", f"{summary.impact_load_g:.0f} g (sum of the peak impacts of every step)")
+    head.add_row(
+        "impact load",
+        f"{summary.impact_load_g:.0f} {IMPACT_LOAD_UNIT} (sum of the peak impacts of every step)",
+    )
     console.print(head)
+    known, why = sides_known(summary.to_dict())
+    if known:
+        _print_sides(summary, console)
+    else:
+        _print_alternate(why, steps, console)
+    _print_drift(summary, console)
+    console.print("[bold]data quality:[/] " + ", ".join(quality_notes(summary.quality, known=known)))
+
+
+def _print_alternate(why: str, steps: pd.DataFrame | None, console: Console) -> None:
+    """Alternate steps instead of left versus right, with the sentence that says why."""
+    console.print(f"[yellow]{sides_unknown_sentence(why)}[/]", highlight=False)
+    rows = alternate_steps(steps) if steps is not None else []
+    if not rows:
+        return
+    table = Table(title="Alternate steps (which foot is which is not known)", title_justify="left")
+    for col in ("metric", "one set", "the other", "apart"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for r in rows:
+        m = registry.get(r["metric"])
+        apart = (
+            f"{r['difference_pct']:.1f} %" if r["difference_pct"] is not None else m.display(r["difference"])
+        )
+        table.add_row(
+            f"{m.label} ({m.display_unit})", m.display(r["median_a"]), m.display(r["median_b"]), apart
+        )
+    console.print(table)
+
+
+def _print_sides(summary: SessionSummary, console: Console) -> None:
 
     table = Table(title="Left versus right (medians)", title_justify="left")
     for col, justify in (
@@ -96,6 +141,8 @@ def print_summary(summary: SessionSummary, *, console: Console) -> None:
         "floor. Pelvic drop: how far the swing side drops while the other foot is on the ground.[/]"
     )
 
+
+def _print_drift(summary: SessionSummary, console: Console) -> None:
     drift = Table(title="Within the run (late fifth versus early fifth)", title_justify="left")
     for col in ("metric", "early", "late", "change"):
         drift.add_column(col, justify="left" if col == "metric" else "right")
@@ -111,11 +158,3 @@ def print_summary(summary: SessionSummary, *, console: Console) -> None:
                 ("+" if d["change"] >= 0 else "") + _fmt(d["change"], scale, fmt),
             )
     console.print(drift)
-
-    q = summary.quality
-    console.print("[bold]data quality:[/] " + ", ".join(quality_notes(q)))
-    if q.get("side_source") == "alternation":
-        console.print(
-            "[yellow]This recording has neither a gyroscope nor a sideways axis: left and right are only "
-            "told apart by alternation, so which side is which is unknown.[/]"
-        )

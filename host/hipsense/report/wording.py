@@ -26,25 +26,128 @@ def asymmetry_keys(metric: str) -> tuple[str, str, str, str]:
     return "asymmetry_pct", "ci_low_pct", "ci_high_pct", "%"
 
 
+#: The unit of an impact load: a sum of one impact peak (g) per step.
+IMPACT_LOAD_UNIT = "g x steps"
+
+
 def duration(seconds: float | None) -> str:
-    """``m:ss``, or ``h:mm:ss`` from an hour on; ``-`` when unknown."""
+    """A duration with its units spelled out (``45 s``, ``9 min 05 s``, ``1 h 02 min``); ``-`` when
+    unknown. "0:30" alone leaves a reader guessing between minutes and seconds."""
     if seconds is None or not math.isfinite(seconds):
         return "-"
     m, s = divmod(int(round(seconds)), 60)
     h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+    if h:
+        return f"{h} h {m:02d} min"
+    return f"{m} min {s:02d} s" if m else f"{s} s"
 
 
-def quality_notes(quality: dict[str, Any]) -> list[str]:
-    """A session's data quality (the summary's ``quality``) as short phrases."""
+def quality_notes(quality: dict[str, Any], *, known: bool = True) -> list[str]:
+    """A session's data quality (the summary's ``quality``) as short phrases; ``known``: whether its
+    sides are known (:func:`sides_known`), so the phrase never claims a source for unknown sides."""
     q = quality
+    source = q.get("side_source")
     parts = [
         f"alignment confidence {q.get('alignment_confidence', 0):.2f}",
-        f"sides from {q.get('side_source', '?')}",
+        f"sides from {source}"
+        if known and source not in UNKNOWN_SIDE_SOURCES | {None}
+        else "sides not known",
     ]
     if q.get("missing_samples"):
         parts.append(f"{q['missing_samples']} samples missing in {len(q.get('gaps', []))} gaps")
-    if q.get("clipped_share"):
+    if q.get("clipped_share") and math.isfinite(q["clipped_share"]):
         parts.append(f"{100 * q['clipped_share']:.2f} % of samples at full scale")
     parts.append(f"{100 * q.get('doubtful_step_share', 0):.1f} % of steps with a doubtful value")
     return parts
+
+
+# -- sides: shown only when they are known ----------------------------------------------------------
+
+#: Share of a session's running steps that must have a confident side before any left/right figure
+#: is shown: below it, a median "per foot" would rest on a minority of the steps, and those steps are
+#: the ones whose bouts the side detector trusted (gait/sides.py), not a fair sample of the run.
+MIN_SIDED_SHARE = 0.8
+
+#: ``side_source`` values that mean no step's foot is known.
+UNKNOWN_SIDE_SOURCES = frozenset({"unknown", "alternation", ""})
+
+#: How a reader learns which foot is which (one sentence for every output).
+HOW_TO_KNOW_SIDES = "Which foot is which needs the gyroscope, or give `--first-side`."
+
+
+def sided_share(summary: dict[str, Any]) -> float | None:
+    """Share of the running steps whose side is known, from the summary's per-side step counts (None
+    when the summary does not count them)."""
+    steps = summary.get("steps") or 0
+    counted = [
+        (s.get("n_left") or 0) + (s.get("n_right") or 0)
+        for s in summary.get("sides") or []
+        if "n_left" in s or "n_right" in s
+    ]
+    if not counted:
+        return None
+    return min(max(counted) / steps, 1.0) if steps else 0.0
+
+
+def sides_known(summary: dict[str, Any]) -> tuple[bool, str]:
+    """Whether a summary's left/right figures may be shown, and if not, why (one plain phrase).
+
+    Unknown when the side detector had no side signal (``side_source`` unknown or alternation) or when
+    fewer than :data:`MIN_SIDED_SHARE` of the running steps have a confident side. A summary that says
+    neither (made by hand or by the simulator's histories) is taken as it is.
+    """
+    quality = summary.get("quality") or {}
+    share = sided_share(summary)
+    if ("side_source" in quality and quality["side_source"] in UNKNOWN_SIDE_SOURCES) or share == 0.0:
+        return False, "which foot made each step is not known in this recording"
+    if share is not None and share < MIN_SIDED_SHARE:
+        return False, (
+            f"only {100 * share:.0f} % of the steps have a confident side (at least "
+            f"{100 * MIN_SIDED_SHARE:.0f} % are needed to compare left and right)"
+        )
+    return True, ""
+
+
+def sides_unknown_sentence(reason: str) -> str:
+    """The plain sentence every output gives instead of a left/right comparison."""
+    return (
+        f"Left and right are not compared: {reason}. Alternate steps are compared instead, without "
+        f"saying which foot is which. {HOW_TO_KNOW_SIDES}"
+    )
+
+
+def without_sides(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary as every output may show it: when its sides are not known, each left/right figure
+    is empty (None) and no asymmetry is judged; otherwise the summary unchanged."""
+    known, _ = sides_known(summary)
+    if known:
+        return summary
+    out = dict(summary)
+    out["sides"] = [
+        {
+            k: (False if k == "larger_than_noise" else v if k in ("metric", "n_left", "n_right") else None)
+            for k, v in s.items()
+        }
+        for s in summary.get("sides") or []
+    ]
+    return out
+
+
+def alternate_sentence(row: dict[str, Any]) -> str:
+    """One alternate-step comparison (:func:`hipsense.report.alternate.alternate_steps`) in words."""
+    metric = registry.get(row["metric"])
+    a = metric.display(row["median_a"])
+    b = metric.display(row["median_b"])
+    if row.get("difference_pct") is None:
+        apart = f"{metric.display(row['difference'])} {metric.display_unit} apart"
+    else:
+        apart = f"{row['difference_pct']:.0f} % apart"
+    return f"{metric.label.capitalize()}: {a} and {b} {metric.display_unit} on alternate steps, {apart}."
+
+
+def skipped_sentence(n: int) -> str:
+    """Trends and flags: how many sessions the left/right rows, figures and flags left out, and why."""
+    return (
+        f"{n} session(s) left out of every left/right figure and flag: which foot is which is not known "
+        f"in them (alternate steps are in each one's own report). {HOW_TO_KNOW_SIDES}"
+    )

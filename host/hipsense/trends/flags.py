@@ -96,6 +96,14 @@ def _against_baseline(r: pd.Series, col: str) -> tuple[str, dict[str, float]]:
     )
 
 
+def sides_unknown(sessions: pd.DataFrame) -> np.ndarray:
+    """True for the sessions of a session table whose sides are not known (their reason is in
+    ``sides_unknown``; tables without that column have all sides known)."""
+    if "sides_unknown" not in sessions:
+        return np.zeros(len(sessions), dtype=bool)
+    return (sessions["sides_unknown"].fillna("").astype(str) != "").to_numpy()
+
+
 def weekly_loads(daily: pd.Series) -> pd.DataFrame:
     """Calendar weeks (Monday to Sunday): total load and the mean of the four weeks before.
 
@@ -150,6 +158,9 @@ class OveruseFlagger:
     ----------
     flags_
         The flags raised, oldest first.
+    skipped_
+        ``(session_id, reason)`` for each session the asymmetry and pelvic-drop rules left out because
+        its sides are not known (column ``sides_unknown`` of the session table, report/wording.py).
 
     Notes
     -----
@@ -198,10 +209,20 @@ class OveruseFlagger:
     def detect(self, sessions: pd.DataFrame, daily: pd.DataFrame, *, runner: str) -> OveruseFlagger:
         """Flags over a history: ``sessions`` with baseline columns, ``daily`` the load table."""
         flags: list[Flag] = []
+        unknown = sides_unknown(sessions)
+        self.skipped_ = [
+            (int(i), str(why))
+            for i, why in zip(
+                sessions.loc[unknown, "session_id"], sessions.loc[unknown, "sides_unknown"], strict=True
+            )
+        ]
         if len(sessions):
+            # Left/right rules judge only sessions whose sides are known: the others are skipped (not
+            # counted as "back to usual"), so they neither raise nor break a run of unusual sessions.
+            sided = sessions[~unknown].reset_index(drop=True)
             flags += self._load_flags(sessions, daily, runner)
-            flags += self._asymmetry_flags(sessions, runner)
-            flags += self._drop_flags(sessions, runner)
+            flags += self._asymmetry_flags(sided, runner)
+            flags += self._drop_flags(sided, runner)
             flags += self._fatigue_flags(sessions, runner)
         flags.sort(key=lambda f: (f.period_end, f.session_id or 0, f.kind))
         self.flags_ = flags

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from hipsense import metrics as registry
+from hipsense.report.wording import sides_known, without_sides
 
 #: Distance the body travels while one foot is on the ground (m), for the distance estimate: in the
 #: spring-mass view of running (Morin et al. 2005) it is speed x contact time, so speed ~ this length /
@@ -53,7 +54,10 @@ def session_row(session_id: int, start: dt.datetime, summary: dict[str, Any]) ->
         "steps": int(summary.get("steps") or 0),
         "load": _num(summary.get("impact_load_g")),
     }
-    sides = {s["metric"]: s for s in summary.get("sides", [])}
+    # Sides not known (report/wording.py): no left/right figure enters trends, baselines or flags.
+    known, why = sides_known(summary)
+    row["sides_unknown"] = "" if known else why
+    sides = {s["metric"]: s for s in without_sides(summary).get("sides", [])}
     for m in (x.name for x in registry.sided()):
         s = sides.get(m, {})
         left, right = _num(s.get("left")), _num(s.get("right"))

@@ -10,8 +10,8 @@ from rich.table import Table
 
 from hipsense import metrics as registry
 from hipsense.load.training import week_of
-from hipsense.report.wording import number
-from hipsense.trends.flags import weekly_loads
+from hipsense.report.wording import number, skipped_sentence
+from hipsense.trends.flags import sides_unknown, weekly_loads
 from hipsense.trends.model import Flag, Trends
 
 SEVERITY_STYLE = {"info": "cyan", "watch": "yellow", "alert": "bold red"}
@@ -95,7 +95,8 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
     gait = Table(title="Gait against your own baseline", box=box.SIMPLE_HEAD, title_justify="left")
     for col in ("metric", "usual", "usual band", "weekly means, oldest first", "last run", ""):
         gait.add_column(col, justify="left" if col in ("metric", "") else "right")
-    last = s.iloc[-1]
+    unknown = sides_unknown(s)
+    last = s[~unknown].iloc[-1] if (~unknown).any() else s.iloc[-1]
     for col, label, unit, scale in gait_rows():
         if col not in s:
             continue
@@ -121,6 +122,8 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
         "band left in 2 runs in a row, each beyond its own 95 % interval (docs/flags.md)."
     )
     console.print(gait)
+    if unknown.any():
+        console.print(f"[yellow]{skipped_sentence(int(unknown.sum()))}[/]", highlight=False)
     shown = [f for f in trends.flags if pd.Timestamp(f.period_end) >= load.index.min()] if len(load) else []
     if shown:
         console.print(
