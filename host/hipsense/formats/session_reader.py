@@ -12,6 +12,7 @@ Every value the file gives is bounded before it is used (docs/session-format.md,
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,7 +90,7 @@ class _Blocks:
     #: Missing samples still allowed after the data blocks (see :func:`_timeline`).
     budget_left: int = 0
 
-    def refuse(self, mask: np.ndarray, why) -> None:
+    def refuse(self, mask: np.ndarray, why: Callable[[int], str]) -> None:
         """Mark the blocks in ``mask`` (not yet marked) with the problem ``why(i)``."""
         for i in np.flatnonzero(mask):
             if not self.problems[i]:
