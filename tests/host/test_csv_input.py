@@ -422,3 +422,11 @@ def test_stamps_coarser_than_the_samples_are_named_as_such(tmp_path):
     df["t_s"] = np.floor(np.arange(800) / RATE * 50) / 50  # a 20 ms clock at 100 Hz
     with pytest.raises(CsvInputError, match="50% of steps are 0, stamps coarser than the samples: drop t_s and give --sample-rate"):
         read_imu_csv(_write(tmp_path, df))
+
+
+def test_a_time_jumping_years_forward_is_a_corrupt_time_not_a_pause(tmp_path):
+    df = _frame()
+    df.loc[799, "t_s"] = 1e9  # the last row's time
+    with pytest.raises(CsvInputError, match="t_s jumps 1.16e\\+04 days forward") as info:
+        read_imu_csv(_write(tmp_path, df))
+    assert info.value.offset == 801

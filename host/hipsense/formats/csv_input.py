@@ -47,6 +47,8 @@ GYR_UNITS: dict[str, float] = {"deg/s": 1.0, "rad/s": 180.0 / np.pi}
 
 #: Shortest recording worth analysing: a few strides either side of the filters' edges (the public treadmill trials last 5 s).
 MIN_DURATION_S = 3.0
+#: Longest pause inside one file (s): a longer jump of the clock is a corrupt time, not a pause.
+MAX_PAUSE_S = 7 * 86400.0
 #: Lines searched for the header when the file has a preamble.
 HEADER_SEARCH_LINES = 50
 #: Old name, kept for notebooks written against 0.1.
@@ -281,6 +283,15 @@ def read_imu_csv(
             clock = fit_clock(seconds)
         except TimeBaseError as e:
             raise CsvInputError(path, f"{TIME_COLUMN}: {e}") from None
+        jump = np.flatnonzero(np.diff(seconds) > MAX_PAUSE_S)
+        if len(jump):
+            i = int(jump[0])
+            raise CsvInputError(
+                path,
+                f"{TIME_COLUMN} jumps {(seconds[i + 1] - seconds[i]) / 86400:.3g} days forward ({t[i]:g} then "
+                f"{t[i + 1]:g}): a corrupt time? one recording pauses for {MAX_PAUSE_S / 86400:g} days at most",
+                line=first_line + i + 1,
+            )
         if epoch is not None and start_time_unix is not None:
             raise CsvInputError(path, f"{TIME_COLUMN} is UNIX time already, so it needs no start time given")
         if unit != "s":
