@@ -97,3 +97,20 @@ def test_hipsense_analyze_refuses_it_in_one_line_and_writes_nothing(name, tmp_pa
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert BAD[name][1] in proc.stderr.replace("\n", "")
     assert not steps.exists() and not summary.exists()
+
+
+def test_hipsense_import_stores_none_of_them(tmp_path):
+    """Import of every bad file at once: each fails with its own line, nothing is kept."""
+    import os
+
+    home = tmp_path / "home"
+    proc = subprocess.run(
+        [sys.executable, "-m", "hipsense.cli", "import", *(str(CORPUS / n) for n in sorted(BAD))],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "HIPSENSE_HOME": str(home)},
+    )  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    failed = [line for line in proc.stderr.splitlines() if line.startswith("failed:")]
+    assert len(failed) == len(BAD)
+    for name, (_, words) in BAD.items():
+        assert any(name in line and words in line for line in failed), name
+    assert not any((home / "raw").iterdir()) if (home / "raw").exists() else True
