@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hipsense.conventions import G
 from hipsense.formats.csv_input import CsvInputError, parse_column_map, read_imu_csv
@@ -420,7 +422,10 @@ def test_analyze_reads_a_logger_file_with_its_options(tmp_path, running, capsys)
 def test_stamps_coarser_than_the_samples_are_named_as_such(tmp_path):
     df = _frame()
     df["t_s"] = np.floor(np.arange(800) / RATE * 50) / 50  # a 20 ms clock at 100 Hz
-    with pytest.raises(CsvInputError, match="50% of steps are 0, stamps coarser than the samples: drop t_s and give --sample-rate"):
+    with pytest.raises(
+        CsvInputError,
+        match="50% of steps are 0, stamps coarser than the samples: drop t_s and give --sample-rate",
+    ):
         read_imu_csv(_write(tmp_path, df))
 
 
@@ -430,3 +435,48 @@ def test_a_time_jumping_years_forward_is_a_corrupt_time_not_a_pause(tmp_path):
     with pytest.raises(CsvInputError, match="t_s jumps 1.16e\\+04 days forward") as info:
         read_imu_csv(_write(tmp_path, df))
     assert info.value.offset == 801
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    fs=st.sampled_from([52.0, 100.0, 104.0, 208.0, 416.0]),
+    drop=st.floats(0.0, 0.02),
+    nan=st.floats(0.0, 0.02),
+    pause_s=st.sampled_from([0.0, 1.0, 600.0]),
+    unit=st.sampled_from([("s", 1.0, 0.0), ("ms", 1e3, 0.0), ("unix-ms", 1e3, 1_767_225_600_000.0)]),
+)
+def test_any_logger_file_keeps_its_clock_and_counts(seed, fs, drop, nan, pause_s, unit):
+    """Random drops, empty cells and a pause, in s, ms or UNIX ms: every sample the clock lost is
+    counted once (filled or in a gap), and elapsed = recorded + gaps exactly."""
+    import tempfile
+    from pathlib import Path
+
+    rng = np.random.default_rng(seed)
+    n = int(8 * fs)
+    number = np.arange(n)
+    t = number / fs + np.where(number >= n // 2, pause_s, 0.0)
+    keep = rng.random(n) >= drop
+    keep[[0, n // 2 - 1, n // 2, n - 1]] = True  # the pause is between two kept rows
+    df = pd.DataFrame({"t_s": t * unit[1] + unit[2]})
+    for c in ("acc_x", "acc_y", "acc_z"):
+        df[c] = rng.normal(size=n) + (G if c == "acc_z" else 0.0)
+    empty = rng.random(n) < nan
+    empty[[0, n - 1]] = False
+    df.loc[empty, "acc_y"] = np.nan
+    df = df[keep]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "any.csv"
+        df.to_csv(path, index=False, float_format="%.6f" if unit[0] != "s" else "%.9f")
+        rec = read_imu_csv(path)
+    q = rec.quality
+    assert rec.sample_rate_hz == pytest.approx(fs, rel=1e-5)
+    assert rec.recorded_time_s + q.gap_time_s == pytest.approx(rec.elapsed_time_s, abs=1e-9)
+    assert rec.elapsed_time_s == pytest.approx(n / fs + pause_s, abs=1e-6)
+    lost = int((~keep | empty).sum())
+    assert q.missing_samples == lost + round(pause_s * fs)
+    assert q.nan_cells == int((empty & keep).sum())
+    assert len(rec.segments) == len(q.gaps) + 1
+    if pause_s:  # the pause is one of the gaps (empty rows next to it may lengthen it)
+        assert any(pause_s - 1e-6 <= g.duration_s <= pause_s + 0.1 for g in q.gaps)
+    assert rec.start_time_unix == (pytest.approx(1_767_225_600.0) if unit[0] == "unix-ms" else None)
