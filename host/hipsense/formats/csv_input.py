@@ -267,10 +267,11 @@ def read_imu_csv(
         if (step <= 0).any():
             i = int(np.flatnonzero(step <= 0)[0])
             # many repeats: stamps coarser than the samples (a 10 ms clock at 208 Hz), not a bad row
-            coarse = (step == 0).mean() > 0.01
+            zero = float((step == 0).mean())
             hint = (
-                f"; {(step == 0).mean():.0%} of steps are 0, stamps coarser than the samples: drop {TIME_COLUMN} and give --sample-rate"
-                if coarse
+                f"; {zero:.0%} of steps are 0, stamps coarser than the samples: drop {TIME_COLUMN} and "
+                "give --sample-rate"
+                if zero > 0.01
                 else ""
             )
             raise CsvInputError(
