@@ -79,6 +79,108 @@ def test_block_fill_stops_at_capacity():
     assert codec.encode_block(buf, n + 1, 6, out, 0) > 1000
 
 
+def test_encode_in_steps_makes_the_same_bytes():
+    # encode_begin + encode_step(budget) with any budget = encode(): the writer spreads a block's
+    # encoding over work() steps of log.STEP_VALUES values.
+    r = _Rand(21)
+    for C, n, spread in ((3, 5, 3), (6, 200, 40), (6, 333, 3000), (3, 700, 7)):
+        buf = array.array("h", [(r.next(2 * spread + 1) - spread) * (1 + (i % 7)) for i in range(C * n)])
+        ref = bytearray(8192)
+        size = codec.encode_block(buf, n, C, ref, 3)
+        for budget in (1, 5, 16, 100, log.STEP_VALUES):
+            enc = codec.BlockEncoder(C, n, 1 << 30)
+            j = 0
+            while (j + 1) * codec.FRAME <= n:
+                enc.push_frame(buf)
+                j += 1
+            enc.tail_begin(n)
+            got = enc.tail_step(buf)
+            while got < 0:
+                got = enc.tail_step(buf)
+            assert got == n
+            out = bytearray(8192)
+            enc.encode_begin(buf, n, out, 3)
+            steps = 1
+            size2 = enc.encode_step(budget)
+            while size2 < 0:
+                steps += 1
+                size2 = enc.encode_step(budget)
+            assert size2 == size and out[: 3 + size] == ref[: 3 + size], (C, n, budget)
+            # Three passes over n values per channel, budget values per step.
+            assert steps >= 3 * C * n // budget, (steps, C, n, budget)
+
+
+def test_work_steps_are_short_and_allocate_nothing_but_the_write():
+    # append() only copies; work() steps analyse one frame, probe one tail length or encode a slice
+    # (no allocation), and one step per block writes it (header, CRC: a few small objects).
+    writes = []
+
+    class Sink:
+        def write(self, b):
+            writes.append(len(b))
+
+        def flush(self):
+            pass
+
+    w = _writer(Sink(), channels=6, acc_scale_ng=488000, gyr_range_dps=2000, gyr_scale_ndps=70000000)
+    r = _Rand(5)
+    chunk = array.array("h", [r.next(4001) - 2000 for _ in range(6 * 32)])
+    steps = 0
+    written_by = []  # the state of the step that wrote each block
+    failed = [0]
+    for i in range(60):
+        blocks = w.data_blocks
+        micropython.heap_lock()
+        try:
+            w.append(chunk, 32, 150 * i)
+        except MemoryError:
+            failed[0] += 1
+        finally:
+            micropython.heap_unlock()
+        assert w.data_blocks == blocks, "append wrote a block"
+        while True:
+            state = w._state  # 3: log._WRITING, the step that writes the block
+            blocks = w.data_blocks
+            if state == 3:
+                more = w.work()
+            else:
+                micropython.heap_lock()  # (lock and unlock in pairs: the lock is a counter)
+                try:
+                    more = w.work()
+                except MemoryError:
+                    failed[0] += 1
+                    more = False
+                finally:
+                    micropython.heap_unlock()
+            steps += 1
+            if w.data_blocks != blocks:
+                written_by.append(state)
+            if not more:
+                break
+    assert failed[0] == 0, "a step allocated"
+    assert len(written_by) >= 4 and all(s == 3 for s in written_by), written_by
+    # Every block took many steps (its frames, the tail search, the encode slices, the write).
+    assert steps >= 10 * len(written_by), (steps, len(written_by))
+    assert w.count < codec.FRAME + 32  # nothing left behind but the unfinished frame
+
+
+def test_append_works_itself_only_when_the_stage_is_full():
+    # Nobody calls work(): the stage takes the block plus the backlog, then append() does the work.
+    f = io.BytesIO()
+    w = _writer(f, block_max_samples=100, backlog=40)
+    assert w.stage_samples == 140
+    r = _Rand(8)
+    chunk = array.array("h", [r.next(200) for _ in range(3 * 20)])
+    for i in range(7):
+        w.append(chunk, 20, 10 * i)
+        assert w.data_blocks == 0 and w.count == 20 * (i + 1)
+    w.append(chunk, 20, 70)  # 160 samples do not fit 140: a block is written inside append()
+    assert w.data_blocks == 1 and w.count == 60 and w.next_index == 160
+    w.close()
+    blocks = _blocks(f.getvalue(), 2048)
+    assert [b[5] for b in blocks] == [100, 60, 0] and [b[4] for b in blocks[:2]] == [0, 50]
+
+
 def _blocks(data, bs):
     # (type, flags, seq, first_index, t_ms, n, payload_len, lost) per block; checks magic and CRC.
     res = []

@@ -96,7 +96,10 @@ async def test_drain_allocates_nothing_between_blocks():
     while w.data_blocks == 0:  # past the first block: the writer's buffers are warm
         clock.advance_ms(100)
         s.drain()
+        while w.work():
+            pass
     n = 0
+    steps = 0
     for _ in range(3):
         clock.advance_ms(60)
         m.update()  # the chip model's own arithmetic allocates; the sampler's path must not
@@ -104,10 +107,56 @@ async def test_drain_allocates_nothing_between_blocks():
         micropython.heap_lock()
         try:
             n += s.drain()
+            # The writer's steps between drains (frame analysis) allocate nothing either.
+            while w.count < w.max_samples // 2 and w.work():
+                steps += 1
         finally:
             micropython.heap_unlock()
         assert w.data_blocks == blocks
-    assert n > 30
+    assert n > 30 and steps > 0
+
+
+async def _steps_case(chip):
+    src, clock, i2c, m, d, f, w = _setup(chip, 2500)
+    s = sampler.Sampler(d, w, clock=clock.ticks_ms, gc_ms=0)
+    done = [False]
+    turns = [0]
+
+    async def other():
+        while not done[0]:
+            turns[0] += 1
+            await asyncio.sleep_ms(0)
+
+    drain = s.drain
+    during = []
+
+    def counted_drain():
+        blocks = w.data_blocks
+        k = drain()
+        during.append(w.data_blocks - blocks)
+        return k
+
+    s.drain = counted_drain
+
+    async def main():
+        await _run(s, clock, m)
+        done[0] = True
+
+    await asyncio.gather(main(), other())
+    data = [b for b in _blocks(f.getvalue()) if b[0] == log.BLOCK_DATA]
+    return data, during, s.work_steps, turns[0]
+
+
+async def test_work_runs_in_steps_between_drains_and_yields():
+    # Sampler.run: drain, then the writer's work() one step at a time with a yield after each, so
+    # another task runs between any two steps; no drain ever finishes a block itself.
+    for chip in ("lsm", "icm"):
+        data, during, steps, turns = await _steps_case(chip)
+        assert sum(b[4] for b in data) == 2500 and len(data) >= 4, chip
+        # Every block but those close() wrote was finished by work() steps, not inside a drain.
+        assert sum(during[:-1]) == 0, (chip, during)
+        assert steps > 10 * (len(data) - 1), (chip, steps)
+        assert turns >= steps, (chip, turns, steps)
 
 
 async def test_gc_runs_right_after_drains():
