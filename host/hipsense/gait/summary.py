@@ -104,19 +104,20 @@ def block_bootstrap(
     Sinica 7:1-31): replicates of ``max_steps`` steps, their spread around the estimate scaled by
     ``sqrt(max_steps / n)``, which keeps an hour's run as fast as a short one.
 
+    The replicates' block starts depend only on the number of steps and the seed, so the metrics of
+    one session draw them once (:func:`_block_starts`); each replicate's side medians are then read
+    from one sort of small integer ranks (:func:`_row_medians`). The numbers are exactly those of
+    resampling the values and sorting each side apart (tests/host/test_summary_bootstrap.py keeps that
+    implementation and compares).
+
     Returns ``((ai_low, ai_high), (diff_low, diff_high), (left_low, left_high), (right_low,
     right_high))``, NaN where the replicates cannot tell.
     """
+    values = np.asarray(values, dtype=float)
+    is_left = np.asarray(is_left, dtype=bool)
     k = len(values)
-    block = max(2, min(block, k // 4 or 2))
-    m = min(k, max_steps)
-    n_blocks = int(np.ceil(m / block))
-    rng = np.random.default_rng(seed)
-    starts = rng.integers(0, k - block + 1, size=(n_boot, n_blocks))
-    idx = (starts[:, :, None] + np.arange(block)).reshape(n_boot, -1)[:, :m]
-    v = values[idx]
-    lft = is_left[idx]
-    ml, mr = _row_medians(v, lft), _row_medians(v, ~lft)
+    starts, block, m = _block_starts(k, block, n_boot, max_steps, seed)
+    ml, mr = _row_medians(values, is_left, starts, block, m)
     left, right = float(np.median(values[is_left])), float(np.median(values[~is_left]))
     scale = np.sqrt(m / k)
     with np.errstate(all="ignore"):
@@ -130,6 +131,69 @@ def block_bootstrap(
     )
 
 
+#: Recent replicates' block starts by what they depend on: the sided metrics of one session (same
+#: steps, same seed) draw them once. A few small arrays (n_boot x m/block integers).
+_STARTS_CACHE: dict[tuple[int, int, int, int, int], tuple[np.ndarray, int, int]] = {}
+_STARTS_CACHE_SIZE = 8
+
+
+def _block_starts(k: int, block: int, n_boot: int, max_steps: int, seed: int) -> tuple[np.ndarray, int, int]:
+    """The moving-block bootstrap's replicates as ``(starts, block, m)``: replicate ``r`` is the steps
+    ``starts[r, j] .. starts[r, j] + block - 1`` for each ``j`` in turn, cut after ``m`` steps."""
+    key = (k, block, n_boot, max_steps, seed)
+    hit = _STARTS_CACHE.get(key)
+    if hit is not None:
+        return hit
+    block = max(2, min(block, k // 4 or 2))
+    m = min(k, max_steps)
+    n_blocks = int(np.ceil(m / block))
+    starts = np.random.default_rng(seed).integers(0, k - block + 1, size=(n_boot, n_blocks))
+    starts.flags.writeable = False  # shared between metrics
+    if len(_STARTS_CACHE) >= _STARTS_CACHE_SIZE:
+        _STARTS_CACHE.pop(next(iter(_STARTS_CACHE)))
+    _STARTS_CACHE[key] = (starts, block, m)
+    return starts, block, m
+
+
+def _row_medians(
+    values: np.ndarray, is_left: np.ndarray, starts: np.ndarray, block: int, m: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each replicate's median of its left steps and of its right steps (NaN for a side it lacks).
+
+    Every step gets a rank: left steps before right ones, each side in value order (NaN last), so the
+    ranks fit 16 bits for up to 65,536 steps and numpy sorts them by radix. A replicate's sorted ranks
+    hold its ``n_left`` left steps first, in value order, then its right ones; the median of ``n``
+    entries is the mean of the values at ranks ``(n-1)//2`` and ``n//2``, as sorting the values gives.
+    """
+    n_boot, k = len(starts), len(values)
+    if n_boot == 0:
+        return np.zeros(0), np.zeros(0)
+    order = np.lexsort((values, ~is_left))  # left first, then by value
+    rank = np.empty(k, dtype=np.uint16 if k <= 2**16 else np.int64)
+    rank[order] = np.arange(k)
+    value_at = values[order]
+    # Replicate rows by whole windows of `block` ranks (a copy of contiguous runs, not a gather per step).
+    windows = np.lib.stride_tricks.sliding_window_view(rank, block)
+    rows = windows[starts].reshape(n_boot, -1)[:, :m]
+    rows = np.sort(rows, axis=1, kind="stable")
+    # Left steps per replicate from the block sums of is_left (the last block cut to fit m).
+    c = np.r_[0, np.cumsum(is_left)]
+    per_block = c[starts + block] - c[starts]
+    last_len = m - (starts.shape[1] - 1) * block
+    per_block[:, -1] = c[starts[:, -1] + last_len] - c[starts[:, -1]]
+    n_left = per_block.sum(axis=1)
+    n_right = m - n_left
+    rows_i = np.arange(n_boot)
+
+    def median_at(first: np.ndarray, n: np.ndarray) -> np.ndarray:
+        lo = first + np.maximum((n - 1) // 2, 0)
+        hi = np.minimum(first + n // 2, m - 1)
+        med = 0.5 * (value_at[rows[rows_i, lo]] + value_at[rows[rows_i, hi]])
+        return np.where(n > 0, med, np.nan)
+
+    return median_at(np.zeros(n_boot, dtype=np.int64), n_left), median_at(n_left, n_right)
+
+
 def _interval(replicates: np.ndarray, centre: float, scale: float, n_boot: int) -> tuple[float, float]:
     """Percentile interval of the replicates, its spread around ``centre`` scaled by ``scale``."""
     r = replicates[np.isfinite(replicates)]
@@ -137,25 +201,6 @@ def _interval(replicates: np.ndarray, centre: float, scale: float, n_boot: int) 
         return (np.nan, np.nan)
     lo, hi = np.percentile(r, [2.5, 97.5])
     return float(centre + (lo - centre) * scale), float(centre + (hi - centre) * scale)
-
-
-def _row_medians(v: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Median of each row of ``v`` over the entries where ``mask`` holds (NaN for none).
-
-    Entries outside the mask become +inf and sort last, so the median of a row with ``n`` valid entries
-    sits at ranks ``(n-1)//2`` and ``n//2``; a partial sort up to the largest rank needed is enough.
-    """
-    x = np.where(mask, v, np.inf)
-    n = mask.sum(axis=1)
-    if not n.any():
-        return np.full(len(v), np.nan)
-    lo, hi = np.maximum((n - 1) // 2, 0), np.maximum(n // 2, 0)
-    kmax = int(hi.max())
-    part = np.partition(x, kmax, axis=1)[:, : kmax + 1]
-    part.sort(axis=1)
-    rows = np.arange(len(v))
-    med = 0.5 * (part[rows, np.minimum(lo, kmax)] + part[rows, np.minimum(hi, kmax)])
-    return np.where(n > 0, med, np.nan)
 
 
 def _beyond(low: float, high: float, estimate: float, floor: float) -> bool:
