@@ -23,7 +23,7 @@ from hipsense import analysis
 from hipsense.errors import HipsenseError
 from hipsense.formats.load import load_recording
 from hipsense.recording import Recording
-from hipsense.store import TEMP_PREFIX, Derived, Store, StoreError, sha256_file
+from hipsense.store import TEMP_PREFIX, Derived, Forgotten, Store, StoreError, sha256_file
 from hipsense.trends.build import refresh_session_flags
 
 #: Called as ``progress(done, total, current)`` before each item (``current`` is the item) and once at
@@ -241,15 +241,25 @@ def _unplace(store: Store, final: Path, sha: str) -> None:
         pass  # left for `hipsense doctor`, which finds orphan raw files
 
 
-def reanalyze(store: Store, all: bool = False, progress: Progress | None = None) -> ReanalyzeReport:  # noqa: A002
+def reanalyze(
+    store: Store,
+    all: bool = False,  # noqa: A002
+    progress: Progress | None = None,
+    *,
+    ids: Iterable[int] | None = None,
+) -> ReanalyzeReport:
     """Re-run the analysis from the raw files for sessions made by another algorithm version.
 
-    With ``all``, every session. Each session's derived rows are replaced in one transaction; the raw
-    files are only read (and re-hashed first: a raw file that no longer matches its hash is reported and
-    its session left as it was).
+    With ``all``, every session; with ``ids``, those sessions (``hipsense doctor``). Each session's
+    derived rows are replaced in one transaction; the raw files are only read (and re-hashed first: a
+    raw file that no longer matches its hash is reported and its session left as it was).
     """
     version = current_algorithm_version()
-    todo, up_to_date = store.outdated(version, all=all)
+    if ids is not None:
+        todo = store.sources(ids)
+        up_to_date = 0
+    else:
+        todo, up_to_date = store.outdated(version, all=all)
     report = ReanalyzeReport(up_to_date=up_to_date)
     changed_runners: set[str] = set()
     for i, (sid, sha, name, options, runner) in enumerate(todo):
@@ -288,6 +298,14 @@ def reanalyze(store: Store, all: bool = False, progress: Progress | None = None)
     return report
 
 
+def forget(store: Store, session_id: int, *, purge: bool = False) -> Forgotten:
+    """Remove a session from the store (:meth:`Store.forget`) and judge its runner's flags again."""
+    gone = store.forget(session_id, purge=purge)
+    if gone.runner is not None and gone.runner in store.runners():
+        refresh(store, [gone.runner])
+    return gone
+
+
 def refresh(store: Store, runners: Iterable[str] | None = None) -> None:
     """Store in every session summary the flags it raised over its runner's history (hipsense.trends)."""
     for name in store.runners() if runners is None else runners:
@@ -301,6 +319,7 @@ __all__ = [
     "ReanalyzeReport",
     "current_algorithm_version",
     "derive",
+    "forget",
     "import_files",
     "read_recording",
     "reanalyze",

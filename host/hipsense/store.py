@@ -20,7 +20,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -458,6 +458,20 @@ class Store:
         todo = self.db.execute(query + " ORDER BY s.id", args).fetchall()
         total = self.db.execute("SELECT count(*) FROM sessions").fetchone()[0]
         return todo, total - len(todo)
+
+    def sources(self, ids: Iterable[int]) -> list[tuple]:
+        """These sessions as :meth:`outdated` lists them (unknown ids are left out)."""
+        out = []
+        for sid in ids:
+            row = self.db.execute(
+                "SELECT s.id, s.raw_sha256, r.original_name, r.csv_options, u.name FROM sessions s "
+                "JOIN raw_files r ON r.sha256 = s.raw_sha256 JOIN runners u ON u.id = s.runner_id "
+                "WHERE s.id = ?",
+                (int(sid),),
+            ).fetchone()
+            if row is not None:
+                out.append(row)
+        return out
 
     def session_of(self, sha: str) -> int | None:
         row = self.db.execute("SELECT id FROM sessions WHERE raw_sha256 = ?", (sha,)).fetchone()

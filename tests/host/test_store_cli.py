@@ -98,7 +98,7 @@ def test_an_unusable_data_folder_is_one_clear_line(runs, tmp_path):
 
 
 def test_new_commands_have_help(capsys):
-    for name in ("import", "sessions", "reanalyze"):
+    for name in ("import", "sessions", "reanalyze", "forget", "doctor"):
         with pytest.raises(SystemExit) as exit_:
             main([name, "--help"])
         assert exit_.value.code == 0
@@ -188,3 +188,46 @@ def test_start_time_dates_a_csv_and_survives_reanalysis(runs, home, capsys):
     capsys.readouterr()
     assert main(["import", str(runs / "a.hsn"), str(runs / "b.csv"), "--start-time", "2026-03-01"]) == 2
     assert "dates one recording" in capsys.readouterr().err
+
+
+def test_forget_removes_a_session_in_one_line(runs, home, capsys):
+    main(["import", str(runs / "a.hsn"), str(runs / "b.csv"), "--runner", "ana"])
+    capsys.readouterr()
+    assert main(["forget", "1"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert len(out.splitlines()) == 1
+    assert out.startswith("forgot session 1 (a.hsn, runner ana): its raw file is in ")
+    assert str(home / "quarantine") in out
+    assert main(["forget", "1"]) == 2
+    assert "no session 1 " in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["forget", "one"])
+    assert exit_.value.code == 2 and "not a session id" in capsys.readouterr().err
+    assert main(["forget", "2", "--purge"]) == 0
+    assert capsys.readouterr().out.strip().endswith("its raw file was deleted")
+    with Store(home) as store:
+        assert store.sessions().empty
+    assert [p.suffix for p in (home / "quarantine").iterdir()] == [".hsn"]  # the CSV was purged
+    assert main(["import", str(next((home / "quarantine").iterdir())), "--runner", "ana"]) == 0
+
+
+def test_doctor_reports_then_repairs(runs, home, capsys):
+    import os
+    import time
+
+    assert main(["doctor"]) == 0  # no data folder yet: says so
+    main(["import", str(runs / "a.hsn")])
+    capsys.readouterr()
+    assert main(["doctor"]) == 0
+    assert "checked 1 sessions and 1 raw files, database ok: nothing to repair" in capsys.readouterr().out
+    killed = home / "raw" / ".import-abcd.hsn"
+    killed.write_bytes(b"HSNS")
+    os.utime(killed, (time.time() - 3600, time.time() - 3600))
+    assert main(["doctor", "--dry-run"]) == 1
+    out = capsys.readouterr().out
+    assert "dry run" in out and "would delete it" in out and "1 found, 0 repaired, 1 left" in out
+    assert killed.exists()
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "deleted" in out and "1 found, 1 repaired, 0 left" in out
+    assert not killed.exists()

@@ -21,7 +21,7 @@ from hipsense.cli import main
 from hipsense.formats import session_header
 from hipsense.library import import_files
 from hipsense.sim import scenarios, simulate_run
-from hipsense.store import HOME_ENV, Store, StoreRowWarning
+from hipsense.store import HOME_ENV, Store, StoreError, StoreRowWarning
 
 HUGE = 2**63 + 5
 JAN1 = 1_735_689_600
@@ -292,3 +292,157 @@ def test_old_temporaries_are_cleaned_at_the_next_import(files, tmp_path):
         import_files(store, [files["run1.hsn"]])
         assert not old.exists()
         assert fresh.exists()
+
+
+# -- forget ------------------------------------------------------------------------------------------
+
+
+def test_forget_moves_the_raw_file_aside_and_import_takes_it_back(files, tmp_path):
+    from hipsense.library import forget
+
+    with Store(tmp_path / "home") as store:
+        import_files(store, [files["run1.hsn"], files["run2.hsn"]], runner="ana")
+        first, second = store.sessions()["id"].tolist()
+        sha = store.sessions()["sha256"].iloc[0]
+        gone = forget(store, first)
+        assert gone.runner == "ana" and gone.original_name == "run1.hsn"
+        assert gone.quarantined == store.root / "quarantine" / f"{sha}.hsn"
+        assert gone.quarantined.read_bytes() == files["run1.hsn"].read_bytes()
+        assert store.sessions()["id"].tolist() == [second]
+        assert not store.raw_path(sha).exists()
+        for table, key in (("steps", "session_id"), ("summaries", "session_id"), ("sessions", "id")):
+            assert store.db.execute(f"SELECT count(*) FROM {table} WHERE {key} = ?", (first,)).fetchone() == (
+                0,
+            )
+        assert store.db.execute("SELECT count(*) FROM raw_files WHERE sha256 = ?", (sha,)).fetchone() == (0,)
+        assert store.integrity_check() == "ok"
+        report = import_files(store, [gone.quarantined], runner="ana")
+        assert len(report.added) == 1
+        with pytest.raises(StoreError, match="no session 99"):
+            forget(store, 99)
+        sha2 = store.sessions().set_index("id").loc[second, "sha256"]
+        purged = forget(store, second, purge=True)
+        assert purged.quarantined is None and purged.purged
+        assert not list((store.root / "quarantine").glob(f"{sha2}*"))
+        assert not store.raw_path(sha2).exists()
+        assert len(store.sessions()) == 1
+
+
+def test_forget_removes_a_session_whose_row_cannot_be_read(forged, home):
+    from hipsense.library import forget
+
+    with Store(home) as store:
+        for sid in forged.values():
+            forget(store, sid)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", StoreRowWarning)
+            assert len(store.sessions()) == 1
+            assert len(store.summaries("default")) == 1
+
+
+# -- doctor ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def damaged(files, home, tmp_path):
+    """Five sessions and everything that can go wrong around them (see the comments)."""
+    d = tmp_path / "more"
+    d.mkdir()
+    paths = [files["run1.hsn"], files["run2.hsn"]]
+    for seed in (3, 4, 6):
+        run = simulate_run(scenarios.steady_run(duration_s=20, seed=seed))
+        paths.append(run.write_device_file(d / f"run{seed}.hsn", start_time_unix=JAN1 + seed * 86400))
+    with Store(home) as store:
+        assert len(import_files(store, paths).added) == 5
+        s = store.sessions().set_index("original_name")
+        ids = {name: int(s.loc[name, "id"]) for name in s.index}
+        sha = {name: s.loc[name, "sha256"] for name in s.index}
+        db = store.db
+        # a temporary of a killed import
+        old = store.raw_dir / ".import-killed.csv"
+        old.write_bytes(b"t_s,acc_x\n")
+        os.utime(old, (time.time() - 3600, time.time() - 3600))
+        # run1: raw file missing and a summary that is not JSON: cannot be reanalysed, marked instead
+        store.raw_path(sha["run1.hsn"]).unlink()
+        db.execute("UPDATE summaries SET json = 'oops' WHERE session_id = ?", (ids["run1.hsn"],))
+        # run2: raw file damaged on disk
+        raw2 = store.raw_path(sha["run2.hsn"])
+        os.chmod(raw2, 0o600)
+        with open(raw2, "r+b") as fh:
+            fh.seek(200)
+            fh.write(b"\xff\xff")
+        # run3: a start time no calendar holds (reanalysed from its intact raw file)
+        db.execute("UPDATE sessions SET start_time = 1e15 WHERE id = ?", (ids["run3.hsn"],))
+        # run4: its rows vanished (an import killed after placing the raw file): an orphan raw file
+        for table, key in (("steps", "session_id"), ("summaries", "session_id"), ("sessions", "id")):
+            db.execute(f"DELETE FROM {table} WHERE {key} = ?", (ids["run4.hsn"],))
+        db.execute("DELETE FROM raw_files WHERE sha256 = ?", (sha["run4.hsn"],))
+        # run6: no derived data
+        db.execute("DELETE FROM summaries WHERE session_id = ?", (ids["run6.hsn"],))
+        # a raw-file row without a session
+        db.execute(
+            "INSERT INTO raw_files VALUES (?, 'raw/ff/x', 'device', 1, 0, 'ghost.hsn', NULL)", ("f" * 64,)
+        )
+    return {"ids": ids, "sha": sha}
+
+
+def test_doctor_dry_run_reports_everything_and_changes_nothing(damaged, home):
+    from hipsense.doctor import doctor
+
+    with Store(home) as store:
+        before = snapshot(store)
+        report = doctor(store, dry_run=True)
+        assert snapshot(store) == before
+    checks = sorted((f.check, f.what.split(" (")[0]) for f in report.findings)
+    ids = damaged["ids"]
+    assert checks == sorted(
+        [
+            ("temporary", "raw/.import-killed.csv"),
+            ("raw-file row", "f" * 12),
+            ("orphan file", store.raw_path(damaged["sha"]["run4.hsn"]).relative_to(home).as_posix()),
+            ("raw file", f"session {ids['run1.hsn']}"),
+            ("raw file", f"session {ids['run2.hsn']}"),
+            ("row", f"session {ids['run1.hsn']}"),
+            ("row", f"session {ids['run3.hsn']}"),
+            ("row", f"session {ids['run6.hsn']}"),
+        ]
+    )
+    assert not any(f.fixed for f in report.findings)
+    cannot = [f for f in report.findings if not f.action.startswith("would ")]
+    assert [(f.what, f.problem) for f in cannot] == [
+        (f"session {ids['run1.hsn']} (run1.hsn)", "its raw file is missing")
+    ]
+
+
+def test_doctor_repairs_what_it_can(damaged, home, files):
+    from hipsense.doctor import doctor
+    from hipsense.library import forget
+
+    ids, sha = damaged["ids"], damaged["sha"]
+    with Store(home) as store:
+        report = doctor(store)
+        left = sorted(f.what for f in report.unfixed)
+        assert left == [f"session {ids['run1.hsn']} (run1.hsn)"]  # its raw file is gone for good
+        assert not (store.raw_dir / ".import-killed.csv").exists()
+        orphan = store.root / "quarantine" / f"{sha['run4.hsn']}.hsn"
+        assert orphan.is_file()
+        assert (store.root / "quarantine" / f"{sha['run2.hsn']}.damaged").is_file()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", StoreRowWarning)
+            listed = store.sessions().set_index("id")
+            store.summaries("default")
+        assert listed.loc[ids["run3.hsn"], "status"] == "ok"
+        assert listed.loc[ids["run3.hsn"], "start_time"] == pd.Timestamp(JAN1 + 3 * 86400, unit="s", tz="UTC")
+        assert listed.loc[ids["run6.hsn"], "status"] == "ok" and store.summary(ids["run6.hsn"]) is not None
+        assert listed.loc[ids["run1.hsn"], "status"] == "error"
+        assert store.integrity_check() == "ok"
+        # Again: only the two sessions whose raw files are lost are left, and forget removes them.
+        again = doctor(store)
+        assert sorted(f.what.split(" (")[0] for f in again.findings) == sorted(
+            [f"session {ids['run1.hsn']}", f"session {ids['run2.hsn']}"]
+        )
+        forget(store, ids["run1.hsn"])
+        forget(store, ids["run2.hsn"])
+        assert doctor(store).findings == []
+        # The orphan goes back in by the ordinary import.
+        assert len(import_files(store, [orphan]).added) == 1

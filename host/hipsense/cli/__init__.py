@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from rich.markup import escape
 
 from hipsense import __version__
-from hipsense.cli import clip, history, recordings, research
+from hipsense.cli import care, clip, common, history, recordings, research
 from hipsense.cli.common import err_console
 from hipsense.errors import HipsenseError
 
@@ -30,9 +30,15 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, func: Callable[[argparse.Namespace], int], help_: str, description: str):
         p = sub.add_parser(name, help=help_, description=description)
         p.set_defaults(func=func)
+        p.add_argument(
+            "-q",
+            "--quiet",
+            action="store_true",
+            help="no progress bars or spinners (results and errors only)",
+        )
         return p
 
-    for group in (recordings, history, research, clip):
+    for group in (recordings, history, care, research, clip):
         group.register(add)
     return parser
 
@@ -60,11 +66,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    common.QUIET = bool(getattr(args, "quiet", False))
     try:
         with _warnings_as_lines():
             return args.func(args)
     except HipsenseError as e:
         err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+        return 2
+    except BrokenPipeError:  # `hipsense ... | head`: the reader left; nothing more to say
+        return 0
+    except OSError as e:  # a file the command had to write or read, refused by the system: one line
+        where = f"{e.filename}: " if e.filename else ""
+        err_console.print(f"[bold red]error:[/] {escape(where + (e.strerror or str(e)))}", highlight=False)
         return 2
     except KeyboardInterrupt:
         err_console.print("interrupted")

@@ -90,7 +90,9 @@ def session_table(records: Iterable[tuple[int, dt.datetime, dict[str, Any]]]) ->
     """Rows of :func:`session_row` for ``(session_id, start, summary)`` records, in time order."""
     rows = [session_row(*r) for r in records]
     if not rows:
-        return pd.DataFrame(columns=["session_id", "start", "running_s", "steps", "load", "distance_km"])
+        return pd.DataFrame(
+            columns=["session_id", "start", "running_s", "steps", "load", "distance_km", "sides_unknown"]
+        )
     df = pd.DataFrame(rows)
     df["start"] = pd.to_datetime(df["start"], utc=True)
     return df.sort_values(["start", "session_id"], kind="stable").reset_index(drop=True)
