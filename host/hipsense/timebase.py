@@ -64,6 +64,8 @@ class Clock:
         Per stretch, the fitted time of grid number 0, seconds from the first row's time.
     max_residual_s
         Largest distance of a row's time from the fitted clock (stamp jitter, rounding or drift).
+    max_fill
+        The fill limit in samples the stretches were cut with (give it to :func:`place_on_grid`).
     """
 
     rate_hz: float
@@ -71,11 +73,16 @@ class Clock:
     index: np.ndarray
     run_start_s: np.ndarray
     max_residual_s: float
+    max_fill: int
 
 
 def max_fill_samples(rate_hz: float, max_fill_s: float = MAX_FILL_S) -> int:
-    """Most consecutive missing samples filled by interpolation at this rate (at least 1)."""
-    return max(1, int(np.floor(max_fill_s * rate_hz + 1e-9)))
+    """Most consecutive missing samples filled by interpolation at this rate (at least 1).
+
+    The rate is taken to 3 significant digits first: a fitted 99.99999 Hz and 100.00001 Hz must not
+    give 9 and 10 (0.1 s is a whole number of samples at the usual rates)."""
+    snapped = float(f"{rate_hz:.3g}")
+    return max(1, int(np.floor(round(max_fill_s * snapped, 6))))
 
 
 def _runs(k: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
@@ -136,17 +143,17 @@ def fit_clock(times_s: np.ndarray, *, max_fill_s: float = MAX_FILL_S) -> Clock:
         if k_prev is not None and np.array_equal(k, k_prev):
             break
         k_prev = k
+    limit = max_fill_samples(1.0 / period, max_fill_s)
     k = np.maximum(np.rint(d / period), 1.0)
-    run, index = _runs(k, max_fill_samples(1.0 / period, max_fill_s))
+    run, index = _runs(k, limit)
     n_runs = int(run[-1]) + 1
-    fitted, _ = _fit(t, run, index, n_runs)
+    fitted, start = _fit(t, run, index, n_runs)
     if fitted is not None and fitted > 0:
         period = fitted
-        start = _fit(t, run, index, n_runs)[1]  # the intercepts that go with the final period
     else:  # single rows only: each stretch starts where its row is
         start = t[np.concatenate(([0], np.flatnonzero(np.diff(run)) + 1))]
     residual = t - (start[run] + period * index)
-    return Clock(1.0 / period, run, index, start, float(np.max(np.abs(residual))))
+    return Clock(1.0 / period, run, index, start, float(np.max(np.abs(residual))), limit)
 
 
 @dataclass(frozen=True)
@@ -209,6 +216,7 @@ def place_on_grid(
     *,
     valid: np.ndarray | None = None,
     max_fill_s: float = MAX_FILL_S,
+    max_fill: int | None = None,
 ) -> Grid:
     """Put the rows with data on a uniform grid per gap-free stretch.
 
@@ -225,6 +233,8 @@ def place_on_grid(
         Per input row, ``False`` where the row holds no usable data (an empty cell): it becomes a hole.
     max_fill_s
         Longest hole filled; a longer one is a gap.
+    max_fill
+        The same limit in samples, when a :class:`Clock` already chose it (``Clock.max_fill``).
 
     Raises
     ------
@@ -242,7 +252,7 @@ def place_on_grid(
     if (same_run & (n[1:] <= n[:-1])).any():
         raise TimeBaseError("sample numbers do not increase")
     step = np.where(same_run, n[1:].view(np.uint64) - n[:-1].view(np.uint64), 0)
-    limit = max_fill_samples(rate_hz, max_fill_s)
+    limit = max_fill if max_fill is not None else max_fill_samples(rate_hz, max_fill_s)
     brk = ~same_run | (step > limit + 1)
     first = np.concatenate(([0], np.flatnonzero(brk) + 1))  # in rows[] numbering
     last = np.concatenate((first[1:], [len(rows)])) - 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hipsense.recording import Recording
@@ -148,6 +148,8 @@ def test_impossible_times_say_what_was_found(values, unit, message):
 
 
 @settings(max_examples=60, deadline=None)
+# found by hypothesis: a fitted 19.9999 Hz once cut 0.1 s into 1 sample where 20 Hz cuts 2
+@example(seed=769, fs=20.0, n=747, jitter=0.125, drop=0.03125, offset=0.0)
 @given(
     seed=st.integers(0, 2**32 - 1),
     fs=st.floats(20.0, 1000.0),
@@ -166,7 +168,7 @@ def test_any_monotone_times_with_jitter_below_a_quarter_period_give_the_exact_gr
     # the fill limit keeps a hole a hole: a drop run longer than it is a gap with its own stretch
     t = offset + (number + rng.uniform(-jitter, jitter, len(number))) / fs
     clock = fit_clock(t)
-    limit = max_fill_samples(clock.rate_hz)
+    limit = clock.max_fill
     starts = np.r_[0, np.flatnonzero(np.diff(number) - 1 > limit) + 1]
     run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(number)]))
     assert (clock.run == run).all()

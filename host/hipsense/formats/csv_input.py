@@ -310,9 +310,10 @@ def read_imu_csv(
                 "(jitter or drift): times follow the fitted clock"
             )
         run, index, run_start, rate = clock.run, clock.index, clock.run_start_s, clock.rate_hz
+        max_fill: int | None = clock.max_fill
     else:
         assert sample_rate_hz is not None
-        epoch, rate = None, float(sample_rate_hz)
+        epoch, rate, max_fill = None, float(sample_rate_hz), None
         run, index, run_start = np.zeros(n, np.int64), np.arange(n, dtype=np.int64), np.zeros(1)
 
     nan = np.zeros(n, dtype=bool)
@@ -324,7 +325,7 @@ def read_imu_csv(
         values[col] = values[col] * (ACC_UNITS[acc_unit] if is_acc else GYR_UNITS[gyr_unit])
         check_range(path, col, values[col], acc_unit if is_acc else gyr_unit, first_line)
     try:
-        grid = place_on_grid(run, index, run_start, rate, valid=~nan)
+        grid = place_on_grid(run, index, run_start, rate, valid=~nan, max_fill=max_fill)
     except TimeBaseError:
         raise CsvInputError(path, "no row has a number in every column") from None
     good = {col: v[~nan] for col, v in values.items()}
