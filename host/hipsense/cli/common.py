@@ -17,6 +17,9 @@ from hipsense.errors import HipsenseError
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
+#: Set by ``--quiet`` (cli/__init__.py): no progress bars or spinners, only results and errors.
+QUIET = False
+
 #: ``add(name, func, help, description)`` -> the command's parser (each module's ``register`` takes it).
 AddCommand = Callable[[str, Callable[[argparse.Namespace], int], str, str], argparse.ArgumentParser]
 
@@ -26,7 +29,8 @@ def progress_bar(start: str, label: Callable[[Any], str]) -> Iterator[Callable[[
     """A transient progress bar; yields the ``progress(done, total, current)`` callback that the store,
     report, export and batch functions take, which shows ``label(current)`` (``start`` until the first call).
 
-    Not shown when the output is not a terminal (a pipe, a file, a CI log): there the bar would be only
+    Drawn on stderr, so stdout keeps only results (``--json`` stays parseable). Not shown with
+    ``--quiet`` or when stderr is not a terminal (a pipe, a file, a CI log): there the bar would be only
     a stray blank line."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -35,9 +39,9 @@ def progress_bar(start: str, label: Callable[[Any], str]) -> Iterator[Callable[[
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=err_console,
         transient=True,
-        disable=not console.is_interactive,
+        disable=QUIET or not err_console.is_interactive,
     ) as bar:
         task = bar.add_task(start, total=None)
 
@@ -45,6 +49,87 @@ def progress_bar(start: str, label: Callable[[Any], str]) -> Iterator[Callable[[
             bar.update(task, total=total, completed=done, description=label(current))
 
         yield progress
+
+
+def status(message: str):
+    """A transient spinner on stderr while one long step runs (nothing with ``--quiet`` or off a terminal)."""
+    from contextlib import nullcontext
+
+    if QUIET or not err_console.is_interactive:
+        return nullcontext()
+    return err_console.status(message)
+
+
+def add_json_option(p: argparse.ArgumentParser, what: str) -> None:
+    """--json: ``what`` as JSON on stdout (the export schema's field names), nothing else on stdout."""
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help=f"print {what} as JSON on stdout instead of tables (field names as in docs/data-dictionary.md)",
+    )
+
+
+def print_json(obj: Any) -> int:
+    """``obj`` as strict JSON on stdout (NaN and infinities as null); the exit code 0."""
+    import sys
+
+    from hipsense.report.machine import dumps
+
+    sys.stdout.write(dumps(obj) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def _why(e: OSError) -> str:
+    return (e.strerror or str(e)).lower()
+
+
+def check_output_file(path: str | Path | None, option: str) -> Path | None:
+    """``path`` checked as a file to write, before any work: its folder exists and takes a new file,
+    it is not a folder, and an existing file can be overwritten. One-line error naming the option."""
+    if path is None:
+        return None
+    out = Path(path)
+    if out.is_dir():
+        raise HipsenseError(f"{option} {out}: is a folder, not a file")
+    folder = out.parent
+    if not folder.exists():
+        raise HipsenseError(f"{option} {out}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise HipsenseError(f"{option} {out}: {folder} is a file, not a folder")
+    try:
+        if out.exists():
+            with open(out, "ab"):  # opening to append changes nothing, but fails where writing would
+                pass
+        else:
+            with open(out, "xb"):
+                pass
+            out.unlink()
+    except OSError as e:
+        raise HipsenseError(f"{option} {out}: cannot write here ({_why(e)})") from None
+    return out
+
+
+def check_output_folder(path: str | Path | None, option: str) -> Path | None:
+    """``path`` checked as a new (or empty) folder to write, before any work: not a file, not a folder
+    with something in it, and its nearest existing parent takes new entries."""
+    if path is None:
+        return None
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise HipsenseError(f"{option} {out}: is a file, not a folder; choose a new folder")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise HipsenseError(f"{option} {out}: {parent} is a file, not a folder")
+    probe = parent / f".hipsense-write-check-{id(out)}"
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as e:
+        raise HipsenseError(f"{option} {out}: cannot write in {parent} ({_why(e)})") from None
+    return out
 
 
 def print_failures(failed: Sequence[tuple[Any, str]], total: int) -> int:
@@ -146,11 +231,14 @@ def open_store(*, create: bool = True):
     return Store(create=create)
 
 
-def existing_store():
-    """The local store, or None (after saying so) when nothing has been imported yet."""
+def existing_store(*, say: bool = True):
+    """The local store, or None (after saying so, unless ``say`` is false) when nothing has been
+    imported yet."""
     from hipsense.store import DB_NAME, default_root
 
     if not (default_root() / DB_NAME).exists():
+        if not say:
+            return None
         console.print(
             f"No sessions stored yet in {default_root()}; add some with `hipsense import FILE...`.",
             highlight=False,

@@ -11,6 +11,7 @@ from hipsense import library
 from hipsense.cli.common import (
     AddCommand,
     add_csv_options,
+    add_json_option,
     add_owner_option,
     add_start_time_option,
     console,
@@ -18,6 +19,7 @@ from hipsense.cli.common import (
     existing_store,
     open_store,
     print_failures,
+    print_json,
     progress_bar,
     since_from,
 )
@@ -60,11 +62,15 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
     from rich import box
     from rich.table import Table
 
-    store = existing_store()
+    store = existing_store(say=not args.json)
     if store is None:
-        return 0
+        return print_json([]) if args.json else 0
     with store:
         df = store.sessions(runner=args.runner)
+    if args.json:  # --json (cli/common.py, report/machine.py): the export schema's names
+        from hipsense.report.machine import sessions_records
+
+        return print_json(sessions_records(df))
     if df.empty:
         who = f" for runner {args.runner!r}" if args.runner else ""
         console.print(f"No sessions stored{who} in {store.root}; add some with `hipsense import FILE...`.")
@@ -124,31 +130,42 @@ def _cmd_trends(args: argparse.Namespace) -> int:
 
     if args.weeks < 1:
         raise HipsenseError(f"--weeks must be at least 1, not {args.weeks}")
-    store = existing_store()
+    store = existing_store(say=not args.json)
     if store is None:
-        return 0
+        return print_json([]) if args.json else 0
     with store:
-        for name in store.runners(args.runner):
-            print_trends(build_trends(store, name), console=console, weeks=args.weeks)
+        all_trends = [build_trends(store, name) for name in store.runners(args.runner)]
+    if args.json:
+        from hipsense.report.machine import trends_record
+
+        return print_json([trends_record(t, args.weeks) for t in all_trends])
+    for trends in all_trends:
+        print_trends(trends, console=console, weeks=args.weeks)
     return 0
 
 
 def _cmd_flags(args: argparse.Namespace) -> int:
     from hipsense.trends.build import build_trends
+    from hipsense.trends.flags import sides_unknown
     from hipsense.trends.terminal import print_flags
 
     since = since_from(args)
     flags = []
-    store = existing_store()
+    store = existing_store(say=not args.json)
     if store is None:
-        return 0
-    undated = 0
+        return print_json([]) if args.json else 0
+    undated = skipped = 0
     with store:
         for name in store.runners(args.runner):
             trends = build_trends(store, name)
             undated += trends.undated
+            skipped += int(sides_unknown(trends.sessions).sum())
             flags += [f for f in trends.flags if since is None or f.period_end >= since.date()]
-    print_flags(flags, console=console)
+    if args.json:
+        from hipsense.report.machine import flags_records
+
+        return print_json(flags_records(flags))
+    print_flags(flags, console=console, skipped=skipped)
     if undated:
         console.print(f"[dim]{undated} session(s) without a start time were not judged (docs/store.md).[/]")
     return 0
@@ -197,6 +214,7 @@ def register(add: AddCommand) -> None:
         "(with its error when not). The store lives in the user's data folder or $HIPSENSE_HOME.",
     )
     p.add_argument("--runner", metavar="NAME", help="only this runner's sessions")
+    add_json_option(p, "the sessions")
     p = add(
         "reanalyze",
         _cmd_reanalyze,
@@ -216,6 +234,7 @@ def register(add: AddCommand) -> None:
     )
     p.add_argument("--runner", metavar="NAME", help="only this runner (default: every runner)")
     p.add_argument("--weeks", type=int, default=8, metavar="N", help="weeks to show (default: %(default)s)")
+    add_json_option(p, "each runner's weekly load, sessions and flags")
     p = add(
         "flags",
         _cmd_flags,
@@ -226,6 +245,7 @@ def register(add: AddCommand) -> None:
     )
     p.add_argument("--runner", metavar="NAME", help="only this runner (default: every runner)")
     p.add_argument("--since", metavar="DATE", help="only flags ending on or after this day (YYYY-MM-DD)")
+    add_json_option(p, "the flags")
     p = add(
         "report",
         _cmd_report,

@@ -9,49 +9,79 @@ from pathlib import Path
 from hipsense.cli.common import (
     AddCommand,
     add_csv_options,
+    add_json_option,
     add_start_time_option,
+    check_output_file,
+    check_output_folder,
     console,
     csv_options_from,
+    print_json,
+    status,
 )
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from hipsense.demo import run_demo
 
-    run_demo(Path(args.out), console=console)
+    out = check_output_folder(args.out, "--out")
+    assert out is not None
+    run_demo(out, console=console)
     return 0
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    import json
-
     from hipsense.analysis import analyse_file
+    from hipsense.report.machine import dumps, summary_record
     from hipsense.report.terminal import print_summary
 
-    with console.status(f"Analysing {args.input}..."):
-        analysis = analyse_file(args.input, args.mounting, **csv_options_from(args))
+    # Every output is checked before the analysis runs: a typo must not cost a long wait.
+    steps_out = check_output_file(args.steps_out, "--steps-out")
+    summary_out = check_output_file(args.summary_out, "--summary-out")
+    options = csv_options_from(args)
+    with status(f"Analysing {args.input}..."):
+        analysis = analyse_file(args.input, args.mounting, **options)
     summary = analysis.summary
     assert summary is not None
-    for note in analysis.notes:
-        console.print(f"[dim]note: {note}[/]")
-    print_summary(summary, console=console, steps=analysis.steps)
-    summary.flags = [f.to_dict() for f in _within_run_flags(summary)]
-    if args.steps_out:
-        analysis.steps.to_csv(args.steps_out, index=False)
-        console.print(f"wrote {len(analysis.steps)} steps to [bold]{args.steps_out}[/]")
-    if args.summary_out:
-        Path(args.summary_out).write_text(json.dumps(summary.to_dict(), indent=2))
-        console.print(f"wrote the summary to [bold]{args.summary_out}[/]")
+    if args.json:
+        summary.flags = [f.to_dict() for f in _within_run_flags(summary, show=False)]
+    else:
+        for note in analysis.notes:
+            console.print(f"[dim]note: {note}[/]")
+        print_summary(summary, console=console, steps=analysis.steps)
+        summary.flags = [f.to_dict() for f in _within_run_flags(summary)]
+    written = []
+    if steps_out:
+        rounded_csv(analysis.steps).to_csv(steps_out, index=False)
+        written.append(f"wrote {len(analysis.steps)} steps to [bold]{steps_out}[/]")
+    if summary_out:
+        summary_out.write_text(dumps(summary.to_dict()) + "\n")
+        written.append(f"wrote the summary to [bold]{summary_out}[/]")
+    if args.json:
+        return print_json(summary_record(summary.to_dict(), analysis.steps))
+    for line in written:
+        console.print(line, highlight=False)
     return 0
 
 
-def _within_run_flags(summary) -> list:
+def rounded_csv(steps):
+    """The step table with each column rounded to the precision the registry declares for CSV output
+    (``Metric.precision``), so a CSV carries no float noise such as 0.30000000000000004."""
+    from hipsense import metrics as registry
+
+    out = steps.copy()
+    for m in registry.all_metrics():
+        if m.name in out and m.dtype.startswith("float"):
+            out[m.name] = out[m.name].round(m.precision)
+    return out
+
+
+def _within_run_flags(summary, *, show: bool = True) -> list:
     """What one run can show on its own (its form degrading within the run), printed when there is any."""
     from hipsense.trends.flags import within_run_flags
     from hipsense.trends.terminal import print_flags
 
     flags = within_run_flags(summary.to_dict())
-    if flags:
+    if flags and show:
         print_flags(flags, console=console)
     return flags
 
@@ -63,6 +93,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # print_session_info lists every warning of the file
         session = read_device_file(args.file)
+    if args.json:
+        from hipsense.report.machine import info_record
+
+        return print_json(info_record(session))
     print_session_info(session, console=console)
     return 0
 
@@ -75,8 +109,10 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     for key, value in overrides.items():
         if value is not None:
             setattr(cfg, key, value)
+    out = check_output_file(args.out, "OUT")
+    check_output_file(args.truth_out, "--truth-out")
+    assert out is not None
     run = simulate_run(cfg)
-    out = Path(args.out)
     if out.suffix.lower() == ".csv":
         run.write_csv(out)
     else:
@@ -112,6 +148,7 @@ def register(add: AddCommand) -> None:
     p.add_argument("input", type=Path, metavar="INPUT", help="device session file (.hsn) or CSV")
     p.add_argument("--steps-out", metavar="CSV", help="write the per-step table here")
     p.add_argument("--summary-out", metavar="JSON", help="write the session summary here")
+    add_json_option(p, "the session summary")
     add_csv_options(p)
     add_start_time_option(p)
     p.add_argument(
@@ -127,6 +164,7 @@ def register(add: AddCommand) -> None:
         "corrupt block or torn tail found in it.",
     )
     p.add_argument("file", type=Path, metavar="FILE", help="device session file (.hsn)")
+    add_json_option(p, "the header and what the decoder found")
     p = add(
         "simulate",
         _cmd_simulate,

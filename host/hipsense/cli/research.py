@@ -11,6 +11,7 @@ from hipsense.cli.common import (
     AddCommand,
     add_csv_options,
     add_output_folder_option,
+    check_output_folder,
     console,
     csv_options_from,
     err_console,
@@ -26,6 +27,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     what = parse_what(args.what) if args.what else WHAT
     since = since_from(args)
+    check_output_folder(args.out, "--out")
     store = open_store(create=False)
     with store, progress_bar("exporting", lambda current: f"exporting {current or ''}") as progress:
         result = export_store(
@@ -50,6 +52,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_batch(args: argparse.Namespace) -> int:
     from hipsense.batch.run import run_batch
 
+    check_output_folder(args.out, "--out")
     try:
         with progress_bar(
             "analysing", lambda job: f"analysing {job.path.name}" if job else "starting workers"

@@ -133,8 +133,12 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
         console.print("No flags in these weeks.")
 
 
-def print_flags(flags: list[Flag], *, console: Console) -> None:
-    """Flags, newest first: what changed, the numbers behind it, what runners commonly do, the source."""
+def print_flags(flags: list[Flag], *, console: Console, skipped: int = 0) -> None:
+    """Flags, newest first: what changed, the numbers behind it, what runners commonly do, the source.
+
+    ``skipped``: sessions the left/right rules left out because their sides are not known (said so)."""
+    if skipped:
+        console.print(f"[yellow]{skipped_sentence(skipped)}[/]", highlight=False)
     if not flags:
         console.print(
             "No flags: nothing in these sessions stood out against the thresholds in docs/flags.md."
