@@ -480,3 +480,19 @@ def test_any_logger_file_keeps_its_clock_and_counts(seed, fs, drop, nan, pause_s
     if pause_s:  # the pause is one of the gaps (empty rows next to it may lengthen it)
         assert any(pause_s - 1e-6 <= g.duration_s <= pause_s + 0.1 for g in q.gaps)
     assert rec.start_time_unix == (pytest.approx(1_767_225_600.0) if unit[0] == "unix-ms" else None)
+
+
+def test_the_command_line_csv_options_carry_time_unit_and_skip_rows():
+    import argparse
+
+    from hipsense.cli.common import add_csv_options, csv_options_from
+
+    p = argparse.ArgumentParser()
+    add_csv_options(p)
+    assert csv_options_from(p.parse_args([])) == {}
+    args = p.parse_args(["--time-unit", "ms", "--skip-rows", "3", "--acc-unit", "g"])
+    assert csv_options_from(args) == {"acc_unit": "g", "time_unit": "ms", "skip_rows": 3}
+    with pytest.raises(SystemExit):
+        p.parse_args(["--skip-rows", "-1"])
+    with pytest.raises(SystemExit):
+        p.parse_args(["--time-unit", "h"])
