@@ -176,7 +176,10 @@ def add_csv_options(p: argparse.ArgumentParser) -> None:
 
 
 def _non_negative_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
     if not 0 <= value <= 1_000_000:
         raise argparse.ArgumentTypeError(f"{text} is not a number of lines (0-1000000)")
     return value
