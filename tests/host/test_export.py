@@ -254,3 +254,80 @@ def test_cli_export_by_default_writes_every_table_it_can(store, tmp_path, monkey
     written = set(json.loads((tmp_path / "all" / "schema.json").read_text())["tables"])
     assert written == {"raw", "steps", "sessions", "flags"}
     assert set(read_table(tmp_path / "all", "flags")["runner"]) <= {ANA, BEN}
+
+
+#: Text from outside (a clip's name, a file name, a runner's name, a flag's sentence) that a spreadsheet
+#: would run as a formula when it opens a CSV.
+HOSTILE = {
+    "device": "=HYPERLINK(1)",
+    "file": "+cmd.hsn",
+    "runner": "@SUM(A1)",
+    "sentence": "-2+3 spikes",
+    "advice": "\t=1+1",
+    "reference": "'=already quoted",
+}
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@pytest.fixture(scope="module")
+def hostile_exports(tmp_path_factory):
+    d = tmp_path_factory.mktemp("hostile")
+    path = d / HOSTILE["file"]
+    simulate_run(scenarios.steady_run(duration_s=20, seed=7)).write_device_file(
+        path, device_id=HOSTILE["device"], start_time_unix=JAN1
+    )
+    with Store(d / "home") as st:
+        import_files(st, [path], runner=HOSTILE["runner"])
+        flag = Flag(
+            "load_spike",
+            "watch",
+            HOSTILE["runner"],
+            dt.date(2025, 1, 1),
+            dt.date(2025, 1, 1),
+            HOSTILE["sentence"],
+            HOSTILE["advice"],
+            {"acwr": -1.5},
+            HOSTILE["reference"],
+            None,
+        )
+        return {fmt: export_store(st, d / fmt, fmt=fmt, flags=[flag]).out for fmt in ("csv", "parquet")}
+
+
+def _csv_cells(folder: Path):
+    import csv
+
+    for path in sorted(folder.rglob("*.csv")):
+        with open(path, newline="") as fh:
+            rows = list(csv.reader(fh))
+        table = "raw" if path.parent.name == "raw" else path.stem
+        header = rows[0]
+        for row in rows[1:]:
+            yield from ((table, header[i], cell) for i, cell in enumerate(row))
+
+
+def test_csv_cells_never_start_a_formula(hostile_exports):
+    text_columns = {
+        name: {c.name for c in table.columns if c.dtype == "string"} for name, table in EXPORT_TABLES.items()
+    }
+    cells = list(_csv_cells(hostile_exports["csv"]))
+    text = [(t, c, v) for t, c, v in cells if c in text_columns[t]]
+    assert text, "no text cells in the CSV export"
+    assert [v for _, _, v in text if v.startswith(TRIGGERS)] == []
+    for value in (HOSTILE["device"], HOSTILE["file"], HOSTILE["runner"], HOSTILE["sentence"]):
+        assert "'" + value in [v for _, _, v in text]
+    assert "''=already quoted" in [v for _, _, v in text]
+    # numbers are not formulas: negative samples are written as they are
+    assert any(t == "raw" and c.startswith(("acc_", "gyr_")) and v.startswith("-") for t, c, v in cells)
+
+
+def test_parquet_keeps_the_text_and_csv_reads_back_the_same(hostile_exports):
+    for name in ("sessions", "flags"):
+        from_parquet = read_table(hostile_exports["parquet"], name)
+        pd.testing.assert_frame_equal(read_table(hostile_exports["csv"], name), from_parquet)
+    sessions = read_table(hostile_exports["parquet"], "sessions")
+    assert sessions["device_id"].tolist() == [HOSTILE["device"]]
+    assert sessions["original_name"].tolist() == [HOSTILE["file"]]
+    assert sessions["runner"].tolist() == [HOSTILE["runner"]]
+    flags_table = read_table(hostile_exports["parquet"], "flags")
+    assert flags_table["sentence"].tolist() == [HOSTILE["sentence"]]
+    assert flags_table["reference"].tolist() == [HOSTILE["reference"]]

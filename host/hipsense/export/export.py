@@ -24,7 +24,14 @@ from hipsense.errors import HipsenseError
 from hipsense.export import schema
 from hipsense.export.pseudonym import MAX_WEEKS, MIN_WEEKS, REMOVED_COLUMNS, Pseudonymizer
 from hipsense.export.schema import SCHEMA_VERSION, Column, Table, conform, write_schema
-from hipsense.export.tables import flags_frame, raw_frame, steps_frame, summary_rows
+from hipsense.export.tables import (
+    flags_frame,
+    neutralise_formulas,
+    raw_frame,
+    restore_formulas,
+    steps_frame,
+    summary_rows,
+)
 from hipsense.recording import Recording
 from hipsense.store import Progress
 from hipsense.store_rows import RowError, warn_row
@@ -68,8 +75,8 @@ def new_folder(out: str | Path) -> Path:
 def _write(df: pd.DataFrame, path: Path) -> None:
     if path.suffix == ".parquet":
         df.to_parquet(path, index=False)
-    else:
-        df.to_csv(path, index=False)
+    else:  # text a spreadsheet would run as a formula is neutralised (docs/data-dictionary.md)
+        neutralise_formulas(df).to_csv(path, index=False)
 
 
 def _raw_recording(store, sha256: str) -> Recording:
@@ -302,5 +309,5 @@ def _read_file(path: Path, table: Table) -> pd.DataFrame:
         df = pd.read_parquet(path)
     else:  # instants and days are parsed by conform(); the rest by read_csv with the schema's dtypes
         plain = {c.name: c.dtype for c in table.columns if not c.dtype.startswith("datetime64")}
-        df = pd.read_csv(path, dtype=plain, **_EXACT_FLOATS)
+        df = restore_formulas(pd.read_csv(path, dtype=plain, **_EXACT_FLOATS))
     return conform(df, table)

@@ -7,6 +7,7 @@ columns and dtypes are those of the schema and nothing else.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,6 +28,44 @@ from hipsense.export.schema import (
 )
 from hipsense.gait.alignment import to_body_frame
 from hipsense.trends.model import Flag
+
+#: A text cell a spreadsheet would take as a formula: it starts with one of = + - @ tab CR (OWASP's "CSV
+#: injection" list; ASVS 1.2.10 adds NUL). Leading quotes are part of the match so that neutralising is
+#: reversible: a cell that already starts with ' followed by one of them gets one more quote.
+FORMULA = re.compile(r"'*[=+\-@\t\r\0]")
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` for a CSV file: every text cell a spreadsheet would run as a formula prefixed with ``'``.
+
+    Only text columns (``string`` or ``object``) are touched: numbers (a negative one too) are not
+    formulas. Device names, file names, notes, runner names and flag sentences come from outside (a
+    clip, a file, a person) and must not run when a researcher opens the CSV. :func:`restore_formulas`
+    undoes it; Parquet files keep the text as it is.
+    """
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype):
+            out[c] = out[c].map(_neutralise, na_action="ignore")
+    return out
+
+
+def restore_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Undo :func:`neutralise_formulas` (reading a CSV export back)."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype):
+            out[c] = out[c].map(_restore, na_action="ignore")
+    return out
+
+
+def _neutralise(v):
+    return "'" + v if isinstance(v, str) and FORMULA.match(v) else v
+
+
+def _restore(v):
+    return v[1:] if isinstance(v, str) and v.startswith("'") and FORMULA.match(v[1:]) else v
+
 
 _HEADLINE = ("algorithm_version", "duration_s", "running_time_s", "steps", "cadence_spm", "impact_load_g")
 
