@@ -1,21 +1,30 @@
-"""Firmware hot path on MicroPython: time per sample for FIFO drain + encode + write, and file size.
+"""Firmware hot path on MicroPython: time per sample, the longest single call, and file size.
 
 Runs the firmware (driver parse, log.SessionWriter with codec.BlockEncoder, the sampler) on the
 MicroPython WebAssembly port with simulated running (hipsense.sim, 6 axes at 208 Hz) and prints:
 
 - per-sample MicroPython time of the driver's FIFO decoding, of the writer (encode + CRC + file
-  write), and of whole sampler drains through the fake LSM6DSOX (that one includes the chip model's
-  own Python, which the device does not run); the longest single append (the one that finishes a
-  block: the firmware's longest stall);
+  write), and of the whole sampler loop through the fake LSM6DSOX (that one includes the chip
+  model's own Python, which the device does not run); whether that keeps up with 208 Hz (the figure
+  a test used to assert);
+- every single call, timed: the writer's append() of one FIFO read and each of its work() steps,
+  and the sampler loop's drain() and work() steps as ``Sampler.run`` makes them, with the median,
+  p99 and maximum per kind of call and how many exceed one sample period (4.8 ms). A call is timed
+  as the smaller of its wall and CPU time, and of ``--repeats`` identical runs the fastest counts
+  (on a shared machine other processes only ever add time);
 - the same translated to an ESP32-S3 at 240 MHz (assumptions printed with it);
 - the codec ratio on simulated running and hours of recording per 16 MiB.
+
+Before/after: ``git archive REV firmware | tar -x -C DIR`` and ``--firmware DIR/firmware`` measures
+another firmware tree (a writer without ``work()`` finishes blocks inside ``append``).
 
 The WebAssembly figures depend on Node's JIT warm-up and vary run to run by tens of percent; the
 device figures are an estimate until measured: ``--device-script DIR`` writes a standalone script
 (and the simulated data) that measures the same hot path on a real board:
 ``mpremote cp firmware/*.py : + cp DIR/sim_counts.bin : + run DIR/fw_speed_device.py``.
 
-Usage: ``.venv/bin/python benchmarks/firmware_speed.py [--seconds 120] [--device-script DIR]``
+Usage: ``.venv/bin/python benchmarks/firmware_speed.py [--seconds 120] [--repeats 3] [--firmware DIR]
+[--device-script DIR]``
 """
 
 from __future__ import annotations

@@ -190,8 +190,9 @@ class Guard:
 
     free_bytes: function -> free bytes on the session filesystem (statvfs_free on the device; None:
     not watched); battery: Battery or None; reserve_bytes: close when less than this is free (default:
-    8 blocks + 8 KiB for littlefs metadata; a drain writes at most 2 blocks, the close up to 3 and the
-    end block); release: called before the end block is written after an ENOSPC (frees a ballast
+    8 blocks + 8 KiB for littlefs metadata; between two checks the writer's steps write a few blocks,
+    the close what is pending, at most the block being built plus the 256-sample backlog, i.e. up to
+    3 blocks, and the end block); release: called before the end block is written after an ENOSPC (frees a ballast
     file); clock / sleep_ms: ms clock and awaitable sleep (tests pass fakes).
     """
 
