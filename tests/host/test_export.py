@@ -331,3 +331,15 @@ def test_parquet_keeps_the_text_and_csv_reads_back_the_same(hostile_exports):
     flags_table = read_table(hostile_exports["parquet"], "flags")
     assert flags_table["sentence"].tolist() == [HOSTILE["sentence"]]
     assert flags_table["reference"].tolist() == [HOSTILE["reference"]]
+
+
+def test_batch_failures_csv_never_starts_a_formula(tmp_path, monkeypatch):
+    from hipsense.batch.run import run_batch
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "=in").mkdir()
+    (tmp_path / "=in" / "broken.hsn").write_bytes(b"HSNS" + bytes(40))
+    report = run_batch(["=in"], tmp_path / "out", workers=1)
+    assert len(report.failed) == 1 and str(report.failed[0][0]).startswith("=")
+    cells = [v for _, _, v in _csv_cells(tmp_path / "out")]
+    assert cells and [v for v in cells if v.startswith(TRIGGERS)] == []

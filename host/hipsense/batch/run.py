@@ -32,6 +32,7 @@ from hipsense.errors import HipsenseError
 from hipsense.export import schema
 from hipsense.export.export import new_folder
 from hipsense.export.schema import write_schema
+from hipsense.export.tables import neutralise_formulas
 
 #: Called as ``progress(done, total, job)`` after each file (``job`` None at the start).
 Progress = Callable[[int, int, Any], None]
@@ -188,8 +189,9 @@ def run_batch(
         if progress:
             progress(len(report.kept) + len(report.analysed) + len(report.failed), len(jobs), result.job)
     report.failed.sort()
-    pd.DataFrame(
+    failures = pd.DataFrame(
         {"path": [str(p) for p, _ in report.failed], "error": [e for _, e in report.failed]}, dtype="string"
-    ).to_csv(out / "failures.csv", index=False)
+    )  # file names come from outside: no cell may run as a spreadsheet formula
+    neutralise_formulas(failures).to_csv(out / "failures.csv", index=False)
     report.seconds = time.perf_counter() - started
     return report
