@@ -403,6 +403,15 @@ def data_dictionary_markdown() -> str:
         "instants are ISO 8601 with offset; `hipsense.export.read_table(folder, name)` reads any table back "
         "with these dtypes.",
         "",
+        "**Text that a spreadsheet would run.** Device names, file names, runner names, error messages and "
+        "flag sentences come from outside (a clip, a file, a person). In CSV files (exports and the batch's "
+        "`failures.csv`) a text cell that starts with `=`, `+`, `-`, `@`, a tab, a carriage return or NUL "
+        "gets a leading single quote (`'=HYPERLINK(...)`), as OWASP recommends against CSV injection, so "
+        "that a spreadsheet shows it as text instead of running it; a cell that already starts with quotes "
+        "followed by one of these gets one quote more, so `read_table` removes exactly one and gives back "
+        "the original text. Numeric columns are never changed (a negative number is not a formula), and "
+        "Parquet files keep the text as it is.",
+        "",
     ]
     for t in __getattr__("ALL_TABLES"):
         lines += [
