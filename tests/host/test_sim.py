@@ -194,10 +194,14 @@ def test_hill_run_preset():
     assert simulate_run(cfg).truth["activity"].eq("run").all()
 
 
-@pytest.mark.parametrize("grade", [-10.5, 12.0, float("nan")])
+@pytest.mark.parametrize("grade", [-10.5, 12.0, float("nan"), "steep", None])
 def test_grade_outside_the_model_range_is_refused(grade):
     with pytest.raises(ValueError, match="grade_deg"):
         RunConfig(grade_deg=grade)
+
+
+def test_grade_accepts_numpy_numbers():
+    assert RunConfig(grade_deg=np.int64(-7)).grade_deg == -7
 
 
 def test_unknown_foot_strike_is_refused():

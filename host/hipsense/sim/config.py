@@ -300,9 +300,12 @@ class RunConfig:
     grade_deg: float = 0.0
 
     def __post_init__(self) -> None:
-        g = self.grade_deg
-        if not (isinstance(g, (int, float)) and abs(g) <= MAX_GRADE_DEG):
-            raise ValueError(f"grade_deg must be within +-{MAX_GRADE_DEG:g} degrees, got {g!r}")
+        try:
+            g = float(self.grade_deg)
+        except (TypeError, ValueError):
+            g = float("nan")
+        if not abs(g) <= MAX_GRADE_DEG:  # NaN fails too
+            raise ValueError(f"grade_deg must be within +-{MAX_GRADE_DEG:g} degrees, got {self.grade_deg!r}")
 
     def resolved_segments(self) -> tuple[float, list[tuple[Activity, float, float]]]:
         """Session duration and ``(activity, nominal duration, speed)`` per segment."""
