@@ -176,6 +176,7 @@ class SyncEngine:
             # A clip answers at once; three tries tell a silent port from a busy clip.
             info = await client.request(P.Type.INFO, parse=P.info_body, retries=min(2, o.retries))
             check_info(info, client.transport.name)
+            self.report.device = info  # it answered: a later silence is a lost link, not "no clip"
             if not client.transport.physical:
                 await authenticate(client, self.keys, info)
         except NoReply:
