@@ -116,6 +116,7 @@ def import_files(
     progress: Progress | None = None,
     *,
     refresh_flags: bool = True,
+    start_time_of: Callable[[Path], float | None] | None = None,
 ) -> ImportReport:
     """Import device files and CSVs; duplicates (same bytes as a stored file) are no-ops.
 
@@ -124,7 +125,8 @@ def import_files(
     ``'error'`` and its message, so it is listed and ``reanalyze`` can retry it. No file stops the rest.
     ``csv_options`` are stored with each CSV so reanalysis reads it the same way. The runner's flags are
     judged again afterwards (``refresh_flags=False``: the caller does it once after several imports, as
-    sync does).
+    sync does). ``start_time_of(path)`` gives a CSV its own start time (``--start-times``, a date in
+    its name); it is stored with the file's CSV options like ``--start-time``.
     """
     paths = [Path(p) for p in paths]
     report = ImportReport()
@@ -132,7 +134,11 @@ def import_files(
     for i, path in enumerate(paths):
         if progress:
             progress(i, len(paths), path)
-        _import_one(store, path, runner, dict(csv_options or {}), report)
+        options = dict(csv_options or {})
+        start = start_time_of(path) if start_time_of else None
+        if start is not None:
+            options["start_time_unix"] = start
+        _import_one(store, path, runner, options, report)
     if refresh_flags and any(f.status == "ok" for f in report.added):
         refresh(store, [runner])
     if progress:

@@ -179,6 +179,25 @@ class Recording:
         t = self.times_s
         return float(t[-1] - t[0]) + 1.0 / self.sample_rate_hz if len(t) else 0.0
 
+    def describe(self) -> dict[str, Any]:
+        """What ``hipsense info`` says of a recording that is not a session file: its clock, segments,
+        gaps and holes (JSON-ready)."""
+        q = self.quality
+        return {
+            "file": str(self.source) if self.source else None,
+            "frame": self.frame,
+            "channels": [c for c in self.data.columns if c != TIME_COLUMN],
+            "samples": len(self.data),
+            "sample_rate_hz": round(float(self.sample_rate_hz), 4),
+            "start_time_unix": self.start_time_unix,
+            "elapsed_s": round(self.elapsed_time_s, 4),
+            "recorded_s": round(self.recorded_time_s, 4),
+            "gap_s": round(q.gap_time_s, 4),
+            "segments": [[int(a), int(b)] for a, b in self.segments],
+            "quality": q.to_dict(),
+            "notes": list(self.notes),
+        }
+
     def time_at(self, index: np.ndarray) -> np.ndarray:
         """Recording-clock times of (fractional) row indices; each index is timed within its segment."""
         index = np.asarray(index, dtype=np.float64)

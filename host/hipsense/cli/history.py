@@ -26,9 +26,40 @@ from hipsense.cli.common import (
 from hipsense.errors import HipsenseError
 
 
-def _cmd_import(args: argparse.Namespace) -> int:
+def _start_time_of(args: argparse.Namespace):
+    """Each file's own start time from --start-times or --start-time-pattern (None: neither given)."""
+    from hipsense.formats.csv_dates import read_start_times, start_time_from_name
+
+    given = [o for o in ("start_time", "start_times", "start_time_pattern") if getattr(args, o, None)]
+    if len(given) > 1:
+        raise HipsenseError("give one of --start-time, --start-times and --start-time-pattern")
     if args.start_time and len(args.files) > 1:
-        raise HipsenseError("--start-time dates one recording: import the files one at a time")
+        raise HipsenseError(
+            "--start-time dates one recording: for several, give --start-times FILE.csv or --start-time-pattern"
+        )
+    if args.start_times:
+        starts = read_start_times(args.start_times)
+        missing = [f.name for f in args.files if f.suffix.lower() != ".hsn" and f.name not in starts]
+        if missing:
+            raise HipsenseError(f"{args.start_times}: no start time for {', '.join(missing[:3])}")
+        return lambda path: starts.get(Path(path).name)
+    if args.start_time_pattern:
+        pattern = args.start_time_pattern
+
+        def from_name(path: Path) -> float | None:
+            if path.suffix.lower() == ".hsn":
+                return None  # a session file carries the clip's own start time
+            try:
+                return start_time_from_name(path, pattern)
+            except ValueError as e:
+                raise HipsenseError(f"{path}: {e}") from None
+
+        return from_name
+    return None
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    start_time_of = _start_time_of(args)
     options = csv_options_from(args)
     store = open_store()
     with (
@@ -36,7 +67,12 @@ def _cmd_import(args: argparse.Namespace) -> int:
         progress_bar("importing", lambda path: f"importing {path.name}" if path else "done") as progress,
     ):
         report = library.import_files(
-            store, args.files, runner=args.runner, csv_options=options, progress=progress
+            store,
+            args.files,
+            runner=args.runner,
+            csv_options=options,
+            progress=progress,
+            start_time_of=start_time_of,
         )
     for f in report.analysis_errors:
         console.print(f"[yellow]stored, but not analysable:[/] {escape(str(f.error))}", highlight=False)
@@ -205,6 +241,17 @@ def register(add: AddCommand) -> None:
     add_owner_option(p)
     add_csv_options(p)
     add_start_time_option(p)
+    p.add_argument(
+        "--start-times",
+        type=Path,
+        metavar="FILE.csv",
+        help="several CSVs with relative t_s: a file of 'file name, ISO start time' lines (docs/csv-input.md)",
+    )
+    p.add_argument(
+        "--start-time-pattern",
+        metavar="PATTERN",
+        help="several CSVs with relative t_s: their start time from the file name, e.g. %%Y%%m%%d_%%H%%M%%S (UTC)",
+    )
     p = add(
         "sessions",
         _cmd_sessions,

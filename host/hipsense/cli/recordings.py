@@ -87,9 +87,11 @@ def _within_run_flags(summary, *, show: bool = True) -> list:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from hipsense.formats.device_file import read_device_file
+    from hipsense.formats.device_file import is_session_file, read_device_file
     from hipsense.report.terminal import print_session_info
 
+    if Path(args.file).is_file() and not is_session_file(Path(args.file)):
+        return _csv_info(args)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # print_session_info lists every warning of the file
         session = read_device_file(args.file)
@@ -98,6 +100,18 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
         return print_json(info_record(session))
     print_session_info(session, console=console)
+    return 0
+
+
+def _csv_info(args: argparse.Namespace) -> int:
+    """`hipsense info` of a CSV: its clock, segments, gaps and filled holes, as the analysis reads it."""
+    from hipsense.formats.load import load_recording
+    from hipsense.report.terminal import print_recording_info
+
+    info = load_recording(args.file, **csv_options_from(args)).describe()
+    if args.json:
+        return print_json(info)
+    print_recording_info(info, console=console)
     return 0
 
 
@@ -159,11 +173,13 @@ def register(add: AddCommand) -> None:
     p = add(
         "info",
         _cmd_info,
-        "show what a device session file holds",
+        "show what a device session file or a CSV holds",
         "Decodes a device session file and prints its header, its length and every gap, FIFO overflow, "
-        "corrupt block or torn tail found in it.",
+        "corrupt block or torn tail found in it. For a CSV: its measured rate, the gaps that split it "
+        "and the holes that were filled, read as `hipsense analyze` reads it (same CSV options).",
     )
-    p.add_argument("file", type=Path, metavar="FILE", help="device session file (.hsn)")
+    p.add_argument("file", type=Path, metavar="FILE", help="device session file (.hsn) or CSV")
+    add_csv_options(p)
     add_json_option(p, "the header and what the decoder found")
     p = add(
         "simulate",

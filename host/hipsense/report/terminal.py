@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -56,6 +57,42 @@ def print_session_info(session: DecodedSession, *, console: Console) -> None:
         console.print(f"  [yellow]corrupt block at byte {offset}:[/] {problem}")
     for warning in r.warnings:
         console.print(f"  [yellow]warning:[/] {warning}")
+
+
+def print_recording_info(info: dict, *, console: Console) -> None:
+    """Print what a CSV recording holds (:meth:`hipsense.recording.Recording.describe`): its own clock,
+    the gaps that split it and the holes that were filled."""
+    q = info["quality"]
+    table = Table(title=f"Recording {info['file']}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        ("frame", f"{info['frame']} ({', '.join(info['channels'])})"),
+        ("rate", f"{info['sample_rate_hz']:.4f} Hz, measured from its own times"),
+        ("duration", f"{_duration(info['elapsed_s'])} elapsed, {_duration(info['recorded_s'])} recorded"),
+        ("segments", f"{len(info['segments'])} without a gap"),
+        (
+            "gaps",
+            f"{len(q.get('gaps', []))} ({_duration(info['gap_s'])} without samples)"
+            if q.get("gaps")
+            else "none",
+        ),
+        ("filled holes", f"{q.get('filled_samples', 0)} samples ({q.get('nan_cells', 0)} empty cells)"),
+    ]
+    if info.get("start_time_unix") is not None:
+        when = dt.datetime.fromtimestamp(info["start_time_unix"], dt.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M:%S UTC"
+        )
+        rows.append(("started", when))
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+    for start_s, duration_s, missing in q.get("gaps", []):
+        console.print(
+            f"  gap at {start_s:.3f} s: {duration_s:.3f} s, {missing} samples missing", highlight=False
+        )
+    for note in info.get("notes", []):
+        console.print(f"  [dim]note: {note}[/]", highlight=False)
 
 
 def _fmt(value: float | None, scale: float, fmt: str) -> str:
