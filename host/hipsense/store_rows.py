@@ -42,14 +42,21 @@ def warn_row(session_id: Any, name: Any, problem: str) -> None:
     )
 
 
+def _show(value: Any) -> str:
+    """A stored value for a message: numbers short, anything else as its (cut) repr."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:.6g}"
+    return repr(value)[:40]
+
+
 def time_problem(value: Any, what: str = "start time") -> str | None:
     """Why ``value`` is not a time the store keeps (None when it is one, or absent)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"its {what} {value!r:.40} is not a number"
+        return f"its {what} {_show(value)} is not a number"
     if not (math.isfinite(value) and TIME_MIN <= value < TIME_MAX):
-        return f"its {what} {value!r:.40} is not a date between 1970 and 2100"
+        return f"its {what} {_show(value)} is not a date between 1970 and 2100"
     return None
 
 
@@ -58,11 +65,11 @@ def number_problem(value: Any, what: str, *, count: bool = False) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"its {what} {value!r:.40} is not a number"
+        return f"its {what} {_show(value)} is not a number"
     if not math.isfinite(value):
-        return None if not count and math.isnan(value) else f"its {what} {value!r} is not finite"
+        return None if not count and math.isnan(value) else f"its {what} {_show(value)} is not finite"
     if count and (value != int(value) or not 0 <= value <= COUNT_MAX):
-        return f"its {what} {value!r:.40} is not a count"
+        return f"its {what} {_show(value)} is not a count"
     return None
 
 
