@@ -231,3 +231,50 @@ def test_doctor_reports_then_repairs(runs, home, capsys):
     out = capsys.readouterr().out
     assert "deleted" in out and "1 found, 1 repaired, 0 left" in out
     assert not killed.exists()
+
+
+def test_several_csvs_each_get_their_own_start_time(runs, home, tmp_path, capsys):
+    """`import a.csv b.csv --start-time T` gave both the same start; a mapping file or the names date each."""
+    import pandas as pd
+
+    table = pd.read_csv(runs / "b.csv")
+    first, second = tmp_path / "run_20260301_0730.csv", tmp_path / "run_20260302_1800.csv"
+    table.to_csv(first, index=False)
+    table.assign(acc_x=table["acc_x"] * 1.001).to_csv(second, index=False)  # other bytes, not a duplicate
+    mapping = tmp_path / "starts.csv"
+    mapping.write_text(f"file,start\n{first.name},2026-03-01T07:30Z\n{second.name},2026-03-02T18:00+01:00\n")
+    assert main(["import", str(first), str(second), "--start-times", str(mapping), "--runner", "ana"]) == 0
+    for path in (first, second):  # new bytes (stored bytes are duplicates), same names
+        path.write_text(path.read_text() + "\n")
+    assert (
+        main(["import", str(first), str(second), "--start-time-pattern", "%Y%m%d_%H%M", "--runner", "ben"])
+        == 0
+    )
+    with Store(home) as store:
+        ana = sorted(store.sessions(runner="ana")["start_time"])
+        ben = sorted(store.sessions(runner="ben")["start_time"])
+    assert ana == [pd.Timestamp("2026-03-01T07:30Z"), pd.Timestamp("2026-03-02T17:00Z")]
+    assert ben == [pd.Timestamp("2026-03-01T07:30Z"), pd.Timestamp("2026-03-02T18:00Z")]
+    capsys.readouterr()
+    mapping.write_text(f"{first.name},2026-03-01T07:30Z\n")
+    assert main(["import", str(first), str(second), "--start-times", str(mapping)]) == 2
+    assert f"no start time for {second.name}" in capsys.readouterr().err
+
+
+def test_info_lists_the_gaps_of_a_csv(runs, tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    table = pd.read_csv(runs / "b.csv")
+    table["t_s"] = table["t_s"].round(5)  # a logger's rounded stamps
+    table = table.drop(index=range(1000, 1400))  # 400 rows lost: a gap of ~1.9 s
+    path = tmp_path / "gappy.csv"
+    table.to_csv(path, index=False)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "2 without a gap" in out and "400 samples missing" in out
+    assert main(["info", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["sample_rate_hz"] == pytest.approx(208.0, abs=1e-3)
+    assert len(info["segments"]) == 2 and info["quality"]["gaps"][0][2] == 400
