@@ -84,7 +84,7 @@ def test_standing_only_cannot_give_forward():
 
 
 def test_too_short():
-    with pytest.raises(AlignmentError, match="at least 10 s"):
+    with pytest.raises(AlignmentError, match="at least 4 s"):
         MountingAligner().estimate(
             pd.DataFrame(np.zeros((50, 3)), columns=list(SENSOR_ACC)), sampling_rate_hz=100
         )
@@ -128,3 +128,25 @@ def test_real_walking_forward_is_found(shared_data):
         )
         assert est.r_body_from_sensor_[2, 2] < -0.7, f.name
         assert est.diagnostics_["gait"] == "walk", f.name
+
+
+def test_five_seconds_of_running_are_enough_for_the_mounting():
+    """A 5-s sensor-frame recording (a treadmill trial's length) is analysed, not refused (issue 15)."""
+    import warnings
+
+    from hipsense.analysis import analyse
+    from hipsense.recording import Recording
+    from hipsense.sim import scenarios, simulate_run
+
+    run = simulate_run(scenarios.steady_run(duration_s=60, seed=5))
+    whole = MountingAligner().estimate(run.data, sampling_rate_hz=run.sample_rate_hz).r_body_from_sensor_
+    short = run.data.iloc[int(20 * 208) : int(25 * 208)].reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = analyse(Recording(short, "sensor", run.sample_rate_hz), n_boot=0)
+    r = np.array(result.alignment["r_body_from_sensor"])
+    angle = np.degrees(np.arccos(np.clip((np.trace(r @ whole.T) - 1) / 2, -1, 1)))
+    assert angle < 2.0
+    assert len(result.steps) >= 10 and (result.steps["side"] != "").all()
+    with pytest.raises(AlignmentError, match="at least 4 s"):
+        MountingAligner().estimate(short.iloc[: 3 * 208], sampling_rate_hz=208)

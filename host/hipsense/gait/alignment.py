@@ -56,6 +56,13 @@ def _rotation_from_mean(gyr_dps: np.ndarray, fs: float) -> np.ndarray:
     )
 
 
+#: Shortest recording the mounting is estimated from, and the least walking or running in it: a few
+#: strides give the forward direction (a 5-s treadmill trial holds about 14); the confidence says how
+#: well the stretch agrees with itself.
+MIN_ALIGN_S = 4.0
+MIN_GAIT_S = 3.0
+
+
 class MountingAligner(Algorithm):
     """Estimate the rotation from the sensor frame to the pelvis body frame ``(is, ml, pa)``.
 
@@ -74,7 +81,8 @@ class MountingAligner(Algorithm):
     the right-handed frame.
 
     Data requirements: sensor-frame ``acc_x, acc_y, acc_z`` in m/s^2 (gyroscope optional, rotated
-    along), at least 10 s containing walking or running. Standing only gives the vertical, not forward.
+    along), at least MIN_ALIGN_S (4 s) holding MIN_GAIT_S (3 s) of walking or running. Standing only
+    gives the vertical, not forward.
 
     Parameters
     ----------
@@ -134,11 +142,14 @@ class MountingAligner(Algorithm):
         acc = data[list(SENSOR_ACC)].to_numpy(dtype=float)
         fs = float(sampling_rate_hz)
         gyr = data[list(SENSOR_GYR)].to_numpy(dtype=float) if all(c in data for c in SENSOR_GYR) else None
-        if len(acc) < 10 * fs:
-            raise AlignmentError(f"alignment needs at least 10 s of data, got {len(acc) / fs:.1f} s")
+        if len(acc) < MIN_ALIGN_S * fs:
+            raise AlignmentError(
+                f"alignment needs at least {MIN_ALIGN_S:g} s of data, got {len(acc) / fs:.1f} s"
+            )
 
-        # Vertical from gravity, checked window by window for consistency.
-        win = int(5 * fs)
+        # Vertical from gravity, checked window by window for consistency (5-s windows, or halves of
+        # a shorter recording).
+        win = int(min(5 * fs, len(acc) // 2))
         n_win = len(acc) // win
         means = acc[: n_win * win].reshape(n_win, win, 3).mean(axis=1)
         up = _unit(acc.mean(axis=0))
@@ -158,7 +169,7 @@ class MountingAligner(Algorithm):
             gait, mask = "run", run
         elif walk.sum() >= 10 * fs:
             gait, mask = "walk", walk
-        elif (run | walk).sum() >= 5 * fs:
+        elif (run | walk).sum() >= MIN_GAIT_S * fs:
             gait, mask = ("run", run) if run.sum() >= walk.sum() else ("walk", walk)
         else:
             raise AlignmentError(
