@@ -29,15 +29,23 @@ import numpy as np
 import pandas as pd
 
 from hipsense import metrics as registry
-from hipsense.errors import HipsenseError
 from hipsense.store_rows import (
     RowError,
+    StoreError,
     StoreRowWarning,
     derived_problems,
     number_problem,
     parse_summary,
     time_problem,
     warn_row,
+)
+from hipsense.store_schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    SQL_TYPES,
+    add_registry_columns,
+    migrate,
+    step_columns,
 )
 
 #: Environment variable that moves the data folder (tests, several stores side by side).
@@ -51,29 +59,9 @@ TEMP_PREFIX = ".import-"
 #: How long a writer waits for another process's transaction before giving up (ms).
 BUSY_TIMEOUT_MS = 30_000
 
-#: Step-table columns of the first schema; the registry's columns (:mod:`hipsense.metrics`) that are
-#: not among them are added to the table when the store opens (:func:`_add_registry_columns`).
-SQL_TYPES = {
-    "float64": "REAL",
-    "Int64": "INTEGER",
-    "int64": "INTEGER",
-    "string": "TEXT",
-    "boolean": "INTEGER",
-}
-
-
-def step_columns() -> tuple[str, ...]:
-    """The step table's columns as the registry declares them now (stored as SQL columns)."""
-    return registry.step_columns()
-
-
 #: Called as ``progress(done, total, current)`` before each item (``current`` is the item) and once at
 #: the end (``done == total``, ``current`` None).
 Progress = Callable[[int, int, Any], None]
-
-
-class StoreError(HipsenseError):
-    """The data folder or its database cannot be used (missing, not writable, newer than hipsense)."""
 
 
 def default_root() -> Path:
@@ -92,132 +80,6 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-# --------------------------------------------------------------------------------------------------
-# Schema migrations: MIGRATIONS[i] takes the database from version i to i + 1 (PRAGMA user_version).
-# Each runs in its own transaction; never edit one that has shipped, append a new one.
-
-
-def _script(db: sqlite3.Connection, sql: str) -> None:
-    """Run ``;``-separated statements inside the caller's transaction (``executescript`` would commit)."""
-    for statement in sql.split(";"):
-        if statement.strip():
-            db.execute(statement)
-
-
-def _m1_initial(db: sqlite3.Connection) -> None:
-    _script(
-        db,
-        """
-        CREATE TABLE runners (
-            id INTEGER PRIMARY KEY,
-            name TEXT NOT NULL UNIQUE,
-            created REAL NOT NULL
-        );
-        CREATE TABLE raw_files (
-            sha256 TEXT PRIMARY KEY,
-            path TEXT NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ('device', 'csv')),
-            size INTEGER NOT NULL,
-            imported_at REAL NOT NULL,
-            original_name TEXT NOT NULL,
-            csv_options TEXT
-        );
-        CREATE TABLE sessions (
-            id INTEGER PRIMARY KEY,
-            runner_id INTEGER NOT NULL REFERENCES runners(id),
-            raw_sha256 TEXT NOT NULL UNIQUE REFERENCES raw_files(sha256),
-            start_time REAL,
-            duration_s REAL,
-            device_id TEXT,
-            status TEXT NOT NULL CHECK (status IN ('ok', 'error')),
-            error TEXT,
-            algorithm_version TEXT,
-            analysed_at REAL
-        );
-        CREATE TABLE steps (
-            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-            step_no INTEGER NOT NULL,
-            bout INTEGER,
-            side TEXT,
-            ic_s REAL,
-            to_s REAL,
-            step_time_s REAL,
-            contact_time_s REAL,
-            flight_time_s REAL,
-            cadence_spm REAL,
-            impact_g REAL,
-            loading_rate_g_per_s REAL,
-            braking_g REAL,
-            pelvic_drop_deg REAL,
-            pelvic_rotation_deg REAL,
-            vertical_oscillation_cm REAL,
-            quality TEXT,
-            extra TEXT,
-            PRIMARY KEY (session_id, step_no)
-        ) WITHOUT ROWID;
-        """,
-    )
-
-
-def _m2_summaries(db: sqlite3.Connection) -> None:
-    _script(
-        db,
-        """
-        CREATE TABLE summaries (
-            session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
-            json TEXT NOT NULL,
-            algorithm_version TEXT NOT NULL
-        );
-        ALTER TABLE sessions ADD COLUMN running_time_s REAL;
-        ALTER TABLE sessions ADD COLUMN steps INTEGER;
-        ALTER TABLE sessions ADD COLUMN cadence_spm REAL;
-        CREATE INDEX sessions_by_runner ON sessions(runner_id, start_time);
-        -- Sessions analysed before summaries were stored have none: mark them for `hipsense reanalyze`.
-        UPDATE sessions SET algorithm_version = NULL;
-        """,
-    )
-
-
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_m1_initial, _m2_summaries)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def migrate(db: sqlite3.Connection) -> int:
-    """Bring an open database (autocommit connection) up to :data:`SCHEMA_VERSION`; returns the version.
-
-    One transaction per migration, taken with ``BEGIN IMMEDIATE`` and the version re-read inside it, so
-    two processes opening an old database at once apply each migration exactly once.
-    """
-    while True:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"the database has schema version {version}, newer than this hipsense knows "
-                    f"({SCHEMA_VERSION}): upgrade hipsense"
-                )
-            if version == SCHEMA_VERSION:
-                db.execute("COMMIT")
-                return version
-            MIGRATIONS[version](db)
-            db.execute(f"PRAGMA user_version = {version + 1}")
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-
-
-def _add_registry_columns(db: sqlite3.Connection) -> None:
-    """Add to ``steps`` any registry column it lacks (a metric added after the store was made); its
-    value stays empty until ``hipsense reanalyze`` fills it."""
-    have = {r[1] for r in db.execute("PRAGMA table_info(steps)")}
-    for c in step_columns():
-        if c not in have:
-            db.execute(f'ALTER TABLE steps ADD COLUMN "{c}" {SQL_TYPES.get(registry.get(c).dtype, "TEXT")}')
 
 
 # --------------------------------------------------------------------------------------------------
@@ -327,7 +189,7 @@ class Store:
             )  # a synced session is on disk before the clip erases it
             self.db.execute("PRAGMA foreign_keys = ON")
             migrate(self.db)
-            _add_registry_columns(self.db)
+            add_registry_columns(self.db)
         except sqlite3.Error as e:
             raise StoreError(f"{self.db_path}: cannot open the database ({e})") from None
 

@@ -2,7 +2,7 @@
 
 The store trusts neither its inputs (a reader may let a strange value through, a caller may pass
 anything) nor its own database (an older hipsense, a hand edit, a damaged file). A value the store
-cannot use is refused at write time with a :class:`~hipsense.store.StoreError`; a row that cannot be
+cannot use is refused at write time with a :class:`StoreError`; a row that cannot be
 read back is left out of listings with one :class:`StoreRowWarning` naming the session and the fix.
 """
 
@@ -22,6 +22,10 @@ TIME_MIN, TIME_MAX = 0.0, 4_102_444_800.0
 COUNT_MAX = 2**53
 #: Summary figures copied into ``sessions`` and whether each is a count.
 SUMMARY_FIGURES = {"running_time_s": False, "steps": True, "cadence_spm": False}
+
+
+class StoreError(HipsenseError):
+    """The data folder or its database cannot be used (missing, not writable, newer than hipsense)."""
 
 
 class StoreRowWarning(UserWarning):
@@ -105,7 +109,7 @@ def derived_problems(start_time: Any, duration_s: Any, summary: dict[str, Any] |
     return problems
 
 
-class RowError(HipsenseError):
+class RowError(StoreError):
     """A stored row that cannot be read, with the fix in its message."""
 
     def __init__(self, session_id: Any, name: Any, problem: str):
@@ -119,6 +123,7 @@ __all__ = [
     "TIME_MAX",
     "TIME_MIN",
     "RowError",
+    "StoreError",
     "StoreRowWarning",
     "derived_problems",
     "fix_for",
