@@ -48,6 +48,7 @@ REASON_RECOVERED = const(4)
 REASON_NO_RUNNING = const(5)  # a session motion.py started, closed after a stretch without running
 
 _FRAME = const(16)  # codec.FRAME
+_CUTS = const(8)  # gaps the stage can hold before append() finishes the staged blocks itself
 # Values one work() step encodes (about the time of one 16-sample frame analysis).
 STEP_VALUES = const(384)
 # What work() does next: analyse frames as samples arrive; search how many samples of the last
@@ -158,7 +159,8 @@ class SessionWriter:
     append() only copies the samples to the stage; work() does the encoding in short steps (call it
     until it returns False, yielding in between: the sampler does so after each drain). Nobody calling
     work() is allowed too: once `backlog` samples wait beyond a full block, append() does the work
-    itself (a long call, as before the split). A gap (lost or FLAG_OVERFLOW), flush() and close() finish
+    itself (a long call, as before the split). A gap (lost or FLAG_OVERFLOW) is marked where it falls
+    in the stage and ends the block before it in later work() steps; flush() and close() finish
     everything at once. The bytes written do not depend on when the work runs.
     """
 
@@ -218,6 +220,14 @@ class SessionWriter:
         self.expected = 0  # sample index that would continue the last block without a gap
         self._pflags = 0
         self._plost = 0
+        self._first = 0  # sample index of stage[0]
+        # Gaps among the staged samples, oldest first: stage position, index jump, overflow flag and
+        # overflow count. The block before a gap ends at it; the first block after it gets its flags.
+        self._cut_pos = array.array("L", bytes(4 * _CUTS))
+        self._cut_jump = array.array("L", bytes(4 * _CUTS))
+        self._cut_lost = array.array("L", bytes(4 * _CUTS))
+        self._cut_flags = bytearray(_CUTS)
+        self._ncut = 0
         self.seq = 0  # sequence number of the next block
         self.samples = 0  # samples written in data blocks
         self.data_blocks = 0
@@ -272,11 +282,8 @@ class SessionWriter:
         if self.closed:
             raise ValueError("session closed")
         if lost or flags & FLAG_OVERFLOW:
-            self.flush()
+            self._gap(flags & FLAG_OVERFLOW, lost)
             self.next_index += lost
-            if flags & FLAG_OVERFLOW:
-                self._pflags |= FLAG_OVERFLOW
-                self._plost += lost
         if n <= 0:
             return
         C = self.channels
@@ -333,6 +340,13 @@ class SessionWriter:
             return True
         cap = self.max_samples
         have = self.count
+        cut = -1
+        if self._ncut:
+            self._pass_gaps()
+            if self._ncut:
+                cut = self._cut_pos[0]  # the block ends at the next gap at the latest
+                if have > cut:
+                    have = cut
         if have > cap:
             have = cap
         a = enc.frames * _FRAME
@@ -350,14 +364,51 @@ class SessionWriter:
             enc.tail_begin(cap)
             self._state = _SEARCHING
             return True
+        if have == cut and cut > 0:  # everything before the gap is staged: end the block there
+            enc.tail_begin(cut)
+            self._state = _SEARCHING
+            return True
         return False
 
-    def pending(self):
-        # Samples appended but not yet written in a data block.
-        return self.count
+    def _gap(self, overflow, lost):
+        # Mark a gap after the samples staged so far (lost: the index jump; with overflow, also the
+        # block's lost count). Gaps at the same place add up.
+        k = self._ncut
+        if k and self._cut_pos[k - 1] == self.count:
+            k -= 1
+        else:
+            if k == _CUTS:  # many gaps in one backlog: finish what is staged now
+                self.flush()
+                k = self._ncut
+            self._cut_pos[k] = self.count
+            self._cut_jump[k] = 0
+            self._cut_lost[k] = 0
+            self._cut_flags[k] = 0
+        self._cut_jump[k] += lost
+        if overflow:
+            self._cut_flags[k] = 1
+            self._cut_lost[k] += lost
+        self._ncut = k + 1
+
+    def _pass_gaps(self):
+        # Gaps now at the start of the stage: the next block starts after them.
+        pos = self._cut_pos
+        while self._ncut and pos[0] == 0:
+            self._first += self._cut_jump[0]
+            if self._cut_flags[0]:
+                self._pflags |= FLAG_OVERFLOW
+                self._plost += self._cut_lost[0]
+            k = 1
+            while k < self._ncut:
+                pos[k - 1] = pos[k]
+                self._cut_jump[k - 1] = self._cut_jump[k]
+                self._cut_lost[k - 1] = self._cut_lost[k]
+                self._cut_flags[k - 1] = self._cut_flags[k]
+                k += 1
+            self._ncut -= 1
 
     def flush(self):
-        # Write the pending samples now, as one block or more.
+        # Write the pending samples now, as one block or more (gaps among them end blocks as usual).
         while self.work():
             pass
         while self.count:
@@ -371,7 +422,7 @@ class SessionWriter:
         # after them move to the start of the stage.
         n = self._n
         buf = self.block
-        first = self.next_index - self.count  # pending samples are contiguous up to next_index
+        first = self._first
         flags = self._pflags
         if first != self.expected:
             flags |= FLAG_GAP
@@ -388,6 +439,11 @@ class SessionWriter:
         self._pflags = 0
         self._plost = 0
         self.expected = first + n
+        self._first = first + n
+        k = 0
+        while k < self._ncut:
+            self._cut_pos[k] -= n
+            k += 1
         # Keep the samples after the block at the start of the stage.
         C = self.channels
         left = self.count - n

@@ -181,6 +181,47 @@ def test_append_works_itself_only_when_the_stage_is_full():
     assert [b[5] for b in blocks] == [100, 60, 0] and [b[4] for b in blocks[:2]] == [0, 50]
 
 
+def _gappy_session(pump):
+    # 40 reads of 7 samples; most with a gap or an overflow before them (more gaps than the stage
+    # marks at once when nobody calls work()). Returns the file and whether a gap append wrote.
+    f = io.BytesIO()
+    w = _writer(f, block_size=256, block_max_samples=30)
+    r = _Rand(17)
+    chunk = array.array("h", [r.next(3000) for _ in range(3 * 7)])
+    wrote = False
+    for i in range(40):
+        blocks = w.data_blocks
+        if i % 4 == 1:
+            w.append(chunk, 7, 50 * i, log.FLAG_OVERFLOW, i)
+        elif i % 4 == 2:
+            w.append(chunk, 0, 50 * i, log.FLAG_OVERFLOW, 3)  # an overflow read with no samples
+            w.append(chunk, 7, 50 * i, 0, 2)
+        elif i % 4 == 3:
+            w.append(chunk, 7, 50 * i, 0, 5)
+        else:
+            w.append(chunk, 7, 50 * i)
+        wrote = wrote or w.data_blocks != blocks
+        while pump and w.work():
+            pass
+    w.close(log.REASON_USER_STOP, 9999)
+    return f.getvalue(), wrote
+
+
+def test_gaps_end_blocks_in_work_steps_not_in_append():
+    pumped, wrote = _gappy_session(True)
+    assert not wrote, "an append that reported a gap wrote a block itself"
+    alone, _ = _gappy_session(False)  # 30 gaps pile up: append finishes the staged blocks itself
+    assert pumped == alone
+    data = _blocks(pumped, 256)[:-1]
+    # A read without a gap before it (i = 4, 8, ..., 36) continues the block before it: 40 - 9.
+    assert len(data) == 31 and sum(b[5] for b in data) == 280
+    assert sum(1 for b in data if b[1] & log.FLAG_GAP) == 30
+    # Overflow counts: i lost before reads i = 1, 5, ...; 3 before i = 2, 6, ... (the 2 of the plain
+    # gap at the same place move the index but are no overflow).
+    assert sum(b[7] for b in data if b[1] & log.FLAG_OVERFLOW) == sum(range(1, 40, 4)) + 10 * 3
+    assert data[2][3] == 8 + 7 + 3 + 2 and data[2][1] == log.FLAG_GAP | log.FLAG_OVERFLOW
+
+
 def _blocks(data, bs):
     # (type, flags, seq, first_index, t_ms, n, payload_len, lost) per block; checks magic and CRC.
     res = []
