@@ -446,3 +446,13 @@ def test_doctor_repairs_what_it_can(damaged, home, files):
         assert doctor(store).findings == []
         # The orphan goes back in by the ordinary import.
         assert len(import_files(store, [orphan]).added) == 1
+
+
+def test_a_csv_dated_in_the_year_9999_on_the_command_line(files, home, capsys):
+    """`--start-time` takes any ISO date; one the store could not read back is refused in one line."""
+    assert main(["import", str(files["relative.csv"]), "--start-time", "9999-01-01"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("failed:") == 1 and "start time" in err
+    with Store(home) as store:
+        assert store.sessions().empty and list(store.raw_dir.iterdir()) == []
+    assert main(["sessions"]) == 0 and main(["trends"]) == 0
