@@ -281,3 +281,135 @@ def test_demo_ends_with_the_report(tmp_path, capsys):
     assert f"The run's report: {report}" in capsys.readouterr().out
     html = report.read_text()
     assert "Demo: a simulated 10-minute run" in html and html.count("<svg") == 3
+
+
+# -- sides not known: no output presents a left/right asymmetry (issue 15) ---------------------------
+
+#: Words that present a left/right comparison in any of the outputs.
+LR_WORDS = ("Left versus right", "within noise", "differs", "were even", "left larger", "right larger")
+
+
+def _visible(page: str) -> str:
+    """What a reader of the page sees: the text without styles and markup (figure text kept)."""
+    page = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", page)
+
+
+@pytest.fixture(scope="module")
+def acc_only(tmp_path_factory):
+    """A 60-second simulated run with a 10 % impact difference, logged without a gyroscope (CSV)."""
+    from hipsense.analysis import analyse_file
+    from hipsense.sim import demo_config, simulate_run
+
+    cfg = demo_config()
+    cfg.duration_s = 60
+    path = tmp_path_factory.mktemp("acc") / "acc-only.csv"
+    run = simulate_run(cfg)
+    run.write_csv(path)
+    data = pd.read_csv(path)
+    data.drop(columns=[c for c in data if c.startswith("gyr")]).to_csv(path, index=False)
+    result = analyse_file(path)
+    return path, result
+
+
+def test_sides_unknown_is_decided_in_one_place(acc_only):
+    from hipsense.report.wording import MIN_SIDED_SHARE, sides_known, without_sides
+
+    _, result = acc_only
+    summary = result.summary.to_dict()
+    known, why = sides_known(summary)
+    assert not known and why
+    assert all(
+        s["asymmetry_pct"] is None and not s["larger_than_noise"] for s in without_sides(summary)["sides"]
+    )
+    # Low confidence: a gyroscope summary with too few sided steps counts as unknown too.
+    low = {**summary, "quality": {**summary["quality"], "side_source": "gyroscope"}}
+    n = int(summary["steps"] * MIN_SIDED_SHARE) - 2
+    low["sides"] = [
+        {**s, "n_left": n // 2, "n_right": n // 2, "asymmetry_pct": 12.0} for s in summary["sides"]
+    ]
+    assert not sides_known(low)[0] and "confident side" in sides_known(low)[1]
+    assert all(s["asymmetry_pct"] is None for s in without_sides(low)["sides"])
+    ok = {
+        **low,
+        "sides": [
+            {**s, "n_left": summary["steps"] // 2, "n_right": summary["steps"] // 2} for s in low["sides"]
+        ],
+    }
+    assert sides_known(ok)[0] and without_sides(ok) is ok
+
+
+def test_alternate_steps_find_the_injected_impact_difference(acc_only):
+    from hipsense.report.alternate import alternate_steps
+
+    _, result = acc_only
+    rows = {r["metric"]: r for r in alternate_steps(result.steps)}
+    assert 5 < rows["impact_g"]["difference_pct"] < 15  # the demo injects +10 % on the right
+    assert rows["step_time_s"]["difference_pct"] < 2
+    assert all("left" not in k and "right" not in k for r in rows.values() for k in r)
+
+
+def test_terminal_summary_of_unknown_sides(acc_only):
+    from rich.console import Console
+
+    from hipsense.report.terminal import print_summary
+
+    _, result = acc_only
+    console = Console(width=100, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    print_summary(result.summary, console=console, steps=result.steps)
+    text = console.export_text()
+    assert "Left and right are not compared" in text and "Alternate steps" in text and "gyroscope" in text
+    assert not any(w in text for w in LR_WORDS) and "sides not known" in text
+
+
+def test_html_report_of_unknown_sides(acc_only):
+    from hipsense.report.sources import ReportSession
+
+    _, result = acc_only
+    page = render_session(ReportSession(result.summary.to_dict(), result.steps, "acc-only"))
+    seen = _visible(page)
+    assert "Left and right are not compared" in seen and "Alternate steps" in seen
+    assert not any(w in seen for w in LR_WORDS)
+    assert "foot on the ground" not in seen and "all steps" in seen  # figures pool the steps
+
+
+def test_json_summary_of_unknown_sides(acc_only):
+    import json
+
+    from hipsense.report.machine import dumps, summary_record
+
+    _, result = acc_only
+    record = json.loads(dumps(summary_record(result.summary.to_dict(), result.steps)))
+    assert record["sides_known"] is False and "gyroscope" in record["sides_note"]
+    sided = [k for k in record if k.endswith(("_asymmetry_pct", "_difference", "_left", "_right"))]
+    assert sided and all(record[k] is None for k in sided)
+    assert not any(record[k] for k in record if k.endswith("_larger_than_noise"))
+    assert {r["metric"] for r in record["alternate_steps"]} >= {"impact_g", "contact_time_s"}
+
+
+def test_trend_report_skips_sessions_of_unknown_sides():
+    trends = synthetic_trends()
+    s = trends.sessions
+    late = s.index[-6:]
+    s["sides_unknown"] = ""
+    s.loc[late, "sides_unknown"] = "which foot made each step is not known in this recording"
+    for col in [c for c in s if c.endswith(("_ai", "_ai_lo", "_ai_hi"))]:
+        s.loc[late, col] = np.nan
+    seen = _visible(render_trends(trends, 4))
+    assert "6 session(s) left out of every left/right figure and flag" in seen
+
+
+def test_csv_export_of_summaries_with_unknown_sides(acc_only, tmp_path, monkeypatch):
+    from hipsense.export.export import export_store, read_table
+    from hipsense.store import HOME_ENV, Store
+
+    path, _ = acc_only
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    assert main(["import", str(path), "--start-time", "2026-11-02", "-q"]) == 0
+    with Store(create=False) as store:
+        out = export_store(store, tmp_path / "out", fmt="csv", what=("sessions",)).out
+    sessions = read_table(out, "sessions")
+    sided = [c for c in sessions if c.endswith(("_asymmetry_pct", "_difference", "_left", "_right"))]
+    assert sided and sessions[sided].isna().all().all()
+    assert not sessions[[c for c in sessions if c.endswith("_larger_than_noise")]].fillna(False).any().any()
+    assert "differs" not in (out / "sessions.csv").read_text()

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 
 import pytest
+from rich.console import Console
 
 from hipsense.cli import common as cli_common
 from hipsense.cli import main
 from hipsense.sim import Fatigue, scenarios, simulate_run
 from hipsense.sim.history import Changes, RunnerProfile, plan_history, write_history
 from hipsense.store import HOME_ENV, Store
-from hipsense.trends.build import build_trends
+from hipsense.trends.build import build_trends, trends_from_records
+from hipsense.trends.flags import OveruseFlagger
 from hipsense.trends.model import SEVERITIES, Trends
+from hipsense.trends.terminal import print_flags
 
 #: Short runs keep the signal-level simulation quick; relative loads are what the flags judge.
 PROFILE = RunnerProfile(minutes=(1.5, 2.0, 2.5))
@@ -128,7 +132,7 @@ def test_trends_and_flags_commands(changed, monkeypatch, capsys):
     monkeypatch.setattr(cli_common.console, "width", 200)  # long labels on one line, whatever the terminal
     assert main(["trends", "--runner", "ana", "--weeks", "4"]) == 0
     out = capsys.readouterr().out
-    for word in ("Training load of ana", "ACWR", "pelvic drop, left-foot stance", "outside the band"):
+    for word in ("Training load of ana", "ACWR", "pelvic drop, L stance (deg)", "outside"):
         assert word in out
     assert main(["flags"]) == 0
     out = capsys.readouterr().out
@@ -140,6 +144,36 @@ def test_trends_and_flags_commands(changed, monkeypatch, capsys):
     assert capsys.readouterr().err.startswith("error: --since")
     assert main(["trends", "--runner", "nobody"]) == 2
     assert "no runner 'nobody'" in capsys.readouterr().err
+
+
+def _sides_lost(summary: dict) -> dict:
+    """The summary as an accelerometer-only recording of the same run would have it: no side known."""
+    out = {**summary, "quality": {**summary["quality"], "side_source": "unknown"}}
+    out["sides"] = [{**x, "n_left": 0, "n_right": 0} for x in summary["sides"]]
+    return out
+
+
+def test_sessions_with_unknown_sides_are_skipped_with_the_reason(changed, monkeypatch, capsys):
+    """The drop rise of weeks 8-10 is flagged with sides known; with the sides of those weeks unknown,
+    no left/right flag is raised, the skipped sessions are listed with why, and the load flags stay."""
+    home, plan, week_of = changed
+    with Store(home) as store:
+        records = list(store.summaries("ana"))
+    lost = [(i, t, _sides_lost(x) if week_of[t.date()] >= 8 else x) for i, t, x in records]
+    flagger = OveruseFlagger()
+    trends = trends_from_records("ana", lost, flagger=flagger)
+    kinds = {f.kind for f in trends.flags}
+    assert "drop_rising" not in kinds and "asymmetry_drift" not in kinds and "load_spike" in kinds
+    skipped = {i for i, _ in flagger.skipped_}
+    assert skipped == {i for i, t, _ in records if week_of[t.date()] >= 8}
+    assert all("not known" in why for _, why in flagger.skipped_)
+    unknown = trends.sessions[trends.sessions["session_id"].isin(skipped)]
+    assert unknown["pelvic_drop_deg_L"].isna().all() and unknown["contact_time_s_ai"].isna().all()
+    # The same history in the terminal: the skipped sessions are said, no left/right row uses them.
+    print_flags(trends.flags, console=Console(width=200, file=sys.stdout), skipped=len(skipped))
+    out = capsys.readouterr().out
+    assert f"{len(skipped)} session(s) left out of every left/right figure and flag" in out
+    assert "gyroscope" in out
 
 
 def test_commands_on_an_empty_store(tmp_path, monkeypatch, capsys):

@@ -25,12 +25,12 @@ def gait_rows() -> list[tuple[str, str, str, float]]:
     for x in registry.flaggable():
         if x.asymmetry == "difference":
             rows += [
-                (f"{x.name}_L", f"{x.label}, left-foot stance", x.display_unit, x.display_scale),
-                (f"{x.name}_R", f"{x.label}, right-foot stance", x.display_unit, x.display_scale),
-                (f"{x.name}_diff", f"{x.label} left - right", x.display_unit, x.display_scale),
+                (f"{x.name}_L", f"{x.label}, L stance", x.display_unit, x.display_scale),
+                (f"{x.name}_R", f"{x.label}, R stance", x.display_unit, x.display_scale),
+                (f"{x.name}_diff", f"{x.label} L - R", x.display_unit, x.display_scale),
             ]
         else:
-            rows.append((f"{x.name}_ai", f"{x.label} asymmetry", "%", 1.0))
+            rows.append((f"{x.name}_ai", f"{x.label} asym.", "%", 1.0))
     levels = [x for x in registry.flaggable() if x.trend and x.asymmetry == "index" and x.drift]
     rows += [(f"{x.name}_mean", x.label, x.display_unit, x.display_scale) for x in levels]
     return rows
@@ -92,9 +92,14 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
     console.print(table)
 
     recent = s[week >= load.index.min()] if len(load) else s
-    gait = Table(title="Gait against your own baseline", box=box.SIMPLE_HEAD, title_justify="left")
-    for col in ("metric", "usual", "usual band", "weekly means, oldest first", "last run", ""):
-        gait.add_column(col, justify="left" if col in ("metric", "") else "right")
+    gait = Table(
+        title="Gait against your own baseline", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False
+    )
+    # The metric's name is kept on one line; the weekly means wrap first when the terminal is narrow.
+    for col in ("metric", "usual (band)", "weekly means", "last", ""):
+        gait.add_column(
+            col, justify="left" if col in ("metric", "") else "right", no_wrap=col != "weekly means"
+        )
     unknown = sides_unknown(s)
     last = s[~unknown].iloc[-1] if (~unknown).any() else s.iloc[-1]
     for col, label, unit, scale in gait_rows():
@@ -104,22 +109,27 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
         means = recent.groupby(week[recent.index])[col].mean() * scale
         value = last[col] * scale
         if not np.isfinite(base):
-            verdict = "[dim]no baseline yet[/]"
+            verdict = "[dim]no baseline[/]"
         elif value > hi * scale or value < lo * scale:
-            verdict = "[yellow]outside the band[/]"
+            verdict = "[yellow]outside[/]"
         else:
             verdict = "[dim]usual[/]"
+        usual = (
+            "-"
+            if not np.isfinite(base)
+            else f"{number(base * scale)} ({number(lo * scale)}..{number(hi * scale)})"
+        )
         gait.add_row(
             f"{label} ({unit})",
-            number(base * scale),
-            f"{number(lo * scale)} .. {number(hi * scale)}",
+            usual,
             " ".join(number(m) for m in means),
             number(value),
             verdict,
         )
     gait.caption = (
-        "usual: median of your previous 12 runs; band: 3 run-to-run spreads around it. A flag needs the "
-        "band left in 2 runs in a row, each beyond its own 95 % interval (docs/flags.md)."
+        "usual: median of your previous 12 runs (band: 3 run-to-run spreads around it); weekly means "
+        "oldest first; last: the last run whose sides are known. L/R: left/right-foot stance. A flag needs the band left in 2 runs in a row, each beyond its own 95 % interval "
+        "(docs/flags.md)."
     )
     console.print(gait)
     if unknown.any():
