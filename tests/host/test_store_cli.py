@@ -278,3 +278,12 @@ def test_info_lists_the_gaps_of_a_csv(runs, tmp_path, capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["sample_rate_hz"] == pytest.approx(208.0, abs=1e-3)
     assert len(info["segments"]) == 2 and info["quality"]["gaps"][0][2] == 400
+
+
+def test_names_are_not_read_as_markup(runs, home, capsys):
+    """A runner's name is the user's text: `[/red]` in it is shown, not taken as a closing tag (which
+    made `hipsense sessions` fail)."""
+    assert main(["import", str(runs / "a.hsn"), "--runner", "[/red]ana"]) == 0
+    capsys.readouterr()
+    assert main(["sessions"]) == 0
+    assert "[/red]ana" in capsys.readouterr().out

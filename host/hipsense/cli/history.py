@@ -129,10 +129,11 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
         else:
             date = f"[dim]{r.imported_at.strftime('%Y-%m-%d %H:%M')}*[/]"
             table.caption = "* no start time in the file: the import time"
-        status = "[green]ok[/]" if r.status == "ok" else f"[red]error[/] {r.error or ''}"
+        # names and messages come from people and files: never read as rich markup
+        status = "[green]ok[/]" if r.status == "ok" else f"[red]error[/] {escape(r.error or '')}"
         table.add_row(
             str(r.id),
-            r.runner,
+            escape(r.runner),
             date,
             _hms(r.duration_s),
             _hms(r.running_time_s),
