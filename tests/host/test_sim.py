@@ -21,6 +21,7 @@ from hipsense.conventions import (
     G,
     sensor_to_body,
 )
+from hipsense.formats.device_file import read_device_file
 from hipsense.sim import (
     Asymmetry,
     Mounting,
@@ -565,11 +566,10 @@ def test_write_csv_round_trips(tmp_path):
 
 @pytest.mark.parametrize("accel_only", [False, True])
 def test_write_device_file_round_trips(tmp_path, accel_only):
-    device_file = pytest.importorskip("hipsense.formats.device_file")
     sensor = SensorModel(drops=((100, 3), (700, 1)), clock_error_pct=0.5, accel_only=accel_only)
     run = simulate_run(duration_s=8, seed=1, sensor=sensor, mounting=Mounting(position="left"))
     path = run.write_device_file(tmp_path / "run.hsn")
-    session = device_file.read_device_file(path)
+    session = read_device_file(path)
     np.testing.assert_array_equal(session.counts, run.counts)
     np.testing.assert_array_equal(session.sample_index, run.sample_index)
     h = session.header
