@@ -146,6 +146,10 @@ def import_files(
     return report
 
 
+#: Largest file an import reads (it is held in memory once): a CSV of 13 hours at 104 Hz, 40 times the
+#: clip's largest session file. Anything larger is not a recording of a run.
+MAX_IMPORT_BYTES = 1 << 30
+
 #: An import's temporary copy in ``raw/`` lives while that one file is written, read and analysed:
 #: seconds, a minute for hours of data. One older than this was left by an import that was killed, and
 #: the next import deletes it; younger ones may belong to an import running now in another process
@@ -177,7 +181,13 @@ def _import_one(
     store: Store, path: Path, runner: str, csv_options: dict[str, Any], report: ImportReport
 ) -> None:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:  # one byte more than the cap: a file growing meanwhile is caught too
+            data = fh.read(MAX_IMPORT_BYTES + 1)
+        if len(data) > MAX_IMPORT_BYTES:
+            report.failed.append(
+                (path, f"{path}: larger than {MAX_IMPORT_BYTES >> 20} MiB, more than any recording; not read")
+            )
+            return
     except IsADirectoryError:
         report.failed.append((path, f"{path}: is a folder, not a file"))
         return

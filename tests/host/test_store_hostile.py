@@ -456,3 +456,18 @@ def test_a_csv_dated_in_the_year_9999_on_the_command_line(files, home, capsys):
     with Store(home) as store:
         assert store.sessions().empty and list(store.raw_dir.iterdir()) == []
     assert main(["sessions"]) == 0 and main(["trends"]) == 0
+
+
+def test_a_file_larger_than_any_recording_is_not_read(files, tmp_path, monkeypatch):
+    import hipsense.library
+
+    size = files["run1.hsn"].stat().st_size
+    monkeypatch.setattr(hipsense.library, "MAX_IMPORT_BYTES", size - 1)
+    with Store(tmp_path / "home") as store:
+        before = snapshot(store)
+        report = import_files(store, [files["run1.hsn"]])
+        assert [p.name for p, _ in report.failed] == ["run1.hsn"] and "MiB" in report.failed[0][1]
+        assert snapshot(store) == before
+    monkeypatch.setattr(hipsense.library, "MAX_IMPORT_BYTES", size)
+    with Store(tmp_path / "home") as store:
+        assert len(import_files(store, [files["run1.hsn"]]).added) == 1
