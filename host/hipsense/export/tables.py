@@ -27,6 +27,7 @@ from hipsense.export.schema import (
     conform,
 )
 from hipsense.gait.alignment import to_body_frame
+from hipsense.report.wording import without_sides
 from hipsense.trends.model import Flag
 
 #: A text cell a spreadsheet would take as a formula: it starts with one of = + - @ tab CR (OWASP's "CSV
@@ -74,6 +75,7 @@ def flatten_summary(summary: dict[str, Any] | None) -> dict[str, Any]:
     """A session summary JSON (``SessionSummary.to_dict()``) as one flat row of the sessions table."""
     if not summary:
         return {}
+    summary = without_sides(summary)  # sides not known: no left/right figure (report/wording.py)
     row: dict[str, Any] = {k: summary.get(k) for k in _HEADLINE}
     for side in summary.get("sides") or []:
         for field in SIDE_FIELDS:
