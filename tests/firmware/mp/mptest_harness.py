@@ -16,11 +16,8 @@ def test_fakes_first_on_path():
 
 async def test_async_tests_are_awaited():
     import asyncio
-    import time
 
-    t0 = time.ticks_ms()
-    await asyncio.sleep_ms(5)
-    assert time.ticks_diff(time.ticks_ms(), t0) >= 0
+    await asyncio.sleep_ms(1)
     _awaited.append(True)
 
 
