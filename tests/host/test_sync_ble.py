@@ -136,7 +136,7 @@ def _nothing_synced(dev: BleDevice, home: Path, match: str) -> None:
         _sync(dev, home)
     with Store(home) as store:
         assert store.sessions().empty
-    assert not list((home / "incoming").glob("*")) if (home / "incoming").exists() else True
+    assert not (home / "incoming").exists() or not list((home / "incoming").iterdir())
 
 
 @needs_mp
@@ -145,7 +145,6 @@ def test_unpaired_link_gets_no_data_and_deletes_nothing(tmp_path, key):
     with BleDevice(SESSIONS, key=key) as dev:
         dev.pairing = "unsupported"
         _nothing_synced(dev, tmp_path / "home", "not encrypted and bonded")
-    assert "@@served" in dev.stdout
 
 
 @needs_mp

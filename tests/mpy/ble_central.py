@@ -6,7 +6,7 @@
 #   W hex           write the control characteristic
 #   R uuid          read a characteristic (the UUID string) -> "V hex"
 #   D               disconnect -> "X"
-# and notifications go back as "N hex".
+# and notifications go back as "N hex"; "READY" once the clip is up.
 import asyncio
 import binascii
 
@@ -18,6 +18,9 @@ import link_ble
 
 async def central_proxy(ble):
     reader, writer = bridge_io.Reader(), bridge_io.Writer()
+    writer.write(
+        b"READY\n"
+    )  # the host side waits for this before it connects (a slow start is no lost frame)
     conn = None
     line = bytearray()
     buf = bytearray(4096)

@@ -88,9 +88,15 @@ class BleDevice:
         self._client: FakeBleakClient | None = None
         self._values: list[bytes] = []
         self._value_ready = threading.Event()
+        self._ready = threading.Event()
         self._thread = threading.Thread(target=self._read_lines, daemon=True)
         self._thread.start()
         self.stdout = self.stderr = ""
+        # The clip is up (MicroPython loaded, BleSync advertising) before any host code connects, so a
+        # busy machine's slow start is not taken for a silent clip.
+        if not self._ready.wait(60):
+            self.close()
+            raise RuntimeError(f"the simulated clip did not start: {self.stderr[-2000:]}")
 
     # -- the radio ----------------------------------------------------------------------------------
 
@@ -113,7 +119,9 @@ class BleDevice:
 
     def _dispatch(self, line: bytes) -> None:
         kind, _, arg = line.partition(b" ")
-        if kind == b"V":
+        if kind == b"READY":
+            self._ready.set()
+        elif kind == b"V":
             self._values.append(bytes.fromhex(arg.decode()))
             self._value_ready.set()
         elif kind == b"N" and self._client is not None:

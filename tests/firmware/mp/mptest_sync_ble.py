@@ -263,3 +263,27 @@ async def _drop():
     conn2.disconnect()
     await asyncio.sleep_ms(2)
     task.cancel()
+
+
+def test_hmac_sha256_matches_rfc_4231():
+    # pairing.hmac_sha256 is built on hashlib.sha256 (the ESP32 build has no hmac module).
+    import binascii
+
+    cases = [
+        (
+            b"Jefe",
+            b"what do ya want for nothing?",
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+        ),
+        (b"\x0b" * 20, b"Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+        (  # a key longer than the block is hashed first (test case 6)
+            b"\xaa" * 131,
+            b"Test Using Larger Than Block-Size Key - Hash Key First",
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+        ),
+    ]
+    for key, msg, want in cases:
+        assert binascii.hexlify(pairing.hmac_sha256(key, msg)).decode() == want
+    assert (
+        pairing.same(b"abc", b"abc") and not pairing.same(b"abc", b"abd") and not pairing.same(b"ab", b"abc")
+    )
