@@ -334,7 +334,14 @@ def start_sync(hw, rec, cfg, folder, tap, keys=None):
 
     def server():
         srv = sync.SyncServer(
-            folder, info, status=rec.sync_status, recorder=control, clock=clock, live=tap, pairing=keys
+            folder,
+            info,
+            status=rec.sync_status,
+            recorder=control,
+            clock=clock,
+            live=tap,
+            pairing=keys,
+            ble=bool(hw.get("ble")),
         )
         servers.append(srv)
         return srv

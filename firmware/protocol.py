@@ -9,7 +9,7 @@ import struct
 from micropython import const
 
 VERSION_MAJOR = const(2)
-VERSION_MINOR = const(0)
+VERSION_MINOR = const(1)
 
 HEAD = "<BHH"
 HEAD_SIZE = const(5)
@@ -31,6 +31,7 @@ LIVE_STOP = const(0x0B)
 AUTH_CHALLENGE = const(0x0C)  # a BLE host proves it holds a key given over USB (docs/security.md)
 AUTH = const(0x0D)
 PAIR = const(0x0E)  # USB only: store a host's key and open the pairing window
+SELFTEST = const(0x0F)  # 2.1: flash write/read test and BLE state, for `hipsense device check`
 LIVE = const(0x40)  # device-initiated: a packet of live samples, req_id = packet sequence
 REPLY = const(0x80)
 ERROR = const(0xFF)
@@ -53,6 +54,8 @@ STATUS_RECORDING = const(0x01)
 STATUS_CLOCK_SET = const(0x02)
 STATUS_LIMITED = const(0x04)  # an untrusted link: only flags and battery are filled in
 STATUS_PAIRING = const(0x08)  # the pairing window is open
+SELFTEST_BLE = const(0x01)  # SELFTEST ble flags: the BLE link runs (advertises while no central is connected)
+SELFTEST_MAX_KIB = const(64)  # the most SELFTEST writes, whatever the host asks
 
 DIGEST_SIZE = const(32)  # SHA-256 of a whole session file: the erase proof of DELETE
 NONCE_SIZE = const(16)

@@ -10,6 +10,7 @@
 #   live      live.LiveTap between the sampler and the writer, for LIVE_START / LIVE_STOP (None: E_UNSUPPORTED)
 #   pairing   pairing.Pairing (hosts' keys, pairing window): a BLE link is trusted only once its host
 #             proved it holds a key (AUTH_CHALLENGE / AUTH); None: an encrypted, bonded link is trusted
+#   ble       the clip runs its BLE link (SELFTEST reports it)
 # serve(link) answers frames from a link (link_usb.UsbLink, link_ble) until the link closes.
 # Trust (docs/security.md): a physical link (USB) is trusted; a radio link only when encrypted, bonded
 # and (with pairing) authenticated. An untrusted link gets INFO, a minimal STATUS and AUTH, nothing else.
@@ -30,6 +31,8 @@ SUFFIX = ".hsn"
 _EPOCH_2000 = const(946684800)
 _SET_AFTER = const(1735689600)  # 2025-01-01
 _LIST_ENTRY = const(9)
+_ENOSPC = const(28)
+_SCRATCH = ".selftest"  # SELFTEST's scratch file in the storage folder (not a session name)
 _AUTH_TRIES = const(3)  # failed AUTHs per connection before AUTH is refused until the next one
 _PUBLIC = (P.INFO, P.STATUS)  # answered on any link
 _LINK_AUTH = (P.AUTH_CHALLENGE, P.AUTH)  # answered on an encrypted, bonded link
@@ -85,6 +88,7 @@ class SyncServer:
         max_chunk=4096,
         live=None,
         pairing=None,
+        ble=False,
     ):
         self.dir = storage_dir
         self.info = tuple(x.encode() if isinstance(x, str) else x for x in info)
@@ -94,6 +98,7 @@ class SyncServer:
         self.max_chunk = max_chunk
         self.live = live
         self.pairing = pairing
+        self.ble = ble
         self._link = None
         self._forget_link()
         self.out = bytearray(P.OVERHEAD + 8 + max_chunk)
@@ -189,6 +194,8 @@ class SyncServer:
             return self._live(req, ftype)
         if ftype in _LINK_AUTH or ftype == P.PAIR:
             return self._auth(req, ftype, bytes(frame[body : body + length]))
+        if ftype == P.SELFTEST:
+            return self._selftest(req, struct.unpack_from("<H", frame, body)[0])
         return self._record(req, ftype)
 
     def handle_status(self, trusted=False):
@@ -326,6 +333,71 @@ class SyncServer:
         self._body[0 : P.DIGEST_SIZE] = K.clip_proof(key, pairing.clip_id, key_id, nonce, host_nonce)
         return P.seal(self.out, ftype | P.REPLY, req, P.DIGEST_SIZE)
 
+    def _selftest(self, req, kib):
+        # Write kib KiB (clamped to 1..SELFTEST_MAX_KIB) to a scratch file, read it back, delete it:
+        # flash write and read times for `hipsense device check`, plus the BLE state. Not while
+        # recording (the sampler owns the flash then; the test blocks the loop for its duration),
+        # nor without free room for twice the size (the guard's margin stays untouched).
+        if self._active() >= 0:
+            return self._error(req, P.SELFTEST, P.E_STATE, 0)
+        n = min(max(kib, 1), P.SELFTEST_MAX_KIB) * 1024
+        if self.status is not None and self.status()[2] < 2 * n // 1024:
+            return self._error(req, P.SELFTEST, P.E_IO, _ENOSPC)
+        self._close_file()
+        buf = self._body[16:]  # the reply buffer after the reply's own fields: nothing allocated
+        chunk = len(buf)
+        for i in range(chunk):
+            buf[i] = (i * 7 + 1) & 0xFF
+        crc = 0
+        left = n
+        while left > 0:
+            k = min(chunk, left)
+            crc = binascii.crc32(buf[0:k], crc)
+            left -= k
+        path = self.dir + "/" + _SCRATCH
+        try:
+            t0 = time.ticks_us()
+            f = open(path, "wb")
+            try:
+                left = n
+                while left > 0:
+                    k = min(chunk, left)
+                    f.write(buf[0:k])
+                    left -= k
+            finally:
+                f.close()  # on flash: close commits the file, part of the write time
+            t1 = time.ticks_us()
+            got = 0
+            back = 0
+            with open(path, "rb") as f:
+                while True:
+                    k = f.readinto(buf)
+                    if not k:
+                        break
+                    back = binascii.crc32(buf[0:k], back)
+                    got += k
+            t2 = time.ticks_us()
+        finally:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+        ok = 1 if got == n and back == crc else 0
+        flags = P.SELFTEST_BLE if self.ble else 0
+        keys = len(self.pairing.keys) if self.pairing is not None else 0
+        struct.pack_into(
+            "<IIIBBB",
+            self._body,
+            0,
+            n,
+            max(0, time.ticks_diff(t1, t0)),
+            max(0, time.ticks_diff(t2, t1)),
+            ok,
+            flags,
+            keys,
+        )
+        return P.seal(self.out, P.SELFTEST | P.REPLY, req, 15)
+
     def _error(self, req, ftype, code, detail):
         self.errors += 1
         struct.pack_into("<BBI", self._body, 0, code, ftype, detail & 0xFFFFFFFF)
@@ -406,4 +478,5 @@ _REQUEST_LENGTH = {
     P.AUTH_CHALLENGE: P.NONCE_SIZE,
     P.AUTH: P.KEY_ID_SIZE + P.DIGEST_SIZE,
     P.PAIR: P.KEY_ID_SIZE + P.KEY_SIZE + 1,
+    P.SELFTEST: 2,
 }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 VERSION_MAJOR = 2
-VERSION_MINOR = 0
+VERSION_MINOR = 1
 
 HEAD = struct.Struct("<BHH")
 CRC = struct.Struct("<I")
@@ -53,6 +53,7 @@ class Type(enum.IntEnum):
     AUTH_CHALLENGE = 0x0C
     AUTH = 0x0D
     PAIR = 0x0E
+    SELFTEST = 0x0F  # 2.1: flash write/read test and BLE state (hipsense device check)
     LIVE = 0x40  # device-initiated: live samples, req_id = packet sequence
     ERROR = 0xFF
 
@@ -430,6 +431,32 @@ def live_packet(frame: Frame, channels: int) -> LivePacket:
         raise FrameError(f"LIVE packet with {n} samples has {len(frame.body)} bytes")
     counts = np.frombuffer(frame.body, "<i2", offset=6).reshape(n, channels)
     return LivePacket(frame.req_id, first, bool(flags & LIVE_DROPPED), counts)
+
+
+@dataclass(frozen=True)
+class SelfTest:
+    """The SELFTEST reply: a scratch write and read-back on the clip's flash, and its BLE state."""
+
+    bytes_written: int
+    write_us: int
+    read_us: int
+    verified: bool
+    ble_on: bool
+    keys: int
+
+
+SELFTEST_BLE = 0x01
+#: the most SELFTEST writes (KiB), whatever the host asks
+SELFTEST_MAX_KIB = 64
+
+
+def selftest_request(kib: int) -> bytes:
+    return struct.pack("<H", kib)
+
+
+def selftest_body(body: bytes) -> SelfTest:
+    n, write_us, read_us, ok, flags, keys = _unpack("<IIIBBB", body, "SELFTEST")
+    return SelfTest(n, write_us, read_us, bool(ok), bool(flags & SELFTEST_BLE), keys)
 
 
 def error_body(body: bytes) -> DeviceError:

@@ -89,8 +89,8 @@ def main() -> None:
         }
         return frame(0x89, req, body), fields
 
-    info_body = struct.pack("<BBH16s16s16s", 2, 0, DEVICE["max_chunk"], b"HS-0001", b"1.0.0", b"LSM6DSOX")
-    add("info", frame(0x01, 0), frame(0x81, 0, info_body), {"version_major": 2, "version_minor": 0, **DEVICE})
+    info_body = struct.pack("<BBH16s16s16s", 2, 1, DEVICE["max_chunk"], b"HS-0001", b"1.0.0", b"LSM6DSOX")
+    add("info", frame(0x01, 0), frame(0x81, 0, info_body), {"version_major": 2, "version_minor": 1, **DEVICE})
     add("status_clock_not_set", frame(0x09, 1), *status(1, False, 0, 2))
 
     # An untrusted link: INFO and a minimal STATUS (flags 0x04 "limited", battery; no session id,
@@ -99,7 +99,7 @@ def main() -> None:
         "info_untrusted",
         frame(0x01, 30),
         frame(0x81, 30, info_body),
-        {"version_major": 2, "version_minor": 0, **DEVICE},
+        {"version_major": 2, "version_minor": 1, **DEVICE},
         secure=False,
     )
     minimal = struct.pack("<BIQHBIH", 0x04, 0, 0, BATTERY[0], BATTERY[1], 0, 0)
@@ -239,6 +239,20 @@ def main() -> None:
         frame(0x02, 18, b"\x00\x00\x00"),
         error(18, 3, 0x02, 3),
         {"code": 3, "request_type": 2, "detail": 3},
+    )
+    # SELFTEST (2.1): its reply carries times measured on the clip, so only its refusals are vectors.
+    add(
+        "selftest_untrusted",
+        frame(0x0F, 41, struct.pack("<H", 64)),
+        error(41, 7, 0x0F, 0),
+        {"code": 7, "request_type": 0x0F, "detail": 0},
+        secure=False,
+    )
+    add(
+        "selftest_bad_length",
+        frame(0x0F, 42, b"\x40"),
+        error(42, 3, 0x0F, 1),
+        {"code": 3, "request_type": 0x0F, "detail": 1},
     )
     add(
         "live_start_unsupported",
