@@ -40,7 +40,8 @@ class Metric:
         pandas dtype name of the stored value.
     kind
         ``"event"`` for the step table's bookkeeping columns (bout, side, times, quality), ``"metric"``
-        for measured quantities.
+        for measured quantities, ``"linked"`` for values another device measured (the runner's watch,
+        written by :mod:`hipsense.link`, not by the analysis; no ``compute``).
     label, display_unit, display_scale, display_format
         How terminal and HTML tables show it (value x scale, formatted).
     precision
@@ -71,7 +72,7 @@ class Metric:
     description: str
     compute: Callable[[StepContext], np.ndarray] | None = None
     dtype: str = "float64"
-    kind: Literal["event", "metric"] = "metric"
+    kind: Literal["event", "metric", "linked"] = "metric"
     label: str = ""
     display_unit: str = ""
     display_scale: float = 1.0
@@ -92,6 +93,21 @@ class Metric:
         if value is None or not np.isfinite(value):
             return "—"
         return self.display_format.format(value * self.display_scale)
+
+
+# Linked from the runner's watch (hipsense.link, docs/watch.md): no compute, the analysis leaves them
+# empty and `hipsense link` / `import --fit` fill them in the store. One line each (fmt: off) to keep
+# this module short.
+# fmt: off
+_LINKED = [
+    Metric(n, u, d, kind="linked", label=lb, display_unit=du, display_format=f, precision=p, activities=("run", "walk"))
+    for n, u, d, lb, du, f, p in (
+        ("speed_mps", "m/s", "running speed from the linked watch at the step's initial contact", "speed", "m/s", "{:.2f}", 3),
+        ("grade_pct", "%", "grade from the linked watch's distance and altitude (Savitzky-Golay, 25 m), + uphill", "grade", "%", "{:.1f}", 2),
+        ("heart_rate_bpm", "beats/min", "heart rate from the linked watch at the step's initial contact", "heart rate", "bpm", "{:.0f}", 1),
+    )
+]
+# fmt: on
 
 
 #: The registry, in step-table order (contract: docs/metrics.md, docs/data-dictionary.md).
@@ -272,6 +288,7 @@ REGISTRY: list[Metric] = [
         noise_floor=2.0,
         precision=3,
     ),
+    *_LINKED,  # from the runner's watch (above)
     Metric(
         "quality",
         "text",

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from rich.markup import escape
 
 from hipsense import __version__
-from hipsense.cli import care, clip, common, history, recordings, research
+from hipsense.cli import care, clip, common, history, recordings, research, watch
 from hipsense.cli.common import err_console
 from hipsense.errors import HipsenseError
 
@@ -38,8 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return p
 
-    for group in (recordings, history, care, research, clip):
+    for group in (recordings, history, care, research, clip, watch):
         group.register(add)
+    watch.extend_import(sub)  # import --fit WATCH.fit
     return parser
 
 
