@@ -657,3 +657,29 @@ def test_inserted_byte_is_reported_with_its_range():
 def test_clean_file_has_no_losses():
     h, x, data = session_bytes(3000)
     assert format_losses(decode_session(data).report) == []
+
+
+@pytest.mark.parametrize("pos", [*range(0, 104), 2044, 2045, 2046, 2047])
+def test_any_flipped_header_bit_keeps_every_sample(pos):
+    # Magic, version, layout fields, rate, limits, names or the CRC itself: the blocks carry the session.
+    h = SessionHeader.default(block_max_samples=300)
+    x = running(3000)
+    data = bytearray(encode_session(h, x))
+    data[pos] ^= 1 << (pos % 8)
+    s = quiet_decode(bytes(data))
+    assert s.report.header_recovered
+    np.testing.assert_array_equal(s.counts, x)
+    np.testing.assert_array_equal(s.sample_index, np.arange(3000))
+    assert s.header.sample_rate_hz == 208 and s.header.channels == 6 and s.header.block_size == 2048
+
+
+def test_a_block_marker_at_the_very_end_of_a_damaged_header_is_not_a_block():
+    # Found by the property test: a marker with no room for a block after it used to index past the end.
+    h, x, data = session_bytes(300)
+    bad = bytearray(data[:104]) + b"HSBK"
+    bad[0] ^= 1
+    with pytest.raises(SessionFileError, match="not a hipsense session file"):
+        decode_session(bytes(bad))
+    bad[0] ^= 1
+    with pytest.raises(SessionFileError, match="truncated header"):
+        decode_session(bytes(bad))

@@ -3,15 +3,16 @@
 The format is split by role: :mod:`~hipsense.formats.session_spec` (constants, structures, header and
 report dataclasses), :mod:`~hipsense.formats.session_writer` (``encode_session``,
 ``write_device_file``), :mod:`~hipsense.formats.session_reader` (``decode_session``,
-``read_device_file``, ``format_losses``) with :mod:`~hipsense.formats.session_header` and
-:mod:`~hipsense.formats.session_blocks`. This module re-exports them so that existing imports keep
+``read_device_file``, ``format_losses``) with :mod:`~hipsense.formats.session_header`,
+:mod:`~hipsense.formats.session_recovery` and :mod:`~hipsense.formats.session_blocks`. This module re-exports them so that existing imports keep
 working; new code may import from the split modules directly.
 """
 
 from __future__ import annotations
 
-from hipsense.formats.session_header import parse_header, recover_header
+from hipsense.formats.session_header import parse_header
 from hipsense.formats.session_reader import decode_session, format_losses, is_session_file, read_device_file
+from hipsense.formats.session_recovery import recover_header
 from hipsense.formats.session_spec import (
     BLOCK_DATA,
     BLOCK_DTYPE,

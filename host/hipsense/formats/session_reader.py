@@ -21,7 +21,7 @@ import numpy as np
 from hipsense.errors import SessionFileError
 from hipsense.formats import codec
 from hipsense.formats.session_blocks import locate_blocks
-from hipsense.formats.session_header import read_header
+from hipsense.formats.session_recovery import read_header
 from hipsense.formats.session_spec import (
     BLOCK_DATA,
     BLOCK_DTYPE,
