@@ -4,8 +4,9 @@ The format is split by role: :mod:`~hipsense.formats.session_spec` (constants, s
 report dataclasses), :mod:`~hipsense.formats.session_writer` (``encode_session``,
 ``write_device_file``), :mod:`~hipsense.formats.session_reader` (``decode_session``,
 ``read_device_file``, ``format_losses``) with :mod:`~hipsense.formats.session_header`,
-:mod:`~hipsense.formats.session_recovery` and :mod:`~hipsense.formats.session_blocks`. This module re-exports them so that existing imports keep
-working; new code may import from the split modules directly.
+:mod:`~hipsense.formats.session_recovery` and :mod:`~hipsense.formats.session_blocks`. This module
+re-exports them so that existing imports keep working; new code may import from the split modules
+directly.
 """
 
 from __future__ import annotations
