@@ -198,7 +198,22 @@ def test_trend_page_of_a_first_run_without_baseline_or_ratio_still_renders():
         html = render_trends(t, 3)
     assert "your baseline range" not in html and "Contact time: left versus right" in html
     assert "needs 4 weeks of data" in html  # no acute:chronic ratio yet
+    assert "no acute:chronic ratio yet: it needs 28 days" in html  # the empty panel says why
+    assert "personal baseline" not in html  # no caption names a baseline that is not drawn
     assert html.count("<tr>") - 1 == 1
+
+
+def test_trend_captions_name_the_baseline_where_it_is_drawn_and_axes_span_the_period():
+    t = synthetic_trends()
+    html = render_trends(t, 6)
+    assert html.count("The green line and band are your personal baseline") == 2  # asymmetry, drop
+    from hipsense.report.html import _window
+
+    first, last, _, sessions = _window(t, 6)
+    fig = figures.pelvic_drop_trend(sessions, period=(first, last))
+    lo, hi = (mdates.num2date(x).replace(tzinfo=None) for x in fig.axes[0].get_xlim())
+    assert lo == first and hi == last + pd.Timedelta(days=1)
+    assert f"{first:%d %b %Y} to {last:%d %b %Y}" in html  # the header names the same days
 
 
 def test_trend_page_errors_are_clear():

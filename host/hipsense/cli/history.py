@@ -116,13 +116,13 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
         ("id", "right"),
         ("runner", "left"),
         ("date", "left"),
-        ("duration", "right"),
-        ("running", "right"),
+        ("duration\n(min:s)", "right"),  # the unit in the header: a bare 0:30 reads either way
+        ("running\n(min:s)", "right"),
         ("steps", "right"),
         ("cadence", "right"),
         ("status", "left"),
     ):
-        table.add_column(col, justify=justify, no_wrap=col == "date")  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, no_wrap=col != "status")  # type: ignore[arg-type]
     for r in df.itertuples():
         if pd.notna(r.start_time):
             date = r.start_time.strftime("%Y-%m-%d %H:%M")
