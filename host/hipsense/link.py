@@ -45,8 +45,7 @@ SEARCH_S = 60.0
 MIN_CONFIDENCE = 0.3
 #: Seconds of overlap (on the 1 s grid) the matching needs.
 MIN_OVERLAP_S = 30
-#: Savitzky-Golay window for the grade, metres of distance (the ~10-30 m a hill's shape needs, longer
-#: than a GPS altitude wobble).
+#: Savitzky-Golay window for the grade, metres (longer than a GPS altitude wobble, shorter than a hill).
 GRADE_WINDOW_M = 25
 #: Grades beyond this are taken as altitude jumps, not hills.
 MAX_GRADE_PCT = 45.0
@@ -54,8 +53,7 @@ MAX_GRADE_PCT = 45.0
 MAX_RECORD_GAP_S = 5.0
 #: Linked per-step columns (metric registry entries of kind "linked").
 LINKED_COLUMNS = ("speed_mps", "grade_pct", "heart_rate_bpm")
-#: Where the store keeps watch files (content-addressed, read-only), beside ``raw/``.
-WATCH_DIR = "watch"
+WATCH_DIR = "watch"  # where the store keeps watch files (content-addressed, read-only), beside raw/
 
 
 class LinkError(HipsenseError):
@@ -298,6 +296,8 @@ def _keep_watch_file(store: Store, path: Path, data: bytes) -> tuple[str, Path]:
 
 
 def _session(store: Store, session_id: int) -> tuple[float, float]:
+    if not 0 < session_id < 2**62:  # SQLite's integers end at 2**63
+        raise LinkError(f"SESSION {session_id}: not a session id (see `hipsense sessions`)")
     row = store.db.execute(
         "SELECT start_time, duration_s, status FROM sessions WHERE id = ?", (int(session_id),)
     ).fetchone()

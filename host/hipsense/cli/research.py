@@ -11,6 +11,7 @@ from hipsense.cli.common import (
     AddCommand,
     add_csv_options,
     add_output_folder_option,
+    check_output_file,
     check_output_folder,
     console,
     csv_options_from,
@@ -25,6 +26,8 @@ from hipsense.cli.common import (
 def _cmd_export(args: argparse.Namespace) -> int:
     from hipsense.export.export import WHAT, export_store, parse_what
 
+    if args.format == "fit" or args.session is not None:
+        return _export_fit(args)
     what = parse_what(args.what) if args.what else WHAT
     since = since_from(args)
     check_output_folder(args.out, "--out")
@@ -44,6 +47,34 @@ def _cmd_export(args: argparse.Namespace) -> int:
     note = " (pseudonymised)" if result.pseudonymized else ""
     console.print(
         f"exported {result.sessions} session{'s' if result.sessions != 1 else ''}{note} to [bold]{result.out}[/]: {rows}",
+        highlight=False,
+    )
+    return 0
+
+
+def _export_fit(args: argparse.Namespace) -> int:
+    """``export --format fit SESSION --out FILE.fit``: one session's running form as FIT developer fields."""
+    from hipsense.errors import HipsenseError
+    from hipsense.export.fit import write_fit
+
+    if args.format != "fit" or args.session is None:
+        raise HipsenseError(
+            "SESSION goes with --format fit: hipsense export --format fit SESSION --out FILE.fit"
+        )
+    if not 0 < args.session < 2**62:  # SQLite's integers end at 2**63
+        raise HipsenseError(f"SESSION {args.session}: not a session id (see `hipsense sessions`)")
+    check_output_file(args.out, "--out")
+    store = open_store(create=False)
+    with store:
+        row = store.db.execute("SELECT start_time FROM sessions WHERE id = ?", (args.session,)).fetchone()
+        if row is None:
+            raise HipsenseError(f"no session {args.session} in {store.root} (see `hipsense sessions`)")
+        steps = store.steps(args.session)
+    done = write_fit(
+        args.out, steps, float("nan") if row[0] is None else float(row[0]), session_id=args.session
+    )
+    console.print(
+        f"exported session {args.session}'s running form, {done.records} s, to [bold]{escape(str(done.path))}[/]",
         highlight=False,
     )
     return 0
@@ -94,12 +125,26 @@ def register(add: AddCommand) -> None:
         "Writes the stored sessions into a new folder as tables: raw samples in SI units in the sensor "
         "and the body frame (one file per session), the step table, the session summaries (flattened) "
         "and the flags, plus schema.json (every column's dtype, unit and meaning; docs/data-dictionary.md) "
-        "and a README saying what was selected and, with --pseudonymize, what was removed.",
+        "and a README saying what was selected and, with --pseudonymize, what was removed. "
+        "`--format fit SESSION --out FILE.fit` writes one session's per-second cadence, contact time, "
+        "balance and pelvic drop as FIT developer fields for the watch's platform (docs/watch.md).",
     )
     p.add_argument(
-        "--format", choices=["csv", "parquet"], default="parquet", help="file format (default: %(default)s)"
+        "--format",
+        choices=["csv", "parquet", "fit"],
+        default="parquet",
+        help="file format (default: %(default)s); fit: one SESSION as a FIT file for the watch's platform",
     )
-    add_output_folder_option(p)
+    p.add_argument(
+        "session", type=int, nargs="?", metavar="SESSION", help="with --format fit: the session to write"
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="new (or empty) folder to write; FILE.fit with --format fit",
+    )
     p.add_argument("--runner", metavar="NAME", help="only this runner's sessions (default: all)")
     p.add_argument("--since", metavar="DATE", help="only sessions from this date on (YYYY-MM-DD, UTC)")
     p.add_argument(

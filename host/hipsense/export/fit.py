@@ -1,0 +1,175 @@
+"""A session as a FIT activity for the runner's watch platform: per-second running form in developer fields.
+
+``hipsense export --format fit SESSION --out run.fit`` writes one ``record`` a second over the session's
+running, each with four developer fields (FIT's way of carrying data its profile does not name; Garmin
+Connect and most analysis tools show them as extra charts): cadence, ground contact time, balance (the
+left foot's share of contact time) and pelvic drop. Each second's value is taken over the running steps
+within +-2.5 s of it (a 5 s window, what a watch's own running-dynamics fields use). Written with
+garmin-fit-sdk's encoder; docs/watch.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hipsense.errors import HipsenseError
+
+#: A fixed application id (16 bytes) so platforms group hipsense's developer fields under one app.
+APP_ID = list(bytes.fromhex("6869707365e6e5e5ab0f1a2c3d4e5f60"))
+#: FIT base type float32 (the SDK's encoder takes the number, not the name).
+FLOAT32 = 0x88
+#: ``(name in the FIT file, units, column of seconds())``, numbered 0.. in this order.
+FIELDS = (
+    ("hipsense_cadence", "spm", "cadence_spm"),
+    ("hipsense_contact_time", "ms", "contact_time_ms"),
+    ("hipsense_balance_left", "%", "balance_left_pct"),
+    ("hipsense_pelvic_drop", "deg", "pelvic_drop_deg"),
+)
+#: Half the averaging window, seconds.
+HALF_WINDOW_S = 2.5
+#: Longest session exported (a FIT record a second).
+MAX_SECONDS = 48 * 3600
+
+
+@dataclass(frozen=True)
+class FitExport:
+    path: Path
+    records: int
+    seconds: pd.DataFrame
+
+
+def _windowed(k: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Mean of ``values`` (at whole seconds ``k``) over the 5 s around each second; NaN where none."""
+    ok = np.isfinite(values)
+    total = np.bincount(k[ok], weights=values[ok], minlength=n)
+    count = np.bincount(k[ok], minlength=n).astype(float)
+    kernel = np.ones(int(2 * HALF_WINDOW_S))
+    total, count = np.convolve(total, kernel, "same"), np.convolve(count, kernel, "same")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def seconds(steps: pd.DataFrame) -> pd.DataFrame:
+    """The session's running form per whole second of its clock (``t_s``), over the running steps.
+
+    ``cadence_spm``, ``contact_time_ms``, ``pelvic_drop_deg`` (means) and ``balance_left_pct``:
+    100 x the left steps' mean contact time / (left mean + right mean); NaN without both sides.
+    Only seconds with a running step in their window are kept."""
+    cols = ["t_s", *(c for _, _, c in FIELDS)]
+    if not len(steps) or "ic_s" not in steps:
+        return pd.DataFrame(columns=cols)
+    ic = pd.to_numeric(steps["ic_s"], errors="coerce").to_numpy(dtype=float)
+    run = np.isfinite(ic) & (ic >= 0) & (ic < MAX_SECONDS)
+    if "activity" in steps:
+        run &= (steps["activity"] == "run").fillna(False).to_numpy(dtype=bool)
+    if not run.any():
+        return pd.DataFrame(columns=cols)
+    k = np.floor(ic[run]).astype(int)
+    n = int(k.max()) + 3
+
+    def col(name: str) -> np.ndarray:
+        return pd.to_numeric(steps[name], errors="coerce").to_numpy(dtype=float)[run]
+
+    contact = col("contact_time_s") * 1000.0
+    side = steps["side"].astype("string").fillna("").to_numpy()[run]
+    left = _windowed(k, np.where(side == "L", contact, np.nan), n)
+    right = _windowed(k, np.where(side == "R", contact, np.nan), n)
+    out = pd.DataFrame(
+        {
+            "t_s": np.arange(n, dtype=float),
+            "cadence_spm": _windowed(k, col("cadence_spm"), n),
+            "contact_time_ms": _windowed(k, contact, n),
+            "balance_left_pct": 100.0 * left / (left + right),
+            "pelvic_drop_deg": _windowed(k, col("pelvic_drop_deg"), n),
+        }
+    )
+    return out[out[cols[1:]].notna().any(axis=1)].reset_index(drop=True)
+
+
+def _utc(t: float) -> dt.datetime:
+    # FIT times are whole seconds; floor, not round (round() sends x.5 to the even neighbour: two
+    # seconds would share one stamp)
+    return dt.datetime.fromtimestamp(int(np.floor(t)), dt.timezone.utc)
+
+
+def write_fit(
+    path: str | Path, steps: pd.DataFrame, start_time_unix: float, *, session_id: int = 0
+) -> FitExport:
+    """Write the session's per-second running form to ``path`` as a FIT activity (see the module)."""
+    from garmin_fit_sdk import Encoder
+
+    if not np.isfinite(start_time_unix) or not 631_152_000 <= start_time_unix <= 4_102_444_800:
+        raise HipsenseError("the session has no start time, and a FIT file needs one")
+    per_second = seconds(steps)
+    if not len(per_second):
+        raise HipsenseError("the session has no running steps to export")
+    start = float(start_time_unix)
+    enc = Encoder()
+    serial = int(session_id) % 2**32
+    first, last = start + per_second["t_s"].iloc[0], start + per_second["t_s"].iloc[-1]
+    enc.write_mesg(
+        {
+            "mesg_num": 0,
+            "type": "activity",
+            "manufacturer": "development",
+            "product": 0,
+            "serial_number": serial,
+            "time_created": _utc(start),
+        }
+    )
+    developer = {
+        "mesg_num": 207,
+        "developer_data_index": 0,
+        "application_id": APP_ID,
+        "application_version": 1,
+    }
+    enc.write_mesg(developer)
+    for number, (name, units, _) in enumerate(FIELDS):
+        description = {
+            "mesg_num": 206,
+            "developer_data_index": 0,
+            "field_definition_number": number,
+            "fit_base_type_id": FLOAT32,
+            "field_name": name,
+            "units": units,
+            "native_mesg_num": 20,
+        }
+        enc.write_mesg(description)
+        enc.add_developer_field(number, developer, description)
+    enc.write_mesg({"mesg_num": 21, "timestamp": _utc(first), "event": "timer", "event_type": "start"})
+    values = per_second[[c for _, _, c in FIELDS]].to_numpy(dtype=float)
+    for t, row in zip(per_second["t_s"].to_numpy(), values, strict=True):
+        fields = {i: float(v) for i, v in enumerate(row) if np.isfinite(v)}  # a missing one is left out
+        enc.write_mesg({"mesg_num": 20, "timestamp": _utc(start + t), "developer_fields": fields})
+    elapsed = float(last - first)
+    enc.write_mesg({"mesg_num": 21, "timestamp": _utc(last), "event": "timer", "event_type": "stop_all"})
+    enc.write_mesg(
+        {
+            "mesg_num": 18,
+            "timestamp": _utc(last),
+            "start_time": _utc(first),
+            "sport": "running",
+            "total_elapsed_time": elapsed,
+            "total_timer_time": elapsed,
+        }
+    )
+    enc.write_mesg(
+        {
+            "mesg_num": 34,
+            "timestamp": _utc(last),
+            "num_sessions": 1,
+            "type": "manual",
+            "total_timer_time": elapsed,
+        }
+    )
+    out = Path(path)
+    out.write_bytes(enc.close())
+    return FitExport(out, len(per_second), per_second)
+
+
+__all__ = ["FIELDS", "FitExport", "seconds", "write_fit"]
