@@ -7,6 +7,7 @@ failure, because .ci/run installs chromium.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,14 @@ def _screenshot_checks(page, png: Path, n_figures: int, first_colours: tuple[str
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page overflows"
 
 
+def _no_slips(text: str) -> None:
+    """The slips of issue 18 as a reader sees them in the rendered page: no "nan" (e.g. "clip: nan"),
+    no bare "m:ss" that could be minutes or seconds, no impact load in plain g."""
+    assert not re.search(r"\bnan\b", text, flags=re.I), "a 'nan' is shown"
+    assert not re.search(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])(?! UTC)", text), "a bare m:ss duration is shown"
+    assert not re.search(r"impact load[^.]*\d g(?! x)", text, flags=re.I)
+
+
 def test_session_report_renders_without_errors_and_offline(browser, tmp_path):
     html = tmp_path / "session.html"
     write_report(render_session(from_file(short_run_file(tmp_path))), html)
@@ -107,6 +116,8 @@ def test_session_report_renders_without_errors_and_offline(browser, tmp_path):
     assert all(u.startswith(("file:", "data:")) for u in urls), urls
     assert page.title().endswith("- hipsense")
     assert "not a medical device" in page.inner_text("footer")
+    _no_slips(page.inner_text("body"))
+    assert "g x steps" in page.inner_text(".cards")  # impact load is a sum over steps
     _screenshot_checks(page, tmp_path / "session.png", 3, (figures.LEFT, figures.RIGHT))
 
 
@@ -117,6 +128,7 @@ def test_trend_report_renders_without_errors_and_offline(browser, tmp_path):
     assert errors == []
     assert all(u.startswith(("file:", "data:")) for u in urls), urls
     assert page.locator(".flag").count() == 3
+    _no_slips(page.inner_text("body"))
     _screenshot_checks(page, tmp_path / "trends.png", 3, (figures.LEFT, figures.ACCENT))
 
 
