@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hipsense.sync import auth_wire as W
 from hipsense.sync import protocol as P
+from hipsense.sync.checks import check_version
 from hipsense.sync.client import Client
-from hipsense.sync.engine import check_version
 from hipsense.sync.errors import DeviceRefused, NoReply, ProtocolVersionError
 from hipsense.sync.transport import Transport
 
@@ -121,9 +122,9 @@ def test_reply_parsers_raise_only_frame_errors(data):
         P.error_body,
         P.checksum_body,
         P.u32_body,
-        P.auth_challenge_body,
-        P.auth_body,
-        P.pair_body,
+        W.auth_challenge_body,
+        W.auth_body,
+        W.pair_body,
     ):
         try:
             fn(data)

@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from hipsense.sync import auth_wire as W
 from hipsense.sync import protocol as P
 from hipsense.sync.client import Client
 from hipsense.sync.errors import DeviceRefused, SyncError
@@ -112,7 +113,7 @@ async def authenticate(client: Client, keys: KeyRing | None, info: P.DeviceInfo)
         host_nonce = secrets.token_bytes(P.NONCE_SIZE)
         try:
             clip_id, clip_nonce = await client.request(
-                P.Type.AUTH_CHALLENGE, P.auth_challenge_request(host_nonce), P.auth_challenge_body
+                P.Type.AUTH_CHALLENGE, W.auth_challenge_request(host_nonce), W.auth_challenge_body
             )
         except DeviceRefused as e:
             if e.code == P.ErrorCode.NOT_SECURE:
@@ -130,7 +131,7 @@ async def authenticate(client: Client, keys: KeyRing | None, info: P.DeviceInfo)
             )
         try:
             proof = await client.request(
-                P.Type.AUTH, P.auth_request(key.key_id, host_proof(key, clip_nonce, host_nonce)), P.auth_body
+                P.Type.AUTH, W.auth_request(key.key_id, host_proof(key, clip_nonce, host_nonce)), W.auth_body
             )
         except DeviceRefused as e:
             if e.code == P.ErrorCode.STATE and attempt == 0:

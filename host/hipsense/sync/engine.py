@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import hashlib
 import os
 import time
-import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -37,16 +35,16 @@ from typing import Protocol
 from hipsense.conventions import file_name_part
 from hipsense.sync import protocol as P
 from hipsense.sync.auth import KeyRing, authenticate
+from hipsense.sync.checks import check_info
 from hipsense.sync.client import Client
 from hipsense.sync.errors import (
     DeviceNotFound,
     DeviceRefused,
-    DiskFull,
     LinkLost,
     NoReply,
-    ProtocolVersionError,
     SyncError,
 )
+from hipsense.sync.incoming import crc_and_sha256, disk_full, fsync_dir
 from hipsense.sync.transport import Transport
 
 Connect = Callable[[], Awaitable[Transport]]
@@ -115,35 +113,6 @@ class SyncReport:
     @property
     def incomplete(self) -> list[SessionResult]:
         return [s for s in self.sessions if s.status == INCOMPLETE]
-
-
-def check_version(info: P.DeviceInfo, where: str) -> None:
-    if info.version_major < P.VERSION_MAJOR:
-        raise ProtocolVersionError(
-            f"the clip on {where} runs firmware with sync protocol {info.version_major}.{info.version_minor}, "
-            f"too old for this hipsense ({P.VERSION_MAJOR}.x): update the clip (hipsense device deploy)"
-        )
-    if info.version_major > P.VERSION_MAJOR:
-        raise ProtocolVersionError(
-            f"the clip on {where} runs firmware with sync protocol {info.version_major}.{info.version_minor}, "
-            f"newer than this hipsense understands ({P.VERSION_MAJOR}.x): update hipsense (pip install -U hipsense)"
-        )
-
-
-def check_info(info: P.DeviceInfo, where: str) -> None:
-    """The device's INFO within what the host accepts (version, ``max_chunk``); else one-line errors."""
-    check_version(info, where)
-    if not P.MIN_CHUNK <= info.max_chunk <= P.MAX_CHUNK:
-        raise SyncError(
-            f"the clip on {where} announces READ chunks of {info.max_chunk} bytes, outside "
-            f"{P.MIN_CHUNK}..{P.MAX_CHUNK}: its firmware is broken (hipsense device deploy); nothing was synced"
-        )
-
-
-def _disk_full(path: Path, sid: int) -> DiskFull:
-    return DiskFull(
-        f"disk full while writing {path}: session {sid:08x} stays on the clip; free space and sync again"
-    )
 
 
 class SyncEngine:
@@ -267,7 +236,7 @@ class SyncEngine:
             return SessionResult(sid, size, INCOMPLETE, message=f"{e}; it stays on the clip")
         final = self.incoming / name
         os.replace(part, final)
-        _fsync_dir(self.incoming)
+        fsync_dir(self.incoming)
         kept = self.keep(final)
         if kept is True:
             kept = Kept()
@@ -312,13 +281,13 @@ class SyncEngine:
             os.fsync(fd)
         except OSError as e:
             if e.errno == errno.ENOSPC:
-                raise _disk_full(part, sid) from None
+                raise disk_full(part, sid) from None
             raise
         finally:
             os.close(fd)
             if part.exists() and part.stat().st_size == 0:
                 part.unlink()  # nothing to resume from
-        crc, digest = _crc_and_sha256(part)
+        crc, digest = crc_and_sha256(part)
         _, covered, device_crc = await self._checksum(sid, size)
         if covered != size or device_crc != crc:
             part.unlink()
@@ -342,7 +311,7 @@ class SyncEngine:
         if have == 0 or have > size:
             return 0
         _, covered, device_crc = await self._checksum(sid, have)
-        return have if covered == have and device_crc == _crc_and_sha256(part)[0] else 0
+        return have if covered == have and device_crc == crc_and_sha256(part)[0] else 0
 
     async def _pull(self, client: Client, sid: int, size: int, fd: int, held: list[int]) -> None:
         """Fetch [held[0], size) with a window of READs in flight, writing in order as chunks arrive.
@@ -380,26 +349,6 @@ class SyncEngine:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _crc_and_sha256(path: Path) -> tuple[int, bytes]:
-    # One pass: the CRC32 checks the copy against the clip, the SHA-256 is the erase proof.
-    crc, sha = 0, hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            crc = zlib.crc32(block, crc)
-            sha.update(block)
-    return crc, sha.digest()
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name == "nt":  # Windows cannot open a folder for fsync; NTFS renames are journaled
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 async def sync_device(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hipsense.sync import auth_wire as W
 from hipsense.sync import protocol as P
 from hipsense.sync.auth import HostKey, KeyRing
+from hipsense.sync.checks import check_info
 from hipsense.sync.client import Client
-from hipsense.sync.engine import Connect, check_info
+from hipsense.sync.engine import Connect
 from hipsense.sync.errors import DeviceNotFound, NoReply, SyncError
 
 
@@ -40,7 +42,7 @@ async def pair_over_usb(connect: Connect, keys: KeyRing, *, forget_others: bool 
         check_info(info, transport.name)
         key = HostKey.new(keys.laptop_id(), device_id=info.device_id)
         reply = await client.request(
-            P.Type.PAIR, P.pair_request(key.key_id, key.key, forget_others), P.pair_body, timeout_s=5.0
+            P.Type.PAIR, W.pair_request(key.key_id, key.key, forget_others), W.pair_body, timeout_s=5.0
         )
         key = HostKey(reply.clip_id, key.key_id, key.key, info.device_id)
         keys.save(key)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hipsense.sync.cobs import FrameError, cobs_decode, cobs_encode
+
 VERSION_MAJOR = 2
 VERSION_MINOR = 1
 
@@ -94,10 +96,6 @@ STATUS_LIMITED = 0x04
 STATUS_PAIRING = 0x08
 
 
-class FrameError(ValueError):
-    """Bytes that are not a valid frame (bad COBS, length or CRC)."""
-
-
 @dataclass(frozen=True)
 class Frame:
     type: int
@@ -125,45 +123,6 @@ def parse(data: bytes) -> Frame:
     if crc != zlib.crc32(data[: -CRC.size]):
         raise FrameError("frame CRC does not match")
     return Frame(ftype, req_id, bytes(data[HEAD.size : -CRC.size]))
-
-
-# -- COBS (Cheshire and Baker 1999) ---------------------------------------------------------------
-
-
-def cobs_encode(data: bytes) -> bytes:
-    """COBS encoding of ``data`` (no zero byte in it); the delimiter is not included."""
-    out = bytearray()
-    i, n = 0, len(data)
-    while True:
-        z = data.find(0, i)
-        end = n if z < 0 else z
-        while end - i >= 254:
-            out.append(255)
-            out += data[i : i + 254]
-            i += 254
-        out.append(end - i + 1)
-        out += data[i:end]
-        if z < 0:
-            return bytes(out)
-        i = z + 1
-
-
-def cobs_decode(data: bytes) -> bytes:
-    """Inverse of :func:`cobs_encode`; :class:`FrameError` when ``data`` is not a COBS encoding."""
-    out = bytearray()
-    i, n = 0, len(data)
-    while i < n:
-        code = data[i]
-        if code == 0:
-            raise FrameError("zero byte inside a COBS frame")
-        i += 1
-        if i + code - 1 > n:
-            raise FrameError("COBS block runs past the end of the frame")
-        out += data[i : i + code - 1]
-        i += code - 1
-        if code < 255 and i < n:
-            out.append(0)
-    return bytes(out)
 
 
 def wire(frame: bytes) -> bytes:
@@ -320,51 +279,6 @@ def delete_request(session_id: int, size: int, digest: bytes) -> bytes:
     if len(digest) != DIGEST_SIZE:
         raise ValueError(f"a DELETE needs a {DIGEST_SIZE}-byte SHA-256, not {len(digest)} bytes")
     return struct.pack("<II", session_id, size) + digest
-
-
-def auth_challenge_request(host_nonce: bytes) -> bytes:
-    return _fixed(host_nonce, NONCE_SIZE, "nonce")
-
-
-def auth_challenge_body(body: bytes) -> tuple[bytes, bytes]:
-    """(clip id, the clip's nonce) of an AUTH_CHALLENGE reply."""
-    if len(body) != CLIP_ID_SIZE + NONCE_SIZE:
-        raise FrameError(f"AUTH_CHALLENGE reply of {len(body)} bytes")
-    return body[:CLIP_ID_SIZE], body[CLIP_ID_SIZE:]
-
-
-def auth_request(key_id: bytes, mac: bytes) -> bytes:
-    return _fixed(key_id, KEY_ID_SIZE, "key id") + _fixed(mac, DIGEST_SIZE, "MAC")
-
-
-def auth_body(body: bytes) -> bytes:
-    """The clip's proof (HMAC-SHA256) of an AUTH reply."""
-    if len(body) != DIGEST_SIZE:
-        raise FrameError(f"AUTH reply of {len(body)} bytes")
-    return body
-
-
-@dataclass(frozen=True)
-class PairReply:
-    clip_id: bytes
-    window_s: int
-    keys: int
-
-
-def pair_request(key_id: bytes, key: bytes, forget_others: bool = False) -> bytes:
-    return _fixed(key_id, KEY_ID_SIZE, "key id") + _fixed(key, KEY_SIZE, "key") + bytes([int(forget_others)])
-
-
-def pair_body(body: bytes) -> PairReply:
-    if len(body) != CLIP_ID_SIZE + 2:
-        raise FrameError(f"PAIR reply of {len(body)} bytes")
-    return PairReply(body[:CLIP_ID_SIZE], body[CLIP_ID_SIZE], body[CLIP_ID_SIZE + 1])
-
-
-def _fixed(data: bytes, size: int, what: str) -> bytes:
-    if len(data) != size:
-        raise ValueError(f"{what} of {len(data)} bytes, expected {size}")
-    return bytes(data)
 
 
 def set_time_request(unix: int) -> bytes:
