@@ -209,3 +209,67 @@ def test_device_deploy_without_mpremote_is_one_line(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "mpremote" in lines[0]
+
+
+# -- outputs checked before work, strict JSON (issue 18) ---------------------------------------------
+
+
+def test_output_paths_are_checked_with_the_reason(tmp_path):
+    from hipsense.cli.common import check_output_file, check_output_folder
+    from hipsense.errors import HipsenseError
+
+    a_file = tmp_path / "a.txt"
+    a_file.write_text("x")
+    assert check_output_file(tmp_path / "new.csv", "--steps-out") == tmp_path / "new.csv"
+    assert not (tmp_path / "new.csv").exists()  # the check leaves nothing behind
+    assert check_output_file(a_file, "--steps-out") == a_file and a_file.read_text() == "x"
+    cases = [
+        (lambda: check_output_file(tmp_path, "--summary-out"), "is a folder, not a file"),
+        (lambda: check_output_file(tmp_path / "no" / "x.csv", "--steps-out"), "does not exist"),
+        (lambda: check_output_file(a_file / "x.csv", "--steps-out"), "is a file, not a folder"),
+        (lambda: check_output_file("/proc/hipsense-x.csv", "--steps-out"), "cannot write here"),
+        (lambda: check_output_folder(a_file, "--out"), "is a file, not a folder"),
+        (lambda: check_output_folder(a_file / "sub", "--out"), "is a file, not a folder"),
+        (lambda: check_output_folder("/proc/hipsense-out", "--out"), "cannot write in /proc"),
+    ]
+    for check, reason in cases:
+        with pytest.raises(HipsenseError, match=reason) as e:
+            check()
+        assert "\n" not in str(e.value) and str(e.value).startswith(("--", "/"))
+    assert check_output_folder(tmp_path / "new" / "deep", "--out") == tmp_path / "new" / "deep"
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_bad_output_fails_before_the_analysis(sim_csv, tmp_path, capsys, monkeypatch):
+    import hipsense.analysis
+
+    def never(*args, **kwargs):
+        raise AssertionError("the analysis ran before the outputs were checked")
+
+    monkeypatch.setattr(hipsense.analysis, "analyse_file", never)
+    assert main(["analyze", str(sim_csv), "--steps-out", str(tmp_path / "no" / "s.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --steps-out") and "does not exist" in err and "\n" not in err
+    assert main(["report", str(sim_csv), "--out", str(tmp_path)]) == 2
+    assert "is a folder, not a file" in capsys.readouterr().err
+
+
+def test_json_is_strict_and_quiet_hides_progress(tmp_path, capsys, monkeypatch):
+    import math
+
+    from hipsense.cli import common
+    from hipsense.report.machine import dumps
+    from hipsense.store import HOME_ENV
+
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "empty"))
+    monkeypatch.setattr(common, "QUIET", False)  # restored after the test: main sets it
+
+    text = dumps(
+        {"a": math.nan, "b": [np.float64(np.inf), np.int64(3)], "c": pd.Timestamp("2026-01-01", tz="UTC")}
+    )
+    assert json.loads(text) == {"a": None, "b": [None, 3], "c": "2026-01-01T00:00:00+00:00"}
+    assert main(["sessions", "--json", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out) == [] and common.QUIET
+    with common.progress_bar("x", str) as progress:  # disabled: nothing reaches the terminal
+        progress(1, 2, "y")
+    assert "x" not in capsys.readouterr().err
