@@ -4,7 +4,8 @@ What it looks at, in this order (docs/store.md, "When something is wrong"):
 
 1. import temporaries (``raw/.import-*``) left by an import that was killed: deleted;
 2. SQLite's own ``integrity_check`` and the foreign keys: reported (a damaged database is not patched
-   here; the raw files are the truth and can be imported into a new store);
+   here; the raw files are the truth and can be imported into a new store); when it fails, nothing
+   after it is checked, since with rows lost every raw file would look orphaned;
 3. raw-file rows that no session uses: deleted (their file then counts as an orphan);
 4. files in ``raw/`` that no session holds (an import killed between placing the file and writing its
    row, or something put there by hand): moved to ``quarantine/``, from where ``hipsense import`` takes
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,11 +93,23 @@ def doctor(
                 "database",
                 store.db_path.name,
                 report.integrity,
-                "not repaired: move the database aside and import the files of raw/ into a new store",
+                "not repaired: move the database aside and import the files of raw/ into a new store; "
+                "nothing else is checked (files would look orphaned when rows are lost)",
                 False,
             )
         )
+        return report
+    try:
+        _check_files_and_rows(store, report, found)
+    except (sqlite3.DatabaseError, StoreError) as e:  # a damaged database: what could be read is reported
+        report.findings.append(
+            Finding("database", store.db_path.name, f"cannot be read further ({e})", "not repaired", False)
+        )
+    return report
 
+
+def _check_files_and_rows(store: Store, report: DoctorReport, found: Callable[..., None]) -> None:
+    """Checks 3 to 6 of the module docstring."""
     unused = store.db.execute(
         "SELECT sha256 FROM raw_files WHERE sha256 NOT IN (SELECT raw_sha256 FROM sessions)"
     ).fetchall()
@@ -193,7 +206,6 @@ def doctor(
                 "mark it as an analysis error",
                 lambda sid=sid, problem=problem: _mark(store, sid, problem),
             )
-    return report
 
 
 def _rel(store: Store, path: Path) -> str:

@@ -86,6 +86,34 @@ def sha256_file(path: str | Path) -> str:
 # Derived data as the store keeps it
 
 
+#: SQLite's result codes for a damaged database file (SQLITE_CORRUPT, SQLITE_NOTADB).
+_DAMAGED_CODES = {11, 26}
+
+
+def _is_damage(e: BaseException) -> bool:
+    code = getattr(e, "sqlite_errorcode", None)  # Python 3.11+
+    return code in _DAMAGED_CODES or any(w in str(e) for w in ("malformed", "not a database"))
+
+
+def damage_is_one_line(method: Callable) -> Callable:
+    """A damaged database file met while ``method`` runs becomes one StoreError saying what to do,
+    instead of a traceback from deep inside SQLite."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.DatabaseError, pd.errors.DatabaseError) as e:
+            if not _is_damage(e):
+                raise
+            raise StoreError(
+                f"{self.db_path}: the database is damaged ({str(e).splitlines()[-1][:120]}); `hipsense "
+                f"doctor` checks it, and the raw files in {self.raw_dir} can be imported into a new store"
+            ) from None
+
+    return wrapper
+
+
 @dataclass
 class Derived:
     """What the analysis made of one raw file, as the store keeps it (written by :mod:`hipsense.library`)."""
@@ -191,7 +219,12 @@ class Store:
             migrate(self.db)
             add_registry_columns(self.db)
         except sqlite3.Error as e:
-            raise StoreError(f"{self.db_path}: cannot open the database ({e})") from None
+            hint = (
+                f"; move it aside: the raw files in {self.raw_dir} can be imported into a new store"
+                if _is_damage(e)
+                else ""
+            )
+            raise StoreError(f"{self.db_path}: cannot open the database ({e}){hint}") from None
 
     def _prepare_folder(self, create: bool) -> None:
         root = self.root
@@ -229,8 +262,11 @@ class Store:
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` plus foreign keys: ``"ok"`` when all is well."""
-        rows = [r[0] for r in self.db.execute("PRAGMA integrity_check")]
-        bad_fk = self.db.execute("PRAGMA foreign_key_check").fetchall()
+        try:
+            rows = [r[0] for r in self.db.execute("PRAGMA integrity_check")]
+            bad_fk = self.db.execute("PRAGMA foreign_key_check").fetchall()
+        except sqlite3.DatabaseError as e:
+            return f"damaged: {e}"
         if bad_fk:
             rows.append(f"{len(bad_fk)} rows break foreign keys")
         return "ok" if rows == ["ok"] else "; ".join(rows)
@@ -238,6 +274,7 @@ class Store:
     def raw_path(self, sha256: str) -> Path:
         return self.raw_dir / sha256[:2] / sha256[2:]
 
+    @damage_is_one_line
     def csv_options(self, sha256: str) -> dict[str, Any]:
         """The CSV reading options a raw file was imported with ({} for device files)."""
         row = self.db.execute("SELECT csv_options FROM raw_files WHERE sha256 = ?", (sha256,)).fetchone()
@@ -260,6 +297,7 @@ class Store:
 
     # -- raw files and sessions (import and reanalysis are in hipsense.library) ----------------------
 
+    @damage_is_one_line
     def add_session(
         self,
         *,
@@ -302,10 +340,12 @@ class Store:
 
         return self._write(insert)
 
+    @damage_is_one_line
     def replace_derived(self, session_id: int, derived: Derived) -> None:
         """Replace one session's derived rows (one transaction)."""
         self._write(functools.partial(self.store_derived, sid=session_id, d=derived))
 
+    @damage_is_one_line
     def outdated(self, version: str, *, all: bool = False) -> tuple[list[tuple], int]:  # noqa: A002
         """Sessions whose derived data another algorithm version made (every one with ``all``), as
         ``(id, sha256, original name, csv options JSON, runner)``, and how many are up to date."""
@@ -321,6 +361,7 @@ class Store:
         total = self.db.execute("SELECT count(*) FROM sessions").fetchone()[0]
         return todo, total - len(todo)
 
+    @damage_is_one_line
     def sources(self, ids: Iterable[int]) -> list[tuple]:
         """These sessions as :meth:`outdated` lists them (unknown ids are left out)."""
         out = []
@@ -335,6 +376,7 @@ class Store:
                 out.append(row)
         return out
 
+    @damage_is_one_line
     def session_of(self, sha: str) -> int | None:
         row = self.db.execute("SELECT id FROM sessions WHERE raw_sha256 = ?", (sha,)).fetchone()
         return None if row is None else int(row[0])
@@ -426,6 +468,7 @@ class Store:
         os.replace(path, target)
         return target
 
+    @damage_is_one_line
     def forget(self, session_id: int, *, purge: bool = False) -> Forgotten:
         """Remove a session: its steps, summary and row, and its raw file, which goes to the quarantine
         folder (deleted with ``purge``). StoreError for an unknown id.
@@ -510,6 +553,7 @@ class Store:
         "sha256",
     )
 
+    @damage_is_one_line
     def sessions(self, runner: str | None = None) -> pd.DataFrame:
         """One row per stored session, oldest first (by start time, else import time).
 
@@ -538,6 +582,7 @@ class Store:
             df[c] = pd.to_datetime(df[c].astype(float), unit="s", utc=True)
         return df
 
+    @damage_is_one_line
     def runners(self, only: str | None = None) -> list[str]:
         """The runners' names, sorted; with ``only``, just that one, after checking it is stored."""
         names = [r[0] for r in self.db.execute("SELECT name FROM runners ORDER BY name")]
@@ -547,6 +592,7 @@ class Store:
             raise StoreError(f"no runner {only!r} in {self.root} (runners: {', '.join(names) or 'none'})")
         return [only]
 
+    @damage_is_one_line
     def steps(self, session_id: int) -> pd.DataFrame:
         """A session's step table, as the analysis made it (empty when the analysis failed).
 
@@ -582,6 +628,7 @@ class Store:
             return {}
         return value
 
+    @damage_is_one_line
     def summaries(self, runner: str) -> list[tuple[int, pd.Timestamp, dict[str, Any]]]:
         """A runner's analysed sessions as ``(session id, start, summary)``, oldest first.
 
@@ -610,6 +657,7 @@ class Store:
             out.append((int(sid), None if t is None else pd.Timestamp(t, unit="s", tz="UTC"), summary))
         return out
 
+    @damage_is_one_line
     def set_session_flags(self, flags: dict[int, list[dict[str, Any]]]) -> int:
         """Replace the ``flags`` list of these sessions' summaries (one transaction); returns how many changed.
 
@@ -637,6 +685,7 @@ class Store:
 
         return self._write(write)
 
+    @damage_is_one_line
     def summary(self, session_id: int) -> dict[str, Any] | None:
         """A session's summary JSON (``SessionSummary.to_dict()``), None when there is none;
         :class:`~hipsense.store_rows.RowError` (with the fix) when it cannot be read."""

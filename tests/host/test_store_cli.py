@@ -287,3 +287,24 @@ def test_names_are_not_read_as_markup(runs, home, capsys):
     capsys.readouterr()
     assert main(["sessions"]) == 0
     assert "[/red]" in capsys.readouterr().out
+
+
+def test_a_damaged_database_is_one_line_and_doctor_says_so(runs, home, capsys):
+    main(["import", str(runs / "a.hsn"), str(runs / "b.csv")])
+    db = home / "hipsense.sqlite"
+    assert not (home / "hipsense.sqlite-wal").exists()  # checkpointed when the import closed the store
+    with open(db, "r+b") as fh:  # two pages of the tables overwritten, as a bad disk sector would
+        fh.seek(4096 * 3)
+        fh.write(b"\xa5" * 8192)
+    capsys.readouterr()
+    assert main(["sessions"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "the database is damaged" in err and "hipsense doctor" in err
+    raw = sorted(p for p in (home / "raw").rglob("*") if p.is_file())
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "database" in out and "nothing else" in out
+    assert sorted(p for p in (home / "raw").rglob("*") if p.is_file()) == raw  # nothing quarantined
+    db.write_bytes(b"not a database at all")
+    assert main(["sessions"]) == 2
+    assert "move it aside" in capsys.readouterr().err
