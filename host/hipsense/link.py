@@ -79,8 +79,8 @@ class Alignment:
 
 
 def session_cadence(steps: pd.DataFrame, duration_s: float) -> np.ndarray:
-    """The session's step cadence on a 1 s grid (session clock, ``t = 0, 1, ...``): the mean cadence of
-    the running steps within +-2.5 s, smoothed like a watch's; NaN where there are none."""
+    """The session's step cadence on a 1 s grid (session clock): value ``k`` is the mean cadence of the
+    running steps in ``[k - 2, k + 3)`` s, smoothed like a watch's (centred on ``k + 0.5``); NaN where none."""
     n = int(min(max(duration_s, 0.0), 48 * 3600)) + 1
     ic = pd.to_numeric(steps.get("ic_s"), errors="coerce").to_numpy(dtype=float)
     cad = pd.to_numeric(steps.get("cadence_spm"), errors="coerce").to_numpy(dtype=float)
@@ -134,7 +134,8 @@ def align(steps: pd.DataFrame, start_time: float, duration_s: float, watch: Watc
             signal = pd.Series(signal).rolling(5, center=True, min_periods=3).mean().to_numpy()
     if signal is None:
         return Alignment(0.0, 0.0, "clock", float("nan"), 0)
-    grid = np.arange(len(reference), dtype=float)
+    # Bin k of the reference holds the steps in [k - 2, k + 3): its time is k + 0.5.
+    grid = np.arange(len(reference), dtype=float) + 0.5
 
     def score(offset: float) -> tuple[float, int]:
         return _correlation(reference, _interp_gapped(watch.time_unix, signal, start_time + grid + offset))

@@ -31,6 +31,7 @@ from hipsense.report.page import (
     table,
 )
 from hipsense.report.sources import ReportSession
+from hipsense.report.watch import watch_section
 from hipsense.report.wording import (
     IMPACT_LOAD_UNIT,
     alternate_sentence,
@@ -231,6 +232,7 @@ def render_session(session: ReportSession, *, progress: Progress | None = None) 
                 "dashed lines are the medians.",
             ),
         )
+        + watch_section(steps, by_side=known)  # linked to the runner's watch (report/watch.py)
         + _quality(summary)
     )
     return page(session.title, "session report", session.details, body)
