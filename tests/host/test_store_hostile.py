@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hipsense.cli import main
 from hipsense.formats import session_header
@@ -471,3 +473,58 @@ def test_a_file_larger_than_any_recording_is_not_read(files, tmp_path, monkeypat
     monkeypatch.setattr(hipsense.library, "MAX_IMPORT_BYTES", size)
     with Store(tmp_path / "home") as store:
         assert len(import_files(store, [files["run1.hsn"]]).added) == 1
+
+
+# -- any value in any figure of a row ---------------------------------------------------------------
+
+_ANY = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.text(max_size=20),
+    st.binary(max_size=20),
+)
+
+
+@pytest.fixture(scope="module")
+def base_store(files, tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("base") / "home"
+    with Store(home) as store:
+        assert len(import_files(store, [files["run1.hsn"], files["run2.hsn"]]).added) == 2
+    return home
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    start=_ANY,
+    duration=_ANY,
+    steps=_ANY,
+    cadence=_ANY,
+    summary=st.one_of(st.text(max_size=30), st.sampled_from(['{"steps": "x"}', '{"sides": 3}', "[]", "{}"])),
+)
+def test_no_value_in_a_row_breaks_a_listing(base_store, tmp_path, start, duration, steps, cadence, summary):
+    """Whatever an older hipsense or a hand edit left in a session's figures and summary: listings,
+    trends and doctor run, leaving out at most that session, and doctor repairs it."""
+    import shutil
+    import uuid
+
+    from hipsense.doctor import doctor
+    from hipsense.trends.build import build_trends
+
+    home = tmp_path / uuid.uuid4().hex
+    shutil.copytree(base_store, home)
+    with Store(home) as store, warnings.catch_warnings():
+        warnings.simplefilter("ignore", StoreRowWarning)
+        sid = int(store.sessions()["id"].iloc[0])
+        store.db.execute(
+            "UPDATE sessions SET start_time = ?, duration_s = ?, steps = ?, cadence_spm = ? WHERE id = ?",
+            (start, duration, steps, cadence, sid),
+        )
+        store.db.execute("UPDATE summaries SET json = ? WHERE session_id = ?", (summary, sid))
+        assert len(store.sessions()) >= 1
+        assert len(store.summaries("default")) >= 1
+        build_trends(store, "default")
+        doctor(store)
+        warnings.simplefilter("error", StoreRowWarning)
+        assert len(store.sessions()) == 2
+        build_trends(store, "default")
