@@ -187,3 +187,33 @@ def test_a_worker_that_dies_fails_its_file_only(study, local_out, tmp_path):
     pd.testing.assert_frame_equal(
         results["zz.hsn"].steps.drop(columns=["session"]), results["mon.hsn"].steps.drop(columns=["session"])
     )
+
+
+def test_workers_run_one_thread_per_library_and_the_command_keeps_its_settings(study, monkeypatch):
+    """N workers each starting N BLAS/OpenMP threads would oversubscribe the cores: the workers start
+    with one each, and the command's own environment is what it was (a value the user set is kept)."""
+    import os
+
+    from hipsense.batch.procs import THREAD_VARIABLES
+    from hipsense.batch.run import _local
+    from tests.host.batch_crash import threads_seen
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    before = {v: os.environ.get(v) for v in THREAD_VARIABLES}
+    results = list(_local(discover([study]), {}, 2, threads_seen))
+    assert before == {v: os.environ.get(v) for v in THREAD_VARIABLES}
+    assert len(results) == 5 and all(r.pid != os.getpid() for r in results)
+    for r in results:
+        seen = dict(item.split("=") for item in r.error.split(","))
+        # The fork server may have been started by an earlier test: then it kept that environment,
+        # which this same code gave it (one thread each unless the user had set otherwise).
+        assert seen["OMP_NUM_THREADS"] == "1" and seen["OPENBLAS_NUM_THREADS"] == "1", seen
+
+
+def test_the_report_says_how_the_work_spread(local_out):
+    import os
+
+    _, report = local_out
+    assert 1 <= len(report.cpu_s_by_process) <= 2 and os.getpid() not in report.cpu_s_by_process
+    assert all(s > 0 for s in report.cpu_s_by_process.values())

@@ -12,31 +12,65 @@ new process takes the worker's place, and the others never notice.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import wait
 
 from hipsense.batch.discover import Job
 from hipsense.batch.worker import FileResult, serve
+
+#: Thread pools of the numerical libraries, one thread each in a worker: N workers on N cores with
+#: each library starting N threads of its own would make N*N threads fight for N cores.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
 
 
 def process_context():
     """How worker processes start. Not by a plain fork: the calling process runs threads (the progress
     bar), which fork does not copy safely. A fork server imports the analysis once and forks the workers
     from it, which starts them faster than spawn (each spawned worker would import numpy, scipy and
-    pandas)."""
+    pandas: about 1.2 CPU s)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["hipsense.batch.worker"])
+        ctx.set_forkserver_preload(["hipsense.batch.worker", "hipsense.library"])
         return ctx
     return multiprocessing.get_context("spawn")
+
+
+@contextmanager
+def single_threaded_children():
+    """Processes started inside get one thread per numerical library (:data:`THREAD_VARIABLES`).
+
+    The variables must be set before numpy is imported, which happens in the fork server (or a spawned
+    worker) as it starts: they are set in this process's environment while the workers start, for the
+    children to inherit, and put back afterwards. A value the user set is kept.
+    """
+    before = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    for name in THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class _Worker:
     def __init__(self, ctx, csv_options: dict, analyse: Callable) -> None:
         self.conn, theirs = ctx.Pipe()
         self.process = ctx.Process(target=serve, args=(theirs, csv_options, analyse), daemon=True)
-        self.process.start()
+        with single_threaded_children():  # the fork server starts with the first worker
+            self.process.start()
         theirs.close()  # ours is then the only end here: a dead worker makes recv() fail, not block
         self.job: Job | None = None
 

@@ -52,6 +52,9 @@ class BatchReport:
     steps: int = 0
     seconds: float = 0.0
     where: str = ""
+    #: CPU seconds of each file's analysis, summed per process that did it (pid -> s): shows how the
+    #: work spread over the workers, whatever else the machine was doing.
+    cpu_s_by_process: dict[int, float] = field(default_factory=dict)
 
 
 def _local(
@@ -180,6 +183,8 @@ def run_batch(
     if progress:
         progress(len(report.kept) + len(report.failed), len(jobs), None)
     for result in results:
+        if result.pid:
+            report.cpu_s_by_process[result.pid] = report.cpu_s_by_process.get(result.pid, 0.0) + result.cpu_s
         if result.error is None:
             _write_result(out, result)
             report.analysed.append(result.job)

@@ -6,6 +6,8 @@ and never raises: a file that cannot be analysed comes back with its error messa
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,14 +21,26 @@ from hipsense.export.tables import steps_frame, summary_rows
 
 @dataclass
 class FileResult:
+    """What a worker sends back: the file's two tables (small: one row per step and one row), or why
+    it failed; and the CPU seconds its analysis took in which process, for the benchmark and report."""
+
     job: Job
     steps: pd.DataFrame | None = None
     session: pd.DataFrame | None = None
     error: str | None = None
+    cpu_s: float = 0.0
+    pid: int = 0
 
 
 def analyse_file(job: Job, csv_options: dict[str, Any]) -> FileResult:
     """Analyse one recording the way ``hipsense import`` does; errors are returned, not raised."""
+    started = time.process_time()
+    result = _analyse(job, csv_options)
+    result.cpu_s, result.pid = time.process_time() - started, os.getpid()
+    return result
+
+
+def _analyse(job: Job, csv_options: dict[str, Any]) -> FileResult:
     # The library's own reading and analysis, so a batch and an import of the same file agree.
     from hipsense.library import derive, kind_of, read_recording
 
