@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from hipsense import metrics
+from hipsense.conventions import TIME_COLUMN
 from hipsense.errors import HipsenseError
 from hipsense.formats.load import load_recording
 from hipsense.gait.alignment import AlignmentError, MountingAligner, to_body_frame
@@ -84,11 +85,12 @@ class SessionResult:
 SessionAnalysis = SessionResult
 
 
-def _align(recording: Recording, mounting: str | np.ndarray | None, source: str):
+def _align(recording: Recording, mounting: str | np.ndarray | None, source: str, *, copy: bool = True):
     """The body-frame data, the alignment's description and (when it found them) its bouts."""
     data, fs = recording.data, recording.sample_rate_hz
     if recording.frame == "body":
-        return data.copy(), {"method": "input already in the body frame", "confidence": 1.0}, None
+        body = data.copy() if copy else data
+        return body, {"method": "input already in the body frame", "confidence": 1.0}, None
     try:
         aligner = MountingAligner(mounting=mounting).estimate(data, sampling_rate_hz=fs)
     except AlignmentError as e:
@@ -160,10 +162,26 @@ def analyse(
     table (its ``activity`` column); the summary keeps them apart. ``first_side`` states the foot of
     the first step where the signals cannot tell (an accelerometer-only recording).
     """
+    return _analyse(recording, mounting=mounting, first_side=first_side, n_boot=n_boot, release=False)
+
+
+def _analyse(
+    recording: Recording,
+    *,
+    mounting: str | np.ndarray | None,
+    first_side: Literal["L", "R"] | None,
+    n_boot: int,
+    release: bool,
+) -> SessionResult:
+    """:func:`analyse`; with ``release`` the recording is the caller's to drop (:func:`analyse_file`
+    read it for this call alone), so its channels are let go once the body frame holds them."""
     fs = recording.sample_rate_hz
     source = str(recording.source) if recording.source else "<data>"
     quality = replace(recording.quality, gaps=list(recording.quality.gaps))
-    body, alignment, whole_bouts = _align(recording, mounting, source)
+    body, alignment, whole_bouts = _align(recording, mounting, source, copy=not release)
+    if release:
+        # Only the clock is read from here on; a 10 h session's channels are 360 MB of float64.
+        recording.data = pd.DataFrame({TIME_COLUMN: recording.times_s.copy()})
     quality.alignment_confidence = alignment["confidence"]
 
     t = recording.times_s
@@ -295,7 +313,13 @@ def analyse_file(
             stacklevel=2,
         )
         csv_options = {}
-    return analyse(load_recording(path, **csv_options), mounting=mounting, first_side=first_side)
+    return _analyse(
+        load_recording(path, **csv_options),
+        mounting=mounting,
+        first_side=first_side,
+        n_boot=1000,
+        release=True,
+    )
 
 
 #: The American spelling of the same entry (the CLI command is `hipsense analyze`).
