@@ -528,3 +528,19 @@ def test_no_value_in_a_row_breaks_a_listing(base_store, tmp_path, start, duratio
         warnings.simplefilter("error", StoreRowWarning)
         assert len(store.sessions()) == 2
         build_trends(store, "default")
+
+
+def test_the_same_file_through_sync_is_refused_and_not_erased(files, tmp_path, monkeypatch):
+    """Sync keeps each verified file through the same import: a refusal comes back as the message (the
+    clip then keeps the session: it is erased only for a Kept result), and the store is unchanged."""
+    from hipsense.cli.clip import keep_in_store
+    from hipsense.sync.engine import Kept
+
+    monkeypatch.setattr(session_header, "START_TIME_MAX", 2**64)
+    with Store(tmp_path / "home") as store:
+        keep = keep_in_store(store, "ana")
+        assert isinstance(keep(files["run1.hsn"]), Kept)
+        before = snapshot(store)
+        refused = keep(files["huge-start.hsn"])
+        assert isinstance(refused, str) and "start time" in refused
+        assert snapshot(store) == before
