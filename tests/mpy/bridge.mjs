@@ -26,7 +26,30 @@ stream.on("data", (d) => { chunks.push(d); deliver(); });
 stream.on("end", () => { ended = true; deliver(); });
 stream.on("error", () => { ended = true; deliver(); });  // EIO when the other end closes the pty
 
+// Control lines from the test on stdin (tests that change the simulated world while the firmware
+// runs): read only once the code asks, so other bridges never touch their stdin. hostio.control()
+// resolves with the next line, or "" when stdin ends.
+const ctl = { lines: [], waiting: null, ended: false, started: false, buf: "" };
+function ctlDeliver() {
+  if (!ctl.waiting) return;
+  if (ctl.lines.length) { const w = ctl.waiting; ctl.waiting = null; w(ctl.lines.shift()); }
+  else if (ctl.ended) { const w = ctl.waiting; ctl.waiting = null; w(""); }
+}
+function ctlStart() {
+  if (ctl.started) return;
+  ctl.started = true;
+  process.stdin.setEncoding("utf8");
+  process.stdin.on("data", (d) => {
+    ctl.buf += d;
+    let i;
+    while ((i = ctl.buf.indexOf("\n")) >= 0) { ctl.lines.push(ctl.buf.slice(0, i)); ctl.buf = ctl.buf.slice(i + 1); }
+    ctlDeliver();
+  });
+  process.stdin.on("end", () => { ctl.ended = true; ctlDeliver(); });
+}
+
 mp.registerJsModule("hostio", {
+  control: () => new Promise((resolve) => { ctlStart(); ctl.waiting = resolve; ctlDeliver(); }),
   read: () => new Promise((resolve) => { waiting = resolve; deliver(); }),
   write: (hex) => { const b = Buffer.from(hex, "hex"); let o = 0; while (o < b.length) o += fs.writeSync(fd, b, o); },
 });

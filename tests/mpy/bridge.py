@@ -64,6 +64,7 @@ class Bridge:
         speed: float = 1.0,
         writer_args: dict | None = None,
         extra_files: tuple[tuple[Path, str], ...] = (),
+        control: bool = False,
     ):
         reason = unavailable_reason()
         if reason:
@@ -88,11 +89,18 @@ class Bridge:
         self.proc = subprocess.Popen(
             ["node", str(BRIDGE_JS), str(job_path), str(fd)],
             pass_fds=[fd],
+            stdin=subprocess.PIPE if control else None,  # control lines (bridge.mjs hostio.control)
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
+
+    def control(self, line: str) -> None:
+        """Send one control line to the code (``await hostio.control()`` on the MicroPython side)."""
+        assert self.proc.stdin is not None, "Bridge(control=True) takes control lines"
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
 
     def finish(self) -> tuple[str, str]:
         """(stdout, stderr) of the process, killed if it does not end within 20 s of its link closing."""

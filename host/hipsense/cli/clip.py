@@ -1,4 +1,4 @@
-"""Commands that talk to the clip: device deploy, pair, sync, live, devices."""
+"""Commands that talk to the clip: device deploy, device check, pair, sync, live, devices."""
 
 from __future__ import annotations
 
@@ -50,6 +50,51 @@ def _cmd_device_deploy(args: argparse.Namespace) -> int:
 
     files = deploy(args.port)
     console.print(f"copied {len(files)} firmware files to the board")
+    return 0
+
+
+def _cmd_device_check(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from rich.table import Table
+
+    from hipsense.device.check import CheckOptions, run_check
+    from hipsense.errors import HipsenseError
+
+    def prompt(text: str) -> None:
+        if args.yes:
+            console.print(f"[bold]{text}[/]", highlight=False)
+            return
+        try:
+            console.input(f"[bold]{text}[/] Press Enter when ready. ")
+        except EOFError:  # no terminal to answer: go on, as with --yes
+            console.print()
+
+    if not 5 <= args.seconds <= 300:  # NaN fails too
+        raise HipsenseError(f"--seconds {args.seconds:g}: give 5 to 300 seconds of lying still")
+    options = CheckOptions(rest_s=args.seconds)
+    console.print("Checking the clip over USB: about a minute, three poses.", highlight=False)
+    report = asyncio.run(run_check(_connect_usb(args.port), prompt, options))
+    table = Table(title=f"hipsense device check: {report.info.device_id if report.info else report.port}")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("measured", overflow="fold")
+    table.add_column("meaning / what to do", overflow="fold")
+    for row in report.rows:
+        verdict = (
+            "[green]PASS[/]" if row.ok else "[red]FAIL[/]" if row.ok is False else "[yellow]not measured[/]"
+        )
+        table.add_row(row.name, verdict, row.value, row.detail)
+    console.print(table)
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False)
+    failed = [r.name for r in report.rows if r.ok is False]
+    if failed:
+        console.print(
+            f"[red]{len(failed)} of {len(report.rows)} checks failed[/]: {', '.join(failed)} (docs/device-check.md)"
+        )
+        return 1
+    console.print(f"[green]all {len(report.rows)} checks passed[/] (or not measured: see the table)")
     return 0
 
 
@@ -159,6 +204,32 @@ def register(add: AddCommand) -> None:
         help="serial port, e.g. /dev/ttyACM0 or COM3 (default: the first board found)",
     )
     deploy_parser.set_defaults(func=_cmd_device_deploy)
+    check_parser = device_sub.add_parser(
+        "check",
+        help="bring-up self-test of a clip over USB: IMU, rate, noise, axes, flash, battery, Bluetooth",
+        description="A guided self-test of a clip you just built, over the USB cable: the IMU and its "
+        "ranges, its real output rate against this laptop's clock, noise and bias lying still, the axis "
+        "directions in three poses (you are asked to lay, stand and turn the clip), a flash write and "
+        "read-back, the battery and the Bluetooth state. Prints a pass/fail table; exit code 0 when "
+        "nothing failed, 1 otherwise. The check records a short session and deletes it. See "
+        "docs/device-check.md.",
+    )
+    check_parser.add_argument(
+        "--port",
+        metavar="PORT",
+        help="serial port, e.g. /dev/ttyACM0 or COM3 (default: the clip found on USB)",
+    )
+    check_parser.add_argument(
+        "--yes", action="store_true", help="do not wait for Enter at each pose (scripts, tests)"
+    )
+    check_parser.add_argument(
+        "--seconds",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="how long the clip lies still for the rate and noise (default 20; 5..300)",
+    )
+    check_parser.set_defaults(func=_cmd_device_check)
     p = add(
         "pair",
         _cmd_pair,
