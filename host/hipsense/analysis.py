@@ -205,7 +205,8 @@ def _analyse(
     if n_steps < 4:
         raise NotRunningError(f"{source}: too few running or walking steps found to analyse ({n_steps})")
 
-    tables, sources = [], []
+    tables: list[pd.DataFrame] = []
+    sources: list[str] = []
     first_bout = 0
     for p in parts:
         if len(p.ic):

@@ -22,6 +22,7 @@ from typing import Any
 from hipsense import analysis
 from hipsense.errors import HipsenseError
 from hipsense.formats.load import load_recording
+from hipsense.link import relink
 from hipsense.recording import Recording
 from hipsense.store import TEMP_PREFIX, Derived, Forgotten, Store, StoreError, sha256_file
 from hipsense.trends.build import refresh_session_flags
@@ -128,12 +129,12 @@ def import_files(
     sync does). ``start_time_of(path)`` gives a CSV its own start time (``--start-times``, a date in
     its name); it is stored with the file's CSV options like ``--start-time``.
     """
-    paths = [Path(p) for p in paths]
+    files = [Path(p) for p in paths]
     report = ImportReport()
     store.clean_temporaries(TEMP_MAX_AGE_S)
-    for i, path in enumerate(paths):
+    for i, path in enumerate(files):
         if progress:
-            progress(i, len(paths), path)
+            progress(i, len(files), path)
         options = dict(csv_options or {})
         start = start_time_of(path) if start_time_of else None
         if start is not None:
@@ -142,7 +143,7 @@ def import_files(
     if refresh_flags and any(f.status == "ok" for f in report.added):
         refresh(store, [runner])
     if progress:
-        progress(len(paths), len(paths), None)
+        progress(len(files), len(files), None)
     return report
 
 
@@ -305,6 +306,8 @@ def reanalyze(
             store.replace_derived(sid, d)
         report.updated.append(sid)
         changed_runners.add(runner)
+        if d.status == "ok" and (problem := relink(store, sid)):  # the watch's step columns (link.py)
+            report.errors.append((sid, problem))
         if d.status == "error":
             report.errors.append((sid, d.error or ""))
     # The new summaries came without the flags of their runner's history; other runners are as they were.

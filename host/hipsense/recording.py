@@ -147,7 +147,8 @@ class Recording:
     notes: list[str] = field(default_factory=list)
     filled: np.ndarray | None = None
     start_time_unix: float | None = None
-    segments: np.ndarray | None = None
+    #: ``None`` when made means one segment over all rows; always an array after construction.
+    segments: np.ndarray = None  # type: ignore[assignment]
     quality: DataQuality = field(default_factory=DataQuality)
     device: DeviceInfo | None = None
 

@@ -35,12 +35,8 @@ class Algorithm:
 
 
 def _init_parameters(cls: type) -> list[str]:
-    sig = inspect.signature(cls.__init__)
-    return [
-        n
-        for n, p in sig.parameters.items()
-        if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
+    sig = inspect.signature(cls)  # a class's signature is its __init__'s without self
+    return [n for n, p in sig.parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
 def check_contract(cls: type[Algorithm]) -> list[str]:
@@ -62,7 +58,7 @@ def check_contract(cls: type[Algorithm]) -> list[str]:
     rate = params.get("sampling_rate_hz")
     if rate is None or rate.kind is not inspect.Parameter.KEYWORD_ONLY:
         problems.append(f"{action}() must take sampling_rate_hz as a keyword-only argument")
-    init = inspect.signature(cls.__init__).parameters
+    init = inspect.signature(cls).parameters
     missing_default = [n for n, p in init.items() if n != "self" and p.default is inspect.Parameter.empty]
     if missing_default:
         problems.append(f"__init__ parameters without a default: {', '.join(missing_default)}")
