@@ -13,6 +13,8 @@ PACKAGE = HOST / "hipsense"
 LONG_MODULES = {
     "hipsense.trends.flags": "five flag rules with their wording and references; each rule is short",
     "hipsense.export.schema": "the data dictionary itself: one Column per exported field",
+    "hipsense.gait.events": "one detector class; half of it is its numpydoc (method, references, deviations)",
+    "hipsense.gait.sides": "one detector class; half of it is its numpydoc (running and walking rules, chain)",
 }
 MAX_LINES = 400
 
