@@ -170,9 +170,21 @@ def test_link_command_stores_speed_grade_and_heart_rate(run, home, tmp_path, cap
     uphill = running["grade_pct"].dropna()
     assert abs(uphill.max() - 100 * GRADE) < 1.0 and abs(uphill.min()) < 1.0
     assert 0 < len(flat_easy(steps)) < len(steps)
-    # After a reanalysis rewrites the steps, linking again from the kept file restores them.
-    assert main(["link", str(sid), "-q"]) == 0
-    assert "linked" in capsys.readouterr().out
+    # A reanalysis rewrites the steps and links the kept watch file again.
+    assert main(["reanalyze", "--all", "-q"]) == 0
+    with Store(home, create=False) as store:
+        again = store.steps(sid)
+    np.testing.assert_array_equal(again["speed_mps"].to_numpy(float), steps["speed_mps"].to_numpy(float))
+    assert main(["link", str(sid), "-q"]) == 0  # without a file: the kept one
+    assert "linked the kept watch file" in capsys.readouterr().out
+    # Like with like: the flat steps' figures per linked session.
+    assert main(["flat", "--json"]) == 0
+    (flat,) = json.loads(capsys.readouterr().out)
+    flat_steps = steps[(steps["activity"] == "run") & (steps["grade_pct"].abs() < 2)]
+    assert flat["session_id"] == sid and flat["steps"] == len(flat_steps) > 0
+    assert flat["speed_mps"] == pytest.approx(flat_steps["speed_mps"].median())
+    assert main(["flat"]) == 0
+    assert "Running on the flat" in capsys.readouterr().out
 
 
 def test_import_with_fit(run, tmp_path, monkeypatch, capsys):

@@ -58,6 +58,66 @@ def _cmd_link(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_flat(args: argparse.Namespace) -> int:
+    from rich import box
+    from rich.table import Table
+
+    from hipsense.cli.common import existing_store
+    from hipsense.link import flat_sessions
+
+    store = existing_store(say=not args.json)
+    if store is None:
+        return print_json([]) if args.json else 0
+    with store:
+        if args.runner:
+            store.runners(args.runner)  # one line naming the runners there are
+        df = flat_sessions(store, args.runner)
+    if args.json:
+        return print_json(
+            [
+                {**r, "start": None if r["start"] != r["start"] else r["start"].isoformat()}
+                for r in df.to_dict("records")
+            ]
+        )
+    if not len(df):
+        console.print(
+            "No session is linked to a watch yet: `hipsense link SESSION WATCH.fit`.", highlight=False
+        )
+        return 0
+    table = Table(box=box.SIMPLE, title="Running on the flat (grade within +-2 %), linked sessions")
+    for c in (
+        "session",
+        "date",
+        "runner",
+        "flat steps",
+        "pace /km",
+        "cadence",
+        "contact L ms",
+        "contact R ms",
+        "asym. %",
+    ):
+        table.add_column(c, justify="left" if c in ("date", "runner") else "right")
+
+    def num(x: float, fmt: str) -> str:
+        return "—" if x is None or x != x else fmt.format(x)
+
+    for r in df.itertuples():
+        pace = 1000.0 / r.speed_mps if r.speed_mps == r.speed_mps and r.speed_mps > 0.5 else float("nan")
+        table.add_row(
+            str(r.session_id),
+            "—" if r.start != r.start or r.start is None else f"{r.start:%Y-%m-%d}",
+            escape(str(r.runner)),
+            str(r.steps),
+            "—" if pace != pace else f"{int(pace // 60)}:{int(round(pace % 60)):02d}",
+            num(r.cadence_spm, "{:.0f}"),
+            num(r.contact_time_s_L * 1000.0, "{:.0f}"),
+            num(r.contact_time_s_R * 1000.0, "{:.0f}"),
+            num(r.contact_time_ai, "{:+.1f}"),
+        )
+    console.print(table)
+    return 0
+
+
 def _with_fit(import_cmd):
     """``import``'s command, then the watch linked to the one session it stored (``--fit``)."""
 
@@ -101,6 +161,16 @@ def register(add: AddCommand) -> None:
     p.add_argument("session", type=int, metavar="SESSION", help="session id (see `hipsense sessions`)")
     p.add_argument("fit", type=Path, nargs="?", metavar="WATCH.fit", help="the watch's FIT activity file")
     add_json_option(p, "the alignment and per-bout summary")
+    p = add(
+        "flat",
+        _cmd_flat,
+        "running form on the flat in each watch-linked session: like with like across routes",
+        "For every session linked to the runner's watch, the steps on the flat (grade within +-2 %): their "
+        "pace, cadence, contact time per foot and its asymmetry, so runs on hilly and flat routes compare "
+        "like with like (docs/watch.md).",
+    )
+    p.add_argument("--runner", metavar="NAME", help="only this runner's sessions (default: all)")
+    add_json_option(p, "one record per linked session")
 
 
 def extend_import(sub: argparse._SubParsersAction) -> None:

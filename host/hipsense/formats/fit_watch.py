@@ -128,6 +128,11 @@ def read_fit(path: str | Path) -> WatchActivity:
     FitError
         The file is missing, too large, not FIT, damaged, has no records, too many, or no timestamps.
     """
+    return load_fit(path)[1]
+
+
+def load_fit(path: str | Path) -> tuple[bytes, WatchActivity]:
+    """The file's bytes and its activity, read once (so what is kept is what was read)."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -136,7 +141,7 @@ def read_fit(path: str | Path) -> WatchActivity:
         data = path.read_bytes()
     except OSError as e:
         raise FitError(f"{path}: cannot be read ({(e.strerror or str(e)).lower()})") from None
-    return activity_from_messages(decode_fit(data, str(path)), str(path))
+    return data, activity_from_messages(decode_fit(data, str(path)), str(path))
 
 
 def activity_from_messages(messages: dict[str, list[dict[str, Any]]], name: str) -> WatchActivity:
@@ -174,4 +179,5 @@ def activity_from_messages(messages: dict[str, list[dict[str, Any]]], name: str)
     )
 
 
-__all__ = ["MAX_FILE_BYTES", "MAX_RECORDS", "FitError", "WatchActivity", "activity_from_messages", "read_fit"]
+__all__ = ["MAX_FILE_BYTES", "MAX_RECORDS", "FitError", "WatchActivity", "activity_from_messages", "load_fit"]
+__all__ += ["read_fit"]
