@@ -16,16 +16,15 @@ import numpy as np
 import pytest
 
 from hipsense.cli import main
-from hipsense.device.check import (
+from hipsense.device.check import CheckOptions, run_check
+from hipsense.device.check_rows import (
     POSES,
     RATE_TOLERANCE_PPM,
-    CheckOptions,
-    _Samples,
+    LiveSamples,
     battery_row,
     fit_rate,
     flash_row,
     identity_rows,
-    run_check,
 )
 from hipsense.formats.device_file import SessionHeader
 from hipsense.sync import protocol as P
@@ -278,7 +277,7 @@ def test_identity_rows_catch_scales_that_do_not_match_the_ranges():
 def test_live_packets_that_jump_or_lie_about_their_size_are_dropped():
     import struct
 
-    s = _Samples(0, 6, 208.0)
+    s = LiveSamples(0, 6, 208.0)
 
     def packet(first: int, n: int, extra: bytes = b"") -> P.Frame:
         body = struct.pack("<IBB", first, n, 0) + bytes(12 * n) + extra
