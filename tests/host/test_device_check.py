@@ -176,6 +176,46 @@ def test_no_clip_and_a_recording_clip_are_one_line(home, capsys):
     assert err[1].startswith("error: the clip on") and "is recording session 0000002a" in err[1]
 
 
+@_pty
+def test_selftest_refuses_while_recording_and_without_room(home):
+    # SELFTEST on main.py: refused with 100 KB free (it needs twice its 64 KiB) and while recording;
+    # a smaller test fits, is verified, and leaves no scratch file behind.
+    from hipsense.sync.client import Client
+    from hipsense.sync.errors import DeviceRefused
+    from tests.mpy.pty_clip import PtyClip
+
+    async def go(port: str) -> list:
+        client = Client(await SerialTransport.open(port), timeout_s=5)
+        got: list = []
+        try:
+            await client.request(P.Type.INFO, parse=P.info_body)
+            for kib in (64, 40):
+                try:
+                    got.append(
+                        await client.request(P.Type.SELFTEST, P.selftest_request(kib), P.selftest_body)
+                    )
+                except DeviceRefused as e:
+                    got.append((e.code, str(e)))
+            await client.request(P.Type.START, parse=P.u32_body)
+            try:
+                await client.request(P.Type.SELFTEST, P.selftest_request(8), P.selftest_body)
+            except DeviceRefused as e:
+                got.append((e.code, str(e)))
+            await client.request(P.Type.STOP, parse=P.u32_body)
+        finally:
+            await client.close()
+        return got
+
+    with PtyClip(free_bytes=100_000) as clip:
+        no_room, small, recording = asyncio.run(go(clip.port))
+        left = _sessions_on(clip.port)
+    assert no_room[0] == P.ErrorCode.IO and "detail 28" in no_room[1], no_room  # ENOSPC, nothing written
+    assert small == P.SelfTest(40 * 1024, small.write_us, small.read_us, True, True, 0)
+    assert recording[0] == P.ErrorCode.STATE
+    assert [e.session_id for e in left] == [1]  # the recording
+    assert "@@files ['00000001.hsn']" in clip.stdout, clip.stdout  # no scratch file left
+
+
 def test_seconds_out_of_bounds_is_one_line(capsys):
     assert main(["device", "check", "--port", "/dev/null", "--yes", "--seconds", "nan"]) == 2
     assert "give 5 to 300 seconds" in capsys.readouterr().err

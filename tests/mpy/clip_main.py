@@ -5,6 +5,7 @@
 # The fake radio has no aioble.security, so main() runs without its BLE task here; with ble=True the
 # servers report the BLE link as running (what main() sets on a board, where hw["ble"] is True).
 import asyncio
+import os
 
 import bridge_io
 import hostio
@@ -58,3 +59,4 @@ async def run(config, mount="ok", rate_ppm=0, battery_uv=2000000, free_bytes=100
     asyncio.create_task(_control(chip, done))
     rec = await main.main(hw, done)
     print("@@done", rec.sessions, chip.errors)
+    print("@@files", sorted(os.listdir("/sessions")))
