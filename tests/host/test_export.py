@@ -13,6 +13,7 @@ import pytest
 
 from hipsense.cli import main
 from hipsense.export import export_store, read_table
+from hipsense.export.pseudonym import Pseudonymizer
 from hipsense.export.schema import EXPORT_TABLES, data_dictionary_markdown
 from hipsense.formats.load import load_recording
 from hipsense.library import import_files
@@ -103,6 +104,9 @@ def test_values_are_those_of_the_store(store, exports):
         if summary is None:
             assert sessions.loc[sid, "status"] == "error" and "no running" in sessions.loc[sid, "error"]
             continue
+        if summary["cadence_spm"] is None:  # no running in it (the walk): empty, not zero
+            assert pd.isna(sessions.loc[sid, "cadence_spm"])
+            continue
         assert sessions.loc[sid, "cadence_spm"] == summary["cadence_spm"]
         contact = next(s for s in summary["sides"] if s["metric"] == "contact_time_s")
         assert sessions.loc[sid, "contact_time_s_asymmetry_pct"] == contact["asymmetry_pct"]
@@ -177,7 +181,11 @@ def test_pseudonymised_export_holds_no_name_device_or_date(store, tmp_path, fmt)
     ):
         assert secret not in text, secret
     assert "device_id" not in tables["sessions"] and "original_name" not in tables["sessions"]
-    assert "[file]: no running found" in cells  # the error message keeps its sense, not the file name
+    # An error message keeps its sense, not the file name or device (the analysis now reports a walk as
+    # a session without running, so no stored session has an error message: checked on a row directly).
+    row = pd.DataFrame({"runner": [ANA], "error": pd.array([f"walking.hsn: no running found on {DEVICE}"])})
+    names = Pseudonymizer([ANA], device_ids=pd.Series([DEVICE]), file_names=pd.Series(["walking.hsn"]))
+    assert names.frame(row)["error"].tolist() == ["[file]: no running found on [device]"]
     readme = (out / "README.md").read_text()
     assert "pseudonymised" in readme and "device_id" in readme and "weeks" in readme
 
