@@ -72,8 +72,8 @@ def session_cadence(steps: pd.DataFrame, duration_s: float) -> np.ndarray:
     if "activity" in steps:
         ok &= (steps["activity"] == "run").fillna(False).to_numpy(dtype=bool)
     bins = np.floor(ic[ok]).astype(int)
-    total = np.bincount(bins, weights=cad[ok], minlength=n)
-    count = np.bincount(bins, minlength=n).astype(float)
+    total: np.ndarray = np.bincount(bins, weights=cad[ok], minlength=n)
+    count: np.ndarray = np.bincount(bins, minlength=n).astype(float)
     kernel = np.ones(5)
     total = np.convolve(total, kernel, mode="same")
     count = np.convolve(count, kernel, mode="same")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,8 +47,8 @@ class FitExport:
 def _windowed(k: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Mean of ``values`` (at whole seconds ``k``) over the 5 s around each second; NaN where none."""
     ok = np.isfinite(values)
-    total = np.bincount(k[ok], weights=values[ok], minlength=n)
-    count = np.bincount(k[ok], minlength=n).astype(float)
+    total: np.ndarray = np.bincount(k[ok], weights=values[ok], minlength=n)
+    count: np.ndarray = np.bincount(k[ok], minlength=n).astype(float)
     kernel = np.ones(int(2 * HALF_WINDOW_S))
     total, count = np.convolve(total, kernel, "same"), np.convolve(count, kernel, "same")
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -122,7 +123,7 @@ def write_fit(
             "time_created": _utc(start),
         }
     )
-    developer = {
+    developer: Any = {
         "mesg_num": 207,
         "developer_data_index": 0,
         "application_id": APP_ID,
@@ -130,7 +131,7 @@ def write_fit(
     }
     enc.write_mesg(developer)
     for number, (name, units, _) in enumerate(FIELDS):
-        description = {
+        description: Any = {
             "mesg_num": 206,
             "developer_data_index": 0,
             "field_definition_number": number,

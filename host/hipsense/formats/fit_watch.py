@@ -117,7 +117,7 @@ def decode_fit(data: bytes, name: str = "FIT file") -> dict[str, list[dict[str, 
         raise FitError(f"{name}: cannot be decoded ({type(e).__name__}: {e})") from None
     if errors:
         raise FitError(f"{name}: cannot be decoded ({' '.join(str(errors[0]).split())})")
-    return messages
+    return dict(messages)  # type: ignore[arg-type]  # the SDK's TypedDict, read as plain dicts
 
 
 def read_fit(path: str | Path) -> WatchActivity:
