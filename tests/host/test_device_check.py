@@ -177,6 +177,23 @@ def test_no_clip_and_a_recording_clip_are_one_line(home, capsys):
 
 
 @_pty
+def test_a_check_that_ends_early_stops_and_deletes_its_recording(home):
+    # The user gives up at the second pose (the prompt raises): the error reaches the caller, and the
+    # clip is not left recording the check, nor holding its session.
+    from tests.mpy.pty_clip import PtyClip
+
+    def prompt(text: str) -> None:
+        if "upright" in text:
+            raise RuntimeError("the user gave up")
+
+    with PtyClip() as clip:
+        with pytest.raises(RuntimeError, match="gave up"):
+            asyncio.run(run_check(lambda: SerialTransport.open(clip.port), prompt, SHORT))
+        left = _sessions_on(clip.port)
+    assert left == []
+
+
+@_pty
 def test_selftest_refuses_while_recording_and_without_room(home):
     # SELFTEST on main.py: refused with 100 KB free (it needs twice its 64 KiB) and while recording;
     # a smaller test fits, is verified, and leaves no scratch file behind.

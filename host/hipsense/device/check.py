@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -79,6 +80,35 @@ class CheckReport:
 
 
 # -- the check ---------------------------------------------------------------------------------------
+
+
+async def _ask(prompt: Prompt, text: str) -> None:
+    """``prompt(text)`` in a daemon thread while live packets keep arriving. Not asyncio.to_thread:
+    after a Ctrl-C the loop would wait at exit for that thread, i.e. for an Enter nobody presses."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def settle(error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(None)
+
+    def ask() -> None:
+        error = None
+        try:
+            prompt(text)
+        except BaseException as e:  # noqa: BLE001 - handed to the waiting coroutine
+            error = e
+        try:
+            loop.call_soon_threadsafe(settle, error)
+        except RuntimeError:  # the loop has closed meanwhile: nobody waits any more
+            pass
+
+    threading.Thread(target=ask, name="device check prompt", daemon=True).start()
+    await done
 
 
 async def _header(client: Client, session_id: int) -> SessionHeader:
@@ -226,7 +256,7 @@ async def _measure(
     try:
         windows = []
         for k, (_pose, text, _axis, _sign) in enumerate(POSES):
-            await asyncio.to_thread(prompt, text)
+            await _ask(prompt, text)
             t0 = time.monotonic() + o.settle_s
             await asyncio.sleep(o.settle_s + (o.rest_s if k == 0 else o.hold_s))
             windows.append(samples.window(t0, time.monotonic()))
