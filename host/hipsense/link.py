@@ -39,24 +39,6 @@ class LinkError(HipsenseError):
 
 # The store: the watch file kept, the link recorded, the linked columns written
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS watch_links (
-    session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
-    fit_sha256 TEXT NOT NULL,
-    original_name TEXT NOT NULL,
-    offset_s REAL NOT NULL,
-    confidence REAL NOT NULL,
-    method TEXT NOT NULL,
-    linked_at REAL NOT NULL,
-    summary TEXT
-)
-"""
-
-
-def migrate_watch_links(db: sqlite3.Connection) -> None:
-    """The ``watch_links`` table (idempotent; written so it can stand as a store migration)."""
-    db.execute(_SCHEMA)
-
 
 @dataclass
 class LinkResult:
@@ -169,7 +151,6 @@ def link_session(store: Store, session_id: int, fit_path: str | Path | None = No
     ]
 
     def write(db: sqlite3.Connection) -> None:
-        migrate_watch_links(db)
         sets = ", ".join(f'"{c}" = ?' for c in LINKED_COLUMNS)
         db.executemany(f"UPDATE steps SET {sets} WHERE session_id = ? AND step_no = ?", rows)
         db.execute(
@@ -257,5 +238,5 @@ def _utc(t: float) -> str:
 
 
 __all__ = ["LINKED_COLUMNS", "Alignment", "FitError", "LinkError", "LinkResult", "align", "bout_summary"]
-__all__ += ["flat_easy", "grade_pct", "link_session", "migrate_watch_links", "step_values", "stored_link"]
+__all__ += ["flat_easy", "grade_pct", "link_session", "step_values", "stored_link"]
 __all__ += ["flat_sessions", "flat_summary", "relink"]

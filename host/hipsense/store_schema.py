@@ -109,7 +109,26 @@ def _m2_summaries(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_m1_initial, _m2_summaries)
+def _m3_watch_links(db: sqlite3.Connection) -> None:
+    """The runner's watch linked to a session (hipsense.link, docs/watch.md); the FIT file itself is kept
+    content-addressed in ``watch/`` beside ``raw/``."""
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS watch_links (
+            session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+            fit_sha256 TEXT NOT NULL,
+            original_name TEXT NOT NULL,
+            offset_s REAL NOT NULL,
+            confidence REAL NOT NULL,
+            method TEXT NOT NULL,
+            linked_at REAL NOT NULL,
+            summary TEXT
+        )
+        """
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_m1_initial, _m2_summaries, _m3_watch_links)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
