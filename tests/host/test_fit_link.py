@@ -248,3 +248,51 @@ def test_report_shows_form_against_pace_and_grade(run, home, tmp_path):
         html = render_session(from_store(store, sid))
     assert 'id="watch"' in html and "With the watch" in html and "steps were on the flat" in html
     assert html.count("<svg") >= 4  # the pace-and-grade figure drawn beside the usual ones
+
+
+def test_hostile_values_and_sizes(tmp_path, monkeypatch):
+    from hipsense.formats import fit_watch
+
+    n = 40
+    t = np.arange(START, START + n)
+    speed = np.full(n, 3.0)
+    speed[5] = 200.0  # a corrupt field: not a runner's speed
+    hr = np.full(n, 150)
+    hr[7] = 254  # 254 bpm: out of range
+    fit = write_watch(tmp_path / "w.fit", t, speed=speed, hr=hr, cadence_spm=np.full(n, 170.0))
+    w = read_fit(fit)
+    assert np.isnan(w.speed_mps[5]) and np.isnan(w.heart_rate_bpm[7])
+    assert np.nanmax(w.speed_mps) == pytest.approx(3.0) and w.altitude_m is None
+    assert np.allclose(w.cadence_spm, 170.0)  # strides + fractional strides, doubled
+    monkeypatch.setattr(fit_watch, "MAX_RECORDS", 10)
+    with pytest.raises(FitError, match="40 records, more than 10"):
+        read_fit(fit)
+    monkeypatch.setattr(fit_watch, "MAX_FILE_BYTES", 100)
+    with pytest.raises(FitError, match="more than a watch activity"):
+        read_fit(fit)
+
+
+def test_a_ride_is_not_linked(tmp_path):
+    enc = Encoder()
+    enc.write_mesg({"mesg_num": 0, "type": "activity", "manufacturer": "development", "product": 1})
+    for i in range(5):
+        enc.write_mesg({"mesg_num": 20, "timestamp": START + i - 631_065_600, "cadence": 90})
+    enc.write_mesg({"mesg_num": 18, "timestamp": START + 5 - 631_065_600, "sport": "cycling"})
+    (tmp_path / "ride.fit").write_bytes(enc.close())
+    with pytest.raises(FitError, match="a cycling activity, not a run"):
+        read_fit(tmp_path / "ride.fit")
+
+
+def test_export_carries_the_linked_columns(run, home, tmp_path):
+    import pandas as pd
+
+    t_unix, fields, _ = watch_of(run, 3.0)
+    fit = write_watch(tmp_path / "watch.fit", t_unix, **fields)
+    store, sid = _session(home)
+    with store:
+        link_session(store, sid, fit)
+    assert main(["export", "--format", "csv", "--what", "steps", "--out", str(tmp_path / "out"), "-q"]) == 0
+    (steps_csv,) = (tmp_path / "out").rglob("steps*.csv")
+    table = pd.read_csv(steps_csv)
+    assert {"speed_mps", "grade_pct", "heart_rate_bpm"} <= set(table.columns)
+    assert table["speed_mps"].notna().mean() > 0.9

@@ -34,6 +34,17 @@ RANGES = {
     "cadence_spm": (0.0, 300.0),
     "distance_m": (0.0, 1.0e7),
 }
+#: Sports whose cadence counts steps (FIT's names); a file naming another sport is refused.
+ON_FOOT = {
+    "running",
+    "walking",
+    "hiking",
+    "generic",
+    "training",
+    "fitness_equipment",
+    "multisport",
+    "transition",
+}
 
 
 class FitError(HipsenseError):
@@ -168,6 +179,10 @@ def activity_from_messages(messages: dict[str, list[dict[str, Any]]], name: str)
     fractional = np.nan_to_num(_column(rec, "fractional_cadence"))
     sports = [s.get("sport") for s in messages.get("session_mesgs", []) + messages.get("sport_mesgs", [])]
     sport = next((s for s in sports if isinstance(s, str)), "")
+    if sport and sport not in ON_FOOT:  # a ride's cadence is pedal turns: its steps would be wrong
+        raise FitError(
+            f"{name}: a {sport[:40]} activity, not a run (hipsense links running, walking, hiking)"
+        )
     return WatchActivity(
         time_unix=t[keep],
         distance_m=_bounded(_column(rec, "distance"), "distance_m"),
