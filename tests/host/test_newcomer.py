@@ -198,3 +198,11 @@ def test_a_newcomers_session(tmp_path):
     _reports_and_exports(user)
     # Each command checked itself (no traceback, one-line errors, strict JSON); about 40 commands at least.
     assert len(user.ran) >= 40
+
+
+def test_every_doc_is_reachable_from_the_readme():
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    missing = [p.name for p in sorted((root / "docs").glob("*.md")) if f"docs/{p.name}" not in readme]
+    assert missing == [], f"docs not linked from README.md: {missing}"
+    assert "validation-walking.md" in (root / "docs" / "validation.md").read_text()
