@@ -21,6 +21,7 @@ With ``dry_run`` nothing is changed and every action says what it would do.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -32,6 +33,9 @@ from hipsense.formats.session_spec import HEADER_MAGIC
 from hipsense.store import Derived, Store, StoreError, session_row_problem, sha256_file
 from hipsense.store_rows import parse_summary
 from hipsense.trends.sessions import session_row
+
+#: Any start will do to see whether a summary gives trend figures.
+_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
 
 
 @dataclass
@@ -269,7 +273,7 @@ def _unreadable(store: Store) -> Iterator[tuple[int, str, str]]:
                 problem = "it has no summary (no derived data)"
             else:
                 try:
-                    session_row(sid, None, parse_summary(js))
+                    session_row(sid, _EPOCH, parse_summary(js))
                 except ValueError as e:
                     problem = str(e)
                 except (TypeError, KeyError, AttributeError, OverflowError) as e:

@@ -15,7 +15,6 @@ and analysing are :mod:`hipsense.library`'s job. See docs/store.md.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import sqlite3
@@ -29,16 +28,9 @@ import numpy as np
 import pandas as pd
 
 from hipsense import metrics as registry
-from hipsense.store_rows import (
-    RowError,
-    StoreError,
-    StoreRowWarning,
-    derived_problems,
-    number_problem,
-    parse_summary,
-    time_problem,
-    warn_row,
-)
+from hipsense.store_queries import damage_is_one_line, is_damage, session_row_problem
+from hipsense.store_removal import QUARANTINE_DIR, TEMP_PREFIX, Forgotten, Removal
+from hipsense.store_rows import StoreError, StoreRowWarning, derived_problems, parse_summary, sha256_file
 from hipsense.store_schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -52,10 +44,6 @@ from hipsense.store_schema import (
 HOME_ENV = "HIPSENSE_HOME"
 DB_NAME = "hipsense.sqlite"
 RAW_DIR = "raw"
-#: Where ``forget`` (and ``doctor``) put raw files the store no longer holds, unless told to delete them.
-QUARANTINE_DIR = "quarantine"
-#: Prefix of an import's temporary copy in ``raw/``.
-TEMP_PREFIX = ".import-"
 #: How long a writer waits for another process's transaction before giving up (ms).
 BUSY_TIMEOUT_MS = 30_000
 
@@ -74,46 +62,6 @@ def default_root() -> Path:
     return Path(platformdirs.user_data_path("hipsense", appauthor=False))
 
 
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-# --------------------------------------------------------------------------------------------------
-# Derived data as the store keeps it
-
-
-#: SQLite's result codes for a damaged database file (SQLITE_CORRUPT, SQLITE_NOTADB).
-_DAMAGED_CODES = {11, 26}
-
-
-def _is_damage(e: BaseException) -> bool:
-    code = getattr(e, "sqlite_errorcode", None)  # Python 3.11+
-    return code in _DAMAGED_CODES or any(w in str(e) for w in ("malformed", "not a database"))
-
-
-def damage_is_one_line(method: Callable) -> Callable:
-    """A damaged database file met while ``method`` runs becomes one StoreError saying what to do,
-    instead of a traceback from deep inside SQLite."""
-
-    @functools.wraps(method)
-    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except (sqlite3.DatabaseError, pd.errors.DatabaseError) as e:
-            if not _is_damage(e):
-                raise
-            raise StoreError(
-                f"{self.db_path}: the database is damaged ({str(e).splitlines()[-1][:120]}); `hipsense "
-                f"doctor` checks it, and the raw files in {self.raw_dir} can be imported into a new store"
-            ) from None
-
-    return wrapper
-
-
 @dataclass
 class Derived:
     """What the analysis made of one raw file, as the store keeps it (written by :mod:`hipsense.library`)."""
@@ -127,18 +75,6 @@ class Derived:
     algorithm_version: str
     steps: pd.DataFrame | None = None
     summary: dict[str, Any] | None = None
-
-
-@dataclass
-class Forgotten:
-    """What :meth:`Store.forget` removed: the session, and where its raw file went (None: deleted or
-    missing)."""
-
-    session_id: int
-    runner: str | None
-    original_name: str | None
-    quarantined: Path | None
-    purged: bool = False
 
 
 def _step_rows(session_id: int, steps: pd.DataFrame) -> list[tuple]:
@@ -172,24 +108,7 @@ def _json_default(x: Any) -> Any:
     return str(x)
 
 
-def session_row_problem(row: Sequence[Any]) -> str | None:
-    """Why a row of :meth:`Store.sessions`' query cannot be listed (None when it can)."""
-    checks = (
-        time_problem(row[2]),
-        time_problem(row[3], "import time") or (None if row[3] is not None else "it has no import time"),
-        number_problem(row[4], "duration"),
-        number_problem(row[5], "running time"),
-        number_problem(row[6], "step count", count=True),
-        number_problem(row[7], "cadence"),
-    )
-    return next((c for c in checks if c is not None), None)
-
-
-# --------------------------------------------------------------------------------------------------
-# The store
-
-
-class Store:
+class Store(Removal):
     """The data folder: raw files plus the SQLite database (see the module docstring).
 
     Parameters
@@ -221,7 +140,7 @@ class Store:
         except sqlite3.Error as e:
             hint = (
                 f"; move it aside: the raw files in {self.raw_dir} can be imported into a new store"
-                if _is_damage(e)
+                if is_damage(e)
                 else ""
             )
             raise StoreError(f"{self.db_path}: cannot open the database ({e}){hint}") from None
@@ -271,29 +190,11 @@ class Store:
             rows.append(f"{len(bad_fk)} rows break foreign keys")
         return "ok" if rows == ["ok"] else "; ".join(rows)
 
-    def raw_path(self, sha256: str) -> Path:
-        return self.raw_dir / sha256[:2] / sha256[2:]
-
     @damage_is_one_line
     def csv_options(self, sha256: str) -> dict[str, Any]:
         """The CSV reading options a raw file was imported with ({} for device files)."""
         row = self.db.execute("SELECT csv_options FROM raw_files WHERE sha256 = ?", (sha256,)).fetchone()
         return json.loads(row[0]) if row and row[0] else {}
-
-    def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Run ``fn(db)`` in one write transaction (taken at once, so concurrent writers queue).
-
-        On any error, the COMMIT's own included (a full disk shows there), the transaction is rolled
-        back: SQLite may have done so itself already, hence the check."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn(self.db)
-            self.db.execute("COMMIT")
-        except BaseException:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
-            raise
-        return result
 
     # -- raw files and sessions (import and reanalysis are in hipsense.library) ----------------------
 
@@ -446,217 +347,6 @@ class Store:
                 (sid, json.dumps(d.summary), d.algorithm_version),
             )
 
-    # -- removing ----------------------------------------------------------------------------------
-
-    @property
-    def quarantine_dir(self) -> Path:
-        return self.root / QUARANTINE_DIR
-
-    def quarantine(self, path: Path, name: str) -> Path:
-        """Move ``path`` (a raw file, or a stray one) to ``quarantine/name``; returns where it went.
-
-        Same bytes there already: the copy is dropped. Another file of that name: a number is added."""
-        self.quarantine_dir.mkdir(mode=0o700, exist_ok=True)
-        target = self.quarantine_dir / name
-        n = 1
-        while target.exists():
-            if sha256_file(target) == sha256_file(path):
-                path.unlink()
-                return target
-            n += 1
-            target = self.quarantine_dir / f"{Path(name).stem}-{n}{Path(name).suffix}"
-        os.replace(path, target)
-        return target
-
-    @damage_is_one_line
-    def forget(self, session_id: int, *, purge: bool = False) -> Forgotten:
-        """Remove a session: its steps, summary and row, and its raw file, which goes to the quarantine
-        folder (deleted with ``purge``). StoreError for an unknown id.
-
-        The rows go in one transaction; the raw file moves before it commits, and comes back if the
-        commit fails, so a failure leaves the session as it was."""
-        row = self.db.execute(
-            "SELECT s.raw_sha256, u.name, r.original_name, r.kind FROM sessions s "
-            "LEFT JOIN runners u ON u.id = s.runner_id LEFT JOIN raw_files r ON r.sha256 = s.raw_sha256 "
-            "WHERE s.id = ?",
-            (session_id,),
-        ).fetchone()
-        if row is None:
-            raise StoreError(f"no session {session_id} in {self.root}; `hipsense sessions` lists them")
-        sha, runner, name, kind = row
-        raw = self.raw_path(sha)
-        moved: list[Path] = []
-
-        def remove(db: sqlite3.Connection) -> None:
-            db.execute("DELETE FROM steps WHERE session_id = ?", (session_id,))
-            db.execute("DELETE FROM summaries WHERE session_id = ?", (session_id,))
-            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
-            if db.execute("SELECT 1 FROM sessions WHERE raw_sha256 = ?", (sha,)).fetchone() is None:
-                db.execute("DELETE FROM raw_files WHERE sha256 = ?", (sha,))
-                if raw.is_file():
-                    suffix = ".csv" if kind == "csv" else ".hsn"
-                    moved.append(self.quarantine(raw, f"{sha}{suffix}"))
-
-        try:
-            self._write(remove)
-        except BaseException:
-            if moved and moved[0].exists() and not raw.exists():
-                os.replace(moved[0], raw)
-            raise
-        where = moved[0] if moved else None
-        if purge and where is not None:
-            where.unlink()
-            where = None
-        return Forgotten(session_id, runner, name, where, purged=purge)
-
-    def temporaries(self, older_than_s: float = 0.0) -> list[Path]:
-        """Import temporaries in ``raw/`` last written more than ``older_than_s`` ago."""
-        now = time.time()
-        found = []
-        for p in self.raw_dir.glob(f"{TEMP_PREFIX}*"):
-            try:
-                if now - p.stat().st_mtime > older_than_s:
-                    found.append(p)
-            except OSError:
-                continue  # gone meanwhile: its import ended
-        return sorted(found)
-
-    def clean_temporaries(self, older_than_s: float) -> list[Path]:
-        """Delete the import temporaries older than ``older_than_s``; returns those deleted."""
-        gone = []
-        for p in self.temporaries(older_than_s):
-            try:
-                p.unlink()
-            except OSError:
-                continue
-            gone.append(p)
-        return gone
-
-    # -- reading -----------------------------------------------------------------------------------
-
-    #: The columns of :meth:`sessions`, in order.
-    SESSION_COLUMNS = (
-        "id",
-        "runner",
-        "start_time",
-        "imported_at",
-        "duration_s",
-        "running_time_s",
-        "steps",
-        "cadence_spm",
-        "status",
-        "error",
-        "algorithm_version",
-        "device_id",
-        "original_name",
-        "kind",
-        "sha256",
-    )
-
-    @damage_is_one_line
-    def sessions(self, runner: str | None = None) -> pd.DataFrame:
-        """One row per stored session, oldest first (by start time, else import time).
-
-        A row that cannot be read (a start time no calendar holds, a figure that is not a number) is left
-        out with a :class:`StoreRowWarning` that names the session and the fix."""
-        query = (
-            "SELECT s.id, u.name AS runner, s.start_time, r.imported_at, s.duration_s, s.running_time_s, "
-            "s.steps, s.cadence_spm, s.status, s.error, s.algorithm_version, s.device_id, "
-            "r.original_name, r.kind, s.raw_sha256 AS sha256 "
-            "FROM sessions s JOIN runners u ON u.id = s.runner_id JOIN raw_files r ON r.sha256 = s.raw_sha256"
-        )
-        args: tuple = ()
-        if runner is not None:
-            query += " WHERE u.name = ?"
-            args = (runner,)
-        query += " ORDER BY coalesce(s.start_time, r.imported_at), s.id"
-        rows = []
-        for row in self.db.execute(query, args):
-            problem = session_row_problem(row)
-            if problem is None:
-                rows.append(row)
-            else:
-                warn_row(row[0], row[12], problem)
-        df = pd.DataFrame.from_records(rows, columns=list(self.SESSION_COLUMNS), coerce_float=True)
-        for c in ("start_time", "imported_at"):
-            df[c] = pd.to_datetime(df[c].astype(float), unit="s", utc=True)
-        return df
-
-    @damage_is_one_line
-    def runners(self, only: str | None = None) -> list[str]:
-        """The runners' names, sorted; with ``only``, just that one, after checking it is stored."""
-        names = [r[0] for r in self.db.execute("SELECT name FROM runners ORDER BY name")]
-        if only is None:
-            return names
-        if only not in names:
-            raise StoreError(f"no runner {only!r} in {self.root} (runners: {', '.join(names) or 'none'})")
-        return [only]
-
-    @damage_is_one_line
-    def steps(self, session_id: int) -> pd.DataFrame:
-        """A session's step table, as the analysis made it (empty when the analysis failed).
-
-        Columns the database holds as something else than numbers (a damaged or hand-edited row) read
-        as empty, and ``extra`` JSON that does not parse is left out, each with a warning."""
-        df = pd.read_sql_query(
-            f"SELECT {', '.join(step_columns())}, extra FROM steps WHERE session_id = ? ORDER BY step_no",
-            self.db,
-            params=(session_id,),
-        )
-        for c in step_columns():
-            if SQL_TYPES.get(registry.get(c).dtype) in ("REAL", "INTEGER") and df[c].dtype == object:
-                numbers = pd.to_numeric(df[c], errors="coerce")
-                if (numbers.isna() & df[c].notna()).any():
-                    warn_row(session_id, "steps", f"its step column {c} holds text; read as empty")
-                df[c] = numbers
-        extra = df.pop("extra")
-        if extra.notna().any():
-            more = pd.DataFrame([self._extra(session_id, x) for x in extra], index=df.index)
-            df = pd.concat([df, more], axis=1)
-        return df
-
-    @staticmethod
-    def _extra(session_id: int, text: Any) -> dict[str, Any]:
-        if not text:
-            return {}
-        try:
-            value = json.loads(text)
-        except (TypeError, ValueError, RecursionError):
-            value = None
-        if not isinstance(value, dict):
-            warn_row(session_id, "steps", "a step's extra columns are not JSON; read as empty")
-            return {}
-        return value
-
-    @damage_is_one_line
-    def summaries(self, runner: str) -> list[tuple[int, pd.Timestamp, dict[str, Any]]]:
-        """A runner's analysed sessions as ``(session id, start, summary)``, oldest first.
-
-        The start is the recording's own (the clip's clock, a CSV's UNIX time) in UTC, or None when it
-        has none; those come last, in import order. A session whose start or summary cannot be read is
-        left out with a :class:`StoreRowWarning`.
-        """
-        rows = self.db.execute(
-            "SELECT s.id, s.start_time, m.json, r.original_name FROM sessions s "
-            "JOIN runners u ON u.id = s.runner_id JOIN raw_files r ON r.sha256 = s.raw_sha256 "
-            "JOIN summaries m ON m.session_id = s.id WHERE u.name = ? AND s.status = 'ok' "
-            "ORDER BY s.start_time IS NULL, s.start_time, r.imported_at, s.id",
-            (runner,),
-        ).fetchall()
-        out = []
-        for sid, t, js, name in rows:
-            problem = time_problem(t)
-            if problem is None:
-                try:
-                    summary = parse_summary(js)
-                except ValueError as e:
-                    problem = str(e)
-            if problem is not None:
-                warn_row(sid, name, problem)
-                continue
-            out.append((int(sid), None if t is None else pd.Timestamp(t, unit="s", tz="UTC"), summary))
-        return out
-
     @damage_is_one_line
     def set_session_flags(self, flags: dict[int, list[dict[str, Any]]]) -> int:
         """Replace the ``flags`` list of these sessions' summaries (one transaction); returns how many changed.
@@ -685,32 +375,21 @@ class Store:
 
         return self._write(write)
 
-    @damage_is_one_line
-    def summary(self, session_id: int) -> dict[str, Any] | None:
-        """A session's summary JSON (``SessionSummary.to_dict()``), None when there is none;
-        :class:`~hipsense.store_rows.RowError` (with the fix) when it cannot be read."""
-        row = self.db.execute(
-            "SELECT m.json, r.original_name FROM summaries m JOIN sessions s ON s.id = m.session_id "
-            "LEFT JOIN raw_files r ON r.sha256 = s.raw_sha256 WHERE m.session_id = ?",
-            (session_id,),
-        ).fetchone()
-        if row is None:
-            return None
-        try:
-            return parse_summary(row[0])
-        except ValueError as e:
-            raise RowError(session_id, row[1], str(e)) from None
-
 
 __all__: Sequence[str] = (
     "HOME_ENV",
     "MIGRATIONS",
+    "QUARANTINE_DIR",
     "SCHEMA_VERSION",
+    "TEMP_PREFIX",
     "Derived",
     "Forgotten",
     "Store",
     "StoreError",
     "StoreRowWarning",
+    "damage_is_one_line",
     "default_root",
     "migrate",
+    "session_row_problem",
+    "sha256_file",
 )

@@ -8,9 +8,11 @@ read back is left out of listings with one :class:`StoreRowWarning` naming the s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import warnings
+from pathlib import Path
 from typing import Any
 
 from hipsense.errors import HipsenseError
@@ -22,6 +24,14 @@ TIME_MIN, TIME_MAX = 0.0, 4_102_444_800.0
 COUNT_MAX = 2**53
 #: Summary figures copied into ``sessions`` and whether each is a count.
 SUMMARY_FIGURES = {"running_time_s": False, "steps": True, "cadence_spm": False}
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 class StoreError(HipsenseError):
@@ -129,6 +139,7 @@ __all__ = [
     "fix_for",
     "number_problem",
     "parse_summary",
+    "sha256_file",
     "time_problem",
     "warn_row",
 ]
