@@ -84,19 +84,15 @@ def _cmd_flat(args: argparse.Namespace) -> int:
             "No session is linked to a watch yet: `hipsense link SESSION WATCH.fit`.", highlight=False
         )
         return 0
-    table = Table(box=box.SIMPLE, title="Running on the flat (grade within +-2 %), linked sessions")
-    for c in (
-        "session",
-        "date",
-        "runner",
-        "flat steps",
-        "pace /km",
-        "cadence",
-        "contact L ms",
-        "contact R ms",
-        "asym. %",
-    ):
-        table.add_column(c, justify="left" if c in ("date", "runner") else "right")
+    table = Table(
+        box=box.SIMPLE,
+        padding=(0, 1),
+        pad_edge=False,
+        title="Running on the flat (grade within +-2 %), per linked session",
+        caption="CT: contact time (ms) per foot; asymmetry 100 x (L - R) / mean",
+    )
+    for c in ("id", "date", "runner", "steps", "pace/km", "spm", "CT L", "CT R", "asym. %"):
+        table.add_column(c, justify="left" if c in ("date", "runner") else "right", no_wrap=c == "date")
 
     def num(x: float, fmt: str) -> str:
         return "—" if x is None or x != x else fmt.format(x)
