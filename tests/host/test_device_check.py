@@ -331,7 +331,7 @@ def test_identity_rows_catch_scales_that_do_not_match_the_ranges():
     assert identity_rows(other, SessionHeader.default(sensor_model="BMI270"))[0].ok is False
 
 
-def test_live_packets_that_jump_or_lie_about_their_size_are_dropped():
+def test_live_packets_that_jump_or_lie_about_their_size_are_dropped(monkeypatch):
     import struct
 
     s = LiveSamples(0, 6, 208.0)
@@ -347,6 +347,11 @@ def test_live_packets_that_jump_or_lie_about_their_size_are_dropped():
     s.add(1.4, packet(16, 16))
     assert s.packets == 2 and s.bad_packets == 2 and s.end_index == [16, 32]
     assert s.window(0.0, 2.0).shape == (32, 6)
+    # A flood stops at the caps; what was kept stays aligned with its arrival times.
+    monkeypatch.setattr("hipsense.device.check_rows.MAX_PACKETS", 3)
+    for k in range(2, 6):
+        s.add(2.0 + k, packet(16 * k, 16))
+    assert s.packets == 3 and s.ignored == 3 and s.window(3.5, 10.0).shape == (16, 6)
 
 
 def test_every_pose_names_a_chip_axis_and_sign():

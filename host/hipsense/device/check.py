@@ -272,3 +272,5 @@ async def _measure(
         report.rows.append(axis_row(pose, counts, header, axis, sign))
     if samples.bad_packets:
         report.notes.append(f"{samples.bad_packets} damaged live packets were dropped")
+    if samples.ignored:
+        report.notes.append(f"{samples.ignored} live packets beyond the check's limits were ignored")

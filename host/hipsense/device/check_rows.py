@@ -34,6 +34,8 @@ BATTERY_LOW_MV = 3600
 BATTERY_MAX_MV = 4400
 #: the most samples kept (10 minutes at 833 Hz): the clip decides how fast they come, not how many
 MAX_SAMPLES = 500_000
+#: the most packets timed (about 30 minutes of 16-sample packets at 833 Hz; a flood of tiny ones stops here)
+MAX_PACKETS = 100_000
 #: a live packet may jump this far ahead (s of samples); further is a damaged or hostile packet
 MAX_JUMP_S = 60
 
@@ -62,7 +64,7 @@ class Row:
 
 
 class LiveSamples:
-    """Live packets as they arrive: laptop arrival time, sample indices, counts (bounded)."""
+    """Live packets as they arrive: laptop arrival time, end sample index and counts (bounded)."""
 
     def __init__(self, first_index: int, channels: int, rate_hz: float):
         self.channels = channels
@@ -70,12 +72,12 @@ class LiveSamples:
         self.last = first_index - 1
         self.arrival: list[float] = []  # per accepted packet
         self.end_index: list[int] = []  # per accepted packet: index after its last sample
-        self.index: list[np.ndarray] = []
         self.counts: list[np.ndarray] = []
         self.kept = 0
         self.packets = 0
         self.bad_packets = 0
         self.dropped_marks = 0
+        self.ignored = 0
 
     def add(self, t: float, frame: P.Frame) -> None:
         try:
@@ -89,21 +91,20 @@ class LiveSamples:
         if pkt.first_index > self.last + 1 + MAX_JUMP_S * self.rate_hz:
             self.bad_packets += 1
             return
+        if self.packets >= MAX_PACKETS or self.kept + n > MAX_SAMPLES:
+            self.ignored += 1  # enough: later packets are neither timed nor kept (arrival and counts align)
+            return
         self.packets += 1
         self.dropped_marks += pkt.dropped_before
         self.last = pkt.first_index + n - 1
         self.arrival.append(t)
         self.end_index.append(pkt.first_index + n)
-        if self.kept + n <= MAX_SAMPLES:
-            self.index.append(np.arange(pkt.first_index, pkt.first_index + n, dtype=np.int64))
-            self.counts.append(pkt.counts.astype(np.float64))
-            self.kept += n
+        self.counts.append(pkt.counts.astype(np.float64))
+        self.kept += n
 
     def window(self, t0: float, t1: float) -> np.ndarray:
         """Counts of the packets that arrived between laptop times ``t0`` and ``t1``: ``(n, channels)``."""
-        parts = [
-            c for t, c in zip(self.arrival[: len(self.counts)], self.counts, strict=False) if t0 <= t < t1
-        ]
+        parts = [c for t, c in zip(self.arrival, self.counts, strict=True) if t0 <= t < t1]
         return np.concatenate(parts) if parts else np.zeros((0, self.channels))
 
 
