@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import io
 import resource
+import shutil
 import struct
 import sys
 import tempfile
@@ -253,6 +254,7 @@ def main() -> None:
         if rss > peak_kb:
             peak_kb, peak_case = rss, f"case {case} ({name}, {kind})"
     elapsed = time.perf_counter() - t0
+    shutil.rmtree(tmp, ignore_errors=True)  # the base files, scratch stores and the last case
 
     print(f"cases: {args.cases} (seed {args.seed}); analyze + import on {deep}; {elapsed:.0f} s")
     for key in sorted(outcomes):
