@@ -39,7 +39,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     summary_out = check_output_file(args.summary_out, "--summary-out")
     options = csv_options_from(args)
     with status(f"Analysing {args.input}..."):
-        analysis = analyse_file(args.input, args.mounting, **options)
+        analysis = analyse_file(args.input, args.mounting, first_side=args.first_side, **options)
     summary = analysis.summary
     assert summary is not None
     if args.json:
@@ -163,6 +163,12 @@ def register(add: AddCommand) -> None:
     p.add_argument("--steps-out", metavar="CSV", help="write the per-step table here")
     p.add_argument("--summary-out", metavar="JSON", help="write the session summary here")
     add_json_option(p, "the session summary")
+    p.add_argument(
+        "--first-side",
+        choices=["L", "R"],
+        help="a recording without a gyroscope: the foot of the first step (L or R), so the sides are "
+        "known along the first bout",
+    )
     add_csv_options(p)
     add_start_time_option(p)
     p.add_argument(
