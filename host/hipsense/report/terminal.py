@@ -6,6 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -31,7 +32,9 @@ def print_session_info(session: DecodedSession, *, console: Console) -> None:
     h, r = session.header, session.report
     n = len(session.sample_index)
     span = (int(session.sample_index[-1]) + 1) / h.sample_rate_hz if n else 0.0
-    table = Table(title=f"Session {h.session_id} from {h.device_id}", show_header=False, title_justify="left")
+    table = Table(
+        title=f"Session {h.session_id} from {escape(h.device_id)}", show_header=False, title_justify="left"
+    )
     table.add_column(style="bold")
     table.add_column()
     rows = [
@@ -53,10 +56,14 @@ def print_session_info(session: DecodedSession, *, console: Console) -> None:
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
-    for offset, problem in r.corrupt_blocks:
-        console.print(f"  [yellow]corrupt block at byte {offset}:[/] {problem}")
+    # What was lost, in the decoder's own words: damaged byte ranges (the corrupt blocks) and the
+    # sample ranges missing, with why.
+    from hipsense.formats.device_file import format_losses
+
+    for line in format_losses(r, h.sample_rate_hz):
+        console.print(f"  [yellow]lost:[/] {escape(line)}", highlight=False)
     for warning in r.warnings:
-        console.print(f"  [yellow]warning:[/] {warning}")
+        console.print(f"  [yellow]warning:[/] {escape(warning)}", highlight=False)
 
 
 def print_recording_info(info: dict, *, console: Console) -> None:
