@@ -13,7 +13,7 @@ Every measurement runs in a fresh subprocess, so each peak RSS is that run's own
   other programs on a shared machine slow the wall clock but hardly this) and peak RSS
   (``VmHWM``, which includes the interpreter and imports, ~100 MB);
 * ``floor``: the least any analysis must do: decode the file (``read_device_file``) and one zero-phase
-  4th-order Butterworth low-pass (``sosfiltfilt``) over the 6 channels as float64;
+  4th-order Butterworth low-pass (``sosfiltfilt``) over the 6 channels as contiguous float64 rows;
 * ``csv``: :func:`hipsense.formats.csv_input.read_imu_csv` on a CSV of ``--csv-rows`` rows (the hour's
   samples tiled), peak RSS against the file's size.
 
@@ -71,7 +71,7 @@ def prepare(cache: Path, lengths: list[str]) -> dict[str, Path]:
             idx = (hour.sample_index[None, :] + span * np.arange(copies)[:, None]).reshape(-1)
             run = dataclasses.replace(hour, counts=np.tile(hour.counts, (copies, 1)), sample_index=idx)
             assert len(idx) == copies * n
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two runs at once must not share it
         run.write_device_file(tmp)
         os.replace(tmp, path)
     return paths
@@ -90,7 +90,7 @@ def prepare_csv(cache: Path, rows: int) -> Path:
     session = read_device_file(prepare(cache, ["1h"])["1h"])
     data = session.to_dataframe()
     fs = float(session.header.sample_rate_hz)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two runs at once must not share it
     with open(tmp, "w") as f:
         written = 0
         while written < rows:
@@ -121,11 +121,12 @@ def _child(kind: str, path: str) -> None:
         out["samples"] = len(result.body)
     elif kind == "floor":
         session = read_device_file(path)
-        counts = np.asarray(session.counts, dtype=np.float64)
+        # channels as contiguous float64 rows, as an analysis holding each signal would
+        channels = np.ascontiguousarray(np.asarray(session.counts).T, dtype=np.float64)
         fs = float(session.header.sample_rate_hz)
         sos = signal.butter(4, 20.0, fs=fs, output="sos")
-        filtered = signal.sosfiltfilt(sos, counts, axis=0)
-        out["samples"] = len(filtered)
+        filtered = signal.sosfiltfilt(sos, channels, axis=-1)
+        out["samples"] = filtered.shape[-1]
     elif kind == "csv":
         recording = read_imu_csv(path)
         out["samples"] = len(recording.data)
