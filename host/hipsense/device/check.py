@@ -131,16 +131,28 @@ async def _header(client: Client, session_id: int) -> SessionHeader:
     return header
 
 
+async def _listed(client: Client, session_id: int) -> P.SessionEntry | None:
+    """The LIST entry of one session, paging through the list (a u16 total: it ends)."""
+    start = 0
+    while True:
+        total, entries = await client.request(P.Type.LIST, P.list_request(start), P.list_body)
+        for e in entries:
+            if e.session_id == session_id:
+                return e
+        start += len(entries)
+        if not entries or start >= total:
+            return None
+
+
 async def _delete_session(client: Client, session_id: int) -> bool:
     """Wait for the check's recording to close, read it whole and delete it with its SHA-256."""
     size = -1
     for _ in range(50):  # STOP answers at once; the end block is written right after (main.py)
-        _, entries = await client.request(P.Type.LIST, P.list_request(0), P.list_body)
-        match = [e for e in entries if e.session_id == session_id]
-        if not match:
+        entry = await _listed(client, session_id)
+        if entry is None:
             return False
-        if not match[0].recording:
-            size = match[0].size
+        if not entry.recording:
+            size = entry.size
             break
         await asyncio.sleep(0.1)
     if not 0 < size <= MAX_CHECK_SESSION:
