@@ -254,9 +254,7 @@ def _ragged(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gid, np.arange(total, dtype=np.int64) - starts[gid]
 
 
-#: Samples decoded per pass of the vectorised decoder: its temporaries take about 250 bytes per
-#: sample, so a whole 10 h file at once needed over 1.5 GB; passes of this size keep them near 65 MB
-#: and are no slower (the arrays stay nearer the caches).
+#: Samples per decoder pass: its temporaries take ~250 bytes per sample (a 10 h file at once: 1.5 GB).
 DECODE_CHUNK_SAMPLES = 1 << 18
 
 
@@ -268,36 +266,24 @@ def decode_payloads(
     ``data`` is the whole file as uint8 with at least 64 zero bytes after its end; ``pstart``, ``plen``
     and ``n`` give each payload's byte offset, length and sample count. Returns ``ok`` (bool per
     payload), the counts of the good payloads concatenated in order (``(sum n[ok], channels)`` int16)
-    and, per payload, the problem ('' when good). Payloads are decoded in passes of about
-    :data:`DECODE_CHUNK_SAMPLES` samples, so memory does not grow with the file beyond its counts.
+    and, per payload, the problem ('' when good). Decoded in passes of :data:`DECODE_CHUNK_SAMPLES`.
     """
-    pstart = np.asarray(pstart, dtype=np.int64)
-    plen = np.asarray(plen, dtype=np.int64)
-    n = np.asarray(n, dtype=np.int64)
-    problems = [""] * len(n)
-    ok = np.ones(len(n), dtype=bool)
+    pstart, plen, n = (np.asarray(x, dtype=np.int64) for x in (pstart, plen, n))
+    problems, ok = [""] * len(n), np.ones(len(n), dtype=bool)
     out = np.empty((int(n.sum()), channels), dtype=np.int16)
-    filled = 0
-    ends = np.cumsum(n)
-    first = 0
+    filled, first, ends = 0, 0, np.cumsum(n)
     while first < len(n):
-        # at least one payload per pass, however large
-        last = max(
-            int(np.searchsorted(ends, ends[first] - n[first] + DECODE_CHUNK_SAMPLES, "right")), first + 1
-        )
-        part = np.arange(first, last)
-        while True:
-            idx = part[ok[part]]
+        stop = ends[first] - n[first] + DECODE_CHUNK_SAMPLES
+        last = max(int(np.searchsorted(ends, stop, "right")), first + 1)  # one payload at least
+        while True:  # damaged payloads are marked and the rest of the pass decoded again
+            idx = np.arange(first, last)[ok[first:last]]
             result = _decode_some(data, pstart[idx], plen[idx], n[idx], channels)
-            if isinstance(result, tuple) and result[0] == "bad":
-                for i, why in zip(idx[result[1]], result[2], strict=True):
-                    ok[i] = False
-                    problems[i] = why
-                continue
-            out[filled : filled + len(result)] = result
-            filled += len(result)
-            break
-        first = last
+            if not isinstance(result, tuple):
+                break
+            for i, why in zip(idx[result[1]], result[2], strict=True):
+                ok[i], problems[i] = False, why
+        out[filled : filled + len(result)] = result
+        filled, first = filled + len(result), last
     return ok, out[:filled] if filled < len(out) else out, problems
 
 
@@ -339,14 +325,12 @@ def _decode_some(data, pstart, plen, n, C):
     j16 = np.arange(FRAME, dtype=idt)
     valid = j16[None, :] < flen[:, None].astype(idt)
     voff = fabs.astype(idt)[:, None] + j16[None, :] * k.astype(idt)[:, None]
-    # Four bytes from every byte offset at once (an unaligned little-endian view; the 64 zero bytes
-    # after the file keep it inside): one gather instead of three. k + shift <= 22 bits.
+    # 4 bytes at every offset by one gather (unaligned view; the 64 zero bytes keep it inside).
     words = np.ndarray((len(data) - 3,), dtype="<u4", buffer=data, strides=(data.strides[0],))
     w = words[voff >> 3]
     w >>= (voff & 7).astype(np.uint32)
     w &= ((1 << k) - 1).astype(np.uint32)[:, None]
     w = w.view(np.int32)
-    del voff
     # Unary parts: the one bits of each block's unary region, in order.
     ub0 = ustart >> 3
     ublen = pend - ub0
