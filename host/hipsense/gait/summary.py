@@ -150,7 +150,7 @@ def _block_starts(k: int, block: int, n_boot: int, max_steps: int, seed: int) ->
     starts = np.random.default_rng(seed).integers(0, k - block + 1, size=(n_boot, n_blocks))
     starts.flags.writeable = False  # shared between metrics
     if len(_STARTS_CACHE) >= _STARTS_CACHE_SIZE:
-        _STARTS_CACHE.pop(next(iter(_STARTS_CACHE)))
+        _STARTS_CACHE.clear()  # not pop-oldest: clear() is one step, safe with threads analysing at once
     _STARTS_CACHE[key] = (starts, block, m)
     return starts, block, m
 
