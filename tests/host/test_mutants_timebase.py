@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
-from hipsense.timebase import TimeBaseError, fit_clock, seconds_from
+from hipsense.timebase import TimeBaseError, fit_clock, place_on_grid, seconds_from
 
 # -- fit_clock ----------------------------------------------------------------------------------------
 
@@ -154,3 +154,73 @@ def test_a_start_that_no_clock_explains_is_refused(first, message):
         f"{message}; neither is a recording's clock (UNIX time 2000-2100 or time since the start): check "
         "the column, or state its unit with --time-unit s|ms|us"
     )
+
+
+def test_rounded_stamps_need_the_refit_to_count_a_long_hole():
+    # 208 Hz stamped to the ms: the median step (5 ms) makes a 21-period hole (101 ms) look like 20
+    # periods; the refitted period (4.808 ms) counts it right. One stretch: 20 missing <= the 20 limit.
+    n = np.concatenate([np.arange(300), 320 + np.arange(300)])
+    clock = fit_clock(np.round(n / 208.0, 3) + 1000.0)
+    assert clock.max_fill == 20 and clock.run.max() == 0
+    assert clock.index.tolist() == n.tolist()
+    assert clock.rate_hz == pytest.approx(208.0, abs=0.01)
+
+
+def test_one_start_per_stretch_all_finite():
+    n = np.concatenate([np.arange(10), 40 + np.arange(10), 90 + np.arange(10)])
+    clock = fit_clock(n * 0.01)
+    assert clock.run.max() == 2 and len(clock.run_start_s) == 3
+    np.testing.assert_allclose(clock.run_start_s, [0.0, 0.4, 0.9], atol=1e-12)
+
+
+def test_a_shorter_fill_limit_cuts_a_hole_the_default_fills():
+    n = np.concatenate([np.arange(20), 27 + np.arange(20)])  # 7 missing at 100 Hz
+    assert fit_clock(n * 0.01).run.max() == 0
+    short = fit_clock(n * 0.01, max_fill_s=0.05)
+    assert short.max_fill == 5 and short.run.tolist() == [0] * 20 + [1] * 20
+
+
+# -- place_on_grid --------------------------------------------------------------------------------------
+
+
+def test_place_on_grid_starts_at_the_first_row_of_the_first_stretch():
+    # stretch 0 starts at 2.0 s, stretch 1 at 10.0 s; the first row is grid number 5 of stretch 0
+    grid = place_on_grid([0, 1, 1], [5, 0, 1], [2.0, 10.0], 100.0)
+    assert grid.origin_s == pytest.approx(2.05, abs=1e-12)
+    # times from the first row: stretch 1's row 0 is at 10.0 - 2.05 = 7.95 s
+    np.testing.assert_allclose(grid.times_s, [0.0, 7.95, 7.96], atol=1e-12)
+    assert grid.segments.tolist() == [[0, 1], [1, 3]]
+    assert grid.source.dtype == np.int64 and grid.source.tolist() == [0, 1, 2]
+
+
+def test_empty_rows_become_holes_and_long_ones_gaps_counted_exactly():
+    # 100 Hz, one stretch of 100 rows; rows 20-39 (20) and 60-89 (30) are empty: both beyond the
+    # 10-sample limit, so two gaps of 20 and 30 samples; row 95 alone is a filled hole.
+    valid = np.ones(100, bool)
+    valid[20:40] = valid[60:90] = valid[95] = False
+    grid = place_on_grid(np.zeros(100, int), np.arange(100), [0.0], 100.0, valid=valid)
+    assert [g.missing_samples for g in grid.gaps] == [20, 30]
+    assert grid.segments.tolist() == [[0, 20], [20, 40], [40, 50]]
+    assert grid.filled_samples == 1 and grid.source[45] == -1 and (grid.source[grid.filled] == -1).all()
+    assert grid.source[:20].tolist() == list(range(20))
+
+
+def test_one_row_with_data_is_enough_and_none_is_one_error():
+    grid = place_on_grid([0, 0, 0], [0, 1, 2], [0.0], 100.0, valid=[False, True, False])
+    assert grid.source.tolist() == [1] and grid.origin_s == pytest.approx(0.01)
+    with pytest.raises(TimeBaseError) as e:
+        place_on_grid([0, 0], [0, 1], [0.0], 100.0, valid=[False, False])
+    assert str(e.value) == "no row holds data"
+    with pytest.raises(TimeBaseError) as e:
+        place_on_grid([0, 0], [3, 3], [0.0], 100.0)
+    assert str(e.value) == "sample numbers do not increase"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "gap"), [({}, False), ({"max_fill": 4}, True), ({"max_fill_s": 0.04}, True)]
+)
+def test_place_on_grid_takes_the_limit_it_is_given(kwargs, gap):
+    index = np.concatenate([np.arange(10), 15 + np.arange(10)])  # 5 missing at 100 Hz
+    grid = place_on_grid(np.zeros(20, int), index, [0.0], 100.0, **kwargs)
+    assert len(grid.gaps) == (1 if gap else 0)
+    assert grid.filled_samples == (0 if gap else 5)
