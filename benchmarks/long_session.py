@@ -96,7 +96,7 @@ def prepare_csv(cache: Path, rows: int) -> Path:
         while written < rows:
             part = data.iloc[: rows - written].copy()
             part["t_s"] = (np.arange(len(part)) + written) / fs
-            part.to_csv(f, index=False, header=written == 0, float_format="%.6g")
+            part.to_csv(f, index=False, header=written == 0, float_format="%.10g")
             written += len(part)
     os.replace(tmp, path)
     _ = pd
