@@ -353,6 +353,16 @@ def noise_floors(asymmetry: Asymmetry) -> dict[str, float]:
     return {x.name: x.noise_floor for x in REGISTRY if x.sided and x.asymmetry == asymmetry}
 
 
+def rounded(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every registered float column rounded to its declared ``precision`` (CSV output:
+    no float noise such as 0.30000000000000004); other columns as they are."""
+    out = table.copy()
+    for x in REGISTRY:
+        if x.name in out and x.dtype.startswith("float"):
+            out[x.name] = out[x.name].round(x.precision)
+    return out
+
+
 def step_table(ctx: StepContext) -> pd.DataFrame:
     """The step table: every registered column, computed from one :class:`StepContext`.
 
@@ -379,6 +389,7 @@ __all__ = [
     "labels",
     "measured",
     "noise_floors",
+    "rounded",
     "sided",
     "step_columns",
     "step_table",

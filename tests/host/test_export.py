@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hipsense import metrics as registry
 from hipsense.cli import main
 from hipsense.export import export_store, read_table
 from hipsense.export.pseudonym import Pseudonymizer
@@ -87,8 +88,20 @@ def test_tables_read_back_with_the_same_values_and_dtypes(exports):
         plain = pd.read_parquet(exports["parquet"] / f"{name}.parquet") if name != "raw" else None
         if plain is not None:  # plain pandas needs no help with Parquet
             pd.testing.assert_frame_equal(plain, from_parquet)
-        pd.testing.assert_frame_equal(read_table(exports["csv"], name), from_parquet)
+        from_csv = read_table(exports["csv"], name)
+        # CSV cells carry each registered metric to its declared precision, Parquet every digit.
+        pd.testing.assert_frame_equal(from_csv, registry.rounded(from_parquet), check_exact=False, atol=1e-12)
         assert {c: str(t) for c, t in from_parquet.dtypes.items()} == EXPORT_TABLES[name].dtypes
+
+
+def test_csv_numbers_carry_the_registry_precision_and_no_float_noise(exports):
+    text = (exports["csv"] / "steps.csv").read_text()
+    steps = read_table(exports["csv"], "steps")
+    for metric in registry.measured():
+        if metric.name in steps and metric.dtype == "float64":
+            x = steps[metric.name].dropna().to_numpy()
+            np.testing.assert_array_equal(x, np.round(x, metric.precision))
+    assert "0000000000" not in text and "9999999999" not in text
 
 
 def test_values_are_those_of_the_store(store, exports):
@@ -99,7 +112,10 @@ def test_values_are_those_of_the_store(store, exports):
         theirs = store.steps(sid)
         assert len(mine) == len(theirs)
         for col in ("ic_s", "contact_time_s", "impact_g", "pelvic_drop_deg"):
-            np.testing.assert_array_equal(mine[col].to_numpy(float), theirs[col].to_numpy(float))
+            precision = registry.get(col).precision
+            np.testing.assert_array_equal(
+                mine[col].to_numpy(float), theirs[col].to_numpy(float).round(precision)
+            )
         summary = store.summary(sid)
         if summary is None:
             assert sessions.loc[sid, "status"] == "error" and "no running" in sessions.loc[sid, "error"]
@@ -107,7 +123,9 @@ def test_values_are_those_of_the_store(store, exports):
         if summary["cadence_spm"] is None:  # no running in it (the walk): empty, not zero
             assert pd.isna(sessions.loc[sid, "cadence_spm"])
             continue
-        assert sessions.loc[sid, "cadence_spm"] == summary["cadence_spm"]
+        assert sessions.loc[sid, "cadence_spm"] == round(
+            summary["cadence_spm"], registry.get("cadence_spm").precision
+        )
         contact = next(s for s in summary["sides"] if s["metric"] == "contact_time_s")
         assert sessions.loc[sid, "contact_time_s_asymmetry_pct"] == contact["asymmetry_pct"]
         assert sessions.loc[sid, "contact_time_s_n_left"] == contact["n_left"]

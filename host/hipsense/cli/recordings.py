@@ -6,6 +6,7 @@ import argparse
 import warnings
 from pathlib import Path
 
+from hipsense import metrics as registry
 from hipsense.cli.common import (
     AddCommand,
     add_csv_options,
@@ -51,7 +52,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         summary.flags = [f.to_dict() for f in _within_run_flags(summary)]
     written = []
     if steps_out:
-        rounded_csv(analysis.steps).to_csv(steps_out, index=False)
+        registry.rounded(analysis.steps).to_csv(steps_out, index=False)
         written.append(f"wrote {len(analysis.steps)} steps to [bold]{steps_out}[/]")
     if summary_out:
         summary_out.write_text(dumps(summary.to_dict()) + "\n")
@@ -61,18 +62,6 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     for line in written:
         console.print(line, highlight=False)
     return 0
-
-
-def rounded_csv(steps):
-    """The step table with each column rounded to the precision the registry declares for CSV output
-    (``Metric.precision``), so a CSV carries no float noise such as 0.30000000000000004."""
-    from hipsense import metrics as registry
-
-    out = steps.copy()
-    for m in registry.all_metrics():
-        if m.name in out and m.dtype.startswith("float"):
-            out[m.name] = out[m.name].round(m.precision)
-    return out
 
 
 def _within_run_flags(summary, *, show: bool = True) -> list:

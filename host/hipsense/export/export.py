@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from hipsense import __version__
+from hipsense import metrics as registry
 from hipsense.errors import HipsenseError
 from hipsense.export import schema
 from hipsense.export.pseudonym import MAX_WEEKS, MIN_WEEKS, REMOVED_COLUMNS, Pseudonymizer
@@ -75,8 +76,9 @@ def new_folder(out: str | Path) -> Path:
 def _write(df: pd.DataFrame, path: Path) -> None:
     if path.suffix == ".parquet":
         df.to_parquet(path, index=False)
-    else:  # text a spreadsheet would run as a formula is neutralised (docs/data-dictionary.md)
-        neutralise_formulas(df).to_csv(path, index=False)
+    else:  # text a spreadsheet would run as a formula is neutralised (docs/data-dictionary.md); the
+        # registry's columns are rounded to their declared precision (Parquet keeps every digit)
+        neutralise_formulas(registry.rounded(df)).to_csv(path, index=False)
 
 
 def _raw_recording(store, sha256: str) -> Recording:
