@@ -94,6 +94,13 @@ def test_tables_read_back_with_the_same_values_and_dtypes(exports):
         assert {c: str(t) for c, t in from_parquet.dtypes.items()} == EXPORT_TABLES[name].dtypes
 
 
+def test_every_session_has_its_sample_rate(exports):
+    """sessions.csv had sample_rate_hz empty for CSV imports (issue 14): every input's clock is measured."""
+    sessions = read_table(exports["csv"], "sessions")
+    ok = sessions[sessions["status"] == "ok"]
+    assert (ok["kind"] == "csv").any() and ok["sample_rate_hz"].notna().all()
+
+
 def test_csv_numbers_carry_the_registry_precision_and_no_float_noise(exports):
     text = (exports["csv"] / "steps.csv").read_text()
     steps = read_table(exports["csv"], "steps")
