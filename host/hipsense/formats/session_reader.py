@@ -94,7 +94,7 @@ class _Blocks:
         """Mark the blocks in ``mask`` (not yet marked) with the problem ``why(i)``."""
         for i in np.flatnonzero(mask):
             if not self.problems[i]:
-                self.problems[i] = why(i)
+                self.problems[i] = why(int(i))
 
     def at(self, i: int) -> str:
         return f"{self.name} at byte offset {self.offsets[i]}"
@@ -117,7 +117,7 @@ def _check_blocks(b: _Blocks) -> tuple[np.ndarray, np.ndarray]:
     is_end = good & (heads["type"] == BLOCK_END)
     b.unknown = good & ~is_data & ~is_end
     for i in np.flatnonzero(b.unknown):
-        b.warn.append(f"{b.at(i)}: unknown block type {heads['type'][i]} skipped")
+        b.warn.append(f"{b.at(int(i))}: unknown block type {heads['type'][i]} skipped")
     # Every value costs at least its unary one-bit, every frame its parameter nibble: a payload that
     # cannot hold them is refused before any decoding (and bounds the decoder's work per block).
     cap = h.block_size - BLOCK_OVERHEAD
