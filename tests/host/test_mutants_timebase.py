@@ -224,3 +224,16 @@ def test_place_on_grid_takes_the_limit_it_is_given(kwargs, gap):
     grid = place_on_grid(np.zeros(20, int), index, [0.0], 100.0, **kwargs)
     assert len(grid.gaps) == (1 if gap else 0)
     assert grid.filled_samples == (0 if gap else 5)
+
+
+def test_stretch_starts_count_from_the_first_row_not_from_zero():
+    clock = fit_clock(1000.0 + np.arange(50) * 0.01)
+    assert clock.run_start_s.tolist() == pytest.approx([0.0], abs=1e-9)
+
+
+def test_at_10_hz_one_missing_sample_is_filled_and_two_are_a_gap():
+    # 0.1 s at 10 Hz is one sample: the limit is 1 (at least 1 at any rate)
+    one = fit_clock(np.concatenate([np.arange(10), 11 + np.arange(10)]) * 0.1)
+    two = fit_clock(np.concatenate([np.arange(10), 12 + np.arange(10)]) * 0.1)
+    assert one.max_fill == 1 and one.run.max() == 0
+    assert two.run.max() == 1
