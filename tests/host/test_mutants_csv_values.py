@@ -15,7 +15,15 @@ import pandas as pd
 import pytest
 
 from hipsense.conventions import G
-from hipsense.formats.csv_values import CsvInputError, clipped_share, numbers, shown
+from hipsense.formats.csv_values import (
+    CsvInputError,
+    clipped_share,
+    empty_tail,
+    numbers,
+    read_names,
+    read_values,
+    shown,
+)
 
 PATH = Path("rec.csv")
 
@@ -86,3 +94,60 @@ def test_clipped_rows_of_several_channels_add_up():
     a[[0, 1, 2]] = 3 * G
     b[[5, 6, 7, 8]] = -300.0
     assert clipped_share({"acc_z": a, "gyr_z": b}) == 0.7
+
+
+# -- read_names / read_values / empty_tail -------------------------------------------------------------
+
+OURS = {"acc_x": "acc_x", "acc_y": "acc_y"}
+
+
+def _file(tmp_path, text: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / "rec.csv"
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_name(tmp_path):
+    path = _file(tmp_path, "acc_x,acc_y\n1.0,2.0\n3.0,4.0\n", "utf-8-sig")
+    assert read_names(path, 0, ",") == ["acc_x", "acc_y"]
+    assert {k: v.tolist() for k, v in read_values(path, 0, ",", OURS, 2).items()} == {
+        "acc_x": [1.0, 3.0],
+        "acc_y": [2.0, 4.0],
+    }
+
+
+def test_quoted_names_other_columns_and_a_preamble(tmp_path):
+    path = _file(tmp_path, "logger v2\n'acc_x';temp;\"acc_y\"\n1,5;20;-2\n3;21;4,25\n")
+    assert read_names(path, 1, ";") == ["acc_x", "temp", "acc_y"]
+    values = read_values(path, 1, ";", OURS, 3)
+    assert values["acc_x"].tolist() == [1.5, 3.0] and values["acc_y"].tolist() == [-2.0, 4.25]
+    assert values["acc_x"].dtype == np.float64
+
+
+def test_pandas_own_missing_words_are_not_holes(tmp_path):
+    # only MISSING_CELLS are holes; "#N/A" (a spreadsheet error) is named with its line
+    path = _file(tmp_path, "acc_x,acc_y\n1,2\n#N/A,3\n")
+    with pytest.raises(CsvInputError) as e:
+        read_values(path, 0, ",", OURS, 2)
+    assert str(e.value) == f"{path} at line 3: column 'acc_x' has '#N/A', not a number"
+
+
+def test_a_quoted_decimal_comma_in_a_comma_file_is_an_error(tmp_path):
+    path = _file(tmp_path, 'acc_x,acc_y\n1,2\n"1,5",3\n')
+    with pytest.raises(CsvInputError) as e:
+        read_values(path, 0, ",", OURS, 2)
+    assert str(e.value) == f"{path} at line 3: column 'acc_x' has '1,5', not a number"
+
+
+def test_a_file_pandas_cannot_split_is_one_line(tmp_path):
+    path = _file(tmp_path, 'acc_x,acc_y\n1,2\n"x,3\n')  # a quote never closed
+    with pytest.raises(CsvInputError) as e:
+        read_values(path, 0, ",", OURS, 2)
+    assert str(e.value) == (
+        f"{path}: not a readable CSV file (Error tokenizing data. C error: EOF inside string starting at row 2)"
+    )
+
+
+def test_empty_tail_of_a_file_with_no_values_is_every_row():
+    assert empty_tail({"acc_x": np.full(4, np.nan)}) == 4
+    assert empty_tail({"acc_x": np.array([1.0, np.nan, 2.0, np.nan, np.nan])}) == 2
