@@ -16,7 +16,11 @@ import pytest
 
 from hipsense.conventions import G
 from hipsense.formats.csv_values import (
+    MAX_ACC_MS2,
     CsvInputError,
+    check_acc_unit,
+    check_gyr_unit,
+    check_range,
     clipped_share,
     empty_tail,
     numbers,
@@ -151,3 +155,83 @@ def test_a_file_pandas_cannot_split_is_one_line(tmp_path):
 def test_empty_tail_of_a_file_with_no_values_is_every_row():
     assert empty_tail({"acc_x": np.full(4, np.nan)}) == 4
     assert empty_tail({"acc_x": np.array([1.0, np.nan, 2.0, np.nan, np.nan])}) == 2
+
+
+def test_read_names_of_an_empty_file_is_one_line(tmp_path):
+    path = _file(tmp_path, "")
+    with pytest.raises(CsvInputError) as e:
+        read_names(path, 0, ",")
+    assert str(e.value) == f"{path}: not a readable CSV file (No columns to parse from file)"
+
+
+# -- check_range / check_acc_unit / check_gyr_unit ------------------------------------------------------
+
+
+def test_check_range_accepts_the_limit_and_names_a_lone_value_beyond_it():
+    v = np.zeros(200)
+    v[5] = MAX_ACC_MS2
+    check_range(PATH, "acc_y", v, "m/s^2", 2)  # the limit itself is a value an IMU can report
+    v[7] = 1000.0
+    with pytest.raises(CsvInputError) as e:
+        check_range(PATH, "acc_y", v, "m/s^2", 2)
+    assert str(e.value) == (
+        "rec.csv at line 9: column 'acc_y' has 1000 m/s^2 (read in m/s^2), beyond what any IMU reports "
+        "(+-64 g), in 0.50% of rows: a corrupt cell? blank it to make it a filled hole"
+    )
+
+
+def test_check_range_on_a_gyroscope_in_the_wrong_unit():
+    with pytest.raises(CsvInputError) as e:
+        check_range(PATH, "gyr_z", np.full(10, 7000.0), "deg/s", 4)
+    assert str(e.value) == (
+        "rec.csv at line 4: column 'gyr_z' has 7000 deg/s (read in deg/s), beyond what any IMU reports "
+        "(+-6000 deg/s), in 100.00% of rows: the wrong unit?"
+    )
+
+
+@pytest.mark.parametrize("median_g", [1 / 4.5, 4.5])
+def test_acceleration_outside_a_quarter_to_four_g_is_refused(median_g):
+    acc = [np.full(50, median_g * G), np.zeros(50), np.zeros(50)]
+    with pytest.raises(CsvInputError):
+        check_acc_unit(PATH, acc, "m/s^2")
+    check_acc_unit(PATH, [np.full(50, G / 4), np.zeros(50)], "m/s^2")  # the bounds are included
+    check_acc_unit(PATH, [np.full(50, 4 * G), np.zeros(50)], "m/s^2")
+
+
+def test_acc_unit_messages_say_which_unit_to_try():
+    with pytest.raises(CsvInputError) as e:
+        check_acc_unit(PATH, [np.full(50, 1.0)], "m/s^2")
+    assert str(e.value) == (
+        "rec.csv: read in m/s^2 (the default), the acceleration's median magnitude is 0.1 g where gravity "
+        "alone gives 1 g: is the file in g? then give --acc-unit g (the acceleration must include gravity)"
+    )
+    with pytest.raises(CsvInputError) as e:
+        check_acc_unit(PATH, [np.full(50, 9.0 * G)], "g")
+    assert str(e.value) == (
+        "rec.csv: read in g (--acc-unit g), the acceleration's median magnitude is 9 g where gravity alone "
+        "gives 1 g: is the file in m/s^2? (the acceleration must include gravity)"
+    )
+
+
+def _moving(n: int) -> list[np.ndarray]:
+    return [G + 5.0 * np.sin(np.arange(n)), np.zeros(n), np.zeros(n)]
+
+
+def test_a_still_gyroscope_while_moving_is_rad_s_read_as_deg_s():
+    gyr = [np.full(10, 2.0), np.zeros(10), np.zeros(10)]
+    with pytest.raises(CsvInputError) as e:
+        check_gyr_unit(PATH, _moving(10), gyr, "deg/s")  # 10 rows: enough to judge
+    assert str(e.value) == (
+        "rec.csv: read in deg/s (the default), the gyroscope's 99th-percentile magnitude is 2 deg/s while "
+        "the acceleration shows movement (a moving pelvis turns at 30-300 deg/s): is it in rad/s? then "
+        "give --gyr-unit rad/s"
+    )
+    check_gyr_unit(PATH, _moving(20), [np.full(20, 2.0)], "rad/s")  # stated: not second-guessed
+    check_gyr_unit(PATH, _moving(9), [np.full(9, 2.0)], "deg/s")  # too few rows to judge
+
+
+def test_the_gyroscope_is_judged_on_its_99th_percentile_not_its_peak():
+    g = np.full(300, 2.0)
+    g[10] = 50.0  # one spike does not make a still gyroscope plausible
+    with pytest.raises(CsvInputError):
+        check_gyr_unit(PATH, _moving(300), [g], "deg/s")
