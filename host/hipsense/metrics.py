@@ -369,7 +369,9 @@ def step_table(ctx: StepContext) -> pd.DataFrame:
     ``quality`` is computed last: it joins the notes every other column made."""
     order = sorted(REGISTRY, key=lambda x: x.name == "quality")
     cols = {x.name: x.compute(ctx) for x in order if x.compute is not None}
-    table = pd.DataFrame({x.name: cols[x.name] for x in REGISTRY if x.name in cols})
+    # Columns filled later (a linked watch) are there from the start, empty.
+    empty = np.full(ctx.k, np.nan)
+    table = pd.DataFrame({x.name: cols.get(x.name, empty) for x in REGISTRY})
     gait = table["activity"].to_numpy()
     for x in REGISTRY:  # a value only where its definition holds for the step's gait
         undefined = ~np.isin(gait, x.activities)
