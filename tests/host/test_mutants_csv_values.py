@@ -235,3 +235,26 @@ def test_the_gyroscope_is_judged_on_its_99th_percentile_not_its_peak():
     g[10] = 50.0  # one spike does not make a still gyroscope plausible
     with pytest.raises(CsvInputError):
         check_gyr_unit(PATH, _moving(300), [g], "deg/s")
+
+
+def test_names_ending_in_capital_x_are_kept_whole(tmp_path):
+    path = _file(tmp_path, "AX,AY\n1,2\n3,4\n")
+    assert read_names(path, 0, ",") == ["AX", "AY"]
+    values = read_values(path, 0, ",", {"AX": "acc_x", "AY": "acc_y"}, 2)
+    assert values["acc_x"].tolist() == [1.0, 3.0]
+
+
+def test_one_percent_of_rows_beyond_is_a_unit_not_a_corrupt_cell():
+    v = np.zeros(100)
+    v[0] = 1000.0
+    with pytest.raises(CsvInputError, match=r"in 1\.00% of rows: the wrong unit\?$"):
+        check_range(PATH, "acc_x", v, "m/s^2", 2)
+
+
+def test_a_median_just_below_a_quarter_g_suggests_g():
+    with pytest.raises(CsvInputError, match=r"is the file in g\? then give --acc-unit g"):
+        check_acc_unit(PATH, [np.full(50, G / 4.5)], "m/s^2")
+
+
+def test_a_gyroscope_at_10_deg_s_is_plausible():
+    check_gyr_unit(PATH, _moving(50), [np.full(50, 10.0)], "deg/s")
