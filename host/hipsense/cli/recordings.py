@@ -12,13 +12,12 @@ from hipsense.cli.common import (
     add_csv_options,
     add_json_option,
     add_start_time_option,
-    check_output_file,
-    check_output_folder,
     console,
     csv_options_from,
     print_json,
     status,
 )
+from hipsense.outputs import check_output_file, check_output_folder
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

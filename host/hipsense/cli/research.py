@@ -11,8 +11,6 @@ from hipsense.cli.common import (
     AddCommand,
     add_csv_options,
     add_output_folder_option,
-    check_output_file,
-    check_output_folder,
     console,
     csv_options_from,
     err_console,
@@ -21,6 +19,7 @@ from hipsense.cli.common import (
     progress_bar,
     since_from,
 )
+from hipsense.outputs import check_output_file, check_output_folder
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

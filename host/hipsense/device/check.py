@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from hipsense.device.check_rows import (
     POSES,
@@ -32,11 +31,12 @@ from hipsense.device.check_rows import (
     rate_row,
     rest_rows,
 )
-from hipsense.formats.device_file import HEADER_MAX, HEADER_MIN, SessionHeader, parse_header
+from hipsense.formats.device_file import SessionHeader
 from hipsense.sync import protocol as P
 from hipsense.sync.client import Client
 from hipsense.sync.engine import Connect, check_info
 from hipsense.sync.errors import DeviceNotFound, DeviceRefused, NoReply, SyncError
+from hipsense.sync.live import read_session_header
 
 #: the check's own recording is deleted only when it is this small (it lasts a minute or so)
 MAX_CHECK_SESSION = 16 * 1024 * 1024
@@ -109,26 +109,6 @@ async def _ask(prompt: Prompt, text: str) -> None:
 
     threading.Thread(target=ask, name="device check prompt", daemon=True).start()
     await done
-
-
-async def _header(client: Client, session_id: int) -> SessionHeader:
-    # The header of the check's recording (its first bytes), bounded before anything is read by it.
-    data = b""
-    while len(data) < HEADER_MIN:
-        _, chunk = await client.request(P.Type.READ, P.read_request(session_id, len(data), 4096), P.read_body)
-        if not chunk:
-            raise SyncError(f"the clip's session {session_id:08x} has no header yet")
-        data += chunk
-    length = int.from_bytes(data[8:12], "little")
-    if not HEADER_MIN <= length <= HEADER_MAX:
-        raise SyncError(f"the clip's session header says it has {length} bytes: its firmware is broken")
-    while len(data) < length:
-        _, chunk = await client.request(P.Type.READ, P.read_request(session_id, len(data), 4096), P.read_body)
-        if not chunk:
-            break
-        data += chunk
-    header, _ = parse_header(data[:length], Path(f"clip session {session_id:08x}"))
-    return header
 
 
 async def _listed(client: Client, session_id: int) -> P.SessionEntry | None:
@@ -252,7 +232,7 @@ async def _measure(
     live = await client.request(P.Type.LIVE_START, parse=P.live_start_body)
     if live.session_id != session_id:
         raise SyncError(f"the clip streams session {live.session_id:08x}, not the check's {session_id:08x}")
-    header = await _header(client, session_id)
+    header = await read_session_header(client, session_id)
     report.header = header
     report.rows[0:0] = identity_rows(info, header)
     if live.channels != header.channels or not 1 <= live.channels <= 6:

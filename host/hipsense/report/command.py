@@ -9,6 +9,7 @@ from typing import Any
 
 from hipsense.conventions import file_name_part
 from hipsense.errors import HipsenseError, InputFileError
+from hipsense.outputs import check_output_file
 from hipsense.report import sources
 from hipsense.report.html import render_session, render_trends, write_report
 from hipsense.report.page import Progress
@@ -73,24 +74,6 @@ def session_report(
     return write_report(html, out or default)
 
 
-def _check_out(out: Path) -> None:
-    """One-line error, before any work, when the report could not be written to ``out``."""
-    if out.is_dir():
-        raise HipsenseError(f"--out {out}: is a folder, not a file")
-    if not out.parent.is_dir():
-        raise HipsenseError(f"--out {out}: the folder {out.parent} does not exist")
-    try:
-        if out.exists():
-            with open(out, "ab"):  # changes nothing, fails where writing would
-                pass
-        else:
-            with open(out, "xb"):
-                pass
-            out.unlink()
-    except OSError as e:
-        raise HipsenseError(f"--out {out}: cannot write here ({(e.strerror or str(e)).lower()})") from None
-
-
 def open_in_browser(path: Path) -> bool:
     """Open the report in the user's browser; False when no browser could be started."""
     return webbrowser.open(path.resolve().as_uri())
@@ -110,7 +93,7 @@ def make_report(
     ``out`` is checked before anything is analysed or drawn (its folder exists and takes the file)."""
     out = Path(out) if out is not None else None
     if out is not None:
-        _check_out(out)
+        check_output_file(out, "--out")
     if weeks is not None:
         if target is not None:
             raise HipsenseError("give either a SESSION or --weeks, not both")

@@ -134,8 +134,9 @@ class LiveStream:
         return out
 
 
-async def _header(client: Client, session_id: int) -> SessionHeader:
-    # The header of the session being recorded, read from the clip's file (its first block).
+async def read_session_header(client: Client, session_id: int) -> SessionHeader:
+    """The header of a session on the clip (the one being recorded too), read from its file's first
+    bytes; its length is bounded before anything is read by it. Used by live and `device check`."""
     data = b""
     while len(data) < HEADER_MIN:
         _, chunk = await client.request(P.Type.READ, P.read_request(session_id, len(data), 4096), P.read_body)
@@ -187,7 +188,7 @@ async def stream_live(
             await client.request(P.Type.START, parse=P.u32_body)  # not recording: start, then stream
             started = True
             live = await client.request(P.Type.LIVE_START, parse=P.live_start_body)
-        header = await _header(client, live.session_id)
+        header = await read_session_header(client, live.session_id)
         if live.channels != header.channels:  # from the device: the packets are parsed by it
             raise SyncError(
                 f"the clip streams {live.channels} channels but its session {live.session_id:08x} has "
