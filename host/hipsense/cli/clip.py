@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hipsense.cli import common
 from hipsense.cli.common import (
     AddCommand,
     add_owner_option,
@@ -114,7 +115,13 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     store = open_store()
     with store:
         report = run_sync(
-            connect, keep_in_store(store, args.runner), store.root / "incoming", options, console, key_ring()
+            connect,
+            keep_in_store(store, args.runner),
+            store.root / "incoming",
+            options,
+            console,
+            key_ring(),
+            quiet=common.QUIET,
         )
         # One judgement of the runner's history for the whole sync, not one per session.
         if any(s.status == STORED for s in report.sessions):

@@ -59,9 +59,12 @@ def run_sync(
     options: SyncOptions,
     console: Console,
     keys: KeyRing | None = None,
+    *,
+    quiet: bool = False,
 ) -> SyncReport:
     """Sync the clip that ``connect`` reaches, handing each verified file to ``keep``, with a progress
-    bar per session (on a terminal only: elsewhere the report printed afterwards says it all)."""
+    bar per session (on a terminal only and without ``quiet``: elsewhere the report printed afterwards
+    says it all)."""
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -69,7 +72,7 @@ def run_sync(
         TransferSpeedColumn(),
         TimeRemainingColumn(),
         console=console,
-        disable=not console.is_interactive,
+        disable=quiet or not console.is_interactive,
     )
     with bar:
         return asyncio.run(sync_device(connect, keep, incoming, options, RichProgress(bar), keys))
