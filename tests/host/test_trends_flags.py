@@ -196,3 +196,19 @@ def test_analyze_summary_carries_within_run_flags(tmp_path, capsys, fatigue, fla
         assert flags[0]["period_end"] == "2025-01-01"  # the clip's start time in the file
     else:
         assert flags == []
+
+
+def test_a_runner_name_that_looks_like_markup_is_printed_as_text(tmp_path, monkeypatch, capsys):
+    """`hipsense trends` crashed on a runner named like rich markup (e.g. "[/red]x")."""
+    from hipsense.cli import main
+    from hipsense.sim import scenarios, simulate_run
+    from hipsense.store import HOME_ENV
+
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    path = simulate_run(scenarios.steady_run(duration_s=30, seed=1)).write_device_file(
+        tmp_path / "a.hsn", start_time_unix=1_780_000_000
+    )
+    assert main(["import", str(path), "--runner", "[/red]x"]) == 0
+    capsys.readouterr()
+    assert main(["trends", "--runner", "[/red]x"]) == 0
+    assert "Training load of [/red]x" in capsys.readouterr().out

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hipsense import metrics as registry
@@ -41,12 +42,12 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
     s = trends.sessions
     if trends.undated:
         console.print(
-            f"[yellow]{trends.undated} session(s) of {trends.runner} have no start time and are not in "
+            f"[yellow]{trends.undated} session(s) of {escape(trends.runner)} have no start time and are not in "
             "these trends[/] (date a CSV with UNIX time in t_s or `hipsense import FILE --start-time`; docs/store.md).",
             highlight=False,
         )
     if s.empty:
-        console.print(f"No dated analysed sessions for runner {trends.runner!r} yet.")
+        console.print(f"No dated analysed sessions for runner {escape(repr(trends.runner))} yet.")
         return
     load = weekly_loads(trends.daily["load"]).tail(weeks)
     week = week_of(s["start"].dt.tz_convert(None))
@@ -55,7 +56,7 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
     )
     acwr = trends.daily["acwr_ewma"]
     table = Table(
-        title=f"Training load of {trends.runner}, by week",
+        title=f"Training load of {escape(trends.runner)}, by week",
         box=box.SIMPLE_HEAD,
         title_justify="left",
         pad_edge=False,
@@ -137,7 +138,7 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
     shown = [f for f in trends.flags if pd.Timestamp(f.period_end) >= load.index.min()] if len(load) else []
     if shown:
         console.print(
-            f"{len(shown)} flag(s) in these weeks: `hipsense flags --runner {trends.runner}` explains them."
+            f"{len(shown)} flag(s) in these weeks: `hipsense flags --runner {escape(trends.runner)}` explains them."
         )
     else:
         console.print("No flags in these weeks.")
