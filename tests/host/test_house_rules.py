@@ -39,7 +39,17 @@ def _is_attr_call(node: ast.AST, name: str) -> bool:
 def xfail_offences(source: str) -> list[str]:
     """Every ``xfail`` that is not ``strict=True`` with a ``reason``; imperative ``pytest.xfail()`` too."""
     out = []
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr == "xfail"
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "mark"
+            and id(node) not in called
+        ):
+            out.append(f"line {node.lineno}: bare xfail mark (no strict=True, no reason)")
         if not _is_attr_call(node, "xfail"):
             continue
         func = node.func
@@ -143,8 +153,9 @@ def test_xfail_checker_flags_non_strict_and_reasonless_marks():
         "@pytest.mark.xfail(strict=True)\ndef test_b(): pass\n"
         "@pytest.mark.xfail(strict=False, reason='x')\ndef test_c(): pass\n"
         "def test_d():\n    pytest.xfail('later')\n"
+        "@pytest.mark.xfail\ndef test_e(): pass\n"
     )
-    assert len(xfail_offences(bad)) == 4
+    assert len(xfail_offences(bad)) == 5
     good = "import pytest\n@pytest.mark.xfail(strict=True, reason='known: issue 7')\ndef test_a(): pass\n"
     assert xfail_offences(good) == []
 
