@@ -369,6 +369,8 @@ def aggregate(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         **pooled,
         "min_cell_f1": float(np.nanmin(cells_f1)) if len(cells_f1) else np.nan,
         "side_n": int(m.sum()),
+        "side_wrong_n": int((~side_ok).sum()),
+        "side_unknown_n": int((np.isfinite(all_steps["ic_s"].to_numpy(dtype=float)) & ~m).sum()),
         "side_pct": 100.0 * float(side_ok.mean()) if len(side_ok) else np.nan,
         "drop_mae_deg": float(np.mean(np.abs(drop))) if len(drop) else np.nan,
         "drop_bias_deg": float(np.mean(drop)) if len(drop) else np.nan,
@@ -524,11 +526,14 @@ def verdicts(groups: dict[str, dict[str, Any]]) -> list[tuple[str, str, bool]]:
         )
     )
     if acc_only is not None:
+        # Without a gyroscope a running step's side cannot be told (docs/metrics.md, "Sides"): the
+        # target is that none is guessed wrong; unknown is the honest answer.
         out.append(
             (
-                f"side >= {TARGETS['side_pct']:.0f} % (accelerometer only, acc_ml)",
-                f"{acc_only['side_pct']:.2f} % of {acc_only['side_n']} steps",
-                acc_only["side_pct"] >= TARGETS["side_pct"],
+                "accelerometer only: no side guessed wrong (unknown instead)",
+                f"{acc_only['side_unknown_n']} matched steps unknown, {acc_only['side_n']} with a side, "
+                f"{acc_only['side_wrong_n']} wrong",
+                acc_only["side_wrong_n"] == 0,
             )
         )
     out.append(
