@@ -219,8 +219,8 @@ def test_device_deploy_without_mpremote_is_one_line(tmp_path):
 
 
 def test_output_paths_are_checked_with_the_reason(tmp_path):
-    from hipsense.outputs import check_output_file, check_output_folder
     from hipsense.errors import HipsenseError
+    from hipsense.outputs import check_output_file, check_output_folder
 
     a_file = tmp_path / "a.txt"
     a_file.write_text("x")
