@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from hipsense.analysis import analyse
@@ -137,3 +138,18 @@ def test_lost_samples_are_filled_reported_and_marked(tmp_path):
     t_gap = (gap_at - run.sample_index[0]) / analysis.sampling_rate_hz
     assert 1 <= len(marked) <= 2
     assert (marked["ic_s"] <= t_gap + 0.06).all() and (marked["ic_s"] > t_gap - 0.8).all()
+
+
+def test_a_walking_only_recording_is_analysed_and_reported_as_walking(tmp_path, capsys):
+    """A walk was refused with "no running found" (issue 15): now its steps, sides and drops are shown."""
+    from hipsense.cli import main
+    from hipsense.sim.config import RunConfig, Segment
+
+    run = simulate_run(RunConfig(segments=(Segment("walk", 60.0),), seed=2))
+    path = run.write_device_file(tmp_path / "walk.hsn")
+    assert main(["analyze", str(path), "--steps-out", str(tmp_path / "steps.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "reported as walking" in out and "Left versus right" not in out
+    steps = pd.read_csv(tmp_path / "steps.csv")
+    assert (steps["activity"] == "walk").all() and len(steps) > 80
+    assert set(steps["side"].dropna()) == {"L", "R"}

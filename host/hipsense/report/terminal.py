@@ -114,16 +114,29 @@ def print_summary(summary: SessionSummary, *, console: Console, steps: pd.DataFr
     head = Table(title="Run summary", show_header=False, title_justify="left")
     head.add_column(style="bold")
     head.add_column()
+    walked = summary.walking_time_s or 0.0
     head.add_row(
-        "recording", f"{_duration(summary.duration_s)} of which {_duration(summary.running_time_s)} running"
+        "recording",
+        f"{_duration(summary.duration_s)} of which {_duration(summary.running_time_s)} running"
+        + (f", {_duration(walked)} walking" if walked > 0 else ""),
     )
     head.add_row("steps", f"{summary.steps} running steps")
+    walking = summary.walking or {}
+    if walking.get("steps"):
+        head.add_row(
+            "walking",
+            f"{walking['steps']} steps, " + _fmt(walking.get("cadence_spm"), 1.0, "{:.0f} steps/min"),
+        )
     head.add_row("cadence", _fmt(summary.cadence_spm, 1.0, "{:.0f} steps/min"))
     head.add_row(
         "impact load",
         f"{summary.impact_load_g:.0f} {IMPACT_LOAD_UNIT} (sum of the peak impacts of every step)",
     )
     console.print(head)
+    if not summary.steps:  # no running: the left/right and drift tables are of running steps
+        _print_walking_only(walking, console)
+        console.print("[bold]data quality:[/] " + ", ".join(quality_notes(summary.quality, known=True)))
+        return
     known, why = sides_known(summary.to_dict())
     if known:
         _print_sides(summary, console)
@@ -131,6 +144,21 @@ def print_summary(summary: SessionSummary, *, console: Console, steps: pd.DataFr
         _print_alternate(why, steps, console)
     _print_drift(summary, console)
     console.print("[bold]data quality:[/] " + ", ".join(quality_notes(summary.quality, known=known)))
+
+
+def _print_walking_only(walking: dict, console: Console) -> None:
+    """A recording without running: its walking steps per side (where the sides are known)."""
+    console.print("No running in this recording: it is reported as walking.", highlight=False)
+    table = Table(title="Walking, per side (medians)", title_justify="left")
+    for col in ("metric", "left", "right"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for metric, label, scale, fmt in (
+        ("step_time_s", "step time (ms)", 1000.0, "{:.0f}"),
+        ("pelvic_drop_deg", "pelvic drop (deg)", 1.0, "{:.1f}"),
+    ):
+        left, right = walking.get(f"{metric}_left"), walking.get(f"{metric}_right")
+        table.add_row(label, _fmt(left, scale, fmt), _fmt(right, scale, fmt))
+    console.print(table)
 
 
 def _print_alternate(why: str, steps: pd.DataFrame | None, console: Console) -> None:
