@@ -110,7 +110,8 @@ def _row(trial: str, rate: float, s: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _print(df: pd.DataFrame, markdown: bool) -> None:
+def print_table(df: pd.DataFrame, markdown: bool) -> None:
+    """An events table (as ``score_running_events`` pools it) as text or markdown, times to 0.1 ms."""
     fmt = df.copy()
     for c in ("IC mean", "TO mean", "CT bias"):
         fmt[c] = df[c].map(lambda v: f"{v:+.1f}")
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"# Running IC/TO vs force treadmill (tolerance 40 ms; times in ms, detected - reference); G={G}")
     table, _ = evaluate(RunningContactDetector())
-    _print(table, args.markdown)
+    print_table(table, args.markdown)
 
     if args.sensitivity:
         print("\n# Sensitivity (overall rows only): reference threshold and detector settings")
@@ -183,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             t, _ = evaluate(det, threshold_bw=thr)
             t = t[t["trial"] == "overall"].assign(trial=name)
             rows.append(t)
-        _print(pd.concat(rows, ignore_index=True), args.markdown)
+        print_table(pd.concat(rows, ignore_index=True), args.markdown)
 
     sec, n, steps = speed()
     print(

@@ -43,7 +43,7 @@ from hipsense.sim import RunConfig, Segment, simulate_run
 from hipsense.sim.config import FOOT_STRIKES, RunningModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from running_events import DEVICE_RATE_HZ, RATES, resample_to  # noqa: E402
+from running_events import DEVICE_RATE_HZ, RATES, print_table, resample_to  # noqa: E402
 
 GRADES = (-10.0, -5.0, 0.0, 5.0, 10.0)
 SIM_SPEEDS = (2.5, 3.3, 4.2, 5.5)
@@ -139,29 +139,6 @@ def score_sim(detector: RunningContactDetector | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows).rename(columns={"trial": "strike", "slope": "grade"})
 
 
-def _fmt(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for c in ("IC mean", "TO mean", "CT bias"):
-        out[c] = df[c].map(lambda v: f"{v:+.1f}")
-    for c in ("IC SD", "TO SD", "CT SD", "CT RMSE"):
-        out[c] = df[c].map(lambda v: f"{v:.1f}")
-    out["F1"] = df["F1"].map(lambda v: f"{v:.3f}")
-    return out
-
-
-def _print(df: pd.DataFrame, markdown: bool) -> None:
-    fmt = _fmt(df)
-    if markdown:
-        cols = list(fmt.columns)
-        print("| " + " | ".join(cols) + " |")
-        print("|" + "|".join("---" for _ in cols) + "|")
-        for _, r in fmt.iterrows():
-            print("| " + " | ".join(str(r[c]) for c in cols) + " |")
-    else:
-        with pd.option_context("display.width", 250, "display.max_columns", 40):
-            print(fmt.to_string(index=False))
-
-
 def _verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
@@ -181,9 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("# Real trials vs force treadmill (tolerance 40 ms; ms, detected - reference)")
             per_trial, groups = score_real()
-            _print(per_trial, args.markdown)
+            print_table(per_trial, args.markdown)
             print("\n# Per slope group and pooled")
-            _print(groups, args.markdown)
+            print_table(groups, args.markdown)
             g = groups[(groups["rate_hz"] == int(DEVICE_RATE_HZ))]
             slopes, pooled = g[g["slope"] != "pooled"], g[g["slope"] == "pooled"].iloc[0]
             print(
@@ -202,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             f"per cell at {', '.join(f'{v:g}' for v in SIM_SPEEDS)} m/s, {DEVICE_RATE_HZ:.0f} Hz; ms)"
         )
         sim = score_sim()
-        _print(sim, args.markdown)
+        print_table(sim, args.markdown)
         print(
             f"\nTargets in every cell: F1 >= {TARGETS['f1']} ({_verdict(bool((sim['F1'] >= TARGETS['f1']).all()))}, "
             f"worst {sim['F1'].min():.3f}); CT RMSE <= {TARGETS['sim_rmse_ms']:.0f} ms "
