@@ -143,6 +143,14 @@ def _segment_steps(body: pd.DataFrame, bouts: pd.DataFrame, fs: float, offset: i
     return _Segment(offset, len(body), bouts, ic, to, bout_of, activity)
 
 
+def _rows(body: pd.DataFrame, start: int, end: int) -> pd.DataFrame:
+    """One segment's rows, indexed from 0; the frame itself when the segment is all of it (no copy of a
+    long session's body frame for the usual one-segment recording)."""
+    if start == 0 and end == len(body) and body.index.equals(pd.RangeIndex(len(body))):
+        return body
+    return body.iloc[start:end].reset_index(drop=True)
+
+
 #: The walking detector needs a few steps of context (its envelope window).
 WALKING_MIN_SAMPLES_S = 3.0
 
@@ -188,7 +196,7 @@ def _analyse(
     segments = recording.segments
     parts: list[_Segment] = []
     for a, b in segments:
-        seg = body.iloc[a:b].reset_index(drop=True)
+        seg = _rows(body, int(a), int(b))
         if len(segments) == 1 and whole_bouts is not None:
             bouts = whole_bouts
         else:
@@ -210,7 +218,7 @@ def _analyse(
     first_bout = 0
     for p in parts:
         if len(p.ic):
-            seg = body.iloc[p.offset : p.offset + p.length].reset_index(drop=True)
+            seg = _rows(body, p.offset, p.offset + p.length)
             detector = SideDetector(first_side=first_side if not sources else None)
             # The bouts say each contact's gait, so a slow jog with little flight keeps the running rule.
             sides = detector.detect(
