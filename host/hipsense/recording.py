@@ -208,7 +208,4 @@ class Recording:
         return t[start] + (index - start) / self.sample_rate_hz
 
 
-#: Old name, kept for notebooks written against 0.1.
-ImuRecording = Recording
-
-__all__ = ["DataQuality", "DeviceInfo", "Frame", "Gap", "ImuRecording", "Recording"]
+__all__ = ["DataQuality", "DeviceInfo", "Frame", "Gap", "Recording"]
