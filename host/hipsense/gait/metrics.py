@@ -115,9 +115,8 @@ class StepContext:
     def timing(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(step_time, contact, to_s)`` in seconds, with the notes on what is missing."""
         ic, to, fs = self.ic, self.to, self.fs
-        next_ic = np.r_[ic[1:], np.nan]
-        same_bout = np.r_[self.bout[1:] == self.bout[:-1], False]
-        step_time = np.where(same_bout, (next_ic - ic) / fs, np.nan)
+        same_bout = self._same_bout
+        step_time = self._raw_step_s.copy()
         too_long = step_time > MAX_STEP_FACTOR * self.typical_step_s
         step_time[too_long] = np.nan
         self.note(too_long, "next contact missing or a pause: no step time")
@@ -131,9 +130,18 @@ class StepContext:
         return step_time, contact, to_s
 
     @cached_property
+    def _same_bout(self) -> np.ndarray:
+        """The next contact is in the same bout (the last step of a bout has no step time)."""
+        return np.r_[self.bout[1:] == self.bout[:-1], False]
+
+    @cached_property
+    def _raw_step_s(self) -> np.ndarray:
+        """IC to the next IC of the same bout, before long steps are dropped."""
+        return np.where(self._same_bout, (np.r_[self.ic[1:], np.nan] - self.ic) / self.fs, np.nan)
+
+    @cached_property
     def typical_step_s(self) -> float:
-        same_bout = np.r_[self.bout[1:] == self.bout[:-1], False]
-        raw = np.where(same_bout, (np.r_[self.ic[1:], np.nan] - self.ic) / self.fs, np.nan)
+        raw = self._raw_step_s
         return float(np.nanmedian(raw)) if np.isfinite(raw).any() else np.nan
 
     @property
