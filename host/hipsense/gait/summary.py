@@ -234,7 +234,7 @@ def summarize(
     sides: list[SideComparison] = []
     # Steps of unknown side ("") count for neither side; a session whose sides are all unknown has
     # no left-right figures at all (docs/metrics.md, "Sides").
-    sided_ok = quality.get("side_source") not in ("unknown", "alternation")
+    sided_ok = quality.get("side_source") != "unknown"
     for metric in registry.sided():
         x = steps[metric.name].to_numpy(dtype=float)
         ok = np.isfinite(x) & (is_left | is_right)
