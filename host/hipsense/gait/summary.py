@@ -186,7 +186,8 @@ def _row_medians(
     rows_i = np.arange(n_boot)
 
     def median_at(first: np.ndarray, n: np.ndarray) -> np.ndarray:
-        lo = first + np.maximum((n - 1) // 2, 0)
+        # Both clipped: a replicate holding one side only has n = 0 for the other, and first = m.
+        lo = np.minimum(first + np.maximum((n - 1) // 2, 0), m - 1)
         hi = np.minimum(first + n // 2, m - 1)
         med = 0.5 * (value_at[rows[rows_i, lo]] + value_at[rows[rows_i, hi]])
         return np.where(n > 0, med, np.nan)
