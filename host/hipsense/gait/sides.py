@@ -243,7 +243,7 @@ class SideDetector(Algorithm):
                 raise HipsenseError(f"activity must have one entry per contact ({k}), got {len(activity)}")
             known = np.isin(activity, ("run", "running", "walk", "walking"))
             if not known.all():
-                raise HipsenseError(f"activity must be 'run' or 'walk', got {activity[~known][0]!r}")
+                raise HipsenseError(f"activity must be 'run' or 'walk', got {str(activity[~known][0])!r}")
             running = np.isin(activity, ("run", "running"))
         else:
             running = self._running_steps(data, ic, length, fs)

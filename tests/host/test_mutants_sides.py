@@ -1,0 +1,360 @@
+"""Tests that kill the mutants of hipsense.gait.sides the other tests let survive (docs/testing.md).
+
+The simulator tests check that the sides come out right; these pin the parts they cannot see: the
+one-line errors, the helpers' arithmetic on small hand-built inputs (local period, window means,
+bout parity, the chain, the phase fit and its confidence) and the gait test's boundaries. Expected
+values are worked out by hand from the docstrings, not read from the code.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hipsense.conventions import G
+from hipsense.errors import HipsenseError
+from hipsense.gait.sides import (
+    DEFAULT_STEP_S,
+    UNKNOWN_SIDE,
+    SideDetector,
+    _alternating_chain,
+    _bout_phase,
+    _local_period,
+    _parity_in_bout,
+    _phase_confidence,
+    _projection,
+    _spread,
+    _window_mean,
+)
+
+
+def _flat(n: int, **columns: float) -> pd.DataFrame:
+    """``n`` samples of constant columns (default: acc_is at 1 g, no side channels)."""
+    columns = columns or {"acc_is": G}
+    return pd.DataFrame({name: np.full(n, float(v)) for name, v in columns.items()})
+
+
+# -- input checks -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"alternation_error": 0.7}, "alternation_error must lie in [0, 0.5], got 0.7"),
+        ({"alternation_error": -0.01}, "alternation_error must lie in [0, 0.5], got -0.01"),
+        ({"first_side": "left"}, "first_side must be 'L', 'R' or None, got 'left'"),
+        ({"gait": "jog"}, "gait must be 'auto', 'running' or 'walking', got 'jog'"),
+        ({"phase_spread": 0.0}, "phase_spread must be positive, got 0.0"),
+        ({"phase_spread": float("nan")}, "phase_spread must be positive, got nan"),
+    ],
+)
+def test_bad_parameters_are_refused_with_a_message(params, message):
+    with pytest.raises(HipsenseError) as e:
+        SideDetector(**params).detect(_flat(100), [10, 60], sampling_rate_hz=100)
+    assert str(e.value) == message
+
+
+@pytest.mark.parametrize("error", [0.0, 0.5])
+def test_alternation_error_bounds_are_accepted(error):
+    det = SideDetector(alternation_error=error).detect(_flat(100), [10, 60], sampling_rate_hz=100)
+    assert len(det.sides_) == 2
+
+
+@pytest.mark.parametrize("rate", [0, -100, float("nan"), float("inf")])
+def test_a_bad_sampling_rate_is_refused(rate):
+    with pytest.raises(HipsenseError) as e:
+        SideDetector().detect(_flat(100), [10, 60], sampling_rate_hz=rate)
+    assert str(e.value) == f"sampling_rate_hz must be a positive number, got {rate!r}"
+
+
+@pytest.mark.parametrize(
+    ("ic", "message"),
+    [
+        ([-1, 50], "initial contacts lie outside the data"),
+        ([10, 100], "initial contacts lie outside the data"),
+        ([10, 10], "initial contacts must be in increasing time order"),
+        ([50, 10], "initial contacts must be in increasing time order"),
+    ],
+)
+def test_bad_contacts_are_refused(ic, message):
+    with pytest.raises(HipsenseError) as e:
+        SideDetector().detect(_flat(100), ic, sampling_rate_hz=100)
+    assert str(e.value) == message
+
+
+def test_contacts_at_the_first_and_last_sample_are_accepted():
+    det = SideDetector().detect(_flat(100), [0, 99], sampling_rate_hz=100)
+    assert len(det.sides_) == 2 and det.bout_.tolist() == [0, 0]  # one plausible interval: linked
+
+
+@pytest.mark.parametrize(
+    ("activity", "message"),
+    [
+        (["run", "walk"], "activity must have one entry per contact (3), got 2"),
+        (["run", "jog", "skip"], "activity must be 'run' or 'walk', got 'jog'"),
+    ],
+)
+def test_a_bad_activity_is_refused(activity, message):
+    with pytest.raises(HipsenseError) as e:
+        SideDetector().detect(_flat(200), [10, 60, 110], sampling_rate_hz=100, activity=activity)
+    assert str(e.value) == message
+
+
+def test_the_activity_names_both_spellings():
+    det = SideDetector().detect(
+        _flat(300), [10, 60, 110, 160], sampling_rate_hz=100, activity=["run", "running", "walk", "walking"]
+    )
+    assert det.gait_.tolist() == ["running", "running", "walking", "walking"]
+
+
+# -- the local step period --------------------------------------------------------------------------
+
+
+def test_fewer_than_two_contacts_get_the_default_period():
+    assert _local_period(np.array([5]), 100.0).tolist() == [DEFAULT_STEP_S]
+    assert _local_period(np.array([], dtype=np.int64), 100.0).tolist() == []
+
+
+@pytest.mark.parametrize(
+    ("gap", "period"),
+    [(20, 0.2), (19, DEFAULT_STEP_S), (200, 2.0), (201, DEFAULT_STEP_S)],
+)
+def test_plausible_intervals_are_0_2_to_2_s(gap, period):
+    np.testing.assert_allclose(_local_period(np.array([0, gap]), 100.0), [period, period])
+
+
+def test_the_period_at_a_contact_is_the_mean_of_its_two_intervals_medians():
+    # Intervals 0.3 (x5) then 0.7 (x5). Centred median of 7: intervals 0-4 see a majority of 0.3,
+    # 5-9 of 0.7. A contact's period is the mean of the medians before and after it.
+    ic = np.r_[0, np.cumsum([30] * 5 + [70] * 5)]
+    expected = [0.3] * 5 + [0.5] + [0.7] * 5
+    np.testing.assert_allclose(_local_period(ic, 100.0), expected)
+
+
+def test_implausible_intervals_are_filled_from_the_plausible_ones():
+    # A window of implausible intervals only (a long pause) takes the median of all plausible ones.
+    gaps = [50] + [500] * 8 + [30]
+    ic = np.r_[0, np.cumsum(gaps)]
+    # windows of intervals i-3..i+3: 0-3 hold the 0.5 s one, 4 and 5 nothing plausible (median of
+    # 0.5 and 0.3: 0.4), 6-9 the 0.3 s one.
+    med = np.array([0.5] * 4 + [0.4] * 2 + [0.3] * 4)
+    expected = 0.5 * (np.r_[med[0], med] + np.r_[med, med[-1]])
+    np.testing.assert_allclose(_local_period(ic, 100.0), expected)
+
+
+# -- small helpers ----------------------------------------------------------------------------------
+
+
+def test_window_mean_over_a_fraction_of_the_step():
+    x = np.arange(10.0)
+    # [2 + 1, 2 + 3) = samples 3, 4
+    np.testing.assert_allclose(_window_mean(x, np.array([2]), np.array([4.0]), 0.25, 0.75), [3.5])
+    # an empty window still takes one sample; one past the end is clipped to the last sample
+    np.testing.assert_allclose(_window_mean(x, np.array([2]), np.array([4.0]), 0.5, 0.5), [4.0])
+    np.testing.assert_allclose(_window_mean(x, np.array([9]), np.array([4.0]), 0.5, 1.0), [9.0])
+    # several contacts at once
+    np.testing.assert_allclose(_window_mean(x, np.array([0, 4]), np.array([2.0, 4.0]), 0.0, 1.0), [0.5, 5.5])
+
+
+def test_spread_is_the_median_absolute_value_and_never_zero():
+    assert _spread(np.array([-3.0, 1.0, 2.0])) == 2.0
+    assert _spread(np.zeros(4)) == 1.0
+    assert _spread(np.zeros(0)) == 1.0
+
+
+def test_parity_restarts_in_every_bout():
+    assert _parity_in_bout(np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])).tolist() == [0, 1, 0, 0, 1, 0, 1, 0, 1]
+    empty = _parity_in_bout(np.zeros(0, dtype=np.int64))
+    assert empty.tolist() == [] and empty.dtype == np.int64
+
+
+# -- the running score and the bout's phase ---------------------------------------------------------
+
+
+def test_projection_of_a_cosine_is_its_amplitude():
+    # cos(pi u) over u = 0, 0.1, ..., 0.9: twice the mean of cos^2 is 1; against a quarter-period shift 0.
+    u = np.arange(10) / 10
+    obl = np.r_[3.0 * np.cos(np.pi * u), -3.0 * np.cos(np.pi * u)]
+    ic, length = np.array([0, 10]), np.array([10, 10])
+    np.testing.assert_allclose(_projection(obl, ic, length, 0.0), [3.0, -3.0], atol=1e-12)
+    np.testing.assert_allclose(_projection(obl, ic, length, 0.5), [0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(_projection(obl, ic, length, 1.0), [-3.0, 3.0], atol=1e-12)
+
+
+def test_projection_of_a_step_cut_by_the_end_of_the_data():
+    # 3 samples left (u = 0, 0.1, 0.2) of a constant 1: 2 x mean(cos(pi u))
+    got = _projection(np.ones(8), np.array([5]), np.array([10]), 0.0)
+    expected = 2 * (1 + math.cos(0.1 * math.pi) + math.cos(0.2 * math.pi)) / 3
+    np.testing.assert_allclose(got, [expected])
+
+
+def test_bout_phase_recovers_a_shifted_cosine():
+    # Two steps of 10 samples, labelled L then R: the side-signed obliquity is 2 cos(pi (u - 0.2)) + 0.5.
+    u = np.arange(10) / 10
+    wave = 2.0 * np.cos(np.pi * (u - 0.2)) + 0.5
+    obl = np.r_[wave, -wave]
+    phase, roll = _bout_phase(obl, np.array([0, 10]), np.array([10, 10]), np.array([1.0, -1.0]))
+    assert phase == pytest.approx(0.2) and roll == pytest.approx(2.0)
+    # a phase beyond a step comes back in (-1, 1]
+    wave = np.cos(np.pi * (u + 0.7))
+    phase, roll = _bout_phase(wave, np.array([0]), np.array([10]), np.array([1.0]))
+    assert phase == pytest.approx(-0.7) and roll == pytest.approx(1.0)
+
+
+def test_bout_phase_needs_eight_samples():
+    u = np.arange(8) / 8
+    phase, roll = _bout_phase(np.cos(np.pi * (u - 0.1)), np.array([0]), np.array([8]), np.array([1.0]))
+    assert phase == pytest.approx(0.1) and roll == pytest.approx(1.0)
+    phase, roll = _bout_phase(np.cos(np.pi * u[:7]), np.array([0]), np.array([7]), np.array([1.0]))
+    assert math.isnan(phase) and roll == 0.0
+
+
+@pytest.mark.parametrize(
+    ("phase", "expected_d"),
+    [(0.0, 0.0), (0.1, 0.1), (-0.1, 0.1), (1.9, 0.1), (-1.9, 0.1), (0.5, 0.5), (1.0, 1.0), (-1.0, 1.0)],
+)
+def test_phase_confidence_from_the_distance_on_the_stride_circle(phase, expected_d):
+    # spread 0.25: evidence = ((1 - d)^2 - d^2) / 0.125 = (1 - 2 d) * 8
+    evidence = (1 - 2 * expected_d) * 8
+    got = _phase_confidence(phase, 2.0, 0.0, 0.25, 0.5)
+    assert got == pytest.approx(1 / (1 + math.exp(-evidence)), rel=1e-12)
+
+
+def test_phase_confidence_is_measured_from_the_expected_phase():
+    assert _phase_confidence(0.3, 2.0, 0.3, 0.25, 0.5) == pytest.approx(1 / (1 + math.exp(-8)))
+    assert _phase_confidence(0.3, 2.0, 0.2, 0.5, 0.5) == pytest.approx(1 / (1 + math.exp(-1.6)))
+
+
+def test_a_weak_or_unmeasured_roll_gives_a_coin():
+    assert _phase_confidence(0.0, 0.49, 0.0, 0.25, 0.5) == 0.5
+    assert _phase_confidence(0.0, 0.5, 0.0, 0.25, 0.5) == pytest.approx(1 / (1 + math.exp(-8)))
+    assert _phase_confidence(float("nan"), 2.0, 0.0, 0.25, 0.5) == 0.5
+    assert _phase_confidence(float("inf"), 2.0, 0.0, 0.25, 0.5) == 0.5
+
+
+def test_phase_confidence_evidence_is_capped_at_50():
+    # spread 0.01: evidence +-5000 would overflow exp; it is capped at +-50
+    assert _phase_confidence(0.0, 2.0, 0.0, 0.01, 0.5) == 1 / (1 + math.exp(-50))
+    assert _phase_confidence(1.0, 2.0, 0.0, 0.01, 0.5) == 1 / (1 + math.exp(50))
+
+
+# -- the chain ----------------------------------------------------------------------------------------
+
+
+def test_one_linked_neighbour_passes_its_evidence_through_the_alternation_error():
+    # Step 0 alone says left with log-odds 3 (p = 0.9526); step 1 says nothing. With an alternation
+    # error of 0.05, step 1 is left with p(L0) * 0.05 + p(R0) * 0.95.
+    p0 = 1 / (1 + math.exp(-3.0))
+    p1 = p0 * 0.05 + (1 - p0) * 0.95
+    post = _alternating_chain(np.array([3.0, 0.0]), np.array([True]), 0.05)
+    np.testing.assert_allclose(post, [3.0, math.log(p1 / (1 - p1))], rtol=1e-12)
+    # and backwards
+    post = _alternating_chain(np.array([0.0, 3.0]), np.array([True]), 0.05)
+    np.testing.assert_allclose(post, [math.log(p1 / (1 - p1)), 3.0], rtol=1e-12)
+
+
+def test_a_perfect_alternation_carries_the_evidence_along_the_whole_chain():
+    # error 0: every step is the opposite of its neighbour, so each one gets +- the sum of all evidence.
+    post = _alternating_chain(np.array([1.0, 0.0, 0.0, 0.5]), np.array([True, True, True]), 0.0)
+    np.testing.assert_allclose(post, [0.5, -0.5, 0.5, -0.5], atol=1e-9)
+    # A cut in the middle keeps the halves apart.
+    post = _alternating_chain(np.array([1.0, 0.0, 0.0, 0.5]), np.array([True, False, True]), 0.0)
+    np.testing.assert_allclose(post, [1.0, -1.0, -0.5, 0.5], atol=1e-9)
+
+
+def test_a_certain_step_does_not_make_its_neighbour_infinite():
+    # error 0 and log-odds 40 (tanh rounds to 1): the coupling stays just below 1, so the result is finite.
+    post = _alternating_chain(np.array([40.0, 0.0]), np.array([True]), 0.0)
+    assert np.isfinite(post).all() and post[1] < -20
+
+
+def test_an_alternation_error_of_one_half_links_nothing():
+    post = _alternating_chain(np.array([2.0, 0.0, -1.0]), np.array([True, True]), 0.5)
+    np.testing.assert_allclose(post, [2.0, 0.0, -1.0])
+
+
+# -- which steps are running --------------------------------------------------------------------------
+
+
+def _gait(flight_steps, k=3, value=0.1 * G, **kwargs):
+    """Gait of ``k`` contacts 5 samples apart at 20 Hz (15 samples: no low-pass), with ``acc_is`` at
+    ``value`` in the flight window ([ic + 1, ic + 5)) of the listed steps and 1 g elsewhere."""
+    acc = np.full(5 * k, G)
+    for s in flight_steps:
+        acc[5 * s + 1 : 5 * s + 5] = value
+    ic = 5 * np.arange(k)
+    return (
+        SideDetector(**kwargs).detect(pd.DataFrame({"acc_is": acc}), ic, sampling_rate_hz=20).gait_.tolist()
+    )
+
+
+def test_a_step_with_flight_is_running_by_a_majority_of_three():
+    run, walk = "running", "walking"
+    assert _gait([0]) == [run, walk, walk]  # the first step counts twice in its own vote
+    assert _gait([1]) == [walk, walk, walk]  # a single flight in the middle is outvoted
+    assert _gait([1, 2]) == [walk, run, run]
+    assert _gait([0, 2]) == [run, run, run]
+
+
+def test_two_steps_are_classed_on_their_own():
+    assert _gait([1], k=2) == ["walking", "running"]
+    assert _gait([0], k=1) == ["running"]
+
+
+def test_flight_is_strictly_below_the_threshold():
+    assert _gait([0, 1, 2], value=0.2 * G) == ["walking"] * 3
+    assert _gait([0, 1, 2], value=0.19 * G) == ["running"] * 3
+    assert _gait([0, 1, 2], value=0.29 * G, flight_g=0.3) == ["running"] * 3
+
+
+def test_the_flight_window_is_the_last_two_thirds_of_the_step():
+    # length 5: the window is [ic + 5 // 3, ic + 5) = [ic + 1, ic + 5); a dip at ic is not flight.
+    acc = np.full(15, G)
+    acc[[0, 5, 10]] = 0.0
+    ic = np.array([0, 5, 10])
+    det = SideDetector().detect(pd.DataFrame({"acc_is": acc}), ic, sampling_rate_hz=20)
+    assert (det.gait_ == "walking").all()
+    acc = np.full(15, G)
+    acc[[4, 9, 14]] = 0.0
+    det = SideDetector().detect(pd.DataFrame({"acc_is": acc}), ic, sampling_rate_hz=20)
+    assert (det.gait_ == "running").all()
+
+
+def test_without_acc_is_or_with_a_fixed_gait_no_flight_test_is_made():
+    ic = np.array([10, 60, 110])
+    assert (SideDetector().detect(_flat(200, acc_pa=0.0), ic, sampling_rate_hz=100).gait_ == "running").all()
+    assert (
+        SideDetector(gait="walking").detect(_flat(200, acc_is=0.0), ic, sampling_rate_hz=100).gait_
+        == "walking"
+    ).all()
+    assert (
+        SideDetector(gait="running").detect(_flat(200), ic, sampling_rate_hz=100).gait_ == "running"
+    ).all()
+
+
+# -- outputs without a side signal ------------------------------------------------------------------
+
+
+def test_no_side_signal_gives_unknown_sides_and_alternating_parity():
+    det = SideDetector().detect(_flat(300), [10, 60, 110, 160], sampling_rate_hz=100)
+    assert det.sides_.tolist() == [UNKNOWN_SIDE] * 4
+    assert det.source_ == "unknown"
+    assert det.confidence_.tolist() == [0.5] * 4
+    assert det.alternate_.tolist() == [0, 1, 0, 1]
+    assert det.bout_.tolist() == [0, 0, 0, 0]
+    assert det.bouts_["confidence"].tolist() == [0.5]
+    assert det.inferred_.tolist() == [False] * 4
+
+
+def test_a_given_first_side_alternates_within_the_first_bout_only():
+    # contacts 0.5 s apart, then a 2 s pause (beyond 1.5 periods): two bouts.
+    ic = [10, 60, 110, 310, 360]
+    det = SideDetector(first_side="R").detect(_flat(400), ic, sampling_rate_hz=100)
+    assert det.source_ == "given"
+    assert det.sides_.tolist() == ["R", "L", "R", "", ""]
+    assert det.confidence_.tolist() == [1.0, 1.0, 1.0, 0.5, 0.5]
+    assert det.posterior_.tolist() == [0.0, 1.0, 0.0, 0.5, 0.5]
+    assert det.bout_.tolist() == [0, 0, 0, 1, 1]
