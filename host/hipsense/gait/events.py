@@ -135,8 +135,9 @@ class RunningContactDetector(Algorithm):
     Limits (docs/validation.md): a late-stance dip to the flight level whose rebound stays below the
     hysteresis band makes TO early (seen in real data); clip wobble in the flight makes IC late (about
     +5 ms at 0.1 g in simulation) and, above about 0.15 g, TO unreliable. On real uphill running the
-    sacral signal's late-stance shoulder makes contact times long (+13 ms on average at +5 degrees,
-    docs/validation.md "Slopes"). Validated on one runner only (level, +5 and -5 degrees) and on
+    sacral signal's whole late unloading trails the force 13-18 ms more than downhill (at every TO level
+    from 0.1 to 0.5 g), so contact times read long (+13 ms on average at +5 degrees, docs/validation.md
+    "Slopes"); no level fixes that without breaking the downhill. Validated on one runner only (level, +5 and -5 degrees) and on
     the simulator (-10..+10 degrees, rearfoot/midfoot/forefoot); not for sprinting or walking.
 
     Parameters
