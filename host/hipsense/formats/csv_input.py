@@ -17,6 +17,8 @@ and what is wrong.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,16 +28,18 @@ import pandas as pd
 from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR, TIME_COLUMN, G
 from hipsense.formats.csv_dates import read_start_times, start_time_from_name
 from hipsense.formats.csv_values import (
+    CHUNK_ROWS,
     MAX_ACC_MS2,
     MAX_GYR_DPS,
     CsvInputError,
+    NotNumbers,
+    beyond_range,
     check_acc_unit,
     check_gyr_unit,
-    check_range,
     clipped_share,
-    empty_tail,
+    range_error,
     read_names,
-    read_values,
+    value_chunks,
 )
 from hipsense.recording import DataQuality, Recording
 from hipsense.timebase import TIME_UNITS, TimeBaseError, fit_clock, place_on_grid, seconds_from
@@ -168,6 +172,148 @@ def _head_lines(path: Path, need: int) -> list[str]:
     return head.decode("utf-8-sig", errors="replace").splitlines()
 
 
+#: Rows whose values the first reading keeps, so a file of at most this many rows is parsed once; a
+#: longer one is parsed twice and holds no more than its final samples (docs/csv-input.md, "Memory").
+KEEP_ROWS = 1 << 20
+
+
+@dataclass
+class _FirstPass:
+    """What the first reading of the file learnt, besides the values (which it keeps only when few)."""
+
+    rows: int  # up to the last row that holds anything (spreadsheets end in rows of bare separators)
+    times: np.ndarray | None  # the raw time column, or None when the file has none
+    holes: np.ndarray  # per row, how many channels have no number (uint8)
+    beyond: dict[str, int]  # per channel, values beyond any IMU's range (scaled to SI)
+    first_beyond: dict[str, tuple[int, float]]  # per channel, the first such row and its value
+
+
+class _Reading:
+    """The file read ``chunk_rows`` rows at a time, twice when it has more than ``keep_rows`` rows:
+    first the times, the holes and the range of the values; then, once the clock has placed the rows,
+    the values themselves into the recording's own block. Peak memory is then the samples plus the
+    time base's working arrays, never the whole file parsed at once."""
+
+    def __init__(
+        self,
+        path: Path,
+        header: int,
+        sep: str,
+        ours: dict[str, str],
+        first_line: int,
+        wanted: list[str],
+        scale: dict[str, float],
+        chunk_rows: int,
+        keep_rows: int,
+    ) -> None:
+        self.path, self.header, self.sep, self.ours, self.first_line = path, header, sep, ours, first_line
+        self.wanted, self.scale, self.chunk_rows, self.keep_rows = wanted, scale, chunk_rows, keep_rows
+        self.text = False
+        self.kept: list[dict[str, np.ndarray]] | None = None
+        self.rows = 0
+        self.stamp = _stamp(path)
+
+    def _chunks(self) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        return value_chunks(
+            self.path,
+            self.header,
+            self.sep,
+            self.ours,
+            self.first_line,
+            text=self.text,
+            chunk_rows=self.chunk_rows,
+        )
+
+    def first_pass(self) -> _FirstPass:
+        try:
+            return self._first()
+        except NotNumbers:  # text in a number's place: read as text, which names the cell
+            self.text = True
+            return self._first()
+
+    def _first(self) -> _FirstPass:
+        kept: list[dict[str, np.ndarray]] | None = []
+        times: list[np.ndarray] = []
+        holes: list[np.ndarray] = []
+        beyond = dict.fromkeys(self.wanted, 0)
+        first: dict[str, tuple[int, float]] = {}
+        last = -1
+        for start, chunk in self._chunks():
+            m = len(next(iter(chunk.values())))
+            empty = np.logical_and.reduce([np.isnan(v) for v in chunk.values()])
+            if not empty.all():
+                last = start + int(np.flatnonzero(~empty)[-1])
+            if TIME_COLUMN in chunk:
+                times.append(chunk[TIME_COLUMN])
+            count = np.zeros(m, dtype=np.uint8)
+            scaled = {}
+            for c in self.wanted:
+                count += np.isnan(chunk[c])
+                scaled[c] = v = chunk[c] * self.scale[c]
+                out = beyond_range(c, v)
+                k = int(out.sum())
+                if k:
+                    beyond[c] += k
+                    if c not in first:
+                        i = int(np.flatnonzero(out)[0])
+                        first[c] = (start + i, float(v[i]))
+            holes.append(count)
+            if kept is not None:
+                kept.append(scaled)
+                if start + m > self.keep_rows:
+                    kept = None  # a long file: read again once the clock is known
+            self.rows = start + m
+        self.kept = kept
+        n = last + 1
+        joined_times = np.concatenate(times)[:n] if times else None
+        joined_holes = np.concatenate(holes)[:n] if holes else np.empty(0, dtype=np.uint8)
+        return _FirstPass(n, joined_times, joined_holes, beyond, first)
+
+    def second_pass(self, out: np.ndarray, nan: np.ndarray) -> int:
+        """The rows with a number in every channel (``~nan``), in SI units, packed at the start of each
+        row of ``out`` in the file's order; returns how many."""
+        n = len(nan)
+        if self.kept is not None:
+            chunks: Iterable[tuple[int, dict[str, np.ndarray]]] = _starts(self.kept)
+            scaled = True
+        else:
+            if _stamp(self.path) != self.stamp:
+                raise CsvInputError(self.path, "the file changed while it was read: read it again")
+            chunks, scaled = self._chunks(), False
+        j = 0
+        end = 0
+        for start, chunk in chunks:
+            if start >= n:
+                break
+            stop = min(n, start + len(chunk[self.wanted[0]]))
+            have = ~nan[start:stop]
+            if not scaled and not np.array_equal(
+                np.logical_or.reduce([np.isnan(chunk[c][: stop - start]) for c in self.wanted]), ~have
+            ):
+                raise CsvInputError(self.path, "the file changed while it was read: read it again")
+            count = int(have.sum())
+            for k, c in enumerate(self.wanted):
+                v = chunk[c][: stop - start]
+                out[k, j : j + count] = (v if scaled else v * self.scale[c])[have]
+            j += count
+            end = stop
+        if end != n:
+            raise CsvInputError(self.path, "the file changed while it was read: read it again")
+        return j
+
+
+def _starts(chunks: list[dict[str, np.ndarray]]) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    start = 0
+    for chunk in chunks:
+        yield start, chunk
+        start += len(next(iter(chunk.values())))
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
 def read_imu_csv(
     path: str | Path,
     *,
@@ -179,6 +325,8 @@ def read_imu_csv(
     time_unit: str = "auto",
     skip_rows: int | None = None,
     min_duration_s: float = MIN_DURATION_S,
+    chunk_rows: int = CHUNK_ROWS,
+    keep_rows: int = KEEP_ROWS,
 ) -> Recording:
     """Read an IMU CSV into a :class:`~hipsense.recording.Recording` in SI units on its own clock.
 
@@ -202,6 +350,11 @@ def read_imu_csv(
         Lines before the header; ``None`` finds the header in the first 50 lines.
     min_duration_s
         Shorter recordings are rejected: too short to analyse.
+    chunk_rows
+        Rows parsed at a time (memory of the parser).
+    keep_rows
+        A file of more rows is read twice (the time base first, then the values straight into the
+        recording), so that its peak memory stays near its samples' size; results are the same.
     """
     path = Path(path)
     if acc_unit not in ACC_UNITS:
@@ -216,6 +369,8 @@ def read_imu_csv(
         raise CsvInputError(path, f"unknown time unit {time_unit!r} (use auto, {', '.join(TIME_UNITS)})")
     if sample_rate_hz is not None and not (np.isfinite(sample_rate_hz) and 0 < sample_rate_hz <= 10_000):
         raise CsvInputError(path, f"sample rate must be a positive number of Hz, not {sample_rate_hz}")
+    if not (isinstance(chunk_rows, int) and chunk_rows >= 1):
+        raise ValueError(f"chunk_rows must be a positive whole number, not {chunk_rows!r}")
     if not path.is_file():
         raise CsvInputError(path, "no such file")
     if path.stat().st_size == 0:
@@ -249,12 +404,13 @@ def read_imu_csv(
             path, f"no time column {TIME_COLUMN!r}: add one or give the sample rate (--sample-rate)"
         )
     ours = {c: rename.get(c, c) for c in names if rename.get(c, c) in {TIME_COLUMN, *wanted}}
-    values = read_values(path, header, sep, ours, first_line)
-    n = len(values[wanted[0]]) - empty_tail(values)
-    values = {c: v[:n] for c, v in values.items()}
+    scale = {c: ACC_UNITS[acc_unit] if c.startswith("acc_") else GYR_UNITS[gyr_unit] for c in wanted}
+    reading = _Reading(path, header, sep, ours, first_line, wanted, scale, chunk_rows, keep_rows)
+    seen = reading.first_pass()
+    n = seen.rows
     if n < 2:
         raise CsvInputError(path, f"only {n} data row(s): too short to analyse")
-    t = values.pop(TIME_COLUMN, None)
+    t = seen.times
     notes: list[str] = []
     start = start_time_unix
     if t is not None:
@@ -279,20 +435,32 @@ def read_imu_csv(
                 f"time goes backwards or repeats ({TIME_COLUMN} {t[i]:g} then {t[i + 1]:g}){hint}",
                 line=first_line + i + 1,
             )
+        del step
         try:
             seconds, epoch, unit = seconds_from(t, time_unit)
-            clock = fit_clock(seconds)
         except TimeBaseError as e:
             raise CsvInputError(path, f"{TIME_COLUMN}: {e}") from None
+        # The jump's message is made now so that the raw times can go before the clock is fitted (its
+        # arrays are the largest this reader holds); it is raised after the fit, as before.
         jump = np.flatnonzero(np.diff(seconds) > MAX_PAUSE_S)
+        jumped = None
         if len(jump):
             i = int(jump[0])
-            raise CsvInputError(
+            jumped = CsvInputError(
                 path,
                 f"{TIME_COLUMN} jumps {(seconds[i + 1] - seconds[i]) / 86400:.3g} days forward ({t[i]:g} then "
                 f"{t[i + 1]:g}): a corrupt time? one recording pauses for {MAX_PAUSE_S / 86400:g} days at most",
                 line=first_line + i + 1,
             )
+        del t, jump
+        seen.times = None
+        try:
+            clock = fit_clock(seconds)
+        except TimeBaseError as e:
+            raise CsvInputError(path, f"{TIME_COLUMN}: {e}") from None
+        del seconds
+        if jumped is not None:
+            raise jumped
         if epoch is not None and start_time_unix is not None:
             raise CsvInputError(path, f"{TIME_COLUMN} is UNIX time already, so it needs no start time given")
         if unit != "s":
@@ -311,51 +479,79 @@ def read_imu_csv(
             )
         run, index, run_start, rate = clock.run, clock.index, clock.run_start_s, clock.rate_hz
         max_fill: int | None = clock.max_fill
+        del clock
     else:
         assert sample_rate_hz is not None
         epoch, rate, max_fill = None, float(sample_rate_hz), None
         run, index, run_start = np.zeros(n, np.int64), np.arange(n, dtype=np.int64), np.zeros(1)
 
-    nan = np.zeros(n, dtype=bool)
-    for v in values.values():
-        nan |= np.isnan(v)
-    nan_cells = int(sum(int(np.isnan(v).sum()) for v in values.values()))
     for col in wanted:
-        is_acc = col.startswith("acc_")
-        values[col] = values[col] * (ACC_UNITS[acc_unit] if is_acc else GYR_UNITS[gyr_unit])
-        check_range(path, col, values[col], acc_unit if is_acc else gyr_unit, first_line)
+        if seen.beyond[col]:
+            i, value = seen.first_beyond[col]
+            raise range_error(
+                path,
+                col,
+                value,
+                acc_unit if col.startswith("acc_") else gyr_unit,
+                seen.beyond[col] / n,
+                first_line + i,
+            )
+    nan = seen.holes > 0
+    nan_cells = int(seen.holes.sum(dtype=np.int64))
     try:
         grid = place_on_grid(run, index, run_start, rate, valid=~nan, max_fill=max_fill)
     except TimeBaseError:
         raise CsvInputError(path, "no row has a number in every column") from None
-    good = {col: v[~nan] for col, v in values.items()}
+    del run, index
+    # One float64 block, the times in row 0 and a channel in each row after: it becomes the
+    # recording's DataFrame as it is (no copy), each column contiguous.
+    block = np.empty((1 + len(wanted), len(grid.times_s)), dtype=np.float64)
+    block[0] = grid.times_s
+    placed = np.flatnonzero(grid.source >= 0)  # the grid row of each row with data, in order
+    filled = grid.filled if grid.filled_samples else None
+    origin_s, gaps, segments = grid.origin_s, grid.gaps, grid.segments
+    filled_samples, missing_samples = grid.filled_samples, grid.missing_samples
+    del grid
+    # The rows with data first packed at the start of each channel's row, where the checks read them
+    # (views, in the file's order); then moved to their grid rows and the holes filled.
+    good_rows = reading.second_pass(block[1:], nan)
+    good = {c: block[1 + k, :good_rows] for k, c in enumerate(wanted)}
     acc = [good[c] for c in wanted if c.startswith("acc_")]
     check_acc_unit(path, acc, acc_unit)
     check_gyr_unit(path, acc, [good[c] for c in wanted if c.startswith("gyr_")], gyr_unit)
-    recorded = len(grid.times_s) / rate
+    share = round(clipped_share(good), 6)
+    del good, acc
+    total = block.shape[1]
+    recorded = total / rate
     if recorded < min_duration_s:
         raise CsvInputError(
             path, f"only {recorded:.1f} s of data: too short to analyse (need {min_duration_s:g} s)"
         )
-
-    data = pd.DataFrame({TIME_COLUMN: grid.times_s, **{c: grid.take(values[c]) for c in wanted}})
+    if good_rows < total:
+        holes = np.flatnonzero(filled) if filled is not None else np.empty(0, np.int64)
+        for row in block[1:]:
+            row[placed] = row[:good_rows]  # numpy buffers the overlap: placed[j] >= j
+            if len(holes):  # every hole lies inside a segment, between two rows with data
+                row[holes] = np.interp(holes, placed, row[placed])
+    del placed
+    data = pd.DataFrame(block.T, columns=[TIME_COLUMN, *wanted], copy=False)
     if epoch is not None:
-        start = epoch + grid.origin_s
+        start = epoch + origin_s
         when = pd.Timestamp(start, unit="s", tz="UTC").strftime("%Y-%m-%d %H:%M:%S")
         notes.append(f"{TIME_COLUMN} is UNIX time: the recording started {when} UTC")
-    if grid.gaps:
+    if gaps:
         notes.append(
-            f"{len(grid.gaps)} gap(s) in the recording ({sum(g.duration_s for g in grid.gaps):.1f} s): its "
-            f"{len(grid.segments)} parts are analysed apart"
+            f"{len(gaps)} gap(s) in the recording ({sum(g.duration_s for g in gaps):.1f} s): its "
+            f"{len(segments)} parts are analysed apart"
         )
-    if grid.filled_samples:
-        notes.append(f"{grid.filled_samples} sample(s) filled by interpolation (dropped rows or empty cells)")
+    if filled_samples:
+        notes.append(f"{filled_samples} sample(s) filled by interpolation (dropped rows or empty cells)")
     quality = DataQuality(
-        gaps=grid.gaps,
-        missing_samples=grid.missing_samples,
-        filled_samples=grid.filled_samples,
+        gaps=gaps,
+        missing_samples=missing_samples,
+        filled_samples=filled_samples,
         nan_cells=nan_cells,
-        clipped_share=round(clipped_share(good), 6),
+        clipped_share=share,
         nominal_rate_hz=float(sample_rate_hz) if sample_rate_hz is not None and not has_time else None,
         sample_rate_hz=round(rate, 4),
         start_time_unix=int(start) if start is not None else None,
@@ -366,9 +562,9 @@ def read_imu_csv(
         rate,
         path,
         notes,
-        filled=grid.filled if grid.filled_samples else None,
+        filled=filled,
         start_time_unix=start,
-        segments=grid.segments,
+        segments=segments,
         quality=quality,
     )
 

@@ -8,6 +8,7 @@ counted in ``clipped_share``: those values are real, only capped.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,21 +58,32 @@ def numbers(path: Path, text: pd.Series, col: str, sep: str, first_line: int) ->
     return values
 
 
+def beyond_range(col: str, values: np.ndarray) -> np.ndarray:
+    """Per value, whether it lies beyond what any IMU reports (inf included; NaN is not)."""
+    limit = MAX_ACC_MS2 if col.startswith("acc_") else MAX_GYR_DPS
+    with np.errstate(invalid="ignore"):
+        return np.abs(values) > limit
+
+
+def range_error(path: Path, col: str, value: float, unit: str, share: float, line: int) -> CsvInputError:
+    """The error for a column whose first value beyond any IMU's range is ``value`` at ``line``, in
+    ``share`` of the rows, naming a likely cause."""
+    what = "64 g" if col.startswith("acc_") else "6000 deg/s"
+    cause = "a corrupt cell? blank it to make it a filled hole" if share < 0.01 else "the wrong unit?"
+    return CsvInputError(
+        path,
+        f"column {col!r} has {value:.6g} {'m/s^2' if col.startswith('acc_') else 'deg/s'} (read in "
+        f"{unit}), beyond what any IMU reports (+-{what}), in {share:.2%} of rows: {cause}",
+        line=line,
+    )
+
+
 def check_range(path: Path, col: str, values: np.ndarray, unit: str, first_line: int) -> None:
     """Refuse a value beyond what any IMU reports (inf included), naming the row and a likely cause."""
-    limit, what = (MAX_ACC_MS2, "64 g") if col.startswith("acc_") else (MAX_GYR_DPS, "6000 deg/s")
-    with np.errstate(invalid="ignore"):
-        beyond = np.abs(values) > limit
+    beyond = beyond_range(col, values)
     if beyond.any():
         i = int(np.flatnonzero(beyond)[0])
-        share = float(beyond.mean())
-        cause = "a corrupt cell? blank it to make it a filled hole" if share < 0.01 else "the wrong unit?"
-        raise CsvInputError(
-            path,
-            f"column {col!r} has {values[i]:.6g} {'m/s^2' if col.startswith('acc_') else 'deg/s'} (read in "
-            f"{unit}), beyond what any IMU reports (+-{what}), in {share:.2%} of rows: {cause}",
-            line=first_line + i,
-        )
+        raise range_error(path, col, float(values[i]), unit, float(beyond.mean()), first_line + i)
 
 
 def check_acc_unit(path: Path, acc: list[np.ndarray], acc_unit: str) -> None:
@@ -136,35 +148,104 @@ def read_names(path: Path, header: int, sep: str) -> list[str]:
 
 #: The missing-cell words as pandas matches them (exactly, so in the usual spellings).
 _NA = sorted({v for m in MISSING_CELLS for v in (m, m.upper(), m.title())})
+#: Rows parsed at a time: the parser's memory is bounded by this, not by the file (measured on a 2 M-row
+#: file: 2**16 rows a chunk parsed as fast as whole-file reading, larger chunks no faster).
+CHUNK_ROWS = 1 << 16
+
+
+class NotNumbers(Exception):
+    """pandas' float parser met text in a number's place (or a row it cannot split): read as text."""
+
+
+def value_chunks(
+    path: Path,
+    header: int,
+    sep: str,
+    ours: dict[str, str],
+    first_line: int,
+    *,
+    text: bool = False,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """The wanted columns as floats (NaN: a missing cell), ``chunk_rows`` rows at a time, keyed by our
+    names (``ours``: file -> ours), each with the index of its first row.
+
+    ``text=False``: pandas' float parser (fast); a cell it cannot read raises :class:`NotNumbers`, and
+    the caller starts again with ``text=True``, which names the first bad cell of the first column
+    (in the file's order) that has one, and its line, once every chunk is read (a row pandas cannot
+    split is refused as soon as it is met)."""
+    common: dict[str, Any] = dict(
+        sep=sep, skiprows=header, usecols=lambda c: str(c).strip().strip("\"'") in ours,
+        skipinitialspace=True, keep_default_na=False, encoding="utf-8-sig", encoding_errors="replace",
+        chunksize=max(1, int(chunk_rows)),
+    )  # fmt: skip
+    if text:
+        reader = pd.read_csv(path, dtype=str, **common)
+    else:
+        reader = pd.read_csv(
+            path, dtype=np.float64, na_values=_NA, decimal="," if sep != "," else ".", **common
+        )
+    errors: dict[str, CsvInputError] = {}
+    order: list[str] = []
+    start = 0
+    with reader:
+        while True:
+            try:
+                table = next(reader)
+            except StopIteration:
+                break
+            except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+                if not text:
+                    raise NotNumbers from None
+                raise CsvInputError(
+                    path, f"not a readable CSV file ({str(e).strip().splitlines()[-1]})"
+                ) from None
+            except ValueError:  # text in a number's place
+                if text:
+                    raise
+                raise NotNumbers from None
+            names = [ours[str(c).strip().strip("\"'")] for c in table.columns]
+            order = order or names
+            if not text:
+                yield (
+                    start,
+                    {
+                        c: table[f].to_numpy(dtype=np.float64)
+                        for c, f in zip(names, table.columns, strict=True)
+                    },
+                )
+            else:
+                chunk = {}
+                for c, f in zip(names, table.columns, strict=True):
+                    try:
+                        chunk[c] = numbers(path, table[f], c, sep, first_line + start)
+                    except CsvInputError as e:  # the first in each column; the first column's is raised
+                        errors.setdefault(c, e)
+                        chunk[c] = np.full(len(table), np.nan)
+                if not errors:
+                    yield start, chunk
+            start += len(table)
+    for c in order:
+        if c in errors:
+            raise errors[c]
 
 
 def read_values(
     path: Path, header: int, sep: str, ours: dict[str, str], first_line: int
 ) -> dict[str, np.ndarray]:
-    """The wanted columns as floats (NaN: a missing cell), keyed by our names (``ours``: file -> ours).
+    """The wanted columns of the whole file as floats (NaN: a missing cell), keyed by our names
+    (``ours``: file -> ours); :func:`value_chunks` joined.
 
     pandas' float parser first (fast); a cell it cannot read sends the file through the text path,
     which names the cell and its line."""
-    common: dict[str, Any] = dict(
-        sep=sep, skiprows=header, usecols=lambda c: str(c).strip().strip("\"'") in ours,
-        skipinitialspace=True, keep_default_na=False, encoding="utf-8-sig", encoding_errors="replace",
-    )  # fmt: skip
     try:
-        table = pd.read_csv(
-            path, dtype=np.float64, na_values=_NA, decimal="," if sep != "," else ".", **common
-        )
-        text = None
-    except ValueError:  # text in a number's place (ParserError is a ValueError too)
-        try:
-            table = text = pd.read_csv(path, dtype=str, **common)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-            raise CsvInputError(
-                path, f"not a readable CSV file ({str(e).strip().splitlines()[-1]})"
-            ) from None
-    table.columns = [ours[str(c).strip().strip("\"'")] for c in table.columns]
-    if text is None:
-        return {c: table[c].to_numpy(dtype=np.float64) for c in table.columns}
-    return {c: numbers(path, text[c], c, sep, first_line) for c in table.columns}
+        chunks = [c for _, c in value_chunks(path, header, sep, ours, first_line)]
+    except NotNumbers:
+        chunks = [c for _, c in value_chunks(path, header, sep, ours, first_line, text=True)]
+    if not chunks:
+        names = read_names(path, header, sep)
+        return {ours[c]: np.empty(0) for c in names if c in ours}
+    return {c: np.concatenate([ch[c] for ch in chunks]) for c in chunks[0]}
 
 
 def empty_tail(values: dict[str, np.ndarray]) -> int:
@@ -174,17 +255,22 @@ def empty_tail(values: dict[str, np.ndarray]) -> int:
 
 
 __all__ = [
+    "CHUNK_ROWS",
     "MAX_ACC_MS2",
     "MAX_GYR_DPS",
     "MISSING_CELLS",
     "CsvInputError",
+    "NotNumbers",
+    "beyond_range",
     "check_acc_unit",
     "check_gyr_unit",
     "check_range",
     "clipped_share",
     "empty_tail",
     "numbers",
+    "range_error",
     "read_names",
     "read_values",
     "shown",
+    "value_chunks",
 ]
