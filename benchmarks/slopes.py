@@ -21,6 +21,7 @@ Usage::
     python benchmarks/slopes.py --real       # the real trials only
     python benchmarks/slopes.py --sim        # the simulator grid only
     python benchmarks/slopes.py --markdown   # tables as markdown (docs/validation.md, "Slopes")
+    python benchmarks/slopes.py --diagnose   # also: why uphill contacts are long (real trials, ~1 min)
 
 Deterministic (fixed seeds). Prints figures; it is not a test (tests/host/test_events_real.py and
 tests/host/test_events.py hold the regression limits).
@@ -34,10 +35,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from hipsense.conventions import G
 from hipsense.datasets import load_running_sacral, running_sacral_trials, shared_data_dir
 from hipsense.gait.events import RunningContactDetector
+from hipsense.gait.filters import lowpass
 from hipsense.gait.scoring import pool, score_running_events
 from hipsense.sim import RunConfig, Segment, simulate_run
 from hipsense.sim.config import FOOT_STRIKES, RunningModel
@@ -139,6 +143,97 @@ def score_sim(detector: RunningContactDetector | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows).rename(columns={"trial": "strike", "slope": "grade"})
 
 
+#: TO levels above the flight level (g) swept by ``--diagnose``.
+DIAGNOSE_TO_LEVELS = (0.10, 0.15, 0.20, 0.30, 0.50)
+
+
+def to_level_sweep(levels: tuple[float, ...] = DIAGNOSE_TO_LEVELS) -> pd.DataFrame:
+    """Per slope group at 208 Hz: TO error and contact-time bias with TO at each level above the flight.
+
+    If the uphill contacts were long only because a low level catches a late-stance shoulder, a higher
+    level would close the gap between the groups; the rows show whether it does.
+    """
+    rows = []
+    for level in levels:
+        _, groups = score_real(RunningContactDetector(to_threshold_g=level), rates=(DEVICE_RATE_HZ,))
+        for _, g in groups.iterrows():
+            rows.append(
+                {
+                    "TO level g": f"{level:.2f}",
+                    "slope": g["slope"],
+                    "IC mean": g["IC mean"],
+                    "TO mean": g["TO mean"],
+                    "CT bias": g["CT bias"],
+                    "CT RMSE": g["CT RMSE"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def trial_features(rate: float = DEVICE_RATE_HZ) -> pd.DataFrame:
+    """Per real trial, medians over its scored steps, from the signals the detector sees (``rate``):
+
+    - ``v at IC g`` / ``v at TO g``: the event signal above the flight level at the force's IC / TO;
+    - ``AP min ms``: delay of the anterior-posterior braking minimum (``acc_pa`` low-passed like the
+      event signal, lowest value within 60 ms after the force's IC) after the force's IC. The sacrum's
+      braking dip follows the force's contact; a trial whose sensor clock were offset from the force
+      would show it shifted by the offset.
+    """
+    detector = RunningContactDetector()
+    rows = []
+    for _, tr in running_sacral_trials("all").iterrows():
+        data, ref = load_running_sacral(tr["trial"])
+        data = resample_to(data, rate)
+        det = detector.detect(data, sampling_rate_hz=rate)
+        x, gaps = det.signal_g_, det.gaps_
+        ap = lowpass(
+            data["acc_pa"].to_numpy(dtype=float) / G, detector.lowpass_hz, rate, detector.filter_order
+        )
+        t = np.arange(len(x)) / rate
+        # The flight level before each reference contact's IC / after its TO: the detector's gap there.
+        gap_of = np.searchsorted(gaps["end"].to_numpy() / rate, ref["ic_s"].to_numpy(), side="left")
+        gap_after = np.searchsorted(gaps["start"].to_numpy() / rate, ref["to_s"].to_numpy(), side="left")
+        level = gaps["flight_level_g"].to_numpy()
+        v_ic, v_to, ap_min = [], [], []
+        for i, r in enumerate(ref.itertuples()):
+            if not r.complete:
+                continue
+            gi, ga = gap_of[i], gap_after[i]
+            if gi < len(level) and np.isfinite(level[gi]):
+                v_ic.append(np.interp(r.ic_s, t, x) - level[gi])
+            if ga < len(level) and np.isfinite(level[ga]):
+                v_to.append(np.interp(r.to_s, t, x) - level[ga])
+            a = int(np.ceil(r.ic_s * rate))
+            b = min(a + round(0.06 * rate), len(ap))
+            if b > a:
+                ap_min.append((a + int(np.argmin(ap[a:b]))) / rate - r.ic_s)
+        rows.append(
+            {
+                "trial": tr["trial"],
+                "slope": slope_group(float(tr["slope_deg"])),
+                "v at IC g": float(np.median(v_ic)) if v_ic else np.nan,
+                "v at TO g": float(np.median(v_to)) if v_to else np.nan,
+                "AP min ms": 1000 * float(np.median(ap_min)) if ap_min else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _print_plain(df: pd.DataFrame, markdown: bool, digits: int = 1) -> None:
+    fmt = df.copy()
+    for c in fmt.columns:
+        if pd.api.types.is_float_dtype(fmt[c]):
+            sign = "" if "RMSE" in c else "+"  # an RMSE has no sign
+            fmt[c] = fmt[c].map(lambda v, s=sign: f"{v:{s}.{digits}f}" if np.isfinite(v) else "-")
+    if markdown:
+        print("| " + " | ".join(fmt.columns) + " |")
+        print("|" + "|".join("---" for _ in fmt.columns) + "|")
+        for _, r in fmt.iterrows():
+            print("| " + " | ".join(str(v) for v in r) + " |")
+    else:
+        print(fmt.to_string(index=False))
+
+
 def _verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
@@ -148,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real", action="store_true", help="the real trials only")
     parser.add_argument("--sim", action="store_true", help="the simulator grid only")
     parser.add_argument("--markdown", action="store_true", help="print markdown tables")
+    parser.add_argument("--diagnose", action="store_true", help="also: why uphill contacts are long")
     args = parser.parse_args(argv)
     both = not (args.real or args.sim)
     t0 = time.perf_counter()
@@ -172,6 +268,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{TARGETS['real_rmse_ms']:.0f} ms ({_verdict(pooled['CT RMSE'] <= TARGETS['real_rmse_ms'])}, "
                 f"{pooled['CT RMSE']:.1f})"
             )
+
+    if args.diagnose and shared_data_dir() is not None:
+        print(f"\n# Diagnose: TO at other levels above the flight (real trials, {DEVICE_RATE_HZ:.0f} Hz; ms)")
+        _print_plain(to_level_sweep(), args.markdown)
+        print("\n# Diagnose: per trial, the event signal at the force's IC and TO (g above flight) and the")
+        print("# delay of the anterior-posterior braking minimum after the force's IC (ms); medians")
+        _print_plain(trial_features(), args.markdown, digits=2)
 
     if args.sim or both:
         print(
