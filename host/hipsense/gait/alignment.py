@@ -139,26 +139,34 @@ class MountingAligner(Algorithm):
         missing = [c for c in SENSOR_ACC if c not in data.columns]
         if missing:
             raise AlignmentError(f"alignment needs sensor-frame columns {', '.join(missing)}")
-        acc = data[list(SENSOR_ACC)].to_numpy(dtype=float)
+        # One column at a time (views of the recording's own columns): an (n, 3) copy of a 10 h
+        # session is 180 MB, twice over with the gyroscope.
+        acc = [data[c].to_numpy(dtype=float) for c in SENSOR_ACC]
         fs = float(sampling_rate_hz)
-        gyr = data[list(SENSOR_GYR)].to_numpy(dtype=float) if all(c in data for c in SENSOR_GYR) else None
-        if len(acc) < MIN_ALIGN_S * fs:
-            raise AlignmentError(
-                f"alignment needs at least {MIN_ALIGN_S:g} s of data, got {len(acc) / fs:.1f} s"
-            )
+        gyr = (
+            [data[c].to_numpy(dtype=float) for c in SENSOR_GYR]
+            if all(c in data for c in SENSOR_GYR)
+            else None
+        )
+        n = len(acc[0])
+        if n < MIN_ALIGN_S * fs:
+            raise AlignmentError(f"alignment needs at least {MIN_ALIGN_S:g} s of data, got {n / fs:.1f} s")
 
         # Vertical from gravity, checked window by window for consistency (5-s windows, or halves of
         # a shorter recording).
-        win = int(min(5 * fs, len(acc) // 2))
-        n_win = len(acc) // win
-        means = acc[: n_win * win].reshape(n_win, win, 3).mean(axis=1)
-        up = _unit(acc.mean(axis=0))
+        win = int(min(5 * fs, n // 2))
+        n_win = n // win
+        means = np.column_stack([x[: n_win * win].reshape(n_win, win).mean(axis=1) for x in acc])
+        mean = np.array([x.mean() for x in acc])
+        up = _unit(mean)
         spread = np.degrees(
             np.arccos(np.clip((means / np.linalg.norm(means, axis=1, keepdims=True)) @ up, -1, 1))
         )
-        gravity_g = float(np.linalg.norm(acc.mean(axis=0)) / G)
+        gravity_g = float(np.linalg.norm(mean) / G)
 
-        vertical = acc @ up
+        vertical = acc[0] * up[0]
+        vertical += acc[1] * up[1]
+        vertical += acc[2] * up[2]
         from hipsense.gait.bouts import ActivityBoutDetector  # local: bouts imports nothing from here
 
         bouts = ActivityBoutDetector().detect(pd.DataFrame({"acc_is": vertical}), sampling_rate_hz=fs).bouts_
@@ -179,11 +187,13 @@ class MountingAligner(Algorithm):
         # Everything from here is judged at ~50 Hz: the cues lie below 10 Hz, and averaging blocks of
         # q samples treats horizontal and vertical alike, so their covariance is kept.
         q = max(int(fs // 50), 1)
-        m = len(acc) // q
+        m = n // q
         fs_q = fs / q
 
-        def blocks(x: np.ndarray) -> np.ndarray:
-            return x[: m * q].reshape(m, q, *x.shape[1:]).mean(axis=1)
+        def blocks(x: np.ndarray | list[np.ndarray]) -> np.ndarray:
+            if isinstance(x, list):
+                return np.column_stack([blocks(c) for c in x])
+            return x[: m * q].reshape(m, q).mean(axis=1)
 
         mask = mask[: m * q : q]
         # With a gyroscope, express every sample in the pelvis's mean orientation first: the pelvis yaws
@@ -258,13 +268,22 @@ class MountingAligner(Algorithm):
 
 
 def to_body_frame(data: pd.DataFrame, r_body_from_sensor: np.ndarray) -> pd.DataFrame:
-    """Rotate sensor-frame columns into body-frame columns (the time column is kept)."""
+    """Rotate sensor-frame columns into body-frame columns (the time column is kept).
+
+    Column by column, each output axis a weighted sum of the three input columns, into a frame that
+    keeps those arrays as they are: no (n, 3) copy in or out, which for a 10 h session was 360 MB.
+    """
     out: dict[str, np.ndarray] = {}
     if TIME_COLUMN in data:
-        out[TIME_COLUMN] = data[TIME_COLUMN].to_numpy()
+        # a copy: a view would keep the whole sensor-frame block alive with it
+        out[TIME_COLUMN] = data[TIME_COLUMN].to_numpy().copy()
     r = np.asarray(r_body_from_sensor, dtype=float)
     for src, dst in ((SENSOR_ACC, BODY_ACC), (SENSOR_GYR, BODY_GYR)):
         if all(c in data for c in src):
-            rotated = data[list(src)].to_numpy(dtype=float) @ r.T
-            out.update({name: rotated[:, i] for i, name in enumerate(dst)})
-    return pd.DataFrame(out, index=data.index)
+            cols = [data[c].to_numpy(dtype=float) for c in src]
+            for i, name in enumerate(dst):
+                axis = cols[0] * r[i, 0]
+                axis += cols[1] * r[i, 1]
+                axis += cols[2] * r[i, 2]
+                out[name] = axis
+    return pd.DataFrame(out, index=data.index, copy=False)
