@@ -268,3 +268,28 @@ def test_selftest_body():
     assert P.selftest_body(body) == P.SelfTest(1024, 5, 6, False, False, 0)
     assert P.selftest_body(struct.pack("<IIIBBB", 1, 1, 1, 2, 0xFF, 1)).verified is True
     assert frame_error(P.selftest_body, body[:-1]) == "SELFTEST reply of 14 bytes, expected 15"
+
+
+def test_every_integer_field_is_unsigned_up_to_its_top_bit():
+    # docs/sync-protocol.md: all fields are unsigned little-endian; the top bit is a value, not a sign.
+    assert P.list_request(0x8001) == b"\x01\x80"
+    entries = b"".join(struct.pack("<IIB", i, 9, 0) for i in range(200))
+    total, got = P.list_body(b"\xff\xff\xc8" + entries)  # 65535 sessions, 200 on this page
+    assert total == 0xFFFF and len(got) == 200 and got[-1].session_id == 199
+    assert P.read_request(0x80000001, 0xFFFFFFFF, 0x8000) == bytes.fromhex("01000080 ffffffff 0080")
+    assert P.read_body(b"\x00\x00\x00\x80x") == (0x80000000, b"x")
+    assert P.checksum_request(0xFFFFFFFF, 0x80000000, 0x90000000) == bytes.fromhex(
+        "ffffffff 00000080 00000090"
+    )
+    digest = bytes(32)
+    assert P.delete_request(0x80000000, 0xF0000000, digest)[:8] == bytes.fromhex("00000080 000000f0")
+    assert P.set_time_request(0x8000000000000001) == bytes.fromhex("0100000000000080")
+    assert P.u64_body(bytes.fromhex("ffffffffffffffff")) == 0xFFFFFFFFFFFFFFFF
+    start = P.live_start_body(bytes.fromhex("ffffff7f 00000080 ff 80"))
+    assert start == P.LiveStart(0x7FFFFFFF, 0x80000000, 255, 128)
+    body = struct.pack("<IBB", 0xFFFFFFFE, 200, 0x80) + bytes(200 * 2 * 3)
+    p = P.live_packet(P.Frame(P.Type.LIVE, 0xFFFF, body), 3)
+    assert (p.seq, p.first_index, p.dropped_before, p.counts.shape) == (0xFFFF, 0xFFFFFFFE, False, (200, 3))
+    assert P.selftest_request(0xFFFF) == b"\xff\xff"
+    test = P.selftest_body(struct.pack("<IIIBBB", 0x80000000, 0xFFFFFFFF, 0x80000001, 0x80, 0x81, 200))
+    assert test == P.SelfTest(0x80000000, 0xFFFFFFFF, 0x80000001, True, True, 200)
