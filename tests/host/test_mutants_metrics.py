@@ -311,14 +311,15 @@ def test_without_a_gyroscope_the_angles_are_missing_and_noted_once():
 
 def test_vertical_oscillation_of_a_parabola_per_step():
     # constant 1.5 g over 40-sample steps: v rises linearly; made zero-mean it is a line through the
-    # middle, and the height a parabola whose range is a * T^2 / 8 (a = 0.5 g, T = 0.4 s) = 9.81 mm
+    # middle, and the height a parabola whose range is a * T^2 / 8 (a = 0.5 g, T = 0.4 s) = 9.81 cm
     body = pd.DataFrame({"acc_is": np.full(N, 1.5 * G)})
     ic = np.arange(0, 400, 40, dtype=float)
     ctx = _ctx(ic, ic + 15, body=body)
     osc = m.vertical_oscillation(ctx)
     expected_cm = 0.5 * G * 0.4**2 / 8 * 100
-    # discrete sums over 40 samples: within 1 % of the continuous parabola
-    np.testing.assert_allclose(osc[:-1], expected_cm, rtol=0.01)
+    # the discrete sums give the same: height (a / fs^2) u (u - 40) / 2 at sample u of the step, from
+    # 0 down to -200 a / fs^2 at u = 20, and 200 a / fs^2 = a T^2 / 8 for T = 40 / fs
+    np.testing.assert_allclose(osc[:-1], expected_cm, rtol=1e-9)
     assert np.isnan(osc[-1])  # the last step has no step time
 
 
@@ -331,7 +332,7 @@ def test_vertical_oscillation_is_per_step():
     )
     osc = m.vertical_oscillation(ctx)
     assert osc[0] == pytest.approx(0.0, abs=1e-9) and osc[2] == pytest.approx(0.0, abs=1e-9)
-    assert osc[1] == pytest.approx(0.5 * G * 0.4**2 / 8 * 100, rel=0.01)
+    assert osc[1] == pytest.approx(0.5 * G * 0.4**2 / 8 * 100, rel=1e-9)
 
 
 def test_quality_joins_the_notes_and_the_inferred_sides():
@@ -356,3 +357,42 @@ def test_the_step_table_of_the_hand_built_steps():
     assert list(table.columns) == list(registry.step_columns())
     np.testing.assert_allclose(table["step_time_s"], [0.495, 0.5, np.nan, np.nan, np.nan])
     assert table["quality"].iloc[3] == "last step of its bout: no step time; no forward axis: no braking"
+
+
+def test_float32_event_indices_are_used_in_float64():
+    # 100000.5 is exact in float32, but 100000.5 / 100 in float32 is 1000.0050048...
+    ic = np.array([100000.5, 100050.5, 100100.5], dtype=np.float32)
+    body = pd.DataFrame({"acc_is": np.full(N, G)})
+    ctx = StepContext(body, ic, ic + np.float32(20), np.array(["L", "R", "L"]), np.zeros(3, int), FS)
+    assert ic.dtype == np.float32
+    assert ctx.ic.dtype == np.float64 and ctx.to.dtype == np.float64
+    assert m.ic_time(ctx)[0] == 1000.005 and m.to_time(ctx)[0] == 1000.205
+
+
+def test_a_contact_as_long_as_the_step_has_no_flight():
+    # toe-off on the next contact: flight 0 is no flight time (NaN), not a zero
+    ctx = _ctx([0, 50, 100, 150], [50, 70, 120, 170])
+    np.testing.assert_allclose(m.flight_time(ctx), [np.nan, 0.3, 0.3, np.nan])
+
+
+def test_braking_reads_the_forward_force_low_passed_at_20_hz():
+    # a one-sample dip is smoothed by the 20 Hz low-pass: the value is the filtered dip, not the raw one
+    acc_pa = np.zeros(N)
+    acc_pa[[15, 117]] = -1.0
+    body = pd.DataFrame({"acc_is": np.full(N, G), "acc_pa": acc_pa * G})
+    ctx = _ctx([10, 110, 210], [30, 130, 230], body=body)
+    smooth = lowpass(acc_pa, 20.0, FS)
+    np.testing.assert_allclose(m.braking(ctx)[:2], [-smooth[10:20].min(), -smooth[110:120].min()], rtol=1e-9)
+    assert 0.2 < m.braking(ctx)[0] < 0.9
+
+
+def test_pelvic_rotation_of_a_step_ending_at_the_last_sample():
+    # the second step's next IC is sample 400 = the data's length: its end is read at sample 399
+    body = _gyro_body()
+    ctx = _ctx([320, 360, 400], [335, 375, 415], body=body)
+    start, end, _ = ctx.ranges
+    assert end.tolist() == [360, 400, 400]
+    rotation = m.integrated_angle(body["gyr_is"].to_numpy(), FS)
+    out = m.pelvic_rotation(ctx)
+    assert out[1] == pytest.approx(-(rotation[399] - rotation[360]), rel=1e-12)
+    assert out[1] != pytest.approx(-(rotation[398] - rotation[360]), rel=1e-6)
