@@ -419,3 +419,18 @@ def test_refresh_without_names_judges_every_runner(files, tmp_path, monkeypatch)
         assert seen == ["ana", "ben"]
         refresh(store, ["ben"])
         assert seen == ["ana", "ben", "ben"]
+
+
+def test_a_full_database_fails_the_file_and_takes_its_raw_file_back(files, tmp_path):
+    # SQLite may not grow (its own SQLITE_FULL): the raw file was placed, the row could not be written
+    with Store(tmp_path) as store:
+        (first,) = import_files(store, [files["run1.hsn"]], refresh_flags=False).added
+        pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+        store.db.execute(f"PRAGMA max_page_count = {pages}")
+        report = import_files(store, [files["run2.hsn"]], refresh_flags=False)
+        ((path, message),) = report.failed
+        assert path == files["run2.hsn"] and message.startswith(
+            f"{path}: disk full while storing it (database: "
+        )
+        assert _leftovers(store) == [store.raw_path(first.sha256)]
+        assert store.session_of(_sha(files["run2.hsn"])) is None
