@@ -165,10 +165,18 @@ def score_trial(
     detector = detector or WalkingContactDetector()
     side_detector = side_detector or SideDetector()
     body = trial.body
-    det = detector.detect(body, sampling_rate_hz=RATE_HZ).ic_list_["ic"].to_numpy()
+    found = detector.detect(body, sampling_rate_hz=RATE_HZ)
+    det = found.ic_list_["ic"].to_numpy()
+    events = getattr(found, "events_", None)
+    to = events["to"].to_numpy() if events is not None and "to" in events else np.full(len(det), np.nan)
     sides_ref = side_detector.detect(body, trial.ic, sampling_rate_hz=RATE_HZ).sides_
     sides_det = side_detector.detect(body, det, sampling_rate_hz=RATE_HZ).sides_
-    out: dict[str, Any] = {"detected": det, "sides_ref_ic": sides_ref, "sides_det_ic": sides_det}
+    out: dict[str, Any] = {
+        "detected": det,
+        "detected_to": to,
+        "sides_ref_ic": sides_ref,
+        "sides_det_ic": sides_det,
+    }
     lo, hi = trial.bounds
     for tol in TOLERANCES_S:
         margin = int(round(tol * RATE_HZ))
@@ -177,6 +185,32 @@ def score_trial(
         i_ref, i_det = match_nearest(trial.ic / RATE_HZ, det[d_idx] / RATE_HZ, tol)
         out[tol] = {"i_ref": i_ref, "i_det": d_idx[i_det], "scored_det": d_idx}
     return out
+
+
+def reference_toe_off(trial: WalkingTrial) -> np.ndarray:
+    """The toe-off that ends each reference IC's stance: the start of the same foot's next footstep
+    (NaN when that footstep is outside the scored part)."""
+    to = np.full(len(trial.ic), np.nan)
+    for side in ("L", "R"):
+        own = np.flatnonzero(trial.side == side)
+        to[own[:-1]] = trial.swing_start[own[1:]]
+    return to
+
+
+def _agreement(err_ms: np.ndarray) -> dict[str, float]:
+    """Bias, SD and 95 % limits of agreement (Bland-Altman) of differences in ms."""
+    if len(err_ms) < 2:
+        return {"n": len(err_ms), "mean": np.nan, "sd": np.nan, "loa_low": np.nan, "loa_high": np.nan}
+    mean, sd = float(err_ms.mean()), float(err_ms.std(ddof=1))
+    return {
+        "n": len(err_ms),
+        "mean": mean,
+        "sd": sd,
+        "median": float(np.median(err_ms)),
+        "loa_low": mean - 1.96 * sd,
+        "loa_high": mean + 1.96 * sd,
+        "within_50ms": float(np.mean(np.abs(err_ms) <= 50)),
+    }
 
 
 def _f1(tp: int, fp: int, fn: int) -> dict[str, float]:
@@ -198,6 +232,8 @@ def evaluate(
     """All figures over the trials: step F1 (by tolerance and segment), IC timing error, side accuracy."""
     counts: dict[tuple[float, str], list[int]] = {}
     errors_ms: list[np.ndarray] = []
+    stance_rows: list[pd.DataFrame] = []
+    with_ref: list[int] = []
     side_rows: list[pd.DataFrame] = []
     det_side_rows: list[pd.DataFrame] = []
     per_trial = []
@@ -226,6 +262,20 @@ def evaluate(
             if tol == TOLERANCE_S:
                 err = (det[m["i_det"]] - t.ic[m["i_ref"]]) / RATE_HZ * 1000.0
                 errors_ms.append(err)
+                ref_to = reference_toe_off(t)[m["i_ref"]]
+                det_to = r["detected_to"][m["i_det"]]
+                both = np.isfinite(ref_to) & np.isfinite(det_to)
+                stance_rows.append(
+                    pd.DataFrame(
+                        {
+                            "segment": ref_seg[m["i_ref"]][both],
+                            "reference_ms": (ref_to - t.ic[m["i_ref"]])[both] / RATE_HZ * 1000.0,
+                            "detected_ms": (det_to - det[m["i_det"]])[both] / RATE_HZ * 1000.0,
+                            "to_error_ms": (det_to - ref_to)[both] / RATE_HZ * 1000.0,
+                        }
+                    )
+                )
+                with_ref.append(int(np.isfinite(ref_to).sum()))
                 det_side_rows.append(
                     pd.DataFrame(
                         {
@@ -253,7 +303,21 @@ def evaluate(
     err = np.concatenate(errors_ms) if errors_ms else np.zeros(0)
     sides = pd.concat(side_rows, ignore_index=True)
     det_sides = pd.concat(det_side_rows, ignore_index=True)
+    stance = pd.concat(stance_rows, ignore_index=True)
     return {
+        "stance": {
+            seg: {
+                **_agreement((rows["detected_ms"] - rows["reference_ms"]).to_numpy()),
+                "reference_mean": float(rows["reference_ms"].mean()) if len(rows) else np.nan,
+                "to": _agreement(rows["to_error_ms"].to_numpy()),
+            }
+            for seg, rows in (
+                ("all", stance),
+                ("straight", stance[stance["segment"] == "straight"]),
+                ("uturn", stance[stance["segment"] == "uturn"]),
+            )
+        },
+        "stance_with_reference": int(sum(with_ref)),
         "n_trials": len(trials),
         "n_reference": int(sum(len(t.ic) for t in trials)),
         "lost_samples": int(sum(t.lost_samples for t in trials)),
@@ -368,6 +432,27 @@ def report(res: dict[str, Any], check: dict[str, float], markdown: bool) -> str:
         f"mean {e['mean']:+.1f} ms, SD {e['sd']:.1f} ms, median {e['median']:+.0f} ms, limits of agreement "
         f"{e['loa_low']:+.0f} to {e['loa_high']:+.0f} ms; |error| <= 20 ms: {100 * e['within_20ms']:.1f} %, "
         f"<= 50 ms: {100 * e['within_50ms']:.1f} % (the reference has 10 ms resolution)"
+    )
+    st = res["stance"]
+    rows = [
+        {
+            "segment": seg,
+            "steps": v["n"],
+            "reference mean": f"{v['reference_mean']:.0f}",
+            "bias": f"{v['mean']:+.1f}",
+            "SD": f"{v['sd']:.1f}",
+            "limits of agreement": f"{v['loa_low']:+.0f} to {v['loa_high']:+.0f}",
+            "|error| <= 50 ms": f"{100 * v['within_50ms']:.1f} %",
+            "TO bias": f"{v['to']['mean']:+.1f}",
+            "TO SD": f"{v['to']['sd']:.1f}",
+        }
+        for seg, v in st.items()
+    ]
+    out.append(
+        f"\n## Stance time (IC to TO of the same foot, detected - reference, ms; matched steps at {tol})\n"
+        + _table(rows, markdown)
+        + f"\n{st['all']['n']} of {res['stance_with_reference']} matched steps whose reference has the "
+        "foot's next toe-off got a detected toe-off (none for the last step of a walking stretch, nor in a turn)"
     )
     rows = []
     for label, s in (

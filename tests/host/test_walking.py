@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from hipsense.conventions import G
-from hipsense.datasets import load_walking_trials, read_walking_sensor, walking_dir
+from hipsense.datasets import load_walking_trial, load_walking_trials, read_walking_sensor, walking_dir
 from hipsense.gait.events import EventDetectionError
 from hipsense.gait.scoring import match_nearest
 from hipsense.gait.sides import SideDetector
@@ -125,6 +125,39 @@ def test_the_closing_step_of_a_stop_is_found():
     assert len(off.ic_list_) == len(ic) - 1
 
 
+@pytest.mark.parametrize("fs", [100.0, 208.0])
+def test_toe_off_is_the_end_of_braking_after_the_next_contact(fs):
+    """The forward acceleration's minimum after the next contact, within the double support; the
+    last step of the walk has none."""
+    data, truth = _synthetic_walk(fs)
+    ev = WalkingContactDetector().detect(data, sampling_rate_hz=fs).events_
+    to, ic = ev["to"].to_numpy(), ev["ic"].to_numpy()
+    assert np.isnan(to[-1]) and np.isfinite(to[:-1]).all()
+    after_next = (to[:-1] - ic[1:]) / fs
+    # Synthetic braking: a 60 ms fall from each forward peak, then the rise to the next one.
+    assert (after_next > 0.03).all() and (after_next < 0.4 * 0.55).all()
+    np.testing.assert_allclose(ev["to_s"].to_numpy()[:-1], to[:-1] / fs)
+    late = WalkingContactDetector(max_double_support=0.01).detect(data, sampling_rate_hz=fs).events_
+    assert late["to"].isna().all()
+
+
+def test_no_toe_off_while_the_pelvis_turns():
+    """In a pivot the stance foot can stay down through several braking cycles: steps whose stance
+    turns the pelvis by more than max_turn_deg get no toe-off, the others keep theirs."""
+    fs = 100.0
+    data, _ = _synthetic_walk(fs)
+    t = data["t_s"].to_numpy()
+    data["gyr_is"] = np.where((t > 10.0) & (t < 13.0), 120.0, 0.0)  # 360 degrees in 3 s
+    ev = WalkingContactDetector().detect(data, sampling_rate_hz=fs).events_
+    ic_s, to = ev["ic_s"].to_numpy(), ev["to"].to_numpy()
+    turning = (ic_s > 10.0) & (ic_s < 12.5)
+    assert turning.sum() >= 3 and np.isnan(to[turning]).all()
+    straight = (ic_s < 9.0) | ((ic_s > 13.5) & (ic_s < ic_s[-1]))
+    assert np.isfinite(to[straight]).all()
+    wide = WalkingContactDetector(max_turn_deg=400.0).detect(data, sampling_rate_hz=fs).events_
+    assert np.isfinite(wide["to"].to_numpy()[:-1]).all()
+
+
 def test_a_second_wiggle_within_a_step_is_not_a_step():
     fs = 100.0
     data, truth = _synthetic_walk(fs, wiggle=2.5, seed=3)  # a second fall 3/4 as steep as the first
@@ -228,14 +261,29 @@ def test_real_footsteps_are_swings_ending_at_heel_strike(walking_results):
 
 @pytest.mark.shared_data
 def test_real_walking_steps_regression(walking_results):
-    """110 trials at L5, IC within 100 ms. Achieved: F1 0.953 overall, 0.973 in straight walking."""
+    """110 trials at L5, IC within 100 ms. Achieved: F1 0.951 overall, 0.972 in straight walking,
+    0.974 at 250 ms."""
     _, _, res = walking_results
     assert res["n_trials"] == 110 and res["n_reference"] == 3746
-    assert res["steps"]["all@100ms"]["F1"] >= 0.94
-    assert res["steps"]["straight@100ms"]["F1"] >= 0.965
-    assert res["steps"]["all@250ms"]["F1"] >= 0.965
+    assert res["steps"]["all@100ms"]["F1"] >= 0.948
+    assert res["steps"]["straight@100ms"]["F1"] >= 0.969
+    assert res["steps"]["all@250ms"]["F1"] >= 0.971
     e = res["ic_error_ms"]
-    assert abs(e["mean"]) <= 12 and e["sd"] <= 28  # achieved -4.0 and 23.0 ms
+    assert abs(e["mean"]) <= 6 and e["sd"] <= 25  # achieved -4.1 and 22.9 ms
+
+
+@pytest.mark.shared_data
+def test_real_walking_stance_time_regression(walking_results):
+    """Stance time (IC to the same foot's TO) against the foot sensors. Achieved on 3,107 matched
+    steps: bias +13.2 ms, SD 37.9 ms, limits of agreement -61 to +87 ms, 89.4 % within 50 ms; 3,107
+    of the 3,373 matched steps with a reference toe-off have one (none in turns or at stops)."""
+    _, _, res = walking_results
+    st = res["stance"]["all"]
+    assert st["n"] >= 0.9 * res["stance_with_reference"]
+    assert abs(st["mean"]) <= 17 and st["sd"] <= 42
+    assert st["loa_low"] >= -70 and st["loa_high"] <= 95
+    assert st["within_50ms"] >= 0.88
+    assert abs(st["to"]["mean"]) <= 13 and st["to"]["sd"] <= 36  # achieved +9.3 and 32.5 ms
 
 
 @pytest.mark.shared_data
@@ -255,3 +303,32 @@ def test_real_trials_with_swapped_sides_are_consistently_reversed(walking_result
     per = res["per_trial"].set_index("trial")
     for name in bench.SWAPPED_SIDE_TRIALS:
         assert per.loc[name, "side (ref IC)"] < 0.05
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("name", ["2-3", "3-4", "13-1"])
+def test_real_turns_and_stops_keep_their_steps_through_analyse(shared_data, name):
+    """Through ``analyse`` (bouts, then walking contacts in walking bouts) no step the walking detector
+    finds inside the trial is lost: in these trials the U-turn or the slow steps into the stop were
+    labelled unknown (heel-impact harmonics outweighed the step) and 2-5 reference steps each were
+    dropped at the bout edges."""
+    import warnings
+
+    from hipsense.analysis import analyse
+    from hipsense.datasets import WALKING_L5_RATE_HZ
+    from hipsense.recording import Recording
+
+    if walking_dir() is None:
+        pytest.skip("walking-l5-ipol is not in the shared data")
+    sensor, _ = read_walking_sensor(walking_dir() / f"{name}_lb.txt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = analyse(Recording(sensor, "sensor", WALKING_L5_RATE_HZ), n_boot=0)
+    trial = load_walking_trial(name)
+    lo, hi = (b / WALKING_L5_RATE_HZ for b in trial.bounds)
+    alone = WalkingContactDetector().detect(result.body, sampling_rate_hz=WALKING_L5_RATE_HZ).ic_list_["ic_s"]
+    alone = alone[(alone >= lo) & (alone <= hi)].to_numpy()
+    routed = result.steps["ic_s"].to_numpy()
+    i_alone, _ = match_nearest(alone, routed, 0.011)
+    assert len(i_alone) == len(alone)
+    assert (result.steps["activity"] == "walk").all()

@@ -1,9 +1,11 @@
-"""Initial contact (IC) of every walking step from the sacrum's forward acceleration.
+"""Initial contact (IC) and toe-off (TO) of every walking step from the sacrum's forward acceleration.
 
 The physics in one line: at heel strike the leading leg starts to push backward on the body, so the
 pelvis, which was accelerating forward through the end of the previous stance (the trailing leg's push
 off), starts braking. At the lower back the anterior-posterior acceleration therefore peaks just before
-each contact and then falls steeply (Zijlstra & Hof 2003). Walking has no flight phase, so
+each contact and then falls steeply (Zijlstra & Hof 2003). The braking lasts through double support
+and ends when the trailing foot leaves the ground: its end (the minimum of the forward acceleration
+after the next contact) is that foot's toe-off. Walking has no flight phase, so
 :class:`~hipsense.gait.events.RunningContactDetector` finds nothing in it, by design; this detector
 covers walking.
 """
@@ -25,6 +27,9 @@ MIN_DURATION_S = 1.0
 MIN_SAMPLING_RATE_HZ = 40.0
 #: Used as the step period when too few steps are found to measure it, s (about 110 steps/min).
 DEFAULT_STEP_PERIOD_S = 0.55
+#: Steps further apart than this many local periods are not consecutive (a missed step or a pause):
+#: the earlier one gets no toe-off.
+TO_MAX_STEP_PERIODS = 1.6
 
 
 class WalkingContactDetector(Algorithm):
@@ -48,20 +53,31 @@ class WalkingContactDetector(Algorithm):
     5. **IC.** The maximum of the forward acceleration (low-passed at ``event_lowpass_hz``) in the
        ``peak_search_s`` before each step's steepest braking: the forward peak that precedes the
        deceleration at heel strike (Zijlstra & Hof 2003).
+    6. **TO.** A step's foot leaves the ground in the double support after the next step's IC, when
+       the braking that contact started ends: the first minimum of the braking signal's forward
+       acceleration (low-passed at ``step_lowpass_hz``) after the next IC, if it comes within
+       ``max_double_support`` local periods of it. The last step of a walking stretch (no next step
+       within ``TO_MAX_STEP_PERIODS`` periods) has no toe-off, nor has a step in which the pelvis
+       turns more than ``max_turn_deg`` (yaw rate ``gyr_is`` integrated from IC to TO; when there is
+       a gyroscope): in a pivot the stance foot may stay down for a second or more while the braking
+       rhythm goes on.
 
     Vectorised numpy/scipy: one hour at 208 Hz takes about 0.05 s.
 
     Data requirements: body-frame ``acc_pa`` in m/s^2 (forward positive, after alignment; the gravity
     component of a constant residual tilt is removed by the derivative), at least
     ``MIN_DURATION_S`` long, no NaN, 40 Hz or more (validated at 100 Hz, and at 208 Hz after
-    resampling). ``acc_is``, ``acc_ml``, the gyroscope and ``t_s`` are ignored. Pass walking bouts (from
+    resampling). ``gyr_is`` (deg/s), when present, withholds toe-offs in turns; ``acc_is``,
+    ``acc_ml``, the rest of the gyroscope and ``t_s`` are ignored. Pass walking bouts (from
     :class:`~hipsense.gait.bouts.ActivityBoutDetector`); standing yields no steps, running yields its
     braking peaks, which :class:`~hipsense.gait.events.RunningContactDetector` times better.
 
-    Validation (docs/validation-walking.md): 110 real trials of 19 adults, Xsens at L5, reference
-    from foot-worn sensors, IC within 100 ms: F1 0.953 (0.973 in straight walking), IC error
-    -4 +/- 23 ms. The weak points are steps inside a U-turn (pivots and shuffles with little braking,
-    F1 0.68), the closing step of a stop (recall 0.46) and the first step from standing (0.85).
+    Validation (docs/validation-walking.md, docs/validation.md): 110 real trials of 19 adults, Xsens
+    at L5, reference from foot-worn sensors, IC within 100 ms: F1 0.951 (0.972 in straight walking),
+    IC error -4 +/- 23 ms. The weak points are steps inside a U-turn (pivots and shuffles with little
+    braking, F1 0.67), the closing step of a stop (recall 0.46) and the first step from standing
+    (0.85). Stance time (IC to TO) against the foot sensors: see ``benchmarks/walking.py``; U-turn
+    pivots, whose stance is long, come out far too short.
 
     Parameters
     ----------
@@ -89,6 +105,12 @@ class WalkingContactDetector(Algorithm):
         How far before the steepest braking the forward peak (the IC) is searched.
     closing_step
         Whether to look for the closing step of each stop.
+    max_double_support
+        Latest TO after the next step's IC, in local step periods. Double support is about a quarter
+        of a step (0.25 +/- 0.10 in the validation data).
+    max_turn_deg
+        Most pelvic yaw over a stance that still gets a toe-off, degrees (straight walking: about
+        +/-5 degrees; a U-turn is 180 degrees over 3-5 steps). Chosen on the validation data.
 
     Attributes
     ----------
@@ -97,7 +119,8 @@ class WalkingContactDetector(Algorithm):
         from the first sample), as in mobgap.
     events_
         ``ic_list_`` plus ``braking_g_per_s`` (the step's braking peak), ``relative_braking`` (to the
-        local envelope), ``closing`` (True for a closing step) and ``step_period_s`` (local period).
+        local envelope), ``closing`` (True for a closing step), ``step_period_s`` (local period) and
+        ``to``/``to_s`` (the toe-off of the step's foot, sample index and seconds; NaN where none).
     step_period_s_
         Median step period over the data (NaN with fewer than two steps).
     signal_g_per_s_
@@ -165,6 +188,8 @@ class WalkingContactDetector(Algorithm):
         stop_after_periods: float = 2.5,
         peak_search_s: float = 0.1,
         closing_step: bool = True,
+        max_double_support: float = 0.4,
+        max_turn_deg: float = 30.0,
     ) -> None:
         self.step_lowpass_hz = step_lowpass_hz
         self.event_lowpass_hz = event_lowpass_hz
@@ -177,6 +202,8 @@ class WalkingContactDetector(Algorithm):
         self.stop_after_periods = stop_after_periods
         self.peak_search_s = peak_search_s
         self.closing_step = closing_step
+        self.max_double_support = max_double_support
+        self.max_turn_deg = max_turn_deg
 
     # -- public -------------------------------------------------------------------------------------
     def detect(self, data: pd.DataFrame, *, sampling_rate_hz: float) -> WalkingContactDetector:
@@ -245,8 +272,35 @@ class WalkingContactDetector(Algorithm):
         ic, first = np.unique(ic, return_index=True)
         anchors, is_closing = anchors[first], is_closing[first]
 
-        self._store(fs, n, braking, envelope, ic, anchors, is_closing, len(peaks), n_merged)
+        # 6. TO: the end of the braking after the next step's IC.
+        to = self._toe_off(braking, ic, fs)
+        if "gyr_is" in data and len(ic):
+            yaw = np.cumsum(np.nan_to_num(data["gyr_is"].to_numpy(dtype=float))) / fs
+            has = np.isfinite(to)
+            turn = np.zeros(len(ic))
+            turn[has] = np.abs(yaw[to[has].astype(np.int64)] - yaw[ic[has]])
+            to[turn > self.max_turn_deg] = np.nan
+        self._store(fs, n, braking, envelope, ic, to, anchors, is_closing, len(peaks), n_merged)
         return self
+
+    def _toe_off(self, braking: np.ndarray, ic: np.ndarray, fs: float) -> np.ndarray:
+        """TO of each step (sample, NaN where none): the end of the braking (a minimum of the
+        low-passed forward acceleration) after the next step's IC."""
+        period = self._period(ic, fs) * fs
+        to = np.full(len(ic), np.nan)
+        if len(ic) > 1:
+            ends = np.flatnonzero((braking[:-1] > 0) & (braking[1:] <= 0)) + 1
+            nxt = ic[1:]
+            j = np.searchsorted(ends, nxt, side="right")
+            found = j < len(ends)
+            end = ends[np.minimum(j, max(len(ends) - 1, 0))] if len(ends) else np.zeros(len(nxt), np.int64)
+            ok = (
+                found
+                & (end - nxt <= self.max_double_support * period[1:])
+                & (nxt - ic[:-1] <= TO_MAX_STEP_PERIODS * period[:-1])
+            )
+            to[:-1] = np.where(ok, end, np.nan)
+        return to
 
     # -- steps of the method --------------------------------------------------------------------------
     def _envelope(self, braking: np.ndarray, fs: float) -> np.ndarray:
@@ -294,6 +348,8 @@ class WalkingContactDetector(Algorithm):
                 "min_step_fraction",
                 "stop_after_periods",
                 "peak_search_s",
+                "max_double_support",
+                "max_turn_deg",
             ),
             column="acc_pa",
             task="walking step detection",
@@ -308,6 +364,7 @@ class WalkingContactDetector(Algorithm):
         braking: np.ndarray,
         envelope: np.ndarray,
         ic: np.ndarray,
+        to: np.ndarray,
         anchors: np.ndarray,
         is_closing: np.ndarray,
         n_candidates: int,
@@ -322,6 +379,8 @@ class WalkingContactDetector(Algorithm):
             relative_braking=braking[anchors] / np.maximum(envelope[anchors], 1e-12),
             closing=is_closing,
             step_period_s=period,
+            to=to,
+            to_s=to / fs,
         )
         gaps = np.diff(ic) / fs
         plausible = gaps[(gaps >= 0.25) & (gaps <= 2.0)]
