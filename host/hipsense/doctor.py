@@ -9,7 +9,8 @@ What it looks at, in this order (docs/store.md, "When something is wrong"):
 3. raw-file rows that no session uses: deleted (their file then counts as an orphan);
 4. files in ``raw/`` that no session holds (an import killed between placing the file and writing its
    row, or something put there by hand): moved to ``quarantine/``, from where ``hipsense import`` takes
-   them back under the right runner;
+   them back under the right runner; watch files in ``watch/`` that no session links (left by a
+   forget before 0.2, or put there by hand): moved to ``quarantine/`` too;
 5. sessions whose raw file is missing (put back from the quarantine when an intact copy is there) or
    does not match its hash (the damaged file goes to the quarantine; the session keeps its figures);
 6. sessions whose row cannot be read (a start time no calendar holds, a figure that is not a number, a
@@ -31,6 +32,7 @@ from pathlib import Path
 from hipsense import library
 from hipsense.formats.session_spec import HEADER_MAGIC
 from hipsense.store import Derived, Store, StoreError, session_row_problem, sha256_file
+from hipsense.store_queries import WATCH_DIR
 from hipsense.store_rows import parse_summary
 from hipsense.trends.sessions import session_row
 
@@ -133,7 +135,7 @@ def _check_files_and_rows(store: Store, report: DoctorReport, found: Callable[..
     report.sessions = len(held)
     for path in _raw_files(store):
         report.raw_files += 1
-        sha = _sha_of(store, path)
+        sha = _sha_of(store.raw_dir, path)
         if sha in held:
             continue
         problem = "no session holds it" if sha else "not a raw file (its name is not a sha256)"
@@ -142,6 +144,21 @@ def _check_files_and_rows(store: Store, report: DoctorReport, found: Callable[..
             "orphan file",
             _rel(store, path),
             problem,
+            f"moved to {_quarantined(store, name)}",
+            "move it to the quarantine",
+            lambda path=path, name=name: store.quarantine(path, name),
+        )
+
+    linked = {sha for (sha,) in store.db.execute("SELECT fit_sha256 FROM watch_links")}
+    for path in _files(store.root / WATCH_DIR):
+        sha = _sha_of(store.root / WATCH_DIR, path)
+        if sha in linked:
+            continue
+        name = f"{sha}.fit" if sha else path.name
+        found(
+            "orphan file",
+            _rel(store, path),
+            "no session links this watch file" if sha else "not a watch file (its name is not a sha256)",
             f"moved to {_quarantined(store, name)}",
             "move it to the quarantine",
             lambda path=path, name=name: store.quarantine(path, name),
@@ -225,15 +242,21 @@ def _quarantined(store: Store, name: str) -> str:
 
 def _raw_files(store: Store) -> Iterator[Path]:
     """Every file under ``raw/`` but the import temporaries."""
-    for folder, _, names in os.walk(store.raw_dir):
+    for path in _files(store.raw_dir):
+        if not (path.parent == store.raw_dir and path.name.startswith(".import-")):
+            yield path
+
+
+def _files(top: Path) -> Iterator[Path]:
+    for folder, _, names in os.walk(top):
         for n in sorted(names):
-            if not (folder == str(store.raw_dir) and n.startswith(".import-")):
-                yield Path(folder) / n
+            yield Path(folder) / n
 
 
-def _sha_of(store: Store, path: Path) -> str | None:
-    """The sha256 a raw file's place names (``raw/ab/cdef...``), None when it is not such a place."""
-    rel = path.relative_to(store.raw_dir).parts
+def _sha_of(top: Path, path: Path) -> str | None:
+    """The sha256 a content-addressed file's place names (``top/ab/cdef...``), None when it is not
+    such a place."""
+    rel = path.relative_to(top).parts
     sha = "".join(rel) if len(rel) == 2 and len(rel[0]) == 2 else ""
     return sha if len(sha) == 64 and all(c in "0123456789abcdef" for c in sha) else None
 

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 #: Linked per-step columns (metric registry entries of kind "linked").
 LINKED_COLUMNS = ("speed_mps", "grade_pct", "heart_rate_bpm")
-WATCH_DIR = "watch"  # where the store keeps watch files (content-addressed, read-only), beside raw/
 
 
 class LinkError(HipsenseError):
@@ -67,7 +66,7 @@ def _keep_watch_file(store: Store, path: Path, data: bytes) -> tuple[str, Path]:
     import hashlib
 
     sha = hashlib.sha256(data).hexdigest()
-    final = store.root / WATCH_DIR / sha[:2] / sha[2:]
+    final = store.watch_path(sha)
     if not final.exists():
         final.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
         tmp = final.parent / f".tmp-{os.getpid()}-{sha[:8]}"
@@ -126,7 +125,7 @@ def link_session(store: Store, session_id: int, fit_path: str | Path | None = No
         if link is None:
             raise LinkError(f"session {session_id} has no watch linked yet: give the FIT file")
         sha, name = link["fit_sha256"], link["original_name"]
-        path = store.root / WATCH_DIR / sha[:2] / sha[2:]
+        path = store.watch_path(sha)
     else:
         path, name = Path(fit_path), Path(fit_path).name
     data, watch = load_fit(path)

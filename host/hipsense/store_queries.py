@@ -61,6 +61,18 @@ def session_row_problem(row: Sequence[Any]) -> str | None:
     return next((c for c in checks if c is not None), None)
 
 
+#: Where the store keeps linked watch files (FIT), beside raw/.
+WATCH_DIR = "watch"
+
+
+def _content_path(folder: Path, sha256: object) -> Path:
+    """``folder/ab/cdef...`` for a sha256; a name from a damaged or forged row that is not one gives a
+    path inside ``folder`` that holds nothing, never one outside it (``../`` or an absolute path)."""
+    if isinstance(sha256, str) and len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256):
+        return folder / sha256[:2] / sha256[2:]
+    return folder / "not-a-sha256"
+
+
 class Queries:
     """The reading half of :class:`~hipsense.store.Store` (which provides the attributes below)."""
 
@@ -70,7 +82,11 @@ class Queries:
     raw_dir: Path
 
     def raw_path(self, sha256: str) -> Path:
-        return self.raw_dir / sha256[:2] / sha256[2:]
+        return _content_path(self.raw_dir, sha256)
+
+    def watch_path(self, sha256: str) -> Path:
+        """Where a linked watch file is kept (content-addressed, like the raw files; hipsense.link)."""
+        return _content_path(self.root / WATCH_DIR, sha256)
 
     def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run ``fn(db)`` in one write transaction (taken at once, so concurrent writers queue).

@@ -30,6 +30,9 @@ class Forgotten:
     original_name: str | None
     quarantined: Path | None
     purged: bool = False
+    #: The linked watch file, when no other session links it: quarantined, or deleted with purge.
+    watch_quarantined: Path | None = None
+    watch_purged: bool = False
 
 
 class Removal(Queries):
@@ -72,7 +75,11 @@ class Removal(Queries):
             raise StoreError(f"no session {session_id} in {self.root}; `hipsense sessions` lists them")
         sha, runner, name, kind = row
         raw = self.raw_path(sha)
-        moved: list[Path] = []
+        link = self.db.execute(
+            "SELECT fit_sha256 FROM watch_links WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        moved: list[tuple[Path, Path]] = []  # (where it went, where it was), raw file first
+        watch_moved: list[tuple[Path, Path]] = []
 
         def remove(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM steps WHERE session_id = ?", (session_id,))
@@ -82,19 +89,40 @@ class Removal(Queries):
                 db.execute("DELETE FROM raw_files WHERE sha256 = ?", (sha,))
                 if raw.is_file():
                     suffix = ".csv" if kind == "csv" else ".hsn"
-                    moved.append(self.quarantine(raw, f"{sha}{suffix}"))
+                    moved.append((self.quarantine(raw, f"{sha}{suffix}"), raw))
+            # The watch link's row goes with the session (ON DELETE CASCADE); its file goes too unless
+            # another session links the same watch file: a runner's data leaves with the session.
+            if link is not None and (watch := self.watch_path(link[0])).is_file():
+                others = db.execute(
+                    "SELECT 1 FROM watch_links WHERE fit_sha256 = ? AND session_id != ?",
+                    (link[0], session_id),
+                ).fetchone()
+                if others is None:
+                    watch_moved.append((self.quarantine(watch, f"{link[0]}.fit"), watch))
 
         try:
             self._write(remove)
         except BaseException:
-            if moved and moved[0].exists() and not raw.exists():
-                os.replace(moved[0], raw)
+            for kept, home in moved + watch_moved:
+                if kept.exists() and not home.exists():
+                    os.replace(kept, home)
             raise
-        where = moved[0] if moved else None
-        if purge and where is not None:
-            where.unlink()
-            where = None
-        return Forgotten(session_id, runner, name, where, purged=purge)
+        where = moved[0][0] if moved else None
+        watch_where = watch_moved[0][0] if watch_moved else None
+        if purge:
+            for kept in (where, watch_where):
+                if kept is not None:
+                    kept.unlink()
+            where = watch_where = None
+        return Forgotten(
+            session_id,
+            runner,
+            name,
+            where,
+            purged=purge,
+            watch_quarantined=watch_where,
+            watch_purged=purge and bool(watch_moved),
+        )
 
     def temporaries(self, older_than_s: float = 0.0) -> list[Path]:
         """Import temporaries in ``raw/`` last written more than ``older_than_s`` ago."""

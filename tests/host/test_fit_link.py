@@ -296,3 +296,64 @@ def test_export_carries_the_linked_columns(run, home, tmp_path):
     table = pd.read_csv(steps_csv)
     assert {"speed_mps", "grade_pct", "heart_rate_bpm"} <= set(table.columns)
     assert table["speed_mps"].notna().mean() > 0.9
+
+
+def test_forget_takes_the_watch_file_with_the_session(run, tmp_path, monkeypatch, capsys):
+    """A runner's data leaves with the session: the linked watch file goes to the quarantine with the
+    raw file, and `--purge` deletes both; a watch file another session still links stays."""
+    home = tmp_path / "home3"
+    monkeypatch.setenv(HOME_ENV, str(home))
+    t_unix, fields, _ = watch_of(run, 5.0)
+    fit = write_watch(tmp_path / "w.fit", t_unix, **fields)
+    for name in ("a.hsn", "b.hsn", "c.hsn"):  # three sessions, the same run at three start times
+        start = START + 86400 * ("abc".index(name[0]))
+        path = run.write_device_file(tmp_path / name, start_time_unix=start)
+        assert main(["import", str(path), "--runner", "ana", "-q"]) == 0
+    with Store(home, create=False) as store:
+        a, b, c = (int(i) for i in store.sessions().sort_values("start_time")["id"])
+    assert main(["link", str(a), str(fit), "-q"]) == 0
+    (kept,) = [p for p in (home / "watch").rglob("*") if p.is_file()]
+    # The same watch file linked to b as well (as if the runner had linked it twice): it stays for b.
+    with Store(home, create=False) as store:
+        store.db.execute(
+            "INSERT INTO watch_links SELECT ?, fit_sha256, original_name, offset_s, confidence, method, "
+            "linked_at, summary FROM watch_links WHERE session_id = ?",
+            (b, a),
+        )
+        store.db.commit()
+    capsys.readouterr()
+    assert main(["forget", str(a)]) == 0
+    assert "its watch file" not in capsys.readouterr().out and kept.is_file()
+    assert main(["forget", str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "its watch file is in " in out and not kept.exists()
+    assert sorted(p.suffix for p in (home / "quarantine").iterdir()) == [".fit", ".hsn", ".hsn"]
+    # Purge: linked again to c, then forgotten with --purge: nothing of it is left anywhere.
+    fit_c = write_watch(tmp_path / "c.fit", t_unix + 2 * 86400, **fields)
+    assert main(["link", str(c), str(fit_c), "-q"]) == 0
+    assert main(["forget", str(c), "--purge"]) == 0
+    assert capsys.readouterr().out.strip().endswith("its raw file was deleted; its watch file was deleted")
+    assert not any(p.is_file() for p in (home / "watch").rglob("*"))
+    # A watch file no session links (left by an older forget, or put there by hand): doctor moves it.
+    stray = home / "watch" / "ab" / ("c" * 62)
+    stray.parent.mkdir(exist_ok=True)
+    stray.write_bytes(fit.read_bytes())
+    assert main(["doctor", "--dry-run"]) != 0 and stray.is_file()
+    assert "1 found" in capsys.readouterr().out
+    main(["doctor"])
+    assert not stray.exists() and (home / "quarantine" / ("ab" + "c" * 62 + ".fit")).is_file()
+
+
+def test_a_forged_file_name_in_the_store_never_points_outside_it(tmp_path):
+    """Content-addressed paths come from database rows: a row that is not a sha256 (a damaged or forged
+    store) names nothing, and never a file outside the store's folders."""
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep me")
+    with Store(tmp_path / "home4") as store:
+        for bad in ("../../precious.txt", "/" + str(outside), str(outside), "ab", "", "AB" * 32, None):
+            for place in (store.raw_path(bad), store.watch_path(bad)):
+                assert place.resolve().is_relative_to(store.root.resolve()), (bad, place)
+                assert not place.exists()
+        good = "0123456789abcdef" * 4
+        assert store.watch_path(good) == store.root / "watch" / good[:2] / good[2:]
+    assert outside.read_text() == "keep me"

@@ -38,6 +38,10 @@ def _cmd_forget(args: argparse.Namespace) -> int:
                 if gone.quarantined
                 else "it had no raw file"
             )
+            if gone.watch_purged:
+                where += "; its watch file was deleted"
+            elif gone.watch_quarantined:
+                where += f"; its watch file is in {gone.watch_quarantined}"
             console.print(
                 f"forgot session {sid} ({escape(str(gone.original_name))}, runner "
                 f"{escape(str(gone.runner))}): {escape(where)}",
