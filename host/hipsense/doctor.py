@@ -9,8 +9,8 @@ What it looks at, in this order (docs/store.md, "When something is wrong"):
 3. raw-file rows that no session uses: deleted (their file then counts as an orphan);
 4. files in ``raw/`` that no session holds (an import killed between placing the file and writing its
    row, or something put there by hand): moved to ``quarantine/``, from where ``hipsense import`` takes
-   them back under the right runner; watch files in ``watch/`` that no session links (left by a
-   forget before 0.2, or put there by hand): moved to ``quarantine/`` too;
+   them back under the right runner; watch files in ``watch/`` that no session links (left by an
+   older version's forget, or put there by hand): moved to ``quarantine/`` too;
 5. sessions whose raw file is missing (put back from the quarantine when an intact copy is there) or
    does not match its hash (the damaged file goes to the quarantine; the session keeps its figures);
 6. sessions whose row cannot be read (a start time no calendar holds, a figure that is not a number, a
