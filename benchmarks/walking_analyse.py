@@ -9,7 +9,10 @@ of rows dropped at random) and read back through the CSV reader, to show the fig
 (issue 14: the recording's own clock).
 
 benchmarks/walking.py scores the walking detector on its own; this one shows what `hipsense analyze`
-gives a user on the same data. Prints figures; tests/host/test_walking.py holds the thresholds.
+gives a user on the same data, and where its missed steps are: by place in the trial (the first
+step, straight walking, the U-turn, the closing step of the stop) and by cause (lost by the route,
+i.e. found by the walking detector on the same body frame but not in the step table, or missed by
+the detector itself). Prints figures; tests/host/test_walking.py holds the thresholds.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ from hipsense.datasets import WALKING_L5_RATE_HZ as RATE_HZ
 from hipsense.datasets import read_walking_sensor, walking_dir, walking_trial_names
 from hipsense.formats.load import load_recording
 from hipsense.gait.scoring import match_nearest
+from hipsense.gait.walking import WalkingContactDetector
 from hipsense.recording import Recording
 
 TOLERANCE_S = 0.100
+PLACES = ("first", "straight", "uturn", "closing")
 #: Trials whose reference feet look swapped (docs/validation-walking.md); left out of side accuracy.
 SWAPPED_SIDE_TRIALS = ("4-1", "4-2")
 
@@ -69,17 +74,30 @@ def score(name: str, logger_dir: Path | None = None) -> dict:
     lo, hi = (int(v) / RATE_HZ for v in meta["TrialBoundaries"])
     keep = (ref_ic >= lo) & (ref_ic <= hi)
     ref_ic, ref_side = ref_ic[keep], ref_side[keep]
+    turn_lo, turn_hi = (int(v) / RATE_HZ for v in meta["UTurnBoundaries"])
+    place = np.where((ref_ic >= turn_lo) & (ref_ic <= turn_hi), "uturn", "straight").astype(object)
+    if len(place):
+        place[0], place[-1] = "first", "closing"
+    alone = np.zeros(0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = analyse(recording, n_boot=0)
         det = result.steps
+        # The detector on its own on the same body frame: what the route could have kept.
+        found = WalkingContactDetector().detect(result.body, sampling_rate_hz=result.sampling_rate_hz)
+        alone = np.asarray(result.body["t_s"].to_numpy()[found.ic_list_["ic"].to_numpy()], dtype=float)
     except NotRunningError:
         det = pd.DataFrame({"ic_s": [], "side": [], "activity": []})
     ic = det["ic_s"].to_numpy(dtype=float)
     window = (ic >= lo - TOLERANCE_S) & (ic <= hi + TOLERANCE_S)
     ic, side = ic[window], det["side"].to_numpy()[window]
     i_ref, i_det = match_nearest(ref_ic, ic, TOLERANCE_S)
+    missed = np.ones(len(ref_ic), dtype=bool)
+    missed[i_ref] = False
+    j_ref, _ = match_nearest(ref_ic, alone, TOLERANCE_S)
+    by_detector = np.zeros(len(ref_ic), dtype=bool)
+    by_detector[j_ref] = True
     return {
         "trial": name,
         "TP": len(i_ref),
@@ -90,6 +108,9 @@ def score(name: str, logger_dir: Path | None = None) -> dict:
         "side_n": len(i_ref),
         "walk_steps": int((det["activity"] == "walk").sum()),
         "run_steps": int((det["activity"] == "run").sum()),
+        **{f"FN_{p}": int((missed & (place == p)).sum()) for p in PLACES},
+        **{f"ref_{p}": int((place == p).sum()) for p in PLACES},
+        "FN_lost_by_route": int((missed & by_detector).sum()),
     }
 
 
@@ -122,6 +143,12 @@ def _print(title: str, rows: pd.DataFrame) -> None:
         f"{clean['side_unknown'].sum()} unknown"
     )
     print(f"  steps labelled walk {rows['walk_steps'].sum()}, run {rows['run_steps'].sum()}")
+    places = ", ".join(f"{p} {rows[f'FN_{p}'].sum()} of {rows[f'ref_{p}'].sum()}" for p in PLACES)
+    print(
+        f"  missed steps by place: {places}; lost by the route (found by the walking detector on the "
+        f"same body frame): {rows['FN_lost_by_route'].sum()}, missed by the detector: "
+        f"{fn - rows['FN_lost_by_route'].sum()}"
+    )
 
 
 if __name__ == "__main__":
