@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "host"))
 
 from hipsense.batch import run_batch  # noqa: E402
+from hipsense.batch.worker import DASK_SETTINGS  # noqa: E402
 from hipsense.export import read_table  # noqa: E402
 from hipsense.sim import scenarios, simulate_run  # noqa: E402
 
@@ -48,6 +49,14 @@ def make_cohort(folder: Path, runners: int, sessions: int, minutes: float) -> in
             run = simulate_run(scenarios.steady_run(duration_s=60 * minutes, seed=100 * r + s))
             run.write_device_file(folder / f"runner-{r + 1:02d}" / f"session-{s + 1:02d}.hsn")
     return runners * sessions
+
+
+def _worker_cpu(address: str) -> dict[str, float]:
+    """CPU seconds each worker process of the Dask cluster at ``address`` has used so far."""
+    from distributed import Client
+
+    with Client(address) as client:
+        return client.run(time.process_time)
 
 
 def main() -> None:
@@ -68,6 +77,9 @@ def main() -> None:
             f"{os.getloadavg()[0]:.2f}"
         )
         results: dict[str, tuple] = {}
+        #: CPU of each Dask worker process as a whole over the batch: the tasks plus the worker's own
+        #: event loop, heartbeats and sending the results (the tasks alone are in the report).
+        whole_worker_cpu: dict[str, dict[str, float]] = {}
 
         def timed(label: str, **kwargs) -> None:
             first: list[float] = []
@@ -90,21 +102,10 @@ def main() -> None:
         else:
             import dask
 
-            # The worker settings docs/batch.md recommends for a real cluster: no statistical profiler
-            # (a thread sampling every worker's stack every 10 ms) and no MALLOC_TRIM_THRESHOLD_, which
-            # Dask's nanny sets by default and which turns glibc's adaptive mmap threshold off, so every
-            # large numpy temporary is mapped and faulted in afresh (about 1.5-2x the CPU per file here).
+            # The settings docs/batch.md recommends for a real cluster (hipsense.batch.worker.DASK_SETTINGS):
+            # no profiler, slower periodic wake-ups, no MALLOC_TRIM_THRESHOLD_ in the nanny's environment.
             with (
-                dask.config.set(
-                    {
-                        "distributed.worker.profile.enabled": False,
-                        "distributed.nanny.pre-spawn-environ": {
-                            "OMP_NUM_THREADS": 1,
-                            "MKL_NUM_THREADS": 1,
-                            "OPENBLAS_NUM_THREADS": 1,
-                        },
-                    }
-                ),
+                dask.config.set(DASK_SETTINGS),
                 LocalCluster(
                     n_workers=args.workers,
                     threads_per_worker=1,
@@ -114,7 +115,11 @@ def main() -> None:
                     preload=["hipsense.batch.worker"],
                 ) as cluster,
             ):
-                timed(f"Dask LocalCluster, {args.workers} workers", dask_address=cluster.scheduler_address)
+                label = f"Dask LocalCluster, {args.workers} workers"
+                before = _worker_cpu(cluster.scheduler_address)
+                timed(label, dask_address=cluster.scheduler_address)
+                after = _worker_cpu(cluster.scheduler_address)
+                whole_worker_cpu[label] = {a: after[a] - before[a] for a in after if a in before}
 
         # The last column leaves the start-up out: files per second from the first result on.
         print(
@@ -143,6 +148,15 @@ def main() -> None:
             per_worker = ", ".join(f"{v:.2f}" for v in sorted(workers.values())) or f"({here:.2f} here)"
             print(
                 f"{label:<34} {own_cpu:>18.2f} {per_worker:>24} {busiest:>8.2f} {rate:>11.2f} {rate / base:>11.2f}"
+            )
+        for label, cpu in whole_worker_cpu.items():
+            r, _, own_cpu = results[label]
+            total = own_cpu + sum(cpu.values())
+            rate = len(r.analysed) / max([own_cpu, *cpu.values(), total / max(len(cpu), 1)])
+            print(
+                f"{label}, whole worker processes (tasks, event loop, sending results): CPU s "
+                f"{', '.join(f'{v:.2f}' for v in sorted(cpu.values()))}; files/CPU s {rate:.2f}, "
+                f"x 1 process {rate / (base or rate):.2f}"
             )
         reference = next(iter(results.values()))[0].out
         for r, _, _ in results.values():

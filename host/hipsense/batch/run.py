@@ -27,7 +27,7 @@ import pandas as pd
 
 from hipsense.batch.discover import Job, discover
 from hipsense.batch.procs import run_local
-from hipsense.batch.worker import FileResult, analyse_file
+from hipsense.batch.worker import FileResult, analyse_file, analyse_files
 from hipsense.errors import HipsenseError
 from hipsense.export import schema
 from hipsense.export.export import new_folder
@@ -38,6 +38,10 @@ from hipsense.export.tables import neutralise_formulas
 Progress = Callable[[int, int, Any], None]
 #: Seconds to wait for a Dask scheduler to answer.
 DASK_CONNECT_TIMEOUT_S = 10
+#: Dask tasks per worker thread a batch aims at, and the most files in one task (a task's results
+#: travel together: a few files' tables, some hundred kB).
+TASKS_PER_WORKER = 4
+MAX_FILES_PER_TASK = 8
 
 
 @dataclass
@@ -70,13 +74,6 @@ def _local(
     yield from run_local(jobs, csv_options, workers, analyse)
 
 
-def _result(future, job: Job) -> FileResult:
-    try:
-        return future.result()
-    except Exception as e:  # noqa: BLE001 - that file fails, the rest go on
-        return FileResult(job, error=f"{job.path}: the worker analysing it failed ({type(e).__name__}: {e})")
-
-
 def _dask_client(address: str, timeout_s: float):
     try:
         from distributed import Client
@@ -90,16 +87,41 @@ def _dask_client(address: str, timeout_s: float):
         raise HipsenseError(f"--dask {address}: cannot reach the Dask scheduler ({e})") from None
 
 
+def files_per_task(files: int, workers: int) -> int:
+    """Files in one Dask task: about :data:`TASKS_PER_WORKER` tasks per worker, so the scheduler's and
+    the client's work per task (about 20 ms of CPU each, measured) is shared by several files while
+    every worker still has work until the end; at most :data:`MAX_FILES_PER_TASK`."""
+    return max(1, min(MAX_FILES_PER_TASK, -(-files // (TASKS_PER_WORKER * max(1, workers)))))
+
+
 def _dask(client, jobs: list[Job], csv_options: dict) -> Iterator[FileResult]:
     from distributed import as_completed as dask_completed
 
     with client:
-        futures = {client.submit(analyse_file, job, csv_options, pure=False): job for job in jobs}
+        workers = sum(client.nthreads().values())  # worker threads now; more may join later
+        size = files_per_task(len(jobs), workers)
+        groups = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+        futures = {client.submit(analyse_files, group, csv_options, pure=False): group for group in groups}
         try:
-            # A worker that dies is Dask's to handle: it retries the file elsewhere, and after
-            # repeated deaths the future raises KilledWorker, which fails that file alone.
-            for future in dask_completed(futures):
-                yield _result(future, futures[future])
+            # A worker that dies is Dask's to handle: it retries the task elsewhere, and after repeated
+            # deaths the future raises KilledWorker; the files of that task are then sent again one
+            # task each, so that only the file that kills its worker fails.
+            done = dask_completed(futures)
+            for future in done:
+                group = futures[future]
+                try:
+                    yield from future.result()
+                except Exception as e:  # noqa: BLE001 - that file fails, the rest go on
+                    if len(group) == 1:
+                        yield FileResult(
+                            group[0],
+                            error=f"{group[0].path}: the worker analysing it failed ({type(e).__name__}: {e})",
+                        )
+                        continue
+                    for job in group:
+                        alone = client.submit(analyse_files, [job], csv_options, pure=False)
+                        futures[alone] = [job]
+                        done.add(alone)
         finally:
             client.cancel(list(futures))
 

@@ -67,6 +67,47 @@ def _analyse(job: Job, csv_options: dict[str, Any]) -> FileResult:
     )
 
 
+def analyse_files(jobs: list[Job], csv_options: dict[str, Any]) -> list[FileResult]:
+    """:func:`analyse_file` of several files: one Dask task for a few files, so the scheduler's and
+    the client's work per task is shared by them (docs/batch.md, "Speed")."""
+    return [analyse_file(job, csv_options) for job in jobs]
+
+
+#: Dask settings for a batch's workers and scheduler (docs/batch.md says how to give them to a real
+#: cluster; the benchmark's LocalCluster uses them). The first four cut periodic wake-ups that cost
+#: CPU on every worker whatever it is doing (measured on 24 files of 2 minutes on 2 workers,
+#: docs/batch.md): Dask's statistical profiler (a thread sampling the stack every 10 ms), the
+#: event-loop tick (every 20 ms), the system monitor (every 0.5 s) and the memory monitor (every
+#: 0.1 s). The last is the nanny's environment for its worker without ``MALLOC_TRIM_THRESHOLD_``,
+#: which turns glibc's adaptive mmap threshold off (every large numpy temporary mapped and zeroed
+#: afresh), keeping one thread per numerical library.
+DASK_SETTINGS: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.nanny.pre-spawn-environ": {
+        "OMP_NUM_THREADS": 1,
+        "MKL_NUM_THREADS": 1,
+        "OPENBLAS_NUM_THREADS": 1,
+    },
+}
+
+
+def dask_environment() -> dict[str, str]:
+    """:data:`DASK_SETTINGS` as the environment variables ``dask worker`` and ``dask scheduler`` read."""
+    return {
+        "DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
+        for key, value in DASK_SETTINGS.items()
+    }
+
+
+def dask_setup(worker: Any = None) -> None:
+    """Run by a Dask worker started with ``--preload hipsense.batch.worker``: the analysis imported at
+    start-up (numpy, scipy, pandas and hipsense: about 1.3 CPU s) rather than in its first task."""
+    import hipsense.library  # noqa: F401
+
+
 def serve(conn, csv_options: dict[str, Any], analyse=analyse_file) -> None:
     """A local worker process's loop (hipsense.batch.procs): a job in, its result out, until the pipe
     closes."""
