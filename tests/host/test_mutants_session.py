@@ -166,6 +166,8 @@ def test_build_header_carries_every_field_over_in_si_units():
         300,
     )
     assert (h.header_length, h.codec, h.format_version, h.flags) == (300, 1, (1, 1), 0)
+    # build_header copies the codec as it is (check_bounds, not build_header, refuses other codecs)
+    assert build_header(fields(codec=2), []).codec == 2
 
 
 def test_build_header_warns_of_an_unknown_mounting_and_flags_and_takes_overrides():
@@ -566,5 +568,6 @@ def test_scanner_checks_only_whole_blocks_inside_the_file():
     assert scan.next_block(0) == 16 and scan.next_block(16) == 16 and scan.is_block(16)
     assert not scan.is_block(2) and not scan.is_block(17)
     assert scan.next_block(17) is None
+    assert _Scanner(blk(0), BS).next_block(0) == 0  # "at or after start": a block at byte 0 counts
     assert _Scanner(data[:-1], BS).next_block(0) is None
     assert not _Scanner(b"HSBK" + bytes(10), BS).is_block(0)
