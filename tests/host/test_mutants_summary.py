@@ -451,3 +451,54 @@ def test_replicates_holding_one_side_only_do_not_crash_the_bootstrap():
     im = _summarize(steps, n_boot=500).side("impact_g")
     assert (im.left, im.right, im.difference) == (2.0, 20.0, -18.0)
     assert im.left_ci_low == llo and im.right_ci_high == rhi
+
+
+def test_the_defaults_are_1000_replicates_and_no_walking_time():
+    # docs/metrics.md: 1000 bootstrap replicates. One more replicate moves the percentiles.
+    rng = np.random.default_rng(11)
+    values, is_left = rng.normal(1.0, 0.1, 60), np.arange(60) % 2 == 0
+    assert summary.block_bootstrap(values, is_left) == summary.block_bootstrap(values, is_left, n_boot=1000)
+    assert summary.block_bootstrap(values, is_left) != summary.block_bootstrap(values, is_left, n_boot=1001)
+    steps = _table(40, impact_g=np.r_[values[:40]])
+    kwargs = dict(source="s", algorithm_version="v", duration_s=1.0, running_time_s=1.0, quality=KNOWN)
+    default = summarize(steps, alignment={}, **kwargs)
+    assert default.walking_time_s == 0.0
+    assert default.side("impact_g") == summarize(steps, alignment={}, n_boot=1000, **kwargs).side("impact_g")
+
+
+def test_the_bootstrap_works_in_float64_and_reads_sides_as_booleans():
+    rng = np.random.default_rng(12)
+    values = rng.normal(1.0, 0.1, 50).astype(np.float32)
+    is_left = np.arange(50) % 2 == 0
+    expected = summary.block_bootstrap(values.astype(np.float64), is_left, n_boot=300)
+    assert summary.block_bootstrap(values, is_left, n_boot=300) == expected
+    # sides given as 0/1 are a mask, not row numbers
+    assert summary.block_bootstrap(values.astype(np.float64), is_left.astype(int), n_boot=300) == expected
+
+
+def test_a_step_table_with_missing_cells_as_none_is_read_as_numbers():
+    # a table read back from JSON or SQL: object columns holding floats and None
+    steps = _table(40, left={"impact_g": 2.0}, right={"impact_g": 3.0})
+    steps["activity"] = ["run"] * 34 + ["walk"] * 6
+    for c in steps.columns:
+        if c not in ("side", "activity"):
+            col = steps[c].astype(object)
+            col.iloc[[0, 35]] = None
+            steps[c] = col
+    assert steps["impact_g"].dtype == object
+    s = _summarize(steps)
+    im = s.side("impact_g")
+    assert (im.n_left, im.n_right, im.left, im.right) == (16, 17, 2.0, 3.0)
+    assert s.impact_load_g == pytest.approx(16 * 2.0 + 17 * 3.0) and s.cadence_spm == 1.0
+    # early fifth (rows 0-5): two finite left steps (row 0 is None), so only the right side counts
+    assert s.drift["impact_g"] == {"early": 3.0, "late": 3.0, "change": 0.0}
+    assert s.walking["steps"] == 6 and s.walking["cadence_spm"] == 1.0
+    assert s.walking["step_time_s_left"] == 1.0 and s.walking["step_time_s_right"] is None  # 2 finite
+
+
+def test_a_metric_without_enough_steps_does_not_stop_the_others():
+    step = np.ones(20)
+    step[::2] = np.nan  # no left step times: the first sided metric has no figures
+    s = _summarize(_table(20, step_time_s=step, left={"impact_g": 2.0}))
+    assert [c.metric for c in s.sides] == [m.name for m in registry.sided()]
+    assert s.side("step_time_s").left is None and s.side("impact_g").left == 2.0
