@@ -358,3 +358,177 @@ def test_a_given_first_side_alternates_within_the_first_bout_only():
     assert det.confidence_.tolist() == [1.0, 1.0, 1.0, 0.5, 0.5]
     assert det.posterior_.tolist() == [0.0, 1.0, 0.0, 0.5, 0.5]
     assert det.bout_.tolist() == [0, 0, 0, 1, 1]
+
+
+def test_contacts_one_sample_apart_or_given_as_whole_floats_are_accepted():
+    det = SideDetector().detect(_flat(100), [10, 11], sampling_rate_hz=100)
+    assert len(det.sides_) == 2
+    det = SideDetector().detect(_flat(100), np.array([10.0, 60.0]), sampling_rate_hz=100)
+    assert det.bout_.tolist() == [0, 0]
+
+
+def test_a_sampling_rate_below_one_hertz_is_accepted():
+    det = SideDetector().detect(_flat(10), [1, 5], sampling_rate_hz=0.5)
+    assert len(det.sides_) == 2
+
+
+# -- a hand-built running session ---------------------------------------------------------------------
+# Steps of 35 samples at 100 Hz; the obliquity is A cos(2 pi t / stride) with its peaks at the even
+# (left) contacts, so gyr_pa is its derivative. The detector's filters leave such a stride-periodic
+# wave as it is (6 Hz low-pass, stride-long moving means), so every step's projection is +-A.
+FS = 100.0
+STEP = 35
+IC = 70 + STEP * np.arange(16)
+N = int(IC[-1]) + STEP + 70
+
+
+def _session(amplitude_deg=2.0, shift_steps=0.0, **extra):
+    t = np.arange(N) / FS
+    w = 2 * np.pi / (2 * STEP / FS)
+    t0 = IC[0] / FS + shift_steps * STEP / FS
+    columns = {
+        "gyr_pa": -amplitude_deg * w * np.sin(w * (t - t0)),
+        "gyr_is": np.zeros(N),
+        "acc_is": np.full(N, G),
+    }
+    columns.update(extra)
+    return pd.DataFrame(columns)
+
+
+def test_running_sides_follow_the_obliquity_peaks():
+    det = SideDetector(gait="running").detect(_session(), IC, sampling_rate_hz=FS)
+    assert det.source_ == "gyroscope"
+    assert det.sides_.tolist() == ["L", "R"] * 8
+    assert det.gait_.tolist() == ["running"] * 16
+    np.testing.assert_allclose(det.score_, [1.0, -1.0] * 8, atol=0.05)
+    assert det.inferred_.tolist() == [False] * 16
+    assert det.bout_.tolist() == [0] * 16 and det.alternate_.tolist() == [0, 1] * 8
+    row = det.bouts_.iloc[0]
+    assert (row["first"], row["last"], row["gait"]) == (0, 15, "running")
+    assert row["phase"] == pytest.approx(0.0, abs=0.02) and row["roll_deg"] == pytest.approx(2.0, rel=0.05)
+    # phase 0 expected 0: d = 0, evidence 1 / (2 x 0.25^2) = 8
+    assert row["confidence"] == pytest.approx(1 / (1 + math.exp(-8)), rel=1e-3)
+    np.testing.assert_allclose(det.bout_confidence_, row["confidence"])
+    assert ((det.posterior_ > 0.99) == (det.sides_ == "L")).all()
+    assert ((det.posterior_ < 0.01) == (det.sides_ == "R")).all()
+    # right when both the bout's labelling and the chain are right, or both wrong
+    q = np.where(det.sides_ == "L", det.posterior_, 1 - det.posterior_)
+    c = row["confidence"]
+    np.testing.assert_allclose(det.confidence_, c * q + (1 - c) * (1 - q))
+
+
+def test_the_score_scales_with_nothing_but_the_median():
+    # Twice the roll: the same normalised scores, the bout's amplitude doubles.
+    a = SideDetector(gait="running").detect(_session(1.0), IC, sampling_rate_hz=FS)
+    b = SideDetector(gait="running").detect(_session(2.0), IC, sampling_rate_hz=FS)
+    np.testing.assert_allclose(a.score_, b.score_, atol=1e-9)
+    assert b.bouts_["roll_deg"].iloc[0] == pytest.approx(2 * a.bouts_["roll_deg"].iloc[0])
+
+
+def test_a_roll_below_min_roll_deg_gives_a_coin_and_unknown_running_sides():
+    weak = SideDetector(gait="running").detect(_session(0.4), IC, sampling_rate_hz=FS)
+    assert weak.bouts_["confidence"].tolist() == [0.5] and (weak.sides_ == "").all()
+    assert (weak.confidence_ == 0.5).all()
+    strong = SideDetector(gait="running").detect(_session(1.0), IC, sampling_rate_hz=FS)
+    assert strong.bouts_["confidence"].iloc[0] > 0.999 and strong.sides_.tolist() == ["L", "R"] * 8
+
+
+def test_a_runner_half_a_step_off_is_unknown_and_a_whole_step_off_is_swapped():
+    half = SideDetector(gait="running").detect(_session(shift_steps=0.5), IC, sampling_rate_hz=FS)
+    assert half.bouts_["phase"].iloc[0] == pytest.approx(0.5, abs=0.03) or half.bouts_["phase"].iloc[
+        0
+    ] == pytest.approx(-0.5, abs=0.03)
+    assert half.bouts_["confidence"].iloc[0] == pytest.approx(0.5, abs=0.1)  # d near 0.5: no evidence
+    assert (half.sides_ == "").all()
+    # An expected phase of one step means the roll peaks at the right contact: the sides swap, and
+    # the bout's own phase (measured under the swapped labels) agrees with that expectation.
+    swapped = SideDetector(gait="running", running_phase=1.0).detect(_session(), IC, sampling_rate_hz=FS)
+    assert swapped.sides_.tolist() == ["R", "L"] * 8
+    assert abs(swapped.bouts_["phase"].iloc[0]) == pytest.approx(1.0, abs=0.02)
+    assert swapped.bouts_["confidence"].iloc[0] > 0.999
+
+
+def test_a_lone_step_has_the_evidence_of_a_typical_score():
+    # One step is its own median: score 1, log-odds evidence_gain (2) x 1, no neighbours.
+    det = SideDetector(gait="running").detect(_session(), IC[:1], sampling_rate_hz=FS)
+    assert det.score_.tolist() == [1.0]
+    assert det.posterior_[0] == pytest.approx(1 / (1 + math.exp(-2.0)))
+    det = SideDetector(gait="running", evidence_gain=3.0).detect(_session(), IC[:1], sampling_rate_hz=FS)
+    assert det.posterior_[0] == pytest.approx(1 / (1 + math.exp(-3.0)))
+
+
+def test_a_step_whose_own_roll_is_reversed_keeps_its_side_from_the_chain_and_is_flagged():
+    # Step 5's roll rate is reversed: the obliquity turns back half way, so its own score is weak (and
+    # here slightly on the wrong side); the confident neighbours give it R, and it is marked inferred.
+    data = _session()
+    data.loc[IC[5] : IC[6] - 1, "gyr_pa"] *= -1
+    det = SideDetector(gait="running").detect(data, IC, sampling_rate_hz=FS)
+    assert det.sides_.tolist() == ["L", "R"] * 8
+    assert det.inferred_.tolist() == [j == 5 for j in range(16)]
+    assert abs(det.score_[5]) < 0.25
+
+
+def test_walking_sides_from_the_roll_rate_window():
+    # Walking rule: the mean roll rate over 0.05-0.35 of the step. Here it is -A w sin(pi u) < 0 after
+    # the even contacts: right by the walking rule, whatever the running rule says.
+    det = SideDetector(gait="walking").detect(_session(), IC, sampling_rate_hz=FS)
+    assert det.sides_.tolist() == ["R", "L"] * 8
+    assert det.gait_.tolist() == ["walking"] * 16
+    assert det.bouts_["confidence"].tolist() == [1.0]
+    assert np.isnan(det.bouts_["phase"].iloc[0]) and np.isnan(det.bouts_["roll_deg"].iloc[0])
+    np.testing.assert_allclose(np.abs(det.score_), 1.0, atol=0.05)
+
+
+def test_walking_sides_from_acc_ml_alone():
+    # acc_ml +-1 m/s^2 in the middle of alternate steps (0.3-0.7 of the step): positive is left.
+    ml = np.zeros(N)
+    for j, c in enumerate(IC):
+        ml[c + 10 : c + 25] = 1.0 if j % 2 else -1.0
+    data = pd.DataFrame({"acc_is": np.full(N, G), "acc_ml": ml})
+    det = SideDetector().detect(data, IC, sampling_rate_hz=FS)
+    assert det.source_ == "acc_ml"
+    assert det.sides_.tolist() == ["R", "L"] * 8
+    assert (det.gait_ == "walking").all()
+
+
+def test_weak_walking_steps_keep_their_side():
+    # walking confidence below min_side_confidence does not blank the side (unlike running)
+    det = SideDetector(gait="walking", min_side_confidence=1.0).detect(_session(), IC, sampling_rate_hz=FS)
+    assert (det.confidence_ < 1.0).all() and det.sides_.tolist() == ["R", "L"] * 8
+    det = SideDetector(gait="running", min_side_confidence=1.0).detect(_session(), IC, sampling_rate_hz=FS)
+    assert (det.sides_ == "").all()
+
+
+def test_the_vote_at_both_ends_counts_the_end_step_twice():
+    run, walk = "running", "walking"
+    assert _gait([2]) == [walk, walk, run]
+    assert _gait([3], k=4) == [walk, walk, walk, run]
+    assert _gait([], k=1) == [walk]
+
+
+def test_the_flight_window_starts_a_third_into_the_step():
+    # steps of 6 samples at 20 Hz: the window is [ic + 2, ic + 6); a dip at ic + 1 is not flight.
+    for offset, gait in ((1, "walking"), (2, "running")):
+        acc = np.full(18, G)
+        acc[np.array([0, 6, 12]) + offset] = 0.0
+        det = SideDetector().detect(pd.DataFrame({"acc_is": acc}), [0, 6, 12], sampling_rate_hz=20)
+        assert (det.gait_ == gait).all(), offset
+
+
+def test_a_step_at_the_end_of_the_data_looks_at_the_last_sample():
+    # one contact on the last sample (default period 0.5 s = 10 samples): its window is that sample.
+    for dip, gait in ((14, "running"), (13, "walking")):
+        acc = np.full(15, G)
+        acc[dip] = 0.0
+        det = SideDetector().detect(pd.DataFrame({"acc_is": acc}), [14], sampling_rate_hz=20)
+        assert det.gait_.tolist() == [gait], dip
+
+
+@pytest.mark.parametrize(("n", "gait"), [(15, "running"), (16, "walking")])
+def test_more_than_15_samples_are_low_passed_first(n, gait):
+    # 40 Hz, steps of 8 samples; a one-sample dip to 0 g in each flight window. Low-passed at 10 Hz
+    # (longer inputs only) such a spike is far shallower than the 0.2 g flight level.
+    acc = np.full(n, G)
+    acc[[4, 12]] = 0.0
+    det = SideDetector().detect(pd.DataFrame({"acc_is": acc}), [0, 8], sampling_rate_hz=40)
+    assert det.gait_.tolist() == [gait] * 2
