@@ -240,7 +240,7 @@ def _analyse(
         first_bout += len(p.bouts)
     steps = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
     quality.side_source = sources[0] if len(set(sources)) == 1 else ", ".join(sorted(set(sources)))
-    quality.doubtful_step_share = float((steps["quality"] != "").mean())
+    quality.doubtful_step_share = doubtful_share(steps["quality"])
     result = SessionResult(
         source=source,
         sampling_rate_hz=fs,
@@ -286,6 +286,22 @@ def _join_bouts(parts: list[_Segment], t: np.ndarray) -> pd.DataFrame:
     return bouts
 
 
+#: Step notes that put a value in doubt. The other notes say why a value is missing by design (the last
+#: step of a bout has no step time, a clip without a gyroscope no pelvic drop): a recording without a
+#: gyroscope is not "100 % doubtful".
+DOUBT_NOTES = ("no toe-off found", "gap in the data", "side inferred from neighbours")
+
+
+def doubtful_share(notes: pd.Series) -> float:
+    """Share of steps whose quality note holds one of :data:`DOUBT_NOTES`."""
+    if not len(notes):
+        return 0.0
+    doubt = np.zeros(len(notes), dtype=bool)
+    for text in DOUBT_NOTES:
+        doubt |= notes.str.contains(text, regex=False).to_numpy(dtype=bool)
+    return float(doubt.mean())
+
+
 def _mark_filled(steps: pd.DataFrame, recording: Recording, part: _Segment, fs: float) -> pd.DataFrame:
     """Note every step that touches a sample filled across a hole."""
     if recording.filled is None:
@@ -297,7 +313,7 @@ def _mark_filled(steps: pd.DataFrame, recording: Recording, part: _Segment, fs: 
     c = np.r_[0, np.cumsum(filled)]
     touched = (c[end] - c[start]) > 0
     steps.loc[touched, "quality"] = [
-        "; ".join(filter(None, [q, "gap in the data"])) for q in steps.loc[touched, "quality"]
+        "; ".join(filter(None, [q, DOUBT_NOTES[1]])) for q in steps.loc[touched, "quality"]
     ]
     return steps
 

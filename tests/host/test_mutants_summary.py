@@ -453,6 +453,29 @@ def test_replicates_holding_one_side_only_do_not_crash_the_bootstrap():
     assert im.left_ci_low == llo and im.right_ci_high == rhi
 
 
+def test_drift_without_sides_compares_the_alternate_step_sets():
+    """Sides not known (an accelerometer-only clip): drift per set of alternate steps, the same figures
+    as with the sides, since one set is one foot (a missed contact restarts the sets)."""
+    i = np.arange(40)
+    x = np.where(i % 2 == 0, 0.2, 0.3) + i / 1000
+    known = _table(40, contact_time_s=x)
+    unknown = known.assign(side="", ic_s=0.35 * i, bout=0)
+    d = _summarize(unknown, quality={"side_source": "unknown"}).drift["contact_time_s"]
+    assert d == _summarize(known).drift["contact_time_s"]
+    assert d["change"] == pytest.approx(0.032, abs=1e-12)
+    # One contact missed at step 20: the sets swap there, and still each holds one foot.
+    gap = unknown.drop(index=20).reset_index(drop=True)
+    gap["ic_s"] = np.r_[0.35 * np.arange(20), 0.35 * np.arange(21, 40)]
+    d_gap = _summarize(gap, quality={"side_source": "unknown"}).drift["contact_time_s"]
+    assert d_gap == _summarize(known.drop(index=20).reset_index(drop=True)).drift["contact_time_s"]
+    # 39 steps, fifth 7: early 0.203 (even steps 0-6) and 0.303 (odd), late 0.236 (34-38) and 0.336
+    assert d_gap["early"] == pytest.approx((0.203 + 0.303) / 2, abs=1e-12)
+    assert d_gap["late"] == pytest.approx((0.236 + 0.336) / 2, abs=1e-12)
+    # Sides partly known: per side, as before (the unknown steps count for neither).
+    part = known.assign(side=np.where(i < 20, "", known["side"]), ic_s=0.35 * i, bout=0)
+    assert _summarize(part).drift["contact_time_s"]["early"] is None
+
+
 def test_the_defaults_are_1000_replicates_and_no_walking_time():
     # docs/metrics.md: 1000 bootstrap replicates. One more replicate moves the percentiles.
     rng = np.random.default_rng(11)

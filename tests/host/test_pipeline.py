@@ -138,6 +138,13 @@ def test_lost_samples_are_filled_reported_and_marked(tmp_path):
     t_gap = (gap_at - run.sample_index[0]) / analysis.sampling_rate_hz
     assert 1 <= len(marked) <= 2
     assert (marked["ic_s"] <= t_gap + 0.06).all() and (marked["ic_s"] > t_gap - 0.8).all()
+    # The doubtful share counts those steps; values missing by design do not put a step in doubt.
+    share = analysis.quality.doubtful_step_share
+    assert len(marked) / len(analysis.steps) <= share < 0.2
+    no_gyro = recording.data.drop(columns=["gyr_x", "gyr_y", "gyr_z"])
+    acc_only = analyse(dataclasses.replace(recording, data=no_gyro))
+    assert acc_only.steps["quality"].str.contains("no gyroscope").all()
+    assert acc_only.quality.doubtful_step_share < 0.2
 
 
 def test_a_walking_only_recording_is_analysed_and_reported_as_walking(tmp_path, capsys):

@@ -95,7 +95,11 @@ QUALITY_FIELDS: dict[str, tuple[str, str, str]] = {
         "text",
         "what told left from right: gyroscope, acc_ml (walking), given (--first-side) or unknown",
     ),
-    "doubtful_step_share": ("float64", "0-1", "share of steps with a non-empty quality note"),
+    "doubtful_step_share": (
+        "float64",
+        "0-1",
+        "share of steps whose quality note puts a value in doubt (no toe-off found, gap in the data, side inferred from neighbours); values missing by design (no gyroscope, last step of a bout) do not count",
+    ),
     "sample_rate_hz": (
         "float64",
         "Hz",

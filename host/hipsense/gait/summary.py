@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from hipsense import metrics as registry
+from hipsense.gait.parity import step_parity
 
 
 @dataclass
@@ -279,13 +280,18 @@ def summarize(
 
     # Drift: the late fifth of the running steps against the early fifth, per side (the sides can
     # differ a lot, so a median over both would jump between them), then averaged over the sides.
+    # Sides not known: per set of alternate steps instead (one of them is one foot, whichever it is).
     k = len(steps)
     fifth = max(k // 5, 1)
+    sets = (is_left, is_right)
+    if k and not (is_left | is_right).any():
+        parity = step_parity(steps)
+        sets = (parity == 0, parity == 1)
     drift: dict[str, dict[str, float | None]] = {}
     for metric in registry.drift():
         x = steps[metric.name].to_numpy(dtype=float)
         per_side = []
-        for side_mask in (is_left, is_right):
+        for side_mask in sets:
             early, late = x[:fifth][side_mask[:fifth]], x[-fifth:][side_mask[-fifth:]]
             if np.isfinite(early).sum() >= 3 and np.isfinite(late).sum() >= 3:
                 per_side.append((np.nanmedian(early), np.nanmedian(late)))

@@ -2,8 +2,7 @@
 
 Without a side, a run still has two interleaved sets of steps (every other step is the same foot), and a
 large difference between them is worth telling, as long as nothing says which foot is which. The sets
-are built per bout: the step parity starts again at each bout and after any interval longer than
-:data:`MAX_STEP_RATIO` local step times (a missed contact would otherwise swap the sets mid-run).
+come from :func:`hipsense.gait.parity.step_parity`.
 """
 
 from __future__ import annotations
@@ -14,26 +13,10 @@ import numpy as np
 import pandas as pd
 
 from hipsense import metrics as registry
-
-#: An interval this many times the bout's median step time breaks the alternation (a missed contact).
-MAX_STEP_RATIO = 1.5
+from hipsense.gait.parity import step_parity
 
 #: Fewest steps in each set before its median is shown.
 MIN_STEPS = 3
-
-
-def step_parity(steps: pd.DataFrame) -> np.ndarray:
-    """0 or 1 per step: its parity within its run of consecutive, about-one-step-apart contacts."""
-    n = len(steps)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    ic = steps["ic_s"].to_numpy(dtype=float)
-    bout = steps["bout"].to_numpy() if "bout" in steps else np.zeros(n)
-    dt = np.diff(ic)
-    typical = np.nanmedian(dt) if len(dt) and np.isfinite(dt).any() else np.inf
-    new_run = np.r_[True, (bout[1:] != bout[:-1]) | ~(dt <= MAX_STEP_RATIO * typical)]
-    run_start = np.maximum.accumulate(np.where(new_run, np.arange(n), 0))
-    return (np.arange(n) - run_start) % 2
 
 
 def alternate_steps(steps: pd.DataFrame) -> list[dict[str, Any]]:

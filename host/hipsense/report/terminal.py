@@ -215,6 +215,12 @@ def _print_sides(summary: SessionSummary, console: Console) -> None:
 
 
 def _print_drift(summary: SessionSummary, console: Console) -> None:
+    if all(d["change"] is None for d in summary.drift.values()):
+        console.print(
+            "[dim]Within the run: not compared (too few running steps in its first and last fifths: "
+            "3 per foot are needed).[/]"
+        )
+        return
     drift = Table(title="Within the run (late fifth versus early fifth)", title_justify="left")
     for col in ("metric", "early", "late", "change"):
         drift.add_column(col, justify="left" if col == "metric" else "right")
