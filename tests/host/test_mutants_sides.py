@@ -134,6 +134,14 @@ def test_the_period_at_a_contact_is_the_mean_of_its_two_intervals_medians():
     np.testing.assert_allclose(_local_period(ic, 100.0), expected)
 
 
+def test_the_first_and_last_contacts_take_their_one_interval_median():
+    # intervals 0.3 0.3 0.7 0.7 0.7 0.3 0.3; centred medians of 7 (hand-counted, even counts averaged):
+    # 0.5 0.7 0.5 0.3 0.5 0.7 0.5. The first and last contacts have one neighbouring interval each.
+    ic = np.r_[0, np.cumsum([30, 30, 70, 70, 70, 30, 30])]
+    expected = [0.5, 0.6, 0.6, 0.4, 0.4, 0.6, 0.6, 0.5]
+    np.testing.assert_allclose(_local_period(ic, 100.0), expected)
+
+
 def test_implausible_intervals_are_filled_from_the_plausible_ones():
     # A window of implausible intervals only (a long pause) takes the median of all plausible ones.
     gaps = [50] + [500] * 8 + [30]
@@ -155,18 +163,23 @@ def test_window_mean_over_a_fraction_of_the_step():
     # an empty window still takes one sample; one past the end is clipped to the last sample
     np.testing.assert_allclose(_window_mean(x, np.array([2]), np.array([4.0]), 0.5, 0.5), [4.0])
     np.testing.assert_allclose(_window_mean(x, np.array([9]), np.array([4.0]), 0.5, 1.0), [9.0])
+    # a window reaching before the data starts at its first sample
+    np.testing.assert_allclose(_window_mean(x, np.array([0]), np.array([4.0]), -0.5, 0.5), [0.5])
     # several contacts at once
     np.testing.assert_allclose(_window_mean(x, np.array([0, 4]), np.array([2.0, 4.0]), 0.0, 1.0), [0.5, 5.5])
 
 
 def test_spread_is_the_median_absolute_value_and_never_zero():
     assert _spread(np.array([-3.0, 1.0, 2.0])) == 2.0
+    assert _spread(np.array([0.5, -0.5, 0.25])) == 0.5
     assert _spread(np.zeros(4)) == 1.0
     assert _spread(np.zeros(0)) == 1.0
 
 
 def test_parity_restarts_in_every_bout():
     assert _parity_in_bout(np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])).tolist() == [0, 1, 0, 0, 1, 0, 1, 0, 1]
+    assert _parity_in_bout(np.array([0, 0, 1])).dtype == np.int64
+    assert _parity_in_bout(np.array([3])).tolist() == [0]
     empty = _parity_in_bout(np.zeros(0, dtype=np.int64))
     assert empty.tolist() == [] and empty.dtype == np.int64
 
@@ -189,6 +202,13 @@ def test_projection_of_a_step_cut_by_the_end_of_the_data():
     got = _projection(np.ones(8), np.array([5]), np.array([10]), 0.0)
     expected = 2 * (1 + math.cos(0.1 * math.pi) + math.cos(0.2 * math.pi)) / 3
     np.testing.assert_allclose(got, [expected])
+
+
+def test_projection_of_a_step_on_the_last_sample():
+    # one sample (u = 0): 2 x obliquity there
+    np.testing.assert_allclose(
+        _projection(np.array([0.0, 0.0, 3.0]), np.array([2]), np.array([10]), 0.0), [6.0]
+    )
 
 
 def test_bout_phase_recovers_a_shifted_cosine():
@@ -451,7 +471,7 @@ def test_a_runner_half_a_step_off_is_unknown_and_a_whole_step_off_is_swapped():
 def test_a_lone_step_has_the_evidence_of_a_typical_score():
     # One step is its own median: score 1, log-odds evidence_gain (2) x 1, no neighbours.
     det = SideDetector(gait="running").detect(_session(), IC[:1], sampling_rate_hz=FS)
-    assert det.score_.tolist() == [1.0]
+    assert det.score_.tolist() == [1.0] and det.alternate_.tolist() == [0] and det.bout_.tolist() == [0]
     assert det.posterior_[0] == pytest.approx(1 / (1 + math.exp(-2.0)))
     det = SideDetector(gait="running", evidence_gain=3.0).detect(_session(), IC[:1], sampling_rate_hz=FS)
     assert det.posterior_[0] == pytest.approx(1 / (1 + math.exp(-3.0)))
@@ -532,3 +552,20 @@ def test_more_than_15_samples_are_low_passed_first(n, gait):
     acc[[4, 12]] = 0.0
     det = SideDetector().detect(pd.DataFrame({"acc_is": acc}), [0, 8], sampling_rate_hz=40)
     assert det.gait_.tolist() == [gait] * 2
+
+
+def test_a_gyroscope_bias_does_not_move_the_sides_near_the_ends():
+    # contacts from the first sample to the last step: the roll rate's mean is removed before the
+    # integration, so a 20 deg/s bias leaves the same sides as none.
+    ic = STEP * np.arange(20)
+    n = int(ic[-1]) + STEP
+    t = np.arange(n) / FS
+    w = 2 * np.pi / (2 * STEP / FS)
+    gyr = -2.0 * w * np.sin(w * t)
+    clean = pd.DataFrame({"gyr_pa": gyr, "gyr_is": 0.0, "acc_is": G})
+    biased = clean.assign(gyr_pa=gyr + 20.0)
+    a = SideDetector(gait="running").detect(clean, ic, sampling_rate_hz=FS)
+    b = SideDetector(gait="running").detect(biased, ic, sampling_rate_hz=FS)
+    assert a.sides_.tolist() == ["L", "R"] * 10
+    assert b.sides_.tolist() == ["L", "R"] * 10
+    np.testing.assert_allclose(b.score_, a.score_, atol=0.05)
