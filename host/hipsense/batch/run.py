@@ -94,14 +94,20 @@ def files_per_task(files: int, workers: int) -> int:
     return max(1, min(MAX_FILES_PER_TASK, -(-files // (TASKS_PER_WORKER * max(1, workers)))))
 
 
-def _dask(client, jobs: list[Job], csv_options: dict) -> Iterator[FileResult]:
+def _dask(
+    client, jobs: list[Job], csv_options: dict, analyse: Callable | None = None, size: int | None = None
+) -> Iterator[FileResult]:
+    """Results of ``analyse(job, csv_options)`` for every job on the Dask cluster of ``client``, ``size``
+    files a task (default :func:`files_per_task`), as they come."""
     from distributed import as_completed as dask_completed
 
     with client:
-        workers = sum(client.nthreads().values())  # worker threads now; more may join later
-        size = files_per_task(len(jobs), workers)
+        # worker threads now; more may join later
+        size = size or files_per_task(len(jobs), sum(client.nthreads().values()))
         groups = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-        futures = {client.submit(analyse_files, group, csv_options, pure=False): group for group in groups}
+        futures = {
+            client.submit(analyse_files, group, csv_options, analyse, pure=False): group for group in groups
+        }
         try:
             # A worker that dies is Dask's to handle: it retries the task elsewhere, and after repeated
             # deaths the future raises KilledWorker; the files of that task are then sent again one
@@ -119,7 +125,7 @@ def _dask(client, jobs: list[Job], csv_options: dict) -> Iterator[FileResult]:
                         )
                         continue
                     for job in group:
-                        alone = client.submit(analyse_files, [job], csv_options, pure=False)
+                        alone = client.submit(analyse_files, [job], csv_options, analyse, pure=False)
                         futures[alone] = [job]
                         done.add(alone)
         finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,10 +68,13 @@ def _analyse(job: Job, csv_options: dict[str, Any]) -> FileResult:
     )
 
 
-def analyse_files(jobs: list[Job], csv_options: dict[str, Any]) -> list[FileResult]:
-    """:func:`analyse_file` of several files: one Dask task for a few files, so the scheduler's and
-    the client's work per task is shared by them (docs/batch.md, "Speed")."""
-    return [analyse_file(job, csv_options) for job in jobs]
+def analyse_files(
+    jobs: list[Job], csv_options: dict[str, Any], analyse: Callable[..., FileResult] | None = None
+) -> list[FileResult]:
+    """``analyse(job, csv_options)`` (default :func:`analyse_file`) of several files: one Dask task for
+    a few files, so the scheduler's and the client's work per task is shared by them (docs/batch.md,
+    "Speed")."""
+    return [(analyse or analyse_file)(job, csv_options) for job in jobs]
 
 
 #: Dask settings for a batch's workers and scheduler (docs/batch.md says how to give them to a real
