@@ -44,7 +44,7 @@ from hipsense.gait.events import RunningContactDetector
 from hipsense.gait.filters import lowpass
 from hipsense.gait.scoring import pool, score_running_events
 from hipsense.sim import RunConfig, Segment, simulate_run
-from hipsense.sim.config import FOOT_STRIKES, RunningModel
+from hipsense.sim.config import FOOT_STRIKES, FootStrike, RunningModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from running_events import DEVICE_RATE_HZ, RATES, print_table, resample_to  # noqa: E402
@@ -102,7 +102,9 @@ def _row(name: str, group: str, rate: float, s: dict[str, Any]) -> dict[str, Any
     }
 
 
-def sim_cell(grade_deg: float, strike: str, speed_mps: float, seed: int, detector: RunningContactDetector):
+def sim_cell(
+    grade_deg: float, strike: FootStrike, speed_mps: float, seed: int, detector: RunningContactDetector
+):
     """One simulated session scored by the event detector: ``(summary, steps)`` as score_running_events."""
     cfg = RunConfig(
         duration_s=SIM_RUN_S + 10.0,
@@ -147,15 +149,18 @@ def score_sim(detector: RunningContactDetector | None = None) -> pd.DataFrame:
 DIAGNOSE_TO_LEVELS = (0.10, 0.15, 0.20, 0.30, 0.50)
 
 
-def to_level_sweep(levels: tuple[float, ...] = DIAGNOSE_TO_LEVELS) -> pd.DataFrame:
+def to_level_sweep(
+    levels: tuple[float, ...] = DIAGNOSE_TO_LEVELS, plateau_margin_g: float | None = None
+) -> pd.DataFrame:
     """Per slope group at 208 Hz: TO error and contact-time bias with TO at each level above the flight.
 
-    If the uphill contacts were long only because a low level catches a late-stance shoulder, a higher
-    level would close the gap between the groups; the rows show whether it does.
+    With ``plateau_margin_g=None`` (the late-stance pause rule off) the rows show whether any fixed
+    level closes the gap between uphill and downhill; it does not (docs/validation.md, "Slopes").
     """
     rows = []
     for level in levels:
-        _, groups = score_real(RunningContactDetector(to_threshold_g=level), rates=(DEVICE_RATE_HZ,))
+        detector = RunningContactDetector(to_threshold_g=level, to_plateau_margin_g=plateau_margin_g)
+        _, groups = score_real(detector, rates=(DEVICE_RATE_HZ,))
         for _, g in groups.iterrows():
             rows.append(
                 {
@@ -270,8 +275,18 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     if args.diagnose and shared_data_dir() is not None:
-        print(f"\n# Diagnose: TO at other levels above the flight (real trials, {DEVICE_RATE_HZ:.0f} Hz; ms)")
+        print(
+            f"\n# Diagnose: TO at a fixed level above the flight, pause rule off (real trials, "
+            f"{DEVICE_RATE_HZ:.0f} Hz; ms)"
+        )
         _print_plain(to_level_sweep(), args.markdown)
+        print("\n# Diagnose: the pause rule's margin below the pause (TO level 0.15 g; ms)")
+        rows = []
+        for margin in (0.10, 0.15, 0.20):
+            _, g = score_real(RunningContactDetector(to_plateau_margin_g=margin), rates=(DEVICE_RATE_HZ,))
+            g = g.assign(trial=f"margin {margin:.2f} g")
+            rows.append(g[["trial", "slope", "F1", "IC mean", "TO mean", "CT bias", "CT RMSE"]])
+        _print_plain(pd.concat(rows, ignore_index=True), args.markdown)
         print("\n# Diagnose: per trial, the event signal at the force's IC and TO (g above flight) and the")
         print("# delay of the anterior-posterior braking minimum after the force's IC (ms); medians")
         _print_plain(trial_features(), args.markdown, digits=2)
