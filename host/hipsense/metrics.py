@@ -322,8 +322,9 @@ def measured() -> list[Metric]:
     return [x for x in REGISTRY if x.kind == "metric"]
 
 
-def sided() -> list[Metric]:
-    return [x for x in REGISTRY if x.sided]
+def sided(activity: str | None = None) -> list[Metric]:
+    """The metrics compared per side; with ``activity`` (``"run"``, ``"walk"``) only those that hold for it."""
+    return [x for x in REGISTRY if x.sided and (activity is None or activity in x.activities)]
 
 
 def drift() -> list[Metric]:

@@ -157,6 +157,10 @@ def test_a_walking_only_recording_is_analysed_and_reported_as_walking(tmp_path, 
     assert main(["analyze", str(path), "--steps-out", str(tmp_path / "steps.csv")]) == 0
     out = capsys.readouterr().out
     assert "reported as walking" in out and "Left versus right" not in out
+    # No running figures for a walk (they read "0 running steps", "cadence -", "0 g x steps"); the
+    # walking table shows every sided metric the registry says holds for walking.
+    assert "Run summary" not in out and "running steps" not in out and "impact load" not in out
+    assert "step time (ms)" in out and "pelvic drop (deg)" in out and "pelvic rotation (deg)" in out
     steps = pd.read_csv(tmp_path / "steps.csv")
     assert (steps["activity"] == "walk").all() and len(steps) > 80
     assert set(steps["side"].dropna()) == {"L", "R"}

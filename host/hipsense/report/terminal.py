@@ -111,7 +111,8 @@ def print_summary(summary: SessionSummary, *, console: Console, steps: pd.DataFr
 
     When the sides are not known (:func:`~hipsense.report.wording.sides_known`), no left/right figure is
     shown: a sentence says why, and with ``steps`` (the step table) alternate steps are compared."""
-    head = Table(title="Run summary", show_header=False, title_justify="left")
+    ran = bool(summary.steps)
+    head = Table(title="Run summary" if ran else "Summary", show_header=False, title_justify="left")
     head.add_column(style="bold")
     head.add_column()
     walked = summary.walking_time_s or 0.0
@@ -120,18 +121,20 @@ def print_summary(summary: SessionSummary, *, console: Console, steps: pd.DataFr
         f"{_duration(summary.duration_s)} of which {_duration(summary.running_time_s)} running"
         + (f", {_duration(walked)} walking" if walked > 0 else ""),
     )
-    head.add_row("steps", f"{summary.steps} running steps")
     walking = summary.walking or {}
+    if ran:  # the running figures; a walking-only recording has none (no '0 g x steps')
+        head.add_row("steps", f"{summary.steps} running steps")
     if walking.get("steps"):
         head.add_row(
             "walking",
             f"{walking['steps']} steps, " + _fmt(walking.get("cadence_spm"), 1.0, "{:.0f} steps/min"),
         )
-    head.add_row("cadence", _fmt(summary.cadence_spm, 1.0, "{:.0f} steps/min"))
-    head.add_row(
-        "impact load",
-        f"{summary.impact_load_g:.0f} {IMPACT_LOAD_UNIT} (sum of the peak impacts of every step)",
-    )
+    if ran:
+        head.add_row("cadence", _fmt(summary.cadence_spm, 1.0, "{:.0f} steps/min"))
+        head.add_row(
+            "impact load",
+            f"{summary.impact_load_g:.0f} {IMPACT_LOAD_UNIT} (sum of the peak impacts of every step)",
+        )
     console.print(head)
     if not summary.steps:  # no running: the left/right and drift tables are of running steps
         _print_walking_only(walking, console)
@@ -152,12 +155,12 @@ def _print_walking_only(walking: dict, console: Console) -> None:
     table = Table(title="Walking, per side (medians)", title_justify="left")
     for col in ("metric", "left", "right"):
         table.add_column(col, justify="left" if col == "metric" else "right")
-    for metric, label, scale, fmt in (
-        ("step_time_s", "step time (ms)", 1000.0, "{:.0f}"),
-        ("pelvic_drop_deg", "pelvic drop (deg)", 1.0, "{:.1f}"),
-    ):
+    for metric in (m.name for m in registry.sided("walk")):
+        label, unit, scale, fmt = registry.labels()[metric]
         left, right = walking.get(f"{metric}_left"), walking.get(f"{metric}_right")
-        table.add_row(label, _fmt(left, scale, fmt), _fmt(right, scale, fmt))
+        if left is None and right is None:
+            continue
+        table.add_row(f"{label} ({unit})", _fmt(left, scale, fmt), _fmt(right, scale, fmt))
     console.print(table)
 
 
