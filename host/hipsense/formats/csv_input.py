@@ -210,7 +210,6 @@ class _Reading:
         self.wanted, self.scale, self.chunk_rows, self.keep_rows = wanted, scale, chunk_rows, keep_rows
         self.text = False
         self.kept: list[dict[str, np.ndarray]] | None = None
-        self.rows = 0
         self.stamp = _stamp(path)
 
     def _chunks(self) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
@@ -262,7 +261,6 @@ class _Reading:
                 kept.append(scaled)
                 if start + m > self.keep_rows:
                     kept = None  # a long file: read again once the clock is known
-            self.rows = start + m
         self.kept = kept
         n = last + 1
         joined_times = np.concatenate(times)[:n] if times else None
