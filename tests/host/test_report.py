@@ -436,3 +436,18 @@ def test_csv_export_of_summaries_with_unknown_sides(acc_only, tmp_path, monkeypa
     assert sided and sessions[sided].isna().all().all()
     assert not sessions[[c for c in sessions if c.endswith("_larger_than_noise")]].fillna(False).any().any()
     assert "differs" not in (out / "sessions.csv").read_text()
+
+
+def test_a_walking_only_session_is_reported_as_a_walk_with_its_sides(tmp_path):
+    """A walk has no running figures: the page says so, shows the walking steps per side (the sides
+    are known from the gyroscope), and says neither 'not known' nor '0 running steps'."""
+    from hipsense.sim import RunConfig, Segment, simulate_run
+
+    run = simulate_run(RunConfig(segments=(Segment("walk", 40.0),), seed=3))
+    session = from_file(run.write_device_file(tmp_path / "walk.hsn"))
+    assert session.title == "Walk walk.hsn"
+    html = render_session(session)
+    assert "Walking, per side" in html and "reported as walking" in html
+    assert "pelvic drop (deg)" in html and "step time (ms)" in html
+    assert "running steps" not in html and "not known" not in html and "impact load" not in html
+    assert "sides from gyroscope" in html

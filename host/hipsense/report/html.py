@@ -34,6 +34,7 @@ from hipsense.report.sources import ReportSession
 from hipsense.report.watch import watch_section
 from hipsense.report.wording import (
     IMPACT_LOAD_UNIT,
+    UNKNOWN_SIDES_REASON,
     alternate_sentence,
     asymmetry_keys,
     duration,
@@ -186,8 +187,9 @@ def _drift_sentence(summary: dict[str, Any]) -> str:
     return "<p>From the first to the last fifth of the run: " + esc("; ".join(parts)) + ".</p>"
 
 
-def _quality(summary: dict[str, Any]) -> str:
-    notes = "; ".join(quality_notes(summary.get("quality", {}), known=sides_known(summary)[0]))
+def _quality(summary: dict[str, Any], known: bool | None = None) -> str:
+    known = sides_known(summary)[0] if known is None else known
+    notes = "; ".join(quality_notes(summary.get("quality", {}), known=known))
     return section(
         "quality",
         "Data quality",
@@ -196,9 +198,48 @@ def _quality(summary: dict[str, Any]) -> str:
     )
 
 
+def _walking_only(summary: dict[str, Any]) -> tuple[str, bool]:
+    """A recording without running: its walking headline and per-side medians (the registry's sided
+    metrics that hold for walking), and whether any side was known."""
+    walking = summary.get("walking") or {}
+    cadence = walking.get("cadence_spm")
+    cards = [
+        card("walking time", duration(summary.get("walking_time_s")), f"of {duration(summary.get('duration_s'))} recorded"),
+        card("steps", f"{walking.get('steps', 0):,}", "walking steps, both feet"),
+        card("cadence", f"{cadence:.0f} <small>steps/min</small>" if cadence else "-", "median"),
+    ]  # fmt: skip
+    rows: list[list[Cell]] = []
+    for m in registry.sided("walk"):
+        left, right = walking.get(f"{m.name}_left"), walking.get(f"{m.name}_right")
+        if left is not None or right is not None:
+            rows.append(
+                [
+                    f"{esc(m.label)} ({m.display_unit})",
+                    ("l", _value(m.name, left, unit=False)),
+                    ("r", _value(m.name, right, unit=False)),
+                ]
+            )
+    lead = "<p>No running in this recording: it is reported as walking.</p>"
+    if rows:
+        body = table(["metric", "left", "right"], rows) + (
+            '<p class="note">Medians over the walking steps on each foot (at least 3 needed).</p>'
+        )
+    else:
+        body = f'<p class="warn">{esc(sides_unknown_sentence(UNKNOWN_SIDES_REASON))}</p>'
+    return card_row(cards) + section("walking", "Walking, per side", lead + body), bool(rows)
+
+
 def render_session(session: ReportSession, *, progress: Progress | None = None) -> str:
     """The session view: headline numbers, flags, left versus right, the run over time, distributions."""
     summary, steps = session.summary, session.steps
+    if not summary.get("steps") and (summary.get("walking") or {}).get("steps"):
+        walked, known = _walking_only(summary)
+        body = (
+            walked
+            + flags_section(summary.get("flags", []), "No flags for this walk.")
+            + _quality(summary, known)
+        )
+        return page(session.title, "session report", session.details, body)
     known, why = sides_known(summary)
     todo = [
         ("along the run", lambda: figures.along_run(steps, by_side=known)),

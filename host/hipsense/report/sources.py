@@ -55,8 +55,14 @@ def from_store(store: Store, session_id: int) -> ReportSession:
     details = [("runner", str(r.runner)), ("session", f"#{session_id}"), ("file", str(r.original_name))]
     if isinstance(r.device_id, str) and r.device_id:  # a CSV import has none (NaN, not "nan")
         details.append(("clip", str(r.device_id)))
-    title = f"Run of {when:%A %d %B %Y, %H:%M} UTC" if when is not None else f"Run {r.original_name}"
+    what = _what(summary)
+    title = f"{what} of {when:%A %d %B %Y, %H:%M} UTC" if when is not None else f"{what} {r.original_name}"
     return ReportSession(summary, store.steps(session_id), title, details)
+
+
+def _what(summary: dict[str, Any]) -> str:
+    """ "Run", or "Walk" for a recording without running steps but with walking ones."""
+    return "Walk" if not summary.get("steps") and (summary.get("walking") or {}).get("steps") else "Run"
 
 
 def from_file(path: str | Path, **csv_options: Any) -> ReportSession:
@@ -66,4 +72,5 @@ def from_file(path: str | Path, **csv_options: Any) -> ReportSession:
     path = Path(path)
     result = analyse_file(path, **csv_options)
     assert result.summary is not None
-    return ReportSession(result.summary.to_dict(), result.steps, f"Run {path.name}", [("file", str(path))])
+    summary = result.summary.to_dict()
+    return ReportSession(summary, result.steps, f"{_what(summary)} {path.name}", [("file", str(path))])

@@ -89,6 +89,10 @@ def sided_share(summary: dict[str, Any]) -> float | None:
     return min(max(counted) / steps, 1.0) if steps else 0.0
 
 
+#: Why left and right are not compared when no step has a side.
+UNKNOWN_SIDES_REASON = "which foot made each step is not known in this recording"
+
+
 def sides_known(summary: dict[str, Any]) -> tuple[bool, str]:
     """Whether a summary's left/right figures may be shown, and if not, why (one plain phrase).
 
@@ -99,7 +103,7 @@ def sides_known(summary: dict[str, Any]) -> tuple[bool, str]:
     quality = summary.get("quality") or {}
     share = sided_share(summary)
     if ("side_source" in quality and quality["side_source"] in UNKNOWN_SIDE_SOURCES) or share == 0.0:
-        return False, "which foot made each step is not known in this recording"
+        return False, UNKNOWN_SIDES_REASON
     if share is not None and share < MIN_SIDED_SHARE:
         return False, (
             f"only {100 * share:.0f} % of the steps have a confident side (at least "
