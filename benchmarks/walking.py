@@ -445,6 +445,7 @@ def report(res: dict[str, Any], check: dict[str, float], markdown: bool) -> str:
             "|error| <= 50 ms": f"{100 * v['within_50ms']:.1f} %",
             "TO bias": f"{v['to']['mean']:+.1f}",
             "TO SD": f"{v['to']['sd']:.1f}",
+            "TO within 50 ms": f"{100 * v['to']['within_50ms']:.1f} %",
         }
         for seg, v in st.items()
     ]
