@@ -1,0 +1,191 @@
+"""Tests that kill the mutants of hipsense.gait.events the other tests let survive (docs/testing.md).
+
+The half-sine and real-data tests check that events land in the right place; these pin what they
+cannot see: the one-line errors of the input check and its boundaries (lowest rate, shortest input),
+and the detector's arithmetic on small hand-built signals whose events can be worked out by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hipsense.conventions import G
+from hipsense.gait import EventDetectionError, RunningContactDetector
+from hipsense.gait.events import MIN_DURATION_S, check_detector_input
+
+
+def _flat(n: int, value_g: float = 1.0) -> pd.DataFrame:
+    return pd.DataFrame({"acc_is": np.full(n, value_g * G)})
+
+
+def _message(data, fs, **params) -> str:
+    with pytest.raises(EventDetectionError) as e:
+        RunningContactDetector(**params).detect(data, sampling_rate_hz=fs)
+    return str(e.value)
+
+
+# -- the input check ----------------------------------------------------------------------------------
+
+
+POSITIVE = [
+    "lowpass_hz",
+    "step_lowpass_hz",
+    "body_weight_window_s",
+    "flight_threshold_g",
+    "min_flight_s",
+    "to_threshold_g",
+    "to_hysteresis_g",
+    "min_effective_contact_s",
+    "ic_ceiling_g",
+]
+BAD = [0.0, -1.0, float("nan"), float("inf"), "1"]
+
+
+# (a text step_lowpass_hz has its own test below: it fails before the check, a known bug)
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [(n, v) for n in POSITIVE for v in BAD if not (n == "step_lowpass_hz" and isinstance(v, str))],
+)
+def test_every_positive_parameter_is_checked_with_its_name(name, value):
+    assert _message(_flat(300), 208.0, **{name: value}) == (
+        f"parameter {name} must be a positive number, got {value!r}"
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=TypeError,
+    reason="the lowest rate (2.5 x step_lowpass_hz) is computed before the parameters are checked",
+)
+def test_a_text_step_low_pass_is_refused_with_a_message():
+    assert _message(_flat(300), 208.0, step_lowpass_hz="1") == (
+        "parameter step_lowpass_hz must be a positive number, got '1'"
+    )
+
+
+@pytest.mark.parametrize("value", [0, -2, 2.0, "4", None])
+def test_filter_order_must_be_a_positive_integer(value):
+    assert _message(_flat(300), 208.0, filter_order=value) == (
+        f"parameter filter_order must be a positive integer, got {value!r}"
+    )
+
+
+def test_filter_order_one_and_numpy_integers_are_accepted():
+    for order in (1, np.int64(2)):
+        det = RunningContactDetector(filter_order=order).detect(_flat(300), sampling_rate_hz=208.0)
+        assert det.diagnostics_["n_samples"] == 300
+
+
+def test_a_parameter_given_as_an_int_is_accepted():
+    det = RunningContactDetector(lowpass_hz=30).detect(_flat(300), sampling_rate_hz=208.0)
+    assert det.diagnostics_["n_stances"] == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "fs", "message"),
+    [
+        (np.full(300, G), 208.0, "data must be a pandas DataFrame, got ndarray"),
+        (
+            pd.DataFrame({"acc_x": np.full(300, G)}),
+            208.0,
+            "event detection needs the body-frame column acc_is (m/s^2); align the sensor frame first",
+        ),
+        (_flat(300), "fast", "sampling_rate_hz must be a number, got 'fast'"),
+        (_flat(300), None, "sampling_rate_hz must be a number, got None"),
+        (_flat(300), 49.9, "sampling_rate_hz=49.9 is too low or invalid (need >= 50 Hz)"),
+        (_flat(300), float("nan"), "sampling_rate_hz=nan is too low or invalid (need >= 50 Hz)"),
+        (_flat(300), float("inf"), "sampling_rate_hz=inf is too low or invalid (need >= 50 Hz)"),
+        (_flat(0), 208.0, "no data: the DataFrame is empty"),
+        (_flat(103), 208.0, "too short for event detection: 103 samples (0.50 s), need at least 0.5 s"),
+        (_flat(49), 100.0, "too short for event detection: 49 samples (0.49 s), need at least 0.5 s"),
+    ],
+)
+def test_bad_input_messages(data, fs, message):
+    assert _message(data, fs) == message
+
+
+def test_non_finite_values_are_counted():
+    acc = np.full(300, G)
+    acc[[3, 10]] = np.nan
+    acc[20] = np.inf
+    assert _message(pd.DataFrame({"acc_is": acc}), 208.0) == (
+        "acc_is has 3 NaN or infinite values; fill or cut gaps first"
+    )
+
+
+def test_the_lowest_rate_and_the_shortest_input_are_accepted():
+    assert MIN_DURATION_S == 0.5
+    det = RunningContactDetector().detect(_flat(104), sampling_rate_hz=208.0)  # exactly 0.5 s
+    assert det.diagnostics_["n_samples"] == 104
+    det = RunningContactDetector().detect(_flat(25), sampling_rate_hz=50.0)  # exactly 50 Hz
+    assert det.diagnostics_["sampling_rate_hz"] == 50.0
+
+
+def test_the_lowest_rate_follows_the_step_low_pass():
+    # 2.5 x a 30 Hz step low-pass: 75 Hz
+    assert _message(_flat(300), 74.0, step_lowpass_hz=30.0) == (
+        "sampling_rate_hz=74.0 is too low or invalid (need >= 75 Hz)"
+    )
+    det = RunningContactDetector(step_lowpass_hz=30.0).detect(_flat(300), sampling_rate_hz=75.0)
+    assert det.diagnostics_["sampling_rate_hz"] == 75.0
+
+
+def test_check_detector_input_returns_the_rate_as_a_float():
+    class Probe:
+        width = 2
+
+    fs = check_detector_input(
+        Probe(),
+        _flat(10),
+        np.int64(20),
+        positive=("width",),
+        column="acc_is",
+        task="probing",
+        min_rate_hz=20.0,
+        min_duration_s=0.5,
+    )
+    assert fs == 20.0 and isinstance(fs, float)
+    with pytest.raises(EventDetectionError) as e:
+        check_detector_input(
+            Probe(),
+            _flat(9),
+            20,
+            positive=(),
+            column="acc_is",
+            task="probing",
+            min_rate_hz=1,
+            min_duration_s=0.5,
+        )
+    assert str(e.value) == "too short for probing: 9 samples (0.45 s), need at least 0.5 s"
+    with pytest.raises(EventDetectionError) as e:
+        check_detector_input(
+            Probe(),
+            _flat(10),
+            20,
+            positive=(),
+            column="gyr",
+            task="probing",
+            min_rate_hz=1,
+            min_duration_s=0.5,
+        )
+    assert str(e.value) == "probing needs the body-frame column gyr (m/s^2); align the sensor frame first"
+    with pytest.raises(EventDetectionError) as e:
+        check_detector_input(
+            Probe(),
+            _flat(10),
+            2,
+            positive=(),
+            column="acc_is",
+            task="probing",
+            min_rate_hz=2.5,
+            min_duration_s=0.5,
+        )
+    assert str(e.value) == "sampling_rate_hz=2 is too low or invalid (need >= 2.5 Hz)"
+
+
+def test_an_errors_type_is_both_a_hipsense_error_and_a_value_error():
+    from hipsense.errors import HipsenseError
+
+    assert issubclass(EventDetectionError, HipsenseError) and issubclass(EventDetectionError, ValueError)
