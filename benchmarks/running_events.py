@@ -175,6 +175,12 @@ def main(argv: list[str] | None = None) -> int:
             "to_threshold_g=0.20 (re-arm 0.25)": (RunningContactDetector(to_threshold_g=0.20), None),
             "to_hysteresis_g=0.10 (re-arm 0.25)": (RunningContactDetector(to_hysteresis_g=0.10), None),
             "no IC ceiling (ic_ceiling_g=50)": (RunningContactDetector(ic_ceiling_g=50.0), None),
+            "no TO pause rule (to_plateau_margin_g=None)": (
+                RunningContactDetector(to_plateau_margin_g=None),
+                None,
+            ),
+            "to_plateau_margin_g=0.10": (RunningContactDetector(to_plateau_margin_g=0.10), None),
+            "to_plateau_margin_g=0.20": (RunningContactDetector(to_plateau_margin_g=0.20), None),
             "lowpass_hz=20": (RunningContactDetector(lowpass_hz=20.0), None),
             "lowpass_hz=40": (RunningContactDetector(lowpass_hz=40.0), None),
             "flight_threshold_g=0.2": (RunningContactDetector(flight_threshold_g=0.2), None),

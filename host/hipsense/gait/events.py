@@ -126,7 +126,7 @@ class RunningContactDetector(Algorithm):
        body weight, 1 g, above the flight level) last slows to a local minimum of steepness (a local
        maximum of the slope) that is at most ``PAUSE_STEEPNESS`` (a fifth) as steep as the final descent
        at its steepest, above the fixed TO level. Why: the sacrum is not the centre of mass. The force
-       falls smoothly to zero, but the sacral descent pauses on a shoulder 7-15 ms before the force's
+       falls smoothly to zero, but the sacral descent pauses on a shoulder 7-18 ms before the force's
        toe-off (group means) and reaches the flight level 20-30 ms after it: the pelvis's own motion
        relative to the centre of mass (rotation about the hips, the swing leg), not a ground force. The
        shoulder is higher on uphill running, whose push-off is longer and more propulsive (Gottschall
