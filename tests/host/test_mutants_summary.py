@@ -9,6 +9,7 @@ be worked out on paper, and check the summary against them.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -484,11 +485,12 @@ def test_the_defaults_are_1000_replicates_and_no_walking_time():
     values, is_left = rng.normal(1.0, 0.1, 60), np.arange(60) % 2 == 0
     assert summary.block_bootstrap(values, is_left) == summary.block_bootstrap(values, is_left, n_boot=1000)
     assert summary.block_bootstrap(values, is_left) != summary.block_bootstrap(values, is_left, n_boot=1001)
-    steps = _table(40, impact_g=np.r_[values[:40]])
+    steps = _table(200, impact_g=rng.normal(1.0, 0.1, 200))
     kwargs = dict(source="s", algorithm_version="v", duration_s=1.0, running_time_s=1.0, quality=KNOWN)
     default = summarize(steps, alignment={}, **kwargs)
     assert default.walking_time_s == 0.0
     assert default.side("impact_g") == summarize(steps, alignment={}, n_boot=1000, **kwargs).side("impact_g")
+    assert default.side("impact_g") != summarize(steps, alignment={}, n_boot=1001, **kwargs).side("impact_g")
 
 
 def test_the_bootstrap_works_in_float64_and_reads_sides_as_booleans():
@@ -527,3 +529,18 @@ def test_a_metric_without_enough_steps_does_not_stop_the_others():
     s = _summarize(_table(20, step_time_s=step, left={"impact_g": 2.0}))
     assert [c.metric for c in s.sides] == [m.name for m in registry.sided()]
     assert s.side("step_time_s").left is None and s.side("impact_g").left == 2.0
+
+
+def test_sides_summing_to_zero_raise_no_numpy_warning():
+    # the asymmetry index of replicates whose sides sum to 0 is NaN, quietly (users see no warning)
+    values = np.where(np.arange(30) % 2 == 0, 1.0, -1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (lo, hi), (dlo, dhi), _, _ = summary.block_bootstrap(values, values > 0, n_boot=100)
+    assert np.isnan(lo) and np.isnan(hi) and dlo == dhi == 2.0
+
+
+def test_half_of_an_odd_number_of_replicates_rounds_down():
+    r = np.r_[np.arange(50.0), np.full(51, np.nan)]  # 50 finite of 101: enough (101 // 2 = 50)
+    lo, hi = summary._interval(r, 25.0, 1.0, 101)
+    assert np.isfinite(lo) and np.isfinite(hi)
