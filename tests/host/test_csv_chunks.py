@@ -6,6 +6,7 @@ The reference is the whole file parsed at once and put on its clock directly wit
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -163,3 +164,36 @@ def test_missing_words_read_as_text_give_the_same_recording_in_chunks(tmp_path):
 def test_a_chunk_size_that_is_no_row_count_is_refused():
     with pytest.raises(ValueError, match="chunk_rows"):
         read_imu_csv(CORPUS / "exact_100hz.csv", chunk_rows=0)
+
+
+@pytest.mark.parametrize("change", ["append", "blank a cell"])
+def test_a_file_that_changes_between_the_two_readings_is_refused(tmp_path, change):
+    from hipsense.formats.csv_input import _Reading
+
+    text = (CORPUS / "exact_100hz.csv").read_text()
+    path = tmp_path / "moving.csv"
+    path.write_text(text)
+    header = text.splitlines()[0].split(",")
+    wanted = [c for c in header if c != TIME_COLUMN]
+    reading = _Reading(path, 0, ",", {c: c for c in header}, 2, wanted, dict.fromkeys(wanted, 1.0), 50, 0)
+    seen = reading.first_pass()
+    block = np.empty((len(wanted), seen.rows))
+    if change == "append":
+        path.write_text(text + text.splitlines()[-1] + "\n")
+    else:  # same size and modification time (a coarse clock): only the empty cell shows it
+        before = path.stat()
+        lines = text.splitlines()
+        cells = lines[100].split(",")
+        cells[1] = " " * len(cells[1])
+        lines[100] = ",".join(cells)
+        path.write_text("\n".join(lines) + "\n")
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    with pytest.raises(CsvInputError, match="the file changed while it was read"):
+        reading.second_pass(block, seen.holes > 0)
+    # read once and kept, the values do not depend on the file any more
+    path.write_text(text)
+    kept = _Reading(path, 0, ",", {c: c for c in header}, 2, wanted, dict.fromkeys(wanted, 1.0), 50, 10**9)
+    seen = kept.first_pass()
+    path.write_text(text + text.splitlines()[-1] + "\n")
+    assert kept.second_pass(np.empty((len(wanted), seen.rows)), seen.holes > 0) == seen.rows
