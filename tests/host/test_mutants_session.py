@@ -500,6 +500,7 @@ def test_locate_blocks_resynchronises_after_lost_bytes_and_counts_each_resync():
     layout = locate_blocks(data, HL, BS)
     assert layout.offsets.tolist() == [256, 758, 1265]
     assert [d[:2] for d in layout.damaged] == [(512, 758), (1014, 1265)]
+    assert [c[0] for c in layout.corrupt] == [512, 1014]  # one entry per range, both kept
     assert layout.resynchronised == 2
     assert layout.torn == 1
 
@@ -571,3 +572,37 @@ def test_scanner_checks_only_whole_blocks_inside_the_file():
     assert _Scanner(blk(0), BS).next_block(0) == 0  # "at or after start": a block at byte 0 counts
     assert _Scanner(data[:-1], BS).next_block(0) is None
     assert not _Scanner(b"HSBK" + bytes(10), BS).is_block(0)
+
+
+def test_locate_blocks_finds_a_block_one_byte_after_its_slot():
+    # One byte inserted just before block 1: the marker search must look from the byte after the slot.
+    data = raw_header(hl=HL) + blk(0) + b"!" + blk(1) + blk(2)
+    layout = locate_blocks(data, HL, BS)
+    assert layout.offsets.tolist() == [256, 513, 769]
+    assert layout.damaged == [
+        (
+            512,
+            513,
+            "1 bytes up to the next block marker at byte offset 513 are not whole blocks (bytes inserted or"
+            " lost); first problem: no block magic (found b'!HSB')",
+        )
+    ]
+    assert (layout.torn, layout.resynchronised) == (0, 1)
+
+
+def test_whole_blocks_skipped_off_the_grid_are_not_a_resynchronisation():
+    # After a resync at 522 the blocks sit off the grid; the corrupt block at 778 is skipped as one whole
+    # block (to the next one at 1034), which is not a second resync.
+    data = raw_header(hl=HL) + blk(0) + b"\0" * 10 + blk(1) + bad_crc(blk(2)) + blk(3)
+    layout = locate_blocks(data, HL, BS)
+    assert layout.offsets.tolist() == [256, 522, 1034]
+    assert layout.damaged[1] == (778, 1034, "1 block(s) skipped: block CRC mismatch")
+    assert (layout.resynchronised, layout.torn) == (1, 0)
+
+
+def test_a_file_without_a_single_valid_block_gives_integer_offsets():
+    # Offsets index the file: even when none is found they are an int64 array.
+    data = raw_header(hl=HL) + bad_crc(blk(0)) + b"\xff" * BS
+    layout = locate_blocks(data, HL, BS)
+    assert layout.offsets.shape == (0,) and layout.offsets.dtype == np.int64
+    assert layout.damaged == [(256, 768, "2 block(s) skipped: block CRC mismatch, empty block")]
