@@ -31,7 +31,9 @@ from hipsense.gait.walking import WalkingContactDetector
 from hipsense.recording import DataQuality, Recording
 
 #: Bump when a change to any algorithm can change the numbers (stored with derived data).
-ALGORITHM_VERSION = "0.2.0"  # 0.2.0: analysed per gap-free segment on the recording's own clock
+# 0.2.0: analysed per gap-free segment on the recording's own clock. 0.3.0: running toe-off from the
+# late-stance pause, walking bouts at turns and stops, walking toe-off, drift without sides.
+ALGORITHM_VERSION = "0.3.0"
 
 
 class NotRunningError(HipsenseError):
