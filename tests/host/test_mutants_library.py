@@ -369,20 +369,27 @@ def test_reanalyze_reports_progress_updates_and_counts(files, tmp_path, monkeypa
 
 def test_reanalyze_leaves_a_raw_file_that_changed_or_vanished(files, tmp_path, monkeypatch):
     with Store(tmp_path) as store:
-        a, b = import_files(store, [files["run1.hsn"], files["run2.hsn"]]).added
-        raw_a, raw_b = store.raw_path(a.sha256), store.raw_path(b.sha256)
-        raw_a.chmod(0o600)
-        raw_a.write_bytes(raw_a.read_bytes()[:-10])
-        raw_b.unlink()
+        a, b, c, d = import_files(
+            store, [files["run1.hsn"], files["run2.hsn"], files["run3.csv"], files["still.csv"]]
+        ).added
+        raw_a, raw_b, raw_c = store.raw_path(a.sha256), store.raw_path(b.sha256), store.raw_path(c.sha256)
+        raw_a.unlink()
+        raw_b.chmod(0o600)
+        raw_b.write_bytes(raw_b.read_bytes()[:-10])
+        raw_c.unlink()
         monkeypatch.setattr(hipsense.analysis, "ALGORITHM_VERSION", "99.0.0")
         seen = _spy_refresh(monkeypatch)
         report = reanalyze(store)
-        assert report.updated == [] and seen == []
+        # each of the first three is reported and the loop goes on to the last, which is reanalysed
+        assert report.updated == [d.session_id] and seen == ["default"]
         assert report.errors == [
-            (a.session_id, f"{raw_a}: raw file of run1.hsn does not match its hash; left as it is"),
-            (b.session_id, f"{raw_b}: raw file of run2.hsn cannot be read (No such file or directory)"),
+            (a.session_id, f"{raw_a}: raw file of run1.hsn cannot be read (No such file or directory)"),
+            (b.session_id, f"{raw_b}: raw file of run2.hsn does not match its hash; left as it is"),
+            (c.session_id, f"{raw_c}: raw file of run3.csv cannot be read (No such file or directory)"),
+            (d.session_id, _row(store, d.session_id)["error"]),
         ]
-        assert _row(store, a.session_id)["algorithm_version"] != "99.0.0"
+        assert _row(store, b.session_id)["algorithm_version"] != "99.0.0"
+        assert _row(store, d.session_id)["algorithm_version"] == "99.0.0"
 
 
 def test_reanalyze_keeps_a_file_the_reader_now_refuses_as_an_error(files, tmp_path, monkeypatch):
@@ -402,6 +409,7 @@ def test_reanalyze_keeps_a_file_the_reader_now_refuses_as_an_error(files, tmp_pa
 def test_forget_judges_the_runner_s_flags_again(files, tmp_path, monkeypatch):
     with Store(tmp_path) as store:
         a, b = import_files(store, [files["run1.hsn"], files["run2.hsn"]], runner="ana").added
+        import_files(store, [files["run3.csv"]], runner="ben")
         seen = _spy_refresh(monkeypatch)
         gone = forget(store, a.session_id)
         assert gone.session_id == a.session_id and gone.runner == "ana" and gone.quarantined is not None
@@ -434,3 +442,18 @@ def test_a_full_database_fails_the_file_and_takes_its_raw_file_back(files, tmp_p
         )
         assert _leftovers(store) == [store.raw_path(first.sha256)]
         assert store.session_of(_sha(files["run2.hsn"])) is None
+
+
+def test_a_raw_file_placed_by_a_failed_import_stays_when_a_session_holds_it(files, tmp_path):
+    # another process stored the same bytes meanwhile: its session needs the file
+    with Store(tmp_path) as store:
+        (f,) = import_files(store, [files["run1.hsn"]], refresh_flags=False).added
+        raw = store.raw_path(f.sha256)
+        library._unplace(store, raw, f.sha256)
+        assert raw.exists()
+        orphan = store.raw_path("ab" * 32)
+        orphan.parent.mkdir(exist_ok=True)
+        orphan.write_bytes(b"placed, then the row failed")
+        library._unplace(store, orphan, "ab" * 32)
+        assert not orphan.exists()
+        library._unplace(store, orphan, "ab" * 32)  # gone already: nothing to do, no error
