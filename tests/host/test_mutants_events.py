@@ -189,3 +189,16 @@ def test_an_errors_type_is_both_a_hipsense_error_and_a_value_error():
     from hipsense.errors import HipsenseError
 
     assert issubclass(EventDetectionError, HipsenseError) and issubclass(EventDetectionError, ValueError)
+
+
+@pytest.mark.parametrize("margin", [0, 0.0, -0.1, float("nan"), float("inf"), True, "0.1"])
+def test_the_plateau_margin_is_positive_or_none(margin):
+    assert _message(_flat(300), 208.0, to_plateau_margin_g=margin) == (
+        f"parameter to_plateau_margin_g must be a positive number or None, got {margin!r}"
+    )
+
+
+@pytest.mark.parametrize("margin", [None, 1, 0.15])
+def test_a_plateau_margin_of_none_or_a_positive_number_is_accepted(margin):
+    det = RunningContactDetector(to_plateau_margin_g=margin).detect(_flat(300), sampling_rate_hz=208.0)
+    assert det.diagnostics_["n_stances"] == 0
