@@ -119,7 +119,7 @@ class _Segment:
 
 
 def _segment_steps(body: pd.DataFrame, bouts: pd.DataFrame, fs: float, offset: int) -> _Segment:
-    """Running contacts in running bouts, walking contacts in walking bouts (no toe-off for walking)."""
+    """Running contacts in running bouts, walking contacts and toe-offs in walking bouts."""
     starts, kinds = bouts["start"].to_numpy(), bouts["activity"].to_numpy()
     ic_parts, to_parts, act_parts = [], [], []
     if (kinds == "run").any():
@@ -131,10 +131,11 @@ def _segment_steps(body: pd.DataFrame, bouts: pd.DataFrame, fs: float, offset: i
         to_parts.append(events["to_s"].to_numpy()[keep] * fs)
         act_parts.append(np.full(keep.sum(), "run"))
     if (kinds == "walk").any() and len(body) >= WALKING_MIN_SAMPLES_S * fs:
-        ic = WalkingContactDetector().detect(body, sampling_rate_hz=fs).ic_list_["ic"].to_numpy(dtype=float)
+        walking = WalkingContactDetector().detect(body, sampling_rate_hz=fs).events_
+        ic = walking["ic"].to_numpy(dtype=float)
         keep = kinds[np.searchsorted(starts, ic, side="right") - 1] == "walk"
         ic_parts.append(ic[keep])
-        to_parts.append(np.full(keep.sum(), np.nan))
+        to_parts.append(walking["to"].to_numpy(dtype=float)[keep])
         act_parts.append(np.full(keep.sum(), "walk"))
     ic = np.concatenate(ic_parts) if ic_parts else np.zeros(0)
     order = np.argsort(ic, kind="stable")

@@ -149,7 +149,15 @@ REGISTRY: list[Metric] = [
         precision=4,
         activities=("run", "walk"),
     ),
-    Metric("to_s", "s", "toe-off, seconds from the session start", m.to_time, kind="event", precision=4),
+    Metric(
+        "to_s",
+        "s",
+        "toe-off, seconds from the session start",
+        m.to_time,
+        kind="event",
+        precision=4,
+        activities=("run", "walk"),
+    ),
     Metric(
         "step_time_s",
         "s",
@@ -182,6 +190,7 @@ REGISTRY: list[Metric] = [
         flag=True,
         trend=True,
         larger="longer",
+        activities=("run", "walk"),
     ),
     Metric(
         "flight_time_s",

@@ -338,7 +338,9 @@ def test_walking_summary_medians_per_side():
         "step_time_s_right": 0.62,  # 0.60, 0.62, 0.64
         "pelvic_drop_deg_left": 4.5,  # 3, 4, 5, 9
         "pelvic_drop_deg_right": None,  # only 2 finite
-        "pelvic_rotation_deg_left": 1.0,  # every sided metric the registry says holds for walking
+        "contact_time_s_left": 1.0,  # every sided metric the registry says holds for walking
+        "contact_time_s_right": 1.0,
+        "pelvic_rotation_deg_left": 1.0,
         "pelvic_rotation_deg_right": 1.0,
     }
     steps["cadence_spm"] = np.nan

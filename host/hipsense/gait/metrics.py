@@ -122,7 +122,8 @@ class StepContext:
         self.note(too_long, "next contact missing or a pause: no step time")
         self.note(~same_bout, "last step of its bout: no step time")
         contact = (to - ic) / fs
-        too_long = contact > MAX_CONTACT_S
+        # The cap is a running stance's; a walking toe-off is bounded by its detector (next contact).
+        too_long = (contact > MAX_CONTACT_S) & (self.activity == "run")
         contact = np.where((contact > 0) & ~too_long, contact, np.nan)
         to_s = np.where(too_long, np.nan, self.time_offset_s + to / fs)
         self.note(~np.isfinite(to) & ~too_long & (self.activity == "run"), "no toe-off found")
