@@ -163,4 +163,8 @@ def test_a_walking_only_recording_is_analysed_and_reported_as_walking(tmp_path, 
     assert "step time (ms)" in out and "pelvic drop (deg)" in out and "pelvic rotation (deg)" in out
     steps = pd.read_csv(tmp_path / "steps.csv")
     assert (steps["activity"] == "walk").all() and len(steps) > 80
+    # Walking steps carry their stance where the walking detector found a toe-off, and say why not.
+    no_to = steps["to_s"].isna()
+    assert steps.loc[~no_to, "contact_time_s"].between(0.3, 1.5).all()
+    assert steps.loc[no_to, "quality"].str.contains("walking: no toe-off").all()
     assert set(steps["side"].dropna()) == {"L", "R"}

@@ -127,6 +127,8 @@ class StepContext:
         contact = np.where((contact > 0) & ~too_long, contact, np.nan)
         to_s = np.where(too_long, np.nan, self.time_offset_s + to / fs)
         self.note(~np.isfinite(to) & ~too_long & (self.activity == "run"), "no toe-off found")
+        # the walking detector gives none at a stop or in a turn, on purpose (docs/metrics.md)
+        self.note(~np.isfinite(to) & (self.activity == "walk"), "walking: no toe-off at a stop or in a turn")
         self.note(too_long, "landing into a stop: no toe-off within the step")
         return step_time, contact, to_s
 
