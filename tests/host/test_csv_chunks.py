@@ -197,3 +197,16 @@ def test_a_file_that_changes_between_the_two_readings_is_refused(tmp_path, chang
     seen = kept.first_pass()
     path.write_text(text + text.splitlines()[-1] + "\n")
     assert kept.second_pass(np.empty((len(wanted), seen.rows)), seen.holes > 0) == seen.rows
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 6])
+def test_the_magnitude_the_unit_checks_use_is_the_plain_formula_to_the_bit(k):
+    from hipsense.formats.csv_values import magnitude
+
+    rng = np.random.default_rng(k)
+    cols = [rng.normal(0, 10, 10_001) for _ in range(k)]
+    before = [c.copy() for c in cols]
+    np.testing.assert_array_equal(magnitude(cols), np.sqrt(sum(c**2 for c in cols)))
+    for c, b in zip(cols, before, strict=True):  # the columns (views of the recording) are left alone
+        np.testing.assert_array_equal(c, b)
+    assert magnitude([np.array([3, 0]), np.array([4, 2])]).tolist() == [5.0, 2.0]  # whole numbers too
