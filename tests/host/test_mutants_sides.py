@@ -569,3 +569,22 @@ def test_a_gyroscope_bias_does_not_move_the_sides_near_the_ends():
     assert a.sides_.tolist() == ["L", "R"] * 10
     assert b.sides_.tolist() == ["L", "R"] * 10
     np.testing.assert_allclose(b.score_, a.score_, atol=0.05)
+
+
+def test_a_change_of_pace_stays_one_bout():
+    # intervals 0.2 s (x6) then 0.7 s (x6): the contact between them has the local period 0.45 s, so
+    # the intervals next to it are 0.2 / 0.325 = 0.62 and 0.7 / 0.575 = 1.22 periods: all linked.
+    ic = np.r_[0, np.cumsum([20] * 6 + [70] * 6)]
+    det = SideDetector().detect(_flat(int(ic[-1]) + 10), ic, sampling_rate_hz=100)
+    assert det.bout_.tolist() == [0] * 13
+    assert det.alternate_.tolist() == [j % 2 for j in range(13)]
+
+
+def test_the_two_gyroscope_columns_alone_are_enough():
+    det = SideDetector().detect(_session()[["gyr_pa", "gyr_is"]], IC, sampling_rate_hz=FS)
+    assert det.source_ == "gyroscope" and det.sides_.tolist() == ["L", "R"] * 8
+
+
+def test_walking_contacts_given_as_whole_floats():
+    det = SideDetector(gait="walking").detect(_session(), IC.astype(float), sampling_rate_hz=FS)
+    assert det.sides_.tolist() == ["R", "L"] * 8
