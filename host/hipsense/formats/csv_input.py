@@ -513,13 +513,16 @@ def read_imu_csv(
     # The rows with data first packed at the start of each channel's row, where the checks read them
     # (views, in the file's order); then moved to their grid rows and the holes filled.
     good_rows = reading.second_pass(block[1:], nan)
+    del nan, seen, reading
+    total = block.shape[1]
+    if good_rows == total:  # every grid row has its file row already: nothing to move
+        del placed
     good = {c: block[1 + k, :good_rows] for k, c in enumerate(wanted)}
     acc = [good[c] for c in wanted if c.startswith("acc_")]
     check_acc_unit(path, acc, acc_unit)
     check_gyr_unit(path, acc, [good[c] for c in wanted if c.startswith("gyr_")], gyr_unit)
     share = round(clipped_share(good), 6)
     del good, acc
-    total = block.shape[1]
     recorded = total / rate
     if recorded < min_duration_s:
         raise CsvInputError(
@@ -531,7 +534,7 @@ def read_imu_csv(
             row[placed] = row[:good_rows]  # numpy buffers the overlap: placed[j] >= j
             if len(holes):  # every hole lies inside a segment, between two rows with data
                 row[holes] = np.interp(holes, placed, row[placed])
-    del placed
+        del placed
     data = pd.DataFrame(block.T, columns=[TIME_COLUMN, *wanted], copy=False)
     if epoch is not None:
         start = epoch + origin_s
