@@ -42,13 +42,15 @@ def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def segment_ids(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Flattened sample indices of many ``[start, end)`` ranges and the range each belongs to.
 
-    Returns ``(index, owner)`` with ``len(index) == sum(ends - starts)``.
+    Returns ``(index, owner)`` with ``len(index) == sum(ends - starts)``; ``owner`` is non-decreasing.
     """
     starts = np.asarray(starts, dtype=np.int64)
     lengths = np.maximum(np.asarray(ends, dtype=np.int64) - starts, 0)
     owner = np.repeat(np.arange(len(starts)), lengths)
-    offset = np.arange(len(owner)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return starts[owner] + offset, owner
+    # index = start + (position - first position of the range): one repeat of the shift, not two
+    idx = np.arange(len(owner), dtype=np.int64)
+    idx += np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return idx, owner
 
 
 def segment_argext(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, largest: bool) -> np.ndarray:
@@ -58,14 +60,19 @@ def segment_argext(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, 
     """
     n_seg = len(starts)
     idx, owner = segment_ids(starts, ends)
+    out = np.full(n_seg, -1, dtype=np.int64)
+    if len(idx) == 0:
+        return out
     v = np.asarray(values)[idx]
-    ext = np.full(n_seg, -np.inf if largest else np.inf)
-    (np.maximum if largest else np.minimum).at(ext, owner, v)
-    hit = v == ext[owner]
-    big = np.iinfo(np.int64).max
-    out = np.full(n_seg, big, dtype=np.int64)
-    np.minimum.at(out, owner[hit], idx[hit])
-    out[out == big] = -1
+    # Each range is one contiguous block of v (owner is non-decreasing): reduce block by block.
+    lengths = np.bincount(owner, minlength=n_seg)
+    has = lengths > 0
+    ext = (np.maximum if largest else np.minimum).reduceat(v, (np.cumsum(lengths) - lengths)[has])
+    hits = np.flatnonzero(v == np.repeat(ext, lengths[has]))
+    # Indices rise within a block, so a block's first hit is its first index at the extreme.
+    who = owner[hits]
+    lead = np.r_[True, who[1:] != who[:-1]]
+    out[who[lead]] = idx[hits[lead]]
     return out
 
 
@@ -91,9 +98,7 @@ def segment_quantile(
     idx, owner = idx[keep], owner[keep]
     if len(idx) == 0:
         return out
-    v = values[idx]
-    order = np.lexsort((v, owner))
-    v, owner = v[order], owner[order]
+    v = _sorted_in_blocks(values[idx], owner, len(starts))
     counts = np.bincount(owner, minlength=len(starts))
     first = np.cumsum(counts) - counts
     has = counts > 0
@@ -102,4 +107,33 @@ def segment_quantile(
     frac = pos - lo
     hi = np.minimum(lo + 1, counts[has] - 1)
     out[has] = (1 - frac) * v[first[has] + lo] + frac * v[first[has] + hi]
+    return out
+
+
+#: Ranges with at most this many values are sorted as rows of one padded 2-D array.
+_ROW_SORT_WIDTH = 128
+
+
+def _sorted_in_blocks(v: np.ndarray, owner: np.ndarray, n_blocks: int) -> np.ndarray:
+    """``v`` sorted within each block of equal, non-decreasing ``owner`` (a stable sort, NaN last):
+    the order ``np.lexsort((v, owner))`` gives, without sorting all values against each other."""
+    counts = np.bincount(owner, minlength=n_blocks)
+    first = np.cumsum(counts) - counts
+    short = (counts > 0) & (counts <= _ROW_SORT_WIDTH)
+    out = np.empty_like(v)
+    if short.any():
+        # Short blocks (a gap's flight samples, tens of values) as NaN-padded rows: NaN sorts last,
+        # so each row starts with its own values in order.
+        row_of = np.cumsum(short) - 1
+        in_short = short[owner]
+        own = owner[in_short]
+        col = np.flatnonzero(in_short) - first[own]
+        rows = np.full((int(short.sum()), int(counts[short].max())), np.nan, dtype=v.dtype)
+        rows[row_of[own], col] = v[in_short]
+        rows.sort(axis=1, kind="stable")
+        out[in_short] = rows[row_of[own], col]
+    long_ = ~short[owner]
+    if long_.any():
+        sub, own = v[long_], owner[long_]
+        out[long_] = sub[np.lexsort((sub, own))]
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -390,15 +391,33 @@ def _obliquity(gyr_pa: np.ndarray, fs: float, stride_s: float, lowpass_hz: float
 
 
 def _step_phase(ic: np.ndarray, length: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Samples of each step's first period after its contact: (index, owner, u in step periods)."""
+    """Samples of each step's first period after its contact: (index, owner, samples since contact);
+    the phase in step periods is ``u = since / length[owner]`` (:func:`_of_phase`)."""
     idx, owner = segment_ids(ic, np.minimum(ic + length, n))
-    return idx, owner, (idx - ic[owner]) / length[owner]
+    return idx, owner, idx - ic[owner]
+
+
+def _of_phase(
+    fn: Callable[[np.ndarray], np.ndarray], length: np.ndarray, owner: np.ndarray, since: np.ndarray
+) -> np.ndarray:
+    """``fn(u)`` at every sample, ``u = since / length[owner]``, each distinct ``(since, length)`` once.
+
+    The steps of a session share a few dozen lengths, so ``fn`` (a cosine) runs on a table of a few
+    thousand phases instead of every sample; the table's ``u`` is the same division, so the values are
+    the same floats."""
+    lengths, which = np.unique(length, return_inverse=True)
+    if int(lengths.sum()) >= len(since):  # few samples per length: no table
+        return fn(since / length[owner])
+    first = np.cumsum(lengths) - lengths
+    table_since, table_owner = segment_ids(np.zeros(len(lengths), dtype=np.int64), lengths)
+    table = fn(table_since / lengths[table_owner])
+    return table[first[which[owner]] + since]
 
 
 def _projection(obliquity: np.ndarray, ic: np.ndarray, length: np.ndarray, phase: float) -> np.ndarray:
     """Per step: 2 x mean of ``obliquity * cos(pi (u - phase))`` over one step period (deg)."""
-    idx, owner, u = _step_phase(ic, length, len(obliquity))
-    w = obliquity[idx] * np.cos(np.pi * (u - phase))
+    idx, owner, since = _step_phase(ic, length, len(obliquity))
+    w = obliquity[idx] * _of_phase(lambda u: np.cos(np.pi * (u - phase)), length, owner, since)
     count = np.bincount(owner, minlength=len(ic))
     return 2.0 * np.bincount(owner, weights=w, minlength=len(ic)) / np.maximum(count, 1)
 
@@ -408,11 +427,13 @@ def _bout_phase(
 ) -> tuple[float, float]:
     """Phase (step periods, in (-1, 1]) and amplitude (deg) of the side-signed obliquity of one bout,
     least squares on ``[cos(pi u), sin(pi u), 1]``."""
-    idx, owner, u = _step_phase(ic, length, len(obliquity))
+    idx, owner, since = _step_phase(ic, length, len(obliquity))
     if len(idx) < 8:
         return float("nan"), 0.0
     y = signed[owner] * obliquity[idx]
-    basis = np.column_stack([np.cos(np.pi * u), np.sin(np.pi * u), np.ones(len(u))])
+    basis = np.ones((len(idx), 3))
+    basis[:, 0] = _of_phase(lambda u: np.cos(np.pi * u), length, owner, since)
+    basis[:, 1] = _of_phase(lambda u: np.sin(np.pi * u), length, owner, since)
     (a, b, _), *_ = np.linalg.lstsq(basis, y, rcond=None)
     return float(math.atan2(b, a) / math.pi), float(math.hypot(a, b))
 

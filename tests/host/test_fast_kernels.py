@@ -1,0 +1,148 @@
+"""The faster segment helpers and side-phase tables give the very floats the plain versions gave.
+
+Each plain version is kept here as it was before the speed work (issue 17): a global lexsort for the
+per-range quantile, ``ufunc.at`` for the per-range extreme, a cosine per sample for the side phase.
+The comparisons are exact (same bits, signed zeros and NaN included), on random inputs with ties,
+NaN, empty ranges and ranges longer than the padded-row sort takes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from hipsense.gait import filters
+from hipsense.gait.filters import segment_argext, segment_ids, segment_quantile
+from hipsense.gait.sides import _bout_phase, _of_phase, _projection, _step_phase
+
+
+def _plain_ids(starts, ends):
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.maximum(np.asarray(ends, dtype=np.int64) - starts, 0)
+    owner = np.repeat(np.arange(len(starts)), lengths)
+    offset = np.arange(len(owner)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return starts[owner] + offset, owner
+
+
+def _plain_quantile(values, mask, starts, ends, q):
+    out = np.full(len(starts), np.nan)
+    idx, owner = _plain_ids(starts, ends)
+    keep = mask[idx]
+    idx, owner = idx[keep], owner[keep]
+    if len(idx) == 0:
+        return out
+    v = values[idx]
+    order = np.lexsort((v, owner))
+    v, owner = v[order], owner[order]
+    counts = np.bincount(owner, minlength=len(starts))
+    first = np.cumsum(counts) - counts
+    has = counts > 0
+    pos = q * (counts[has] - 1)
+    lo = np.floor(pos).astype(np.int64)
+    frac = pos - lo
+    hi = np.minimum(lo + 1, counts[has] - 1)
+    out[has] = (1 - frac) * v[first[has] + lo] + frac * v[first[has] + hi]
+    return out
+
+
+def _plain_argext(values, starts, ends, *, largest):
+    n_seg = len(starts)
+    idx, owner = _plain_ids(starts, ends)
+    v = np.asarray(values)[idx]
+    ext = np.full(n_seg, -np.inf if largest else np.inf)
+    (np.maximum if largest else np.minimum).at(ext, owner, v)
+    hit = v == ext[owner]
+    big = np.iinfo(np.int64).max
+    out = np.full(n_seg, big, dtype=np.int64)
+    np.minimum.at(out, owner[hit], idx[hit])
+    out[out == big] = -1
+    return out
+
+
+def _ranges(rng, n, tiled):
+    cuts = np.sort(rng.integers(0, n + 1, size=int(rng.integers(0, 60))))
+    if tiled:  # consecutive ranges covering everything, some empty
+        return np.r_[0, cuts], np.r_[cuts, n]
+    return cuts, np.minimum(cuts + rng.integers(0, 400, len(cuts)), n)  # overlapping, some long
+
+
+def _same(a, b):
+    return np.array_equal(a, b, equal_nan=True) and np.array_equal(np.signbit(a), np.signbit(b))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_segment_ids_and_quantile_are_the_plain_ones(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 4000))
+    v = rng.normal(size=n)
+    if seed % 3 == 0:
+        v = np.round(v, 1)  # many ties
+    if seed % 4 == 0:
+        v[rng.random(n) < 0.1] = np.nan
+    if seed % 5 == 0:
+        v[rng.random(n) < 0.2] = -0.0
+    mask = rng.random(n) < rng.random()
+    starts, ends = _ranges(rng, n, tiled=seed % 2 == 0)
+    for got, want in zip(segment_ids(starts, ends), _plain_ids(starts, ends), strict=True):
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+    for q in (0.0, 0.3, 0.5, 1.0):
+        assert _same(segment_quantile(v, mask, starts, ends, q), _plain_quantile(v, mask, starts, ends, q))
+
+
+def test_quantile_of_ranges_longer_than_a_padded_row():
+    rng = np.random.default_rng(7)
+    n = 20 * filters._ROW_SORT_WIDTH
+    v = rng.normal(size=n)
+    starts = np.array([0, 5, 2 * filters._ROW_SORT_WIDTH, 2 * filters._ROW_SORT_WIDTH + 3])
+    ends = np.array([filters._ROW_SORT_WIDTH + 1, 30, n, 2 * filters._ROW_SORT_WIDTH + 3])
+    mask = np.ones(n, dtype=bool)
+    got = segment_quantile(v, mask, starts, ends, 0.5)
+    assert _same(got, _plain_quantile(v, mask, starts, ends, 0.5))
+    assert got[0] == np.median(v[: filters._ROW_SORT_WIDTH + 1]) and np.isnan(got[3])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_segment_argext_is_the_plain_one(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(1, 3000))
+    v = rng.normal(size=n)
+    if seed % 3 == 0:
+        v = np.round(v)  # ties: the first index wins
+    if seed % 7 == 0:
+        v[rng.random(n) < 0.3] = -np.inf
+    if seed % 11 == 0:
+        v = rng.integers(-3, 3, n)
+    starts, ends = _ranges(rng, n, tiled=seed % 2 == 0)
+    for largest in (True, False):
+        got = segment_argext(v, starts, ends, largest=largest)
+        want = _plain_argext(v, starts, ends, largest=largest)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_side_phase_tables_give_the_per_sample_values(seed):
+    rng = np.random.default_rng(200 + seed)
+    k = int(rng.integers(1, 300))
+    lengths = rng.integers(40, 48 if seed % 2 else 400, size=k)  # few distinct lengths, or many
+    ic = np.cumsum(rng.integers(30, 80, size=k))
+    n = int(ic[-1] + rng.integers(1, 100))
+    obliquity = rng.normal(size=n)
+    idx, owner, since = _step_phase(ic, lengths, n)
+    u = (idx - ic[owner]) / lengths[owner]
+    for phase in (0.0, 0.35, 1.0):
+        table = _of_phase(lambda x, p=phase: np.cos(np.pi * (x - p)), lengths, owner, since)
+        assert np.array_equal(table, np.cos(np.pi * (u - phase)))
+        w = obliquity[idx] * np.cos(np.pi * (u - phase))
+        count = np.bincount(owner, minlength=k)
+        plain = 2.0 * np.bincount(owner, weights=w, minlength=k) / np.maximum(count, 1)
+        assert np.array_equal(_projection(obliquity, ic, lengths, phase), plain)
+    signed = np.where(rng.random(k) < 0.5, 1.0, -1.0)
+    if len(idx) >= 8:
+        basis = np.column_stack([np.cos(np.pi * u), np.sin(np.pi * u), np.ones(len(u))])
+        (a, b, _), *_ = np.linalg.lstsq(basis, signed[owner] * obliquity[idx], rcond=None)
+        assert _bout_phase(obliquity, ic, lengths, signed) == (
+            math.atan2(b, a) / math.pi,
+            math.hypot(a, b),
+        )
