@@ -23,7 +23,7 @@ from hipsense import metrics as registry
 from hipsense.export import schema
 from hipsense.export.tables import flatten_summary
 from hipsense.report.alternate import alternate_steps
-from hipsense.report.wording import sides_known, sides_unknown_sentence, without_sides
+from hipsense.report.wording import alternate_verdict, sides_known, sides_unknown_sentence, without_sides
 from hipsense.trends.flags import sides_unknown, weekly_loads
 from hipsense.trends.model import Flag, Trends
 
@@ -70,14 +70,17 @@ def dumps(x: Any) -> str:
 
 def summary_record(summary: dict[str, Any], steps: pd.DataFrame | None = None) -> dict[str, Any]:
     """One session's summary under the sessions table's names, plus whether its sides are known and,
-    when they are not, the alternate-step comparison in their place."""
+    when they are not, the alternate-step comparison in their place (each row with its ``verdict`` in
+    the words the terminal and the report use)."""
     known, why = sides_known(summary)
     flat = flatten_summary(without_sides(summary))
     out: dict[str, Any] = {"source": summary.get("source")}
     out.update({c.name: flat.get(c.name) for c in schema.summary_columns()})
     out["sides_known"] = known
     out["sides_note"] = "" if known else sides_unknown_sentence(why)
-    out["alternate_steps"] = alternate_steps(steps) if (not known and steps is not None) else []
+    # Each alternate row carries its verdict in the words the terminal and the report show.
+    rows = alternate_steps(steps) if (not known and steps is not None) else []
+    out["alternate_steps"] = [{**r, "verdict": alternate_verdict(r)} for r in rows]
     out["flags"] = list(summary.get("flags") or [])
     return out
 

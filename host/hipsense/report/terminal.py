@@ -18,7 +18,11 @@ if TYPE_CHECKING:
 from hipsense import metrics as registry
 from hipsense.report.alternate import alternate_steps
 from hipsense.report.wording import (
+    ALTERNATE_RULE,
     IMPACT_LOAD_UNIT,
+    alternate_apart,
+    alternate_interval,
+    alternate_verdict,
     asymmetry_keys,
     quality_notes,
     sides_known,
@@ -165,23 +169,32 @@ def _print_walking_only(walking: dict, console: Console) -> None:
 
 
 def _print_alternate(why: str, steps: pd.DataFrame | None, console: Console) -> None:
-    """Alternate steps instead of left versus right, with the sentence that says why."""
+    """Alternate steps instead of left versus right, with the sentence that says why and each
+    metric's verdict (report/alternate.py: interval and noise floor, as for the sides)."""
     console.print(f"[yellow]{sides_unknown_sentence(why)}[/]", highlight=False)
     rows = alternate_steps(steps) if steps is not None else []
     if not rows:
         return
     table = Table(title="Alternate steps (which foot is which is not known)", title_justify="left")
-    for col in ("metric", "one set", "the other", "apart"):
-        table.add_column(col, justify="left" if col == "metric" else "right")
+    for col in ("metric", "one set", "the other", "apart", "95% CI", ""):
+        table.add_column(col, justify="left" if col in ("metric", "") else "right")
     for r in rows:
         m = registry.get(r["metric"])
-        apart = (
-            f"{r['difference_pct']:.1f} %" if r["difference_pct"] is not None else m.display(r["difference"])
-        )
+        verdict = alternate_verdict(r)
         table.add_row(
-            f"{m.label} ({m.display_unit})", m.display(r["median_a"]), m.display(r["median_b"]), apart
+            f"{m.label} ({m.display_unit})",
+            m.display(r["median_a"]),
+            m.display(r["median_b"]),
+            alternate_apart(r),
+            alternate_interval(r),
+            f"[bold yellow]{verdict}[/]" if r["larger_than_noise"] else f"[dim]{verdict}[/]",
         )
     console.print(table)
+    console.print(
+        "[dim]apart = the difference of the two sets' medians as a share of their mean; for angles, in "
+        f"degrees. {ALTERNATE_RULE}[/]",
+        highlight=False,
+    )
 
 
 def _print_sides(summary: SessionSummary, console: Console) -> None:

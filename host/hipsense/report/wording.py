@@ -137,16 +137,53 @@ def without_sides(summary: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: The alternate-step verdicts, in words of their own: "differs" and "within noise" are the left/right
+#: verdict's, and no output whose sides are unknown may read like one (tests/host/test_report.py).
+ALTERNATE_DIFFER = "sets differ"
+ALTERNATE_NOISE = "within the noise"
+
+
+def alternate_verdict(row: dict[str, Any]) -> str:
+    """The verdict of one alternate-step comparison (:func:`hipsense.report.alternate.alternate_steps`):
+    :data:`ALTERNATE_DIFFER` when its interval excludes 0 and it exceeds the noise floor."""
+    return ALTERNATE_DIFFER if row.get("larger_than_noise") else ALTERNATE_NOISE
+
+
+def alternate_apart(row: dict[str, Any]) -> str:
+    """How far apart the two sets are, as judged: ``12.3 %`` (index) or ``0.4 deg`` (angles)."""
+    if row.get("judged_on") == "difference" or row.get("difference_pct") is None:
+        metric = registry.get(row["metric"])
+        return f"{metric.display(row['difference'])} {metric.display_unit}"
+    return f"{row['difference_pct']:.1f} %"
+
+
+def alternate_interval(row: dict[str, Any]) -> str:
+    """The 95 % interval of the judged difference, in its unit (``-`` when the bootstrap could not tell)."""
+    lo, hi = row.get("ci_low"), row.get("ci_high")
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return "-"
+    if row.get("judged_on") == "difference":
+        metric = registry.get(row["metric"])
+        return f"{metric.display(lo)} to {metric.display(hi)} {metric.display_unit}"
+    return f"{lo:.1f} to {hi:.1f} %"
+
+
+#: How the alternate-step verdict is judged, in one sentence for every output.
+ALTERNATE_RULE = (
+    f"'{ALTERNATE_DIFFER}' when the 95 % confidence interval of the difference (a block bootstrap over "
+    "the run's steps) excludes 0 and the difference exceeds the measurement's noise floor."
+)
+
+
 def alternate_sentence(row: dict[str, Any]) -> str:
     """One alternate-step comparison (:func:`hipsense.report.alternate.alternate_steps`) in words."""
     metric = registry.get(row["metric"])
     a = metric.display(row["median_a"])
     b = metric.display(row["median_b"])
-    if row.get("difference_pct") is None:
-        apart = f"{metric.display(row['difference'])} {metric.display_unit} apart"
-    else:
-        apart = f"{row['difference_pct']:.0f} % apart"
-    return f"{metric.label.capitalize()}: {a} and {b} {metric.display_unit} on alternate steps, {apart}."
+    return (
+        f"{metric.label.capitalize()}: {a} and {b} {metric.display_unit} on alternate steps, "
+        f"{alternate_apart(row)} apart (95 % interval {alternate_interval(row)}): {alternate_verdict(row)}."
+    )
 
 
 def skipped_sentence(n: int) -> str:
