@@ -12,9 +12,18 @@ import math
 
 import numpy as np
 import pytest
+from scipy import signal
 
 from hipsense.gait import filters
-from hipsense.gait.filters import segment_argext, segment_ids, segment_quantile
+from hipsense.gait.filters import (
+    butter_sos,
+    first_per_range,
+    segment_argext,
+    segment_first_true,
+    segment_ids,
+    segment_quantile,
+    segment_reduce,
+)
 from hipsense.gait.sides import _bout_phase, _of_phase, _projection, _step_phase
 
 
@@ -146,3 +155,39 @@ def test_side_phase_tables_give_the_per_sample_values(seed):
             math.atan2(b, a) / math.pi,
             math.hypot(a, b),
         )
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_first_true_and_range_reductions_are_the_scatter_ones(seed):
+    rng = np.random.default_rng(300 + seed)
+    n = int(rng.integers(1, 3000))
+    v = rng.normal(size=n)
+    if seed % 4 == 0:
+        v[rng.random(n) < 0.05] = np.nan  # propagates in both
+    mask = rng.random(n) < rng.random()
+    starts, ends = _ranges(rng, n, tiled=seed % 2 == 0)
+    idx, owner = _plain_ids(starts, ends)
+    k = len(starts)
+    big = np.iinfo(np.int64).max
+    first = np.full(k, big, dtype=np.int64)
+    np.minimum.at(first, owner[mask[idx]], idx[mask[idx]])
+    first[first == big] = -1
+    assert np.array_equal(segment_first_true(mask, starts, ends), first)
+    last = np.full(k, -1, dtype=np.int64)
+    np.maximum.at(last, owner[mask[idx]], idx[mask[idx]])
+    assert np.array_equal(first_per_range(owner[mask[idx]], idx[mask[idx]], k, last=True), last)
+    for ufunc, fill in ((np.maximum, -np.inf), (np.minimum, np.inf)):
+        plain = np.full(k, fill)
+        with np.errstate(invalid="ignore"):  # NaN compared
+            ufunc.at(plain, owner, v[idx])
+            got = segment_reduce(ufunc, v[idx], owner, k, fill)
+        assert _same(got, plain)
+
+
+def test_butter_designs_are_scipys_and_each_call_gets_its_own_copy():
+    for args in ((4, 30.0, 208.0, "low"), (2, 0.3, 100.0, "high"), (2, 6, 500, "low")):
+        want = signal.butter(args[0], args[1], btype=args[3], fs=args[2], output="sos")
+        got = butter_sos(*args)
+        assert np.array_equal(got, want)
+        got[:] = 0.0  # the caller's own array: the next one is untouched
+        assert np.array_equal(butter_sos(*args), want)

@@ -350,7 +350,8 @@ def _decode_some(data, pstart, plen, n, C):
         i = np.flatnonzero(bad)
         return ("bad", i, [f"payload holds {per_block[j]} codes, expected {values[j]}" for j in i])
     q = np.empty(len(ones), dtype=np.int64)
-    q[1:] = ones[1:] - ones[:-1] - 1
+    np.subtract(ones[1:], ones[:-1], out=q[1:])  # in place: no temporary of the difference
+    q[1:] -= 1
     vstart = np.cumsum(values) - values
     q[vstart] = ones[vstart] - (region_bit0 + skip)
     z = np.zeros(w.shape, dtype=np.int32)
@@ -380,8 +381,7 @@ def _decode_some(data, pstart, plen, n, C):
     v = e.view(np.int16)
     # From (block, channel, sample) order to rows of samples: a small loop over blocks.
     out = np.empty((int(n.sum()), C), dtype=np.int16)
-    r = 0
-    s = 0
+    r = s = 0
     for m in n.tolist():
         out[r : r + m] = v[s : s + C * m].reshape(C, m).T
         r += m

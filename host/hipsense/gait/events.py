@@ -18,6 +18,7 @@ from hipsense.conventions import G
 from hipsense.errors import HipsenseError
 from hipsense.gait.base import Algorithm
 from hipsense.gait.filters import (
+    first_per_range,
     lowpass,
     moving_mean,
     runs,
@@ -395,10 +396,8 @@ class RunningContactDetector(Algorithm):
         # level, so a stance without an impact transient is not timed on its later, steeper climb.
         idx, owner = segment_ids(start, end + 1)
         high = x[idx] >= level[ok][owner] + self.ic_ceiling_g
-        big = np.iinfo(np.int64).max
-        ceiling = np.full(len(start), big, dtype=np.int64)
-        np.minimum.at(ceiling, owner[high], idx[high])
-        end = np.minimum(end, ceiling)
+        ceiling = first_per_range(owner[high], idx[high], len(start))
+        end = np.where(ceiling >= 0, np.minimum(end, ceiling), end)
         steep = segment_argext(slope, start, end + 1, largest=True)
         rate = slope[steep]
         onset = steep - (x[steep] - level[ok]) / np.where(rate > 0, rate, np.nan)
@@ -433,15 +432,12 @@ class RunningContactDetector(Algorithm):
         # re-arm it; a late-stance rebound above it postpones the TO to the final descent.
         idx, owner = segment_ids(start, stop)
         armed = x[idx] >= high[owner]
-        last_high = np.full(len(start), -1, dtype=np.int64)
-        np.maximum.at(last_high, owner[armed], idx[armed])
+        last_high = first_per_range(owner[armed], idx[armed], len(start), last=True)
         begin = np.maximum(last_high, start)
         idx, owner = segment_ids(begin, stop)
         cross = (x[idx] >= thr[owner]) & (x[idx + 1] < thr[owner])
-        big = np.iinfo(np.int64).max
-        first = np.full(len(start), big, dtype=np.int64)
-        np.minimum.at(first, owner[cross], idx[cross])
-        found = first < big
+        first = first_per_range(owner[cross], idx[cross], len(start))
+        found = first >= 0
         i = np.where(found, first, 0)
         drop = x[i] - x[i + 1]
         t_cross = i + (x[i] - thr) / np.where(drop > 0, drop, np.nan)
@@ -467,16 +463,14 @@ class RunningContactDetector(Algorithm):
         # dip between an impact peak and the active peak is not taken for the unloading's end.
         idx, owner = segment_ids(start, stop)
         heavy = x[idx] >= level[owner] + BODY_WEIGHT_G
-        last_heavy = np.full(len(start), -1, dtype=np.int64)
-        np.maximum.at(last_heavy, owner[heavy], idx[heavy])
+        last_heavy = first_per_range(owner[heavy], idx[heavy], len(start), last=True)
         begin = np.minimum(np.maximum(last_heavy + 1, start), stop)
         idx, owner = segment_ids(begin, stop)
         # A pause, not a ripple: clip wobble (or noise) on a steep descent also makes local maxima of
         # the slope, but there the descent stays nearly as steep as at its steepest.
         steepest = slope[np.maximum(segment_argext(slope, begin, stop, largest=False), 0)]
         cand = is_max[idx] & (slope[idx] >= PAUSE_STEEPNESS * steepest[owner]) & (x[idx] > thr[owner])
-        last = np.full(len(start), -1, dtype=np.int64)
-        np.maximum.at(last, owner[cand], idx[cand])
+        last = first_per_range(owner[cand], idx[cand], len(start), last=True)
         return np.where(last >= 0, x[np.maximum(last, 0)], -np.inf)
 
     # -- bookkeeping ----------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ per-step Python loop.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import ndimage, signal
 
@@ -21,9 +23,21 @@ def lowpass(x: np.ndarray, cutoff_hz: float, sampling_rate_hz: float, order: int
     x = np.asarray(x, dtype=float)
     if cutoff_hz >= 0.45 * sampling_rate_hz:
         return x.copy()
-    sos = signal.butter(order, cutoff_hz, fs=sampling_rate_hz, output="sos")
+    sos = butter_sos(order, cutoff_hz, sampling_rate_hz)
     padlen = min(3 * (2 * len(sos) + 1), len(x) - 1)
     return signal.sosfiltfilt(sos, x, padlen=max(padlen, 0))
+
+
+def butter_sos(order: int, cutoff_hz: float, sampling_rate_hz: float, btype: str = "low") -> np.ndarray:
+    """``scipy.signal.butter(order, cutoff_hz, btype, fs=sampling_rate_hz, output="sos")``, designed once
+    per ``(order, cutoff, rate, type)`` in a process: a session asks for the same few designs many
+    times (and a batch, for every session). A fresh copy each call, so a caller may change it."""
+    return _butter_design(int(order), float(cutoff_hz), float(sampling_rate_hz), btype).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _butter_design(order: int, cutoff_hz: float, sampling_rate_hz: float, btype: str) -> np.ndarray:
+    return signal.butter(order, cutoff_hz, btype=btype, fs=sampling_rate_hz, output="sos")
 
 
 def moving_mean(x: np.ndarray, window_s: float, sampling_rate_hz: float) -> np.ndarray:
@@ -53,6 +67,34 @@ def segment_ids(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.nd
     return idx, owner
 
 
+def first_per_range(owner: np.ndarray, idx: np.ndarray, n_ranges: int, *, last: bool = False) -> np.ndarray:
+    """The first (``last=False``) or last entry of ``idx`` per range, -1 for a range without one.
+
+    ``owner`` and ``idx`` are :func:`segment_ids`' output or a masked part of it: owners non-decreasing
+    and indices rising within each range, so the first entry of a range is its least index (what
+    ``np.minimum.at`` would give) and the last its greatest, found without a scatter.
+    """
+    out = np.full(n_ranges, -1, dtype=np.int64)
+    if len(owner):
+        change = owner[1:] != owner[:-1]
+        lead = np.r_[change, True] if last else np.r_[True, change]
+        out[owner[lead]] = idx[lead]
+    return out
+
+
+def segment_reduce(
+    ufunc: np.ufunc, values: np.ndarray, owner: np.ndarray, n_ranges: int, fill: float
+) -> np.ndarray:
+    """``ufunc`` (``np.maximum``/``np.minimum``) of ``values`` over each range's block, ``fill`` for an
+    empty range; ``owner`` non-decreasing (:func:`segment_ids`), so each range is one contiguous block."""
+    counts = np.bincount(owner, minlength=n_ranges)
+    has = counts > 0
+    out = np.full(n_ranges, fill, dtype=float)
+    if has.any():
+        out[has] = ufunc.reduceat(values, (np.cumsum(counts) - counts)[has])
+    return out
+
+
 def segment_argext(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, largest: bool) -> np.ndarray:
     """Index of the maximum (``largest=True``) or minimum of ``values`` in each ``[start, end)`` range.
 
@@ -60,31 +102,22 @@ def segment_argext(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, 
     """
     n_seg = len(starts)
     idx, owner = segment_ids(starts, ends)
-    out = np.full(n_seg, -1, dtype=np.int64)
     if len(idx) == 0:
-        return out
+        return np.full(n_seg, -1, dtype=np.int64)
     v = np.asarray(values)[idx]
     # Each range is one contiguous block of v (owner is non-decreasing): reduce block by block.
     lengths = np.bincount(owner, minlength=n_seg)
     has = lengths > 0
     ext = (np.maximum if largest else np.minimum).reduceat(v, (np.cumsum(lengths) - lengths)[has])
-    hits = np.flatnonzero(v == np.repeat(ext, lengths[has]))
-    # Indices rise within a block, so a block's first hit is its first index at the extreme.
-    who = owner[hits]
-    lead = np.r_[True, who[1:] != who[:-1]]
-    out[who[lead]] = idx[hits[lead]]
-    return out
+    hit = v == np.repeat(ext, lengths[has])
+    return first_per_range(owner[hit], idx[hit], n_seg)  # the first index wins a tie
 
 
 def segment_first_true(mask: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """First index where ``mask`` is true in each ``[start, end)`` range, or -1."""
-    big = np.iinfo(np.int64).max
-    out = np.full(len(starts), big, dtype=np.int64)
     idx, owner = segment_ids(starts, ends)
     hit = mask[idx]
-    np.minimum.at(out, owner[hit], idx[hit])
-    out[out == big] = -1
-    return out
+    return first_per_range(owner[hit], idx[hit], len(starts))
 
 
 def segment_quantile(

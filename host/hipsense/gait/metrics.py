@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import signal
 
 from hipsense.conventions import G
-from hipsense.gait.filters import lowpass, segment_argext, segment_ids
+from hipsense.gait.filters import butter_sos, lowpass, segment_argext, segment_ids, segment_reduce
 from hipsense.gait.pelvis import pelvic_drop_deg
 
 #: Early stance, where the impact peak is searched: 60 ms or the whole contact if shorter.
@@ -37,7 +37,7 @@ def _segment_mean(x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nda
 
 def integrated_angle(rate_dps: np.ndarray, fs: float) -> np.ndarray:
     """Angle (deg) from an angular rate (deg/s): integrated, then high-passed against drift."""
-    sos = signal.butter(2, ANGLE_HIGHPASS_HZ, btype="high", fs=fs, output="sos")
+    sos = butter_sos(2, ANGLE_HIGHPASS_HZ, fs, "high")
     rate = signal.sosfiltfilt(sos, rate_dps - np.median(rate_dps))
     return signal.sosfiltfilt(sos, np.cumsum(rate) / fs)
 
@@ -294,10 +294,8 @@ def vertical_oscillation(ctx: StepContext) -> np.ndarray:
     v = vel[idx] - _segment_mean(vel, start, end)[owner]
     pos = np.cumsum(v) / ctx.fs
     pos = pos - pos[np.r_[0, np.cumsum(end - start)[:-1]]][owner]
-    hi = np.full(ctx.k, -np.inf)
-    lo = np.full(ctx.k, np.inf)
-    np.maximum.at(hi, owner, pos)
-    np.minimum.at(lo, owner, pos)
+    hi = segment_reduce(np.maximum, pos, owner, ctx.k, -np.inf)
+    lo = segment_reduce(np.minimum, pos, owner, ctx.k, np.inf)
     return np.where(np.isfinite(ctx.step_time_s), (hi - lo) * 100.0, np.nan)
 
 

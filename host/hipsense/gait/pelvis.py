@@ -29,7 +29,7 @@ import numpy as np
 from scipy import signal
 
 from hipsense.errors import HipsenseError
-from hipsense.gait.filters import segment_ids
+from hipsense.gait.filters import butter_sos, segment_ids, segment_reduce
 
 #: High-pass of the integrated obliquity: removes gyroscope bias drift and slow lean (turns), keeps the
 #: stride-rate motion (a stride is 0.6-1.2 s).
@@ -52,7 +52,7 @@ def obliquity_deg(gyr_pa: np.ndarray, fs: float, *, highpass_hz: float = OBLIQUI
         return rate.copy()
     if not np.isfinite(rate).all():
         raise HipsenseError("gyr_pa holds NaN or infinite values")
-    sos = signal.butter(2, highpass_hz, btype="high", fs=fs, output="sos")
+    sos = butter_sos(2, highpass_hz, fs, "high")
     padlen = 3 * (2 * len(sos) + 1)
     if len(rate) <= padlen:  # too short for the zero-phase filter: the plain integral, mean removed
         angle = np.cumsum(rate - np.median(rate)) / fs
@@ -98,8 +98,9 @@ def pelvic_drop_deg(
     if k == 0:
         return np.zeros(0)
     idx, owner = segment_ids(start, end)
-    drop = np.full(k, -np.inf)
-    np.maximum.at(drop, owner, sign[owner] * (obliquity[idx] - obliquity[start[owner]]))
+    drop = segment_reduce(
+        np.maximum, sign[owner] * (obliquity[idx] - obliquity[start[owner]]), owner, k, -np.inf
+    )
     return np.where(sign != 0, drop, np.nan)
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 from hipsense.conventions import G
 from hipsense.errors import HipsenseError
 from hipsense.gait.base import Algorithm
-from hipsense.gait.filters import lowpass, moving_mean, segment_ids
+from hipsense.gait.filters import lowpass, moving_mean, segment_ids, segment_reduce
 
 #: Step period assumed when the contacts do not tell (fewer than two plausible intervals), s.
 DEFAULT_STEP_S = 0.5
@@ -369,8 +369,7 @@ class SideDetector(Algorithm):
         idx, owner = segment_ids(
             np.minimum(ic + length // 3, len(acc) - 1), np.minimum(ic + length, len(acc))
         )
-        low = np.full(k, np.inf)
-        np.minimum.at(low, owner, acc[idx])
+        low = segment_reduce(np.minimum, acc[idx], owner, k, np.inf)
         flight = low < self.flight_g * G
         if k < 3:
             return flight
