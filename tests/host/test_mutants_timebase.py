@@ -214,6 +214,11 @@ def test_one_row_with_data_is_enough_and_none_is_one_error():
     with pytest.raises(TimeBaseError) as e:
         place_on_grid([0, 0], [3, 3], [0.0], 100.0)
     assert str(e.value) == "sample numbers do not increase"
+    # A device's single sample (no mask: its columns are used as they are) is one grid row too.
+    one = place_on_grid(np.broadcast_to(np.int64(0), (1,)), np.array([7]), [0.0], 100.0)
+    assert one.source.tolist() == [0] and one.segments.tolist() == [[0, 1]]
+    with pytest.raises(TimeBaseError, match="no row holds data"):
+        place_on_grid(np.zeros(0, np.int64), np.zeros(0, np.int64), [0.0], 100.0)
 
 
 @pytest.mark.parametrize(
