@@ -457,3 +457,21 @@ def test_a_raw_file_placed_by_a_failed_import_stays_when_a_session_holds_it(file
         library._unplace(store, orphan, "ab" * 32)
         assert not orphan.exists()
         library._unplace(store, orphan, "ab" * 32)  # gone already: nothing to do, no error
+
+
+def test_a_reanalysis_the_store_refuses_is_kept_as_the_session_error(files, tmp_path, monkeypatch):
+    # the CSV's stored options now give a start time no calendar holds: the new result is refused
+    # and the session keeps an error saying why (no start, no duration), under the new version
+    with Store(tmp_path) as store:
+        (f,) = import_files(store, [files["run3.csv"]]).added
+        store.db.execute(
+            "UPDATE raw_files SET csv_options = ? WHERE sha256 = ?", ('{"start_time_unix": 1e15}', f.sha256)
+        )
+        monkeypatch.setattr(hipsense.analysis, "ALGORITHM_VERSION", "99.0.0")
+        report = reanalyze(store)
+        row = _row(store, f.session_id)
+        assert report.updated == [f.session_id]
+        assert row["status"] == "error" and row["algorithm_version"] == "99.0.0"
+        assert row["error"].startswith(f"session {f.session_id}: not stored, its start time ")
+        assert row["start_time"] is None and row["duration_s"] is None and row["kind"] == "csv"
+        assert report.errors == [(f.session_id, row["error"])]
