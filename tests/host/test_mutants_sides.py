@@ -588,3 +588,93 @@ def test_the_two_gyroscope_columns_alone_are_enough():
 def test_walking_contacts_given_as_whole_floats():
     det = SideDetector(gait="walking").detect(_session(), IC.astype(float), sampling_rate_hz=FS)
     assert det.sides_.tolist() == ["R", "L"] * 8
+
+
+def test_no_contacts_give_empty_outputs_of_every_kind():
+    det = SideDetector().detect(_session(), np.zeros(0, dtype=np.int64), sampling_rate_hz=FS)
+    for name in (
+        "sides_",
+        "score_",
+        "posterior_",
+        "confidence_",
+        "bout_",
+        "alternate_",
+        "gait_",
+        "inferred_",
+    ):
+        assert len(getattr(det, name)) == 0, name
+    assert det.bout_.dtype == np.int64 and len(det.bouts_) == 0
+
+
+@pytest.mark.parametrize("bounds", [(1.0, 2.0), (0.5, 1.0)])
+def test_an_interval_exactly_on_a_chain_bound_cuts_the_chain(bounds):
+    # two contacts: the local period is their one interval, so the ratio is exactly 1
+    det = SideDetector(chain_ratio=bounds).detect(_flat(100), [10, 60], sampling_rate_hz=100)
+    assert det.bout_.tolist() == [0, 1]
+    det = SideDetector(chain_ratio=(0.99, 1.01)).detect(_flat(100), [10, 60], sampling_rate_hz=100)
+    assert det.bout_.tolist() == [0, 0]
+
+
+def test_a_mixed_bout_without_a_gyroscope_gets_no_phase():
+    # acc_ml only; a linked bout of three running steps and one walking step: running has no side
+    # signal here, the bout is a running one, and without an obliquity it is not given a phase.
+    data = pd.DataFrame({"acc_is": np.full(300, G), "acc_ml": np.zeros(300)})
+    det = SideDetector().detect(
+        data, [10, 60, 110, 160], sampling_rate_hz=100, activity=["run", "run", "run", "walk"]
+    )
+    row = det.bouts_.iloc[0]
+    assert row["gait"] == "running" and np.isnan(row["phase"]) and row["confidence"] == 1.0
+    assert det.sides_.tolist()[:3] == ["", "", ""] and det.sides_[3] in ("L", "R")
+
+
+def test_a_lateral_offset_does_not_decide_walking_sides():
+    # acc_ml +-1 m/s^2 in the middle of alternate steps plus a constant 0.8 m/s^2 (a lateral tilt):
+    # the stride-long mean is removed first, so each step's own score (no chain: alternation_error
+    # 0.5) has the sign of its push, as without the offset.
+    ml = np.full(N, 0.8)
+    for j, c in enumerate(IC):
+        ml[c + 10 : c + 25] += 1.0 if j % 2 else -1.0
+    data = pd.DataFrame({"acc_is": np.full(N, G), "acc_ml": ml})
+    det = SideDetector(gait="walking", alternation_error=0.5).detect(data, IC, sampling_rate_hz=FS)
+    assert det.sides_.tolist() == ["R", "L"] * 8
+
+
+def test_walking_adds_the_roll_and_the_lateral_evidence():
+    # a flat acc_ml adds nothing: the roll-rate window alone decides, as without acc_ml
+    det = SideDetector(gait="walking").detect(_session(acc_ml=np.zeros(N)), IC, sampling_rate_hz=FS)
+    assert det.source_ == "gyroscope" and det.sides_.tolist() == ["R", "L"] * 8
+
+
+def test_running_and_walking_scores_are_scaled_separately():
+    # the same roll scores differently under the two rules; each gait's steps are in units of their
+    # own median, so both halves come out at +-1.
+    act = ["run"] * 8 + ["walk"] * 8
+    det = SideDetector().detect(_session(), IC, sampling_rate_hz=FS, activity=act)
+    np.testing.assert_allclose(np.abs(det.score_), 1.0, atol=0.1)
+    assert det.gait_.tolist() == ["running"] * 8 + ["walking"] * 8
+
+
+def test_steps_without_any_roll_score_zero_and_are_a_coin():
+    data = _session(0.0)
+    det = SideDetector(gait="running").detect(data, IC, sampling_rate_hz=FS)
+    assert det.score_.tolist() == [0.0] * 16
+    np.testing.assert_allclose(det.posterior_, 0.5)
+    assert (det.sides_ == "").all()
+
+
+def test_a_steps_own_evidence_is_capped_at_30():
+    # walking on acc_ml; the first and last steps stand alone (2 s pauses) with a lateral push 100
+    # times the others': their log-odds are capped at +-30, and nothing links them to the rest.
+    ic = np.r_[70, 270 + STEP * np.arange(10), 270 + STEP * 9 + 200]
+    n = int(ic[-1]) + 100
+    ml = np.zeros(n)
+    for j, c in enumerate(ic):
+        ml[c + 10 : c + 25] = -1.0 if j % 2 else 1.0
+    ml[ic[0] + 10 : ic[0] + 25] = 100.0
+    ml[ic[-1] + 10 : ic[-1] + 25] = -100.0
+    data = pd.DataFrame({"acc_is": np.full(n, G), "acc_ml": ml})
+    det = SideDetector(gait="walking").detect(data, ic, sampling_rate_hz=FS)
+    assert det.bout_.tolist() == [0] + [1] * 10 + [2]
+    assert det.score_[0] > 15 and det.score_[-1] < -15
+    assert det.posterior_[0] == 1 / (1 + math.exp(-30.0))
+    assert det.posterior_[-1] == 1 / (1 + math.exp(30.0))
