@@ -396,3 +396,17 @@ def test_pelvic_rotation_of_a_step_ending_at_the_last_sample():
     out = m.pelvic_rotation(ctx)
     assert out[1] == pytest.approx(-(rotation[399] - rotation[360]), rel=1e-12)
     assert out[1] != pytest.approx(-(rotation[398] - rotation[360]), rel=1e-6)
+
+
+def test_walking_steps_say_why_they_have_no_toe_off_and_keep_a_long_stance():
+    # a walking stance of 0.7 s is a walk, not a landing into a stop (the 0.6 s cap is a running one's)
+    ctx = _ctx([0, 100, 200, 300], [70, 170, np.nan, np.nan], activity=["walk", "run", "walk", "run"])
+    step, contact, to_s = ctx.timing
+    np.testing.assert_allclose(contact, [0.7, np.nan, np.nan, np.nan])
+    np.testing.assert_allclose(to_s, [0.7, np.nan, np.nan, np.nan])
+    assert ctx.notes == [
+        [],
+        ["landing into a stop: no toe-off within the step"],
+        ["walking: no toe-off at a stop or in a turn"],
+        ["last step of its bout: no step time", "no toe-off found"],
+    ]
