@@ -272,12 +272,13 @@ def _rate(rows: list[dict[str, Any]], key: str = "larger_than_noise") -> str:
     return f"{fired} of {len(rows)} ({100 * fired / len(rows):.0f} %)"
 
 
-def _by_metric(rows: list[dict[str, Any]]) -> str:
+def _by_metric(rows: list[dict[str, Any]], old: bool = False) -> str:
     parts = []
     for m in registry.sided():
         mine = [r for r in rows if r["metric"] == m.name]
         if mine:
-            parts.append(f"{m.name} {sum(r['larger_than_noise'] for r in mine)}/{len(mine)}")
+            fired = sum(old_rule(r) if old else r["larger_than_noise"] for r in mine)
+            parts.append(f"{m.name} {fired}/{len(mine)}")
     return ", ".join(parts)
 
 
@@ -299,6 +300,7 @@ def report(title: str, recs: list[dict[str, Any]], show_rows: bool) -> None:
         f"  same foot split in two (no true difference): 'differs' {_rate(null)}; old 5 % rule {_rate(null, 'old')}"
     )
     print(f"    per metric (new rule): {_by_metric(null)}")
+    print(f"    per metric (old rule): {_by_metric(null, old=True)}")
     sizes = ", ".join(
         f"{lo}-{hi} steps: {_rate([r for r in null if lo <= min(r['n_a'], r['n_b']) <= hi])}"
         for lo, hi in NULL_SIZES

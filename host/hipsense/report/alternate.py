@@ -10,6 +10,7 @@ the two groups) and the registry's noise floor of the metric; the two sets "diff
 interval excludes 0 and the difference exceeds the floor. It is computed here, not in the summary: the
 summary's contract (``sides``, the stored JSON) stays left/right, and every output that shows alternate
 steps (terminal, HTML, ``--json``) calls :func:`alternate_steps` on the step table it already has.
+:func:`alternate_section` is the HTML report's section (kept here, next to the rule it shows).
 """
 
 from __future__ import annotations
@@ -24,6 +25,16 @@ from hipsense.gait.parity import step_parity
 
 # The L/R verdict's own rule (interval excludes 0, estimate beyond the floor), so both judge alike.
 from hipsense.gait.summary import _beyond, asymmetry_index, block_bootstrap
+from hipsense.report.page import Cell, esc, section, table
+from hipsense.report.wording import (
+    ALTERNATE_DIFFER,
+    ALTERNATE_NOISE,
+    ALTERNATE_RULE,
+    alternate_apart,
+    alternate_interval,
+    alternate_sentence,
+    sides_unknown_sentence,
+)
 
 #: Fewest steps in each set before a metric is compared (as the summary's per-side minimum).
 MIN_STEPS = 3
@@ -106,4 +117,49 @@ def compare_sets(
     }
 
 
-__all__ = ["MIN_STEPS", "alternate_steps", "compare_sets"]
+def alternate_section(why: str, steps: pd.DataFrame) -> str:
+    """The HTML report's section instead of left versus right when the sides are not known: why, and
+    alternate steps compared, each with its verdict (here, next to the rule, so html.py stays short)."""
+    found = alternate_steps(steps)
+    lead = f'<p class="warn">{esc(sides_unknown_sentence(why))}</p>'
+    beyond = [r for r in found if r["larger_than_noise"]]
+    if beyond:
+        lead += (
+            "<p>Differences between the two sets of alternate steps larger than the measurement's noise:</p>"
+            "<ul class='points'>"
+            + "".join(f"<li>{esc(alternate_sentence(r))}</li>" for r in beyond)
+            + "</ul>"
+        )
+    elif found:
+        lead += (
+            "<p>The two sets of alternate steps were alike, within what the measurement can tell apart.</p>"
+        )
+    rows: list[list[Cell]] = []
+    for r in found:
+        m = registry.get(r["metric"])
+        verdict = ("differs", ALTERNATE_DIFFER) if r["larger_than_noise"] else ("noise", ALTERNATE_NOISE)
+        rows.append(
+            [
+                f"{esc(m.label)} ({m.display_unit})",
+                esc(m.display(r["median_a"])),
+                esc(m.display(r["median_b"])),
+                esc(alternate_apart(r)),
+                esc(alternate_interval(r)),
+                verdict,
+            ]
+        )
+    body = (
+        table(["metric", "one set of steps", "the other set", "apart", "95 % CI", ""], rows) if rows else ""
+    )
+    return section(
+        "sides",
+        "Alternate steps",
+        lead
+        + body
+        + '<p class="note">Every other step is the same foot, so the two sets are the two feet; which '
+        "set is which foot is not known. Medians over each set; apart = the difference as a share of "
+        f"their mean (for angles, in degrees). {esc(ALTERNATE_RULE)}</p>",
+    )
+
+
+__all__ = ["MIN_STEPS", "alternate_section", "alternate_steps", "compare_sets"]

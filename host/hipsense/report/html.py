@@ -16,7 +16,7 @@ import pandas as pd
 from hipsense import metrics as registry
 from hipsense.errors import HipsenseError
 from hipsense.report import figures
-from hipsense.report.alternate import alternate_steps
+from hipsense.report.alternate import alternate_section
 from hipsense.report.page import (
     Cell,
     Progress,
@@ -33,14 +33,8 @@ from hipsense.report.page import (
 from hipsense.report.sources import ReportSession
 from hipsense.report.watch import watch_section
 from hipsense.report.wording import (
-    ALTERNATE_DIFFER,
-    ALTERNATE_NOISE,
-    ALTERNATE_RULE,
     IMPACT_LOAD_UNIT,
     UNKNOWN_SIDES_REASON,
-    alternate_apart,
-    alternate_interval,
-    alternate_sentence,
     asymmetry_keys,
     duration,
     number,
@@ -146,51 +140,6 @@ def _sides_section(summary: dict[str, Any], svg: str) -> str:
     )
 
 
-def _alternate_section(why: str, steps: pd.DataFrame) -> str:
-    """Instead of left versus right when the sides are not known: why, and alternate steps compared,
-    each with its verdict (report/alternate.py: interval and noise floor, as for the sides)."""
-    found = alternate_steps(steps)
-    lead = f'<p class="warn">{esc(sides_unknown_sentence(why))}</p>'
-    beyond = [r for r in found if r["larger_than_noise"]]
-    if beyond:
-        lead += (
-            "<p>Differences between the two sets of alternate steps larger than the measurement's noise:</p>"
-            "<ul class='points'>"
-            + "".join(f"<li>{esc(alternate_sentence(r))}</li>" for r in beyond)
-            + "</ul>"
-        )
-    elif found:
-        lead += (
-            "<p>The two sets of alternate steps were alike, within what the measurement can tell apart.</p>"
-        )
-    rows: list[list[Cell]] = []
-    for r in found:
-        m = registry.get(r["metric"])
-        verdict = ("differs", ALTERNATE_DIFFER) if r["larger_than_noise"] else ("noise", ALTERNATE_NOISE)
-        rows.append(
-            [
-                f"{esc(m.label)} ({m.display_unit})",
-                esc(m.display(r["median_a"])),
-                esc(m.display(r["median_b"])),
-                esc(alternate_apart(r)),
-                esc(alternate_interval(r)),
-                verdict,
-            ]
-        )
-    body = (
-        table(["metric", "one set of steps", "the other set", "apart", "95 % CI", ""], rows) if rows else ""
-    )
-    return section(
-        "sides",
-        "Alternate steps",
-        lead
-        + body
-        + '<p class="note">Every other step is the same foot, so the two sets are the two feet; which '
-        "set is which foot is not known. Medians over each set; apart = the difference as a share of "
-        f"their mean (for angles, in degrees). {esc(ALTERNATE_RULE)}</p>",
-    )
-
-
 def _drift_sentence(summary: dict[str, Any]) -> str:
     parts = []
     for metric in registry.drift_names():
@@ -273,7 +222,7 @@ def render_session(session: ReportSession, *, progress: Progress | None = None) 
     body = (
         _headline(summary, steps)
         + flags_section(summary.get("flags", []), "No flags for this run.")
-        + (_sides_section(summary, svgs[0]) if known else _alternate_section(why, steps))
+        + (_sides_section(summary, svgs[0]) if known else alternate_section(why, steps))
         + section(
             "along",
             "Along the run",
