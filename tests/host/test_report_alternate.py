@@ -217,3 +217,38 @@ def test_every_metric_within_the_noise_reads_as_alike():
     verdicts = [_visible(row) for row in re.findall(r"<tr>(.*?)</tr>", page, flags=re.S)]
     assert sum(ALTERNATE_NOISE in v for v in verdicts) == len(rows)
     assert not any(ALTERNATE_DIFFER in v for v in verdicts)
+
+
+@pytest.mark.shared_data
+def test_real_mocap_without_gyroscope_alternate_verdicts_are_the_markers_left_right(shared_data, tmp_path):
+    """The motion-capture trial logged without a gyroscope (sides unknown): each metric's alternate
+    verdict is the left/right verdict of the same steps grouped by the markers' sides (one foot per set
+    here: one bout, no missed contact). docs/validation.md "Alternate steps"."""
+    import warnings
+
+    from hipsense.analysis import analyse_file
+    from hipsense.gait.scoring import match_nearest
+
+    folder = shared_data / "running-pelvis-mocap"
+    if not folder.is_dir():
+        pytest.skip("running-pelvis-mocap is absent")
+    data = pd.read_csv(folder / "s01_v25.csv")
+    path = tmp_path / "acc_only.csv"
+    data.drop(columns=[c for c in data if c.startswith("gyr")]).to_csv(path, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = analyse_file(path)
+    assert result.summary.quality["side_source"] == "unknown"
+    rows = {r["metric"]: r for r in alternate_steps(result.steps)}
+    truth = pd.read_csv(folder / "s01_v25_truth.csv")
+    steps = result.steps[result.steps["activity"] == "run"].reset_index(drop=True)
+    i_ref, i_det = match_nearest(truth["ic_s"].to_numpy(), steps["ic_s"].to_numpy(), 0.060)
+    is_left = truth["side"].to_numpy()[i_ref] == "L"
+    assert len(rows) >= 6
+    for name, r in rows.items():
+        x = steps[name].to_numpy(dtype=float)[i_det]
+        ok = np.isfinite(x)
+        lr = compare_sets(x[ok], is_left[ok], registry.get(name))
+        assert lr is not None and lr["larger_than_noise"] == r["larger_than_noise"], name
+    # This runner's impact really alternates (left/right 6.9 % by the markers' sides): the sets differ.
+    assert rows["impact_g"]["larger_than_noise"]
