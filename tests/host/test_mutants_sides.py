@@ -494,7 +494,7 @@ def test_walking_sides_from_the_roll_rate_window():
     det = SideDetector(gait="walking").detect(_session(), IC, sampling_rate_hz=FS)
     assert det.sides_.tolist() == ["R", "L"] * 8
     assert det.gait_.tolist() == ["walking"] * 16
-    assert det.bouts_["confidence"].tolist() == [1.0]
+    assert det.bouts_["gait"].tolist() == ["walking"] and det.bouts_["confidence"].tolist() == [1.0]
     assert np.isnan(det.bouts_["phase"].iloc[0]) and np.isnan(det.bouts_["roll_deg"].iloc[0])
     np.testing.assert_allclose(np.abs(det.score_), 1.0, atol=0.05)
 
@@ -652,6 +652,7 @@ def test_running_and_walking_scores_are_scaled_separately():
     det = SideDetector().detect(_session(), IC, sampling_rate_hz=FS, activity=act)
     np.testing.assert_allclose(np.abs(det.score_), 1.0, atol=0.1)
     assert det.gait_.tolist() == ["running"] * 8 + ["walking"] * 8
+    assert det.bouts_["gait"].tolist() == ["running"]  # half running is a running bout
 
 
 def test_steps_without_any_roll_score_zero_and_are_a_coin():
@@ -660,6 +661,10 @@ def test_steps_without_any_roll_score_zero_and_are_a_coin():
     assert det.score_.tolist() == [0.0] * 16
     np.testing.assert_allclose(det.posterior_, 0.5)
     assert (det.sides_ == "").all()
+    # walking keeps its sides: no evidence at all (log-odds exactly 0) counts as left
+    det = SideDetector(gait="walking").detect(data, IC, sampling_rate_hz=FS)
+    assert det.sides_.tolist() == ["L"] * 16
+    np.testing.assert_allclose(det.confidence_, 0.5)
 
 
 def test_a_steps_own_evidence_is_capped_at_30():
@@ -678,3 +683,15 @@ def test_a_steps_own_evidence_is_capped_at_30():
     assert det.score_[0] > 15 and det.score_[-1] < -15
     assert det.posterior_[0] == 1 / (1 + math.exp(-30.0))
     assert det.posterior_[-1] == 1 / (1 + math.exp(30.0))
+
+
+def test_the_posterior_log_odds_are_capped_at_50():
+    # a perfect alternation (error 0) with strong steps: each step's own 10 plus two near-certain
+    # messages (2 atanh(1 - 1e-12) = 28.3 each) exceed 50; the posterior is computed from +-50.
+    det = SideDetector(gait="running", alternation_error=0.0, evidence_gain=10.0).detect(
+        _session(), IC, sampling_rate_hz=FS
+    )
+    assert det.sides_.tolist() == ["L", "R"] * 8
+    middle = det.posterior_[2:-2]
+    np.testing.assert_array_equal(middle[1::2], 1 / (1 + math.exp(50.0)))
+    np.testing.assert_array_equal(middle[0::2], 1 / (1 + math.exp(-50.0)))
