@@ -475,6 +475,12 @@ def test_a_lone_step_has_the_evidence_of_a_typical_score():
     assert det.posterior_[0] == pytest.approx(1 / (1 + math.exp(-2.0)))
     det = SideDetector(gait="running", evidence_gain=3.0).detect(_session(), IC[:1], sampling_rate_hz=FS)
     assert det.posterior_[0] == pytest.approx(1 / (1 + math.exp(-3.0)))
+    # a score exactly at min_confidence is not weak
+    assert (
+        not SideDetector(gait="running", min_confidence=1.0)
+        .detect(_session(), IC[:1], sampling_rate_hz=FS)
+        .inferred_[0]
+    )
 
 
 def test_a_step_whose_own_roll_is_reversed_keeps_its_side_from_the_chain_and_is_flagged():
@@ -604,6 +610,8 @@ def test_no_contacts_give_empty_outputs_of_every_kind():
     ):
         assert len(getattr(det, name)) == 0, name
     assert det.bout_.dtype == np.int64 and len(det.bouts_) == 0
+    assert list(det.bouts_.columns) == ["first", "last", "gait", "phase", "roll_deg", "confidence"]
+    assert det.sides_.dtype.kind == "U" and det.gait_.dtype.kind == "U"
 
 
 @pytest.mark.parametrize("bounds", [(1.0, 2.0), (0.5, 1.0)])
@@ -695,3 +703,15 @@ def test_the_posterior_log_odds_are_capped_at_50():
     middle = det.posterior_[2:-2]
     np.testing.assert_array_equal(middle[1::2], 1 / (1 + math.exp(50.0)))
     np.testing.assert_array_equal(middle[0::2], 1 / (1 + math.exp(-50.0)))
+
+
+def test_side_flags_at_their_thresholds():
+    # every step's score is about +-1: all weak below a min_confidence of 1.5, even where right
+    det = SideDetector(gait="running", min_confidence=1.5).detect(_session(), IC, sampling_rate_hz=FS)
+    assert det.inferred_.all() and det.sides_.dtype.kind == "U"
+    # no roll: confidence exactly 0.5, which a min_side_confidence of 0.5 does not blank
+    det = SideDetector(gait="running", min_side_confidence=0.5).detect(_session(0.0), IC, sampling_rate_hz=FS)
+    assert det.sides_.tolist() == ["L"] * 16
+    # a zero score agrees with "left" (log-odds 0 is left): not inferred when nothing is weak
+    det = SideDetector(gait="walking", min_confidence=0.0).detect(_session(0.0), IC, sampling_rate_hz=FS)
+    assert not det.inferred_.any()
