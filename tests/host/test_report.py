@@ -386,6 +386,7 @@ def test_html_report_of_unknown_sides(acc_only):
     assert "Left and right are not compared" in seen and "Alternate steps" in seen
     assert not any(w in seen for w in LR_WORDS)
     assert "left foot on the ground" not in seen and "all steps" in seen  # figures pool the steps
+    assert "left is shown in blue" not in seen  # no colour legend for feet nothing is coloured by
 
 
 def test_json_summary_of_unknown_sides(acc_only):
@@ -450,4 +451,4 @@ def test_a_walking_only_session_is_reported_as_a_walk_with_its_sides(tmp_path):
     assert "Walking, per side" in html and "reported as walking" in html
     assert "pelvic drop (deg)" in html and "step time (ms)" in html
     assert "running steps" not in html and "not known" not in html and "impact load" not in html
-    assert "sides from gyroscope" in html
+    assert "sides from gyroscope" in html and "left is shown in blue" in html

@@ -208,7 +208,7 @@ def render_session(session: ReportSession, *, progress: Progress | None = None) 
             + flags_section(summary.get("flags", []), "No flags for this walk.")
             + _quality(summary, known)
         )
-        return page(session.title, "session report", session.details, body)
+        return page(session.title, "session report", session.details, body, sides_shown=known)
     known, why = sides_known(summary)
     todo = [
         ("along the run", lambda: figures.along_run(steps, by_side=known)),
@@ -245,7 +245,7 @@ def render_session(session: ReportSession, *, progress: Progress | None = None) 
         + watch_section(steps, by_side=known)  # linked to the runner's watch (report/watch.py)
         + _quality(summary)
     )
-    return page(session.title, "session report", session.details, body)
+    return page(session.title, "session report", session.details, body, sides_shown=known)
 
 
 # -- trend view ----------------------------------------------------------------------------------------

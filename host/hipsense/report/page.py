@@ -186,8 +186,12 @@ def figure(svg: str, caption: str) -> str:
     return f"<figure>{svg}<figcaption>{esc(caption)}</figcaption></figure>"
 
 
-def page(title: str, kind: str, details: Sequence[tuple[str, str]], body: str) -> str:
-    """The whole document: one file, CSS inline, figures inline, nothing fetched."""
+def page(
+    title: str, kind: str, details: Sequence[tuple[str, str]], body: str, *, sides_shown: bool = True
+) -> str:
+    """The whole document: one file, CSS inline, figures inline, nothing fetched. ``sides_shown``:
+    whether anything on it is coloured by foot (the footer then says which colour is which)."""
+    colours = "; left is shown in blue, right in vermillion" if sides_shown else ""
     spans = "".join(f"<span>{esc(k)}: {esc(v)}</span>" for k, v in details)
     made = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
@@ -202,7 +206,7 @@ def page(title: str, kind: str, details: Sequence[tuple[str, str]], body: str) -
 </main>
 <footer><p class="medical">{esc(NOT_A_MEDICAL_DEVICE)}</p>
 <p>Made by hipsense {esc(__version__)} on {made}. Every metric is defined in the
-project's docs/metrics.md; left is shown in blue, right in vermillion.</p></footer>
+project's docs/metrics.md{colours}.</p></footer>
 </body></html>
 """
 
