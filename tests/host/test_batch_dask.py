@@ -70,7 +70,7 @@ def cohort(tmp_path_factory):
 def test_a_failed_task_fails_only_its_bad_file_though_the_file_shared_it(cohort):
     """The files of a task that fails are sent again one task each: only the bad one fails. (A worker
     killed mid-task takes the same path; killing real workers was tried here and left the test at the
-    mercy of Dask's restarts on a loaded machine: once it waited for workers that never came back.)"""
+    mercy of Dask's restarts on a loaded machine: once it hung for 10 minutes with no worker process left.)"""
     distributed = pytest.importorskip("distributed")
     import dask
 
