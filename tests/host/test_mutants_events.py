@@ -202,3 +202,80 @@ def test_the_plateau_margin_is_positive_or_none(margin):
 def test_a_plateau_margin_of_none_or_a_positive_number_is_accepted(margin):
     det = RunningContactDetector(to_plateau_margin_g=margin).detect(_flat(300), sampling_rate_hz=208.0)
     assert det.diagnostics_["n_stances"] == 0
+
+
+# -- the late-stance pause (hand-built descents) --------------------------------------------------------
+# _plateau reads the event signal x and its slope as given: a pause is the last local maximum of the
+# slope (at least as high as the sample before, higher than the one after) in the final descent, i.e.
+# after the last sample at body weight (flight level + 1 g), that is at most a fifth as steep as the
+# descent's steepest and lies above the TO level. Its height is x there; -inf without one.
+X = np.array([2.0, 1.5, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.0])
+
+
+def _pause(slope, x=X, start=0, stop=11, thr=0.15) -> float:
+    out = RunningContactDetector()._plateau(
+        np.asarray(x, dtype=float),
+        np.asarray(slope, dtype=float),
+        np.array([start]),
+        np.array([stop]),
+        np.array([0.0]),
+        np.array([thr]),
+    )
+    return float(out[0])
+
+
+# steepest (-1.0) at sample 8; samples 0-2 are at or above body weight (x[2] is exactly 1 g)
+BASE = [-0.5, -0.5, -0.5, -0.6, -0.7, -0.8, -0.85, -0.9, -1.0, -0.95, -0.9, -0.9]
+
+
+def _slope(**at: float) -> list[float]:
+    s = list(BASE)
+    for key, value in at.items():
+        s[int(key[1:])] = value
+    return s
+
+
+def test_no_slowing_of_the_descent_is_no_pause():
+    assert _pause(BASE) == -np.inf
+
+
+def test_the_first_sample_after_the_last_at_body_weight_can_be_the_pause():
+    # the descent slows at sample 3 (-0.1 between -0.6 and -0.7), just after the heavy x[2] = 1.0
+    assert _pause(_slope(s2=-0.6, s3=-0.1, s4=-0.7)) == 0.9
+
+
+def test_a_slowing_on_the_last_sample_at_body_weight_is_not_the_pause():
+    # x[2] is exactly flight + 1 g: still heavy, so the final descent starts at sample 3
+    assert _pause(_slope(s1=-0.6, s2=-0.1, s3=-0.7)) == -np.inf
+
+
+def test_a_flat_top_of_the_slope_counts_at_its_last_sample():
+    # s4 = s5 = -0.1, then steeper: sample 5 is the local maximum (>= before, > after), sample 4 is not
+    assert _pause(_slope(s3=-0.6, s4=-0.1, s5=-0.1, s6=-0.7)) == 0.7
+
+
+def test_a_slope_level_with_the_next_sample_is_not_a_maximum():
+    # s10 = s11 = -0.1: sample 10 is not higher than the one after it
+    assert _pause(_slope(s9=-0.5, s10=-0.1, s11=-0.1)) == -np.inf
+
+
+def test_a_pause_exactly_a_fifth_as_steep_counts():
+    assert _pause(_slope(s3=-0.6, s4=-0.2, s5=-0.7)) == 0.8  # 0.2 x -1.0
+    assert _pause(_slope(s3=-0.6, s4=-0.21, s5=-0.7)) == -np.inf
+
+
+def test_the_last_of_several_pauses_is_taken():
+    # after a slowing at sample 4 the descent keeps easing off, steadily steeper again each sample:
+    # only sample 4 rises above the sample before it.
+    s = [-0.5, -0.5, -0.5, -1.0, -0.05, -0.06, -0.07, -0.08, -0.09, -0.10, -0.11, -0.12]
+    assert _pause(s) == 0.8
+    # a second slowing at sample 9 is later
+    s[9], s[10] = -0.01, -0.2
+    assert _pause(s) == 0.3
+
+
+def test_the_steepest_may_be_the_first_sample():
+    # no sample at body weight: the final descent is the whole range from sample 0, steepest there
+    x = [0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0]
+    s = [-1.0, -0.15, -0.1, -0.3, -0.35, -0.4, -0.45, -0.5, -0.55, -0.6, -0.65, -0.7]
+    assert _pause(s, x=x) == 0.85
