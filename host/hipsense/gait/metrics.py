@@ -39,7 +39,9 @@ def integrated_angle(rate_dps: np.ndarray, fs: float) -> np.ndarray:
     """Angle (deg) from an angular rate (deg/s): integrated, then high-passed against drift."""
     sos = butter_sos(2, ANGLE_HIGHPASS_HZ, fs, "high")
     rate = signal.sosfiltfilt(sos, rate_dps - np.median(rate_dps))
-    return signal.sosfiltfilt(sos, np.cumsum(rate) / fs)
+    np.cumsum(rate, out=rate)  # in place: the filter's output is this function's own
+    rate /= fs
+    return signal.sosfiltfilt(sos, rate)
 
 
 @dataclass(eq=False)
@@ -289,11 +291,17 @@ def vertical_oscillation(ctx: StepContext) -> np.ndarray:
     (the pelvis is at the same height at both contacts), then the height range.
     """
     start, end, _ = ctx.ranges
-    vel = np.cumsum((ctx.acc_is_g - 1.0) * G) / ctx.fs
+    # In place, the same operations in the same order: each session-long temporary costs page faults.
+    vel = ctx.acc_is_g - 1.0
+    vel *= G
+    np.cumsum(vel, out=vel)
+    vel /= ctx.fs
     idx, owner = segment_ids(start, end)
-    v = vel[idx] - _segment_mean(vel, start, end)[owner]
-    pos = np.cumsum(v) / ctx.fs
-    pos = pos - pos[np.r_[0, np.cumsum(end - start)[:-1]]][owner]
+    pos = vel[idx]
+    pos -= _segment_mean(vel, start, end)[owner]
+    np.cumsum(pos, out=pos)
+    pos /= ctx.fs
+    pos -= pos[np.r_[0, np.cumsum(end - start)[:-1]]][owner]
     hi = segment_reduce(np.maximum, pos, owner, ctx.k, -np.inf)
     lo = segment_reduce(np.minimum, pos, owner, ctx.k, np.inf)
     return np.where(np.isfinite(ctx.step_time_s), (hi - lo) * 100.0, np.nan)

@@ -384,9 +384,11 @@ def _obliquity(gyr_pa: np.ndarray, fs: float, stride_s: float, lowpass_hz: float
     """Obliquity (deg) at stride scale: roll rate low-passed, detrended over a stride, integrated,
     detrended again (turns, lean and gyroscope bias vary slower than a stride)."""
     x = lowpass(gyr_pa, lowpass_hz, fs, 2) if len(gyr_pa) > 15 else gyr_pa
-    x = x - moving_mean(x, stride_s, fs)
-    angle = np.cumsum(x) / fs
-    return angle - moving_mean(angle, stride_s, fs)
+    x = x - moving_mean(x, stride_s, fs)  # a new array: x may still be the caller's
+    angle = np.cumsum(x, out=x)  # in place from here, the same operations in the same order
+    angle /= fs
+    angle -= moving_mean(angle, stride_s, fs)
+    return angle
 
 
 def _step_phase(ic: np.ndarray, length: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
