@@ -279,3 +279,43 @@ def test_the_steepest_may_be_the_first_sample():
     x = [0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0]
     s = [-1.0, -0.15, -0.1, -0.3, -0.35, -0.4, -0.45, -0.5, -0.55, -0.6, -0.65, -0.7]
     assert _pause(s, x=x) == 0.85
+
+
+def test_a_pause_at_the_to_level_itself_is_not_above_it():
+    s = _slope(s9=-0.5, s10=-0.1, s11=-0.9)  # a slowing at sample 10, where x = 0.2
+    assert _pause(s, thr=0.19) == 0.2
+    assert _pause(s, thr=0.2) == -np.inf
+
+
+# -- whole runs of hand-built stances ---------------------------------------------------------------
+
+
+def _run(fs=200.0, steps=12, contact=50, flight=20, lead=None, first=None):
+    """Half-sine stances of ``contact`` samples (mean 1 g over the step) between flights of 0 g;
+    ``lead`` samples of flight first (default one flight), optionally starting at ``first`` g."""
+    period = contact + flight
+    amp = np.pi / 2 * period / contact
+    lead = flight if lead is None else lead
+    acc = np.zeros(lead + steps * period)
+    u = np.arange(contact) / contact
+    for j in range(steps):
+        a = lead + j * period
+        acc[a : a + contact] = amp * np.sin(np.pi * u)
+    if first is not None:
+        acc[:lead] = np.linspace(first, 0.0, lead)
+    return pd.DataFrame({"acc_is": acc * G}), lead + period * np.arange(steps)
+
+
+def test_gaps_with_too_little_flight_give_no_contacts_at_all():
+    data, _ = _run()
+    det = RunningContactDetector(min_flight_s=1.0).detect(data, sampling_rate_hz=200.0)
+    assert det.diagnostics_["n_stances"] == 12
+    assert (det.gaps_["flight_samples"].iloc[1:-1] > 0).all() and not det.gaps_["has_flight"].any()
+    assert det.ic_list_.empty and det.to_list_.empty
+
+
+def test_the_first_contact_is_found_when_the_data_start_at_the_flights_lowest_point():
+    data, ic = _run(lead=40, first=-0.2)
+    det = RunningContactDetector().detect(data, sampling_rate_hz=200.0)
+    assert det.gaps_["has_flight"].iloc[0]
+    assert det.events_["ic_s"].iloc[0] == pytest.approx(ic[0] / 200.0, abs=1 / 200.0)
