@@ -328,6 +328,7 @@ def test_derive_names_an_unexpected_failure(files, monkeypatch):
     d = derive(rec, "run1.hsn")
     assert d.error == "run1.hsn: analysis failed (ZeroDivisionError: boom)"
     assert d.status == "error" and d.kind == "device" and d.start_time == START + 1
+    assert d.device_id == "hipsense-sim" and d.duration_s == pytest.approx(rec.elapsed_time_s)
 
     def refused(recording):
         raise HipsenseError("run1.hsn: no running found")
@@ -475,3 +476,26 @@ def test_a_reanalysis_the_store_refuses_is_kept_as_the_session_error(files, tmp_
         assert row["error"].startswith(f"session {f.session_id}: not stored, its start time ")
         assert row["start_time"] is None and row["duration_s"] is None and row["kind"] == "csv"
         assert report.errors == [(f.session_id, row["error"])]
+
+
+def test_a_watch_that_cannot_be_linked_again_is_reported_for_usable_sessions_only(
+    files, tmp_path, monkeypatch
+):
+    # both sessions have a stored watch link whose FIT file is gone; only the one the new analysis
+    # could use is linked again (and says why that failed)
+    with Store(tmp_path) as store:
+        a, b = import_files(store, [files["run1.hsn"], files["still.csv"]]).added
+        for sid in (a.session_id, b.session_id):
+            store.db.execute(
+                "INSERT INTO watch_links (session_id, fit_sha256, original_name, offset_s, confidence, "
+                "method, linked_at) VALUES (?, ?, 'watch.fit', 0.0, 1.0, 'test', 0.0)",
+                (sid, "cd" * 32),
+            )
+        monkeypatch.setattr(hipsense.analysis, "ALGORITHM_VERSION", "99.0.0")
+        report = reanalyze(store)
+        fit = store.watch_path("cd" * 32)
+        assert report.updated == [a.session_id, b.session_id]
+        assert report.errors == [
+            (a.session_id, f"watch not linked again: {fit}: cannot be read (no such file or directory)"),
+            (b.session_id, _row(store, b.session_id)["error"]),
+        ]
