@@ -499,3 +499,13 @@ def test_a_watch_that_cannot_be_linked_again_is_reported_for_usable_sessions_onl
             (a.session_id, f"watch not linked again: {fit}: cannot be read (no such file or directory)"),
             (b.session_id, _row(store, b.session_id)["error"]),
         ]
+
+
+def test_derive_of_a_recording_without_a_rate_is_an_error_without_a_duration():
+    # "never raised": a recording whose rate is 0 (no reader makes one) fails its analysis, and the
+    # duration, which would divide by the rate, is left out
+    from hipsense.recording import Recording
+
+    run = simulate_run(scenarios.steady_run(duration_s=12, seed=4))
+    d = derive(Recording(run.data, "sensor", 0.0, None), "zero-rate.csv")
+    assert (d.status, d.duration_s, d.kind) == ("error", None, "csv") and d.error
