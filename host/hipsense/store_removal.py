@@ -110,9 +110,9 @@ class Removal(Queries):
         where = moved[0][0] if moved else None
         watch_where = watch_moved[0][0] if watch_moved else None
         if purge:
-            for kept in (where, watch_where):
-                if kept is not None:
-                    kept.unlink()
+            for gone in (where, watch_where):
+                if gone is not None:
+                    gone.unlink()
             where = watch_where = None
         return Forgotten(
             session_id,

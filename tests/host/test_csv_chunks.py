@@ -168,14 +168,14 @@ def test_a_chunk_size_that_is_no_row_count_is_refused():
 
 @pytest.mark.parametrize("change", ["append", "blank a cell"])
 def test_a_file_that_changes_between_the_two_readings_is_refused(tmp_path, change):
-    from hipsense.formats.csv_input import _Reading
+    from hipsense.formats.csv_passes import Reading
 
     text = (CORPUS / "exact_100hz.csv").read_text()
     path = tmp_path / "moving.csv"
     path.write_text(text)
     header = text.splitlines()[0].split(",")
     wanted = [c for c in header if c != TIME_COLUMN]
-    reading = _Reading(path, 0, ",", {c: c for c in header}, 2, wanted, dict.fromkeys(wanted, 1.0), 50, 0)
+    reading = Reading(path, 0, ",", {c: c for c in header}, 2, wanted, dict.fromkeys(wanted, 1.0), 50, 0)
     seen = reading.first_pass()
     block = np.empty((len(wanted), seen.rows))
     if change == "append":
@@ -193,7 +193,7 @@ def test_a_file_that_changes_between_the_two_readings_is_refused(tmp_path, chang
         reading.second_pass(block, seen.holes > 0)
     # read once and kept, the values do not depend on the file any more
     path.write_text(text)
-    kept = _Reading(path, 0, ",", {c: c for c in header}, 2, wanted, dict.fromkeys(wanted, 1.0), 50, 10**9)
+    kept = Reading(path, 0, ",", {c: c for c in header}, 2, wanted, dict.fromkeys(wanted, 1.0), 50, 10**9)
     seen = kept.first_pass()
     path.write_text(text + text.splitlines()[-1] + "\n")
     assert kept.second_pass(np.empty((len(wanted), seen.rows)), seen.holes > 0) == seen.rows

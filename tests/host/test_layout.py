@@ -15,6 +15,7 @@ LONG_MODULES = {
     "hipsense.export.schema": "the data dictionary itself: one Column per exported field",
     "hipsense.gait.events": "one detector class; half of it is its numpydoc (method, references, deviations)",
     "hipsense.gait.sides": "one detector class; half of it is its numpydoc (running and walking rules, chain)",
+    "hipsense.metrics": "the registry itself: one declarative Metric per step column, no logic between them",
 }
 MAX_LINES = 400
 

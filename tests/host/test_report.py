@@ -23,8 +23,9 @@ from matplotlib.figure import Figure
 from hipsense.cli import main
 from hipsense.errors import HipsenseError
 from hipsense.report import figures
-from hipsense.report.html import render_session, render_trends
+from hipsense.report.html import render_session
 from hipsense.report.sources import from_file
+from hipsense.report.trends_page import render_trends
 from tests.host.report_data import short_run_file, synthetic_trends
 
 
@@ -207,7 +208,7 @@ def test_trend_captions_name_the_baseline_where_it_is_drawn_and_axes_span_the_pe
     t = synthetic_trends()
     html = render_trends(t, 6)
     assert html.count("The green line and band are your personal baseline") == 2  # asymmetry, drop
-    from hipsense.report.html import _window
+    from hipsense.report.trends_page import _window
 
     first, last, _, sessions = _window(t, 6)
     fig = figures.pelvic_drop_trend(sessions, period=(first, last))

@@ -17,8 +17,6 @@ and what is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,19 +25,18 @@ import pandas as pd
 
 from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR, TIME_COLUMN, G
 from hipsense.formats.csv_dates import read_start_times, start_time_from_name
+from hipsense.formats.csv_header import HEADER_SEARCH_LINES, choose_frame, find_header, head_lines, separator
+from hipsense.formats.csv_passes import KEEP_ROWS, Reading
 from hipsense.formats.csv_values import (
     CHUNK_ROWS,
     MAX_ACC_MS2,
     MAX_GYR_DPS,
     CsvInputError,
-    NotNumbers,
-    beyond_range,
     check_acc_unit,
     check_gyr_unit,
     clipped_share,
     range_error,
     read_names,
-    value_chunks,
 )
 from hipsense.recording import DataQuality, Recording
 from hipsense.timebase import TIME_UNITS, TimeBaseError, fit_clock, place_on_grid, seconds_from
@@ -53,8 +50,6 @@ GYR_UNITS: dict[str, float] = {"deg/s": 1.0, "rad/s": 180.0 / np.pi}
 MIN_DURATION_S = 3.0
 #: Longest pause inside one file (s): a longer jump of the clock is a corrupt time, not a pause.
 MAX_PAUSE_S = 7 * 86400.0
-#: Lines searched for the header when the file has a preamble.
-HEADER_SEARCH_LINES = 50
 #: Old name, kept for notebooks written against 0.1.
 ImuRecording = Recording
 
@@ -100,216 +95,6 @@ def parse_column_map(text: str) -> dict[str, str]:
             raise ValueError(f"column mapping {item!r}: {ours!r} is not one of {', '.join(sorted(known))}")
         mapping[ours] = theirs
     return mapping
-
-
-# -- reading ------------------------------------------------------------------------------------------
-def _choose_frame(path: Path, present: set[str]) -> tuple[Literal["sensor", "body"], list[str]] | None:
-    if set(SENSOR_ACC) <= present:
-        gyro = [c for c in SENSOR_GYR if c in present]
-        if gyro and len(gyro) != 3:
-            missing = ", ".join(c for c in SENSOR_GYR if c not in present)
-            raise CsvInputError(
-                path, f"gyroscope columns incomplete: {missing} missing (give all three or none)"
-            )
-        return "sensor", [*SENSOR_ACC, *gyro]
-    if "acc_is" in present:
-        return "body", [c for c in BODY_ACC + BODY_GYR if c in present]
-    return None
-
-
-def _separator(line: str) -> str:
-    """The header line's separator: a comma, or a semicolon or tab when it has no comma (spreadsheet
-    exports in locales whose decimal mark is the comma, which the reader then accepts too)."""
-    if "," not in line:
-        for sep in (";", "\t"):
-            if sep in line:
-                return sep
-    return ","
-
-
-def _names(line: str, rename: dict[str, str]) -> set[str]:
-    sep = _separator(line)
-    return {rename.get(n, n) for n in (c.strip().strip("\"'") for c in line.split(sep))}
-
-
-def _find_header(path: Path, lines: list[str], rename: dict[str, str], skip_rows: int | None) -> int:
-    """Number of lines before the header: ``skip_rows``, or the first of the first lines that names
-    the acceleration columns (a preamble above it is skipped)."""
-    if skip_rows is not None:
-        if not 0 <= skip_rows < len(lines):
-            raise CsvInputError(path, f"--skip-rows {skip_rows}: the file has only {len(lines)} lines")
-        return skip_rows
-    for i, line in enumerate(lines[:HEADER_SEARCH_LINES]):
-        names = _names(line, rename)
-        if set(SENSOR_ACC) <= names or "acc_is" in names:
-            return i
-    shown = " | ".join(repr(s if len(s) <= 60 else s[:57] + "...") for s in lines[:3])
-    raise CsvInputError(
-        path,
-        "no acceleration columns: need acc_x, acc_y, acc_z (sensor frame) or at least acc_is (body frame) "
-        f"in a header within the first {HEADER_SEARCH_LINES} lines (map other names with --columns; skip a "
-        f"preamble with --skip-rows N); the file starts: {shown}",
-    )
-
-
-def _head_lines(path: Path, need: int) -> list[str]:
-    """The first ``need`` lines (at most 16 MiB of them), refusing binary content."""
-    lines: list[bytes] = []
-    budget = 16 << 20
-    with open(path, "rb") as fh:
-        while len(lines) < need and budget > 0:
-            line = fh.readline(budget)
-            if not line:
-                break
-            budget -= len(line)
-            lines.append(line)
-    head = b"".join(lines)
-    if b"\x00" in head[:65536]:
-        raise CsvInputError(
-            path, "binary content: neither a hipsense session file (those start with HSNS) nor a text CSV"
-        )
-    # not UTF-8 (a Latin-1 preamble's degree sign): shown replaced, never a reason to refuse the file
-    return head.decode("utf-8-sig", errors="replace").splitlines()
-
-
-#: Rows whose values the first reading keeps, so a file of at most this many rows is parsed once; a
-#: longer one is parsed twice and holds no more than its final samples (docs/csv-input.md, "Memory").
-KEEP_ROWS = 1 << 20
-
-
-@dataclass
-class _FirstPass:
-    """What the first reading of the file learnt, besides the values (which it keeps only when few)."""
-
-    rows: int  # up to the last row that holds anything (spreadsheets end in rows of bare separators)
-    times: np.ndarray | None  # the raw time column, or None when the file has none
-    holes: np.ndarray  # per row, how many channels have no number (uint8)
-    beyond: dict[str, int]  # per channel, values beyond any IMU's range (scaled to SI)
-    first_beyond: dict[str, tuple[int, float]]  # per channel, the first such row and its value
-
-
-class _Reading:
-    """The file read ``chunk_rows`` rows at a time, twice when it has more than ``keep_rows`` rows:
-    first the times, the holes and the range of the values; then, once the clock has placed the rows,
-    the values themselves into the recording's own block. Peak memory is then the samples plus the
-    time base's working arrays, never the whole file parsed at once."""
-
-    def __init__(
-        self,
-        path: Path,
-        header: int,
-        sep: str,
-        ours: dict[str, str],
-        first_line: int,
-        wanted: list[str],
-        scale: dict[str, float],
-        chunk_rows: int,
-        keep_rows: int,
-    ) -> None:
-        self.path, self.header, self.sep, self.ours, self.first_line = path, header, sep, ours, first_line
-        self.wanted, self.scale, self.chunk_rows, self.keep_rows = wanted, scale, chunk_rows, keep_rows
-        self.text = False
-        self.kept: list[dict[str, np.ndarray]] | None = None
-        self.stamp = _stamp(path)
-
-    def _chunks(self) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
-        return value_chunks(
-            self.path,
-            self.header,
-            self.sep,
-            self.ours,
-            self.first_line,
-            text=self.text,
-            chunk_rows=self.chunk_rows,
-        )
-
-    def first_pass(self) -> _FirstPass:
-        try:
-            return self._first()
-        except NotNumbers:  # text in a number's place: read as text, which names the cell
-            self.text = True
-            return self._first()
-
-    def _first(self) -> _FirstPass:
-        kept: list[dict[str, np.ndarray]] | None = []
-        times: list[np.ndarray] = []
-        holes: list[np.ndarray] = []
-        beyond = dict.fromkeys(self.wanted, 0)
-        first: dict[str, tuple[int, float]] = {}
-        last = -1
-        for start, chunk in self._chunks():
-            m = len(next(iter(chunk.values())))
-            empty = np.logical_and.reduce([np.isnan(v) for v in chunk.values()])
-            if not empty.all():
-                last = start + int(np.flatnonzero(~empty)[-1])
-            if TIME_COLUMN in chunk:
-                times.append(chunk[TIME_COLUMN])
-            count = np.zeros(m, dtype=np.uint8)
-            scaled = {}
-            for c in self.wanted:
-                count += np.isnan(chunk[c])
-                scaled[c] = v = chunk[c] * self.scale[c]
-                out = beyond_range(c, v)
-                k = int(out.sum())
-                if k:
-                    beyond[c] += k
-                    if c not in first:
-                        i = int(np.flatnonzero(out)[0])
-                        first[c] = (start + i, float(v[i]))
-            holes.append(count)
-            if kept is not None:
-                kept.append(scaled)
-                if start + m > self.keep_rows:
-                    kept = None  # a long file: read again once the clock is known
-        self.kept = kept
-        n = last + 1
-        joined_times = np.concatenate(times)[:n] if times else None
-        joined_holes = np.concatenate(holes)[:n] if holes else np.empty(0, dtype=np.uint8)
-        return _FirstPass(n, joined_times, joined_holes, beyond, first)
-
-    def second_pass(self, out: np.ndarray, nan: np.ndarray) -> int:
-        """The rows with a number in every channel (``~nan``), in SI units, packed at the start of each
-        row of ``out`` in the file's order; returns how many."""
-        n = len(nan)
-        if self.kept is not None:
-            chunks: Iterable[tuple[int, dict[str, np.ndarray]]] = _starts(self.kept)
-            scaled = True
-        else:
-            if _stamp(self.path) != self.stamp:
-                raise CsvInputError(self.path, "the file changed while it was read: read it again")
-            chunks, scaled = self._chunks(), False
-        j = 0
-        end = 0
-        for start, chunk in chunks:
-            if start >= n:
-                break
-            stop = min(n, start + len(chunk[self.wanted[0]]))
-            have = ~nan[start:stop]
-            if not scaled and not np.array_equal(
-                np.logical_or.reduce([np.isnan(chunk[c][: stop - start]) for c in self.wanted]), ~have
-            ):
-                raise CsvInputError(self.path, "the file changed while it was read: read it again")
-            count = int(have.sum())
-            for k, c in enumerate(self.wanted):
-                v = chunk[c][: stop - start]
-                out[k, j : j + count] = (v if scaled else v * self.scale[c])[have]
-            j += count
-            end = stop
-        if end != n:
-            raise CsvInputError(self.path, "the file changed while it was read: read it again")
-        return j
-
-
-def _starts(chunks: list[dict[str, np.ndarray]]) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
-    start = 0
-    for chunk in chunks:
-        yield start, chunk
-        start += len(next(iter(chunk.values())))
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    st = path.stat()
-    return st.st_size, st.st_mtime_ns
 
 
 def read_imu_csv(
@@ -374,9 +159,9 @@ def read_imu_csv(
     if path.stat().st_size == 0:
         raise CsvInputError(path, "the file is empty")
     rename = {theirs: ours for ours, theirs in (columns or {}).items()}
-    lines = _head_lines(path, max(HEADER_SEARCH_LINES, (skip_rows or 0) + 1))
-    header = _find_header(path, lines, rename, skip_rows)
-    sep = _separator(lines[header])
+    lines = head_lines(path, max(HEADER_SEARCH_LINES, (skip_rows or 0) + 1))
+    header = find_header(path, lines, rename, skip_rows)
+    sep = separator(lines[header])
     names = read_names(path, header, sep)
     first_line = header + 2  # file line of the first data row
     missing_mapped = [theirs for theirs in rename if theirs not in names]
@@ -387,7 +172,7 @@ def read_imu_csv(
             line=header + 1,
         )
     present = {rename.get(c, c) for c in names}
-    chosen = _choose_frame(path, present)
+    chosen = choose_frame(path, present)
     if chosen is None:
         raise CsvInputError(
             path,
@@ -403,7 +188,7 @@ def read_imu_csv(
         )
     ours = {c: rename.get(c, c) for c in names if rename.get(c, c) in {TIME_COLUMN, *wanted}}
     scale = {c: ACC_UNITS[acc_unit] if c.startswith("acc_") else GYR_UNITS[gyr_unit] for c in wanted}
-    reading = _Reading(path, header, sep, ours, first_line, wanted, scale, chunk_rows, keep_rows)
+    reading = Reading(path, header, sep, ours, first_line, wanted, scale, chunk_rows, keep_rows)
     seen = reading.first_pass()
     n = seen.rows
     if n < 2:

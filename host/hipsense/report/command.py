@@ -11,8 +11,9 @@ from hipsense.conventions import file_name_part
 from hipsense.errors import HipsenseError, InputFileError
 from hipsense.outputs import check_output_file
 from hipsense.report import sources
-from hipsense.report.html import render_session, render_trends, write_report
+from hipsense.report.html import render_session, write_report
 from hipsense.report.page import Progress
+from hipsense.report.trends_page import render_trends
 
 
 def _shifted(progress: Progress | None, k: int) -> Progress | None:

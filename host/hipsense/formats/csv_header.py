@@ -1,0 +1,86 @@
+"""Finding a CSV's header: its line (below a preamble), its separator and its columns' frame
+(:func:`hipsense.formats.csv_input.read_imu_csv`; docs/csv-input.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR
+from hipsense.formats.csv_values import CsvInputError
+
+#: Lines searched for the header when the file has a preamble.
+HEADER_SEARCH_LINES = 50
+
+
+def choose_frame(path: Path, present: set[str]) -> tuple[Literal["sensor", "body"], list[str]] | None:
+    if set(SENSOR_ACC) <= present:
+        gyro = [c for c in SENSOR_GYR if c in present]
+        if gyro and len(gyro) != 3:
+            missing = ", ".join(c for c in SENSOR_GYR if c not in present)
+            raise CsvInputError(
+                path, f"gyroscope columns incomplete: {missing} missing (give all three or none)"
+            )
+        return "sensor", [*SENSOR_ACC, *gyro]
+    if "acc_is" in present:
+        return "body", [c for c in BODY_ACC + BODY_GYR if c in present]
+    return None
+
+
+def separator(line: str) -> str:
+    """The header line's separator: a comma, or a semicolon or tab when it has no comma (spreadsheet
+    exports in locales whose decimal mark is the comma, which the reader then accepts too)."""
+    if "," not in line:
+        for sep in (";", "\t"):
+            if sep in line:
+                return sep
+    return ","
+
+
+def column_names(line: str, rename: dict[str, str]) -> set[str]:
+    sep = separator(line)
+    return {rename.get(n, n) for n in (c.strip().strip("\"'") for c in line.split(sep))}
+
+
+def find_header(path: Path, lines: list[str], rename: dict[str, str], skip_rows: int | None) -> int:
+    """Number of lines before the header: ``skip_rows``, or the first of the first lines that names
+    the acceleration columns (a preamble above it is skipped)."""
+    if skip_rows is not None:
+        if not 0 <= skip_rows < len(lines):
+            raise CsvInputError(path, f"--skip-rows {skip_rows}: the file has only {len(lines)} lines")
+        return skip_rows
+    for i, line in enumerate(lines[:HEADER_SEARCH_LINES]):
+        names = column_names(line, rename)
+        if set(SENSOR_ACC) <= names or "acc_is" in names:
+            return i
+    shown = " | ".join(repr(s if len(s) <= 60 else s[:57] + "...") for s in lines[:3])
+    raise CsvInputError(
+        path,
+        "no acceleration columns: need acc_x, acc_y, acc_z (sensor frame) or at least acc_is (body frame) "
+        f"in a header within the first {HEADER_SEARCH_LINES} lines (map other names with --columns; skip a "
+        f"preamble with --skip-rows N); the file starts: {shown}",
+    )
+
+
+def head_lines(path: Path, need: int) -> list[str]:
+    """The first ``need`` lines (at most 16 MiB of them), refusing binary content."""
+    lines: list[bytes] = []
+    budget = 16 << 20
+    with open(path, "rb") as fh:
+        while len(lines) < need and budget > 0:
+            line = fh.readline(budget)
+            if not line:
+                break
+            budget -= len(line)
+            lines.append(line)
+    head = b"".join(lines)
+    if b"\x00" in head[:65536]:
+        raise CsvInputError(
+            path, "binary content: neither a hipsense session file (those start with HSNS) nor a text CSV"
+        )
+    # not UTF-8 (a Latin-1 preamble's degree sign): shown replaced, never a reason to refuse the file
+    return head.decode("utf-8-sig", errors="replace").splitlines()
+
+
+__all__ = ["HEADER_SEARCH_LINES", "choose_frame", "find_header", "head_lines", "column_names", "separator"]
