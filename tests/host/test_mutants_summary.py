@@ -401,7 +401,7 @@ def test_interval_needs_half_the_replicates_finite_and_a_finite_centre():
 def test_beyond_needs_an_interval_off_zero_and_an_estimate_past_the_floor(
     low, high, estimate, floor, expected
 ):
-    assert summary._beyond(low, high, estimate, floor) is expected
+    assert summary.beyond_noise(low, high, estimate, floor) is expected
 
 
 def test_block_length_shrinks_to_a_quarter_of_the_steps_but_not_below_two():

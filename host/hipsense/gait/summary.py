@@ -205,7 +205,7 @@ def _interval(replicates: np.ndarray, centre: float, scale: float, n_boot: int) 
     return float(centre + (lo - centre) * scale), float(centre + (hi - centre) * scale)
 
 
-def _beyond(low: float, high: float, estimate: float, floor: float) -> bool:
+def beyond_noise(low: float, high: float, estimate: float, floor: float) -> bool:
     """The interval excludes zero and the estimate exceeds the noise floor."""
     return bool(np.isfinite(low) and (low > 0 or high < 0) and abs(estimate) > floor)
 
@@ -250,9 +250,9 @@ def summarize(
         ai = asymmetry_index(left, right) if (left + right) != 0 else np.nan
         (lo, hi), (dlo, dhi), (llo, lhi), (rlo, rhi) = block_bootstrap(x[ok], is_left[ok], n_boot=n_boot)
         if metric.asymmetry == "difference":
-            real = _beyond(dlo, dhi, left - right, metric.noise_floor)
+            real = beyond_noise(dlo, dhi, left - right, metric.noise_floor)
         else:
-            real = _beyond(lo, hi, ai, metric.noise_floor)
+            real = beyond_noise(lo, hi, ai, metric.noise_floor)
         sides.append(
             SideComparison(
                 metric.name,

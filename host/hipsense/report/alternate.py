@@ -24,7 +24,7 @@ from hipsense import metrics as registry
 from hipsense.gait.parity import step_parity
 
 # The L/R verdict's own rule (interval excludes 0, estimate beyond the floor), so both judge alike.
-from hipsense.gait.summary import _beyond, asymmetry_index, block_bootstrap
+from hipsense.gait.summary import asymmetry_index, beyond_noise, block_bootstrap
 from hipsense.report.page import Cell, esc, section, table
 from hipsense.report.wording import (
     ALTERNATE_DIFFER,
@@ -113,7 +113,7 @@ def compare_sets(
         "ci_low": float(lo),
         "ci_high": float(hi),
         "noise_floor": metric.noise_floor,
-        "larger_than_noise": _beyond(lo, hi, signed, metric.noise_floor),
+        "larger_than_noise": beyond_noise(lo, hi, signed, metric.noise_floor),
     }
 
 
