@@ -319,3 +319,46 @@ def test_the_first_contact_is_found_when_the_data_start_at_the_flights_lowest_po
     det = RunningContactDetector().detect(data, sampling_rate_hz=200.0)
     assert det.gaps_["has_flight"].iloc[0]
     assert det.events_["ic_s"].iloc[0] == pytest.approx(ic[0] / 200.0, abs=1 / 200.0)
+
+
+# -- the IC tangent on hand-built rises ---------------------------------------------------------------
+# _initial_contacts reads the event signal x, its slope (np.gradient, as detect computes it), the
+# body-weight line and, per stance, its end, its smoothed peak, the flight level and the flight's
+# lowest point. Weight acceptance runs from the lowest point to the first local maximum of x after it
+# first reaches the body-weight line (or from the peak if it never does), capped where x first reaches
+# the flight level + ic_ceiling_g; IC is where the tangent at its steepest rise meets the flight level.
+RISE = np.r_[np.zeros(5), 0.05, 0.1, 0.15, 0.2, 0.18, 0.4, 0.6, 0.8, 0.95, np.full(6, 0.95)]
+
+
+def _ic(x, bw, *, peak=13, end=18, ceiling_g=1.0) -> float:
+    x = np.asarray(x, dtype=float)
+    out = RunningContactDetector(ic_ceiling_g=ceiling_g)._initial_contacts(
+        x,
+        np.gradient(x),
+        np.full(len(x), float(bw)),
+        np.array([end]),
+        np.array([peak]),
+        np.array([0.0]),
+        np.array([0]),
+        np.array([True]),
+    )
+    return float(out[0])
+
+
+def test_a_rise_that_never_reaches_body_weight_is_timed_up_to_its_peak():
+    # no sample reaches the line (1 g): the search starts at the peak (13), where no local maximum
+    # follows, so the rise up to 13 counts; steepest at 10 (slope (0.6 - 0.18) / 2 = 0.21), x = 0.4
+    assert _ic(RISE, 1.0) == pytest.approx(10 - 0.4 / 0.21)
+
+
+def test_a_rise_already_at_body_weight_ends_at_its_first_local_maximum():
+    # the line at 0 g: the first sample is on it, so weight acceptance ends at the wiggle at 8;
+    # steepest before it at 5 (slope 0.05), x = 0.05: the tangent meets 0 at 4
+    assert _ic(RISE, 0.0) == pytest.approx(4.0)
+
+
+def test_a_local_maximum_exactly_on_the_body_weight_line_ends_weight_acceptance():
+    # x reaches the line (1.0) exactly at its local maximum, sample 8; a steeper climb follows.
+    # Without the ceiling (5 g) the weight acceptance ends there: steepest at 5 (slope 0.25), x = 0.25.
+    x = np.r_[np.zeros(5), 0.25, 0.5, 0.75, 1.0, 0.98, 1.5, 2.0, 2.5, 2.6, np.full(6, 2.6)]
+    assert _ic(x, 1.0, ceiling_g=5.0) == pytest.approx(4.0)
