@@ -1,8 +1,10 @@
 """Tests that kill the mutants of hipsense.formats.csv_values the other tests let survive (docs/testing.md).
 
 Direct checks of the cell reader and the value checks: where a cell is a hole, a decimal comma or an
-error, the saturation rule's thresholds, and the exact one-line messages. Expected values are worked
-out by hand from the docstrings.
+error, the saturation rule's thresholds, and the exact one-line messages; the chunked reader's fast and
+text paths (what each reads itself, what sends a file to the text path, the chunks' first rows and the
+line numbers of later chunks) and the magnitude's float64 arithmetic. Expected values are worked out by
+hand from the docstrings.
 """
 
 from __future__ import annotations
@@ -17,16 +19,22 @@ import pytest
 from hipsense.conventions import G
 from hipsense.formats.csv_values import (
     MAX_ACC_MS2,
+    MAX_GYR_DPS,
+    MOVING_ACC_SD_MS2,
     CsvInputError,
+    NotNumbers,
+    beyond_range,
     check_acc_unit,
     check_gyr_unit,
     check_range,
     clipped_share,
     empty_tail,
+    magnitude,
     numbers,
     read_names,
     read_values,
     shown,
+    value_chunks,
 )
 
 PATH = Path("rec.csv")
@@ -258,3 +266,124 @@ def test_a_median_just_below_a_quarter_g_suggests_g():
 
 def test_a_gyroscope_at_10_deg_s_is_plausible():
     check_gyr_unit(PATH, _moving(50), [np.full(50, 10.0)], "deg/s")
+
+
+# -- the chunked reader (value_chunks) and the checks' arithmetic -----------------------------------------
+
+
+def _chunks(
+    path: Path, sep: str = ",", ours: dict[str, str] = OURS, **kw
+) -> list[tuple[int, dict[str, list[float]]]]:
+    """value_chunks of a file whose header is its first line, as plain lists (NaN kept), each with its
+    first row."""
+    return [
+        (i, {c: v.tolist() for c, v in ch.items()}) for i, ch in value_chunks(path, 0, sep, ours, 2, **kw)
+    ]
+
+
+def test_numbers_are_floats_even_when_every_cell_is_a_whole_number():
+    # pandas would give int64 for "1", "2": the caller scales and fills NaN into these arrays
+    values = numbers(PATH, pd.Series(["1", "2", "-3"], dtype=str), "acc_x", ",", 2)
+    assert values.dtype == np.float64 and values.tolist() == [1.0, 2.0, -3.0]
+
+
+def test_a_gyroscope_is_judged_against_6000_deg_s_and_acceleration_against_64_g():
+    gyr = np.array([1000.0, MAX_GYR_DPS, -6000.5, np.nan, np.inf])  # 1000 deg/s: beyond 64 g's number
+    assert beyond_range("gyr_x", gyr).tolist() == [False, False, True, False, True]
+    acc = np.array([1000.0, MAX_ACC_MS2, -np.inf, np.nan])
+    assert beyond_range("acc_x", acc).tolist() == [True, False, True, False]
+
+
+def test_magnitude_squares_in_float64_whatever_the_columns_type():
+    # sqrt(x*x) is x in float64; squared in float32 (or int8, 100**2 wraps to 16) it is not
+    x32 = np.array([0.1, 3.0], dtype=np.float32)
+    x = x32.astype(np.float64)
+    zero = np.zeros(2)
+    assert magnitude([x32, zero]).tolist() == x.tolist()
+    assert magnitude([zero, x32]).tolist() == x.tolist()
+    small = np.array([100, -3], dtype=np.int8)
+    assert magnitude([small]).tolist() == [100.0, 3.0]
+    assert magnitude([np.zeros(2, dtype=np.int8), small]).tolist() == [100.0, 3.0]
+    assert magnitude([small]).dtype == np.float64
+
+
+def test_an_acceleration_sd_of_exactly_0_2_g_is_not_movement():
+    acc = np.tile([0.0, 2 * MOVING_ACC_SD_MS2], 8)  # 16 rows whose SD is the limit to the bit
+    assert float(np.std(acc)) == MOVING_ACC_SD_MS2
+    still = [np.full(16, 2.0)]
+    check_gyr_unit(PATH, [acc], still, "deg/s")  # "more than this SD": the limit itself is not moving
+    with pytest.raises(CsvInputError):
+        check_gyr_unit(PATH, [acc * 1.001], still, "deg/s")
+
+
+def test_read_names_reads_the_header_line_alone(tmp_path):
+    # a row pandas cannot split further down is the value reader's to name, not the name reader's
+    path = _file(tmp_path, "acc_x,acc_y\n1,2\n3,4,5\n")
+    assert read_names(path, 0, ",") == ["acc_x", "acc_y"]
+
+
+def test_the_fast_path_sends_text_to_the_text_path_which_names_the_cell(tmp_path):
+    path = _file(tmp_path, "acc_x,acc_y\n1,2\nabc,3\n")
+    with pytest.raises(NotNumbers):
+        _chunks(path)  # text=False is the default
+    with pytest.raises(CsvInputError) as e:
+        _chunks(path, text=True)
+    assert str(e.value) == f"{path} at line 3: column 'acc_x' has 'abc', not a number"
+
+
+def test_the_fast_path_reads_missing_words_and_decimal_commas_itself(tmp_path):
+    # every MISSING_CELLS word in pandas' usual spellings, and ",": the decimal mark where ";" separates
+    path = _file(tmp_path, "acc_x;acc_y\n1,5;\nnan;NA\nN/A;null\nNone;-\n-2,25;3\n")
+    nan = float("nan")
+    got = _chunks(path, ";")
+    assert len(got) == 1 and got[0][0] == 0
+    np.testing.assert_array_equal(got[0][1]["acc_x"], [1.5, nan, nan, nan, -2.25])
+    np.testing.assert_array_equal(got[0][1]["acc_y"], [nan, nan, nan, nan, 3.0])
+
+
+def test_a_row_pandas_cannot_split_sends_the_fast_path_to_the_text_path(tmp_path):
+    path = _file(tmp_path, 'acc_x,acc_y\n1,2\n"x,3\n')  # a quote never closed
+    with pytest.raises(NotNumbers):
+        _chunks(path)
+    with pytest.raises(CsvInputError, match="not a readable CSV file"):
+        _chunks(path, text=True)
+
+
+@pytest.mark.parametrize("text", [False, True])
+def test_each_chunk_starts_at_its_first_row(tmp_path, text):
+    path = _file(tmp_path, "acc_x\n" + "".join(f"{i}\n" for i in range(5)))
+    ours = {"acc_x": "acc_x"}
+    by_two = _chunks(path, ours=ours, text=text, chunk_rows=2)
+    assert by_two == [(0, {"acc_x": [0.0, 1.0]}), (2, {"acc_x": [2.0, 3.0]}), (4, {"acc_x": [4.0]})]
+    for rows in (1, 0):  # one row a chunk (0 is taken as 1)
+        by_one = _chunks(path, ours=ours, text=text, chunk_rows=rows)
+        assert by_one == [(i, {"acc_x": [float(i)]}) for i in range(5)]
+
+
+def test_a_bad_cell_in_a_later_chunk_is_named_with_its_line_in_the_file(tmp_path):
+    rows = [f"{i},{i}" for i in range(7)]
+    rows[5] = "5,oops"  # row 5: the third chunk of two rows, line 2 + 5 = 7
+    path = _file(tmp_path, "acc_x,acc_y\n" + "\n".join(rows) + "\n")
+    with pytest.raises(CsvInputError) as e:
+        _chunks(path, text=True, chunk_rows=2)
+    assert str(e.value) == f"{path} at line 7: column 'acc_y' has 'oops', not a number"
+
+
+@pytest.mark.parametrize("text", [False, True])
+def test_a_space_before_a_quoted_number_is_skipped(tmp_path, text):
+    path = _file(tmp_path, 'acc_x, "acc_y"\n1.0, "2.5"\n')
+    got = _chunks(path, text=text)
+    assert got == [(0, {"acc_x": [1.0], "acc_y": [2.5]})]
+
+
+@pytest.mark.parametrize("last", ["4", "N/a"])  # "N/a" is no pandas spelling: read by the text path
+def test_read_values_skips_a_preamble_as_wide_as_the_header(tmp_path, last):
+    path = _file(tmp_path, f"logger,v2\nacc_x,acc_y\n1,2\n3,{last}\n")
+    values = {k: v.tolist() for k, v in read_values(path, 1, ",", OURS, 3).items()}
+    assert list(values) == ["acc_x", "acc_y"] and values["acc_x"] == [1.0, 3.0]
+    np.testing.assert_array_equal(values["acc_y"], [2.0, 4.0 if last == "4" else np.nan])
+
+
+def test_empty_tail_counts_from_the_last_row_that_holds_a_value():
+    assert empty_tail({"acc_x": np.array([1.0, 2.0, 3.0, np.nan]), "acc_y": np.full(4, np.nan)}) == 1
+    assert empty_tail({"acc_x": np.array([1.0, 2.0, np.nan, np.nan]), "acc_y": np.array([0, 0, 0, 1.0])}) == 0
