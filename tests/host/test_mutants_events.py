@@ -362,3 +362,17 @@ def test_a_local_maximum_exactly_on_the_body_weight_line_ends_weight_acceptance(
     # Without the ceiling (5 g) the weight acceptance ends there: steepest at 5 (slope 0.25), x = 0.25.
     x = np.r_[np.zeros(5), 0.25, 0.5, 0.75, 1.0, 0.98, 1.5, 2.0, 2.5, 2.6, np.full(6, 2.6)]
     assert _ic(x, 1.0, ceiling_g=5.0) == pytest.approx(4.0)
+
+
+def test_a_flat_top_counts_as_a_local_maximum():
+    # the rise levels off at 0.2 (samples 8 and 9) and dips: 9 is the first local maximum (at least
+    # the sample before, above the one after), so weight acceptance ends there; steepest at 5.
+    x = np.r_[np.zeros(5), 0.05, 0.1, 0.15, 0.2, 0.2, 0.18, 0.4, 0.6, 0.8, 0.95, np.full(5, 0.95)]
+    assert _ic(x, 0.0, peak=14, end=19) == pytest.approx(4.0)
+
+
+def test_a_flat_step_in_a_rise_is_not_a_local_maximum():
+    # the rise pauses at 0.2 (samples 7 and 8) and climbs on: no local maximum, the rise up to the
+    # peak (12) counts; steepest at 9 (slope (0.6 - 0.2) / 2 = 0.2), x = 0.4
+    x = np.r_[np.zeros(5), 0.05, 0.1, 0.2, 0.2, 0.4, 0.6, 0.8, 0.95, np.full(5, 0.95)]
+    assert _ic(x, 0.0, peak=12, end=17) == pytest.approx(9 - 0.4 / 0.2)
