@@ -376,3 +376,24 @@ def test_a_flat_step_in_a_rise_is_not_a_local_maximum():
     # peak (12) counts; steepest at 9 (slope (0.6 - 0.2) / 2 = 0.2), x = 0.4
     x = np.r_[np.zeros(5), 0.05, 0.1, 0.2, 0.2, 0.4, 0.6, 0.8, 0.95, np.full(5, 0.95)]
     assert _ic(x, 0.0, peak=12, end=17) == pytest.approx(9 - 0.4 / 0.2)
+
+
+def test_weight_acceptance_ends_on_the_first_sample_at_body_weight():
+    # x reaches exactly flight + 1 g at sample 8 and climbs on, steeper, to a peak at 12: the rise is
+    # cut at 8, steepest there (slope (1.5 - 0.75) / 2 = 0.375), so IC = 8 - 1.0 / 0.375.
+    x = np.r_[np.zeros(5), 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 2.6, np.full(5, 2.5)]
+    assert _ic(x, 0.0, peak=12, end=17) == pytest.approx(8 - 1.0 / 0.375)
+
+
+def test_a_rise_that_starts_at_body_weight_has_no_contact():
+    # the first sample (the flight's lowest point) is already 1 g above the flight level, and flat:
+    # weight acceptance is that sample alone, with no rise: no IC.
+    x = [1.0, 1.0, 1.0, 1.0, 3.0, 3.1, 3.0, 3.0, 3.0]
+    assert np.isnan(_ic(x, 0.0, peak=5, end=8))
+
+
+def test_the_contact_is_not_after_the_steepest_rise():
+    # the steepest rise (sample 1, slope 0.25) is still below the flight level (x = -0.5): its tangent
+    # meets the level after it, at 3, and the onset is held at the steepest sample.
+    x = [-0.6, -0.5, -0.1, -0.05, 0.0, 0.05, 0.1, 0.12, 0.11, 0.11]
+    assert _ic(x, -1.0, peak=7, end=9) == 1.0
