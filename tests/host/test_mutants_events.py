@@ -397,3 +397,46 @@ def test_the_contact_is_not_after_the_steepest_rise():
     # meets the level after it, at 3, and the onset is held at the steepest sample.
     x = [-0.6, -0.5, -0.1, -0.05, 0.0, 0.05, 0.1, 0.12, 0.11, 0.11]
     assert _ic(x, -1.0, peak=7, end=9) == 1.0
+
+
+# -- the TO trigger on hand-built descents (pause rule off) -----------------------------------------
+# _toe_offs: from the stance peak to the flight's lowest point, TO is the first downward crossing of
+# flight level + 0.15 g after the signal was last at or above that + 0.05 g, interpolated linearly.
+
+
+def _to(x, *, peak=0, low, level=0.0) -> float:
+    x = np.asarray(x, dtype=float)
+    out = RunningContactDetector(to_plateau_margin_g=None)._toe_offs(
+        x, np.gradient(x), np.array([peak]), np.array([level]), np.array([low]), np.array([True])
+    )
+    return float(out[0])
+
+
+def test_to_is_interpolated_between_the_samples_around_the_crossing():
+    # 0.2 at 5, 0.1 at 6: the 0.15 g level is passed half way
+    assert _to([2.0, 1.5, 1.0, 0.6, 0.3, 0.2, 0.1, 0.0, 0.0, 0.0], low=7) == pytest.approx(5.5)
+
+
+def test_a_rebound_exactly_to_the_hysteresis_band_rearms_the_trigger():
+    # down through 0.15 at 4-5, back up to exactly 0.2 (0.15 + 0.05) at 6, down again: the last
+    # crossing counts, 6 + (0.2 - 0.15) / 0.1
+    assert _to([2.0, 1.5, 1.0, 0.6, 0.3, 0.14, 0.2, 0.1, 0.0, 0.0], low=8) == pytest.approx(6.5)
+
+
+def test_a_slow_end_of_the_descent_crosses_later():
+    # last at 0.2 or above at 1 (0.5); 0.18 and 0.16 are above the level: the crossing is at 3-4
+    assert _to([1.0, 0.5, 0.18, 0.16, 0.1, 0.0, 0.0], low=5) == pytest.approx(3 + 0.01 / 0.06)
+
+
+def test_a_sample_exactly_on_the_to_level_is_the_crossing():
+    assert _to([1.0, 0.5, 0.15, 0.1, 0.0, 0.0], low=4) == 2.0
+
+
+def test_the_crossing_may_be_on_the_stance_peak_itself():
+    # the peak (sample 0) is below the hysteresis band and just above the level
+    assert _to([0.18, 0.1, 0.0, 0.0], low=2) == pytest.approx(0.375)
+
+
+def test_no_crossing_before_the_flights_lowest_point_is_no_to():
+    # the flight bottoms out at 0.5 g, above the level (0.3 + 0.15): no TO, even after a rising start
+    assert np.isnan(_to([1.0, 2.0, 1.0, 0.6, 0.5, 0.5], peak=1, low=4, level=0.3))
