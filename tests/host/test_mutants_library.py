@@ -545,3 +545,14 @@ def test_a_foreign_file_named_hsn_is_read_as_a_session_file(files, tmp_path):
     with Store(tmp_path / "home") as store:
         ((path, message),) = import_files(store, [foreign]).failed
     assert message.startswith(f"{foreign} at byte offset 0: not a hipsense session file")
+
+
+def test_the_temporary_copy_is_made_in_the_raw_folder(files, tmp_path, monkeypatch):
+    # beside its final place (one file system, so the rename is atomic), not in the system's temp
+    # folder: an import works when that folder is unusable
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))
+    with Store(tmp_path / "home") as store:
+        report = import_files(store, [files["run3.csv"]], refresh_flags=False)
+    assert [f.status for f in report.added] == ["ok"] and not report.failed
