@@ -440,3 +440,87 @@ def test_the_crossing_may_be_on_the_stance_peak_itself():
 def test_no_crossing_before_the_flights_lowest_point_is_no_to():
     # the flight bottoms out at 0.5 g, above the level (0.3 + 0.15): no TO, even after a rising start
     assert np.isnan(_to([1.0, 2.0, 1.0, 0.6, 0.5, 0.5], peak=1, low=4, level=0.3))
+
+
+# -- the output tables of a hand-built run -------------------------------------------------------------
+
+
+def test_the_gap_table_and_the_counts():
+    data, _ = _run()
+    det = RunningContactDetector().detect(data, sampling_rate_hz=200.0)
+    gaps = det.gaps_
+    assert list(gaps.columns) == ["start", "end", "has_flight", "flight_samples", "flight_level_g"]
+    assert gaps.index.name == "gap_id" and gaps.index.tolist() == list(range(13))
+    assert str(gaps["start"].dtype) == "int64" and str(gaps["end"].dtype) == "int64"
+    assert gaps["has_flight"].dtype == bool and gaps["has_flight"].all()
+    assert gaps["start"].iloc[0] == 0 and gaps["end"].iloc[-1] == len(data)
+    assert set(det.diagnostics_) == {
+        "n_samples",
+        "sampling_rate_hz",
+        "n_stances",
+        "n_ic",
+        "n_to",
+        "n_contact_times",
+        "n_gaps_with_flight",
+        "n_gaps_without_flight",
+    }
+    assert det.diagnostics_["n_gaps_with_flight"] == 13 and det.diagnostics_["n_gaps_without_flight"] == 0
+    none = RunningContactDetector(min_flight_s=1.0).detect(data, sampling_rate_hz=200.0)
+    assert none.diagnostics_["n_gaps_with_flight"] == 0 and none.diagnostics_["n_gaps_without_flight"] == 13
+
+
+def test_the_event_table_types_and_flight_times():
+    data, ic = _run()
+    ev = RunningContactDetector().detect(data, sampling_rate_hz=200.0).events_
+    assert ev["flight_before"].dtype == bool and ev["flight_after"].dtype == bool
+    assert ev["flight_before"].all() and ev["flight_after"].all()
+    assert str(ev["stance_peak"].dtype) == "int64"
+    assert ev["flight_time_s"].dtype == float and np.isnan(ev["flight_time_s"].iloc[-1])
+    np.testing.assert_allclose(ev["ic_s"], ic / 200.0, atol=1 / 200.0)
+
+
+def test_two_stances_have_one_flight_time():
+    data, _ = _run(steps=2)
+    ev = RunningContactDetector().detect(data, sampling_rate_hz=200.0).events_
+    assert len(ev) == 2
+    assert ev["flight_time_s"].iloc[0] == pytest.approx(ev["ic_s"].iloc[1] - ev["to_s"].iloc[0])
+    assert np.isnan(ev["flight_time_s"].iloc[1])
+
+
+def test_stances_shorter_than_min_effective_contact_are_dropped():
+    data, _ = _run()
+    det = RunningContactDetector().detect(data, sampling_rate_hz=200.0)
+    gaps = det.gaps_
+    length = gaps["start"].to_numpy()[1:] - gaps["end"].to_numpy()[:-1]  # each stance's run
+    shortest = int(length.min())
+    keep = RunningContactDetector(min_effective_contact_s=shortest / 200.0).detect(
+        data, sampling_rate_hz=200.0
+    )
+    assert keep.diagnostics_["n_stances"] == 12
+    drop = RunningContactDetector(min_effective_contact_s=(shortest + 1) / 200.0).detect(
+        data, sampling_rate_hz=200.0
+    )
+    assert drop.diagnostics_["n_stances"] == 12 - int((length == shortest).sum())
+    none = RunningContactDetector(min_effective_contact_s=1.0).detect(data, sampling_rate_hz=200.0)
+    assert none.diagnostics_["n_stances"] == 0
+
+
+def test_the_event_signal_is_the_documented_low_pass():
+    from hipsense.gait.filters import lowpass
+
+    data, _ = _run()
+    for order in (2, 4):
+        det = RunningContactDetector(filter_order=order).detect(data, sampling_rate_hz=200.0)
+        expected = lowpass(data["acc_is"].to_numpy() / G, 30.0, 200.0, order)
+        np.testing.assert_array_equal(det.signal_g_, expected)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="a text acc_is column fails in the NaN count with numpy's ValueError, not EventDetectionError",
+)
+def test_a_text_column_is_refused_with_a_message():
+    data = pd.DataFrame({"acc_is": ["9.8"] * 150 + ["x"] * 150})
+    with pytest.raises(EventDetectionError):
+        RunningContactDetector().detect(data, sampling_rate_hz=208.0)
