@@ -452,6 +452,7 @@ def test_the_gap_table_and_the_counts():
     assert list(gaps.columns) == ["start", "end", "has_flight", "flight_samples", "flight_level_g"]
     assert gaps.index.name == "gap_id" and gaps.index.tolist() == list(range(13))
     assert str(gaps["start"].dtype) == "int64" and str(gaps["end"].dtype) == "int64"
+    assert str(gaps["flight_samples"].dtype) == "int64"
     assert gaps["has_flight"].dtype == bool and gaps["has_flight"].all()
     assert gaps["start"].iloc[0] == 0 and gaps["end"].iloc[-1] == len(data)
     assert set(det.diagnostics_) == {
@@ -524,3 +525,14 @@ def test_a_text_column_is_refused_with_a_message():
     data = pd.DataFrame({"acc_is": ["9.8"] * 150 + ["x"] * 150})
     with pytest.raises(EventDetectionError):
         RunningContactDetector().detect(data, sampling_rate_hz=208.0)
+
+
+def test_a_gap_with_exactly_min_flight_s_of_flight_has_a_flight():
+    data, _ = _run()
+    det = RunningContactDetector().detect(data, sampling_rate_hz=200.0)
+    samples = det.gaps_["flight_samples"].to_numpy()
+    least = int(samples.min())
+    at = RunningContactDetector(min_flight_s=least / 200.0).detect(data, sampling_rate_hz=200.0)
+    assert at.gaps_["has_flight"].all()
+    above = RunningContactDetector(min_flight_s=(least + 1) / 200.0).detect(data, sampling_rate_hz=200.0)
+    np.testing.assert_array_equal(above.gaps_["has_flight"], samples > least)
