@@ -26,13 +26,11 @@ from hipsense.formats.csv_values import (
     beyond_range,
     check_acc_unit,
     check_gyr_unit,
-    check_range,
     clipped_share,
-    empty_tail,
     magnitude,
     numbers,
+    range_error,
     read_names,
-    read_values,
     shown,
     value_chunks,
 )
@@ -108,9 +106,28 @@ def test_clipped_rows_of_several_channels_add_up():
     assert clipped_share({"acc_z": a, "gyr_z": b}) == 0.7
 
 
-# -- read_names / read_values / empty_tail -------------------------------------------------------------
+# -- read_names / value_chunks -------------------------------------------------------------------------
 
 OURS = {"acc_x": "acc_x", "acc_y": "acc_y"}
+
+
+def read_values(
+    path: Path, header: int, sep: str, ours: dict[str, str], first_line: int
+) -> dict[str, np.ndarray]:
+    """The whole file's values as the reader takes them: the fast path, the text path on NotNumbers."""
+    try:
+        chunks = [c for _, c in value_chunks(path, header, sep, ours, first_line)]
+    except NotNumbers:
+        chunks = [c for _, c in value_chunks(path, header, sep, ours, first_line, text=True)]
+    return {c: np.concatenate([ch[c] for ch in chunks]) for c in chunks[0]}
+
+
+def check_range(path: Path, col: str, values: np.ndarray, unit: str, first_line: int) -> None:
+    """The reader's range check on one column: its first value beyond range, as csv_input words it."""
+    out = beyond_range(col, values)
+    if out.any():
+        i = int(np.flatnonzero(out)[0])
+        raise range_error(path, col, float(values[i]), unit, float(out.mean()), first_line + i)
 
 
 def _file(tmp_path, text: str, encoding: str = "utf-8") -> Path:
@@ -158,11 +175,6 @@ def test_a_file_pandas_cannot_split_is_one_line(tmp_path):
     assert str(e.value) == (
         f"{path}: not a readable CSV file (Error tokenizing data. C error: EOF inside string starting at row 2)"
     )
-
-
-def test_empty_tail_of_a_file_with_no_values_is_every_row():
-    assert empty_tail({"acc_x": np.full(4, np.nan)}) == 4
-    assert empty_tail({"acc_x": np.array([1.0, np.nan, 2.0, np.nan, np.nan])}) == 2
 
 
 def test_read_names_of_an_empty_file_is_one_line(tmp_path):
@@ -382,8 +394,3 @@ def test_read_values_skips_a_preamble_as_wide_as_the_header(tmp_path, last):
     values = {k: v.tolist() for k, v in read_values(path, 1, ",", OURS, 3).items()}
     assert list(values) == ["acc_x", "acc_y"] and values["acc_x"] == [1.0, 3.0]
     np.testing.assert_array_equal(values["acc_y"], [2.0, 4.0 if last == "4" else np.nan])
-
-
-def test_empty_tail_counts_from_the_last_row_that_holds_a_value():
-    assert empty_tail({"acc_x": np.array([1.0, 2.0, 3.0, np.nan]), "acc_y": np.full(4, np.nan)}) == 1
-    assert empty_tail({"acc_x": np.array([1.0, 2.0, np.nan, np.nan]), "acc_y": np.array([0, 0, 0, 1.0])}) == 0

@@ -78,14 +78,6 @@ def range_error(path: Path, col: str, value: float, unit: str, share: float, lin
     )
 
 
-def check_range(path: Path, col: str, values: np.ndarray, unit: str, first_line: int) -> None:
-    """Refuse a value beyond what any IMU reports (inf included), naming the row and a likely cause."""
-    beyond = beyond_range(col, values)
-    if beyond.any():
-        i = int(np.flatnonzero(beyond)[0])
-        raise range_error(path, col, float(values[i]), unit, float(beyond.mean()), first_line + i)
-
-
 def magnitude(columns: list[np.ndarray]) -> np.ndarray:
     """Row by row, the square root of the sum of the columns' squares, in the columns' order (the same
     numbers as ``np.sqrt(sum(c**2 for c in columns))``) in one new array and one temporary, however
@@ -242,30 +234,6 @@ def value_chunks(
             raise errors[c]
 
 
-def read_values(
-    path: Path, header: int, sep: str, ours: dict[str, str], first_line: int
-) -> dict[str, np.ndarray]:
-    """The wanted columns of the whole file as floats (NaN: a missing cell), keyed by our names
-    (``ours``: file -> ours); :func:`value_chunks` joined.
-
-    pandas' float parser first (fast); a cell it cannot read sends the file through the text path,
-    which names the cell and its line."""
-    try:
-        chunks = [c for _, c in value_chunks(path, header, sep, ours, first_line)]
-    except NotNumbers:
-        chunks = [c for _, c in value_chunks(path, header, sep, ours, first_line, text=True)]
-    if not chunks:
-        names = read_names(path, header, sep)
-        return {ours[c]: np.empty(0) for c in names if c in ours}
-    return {c: np.concatenate([ch[c] for ch in chunks]) for c in chunks[0]}
-
-
-def empty_tail(values: dict[str, np.ndarray]) -> int:
-    """How many rows at the end hold nothing (spreadsheet exports end in rows of bare separators)."""
-    empty = np.logical_and.reduce([np.isnan(v) for v in values.values()])
-    return len(empty) - int(np.flatnonzero(~empty)[-1]) - 1 if (~empty).any() else len(empty)
-
-
 __all__ = [
     "CHUNK_ROWS",
     "MAX_ACC_MS2",
@@ -276,14 +244,11 @@ __all__ = [
     "beyond_range",
     "check_acc_unit",
     "check_gyr_unit",
-    "check_range",
     "clipped_share",
-    "empty_tail",
     "magnitude",
     "numbers",
     "range_error",
     "read_names",
-    "read_values",
     "shown",
     "value_chunks",
 ]
