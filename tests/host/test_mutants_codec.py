@@ -130,6 +130,12 @@ def test_fit_block_by_hand() -> None:
     assert n == 1 and orders.tolist() == [0] and ks.tolist() == [[0, 7]] and z.tolist() == [[200]]
     with pytest.raises(ValueError, match=r"^block payload capacity 4 bytes cannot hold one sample$"):
         codec.fit_block(TWO, 4, 1024)
+    # A third sample that does not fit: the search stops inside the warm-up. Its order-3 warm-up must be
+    # costed on the 2 values of the block, not on 3 (the third, 0 - 900 + 300, zigzags to 1199).
+    three = np.array([[100], [300], [0]], dtype=np.int16)
+    assert codec.analyse(three)[3] > 6
+    n, orders, ks, z = codec.plan_block(three, 6, 1024)
+    assert n == 2 and orders.tolist() == [3] and ks.tolist() == [[6, 0]] and z.tolist() == [[200, 0]]
 
 
 def test_no_samples_is_an_error() -> None:
