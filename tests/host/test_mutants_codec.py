@@ -130,12 +130,15 @@ def test_fit_block_by_hand() -> None:
     assert n == 1 and orders.tolist() == [0] and ks.tolist() == [[0, 7]] and z.tolist() == [[200]]
     with pytest.raises(ValueError, match=r"^block payload capacity 4 bytes cannot hold one sample$"):
         codec.fit_block(TWO, 4, 1024)
-    # A third sample that does not fit: the search stops inside the warm-up. Its order-3 warm-up must be
-    # costed on the 2 values of the block, not on 3 (the third, 0 - 900 + 300, zigzags to 1199).
-    three = np.array([[100], [300], [0]], dtype=np.int16)
-    assert codec.analyse(three)[3] > 6
-    n, orders, ks, z = codec.plan_block(three, 6, 1024)
-    assert n == 2 and orders.tolist() == [3] and ks.tolist() == [[6, 0]] and z.tolist() == [[200, 0]]
+    # A third sample that does not fit: the search stops inside the warm-up, where only order 3 fits 4
+    # bytes (residuals 3, 10 - 9 = 1: z = 6, 2, k = 2, 7 bits; order 2 needs 9). Its warm-up must be
+    # costed on the block's 2 values, not on 3 (the third, 0 - 30 + 9, zigzags to 41). Bytes: 03 00,
+    # nibbles (2, 0) -> 02, low parts 10b 10b then unary 01 1: 0x6A.
+    three = np.array([[3], [10], [0]], dtype=np.int16)
+    assert codec.analyse(three)[3] > 4
+    n, orders, ks, z = codec.plan_block(three, 4, 1024)
+    assert n == 2 and orders.tolist() == [3] and ks.tolist() == [[2, 0]] and z.tolist() == [[6, 2]]
+    assert codec.pack(orders, ks, z) == bytes([0x03, 0x00, 0x02, 0x6A])
 
 
 def test_no_samples_is_an_error() -> None:
