@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from hipsense.report import figures
-from hipsense.report.html import render_session, render_trends, write_report
+from hipsense.report.html import render_session, write_report
 from hipsense.report.sources import from_file
+from hipsense.report.trends_page import render_trends
 from tests.host.report_data import short_run_file, synthetic_trends
 
 CHROMIUM = Path(os.environ.get("HIPSENSE_CHROMIUM", "/usr/bin/chromium"))
