@@ -41,6 +41,14 @@ class EventDetectionError(HipsenseError, ValueError):
     or a sampling rate the method cannot use. The message says which."""
 
 
+def check_positive(detector: object, names: tuple[str, ...]) -> None:
+    """Raise :class:`EventDetectionError` unless each named parameter of ``detector`` is a positive number."""
+    for name in names:
+        value = getattr(detector, name)
+        if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
+            raise EventDetectionError(f"parameter {name} must be a positive number, got {value!r}")
+
+
 def check_detector_input(
     detector: object,
     data: pd.DataFrame,
@@ -57,10 +65,7 @@ def check_detector_input(
     ``positive`` names the detector's parameters that must be positive numbers; ``column`` is the
     body-frame column the method reads; ``task`` names the method in messages.
     """
-    for name in positive:
-        value = getattr(detector, name)
-        if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
-            raise EventDetectionError(f"parameter {name} must be a positive number, got {value!r}")
+    check_positive(detector, positive)
     if not isinstance(data, pd.DataFrame):
         raise EventDetectionError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if column not in data.columns:
@@ -82,7 +87,14 @@ def check_detector_input(
         raise EventDetectionError(
             f"too short for {task}: {n} samples ({n / fs:.2f} s), need at least {min_duration_s} s"
         )
-    bad = int(np.count_nonzero(~np.isfinite(data[column].to_numpy(dtype=float))))
+    try:
+        values = data[column].to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        # Text or objects from a foreign file: a one-line message, not NumPy's.
+        raise EventDetectionError(
+            f"{column} holds values that are not numbers; convert it to floats first"
+        ) from None
+    bad = int(np.count_nonzero(~np.isfinite(values)))
     if bad:
         raise EventDetectionError(f"{column} has {bad} NaN or infinite values; fill or cut gaps first")
     return fs
@@ -489,6 +501,8 @@ class RunningContactDetector(Algorithm):
             raise EventDetectionError(
                 f"parameter to_plateau_margin_g must be a positive number or None, got {margin!r}"
             )
+        # The lowest rate is computed from step_lowpass_hz, so that parameter is checked first.
+        check_positive(self, ("step_lowpass_hz",))
         return check_detector_input(
             self,
             data,
