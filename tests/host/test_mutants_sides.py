@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import signal
 
 from hipsense.conventions import G
 from hipsense.errors import HipsenseError
@@ -23,6 +24,7 @@ from hipsense.gait.sides import (
     _alternating_chain,
     _bout_phase,
     _local_period,
+    _obliquity,
     _parity_in_bout,
     _phase_confidence,
     _projection,
@@ -715,3 +717,118 @@ def test_side_flags_at_their_thresholds():
     # a zero score agrees with "left" (log-odds 0 is left): not inferred when nothing is weak
     det = SideDetector(gait="walking", min_confidence=0.0).detect(_session(0.0), IC, sampling_rate_hz=FS)
     assert not det.inferred_.any()
+
+
+# -- the low-pass filters, against scipy.signal applied here ---------------------------------------
+# The side signals are low-passed by a zero-phase Butterworth of order 2 (one pass, run forward and
+# backward, gait.filters.lowpass) at ``lowpass_hz`` (6 Hz by default), the flight test's ``acc_is`` at
+# 10 Hz; a signal of 15 samples or fewer is used as it is. The references below are built from
+# scipy.signal (its own default padding) and plain NumPy only.
+
+
+def _butter2(x: np.ndarray, cutoff_hz: float, fs: float) -> np.ndarray:
+    """Zero-phase order-2 Butterworth, straight from scipy.signal."""
+    sos = signal.butter(2, cutoff_hz, btype="low", fs=fs, output="sos")
+    return signal.sosfiltfilt(sos, np.asarray(x, dtype=float))
+
+
+def _centred_mean(x: np.ndarray, size: int) -> np.ndarray:
+    """Moving mean over samples ``i - size // 2`` to ``i - size // 2 + size - 1``, the edges repeating
+    the end values."""
+    half = size // 2
+    padded = np.r_[np.full(half, x[0]), x, np.full(half, x[-1])]
+    return np.convolve(padded, np.ones(size) / size, mode="valid")[: len(x)]
+
+
+def _obliquity_reference(gyr: np.ndarray, fs: float, stride_s: float, cutoff_hz: float | None) -> np.ndarray:
+    """Low-pass (or not), detrend over a stride, integrate, detrend again: the documented recipe."""
+    size = round(stride_s * fs)
+    x = _butter2(gyr, cutoff_hz, fs) if cutoff_hz is not None else np.asarray(gyr, dtype=float)
+    x = x - _centred_mean(x, size)
+    angle = np.cumsum(x) / fs
+    return angle - _centred_mean(angle, size)
+
+
+@pytest.mark.parametrize("cutoff", [6.0, 12.0])
+def test_obliquity_is_the_order_2_lowpass_of_the_roll_rate_integrated(cutoff):
+    rng = np.random.default_rng(7)
+    fs, stride_s = 100.0, 1.01  # a 101-sample stride window
+    gyr = rng.normal(0.0, 20.0, 600)  # white noise: every cut-off and order shows
+    got = _obliquity(gyr.copy(), fs, stride_s, cutoff)
+    np.testing.assert_allclose(got, _obliquity_reference(gyr, fs, stride_s, cutoff), rtol=0, atol=1e-9)
+    # and the filter does matter on this input (else the comparison could not fail)
+    assert np.abs(_obliquity_reference(gyr, fs, stride_s, None) - got).max() > 1e-3
+
+
+@pytest.mark.parametrize(("n", "filtered"), [(15, False), (16, True)])
+def test_obliquity_is_lowpassed_only_from_16_samples(n, filtered):
+    rng = np.random.default_rng(n)
+    fs, stride_s = 20.0, 0.55  # an 11-sample stride window
+    gyr = rng.normal(0.0, 20.0, n)
+    got = _obliquity(gyr.copy(), fs, stride_s, 6.0)
+    want = _obliquity_reference(gyr, fs, stride_s, 6.0 if filtered else None)
+    other = _obliquity_reference(gyr, fs, stride_s, None if filtered else 6.0)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    assert np.abs(other - want).max() > 1e-3
+
+
+def _walking_reference(acc_ml: np.ndarray, ic: np.ndarray, step: int, fs: float, cutoff: float | None):
+    """Walking scores (``acc_ml`` alone, regular steps of ``step`` samples): the mean of the low-passed
+    signal, freed of its stride mean, over 0.3 to 0.7 of a step, in units of the median |score|."""
+    x = _butter2(acc_ml, cutoff, fs) if cutoff is not None else np.asarray(acc_ml, dtype=float)
+    x = x - _centred_mean(x, 2 * step)
+    score = np.array([x[i + round(0.3 * step) : i + round(0.7 * step)].mean() for i in ic])
+    return score / np.median(np.abs(score))
+
+
+def test_walking_side_signal_is_lowpassed_at_6_hz_order_2_by_default():
+    rng = np.random.default_rng(11)
+    fs, step = 100.0, 50
+    ic = np.arange(10, 1000, step)
+    acc_ml = rng.normal(0.0, 1.0, 1060)
+    det = SideDetector(gait="walking").detect(pd.DataFrame({"acc_ml": acc_ml}), ic, sampling_rate_hz=fs)
+    assert det.source_ == "acc_ml"
+    want = _walking_reference(acc_ml, ic, step, fs, 6.0)
+    np.testing.assert_allclose(det.score_, want, rtol=0, atol=1e-9)
+    for other in (None, 7.0):  # the comparison can fail: unfiltered or at 7 Hz the scores differ
+        assert np.abs(_walking_reference(acc_ml, ic, step, fs, other) - want).max() > 1e-3
+
+
+@pytest.mark.parametrize(("n", "filtered"), [(15, False), (16, True)])
+def test_walking_side_signal_is_lowpassed_only_from_16_samples(n, filtered):
+    rng = np.random.default_rng(100 + n)
+    fs, step = 20.0, 7  # two contacts 0.35 s apart: a 14-sample (even) stride window
+    ic = np.array([0, step])
+    acc_ml = rng.normal(0.0, 1.0, n)
+    det = SideDetector(gait="walking").detect(pd.DataFrame({"acc_ml": acc_ml}), ic, sampling_rate_hz=fs)
+    want = _walking_reference(acc_ml, ic, step, fs, 6.0 if filtered else None)
+    other = _walking_reference(acc_ml, ic, step, fs, None if filtered else 6.0)
+    np.testing.assert_allclose(det.score_, want, rtol=0, atol=1e-9)
+    assert np.abs(other - want).max() > 1e-3
+
+
+@pytest.mark.parametrize("margin", [1e-9, -1e-9])
+def test_flight_test_lowpass_is_order_2_at_10_hz(margin):
+    # One step, so no vote: the step is running exactly when the 10 Hz order-2 low-pass of acc_is
+    # dips below flight_g over the last two thirds of the step. flight_g is set a hair above (or
+    # below) the reference's own minimum there, so another cut-off or order lands on the other side.
+    rng = np.random.default_rng(3)
+    fs, length = 100.0, 60
+    acc = G + rng.normal(0.0, 4.0, 200)
+    ic = np.array([50])
+    low = _butter2(acc, 10.0, fs)[50 + length // 3 : 50 + length].min()
+    det = SideDetector(flight_g=low / G * (1 + margin))
+    got = det._running_steps(pd.DataFrame({"acc_is": acc}), ic, np.array([length]), fs)
+    assert got.tolist() == [margin > 0]
+
+
+def test_a_step_is_one_sample_long_at_the_lowest_rates():
+    # At 2 Hz with no plausible interval the step is the default 0.5 s: one sample (not two), so the
+    # flight window is the contact's sample alone and a dip at the next sample is no flight.
+    acc = np.full(12, G)
+    acc[[1, 7]] = 0.0  # the sample after each contact
+    det = SideDetector().detect(pd.DataFrame({"acc_is": acc}), [0, 6], sampling_rate_hz=2.0)
+    assert det.gait_.tolist() == ["walking", "walking"]
+    acc[[0, 6]] = 0.0  # at the contact itself: flight
+    det = SideDetector().detect(pd.DataFrame({"acc_is": acc}), [0, 6], sampling_rate_hz=2.0)
+    assert det.gait_.tolist() == ["running", "running"]
