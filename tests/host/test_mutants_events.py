@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import signal
 
 from hipsense.conventions import G
 from hipsense.gait import EventDetectionError, RunningContactDetector
@@ -527,3 +528,150 @@ def test_a_gap_with_exactly_min_flight_s_of_flight_has_a_flight():
     assert at.gaps_["has_flight"].all()
     above = RunningContactDetector(min_flight_s=(least + 1) / 200.0).detect(data, sampling_rate_hz=200.0)
     np.testing.assert_array_equal(above.gaps_["has_flight"], samples > least)
+
+
+# -- the stance finder against an independent computation ------------------------------------------
+# Stances are runs of acc_is low-passed at step_lowpass_hz (Butterworth of order 2, zero-phase) above
+# the body-weight line (a centred moving mean over body_weight_window_s). The test designs the filter
+# with scipy itself and finds the runs, peaks and kept stances with plain Python loops.
+
+
+def _noise(fs: float, seconds: float, seed: int) -> np.ndarray:
+    """White noise in m/s^2 about 2 g, scaled so that its 6 Hz low-pass has an SD of about 0.5 g."""
+    rng = np.random.default_rng(seed)
+    return (2.0 + 0.5 * np.sqrt(fs / 12.0) * rng.standard_normal(int(seconds * fs))) * G
+
+
+def _smooth(acc_g: np.ndarray, cutoff_hz: float, fs: float) -> np.ndarray:
+    sos = signal.butter(2, cutoff_hz, fs=fs, output="sos")
+    return signal.sosfiltfilt(sos, acc_g, padlen=min(3 * (2 * len(sos) + 1), len(acc_g) - 1))
+
+
+def _stances(smooth, bw, fs, min_contact_s, min_excess_g):
+    """Runs of ``smooth > bw`` as (start, end, first argmax), kept by length and peak excess."""
+    out, start = [], None
+    for i, above in enumerate(list(smooth > bw) + [False]):
+        if above and start is None:
+            start = i
+        elif not above and start is not None:
+            peak = start + int(np.argmax(smooth[start:i]))
+            if i - start >= max(1, round(min_contact_s * fs)) and smooth[peak] - bw[peak] >= min_excess_g:
+                out.append((start, i, peak))
+            start = None
+    return out
+
+
+def test_the_body_weight_line_is_a_centred_two_second_mean():
+    fs = 100.0
+    acc_g = _noise(fs, 8.0, 1) / G
+    det = RunningContactDetector().detect(pd.DataFrame({"acc_is": acc_g * G}), sampling_rate_hz=fs)
+    size = 200  # 2 s; an even window covers i - 100 .. i + 99, the edges repeat the end samples
+    padded = np.r_[np.full(100, acc_g[0]), acc_g, np.full(99, acc_g[-1])]
+    expected = np.array([padded[i : i + size].mean() for i in range(len(acc_g))])
+    np.testing.assert_allclose(det.body_weight_g_, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("fs", "params"),
+    [(200.0, {}), (50.0, {"min_effective_contact_s": 0.01, "min_peak_excess_g": 1e-9})],
+)
+def test_the_stances_are_runs_of_the_documented_step_low_pass_above_the_line(fs, params):
+    data = pd.DataFrame({"acc_is": _noise(fs, 12.0, 2)})
+    det = RunningContactDetector(**params).detect(data, sampling_rate_hz=fs)
+    smooth = _smooth(data["acc_is"].to_numpy() / G, 6.0, fs)
+    expected = _stances(
+        smooth,
+        det.body_weight_g_,
+        fs,
+        params.get("min_effective_contact_s", 0.04),
+        params.get("min_peak_excess_g", 0.25),
+    )
+    assert len(expected) > 10
+    assert det.events_["stance_peak"].tolist() == [p for _, _, p in expected]
+    if params:
+        # A run of one sample is kept when min_effective_contact_s rounds to less than one sample.
+        assert any(e - s == 1 for s, e, _ in expected)
+
+
+def test_a_stance_exactly_at_min_peak_excess_is_kept():
+    fs = 200.0
+    data = pd.DataFrame({"acc_is": _noise(fs, 12.0, 3)})
+    det = RunningContactDetector().detect(data, sampling_rate_hz=fs)
+    smooth = _smooth(data["acc_is"].to_numpy() / G, 6.0, fs)
+    bw = det.body_weight_g_
+    peak = int(det.events_["stance_peak"].iloc[3])
+    excess = float(smooth[peak] - bw[peak])
+    at = RunningContactDetector(min_peak_excess_g=excess).detect(data, sampling_rate_hz=fs)
+    assert peak in at.events_["stance_peak"].tolist()
+    above = RunningContactDetector(min_peak_excess_g=np.nextafter(excess, np.inf)).detect(
+        data, sampling_rate_hz=fs
+    )
+    assert peak not in above.events_["stance_peak"].tolist()
+
+
+def test_a_stance_peaking_on_the_first_sample_is_judged_there():
+    fs = 200.0
+    acc = _noise(fs, 12.0, 4)
+    acc[:20] = np.linspace(6.0, 2.5, 20) * G  # the data start in a stance, at its highest
+    data = pd.DataFrame({"acc_is": acc})
+    det = RunningContactDetector().detect(data, sampling_rate_hz=fs)
+    smooth = _smooth(acc / G, 6.0, fs)
+    bw = det.body_weight_g_
+    assert det.events_["stance_peak"].iloc[0] == 0
+    # One sample later the smoothed signal is lower and the line differs, so the excess read there
+    # would differ: exactly the excess at sample 0 keeps the stance, one float more drops it.
+    assert smooth[1] < smooth[0] and bw[1] != bw[0]
+    excess = float(smooth[0] - bw[0])
+    at = RunningContactDetector(min_peak_excess_g=excess).detect(data, sampling_rate_hz=fs)
+    assert at.events_["stance_peak"].iloc[0] == 0
+    above = RunningContactDetector(min_peak_excess_g=np.nextafter(excess, np.inf))
+    assert 0 not in above.detect(data, sampling_rate_hz=fs).events_["stance_peak"].tolist()
+
+
+def test_flight_is_counted_strictly_below_the_threshold_from_one_sample_on():
+    fs = 50.0
+    data = pd.DataFrame({"acc_is": _noise(fs, 12.0, 5)})
+    first = RunningContactDetector().detect(data, sampling_rate_hz=fs)
+    x = first.signal_g_
+    gaps = first.gaps_
+    # A threshold exactly on a gap's second-lowest sample: only its lowest sample is below it.
+    sorted_gaps = [np.sort(x[s:e]) for s, e in zip(gaps["start"], gaps["end"], strict=True)]
+    j = next(i for i, v in enumerate(sorted_gaps) if len(v) > 1 and 0 < v[0] < v[1])
+    values = sorted_gaps[j]
+    det = RunningContactDetector(flight_threshold_g=float(values[1]), min_flight_s=0.001).detect(
+        data, sampling_rate_hz=fs
+    )
+    pd.testing.assert_frame_equal(det.gaps_[["start", "end"]], gaps[["start", "end"]])
+    below = [int((x[s:e] < values[1]).sum()) for s, e in zip(gaps["start"], gaps["end"], strict=True)]
+    assert below[j] == 1
+    assert det.gaps_["flight_samples"].tolist() == below
+    assert det.gaps_["has_flight"].tolist() == [b >= 1 for b in below]
+
+
+def _times(ic_frac, to_frac) -> pd.DataFrame:
+    """The event table ``_store`` makes of two stances with these IC and TO samples (at 100 Hz)."""
+    det = RunningContactDetector()
+    n = 100
+    det._store(
+        100.0,
+        n,
+        np.zeros(n),
+        np.ones(n),
+        np.array([10, 40]),
+        np.array([15, 45]),
+        np.array([0, 30, 60]),
+        np.array([10, 40, n]),
+        np.ones(3, dtype=bool),
+        np.full(3, 5),
+        np.zeros(3),
+        np.asarray(ic_frac, dtype=float),
+        np.asarray(to_frac, dtype=float),
+    )
+    return det.events_[["contact_time_s", "flight_time_s"]]
+
+
+def test_a_contact_or_flight_time_of_zero_is_not_a_time():
+    # detect never makes them (IC lies before the stance peak, TO after it); _store does not either.
+    np.testing.assert_allclose(_times([10, 30], [20, 50]).to_numpy(), [[0.1, 0.1], [0.2, np.nan]])
+    np.testing.assert_allclose(_times([10, 30], [10, 50]).to_numpy(), [[np.nan, 0.2], [0.2, np.nan]])
+    np.testing.assert_allclose(_times([10, 30], [30, 50]).to_numpy(), [[0.2, np.nan], [0.2, np.nan]])
