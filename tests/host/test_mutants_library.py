@@ -556,3 +556,87 @@ def test_the_temporary_copy_is_made_in_the_raw_folder(files, tmp_path, monkeypat
     with Store(tmp_path / "home") as store:
         report = import_files(store, [files["run3.csv"]], refresh_flags=False)
     assert [f.status for f in report.added] == ["ok"] and not report.failed
+
+
+def test_the_temporary_copy_carries_the_import_prefix_and_the_suffix(files, tmp_path, monkeypatch):
+    # the prefix is how the next import (or `hipsense doctor`) knows a copy left by a killed import
+    seen: list[Path] = []
+    real = library.read_recording
+
+    def spy(path, options):
+        seen.append(Path(path))
+        return real(path, options)
+
+    monkeypatch.setattr(library, "read_recording", spy)
+    with Store(tmp_path / "home") as store:
+        report = import_files(store, [files["run3.csv"]], refresh_flags=False)
+        raw_dir = store.raw_dir
+    assert [f.status for f in report.added] == ["ok"]
+    ((tmp,),) = [seen]
+    assert tmp.parent == raw_dir and tmp.name.startswith(TEMP_PREFIX) and tmp.name.endswith(".csv")
+
+
+def _race(store: Store, home: Path, path: Path, monkeypatch) -> list[int]:
+    """Another importer (a second Store on the same folder) stores ``path`` right after this store
+    placed its raw file and before it writes the row: the window between the duplicate check and
+    the row. Returns the other importer's session id once it has run."""
+    other: list[int] = []
+    real = store.place_raw
+
+    def place_then_race(tmp, final, sha):
+        placed = real(tmp, final, sha)
+        with Store(home) as second:
+            (f,) = import_files(second, [path], refresh_flags=False).added
+            other.append(f.session_id)
+        return placed
+
+    monkeypatch.setattr(store, "place_raw", place_then_race)
+    return other
+
+
+def test_bytes_stored_by_another_importer_meanwhile_are_a_duplicate(files, tmp_path, monkeypatch):
+    with Store(tmp_path / "home") as store:
+        other = _race(store, tmp_path / "home", files["run1.hsn"], monkeypatch)
+        report = import_files(store, [files["run1.hsn"]], refresh_flags=False)
+        assert report.added == [] and report.failed == []
+        assert report.duplicates == [(files["run1.hsn"], _sha(files["run1.hsn"]), other[0])]
+        assert store.raw_path(_sha(files["run1.hsn"])).exists()
+
+
+def test_a_failed_row_leaves_the_raw_file_another_importer_stored_meanwhile(files, tmp_path, monkeypatch):
+    with Store(tmp_path / "home") as store:
+        other = _race(store, tmp_path / "home", files["run1.hsn"], monkeypatch)
+
+        def refuse(**kwargs):
+            raise sqlite3.OperationalError("database is locked")
+
+        monkeypatch.setattr(store, "add_session", refuse)
+        report = import_files(store, [files["run1.hsn"]], refresh_flags=False)
+        ((path, _),) = report.failed
+        assert path == files["run1.hsn"] and len(other) == 1
+        # this import placed the raw file, but the other importer's session holds it now
+        assert store.session_of(_sha(files["run1.hsn"])) == other[0]
+        assert store.raw_path(_sha(files["run1.hsn"])).exists()
+
+
+def test_a_refused_reanalysis_of_a_device_file_keeps_its_device_id(files, tmp_path, monkeypatch):
+    # The session reader itself refuses start times no calendar holds, so the refused result is made
+    # here: the real analysis, then its start time set out of range (what check_derived refuses).
+    import dataclasses
+
+    with Store(tmp_path) as store:
+        (f,) = import_files(store, [files["run1.hsn"]], refresh_flags=False).added
+        device_id = _row(store, f.session_id)["device_id"]
+        assert device_id  # a device file names its device
+        real = library.derive
+
+        def out_of_range(recording, name):
+            return dataclasses.replace(real(recording, name), start_time=1e15)
+
+        monkeypatch.setattr(library, "derive", out_of_range)
+        monkeypatch.setattr(hipsense.analysis, "ALGORITHM_VERSION", "99.0.0")
+        report = reanalyze(store)
+        row = _row(store, f.session_id)
+    assert report.updated == [f.session_id]
+    assert row["status"] == "error" and row["error"].startswith(f"session {f.session_id}: not stored, ")
+    assert row["device_id"] == device_id and row["kind"] == "device"
