@@ -391,6 +391,32 @@ def test_the_contact_is_not_after_the_steepest_rise():
     assert _ic(x, -1.0, peak=7, end=9) == 1.0
 
 
+def test_weight_acceptance_ends_on_the_ceiling_one_sample_before_the_peak():
+    # A rise still accelerating at the stance peak (no local maximum): the end is the peak (8), unless
+    # the ceiling (1.2 g) is reached first, at 7. The steepest rise up to 7 is at 7 (slope 0.6, x 1.5):
+    # its tangent meets the flight level (0) 2.5 samples earlier. Up to 8 it would be at 8 (0.75).
+    x = [0.0, 0.05, 0.1, 0.2, 0.4, 0.7, 1.0, 1.5, 2.2, 3.0, 3.9]
+    assert _ic(x, 0.5, peak=8, end=10, ceiling_g=1.2) == pytest.approx(4.5)
+
+
+def test_the_contact_is_not_before_the_flights_lowest_point():
+    # A flight level below the lowest point (a direct call: detect's level, the median of the flight,
+    # is never below it): the tangent from the steepest rise (sample 5, slope 0.35, x 0.6) meets the
+    # level at 5 - 1.6 / 0.35 = 0.43, before the lowest point (2), and is held there.
+    x = np.array([0.5, 0.2, 0.0, 0.1, 0.3, 0.6, 1.0, 1.2, 1.1, 1.1])
+    out = RunningContactDetector(ic_ceiling_g=5.0)._initial_contacts(
+        x,
+        np.gradient(x),
+        np.full(len(x), 0.5),
+        np.array([9]),
+        np.array([7]),
+        np.array([-1.0]),
+        np.array([2]),
+        np.array([True]),
+    )
+    assert out.tolist() == [2.0]
+
+
 # -- the TO trigger on hand-built descents (pause rule off) -----------------------------------------
 # _toe_offs: from the stance peak to the flight's lowest point, TO is the first downward crossing of
 # flight level + 0.15 g after the signal was last at or above that + 0.05 g, interpolated linearly.
