@@ -24,7 +24,7 @@ from hipsense.formats.load import load_recording
 from hipsense.gait.alignment import AlignmentError, MountingAligner, to_body_frame
 from hipsense.gait.bouts import ActivityBoutDetector
 from hipsense.gait.events import RunningContactDetector
-from hipsense.gait.metrics import StepContext
+from hipsense.gait.metrics import DOUBT_NOTES, GAP_NOTE, StepContext
 from hipsense.gait.sides import SideDetector
 from hipsense.gait.summary import SessionSummary, summarize
 from hipsense.gait.walking import WalkingContactDetector
@@ -289,12 +289,6 @@ def _join_bouts(parts: list[_Segment], t: np.ndarray) -> pd.DataFrame:
     return bouts
 
 
-#: Step notes that put a value in doubt. The other notes say why a value is missing by design (the last
-#: step of a bout has no step time, a clip without a gyroscope no pelvic drop): a recording without a
-#: gyroscope is not "100 % doubtful".
-DOUBT_NOTES = ("no toe-off found", "gap in the data", "side inferred from neighbours")
-
-
 def doubtful_share(notes: pd.Series) -> float:
     """Share of steps whose quality note holds one of :data:`DOUBT_NOTES`."""
     if not len(notes):
@@ -316,7 +310,7 @@ def _mark_filled(steps: pd.DataFrame, recording: Recording, part: _Segment, fs: 
     c = np.r_[0, np.cumsum(filled)]
     touched = (c[end] - c[start]) > 0
     steps.loc[touched, "quality"] = [
-        "; ".join(filter(None, [q, DOUBT_NOTES[1]])) for q in steps.loc[touched, "quality"]
+        "; ".join(filter(None, [q, GAP_NOTE])) for q in steps.loc[touched, "quality"]
     ]
     return steps
 

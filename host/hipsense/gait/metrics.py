@@ -29,6 +29,14 @@ MAX_CONTACT_S = 0.6
 #: High-pass for integrated angles: removes gyro bias drift and slow turns, keeps stride-rate motion.
 ANGLE_HIGHPASS_HZ = 0.3
 
+#: Step notes that put a value in doubt (the analysis adds the gap note). The other notes say why a
+#: value is missing by design (the last step of a bout has no step time, a clip without a gyroscope no
+#: pelvic drop): a recording without a gyroscope is not "100 % doubtful".
+NO_TOE_OFF_NOTE = "no toe-off found"
+GAP_NOTE = "gap in the data"
+SIDE_INFERRED_NOTE = "side inferred from neighbours"
+DOUBT_NOTES = (NO_TOE_OFF_NOTE, GAP_NOTE, SIDE_INFERRED_NOTE)
+
 
 def _segment_mean(x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     c = np.r_[0.0, np.cumsum(x)]
@@ -128,7 +136,7 @@ class StepContext:
         too_long = (contact > MAX_CONTACT_S) & (self.activity == "run")
         contact = np.where((contact > 0) & ~too_long, contact, np.nan)
         to_s = np.where(too_long, np.nan, self.time_offset_s + to / fs)
-        self.note(~np.isfinite(to) & ~too_long & (self.activity == "run"), "no toe-off found")
+        self.note(~np.isfinite(to) & ~too_long & (self.activity == "run"), NO_TOE_OFF_NOTE)
         # the walking detector gives none at a stop or in a turn, on purpose (docs/metrics.md)
         self.note(~np.isfinite(to) & (self.activity == "walk"), "walking: no toe-off at a stop or in a turn")
         self.note(too_long, "landing into a stop: no toe-off within the step")
@@ -310,5 +318,5 @@ def vertical_oscillation(ctx: StepContext) -> np.ndarray:
 def quality(ctx: StepContext) -> np.ndarray:
     """Every note the other columns made, '; '-joined (computed last)."""
     if ctx.side_inferred is not None:
-        ctx.note(np.asarray(ctx.side_inferred, bool), "side inferred from neighbours")
+        ctx.note(np.asarray(ctx.side_inferred, bool), SIDE_INFERRED_NOTE)
     return np.array(["; ".join(q) for q in ctx.notes], dtype=object)
