@@ -32,7 +32,7 @@ from pathlib import Path
 from hipsense import library
 from hipsense.formats.session_spec import HEADER_MAGIC
 from hipsense.store import Derived, Store, StoreError, session_row_problem, sha256_file
-from hipsense.store_queries import WATCH_DIR
+from hipsense.store_queries import WATCH_DIR, is_sha256
 from hipsense.store_rows import parse_summary
 from hipsense.trends.sessions import session_row
 
@@ -258,7 +258,7 @@ def _sha_of(top: Path, path: Path) -> str | None:
     such a place."""
     rel = path.relative_to(top).parts
     sha = "".join(rel) if len(rel) == 2 and len(rel[0]) == 2 else ""
-    return sha if len(sha) == 64 and all(c in "0123456789abcdef" for c in sha) else None
+    return sha if is_sha256(sha) else None
 
 
 def _suffix(path: Path) -> str:

@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import pandas as pd
 
@@ -65,10 +65,15 @@ def session_row_problem(row: Sequence[Any]) -> str | None:
 WATCH_DIR = "watch"
 
 
+def is_sha256(name: object) -> TypeGuard[str]:
+    """Whether ``name`` is a sha256 as the store writes it (64 lowercase hex digits)."""
+    return isinstance(name, str) and len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
 def _content_path(folder: Path, sha256: object) -> Path:
     """``folder/ab/cdef...`` for a sha256; a name from a damaged or forged row that is not one gives a
     path inside ``folder`` that holds nothing, never one outside it (``../`` or an absolute path)."""
-    if isinstance(sha256, str) and len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256):
+    if is_sha256(sha256):
         return folder / sha256[:2] / sha256[2:]
     return folder / "not-a-sha256"
 
@@ -243,4 +248,4 @@ class Queries:
             raise RowError(session_id, row[1], str(e)) from None
 
 
-__all__ = ["Queries", "damage_is_one_line", "is_damage", "session_row_problem"]
+__all__ = ["WATCH_DIR", "Queries", "damage_is_one_line", "is_damage", "is_sha256", "session_row_problem"]
