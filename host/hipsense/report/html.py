@@ -42,6 +42,7 @@ from hipsense.report.wording import (
     quality_notes,
     sides_known,
     sides_unknown_sentence,
+    walking_only,
 )
 
 #: Metrics whose left/right asymmetry is followed over weeks (others join when a flag names them).
@@ -165,7 +166,7 @@ def _quality(summary: dict[str, Any], known: bool | None = None) -> str:
     )
 
 
-def _walking_only(summary: dict[str, Any]) -> tuple[str, bool]:
+def _walk_sections(summary: dict[str, Any]) -> tuple[str, bool]:
     """A recording without running: its walking headline and per-side medians (the registry's sided
     metrics that hold for walking), and whether any side was known."""
     walking = summary.get("walking") or {}
@@ -199,8 +200,8 @@ def _walking_only(summary: dict[str, Any]) -> tuple[str, bool]:
 def render_session(session: ReportSession, *, progress: Progress | None = None) -> str:
     """The session view: headline numbers, flags, left versus right, the run over time, distributions."""
     summary, steps = session.summary, session.steps
-    if not summary.get("steps") and (summary.get("walking") or {}).get("steps"):
-        walked, known = _walking_only(summary)
+    if walking_only(summary):
+        walked, known = _walk_sections(summary)
         body = (
             walked
             + flags_section(summary.get("flags", []), "No flags for this walk.")

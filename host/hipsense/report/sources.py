@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from hipsense.errors import HipsenseError
+from hipsense.report.wording import walking_only
 
 if TYPE_CHECKING:
     from hipsense.store import Store
@@ -62,7 +63,7 @@ def from_store(store: Store, session_id: int) -> ReportSession:
 
 def _what(summary: dict[str, Any]) -> str:
     """ "Run", or "Walk" for a recording without running steps but with walking ones."""
-    return "Walk" if not summary.get("steps") and (summary.get("walking") or {}).get("steps") else "Run"
+    return "Walk" if walking_only(summary) else "Run"
 
 
 def from_file(path: str | Path, **csv_options: Any) -> ReportSession:

@@ -92,6 +92,11 @@ def sided_share(summary: dict[str, Any]) -> float | None:
     return min(max(counted) / steps, 1.0) if steps else 0.0
 
 
+def walking_only(summary: dict[str, Any]) -> bool:
+    """A recording without running steps but with walking ones: reported as a walk."""
+    return not summary.get("steps") and bool((summary.get("walking") or {}).get("steps"))
+
+
 #: Why left and right are not compared when no step has a side.
 UNKNOWN_SIDES_REASON = "which foot made each step is not known in this recording"
 
