@@ -151,9 +151,9 @@ def test_side_phase_tables_give_the_per_sample_values(seed):
     if len(idx) >= 8:
         basis = np.column_stack([np.cos(np.pi * u), np.sin(np.pi * u), np.ones(len(u))])
         (a, b, _), *_ = np.linalg.lstsq(basis, signed[owner] * obliquity[idx], rcond=None)
-        assert _bout_phase(obliquity, ic, lengths, signed) == (
-            math.atan2(b, a) / math.pi,
-            math.hypot(a, b),
+        # the fit solves its normal equations from per-step sums (bounded memory): equal to rounding
+        assert _bout_phase(obliquity, ic, lengths, signed) == pytest.approx(
+            (math.atan2(b, a) / math.pi, math.hypot(a, b)), rel=1e-9, abs=1e-12
         )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -12,7 +12,19 @@ import pandas as pd
 from hipsense.conventions import G
 from hipsense.errors import HipsenseError
 from hipsense.gait.base import Algorithm
-from hipsense.gait.filters import lowpass, moving_mean, segment_ids, segment_reduce
+from hipsense.gait.side_features import (
+    flight_low,
+    obliquity_of,
+    of_phase,
+    phase_fit,
+    phase_sums,
+    projection,
+    spread_of,
+    step_features,
+    step_phase,
+    window_mean,
+)
+from hipsense.gait.windows import Rows, Window, as_rows
 
 #: Step period assumed when the contacts do not tell (fewer than two plausible intervals), s.
 DEFAULT_STEP_S = 0.5
@@ -202,17 +214,23 @@ class SideDetector(Algorithm):
 
     def detect(
         self,
-        data: pd.DataFrame,
+        data: pd.DataFrame | Rows,
         ic: np.ndarray,
         *,
         sampling_rate_hz: float,
         activity: np.ndarray | None = None,
+        windows: Sequence[Window] | None = None,
     ) -> SideDetector:
         """Find the side of every contact in ``ic``; results in the attributes ending in ``_``.
 
         ``activity``, when given, is each contact's gait as the caller knows it (``"run"``/``"running"``
         or ``"walk"``/``"walking"``, e.g. from the activity bouts): it replaces the flight test (and
         ``gait``) for choosing the running or the walking rule.
+
+        ``data`` is a DataFrame or a :class:`~hipsense.gait.windows.Rows` read window by window;
+        ``windows`` (:func:`~hipsense.gait.windows.plan_windows`; default one window over everything)
+        bound the per-sample work to one window at a time. The results are those of one window, to
+        rounding (docs/metrics.md, "Sides").
         """
         if not 0 <= self.alternation_error <= 0.5:
             raise HipsenseError(f"alternation_error must lie in [0, 0.5], got {self.alternation_error!r}")
@@ -225,19 +243,22 @@ class SideDetector(Algorithm):
         fs = float(sampling_rate_hz)
         if not (math.isfinite(fs) and fs > 0):
             raise HipsenseError(f"sampling_rate_hz must be a positive number, got {sampling_rate_hz!r}")
+        rows = as_rows(data)
         ic = np.asarray(ic, dtype=np.int64)
-        n = len(data)
+        n = len(rows)
         if len(ic) and (ic.min() < 0 or ic.max() >= n):
             raise HipsenseError("initial contacts lie outside the data")
         if len(ic) > 1 and (np.diff(ic) <= 0).any():
             raise HipsenseError("initial contacts must be in increasing time order")
+        plan = _checked_windows(windows, n)
         k = len(ic)
-        columns = set(data.columns)
+        columns = set(rows.columns)
         has_gyro = {"gyr_is", "gyr_pa"} <= columns
         has_ml = "acc_ml" in columns
 
         period = _local_period(ic, fs)
         length = np.maximum(np.rint(period * fs).astype(np.int64), 1)
+        running: np.ndarray | None
         if activity is not None:
             activity = np.asarray(activity).astype(str)
             if len(activity) != k:
@@ -247,36 +268,48 @@ class SideDetector(Algorithm):
                 raise HipsenseError(f"activity must be 'run' or 'walk', got {str(activity[~known][0])!r}")
             running = np.isin(activity, ("run", "running"))
         else:
-            running = self._running_steps(data, ic, length, fs)
+            running = self._gait_without_flight(columns, k)
         ratio = np.diff(ic) / fs / (0.5 * (period[:-1] + period[1:])) if k > 1 else np.zeros(0)
         linked = (ratio > self.chain_ratio[0]) & (ratio < self.chain_ratio[1])
         bout = np.r_[0, np.cumsum(~linked)] if k else np.zeros(0, dtype=np.int64)
         alternate = _parity_in_bout(bout)
 
-        # 1-2. Each step's own score (positive: left) and whether its gait has a side signal at all.
+        # 1-2. The per-sample work, window by window (side_features.py): each step's features. The
+        # stride is per step (from all contacts); the phase sums are for the steps of running bouts,
+        # for all steps while the flight test has not said which those are.
+        stride_s = 2.0 * float(np.median(period)) if k else 2 * DEFAULT_STEP_S
+        walk_windows: dict[str, tuple[float, float]] = {}
+        if k and (running is None or (~running).any()):
+            if has_gyro:
+                walk_windows["gyr_pa"] = self.roll_window
+            if has_ml:
+                walk_windows["acc_ml"] = self.ml_window
+        features = step_features(
+            rows,
+            plan,
+            ic,
+            period,
+            length,
+            fs,
+            stride_s,
+            lowpass_hz=self.lowpass_hz,
+            running_phase=self.running_phase,
+            flight=running is None,
+            gyro=bool(k) and has_gyro,
+            phase_steps=np.ones(k, dtype=bool) if running is None else _in_running_bouts(bout, running),
+            walk_windows=walk_windows,
+        )
+        if running is None:
+            running = self._flight_vote(features.flight_low)
+
+        # Each step's own score (positive: left) and whether its gait has a side signal at all.
         score = np.zeros(k)
         usable = np.zeros(k, dtype=bool)
-        stride_s = 2.0 * float(np.median(period)) if k else 2 * DEFAULT_STEP_S
-        obliquity = None
-        if k and has_gyro:
-            obliquity = _obliquity(data["gyr_pa"].to_numpy(dtype=float), fs, stride_s, self.lowpass_hz)
-            if running.any():
-                proj = _projection(obliquity, ic, length, self.running_phase)
-                score[running] = proj[running]
-                usable |= running
-        if k and (~running).any() and (has_gyro or has_ml):
-            walk = np.zeros(k)
-            windows: dict[str, tuple[float, float]] = {}
-            if has_gyro:
-                windows["gyr_pa"] = self.roll_window
-            if has_ml:
-                windows["acc_ml"] = self.ml_window
-            for name, (lo, hi) in windows.items():
-                x = data[name].to_numpy(dtype=float)
-                x = lowpass(x, self.lowpass_hz, fs, 2) if n > 15 else x
-                x = x - moving_mean(x, stride_s, fs)
-                walk += _window_mean(x / _spread(x), ic, period * fs, lo, hi)
-            score[~running] = walk[~running]
+        if features.projection is not None and running.any():
+            score[running] = features.projection[running]
+            usable |= running
+        if features.walk is not None and (~running).any():
+            score[~running] = features.walk[~running]
             usable |= ~running
         z = np.zeros(k)
         for group in (running & usable, ~running & usable):
@@ -290,9 +323,10 @@ class SideDetector(Algorithm):
         left = posterior_llr >= 0
         q = np.where(left, p_left, 1.0 - p_left)
 
-        # 4. Confidence per bout: the measured obliquity phase of each running bout.
+        # 4. Confidence per bout: the measured obliquity phase of each running bout, from its steps'
+        # sums signed by the chain's sides.
         bout_conf = np.ones(k)
-        rows = []
+        table = []
         signed = np.where(left, 1.0, -1.0)
         for b in range(int(bout[-1]) + 1 if k else 0):  # one pass per bout, not per sample
             m = bout == b
@@ -301,15 +335,15 @@ class SideDetector(Algorithm):
             phase = roll = np.nan
             if not usable[m].any():
                 conf = 0.5
-            elif is_run and obliquity is not None:
-                phase, roll = _bout_phase(obliquity, ic[m], length[m], signed[m])
+            elif is_run and features.phase_sums is not None:
+                phase, roll = phase_fit(features.phase_sums[m], signed[m])
                 conf = _phase_confidence(
                     phase, roll, self.running_phase, self.phase_spread, self.min_roll_deg
                 )
             else:
                 conf = 1.0
             bout_conf[m] = conf
-            rows.append(
+            table.append(
                 {
                     "first": int(steps[0]),
                     "last": int(steps[-1]),
@@ -347,31 +381,27 @@ class SideDetector(Algorithm):
         self.confidence_ = confidence
         self.bout_ = bout.astype(np.int64)
         self.bout_confidence_ = bout_conf
-        self.bouts_ = pd.DataFrame(rows, columns=["first", "last", "gait", "phase", "roll_deg", "confidence"])
+        self.bouts_ = pd.DataFrame(
+            table, columns=["first", "last", "gait", "phase", "roll_deg", "confidence"]
+        )
         self.alternate_ = alternate
         self.gait_ = np.where(running, "running", "walking") if k else np.zeros(0, dtype="<U7")
         self.source_ = source
         self.inferred_ = np.asarray(inferred, dtype=bool)
         return self
 
-    def _running_steps(self, data: pd.DataFrame, ic: np.ndarray, length: np.ndarray, fs: float) -> np.ndarray:
-        """True for steps with a flight phase (``acc_is`` under ``flight_g``), or as ``gait`` says."""
-        k = len(ic)
+    def _gait_without_flight(self, columns: set[str], k: int) -> np.ndarray | None:
+        """Each step's gait when no flight test is needed (``gait`` given, no ``acc_is``), else None."""
         if self.gait != "auto":
             return np.full(k, self.gait == "running")
-        if "acc_is" not in data.columns or k == 0:
+        if "acc_is" not in columns or k == 0:
             return np.ones(k, dtype=bool)
-        acc = data["acc_is"].to_numpy(dtype=float)
-        acc = lowpass(acc, 10.0, fs, 2) if len(acc) > 15 else acc
-        # Flight comes at the end of a running step (after toe-off, 60-100 % of the step); the start of
-        # the window is left out so a walking step whose contact is found early does not reach back
-        # into the flight before it.
-        idx, owner = segment_ids(
-            np.minimum(ic + length // 3, len(acc) - 1), np.minimum(ic + length, len(acc))
-        )
-        low = segment_reduce(np.minimum, acc[idx], owner, k, np.inf)
+        return None
+
+    def _flight_vote(self, low: np.ndarray) -> np.ndarray:
+        """Running steps from each step's lowest ``acc_is`` in its flight window (below ``flight_g``)."""
         flight = low < self.flight_g * G
-        if k < 3:
+        if len(flight) < 3:
             return flight
         # Majority of three neighbours: a walking step next to the last flight of a run (its window
         # reaches into it) or a single stumble does not change the gait.
@@ -379,64 +409,55 @@ class SideDetector(Algorithm):
         votes = np.r_[votes[0], votes[:-1]] + votes + np.r_[votes[1:], votes[-1]]
         return votes >= 2
 
+    def _running_steps(self, data: pd.DataFrame, ic: np.ndarray, length: np.ndarray, fs: float) -> np.ndarray:
+        """True for steps with a flight phase (``acc_is`` under ``flight_g``), or as ``gait`` says:
+        :meth:`detect`'s flight test over one frame."""
+        known = self._gait_without_flight(set(data.columns), len(ic))
+        if known is not None:
+            return known
+        acc = data["acc_is"].to_numpy(dtype=float)
+        return self._flight_vote(flight_low(acc, ic, length, fs, len(acc) > 15))
+
+
+def _checked_windows(windows: Sequence[Window] | None, n: int) -> list[Window]:
+    """The windows over ``n`` rows (one over everything by default), checked: their cores tile
+    ``[0, n)`` in order and each window holds its core."""
+    if windows is None:
+        return [Window(0, n, 0, n)]
+    plan = list(windows)
+    tiled = bool(plan) and plan[0].core_lo == 0 and plan[-1].core_hi == n
+    tiled = tiled and all(a.core_hi == b.core_lo for a, b in zip(plan, plan[1:], strict=False))
+    if not tiled or any(not 0 <= w.lo <= w.core_lo <= w.core_hi <= w.hi <= n for w in plan):
+        raise HipsenseError(f"windows must hold cores that tile the {n} rows in order")
+    return plan
+
+
+def _in_running_bouts(bout: np.ndarray, running: np.ndarray) -> np.ndarray:
+    """True for the steps of chained bouts whose steps are mostly running (the bout phase fit's)."""
+    if not len(bout):
+        return np.zeros(0, dtype=bool)
+    share = np.bincount(bout, weights=running.astype(float)) / np.bincount(bout)
+    return (share >= 0.5)[bout]
+
+
+# The per-sample helpers live in side_features.py; these names stay for the tests that pin them.
+_step_phase = step_phase
+_of_phase = of_phase
+_projection = projection
+_window_mean = window_mean
+
 
 def _obliquity(gyr_pa: np.ndarray, fs: float, stride_s: float, lowpass_hz: float) -> np.ndarray:
-    """Obliquity (deg) at stride scale: roll rate low-passed, detrended over a stride, integrated,
-    detrended again (turns, lean and gyroscope bias vary slower than a stride)."""
-    x = lowpass(gyr_pa, lowpass_hz, fs, 2) if len(gyr_pa) > 15 else gyr_pa
-    x = x - moving_mean(x, stride_s, fs)  # a new array: x may still be the caller's
-    angle = np.cumsum(x, out=x)  # in place from here, the same operations in the same order
-    angle /= fs
-    angle -= moving_mean(angle, stride_s, fs)
-    return angle
-
-
-def _step_phase(ic: np.ndarray, length: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Samples of each step's first period after its contact: (index, owner, samples since contact);
-    the phase in step periods is ``u = since / length[owner]`` (:func:`_of_phase`)."""
-    idx, owner = segment_ids(ic, np.minimum(ic + length, n))
-    return idx, owner, idx - ic[owner]
-
-
-def _of_phase(
-    fn: Callable[[np.ndarray], np.ndarray], length: np.ndarray, owner: np.ndarray, since: np.ndarray
-) -> np.ndarray:
-    """``fn(u)`` at every sample, ``u = since / length[owner]``, each distinct ``(since, length)`` once.
-
-    The steps of a session share a few dozen lengths, so ``fn`` (a cosine) runs on a table of a few
-    thousand phases instead of every sample; the table's ``u`` is the same division, so the values are
-    the same floats."""
-    lengths, which = np.unique(length, return_inverse=True)
-    if int(lengths.sum()) >= len(since):  # few samples per length: no table
-        return fn(since / length[owner])
-    first = np.cumsum(lengths) - lengths
-    table_since, table_owner = segment_ids(np.zeros(len(lengths), dtype=np.int64), lengths)
-    table = fn(table_since / lengths[table_owner])
-    return table[first[which[owner]] + since]
-
-
-def _projection(obliquity: np.ndarray, ic: np.ndarray, length: np.ndarray, phase: float) -> np.ndarray:
-    """Per step: 2 x mean of ``obliquity * cos(pi (u - phase))`` over one step period (deg)."""
-    idx, owner, since = _step_phase(ic, length, len(obliquity))
-    w = obliquity[idx] * _of_phase(lambda u: np.cos(np.pi * (u - phase)), length, owner, since)
-    count = np.bincount(owner, minlength=len(ic))
-    return 2.0 * np.bincount(owner, weights=w, minlength=len(ic)) / np.maximum(count, 1)
+    """:func:`~hipsense.gait.side_features.obliquity_of` over one frame (low-passed from 16 samples)."""
+    return obliquity_of(gyr_pa, fs, stride_s, lowpass_hz, len(gyr_pa) > 15)
 
 
 def _bout_phase(
     obliquity: np.ndarray, ic: np.ndarray, length: np.ndarray, signed: np.ndarray
 ) -> tuple[float, float]:
     """Phase (step periods, in (-1, 1]) and amplitude (deg) of the side-signed obliquity of one bout,
-    least squares on ``[cos(pi u), sin(pi u), 1]``."""
-    idx, owner, since = _step_phase(ic, length, len(obliquity))
-    if len(idx) < 8:
-        return float("nan"), 0.0
-    y = signed[owner] * obliquity[idx]
-    basis = np.ones((len(idx), 3))
-    basis[:, 0] = _of_phase(lambda u: np.cos(np.pi * u), length, owner, since)
-    basis[:, 1] = _of_phase(lambda u: np.sin(np.pi * u), length, owner, since)
-    (a, b, _), *_ = np.linalg.lstsq(basis, y, rcond=None)
-    return float(math.atan2(b, a) / math.pi), float(math.hypot(a, b))
+    least squares on ``[cos(pi u), sin(pi u), 1]`` (:func:`~hipsense.gait.side_features.phase_fit`)."""
+    return phase_fit(phase_sums(obliquity, ic, length), signed)
 
 
 def _phase_confidence(phase: float, roll: float, expected: float, spread: float, min_roll: float) -> float:
@@ -459,9 +480,9 @@ def _parity_in_bout(bout: np.ndarray) -> np.ndarray:
 
 
 def _spread(x: np.ndarray) -> float:
-    """A robust scale (median absolute value), never zero."""
-    s = float(np.median(np.abs(x))) if len(x) else 0.0
-    return s if s > 0 else 1.0
+    """A robust scale (median absolute value), never zero: over one frame, what ``step_features``
+    finds window by window (:class:`~hipsense.gait.side_features.MedianAbs`)."""
+    return spread_of(float(np.median(np.abs(x))) if len(x) else 0.0)
 
 
 def _local_period(ic: np.ndarray, fs: float) -> np.ndarray:
@@ -476,15 +497,6 @@ def _local_period(ic: np.ndarray, fs: float) -> np.ndarray:
     med = pd.Series(np.where(ok, gap, np.nan)).rolling(7, center=True, min_periods=1).median()
     med = med.fillna(float(np.median(gap[ok]))).to_numpy()
     return 0.5 * (np.r_[med[0], med] + np.r_[med, med[-1]])
-
-
-def _window_mean(x: np.ndarray, ic: np.ndarray, length: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Mean of ``x`` over ``[ic + lo * length, ic + hi * length)`` for every contact (cumulative sums)."""
-    n = len(x)
-    a = np.clip(ic + np.rint(lo * length).astype(np.int64), 0, n - 1)
-    b = np.clip(ic + np.rint(hi * length).astype(np.int64), a + 1, n)
-    c = np.r_[0.0, np.cumsum(x)]
-    return (c[b] - c[a]) / (b - a)
 
 
 def _alternating_chain(llr: np.ndarray, linked: np.ndarray, error: float) -> np.ndarray:
