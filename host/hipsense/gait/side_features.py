@@ -189,14 +189,32 @@ def phase_sums(obliquity: np.ndarray, ic: np.ndarray, length: np.ndarray) -> np.
     """Per step, the sums of the phase fit's normal equations over its first period, unsigned:
     ``cc, cs, c, ss, s, 1, cy, sy, y`` with ``c = cos(pi u)``, ``s = sin(pi u)``, ``y`` the obliquity.
 
-    A step's side only flips the sign of its ``y`` terms, so they are signed per step later."""
-    idx, owner, since = step_phase(ic, length, len(obliquity))
+    A step's side only flips the sign of its ``y`` terms, so they are signed per step later. The
+    first six depend on the step's length alone (unless the data's end cuts the step), so they are
+    summed once per distinct length, in the same order as over the step's own samples."""
+    n, k = len(obliquity), len(ic)
+    idx, owner, since = step_phase(ic, length, n)
     c = of_phase(lambda u: np.cos(np.pi * u), length, owner, since)
     s = of_phase(lambda u: np.sin(np.pi * u), length, owner, since)
     y = obliquity[idx]
-    k = len(ic)
     out = np.empty((k, 9))
-    for j, v in enumerate((c * c, c * s, c, s * s, s, None, c * y, s * y, y)):
+    for j, v in enumerate((c * y, s * y, y)):
+        out[:, 6 + j] = np.bincount(owner, weights=v, minlength=k)
+    lengths, which = np.unique(length, return_inverse=True)
+    table_since, table_owner = segment_ids(np.zeros(len(lengths), dtype=np.int64), lengths)
+    out[:, :6] = _basis_sums(table_since / lengths[table_owner], table_owner, len(lengths))[which]
+    cut = np.flatnonzero(ic + length > n)  # the last steps of the data, if any
+    if len(cut):
+        _, cut_owner, cut_since = step_phase(ic[cut], length[cut], n)
+        out[cut, :6] = _basis_sums(cut_since / length[cut][cut_owner], cut_owner, len(cut))
+    return out
+
+
+def _basis_sums(u: np.ndarray, owner: np.ndarray, k: int) -> np.ndarray:
+    """Per owner: the sums of ``cc, cs, c, ss, s, 1`` (``c = cos(pi u)``, ``s = sin(pi u)``)."""
+    c, s = np.cos(np.pi * u), np.sin(np.pi * u)
+    out = np.empty((k, 6))
+    for j, v in enumerate((c * c, c * s, c, s * s, s, None)):
         out[:, j] = np.bincount(owner, weights=v, minlength=k)
     return out
 
@@ -241,15 +259,22 @@ class MedianAbs:
         self.hist = np.zeros(_BINS, dtype=np.int64)
         self.kept: list[tuple[int, int, np.ndarray]] = []  # per window: bins lo..hi and its values there
         self.nan = False
+        self.used = (_BINS, -1)  # the lowest and highest bin with a value
 
     def add(self, values: np.ndarray) -> None:
         """Add one window's values (non-negative)."""
         keys = np.ascontiguousarray(values, dtype=np.float64).view(np.int64) >> _SHIFT
-        self.hist += np.bincount(keys, minlength=_BINS)
+        if not len(keys):
+            self.kept.append((0, _BINS - 1, values))  # nothing to keep, nothing to read again
+            return
+        first, last = int(keys.min()), int(keys.max())
+        self.hist[first : last + 1] += np.bincount(keys - first)
+        self.used = (min(self.used[0], first), max(self.used[1], last))
         self.nan |= bool(np.isnan(values).any())
-        cdf = np.cumsum(self.hist)
-        lo, hi = np.searchsorted(cdf, [(0.5 - _BAND) * cdf[-1], (0.5 + _BAND) * cdf[-1]], side="right")
-        lo, hi = int(lo), int(min(hi, _BINS - 1))
+        # the band around the median so far, from the bins in use only
+        cdf = np.cumsum(self.hist[self.used[0] : self.used[1] + 1])
+        band = np.searchsorted(cdf, [(0.5 - _BAND) * cdf[-1], (0.5 + _BAND) * cdf[-1]], side="right")
+        lo, hi = (self.used[0] + int(b) for b in band)
         self.kept.append((lo, hi, values[(keys >= lo) & (keys <= hi)]))
 
     def median(self, again: Callable[[int], np.ndarray]) -> float:
