@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,16 +19,16 @@ import numpy as np
 import pandas as pd
 
 from hipsense import metrics
-from hipsense.conventions import TIME_COLUMN
 from hipsense.errors import HipsenseError
 from hipsense.formats.load import load_recording
-from hipsense.gait.alignment import AlignmentError, MountingAligner, to_body_frame
+from hipsense.gait.alignment import AlignmentError, MountingAligner
 from hipsense.gait.bouts import ActivityBoutDetector
 from hipsense.gait.events import RunningContactDetector
-from hipsense.gait.metrics import DOUBT_NOTES, GAP_NOTE, StepContext
+from hipsense.gait.metrics import DOUBT_NOTES, GAP_NOTE, StepContext, typical_step
 from hipsense.gait.sides import SideDetector
 from hipsense.gait.summary import SessionSummary, summarize
 from hipsense.gait.walking import WalkingContactDetector
+from hipsense.gait.windows import FrameRows, RotatedRows, Rows, RowSlice, Window, plan_windows
 from hipsense.recording import DataQuality, Recording
 
 #: Bump when a change to any algorithm can change the numbers (stored with derived data).
@@ -44,11 +45,12 @@ class NotRunningError(HipsenseError):
 class SessionResult:
     """Everything the analysis found in one recording (contract between the analysis and its users).
 
-    ``body`` is the recording in the body frame (``t_s`` on the recording's clock); ``bouts`` has one
-    row per activity bout (``start``/``end`` rows of ``body``, ``start_s``/``end_s`` on the clock,
-    ``segment``); ``steps`` is the step table (columns from :mod:`hipsense.metrics`); ``quality`` the
-    recording's :class:`~hipsense.recording.DataQuality` completed by the analysis; ``summary`` the
-    session summary.
+    ``body`` is the recording in the body frame (``t_s`` on the recording's clock), built from the
+    recording's samples on first use (``rows`` reads it window by window without building it: a 10 h
+    session's body frame is 420 MB); ``bouts`` has one row per activity bout (``start``/``end`` rows of
+    ``body``, ``start_s``/``end_s`` on the clock, ``segment``); ``steps`` is the step table (columns from
+    :mod:`hipsense.metrics`); ``quality`` the recording's :class:`~hipsense.recording.DataQuality`
+    completed by the analysis; ``summary`` the session summary.
     """
 
     source: str
@@ -56,7 +58,7 @@ class SessionResult:
     duration_s: float
     recorded_s: float
     input_frame: Literal["sensor", "body"]
-    body: pd.DataFrame
+    rows: Rows = field(repr=False, compare=False)
     bouts: pd.DataFrame
     steps: pd.DataFrame
     quality: DataQuality
@@ -65,6 +67,11 @@ class SessionResult:
     start_time_unix: float | None = None
     summary: SessionSummary | None = None
     notes: list[str] = field(default_factory=list)
+
+    @cached_property
+    def body(self) -> pd.DataFrame:
+        """The whole recording in the body frame (built once, on first use)."""
+        return self.rows.rows(0, len(self.rows))
 
     @property
     def running_time_s(self) -> float:
@@ -87,12 +94,11 @@ class SessionResult:
 SessionAnalysis = SessionResult
 
 
-def _align(recording: Recording, mounting: str | np.ndarray | None, source: str, *, copy: bool = True):
-    """The body-frame data, the alignment's description and (when it found them) its bouts."""
+def _align(recording: Recording, mounting: str | np.ndarray | None, source: str):
+    """The body-frame rows, the alignment's description and (when it found them) its bouts."""
     data, fs = recording.data, recording.sample_rate_hz
     if recording.frame == "body":
-        body = data.copy() if copy else data
-        return body, {"method": "input already in the body frame", "confidence": 1.0}, None
+        return FrameRows(data), {"method": "input already in the body frame", "confidence": 1.0}, None
     try:
         aligner = MountingAligner(mounting=mounting).estimate(data, sampling_rate_hz=fs)
     except AlignmentError as e:
@@ -102,7 +108,7 @@ def _align(recording: Recording, mounting: str | np.ndarray | None, source: str,
         "confidence": round(float(aligner.confidence_), 3),
         **aligner.diagnostics_,
     }
-    return to_body_frame(data, aligner.r_body_from_sensor_), alignment, aligner.bouts_
+    return RotatedRows(data, aligner.r_body_from_sensor_), alignment, aligner.bouts_
 
 
 @dataclass
@@ -112,46 +118,83 @@ class _Segment:
     offset: int
     length: int
     bouts: pd.DataFrame
+    windows: list[Window]
     ic: np.ndarray
     to: np.ndarray
     bout_of: np.ndarray
     activity: np.ndarray
 
 
-def _segment_steps(body: pd.DataFrame, bouts: pd.DataFrame, fs: float, offset: int) -> _Segment:
-    """Running contacts in running bouts, walking contacts and toe-offs in walking bouts."""
+def _segment_steps(
+    rows: Rows, bouts: pd.DataFrame, fs: float, offset: int, windows: list[Window]
+) -> _Segment:
+    """Running contacts in running bouts, walking contacts and toe-offs in walking bouts, window by
+    window (each contact from the window whose core holds it)."""
     starts, kinds = bouts["start"].to_numpy(), bouts["activity"].to_numpy()
+    running = bool((kinds == "run").any())
+    walking = bool((kinds == "walk").any()) and len(rows) >= WALKING_MIN_SAMPLES_S * fs
     ic_parts, to_parts, act_parts = [], [], []
-    if (kinds == "run").any():
-        events = RunningContactDetector().detect(body, sampling_rate_hz=fs).events_
-        events = events[events["ic"].notna()]
-        ic = events["ic_s"].to_numpy() * fs
-        keep = kinds[np.searchsorted(starts, ic, side="right") - 1] == "run"
-        ic_parts.append(ic[keep])
-        to_parts.append(events["to_s"].to_numpy()[keep] * fs)
-        act_parts.append(np.full(keep.sum(), "run"))
-    if (kinds == "walk").any() and len(body) >= WALKING_MIN_SAMPLES_S * fs:
-        walking = WalkingContactDetector().detect(body, sampling_rate_hz=fs).events_
-        ic = walking["ic"].to_numpy(dtype=float)
-        keep = kinds[np.searchsorted(starts, ic, side="right") - 1] == "walk"
-        ic_parts.append(ic[keep])
-        to_parts.append(walking["to"].to_numpy(dtype=float)[keep])
-        act_parts.append(np.full(keep.sum(), "walk"))
+
+    def keep(w: Window, sample: np.ndarray, ic: np.ndarray, to: np.ndarray, kind: str) -> None:
+        own = w.owns(sample + w.lo)
+        ic, to = ic[own] + w.lo, to[own] + w.lo
+        gait = kinds[np.searchsorted(starts, ic, side="right") - 1] == kind
+        ic_parts.append(ic[gait])
+        to_parts.append(to[gait])
+        act_parts.append(np.full(gait.sum(), kind))
+
+    for w in windows if running or walking else []:
+        body = rows.rows(w.lo, w.hi)
+        if running:
+            events = RunningContactDetector().detect(body, sampling_rate_hz=fs).events_
+            events = events[events["ic"].notna()]
+            sample = events["ic"].to_numpy(dtype=np.int64)
+            keep(w, sample, events["ic_s"].to_numpy() * fs, events["to_s"].to_numpy() * fs, "run")
+        if walking:
+            found = WalkingContactDetector().detect(body, sampling_rate_hz=fs).events_
+            sample = found["ic"].to_numpy(dtype=np.int64)
+            keep(w, sample, sample.astype(float), found["to"].to_numpy(dtype=float), "walk")
     ic = np.concatenate(ic_parts) if ic_parts else np.zeros(0)
     order = np.argsort(ic, kind="stable")
     ic = ic[order]
     to = np.concatenate(to_parts)[order] if to_parts else np.zeros(0)
     activity = np.concatenate(act_parts)[order] if act_parts else np.zeros(0, dtype="<U4")
     bout_of = np.searchsorted(starts, ic, side="right") - 1
-    return _Segment(offset, len(body), bouts, ic, to, bout_of, activity)
+    return _Segment(offset, len(rows), bouts, windows, ic, to, bout_of, activity)
 
 
-def _rows(body: pd.DataFrame, start: int, end: int) -> pd.DataFrame:
-    """One segment's rows, indexed from 0; the frame itself when the segment is all of it (no copy of a
-    long session's body frame for the usual one-segment recording)."""
-    if start == 0 and end == len(body) and body.index.equals(pd.RangeIndex(len(body))):
-        return body
-    return body.iloc[start:end].reset_index(drop=True)
+def _step_tables(rows: Rows, p: _Segment, sides: SideDetector, bout: np.ndarray, fs: float, t0: float):
+    """The segment's step table, window by window: each window's context holds the steps whose contact
+    it holds (neighbours included), and gives the rows of the steps its core owns."""
+    sample = np.round(p.ic).astype(np.int64)
+    typical = typical_step(p.ic, bout, fs)
+    for w in p.windows:
+        inside = (sample >= w.lo) & (sample < w.hi)
+        if not w.owns(sample[inside]).any():
+            continue
+        ctx = StepContext(
+            rows.rows(w.lo, w.hi),
+            p.ic[inside] - w.lo,
+            p.to[inside] - w.lo,
+            sides.sides_[inside],
+            bout[inside],
+            sampling_rate_hz=fs,
+            side_inferred=sides.inferred_[inside],
+            time_offset_s=t0 + w.lo / fs,
+            activity=p.activity[inside],
+            segment_step_s=typical,
+        )
+        table = metrics.step_table(ctx)
+        yield table[w.owns(sample[inside])]
+
+
+def _TMP_SIDES(detector, seg, p, fs):  # until SideDetector takes windows (helper A)
+    import inspect
+
+    ic = np.round(p.ic).astype(np.int64)
+    if "windows" in inspect.signature(detector.detect).parameters:
+        return detector.detect(seg, ic, sampling_rate_hz=fs, activity=p.activity, windows=p.windows)
+    return detector.detect(seg.rows(0, len(seg)), ic, sampling_rate_hz=fs, activity=p.activity)
 
 
 #: The walking detector needs a few steps of context (its envelope window).
@@ -172,39 +215,29 @@ def analyse(
     are on the recording's clock (:meth:`Recording.time_at`). Running and walking steps share the step
     table (its ``activity`` column); the summary keeps them apart. ``first_side`` states the foot of
     the first step where the signals cannot tell (an accelerometer-only recording).
+
+    A long segment is analysed over windows (:mod:`hipsense.gait.windows`: 10 minutes plus 30 s of
+    context on each side), so memory is bounded by a window and the recording; the numbers are the
+    whole segment's (to floating-point rounding). The body frame is never built whole unless
+    ``SessionResult.body`` is asked for, so the recording's samples must not change afterwards.
     """
-    return _analyse(recording, mounting=mounting, first_side=first_side, n_boot=n_boot, release=False)
-
-
-def _analyse(
-    recording: Recording,
-    *,
-    mounting: str | np.ndarray | None,
-    first_side: Literal["L", "R"] | None,
-    n_boot: int,
-    release: bool,
-) -> SessionResult:
-    """:func:`analyse`; with ``release`` the recording is the caller's to drop (:func:`analyse_file`
-    read it for this call alone), so its channels are let go once the body frame holds them."""
     fs = recording.sample_rate_hz
     source = str(recording.source) if recording.source else "<data>"
     quality = replace(recording.quality, gaps=list(recording.quality.gaps))
-    body, alignment, whole_bouts = _align(recording, mounting, source, copy=not release)
-    if release:
-        # Only the clock is read from here on; a 10 h session's channels are 360 MB of float64.
-        recording.data = pd.DataFrame({TIME_COLUMN: recording.times_s.copy()})
+    body, alignment, whole_bouts = _align(recording, mounting, source)
     quality.alignment_confidence = alignment["confidence"]
 
     t = recording.times_s
     segments = recording.segments
     parts: list[_Segment] = []
     for a, b in segments:
-        seg = _rows(body, int(a), int(b))
+        seg = RowSlice(body, int(a), int(b))
         if len(segments) == 1 and whole_bouts is not None:
             bouts = whole_bouts
         else:
-            bouts = ActivityBoutDetector().detect(seg, sampling_rate_hz=fs).bouts_
-        parts.append(_segment_steps(seg, bouts, fs, int(a)))
+            vertical = pd.DataFrame({"acc_is": seg.column("acc_is", 0, len(seg))})
+            bouts = ActivityBoutDetector().detect(vertical, sampling_rate_hz=fs).bouts_
+        parts.append(_segment_steps(seg, bouts, fs, int(a), plan_windows(len(seg), fs)))
 
     all_bouts = _join_bouts(parts, t)
     if not all_bouts["activity"].isin(["run", "walk"]).any():
@@ -221,24 +254,13 @@ def _analyse(
     first_bout = 0
     for p in parts:
         if len(p.ic):
-            seg = _rows(body, p.offset, p.offset + p.length)
+            seg = RowSlice(body, p.offset, p.offset + p.length)
             detector = SideDetector(first_side=first_side if not sources else None)
             # The bouts say each contact's gait, so a slow jog with little flight keeps the running rule.
-            sides = detector.detect(
-                seg, np.round(p.ic).astype(np.int64), sampling_rate_hz=fs, activity=p.activity
-            )
-            ctx = StepContext(
-                seg,
-                p.ic,
-                p.to,
-                sides.sides_,
-                first_bout + p.bout_of,
-                sampling_rate_hz=fs,
-                side_inferred=sides.inferred_,
-                time_offset_s=float(t[p.offset]) if len(t) else 0.0,
-                activity=p.activity,
-            )
-            tables.append(_mark_filled(metrics.step_table(ctx), recording, p, fs))
+            sides = _TMP_SIDES(detector, seg, p, fs)
+            t0 = float(t[p.offset]) if len(t) else 0.0
+            table = pd.concat(list(_step_tables(seg, p, sides, first_bout + p.bout_of, fs, t0)))
+            tables.append(_mark_filled(table.reset_index(drop=True), recording, p, fs))
             sources.append(sides.source_)
         first_bout += len(p.bouts)
     steps = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
@@ -250,7 +272,7 @@ def _analyse(
         duration_s=recording.elapsed_time_s,
         recorded_s=recording.recorded_time_s,
         input_frame=recording.frame,
-        body=body,
+        rows=body,
         bouts=all_bouts,
         steps=steps,
         quality=quality,
@@ -335,13 +357,7 @@ def analyse_file(
             stacklevel=2,
         )
         csv_options = {}
-    return _analyse(
-        load_recording(path, **csv_options),
-        mounting=mounting,
-        first_side=first_side,
-        n_boot=1000,
-        release=True,
-    )
+    return analyse(load_recording(path, **csv_options), mounting=mounting, first_side=first_side)
 
 
 #: The American spelling of the same entry (the CLI command is `hipsense analyze`).

@@ -1,5 +1,5 @@
-"""Long sessions in bounded memory: `analyse_file` lets the recording's channels go once the body frame
-holds them; its results are those of `analyse` on the same recording, bout for bout and step for step."""
+"""Long sessions in bounded memory: `analyse_file` builds no whole-session body frame (it is rotated window by
+window on demand); its results are those of `analyse` on the same recording, bout for bout and step for step."""
 
 from __future__ import annotations
 

@@ -52,6 +52,23 @@ def integrated_angle(rate_dps: np.ndarray, fs: float) -> np.ndarray:
     return signal.sosfiltfilt(sos, rate)
 
 
+def _same_bout(bout: np.ndarray) -> np.ndarray:
+    """The next contact is in the same bout (the last step of a bout has no step time)."""
+    return np.r_[bout[1:] == bout[:-1], False]
+
+
+def _raw_step_s(ic: np.ndarray, bout: np.ndarray, fs: float) -> np.ndarray:
+    """IC to the next IC of the same bout (s), before long steps are dropped."""
+    return np.where(_same_bout(bout), (np.r_[ic[1:], np.nan] - ic) / fs, np.nan)
+
+
+def typical_step(ic: np.ndarray, bout: np.ndarray, fs: float) -> float:
+    """Median IC-to-next-IC time within bouts (s), NaN without one: what a step without a next contact
+    is assumed to last, and the scale of a step too long to be one."""
+    raw = _raw_step_s(np.asarray(ic, dtype=float), np.asarray(bout), float(fs))
+    return float(np.nanmedian(raw)) if np.isfinite(raw).any() else np.nan
+
+
 @dataclass(eq=False)
 class StepContext:
     """What the step metrics are computed from, and what several of them share (computed once).
@@ -77,6 +94,9 @@ class StepContext:
     activity
         ``"run"`` or ``"walk"`` per step (all running when ``None``): walking steps have no toe-off
         (the walking detector finds contacts only) and only the metrics the registry defines for walking.
+    segment_step_s
+        The segment's typical step (s), when ``body`` is one window of a longer segment (the analysis
+        measures it over all the segment's steps, :func:`typical_step`); from these steps when ``None``.
     """
 
     body: pd.DataFrame
@@ -88,6 +108,7 @@ class StepContext:
     side_inferred: np.ndarray | None = None
     time_offset_s: float = 0.0
     activity: np.ndarray | None = None
+    segment_step_s: float | None = None
     notes: list[list[str]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -144,18 +165,17 @@ class StepContext:
 
     @cached_property
     def _same_bout(self) -> np.ndarray:
-        """The next contact is in the same bout (the last step of a bout has no step time)."""
-        return np.r_[self.bout[1:] == self.bout[:-1], False]
+        return _same_bout(self.bout)
 
     @cached_property
     def _raw_step_s(self) -> np.ndarray:
-        """IC to the next IC of the same bout, before long steps are dropped."""
-        return np.where(self._same_bout, (np.r_[self.ic[1:], np.nan] - self.ic) / self.fs, np.nan)
+        return _raw_step_s(self.ic, self.bout, self.fs)
 
     @cached_property
     def typical_step_s(self) -> float:
-        raw = self._raw_step_s
-        return float(np.nanmedian(raw)) if np.isfinite(raw).any() else np.nan
+        """The median step of the segment (s): what a step without a next contact is taken to last."""
+        given = self.segment_step_s
+        return typical_step(self.ic, self.bout, self.fs) if given is None else float(given)
 
     @property
     def step_time_s(self) -> np.ndarray:

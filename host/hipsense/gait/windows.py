@@ -10,6 +10,10 @@ magnitude after a second, and no stage looks further than a few strides.
 
 A segment that fits in one window (up to ``window_s + 2 * overlap_s`` seconds) is one window holding
 all of it, so short recordings take exactly the whole-segment route.
+
+The stages read their rows through :class:`Rows`: :class:`FrameRows` of a body-frame DataFrame, or
+:class:`RotatedRows`, a sensor-frame recording rotated into the body frame one window at a time (so a
+10 h session's body frame, 420 MB as float64, is never built unless asked for).
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+
+from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR, TIME_COLUMN
+from hipsense.gait.alignment import to_body_frame
 
 #: Core length of a window (s): 10 minutes at 208 Hz is 125 k samples, a few MB per float64 channel.
 WINDOW_S = 600.0
@@ -43,11 +50,13 @@ class Window:
 
 
 def plan_windows(
-    n: int, sampling_rate_hz: float, *, window_s: float = WINDOW_S, overlap_s: float = OVERLAP_S
+    n: int, sampling_rate_hz: float, *, window_s: float | None = None, overlap_s: float | None = None
 ) -> list[Window]:
-    """Windows covering ``n`` rows: cores of equal length (at most ``window_s``) that tile ``[0, n)``,
-    each widened by ``overlap_s`` on both sides within the segment; one window when ``n`` fits in one
-    window with its overlaps."""
+    """Windows covering ``n`` rows: cores of equal length (at most ``window_s``, default
+    :data:`WINDOW_S`) that tile ``[0, n)``, each widened by ``overlap_s`` (default :data:`OVERLAP_S`) on
+    both sides within the segment; one window when ``n`` fits in one window with its overlaps."""
+    window_s = WINDOW_S if window_s is None else window_s
+    overlap_s = OVERLAP_S if overlap_s is None else overlap_s
     if n < 0:
         raise ValueError(f"a segment has at least 0 rows, got {n}")
     if not (window_s > 0 and overlap_s >= 0 and sampling_rate_hz > 0):
@@ -71,6 +80,8 @@ class Rows(Protocol):
 
     def rows(self, lo: int, hi: int) -> pd.DataFrame: ...
 
+    def column(self, name: str, lo: int, hi: int) -> np.ndarray: ...
+
     @property
     def columns(self) -> pd.Index: ...
 
@@ -93,7 +104,62 @@ class FrameRows:
             return self.data
         return self.data.iloc[lo:hi].reset_index(drop=True)
 
+    def column(self, name: str, lo: int, hi: int) -> np.ndarray:
+        return self.data[name].to_numpy()[lo:hi]
+
+
+class RowSlice:
+    """:class:`Rows` ``[start, end)`` of other rows (one gap-free segment of a recording)."""
+
+    def __init__(self, source: Rows, start: int, end: int) -> None:
+        if not 0 <= start <= end <= len(source):
+            raise ValueError(f"rows [{start}, {end}) outside 0..{len(source)}")
+        self.source, self.start, self.end = source, start, end
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    @property
+    def columns(self) -> pd.Index:
+        return self.source.columns
+
+    def rows(self, lo: int, hi: int) -> pd.DataFrame:
+        return self.source.rows(self.start + lo, self.start + hi)
+
+    def column(self, name: str, lo: int, hi: int) -> np.ndarray:
+        return self.source.column(name, self.start + lo, self.start + hi)
+
 
 def as_rows(data: pd.DataFrame | Rows) -> Rows:
     """``data`` as :class:`Rows` (a DataFrame is wrapped, a row source returned as it is)."""
     return FrameRows(data) if isinstance(data, pd.DataFrame) else data
+
+
+class RotatedRows:
+    """:class:`~hipsense.gait.windows.Rows` of a sensor-frame recording, rotated into the body frame
+    window by window (:func:`~hipsense.gait.alignment.to_body_frame`), so the whole body frame is never
+    held unless asked for."""
+
+    def __init__(self, data: pd.DataFrame, r_body_from_sensor: np.ndarray) -> None:
+        self.data = data
+        self.r = np.asarray(r_body_from_sensor, dtype=float)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    @property
+    def columns(self) -> pd.Index:
+        return to_body_frame(self.data.iloc[:0], self.r).columns
+
+    def rows(self, lo: int, hi: int) -> pd.DataFrame:
+        part = self.data.iloc[lo:hi]
+        return to_body_frame(part, self.r).set_axis(pd.RangeIndex(len(part)), axis=0)
+
+    def column(self, name: str, lo: int, hi: int) -> np.ndarray:
+        if name == TIME_COLUMN:
+            return self.data[name].to_numpy()[lo:hi]
+        part = self.data.iloc[lo:hi]
+        for src, dst in ((SENSOR_ACC, BODY_ACC), (SENSOR_GYR, BODY_GYR)):
+            if name in dst:
+                return to_body_frame(part[list(src)], self.r)[name].to_numpy()
+        raise KeyError(name)
