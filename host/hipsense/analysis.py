@@ -188,15 +188,6 @@ def _step_tables(rows: Rows, p: _Segment, sides: SideDetector, bout: np.ndarray,
         yield table[w.owns(sample[inside])]
 
 
-def _TMP_SIDES(detector, seg, p, fs):  # until SideDetector takes windows (helper A)
-    import inspect
-
-    ic = np.round(p.ic).astype(np.int64)
-    if "windows" in inspect.signature(detector.detect).parameters:
-        return detector.detect(seg, ic, sampling_rate_hz=fs, activity=p.activity, windows=p.windows)
-    return detector.detect(seg.rows(0, len(seg)), ic, sampling_rate_hz=fs, activity=p.activity)
-
-
 #: The walking detector needs a few steps of context (its envelope window).
 WALKING_MIN_SAMPLES_S = 3.0
 
@@ -257,7 +248,13 @@ def analyse(
             seg = RowSlice(body, p.offset, p.offset + p.length)
             detector = SideDetector(first_side=first_side if not sources else None)
             # The bouts say each contact's gait, so a slow jog with little flight keeps the running rule.
-            sides = _TMP_SIDES(detector, seg, p, fs)
+            sides = detector.detect(
+                seg,
+                np.round(p.ic).astype(np.int64),
+                sampling_rate_hz=fs,
+                activity=p.activity,
+                windows=p.windows,
+            )
             t0 = float(t[p.offset]) if len(t) else 0.0
             table = pd.concat(list(_step_tables(seg, p, sides, first_bout + p.bout_of, fs, t0)))
             tables.append(_mark_filled(table.reset_index(drop=True), recording, p, fs))
