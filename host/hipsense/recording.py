@@ -10,6 +10,12 @@ samples on a uniform grid *within each gap-free stretch* (``segments``), at the 
 start of the recording. Between two segments the clock jumps (a gap): no filter, step or bout spans a
 segment boundary. Short holes (a few lost samples, empty cells) are filled by interpolation inside a
 segment and marked in ``filled``.
+
+Precision (contract): the sensor channels (``acc_*``, ``gyr_*``, either frame) are float32, the time
+column float64. Float32's 24-bit mantissa holds every 16-bit IMU count exactly, times its scale to
+within 6e-8 of its value, and halves a long session's memory; times need float64 (a 10 h session's
+clock in s with sub-microsecond steps). :class:`Recording` converts any other channel dtype it is given
+(a notebook's float64 frame); the adapters build float32 directly (:func:`sample_frame`).
 """
 
 from __future__ import annotations
@@ -24,6 +30,22 @@ import pandas as pd
 from hipsense.conventions import TIME_COLUMN
 
 Frame = Literal["sensor", "body"]
+
+#: The dtype of every sensor channel of a :class:`Recording` (module docstring: "Precision").
+CHANNEL_DTYPE = np.float32
+
+
+def is_channel(name: str) -> bool:
+    """Whether a column is a sensor channel (``acc_*`` or ``gyr_*``, in either frame)."""
+    return name.startswith(("acc_", "gyr_"))
+
+
+def sample_frame(times_s: np.ndarray, channels: np.ndarray, names: list[str]) -> pd.DataFrame:
+    """``t_s`` (float64) and the channels from one ``(len(names), n)`` float32 block, as a DataFrame
+    that keeps both arrays as they are: two pandas blocks, no copy, each column contiguous."""
+    times = pd.DataFrame({TIME_COLUMN: pd.Series(np.asarray(times_s, dtype=np.float64), copy=False)})
+    values = pd.DataFrame(np.asarray(channels, dtype=CHANNEL_DTYPE).T, columns=names, copy=False)
+    return pd.concat([times, values], axis=1)
 
 
 @dataclass(frozen=True)
@@ -115,6 +137,9 @@ class DeviceInfo:
 class Recording:
     """An IMU recording in SI units (m/s^2, deg/s), in the sensor or the body frame.
 
+    The channels are float32 and ``t_s`` float64 (module docstring: "Precision"); a frame given with
+    other dtypes is converted once here (a new frame: the caller's is left as it was).
+
     Parameters
     ----------
     data
@@ -153,6 +178,11 @@ class Recording:
     device: DeviceInfo | None = None
 
     def __post_init__(self) -> None:
+        convert = {c: CHANNEL_DTYPE for c in self.data.columns if is_channel(str(c))}
+        if TIME_COLUMN in self.data.columns:
+            convert[TIME_COLUMN] = np.float64
+        if any(self.data[c].dtype != t for c, t in convert.items()):
+            self.data = self.data.astype(convert)
         if self.segments is None:
             self.segments = np.array([[0, len(self.data)]], dtype=np.int64)
         self.segments = np.asarray(self.segments, dtype=np.int64).reshape(-1, 2)
@@ -208,4 +238,13 @@ class Recording:
         return t[start] + (index - start) / self.sample_rate_hz
 
 
-__all__ = ["DataQuality", "DeviceInfo", "Frame", "Gap", "Recording"]
+__all__ = [
+    "CHANNEL_DTYPE",
+    "DataQuality",
+    "DeviceInfo",
+    "Frame",
+    "Gap",
+    "Recording",
+    "is_channel",
+    "sample_frame",
+]

@@ -22,12 +22,12 @@ drift against the samples by more than half a period over a stretch shows that a
 ``max_residual_s`` (reported, not corrected). Memory is bounded by the rows given: a grid never holds
 more than ``rows * (max_fill + 1)`` rows, whatever sample numbers a forged file claims.
 
-Pure numpy. Times here are seconds; the readers convert other units first (:mod:`hipsense.formats`).
+Pure numpy. Times here are seconds; the readers convert other units first (:mod:`hipsense.time_units`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -171,7 +171,8 @@ class Grid:
     filled
         Per grid row, ``True`` where no input row landed (interpolated).
     source
-        Per grid row, the input row placed there, -1 where filled.
+        Per grid row, the input row placed there, -1 where filled (:func:`place_on_grid`); ``None``
+        from :func:`place_runs`, whose runs say where their samples go.
     gaps
         The breaks between segments.
     origin_s
@@ -182,7 +183,7 @@ class Grid:
     times_s: np.ndarray
     segments: np.ndarray
     filled: np.ndarray
-    source: np.ndarray
+    source: np.ndarray | None
     gaps: list[Gap]
     origin_s: float
 
@@ -197,6 +198,8 @@ class Grid:
 
     def take(self, values: np.ndarray) -> np.ndarray:
         """One column of the input rows on the grid, holes filled by straight lines in their segment."""
+        if self.source is None:
+            raise ValueError("a grid placed from runs has no source rows to take from")
         values = np.asarray(values, dtype=np.float64)
         out = np.empty(len(self.source), dtype=np.float64)
         have = self.source >= 0
@@ -218,28 +221,13 @@ def place_on_grid(
     max_fill_s: float = MAX_FILL_S,
     max_fill: int | None = None,
 ) -> Grid:
-    """Put the rows with data on a uniform grid per gap-free stretch.
+    """Put the rows with data on a uniform grid per gap-free stretch: each row with data is a run of
+    one sample for :func:`place_runs` (the parameters and errors are its own), and the grid's
+    ``source`` says which input row each grid row holds.
 
-    Parameters
-    ----------
-    run, index
-        Per input row, its clock stretch and integer grid number (from :func:`fit_clock`, or a
-        device's sample numbers with ``run`` all 0); increasing within a stretch.
-    run_start_s
-        Per stretch, the clock time of grid number 0 (s).
-    rate_hz
-        The clock's rate.
-    valid
-        Per input row, ``False`` where the row holds no usable data (an empty cell): it becomes a hole.
-    max_fill_s
-        Longest hole filled; a longer one is a gap.
-    max_fill
-        The same limit in samples, when a :class:`Clock` already chose it (``Clock.max_fill``).
-
-    Raises
-    ------
-    TimeBaseError
-        No row with data, or grid numbers that do not increase within a stretch.
+    ``run`` and ``index`` give per input row its clock stretch and integer grid number (from
+    :func:`fit_clock`, or a device's sample numbers with ``run`` all 0); ``valid`` is ``False`` where
+    a row holds no usable data (an empty cell): it becomes a hole.
     """
     run = np.asarray(run, dtype=np.int64)
     index = np.asarray(index, dtype=np.int64)
@@ -248,31 +236,92 @@ def place_on_grid(
     if len(index) == 0 or (rows is not None and len(rows) == 0):
         raise TimeBaseError("no row holds data")
     r, n = (run, index) if rows is None else (run[rows], index[rows])
+    grid, dest = place_runs(r, n, 1, run_start_s, rate_hz, max_fill_s=max_fill_s, max_fill=max_fill)
+    source = np.full(len(grid.times_s), -1, dtype=np.int64)
+    source[dest] = np.arange(len(n)) if rows is None else rows
+    return replace(grid, source=source)
+
+
+def place_runs(
+    run: np.ndarray,
+    first: np.ndarray,
+    count: np.ndarray | int,
+    run_start_s: np.ndarray,
+    rate_hz: float,
+    *,
+    max_fill_s: float = MAX_FILL_S,
+    max_fill: int | None = None,
+) -> tuple[Grid, np.ndarray]:
+    """Put runs of consecutive samples on a uniform grid per gap-free stretch.
+
+    Run ``i`` holds ``count[i]`` samples numbered ``first[i], first[i] + 1, ...`` in clock stretch
+    ``run[i]`` (a device block; a CSV row is a run of one). A jump of the numbers between two runs by at
+    most the fill limit is a hole (filled), a longer one, or a new stretch, a gap. Per-run arrays only:
+    a device session's grid needs no array per sample besides its times and ``filled``.
+
+    Parameters
+    ----------
+    run, first, count
+        Per run: its clock stretch, the number of its first sample (increasing within a stretch) and
+        how many samples it holds (an array, or one number for every run).
+    run_start_s
+        Per stretch, the clock time of grid number 0 (s).
+    rate_hz
+        The clock's rate.
+    max_fill_s
+        Longest hole filled; a longer one is a gap.
+    max_fill
+        The same limit in samples, when a :class:`Clock` already chose it (``Clock.max_fill``).
+
+    Returns
+    -------
+    grid, dest
+        The grid (its ``source`` is ``None``) and per run the grid row of its first sample: run ``i``'s
+        samples are grid rows ``dest[i]`` to ``dest[i] + count[i] - 1``.
+
+    Raises
+    ------
+    TimeBaseError
+        No run, an empty run, or sample numbers that do not increase within a stretch.
+    """
+    r = np.asarray(run, dtype=np.int64)
+    n = np.asarray(first, dtype=np.int64)
+    m = np.asarray(count, dtype=np.int64)
+    if len(n) == 0:
+        raise TimeBaseError("no row holds data")
+    if (m < 1).any():
+        raise TimeBaseError("a run holds no sample")
+    end = n if m.ndim == 0 and m == 1 else n + (m - 1)  # the last number of each run
     same_run = r[1:] == r[:-1]
     # int64 differences of forged sample numbers could wrap: compare first, then subtract unsigned
-    if (same_run & (n[1:] <= n[:-1])).any():
+    if (same_run & (n[1:] <= end[:-1])).any():
         raise TimeBaseError("sample numbers do not increase")
-    step = np.where(same_run, n[1:].view(np.uint64) - n[:-1].view(np.uint64), 0)
+    step = np.where(same_run, n[1:].view(np.uint64) - end[:-1].view(np.uint64), 0)
     limit = max_fill if max_fill is not None else max_fill_samples(rate_hz, max_fill_s)
     brk = ~same_run | (step > limit + 1)
-    del same_run, step
-    first = np.concatenate(([0], np.flatnonzero(brk) + 1))  # in rows[] numbering
-    last = np.concatenate((first[1:], [len(n)])) - 1
-    length = n[last] - n[first] + 1  # bounded: steps inside a segment are at most limit + 1
+    del same_run
+    first_run = np.concatenate(([0], np.flatnonzero(brk) + 1))
+    last_run = np.concatenate((first_run[1:], [len(n)])) - 1
+    length = end[last_run] - n[first_run] + 1  # bounded: steps inside a segment are at most limit + 1
     seg_end = np.cumsum(length)
     seg_start = seg_end - length
-    total = int(seg_end[-1]) if len(seg_end) else 0
+    total = int(seg_end[-1])
     period = 1.0 / rate_hz
     run_start_s = np.asarray(run_start_s, dtype=np.float64)
     origin = float(run_start_s[r[0]] + n[0] * period)
     # from the first row, not from sample number 0: a device's numbers may start anywhere
-    seg_t0 = (run_start_s[r[first]] - run_start_s[r[0]]) + (n[first] - float(n[0])) * period
-    # Grid position of each row, built in place (a 10 h session's rows are 7.5 M).
-    pos = np.repeat(seg_start - n[first], last - first + 1)
-    pos += n
-    source = np.full(total, -1, dtype=np.int64)
-    source[pos] = np.arange(len(n)) if rows is None else rows
-    del pos
+    seg_t0 = (run_start_s[r[first_run]] - run_start_s[r[0]]) + (n[first_run] - float(n[0])) * period
+    # Grid row of each run's first sample, built in place (a CSV's rows are runs: 10 M of them).
+    dest = np.repeat(seg_start - n[first_run], last_run - first_run + 1)
+    dest += n
+    # Holes: the rows between two runs of one segment.
+    hole = np.flatnonzero(~brk & (step > 1))
+    size = (step[hole] - 1).astype(np.int64)
+    del step, brk
+    filled = np.zeros(total, dtype=bool)
+    if len(hole):
+        after = dest[hole] + (m if m.ndim == 0 else m[hole])
+        filled[np.repeat(after - (np.cumsum(size) - size), size) + np.arange(int(size.sum()))] = True
     # seg_t0 + k / rate, the same expression Recording.time_at uses, so both agree to the last bit
     k = np.arange(total, dtype=np.int64)
     k -= np.repeat(seg_start, length)
@@ -284,84 +333,22 @@ def place_on_grid(
     # a run of empty rows inside a stretch: the clock counts its samples exactly; across stretches
     # the fitted times do
     lost = np.where(
-        r[first[1:]] == r[last[:-1]], n[first[1:]] - n[last[:-1]] - 1, np.rint(duration * rate_hz)
+        r[first_run[1:]] == r[last_run[:-1]],
+        n[first_run[1:]] - end[last_run[:-1]] - 1,
+        np.rint(duration * rate_hz),
     ).astype(np.int64)
     gaps = [Gap(float(a), float(b), int(c)) for a, b, c in zip(t_last, duration, lost, strict=True)]
     segments = np.stack([seg_start, seg_end], axis=1).astype(np.int64)
-    return Grid(float(rate_hz), times, segments, source < 0, source, gaps, origin)
-
-
-# -- units of time ----------------------------------------------------------------------------------
-#: Seconds per unit of a time column.
-TIME_UNITS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
-#: Rates a recognised unit must give (Hz): IMU loggers for gait sample at 10 Hz to 2 kHz. The bands of
-#: the three units (median steps of 0.0005-0.1 in s, 0.5-100 in ms, 500-100000 in us) never overlap,
-#: so at most one unit fits; a step between two bands (0.25: 4 Hz or 4 kHz?) must be stated.
-AUTO_RATE_HZ = (10.0, 2000.0)
-#: Rates accepted when the unit is given (Hz).
-GIVEN_RATE_HZ = (1.0, 10_000.0)
-#: A first time in this range (UTC s) is UNIX time (2000-01-01 to 2100-01-01): it dates the recording.
-UNIX_RANGE_S = (946_684_800.0, 4_102_444_800.0)
-#: A first time below this (s; about 3 years) is time since a start or a boot; beyond it, and outside
-#: the UNIX range, no clock makes sense of it.
-MAX_RELATIVE_START_S = 1e8
-
-
-def seconds_from(values: np.ndarray, unit: str = "auto") -> tuple[np.ndarray, float | None, str]:
-    """A time column in seconds from its first value, the UNIX time of that value, and the unit used.
-
-    ``unit`` ``"auto"`` recognises seconds, milliseconds and microseconds from the median step (the one
-    unit whose rate falls in :data:`AUTO_RATE_HZ`: a step of 4.8 is ms at 208 Hz), then UNIX time from
-    the first value's magnitude in that unit. Raises :class:`TimeBaseError` with one line saying what
-    was found and which option fixes it.
-    """
-    v = np.asarray(values, dtype=np.float64)
-    step = float(np.median(np.diff(v))) if len(v) > 1 else float("nan")
-    if not step > 0:
-        raise TimeBaseError(f"its median step is {step:g}: the time must increase")
-    if unit == "auto":
-        fits = [u for u, k in TIME_UNITS.items() if AUTO_RATE_HZ[0] <= 1 / (step * k) <= AUTO_RATE_HZ[1]]
-        if len(fits) != 1:
-            rates = ", ".join(f"{1 / (step * k):.3g} Hz in {u}" for u, k in TIME_UNITS.items())
-            raise TimeBaseError(
-                f"its median step {step:g} gives {rates}; none is a rate between {AUTO_RATE_HZ[0]:g} and "
-                f"{AUTO_RATE_HZ[1]:g} Hz: state the unit with --time-unit s|ms|us"
-            )
-        unit = fits[0]
-    if unit not in TIME_UNITS:
-        raise TimeBaseError(f"unknown time unit {unit!r} (use auto, {', '.join(TIME_UNITS)})")
-    scale = TIME_UNITS[unit]
-    rate = 1 / (step * scale)
-    if not GIVEN_RATE_HZ[0] <= rate <= GIVEN_RATE_HZ[1]:
-        raise TimeBaseError(
-            f"read in {unit}, its median step {step:g} gives {rate:.3g} Hz, not a sampling rate "
-            f"({GIVEN_RATE_HZ[0]:g}-{GIVEN_RATE_HZ[1]:g} Hz): check --time-unit"
-        )
-    first = float(v[0]) * scale
-    if UNIX_RANGE_S[0] <= first < UNIX_RANGE_S[1]:
-        epoch: float | None = first
-    elif abs(first) < MAX_RELATIVE_START_S:
-        epoch = None
-    else:
-        year = 1970 + first / 31_556_952
-        raise TimeBaseError(
-            f"it starts at {v[0]:g} ({unit}): as UNIX time the year {year:.0f}, as time since a start "
-            f"{abs(first) / 31_556_952:.3g} years; neither is a recording's clock (UNIX time 2000-2100 or "
-            "time since the start): check the column, or state its unit with --time-unit s|ms|us"
-        )
-    return (v - v[0]) * scale, epoch, unit
+    return Grid(float(rate_hz), times, segments, filled, None, gaps, origin), dest
 
 
 __all__ = [
-    "GIVEN_RATE_HZ",
     "MAX_FILL_S",
-    "TIME_UNITS",
-    "UNIX_RANGE_S",
-    "seconds_from",
     "Clock",
     "Grid",
     "TimeBaseError",
     "fit_clock",
     "max_fill_samples",
     "place_on_grid",
+    "place_runs",
 ]

@@ -15,7 +15,8 @@ import pytest
 
 from hipsense.conventions import TIME_COLUMN
 from hipsense.formats.csv_input import CsvInputError, read_imu_csv
-from hipsense.timebase import fit_clock, place_on_grid, seconds_from
+from hipsense.time_units import seconds_from
+from hipsense.timebase import fit_clock, place_on_grid
 
 CORPUS = Path(__file__).resolve().parents[1] / "vectors" / "csv"
 #: Corpus files with gaps, filled holes, empty cells, a preamble, a decimal comma, ms and UNIX clocks.
@@ -51,7 +52,10 @@ def _whole_file(path: Path, header: int, sep: str, **opts) -> tuple[pd.DataFrame
     )
     data = {TIME_COLUMN: grid.times_s}
     for c in channels:
-        data[c] = grid.take(table[c].to_numpy() * (scale if c.startswith("acc_") else 1.0))
+        # the recording's channels are float32 (recording.py, "Precision"): its filled holes are
+        # interpolated between the float32 neighbours
+        si = (table[c].to_numpy() * (scale if c.startswith("acc_") else 1.0)).astype(np.float32)
+        data[c] = grid.take(si).astype(np.float32)
     return pd.DataFrame(data), grid.segments
 
 

@@ -12,7 +12,8 @@ import warnings
 import numpy as np
 import pytest
 
-from hipsense.timebase import TimeBaseError, fit_clock, place_on_grid, seconds_from
+from hipsense.time_units import seconds_from
+from hipsense.timebase import TimeBaseError, fit_clock, place_on_grid
 
 # -- fit_clock ----------------------------------------------------------------------------------------
 

@@ -8,13 +8,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hipsense.recording import Recording
+from hipsense.time_units import seconds_from
 from hipsense.timebase import (
     MAX_FILL_S,
     TimeBaseError,
     fit_clock,
     max_fill_samples,
     place_on_grid,
-    seconds_from,
 )
 
 

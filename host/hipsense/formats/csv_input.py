@@ -38,8 +38,9 @@ from hipsense.formats.csv_values import (
     range_error,
     read_names,
 )
-from hipsense.recording import DataQuality, Recording
-from hipsense.timebase import TIME_UNITS, TimeBaseError, fit_clock, place_on_grid, seconds_from
+from hipsense.recording import CHANNEL_DTYPE, DataQuality, Recording, sample_frame
+from hipsense.time_units import TIME_UNITS, seconds_from
+from hipsense.timebase import TimeBaseError, fit_clock, place_runs
 
 AccUnit = Literal["m/s^2", "g"]
 GyrUnit = Literal["deg/s", "rad/s"]
@@ -281,28 +282,27 @@ def read_imu_csv(
             )
     nan = seen.holes > 0
     nan_cells = int(seen.holes.sum(dtype=np.int64))
-    try:
-        grid = place_on_grid(run, index, run_start, rate, valid=~nan, max_fill=max_fill)
-    except TimeBaseError:
-        raise CsvInputError(path, "no row has a number in every column") from None
-    del run, index
-    # One float64 block, the times in row 0 and a channel in each row after: it becomes the
-    # recording's DataFrame as it is (no copy), each column contiguous.
-    block = np.empty((1 + len(wanted), len(grid.times_s)), dtype=np.float64)
-    block[0] = grid.times_s
-    placed = np.flatnonzero(grid.source >= 0)  # the grid row of each row with data, in order
+    rows = np.flatnonzero(~nan)
+    if not len(rows):
+        raise CsvInputError(path, "no row has a number in every column")
+    # Each row with data a run of one sample; ``placed`` is then each one's grid row, in order.
+    grid, placed = place_runs(run[rows], index[rows], 1, run_start, rate, max_fill=max_fill)
+    del run, index, rows
+    # The channels in one float32 block, a channel in each row (the recording's own block, no copy).
+    block = np.empty((len(wanted), len(grid.times_s)), dtype=CHANNEL_DTYPE)
+    times = grid.times_s
     filled = grid.filled if grid.filled_samples else None
     origin_s, gaps, segments = grid.origin_s, grid.gaps, grid.segments
     filled_samples, missing_samples = grid.filled_samples, grid.missing_samples
     del grid
     # The rows with data first packed at the start of each channel's row, where the checks read them
     # (views, in the file's order); then moved to their grid rows and the holes filled.
-    good_rows = reading.second_pass(block[1:], nan)
+    good_rows = reading.second_pass(block, nan)
     del nan, seen, reading
     total = block.shape[1]
     if good_rows == total:  # every grid row has its file row already: nothing to move
         del placed
-    good = {c: block[1 + k, :good_rows] for k, c in enumerate(wanted)}
+    good = {c: block[k, :good_rows] for k, c in enumerate(wanted)}
     acc = [good[c] for c in wanted if c.startswith("acc_")]
     check_acc_unit(path, acc, acc_unit)
     check_gyr_unit(path, acc, [good[c] for c in wanted if c.startswith("gyr_")], gyr_unit)
@@ -315,12 +315,12 @@ def read_imu_csv(
         )
     if good_rows < total:
         holes = np.flatnonzero(filled) if filled is not None else np.empty(0, np.int64)
-        for row in block[1:]:
+        for row in block:
             row[placed] = row[:good_rows]  # numpy buffers the overlap: placed[j] >= j
             if len(holes):  # every hole lies inside a segment, between two rows with data
                 row[holes] = np.interp(holes, placed, row[placed])
         del placed
-    data = pd.DataFrame(block.T, columns=[TIME_COLUMN, *wanted], copy=False)
+    data = sample_frame(times, block, wanted)
     if epoch is not None:
         start = epoch + origin_s
         when = pd.Timestamp(start, unit="s", tz="UTC").strftime("%Y-%m-%d %H:%M:%S")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from hipsense.errors import InputFileError
 from hipsense.formats.csv_input import read_imu_csv
-from hipsense.formats.device_file import is_session_file, read_device_file
-from hipsense.formats.session_input import recording_from_session
+from hipsense.formats.device_file import is_session_file
+from hipsense.formats.session_input import read_session_recording
 from hipsense.recording import Recording
 
 
@@ -20,7 +20,7 @@ def load_recording(path: str | Path, **csv_options) -> Recording:
     if not path.is_file():
         raise InputFileError(path, "no such file" if not path.exists() else "not a file")
     if is_session_file(path):
-        return recording_from_session(read_device_file(path))
+        return read_session_recording(path)
     return read_imu_csv(path, **csv_options)
 
 

@@ -2,27 +2,32 @@
 
 The recording is timed by the IMU's own clock: its output rate measured from the blocks' device
 timestamps (:func:`measured_sample_rate`), falling back to the header's nominal rate for short
-sessions. The samples' numbers place them on the grid (:func:`hipsense.timebase.place_on_grid`, the
-same as for a CSV): a short run of lost samples (at most :data:`~hipsense.timebase.MAX_FILL_S`) is put
-back by interpolation and marked ``filled``; a longer one (a lost block, a long FIFO overflow) is a gap
-between segments, for which no rows are made, so forged sample numbers cannot make it allocate more
-than the samples it holds.
+sessions. The samples' numbers place them on the grid (:func:`hipsense.timebase.place_runs`, the
+same as for a CSV, a block's samples one run): a short run of lost samples (at most
+:data:`~hipsense.timebase.MAX_FILL_S`) is put back by interpolation and marked ``filled``; a longer one
+(a lost block, a long FIFO overflow) is a gap between segments, for which no rows are made, so forged
+sample numbers cannot make it allocate more than the samples it holds.
+
+Memory (docs/session-format.md): :func:`read_session_recording` decodes a file pass by pass into the
+recording's float32 channels; a 10 h session (7.5 M samples) needs its 240 MB of samples and times,
+the file's bytes twice and one pass's temporaries.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from hipsense.conventions import SENSOR_ACC, SENSOR_GYR, TIME_COLUMN
+from hipsense.conventions import SENSOR_ACC, SENSOR_GYR
 from hipsense.errors import SessionFileError
-from hipsense.recording import DataQuality, DeviceInfo, Recording
-from hipsense.timebase import Grid, TimeBaseError, place_on_grid
+from hipsense.formats.session_reader import read_device_file
+from hipsense.recording import CHANNEL_DTYPE, DataQuality, DeviceInfo, Recording, sample_frame
+from hipsense.timebase import TimeBaseError, place_runs
 
 if TYPE_CHECKING:
-    from hipsense.formats.device_file import DecodedSession, SessionHeader
+    from hipsense.formats.device_file import DecodedSession
 
 #: The IMU's own clock may run a few per cent off its nominal rate; the blocks' device timestamps (ms)
 #: give the real rate once the session is long enough to average out the FIFO read jitter.
@@ -49,21 +54,103 @@ def measured_sample_rate(session: DecodedSession) -> float | None:
     return slope if abs(slope / nominal - 1) <= MAX_CLOCK_ERROR else None
 
 
+def read_session_recording(path: str | Path) -> Recording:
+    """A session file as a sensor-frame :class:`Recording`, decoded pass by pass straight into the
+    recording's float32 channels: neither the session's int16 counts nor a float64 copy of its
+    samples is ever held whole (:func:`~hipsense.formats.session_reader.decode_session`'s ``sink``)."""
+    channels = _Channels()
+    session = read_device_file(path, sink=channels)
+    table = session.block_table
+    return _recording(
+        session, table["first_index"].astype(np.int64), table["n_samples"].astype(np.int64), channels
+    )
+
+
 def recording_from_session(session: DecodedSession) -> Recording:
     """A decoded device session as a sensor-frame :class:`Recording` on the IMU's measured clock."""
+    idx = np.asarray(session.sample_index, dtype=np.int64)
+    counts = np.asarray(session.counts)
+    channels = _Channels()
+    for a in range(0, len(counts), PASS_ROWS):
+        channels(counts[a : a + PASS_ROWS], a, len(counts))
+    # Runs of consecutive sample numbers (a block each, or several blocks without a sample lost).
+    first = np.concatenate(([0], np.flatnonzero(np.diff(idx) != 1) + 1)) if len(idx) else idx
+    return _recording(session, idx[first], np.diff(np.append(first, len(idx))), channels)
+
+
+#: Rows per pass when a step runs over every sample, so its temporaries stay a few MB.
+PASS_ROWS = 1 << 20
+
+
+class _Channels:
+    """The sink of the decoder: each pass's counts into one float32 ``(channels, rows)`` block, the
+    recording's own; counts as they are (exact in float32) until :meth:`place` scales them."""
+
+    def __init__(self) -> None:
+        self.block: np.ndarray | None = None
+        self.rows = 0
+        self.clipped = 0  # rows with a channel at full scale (+-32767; -32768 too)
+
+    def __call__(self, counts: np.ndarray, row: int, rows: int) -> None:
+        if self.block is None:
+            # room for a few filled holes, so that they are filled in place (pages never written cost
+            # no memory); more holes than that and place() moves the samples into a new block
+            self.block = np.empty((counts.shape[1], rows + rows // 64 + 64), dtype=CHANNEL_DTYPE)
+        self.block[:, row : row + len(counts)] = counts.T
+        self.rows = row + len(counts)
+        self.clipped += int(np.count_nonzero(((counts >= 32767) | (counts <= -32767)).any(axis=1)))
+
+    def place(
+        self, dest: np.ndarray, count: np.ndarray, filled: np.ndarray, scales: list[float]
+    ) -> np.ndarray:
+        """The samples moved to their grid rows (run ``i``'s ``count[i]`` samples to ``dest[i]``...),
+        scaled to SI units and the ``filled`` rows interpolated in their segment: ``(channels, rows)``."""
+        total, block = len(filled), self.block
+        assert block is not None
+        src = np.cumsum(count) - count
+        shift = dest - src  # grows by each hole's size: runs between two holes move together
+        cut = np.flatnonzero(np.diff(shift)) + 1
+        starts, ends = np.r_[0, cut], np.r_[cut, len(count)]
+        out = block if block.shape[1] >= total else np.empty((block.shape[0], total), CHANNEL_DTYPE)
+        for row, old in zip(out, block, strict=True):
+            for g in reversed(range(len(starts))):  # from the end: a run moves right, over its old place only
+                a, b, d = src[starts[g]], src[ends[g] - 1] + count[ends[g] - 1], dest[starts[g]]
+                if d != a or out is not block:
+                    row[d : d + b - a] = old[a:b]
+        del block
+        self.block = None
+        out = out[:, :total]
+        holes = np.flatnonzero(filled)
+        # the rows either side of each run of filled rows: all np.interp needs
+        edge = np.flatnonzero(np.diff(np.r_[False, filled, False].astype(np.int8)))
+        known = np.unique(np.r_[edge[0::2] - 1, edge[1::2]])
+        for row, scale in zip(out, scales, strict=True):
+            row[holes] = 0.0
+            for a in range(0, total, PASS_ROWS):  # float64 products rounded once to float32
+                row[a : a + PASS_ROWS] = row[a : a + PASS_ROWS] * np.float64(scale)
+            if len(holes):
+                row[holes] = np.interp(holes, known, row[known])
+        return out
+
+
+def _recording(
+    session: DecodedSession, first: np.ndarray, count: np.ndarray, channels: _Channels
+) -> Recording:
+    """The recording of a decoded session whose samples are runs of consecutive sample numbers
+    (``first``, ``count``) already in ``channels``, on the IMU's measured clock."""
     header = session.header
     nominal = float(header.sample_rate_hz)
     fs = measured_sample_rate(session) or nominal
-    idx = np.asarray(session.sample_index, dtype=np.int64)
-    if len(idx) == 0:
+    if len(first) == 0 or channels.block is None:
         raise SessionFileError(session.path or "<session>", "no samples to analyse")
     try:
-        # one clock stretch: a broadcast 0 per row, not 8 bytes a row
-        grid = place_on_grid(np.broadcast_to(np.int64(0), idx.shape), idx, np.zeros(1), fs)
+        grid, dest = place_runs(np.zeros(len(first), np.int64), first, count, np.zeros(1), fs)
     except TimeBaseError as e:
         raise SessionFileError(session.path or "<session>", f"samples cannot be timed: {e}") from None
-    counts = np.asarray(session.counts)
-    df = _grid_frame(grid, counts, header)
+    scales = [header.acc_scale_ms2] * 3 + ([header.gyr_scale_dps] * 3 if header.channels == 6 else [])
+    names = list(SENSOR_ACC) + (list(SENSOR_GYR) if header.channels == 6 else [])
+    decoded = channels.rows
+    df = sample_frame(grid.times_s, channels.place(dest, count, grid.filled, scales), names)
     quality = DataQuality(
         gaps=grid.gaps,
         # the device's own count, which includes samples lost before the first one kept
@@ -71,7 +158,7 @@ def recording_from_session(session: DecodedSession) -> Recording:
         filled_samples=grid.filled_samples,
         overflow_lost=int(session.report.overflow_lost),
         corrupt_blocks=len(session.report.corrupt_blocks),
-        clipped_share=_clipped_share(counts),
+        clipped_share=channels.clipped / decoded,
         nominal_rate_hz=nominal,
         sample_rate_hz=round(fs, 4),
         # The clip's clock at the start (unix s), None when it was not set; dates the session's flags.
@@ -98,39 +185,10 @@ def recording_from_session(session: DecodedSession) -> Recording:
     )
 
 
-#: Rows per pass when a check runs over every sample, so its temporaries stay a few MB.
-PASS_ROWS = 1 << 20
-
-
-def _clipped_share(counts: np.ndarray) -> float:
-    """Share of samples with any channel at full scale (+-32767; -32768 too), in bounded passes."""
-    if not len(counts):
-        return 0.0
-    hits = 0
-    for a in range(0, len(counts), PASS_ROWS):
-        c = counts[a : a + PASS_ROWS]
-        hits += int(np.count_nonzero(((c >= 32767) | (c <= -32767)).any(axis=1)))
-    return hits / len(counts)
-
-
-def _grid_frame(grid: Grid, counts: np.ndarray, header: SessionHeader) -> pd.DataFrame:
-    """``t_s`` and the channels in SI units on the grid, the same values as scaling
-    :meth:`DecodedSession.to_dataframe` and :meth:`Grid.take` give, built in one float64 block (each
-    column contiguous) that the DataFrame keeps without copying: a 10 h session's samples are 360 MB
-    as float64, and building them through intermediate frames held three copies at once."""
-    scales = [header.acc_scale_ms2] * 3 + ([header.gyr_scale_dps] * 3 if header.channels == 6 else [])
-    names = list(SENSOR_ACC) + (list(SENSOR_GYR) if header.channels == 6 else [])
-    n_rows = len(grid.times_s)
-    block = np.empty((1 + len(names), n_rows), dtype=np.float64)
-    block[0] = grid.times_s
-    # Every input row on its own grid row (no hole filled): the scaled counts are the column itself.
-    direct = n_rows == len(counts) and bool(np.all(grid.source == np.arange(n_rows)))
-    for j, scale in enumerate(scales):
-        if direct:
-            np.multiply(counts[:, j], scale, out=block[1 + j])
-        else:
-            block[1 + j] = grid.take(counts[:, j] * scale)
-    return pd.DataFrame(block.T, columns=[TIME_COLUMN, *names], copy=False)
-
-
-__all__ = ["MAX_CLOCK_ERROR", "MIN_CLOCK_SPAN_S", "measured_sample_rate", "recording_from_session"]
+__all__ = [
+    "MAX_CLOCK_ERROR",
+    "MIN_CLOCK_SPAN_S",
+    "measured_sample_rate",
+    "read_session_recording",
+    "recording_from_session",
+]

@@ -46,7 +46,10 @@ from hipsense.formats.session_spec import (
     TornTailWarning,
 )
 
-__all__ = ["decode_session", "format_losses", "is_session_file", "read_device_file"]
+__all__ = ["Sink", "decode_session", "format_losses", "is_session_file", "read_device_file"]
+
+#: ``sink(counts, row, rows)``: where :func:`decode_session` hands each pass's counts (its docstring).
+Sink = Callable[[np.ndarray, int, int], None]
 
 
 def is_session_file(path: str | Path) -> bool:
@@ -60,7 +63,7 @@ def is_session_file(path: str | Path) -> bool:
         return fh.read(len(HEADER_MAGIC)) == HEADER_MAGIC
 
 
-def read_device_file(path: str | Path) -> DecodedSession:
+def read_device_file(path: str | Path, *, sink: Sink | None = None) -> DecodedSession:
     """Read and decode a session file (see :func:`decode_session`)."""
     path = Path(path)
     try:
@@ -71,7 +74,7 @@ def read_device_file(path: str | Path) -> DecodedSession:
         raise SessionFileError(path, "no such file") from e
     except PermissionError as e:
         raise SessionFileError(path, "not allowed to read it (permissions)") from e
-    return decode_session(data, path=path)
+    return decode_session(data, path=path, sink=sink)
 
 
 @dataclass
@@ -163,17 +166,21 @@ def _timeline(b: _Blocks, is_data: np.ndarray, damaged_bytes: int) -> np.ndarray
     return np.array(keep, dtype=np.int64)
 
 
-def _decode(b: _Blocks, data_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Payloads of the data blocks, decoded all at once: the blocks that decoded and their counts."""
-    buf = np.frombuffer(b.data, dtype=np.uint8)
-    padded = np.concatenate([buf, np.zeros(64, dtype=np.uint8)])
-    ok, counts, pproblems = codec.decode_payloads(
-        padded,
-        b.offsets[data_idx] + BLOCK_HEADER,
-        b.heads["payload_len"][data_idx],
-        b.heads["n_samples"][data_idx].astype(np.int64),
-        b.header.channels,
-    )
+def _decode(b: _Blocks, data_idx: np.ndarray, sink: Sink | None) -> tuple[np.ndarray, np.ndarray]:
+    """The data blocks that decode and their counts (empty with a ``sink``, which gets them instead)."""
+    padded = np.concatenate([np.frombuffer(b.data, dtype=np.uint8), np.zeros(64, dtype=np.uint8)])
+    ns = b.heads["n_samples"][data_idx].astype(np.int64)
+    at, size = b.offsets[data_idx] + BLOCK_HEADER, b.heads["payload_len"][data_idx]
+    C, ok, pproblems, ends = b.header.channels, np.zeros(len(ns), bool), [""] * len(ns), np.cumsum(ns)
+    kept: list[np.ndarray] = []  # without a sink: the one pass's counts
+    emit, i, done = sink or (lambda part, row, rows: kept.append(part)), 0, 0
+    while i < len(ns):  # with a sink, one pass's counts at a time: a 10 h session's are 90 MB
+        stop = ends[i] - ns[i] + codec.DECODE_CHUNK_SAMPLES
+        j = len(ns) if sink is None else max(int(np.searchsorted(ends, stop, "right")), i + 1)
+        ok[i:j], part, pproblems[i:j] = codec.decode_payloads(padded, at[i:j], size[i:j], ns[i:j], C)
+        emit(part, done, int(ends[-1]))
+        i, done = j, done + len(part)
+    counts = kept[0] if kept else np.zeros((0, C), dtype=np.int16)
     for j in np.flatnonzero(~ok):
         b.problems[data_idx[j]] = "payload does not decode: " + pproblems[j]
     return data_idx[ok], counts
@@ -263,11 +270,16 @@ def _end_block(b: _Blocks, is_end, data_idx, n_decoded, overflow_lost, prev_end,
     return reason, info
 
 
-def decode_session(data: bytes, *, path: str | Path | None = None) -> DecodedSession:
+def decode_session(
+    data: bytes, *, path: str | Path | None = None, sink: Sink | None = None
+) -> DecodedSession:
     """Decode a session file's bytes.
 
     Raises :class:`~hipsense.errors.SessionFileError` when nothing can be decoded; otherwise decodes
-    every good block and reports (and warns about) the rest.
+    every good block and reports (and warns about) the rest. With ``sink``, each pass's counts (int16
+    ``(m, channels)``, sample order) go to ``sink(counts, row, rows)`` (``row``: the first's number
+    among the decoded samples; ``rows``: the most all passes can give), not kept: the session's
+    ``counts`` and ``sample_index`` are empty, its ``block_table`` says where they belong.
     """
     name = Path(path) if path is not None else Path("<bytes>")
     data = bytes(data)
@@ -281,20 +293,17 @@ def decode_session(data: bytes, *, path: str | Path | None = None) -> DecodedSes
             offset=hl,
         )
     buf = np.frombuffer(data, dtype=np.uint8)
-    rows = (
-        buf[layout.offsets[:, None] + np.arange(BLOCK_HEADER)]
-        if len(layout.offsets)
-        else np.zeros((0, BLOCK_HEADER), np.uint8)
-    )
+    rows = buf[layout.offsets[:, None] + np.arange(BLOCK_HEADER)]  # (0, BLOCK_HEADER) when none
     heads = np.ascontiguousarray(rows).view(BLOCK_DTYPE).ravel()
     b = _Blocks(name, header, data, layout.offsets, heads, [""] * len(heads), warn)
     is_data, is_end = _check_blocks(b)
     data_idx = _timeline(b, is_data, sum(e - s for s, e, _ in layout.damaged))
-    data_idx, counts = _decode(b, data_idx)
+    data_idx, counts = _decode(b, data_idx, sink)
+    ns = b.heads["n_samples"].astype(np.int64)[data_idx]
     gaps, causes, overflow_events, prev_end = _gaps(b, data_idx)
     overflow_lost = sum(n for _, n in overflow_events)
     close_reason, end_info = _end_block(
-        b, is_end, data_idx, len(counts), overflow_lost, prev_end, gaps, causes
+        b, is_end, data_idx, int(ns.sum()), overflow_lost, prev_end, gaps, causes
     )
     if len(b.good) and np.any(heads["seq"][b.good] != np.flatnonzero(b.good)) and not layout.damaged:
         b.warn.append(f"{name}: block sequence numbers do not match block positions (blocks out of order?)")
@@ -324,9 +333,10 @@ def decode_session(data: bytes, *, path: str | Path | None = None) -> DecodedSes
         header_recovered=recovered,
     )
     _emit(report, b.warn, name, torn_at)
-    ns = b.heads["n_samples"].astype(np.int64)[data_idx]
     first = b.heads["first_index"].astype(np.int64)[data_idx]
-    sample_index = np.repeat(first - (np.cumsum(ns) - ns), ns) + np.arange(int(ns.sum()), dtype=np.int64)
+    sample_index = np.arange(len(counts), dtype=np.int64)  # empty with a sink
+    if len(counts):
+        sample_index += np.repeat(first - (np.cumsum(ns) - ns), ns)
     table = np.zeros(len(data_idx), BLOCK_TABLE_DTYPE)
     table["offset"] = layout.offsets[data_idx]
     for key in ("seq", "first_index", "n_samples", "t_ms", "flags", "lost"):
