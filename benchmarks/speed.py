@@ -121,7 +121,7 @@ def stages_of_file(path: Path, repeats: int) -> None:
 
     import hipsense.analysis as route
     from hipsense import metrics
-    from hipsense.gait import alignment, events, sides
+    from hipsense.gait import alignment, events, sides, walking, windows
 
     spent: dict[str, float] = {}
 
@@ -141,8 +141,9 @@ def stages_of_file(path: Path, repeats: int) -> None:
     for owner, name, label in [
         (route, "load_recording", "decode and recording"),
         (alignment.MountingAligner, "estimate", "alignment (incl. bouts)"),
-        (route, "to_body_frame", "body frame"),
+        (windows.RotatedRows, "rows", "body frame (per window)"),
         (events.RunningContactDetector, "detect", "running contacts"),
+        (walking.WalkingContactDetector, "detect", "walking contacts"),
         (sides.SideDetector, "detect", "sides"),
         (metrics, "step_table", "step table"),
         (route, "summarize", "summary"),
