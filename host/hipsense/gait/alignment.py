@@ -8,6 +8,8 @@ vertical force rises, walking slows while the pelvis rises).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 from scipy import signal
@@ -44,16 +46,60 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def _rotation_from_mean(gyr_dps: np.ndarray, fs: float) -> np.ndarray:
-    """Small-angle rotation (rad, per axis) of the sensor from its mean orientation.
+#: Rows of the recording converted to float64 at a time (a few MB per column).
+PASS_ROWS = 1 << 20
 
-    The gyroscope integrated and high-passed at 0.3 Hz (bias and slow turns removed); for the few
-    degrees the pelvis moves, a vector in the mean orientation is ``v + theta x v`` to first order.
+
+def _f64(columns: list[np.ndarray], a: int, b: int) -> list[np.ndarray]:
+    """Rows ``[a, b)`` of each column as float64 (the recording's columns are float32)."""
+    return [c[a:b].astype(np.float64) for c in columns]
+
+
+def _vertical(acc: list[np.ndarray], up: np.ndarray) -> np.ndarray:
+    """The acceleration along ``up``, summed in the order :func:`to_body_frame` sums ``acc_is``."""
+    vertical = acc[0] * up[0]
+    vertical += acc[1] * up[1]
+    vertical += acc[2] * up[2]
+    return vertical
+
+
+def _blocks(x: np.ndarray, q: int) -> np.ndarray:
+    """Means of consecutive blocks of ``q`` samples (the tail that fills no block left out)."""
+    return x[: len(x) // q * q].reshape(-1, q).mean(axis=1)
+
+
+class _Rotation:
+    """Small-angle rotation (rad, per axis) of the sensor from its mean orientation, window by window.
+
+    The gyroscope at ~50 Hz (block means), integrated and high-passed at 0.3 Hz (bias and slow turns
+    removed); for the few degrees the pelvis moves, a vector in the mean orientation is
+    ``v + theta x v`` to first order. The median and the integral up to each window's start are
+    taken over the whole recording first, one column at a time.
     """
-    sos = signal.butter(2, 0.3, btype="high", fs=fs, output="sos")
-    return signal.sosfiltfilt(
-        sos, np.cumsum(np.radians(gyr_dps - np.median(gyr_dps, axis=0)), axis=0) / fs, axis=0
-    )
+
+    def __init__(self, gyr: list[np.ndarray], q: int, m: int, fs_q: float, starts: list[int]) -> None:
+        self.gyr, self.q, self.fs_q = gyr, q, fs_q
+        self.sos = signal.butter(2, 0.3, btype="high", fs=fs_q, output="sos")
+        self.median = np.empty(3)
+        self.before = np.zeros((len(starts), 3))  # the integral (not yet / fs) before each window
+        at = np.asarray(starts, dtype=np.int64)
+        for j, g in enumerate(gyr):
+            col = np.concatenate([_blocks(x, q) for x in _pieces(g, m * q, q)])
+            self.median[j] = np.median(col)
+            total = np.cumsum(np.radians(col - self.median[j]))
+            self.before[at > 0, j] = total[at[at > 0] - 1]
+
+    def window(self, w: int, lo: int, hi: int) -> np.ndarray:
+        g = np.column_stack([_blocks(x, self.q) for x in _f64(self.gyr, lo * self.q, hi * self.q)])
+        integral = self.before[w] + np.cumsum(np.radians(g - self.median), axis=0)
+        return signal.sosfiltfilt(self.sos, integral / self.fs_q, axis=0)
+
+
+def _pieces(column: np.ndarray, n: int, q: int) -> Iterator[np.ndarray]:
+    """Rows ``[0, n)`` of one column as float64 pieces of whole blocks of ``q``, one at a time."""
+    step = q * max(PASS_ROWS // q, 1)
+    for a in range(0, n, step):
+        yield column[a : min(a + step, n)].astype(np.float64)
 
 
 #: Shortest recording the mounting is estimated from, and the least walking or running in it: a few
@@ -139,15 +185,11 @@ class MountingAligner(Algorithm):
         missing = [c for c in SENSOR_ACC if c not in data.columns]
         if missing:
             raise AlignmentError(f"alignment needs sensor-frame columns {', '.join(missing)}")
-        # One column at a time (views of the recording's own columns): an (n, 3) copy of a 10 h
-        # session is 180 MB, twice over with the gyroscope.
-        acc = [data[c].to_numpy(dtype=float) for c in SENSOR_ACC]
+        # The recording's own columns as they are (float32), converted to float64 a pass or a window
+        # at a time: a float64 copy of a 10 h session's six columns is 360 MB.
+        acc = [data[c].to_numpy() for c in SENSOR_ACC]
         fs = float(sampling_rate_hz)
-        gyr = (
-            [data[c].to_numpy(dtype=float) for c in SENSOR_GYR]
-            if all(c in data for c in SENSOR_GYR)
-            else None
-        )
+        gyr = [data[c].to_numpy() for c in SENSOR_GYR] if all(c in data for c in SENSOR_GYR) else None
         n = len(acc[0])
         if n < MIN_ALIGN_S * fs:
             raise AlignmentError(f"alignment needs at least {MIN_ALIGN_S:g} s of data, got {n / fs:.1f} s")
@@ -156,20 +198,31 @@ class MountingAligner(Algorithm):
         # a shorter recording).
         win = int(min(5 * fs, n // 2))
         n_win = n // win
-        means = np.column_stack([x[: n_win * win].reshape(n_win, win).mean(axis=1) for x in acc])
-        mean = np.array([x.mean() for x in acc])
+        means, total, step = np.empty((n_win, 3)), np.zeros(3), win * max(PASS_ROWS // win, 1)
+        for a in range(0, n, step):
+            k = max(min(a + step, n_win * win) - a, 0) // win
+            for j, x in enumerate(_f64(acc, a, a + step)):
+                total[j] += x.sum()
+                means[a // win : a // win + k, j] = x[: k * win].reshape(k, win).mean(axis=1)
+        mean = total / n
         up = _unit(mean)
         spread = np.degrees(
             np.arccos(np.clip((means / np.linalg.norm(means, axis=1, keepdims=True)) @ up, -1, 1))
         )
         gravity_g = float(np.linalg.norm(mean) / G)
 
-        vertical = acc[0] * up[0]
-        vertical += acc[1] * up[1]
-        vertical += acc[2] * up[2]
-        from hipsense.gait.bouts import ActivityBoutDetector  # local: bouts imports nothing from here
+        vertical = np.empty(n)
+        for a in range(0, n, PASS_ROWS):
+            vertical[a : a + PASS_ROWS] = _vertical(_f64(acc, a, a + PASS_ROWS), up)
+        from hipsense.gait.bouts import (
+            ActivityBoutDetector,
+            overlapping,
+        )  # local: bouts imports nothing from here
 
-        bouts = ActivityBoutDetector().detect(pd.DataFrame({"acc_is": vertical}), sampling_rate_hz=fs).bouts_
+        vertical_frame = pd.DataFrame({"acc_is": vertical}, copy=False)  # pandas copies a dict's arrays
+        bouts = ActivityBoutDetector().detect(vertical_frame, sampling_rate_hz=fs).bouts_
+        del vertical_frame
+        del vertical
         self.bouts_ = bouts  # the vertical is the body frame's acc_is: the pipeline reuses these bouts
         # Per bout, then per sample: no array of a label per sample to compare (15 ms for an hour).
         activity, samples = bouts["activity"].to_numpy(), (bouts["end"] - bouts["start"]).to_numpy()
@@ -186,49 +239,60 @@ class MountingAligner(Algorithm):
             )
 
         # Everything from here is judged at ~50 Hz: the cues lie below 10 Hz, and averaging blocks of
-        # q samples treats horizontal and vertical alike, so their covariance is kept.
+        # q samples treats horizontal and vertical alike, so their covariance is kept. It runs window
+        # by window (bouts.overlapping: 10-min cores, 30 s of context), keeping the gait's samples only.
         q = max(int(fs // 50), 1)
         m = n // q
         fs_q = fs / q
-
-        def blocks(x: np.ndarray | list[np.ndarray]) -> np.ndarray:
-            if isinstance(x, list):
-                return np.column_stack([blocks(c) for c in x])
-            return x[: m * q].reshape(m, q).mean(axis=1)
-
-        mask = mask[: m * q : q]
+        mask = mask[: m * q : q].copy()
+        del run, walk
+        windows = overlapping(m, fs_q)
         # With a gyroscope, express every sample in the pelvis's mean orientation first: the pelvis yaws
         # and rolls with each stance, so each foot's braking would appear turned its own way and each
         # roll would tip gravity sideways, which no longer cancels when the feet differ.
-        vert_q, steady = blocks(vertical), blocks(acc)
-        if gyr is not None:
-            steady = steady + np.cross(_rotation_from_mean(blocks(gyr), fs_q), steady)
+        rotation = _Rotation(gyr, q, m, fs_q, [w[0] for w in windows]) if gyr is not None else None
         sos = signal.butter(2, [0.5, min(10.0, 0.45 * fs_q)], btype="band", fs=fs_q, output="sos")
-        both = signal.sosfiltfilt(sos, np.column_stack([steady - np.outer(vert_q, up), vert_q]), axis=0)
-        horiz, vert_f = both[:, :3], both[:, 3]
-        if gait == "run":
-            # Spring-mass: the pelvis brakes while the vertical force rises after contact.
-            cue = np.gradient(vert_f, 1 / fs_q)
-        else:
-            # Inverted pendulum: the pelvis slows while it rises over the stance leg.
-            cue = signal.sosfiltfilt(
-                signal.butter(2, 0.5, btype="high", fs=fs_q, output="sos"), np.cumsum(vert_f) / fs_q
-            )
+        high = signal.butter(2, 0.5, btype="high", fs=fs_q, output="sos")
+        horiz, cue = np.empty((int(mask.sum()), 3)), np.empty(int(mask.sum()))
+        kept, rising = 0, 0.0  # gait samples so far; the vertical's running sum (walking's cue)
+        for w, (lo, hi, a, b) in enumerate(windows):
+            raw = _f64(acc, lo * q, hi * q)
+            vert_q, steady = _blocks(_vertical(raw, up), q), np.column_stack([_blocks(x, q) for x in raw])
+            del raw
+            if rotation is not None:
+                steady = steady + np.cross(rotation.window(w, lo, hi), steady)
+            both = signal.sosfiltfilt(sos, np.column_stack([steady - np.outer(vert_q, up), vert_q]), axis=0)
+            vert_f = both[:, 3]
+            if gait == "run":
+                # Spring-mass: the pelvis brakes while the vertical force rises after contact.
+                cue_w = np.gradient(vert_f, 1 / fs_q)
+            else:
+                # Inverted pendulum: the pelvis slows while it rises over the stance leg (the running
+                # sum carried from the windows before, which the high-pass makes immaterial but for
+                # rounding).
+                start = rising - vert_f[: a - lo].sum() if lo else 0.0
+                cue_w = signal.sosfiltfilt(high, (start + np.cumsum(vert_f)) / fs_q)
+                rising = start + vert_f[: b - lo].sum()
+            core = slice(a - lo, b - lo)
+            sel = mask[a:b]
+            take = int(sel.sum())
+            horiz[kept : kept + take] = both[core, :3][sel]
+            cue[kept : kept + take] = cue_w[core][sel]
+            kept += take
         # Cross-covariance of the horizontal acceleration with the cue: mediolateral sway alternates
         # sign every step and averages out, so the vector points along the anterior-posterior axis,
         # backward (braking coincides with a positive cue).
-        cov = (horiz[mask] * cue[mask, None]).mean(axis=0)
+        cov = (horiz * cue[:, None]).mean(axis=0)
         fwd = _unit(-(cov - (cov @ up) * up))
-        along = horiz[mask] @ fwd
-        corr = float(-(along * cue[mask]).mean() / (along.std() * cue[mask].std()))
+        along = horiz @ fwd
+        corr = float(-(along * cue).mean() / (along.std() * cue.std()))
         # Consistency: the same estimate on 10-s windows should agree with the whole.
-        idx = np.flatnonzero(mask)
         size = int(10 * fs_q)
-        n_chunks = max(len(idx) // size, 1)
-        per_sample = (horiz[idx] @ fwd) * cue[idx]
+        n_chunks = max(kept // size, 1)
+        per_sample = along * cue
         chunk_cov = (
             per_sample[: n_chunks * size].reshape(n_chunks, -1).mean(axis=1)
-            if len(idx) >= size
+            if kept >= size
             else per_sample.mean(keepdims=True)
         )
         agree = float(np.mean(chunk_cov < 0))
@@ -236,7 +300,7 @@ class MountingAligner(Algorithm):
         r = np.vstack([up, right, fwd])
 
         # Share of horizontal variance along forward: low when the estimate rests on little.
-        anisotropy = float(along.var() / max(np.var(horiz[mask] @ right), 1e-12))
+        anisotropy = float(along.var() / max(np.var(horiz @ right), 1e-12))
         c_gravity = float(
             np.clip(1 - np.median(spread) / 20.0, 0, 1) * np.clip(1 - abs(gravity_g - 1) / 0.3, 0, 1)
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 from scipy import ndimage, signal
@@ -13,6 +15,26 @@ from hipsense.gait.base import Algorithm
 ACTIVITIES = ("stand", "walk", "run", "unknown")
 #: Shortest input :meth:`ActivityBoutDetector.detect` accepts, in seconds (one window).
 MIN_DURATION_S = 1.0
+#: A long input is low-passed window by window: cores of ``WINDOW_S`` plus ``OVERLAP_S`` of context on
+#: each side (the rule of :mod:`hipsense.gait.windows`), so the zero-phase filter holds one window, not a
+#: 10 h session (60 MB a float64 copy); an input that fits in one window is filtered whole, as before.
+WINDOW_S = 600.0
+OVERLAP_S = 30.0
+#: One-second windows whose features (percentiles, spectra) are computed at a time.
+FEATURE_ROWS = 2048
+
+
+def overlapping(n: int, rate_hz: float) -> list[tuple[int, int, int, int]]:
+    """``(lo, hi, core_lo, core_hi)`` windows over ``n`` rows, the cores tiling ``[0, n)``; one
+    ``(0, n, 0, n)`` when ``n`` fits in one window with its context. After ``OVERLAP_S`` (30 s) the
+    transients of the filters used here (2nd-order, 0.3 Hz and up) have decayed to below float64
+    rounding, so a core's values are the whole input's to rounding."""
+    core = max(1, int(round(WINDOW_S * rate_hz)))
+    pad = int(math.ceil(OVERLAP_S * rate_hz))
+    if n <= core + 2 * pad:
+        return [(0, n, 0, n)]
+    edges = np.linspace(0, n, int(math.ceil(n / core)) + 1).round().astype(np.int64).tolist()
+    return [(max(0, a - pad), min(n, b + pad), a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
 class ActivityBoutDetector(Algorithm):
@@ -97,8 +119,9 @@ class ActivityBoutDetector(Algorithm):
             raise HipsenseError(
                 f"activity detection needs a sampling rate of 20-10000 Hz, got {sampling_rate_hz!r}"
             )
-        acc = data["acc_is"].to_numpy(dtype=float) / G
-        n = len(acc)
+        # The column as it is (float32 in a recording), converted to float64 window by window.
+        column = data["acc_is"].to_numpy()
+        n = len(column)
         if n < MIN_DURATION_S * fs:
             # Too short to judge (a stub between two gaps): one unknown bout, so the caller skips it.
             self.window_labels_ = pd.Series(["unknown"], name="activity")
@@ -117,20 +140,28 @@ class ActivityBoutDetector(Algorithm):
         hop = int(round(fs))
         n_win = max(n // hop, 1)
         sos = signal.butter(2, min(20.0, 0.45 * fs), fs=fs, output="sos")
-        smooth = signal.sosfiltfilt(sos, acc) if n > 30 else acc
         # The features need nothing above 20 Hz: judge them at about 50 Hz (a quarter of the work at
         # 208 Hz) on whole-second windows.
         q = max(int(fs // 50), 1)
         low_fs = fs / q
         per = hop // q
-        smooth = smooth[::q]
+        smooth = np.empty(-(-n // q))  # every q-th sample of the low-passed input
+        for lo, hi, a, b in overlapping(n, fs):
+            acc = column[lo:hi].astype(np.float64) / G
+            part = signal.sosfiltfilt(sos, acc) if n > 30 else acc
+            first = -(-a // q) * q  # the first sample of the core that is kept
+            smooth[first // q : -(-b // q)] = part[first - lo : b - lo : q]
 
-        # 3-s context around each 1-s window, as a strided view (no copies).
+        # 3-s context around each 1-s window, as a strided view (no copies); its features a few
+        # thousand windows at a time (the spectra of a 10 h session at once: 150 MB).
         padded = np.pad(smooth, (per, per + max(n_win * per - len(smooth), 0) + per), mode="reflect")
-        ctx = np.lib.stride_tricks.sliding_window_view(padded, 3 * per)[::per][:n_win]
-        std = ctx.std(axis=1)
-        low, high = np.percentile(ctx, [10, 99], axis=1)
-        f_step, walk_share = self._step_frequency(ctx, low_fs, self.min_walk_step_hz)
+        contexts = np.lib.stride_tricks.sliding_window_view(padded, 3 * per)[::per][:n_win]
+        std, low, high, f_step, walk_share = np.empty((5, n_win))
+        for s in range(0, n_win, FEATURE_ROWS):
+            ctx, e = contexts[s : s + FEATURE_ROWS], min(s + FEATURE_ROWS, n_win)
+            std[s:e] = ctx.std(axis=1)
+            low[s:e], high[s:e] = np.percentile(ctx, [10, 99], axis=1)
+            f_step[s:e], walk_share[s:e] = self._step_frequency(ctx, low_fs, self.min_walk_step_hz)
 
         labels = np.full(n_win, 3)  # unknown
         labels[std < self.stand_std_g] = 0
