@@ -43,7 +43,7 @@ def is_channel(name: str) -> bool:
 def sample_frame(times_s: np.ndarray, channels: np.ndarray, names: list[str]) -> pd.DataFrame:
     """``t_s`` (float64) and the channels from one ``(len(names), n)`` float32 block, as a DataFrame
     that keeps both arrays as they are: two pandas blocks, no copy, each column contiguous."""
-    times = pd.DataFrame({TIME_COLUMN: pd.Series(np.asarray(times_s, dtype=np.float64), copy=False)})
+    times = pd.DataFrame({TIME_COLUMN: np.asarray(times_s, dtype=np.float64)}, copy=False)
     values = pd.DataFrame(np.asarray(channels, dtype=CHANNEL_DTYPE).T, columns=names, copy=False)
     return pd.concat([times, values], axis=1)
 

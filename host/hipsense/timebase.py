@@ -41,6 +41,8 @@ MAX_FILL_S = 0.1
 
 #: Iterations of the rate fit; it converges in one or two on real clocks.
 MAX_FIT_ROUNDS = 6
+#: Grid rows timed at a time (a few MB of temporaries).
+PASS_ROWS = 1 << 20
 
 
 class TimeBaseError(ValueError):
@@ -322,12 +324,14 @@ def place_runs(
     if len(hole):
         after = dest[hole] + (m if m.ndim == 0 else m[hole])
         filled[np.repeat(after - (np.cumsum(size) - size), size) + np.arange(int(size.sum()))] = True
-    # seg_t0 + k / rate, the same expression Recording.time_at uses, so both agree to the last bit
-    k = np.arange(total, dtype=np.int64)
-    k -= np.repeat(seg_start, length)
-    times = k / rate_hz
-    del k
-    times += np.repeat(seg_t0, length)
+    # seg_t0 + k / rate, the same expression Recording.time_at uses, so both agree to the last bit;
+    # a pass of rows at a time, so the only array per row is the times themselves
+    times = np.empty(total)
+    for a in range(0, total, PASS_ROWS):
+        rows = np.arange(a, min(a + PASS_ROWS, total), dtype=np.int64)
+        seg = np.searchsorted(seg_start, rows, side="right") - 1
+        np.divide(rows - seg_start[seg], rate_hz, out=times[a : a + len(rows)])
+        times[a : a + len(rows)] += seg_t0[seg]
     t_last = times[seg_end[:-1] - 1]
     duration = np.maximum(times[seg_start[1:]] - t_last - period, 0.0)
     # a run of empty rows inside a stretch: the clock counts its samples exactly; across stretches
