@@ -36,6 +36,10 @@ class CountingRows(FrameRows):
         self.asked.append((lo, hi))
         return super().rows(lo, hi)
 
+    def column(self, name: str, lo: int, hi: int) -> np.ndarray:
+        self.asked.append((lo, hi))
+        return super().column(name, lo, hi)
+
 
 @pytest.fixture(scope="module")
 def session():

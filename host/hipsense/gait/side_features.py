@@ -19,7 +19,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from hipsense.errors import HipsenseError
 from hipsense.gait.filters import lowpass, moving_mean, segment_ids, segment_reduce
@@ -88,21 +87,19 @@ def step_features(
             raise HipsenseError(
                 f"a step reaches out of its window [{w.lo}, {w.hi}): the overlap is too short"
             )
-        frame = rows.rows(w.lo, w.hi)
         if low is not None:
-            low[s:e] = flight_low(frame["acc_is"].to_numpy(dtype=float), lic, length[s:e], fs, n > 15)
+            low[s:e] = flight_low(_column(rows, "acc_is", w), lic, length[s:e], fs, n > 15)
         if proj is not None and sums is not None and s < e:
-            obliquity = obliquity_of(frame["gyr_pa"].to_numpy(dtype=float), fs, stride_s, lowpass_hz, n > 15)
+            obliquity = obliquity_of(_column(rows, "gyr_pa", w), fs, stride_s, lowpass_hz, n > 15)
             proj[s:e] = projection(obliquity, lic, length[s:e], running_phase)
             want = phase_steps[s:e]
             if want.any():
                 sums[s:e][want] = phase_sums(obliquity, lic[want], length[s:e][want])
             del obliquity
         for name, (lo, hi) in walk_windows.items():
-            x = _walking_signal(frame, name, fs, stride_s, lowpass_hz, n > 15)
+            x = _walking_signal(_column(rows, name, w), fs, stride_s, lowpass_hz, n > 15)
             means[name][s:e] = window_mean(x, lic, period[s:e] * fs, lo, hi)
             scales[name].add(np.abs(x[w.core_lo - w.lo : w.core_hi - w.lo]))
-        del frame
 
     walk = None
     if walk_windows:
@@ -111,18 +108,22 @@ def step_features(
 
             def again(i: int, name: str = name) -> np.ndarray:
                 w = windows[i]
-                x = _walking_signal(rows.rows(w.lo, w.hi), name, fs, stride_s, lowpass_hz, n > 15)
+                x = _walking_signal(_column(rows, name, w), fs, stride_s, lowpass_hz, n > 15)
                 return np.abs(x[w.core_lo - w.lo : w.core_hi - w.lo])
 
             walk += means[name] / spread_of(scales[name].median(again))
     return StepFeatures(low, proj, sums, walk)
 
 
+def _column(rows: Rows, name: str, w: Window) -> np.ndarray:
+    """One channel of the window's rows as floats: only the channels a feature needs are read."""
+    return np.asarray(rows.column(name, w.lo, w.hi), dtype=float)
+
+
 def _walking_signal(
-    frame: pd.DataFrame, name: str, fs: float, stride_s: float, lowpass_hz: float, filtered: bool
+    x: np.ndarray, fs: float, stride_s: float, lowpass_hz: float, filtered: bool
 ) -> np.ndarray:
     """A walking channel low-passed (order 2) and freed of its moving mean over a stride."""
-    x = frame[name].to_numpy(dtype=float)
     x = lowpass(x, lowpass_hz, fs, 2) if filtered else x
     return x - moving_mean(x, stride_s, fs)
 
