@@ -82,7 +82,9 @@ class SideDetector(Algorithm):
 
     Data requirements: body-frame data after alignment: ``gyr_pa`` and ``gyr_is`` in deg/s (the gyroscope
     path), ``acc_ml`` in m/s^2 (walking), ``acc_is`` in m/s^2 (running or walking, else every step is
-    taken as running); initial contacts as sample indices in time order.
+    taken as running); initial contacts as sample indices in time order. A long segment may come as
+    :class:`~hipsense.gait.windows.Rows` with windows: the per-sample work then runs one window at a time
+    (``side_features.py``), with the same results as over one window to rounding.
 
     Validation (docs/validation.md, docs/validation-walking.md): the motion-capture running trial
     (``running-pelvis-mocap``, 76 steps): 100 % from the reference and from the detected contacts
