@@ -73,8 +73,15 @@ def step_features(
     sums = np.zeros((k, 9)) if gyro else None
     means = {name: np.zeros(k) for name in walk_windows}
     scales = {name: MedianAbs() for name in walk_windows}
-    reach_lo = np.minimum(0.0, min((lo for lo, _ in walk_windows.values()), default=0.0) * period * fs)
-    reach_hi = np.maximum(length, max((hi for _, hi in walk_windows.values()), default=0.0) * period * fs)
+    # How far a step's features look from its contact (samples): its own windows, plus a stride for
+    # the moving means and a second for the low-pass filters to settle. A window must hold that much.
+    context = (stride_s + 1.0) * fs
+    reach_lo = (
+        np.minimum(0.0, min((lo for lo, _ in walk_windows.values()), default=0.0) * period * fs) - context
+    )
+    reach_hi = (
+        np.maximum(length, max((hi for _, hi in walk_windows.values()), default=0.0) * period * fs) + context
+    )
     for w in windows:
         s, e = np.searchsorted(ic, [w.core_lo, w.core_hi])
         if s == e and not walk_windows:
