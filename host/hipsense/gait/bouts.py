@@ -37,6 +37,19 @@ def overlapping(n: int, rate_hz: float) -> list[tuple[int, int, int, int]]:
     return [(max(0, a - pad), min(n, b + pad), a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
+def lowpass_every(
+    column: np.ndarray, sos: np.ndarray, q: int, rate_hz: float, *, unit: float = 1.0
+) -> np.ndarray:
+    """Every ``q``-th sample of ``sosfiltfilt(sos, column / unit)`` (float64), filtered window by
+    window (:func:`overlapping`): to rounding the same numbers, with one window's float64 copy."""
+    out = np.empty(-(-len(column) // q))
+    for lo, hi, a, b in overlapping(len(column), rate_hz):
+        part = signal.sosfiltfilt(sos, column[lo:hi].astype(np.float64) / unit)
+        first = -(-a // q) * q  # the core's first sample that is kept
+        out[first // q : -(-b // q)] = part[first - lo : b - lo : q]
+    return out
+
+
 class ActivityBoutDetector(Algorithm):
     """Label the session in 1-second windows and merge them into bouts of one activity.
 
@@ -145,12 +158,7 @@ class ActivityBoutDetector(Algorithm):
         q = max(int(fs // 50), 1)
         low_fs = fs / q
         per = hop // q
-        smooth = np.empty(-(-n // q))  # every q-th sample of the low-passed input
-        for lo, hi, a, b in overlapping(n, fs):
-            acc = column[lo:hi].astype(np.float64) / G
-            part = signal.sosfiltfilt(sos, acc) if n > 30 else acc
-            first = -(-a // q) * q  # the first sample of the core that is kept
-            smooth[first // q : -(-b // q)] = part[first - lo : b - lo : q]
+        smooth = lowpass_every(column, sos, q, fs, unit=G) if n > 30 else column[::q].astype(np.float64) / G
 
         # 3-s context around each 1-s window, as a strided view (no copies); its features a few
         # thousand windows at a time (the spectra of a 10 h session at once: 150 MB).
