@@ -57,6 +57,7 @@ from hipsense.datasets import WALKING_L5 as DATASET
 from hipsense.datasets import WALKING_L5_RATE_HZ as RATE_HZ
 from hipsense.datasets import WalkingTrial, load_walking_trials
 from hipsense.datasets import walking_dir as data_dir
+from hipsense.gait import walking_evidence
 from hipsense.gait.filters import lowpass
 from hipsense.gait.scoring import match_nearest
 from hipsense.gait.sides import SideDetector
@@ -106,6 +107,30 @@ class McCamleyIonescuBaseline:
         ic = ic[(ic >= 0) & (ic < len(data))]
         self.ic_list_ = pd.DataFrame({"ic": ic, "ic_s": ic / sampling_rate_hz})
         return self
+
+
+def tuning_half(names: list[str]) -> set[str]:
+    """The trials the step-evidence weights are fitted on: the first half by name, sorted as text
+    (1-1 ... 18-3: subjects 1 and 10 to 17 and three trials of 18); the rest is the held-out half."""
+    return set(sorted(names)[: len(names) // 2])
+
+
+def fit_evidence(trials: list[WalkingTrial]) -> str:
+    """Fit :mod:`hipsense.gait.walking_evidence` on the tuning half; its weights as Python source."""
+    half = tuning_half([t.name for t in trials])
+    rows = []
+    for t in trials:
+        if t.name in half:
+            times = t.body["t_s"].to_numpy(dtype=float)
+            lo, hi = times[t.bounds[0]], times[min(t.bounds[1], len(times) - 1)]
+            rows.append((t.body, RATE_HZ, times[t.ic], lo, hi))
+    w1, w2 = walking_evidence.fit(rows)
+
+    def literal(name: str, w: np.ndarray) -> str:
+        rows = "\n".join(" ".join(f"{v:+.5f}" for v in w[i : i + 10]) for i in range(0, len(w), 10))
+        return f'{name}: tuple[float, ...] = tuple(\n    float(v)\n    for v in """\n{rows}\n""".split()\n)'
+
+    return literal("STAGE1_WEIGHTS", w1) + "\n" + literal("STAGE2_WEIGHTS", w2)
 
 
 def segment_of(trial: WalkingTrial, samples: np.ndarray) -> np.ndarray:
@@ -197,6 +222,16 @@ def reference_toe_off(trial: WalkingTrial) -> np.ndarray:
     return to
 
 
+def reference_alternates(trial: WalkingTrial) -> np.ndarray:
+    """Whether each reference IC is followed by one of the other foot and then one of its own: where
+    not, the reference lost a footstep, and its "next toe-off of the same foot" is a stride off."""
+    side = trial.side
+    ok = np.zeros(len(side), dtype=bool)
+    if len(side) >= 3:
+        ok[:-2] = (side[1:-1] != side[:-2]) & (side[2:] == side[:-2])
+    return ok
+
+
 def _agreement(err_ms: np.ndarray) -> dict[str, float]:
     """Bias, SD and 95 % limits of agreement (Bland-Altman) of differences in ms."""
     if len(err_ms) < 2:
@@ -269,6 +304,7 @@ def evaluate(
                     pd.DataFrame(
                         {
                             "segment": ref_seg[m["i_ref"]][both],
+                            "alternating": reference_alternates(t)[m["i_ref"]][both],
                             "reference_ms": (ref_to - t.ic[m["i_ref"]])[both] / RATE_HZ * 1000.0,
                             "detected_ms": (det_to - det[m["i_det"]])[both] / RATE_HZ * 1000.0,
                             "to_error_ms": (det_to - ref_to)[both] / RATE_HZ * 1000.0,
@@ -315,6 +351,7 @@ def evaluate(
                 ("all", stance),
                 ("straight", stance[stance["segment"] == "straight"]),
                 ("uturn", stance[stance["segment"] == "uturn"]),
+                ("all, reference alternating", stance[stance["alternating"]]),
             )
         },
         "stance_with_reference": int(sum(with_ref)),
@@ -453,7 +490,8 @@ def report(res: dict[str, Any], check: dict[str, float], markdown: bool) -> str:
         f"\n## Stance time (IC to TO of the same foot, detected - reference, ms; matched steps at {tol})\n"
         + _table(rows, markdown)
         + f"\n{st['all']['n']} of {res['stance_with_reference']} matched steps whose reference has the "
-        "foot's next toe-off got a detected toe-off (none for the last step of a walking stretch, nor in a turn)"
+        "foot's next toe-off got a detected toe-off (none for the last step of a walking stretch, nor in a turn); "
+        "'reference alternating': without the steps whose reference lost the other foot's next footstep"
     )
     rows = []
     for label, s in (
@@ -484,11 +522,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--baseline", action="store_true", help="also score the McCamley/Ionescu vertical-acceleration method"
     )
+    parser.add_argument(
+        "--fit", action="store_true", help="fit the step-evidence weights on the tuning half and print them"
+    )
     args = parser.parse_args(argv)
     if data_dir() is None:
         print(f"../shared/data/{DATASET} is absent: nothing to benchmark (set HIPSENSE_SHARED_DATA)")
         return 0
     trials = load_walking_trials()
+    if args.fit:
+        print(fit_evidence(trials))
+        return 0
     res = evaluate(trials)
     print(report(res, footstep_check(trials), args.markdown))
     if args.trials:

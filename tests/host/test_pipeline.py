@@ -104,7 +104,10 @@ def test_walking_between_the_runs_is_analysed_as_walking(interrupted_run):
     assert f1 >= 0.9, (len(i_true), len(t_true), len(t_est))
     sides_true = truth["side"].to_numpy()[i_true]
     assert (walk["side"].to_numpy()[i_est] == sides_true).mean() >= 0.95
-    assert walk["contact_time_s"].isna().all() and walk["impact_g"].isna().all()
+    assert walk["impact_g"].isna().all()
+    # Walking stance time, where the walking detector gives one (docs/validation-walking.md).
+    stance_err = walk["contact_time_s"].to_numpy()[i_est] - truth["contact_time_s"].to_numpy()[i_true]
+    assert np.isfinite(stance_err).sum() >= 0.5 * len(i_est) and np.nanmedian(np.abs(stance_err)) < 0.05
     assert walk["step_time_s"].dropna().between(0.4, 0.8).all()
     assert analysis.summary.walking["steps"] == len(walk)
     assert analysis.summary.walking_time_s == pytest.approx(analysis.walking_time_s)

@@ -192,26 +192,37 @@ def test_bad_parameter_is_refused():
 
 # -- simulated walking ------------------------------------------------------------------------------
 @pytest.mark.parametrize("seed", [0, 1])
-def test_simulated_walking_steps_and_sides(seed):
+@pytest.mark.parametrize("evidence", [True, False])
+def test_simulated_walking_steps_and_sides(seed, evidence):
     """Every simulated walking step is found once, and its side is right.
 
     The simulator's walking forward acceleration is a sinusoid per step (docs/simulator.md), whose
     peak comes a quarter step before contact; the real signal peaks at contact and falls steeply. The
-    detector follows the real signal, so on simulated walking its ICs come about 100 ms early, which
-    this test measures rather than hides.
+    braking method (``evidence=False``, as without a gyroscope) follows the real signal, so on
+    simulated walking its ICs come about 100 ms early, which this test measures rather than hides. The
+    step-evidence score, fitted on real walking, weighs the vertical acceleration and the rotation
+    rates too and lands within a few tens of ms.
     """
     run = simulate_run(scenarios.walk_run_walk(walk_s=30, run_s=30, stand_s=5, seed=seed))
     fs = run.sample_rate_hz
-    ic = WalkingContactDetector().detect(run.body, sampling_rate_hz=fs).ic_list_["ic"].to_numpy()
+    det = WalkingContactDetector(evidence=evidence).detect(run.body, sampling_rate_hz=fs)
+    ic = det.ic_list_["ic"].to_numpy()
     sides = SideDetector(gait="walking").detect(run.body, ic, sampling_rate_hz=fs).sides_
     for _, truth in run.truth[run.truth["activity"] == "walk"].groupby("bout"):
         ref = truth["ic_row"].to_numpy()
         margin = int(0.3 * fs)
         inside = np.flatnonzero((ic >= ref[0] - margin) & (ic <= ref[-1] + margin))
         i_ref, i_det = match_nearest(ref / fs, ic[inside] / fs, 0.2)
-        assert len(i_ref) == len(ref) == len(inside)
+        # The score may miss a step in the first second after running (one in these runs: the
+        # simulator's change from running to walking has no real counterpart); none later.
+        settled = ref >= ref[0] + (fs if evidence else 0)
+        assert settled[i_ref].sum() == settled.sum()
+        assert len(inside) - len(ref) <= 0 and len(ref) - len(i_ref) <= (1 if evidence else 0)
         err = (ic[inside][i_det] - ref[i_ref]) / fs
-        assert -0.13 < np.median(err) < -0.07 and np.std(err) < 0.02
+        if evidence:
+            assert abs(np.median(err)) < 0.04 and np.std(err) < 0.03
+        else:
+            assert -0.13 < np.median(err) < -0.07 and np.std(err) < 0.02
         assert (sides[inside][i_det] == truth["side"].to_numpy()[i_ref]).mean() > 0.99
     # No steps while standing.
     stand = run.bouts[run.bouts["activity"] == "stand"]
@@ -261,29 +272,47 @@ def test_real_footsteps_are_swings_ending_at_heel_strike(walking_results):
 
 @pytest.mark.shared_data
 def test_real_walking_steps_regression(walking_results):
-    """110 trials at L5, IC within 100 ms. Achieved: F1 0.951 overall, 0.972 in straight walking,
-    0.974 at 250 ms."""
+    """110 trials at L5, IC within 100 ms. Achieved: F1 0.971 overall, 0.983 in straight walking,
+    0.826 in the U-turn, 0.980 at 250 ms; IC error -2.3 +/- 21.6 ms (the braking method alone:
+    0.951, 0.972, 0.681, 0.974; -4.1 +/- 22.9 ms)."""
     _, _, res = walking_results
     assert res["n_trials"] == 110 and res["n_reference"] == 3746
-    assert res["steps"]["all@100ms"]["F1"] >= 0.948
-    assert res["steps"]["straight@100ms"]["F1"] >= 0.969
-    assert res["steps"]["all@250ms"]["F1"] >= 0.971
+    assert res["steps"]["all@100ms"]["F1"] >= 0.968
+    assert res["steps"]["straight@100ms"]["F1"] >= 0.980
+    assert res["steps"]["uturn@100ms"]["F1"] >= 0.80
+    assert res["steps"]["all@250ms"]["F1"] >= 0.977
     e = res["ic_error_ms"]
-    assert abs(e["mean"]) <= 6 and e["sd"] <= 25  # achieved -4.1 and 22.9 ms
+    assert abs(e["mean"]) <= 5 and e["sd"] <= 23
+
+
+@pytest.mark.shared_data
+def test_real_walking_steps_on_the_held_out_half(walking_results):
+    """The step-evidence weights were fitted on the first half of the trials by name; the other half
+    was never seen in the fit. Achieved there: F1 0.969 at 100 ms (the braking method: 0.951)."""
+    bench, trials, _ = walking_results
+    tuning = bench.tuning_half([t.name for t in trials])
+    held_out = [t for t in trials if t.name not in tuning]
+    assert len(held_out) == 55 and not {t.name for t in held_out} & tuning
+    res = bench.evaluate(held_out)
+    assert res["steps"]["all@100ms"]["F1"] >= 0.965
+    assert res["steps"]["straight@100ms"]["F1"] >= 0.978
 
 
 @pytest.mark.shared_data
 def test_real_walking_stance_time_regression(walking_results):
-    """Stance time (IC to the same foot's TO) against the foot sensors. Achieved on 3,107 matched
-    steps: bias +13.2 ms, SD 37.9 ms, limits of agreement -61 to +87 ms, 89.4 % within 50 ms; 3,107
-    of the 3,373 matched steps with a reference toe-off have one (none in turns or at stops)."""
+    """Stance time (IC to the same foot's TO) against the foot sensors. Achieved on 3,115 matched
+    steps: bias +12.2 ms, SD 37.1 ms, limits of agreement -60 to +85 ms, 90.0 % within 50 ms; TO
+    +9.6 +/- 31.6 ms, 95.2 % within 50 ms; 3,115 of the 3,448 matched steps with a reference toe-off
+    have one (none in turns, at stops, or next to a contact without braking). Before the step-evidence
+    score: 3,107 steps, +13.2 +/- 37.9 ms, TO 95.2 % within 50 ms."""
     _, _, res = walking_results
     st = res["stance"]["all"]
     assert st["n"] >= 0.9 * res["stance_with_reference"]
-    assert abs(st["mean"]) <= 17 and st["sd"] <= 42
-    assert st["loa_low"] >= -70 and st["loa_high"] <= 95
-    assert st["within_50ms"] >= 0.88
-    assert abs(st["to"]["mean"]) <= 13 and st["to"]["sd"] <= 36  # achieved +9.3 and 32.5 ms
+    assert abs(st["mean"]) <= 15 and st["sd"] <= 39
+    assert st["loa_low"] >= -65 and st["loa_high"] <= 90
+    assert st["within_50ms"] >= 0.89
+    assert abs(st["to"]["mean"]) <= 12 and st["to"]["sd"] <= 34
+    assert st["to"]["within_50ms"] >= 0.945
 
 
 @pytest.mark.shared_data

@@ -15,19 +15,18 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage, signal
 
 from hipsense.conventions import G
 from hipsense.gait.base import Algorithm
 from hipsense.gait.events import check_detector_input
 from hipsense.gait.filters import lowpass, segment_argext
+from hipsense.gait.walking_braking import braking_envelope, braking_steps, local_period
+from hipsense.gait.walking_evidence import has_channels, score_peaks, step_score
 
 #: Shortest input :meth:`WalkingContactDetector.detect` accepts, in seconds.
 MIN_DURATION_S = 1.0
 #: Lowest sampling rate accepted, Hz.
 MIN_SAMPLING_RATE_HZ = 40.0
-#: Used as the step period when too few steps are found to measure it, s (about 110 steps/min).
-DEFAULT_STEP_PERIOD_S = 0.55
 #: Steps further apart than this many local periods are not consecutive (a missed step or a pause):
 #: the earlier one gets no toe-off.
 TO_MAX_STEP_PERIODS = 1.6
@@ -195,6 +194,11 @@ class WalkingContactDetector(Algorithm):
         closing_step: bool = True,
         max_double_support: float = 0.4,
         max_turn_deg: float = 30.0,
+        evidence: bool = True,
+        min_score: float = 1.5,
+        relative_score: float = 0.6,
+        score_window_s: float = 2.0,
+        snap_s: float = 0.03,
     ) -> None:
         self.step_lowpass_hz = step_lowpass_hz
         self.event_lowpass_hz = event_lowpass_hz
@@ -209,6 +213,11 @@ class WalkingContactDetector(Algorithm):
         self.closing_step = closing_step
         self.max_double_support = max_double_support
         self.max_turn_deg = max_turn_deg
+        self.evidence = evidence
+        self.min_score = min_score
+        self.relative_score = relative_score
+        self.score_window_s = score_window_s
+        self.snap_s = snap_s
 
     # -- public -------------------------------------------------------------------------------------
     def detect(self, data: pd.DataFrame, *, sampling_rate_hz: float) -> WalkingContactDetector:
@@ -220,73 +229,60 @@ class WalkingContactDetector(Algorithm):
         braking = -np.gradient(lowpass(ap, self.step_lowpass_hz, fs, 2)) * fs  # g/s
         envelope = self._envelope(braking, fs)
 
-        # 1-2. Candidate peaks and strong steps.
-        floor = min(self.min_braking_g_per_s, 0.1)
-        peaks, props = signal.find_peaks(
-            braking, height=floor, distance=max(1, int(round(self.min_step_s * fs)))
-        )
-        height = props["peak_heights"]
-        rel = height / np.maximum(envelope[peaks], 1e-12)
-        strong = (rel >= self.strong_fraction) & (height >= self.min_braking_g_per_s)
-        steps = peaks[strong]
-
-        # 3. Rhythm: merge steps closer than a fraction of the local period.
-        n_merged = 0
-        for _ in range(3):  # a few passes over the step array, not over samples
-            period = self._period(steps, fs)
-            if len(steps) < 2:
-                break
-            gap = np.diff(steps) / fs
-            close = gap < self.min_step_fraction * 0.5 * (period[:-1] + period[1:])
-            if not close.any():
-                break
-            i = np.flatnonzero(close)
-            h = braking[steps]
-            drop = np.zeros(len(steps), dtype=bool)
-            drop[np.where(h[i] < h[i + 1], i, i + 1)] = True
-            n_merged += int(drop.sum())
-            steps = steps[~drop]
-        period = self._period(steps, fs)
-
-        # 4. Closing step after the last step of each walking stretch.
-        closing = np.zeros(0, dtype=np.int64)
-        if self.closing_step and len(steps):
-            nxt = np.r_[np.diff(steps) / fs, np.inf]
-            last = np.flatnonzero(nxt > self.stop_after_periods * period)
-            weak_ok = (rel >= self.weak_fraction) & ~strong
-            if len(last) and weak_ok.any():
-                lo = steps[last] + 0.6 * period[last] * fs
-                hi = steps[last] + 1.4 * period[last] * fs
-                a = np.searchsorted(peaks, lo, side="left")
-                b = np.searchsorted(peaks, hi, side="right")
-                score = np.where(weak_ok, height, -np.inf)
-                best = segment_argext(score, a, np.maximum(b, a), largest=True)
-                found = (best >= 0) & (b > a)
-                found[found] = np.isfinite(score[best[found]])
-                closing = peaks[best[found]]
-
-        anchors = np.r_[steps, closing].astype(np.int64)
-        is_closing = np.r_[np.zeros(len(steps), dtype=bool), np.ones(len(closing), dtype=bool)]
-        order = np.argsort(anchors, kind="stable")
-        anchors, is_closing = anchors[order], is_closing[order]
-
-        # 5. IC: the forward peak before the steepest braking.
-        fwd = lowpass(ap, self.event_lowpass_hz, fs, 2)
-        back = max(1, int(round(self.peak_search_s * fs)))
-        ic = segment_argext(fwd, np.maximum(anchors - back, 0), anchors + 1, largest=True)
-        ic, first = np.unique(ic, return_index=True)
-        anchors, is_closing = anchors[first], is_closing[first]
+        if self.evidence and has_channels(data):
+            ic, anchors, is_closing, n_candidates, n_merged = self._evidence_steps(
+                data, ap, braking, envelope, fs
+            )
+        else:
+            ic, anchors, is_closing, n_candidates, n_merged = braking_steps(self, ap, braking, envelope, fs)
 
         # 6. TO: the end of the braking after the next step's IC.
         to = self._toe_off(braking, ic, fs)
+        # The toe-off rule holds for steps of normal walking: a weak braking at this contact or the
+        # next (a pivot, a shuffle, a start) gives no toe-off.
+        weak = braking[anchors] < self.strong_fraction * envelope[anchors]
+        to[weak | np.r_[weak[1:], True][: len(weak)]] = np.nan
         if "gyr_is" in data and len(ic):
             yaw = np.cumsum(np.nan_to_num(data["gyr_is"].to_numpy(dtype=float))) / fs
             has = np.isfinite(to)
             turn = np.zeros(len(ic))
             turn[has] = np.abs(yaw[to[has].astype(np.int64)] - yaw[ic[has]])
             to[turn > self.max_turn_deg] = np.nan
-        self._store(fs, n, braking, envelope, ic, to, anchors, is_closing, len(peaks), n_merged)
+        self._store(fs, n, braking, envelope, ic, to, anchors, is_closing, n_candidates, n_merged)
         return self
+
+    def _evidence_steps(
+        self, data: pd.DataFrame, ap: np.ndarray, braking: np.ndarray, envelope: np.ndarray, fs: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+        """Steps from the step-evidence score (:mod:`hipsense.gait.walking_evidence`); each step's
+        braking anchor is the steepest fall of the forward acceleration in the 0.15 s after it."""
+        score = step_score(data, fs)
+        ic = score_peaks(
+            score,
+            fs,
+            min_score=self.min_score,
+            relative_score=self.relative_score,
+            window_s=self.score_window_s,
+            min_step_s=self.min_step_s,
+        ).astype(np.int64)
+        n = len(braking)
+        ahead = max(1, int(round(0.15 * fs)))
+        anchors = segment_argext(braking, ic, np.minimum(ic + ahead, n), largest=True).astype(np.int64)
+        # Where the braking is clear, its forward peak times the contact best (Zijlstra & Hof 2003).
+        strong = braking[anchors] >= self.strong_fraction * envelope[anchors]
+        fwd = lowpass(ap, self.event_lowpass_hz, fs, 2)
+        back = max(1, int(round(self.peak_search_s * fs)))
+        peak = segment_argext(fwd, np.maximum(anchors - back, 0), anchors + 1, largest=True)
+        snap = strong & (np.abs(peak - ic) <= self.snap_s * fs)
+        ic = np.where(snap, peak, ic)
+        ic, first = np.unique(ic, return_index=True)
+        anchors = anchors[first]
+        # A closing step: the last of a walking stretch, with a weak braking.
+        period = self._period(ic, fs)
+        nxt = np.r_[np.diff(ic) / fs, np.inf]
+        weak = braking[anchors] < self.strong_fraction * envelope[anchors]
+        is_closing = (nxt > self.stop_after_periods * period) & weak
+        return ic, anchors, is_closing, len(ic), 0
 
     def _toe_off(self, braking: np.ndarray, ic: np.ndarray, fs: float) -> np.ndarray:
         """TO of each step (sample, NaN where none): the end of the braking (a minimum of the
@@ -309,32 +305,10 @@ class WalkingContactDetector(Algorithm):
 
     # -- steps of the method --------------------------------------------------------------------------
     def _envelope(self, braking: np.ndarray, fs: float) -> np.ndarray:
-        """Local braking envelope: moving maximum, then a moving median, on a coarse grid (fast)."""
-        n = len(braking)
-        block = max(1, int(round(0.1 * fs)))
-        n_blocks = -(-n // block)
-        padded = np.full(n_blocks * block, -np.inf)
-        padded[:n] = braking
-        coarse = padded.reshape(n_blocks, block).max(axis=1)
-        win = max(1, int(round(self.envelope_window_s / 0.1)))
-        coarse = ndimage.maximum_filter1d(coarse, size=win, mode="nearest")
-        coarse = ndimage.median_filter(coarse, size=2 * win + 1, mode="nearest")
-        return np.repeat(coarse, block)[:n]
+        return braking_envelope(braking, fs, self.envelope_window_s)
 
     def _period(self, steps: np.ndarray, fs: float) -> np.ndarray:
-        """Local step period (s) at each step: running median of the plausible intervals around it."""
-        k = len(steps)
-        if k < 2:
-            return np.full(k, DEFAULT_STEP_PERIOD_S)
-        gap = np.diff(steps) / fs
-        ok = (gap >= 0.25) & (gap <= 2.0)
-        if not ok.any():
-            return np.full(k, DEFAULT_STEP_PERIOD_S)
-        series = pd.Series(np.where(ok, gap, np.nan))
-        med = series.rolling(7, center=True, min_periods=1).median()
-        med = med.fillna(float(np.median(gap[ok]))).to_numpy()
-        # Period at a step: mean of the local periods of the intervals before and after it.
-        return 0.5 * (np.r_[med[0], med] + np.r_[med, med[-1]])
+        return local_period(steps, fs)
 
     # -- bookkeeping ----------------------------------------------------------------------------------
     def _check(self, data: pd.DataFrame, sampling_rate_hz: float) -> float:

@@ -1,0 +1,238 @@
+"""Step evidence for walking: a two-stage linear score, per sample, that a foot touches down there.
+
+Used by :class:`~hipsense.gait.walking.WalkingContactDetector` when the six body-frame channels are
+present. The braking feature alone (the fall of the forward acceleration at heel strike) misses steps
+where the braking is small: pivots and shuffles in a U-turn and the closing step of a stop
+(docs/validation-walking.md). There the vertical and medio-lateral accelerations and the pelvic
+rotation rates still move at each contact, but none of them alone marks it (each within 50 ms of
+about 60 % of the turn steps). This module weighs them together:
+
+1. **Stage 1.** Seven signals (``acc_pa``, ``acc_is``, ``acc_ml`` low-passed at 12 Hz; ``gyr_is``,
+   ``gyr_ml``, ``gyr_pa`` at 8 Hz; the braking signal, the negated derivative of ``acc_pa`` at 3 Hz),
+   each with its 1 s moving mean removed and divided by its 2 s moving RMS (so a slow turn, a slow
+   walker or a loose clip keeps its pattern). The score at sample ``t`` is a weighted sum of the seven
+   signals at ``LAGS_S`` around ``t`` (105 weights and a bias): a learned matched filter.
+2. **Stage 2.** The stage-1 score combined with its largest value in windows before and after
+   (``CONTEXT_S``): a step is likelier where the previous and next steps sit about one step period
+   away and no stronger peak is within 0.3 s.
+3. **Steps.** Peaks of the stage-2 score at least ``min_step_s`` apart that reach ``min_score`` and
+   ``relative_score`` of the local range (moving maximum minus minimum over ``window_s``).
+
+The weights are a logistic regression (L2, classes balanced) of "a reference contact within 20 ms" against
+"none within 80 ms", fitted on the first half of the walking-l5-ipol trials sorted by name (55 trials
+of 10 adults, Voisard et al. 2023) by ``benchmarks/walking.py --fit``; the second half is the held-out
+check (docs/validation-walking.md). Everything is local: no sample more than 2.5 s from a step
+changes its score, so windows over long sessions give the same steps.
+
+Data requirements: body-frame ``acc_is``, ``acc_ml``, ``acc_pa`` (m/s^2) and ``gyr_is``, ``gyr_ml``,
+``gyr_pa`` (deg/s), no NaN, 40 Hz or more (fitted at 100 Hz).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage, optimize, signal
+
+from hipsense.conventions import G
+from hipsense.gait.filters import lowpass
+
+#: Body-frame channels the score reads, each with its low-pass cut-off (Hz) and the scale to SI.
+CHANNELS: tuple[tuple[str, float, float], ...] = (
+    ("acc_pa", 12.0, G),
+    ("acc_is", 12.0, G),
+    ("acc_ml", 12.0, G),
+    ("gyr_is", 8.0, 1.0),
+    ("gyr_ml", 8.0, 1.0),
+    ("gyr_pa", 8.0, 1.0),
+)
+#: Cut-off of the forward acceleration whose fall is the braking signal (the seventh signal), Hz.
+BRAKING_LOWPASS_HZ = 3.0
+#: Offsets (s) at which each signal enters the stage-1 score.
+LAGS_S = (-0.4, -0.3, -0.24, -0.16, -0.1, -0.06, -0.03, 0.0, 0.03, 0.06, 0.1, 0.16, 0.24, 0.3, 0.4)
+#: Windows (s, relative to the sample) whose stage-1 maximum enters the stage-2 score.
+CONTEXT_S = ((0.3, 0.8), (-0.8, -0.3), (0.8, 1.4), (-1.4, -0.8), (0.1, 0.3), (-0.3, -0.1))
+#: Stage-1 value assumed beyond the ends of the data (no step there).
+OUTSIDE_SCORE = -5.0
+#: Lowest stage-1 value a context window reports.
+CONTEXT_FLOOR = -8.0
+#: Which channels must be present for the score.
+REQUIRED = tuple(name for name, _, _ in CHANNELS)
+
+# Fitted by `benchmarks/walking.py --fit` (first half of walking-l5-ipol); signal-major, lag-minor.
+STAGE1_WEIGHTS: tuple[float, ...] = tuple(
+    float(v)
+    for v in """
+-0.44744 -0.13801 -0.39459 -0.66429 -1.91014 -1.05550 -0.32469 +0.29062 +0.87718 +0.29063
++0.80111 +0.35054 -0.14088 -0.33953 -0.12983 +0.50133 +0.26167 +0.33911 -0.09728 -0.64265
+-0.29610 -1.04986 +1.17537 -0.14433 +1.01698 -0.03727 -0.55560 -0.74926 -0.31089 -0.14453
+-0.03965 +0.02130 -0.17355 +0.13240 +0.26638 -0.04975 +0.07182 +0.33948 -0.07756 +0.25011
+-0.18435 -0.06737 +0.10707 +0.16216 -0.09495 -0.00447 -0.12602 +0.29288 +0.11716 +0.09916
+-0.45745 +0.52983 -0.14956 -0.24338 -0.05947 +0.02042 +0.14515 +0.06630 -0.05682 -0.07959
+-0.22783 -0.12797 -0.03787 -0.65988 +0.34936 -0.57136 +0.64036 -1.11433 +1.04267 -0.28090
++0.48123 -0.32467 -0.23909 +0.23469 -0.06393 +0.42730 +0.16329 -0.04659 +0.42897 -0.33389
++0.66968 -0.15664 -0.51068 +0.64620 -0.46586 +0.26565 +0.20725 +0.21374 -0.15368 +0.08594
+-1.43703 -1.05634 -0.16996 -1.37409 -0.66479 +0.26331 +0.70448 +1.70791 +1.93208 +1.15666
+-1.77617 +0.10893 -0.81889 +0.31916 -0.26943 -2.74817
+""".split()
+)
+STAGE2_WEIGHTS: tuple[float, ...] = tuple(
+    float(v)
+    for v in """
++0.81577 -0.16327 +0.07683 -0.04432 -0.02281 -0.27319 -0.28320 +0.73697
+""".split()
+)
+
+
+def has_channels(data: pd.DataFrame) -> bool:
+    """Whether ``data`` has every channel the score reads (the detector falls back to braking)."""
+    return all(name in data.columns for name in REQUIRED) and bool(STAGE1_WEIGHTS)
+
+
+def _moving_mean(x: np.ndarray, n: int) -> np.ndarray:
+    return ndimage.uniform_filter1d(x, size=max(1, n), mode="nearest")
+
+
+def normalised_signals(data: pd.DataFrame, fs: float) -> np.ndarray:
+    """The seven stage-1 signals, each without its 1 s moving mean and over its 2 s moving RMS."""
+    out = np.empty((len(CHANNELS) + 1, len(data)))
+    second = int(round(fs))
+    for k, (name, cutoff, scale) in enumerate(CHANNELS):
+        x = lowpass(data[name].to_numpy(dtype=float) / scale, cutoff, fs, 2)
+        x -= _moving_mean(x, second)
+        out[k] = x / (np.sqrt(np.maximum(_moving_mean(x * x, 2 * second), 0.0)) + 1e-6)
+    ap = lowpass(data["acc_pa"].to_numpy(dtype=float) / G, BRAKING_LOWPASS_HZ, fs, 2)
+    braking = -np.gradient(ap) * fs
+    out[-1] = braking / (np.sqrt(np.maximum(_moving_mean(braking * braking, 2 * second), 0.0)) + 1e-6)
+    return out
+
+
+def _lag_index(n: int, lag_s: float, fs: float, at: np.ndarray | None = None) -> np.ndarray:
+    base = np.arange(n) if at is None else at
+    return np.clip(base + int(round(lag_s * fs)), 0, n - 1)
+
+
+def stage1_features(z: np.ndarray, fs: float, at: np.ndarray) -> np.ndarray:
+    """Stage-1 features at samples ``at`` (for fitting): one row per sample, signal-major."""
+    cols = [z[:, _lag_index(z.shape[1], lag, fs, at)] for lag in LAGS_S]
+    return np.stack(cols, axis=2).transpose(1, 0, 2).reshape(len(at), -1)
+
+
+def stage1_score(z: np.ndarray, fs: float, weights: Sequence[float]) -> np.ndarray:
+    """Stage-1 score of every sample: per lag, the weighted sum of the signals, shifted into place
+    (the ends repeat the edge sample, as :func:`stage1_features` does)."""
+    w = np.asarray(weights, dtype=float)
+    n_sig, n = z.shape
+    per_lag = w[:-1].reshape(n_sig, len(LAGS_S)).T @ z
+    score = np.full(n, w[-1])
+    for row, lag in zip(per_lag, LAGS_S, strict=True):
+        k = int(round(lag * fs))
+        if k >= n or -k >= n:
+            score += row[-1] if k > 0 else row[0]
+        elif k >= 0:
+            score[: n - k] += row[k:]
+            score[n - k :] += row[-1]
+        else:
+            score[-k:] += row[: n + k]
+            score[:-k] += row[0]
+    return score
+
+
+def context_features(score: np.ndarray, fs: float) -> np.ndarray:
+    """Stage-2 features of every sample: the stage-1 score and its maximum in each ``CONTEXT_S`` window."""
+    n = len(score)
+    cols = [score]
+    for lo, hi in CONTEXT_S:
+        size = int(round((hi - lo) * fs)) + 1
+        start = int(round(lo * fs))
+        padded = np.full(n + 2 * (abs(start) + size), OUTSIDE_SCORE)
+        pad = abs(start) + size
+        padded[pad : pad + n] = score
+        # Maximum over [t + start, t + start + size - 1].
+        forward = ndimage.maximum_filter1d(padded, size=size, origin=-(size // 2), mode="nearest")
+        cols.append(np.maximum(forward[pad + start : pad + start + n], CONTEXT_FLOOR))
+    return np.stack(cols, axis=1)
+
+
+def step_score(data: pd.DataFrame, fs: float) -> np.ndarray:
+    """Stage-2 score (log-odds of a contact) of every sample of ``data``."""
+    z = normalised_signals(data, fs)
+    first = stage1_score(z, fs, STAGE1_WEIGHTS)
+    w2 = np.asarray(STAGE2_WEIGHTS, dtype=float)
+    return context_features(first, fs) @ w2[:-1] + w2[-1]
+
+
+def score_peaks(
+    score: np.ndarray,
+    fs: float,
+    *,
+    min_score: float,
+    relative_score: float,
+    window_s: float,
+    min_step_s: float,
+) -> np.ndarray:
+    """Sample indices of the steps: peaks of ``score`` that stand out absolutely and locally."""
+    peaks, _ = signal.find_peaks(score, height=min_score, distance=max(1, int(round(min_step_s * fs))))
+    if not len(peaks):
+        return peaks
+    size = max(1, int(round(window_s * fs)))
+    top = ndimage.maximum_filter1d(score, size=size, mode="nearest")[peaks]
+    bottom = ndimage.minimum_filter1d(score, size=size, mode="nearest")[peaks]
+    return peaks[score[peaks] - bottom >= relative_score * (top - bottom)]
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> np.ndarray:
+    """Weights (bias last) of an L2-penalised logistic regression with balanced classes."""
+    xb = np.c_[x, np.ones(len(x))]
+    share = float(y.mean())
+    sample_w = np.where(y > 0, 0.5 / share, 0.5 / (1.0 - share)) / len(y)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = xb @ w
+        p = 1.0 / (1.0 + np.exp(-z))
+        value = float(np.sum(sample_w * (np.logaddexp(0.0, z) - y * z))) + l2 * float(w[:-1] @ w[:-1]) / len(
+            y
+        )
+        grad = xb.T @ (sample_w * (p - y))
+        grad[:-1] += 2.0 * l2 * w[:-1] / len(y)
+        return value, grad
+
+    return optimize.minimize(loss, np.zeros(xb.shape[1]), jac=True, method="L-BFGS-B").x
+
+
+def training_samples(
+    times: np.ndarray, contacts: np.ndarray, lo: float, hi: float, stride: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    """Samples for fitting within ``[lo - 0.3, hi + 0.3]`` s: positives within 20 ms of a contact,
+    negatives 80 ms or more from every contact (the ones between are left out)."""
+    at = np.flatnonzero((times >= lo - 0.3) & (times <= hi + 0.3))[::stride]
+    if not len(contacts):
+        return at, np.zeros(len(at))
+    c = np.sort(contacts)
+    j = np.searchsorted(c, times[at])
+    before = c[np.clip(j - 1, 0, len(c) - 1)]
+    after = c[np.clip(j, 0, len(c) - 1)]
+    near = np.minimum(np.abs(times[at] - before), np.abs(times[at] - after))
+    keep = (near <= 0.02) | (near >= 0.08)
+    return at[keep], (near[keep] <= 0.02).astype(float)
+
+
+def fit(
+    trials: Sequence[tuple[pd.DataFrame, float, np.ndarray, float, float]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fit both stages on ``(body, fs, contact_times_s, lo_s, hi_s)`` trials; returns the two weight
+    vectors (bias last), as ``STAGE1_WEIGHTS`` and ``STAGE2_WEIGHTS`` hold them."""
+    prepared = []
+    x1, y1 = [], []
+    for body, fs, contacts, lo, hi in trials:
+        z = normalised_signals(body, fs)
+        at, label = training_samples(body["t_s"].to_numpy(dtype=float), contacts, lo, hi)
+        x1.append(stage1_features(z, fs, at))
+        y1.append(label)
+        prepared.append((z, fs, at, label))
+    w1 = fit_logistic(np.concatenate(x1), np.concatenate(y1))
+    x2 = [context_features(stage1_score(z, fs, w1), fs)[at] for z, fs, at, _ in prepared]
+    w2 = fit_logistic(np.concatenate(x2), np.concatenate([p[3] for p in prepared]))
+    return w1, w2
