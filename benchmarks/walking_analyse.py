@@ -123,6 +123,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows = pd.DataFrame([score(n) for n in walking_trial_names()])
     _print("walking-l5-ipol through analyse()", rows)
+    # The step-evidence weights were fitted on the first half by name (benchmarks/walking.py --fit).
+    tuning = set(sorted(rows["trial"])[: len(rows) // 2])
+    for label, part in (
+        ("tuning half", rows[rows["trial"].isin(tuning)]),
+        ("held-out half", rows[~rows["trial"].isin(tuning)]),
+    ):
+        tp, fp, fn = part["TP"].sum(), part["FP"].sum(), part["FN"].sum()
+        print(
+            f"  {label} ({len(part)} trials): TP {tp}, FP {fp}, FN {fn}, F1 {2 * tp / (2 * tp + fp + fn):.3f}"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         logged = pd.DataFrame([score(n, Path(tmp)) for n in walking_trial_names()])
     _print("the same as a foreign logger's CSV (ms clock rounded to 1 ms, 0.5 % rows lost)", logged)
