@@ -107,6 +107,9 @@ def test_without_a_gyroscope_the_braking_method_runs(walk):
     body, fs = walk
     acc_only = body.drop(columns=["gyr_is", "gyr_ml", "gyr_pa"])
     assert not we.has_channels(acc_only) and we.has_channels(body)
+    holed = body.copy()
+    holed.loc[100, "gyr_ml"] = np.nan
+    assert not we.has_channels(holed)
     got = WalkingContactDetector().detect(acc_only, sampling_rate_hz=fs).events_
     braking = WalkingContactDetector(evidence=False).detect(body, sampling_rate_hz=fs).events_
     pd.testing.assert_frame_equal(got.drop(columns=["to", "to_s"]), braking.drop(columns=["to", "to_s"]))

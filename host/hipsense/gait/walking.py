@@ -1,4 +1,4 @@
-"""Initial contact (IC) and toe-off (TO) of every walking step from the sacrum's forward acceleration.
+"""Initial contact (IC) and toe-off (TO) of every walking step at the sacrum.
 
 The physics in one line: at heel strike the leading leg starts to push backward on the body, so the
 pelvis, which was accelerating forward through the end of the previous stance (the trailing leg's push
@@ -8,7 +8,8 @@ its end (the minimum of the low-passed forward acceleration after the next conta
 trailing foot leaves the ground (in the validation data within 50 ms of the foot-sensor toe-off for
 95 % of the steps that get one), and is taken as that foot's toe-off. Walking has no flight phase, so
 :class:`~hipsense.gait.events.RunningContactDetector` finds nothing in it, by design; this detector
-covers walking.
+covers walking. Where the braking is small (pivots and shuffles in a turn, the closing step of a stop)
+the steps are found by a score that weighs all six channels (:mod:`hipsense.gait.walking_evidence`).
 """
 
 from __future__ import annotations
@@ -20,20 +21,27 @@ from hipsense.conventions import G
 from hipsense.gait.base import Algorithm
 from hipsense.gait.events import check_detector_input
 from hipsense.gait.filters import lowpass, segment_argext
-from hipsense.gait.walking_braking import braking_envelope, braking_steps, local_period
+from hipsense.gait.walking_braking import braking_end_toe_off, braking_envelope, braking_steps, local_period
 from hipsense.gait.walking_evidence import has_channels, score_peaks, step_score
 
 #: Shortest input :meth:`WalkingContactDetector.detect` accepts, in seconds.
 MIN_DURATION_S = 1.0
 #: Lowest sampling rate accepted, Hz.
 MIN_SAMPLING_RATE_HZ = 40.0
-#: Steps further apart than this many local periods are not consecutive (a missed step or a pause):
-#: the earlier one gets no toe-off.
-TO_MAX_STEP_PERIODS = 1.6
 
 
 class WalkingContactDetector(Algorithm):
-    """Initial contacts (IC) of walking steps from body-frame ``acc_pa`` at the lower back.
+    """Initial contacts (IC) and toe-offs (TO) of walking steps at the lower back.
+
+    Steps are found in one of two ways. With all six body-frame channels (``evidence``, the default
+    when a gyroscope is present) they are the peaks of the step-evidence score of
+    :mod:`hipsense.gait.walking_evidence` (a two-stage linear score over the three accelerations, the
+    three rotation rates and the braking signal, fitted on real walking), at least ``min_step_s``
+    apart, reaching ``min_score`` and ``relative_score`` of the score's range over
+    ``score_window_s``; where the braking at a step is strong (``strong_fraction`` of its envelope)
+    and its forward peak (step 5) lies within ``snap_s`` of the score's peak, the forward peak is the
+    IC. Without a gyroscope, or with ``evidence=False``, steps 1-5 below find them from the forward
+    acceleration alone (:mod:`hipsense.gait.walking_braking`).
 
     1. **Braking signal.** ``acc_pa`` in g, low-passed at ``step_lowpass_hz`` (zero-phase, second
        order), differentiated and negated: its peaks are the steepest falls of the forward
@@ -60,25 +68,27 @@ class WalkingContactDetector(Algorithm):
        within ``TO_MAX_STEP_PERIODS`` periods) has no toe-off, nor has a step in which the pelvis
        turns more than ``max_turn_deg`` (yaw rate ``gyr_is`` integrated from IC to TO; when there is
        a gyroscope): in a pivot the stance foot may stay down for a second or more while the braking
-       rhythm goes on.
+       rhythm goes on. Nor has a step whose own contact or the next has a braking under
+       ``strong_fraction`` of the envelope (a pivot, a shuffle, a first step): the rule was validated
+       on the braking of normal walking.
 
-    Vectorised numpy/scipy: one hour at 208 Hz takes about 0.05 s.
+    Vectorised numpy/scipy: one hour at 208 Hz takes about 0.5 s with the score (0.4 s of it the
+    score), 0.08 s with the braking method.
 
     Data requirements: body-frame ``acc_pa`` in m/s^2 (forward positive, after alignment; the gravity
     component of a constant residual tilt is removed by the derivative), at least
-    ``MIN_DURATION_S`` long, no NaN, 40 Hz or more (validated at 100 Hz, and at 208 Hz after
-    resampling). ``gyr_is`` (deg/s), when present, withholds toe-offs in turns; ``acc_is``,
-    ``acc_ml``, the rest of the gyroscope and ``t_s`` are ignored. Pass walking bouts (from
+    ``MIN_DURATION_S`` long, no NaN, 40 Hz or more (validated at 100 Hz, and at 50 and 208 Hz after
+    resampling). With ``acc_is``, ``acc_ml`` and the gyroscope (``gyr_*`` deg/s), all finite, the
+    score finds the steps; ``gyr_is`` withholds toe-offs in turns; ``t_s`` is ignored. Pass walking bouts (from
     :class:`~hipsense.gait.bouts.ActivityBoutDetector`); standing yields no steps, running yields its
     braking peaks, which :class:`~hipsense.gait.events.RunningContactDetector` times better.
 
     Validation (docs/validation-walking.md, docs/validation.md): 110 real trials of 19 adults, Xsens
-    at L5, reference from foot-worn sensors, IC within 100 ms: F1 0.951 (0.972 in straight walking),
-    IC error -4 +/- 23 ms. The weak points are steps inside a U-turn (pivots and shuffles with little
-    braking, F1 0.67), the closing step of a stop (recall 0.46) and the first step from standing
-    (0.85). Stance time (IC to TO) against the foot sensors on 3,107 steps: bias +13 ms, SD 38 ms,
-    limits of agreement -61 to +87 ms; 92 % of the matched steps get a toe-off (not the last of a
-    stretch, not in a turn).
+    at L5, reference from foot-worn sensors, IC within 100 ms: F1 0.971 (0.969 on the half of the
+    trials the score was not fitted on; 0.983 in straight walking, 0.826 in the U-turn, closing step
+    recall 0.79), IC error -2 +/- 22 ms; the braking method alone: F1 0.951 (U-turn 0.68, closing
+    step 0.46). Stance time (IC to TO) against the foot sensors on 3,115 steps: bias +12 ms, SD
+    37 ms, limits of agreement -60 to +85 ms; 90 % of the matched steps get a toe-off.
 
     Parameters
     ----------
@@ -112,6 +122,16 @@ class WalkingContactDetector(Algorithm):
     max_turn_deg
         Most pelvic yaw over a stance that still gets a toe-off, degrees (straight walking: about
         +/-5 degrees; a U-turn is 180 degrees over 3-5 steps). Chosen on the validation data.
+    evidence
+        Find the steps with the step-evidence score when all six channels are there.
+    min_score
+        Least step-evidence score (log-odds) of a step.
+    relative_score
+        Least height of a step's score above the local minimum, relative to the local range.
+    score_window_s
+        Window of the local range of the score, s.
+    snap_s
+        Largest distance, s, from the score's peak to the forward peak that replaces it as the IC.
 
     Attributes
     ----------
@@ -151,12 +171,15 @@ class WalkingContactDetector(Algorithm):
       McCamley et al. (2012) take the final contact from the vertical acceleration (a maximum of its
       wavelet-differentiated integral); their rule was not tried here. ``max_double_support`` and
       ``max_turn_deg`` were chosen on the validation data (docs/validation.md).
+    - The step-evidence score is a learned linear filter (logistic regression), ours; its weights and
+      ``min_score``, ``relative_score`` and ``snap_s`` were chosen on the first half of the
+      validation trials only (docs/validation-walking.md).
 
-    Deviations from Zijlstra & Hof: steps are anchored on the steepest braking rather than the zero
-    crossing, thresholds are relative to the local envelope, and the rhythm rules are added. On the
-    simulator, whose walking forward acceleration is a sinusoid per step (docs/simulator.md),
-    the IC comes about 100 ms early: the real signal's sharp fall at heel strike is what this detector
-    is built for.
+    Deviations from Zijlstra & Hof: steps are anchored on the steepest braking (or found by the
+    score) rather than the zero crossing, thresholds are relative to the local envelope, and the
+    rhythm rules are added. On the simulator, whose walking forward acceleration is a sinusoid per
+    step (docs/simulator.md), the braking method's IC comes about 100 ms early (the real signal's
+    sharp fall at heel strike is what it is built for); the score's ICs come within 20-40 ms.
 
     References
     ----------
@@ -237,7 +260,7 @@ class WalkingContactDetector(Algorithm):
             ic, anchors, is_closing, n_candidates, n_merged = braking_steps(self, ap, braking, envelope, fs)
 
         # 6. TO: the end of the braking after the next step's IC.
-        to = self._toe_off(braking, ic, fs)
+        to = braking_end_toe_off(braking, ic, fs, self.max_double_support)
         # The toe-off rule holds for steps of normal walking: a weak braking at this contact or the
         # next (a pivot, a shuffle, a start) gives no toe-off.
         weak = braking[anchors] < self.strong_fraction * envelope[anchors]
@@ -283,25 +306,6 @@ class WalkingContactDetector(Algorithm):
         weak = braking[anchors] < self.strong_fraction * envelope[anchors]
         is_closing = (nxt > self.stop_after_periods * period) & weak
         return ic, anchors, is_closing, len(ic), 0
-
-    def _toe_off(self, braking: np.ndarray, ic: np.ndarray, fs: float) -> np.ndarray:
-        """TO of each step (sample, NaN where none): the end of the braking (a minimum of the
-        low-passed forward acceleration) after the next step's IC."""
-        period = self._period(ic, fs) * fs
-        to = np.full(len(ic), np.nan)
-        if len(ic) > 1:
-            ends = np.flatnonzero((braking[:-1] > 0) & (braking[1:] <= 0)) + 1
-            nxt = ic[1:]
-            j = np.searchsorted(ends, nxt, side="right")
-            found = j < len(ends)
-            end = ends[np.minimum(j, max(len(ends) - 1, 0))] if len(ends) else np.zeros(len(nxt), np.int64)
-            ok = (
-                found
-                & (end - nxt <= self.max_double_support * period[1:])
-                & (nxt - ic[:-1] <= TO_MAX_STEP_PERIODS * period[:-1])
-            )
-            to[:-1] = np.where(ok, end, np.nan)
-        return to
 
     # -- steps of the method --------------------------------------------------------------------------
     def _envelope(self, braking: np.ndarray, fs: float) -> np.ndarray:

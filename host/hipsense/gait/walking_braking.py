@@ -30,6 +30,9 @@ class BrakingParameters(Protocol):
 
 #: Used as the step period when too few steps are found to measure it, s (about 110 steps/min).
 DEFAULT_STEP_PERIOD_S = 0.55
+#: Steps further apart than this many local periods are not consecutive (a missed step or a pause):
+#: the earlier one gets no toe-off.
+TO_MAX_STEP_PERIODS = 1.6
 
 
 def braking_steps(
@@ -122,3 +125,25 @@ def local_period(steps: np.ndarray, fs: float) -> np.ndarray:
     med = med.fillna(float(np.median(gap[ok]))).to_numpy()
     # Period at a step: mean of the local periods of the intervals before and after it.
     return 0.5 * (np.r_[med[0], med] + np.r_[med, med[-1]])
+
+
+def braking_end_toe_off(
+    braking: np.ndarray, ic: np.ndarray, fs: float, max_double_support: float
+) -> np.ndarray:
+    """TO of each step (sample, NaN where none): the end of the braking (a minimum of the
+    low-passed forward acceleration) after the next step's IC."""
+    period = local_period(ic, fs) * fs
+    to = np.full(len(ic), np.nan)
+    if len(ic) > 1:
+        ends = np.flatnonzero((braking[:-1] > 0) & (braking[1:] <= 0)) + 1
+        nxt = ic[1:]
+        j = np.searchsorted(ends, nxt, side="right")
+        found = j < len(ends)
+        end = ends[np.minimum(j, max(len(ends) - 1, 0))] if len(ends) else np.zeros(len(nxt), np.int64)
+        ok = (
+            found
+            & (end - nxt <= max_double_support * period[1:])
+            & (nxt - ic[:-1] <= TO_MAX_STEP_PERIODS * period[:-1])
+        )
+        to[:-1] = np.where(ok, end, np.nan)
+    return to

@@ -87,8 +87,11 @@ STAGE2_WEIGHTS: tuple[float, ...] = tuple(
 
 
 def has_channels(data: pd.DataFrame) -> bool:
-    """Whether ``data`` has every channel the score reads (the detector falls back to braking)."""
-    return all(name in data.columns for name in REQUIRED) and bool(STAGE1_WEIGHTS)
+    """Whether ``data`` has every channel the score reads, all finite (else the detector falls back
+    to the braking method: an accelerometer-only recording, or a gyroscope with holes)."""
+    if not all(name in data.columns for name in REQUIRED):
+        return False
+    return all(np.isfinite(data[name].to_numpy(dtype=float)).all() for name in REQUIRED)
 
 
 def _moving_mean(x: np.ndarray, n: int) -> np.ndarray:
