@@ -3,9 +3,6 @@ window on demand); its results are those of `analyse` on the same recording, bou
 
 from __future__ import annotations
 
-import dataclasses
-
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,12 +15,7 @@ from hipsense.sim import scenarios, simulate_run
 def session_with_gaps(tmp_path_factory):
     """Walk, run, walk with a few short holes (filled) and two long gaps (three segments)."""
     run = simulate_run(scenarios.walk_run_walk(walk_s=40, run_s=150, seed=5))
-    keep = np.ones(len(run.sample_index), dtype=bool)
-    n = len(keep)
-    keep[n // 4 : n // 4 + 3] = False  # a short hole: filled
-    keep[n // 3 : n // 3 + 2000] = False  # about 10 s: a gap
-    keep[2 * n // 3 : 2 * n // 3 + 1500] = False
-    cut = dataclasses.replace(run, counts=run.counts[keep], sample_index=run.sample_index[keep])
+    cut = run.losing((1 / 4, 3), (1 / 3, 2000), (2 / 3, 1500))  # a filled hole, two gaps of 7-10 s
     path = tmp_path_factory.mktemp("long") / "gaps.hsn"
     cut.write_device_file(path)
     return path

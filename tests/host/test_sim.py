@@ -617,3 +617,16 @@ def test_demo_config_injects_the_documented_asymmetry():
         > 0
     )
     assert 3.0 < tr["speed_mps"].median() < 3.4
+
+
+def test_losing_samples_removes_exactly_those_rows() -> None:
+    run = simulate_run(scenarios.steady_run(duration_s=10, seed=3))
+    cut = run.losing((0.5, 10), (0.9, 1))
+    n = len(run.sample_index)
+    assert len(cut.sample_index) == len(cut.counts) == len(cut.data) == len(cut.body) == n - 11
+    jumps = np.flatnonzero(np.diff(cut.sample_index) > 1)
+    assert np.diff(cut.sample_index)[jumps].tolist() == [11, 2]
+    assert cut.sample_index[jumps[0]] == run.sample_index[n // 2 - 1]
+    np.testing.assert_array_equal(
+        cut.data["t_s"].to_numpy(), run.data["t_s"].to_numpy()[cut.sample_index - run.sample_index[0]]
+    )

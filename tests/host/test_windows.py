@@ -4,8 +4,6 @@ stays the real one, since it is what makes a window's core equal to the whole.""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -70,11 +68,7 @@ def test_row_slices_read_their_segment() -> None:
 def session_with_gaps(tmp_path_factory):
     """Stand, walk, run, walk, stand (about 6 minutes) with a filled hole and a gap: two segments."""
     run = simulate_run(scenarios.walk_run_walk(walk_s=60, run_s=220, seed=11))
-    keep = np.ones(len(run.sample_index), dtype=bool)
-    n = len(keep)
-    keep[n // 5 : n // 5 + 3] = False  # a short hole: filled
-    keep[n // 2 : n // 2 + 2500] = False  # about 12 s: a gap
-    cut = dataclasses.replace(run, counts=run.counts[keep], sample_index=run.sample_index[keep])
+    cut = run.losing((0.2, 3), (0.5, 2500))  # a short hole (filled) and about 12 s: a gap
     path = tmp_path_factory.mktemp("windows") / "gaps.hsn"
     cut.write_device_file(path)
     return path

@@ -86,6 +86,24 @@ class SimulatedRun:
         """True session length in seconds."""
         return float(self.bouts["end_s"].iloc[-1]) if len(self.bouts) else 0.0
 
+    def losing(self, *lost: tuple[float, int]) -> SimulatedRun:
+        """The run as a device that lost samples records it: each ``(where, count)`` removes ``count``
+        samples from ``where`` (a share of the run, 0-1). A few samples make a hole the reader fills, a
+        few seconds a gap. ``data``, ``body``, ``counts`` and ``sample_index`` lose the rows; ``truth``
+        keeps its device sample numbers (``ic_index``), while its ``*_row`` columns refer to the full run.
+        """
+        keep = np.ones(len(self.sample_index), dtype=bool)
+        for share, count in lost:
+            at = int(share * len(keep))
+            keep[at : at + int(count)] = False
+        return dataclasses.replace(
+            self,
+            data=self.data[keep].reset_index(drop=True),
+            body=self.body[keep].reset_index(drop=True),
+            counts=self.counts[keep],
+            sample_index=self.sample_index[keep],
+        )
+
     def write_csv(self, path: str | Path) -> Path:
         """Write ``t_s`` and the sensor columns (SI units, header row); values round-trip exactly."""
         path = Path(path)
