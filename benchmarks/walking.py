@@ -535,6 +535,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     res = evaluate(trials)
     print(report(res, footstep_check(trials), args.markdown))
+    tuning = tuning_half([t.name for t in trials])
+    pt = res["per_trial"]
+    for label, part in (
+        ("tuning", pt[pt["trial"].isin(tuning)]),
+        ("held-out", pt[~pt["trial"].isin(tuning)]),
+    ):
+        tp, fp, fn = (int(part[k].sum()) for k in ("TP", "FP", "FN"))
+        print(
+            f"{label} half ({len(part)} trials): step F1 at 100 ms {_f1(tp, fp, fn)['F1']:.3f} (TP {tp}, FP {fp}, FN {fn})"
+        )
     if args.trials:
         pt = res["per_trial"].copy()
         pt["F1"] = pt["F1"].map(lambda v: f"{v:.3f}")
