@@ -181,8 +181,8 @@ def _decode(b: _Blocks, data_idx: np.ndarray, sink: Sink | None) -> tuple[np.nda
         emit(part, done, int(ends[-1]))
         i, done = j, done + len(part)
     counts = kept[0] if kept else np.zeros((0, C), dtype=np.int16)
-    for j in np.flatnonzero(~ok):
-        b.problems[data_idx[j]] = "payload does not decode: " + pproblems[j]
+    for k in np.flatnonzero(~ok):
+        b.problems[data_idx[k]] = "payload does not decode: " + pproblems[k]
     return data_idx[ok], counts
 
 
