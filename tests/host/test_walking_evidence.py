@@ -89,18 +89,34 @@ def test_logistic_fit_balances_the_classes_and_separates():
     assert abs(w0[-1]) < 1e-4
 
 
-def test_the_score_is_local(walk):
+@pytest.mark.parametrize("offset", [0, 1, 7])
+def test_the_score_is_local(walk, offset):
     """Steps found on a window with 20 s on each side equal those found on the whole recording: the
-    route may cut long sessions into overlapping windows."""
+    route may cut long sessions into overlapping windows, at any sample (at 208 Hz the score is
+    computed on every other sample, chosen by the clock, not by where the window starts)."""
     body, fs = walk
     whole = WalkingContactDetector().detect(body, sampling_rate_hz=fs).ic_list_["ic"].to_numpy()
-    a, b = int(40 * fs), int(70 * fs)
-    pad = int(20 * fs)
-    part = body.iloc[a - pad : b + pad].reset_index(drop=True)
-    local = WalkingContactDetector().detect(part, sampling_rate_hz=fs).ic_list_["ic"].to_numpy() + a - pad
+    a, b = int(40 * fs) + offset, int(70 * fs)
+    lo = a - int(20 * fs)
+    part = body.iloc[lo : b + int(20 * fs)].reset_index(drop=True)
+    local = WalkingContactDetector().detect(part, sampling_rate_hz=fs).ic_list_["ic"].to_numpy() + lo
     inner = lambda ic: ic[(ic >= a) & (ic < b)]  # noqa: E731
     assert len(inner(whole)) > 30
     np.testing.assert_array_equal(inner(whole), inner(local))
+
+
+def test_above_150_hz_the_score_is_interpolated_from_every_other_sample(walk):
+    body, fs = walk
+    assert fs == 208.0
+    score = we.step_score(body, fs)
+    half = body.iloc[::2].reset_index(drop=True)  # t_s starts at 0: the samples the score keeps
+    z = we.normalised_signals(body, fs, 2, 0)
+    first = we.stage1_score(z, fs / 2, we.STAGE1_WEIGHTS)
+    w2 = np.asarray(we.STAGE2_WEIGHTS)
+    direct = we.context_features(first, fs / 2) @ w2[:-1] + w2[-1]
+    np.testing.assert_allclose(score[::2], direct, atol=1e-12)
+    np.testing.assert_allclose(score[1:-1:2], 0.5 * (direct[:-1] + direct[1:])[: len(score[1:-1:2])])
+    assert len(half) == len(direct)
 
 
 def test_without_a_gyroscope_the_braking_method_runs(walk):
