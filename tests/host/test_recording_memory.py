@@ -9,15 +9,30 @@ themselves are measured by benchmarks/recording_memory.py (not tests).
 from __future__ import annotations
 
 import dataclasses
+import struct
+import tempfile
+import warnings
+import zlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy import signal
 
 from hipsense.conventions import SENSOR_ACC, SENSOR_GYR, TIME_COLUMN
+from hipsense.errors import SessionFileError
+from hipsense.formats import codec
 from hipsense.formats.csv_input import read_imu_csv
-from hipsense.formats.device_file import read_device_file
+from hipsense.formats.device_file import (
+    SessionFileWarning,
+    SessionHeader,
+    decode_session,
+    encode_session,
+    read_device_file,
+)
 from hipsense.formats.load import load_recording
 from hipsense.formats.session_input import read_session_recording, recording_from_session
 from hipsense.gait import bouts as bouts_module
@@ -225,3 +240,66 @@ def test_lowpass_window_by_window_is_the_whole_filter(walk_and_run, monkeypatch,
     got = bouts_module.lowpass_every(column, sos, q, fs, unit=9.80665)
     assert got.shape == whole.shape
     np.testing.assert_allclose(got, whole, rtol=0, atol=1e-12)
+
+
+#: A small session (1,200 samples in blocks of at most 200, a gap and an overflow) whose blocks are
+#: forged with valid CRCs below.
+BS = 512
+HEADER = SessionHeader.default(block_size=BS, block_max_samples=200, start_time_unix=1_767_225_600)
+COUNTS = np.round(
+    2500 * np.sin(np.arange(1200)[:, None] * np.array([0.03, 0.05, 0.07, 0.11, 0.13, 0.17]))
+).astype(np.int16)
+BASE = encode_session(
+    HEADER,
+    COUNTS,
+    sample_index=np.concatenate([np.arange(500), np.arange(503, 1203)]),
+    overflow_lost={900: 3},
+)
+
+
+def _fix_crcs(d: bytearray) -> None:
+    for o in range(BS, len(d) - BS + 1, BS):
+        struct.pack_into("<I", d, o + BS - 4, zlib.crc32(bytes(d[o : o + BS - 4])))
+
+
+def _either(fn):
+    try:
+        return fn()
+    except SessionFileError as e:
+        return str(e).replace(str(e).split(":")[0], "<file>")
+
+
+@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    hits=st.lists(
+        st.tuples(st.integers(0, (len(BASE) - BS) // BS - 1), st.integers(32, BS - 5), st.integers(0, 255)),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_forged_payloads_give_the_same_recording_pass_by_pass(hits) -> None:
+    """Payload bytes forged behind valid CRCs (blocks that do not decode, in the middle of a pass):
+    the file decoded pass by pass into the block gives the decoded session's recording, or the same
+    error, with passes of 50 samples."""
+    d = bytearray(BASE)
+    for block, at, byte in hits:
+        d[BS + block * BS + at] = byte
+    _fix_crcs(d)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        pytest.MonkeyPatch.context() as mp,
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore", SessionFileWarning)
+        mp.setattr(codec, "DECODE_CHUNK_SAMPLES", 200)  # passes of 50 samples into the sink
+        path = Path(folder) / "forged.hsn"
+        path.write_bytes(bytes(d))
+        a = _either(lambda: read_session_recording(path))
+        b = _either(lambda: recording_from_session(decode_session(bytes(d), path=path)))
+    assert type(a) is type(b)
+    if isinstance(a, str):
+        assert a == b
+        return
+    pd.testing.assert_frame_equal(a.data, b.data, check_exact=True)
+    np.testing.assert_array_equal(a.segments, b.segments)
+    assert (a.filled is None) == (b.filled is None) and a.quality == b.quality

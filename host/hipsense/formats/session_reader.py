@@ -175,7 +175,7 @@ def _decode(b: _Blocks, data_idx: np.ndarray, sink: Sink | None) -> tuple[np.nda
     kept: list[np.ndarray] = []  # without a sink: the one pass's counts
     emit, i, done = sink or (lambda part, row, rows: kept.append(part)), 0, 0
     while i < len(ns):  # with a sink, one pass's counts at a time: a 10 h session's are 90 MB
-        stop = ends[i] - ns[i] + (1 << 16)  # 64 k samples a pass: ~16 MB of decoder temporaries
+        stop = ends[i] - ns[i] + codec.DECODE_CHUNK_SAMPLES // 4  # 64 k samples: ~16 MB of temporaries
         j = len(ns) if sink is None else max(int(np.searchsorted(ends, stop, "right")), i + 1)
         ok[i:j], part, pproblems[i:j] = codec.decode_payloads(padded, at[i:j], size[i:j], ns[i:j], C)
         emit(part, done, int(ends[-1]))
