@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from hipsense.conventions import TIME_COLUMN
+from hipsense.errors import HipsenseError
 
 Frame = Literal["sensor", "body"]
 
@@ -182,7 +183,12 @@ class Recording:
         if TIME_COLUMN in self.data.columns:
             convert[TIME_COLUMN] = np.float64
         if any(self.data[c].dtype != t for c, t in convert.items()):
-            self.data = self.data.astype(convert)
+            try:
+                self.data = self.data.astype(convert)
+            except (TypeError, ValueError) as e:  # text where a number belongs: one clear line
+                raise HipsenseError(
+                    f"a recording's channels and {TIME_COLUMN} must be numbers ({e})"
+                ) from None
         if self.segments is None:
             self.segments = np.array([[0, len(self.data)]], dtype=np.int64)
         self.segments = np.asarray(self.segments, dtype=np.int64).reshape(-1, 2)

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from scipy import signal
 
 from hipsense.conventions import SENSOR_ACC, SENSOR_GYR, TIME_COLUMN
-from hipsense.errors import SessionFileError
+from hipsense.errors import HipsenseError, SessionFileError
 from hipsense.formats import codec
 from hipsense.formats.csv_input import read_imu_csv
 from hipsense.formats.device_file import (
@@ -303,3 +303,10 @@ def test_forged_payloads_give_the_same_recording_pass_by_pass(hits) -> None:
     pd.testing.assert_frame_equal(a.data, b.data, check_exact=True)
     np.testing.assert_array_equal(a.segments, b.segments)
     assert (a.filled is None) == (b.filled is None) and a.quality == b.quality
+
+
+def test_a_channel_of_text_is_refused_in_one_line() -> None:
+    given = pd.DataFrame({TIME_COLUMN: [0.0, 0.01], "acc_is": ["1.0", "n/a"]})
+    with pytest.raises(HipsenseError, match="must be numbers") as e:
+        Recording(given, "body", 100.0)
+    assert "\n" not in str(e.value)
