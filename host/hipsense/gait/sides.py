@@ -302,6 +302,7 @@ class SideDetector(Algorithm):
             walk_windows=walk_windows,
         )
         if running is None:
+            assert features.flight_low is not None  # measured whenever the gait was not given
             running = self._flight_vote(features.flight_low)
 
         # Each step's own score (positive: left) and whether its gait has a side signal at all.

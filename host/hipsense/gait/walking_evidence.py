@@ -126,7 +126,7 @@ def stage1_features(z: np.ndarray, fs: float, at: np.ndarray) -> np.ndarray:
     return np.stack(cols, axis=2).transpose(1, 0, 2).reshape(len(at), -1)
 
 
-def stage1_score(z: np.ndarray, fs: float, weights: Sequence[float]) -> np.ndarray:
+def stage1_score(z: np.ndarray, fs: float, weights: Sequence[float] | np.ndarray) -> np.ndarray:
     """Stage-1 score of every sample: per lag, the weighted sum of the signals, shifted into place
     (the ends repeat the edge sample, as :func:`stage1_features` does)."""
     w = np.asarray(weights, dtype=float)
