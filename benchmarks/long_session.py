@@ -118,7 +118,7 @@ def _child(kind: str, path: str) -> None:
     if kind == "analyse":
         result = analyse_file(path)
         out["steps"] = int(result.summary.steps)
-        out["samples"] = len(result.body)
+        out["samples"] = len(result.rows)  # not .body: that builds the whole body frame
     elif kind == "floor":
         session = read_device_file(path)
         # channels as contiguous float64 rows, as an analysis holding each signal would

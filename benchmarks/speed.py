@@ -159,7 +159,7 @@ def stages_of_file(path: Path, repeats: int) -> None:
         spent["total, file to summary"] = time.process_time() - t0
         for k, v in spent.items():
             best[k] = min(best.get(k, float("inf")), v)
-    print(f"{path}: {len(result.body)} samples, {len(result.steps)} steps; CPU s, best of {repeats}")
+    print(f"{path}: {len(result.rows)} samples, {len(result.steps)} steps; CPU s, best of {repeats}")
     for k, v in best.items():
         print(f"{k:<28}{v:>10.3f}")
 

@@ -43,32 +43,23 @@ from hipsense.sim import scenarios, simulate_run
 from hipsense.timebase import TimeBaseError, place_on_grid, place_runs
 
 
-def _cut(run, gaps: list[tuple[float, int]]):
-    """The run with samples removed: ``(where as a share of the run, how many)`` each."""
-    keep = np.ones(len(run.sample_index), dtype=bool)
-    for share, count in gaps:
-        at = int(share * len(keep))
-        keep[at : at + count] = False
-    return dataclasses.replace(run, counts=run.counts[keep], sample_index=run.sample_index[keep])
-
-
 @pytest.fixture(scope="module")
 def runs():
     """A run with a few holes and a long gap (the recording's block fills them in place), one with a
     hole every half second (more holes than the block has room for: the samples move to a new
     block) and two gaps, and an accelerometer-only run."""
     base = simulate_run(scenarios.steady_run(duration_s=90, seed=3))
-    few = _cut(base, [(0.2, 3), (0.5, 2000), (0.7, 12)])
+    few = base.losing((0.2, 3), (0.5, 2000), (0.7, 12))
     many = simulate_run(
         scenarios.steady_run(duration_s=90, seed=4),
         sensor=dataclasses.replace(base.config.sensor, drops_per_min=120, drop_max_samples=12),
     )
-    many = _cut(many, [(0.3, 1500), (0.6, 900)])
+    many = many.losing((0.3, 1500), (0.6, 900))
     acc_only = simulate_run(
         scenarios.steady_run(duration_s=60, seed=5),
         sensor=dataclasses.replace(base.config.sensor, accel_only=True, drops_per_min=6),
     )
-    acc_only = _cut(acc_only, [(0.4, 500)])
+    acc_only = acc_only.losing((0.4, 500))
     return {"few": few, "many": many, "acc_only": acc_only}
 
 
