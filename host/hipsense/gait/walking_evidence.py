@@ -21,8 +21,10 @@ about 60 % of the turn steps). This module weighs them together:
 The weights are a logistic regression (L2, classes balanced) of "a reference contact within 20 ms" against
 "none within 80 ms", fitted on the first half of the walking-l5-ipol trials sorted by name (55 trials
 of 10 adults, Voisard et al. 2023) by ``benchmarks/walking.py --fit``; the second half is the held-out
-check (docs/validation-walking.md). Everything is local: no sample more than 2.5 s from a step
-changes its score, so windows over long sessions give the same steps.
+check (docs/validation-walking.md). Everything is local: besides the decaying tails of the zero-phase
+low-passes, no sample more than 3.3 s away changes the score at a sample (normalisation 1.5 s, lags
+0.4 s, context 1.4 s) and the peak test looks 1 s further, so windows with tens of seconds of overlap
+give the same steps as the whole session.
 
 Data requirements: body-frame ``acc_is``, ``acc_ml``, ``acc_pa`` (m/s^2) and ``gyr_is``, ``gyr_ml``,
 ``gyr_pa`` (deg/s), no NaN, 40 Hz or more (fitted at 100 Hz).
