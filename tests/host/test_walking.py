@@ -362,3 +362,20 @@ def test_real_turns_and_stops_keep_their_steps_through_analyse(shared_data, name
     i_alone, _ = match_nearest(alone, routed, 0.011)
     assert len(i_alone) == len(alone)
     assert (result.steps["activity"] == "walk").all()
+
+
+def test_the_local_period_never_looks_far_away():
+    """Intervals of 0.5 s, then eight of 3 s (sporadic detections while standing), then 0.5 s again:
+    the period inside the standing stretch is the default, whatever the walking around it (a median
+    over the whole input would give 0.5 s, and 0.4 s with a faster walk added far away)."""
+    from hipsense.gait.walking_braking import DEFAULT_STEP_PERIOD_S, local_period
+
+    gaps = np.r_[np.full(10, 0.5), np.full(8, 3.0), np.full(10, 0.5)]
+    steps = np.r_[0, np.cumsum(gaps)] * 100.0
+    period = local_period(steps.astype(np.int64), 100.0)
+    assert period[0] == pytest.approx(0.5) and period[-1] == pytest.approx(0.5)
+    assert period[14] == DEFAULT_STEP_PERIOD_S
+    with_other_walk = local_period(
+        np.r_[steps, steps[-1] + np.cumsum(np.full(30, 40.0))].astype(np.int64), 100.0
+    )
+    assert with_other_walk[14] == period[14]

@@ -122,7 +122,9 @@ def local_period(steps: np.ndarray, fs: float) -> np.ndarray:
         return np.full(k, DEFAULT_STEP_PERIOD_S)
     series = pd.Series(np.where(ok, gap, np.nan))
     med = series.rolling(7, center=True, min_periods=1).median()
-    med = med.fillna(float(np.median(gap[ok]))).to_numpy()
+    # Seven implausible intervals in a row: the default, not a median over the whole input (which
+    # would make a step's period depend on samples far away, and windows differ from the whole).
+    med = med.fillna(DEFAULT_STEP_PERIOD_S).to_numpy()
     # Period at a step: mean of the local periods of the intervals before and after it.
     return 0.5 * (np.r_[med[0], med] + np.r_[med, med[-1]])
 
