@@ -9,6 +9,7 @@ NaN, empty ranges and ranges longer than the padded-row sort takes.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -191,3 +192,72 @@ def test_butter_designs_are_scipys_and_each_call_gets_its_own_copy():
         assert np.array_equal(got, want)
         got[:] = 0.0  # the caller's own array: the next one is untouched
         assert np.array_equal(butter_sos(*args), want)
+
+
+def _plain_integrated_angle(rate_dps, fs):
+    """``gait.metrics.integrated_angle`` before the speed work: two scipy ``sosfiltfilt`` passes."""
+    sos = signal.butter(2, 0.3, btype="high", fs=fs, output="sos")
+    rate = signal.sosfiltfilt(sos, rate_dps - np.median(rate_dps))
+    np.cumsum(rate, out=rate)
+    rate /= fs
+    return signal.sosfiltfilt(sos, rate)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_zero_phase_is_scipys_sosfiltfilt(seed):
+    """The in-place zero-phase filter gives scipy's floats and layout; what it does not take (float32,
+    2-D, too short, no padding) is scipy's own call, errors included."""
+    rng = np.random.default_rng(seed)
+    designs = [
+        (4, 30.0, 208.0, "low"),
+        (2, 0.3, 208.0, "high"),
+        (3, 10.0, 500.0, "low"),
+        (1, 5.0, 100.0, "high"),
+    ]
+    for n in (2, 7, 13, 40, 1000, 20_001):
+        x = rng.standard_normal(n).cumsum()
+        x[rng.random(n) < 0.01] = 0.0
+        if seed == 3 and n > 100:
+            x[n // 2] = np.nan  # NaN spreads the same way
+        for design in designs:
+            sos = butter_sos(*design)
+            for padlen in (None, 0, 3, min(15, n - 1)):
+                for data in (x, x.astype(np.float32), np.vstack([x, -x])):
+                    try:
+                        want = signal.sosfiltfilt(sos, data, padlen=padlen)
+                    except ValueError as e:
+                        with pytest.raises(ValueError, match=re.escape(str(e))):
+                            filters.zero_phase(sos, data, padlen=padlen)
+                        continue
+                    got = filters.zero_phase(sos, data, padlen=padlen)
+                    assert got.dtype == want.dtype and got.shape == want.shape
+                    assert _same(got, want), (n, design, padlen)
+                    assert got.strides == want.strides
+
+
+def test_zero_phase_leaves_its_input_and_the_cached_state_alone():
+    sos = butter_sos(2, 6.0, 208.0, "low")
+    x = np.random.default_rng(5).standard_normal(500)
+    keep = x.copy()
+    first = filters.zero_phase(sos, x)
+    second = filters.zero_phase(sos, x)
+    assert np.array_equal(x, keep) and _same(first, second)
+    assert _same(filters._zi(sos), signal.sosfilt_zi(sos))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_integrated_angle_and_obliquity_are_the_plain_computation(seed):
+    """``metrics.integrated_angle`` and ``pelvis.obliquity_deg`` are one computation now, with the
+    floats of the old two-``sosfiltfilt`` version."""
+    from hipsense.gait import metrics, pelvis
+
+    rng = np.random.default_rng(seed)
+    for fs in (100.0, 208.0, 500.0):
+        rate = 40.0 * np.sin(np.arange(3000) / fs * 2 * np.pi * 1.4) + rng.standard_normal(3000) + 3.0
+        want = _plain_integrated_angle(rate, fs)
+        assert _same(metrics.integrated_angle(rate, fs), want)
+        assert _same(pelvis.obliquity_deg(rate, fs), want)
+        assert _same(
+            pelvis.obliquity_deg(rate.astype(np.float32), fs),
+            _plain_integrated_angle(rate.astype(np.float32).astype(float), fs),
+        )

@@ -25,7 +25,63 @@ def lowpass(x: np.ndarray, cutoff_hz: float, sampling_rate_hz: float, order: int
         return x.copy()
     sos = butter_sos(order, cutoff_hz, sampling_rate_hz)
     padlen = min(3 * (2 * len(sos) + 1), len(x) - 1)
-    return signal.sosfiltfilt(sos, x, padlen=max(padlen, 0))
+    return zero_phase(sos, x, padlen=max(padlen, 0))
+
+
+def zero_phase(sos: np.ndarray, x: np.ndarray, *, padlen: int | None = None) -> np.ndarray:
+    """``scipy.signal.sosfiltfilt(sos, x, padlen=padlen)`` (odd padding), the same floats, cheaper.
+
+    For a 1-D float64 ``x`` both passes run in place in one padded buffer (scipy copies the signal
+    three times: the padding, then each pass) and the filter's initial state comes from a cache
+    (``sosfilt_zi`` solves a small linear system per section, about as long as filtering a
+    minute of data). Anything else goes to scipy. tests/host/test_fast_kernels.py compares the two.
+    """
+    x = np.asarray(x)
+    sos = np.asarray(sos)
+    if _sosfilt_in_place is None or x.dtype != np.float64 or x.ndim != 1 or sos.dtype != np.float64:
+        return signal.sosfiltfilt(sos, x, padlen=padlen)
+    n_sections = len(sos)
+    if padlen is None:  # scipy's default: three times the taps, less the zeros both ends share
+        ntaps = 2 * n_sections + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
+        edge = 3 * ntaps
+    else:
+        edge = int(padlen)
+    n = len(x)
+    if edge < 1 or n <= edge or sos.ndim != 2 or sos.shape[1] != 6:
+        return signal.sosfiltfilt(sos, x, padlen=padlen)
+    zi = _zi(sos)
+    ext = np.empty((1, n + 2 * edge))
+    e = ext[0]
+    # odd extension, as scipy's odd_ext: 2 * end - mirrored neighbours
+    np.subtract(2 * x[:1], x[edge:0:-1], out=e[:edge])
+    e[edge : edge + n] = x
+    np.subtract(2 * x[-1:], x[-2 : -(edge + 2) : -1], out=e[edge + n :])
+    _sosfilt_in_place(sos, ext, (zi * e[:1]).reshape(1, n_sections, 2))
+    state = (zi * e[-1:]).reshape(1, n_sections, 2)
+    e[:] = e[::-1]  # the backward pass runs on the reversed forward output
+    _sosfilt_in_place(sos, ext, state)
+    return e[::-1][edge:-edge]
+
+
+def _zi(sos: np.ndarray) -> np.ndarray:
+    """``sosfilt_zi(sos)``, computed once per design (the same floats every call)."""
+    key = (sos.shape, sos.tobytes())
+    zi = _ZI_CACHE.get(key)
+    if zi is None:
+        if len(_ZI_CACHE) >= 64:
+            _ZI_CACHE.clear()
+        zi = signal.sosfilt_zi(sos)
+        zi.flags.writeable = False
+        _ZI_CACHE[key] = zi
+    return zi
+
+
+_ZI_CACHE: dict[tuple[tuple[int, ...], bytes], np.ndarray] = {}
+
+try:  # scipy's compiled kernel behind sosfilt, which filters a C-contiguous (rows, n) array in place
+    from scipy.signal._sosfilt import _sosfilt as _sosfilt_in_place
+except ImportError:  # pragma: no cover - another scipy layout: every call goes to sosfiltfilt
+    _sosfilt_in_place = None
 
 
 def butter_sos(order: int, cutoff_hz: float, sampling_rate_hz: float, btype: str = "low") -> np.ndarray:

@@ -13,10 +13,10 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from scipy import signal
 
 from hipsense.conventions import G
-from hipsense.gait.filters import butter_sos, lowpass, segment_argext, segment_ids, segment_reduce
+from hipsense.gait import pelvis
+from hipsense.gait.filters import lowpass, segment_argext, segment_ids, segment_reduce
 from hipsense.gait.pelvis import pelvic_drop_deg
 
 #: Early stance, where the impact peak is searched: 60 ms or the whole contact if shorter.
@@ -44,12 +44,9 @@ def _segment_mean(x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nda
 
 
 def integrated_angle(rate_dps: np.ndarray, fs: float) -> np.ndarray:
-    """Angle (deg) from an angular rate (deg/s): integrated, then high-passed against drift."""
-    sos = butter_sos(2, ANGLE_HIGHPASS_HZ, fs, "high")
-    rate = signal.sosfiltfilt(sos, rate_dps - np.median(rate_dps))
-    np.cumsum(rate, out=rate)  # in place: the filter's output is this function's own
-    rate /= fs
-    return signal.sosfiltfilt(sos, rate)
+    """Angle (deg) from an angular rate (deg/s): integrated, then high-passed against drift; the
+    obliquity's computation (:func:`hipsense.gait.pelvis.integrated_angle`) at ``ANGLE_HIGHPASS_HZ``."""
+    return pelvis.integrated_angle(np.asarray(rate_dps, dtype=float), fs, ANGLE_HIGHPASS_HZ)
 
 
 def _same_bout(bout: np.ndarray) -> np.ndarray:

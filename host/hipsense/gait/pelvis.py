@@ -26,10 +26,9 @@ running speed on lower extremity kinematics and kinetics. PeerJ 5:e3298. doi:10.
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
 from hipsense.errors import HipsenseError
-from hipsense.gait.filters import butter_sos, segment_ids, segment_reduce
+from hipsense.gait.filters import butter_sos, segment_ids, segment_reduce, zero_phase
 
 #: High-pass of the integrated obliquity: removes gyroscope bias drift and slow lean (turns), keeps the
 #: stride-rate motion (a stride is 0.6-1.2 s).
@@ -52,13 +51,25 @@ def obliquity_deg(gyr_pa: np.ndarray, fs: float, *, highpass_hz: float = OBLIQUI
         return rate.copy()
     if not np.isfinite(rate).all():
         raise HipsenseError("gyr_pa holds NaN or infinite values")
-    sos = butter_sos(2, highpass_hz, fs, "high")
-    padlen = 3 * (2 * len(sos) + 1)
+    padlen = 3 * (2 * len(butter_sos(2, highpass_hz, fs, "high")) + 1)
     if len(rate) <= padlen:  # too short for the zero-phase filter: the plain integral, mean removed
         angle = np.cumsum(rate - np.median(rate)) / fs
         return angle - angle.mean()
-    rate = signal.sosfiltfilt(sos, rate - np.median(rate))
-    return signal.sosfiltfilt(sos, np.cumsum(rate) / fs)
+    return integrated_angle(rate, fs, highpass_hz)
+
+
+def integrated_angle(
+    rate_dps: np.ndarray, fs: float, highpass_hz: float = OBLIQUITY_HIGHPASS_HZ
+) -> np.ndarray:
+    """Angle (deg) from an angular rate (deg/s, float64, longer than the filter's padding), unchecked:
+    the rate freed of its median and high-passed (second-order Butterworth, forwards and backwards),
+    integrated, and high-passed again. :func:`obliquity_deg` checks its input, then calls this; the
+    step table's angles (``gait.metrics.integrated_angle``) are this too."""
+    sos = butter_sos(2, highpass_hz, fs, "high")
+    rate = zero_phase(sos, rate_dps - np.median(rate_dps))
+    np.cumsum(rate, out=rate)  # in place: the filter's output is this function's own
+    rate /= fs
+    return zero_phase(sos, rate)
 
 
 def pelvic_drop_deg(
@@ -134,4 +145,10 @@ def step_pelvic_drop(
     return pelvic_drop_deg(phi, start, end, sides)
 
 
-__all__ = ["OBLIQUITY_HIGHPASS_HZ", "obliquity_deg", "pelvic_drop_deg", "step_pelvic_drop"]
+__all__ = [
+    "OBLIQUITY_HIGHPASS_HZ",
+    "integrated_angle",
+    "obliquity_deg",
+    "pelvic_drop_deg",
+    "step_pelvic_drop",
+]
