@@ -242,6 +242,25 @@ def test_recording_cut_in_stance_and_in_flight():
     assert abs(first["to_s"] - (expected_to_s(truth)[1] - int(t0 * fs) / fs)) <= 1 / fs
 
 
+def test_contact_lists_are_the_rows_of_the_events_with_an_event():
+    """``ic_list_``/``to_list_`` (built from the arrays) are what ``events_.loc[found, cols]`` gives,
+    index class and name included, with missing events as NA in ``events_``."""
+    fs = 208.0
+    data, truth = half_sine_run(fs, 10.0, tail_s=0.0)
+    t0 = 0.5 * (truth["ic_s"][1] + truth["to_s"][1])
+    t1 = 0.5 * (truth["ic_s"].iloc[-1] + truth["to_s"].iloc[-1])
+    cut = data.iloc[int(t0 * fs) : int(t1 * fs)].reset_index(drop=True)  # no first IC, no last TO
+    det = detect(cut, fs)
+    ev = det.events_
+    for found, cols in ((det.ic_list_, ["ic", "ic_s"]), (det.to_list_, ["to", "to_s"])):
+        want = ev.loc[ev[cols[0]].notna().to_numpy(), cols].copy()
+        pd.testing.assert_frame_equal(found, want, check_exact=True, check_index_type=True)
+        assert type(found.index) is type(want.index) and found.index.name == "step_id"
+    assert ev["ic"].isna().sum() == 1 and ev["to"].isna().sum() == 1
+    assert ev["ic"].isna().to_numpy().tolist() == np.isnan(ev["ic_s"].to_numpy()).tolist()
+    assert len(det.ic_list_) == len(ev) - 1 and len(det.to_list_) == len(ev) - 1
+
+
 # -- no flight: never invent one ----------------------------------------------------------------------
 def _walking(fs: float, seconds: float = 20.0, cadence_hz: float = 1.8) -> pd.DataFrame:
     t = np.arange(int(seconds * fs)) / fs

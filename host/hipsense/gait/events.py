@@ -543,10 +543,13 @@ class RunningContactDetector(Algorithm):
         k = len(a)
         ic_ok = np.isfinite(ic_frac)
         to_ok = np.isfinite(to_frac)
-        ic = pd.array(np.where(ic_ok, np.rint(np.nan_to_num(ic_frac)), 0).astype(np.int64), dtype="Int64")
-        to = pd.array(np.where(to_ok, np.rint(np.nan_to_num(to_frac)), 0).astype(np.int64), dtype="Int64")
-        ic[~ic_ok] = pd.NA
-        to[~to_ok] = pd.NA
+        # Nullable Int64 straight from the values and the missing mask (not NA set afterwards).
+        ic = pd.arrays.IntegerArray(
+            np.where(ic_ok, np.rint(np.nan_to_num(ic_frac)), 0).astype(np.int64), ~ic_ok
+        )
+        to = pd.arrays.IntegerArray(
+            np.where(to_ok, np.rint(np.nan_to_num(to_frac)), 0).astype(np.int64), ~to_ok
+        )
         ic_s = ic_frac / fs
         to_s = to_frac / fs
         contact = to_s - ic_s
@@ -570,8 +573,9 @@ class RunningContactDetector(Algorithm):
             },
             index=step_id,
         )
-        self.ic_list_ = self.events_.loc[ic_ok, ["ic", "ic_s"]].copy()
-        self.to_list_ = self.events_.loc[to_ok, ["to", "to_s"]].copy()
+        # What .loc[ok, [...]].copy() of events_ gives, built from the arrays (a third of the time).
+        self.ic_list_ = pd.DataFrame({"ic": ic[ic_ok], "ic_s": ic_s[ic_ok]}, index=step_id[ic_ok])
+        self.to_list_ = pd.DataFrame({"to": to[to_ok], "to_s": to_s[to_ok]}, index=step_id[to_ok])
         self.gaps_ = pd.DataFrame(
             {
                 "start": gs.astype(np.int64),

@@ -218,8 +218,11 @@ def _sorted_in_blocks(v: np.ndarray, owner: np.ndarray, n_blocks: int) -> np.nda
         own = owner[in_short]
         col = np.flatnonzero(in_short) - first[own]
         rows = np.full((int(short.sum()), int(counts[short].max())), np.nan, dtype=v.dtype)
-        rows[row_of[own], col] = v[in_short]
-        rows.sort(axis=1, kind="stable")
+        values = v[in_short]
+        rows[row_of[own], col] = values
+        # Equal floats are the same bits, except 0.0 and -0.0 (and NaNs): without those, any sort
+        # gives the stable sort's rows, and numpy's default (vectorised quicksort) is 4x faster here.
+        rows.sort(axis=1, kind="stable" if ((values == 0) | np.isnan(values)).any() else None)
         out[in_short] = rows[row_of[own], col]
     long_ = ~short[owner]
     if long_.any():
