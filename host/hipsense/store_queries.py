@@ -232,6 +232,19 @@ class Queries:
         return out
 
     @damage_is_one_line
+    def walking_times(self) -> dict[int, float]:
+        """Seconds in walking bouts per session, read from the summaries in one query (for listings);
+        a session whose summary is not JSON or whose figure is not a time is left out."""
+        rows = self.db.execute(
+            "SELECT session_id, json_extract(json, '$.walking_time_s') FROM summaries WHERE json_valid(json)"
+        )
+        return {
+            int(sid): float(v)
+            for sid, v in rows
+            if isinstance(v, (int, float)) and number_problem(v, "walking time") is None and v >= 0
+        }
+
+    @damage_is_one_line
     def summary(self, session_id: int) -> dict[str, Any] | None:
         """A session's summary JSON (``SessionSummary.to_dict()``), None when there is none;
         :class:`~hipsense.store_rows.RowError` (with the fix) when it cannot be read."""

@@ -154,6 +154,24 @@ def test_raw_samples_in_both_frames(store, exports):
     assert not raw["filled"].any()
 
 
+def test_walking_is_kept_apart_in_the_sessions_table(store, exports):
+    """The walk's own time, steps, cadence and per-foot medians (issue 15): a walking-only session is not
+    a session of 0 steps, and a run's walking figures are empty, not zero."""
+    sessions = read_table(exports["csv"], "sessions").set_index("original_name")
+    walk, run = sessions.loc["walking.hsn"], sessions.loc["monday-run.hsn"]
+    summary = store.summary(int(walk["session_id"]))
+    assert walk["steps"] == 0 and walk["walking_steps"] == summary["walking"]["steps"] > 15
+    assert (
+        walk["walking_time_s"] == pytest.approx(summary["walking_time_s"], abs=0.01)
+        and walk["walking_time_s"] > 10
+    )
+    assert 80 < walk["walking_cadence_spm"] < 140
+    assert walk["walking_contact_time_s_left"] > 0 and walk["walking_contact_time_s_right"] > 0
+    assert (
+        run["walking_time_s"] == 0 and pd.isna(run["walking_steps"]) and pd.isna(run["walking_cadence_spm"])
+    )
+
+
 def test_schema_file_matches_the_columns(exports):
     for fmt, folder in exports.items():
         schema = json.loads((folder / "schema.json").read_text())["tables"]

@@ -9,7 +9,7 @@ import pytest
 
 import hipsense.analysis
 from hipsense.cli import main
-from hipsense.sim import scenarios, simulate_run
+from hipsense.sim import Segment, scenarios, simulate_run
 from hipsense.store import HOME_ENV, Store
 
 
@@ -68,6 +68,23 @@ def test_sessions_lists_a_table(runs, home, capsys):
     assert main(["sessions", "--runner", "ben"]) == 0
     out = capsys.readouterr().out
     assert "ben" in out and "ana" not in out
+
+
+def test_sessions_shows_a_walk_as_walking(tmp_path, home, capsys):
+    """A walking-only session lists its walking time beside its running figures, not just "0 steps"
+    (issue 15); every column fits an 80-column terminal."""
+    walk = scenarios.steady_run(duration_s=15, seed=5, segments=(Segment("walk", None),))
+    simulate_run(walk).write_device_file(tmp_path / "walk.hsn", start_time_unix=1_767_225_600)
+    assert main(["import", str(tmp_path / "walk.hsn"), "--runner", "ana"]) == 0
+    capsys.readouterr()
+    assert main(["sessions"]) == 0
+    out = capsys.readouterr().out
+    assert "walk" in out and "status" in out and "…" not in out
+    with Store(home) as store:
+        sid = int(store.sessions()["id"].iloc[0])
+        walked = round(store.summary(sid)["walking_time_s"])
+    row = next(line for line in out.splitlines() if line.strip().startswith(str(sid))).split()
+    assert walked > 10 and row[-6:] == ["0:15", "0:00", f"0:{walked:02d}", "0", "-", "ok"]
 
 
 def test_reanalyze_after_a_version_bump(runs, home, capsys, monkeypatch):

@@ -544,3 +544,20 @@ def test_the_same_file_through_sync_is_refused_and_not_erased(files, tmp_path, m
         refused = keep(files["huge-start.hsn"])
         assert isinstance(refused, str) and "start time" in refused
         assert snapshot(store) == before
+
+
+def test_walking_times_leave_out_what_is_not_a_time(forged, home):
+    """The listing's walking times come from the summaries' JSON in one query: a summary that is not
+    JSON, or whose walking time is text, negative or not a number, is left out, not shown or raised."""
+    with Store(home) as store:
+        ids = sorted(store.walking_times())
+        assert forged["broken"] not in ids and len(ids) == 3  # the three readable summaries
+        text, negative = forged["far"], forged["text"]
+        for sid, value in ((text, '"long"'), (negative, "-5")):
+            store.db.execute(
+                "UPDATE summaries SET json = json_set(json, '$.walking_time_s', json(?)) WHERE session_id = ?",
+                (value, sid),
+            )
+        times = store.walking_times()
+        assert text not in times and negative not in times
+        assert all(v == 0.0 for v in times.values())  # steady runs: no walking

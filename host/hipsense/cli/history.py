@@ -103,6 +103,7 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
         return print_json([]) if args.json else 0
     with store:
         df = store.sessions(runner=args.runner)
+        walking = store.walking_times() if not args.json else {}
     if args.json:  # --json (cli/common.py, report/machine.py): the export schema's names
         from hipsense.report.machine import sessions_records
 
@@ -116,13 +117,15 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
         ("id", "right"),
         ("runner", "left"),
         ("date", "left"),
-        ("duration\n(min:s)", "right"),  # the unit in the header: a bare 0:30 reads either way
-        ("running\n(min:s)", "right"),
+        ("total\n(m:s)", "right"),  # the unit in the header: a bare 0:30 reads either way
+        ("run\n(m:s)", "right"),
+        ("walk\n(m:s)", "right"),  # walking kept apart from the running figures (issue 15)
         ("steps", "right"),
         ("cadence", "right"),
         ("status", "left"),
     ):
-        table.add_column(col, justify=justify, no_wrap=col != "status")  # type: ignore[arg-type]
+        # the date and the status may wrap, so the table fits 80 columns with every column in it
+        table.add_column(col, justify=justify, no_wrap=col not in ("date", "status"))  # type: ignore[arg-type]
     for r in df.itertuples():
         if pd.notna(r.start_time):
             date = r.start_time.strftime("%Y-%m-%d %H:%M")
@@ -137,6 +140,7 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
             date,
             _hms(r.duration_s),
             _hms(r.running_time_s),
+            _hms(walking[r.id]) if walking.get(r.id) else "-",
             "-" if pd.isna(r.steps) else str(int(r.steps)),
             "-" if pd.isna(r.cadence_spm) else f"{r.cadence_spm:.0f}",
             status,
@@ -258,7 +262,7 @@ def register(add: AddCommand) -> None:
         _cmd_sessions,
         "list the sessions in the local store",
         "Lists every stored session as a table: its id, runner, date (start time from the clip, else the "
-        "import time), duration, running time, steps, median cadence and whether the analysis succeeded "
+        "import time), duration, running and walking time, running steps, median cadence and whether the analysis succeeded "
         "(with its error when not). The store lives in the user's data folder or $HIPSENSE_HOME.",
     )
     p.add_argument("--runner", metavar="NAME", help="only this runner's sessions")

@@ -156,6 +156,7 @@ def summary_columns() -> tuple[Column, ...]:
             cols.append(
                 Column(f"{m}_drift_{field}", "float64", _metric_unit(m), f"{m} within the run: {meaning}")
             )
+    cols += walking_columns()
     for q, (dtype, unit, meaning) in QUALITY_FIELDS.items():
         cols.append(Column(q, dtype, unit, meaning))
     for b in BODY_AXES:
@@ -169,6 +170,27 @@ def summary_columns() -> tuple[Column, ...]:
                 )
             )
     return tuple(cols)
+
+
+def walking_columns() -> list[Column]:
+    """The walking steps' own figures (``summary["walking"]``, :func:`~hipsense.gait.summary.walking_summary`),
+    each ``walking_<key>``: running and walking are kept apart."""
+    cols = [
+        Column("walking_time_s", "float64", "s", "time in walking bouts"),
+        Column("walking_steps", "Int64", "steps", "walking steps in the step table"),
+        Column("walking_cadence_spm", "float64", "steps/min", "median cadence over the walking steps"),
+    ]
+    for m in registry.sided("walk"):
+        for side in ("left", "right"):
+            cols.append(
+                Column(
+                    f"walking_{m.name}_{side}",
+                    "float64",
+                    m.unit,
+                    f"{m.name}: median over {side}-foot walking steps (empty with fewer than 3 or sides unknown)",
+                )
+            )
+    return cols
 
 
 _SESSION_ID = Column("session_id", "int64", "-", "session number in the exporting store (joins the tables)")

@@ -83,6 +83,9 @@ def flatten_summary(summary: dict[str, Any] | None) -> dict[str, Any]:
     for metric, drift in (summary.get("drift") or {}).items():
         for field in DRIFT_FIELDS:
             row[f"{metric}_drift_{field}"] = drift.get(field)
+    row["walking_time_s"] = summary.get("walking_time_s")
+    for key, value in (summary.get("walking") or {}).items():
+        row[f"walking_{key}"] = value
     quality = summary.get("quality") or {}
     for field in QUALITY_FIELDS:
         row[field] = quality.get(field)
