@@ -150,21 +150,21 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def run_child(script: str, *args: str) -> dict:
+    """``script --child ARGS`` in a fresh process on one thread per library; the JSON line it prints
+    last (each benchmark's child measures itself, so its peak RSS is its own)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, script, "--child", *args], capture_output=True, text=True, env=env, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)}: failed\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def measure(kind: str, path: Path, repeats: int) -> dict:
     """The best (least CPU) of ``repeats`` fresh-process runs; peak RSS is the largest seen."""
-    runs = []
-    for _ in range(repeats):
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        done = subprocess.run(
-            [sys.executable, __file__, "--child", kind, str(path)],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"{kind} {path}: failed\n{done.stderr[-3000:]}")
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    runs = [run_child(__file__, kind, str(path)) for _ in range(repeats)]
     best = min(runs, key=lambda r: r["cpu_s"])
     best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
     return best

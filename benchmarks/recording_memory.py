@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -109,28 +108,18 @@ def main() -> None:
     if args.child:
         _child(*args.child)
         return
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from long_session import prepare, run_child
+
     path = args.file
     if path is None:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        from long_session import prepare
-
         path = str(prepare(Path(tempfile.gettempdir()) / "hipsense-long-session", ["10h"])["10h"])
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     print(
         f"{path} ({Path(path).stat().st_size / 1e6:.1f} MB); peak RSS of each stage in a fresh process, MiB"
     )
     print(f"{'stage':<11}{'peak':>7}{'before':>8}{'above':>7}{'after':>7}{'CPU s':>7}  samples")
     for stage in ("imports", "recording", "alignment", "bouts"):
-        done = subprocess.run(
-            [sys.executable, __file__, "--child", stage, path],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"{stage}: failed\n{done.stderr[-3000:]}")
-        r = json.loads(done.stdout.strip().splitlines()[-1])
+        r = run_child(__file__, stage, path)
         before = r.get("before_mb")
         above = r["peak_mb"] - before if before is not None and r.get("reset") else None
         print(
