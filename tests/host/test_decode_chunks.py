@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hipsense.formats import codec
+from hipsense.formats import codec, codec_decode
 
 
 def _payloads(rng: np.random.Generator, blocks: int, channels: int = 6):
@@ -33,7 +33,7 @@ def test_passes_give_the_same_counts_and_problems(monkeypatch, chunk: int) -> No
     plen[11] = 3
     data[pstart[40] + plen[40] - 2] ^= 0x10
     whole = codec.decode_payloads(data, pstart, plen, n, 6)
-    monkeypatch.setattr(codec, "DECODE_CHUNK_SAMPLES", chunk)
+    monkeypatch.setattr(codec_decode, "DECODE_CHUNK_SAMPLES", chunk)
     ok, counts, problems = codec.decode_payloads(data, pstart, plen, n, 6)
     np.testing.assert_array_equal(ok, whole[0])
     np.testing.assert_array_equal(counts, whole[1])
@@ -46,6 +46,6 @@ def test_passes_give_the_same_counts_and_problems(monkeypatch, chunk: int) -> No
 
 def test_every_payload_bad_gives_no_counts(monkeypatch) -> None:
     data, pstart, plen, n, _ = _payloads(np.random.default_rng(1), 5)
-    monkeypatch.setattr(codec, "DECODE_CHUNK_SAMPLES", 10)
+    monkeypatch.setattr(codec_decode, "DECODE_CHUNK_SAMPLES", 10)
     ok, counts, problems = codec.decode_payloads(data, pstart, np.full(5, 2), n, 6)
     assert not ok.any() and counts.shape == (0, 6) and all(problems)

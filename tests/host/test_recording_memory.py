@@ -24,7 +24,7 @@ from scipy import signal
 
 from hipsense.conventions import SENSOR_ACC, SENSOR_GYR, TIME_COLUMN
 from hipsense.errors import HipsenseError, SessionFileError
-from hipsense.formats import codec
+from hipsense.formats import codec_decode
 from hipsense.formats.csv_input import read_imu_csv
 from hipsense.formats.device_file import (
     SessionFileWarning,
@@ -282,7 +282,7 @@ def test_forged_payloads_give_the_same_recording_pass_by_pass(hits) -> None:
         warnings.catch_warnings(),
     ):
         warnings.simplefilter("ignore", SessionFileWarning)
-        mp.setattr(codec, "DECODE_CHUNK_SAMPLES", 200)  # passes of 50 samples into the sink
+        mp.setattr(codec_decode, "DECODE_CHUNK_SAMPLES", 200)  # passes of 50 samples into the sink
         path = Path(folder) / "forged.hsn"
         path.write_bytes(bytes(d))
         a = _either(lambda: read_session_recording(path))

@@ -28,20 +28,19 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Samples per Rice frame.
-FRAME = 16
-#: Highest predictor order.
-MAX_ORDER = 3
+# The layout's constants and the decoder (codec_decode.py), re-exported: callers use ``codec.*``.
+from hipsense.formats.codec_decode import DECODE_CHUNK_SAMPLES as DECODE_CHUNK_SAMPLES
+from hipsense.formats.codec_decode import FRAME as FRAME
+from hipsense.formats.codec_decode import MAX_ORDER as MAX_ORDER
+from hipsense.formats.codec_decode import ORDERS_BYTES as ORDERS_BYTES
+from hipsense.formats.codec_decode import PayloadError as PayloadError
+from hipsense.formats.codec_decode import decode_payload as decode_payload
+from hipsense.formats.codec_decode import decode_payloads as decode_payloads
+
 #: Highest Rice parameter (a nibble).
 K_MAX = 15
-#: Bytes in front of the bitstream: the u16 with the predictor orders, 2 bits per channel.
-ORDERS_BYTES = 2
 
 _KS = np.arange(K_MAX + 1, dtype=np.int64)
-
-
-class PayloadError(ValueError):
-    """A payload does not decode (only raised by helpers; the file reader reports it per block)."""
 
 
 def n_frames(n: int) -> int:
@@ -239,162 +238,3 @@ def encode_payload(x: np.ndarray) -> bytes:
     out = pack(orders, ks, z)
     assert len(out) == size
     return out
-
-
-# --------------------------------------------------------------------------------------------------
-# Vectorised decoder
-
-
-def _ragged(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For groups of the given lengths: the group id of every item and its index within the group."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    total = int(lengths.sum())
-    gid = np.repeat(np.arange(len(lengths)), lengths)
-    starts = np.cumsum(lengths) - lengths
-    return gid, np.arange(total, dtype=np.int64) - starts[gid]
-
-
-#: Samples per decoder pass: its temporaries take ~250 bytes per sample (a 10 h file at once: 1.5 GB).
-DECODE_CHUNK_SAMPLES = 1 << 18
-
-
-def decode_payloads(
-    data: np.ndarray, pstart: np.ndarray, plen: np.ndarray, n: np.ndarray, channels: int
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Decode many payloads at once.
-
-    ``data`` is the whole file as uint8 with at least 64 zero bytes after its end; ``pstart``, ``plen``
-    and ``n`` give each payload's byte offset, length and sample count. Returns ``ok`` (bool per
-    payload), the counts of the good payloads concatenated in order (``(sum n[ok], channels)`` int16)
-    and, per payload, the problem ('' when good). Decoded in passes of :data:`DECODE_CHUNK_SAMPLES`.
-    """
-    pstart, plen, n = (np.asarray(x, dtype=np.int64) for x in (pstart, plen, n))
-    problems, ok = [""] * len(n), np.ones(len(n), dtype=bool)
-    out = np.empty((int(n.sum()), channels), dtype=np.int16)
-    filled, first, ends = 0, 0, np.cumsum(n)
-    while first < len(n):
-        stop = ends[first] - n[first] + DECODE_CHUNK_SAMPLES
-        last = max(int(np.searchsorted(ends, stop, "right")), first + 1)  # one payload at least
-        while True:  # damaged payloads are marked and the rest of the pass decoded again
-            idx = np.arange(first, last)[ok[first:last]]
-            result = _decode_some(data, pstart[idx], plen[idx], n[idx], channels)
-            if not isinstance(result, tuple):
-                break
-            for i, why in zip(idx[result[1]], result[2], strict=True):
-                ok[i], problems[i] = False, why
-        out[filled : filled + len(result)] = result
-        filled, first = filled + len(result), last
-    return ok, out[:filled] if filled < len(out) else out, problems
-
-
-def _decode_some(data, pstart, plen, n, C):
-    """Decode payloads known to be well-formed so far; ("bad", indices, problems) when some are not."""
-    nb = len(n)
-    if nb == 0:
-        return np.zeros((0, C), dtype=np.int16)
-    word = data[pstart].astype(np.int64) | (data[pstart + 1].astype(np.int64) << 8)
-    orders = (word[:, None] >> (2 * np.arange(C))) & 3  # (B, C)
-    nfr = 1 + (n + FRAME - 1) // FRAME  # frames per channel, warm-up frame included
-    nnib = C * nfr
-    # One row per frame (block, channel, frame order). Parameters: nibbles after the orders word.
-    fb, fi = _ragged(nnib)
-    nib_pos = 2 * (pstart[fb] + ORDERS_BYTES) + fi
-    k = (data[nib_pos >> 1] >> ((nib_pos & 1) * 4)).astype(np.int64) & 0xF
-    ch = fi // nfr[fb]
-    f = fi - ch * nfr[fb]
-    o = orders[fb, ch]
-    nn = n[fb]
-    first = np.maximum(f - 1, 0) * FRAME
-    lo = np.where(f == 1, o, first)
-    flen = np.where(f == 0, np.minimum(o, nn), np.maximum(np.minimum(first + FRAME, nn) - lo, 0))
-    # Low bits: every frame's k * len bits, in order, after the parameters.
-    lowlen = k * flen
-    blk_first_frame = np.cumsum(nnib) - nnib
-    cl = np.cumsum(lowlen)
-    rel = cl - lowlen - (cl - lowlen)[blk_first_frame][fb]  # offset of the frame within its block
-    blk_bits0 = (pstart + ORDERS_BYTES) * 8 + 4 * nnib
-    ustart = blk_bits0 + np.add.reduceat(lowlen, blk_first_frame)
-    pend = pstart + plen
-    bad = ustart > pend * 8
-    if bad.any():
-        i = np.flatnonzero(bad)
-        return ("bad", i, ["payload too short for its low bits"] * len(i))
-    # Values as (frames, 16) with padding; row-major order over valid slots is the sample order.
-    fabs = blk_bits0[fb] + rel
-    idt = np.int32 if int(pend.max()) * 8 + 512 < 2**31 else np.int64
-    j16 = np.arange(FRAME, dtype=idt)
-    valid = j16[None, :] < flen[:, None].astype(idt)
-    voff = fabs.astype(idt)[:, None] + j16[None, :] * k.astype(idt)[:, None]
-    # 4 bytes at every offset by one gather (unaligned view; the 64 zero bytes keep it inside).
-    words = np.ndarray((len(data) - 3,), dtype="<u4", buffer=data, strides=(data.strides[0],))
-    w = words[voff >> 3]
-    w >>= (voff & 7).astype(np.uint32)
-    w &= ((1 << k) - 1).astype(np.uint32)[:, None]
-    w = w.view(np.int32)
-    # Unary parts: the one bits of each block's unary region, in order.
-    ub0 = ustart >> 3
-    ublen = pend - ub0
-    rb, ri = _ragged(ublen)
-    bits = np.unpackbits(data[ub0[rb] + ri], bitorder="little")
-    region_bit0 = (np.cumsum(ublen) - ublen) * 8
-    skip = ustart & 7  # bits of the first byte that still belong to the low bits
-    sb, si = _ragged(skip)
-    bits[region_bit0[sb] + si] = 0
-    values = n * C
-    ones = np.flatnonzero(bits.view(bool))
-    del bits
-    # One bits per block: where its region starts and ends among the sorted one-bit positions.
-    per_block = np.searchsorted(ones, region_bit0 + 8 * ublen) - np.searchsorted(ones, region_bit0)
-    bad = per_block != values
-    if bad.any():
-        i = np.flatnonzero(bad)
-        return ("bad", i, [f"payload holds {per_block[j]} codes, expected {values[j]}" for j in i])
-    q = np.empty(len(ones), dtype=np.int64)
-    np.subtract(ones[1:], ones[:-1], out=q[1:])  # in place: no temporary of the difference
-    q[1:] -= 1
-    vstart = np.cumsum(values) - values
-    q[vstart] = ones[vstart] - (region_bit0 + skip)
-    z = np.zeros(w.shape, dtype=np.int32)
-    z[valid] = q
-    z <<= k.astype(np.int32)[:, None]
-    z |= w
-    z = z[valid]
-    del w, valid, q, ones
-    # Zigzag back, modulo 2**16.
-    e = ((z >> 1) ^ -(z & 1)).astype(np.uint16)  # modulo 2**16 from here: uint16 wraps by itself
-    # Undo the predictors: order p = p cumulative sums restarting at every (block, channel) segment.
-    seg_len = np.repeat(n, C)
-    seg_start = np.cumsum(seg_len) - seg_len
-    seg_order = orders.ravel()
-    for p in range(1, MAX_ORDER + 1):
-        sel = seg_order >= p
-        if not sel.any():
-            break
-        x = e.copy()
-        seg_sum = np.add.reduceat(e, seg_start, dtype=np.uint16)
-        x[seg_start[1:]] -= seg_sum[:-1]
-        cs = np.cumsum(x, dtype=np.uint16)
-        if sel.all():
-            e = cs
-        else:
-            e = np.where(np.repeat(sel, seg_len), cs, e)
-    v = e.view(np.int16)
-    # From (block, channel, sample) order to rows of samples: a small loop over blocks.
-    out = np.empty((int(n.sum()), C), dtype=np.int16)
-    r = s = 0
-    for m in n.tolist():
-        out[r : r + m] = v[s : s + C * m].reshape(C, m).T
-        r += m
-        s += C * m
-    return out
-
-
-def decode_payload(payload: bytes, n: int, channels: int) -> np.ndarray:
-    """Decode one payload to ``(n, channels)`` int16 (raises :class:`PayloadError`)."""
-    buf = np.frombuffer(bytes(payload) + bytes(64), dtype=np.uint8)
-    ok, counts, problems = decode_payloads(
-        buf, np.array([0]), np.array([len(payload)]), np.array([n]), channels
-    )
-    if not ok[0]:
-        raise PayloadError(problems[0])
-    return counts

@@ -96,9 +96,14 @@ class _Channels:
             # room for a few filled holes, so that they are filled in place (pages never written cost
             # no memory); more holes than that and place() moves the samples into a new block
             self.block = np.empty((counts.shape[1], rows + rows // 64 + 64), dtype=CHANNEL_DTYPE)
-        self.block[:, row : row + len(counts)] = counts.T
+        rows_of = counts.T  # (channels, m): contiguous when the decoder gives them by channel
+        self.block[:, row : row + len(counts)] = rows_of
         self.rows = row + len(counts)
-        self.clipped += int(np.count_nonzero(((counts >= 32767) | (counts <= -32767)).any(axis=1)))
+        # at full scale: +32767, -32767 or -32768, as uint16 32767..32769 (one compare a channel)
+        limit = np.zeros(len(counts), dtype=bool)
+        for c in rows_of:
+            limit |= c.view(np.uint16) - np.uint16(32767) <= 2
+        self.clipped += int(np.count_nonzero(limit))
 
     def place(
         self, dest: np.ndarray, count: np.ndarray, filled: np.ndarray, scales: list[float]
@@ -126,8 +131,8 @@ class _Channels:
         known = np.unique(np.r_[edge[0::2] - 1, edge[1::2]])
         for row, scale in zip(out, scales, strict=True):
             row[holes] = 0.0
-            for a in range(0, total, PASS_ROWS):  # float64 products rounded once to float32
-                row[a : a + PASS_ROWS] = row[a : a + PASS_ROWS] * np.float64(scale)
+            # float64 products rounded once to float32, in the ufunc's own small buffers
+            np.multiply(row, np.float64(scale), out=row, dtype=np.float64)
             if len(holes):
                 row[holes] = np.interp(holes, known, row[known])
         return out

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from hipsense.errors import SessionFileError
-from hipsense.formats import codec
+from hipsense.formats import codec, codec_decode
 from hipsense.formats.session_blocks import locate_blocks
 from hipsense.formats.session_recovery import read_header
 from hipsense.formats.session_spec import (
@@ -114,8 +114,7 @@ def _check_blocks(b: _Blocks) -> tuple[np.ndarray, np.ndarray]:
         heads["session_id"] != h.session_id,
         lambda i: f"block of session {heads['session_id'][i]} in session {h.session_id}",
     )
-    good = np.array([not p for p in b.problems], dtype=bool)
-    b.good = good
+    b.good = good = np.array([not p for p in b.problems], dtype=bool)
     is_data = good & (heads["type"] == BLOCK_DATA)
     is_end = good & (heads["type"] == BLOCK_END)
     b.unknown = good & ~is_data & ~is_end
@@ -175,9 +174,10 @@ def _decode(b: _Blocks, data_idx: np.ndarray, sink: Sink | None) -> tuple[np.nda
     kept: list[np.ndarray] = []  # without a sink: the one pass's counts
     emit, i, done = sink or (lambda part, row, rows: kept.append(part)), 0, 0
     while i < len(ns):  # with a sink, one pass's counts at a time: a 10 h session's are 90 MB
-        stop = ends[i] - ns[i] + codec.DECODE_CHUNK_SAMPLES // 4  # 64 k samples: ~16 MB of temporaries
+        stop = ends[i] - ns[i] + codec_decode.DECODE_CHUNK_SAMPLES // 4  # 64 k samples: ~16 MB temporaries
         j = len(ns) if sink is None else max(int(np.searchsorted(ends, stop, "right")), i + 1)
-        ok[i:j], part, pproblems[i:j] = codec.decode_payloads(padded, at[i:j], size[i:j], ns[i:j], C)
+        part_of = codec_decode.decode_payloads  # a sink gets a view of its rows by channel, as it keeps them
+        ok[i:j], part, pproblems[i:j] = part_of(padded, at[i:j], size[i:j], ns[i:j], C, by_channel=bool(sink))
         emit(part, done, int(ends[-1]))
         i, done = j, done + len(part)
     counts = kept[0] if kept else np.zeros((0, C), dtype=np.int16)
