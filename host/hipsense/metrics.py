@@ -383,8 +383,10 @@ def step_table(ctx: StepContext) -> pd.DataFrame:
     empty = np.full(ctx.k, np.nan)
     table = pd.DataFrame({x.name: cols.get(x.name, empty) for x in REGISTRY})
     gait = table["activity"].to_numpy()
+    # One mask per set of gaits (the registry has two), not one isin per column.
+    masks = {acts: ~np.isin(gait, acts) for acts in {x.activities for x in REGISTRY}}
     for x in REGISTRY:  # a value only where its definition holds for the step's gait
-        undefined = ~np.isin(gait, x.activities)
+        undefined = masks[x.activities]
         if x.name in table and undefined.any():
             table[x.name] = table[x.name].where(~undefined)
     return table

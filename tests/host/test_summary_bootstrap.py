@@ -141,3 +141,80 @@ def test_metrics_of_one_session_share_the_replicates() -> None:
     for k in range(801, 820):  # the cache stays small
         summary._block_starts(k, 16, 1000, 2000, 0)
     assert len(summary._STARTS_CACHE) <= summary._STARTS_CACHE_SIZE
+
+
+def _rank_row_medians(values, is_left, starts, block, m):
+    """``summary._row_medians`` before the 16-bit codes: the ranks themselves sorted (uint16 up to
+    65,536 steps, int64 beyond)."""
+    n_boot, k = len(starts), len(values)
+    if n_boot == 0:
+        return np.zeros(0), np.zeros(0)
+    order = np.lexsort((values, ~is_left))
+    rank = np.empty(k, dtype=np.uint16 if k <= 2**16 else np.int64)
+    rank[order] = np.arange(k)
+    value_at = values[order]
+    rows = np.lib.stride_tricks.sliding_window_view(rank, block)[starts].reshape(n_boot, -1)[:, :m]
+    rows = np.sort(rows, axis=1, kind="stable")
+    c = np.r_[0, np.cumsum(is_left)]
+    per_block = c[starts + block] - c[starts]
+    last_len = m - (starts.shape[1] - 1) * block
+    per_block[:, -1] = c[starts[:, -1] + last_len] - c[starts[:, -1]]
+    n_left = per_block.sum(axis=1)
+    rows_i = np.arange(n_boot)
+
+    def median_at(first, n):
+        lo = np.minimum(first + np.maximum((n - 1) // 2, 0), m - 1)
+        hi = np.minimum(first + n // 2, m - 1)
+        med = 0.5 * (value_at[rows[rows_i, lo]] + value_at[rows[rows_i, hi]])
+        return np.where(n > 0, med, np.nan)
+
+    return median_at(np.zeros(n_boot, dtype=np.int64), n_left), median_at(n_left, m - n_left)
+
+
+@pytest.mark.parametrize("band", [None, 1, 7, 60, 400])
+@pytest.mark.parametrize("seed", range(4))
+def test_sixteen_bit_codes_give_the_rank_sort_medians(monkeypatch, band, seed) -> None:
+    """The replicates sorted as 16-bit codes give the medians of sorting their ranks, bit for bit;
+    narrow bands (set here) make many replicates fall outside them and be sorted by rank."""
+    if band is not None:
+        monkeypatch.setattr(summary, "_BAND", band)
+    rng = np.random.default_rng(200 + seed)
+    k = int(rng.integers(8, 2500))
+    values, is_left = _steps(rng, k, ties=bool(seed % 2), nan_share=0.1 if seed == 2 else 0.0)
+    if seed == 3:
+        is_left[: k // 2] = True  # one-sided replicates: n = 0 for a side
+    starts, block, m = summary._block_starts(k, 16, 200, 1000, seed)
+    for got, want in zip(
+        summary._row_medians(values, is_left, starts, block, m),
+        _rank_row_medians(values, is_left, starts, block, m),
+        strict=True,
+    ):
+        assert np.array_equal(got, want, equal_nan=True)
+
+
+def test_sixteen_bit_codes_over_65536_steps_and_both_sides_banded() -> None:
+    """A 10 h session's steps: each side wider than its band, the same medians as the int64 ranks."""
+    rng = np.random.default_rng(11)
+    values, is_left = _steps(rng, 100_000, ties=True)
+    assert min(is_left.sum(), (~is_left).sum()) > summary._BAND
+    starts, block, m = summary._block_starts(len(values), 16, 100, 2000, 0)
+    for got, want in zip(
+        summary._row_medians(values, is_left, starts, block, m),
+        _rank_row_medians(values, is_left, starts, block, m),
+        strict=True,
+    ):
+        assert np.array_equal(got, want, equal_nan=True)
+
+
+def test_rank_codes_keep_the_order_and_name_their_ranks() -> None:
+    for n_left, k, band in ((3, 10, 32_000), (0, 5, 32_000), (5, 5, 32_000), (40, 100, 8), (90, 100, 8)):
+        old = summary._BAND
+        summary._BAND = band
+        try:
+            code, rank_of = summary._rank_codes(n_left, k)
+        finally:
+            summary._BAND = old
+        assert code.dtype == np.uint16 and (np.diff(code.astype(int)) >= 0).all()
+        named = rank_of[code] >= 0
+        assert np.array_equal(rank_of[code][named], np.arange(k)[named])
+        assert (code[:n_left] < (code[n_left:].min() if k > n_left else 2**16)).all()
