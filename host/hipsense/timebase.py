@@ -327,11 +327,22 @@ def place_runs(
     # seg_t0 + k / rate, the same expression Recording.time_at uses, so both agree to the last bit;
     # a pass of rows at a time, so the only array per row is the times themselves
     times = np.empty(total)
+    counting = np.arange(min(PASS_ROWS, total), dtype=np.float64)  # 0, 1, ... (exact) for every pass
     for a in range(0, total, PASS_ROWS):
-        rows = np.arange(a, min(a + PASS_ROWS, total), dtype=np.int64)
+        b = min(a + PASS_ROWS, total)
+        first_seg, last_seg = np.searchsorted(seg_start, [a, b - 1], side="right") - 1
+        if last_seg - first_seg < 64:  # a few segments: each one's rows in place, no index arrays
+            for g in range(first_seg, last_seg + 1):
+                lo, hi = max(a, seg_start[g]), min(b, seg_end[g])
+                part = times[lo:hi]
+                np.add(counting[: hi - lo], float(lo - seg_start[g]), out=part)  # integers: exact
+                np.divide(part, rate_hz, out=part)
+                part += seg_t0[g]
+            continue
+        rows = np.arange(a, b, dtype=np.int64)
         seg = np.searchsorted(seg_start, rows, side="right") - 1
-        np.divide(rows - seg_start[seg], rate_hz, out=times[a : a + len(rows)])
-        times[a : a + len(rows)] += seg_t0[seg]
+        np.divide(rows - seg_start[seg], rate_hz, out=times[a:b])
+        times[a:b] += seg_t0[seg]
     t_last = times[seg_end[:-1] - 1]
     duration = np.maximum(times[seg_start[1:]] - t_last - period, 0.0)
     # a run of empty rows inside a stretch: the clock counts its samples exactly; across stretches
