@@ -261,3 +261,26 @@ def test_integrated_angle_and_obliquity_are_the_plain_computation(seed):
             pelvis.obliquity_deg(rate.astype(np.float32), fs),
             _plain_integrated_angle(rate.astype(np.float32).astype(float), fs),
         )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_projection_and_sums_together_are_each_alone(seed):
+    """The side detector's running score and its phase-fit sums found in one pass are the floats of
+    ``projection`` and ``phase_sums`` called apart: every phase, some steps wanted, steps cut by
+    the end of the data."""
+    from hipsense.gait.side_features import phase_sums, projection, projection_and_sums
+
+    rng = np.random.default_rng(300 + seed)
+    k = int(rng.integers(1, 200))
+    lengths = rng.integers(40, 46 if seed % 2 else 300, size=k)
+    ic = np.cumsum(rng.integers(30, 80, size=k))
+    n = int(ic[-1] + rng.integers(1, 400))  # the last steps may run past the end
+    obliquity = rng.normal(size=n)
+    obliquity[rng.random(n) < 0.02] = -0.0
+    for phase in (0.0, 0, 0.35, -0.2):
+        for want in (np.ones(k, bool), rng.random(k) < 0.5, np.zeros(k, bool)):
+            proj, sums = projection_and_sums(obliquity, ic, lengths, phase, want)
+            assert _same(proj, projection(obliquity, ic, lengths, phase))
+            assert sums.shape == (int(want.sum()), 9)
+            if want.any():
+                assert _same(sums, phase_sums(obliquity, ic[want], lengths[want]))

@@ -98,10 +98,10 @@ def step_features(
             low[s:e] = flight_low(_column(rows, "acc_is", w), lic, length[s:e], fs, n > 15)
         if proj is not None and sums is not None and s < e:
             obliquity = obliquity_of(_column(rows, "gyr_pa", w), fs, stride_s, lowpass_hz, n > 15)
-            proj[s:e] = projection(obliquity, lic, length[s:e], running_phase)
             want = phase_steps[s:e]
+            proj[s:e], part = projection_and_sums(obliquity, lic, length[s:e], running_phase, want)
             if want.any():
-                sums[s:e][want] = phase_sums(obliquity, lic[want], length[s:e][want])
+                sums[s:e][want] = part
             del obliquity
         for name, (lo, hi) in walk_windows.items():
             x = _walking_signal(_column(rows, name, w), fs, stride_s, lowpass_hz, n > 15)
@@ -200,6 +200,26 @@ def phase_sums(obliquity: np.ndarray, ic: np.ndarray, length: np.ndarray) -> np.
     A step's side only flips the sign of its ``y`` terms, so they are signed per step later. The
     first six depend on the step's length alone (unless the data's end cuts the step), so they are
     summed once per distinct length, in the same order as over the step's own samples."""
+    return _phase_sums(obliquity, ic, length)[0]
+
+
+def projection_and_sums(
+    obliquity: np.ndarray, ic: np.ndarray, length: np.ndarray, phase: float, want: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(projection(obliquity, ic, length, phase), phase_sums(obliquity, ic[want], length[want]))``,
+    the same floats. With ``phase`` 0 and every step wanted (a running segment) the projection's
+    weights are the fit's ``c * y`` terms (``pi * (u - 0.0)`` is ``pi * u``, and ``y * c`` is
+    ``c * y``), so the steps' samples, cosines and those sums are found once, not twice."""
+    if phase != 0.0 or not want.all():
+        sums = phase_sums(obliquity, ic[want], length[want]) if want.any() else np.zeros((0, 9))
+        return projection(obliquity, ic, length, phase), sums
+    sums, owner = _phase_sums(obliquity, ic, length)
+    count = np.bincount(owner, minlength=len(ic))
+    return 2.0 * sums[:, 6] / np.maximum(count, 1), sums
+
+
+def _phase_sums(obliquity: np.ndarray, ic: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`phase_sums` and the owner of each of the steps' samples (:func:`step_phase`)."""
     n, k = len(obliquity), len(ic)
     idx, owner, since = step_phase(ic, length, n)
     c = of_phase(lambda u: np.cos(np.pi * u), length, owner, since)
@@ -215,7 +235,7 @@ def phase_sums(obliquity: np.ndarray, ic: np.ndarray, length: np.ndarray) -> np.
     if len(cut):
         _, cut_owner, cut_since = step_phase(ic[cut], length[cut], n)
         out[cut, :6] = _basis_sums(cut_since / length[cut][cut_owner], cut_owner, len(cut))
-    return out
+    return out, owner
 
 
 def _basis_sums(u: np.ndarray, owner: np.ndarray, k: int) -> np.ndarray:
