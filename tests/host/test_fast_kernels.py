@@ -284,3 +284,23 @@ def test_projection_and_sums_together_are_each_alone(seed):
             assert sums.shape == (int(want.sum()), 9)
             if want.any():
                 assert _same(sums, phase_sums(obliquity, ic[want], lengths[want]))
+
+
+@pytest.mark.parametrize("q", range(1, 13))
+def test_block_means_are_numpys_mean_of_rows(q: int) -> None:
+    """The alignment's 50 Hz block means by strided adds (rows under 8 values) are ``reshape(-1,
+    q).mean(axis=1)`` bit for bit: signed zeros (a block of -0.0 means +0.0), NaN, inf, any length."""
+    from hipsense.gait.alignment import _blocks
+
+    rng = np.random.default_rng(q)
+    for trial in range(20):
+        n = int(rng.integers(0, 3000))
+        x = rng.standard_normal(n) * 10 ** rng.uniform(-3, 5)
+        pick = rng.random(n)
+        x[pick < 0.3] = -0.0
+        x[(pick > 0.3) & (pick < 0.35)] = 0.0
+        if trial % 5 == 0:
+            x[pick > 0.99] = np.nan
+        if trial % 7 == 0:
+            x[pick > 0.995] = np.inf
+        assert _same(_blocks(x, q), x[: n // q * q].reshape(-1, q).mean(axis=1)), (q, trial)

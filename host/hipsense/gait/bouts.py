@@ -11,6 +11,7 @@ from scipy import ndimage, signal
 from hipsense.conventions import G
 from hipsense.errors import HipsenseError
 from hipsense.gait.base import Algorithm
+from hipsense.gait.filters import butter_sos
 
 ACTIVITIES = ("stand", "walk", "run", "unknown")
 #: Shortest input :meth:`ActivityBoutDetector.detect` accepts, in seconds (one window).
@@ -152,7 +153,7 @@ class ActivityBoutDetector(Algorithm):
             return self
         hop = int(round(fs))
         n_win = max(n // hop, 1)
-        sos = signal.butter(2, min(20.0, 0.45 * fs), fs=fs, output="sos")
+        sos = butter_sos(2, min(20.0, 0.45 * fs), fs)  # designed once per process
         # The features need nothing above 20 Hz: judge them at about 50 Hz (a quarter of the work at
         # 208 Hz) on whole-second windows.
         q = max(int(fs // 50), 1)
