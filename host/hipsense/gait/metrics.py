@@ -39,7 +39,9 @@ DOUBT_NOTES = (NO_TOE_OFF_NOTE, GAP_NOTE, SIDE_INFERRED_NOTE)
 
 
 def _segment_mean(x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    c = np.r_[0.0, np.cumsum(x)]
+    c = np.empty(len(x) + 1)
+    c[0] = 0.0
+    np.cumsum(x, out=c[1:])  # what np.r_[0.0, np.cumsum(x)] holds, without the second copy
     return (c[ends] - c[starts]) / np.maximum(ends - starts, 1)
 
 
@@ -323,12 +325,20 @@ def vertical_oscillation(ctx: StepContext) -> np.ndarray:
     vel /= ctx.fs
     idx, owner = segment_ids(start, end)
     pos = vel[idx]
-    pos -= _segment_mean(vel, start, end)[owner]
+    # Every step range holds a sample (ranges), so each step is one block of `pos`: per-step values
+    # are spread by np.repeat and reduced by reduceat at the block starts (what the owner gathers and
+    # segment_reduce give, with fewer passes).
+    length = end - start
+    first = np.cumsum(length) - length
+    pos -= np.repeat(_segment_mean(vel, start, end), length)
     np.cumsum(pos, out=pos)
     pos /= ctx.fs
-    pos -= pos[np.r_[0, np.cumsum(end - start)[:-1]]][owner]
-    hi = segment_reduce(np.maximum, pos, owner, ctx.k, -np.inf)
-    lo = segment_reduce(np.minimum, pos, owner, ctx.k, np.inf)
+    pos -= np.repeat(pos[first], length)
+    if (length > 0).all():
+        hi, lo = np.maximum.reduceat(pos, first), np.minimum.reduceat(pos, first)
+    else:  # no samples at all (an empty body): the empty-range fills
+        hi = segment_reduce(np.maximum, pos, owner, ctx.k, -np.inf)
+        lo = segment_reduce(np.minimum, pos, owner, ctx.k, np.inf)
     return np.where(np.isfinite(ctx.step_time_s), (hi - lo) * 100.0, np.nan)
 
 
