@@ -113,3 +113,30 @@ def test_step_table_is_the_plain_one(seed):
         return StepContext(c.body, c.ic, c.to, c.sides, c.bout, sampling_rate_hz=c.fs, activity=activity)
 
     pd.testing.assert_frame_equal(registry.step_table(again()), _plain_step_table(again()), check_exact=True)
+
+
+def _plain_pelvic_drop_deg(obliquity, start, end, sides):
+    """``pelvis.pelvic_drop_deg``'s arithmetic before the speed work: owner gathers, segment_reduce."""
+    sign = np.select([sides == "L", sides == "R"], [1.0, -1.0], 0.0)
+    idx, owner = segment_ids(start, end)
+    drop = segment_reduce(
+        np.maximum, sign[owner] * (obliquity[idx] - obliquity[start[owner]]), owner, len(start), -np.inf
+    )
+    return np.where(sign != 0, drop, np.nan)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_pelvic_drop_is_the_plain_one(seed):
+    from hipsense.gait.pelvis import pelvic_drop_deg
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 3000))
+    obliquity = 3 * rng.standard_normal(n)
+    obliquity[rng.random(n) < 0.05] = -0.0
+    k = int(rng.integers(1, 60))
+    start = rng.integers(0, n - 1, size=k)
+    end = np.minimum(start + rng.integers(1, 300, size=k), n)
+    sides = rng.choice(np.array(["L", "R", ""]), size=k)
+    assert _same(
+        pelvic_drop_deg(obliquity, start, end, sides), _plain_pelvic_drop_deg(obliquity, start, end, sides)
+    )

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from hipsense.errors import HipsenseError
-from hipsense.gait.filters import butter_sos, segment_ids, segment_reduce, zero_phase
+from hipsense.gait.filters import butter_sos, segment_ids, zero_phase
 
 #: High-pass of the integrated obliquity: removes gyroscope bias drift and slow lean (turns), keeps the
 #: stride-rate motion (a stride is 0.6-1.2 s).
@@ -108,10 +108,14 @@ def pelvic_drop_deg(
     sign = np.select([sides == "L", sides == "R"], [1.0, -1.0], 0.0)
     if k == 0:
         return np.zeros(0)
-    idx, owner = segment_ids(start, end)
-    drop = segment_reduce(
-        np.maximum, sign[owner] * (obliquity[idx] - obliquity[start[owner]]), owner, k, -np.inf
-    )
+    idx, _ = segment_ids(start, end)
+    # Every range is non-empty (checked above), so each step is one block: its start's values spread
+    # by np.repeat and the blocks reduced at their first entries (the owner gathers' floats, fewer passes).
+    length = end - start
+    excursion = obliquity[idx]
+    excursion -= np.repeat(obliquity[start], length)
+    excursion *= np.repeat(sign, length)
+    drop = np.maximum.reduceat(excursion, np.cumsum(length) - length)
     return np.where(sign != 0, drop, np.nan)
 
 
