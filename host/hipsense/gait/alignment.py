@@ -249,7 +249,7 @@ class MountingAligner(Algorithm):
             for j in (1, 2):
                 np.multiply(acc[j][a : a + PASS_ROWS], up[j], out=product[: len(v)], dtype=np.float64)
                 v += product[: len(v)]
-        del product
+        del product, v  # v is a view: kept, it would keep the whole vertical alive after its del
         from hipsense.gait.bouts import (
             ActivityBoutDetector,
             overlapping,
