@@ -261,6 +261,20 @@ def test_contact_lists_are_the_rows_of_the_events_with_an_event():
     assert len(det.ic_list_) == len(ev) - 1 and len(det.to_list_) == len(ev) - 1
 
 
+def test_flight_samples_are_counted_per_gap():
+    """``gaps_.flight_samples`` (from one running count) is each gap's number of samples of the event
+    signal below the flight threshold; empty gaps (a recording starting in stance) count 0."""
+    fs = 208.0
+    data, truth = half_sine_run(fs, 10.0, tail_s=0.0, seed=3)
+    t0 = 0.5 * (truth["ic_s"][1] + truth["to_s"][1])
+    for part in (data, data.iloc[int(t0 * fs) :].reset_index(drop=True)):
+        det = detect(part, fs)
+        below = det.signal_g_ < det.flight_threshold_g
+        want = [int(below[s:e].sum()) for s, e in zip(det.gaps_["start"], det.gaps_["end"], strict=True)]
+        assert det.gaps_["flight_samples"].tolist() == want
+        assert det.gaps_["flight_samples"].dtype == np.int64
+
+
 # -- no flight: never invent one ----------------------------------------------------------------------
 def _walking(fs: float, seconds: float = 20.0, cadence_hz: float = 1.8) -> pd.DataFrame:
     t = np.arange(int(seconds * fs)) / fs

@@ -18,6 +18,7 @@ from hipsense.conventions import G
 from hipsense.errors import HipsenseError
 from hipsense.gait.base import Algorithm
 from hipsense.gait.filters import (
+    argext_of_ids,
     first_per_range,
     lowpass,
     moving_mean,
@@ -360,8 +361,10 @@ class RunningContactDetector(Algorithm):
         # 2. Gaps: gap j lies before stance j; gap k after the last stance.
         gs, ge = np.r_[0, b], np.r_[a, n]
         in_flight = x < self.flight_threshold_g
-        idx, owner = segment_ids(gs, ge)
-        flight_samples = np.bincount(owner, weights=in_flight[idx], minlength=k + 1).astype(np.int64)
+        # Flight samples per gap from one running count (the same integers as a per-gap sum).
+        count = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(in_flight, out=count[1:])
+        flight_samples = count[ge] - count[gs]
         has_flight = flight_samples >= max(1, round(self.min_flight_s * fs))
         level = segment_quantile(x, in_flight, gs, ge, 0.5)  # median
         low = segment_argext(x, gs, ge, largest=False)
@@ -434,15 +437,14 @@ class RunningContactDetector(Algorithm):
             return out
         start, stop = peak[ok], low[ok]
         thr = level[ok] + self.to_threshold_g
+        idx, owner = segment_ids(start, stop)  # the descents, for the pause and the trigger
         if self.to_plateau_margin_g is not None:
-            thr = np.maximum(
-                thr, self._plateau(x, slope, start, stop, level[ok], thr) - self.to_plateau_margin_g
-            )
+            pause = self._plateau(x, slope, start, stop, level[ok], thr, (idx, owner))
+            thr = np.maximum(thr, pause - self.to_plateau_margin_g)
         high = thr + self.to_hysteresis_g
         # Schmitt trigger: the stance ends at the first downward crossing of thr after the signal was
         # last at or above thr + hysteresis. Wobble in the flight smaller than the hysteresis cannot
         # re-arm it; a late-stance rebound above it postpones the TO to the final descent.
-        idx, owner = segment_ids(start, stop)
         armed = x[idx] >= high[owner]
         last_high = first_per_range(owner[armed], idx[armed], len(start), last=True)
         begin = np.maximum(last_high, start)
@@ -464,23 +466,25 @@ class RunningContactDetector(Algorithm):
         stop: np.ndarray,
         level: np.ndarray,
         thr: np.ndarray,
+        ids: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
         """Level of the unloading's last pause per stance: ``x`` where the final descent (after the
         signal was last at body weight above the flight) is last least steep (a local maximum of the
-        slope) while above ``thr``; -inf where none."""
+        slope) while above ``thr``; -inf where none. ``ids``: ``segment_ids(start, stop)`` if the
+        caller has it."""
         n = len(x)
         is_max = np.zeros(n, dtype=bool)
         is_max[1:-1] = (slope[1:-1] >= slope[:-2]) & (slope[1:-1] > slope[2:])
         # The final descent only: after the signal was last at body weight above the flight, so the
         # dip between an impact peak and the active peak is not taken for the unloading's end.
-        idx, owner = segment_ids(start, stop)
+        idx, owner = segment_ids(start, stop) if ids is None else ids
         heavy = x[idx] >= level[owner] + BODY_WEIGHT_G
         last_heavy = first_per_range(owner[heavy], idx[heavy], len(start), last=True)
         begin = np.minimum(np.maximum(last_heavy + 1, start), stop)
         idx, owner = segment_ids(begin, stop)
         # A pause, not a ripple: clip wobble (or noise) on a steep descent also makes local maxima of
         # the slope, but there the descent stays nearly as steep as at its steepest.
-        steepest = slope[np.maximum(segment_argext(slope, begin, stop, largest=False), 0)]
+        steepest = slope[np.maximum(argext_of_ids(slope, idx, owner, len(start), largest=False), 0)]
         cand = is_max[idx] & (slope[idx] >= PAUSE_STEEPNESS * steepest[owner]) & (x[idx] > thr[owner])
         last = first_per_range(owner[cand], idx[cand], len(start), last=True)
         return np.where(last >= 0, x[np.maximum(last, 0)], -np.inf)

@@ -156,8 +156,15 @@ def segment_argext(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, 
 
     The first index wins a tie. Empty ranges give -1. ``values`` must not contain NaN.
     """
-    n_seg = len(starts)
     idx, owner = segment_ids(starts, ends)
+    return argext_of_ids(values, idx, owner, len(starts), largest=largest)
+
+
+def argext_of_ids(
+    values: np.ndarray, idx: np.ndarray, owner: np.ndarray, n_seg: int, *, largest: bool
+) -> np.ndarray:
+    """:func:`segment_argext` of ranges already laid out by :func:`segment_ids` (``idx``, ``owner``),
+    for a caller that holds them anyway."""
     if len(idx) == 0:
         return np.full(n_seg, -1, dtype=np.int64)
     v = np.asarray(values)[idx]
