@@ -301,3 +301,49 @@ def test_a_channel_of_text_is_refused_in_one_line() -> None:
     with pytest.raises(HipsenseError, match="must be numbers") as e:
         Recording(given, "body", 100.0)
     assert "\n" not in str(e.value)
+
+
+_ROUNDS = """
+import resource, sys
+import numpy as np
+import hipsense.allocator as allocator
+kept = sys.argv[1] == "kept" and allocator.keep_freed_memory()
+assert kept == (sys.argv[1] == "kept" and allocator.keep_freed_memory())  # set once, then as set
+def one_round():
+    arrays = [np.ones(1 << 18) for _ in range(8)]  # 8 x 2 MB alive at once, as a pass's temporaries
+    del arrays
+one_round()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(9):
+    one_round()
+print(kept, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def _faults_of_rounds(mode: str, env: dict[str, str] | None = None) -> tuple[bool, int]:
+    import os
+    import subprocess
+    import sys
+
+    host = str(Path(__file__).resolve().parents[2] / "host")
+    given = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    given.update(PYTHONPATH=host, **(env or {}))
+    done = subprocess.run(
+        [sys.executable, "-c", _ROUNDS, mode], capture_output=True, text=True, env=given, check=True
+    )
+    kept, faults = done.stdout.split()
+    return kept == "True", int(faults)
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/status").exists() or "glibc" not in " ".join(__import__("platform").libc_ver()),
+    reason="the malloc thresholds are glibc's",
+)
+def test_freed_pages_are_reused_not_faulted_in_again() -> None:
+    """Passes that allocate and free the same temporaries: with glibc's defaults each pass's arrays are
+    fresh mappings (8 x 512 pages faulted in a round), with keep_freed_memory() the heap reuses them."""
+    plain, kept = _faults_of_rounds("plain"), _faults_of_rounds("kept")
+    assert plain[1] > 9 * 8 * 400 and kept == (True, kept[1]) and kept[1] < 500
+    # a threshold the user set in the environment is left to glibc: nothing set, the rounds fault
+    given = _faults_of_rounds("kept", {"MALLOC_TRIM_THRESHOLD_": str(128 << 10)})
+    assert given[0] is False and given[1] > 9 * 8 * 400

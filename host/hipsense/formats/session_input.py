@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hipsense.allocator import keep_freed_memory
 from hipsense.conventions import SENSOR_ACC, SENSOR_GYR
 from hipsense.errors import SessionFileError
 from hipsense.formats.session_reader import read_device_file
@@ -58,6 +59,7 @@ def read_session_recording(path: str | Path) -> Recording:
     """A session file as a sensor-frame :class:`Recording`, decoded pass by pass straight into the
     recording's float32 channels: neither the session's int16 counts nor a float64 copy of its
     samples is ever held whole (:func:`~hipsense.formats.session_reader.decode_session`'s ``sink``)."""
+    keep_freed_memory()  # the passes' temporaries reuse freed pages, not fresh ones (allocator.py)
     channels = _Channels()
     session = read_device_file(path, sink=channels)
     table = session.block_table
