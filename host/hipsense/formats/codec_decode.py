@@ -77,17 +77,17 @@ def _low_bits(data: np.ndarray, voff: np.ndarray, k: np.ndarray) -> np.ndarray:
 
     Each value is inside the 4 bytes from its first byte on. Those 4-byte words are copied once into an
     aligned array (one per byte of the range the offsets cover), so the gather per value is an aligned
-    ``take``: numpy gathers from an unaligned view of the bytes about 5x slower.
+    ``take``: numpy gathers from an unaligned view of the bytes about 5x slower. ``voff`` is used up.
     """
-    byte = (voff >> 3).astype(np.int64)  # take() wants intp indices: converted once, here
-    lo = int(byte.min()) if byte.size else 0
-    hi = int(byte.max()) + 1 if byte.size else 0
+    if voff.size == 0:
+        return np.zeros(voff.shape, dtype=np.int32)
+    lo, hi = int(voff.min()) >> 3, (int(voff.max()) >> 3) + 1
     # the 4 bytes from each byte on (the 64 zero bytes after the file keep them inside)
     unaligned = np.ndarray((len(data) - 3,), dtype="<u4", buffer=data, strides=(data.strides[0],))
     words = np.ascontiguousarray(unaligned[lo:hi])
-    byte -= lo
-    w = words.take(byte)
-    w >>= (voff & 7).astype(np.uint32)
+    voff -= 8 * lo  # from the range's first byte: the same bit within its byte
+    w = words.take(np.right_shift(voff, 3, dtype=np.int64))  # take() wants intp indices
+    w >>= np.bitwise_and(voff, 7, out=voff).view(np.uint32)
     w &= ((1 << k) - 1).astype(np.uint32)[:, None]
     return w.view(np.int32)
 
