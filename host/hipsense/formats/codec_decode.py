@@ -87,7 +87,8 @@ def _low_bits(data: np.ndarray, voff: np.ndarray, k: np.ndarray) -> np.ndarray:
     words = np.ascontiguousarray(unaligned[lo:hi])
     voff -= 8 * lo  # from the range's first byte: the same bit within its byte
     w = words.take(np.right_shift(voff, 3, dtype=np.int64))  # take() wants intp indices
-    w >>= np.bitwise_and(voff, 7, out=voff).view(np.uint32)
+    shift = np.bitwise_and(voff, 7, out=voff)  # int64 offsets only in files past 256 MiB
+    w >>= shift.view(np.uint32) if shift.dtype == np.int32 else shift.astype(np.uint32)
     w &= ((1 << k) - 1).astype(np.uint32)[:, None]
     return w.view(np.int32)
 
