@@ -188,16 +188,16 @@ def _decode(b: _Blocks, data_idx: np.ndarray, sink: Sink | None) -> tuple[np.nda
 
 def _gaps(b: _Blocks, data_idx: np.ndarray) -> tuple[list, list, list, int]:
     """Gaps (with their causes), overflow events and flag warnings over the decoded data blocks."""
-    heads, flags = b.heads, b.heads["flags"]
-    gaps, causes, overflow_events, flag_warnings = [], [], [], []
-    prev_end, prev_slot = 0, -1
+    offsets, bs = b.offsets.tolist(), b.header.block_size  # Python ints: numpy scalars cost more
+    first, count, flags, lost = (b.heads[k].tolist() for k in ("first_index", "n_samples", "flags", "lost"))
+    gaps, causes, overflow_events, flag_warnings, prev_end, prev_slot = [], [], [], [], 0, -1
     for i in data_idx.tolist():
-        f = int(heads["first_index"][i])
+        f = first[i]
         jump = f - prev_end
         # Skipped blocks, or bytes the block finder could not use, lie between this block and the last.
-        after_prev = b.offsets[prev_slot] + b.header.block_size if prev_slot >= 0 else b.header.header_bytes
+        after_prev = offsets[prev_slot] + bs if prev_slot >= 0 else b.header.header_bytes
         damaged_between = any(b.problems[j] or b.unknown[j] for j in range(prev_slot + 1, i)) or (
-            b.offsets[i] - after_prev > (i - prev_slot - 1) * b.header.block_size
+            offsets[i] - after_prev > (i - prev_slot - 1) * bs
         )
         if jump > 0:
             gaps.append((prev_end, jump))
@@ -210,15 +210,15 @@ def _gaps(b: _Blocks, data_idx: np.ndarray) -> tuple[list, list, list, int]:
             else:
                 causes.append("missing without a gap flag")
                 flag_warnings.append(
-                    f"byte offset {b.offsets[i]}: samples {prev_end}..{f - 1} missing without gap flag"
+                    f"byte offset {offsets[i]}: samples {prev_end}..{f - 1} missing without gap flag"
                 )
         elif flags[i] & FLAG_GAP:
-            flag_warnings.append(f"byte offset {b.offsets[i]}: gap flag without missing samples")
+            flag_warnings.append(f"byte offset {offsets[i]}: gap flag without missing samples")
         if flags[i] & FLAG_OVERFLOW:
-            overflow_events.append((f, int(heads["lost"][i])))
-        if int(flags[i]) & ~KNOWN_FLAGS:
-            flag_warnings.append(f"byte offset {b.offsets[i]}: unknown flags {int(flags[i]):#06x} ignored")
-        prev_end = f + int(heads["n_samples"][i])
+            overflow_events.append((f, lost[i]))
+        if flags[i] & ~KNOWN_FLAGS:
+            flag_warnings.append(f"byte offset {offsets[i]}: unknown flags {flags[i]:#06x} ignored")
+        prev_end = f + count[i]
         prev_slot = i
     for msg in flag_warnings[:5]:
         b.warn.append(f"{b.name} at {msg}")
