@@ -51,6 +51,28 @@ def lowpass_every(
     return out
 
 
+def percentiles_of_rows(rows: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
+    """``np.percentile(rows, q, axis=1)`` (its default, linear method) from one sort of each row.
+
+    numpy's SIMD sort of a 150-value row is about 5x faster than the selection ``np.percentile``
+    runs; the order statistics are the same values, and the interpolation below is numpy's own
+    (``numpy.lib._function_base_impl._lerp``): ``a + (b - a) * g``, or ``b - (b - a) * (1 - g)``
+    where ``g >= 0.5``; a row holding NaN gives NaN. Only a zero's sign may differ from numpy's (which
+    of tied -0.0 and +0.0 lands at a rank): no comparison in the rules below can see it.
+    """
+    ordered = np.sort(rows, axis=1)
+    n = ordered.shape[1]
+    at = (n - 1) * np.true_divide(np.asarray(q, dtype=np.float64), 100)
+    below = np.floor(at).astype(np.intp)
+    g = at - below
+    a, b = ordered[:, below], ordered[:, np.minimum(below + 1, n - 1)]
+    step = b - a
+    out = a + step * g
+    np.subtract(b, step * (1 - g), out=out, where=g >= 0.5)
+    out[np.isnan(ordered[:, -1])] = np.nan
+    return out.T
+
+
 class ActivityBoutDetector(Algorithm):
     """Label the session in 1-second windows and merge them into bouts of one activity.
 
@@ -169,7 +191,7 @@ class ActivityBoutDetector(Algorithm):
         for s in range(0, n_win, FEATURE_ROWS):
             ctx, e = contexts[s : s + FEATURE_ROWS], min(s + FEATURE_ROWS, n_win)
             std[s:e] = ctx.std(axis=1)
-            low[s:e], high[s:e] = np.percentile(ctx, [10, 99], axis=1)
+            low[s:e], high[s:e] = percentiles_of_rows(ctx, (10, 99))
             f_step[s:e], walk_share[s:e] = self._step_frequency(ctx, low_fs, self.min_walk_step_hz)
 
         labels = np.full(n_win, 3)  # unknown
