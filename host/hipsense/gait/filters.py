@@ -33,12 +33,18 @@ def zero_phase(sos: np.ndarray, x: np.ndarray, *, padlen: int | None = None) -> 
 
     For a 1-D float64 ``x`` both passes run in place in one padded buffer (scipy copies the signal
     three times: the padding, then each pass) and the filter's initial state comes from a cache
-    (``sosfilt_zi`` solves a small linear system per section, about as long as filtering a
-    minute of data). Anything else goes to scipy. tests/host/test_fast_kernels.py compares the two.
+    (``sosfilt_zi`` solves a small linear system per section: 0.06-0.08 ms, as long as filtering
+    20 s at 208 Hz). Anything else goes to scipy. tests/host/test_fast_kernels.py compares the two.
     """
     x = np.asarray(x)
     sos = np.asarray(sos)
-    if _sosfilt_in_place is None or x.dtype != np.float64 or x.ndim != 1 or sos.dtype != np.float64:
+    if (
+        _sosfilt_in_place is None
+        or x.dtype != np.float64
+        or x.ndim != 1
+        or sos.dtype != np.float64
+        or not sos.flags.c_contiguous
+    ):
         return signal.sosfiltfilt(sos, x, padlen=padlen)
     n_sections = len(sos)
     if padlen is None:  # scipy's default: three times the taps, less the zeros both ends share
