@@ -223,14 +223,15 @@ def _rank_codes(n_left: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     are the left steps, the rest the right ones; the rank of a shared code is -1."""
     ranks = np.arange(k)
     code_of_rank = np.empty(k, dtype=np.int64)
-    pieces = []
+    pieces: list[np.ndarray] = []
     offset = 0
+    shared = np.array([-1])
     for lo, hi in ((0, n_left), (n_left, k)):
         width = min(hi - lo, _BAND)
         a = lo + (hi - lo - width) // 2  # the band: ranks a .. a + width - 1, centred in the side
         # below the band: offset; in it: offset + 1 + (rank - a); above it: offset + width + 1
         code_of_rank[lo:hi] = offset + 1 + np.clip(ranks[lo:hi], a - 1, a + width) - a
-        pieces += [[-1], np.arange(a, a + width), [-1]]
+        pieces += [shared, np.arange(a, a + width), shared]
         offset += width + 2
     return code_of_rank.astype(np.uint16), np.concatenate(pieces).astype(np.int64)
 
