@@ -330,3 +330,22 @@ def test_percentiles_of_sorted_rows_are_numpys(width: int) -> None:
             # selection put at a rank differs (no comparison in the bout rules can see it)
             nonzero = want != 0
             assert _same(got[nonzero], want[nonzero]), (width, trial, q)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_several_phase_functions_from_one_table_layout(seed):
+    """``of_phases`` gives each function's per-sample values, table or not (few samples per length)."""
+    from hipsense.gait.side_features import of_phases
+
+    rng = np.random.default_rng(400 + seed)
+    k = int(rng.integers(1, 120))
+    lengths = rng.integers(40, 44 if seed % 2 else 4000, size=k)
+    ic = np.cumsum(rng.integers(30, 80, size=k))
+    n = int(ic[-1] + rng.integers(1, 100))
+    idx, owner, since = _step_phase(ic, lengths, n)
+    u = (idx - ic[owner]) / lengths[owner]
+    fns = (lambda x: np.cos(np.pi * x), lambda x: np.sin(np.pi * x))
+    got = of_phases(fns, lengths, owner, since)
+    assert len(got) == 2
+    for g, fn in zip(got, fns, strict=True):
+        assert _same(g, fn(u)) and _same(g, _of_phase(fn, lengths, owner, since))

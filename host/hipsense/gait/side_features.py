@@ -176,13 +176,25 @@ def of_phase(
     The steps of a session share a few dozen lengths, so ``fn`` (a cosine) runs on a table of a few
     thousand phases instead of every sample; the table's ``u`` is the same division, so the values are
     the same floats."""
+    return of_phases((fn,), length, owner, since)[0]
+
+
+def of_phases(
+    fns: tuple[Callable[[np.ndarray], np.ndarray], ...],
+    length: np.ndarray,
+    owner: np.ndarray,
+    since: np.ndarray,
+) -> list[np.ndarray]:
+    """:func:`of_phase` of several functions of the same phases, the table's layout found once."""
     lengths, which = np.unique(length, return_inverse=True)
     if int(lengths.sum()) >= len(since):  # few samples per length: no table
-        return fn(since / length[owner])
+        u = since / length[owner]
+        return [fn(u) for fn in fns]
     first = np.cumsum(lengths) - lengths
     table_since, table_owner = segment_ids(np.zeros(len(lengths), dtype=np.int64), lengths)
-    table = fn(table_since / lengths[table_owner])
-    return table[first[which[owner]] + since]
+    u = table_since / lengths[table_owner]
+    at = first[which[owner]] + since
+    return [fn(u)[at] for fn in fns]
 
 
 def projection(obliquity: np.ndarray, ic: np.ndarray, length: np.ndarray, phase: float) -> np.ndarray:
@@ -222,8 +234,7 @@ def _phase_sums(obliquity: np.ndarray, ic: np.ndarray, length: np.ndarray) -> tu
     """:func:`phase_sums` and the owner of each of the steps' samples (:func:`step_phase`)."""
     n, k = len(obliquity), len(ic)
     idx, owner, since = step_phase(ic, length, n)
-    c = of_phase(lambda u: np.cos(np.pi * u), length, owner, since)
-    s = of_phase(lambda u: np.sin(np.pi * u), length, owner, since)
+    c, s = of_phases((lambda u: np.cos(np.pi * u), lambda u: np.sin(np.pi * u)), length, owner, since)
     y = obliquity[idx]
     out = np.empty((k, 9))
     for j, v in enumerate((c * y, s * y, y)):
