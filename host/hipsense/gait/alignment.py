@@ -26,6 +26,7 @@ from hipsense.conventions import (
 )
 from hipsense.errors import HipsenseError
 from hipsense.gait.base import Algorithm
+from hipsense.gait.filters import zero_phase
 
 #: Named mountings a user can state instead of letting hipsense estimate one. Rows: body axes
 #: (is, ml, pa) in sensor coordinates.
@@ -67,6 +68,15 @@ def _design(order: int, cut: float | tuple[float, float], fs: float, btype: str)
     return signal.butter(
         order, list(cut) if isinstance(cut, tuple) else cut, btype=btype, fs=fs, output="sos"
     )
+
+
+def _zero_phase_columns(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``sosfiltfilt(sos, x, axis=0)``: scipy filters each column alone, so :func:`zero_phase` of each
+    column gives the same floats, in about half the time."""
+    out = np.empty_like(x)
+    for j in range(x.shape[1]):
+        out[:, j] = zero_phase(sos, x[:, j])
+    return out
 
 
 def _vertical(acc: list[np.ndarray], up: np.ndarray) -> np.ndarray:
@@ -122,7 +132,7 @@ class _Rotation:
         integral = np.cumsum(np.radians(g, out=g), axis=0, out=g)
         integral += self.before[w]
         integral /= self.fs_q
-        return signal.sosfiltfilt(self.sos, integral, axis=0)
+        return _zero_phase_columns(self.sos, integral)
 
 
 def _pieces(column: np.ndarray, n: int, q: int) -> Iterator[np.ndarray]:
@@ -297,7 +307,7 @@ class MountingAligner(Algorithm):
             del raw
             if rotation is not None:
                 steady = steady + np.cross(rotation.window(w, lo, hi), steady)
-            both = signal.sosfiltfilt(sos, np.column_stack([steady - np.outer(vert_q, up), vert_q]), axis=0)
+            both = _zero_phase_columns(sos, np.column_stack([steady - np.outer(vert_q, up), vert_q]))
             vert_f = both[:, 3]
             if gait == "run":
                 # Spring-mass: the pelvis brakes while the vertical force rises after contact.
@@ -307,7 +317,7 @@ class MountingAligner(Algorithm):
                 # sum carried from the windows before, which the high-pass makes immaterial but for
                 # rounding).
                 start = rising - vert_f[: a - lo].sum() if lo else 0.0
-                cue_w = signal.sosfiltfilt(high, (start + np.cumsum(vert_f)) / fs_q)
+                cue_w = zero_phase(high, (start + np.cumsum(vert_f)) / fs_q)
                 rising = start + vert_f[: b - lo].sum()
             core = slice(a - lo, b - lo)
             sel = mask[a:b]

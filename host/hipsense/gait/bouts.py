@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage, signal
+from scipy import ndimage
 
 from hipsense.conventions import G
 from hipsense.errors import HipsenseError
 from hipsense.gait.base import Algorithm
-from hipsense.gait.filters import butter_sos
+from hipsense.gait.filters import butter_sos, zero_phase
 
 ACTIVITIES = ("stand", "walk", "run", "unknown")
 #: Shortest input :meth:`ActivityBoutDetector.detect` accepts, in seconds (one window).
@@ -45,7 +45,7 @@ def lowpass_every(
     window (:func:`overlapping`): to rounding the same numbers, with one window's float64 copy."""
     out = np.empty(-(-len(column) // q))
     for lo, hi, a, b in overlapping(len(column), rate_hz):
-        part = signal.sosfiltfilt(sos, column[lo:hi].astype(np.float64) / unit)
+        part = zero_phase(sos, np.divide(column[lo:hi], unit, dtype=np.float64))  # sosfiltfilt's floats
         first = -(-a // q) * q  # the core's first sample that is kept
         out[first // q : -(-b // q)] = part[first - lo : b - lo : q]
     return out
