@@ -66,7 +66,10 @@ def decode_payloads(
                 break
             for i, why in zip(idx[result[1]], result[2], strict=True):
                 ok[i], problems[i] = False, why
-        out[:, filled : filled + result.shape[1]] = result
+        if first == 0 and last == len(n):  # one pass decoded it all: its array is the output
+            out = result
+        else:
+            out[:, filled : filled + result.shape[1]] = result
         filled, first = filled + result.shape[1], last
     out = out[:, :filled]
     return ok, out.T if by_channel else np.ascontiguousarray(out.T), problems
@@ -165,22 +168,22 @@ def _decode_some(data, pstart, plen, n, C):
     z = z[valid]
     del w, valid, q, ones
     # Zigzag back (in int32, as a value above 16 bits from a forged payload must give what it gave),
-    # then modulo 2**16 from here on: uint16 wraps by itself.
+    # then modulo 2**16 from here on.
     sign = z & 1
     np.negative(sign, out=sign)
     z >>= 1
     z ^= sign
-    e = z.astype(np.uint16)
-    del z, sign
+    del sign
     # From (block, channel, sample) order to one row per channel: a small loop over blocks. The rows
-    # are uint32: its cumulative sums are 4x faster than uint16's and agree modulo 2**16.
+    # are uint32 (int32 wraps into them modulo 2**32): their cumulative sums are 4x faster than
+    # uint16's, and modulo 2**16 all of it is the same.
     out = np.empty((C, int(n.sum())), dtype=np.uint32)
     r = s = 0
     for m in n.tolist():
-        out[:, r : r + m] = e[s : s + C * m].reshape(C, m)
+        out[:, r : r + m] = z[s : s + C * m].reshape(C, m)
         r += m
         s += C * m
-    del e
+    del z
     # Undo the predictors: order p = p cumulative sums restarting at every block, channel by channel.
     starts, lengths = (np.cumsum(n) - n)[n > 0], n[n > 0]
     for row, order in zip(out, orders.T[:, n > 0], strict=True):
