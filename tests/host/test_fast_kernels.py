@@ -289,7 +289,8 @@ def test_projection_and_sums_together_are_each_alone(seed):
 @pytest.mark.parametrize("q", range(1, 13))
 def test_block_means_are_numpys_mean_of_rows(q: int) -> None:
     """The alignment's 50 Hz block means by strided adds (rows under 8 values) are ``reshape(-1,
-    q).mean(axis=1)`` bit for bit: signed zeros (a block of -0.0 means +0.0), NaN, inf, any length."""
+    q).mean(axis=1)`` bit for bit: signed zeros (a block of -0.0 means +0.0), NaN, inf, any length;
+    of a float32 column, the mean of its float64 copy."""
     from hipsense.gait.alignment import _blocks
 
     rng = np.random.default_rng(q)
@@ -304,6 +305,10 @@ def test_block_means_are_numpys_mean_of_rows(q: int) -> None:
         if trial % 7 == 0:
             x[pick > 0.995] = np.inf
         assert _same(_blocks(x, q), x[: n // q * q].reshape(-1, q).mean(axis=1)), (q, trial)
+        # a recording's float32 column: summed in float64, as its float64 copy was
+        x32 = x.astype(np.float32)
+        want = x32[: n // q * q].astype(np.float64).reshape(-1, q).mean(axis=1)
+        assert _blocks(x32, q).dtype == np.float64 and _same(_blocks(x32, q), want), (q, trial)
 
 
 @pytest.mark.parametrize("width", [1, 2, 3, 150, 151])

@@ -9,7 +9,6 @@ vertical force rises, walking slows while the pelvis rises).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -80,10 +79,11 @@ def _zero_phase_columns(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def _vertical(acc: list[np.ndarray], up: np.ndarray) -> np.ndarray:
-    """The acceleration along ``up``, summed in the order :func:`to_body_frame` sums ``acc_is``."""
-    vertical = acc[0] * up[0]
-    vertical += acc[1] * up[1]
-    vertical += acc[2] * up[2]
+    """The acceleration along ``up``, summed in the order :func:`to_body_frame` sums ``acc_is``; in
+    float64 whatever the columns' dtype (a float32 value is exact in float64: the same products)."""
+    vertical = np.multiply(acc[0], up[0], dtype=np.float64)
+    vertical += np.multiply(acc[1], up[1], dtype=np.float64)
+    vertical += np.multiply(acc[2], up[2], dtype=np.float64)
     return vertical
 
 
@@ -96,8 +96,8 @@ def _blocks(x: np.ndarray, q: int) -> np.ndarray:
     """
     rows = x[: len(x) // q * q].reshape(-1, q)
     if q >= 8:
-        return rows.mean(axis=1)
-    out = rows[:, 0] + 0.0
+        return rows.astype(np.float64, copy=False).mean(axis=1)
+    out = np.add(rows[:, 0], 0.0, dtype=np.float64)  # float64 sums of float32 columns too
     for j in range(1, q):
         out += rows[:, j]
     out /= q
@@ -118,28 +118,21 @@ class _Rotation:
         self.sos = _sos(2, 0.3, fs_q, "high")
         self.median = np.empty(3)
         self.before = np.zeros((len(starts), 3))  # the integral (not yet / fs) before each window
-        at = np.asarray(starts, dtype=np.int64)
-        for j, g in enumerate(gyr):
-            col = np.concatenate([_blocks(x, q) for x in _pieces(g, m * q, q)])
+        at, step = np.asarray(starts, dtype=np.int64), q * max(PASS_ROWS // q, 1)
+        for j, g in enumerate(gyr):  # block means of whole blocks, a pass of the float32 column at a time
+            col = np.concatenate([_blocks(g[a : min(a + step, m * q)], q) for a in range(0, m * q, step)])
             self.median[j] = np.median(col)
             col -= self.median[j]  # in place: the column is this loop's own
             total = np.cumsum(np.radians(col, out=col), out=col)
             self.before[at > 0, j] = total[at[at > 0] - 1]
 
     def window(self, w: int, lo: int, hi: int) -> np.ndarray:
-        g = np.column_stack([_blocks(x, self.q) for x in _f64(self.gyr, lo * self.q, hi * self.q)])
+        g = np.column_stack([_blocks(x[lo * self.q : hi * self.q], self.q) for x in self.gyr])
         g -= self.median  # in place: g is this window's own
         integral = np.cumsum(np.radians(g, out=g), axis=0, out=g)
         integral += self.before[w]
         integral /= self.fs_q
         return _zero_phase_columns(self.sos, integral)
-
-
-def _pieces(column: np.ndarray, n: int, q: int) -> Iterator[np.ndarray]:
-    """Rows ``[0, n)`` of one column as float64 pieces of whole blocks of ``q``, one at a time."""
-    step = q * max(PASS_ROWS // q, 1)
-    for a in range(0, n, step):
-        yield column[a : min(a + step, n)].astype(np.float64)
 
 
 #: Shortest recording the mounting is estimated from, and the least walking or running in it: a few
@@ -302,7 +295,7 @@ class MountingAligner(Algorithm):
         horiz, cue = np.empty((int(mask.sum()), 3)), np.empty(int(mask.sum()))
         kept, rising = 0, 0.0  # gait samples so far; the vertical's running sum (walking's cue)
         for w, (lo, hi, a, b) in enumerate(windows):
-            raw = _f64(acc, lo * q, hi * q)
+            raw = [x[lo * q : hi * q] for x in acc]  # float32 views: _vertical and _blocks sum in float64
             vert_q, steady = _blocks(_vertical(raw, up), q), np.column_stack([_blocks(x, q) for x in raw])
             del raw
             if rotation is not None:
