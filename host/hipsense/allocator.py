@@ -8,7 +8,8 @@ minor fault, the kernel zeroing it. Measured on the 1 h file in a fresh process,
 
 :func:`keep_freed_memory` raises two thresholds: arrays up to :data:`MMAP_THRESHOLD` come from the heap
 (not a mapping of their own), and the heap gives memory back only once :data:`TRIM_THRESHOLD` of it is
-free at its top. The heap then reuses the pages a previous pass freed. What it costs: up to
+free at its top. The heap then reuses the pages a previous pass freed. Reading a session file and
+:func:`hipsense.analysis.analyse` call it (any input: a CSV's analysis runs over the same windows). What it costs: up to
 ``TRIM_THRESHOLD`` (32 MB) of freed memory stays in the process's RSS, and the heap can hold more
 than the arrays alive when they are freed out of order (docs/validation.md, "Decode and alignment CPU",
 has the peak RSS before and after). Setting either ``MALLOC_MMAP_THRESHOLD_`` or

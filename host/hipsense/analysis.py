@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from hipsense import metrics
+from hipsense.allocator import keep_freed_memory
 from hipsense.errors import HipsenseError
 from hipsense.formats.load import load_recording
 from hipsense.gait.alignment import AlignmentError, MountingAligner
@@ -213,6 +214,7 @@ def analyse(
     whole segment's (to floating-point rounding). The body frame is never built whole unless
     ``SessionResult.body`` is asked for, so the recording's samples must not change afterwards.
     """
+    keep_freed_memory()  # the windows' temporaries reuse freed pages (allocator.py), whatever the input
     fs = recording.sample_rate_hz
     source = str(recording.source) if recording.source else "<data>"
     quality = replace(recording.quality, gaps=list(recording.quality.gaps))
