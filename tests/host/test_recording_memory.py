@@ -9,10 +9,8 @@ themselves are measured by benchmarks/recording_memory.py (not tests).
 from __future__ import annotations
 
 import dataclasses
-import struct
 import tempfile
 import warnings
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +26,7 @@ from hipsense.formats import codec_decode
 from hipsense.formats.csv_input import read_imu_csv
 from hipsense.formats.device_file import (
     SessionFileWarning,
-    SessionHeader,
     decode_session,
-    encode_session,
     read_device_file,
 )
 from hipsense.formats.load import load_recording
@@ -41,6 +37,7 @@ from hipsense.gait.bouts import ActivityBoutDetector
 from hipsense.recording import CHANNEL_DTYPE, Recording
 from hipsense.sim import scenarios, simulate_run
 from hipsense.timebase import TimeBaseError, place_on_grid, place_runs
+from tests.host.forged_session import BS, fix_crcs, small_session
 
 
 @pytest.fixture(scope="module")
@@ -233,24 +230,8 @@ def test_lowpass_window_by_window_is_the_whole_filter(walk_and_run, monkeypatch,
     np.testing.assert_allclose(got, whole, rtol=0, atol=1e-12)
 
 
-#: A small session (1,200 samples in blocks of at most 200, a gap and an overflow) whose blocks are
-#: forged with valid CRCs below.
-BS = 512
-HEADER = SessionHeader.default(block_size=BS, block_max_samples=200, start_time_unix=1_767_225_600)
-COUNTS = np.round(
-    2500 * np.sin(np.arange(1200)[:, None] * np.array([0.03, 0.05, 0.07, 0.11, 0.13, 0.17]))
-).astype(np.int16)
-BASE = encode_session(
-    HEADER,
-    COUNTS,
-    sample_index=np.concatenate([np.arange(500), np.arange(503, 1203)]),
-    overflow_lost={900: 3},
-)
-
-
-def _fix_crcs(d: bytearray) -> None:
-    for o in range(BS, len(d) - BS + 1, BS):
-        struct.pack_into("<I", d, o + BS - 4, zlib.crc32(bytes(d[o : o + BS - 4])))
+#: A small session (tests/host/forged_session.py) whose blocks are forged with valid CRCs below.
+BASE = small_session(3)
 
 
 def _either(fn):
@@ -275,7 +256,7 @@ def test_forged_payloads_give_the_same_recording_pass_by_pass(hits) -> None:
     d = bytearray(BASE)
     for block, at, byte in hits:
         d[BS + block * BS + at] = byte
-    _fix_crcs(d)
+    fix_crcs(d)
     with (
         tempfile.TemporaryDirectory() as folder,
         pytest.MonkeyPatch.context() as mp,

@@ -12,7 +12,6 @@ import io
 import struct
 import tracemalloc
 import warnings
-import zlib
 
 import numpy as np
 import pandas as pd
@@ -24,23 +23,12 @@ from hipsense.formats.device_file import (
     MAX_MISSING_S,
     DecodedSession,
     SessionFileWarning,
-    SessionHeader,
     decode_session,
-    encode_session,
 )
+from tests.host.forged_session import BS, fix_crcs, small_session
 
 SETTINGS = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
-BS = 512
-HEADER = SessionHeader.default(block_size=BS, block_max_samples=200, start_time_unix=1_767_225_600)
-COUNTS = np.round(
-    2500 * np.sin(np.arange(1200)[:, None] * np.array([0.03, 0.05, 0.07, 0.11, 0.13, 0.17]))
-).astype(np.int16)
-BASE = encode_session(
-    HEADER,
-    COUNTS,
-    sample_index=np.concatenate([np.arange(500), np.arange(530, 1230)]),
-    overflow_lost={900: 3},
-)
+BASE = small_session(30)
 NBLOCKS = (len(BASE) - BS) // BS
 
 HEADER_FIELDS = {
@@ -79,12 +67,6 @@ BITS = {"B": 8, "<H": 16, "<I": 32, "<Q": 64}
 def value_for(fmt: str) -> st.SearchStrategy[int]:
     top = 2 ** BITS[fmt] - 1
     return st.one_of(st.sampled_from([0, 1, top, top - 1, (top >> 1) + 1]), st.integers(0, top))
-
-
-def fix_crcs(d: bytearray, hl: int = BS) -> None:
-    struct.pack_into("<I", d, hl - 4, zlib.crc32(bytes(d[: hl - 4])))
-    for o in range(hl, len(d) - BS + 1, BS):
-        struct.pack_into("<I", d, o + BS - 4, zlib.crc32(bytes(d[o : o + BS - 4])))
 
 
 def check(data: bytes) -> DecodedSession | None:
