@@ -130,9 +130,10 @@ def sides_unknown_sentence(reason: str) -> str:
 
 def without_sides(summary: dict[str, Any]) -> dict[str, Any]:
     """The summary as every output may show it: when its sides are not known, each left/right figure
-    is empty (None) and no asymmetry is judged; otherwise the summary unchanged."""
+    (the walking steps' per-foot medians too) is empty (None) and no asymmetry is judged; otherwise the
+    summary unchanged."""
     known, _ = sides_known(summary)
-    if known:
+    if known or walking_only(summary):  # a walk's sides are its walking steps' (no running to compare)
         return summary
     out = dict(summary)
     out["sides"] = [
@@ -142,6 +143,10 @@ def without_sides(summary: dict[str, Any]) -> dict[str, Any]:
         }
         for s in summary.get("sides") or []
     ]
+    if summary.get("walking"):  # the walking steps' per-foot medians too: one rule for the session
+        out["walking"] = {
+            k: None if k.endswith(("_left", "_right")) else v for k, v in summary["walking"].items()
+        }
     return out
 
 
