@@ -410,3 +410,11 @@ def test_walking_steps_say_why_they_have_no_toe_off_and_keep_a_long_stance():
         ["walking: no toe-off at a stop or in a turn"],
         ["last step of its bout: no step time", "no toe-off found"],
     ]
+
+
+def test_vertical_oscillation_of_an_empty_body_is_not_measured() -> None:
+    """Steps over no samples (a hand-built context: the route never makes one) have no height range."""
+    body = pd.DataFrame({"acc_is": np.zeros(0)})
+    ctx = StepContext(body, [0.0, 50.0], [np.nan, np.nan], ["L", "R"], [0, 0], sampling_rate_hz=100.0)
+    out = m.vertical_oscillation(ctx)
+    assert out.shape == (2,) and np.isnan(out).all()

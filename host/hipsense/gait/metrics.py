@@ -16,7 +16,7 @@ import pandas as pd
 
 from hipsense.conventions import G
 from hipsense.gait import pelvis
-from hipsense.gait.filters import lowpass, segment_argext, segment_ids, segment_reduce
+from hipsense.gait.filters import lowpass, segment_argext, segment_ids
 from hipsense.gait.pelvis import pelvic_drop_deg
 
 #: Early stance, where the impact peak is searched: 60 ms or the whole contact if shorter.
@@ -317,13 +317,15 @@ def vertical_oscillation(ctx: StepContext) -> np.ndarray:
     The vertical acceleration integrated twice over the step, the velocity made zero-mean over the step
     (the pelvis is at the same height at both contacts), then the height range.
     """
+    if ctx.n == 0:  # no samples: no height to follow
+        return np.full(ctx.k, np.nan)
     start, end, _ = ctx.ranges
     # In place, the same operations in the same order: each session-long temporary costs page faults.
     vel = ctx.acc_is_g - 1.0
     vel *= G
     np.cumsum(vel, out=vel)
     vel /= ctx.fs
-    idx, owner = segment_ids(start, end)
+    idx, _ = segment_ids(start, end)
     pos = vel[idx]
     # Every step range holds a sample (ranges), so each step is one block of `pos`: per-step values
     # are spread by np.repeat and reduced by reduceat at the block starts (what the owner gathers and
@@ -334,11 +336,7 @@ def vertical_oscillation(ctx: StepContext) -> np.ndarray:
     np.cumsum(pos, out=pos)
     pos /= ctx.fs
     pos -= np.repeat(pos[first], length)
-    if (length > 0).all():
-        hi, lo = np.maximum.reduceat(pos, first), np.minimum.reduceat(pos, first)
-    else:  # no samples at all (an empty body): the empty-range fills
-        hi = segment_reduce(np.maximum, pos, owner, ctx.k, -np.inf)
-        lo = segment_reduce(np.minimum, pos, owner, ctx.k, np.inf)
+    hi, lo = np.maximum.reduceat(pos, first), np.minimum.reduceat(pos, first)
     return np.where(np.isfinite(ctx.step_time_s), (hi - lo) * 100.0, np.nan)
 
 
