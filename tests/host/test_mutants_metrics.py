@@ -418,3 +418,19 @@ def test_vertical_oscillation_of_an_empty_body_is_not_measured() -> None:
     ctx = StepContext(body, [0.0, 50.0], [np.nan, np.nan], ["L", "R"], [0, 0], sampling_rate_hz=100.0)
     out = m.vertical_oscillation(ctx)
     assert out.shape == (2,) and np.isnan(out).all()
+
+
+def test_each_bout_ends_at_its_own_last_step() -> None:
+    """Two bouts of three steps: only each bout's last step lacks a step time (the next contact is in
+    the next bout); the others keep theirs."""
+    ic = np.array([0.0, 50.0, 100.0, 400.0, 450.0, 500.0])
+    ctx = StepContext(
+        pd.DataFrame({"acc_is": np.full(600, G)}),
+        ic,
+        np.full(6, np.nan),
+        ["L", "R"] * 3,
+        [0, 0, 0, 1, 1, 1],
+        sampling_rate_hz=100.0,
+    )
+    np.testing.assert_array_equal(np.isfinite(ctx.step_time_s), [True, True, False, True, True, False])
+    assert ctx.step_time_s[3] == pytest.approx(0.5)
