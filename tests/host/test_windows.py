@@ -148,3 +148,20 @@ def test_windows_on_real_walking(shared_data, monkeypatch) -> None:
     monkeypatch.setattr(windows, "OVERLAP_S", 20.0)
     assert len(plan_windows(len(sensor), WALKING_L5_RATE_HZ)) >= 5
     _assert_same(whole, analyse(recording))
+
+
+def test_a_rotated_column_is_that_column_of_the_rotated_rows() -> None:
+    """`RotatedRows.column` computes one axis only: the same floats as that axis of `rows`."""
+    from hipsense.gait.windows import RotatedRows
+
+    rng = np.random.default_rng(4)
+    names = ["acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
+    data = pd.DataFrame({n: rng.normal(size=500).astype(np.float32) for n in names})
+    data.insert(0, "t_s", np.arange(500) / 100.0)
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    rows = RotatedRows(data, q * np.sign(np.linalg.det(q)))
+    whole = rows.rows(100, 400)
+    for name in ["t_s", "acc_is", "acc_ml", "acc_pa", "gyr_is", "gyr_ml", "gyr_pa"]:
+        assert np.array_equal(rows.column(name, 100, 400), whole[name].to_numpy()), name
+    with pytest.raises(KeyError):
+        rows.column("acc_x", 0, 10)

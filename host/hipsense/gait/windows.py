@@ -25,8 +25,8 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR, TIME_COLUMN
-from hipsense.gait.alignment import to_body_frame
+from hipsense.conventions import TIME_COLUMN
+from hipsense.gait.alignment import body_axis, to_body_frame
 
 #: Core length of a window (s): 10 minutes at 208 Hz is 125 k samples, a few MB per float64 channel.
 WINDOW_S = 600.0
@@ -158,8 +158,4 @@ class RotatedRows:
     def column(self, name: str, lo: int, hi: int) -> np.ndarray:
         if name == TIME_COLUMN:
             return self.data[name].to_numpy()[lo:hi]
-        part = self.data.iloc[lo:hi]
-        for src, dst in ((SENSOR_ACC, BODY_ACC), (SENSOR_GYR, BODY_GYR)):
-            if name in dst:
-                return to_body_frame(part[list(src)], self.r)[name].to_numpy()
-        raise KeyError(name)
+        return body_axis(self.data.iloc[lo:hi], self.r, name)
