@@ -27,6 +27,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,12 +79,7 @@ def _child(stage: str, path: str) -> None:
         out["peak_mb"], out["after_mb"] = _status("VmHWM"), _status("VmRSS")
         out["samples"] = len(rec.data)
     elif stage == "alignment":
-        out["before_mb"] = _status("VmRSS")
-        out["reset"] = _reset_peak()
-        t0 = time.process_time()
-        MountingAligner().estimate(data, sampling_rate_hz=fs)
-        out["cpu_s"] = time.process_time() - t0
-        out["peak_mb"] = _status("VmHWM")
+        _own_peak(out, lambda: MountingAligner().estimate(data, sampling_rate_hz=fs))
     elif stage == "bouts":
         cols = [data[c].to_numpy() for c in SENSOR_ACC]
         mean = np.array([c.mean(dtype=np.float64) for c in cols])
@@ -91,13 +87,18 @@ def _child(stage: str, path: str) -> None:
         vertical = sum(c.astype(np.float64) * u for c, u in zip(cols, up, strict=True))
         del rec, data, cols
         frame = pd.DataFrame({"acc_is": vertical}, copy=False)
-        out["before_mb"] = _status("VmRSS")
-        out["reset"] = _reset_peak()
-        t0 = time.process_time()
-        ActivityBoutDetector().detect(frame, sampling_rate_hz=fs)
-        out["cpu_s"] = time.process_time() - t0
-        out["peak_mb"] = _status("VmHWM")
+        _own_peak(out, lambda: ActivityBoutDetector().detect(frame, sampling_rate_hz=fs))
     print(json.dumps(out))
+
+
+def _own_peak(out: dict, work: Callable[[], object]) -> None:
+    """Run ``work`` with the peak RSS reset first: its RSS before, its own peak and its CPU seconds."""
+    out["before_mb"] = _status("VmRSS")
+    out["reset"] = _reset_peak()
+    t0 = time.process_time()
+    work()
+    out["cpu_s"] = time.process_time() - t0
+    out["peak_mb"] = _status("VmHWM")
 
 
 def main() -> None:
