@@ -61,7 +61,8 @@ import pandas as pd
 
 from hipsense.conventions import SENSOR_COLUMNS, G
 from hipsense.errors import InputFileError
-from hipsense.gait.alignment import MountingAligner, to_body_frame
+from hipsense.gait.alignment import MountingAligner
+from hipsense.gait.body_frame import to_body_frame
 from hipsense.gait.filters import segment_argext
 
 #: Environment variable that overrides where the shared recordings are.

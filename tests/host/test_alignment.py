@@ -10,7 +10,8 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from hipsense.conventions import SENSOR_ACC, SENSOR_GYR, G
-from hipsense.gait.alignment import KNOWN_MOUNTINGS, AlignmentError, MountingAligner, to_body_frame
+from hipsense.gait.alignment import KNOWN_MOUNTINGS, AlignmentError, MountingAligner
+from hipsense.gait.body_frame import to_body_frame
 
 
 def _angle_deg(r_est: np.ndarray, r_true: np.ndarray) -> float:

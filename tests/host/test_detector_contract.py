@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import hipsense.gait
-from hipsense.gait.alignment import to_body_frame
 from hipsense.gait.base import Algorithm, check_contract
+from hipsense.gait.body_frame import to_body_frame
 from hipsense.sim import scenarios, simulate_run
 
 

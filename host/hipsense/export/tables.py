@@ -26,7 +26,7 @@ from hipsense.export.schema import (
     Table,
     conform,
 )
-from hipsense.gait.alignment import to_body_frame
+from hipsense.gait.body_frame import to_body_frame
 from hipsense.report.wording import without_sides
 from hipsense.trends.model import Flag
 

@@ -15,12 +15,9 @@ import pandas as pd
 from scipy import signal
 
 from hipsense.conventions import (
-    BODY_ACC,
-    BODY_GYR,
     R_BODY_FROM_SENSOR_DEFAULT,
     SENSOR_ACC,
     SENSOR_GYR,
-    TIME_COLUMN,
     G,
 )
 from hipsense.errors import HipsenseError
@@ -79,7 +76,7 @@ def _zero_phase_columns(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def _vertical(acc: list[np.ndarray], up: np.ndarray) -> np.ndarray:
-    """The acceleration along ``up``, summed in the order :func:`to_body_frame` sums ``acc_is``; in
+    """The acceleration along ``up``, summed in the order :func:`~hipsense.gait.body_frame.to_body_frame` sums ``acc_is``; in
     float64 whatever the columns' dtype (a float32 value is exact in float64: the same products)."""
     vertical = np.multiply(acc[0], up[0], dtype=np.float64)
     vertical += np.multiply(acc[1], up[1], dtype=np.float64)
@@ -369,44 +366,3 @@ class MountingAligner(Algorithm):
         if r.shape != (3, 3) or not np.allclose(r @ r.T, np.eye(3), atol=1e-6) or np.linalg.det(r) < 0:
             raise AlignmentError("an explicit mounting must be a 3x3 proper rotation matrix")
         return r
-
-
-#: Each sensor-frame triple and the body-frame triple it is rotated into.
-_FRAMES = ((SENSOR_ACC, BODY_ACC), (SENSOR_GYR, BODY_GYR))
-
-
-def to_body_frame(data: pd.DataFrame, r_body_from_sensor: np.ndarray) -> pd.DataFrame:
-    """Rotate sensor-frame columns into body-frame columns (the time column is kept).
-
-    Column by column, each output axis a weighted sum of the three input columns, into a frame that
-    keeps those arrays as they are: no (n, 3) copy in or out, which for a 10 h session was 360 MB.
-    """
-    out: dict[str, np.ndarray] = {}
-    if TIME_COLUMN in data:
-        # a copy: a view would keep the whole sensor-frame block alive with it
-        out[TIME_COLUMN] = data[TIME_COLUMN].to_numpy().copy()
-    r = np.asarray(r_body_from_sensor, dtype=float)
-    for src, dst in _FRAMES:
-        if all(c in data for c in src):
-            cols = [data[c].to_numpy(dtype=float) for c in src]
-            for i, name in enumerate(dst):
-                out[name] = _weighted(cols, r[i])
-    return pd.DataFrame(out, index=data.index, copy=False)
-
-
-def body_axis(data: pd.DataFrame, r_body_from_sensor: np.ndarray, name: str) -> np.ndarray:
-    """One body-frame column (``acc_is``, ``gyr_pa``...) of sensor-frame data: the floats
-    :func:`to_body_frame` gives for it, without computing the other axes."""
-    for src, dst in _FRAMES:
-        if name in dst:
-            row = np.asarray(r_body_from_sensor, dtype=float)[dst.index(name)]
-            return _weighted([data[c].to_numpy(dtype=float) for c in src], row)
-    raise KeyError(name)
-
-
-def _weighted(cols: list[np.ndarray], row: np.ndarray) -> np.ndarray:
-    """``row @ cols`` as three in-place multiply-adds, in this order (the same floats every time)."""
-    axis = cols[0] * row[0]
-    axis += cols[1] * row[1]
-    axis += cols[2] * row[2]
-    return axis

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from hipsense.conventions import TIME_COLUMN
-from hipsense.gait.alignment import body_axis, to_body_frame
+from hipsense.gait.body_frame import body_axis, to_body_frame
 
 #: Core length of a window (s): 10 minutes at 208 Hz is 125 k samples, a few MB per float64 channel.
 WINDOW_S = 600.0
