@@ -7,7 +7,6 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from hipsense import library
 from hipsense.cli.common import (
     AddCommand,
     add_csv_options,
@@ -59,6 +58,8 @@ def _start_time_of(args: argparse.Namespace):
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    from hipsense import library
+
     start_time_of = _start_time_of(args)
     options = csv_options_from(args)
     store = open_store()
@@ -150,6 +151,8 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
 
 
 def _cmd_reanalyze(args: argparse.Namespace) -> int:
+    from hipsense import library
+
     store = existing_store()
     if store is None:
         return 0

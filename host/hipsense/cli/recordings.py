@@ -6,7 +6,6 @@ import argparse
 import warnings
 from pathlib import Path
 
-from hipsense import metrics as registry
 from hipsense.cli.common import (
     AddCommand,
     add_csv_options,
@@ -30,6 +29,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
+    from hipsense import metrics as registry
     from hipsense.analysis import analyse_file
     from hipsense.report.machine import dumps, summary_record
     from hipsense.report.terminal import print_summary

@@ -1,6 +1,8 @@
 """Small signal helpers shared by the gait algorithms: zero-phase low-pass, moving mean, segment reductions.
 
-Everything here is vectorised numpy/scipy. The segment helpers work on many disjoint ``[start, end)``
+Everything here is vectorised numpy/scipy. scipy is imported on first use, not with the module: the
+store and the registry import this module through :mod:`hipsense.gait.metrics`, and ``import
+scipy.signal`` costs about a second of CPU that ``hipsense sessions`` or ``flags`` never needs. The segment helpers work on many disjoint ``[start, end)``
 index ranges of one array at once (one per step or per gap between steps), so the algorithms need no
 per-step Python loop.
 """
@@ -8,9 +10,9 @@ per-step Python loop.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import numpy as np
-from scipy import ndimage, signal
 
 
 def lowpass(x: np.ndarray, cutoff_hz: float, sampling_rate_hz: float, order: int = 4) -> np.ndarray:
@@ -38,14 +40,15 @@ def zero_phase(sos: np.ndarray, x: np.ndarray, *, padlen: int | None = None) -> 
     """
     x = np.asarray(x)
     sos = np.asarray(sos)
+    kernel = _in_place_kernel()
     if (
-        _sosfilt_in_place is None
+        kernel is None
         or x.dtype != np.float64
         or x.ndim != 1
         or sos.dtype != np.float64
         or not sos.flags.c_contiguous
     ):
-        return signal.sosfiltfilt(sos, x, padlen=padlen)
+        return _sosfiltfilt(sos, x, padlen)
     n_sections = len(sos)
     if padlen is None:  # scipy's default: three times the taps, less the zeros both ends share
         ntaps = 2 * n_sections + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
@@ -54,7 +57,7 @@ def zero_phase(sos: np.ndarray, x: np.ndarray, *, padlen: int | None = None) -> 
         edge = int(padlen)
     n = len(x)
     if edge < 1 or n <= edge or sos.ndim != 2 or sos.shape[1] != 6:
-        return signal.sosfiltfilt(sos, x, padlen=padlen)
+        return _sosfiltfilt(sos, x, padlen)
     zi = _zi(sos)
     ext = np.empty((1, n + 2 * edge))
     e = ext[0]
@@ -62,11 +65,17 @@ def zero_phase(sos: np.ndarray, x: np.ndarray, *, padlen: int | None = None) -> 
     np.subtract(2 * x[:1], x[edge:0:-1], out=e[:edge])
     e[edge : edge + n] = x
     np.subtract(2 * x[-1:], x[-2 : -(edge + 2) : -1], out=e[edge + n :])
-    _sosfilt_in_place(sos, ext, (zi * e[:1]).reshape(1, n_sections, 2))
+    kernel(sos, ext, (zi * e[:1]).reshape(1, n_sections, 2))
     state = (zi * e[-1:]).reshape(1, n_sections, 2)
     e[:] = e[::-1]  # the backward pass runs on the reversed forward output
-    _sosfilt_in_place(sos, ext, state)
+    kernel(sos, ext, state)
     return e[::-1][edge:-edge]
+
+
+def _sosfiltfilt(sos: np.ndarray, x: np.ndarray, padlen: int | None) -> np.ndarray:
+    from scipy import signal
+
+    return signal.sosfiltfilt(sos, x, padlen=padlen)
 
 
 def _zi(sos: np.ndarray) -> np.ndarray:
@@ -76,6 +85,8 @@ def _zi(sos: np.ndarray) -> np.ndarray:
     if zi is None:
         if len(_ZI_CACHE) >= 64:
             _ZI_CACHE.clear()
+        from scipy import signal
+
         zi = signal.sosfilt_zi(sos)
         zi.flags.writeable = False
         _ZI_CACHE[key] = zi
@@ -84,10 +95,16 @@ def _zi(sos: np.ndarray) -> np.ndarray:
 
 _ZI_CACHE: dict[tuple[tuple[int, ...], bytes], np.ndarray] = {}
 
-try:  # scipy's compiled kernel behind sosfilt, which filters a C-contiguous (rows, n) array in place
-    from scipy.signal._sosfilt import _sosfilt as _sosfilt_in_place
-except ImportError:  # pragma: no cover - another scipy layout: every call goes to sosfiltfilt
-    _sosfilt_in_place = None
+
+@functools.cache
+def _in_place_kernel() -> Callable[..., None] | None:
+    """scipy's compiled kernel behind sosfilt, which filters a C-contiguous (rows, n) array in place;
+    ``None`` in another scipy layout (every call then goes to ``sosfiltfilt``)."""
+    try:
+        from scipy.signal._sosfilt import _sosfilt
+    except ImportError:  # pragma: no cover - another scipy layout
+        return None
+    return _sosfilt
 
 
 def butter_sos(order: int, cutoff_hz: float, sampling_rate_hz: float, btype: str = "low") -> np.ndarray:
@@ -99,11 +116,15 @@ def butter_sos(order: int, cutoff_hz: float, sampling_rate_hz: float, btype: str
 
 @functools.lru_cache(maxsize=64)
 def _butter_design(order: int, cutoff_hz: float, sampling_rate_hz: float, btype: str) -> np.ndarray:
+    from scipy import signal
+
     return signal.butter(order, cutoff_hz, btype=btype, fs=sampling_rate_hz, output="sos")
 
 
 def moving_mean(x: np.ndarray, window_s: float, sampling_rate_hz: float) -> np.ndarray:
     """Centred moving average over ``window_s`` seconds (edges use the nearest value)."""
+    from scipy import ndimage
+
     size = max(1, int(round(window_s * sampling_rate_hz)))
     return ndimage.uniform_filter1d(np.asarray(x, dtype=float), size=size, mode="nearest")
 

@@ -1,4 +1,4 @@
-"""Would a compiled kernel (numba) bring the hour to issue 17's 0.3 CPU s? What it could remove, measured.
+"""Where the hour's CPU goes, and what would bring it to issue 17's 0.3 s: kernels, sample rate, numba.
 
 Part 1, on the route: ``analyse_file`` of a device file (default: ``long_session.py``'s cached hour),
 with CPU timers around the two kernels a compiled rewrite would replace, the recursive filters
@@ -6,13 +6,18 @@ with CPU timers around the two kernels a compiled rewrite would replace, the rec
 block decoder (``codec_decode._decode_some``). Prints the hour's total, each kernel's share and what
 is left with both at zero cost: a compiled filter and decoder cannot take the hour below that.
 
-Part 2, only when numba is installed (``pip install numba``; it is not a dependency): the same
+Part 2, the sample rate: the same recording low-passed and decimated to 104 and 52 Hz (scipy's
+``decimate``, zero-phase FIR) and analysed (``analyse``, the file's decoding left out): what the
+analysis costs that does not scale with the samples (per step, per session) shows as what is left
+when the rate falls.
+
+Part 3, only when numba is installed (``pip install numba``; it is not a dependency): the same
 second-order-section filter written as a numba loop, per pass over 10 min at 208 Hz, one channel
 and several side by side (the layout a compiler can vectorise), each compared bit for bit with scipy's;
 then, in fresh processes, what a user pays before the first call: ``import numba`` and the first call
 of a kernel already compiled into numba's cache (``cache=True``).
 
-    .venv/bin/python benchmarks/compiled_kernel.py [--file PATH] [--repeats 3]
+    .venv/bin/python benchmarks/cpu_budget.py [--file PATH] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import hipsense.analysis as route  # noqa: E402
 from hipsense.formats import codec_decode  # noqa: E402
 from hipsense.gait import filters  # noqa: E402
 
-#: The numba kernel of part 2 (transposed direct form II, as scipy's): ``x`` is ``(n, k)``, its
+#: The numba kernel of part 3 (transposed direct form II, as scipy's): ``x`` is ``(n, k)``, its
 #: ``k`` channels filtered side by side in place; ``z`` the state, ``(sections, 2, k)``.
 KERNEL = textwrap.dedent(
     """
@@ -77,7 +82,10 @@ def _timed(owner: object, name: str, label: str, spent: dict[str, float]) -> Non
 
 def route_shares(path: Path, repeats: int) -> None:
     spent: dict[str, float] = {}
-    _timed(filters, "_sosfilt_in_place", "filters", spent)
+    import scipy.signal._sosfilt as kernel
+
+    _timed(kernel, "_sosfilt", "filters", spent)  # before filters looks it up (once, then cached)
+    filters._in_place_kernel.cache_clear()
     _timed(signal, "sosfiltfilt", "filters", spent)
     _timed(codec_decode, "_decode_some", "decoder", spent)
     route.analyse_file(path)  # warm-up: imports, caches
@@ -97,6 +105,39 @@ def route_shares(path: Path, repeats: int) -> None:
         print(f"  {k:<42}{best[k]:>8.3f}")
 
 
+def rate_shares(path: Path, repeats: int) -> None:
+    import pandas as pd
+
+    from hipsense.formats.load import load_recording
+    from hipsense.recording import Recording
+
+    recording = load_recording(path)
+    fs = recording.sample_rate_hz
+    print(f"analyse of the same recording at lower rates (decoding left out), CPU s, best of {repeats}")
+    for q in (1, 2, 4):
+        rec = recording
+        if q > 1:
+            cols = {
+                c: signal.decimate(recording.data[c].to_numpy(np.float64), q, ftype="fir", zero_phase=True)
+                for c in recording.data.columns
+                if c != "t_s"
+            }
+            n = len(next(iter(cols.values())))
+            data = pd.DataFrame(
+                {"t_s": np.arange(n) * q / fs, **{c: v.astype(np.float32) for c, v in cols.items()}}
+            )
+            rec = Recording(data, frame=recording.frame, sample_rate_hz=fs / q)
+        route.analyse(rec)
+        best, result = float("inf"), None
+        for _ in range(repeats):
+            gc.collect()
+            t0 = time.process_time()
+            result = route.analyse(rec)
+            best = min(best, time.process_time() - t0)
+        assert result is not None
+        print(f"  {fs / q:6.1f} Hz: {best:.3f} s, {len(result.steps)} steps")
+
+
 def _per_pass(fn, repeats: int = 30) -> float:
     best = float("inf")
     for _ in range(repeats):
@@ -110,6 +151,7 @@ def numba_kernels(folder: Path) -> None:
     sys.path.insert(0, str(folder))
     from numba_sos import sos_side_by_side
 
+    kernel = filters._in_place_kernel()
     fs, n = 208.0, 600 * 208
     sos = signal.butter(4, 20.0, fs=fs, output="sos")
     zi = signal.sosfilt_zi(sos)
@@ -117,7 +159,7 @@ def numba_kernels(folder: Path) -> None:
     one = rng.standard_normal(n)
 
     def scipy_pass() -> None:
-        filters._sosfilt_in_place(sos, one.copy().reshape(1, -1), (zi * one[0]).reshape(1, -1, 2).copy())
+        kernel(sos, one.copy().reshape(1, -1), (zi * one[0]).reshape(1, -1, 2).copy())
 
     t_scipy = _per_pass(scipy_pass)
     print(
@@ -129,7 +171,7 @@ def numba_kernels(folder: Path) -> None:
         ours = x.copy()
         sos_side_by_side(sos, ours, z.copy())
         ref = x[:, 0].copy().reshape(1, -1)
-        filters._sosfilt_in_place(sos, ref, (zi * x[0, 0]).reshape(1, -1, 2).copy())
+        kernel(sos, ref, (zi * x[0, 0]).reshape(1, -1, 2).copy())
         t = _per_pass(lambda x=x, z=z: sos_side_by_side(sos, x.copy(), z.copy()))
         same = np.array_equal(ours[:, 0], ref[0])
         print(
@@ -173,6 +215,7 @@ def main() -> None:
     if not args.file.is_file():
         raise SystemExit(f"{args.file}: no such file (benchmarks/long_session.py --lengths 1h makes it)")
     route_shares(args.file, args.repeats)
+    rate_shares(args.file, args.repeats)
     try:
         import numba  # noqa: F401
     except ImportError:
