@@ -17,14 +17,15 @@ import pytest
 
 from hipsense.cli import main
 from hipsense.device.check import CheckOptions, run_check
+from hipsense.device.check_rate import fit_rate
 from hipsense.device.check_rows import (
     POSES,
     RATE_TOLERANCE_PPM,
     LiveSamples,
     battery_row,
-    fit_rate,
     flash_row,
     identity_rows,
+    rate_row,
 )
 from hipsense.formats.device_file import SessionHeader
 from hipsense.sync import protocol as P
@@ -35,10 +36,12 @@ VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 #: The fake LSM6DSOX at its "208 Hz" setting runs at 6667 / 32 Hz, as the real chip does.
 CHIP_HZ = 6667 / 32
 #: The clip's rate is measured against the laptop's clock from packet arrival times, here with the
-#: interpreter and the host sharing a loaded machine (load 16 on 2 cores seen: runs of 6 to 12 s lying
-#: still measured -10 to +2430 ppm for the true +1653): the tolerance of these tests. The check's own
-#: bound is RATE_TOLERANCE_PPM (30,000 ppm); the bad clip's 6 % is far beyond both.
-RATE_TEST_PPM = 5000
+#: interpreter and the host sharing a loaded machine: when both are descheduled for seconds the
+#: envelope tilts (+7272 ppm for the true +1653 seen in CI) and the check widens its stated bound
+#: (docs/device-check.md). The tests hold the check to that bound, and the bound to half the row's
+#: tolerance (RATE_TOLERANCE_PPM, 30,000 ppm): narrow enough to tell a good clip from a wrong setting.
+#: Measured with 3 to 4 busy loops beside the rig: bounds of 2400 to 11,300 ppm at 6 s lying still.
+RATE_TEST_BOUND_PPM = 15_000
 
 pty_rig = [
     pytest.mark.firmware,
@@ -82,13 +85,22 @@ def _pty(fn):
     return fn
 
 
-@_pty
-def test_a_well_built_clip_passes_every_row(home):
+def _good_clip_check():
     from tests.mpy.pty_clip import PtyClip
 
     with PtyClip() as clip:
         report = _check(clip)
         left = _sessions_on(clip.port)
+    return clip, report, left
+
+
+@_pty
+def test_a_well_built_clip_passes_every_row(home):
+    clip, report, left = _good_clip_check()
+    if report.rate_ppm_bound is not None and report.rate_ppm_bound > RATE_TEST_BOUND_PPM:
+        # The check itself says the stream ran late for seconds (the rig starved by other tests on
+        # the machine): once more on a fresh clip, held to the same bound.
+        clip, report, left = _good_clip_check()
     assert "@@pose upright" in clip.stdout and "@@pose face_down" in clip.stdout, clip.stderr
     rows = {r.name: r for r in report.rows}
     assert list(rows) == [
@@ -111,9 +123,12 @@ def test_a_well_built_clip_passes_every_row(home):
     assert rows["battery"].value == "4.00 V, 77 %"
     assert "64 KiB written" in rows["flash"].value or "write" in rows["flash"].value  # WASM ticks: 1 ms
     assert "9.5 MiB free" in rows["flash"].value
-    # The fake chip runs at 6667/32 Hz against the header's 208 Hz: +1653 ppm, on the laptop's clock.
+    # The fake chip runs at 6667/32 Hz against the header's 208 Hz: +1653 ppm, on the laptop's clock,
+    # within the bound the check states, and that bound narrow enough to be of use.
     expected = (CHIP_HZ / 208 - 1) * 1e6
-    assert abs(report.rate_ppm - expected) < RATE_TEST_PPM, (report.rate_ppm, expected)
+    bound = report.rate_ppm_bound
+    assert abs(report.rate_ppm - expected) <= bound <= RATE_TEST_BOUND_PPM, (report.rate_ppm, expected, bound)
+    assert f"(+-{bound:.0f})" in rows["output rate"].value
     # The fake's noise (2 mg) and gyroscope offsets (0.3, -0.2, 0.1 deg/s) come back.
     assert re.search(r"bias x \+0\.[23]\d y -0\.[12]\d z \+0\.[01]\d", rows["gyroscope at rest"].value)
     assert "x +1.00" in rows["axes: upright"].value and "z -1.00" in rows["axes: face down"].value
@@ -257,12 +272,61 @@ def test_rate_fit_reads_the_lower_envelope_of_delayed_packets(ppm):
     arrival = np.maximum.accumulate(batch_end + delay) + 100.0
     fit = fit_rate(arrival, end, 208.0)
     assert fit is not None
-    got_ppm = (fit[0] / 208 - 1) * 1e6
-    # The envelope's precision is the delay spread over the span: 20 ms over 20 s, about 1000 ppm.
-    assert abs(got_ppm - ppm) < 1000, (got_ppm, ppm)
-    assert 0 < fit[1] < 1000
+    assert fit.ppm == pytest.approx((fit.hz / 208 - 1) * 1e6)
+    # The envelope's precision is the delay spread over the span: 20 ms over 20 s, about 1000 ppm,
+    # and the bound it states covers its error. The stalls are caught up at once (every second has
+    # a prompt packet), so the bound stays near that precision.
+    assert abs(fit.ppm - ppm) < 1000, (fit, ppm)
+    assert abs(fit.ppm - ppm) <= fit.bound_ppm < 1500, (fit, ppm)
+    assert 0 < fit.se_ppm < 1000 and 0 < fit.behind_s < 0.02
     exact = fit_rate(np.maximum.accumulate(batch_end) + 100.0, end, 208.0)
-    assert abs((exact[0] / 208 - 1) * 1e6 - ppm) < 1  # no delays: the rate itself
+    assert abs(exact.ppm - ppm) < 1 and exact.bound_ppm < 1  # no delays: the rate itself
+
+
+def _behind_for_seconds(late_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """A +1653 ppm clip streaming 13 s, its packets late 0-20 ms, but for the first 8 s never less
+    than ``late_s`` (a busy laptop that caught up only later)."""
+    rng = np.random.default_rng(7)
+    end = np.arange(1, 13 * 13 + 1) * 16
+    taken = end / CHIP_HZ
+    late = np.where(taken < 8, late_s, 0.0) + rng.uniform(0, 0.02, len(end))
+    return np.maximum.accumulate(taken + late) + 50.0, end
+
+
+def test_a_stream_that_fell_behind_for_seconds_widens_the_bound():
+    # 60 ms late for 8 s tilts the envelope by thousands of ppm: more than the bootstrap's error
+    # says (it resamples packets, all of them late alike), but within the bound the fit states.
+    expected = (CHIP_HZ / 208 - 1) * 1e6
+    arrival, end = _behind_for_seconds(0.06)
+    fit = fit_rate(arrival, end, 208.0)
+    err = abs(fit.ppm - expected)
+    assert err > 1000 and err > 3 * fit.se_ppm, fit
+    assert err <= fit.bound_ppm and 0.04 < fit.behind_s < 0.08, fit
+    prompt = fit_rate(*_behind_for_seconds(0.0), 208.0)
+    assert abs(prompt.ppm - expected) <= prompt.bound_ppm < 0.3 * fit.bound_ppm, prompt
+
+
+def _live(arrival: np.ndarray, end: np.ndarray) -> LiveSamples:
+    s = LiveSamples(0, 6, 208.0)
+    s.arrival, s.end_index = list(arrival), list(end)
+    return s
+
+
+def test_rate_row_passes_fails_or_says_not_measured_by_its_bound():
+    arrival, end = _behind_for_seconds(0.0)
+    row, fit = rate_row(_live(arrival, end), 208.0)
+    assert row.ok is True and "late" not in row.detail and f"(+-{fit.bound_ppm:.0f})" in row.value
+    row, fit = rate_row(_live(arrival, end), 208.0 / 1.06)  # a clock 6 % off (the header's rate says so)
+    assert row.ok is False and fit.ppm > RATE_TOLERANCE_PPM and "% off" in row.detail
+    # Late by 0.3 s for 8 s: the bound (tens of thousands of ppm) spans the tolerance; the row says
+    # it could not tell, why, and what to do, rather than passing or failing on a tilted envelope.
+    arrival, end = _behind_for_seconds(0.3)
+    row, fit = rate_row(_live(arrival, end), 208.0)
+    assert fit.bound_ppm > RATE_TOLERANCE_PPM - abs(fit.ppm), fit
+    assert row.ok is None and row.value.startswith("not measured") and "late" in row.detail, row
+    assert "close other programs" in row.detail
+    row, fit = rate_row(_live(arrival[:20], end[:20]), 208.0)  # 1.5 s: too short
+    assert row.ok is None and fit is None and "fewer than 5 s" in row.detail
 
 
 def test_rate_fit_refuses_too_little_or_nonsense():

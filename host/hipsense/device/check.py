@@ -68,6 +68,8 @@ class CheckReport:
     rate_hz: float | None = None
     rate_ppm: float | None = None
     rate_ppm_se: float | None = None
+    #: the +- the rate row states (ppm): the standard error's or the late stream's, the larger
+    rate_ppm_bound: float | None = None
     session_deleted: bool | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -255,10 +257,11 @@ async def _measure(
     finally:
         reader.cancel()
     rest = windows[0]
-    row, rate = rate_row(samples, header.sample_rate_hz)
+    row, fit = rate_row(samples, header.sample_rate_hz)
     report.rows.append(row)
-    if rate is not None:
-        report.rate_hz, report.rate_ppm, report.rate_ppm_se = rate
+    if fit is not None:
+        report.rate_hz, report.rate_ppm, report.rate_ppm_se = fit.hz, fit.ppm, fit.se_ppm
+        report.rate_ppm_bound = fit.bound_ppm
     report.rows += rest_rows(rest, header)
     for (pose, _text, axis, sign), counts in zip(POSES, windows, strict=True):
         report.rows.append(axis_row(pose, counts, header, axis, sign))
