@@ -97,9 +97,13 @@ def _good_clip_check():
 @_pty
 def test_a_well_built_clip_passes_every_row(home):
     clip, report, left = _good_clip_check()
-    if report.rate_ppm_bound is not None and report.rate_ppm_bound > RATE_TEST_BOUND_PPM:
-        # The check itself says the stream ran late for seconds (the rig starved by other tests on
-        # the machine): once more on a fresh clip, held to the same bound.
+    for _ in range(2):
+        # Only when the check itself says the stream ran late for seconds and its bound is too wide
+        # for this test (the rig starved by other tests on the machine): again on a fresh clip, held
+        # to the same bound.
+        rate = report.row("output rate")
+        if not ("late" in rate.detail and (report.rate_ppm_bound or 0) > RATE_TEST_BOUND_PPM):
+            break
         clip, report, left = _good_clip_check()
     assert "@@pose upright" in clip.stdout and "@@pose face_down" in clip.stdout, clip.stderr
     rows = {r.name: r for r in report.rows}
