@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from hipsense.formats.session_spec import BLOCK_DTYPE
-from hipsense.timebase import PASS_ROWS, TimeBaseError, place_on_grid, place_runs
+from hipsense.timebase import PASS_ROWS, TimeBaseError, fit_clock, place_on_grid, place_runs
 
 
 def test_no_run_is_one_error():
@@ -101,3 +101,31 @@ def test_segments_from_rows_are_whole_numbers():
     valid[20:50] = False
     grid = place_on_grid(np.zeros(60, np.int64), np.arange(60), [0.0], 100.0, valid=valid)
     assert grid.segments.dtype == np.int64 and grid.segments.tolist() == [[0, 20], [20, 30]]
+
+
+@pytest.mark.parametrize(
+    ("rate", "max_fill_s", "numbers", "late"),
+    [
+        # 50 Hz, limit 0.2 s = 10 samples: a hole of 1, then one of exactly 10 (filled)
+        (50.0, 0.2, [*range(4), *range(5, 11), *range(21, 31)], [0.044, -0.116]),
+        # 100 Hz, limit 0.05 s = 5 samples: a hole of exactly 5, then one of 1
+        (100.0, 0.05, [*range(8), *range(13, 22), *range(23, 26)], [-0.01, 0.018]),
+        # 100 Hz, limit 5: four rows around a hole of exactly 5
+        (100.0, 0.05, [0, 1, 7, 8], [0.065]),
+    ],
+)
+def test_stamps_off_by_a_fraction_of_a_period_after_each_dropout_keep_the_sample_numbers(
+    rate, max_fill_s, numbers, late
+):
+    # Another logger stamps each sample when it reads it: after every dropout its stamps sit a fixed
+    # fraction of a period off (`late`, at most 0.12: any two stamps stay within a quarter period of
+    # their sample). Every hole is at most the fill limit, so the fit must find one stretch and the
+    # logger's own sample numbers, whatever limit the rounds of the fit pass through.
+    n = np.array(numbers)
+    offset = np.zeros(len(n))
+    for at, off in zip(np.flatnonzero(np.diff(n) > 1) + 1, late, strict=True):
+        offset[at:] = off
+    clock = fit_clock((n + offset) / rate + 1_700_000_000.0, max_fill_s=max_fill_s)
+    assert clock.max_fill == round(rate * max_fill_s)
+    assert clock.run.tolist() == [0] * len(n)
+    assert clock.index.tolist() == numbers
