@@ -97,6 +97,7 @@ class LSM6DSOX:
         self._odr_coeff = odr[2]
         self.odr_mhz = odr[0]
         self.rate_mhz = 6667000 // odr[2]
+        self._hz2 = 2 * (self.rate_mhz // 1000 + 1)  # FIFO words a second, rounded up
         acc = imu_base.pick(_ACC_FS, acc_range_g, "acc_range_g")
         gyr = imu_base.pick(_GYR_FS, gyr_range_dps, "gyr_range_dps")
         self._fs_xl = acc[1]
@@ -129,11 +130,15 @@ class LSM6DSOX:
         self._cur = 0  # TAG_CNT of that slot
         self._prev = -1  # TAG_CNT of the last sample delivered (-1: none yet)
         self._pending = False  # an overflow gap waits for the first sample after it
-        self._coarse = 0
+        self._full = False  # this read found a gap before its first word (the FIFO was full)
+        self._left = 0  # words the previous FIFO read counted but left in the FIFO
+        self._words = 0  # words this read's status counted
+        self._t_status = self._clock()  # when this read's status was read
+        self._t_pop = self._t_status  # when its first word left the FIFO
         self._hold_words = 0
         self._hold_lost = 0
         self._stop = False
-        self._t_prev = self._clock()
+        self._t_prev = self._t_status  # the time _left refers to: the previous status read (or first pop)
 
     def _w(self, reg, value):
         b = self._b1
@@ -175,6 +180,7 @@ class LSM6DSOX:
         if ff > 127:
             ff -= 256
         self.rate_mhz = 6667000 * (2000 + 3 * ff) // (2000 * self._odr_coeff)
+        self._hz2 = 2 * (self.rate_mhz // 1000 + 1)
         for reg, want in ((_CTRL1_XL, ctrl1), (_CTRL2_G, ctrl2), (_FIFO_CTRL3, bdr)):
             got = self._r(reg)
             if got != want:
@@ -214,33 +220,58 @@ class LSM6DSOX:
         self.reads += 1
         words = st[0] | ((st[1] & 3) << 8)
         if st[1] & _OVR_LATCHED:
-            # Words were overwritten since the last read: the partial slot lost its partner, and the
-            # gap sits right before the oldest word now in the FIFO.
-            elapsed = time.ticks_diff(t, self._t_prev)
-            self._coarse = (elapsed * self.rate_mhz + 500000) // 1000000 - (words >> 1)
-            self._pending = True
-            self._have = 0
-            self.overflows += 1
-        self._t_prev = t
+            # Words were overwritten since the last status read: the partial slot may have lost its
+            # partner; a gap, if any, sits right before the oldest word now in the FIFO.
+            self._latched()
+        self._t_status = t
+        self._words = words
+        self._full = False
         limit = self._max_words - (1 if self._have else 0)
+        left = 0
         if words > limit:
+            left = words - limit
             words = limit
             self.more = True
         views = self._views
         j = len(views) - 1
         rem = words
+        first = True
         while rem and not self._stop:
             size = 1 << j
             while size > rem:
                 j -= 1
                 size >>= 1
+            if first:
+                self._t_pop = self._clock()
             self.bus.readfrom_mem_into(self.addr, _FIFO_DATA_OUT_TAG, views[j])
             self.reads += 1
+            if first:
+                first = False
+                # Held up between the status read and this burst (an interrupt, a scheduled callback,
+                # a GC) long enough for the FIFO to fill, the chip may have overwritten words the
+                # status did not count: the latch tells (TAG_CNT alone misses a multiple of 4).
+                dt = time.ticks_diff(self._t_pop, t) + 2
+                if not self._pending and dt * self._hz2 >= (_FIFO_WORDS - self._words) * 1000:
+                    self.bus.readfrom_mem_into(self.addr, _FIFO_STATUS2, self._b1)
+                    self.reads += 1
+                    if self._b1[0] & _OVR_LATCHED:
+                        self._latched()
             k = self._parse(self._raw, size, out, k, False)
             rem -= size
         if self._stop:
             self.more = True
+        if self._full:
+            # A gap was found before the first word: the FIFO held all 512 words when it was read.
+            self._t_prev = self._t_pop
+            self._left = _FIFO_WORDS - words + rem
+        else:
+            self._t_prev = t
+            self._left = left + rem
         return self._done(out, k)
+
+    def _latched(self):
+        self._pending = True
+        self._have = 0
 
     def _done(self, out, k):
         if self._have:  # keep the partial slot for the next read
@@ -292,8 +323,12 @@ class LSM6DSOX:
             skipped = (c - prev - 1) & 3 if prev >= 0 else 0
             if self._pending:
                 self._pending = False
-                self.overflow = True
-                self.lost = _resolve(self._coarse, skipped)
+                n = _resolve(self._estimate(), skipped)
+                if n:
+                    self.overflow = True
+                    self.overflows += 1
+                    self.lost = n
+                    self._full = True
             elif skipped and not held:
                 if k:
                     # A gap inside this read: deliver up to here, hold this sample and the rest.
@@ -310,6 +345,18 @@ class LSM6DSOX:
         self._have = have
         self._cur = cur
         return k
+
+    def _estimate(self):
+        # Samples lost before the first word of this read, x 1000, from the clock (overflows only:
+        # may use long integers). The samples due after the last one delivered when that word left
+        # the FIFO, less the 256 a full FIFO holds; or, if more is known at the status read (the FIFO
+        # was not full: nothing overwritten since), the count then less the FIFO level.
+        r = self.rate_mhz
+        due = self._left * 500 + time.ticks_diff(self._t_pop, self._t_prev) * r // 1000
+        then = self._left * 500 + time.ticks_diff(self._t_status, self._t_prev) * r // 1000
+        full = due - _FIFO_WORDS * 500
+        then -= self._words * 500
+        return full if full > then else then
 
     def _hold_rest(self, raw, j, end, out, k, c):
         # hold = this sample's two words (re-encoded from out) + raw[j:end]. Rare path.
@@ -330,10 +377,16 @@ class LSM6DSOX:
         self._hold_words = p // _WORD
 
 
-def _resolve(coarse, mod4):
-    # The count of lost samples that is congruent to mod4 (mod 4) and nearest to coarse; at least 1.
-    d = (mod4 - coarse) & 3
-    n = coarse + d if d < 3 else coarse - 1
-    while n < 1:
+def _resolve(est, mod4):
+    # The count of lost samples congruent to mod4 (mod 4) nearest to est / 1000, not negative.
+    k = (est + 500) // 1000
+    d = (mod4 - k) & 3
+    if d == 3:
+        n = k - 1
+    elif d == 2:
+        n = k + 2 if est >= k * 1000 else k - 2
+    else:
+        n = k + d
+    while n < 0:
         n += 4
     return n
