@@ -71,25 +71,39 @@ def _empty_payload(orders: int) -> bytes:
     return bytes([orders, 0, 0])
 
 
-# Two real blocks of one channel (order 3 and order 0; the second is test_mutants_codec.py's
-# hand-built ONE_PAYLOAD) and a forged block that claims 0 samples.
-FIRST = np.array([[100], [300], [-7], [12], [40]], dtype=np.int16)
-SECOND = np.array([[100]], dtype=np.int16)
+# Real blocks of one channel: two that the encoder codes with order 2 (a ramp each) and one with order 0
+# (test_mutants_codec.py's hand-built ONE_PAYLOAD); between them a forged block that claims 0 samples.
+RAMP = np.array([[10], [20], [30], [40], [50], [60]], dtype=np.int16)
+RAMP2 = np.array([[-5], [-3], [-1], [1], [3]], dtype=np.int16)
+ONE = np.array([[100]], dtype=np.int16)
+BLOCKS = {"ramp": RAMP, "ramp2": RAMP2, "one": ONE}
 
 
-def _decode_with_empty(empty_order: int, order: list[int]):
-    payloads = [codec.encode_payload(FIRST), _empty_payload(empty_order), codec.encode_payload(SECOND)]
-    assert payloads[2] == bytes([0x00, 0x00, 0x70, 0x48, 0x01])
-    data, starts, plen = _layout([payloads[i] for i in order])
-    return codec.decode_payloads(data, starts, plen, np.array([[5, 0, 1][i] for i in order]), 1)
+def _decode_with_empty(empty_order: int, names: list[str]):
+    """Decode the named blocks (``"empty"``: the forged one) laid out in that order."""
+    payloads = {name: codec.encode_payload(x) for name, x in BLOCKS.items()}
+    assert [payloads[k][0] for k in BLOCKS] == [2, 2, 0]  # the predictor orders the cases need
+    assert payloads["one"] == bytes([0x00, 0x00, 0x70, 0x48, 0x01])
+    payloads["empty"] = _empty_payload(empty_order)
+    data, starts, plen = _layout([payloads[k] for k in names])
+    n = np.array([0 if k == "empty" else len(BLOCKS[k]) for k in names])
+    return codec.decode_payloads(data, starts, plen, n, 1)
 
 
 @pytest.mark.parametrize("empty_order", [0, 1, 3])
-@pytest.mark.parametrize("order", [[0, 1, 2], [1, 0, 2]])
-def test_a_payload_of_no_samples_before_good_ones_adds_nothing(empty_order: int, order: list[int]) -> None:
-    ok, counts, problems = _decode_with_empty(empty_order, order)
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["ramp", "empty", "ramp2"],  # every block undoes a predictor: the sums restart at each block
+        ["empty", "ramp", "ramp2"],
+        ["ramp", "empty", "one"],  # orders differ from block to block (the decoder's other path)
+        ["empty", "one", "ramp"],
+    ],
+)
+def test_a_payload_of_no_samples_before_good_ones_adds_nothing(empty_order: int, names: list[str]) -> None:
+    ok, counts, problems = _decode_with_empty(empty_order, names)
     assert ok.tolist() == [True, True, True] and problems == ["", "", ""]
-    np.testing.assert_array_equal(counts, np.concatenate([FIRST, SECOND]))
+    np.testing.assert_array_equal(counts, np.concatenate([BLOCKS[k] for k in names if k != "empty"]))
 
 
 @pytest.mark.xfail(
@@ -99,6 +113,6 @@ def test_a_payload_of_no_samples_before_good_ones_adds_nothing(empty_order: int,
     "past the one bits; the file reader refuses such blocks before decoding (session_reader.py)",
 )
 def test_a_payload_of_no_samples_at_the_end_adds_nothing() -> None:
-    ok, counts, _ = _decode_with_empty(0, [0, 2, 1])
+    ok, counts, _ = _decode_with_empty(0, ["ramp", "one", "empty"])
     assert ok.all()
-    np.testing.assert_array_equal(counts, np.concatenate([FIRST, SECOND]))
+    np.testing.assert_array_equal(counts, np.concatenate([RAMP, ONE]))
