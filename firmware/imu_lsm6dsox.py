@@ -9,12 +9,14 @@
 # at 208 Hz. Continuous mode: when full, the oldest word is overwritten (FIFO_OVR_LATCHED). A burst
 # read from FIFO_DATA_OUT_TAG wraps from 0x7E back to 0x78 (IF_INC), so n words are one bus read.
 #
-# Lost samples on an overflow: the chip does not count them. The driver combines a coarse count from
-# the clock (time since the previous FIFO read x the output rate, minus what the FIFO holds) with the
-# exact count modulo 4 from TAG_CNT (slots between the last sample delivered and the first one after
-# the gap); the result is exact while the coarse count is within +-1 sample (stalls up to about 10 s:
-# the rate is corrected with INTERNAL_FREQ_FINE, AN5272: ODR = 6667 Hz x (1 + 0.0015 x FREQ_FINE) /
-# coeff, coeff = 32 at 208 Hz).
+# Lost samples on an overflow: the chip does not count them. A coarse count from the clock (the
+# samples due since the last one delivered, when the first word after the gap left the FIFO, less the
+# 256 a full FIFO holds) plus the exact count modulo 4 from TAG_CNT (slots between the last sample
+# delivered and the first after the gap) give the count, exact while the coarse one is within +-2.
+# The rate: measured against the clock once a minute is recorded; before that INTERNAL_FREQ_FINE
+# (AN5272: ODR = 6667 Hz x (1 + 0.0015 x FREQ_FINE) / coeff, coeff 32 at 208 Hz), whose 0.15 % steps
+# may leave 0.075 % unknown: exact then for stalls up to 5 s at 208 Hz, 1.8 s at 416 Hz; once S is
+# recorded, up to 0.65 S and 0.4 S (worst cases; bounds and trials in docs/firmware.md).
 import time
 
 import imu_base
@@ -44,6 +46,7 @@ _INT1_FIFO_TH = const(0x08)
 _OVR_LATCHED = const(0x08)
 _WORD = const(7)
 _FIFO_WORDS = const(512)
+_RATE_SPAN_MS = const(60000)  # the rate measured over at least this long replaces the datasheet's
 _TAG_GYRO = const(0x01)
 _TAG_XL = const(0x02)
 
@@ -129,16 +132,17 @@ class LSM6DSOX:
         self._have = 0  # bits of the slot being assembled: 1 accel, 2 gyro
         self._cur = 0  # TAG_CNT of that slot
         self._prev = -1  # TAG_CNT of the last sample delivered (-1: none yet)
-        self._pending = False  # an overflow gap waits for the first sample after it
-        self._full = False  # this read found a gap before its first word (the FIFO was full)
-        self._left = 0  # words the previous FIFO read counted but left in the FIFO
-        self._words = 0  # words this read's status counted
-        self._t_status = self._clock()  # when this read's status was read
-        self._t_pop = self._t_status  # when its first word left the FIFO
-        self._hold_words = 0
-        self._hold_lost = 0
-        self._stop = False
-        self._t_prev = self._t_status  # the time _left refers to: the previous status read (or first pop)
+        # _pending: an overflow gap waits for the first sample after it; _full: this read found one
+        # before its first word (the FIFO held 512 words then)
+        self._pending = self._full = self._stop = False
+        self._left = 0  # words the previous FIFO read counted but left in the FIFO, at _t_prev
+        self._words = 0  # words this read's status counted, at _t_status; its first word out at _t_pop
+        self._t_status = self._t_pop = self._t_prev = self._clock()
+        self._hold_words = self._hold_lost = 0
+        # The rate: FIFO words produced by the first status read (-1: none yet) and by the latest one
+        # with no overflow pending, and when.
+        self._p2_a = -1
+        self._t_a = self._p2_c = self._t_c = 0
 
     def _w(self, reg, value):
         b = self._b1
@@ -198,9 +202,7 @@ class LSM6DSOX:
 
     def read(self, out):
         self.lost = 0
-        self.overflow = False
-        self.more = False
-        self._stop = False
+        self.overflow = self.more = self._stop = self._full = False
         k = 0
         have = self._have
         if have:  # the partial slot carried over from the previous read goes first
@@ -222,10 +224,18 @@ class LSM6DSOX:
         if st[1] & _OVR_LATCHED:
             # Words were overwritten since the last status read: the partial slot may have lost its
             # partner; a gap, if any, sits right before the oldest word now in the FIFO.
-            self._latched()
+            self._pending = True
+            self._have = 0
         self._t_status = t
         self._words = words
-        self._full = False
+        if not self._pending:
+            # Words produced by now (delivered, lost, a partial slot's, waiting): the chip's real rate.
+            p2 = 2 * (self.samples + self.lost_total) + words + (1 if self._have else 0)
+            if self._p2_a < 0:
+                self._p2_a = p2
+                self._t_a = t
+            self._p2_c = p2
+            self._t_c = t
         limit = self._max_words - (1 if self._have else 0)
         left = 0
         if words > limit:
@@ -236,42 +246,36 @@ class LSM6DSOX:
         j = len(views) - 1
         rem = words
         first = True
+        self._t_pop = self._clock()
         while rem and not self._stop:
             size = 1 << j
             while size > rem:
                 j -= 1
                 size >>= 1
-            if first:
-                self._t_pop = self._clock()
             self.bus.readfrom_mem_into(self.addr, _FIFO_DATA_OUT_TAG, views[j])
             self.reads += 1
             if first:
                 first = False
-                # Held up between the status read and this burst (an interrupt, a scheduled callback,
-                # a GC) long enough for the FIFO to fill, the chip may have overwritten words the
-                # status did not count: the latch tells (TAG_CNT alone misses a multiple of 4).
+                # Held up since the status read (an interrupt, a GC) long enough for the FIFO to fill,
+                # the chip may have overwritten more: the latch tells (TAG_CNT misses 4 or 8).
                 dt = time.ticks_diff(self._t_pop, t) + 2
                 if not self._pending and dt * self._hz2 >= (_FIFO_WORDS - self._words) * 1000:
                     self.bus.readfrom_mem_into(self.addr, _FIFO_STATUS2, self._b1)
                     self.reads += 1
                     if self._b1[0] & _OVR_LATCHED:
-                        self._latched()
+                        self._pending = True
+                        self._have = 0
             k = self._parse(self._raw, size, out, k, False)
             rem -= size
         if self._stop:
             self.more = True
-        if self._full:
-            # A gap was found before the first word: the FIFO held all 512 words when it was read.
+        if self._full:  # a gap before the first word: the FIFO held all 512 words when it was read
             self._t_prev = self._t_pop
             self._left = _FIFO_WORDS - words + rem
         else:
             self._t_prev = t
             self._left = left + rem
         return self._done(out, k)
-
-    def _latched(self):
-        self._pending = True
-        self._have = 0
 
     def _done(self, out, k):
         if self._have:  # keep the partial slot for the next read
@@ -347,11 +351,13 @@ class LSM6DSOX:
         return k
 
     def _estimate(self):
-        # Samples lost before the first word of this read, x 1000, from the clock (overflows only:
-        # may use long integers). The samples due after the last one delivered when that word left
-        # the FIFO, less the 256 a full FIFO holds; or, if more is known at the status read (the FIFO
-        # was not full: nothing overwritten since), the count then less the FIFO level.
+        # Samples lost before this read's first word, x 1000 (overflows only: long integers allowed):
+        # those due after the last one delivered when that word left the FIFO less the 256 a full FIFO
+        # holds, or, if larger (nothing overwritten since the status read), those due then less the level.
         r = self.rate_mhz
+        span = time.ticks_diff(self._t_c, self._t_a)
+        if self._p2_a >= 0 and span >= _RATE_SPAN_MS:
+            r = (self._p2_c - self._p2_a) * 500000 // span  # words per ms / 2 x 10^6: mHz
         due = self._left * 500 + time.ticks_diff(self._t_pop, self._t_prev) * r // 1000
         then = self._left * 500 + time.ticks_diff(self._t_status, self._t_prev) * r // 1000
         full = due - _FIFO_WORDS * 500
