@@ -159,8 +159,11 @@ def _decode_some(data, pstart, plen, n, C):
     q = np.empty(len(ones), dtype=np.int64)
     np.subtract(ones[1:], ones[:-1], out=q[1:])  # in place: no temporary of the difference
     q[1:] -= 1
-    vstart = np.cumsum(values) - values
-    q[vstart] = ones[vstart] - (region_bit0 + skip)
+    # Each block's first unary part counts from its own region's start; a block of no samples has
+    # none (its start would be the next block's, or past the end).
+    held = values > 0
+    vstart = (np.cumsum(values) - values)[held]
+    q[vstart] = ones[vstart] - (region_bit0 + skip)[held]
     z = np.zeros(w.shape, dtype=np.int32)
     z[valid] = q
     z <<= k.astype(np.int32)[:, None]
