@@ -19,4 +19,9 @@ let status = await runJob(mp, job, "harness");
 for (const [mpPath, hostPath] of job.export ?? []) {
   try { copyOut(mp.FS, mpPath, hostPath); } catch (e) { if (status === 0) { console.error(`export ${mpPath}: ${e}`); status = 2; } }
 }
+// process.exit() does not wait for output still queued for a pipe: a result line past 64 KiB was cut
+// off. Each stream's callback runs once everything written before it has been handed to the system.
+for (const stream of [process.stdout, process.stderr]) {
+  await new Promise((resolve) => stream.write("", resolve));
+}
 process.exit(status);
