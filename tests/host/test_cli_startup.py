@@ -47,3 +47,25 @@ def test_the_detectors_still_come_from_the_gait_package():
         "try:\n    g.NoSuchDetector\nexcept AttributeError:\n    print('refused')\n"
     )
     assert "refused" in _loaded(code)
+
+
+def test_a_preloaded_batch_worker_imports_no_scipy_in_its_first_task(tmp_path):
+    # a batch worker (fork server or Dask preload) imports hipsense.library before its first task: the
+    # analysis must then find every scipy module it needs loaded (else each worker pays ~1 CPU s in its
+    # first file; gait.filters alone imports scipy only on first use)
+    from hipsense.sim import scenarios, simulate_run
+
+    path = tmp_path / "run.hsn"
+    simulate_run(scenarios.steady_run(duration_s=30, seed=1)).write_device_file(path)
+    code = (
+        "from hipsense.batch.worker import dask_setup\n"
+        "dask_setup()\n"
+        "before = {m for m in sys.modules if m.startswith('scipy')}\n"
+        "from hipsense.analysis import analyse_file\n"
+        f"analyse_file({str(path)!r})\n"
+        "print('new:' + ','.join(sorted({m for m in sys.modules if m.startswith('scipy')} - before)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys\n" + code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "new:", out.stdout
