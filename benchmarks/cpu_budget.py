@@ -23,7 +23,6 @@ of a kernel already compiled into numba's cache (``cache=True``).
 from __future__ import annotations
 
 import argparse
-import functools
 import gc
 import os
 import subprocess
@@ -38,6 +37,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 from scipy import signal  # noqa: E402
+from speed import time_calls  # noqa: E402  (benchmarks/ is the script's folder)
 
 import hipsense.analysis as route  # noqa: E402
 from hipsense.formats import codec_decode  # noqa: E402
@@ -66,28 +66,14 @@ KERNEL = textwrap.dedent(
 )
 
 
-def _timed(owner: object, name: str, label: str, spent: dict[str, float]) -> None:
-    fn = getattr(owner, name)
-
-    @functools.wraps(fn)
-    def wrapper(*a, **k):
-        t0 = time.process_time()
-        try:
-            return fn(*a, **k)
-        finally:
-            spent[label] = spent.get(label, 0.0) + time.process_time() - t0
-
-    setattr(owner, name, wrapper)
-
-
 def route_shares(path: Path, repeats: int) -> None:
     spent: dict[str, float] = {}
     import scipy.signal._sosfilt as kernel
 
-    _timed(kernel, "_sosfilt", "filters", spent)  # before filters looks it up (once, then cached)
+    time_calls(kernel, "_sosfilt", "filters", spent)  # before filters looks it up (once, then cached)
     filters._in_place_kernel.cache_clear()
-    _timed(signal, "sosfiltfilt", "filters", spent)
-    _timed(codec_decode, "_decode_some", "decoder", spent)
+    time_calls(signal, "sosfiltfilt", "filters", spent)
+    time_calls(codec_decode, "_decode_some", "decoder", spent)
     route.analyse_file(path)  # warm-up: imports, caches
     best: dict[str, float] = {}
     for _ in range(repeats):

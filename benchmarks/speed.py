@@ -23,6 +23,7 @@ included). The dumps are pickles: compare only dumps you wrote.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import tempfile
 import time
@@ -114,9 +115,23 @@ def main() -> None:
     _compare_mobgap(analysis, run.sample_rate_hz, args.repeats)
 
 
+def time_calls(owner: object, name: str, label: str, spent: dict[str, float]) -> None:
+    """Replace ``owner.name`` by a wrapper that adds the CPU seconds of each call to ``spent[label]``."""
+    fn = getattr(owner, name)
+
+    @functools.wraps(fn)
+    def wrapper(*a, **k):
+        t0 = time.process_time()
+        try:
+            return fn(*a, **k)
+        finally:
+            spent[label] = spent.get(label, 0.0) + time.process_time() - t0
+
+    setattr(owner, name, wrapper)
+
+
 def stages_of_file(path: Path, repeats: int) -> None:
     """CPU seconds of each stage of ``analyse_file(path)``, each the best of ``repeats`` runs."""
-    import functools
     import gc
 
     import hipsense.analysis as route
@@ -124,19 +139,6 @@ def stages_of_file(path: Path, repeats: int) -> None:
     from hipsense.gait import alignment, events, sides, walking, windows
 
     spent: dict[str, float] = {}
-
-    def timed(owner, name: str, label: str) -> None:
-        fn = getattr(owner, name)
-
-        @functools.wraps(fn)
-        def wrapper(*a, **k):
-            t0 = time.process_time()
-            try:
-                return fn(*a, **k)
-            finally:
-                spent[label] = spent.get(label, 0.0) + time.process_time() - t0
-
-        setattr(owner, name, wrapper)
 
     for owner, name, label in [
         (route, "load_recording", "decode and recording"),
@@ -148,7 +150,7 @@ def stages_of_file(path: Path, repeats: int) -> None:
         (metrics, "step_table", "step table"),
         (route, "summarize", "summary"),
     ]:
-        timed(owner, name, label)
+        time_calls(owner, name, label, spent)
     route.analyse_file(path)  # warm-up: imports, caches
     best: dict[str, float] = {}
     for _ in range(repeats):
