@@ -37,7 +37,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 from scipy import signal  # noqa: E402
-from speed import time_calls  # noqa: E402  (benchmarks/ is the script's folder)
+from speed import best_split, time_calls  # noqa: E402  (benchmarks/ is the script's folder)
 
 import hipsense.analysis as route  # noqa: E402
 from hipsense.formats import codec_decode  # noqa: E402
@@ -74,18 +74,11 @@ def route_shares(path: Path, repeats: int) -> None:
     filters._in_place_kernel.cache_clear()
     time_calls(signal, "sosfiltfilt", "filters", spent)
     time_calls(codec_decode, "_decode_some", "decoder", spent)
-    route.analyse_file(path)  # warm-up: imports, caches
-    best: dict[str, float] = {}
-    for _ in range(repeats):
-        spent.clear()
-        gc.collect()
-        t0 = time.process_time()
-        route.analyse_file(path)
-        total = time.process_time() - t0
-        spent["total"] = total
-        spent["rest (filters and decoder at zero cost)"] = total - spent["filters"] - spent["decoder"]
-        for k, v in spent.items():
-            best[k] = min(best.get(k, float("inf")), v)
+
+    def rest(run: dict[str, float]) -> None:
+        run["rest (filters and decoder at zero cost)"] = run["total"] - run["filters"] - run["decoder"]
+
+    best, _ = best_split(path, repeats, spent, "total", rest)
     print(f"{path.name}: analyse_file, CPU s, best of {repeats}")
     for k in ("total", "filters", "decoder", "rest (filters and decoder at zero cost)"):
         print(f"  {k:<42}{best[k]:>8.3f}")

@@ -130,10 +130,32 @@ def time_calls(owner: object, name: str, label: str, spent: dict[str, float]) ->
     setattr(owner, name, wrapper)
 
 
-def stages_of_file(path: Path, repeats: int) -> None:
-    """CPU seconds of each stage of ``analyse_file(path)``, each the best of ``repeats`` runs."""
+def best_split(path: Path, repeats: int, spent: dict[str, float], total: str, derive=None):
+    """``analyse_file(path)`` once to warm up (imports, caches), then ``repeats`` times: the least CPU
+    seconds of each entry the timers put in ``spent``, of the whole run (``total``) and of what
+    ``derive(spent)`` adds from a run's figures; and the last run's result."""
     import gc
 
+    import hipsense.analysis as route
+
+    route.analyse_file(path)
+    best: dict[str, float] = {}
+    result = None
+    for _ in range(repeats):
+        spent.clear()
+        gc.collect()
+        t0 = time.process_time()
+        result = route.analyse_file(path)
+        spent[total] = time.process_time() - t0
+        if derive is not None:
+            derive(spent)
+        for k, v in spent.items():
+            best[k] = min(best.get(k, float("inf")), v)
+    return best, result
+
+
+def stages_of_file(path: Path, repeats: int) -> None:
+    """CPU seconds of each stage of ``analyse_file(path)``, each the best of ``repeats`` runs."""
     import hipsense.analysis as route
     from hipsense import metrics
     from hipsense.gait import alignment, events, sides, walking, windows
@@ -151,16 +173,7 @@ def stages_of_file(path: Path, repeats: int) -> None:
         (route, "summarize", "summary"),
     ]:
         time_calls(owner, name, label, spent)
-    route.analyse_file(path)  # warm-up: imports, caches
-    best: dict[str, float] = {}
-    for _ in range(repeats):
-        spent.clear()
-        gc.collect()
-        t0 = time.process_time()
-        result = route.analyse_file(path)
-        spent["total, file to summary"] = time.process_time() - t0
-        for k, v in spent.items():
-            best[k] = min(best.get(k, float("inf")), v)
+    best, result = best_split(path, repeats, spent, "total, file to summary")
     print(f"{path}: {len(result.rows)} samples, {len(result.steps)} steps; CPU s, best of {repeats}")
     for k, v in best.items():
         print(f"{k:<28}{v:>10.3f}")
