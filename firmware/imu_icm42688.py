@@ -1,23 +1,20 @@
 # TDK InvenSense ICM-42688-P driver, FIFO in stream mode with 16-byte packets.
 #
-# Interface: see imu_base.py. Sources for the register map: TDK datasheet DS-000347 (ICM-42688-P), as encoded
-# in the Linux inv_icm42600 driver and TDK's Icm426xxDefs.h (bank 0 registers, FIFO header bits, packet
-# layout).
+# Interface: see imu_base.py. Register map: TDK datasheet DS-000347, as encoded in the Linux
+# inv_icm42600 driver and TDK's Icm426xxDefs.h (bank 0 registers, FIFO header bits, packet layout).
 #
 # FIFO: 2048 bytes; packet 3 = header (0x68: accel + gyro + ODR timestamp), accel x y z, gyro x y z
 # (int16), temperature (int8), 16-bit timestamp: 128 samples, 0.64 s at 200 Hz. Counts in records,
-# little endian (INTF_CONFIG0), so one 3-byte burst from INT_STATUS gives the FIFO_FULL flag and the
-# record count, and FIFO_DATA streams whole packets in one burst.
+# little endian (INTF_CONFIG0): one 3-byte burst from INT_STATUS gives FIFO_FULL and the count.
 #
-# Lost samples: every packet carries its ODR timestamp (16 us resolution: TMST_RES). Consecutive
-# packets are one period apart; a larger step is a gap, and its size (modulo the 1.048576 s wrap of
-# the 16-bit timestamp) is exact. After a FIFO overflow a coarse count from the clock (time since the
-# previous FIFO read x rate, minus the records held) picks the wrap count. Timestamps locate the gap
-# whatever the chip discards when full (stream mode is taken to drop the oldest packets, as earlier
-# InvenSense FIFOs do; a gap found inside a read ends that read and the next read delivers the rest).
-# A loss within half a period of a whole number of wraps (210 or 419.. samples at 200 Hz) leaves no
-# step in the timestamps: it is placed before the oldest packet (drop-oldest) when the coarse count
-# agrees to +-3 samples, else reported after the drain (count right, position approximate).
+# Lost samples: a packet timestamp (16 us, TMST_RES) step other than one period is a gap, exact modulo
+# the 1.048576 s wrap, wherever the full FIFO drops (oldest taken, as earlier InvenSense FIFOs; newest
+# handled too); a gap inside a read ends it, the next read delivers the rest. After an overflow a
+# coarse count picks the wraps: samples due since the previous read (plus packets it left) when the
+# first packet leaves the FIFO, less the 128 a full FIFO holds (or at the status read less the count,
+# if more), so a hold-up before the first burst costs nothing. A loss within half a period of whole
+# wraps shows no step: placed before the oldest packet when the coarse count agrees to +-3 samples,
+# else reported after the drain (count right, position approximate).
 import time
 
 import imu_base
@@ -61,18 +58,8 @@ _TICK_US = const(16)
 _WRAP_US = const(1048576)  # 65536 x 16 us
 
 # (Hz x 1000, ODR code)
-_ODR = (
-    (12500, 11),
-    (25000, 10),
-    (50000, 9),
-    (100000, 8),
-    (200000, 7),
-    (500000, 15),
-    (1000000, 6),
-    (2000000, 5),
-    (4000000, 4),
-    (8000000, 3),
-)
+_ODR_LOW = ((12500, 11), (25000, 10), (50000, 9), (100000, 8), (200000, 7), (500000, 15), (1000000, 6))
+_ODR = _ODR_LOW + ((2000000, 5), (4000000, 4), (8000000, 3))
 # (full scale, FS_SEL code, scale per count: nano-g / nano-dps) from the datasheet sensitivities
 # (2048 LSB/g at 16 g; 16.4 LSB/dps at 2000 dps)
 _ACC_FS = ((16, 0, 488281), (8, 1, 244141), (4, 2, 122070), (2, 3, 61035))
@@ -110,6 +97,7 @@ class ICM42688:
         self._odr_code = odr[1]
         self.odr_mhz = odr[0]
         self.rate_mhz = odr[0]
+        self._hz1 = odr[0] // 1000 + 1  # samples a second, rounded up
         self._period_us = 1000000000 // odr[0]
         acc = imu_base.pick(_ACC_FS, acc_range_g, "acc_range_g")
         gyr = imu_base.pick(_GYR_FS, gyr_range_dps, "gyr_range_dps")
@@ -139,15 +127,12 @@ class ICM42688:
     def _reset_state(self):
         self._ts = -1  # timestamp of the last packet delivered (-1: none yet)
         self._full = False  # an overflow whose gap is not found yet
-        self._full_drains = 0
-        self._coarse = 0
+        self._full_drains = self._coarse = 0
         self._started = False  # a valid sample was seen (invalid start-up packets are skipped)
-        self._hold_n = 0
-        self._hold_lost = 0
-        self._hold_ovf = False
-        self._late = 0
-        self._stop = False
-        self._t_prev = self._clock()
+        self._hold_n = self._hold_lost = self._late = 0  # (held packets; a loss to report late)
+        self._hold_ovf = self._stop = False
+        self._t_prev = self._clock()  # the time _left refers to: a status read, or a first burst
+        self._left = 0  # packets the FIFO held then that the driver has not read since
 
     def _w(self, reg, value):
         b = self._b1
@@ -225,29 +210,52 @@ class ICM42688:
         self.bus.readfrom_mem_into(self.addr, _INT_STATUS, st)
         self.reads += 1
         count = st[1] | (st[2] << 8)
-        if st[0] & _FIFO_FULL:
-            elapsed = time.ticks_diff(t, self._t_prev)
-            self._coarse = (elapsed * self.rate_mhz + 500000) // 1000000 - count
-            self._full = True
-            self._full_drains = 2  # its gap shows in this drain (oldest dropped) or the next (newest)
-            self.overflows += 1
-        self._t_prev = t
-        if count > self.max_batch:
-            count = self.max_batch
+        full = st[0] & _FIFO_FULL
+        if full:
+            self._overflowed()
+        n = count
+        if n > self.max_batch:
+            n = self.max_batch
             self.more = True
+        self._popfull = False
+        t_pop = t
         views = self._views
         j = len(views) - 1
-        rem = count
+        rem = n
         k = 0
+        first = True
         while rem and not self._stop:
             size = 1 << j
             while size > rem:
                 j -= 1
                 size >>= 1
+            if first:
+                t_pop = self._clock()
             self.bus.readfrom_mem_into(self.addr, _FIFO_DATA, views[j])
             self.reads += 1
+            if first:
+                first = False
+                # Held up (an interrupt, a BLE callback, a GC) long enough for the FIFO to fill, the
+                # chip may have dropped packets the status did not flag: FIFO_FULL tells (read-clears).
+                dt = time.ticks_diff(self._clock(), t) + 2
+                if not full and dt * self._hz1 >= (_FIFO_RECORDS - count) * 1000:
+                    self.bus.readfrom_mem_into(self.addr, _INT_STATUS, self._b1)
+                    self.reads += 1
+                    if self._b1[0] & _FIFO_FULL:
+                        full = True
+                        self._overflowed()
+                if full:
+                    self._coarse = self._estimate(t, t_pop, count)
             k = self._parse(self._raw, size, out, k, False)
             rem -= size
+        if full and first:  # (a bogus empty count with the flag set)
+            self._coarse = self._estimate(t, t, count)
+        if self._popfull:  # the next overflow's count starts from the packets this read left
+            self._t_prev = t_pop
+            self._left = _FIFO_RECORDS - n + rem
+        else:
+            self._t_prev = t
+            self._left = count - n + rem
         if self._stop:
             self.more = True
         elif not self.more and self._full and count:  # (reads that found the FIFO empty do not count)
@@ -255,6 +263,23 @@ class ICM42688:
             if self._full_drains <= 0:
                 self._end_drain()
         return self._done(k)
+
+    def _overflowed(self):  # the FIFO_FULL flag: its gap shows in this drain (oldest dropped) or the next
+        self._full = True
+        self._full_drains = 2
+        self.overflows += 1
+
+    def _estimate(self, t, t_pop, count):
+        # Samples lost since the reference (overflows only: long integers allowed): due at the first
+        # pop less the 128 a full FIFO holds, or if more, due at the status read less the count then.
+        r = self.rate_mhz
+        left = self._left * 1000000
+        pop = left + time.ticks_diff(t_pop, self._t_prev) * r - _FIFO_RECORDS * 1000000
+        then = left + time.ticks_diff(t, self._t_prev) * r - count * 1000000
+        if pop > then:
+            self._popfull = True
+            then = pop
+        return (then + 500000) // 1000000
 
     def _end_drain(self):
         # Two drains after an overflow no packet step showed its gap: the loss was a whole number of
