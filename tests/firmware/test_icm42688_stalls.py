@@ -190,7 +190,7 @@ def run_trials(tmp_path: Path, cases: list[dict]) -> list[dict]:
 
 def fifo_ms(odr: int) -> int:
     """How long the 128-packet FIFO lasts at the driver's rate for odr_hz (its nearest ODR)."""
-    return 128 * 1000 // {50: 50, 200: 200, 500: 500, 1000: 1000}[odr]
+    return 128 * 1000 // odr  # (the rates tested are ODRs the chip has)
 
 
 def check_exact(cases: list[dict], results: list[dict]) -> None:
@@ -241,10 +241,9 @@ def test_interrupt_between_status_and_first_burst(tmp_path, odr):
     # callbacks 12 ms, a GC of a large heap 100 ms) while the full FIFO keeps dropping packets.
     cases = [
         case(odr, s, irq_ms=irq, drop=drop, irq_at=at)
-        for s in (1300, 2600, 4000, 6000, 10000)
+        for s in (1300, 4000, 10000)
         for irq in (12, 30, 100)
-        for drop in ("oldest", "newest")
-        for at in ("clock", "bus")
+        for drop, at in (("oldest", "clock"), ("newest", "clock"), ("oldest", "bus"))
     ]
     check_exact(cases, run_trials(tmp_path, cases))
 
@@ -256,7 +255,7 @@ def test_drops_that_start_after_an_unflagged_status_read(tmp_path, odr):
     # dropped 0 to about 20 packets. Before the fix their loss was counted but not flagged `overflow`
     # (the next read counted the overflow instead).
     stall = 100 * 1000 // odr
-    holds = sorted({ms * 1000 // odr // 4 for ms in range(1, 161, 10)})
+    holds = sorted({ms * 1000 // odr // 4 for ms in range(1, 161, 16)})
     cases = [
         case(odr, stall, irq_ms=irq, drop=drop, irq_at=at)
         for irq in holds
@@ -278,9 +277,11 @@ def test_stall_between_two_reads_of_one_drain(tmp_path, odr):
     check_exact(cases, run_trials(tmp_path, cases))
 
 
-@pytest.mark.parametrize("odr", RATES)
+@pytest.mark.parametrize("odr", [25, *RATES])
 def test_stall_between_two_reads_of_a_full_fifo(tmp_path, odr):
-    # The drain the stall splits starts on a full FIFO (a first, shorter stall): 64 packets stay.
+    # The drain the stall splits starts on a full FIFO (a first, shorter stall): 64 packets stay. The
+    # old driver left them out of its coarse count and, where a wrap is short (26 samples at 25 Hz,
+    # 52 at 50 Hz), put the gap's later samples one or two wraps early.
     cases = [
         case(odr, s, mid_drain=True, mid_ms=fifo_ms(odr) + m, irq_ms=irq)
         for s in (1300, 2600, 4000, 6000, 10000)
