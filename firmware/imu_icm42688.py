@@ -209,7 +209,7 @@ class ICM42688:
         st = self._st
         self.bus.readfrom_mem_into(self.addr, _INT_STATUS, st)
         self.reads += 1
-        count = st[1] | (st[2] << 8)
+        count = min(st[1] | (st[2] << 8), _FIFO_RECORDS)  # (a bogus count would skew the next estimate)
         full = st[0] & _FIFO_FULL
         if full:
             self._overflowed()
