@@ -10,69 +10,24 @@ gives it; the losses must add up to what the model dropped, and every loss must 
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-
 import pytest
 
-from tests.mpy.harness import run_micropython, unavailable_reason
+from tests.firmware.stall_rig import run_trials
+from tests.mpy.harness import unavailable_reason
 
 pytestmark = [
     pytest.mark.firmware,
     pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason())),
 ]
 
-MP_RIG = Path(__file__).resolve().parent / "mp" / "mp_rig.py"
-
 # Runs on MicroPython: one trial per case, results as JSON on the @@RESULT line.
 TRIALS = r"""
 import json
 import imu_icm42688
-from mp_rig import rig, walk
+from mp_rig import OnTheBus, rig, stall_trial, walk
 
 JOB = json.loads(open("/in/cases.json").read())
-CASES = JOB["cases"]
 SRC = walk(JOB["samples"])
-N_SRC = len(SRC) // 6
-
-
-def same(buf, i, j):
-    # Sample i of buf equals source sample j.
-    if not 0 <= j < N_SRC:
-        return False
-    for c in range(6):
-        if buf[i * 6 + c] != SRC[j * 6 + c]:
-            return False
-    return True
-
-
-def true_index(buf, i, guess):
-    # The source index whose six channels equal sample i of buf, searched outwards from guess (a wrong
-    # wrap count is a whole 1.048576 s of samples off: 1049 at 1 kHz).
-    for d in range(2500):
-        for g in (guess + d, guess - d):
-            if same(buf, i, g):
-                return g
-    return -10**6  # not in the source at all
-
-
-class OnTheBus:
-    # The chip behind a 400 kHz I2C bus: a transfer takes its time (9 bits a byte; start, address and
-    # register before the chip answers, then the data), and the chip keeps producing meanwhile.
-    def __init__(self, chip, clock):
-        self.chip = chip
-        self.clock = clock
-
-    def read_into(self, reg, buf):
-        self.clock.advance_us(68)
-        self.chip.read_into(reg, buf)
-        self.clock.advance_us(len(buf) * 45 // 2)
-
-    def write(self, reg, data):
-        self.clock.advance_us(45)
-        self.chip.write(reg, data)
-        self.clock.advance_us(len(data) * 45 // 2)
 
 
 def trial(case):
@@ -99,55 +54,10 @@ def trial(case):
     if case["bus"]:
         i2c.attach(0x68, OnTheBus(chip, clock))
     d = imu_icm42688.ICM42688(i2c, clock=ticks_ms, odr_hz=case["odr"])
-    d.start()
-    buf = d.new_buffer()
-    pre = case["pre"]
-    steps = [case["drain_ms"]] * pre + [case["stall_ms"]] + [case["drain_ms"]] * 8
-    nxt = 0
-    errors = []
-    got = []
-    unflagged = 0
-    for s, ms in enumerate(steps):
-        clock.advance_ms(case["mid_ms"] if case["mid_drain"] and s == pre else ms)
-        st[1] = s == pre and case["irq_ms"] > 0
-        reads = 0
-        while True:
-            n = d.read(buf)
-            reads += 1
-            nxt += d.lost
-            if d.lost and not d.overflow:
-                unflagged += 1
-            # A read has no gap inside (the driver's contract, checked here too): its first and last
-            # samples in place mean all are; otherwise every one is checked.
-            every = n and not (same(buf, 0, nxt) and same(buf, n - 1, nxt + n - 1))
-            for i in range(n) if every else ():
-                if not same(buf, i, nxt + i):
-                    g = true_index(buf, i, nxt + i)
-                    errors.append([nxt + i - g, s, reads, d.lost])
-                    nxt = g - i
-                got.append(nxt + i)
-            if n and not every:
-                got.extend(range(nxt, nxt + n))
-            nxt += n
-            if case["mid_drain"] and s == pre and reads == 1:
-                clock.advance_ms(case["stall_ms"])  # the stall lands between two reads of one drain
-            if not d.more:
-                break
-    end = got[-1]  # (samples still in the FIFO at the end are not lost)
-    truth = [i for i in chip.lost_indices() if i < end]
-    missing = sorted(set(range(end)) - set(got))
-    return {
-        "errors": errors,
-        "lost": d.lost_total,
-        "truth": len(truth),
-        "missing_is_truth": missing == truth,
-        "overflows": d.overflows,
-        "unflagged": unflagged,
-        "chip_errors": chip.errors,
-    }
+    return stall_trial(d, chip, clock, case, SRC, st, radius=2500)
 
 
-out = [trial(c) for c in CASES]
+out = [trial(c) for c in JOB["cases"]]
 print("@@RESULT " + json.dumps(out))
 """
 
@@ -170,22 +80,6 @@ def case(odr: int, stall_ms: int, **kw) -> dict:
     }
     c.update(kw)
     return c
-
-
-def run_trials(tmp_path: Path, cases: list[dict]) -> list[dict]:
-    path = tmp_path / "cases.json"
-    # source samples for the longest trial, with 10 % for the time on the bus
-    need = max((c["drain_ms"] * (c["pre"] + 9) + c["stall_ms"]) * c["odr"] * 11 // 10000 for c in cases)
-    path.write_text(json.dumps({"cases": cases, "samples": need + 600}))
-    res = run_micropython(
-        TRIALS,
-        files=[(path, "/in/cases.json"), (MP_RIG, "/in/mp_rig.py")],
-        sys_path=["/in"],
-        heapsize=64 * 1024 * 1024,
-    )
-    out = json.loads(re.search(r"@@RESULT (.*)", res.stdout).group(1))
-    assert len(out) == len(cases)
-    return out
 
 
 def fifo_ms(odr: int) -> int:
@@ -232,7 +126,7 @@ RATES = [50, 200, 500, 1000]
 @pytest.mark.parametrize("odr", RATES)
 def test_flash_stalls_with_the_chip_writing_during_the_read_out(tmp_path, odr):
     cases = [case(odr, s, bus=bus) for s in STALLS_MS for bus in (True, False)]
-    check_exact(cases, run_trials(tmp_path, cases))
+    check_exact(cases, run_trials(tmp_path, TRIALS, cases))
 
 
 @pytest.mark.parametrize("odr", RATES)
@@ -245,7 +139,7 @@ def test_interrupt_between_status_and_first_burst(tmp_path, odr):
         for irq in (12, 30, 100)
         for drop, at in (("oldest", "clock"), ("newest", "clock"), ("oldest", "bus"))
     ]
-    check_exact(cases, run_trials(tmp_path, cases))
+    check_exact(cases, run_trials(tmp_path, TRIALS, cases))
 
 
 @pytest.mark.parametrize("odr", RATES)
@@ -262,7 +156,7 @@ def test_drops_that_start_after_an_unflagged_status_read(tmp_path, odr):
         for drop in ("oldest", "newest")
         for at in ("clock", "bus")
     ]
-    results = run_trials(tmp_path, cases)
+    results = run_trials(tmp_path, TRIALS, cases)
     check_exact(cases, results)
     assert any(r["truth"] for r in results), [r["truth"] for r in results]
     assert any(r["truth"] == 0 for r in results), [r["truth"] for r in results]
@@ -274,7 +168,7 @@ def test_stall_between_two_reads_of_one_drain(tmp_path, odr):
     # the writer's append): 75 periods between drains, so the first read takes 64 and leaves 11 or more.
     drain = 75000 // odr
     cases = [case(odr, s, mid_drain=True, mid_ms=drain) for s in (1300, 2600, 4000, 6000, 10000)]
-    check_exact(cases, run_trials(tmp_path, cases))
+    check_exact(cases, run_trials(tmp_path, TRIALS, cases))
 
 
 @pytest.mark.parametrize("odr", [25, *RATES])
@@ -288,7 +182,7 @@ def test_stall_between_two_reads_of_a_full_fifo(tmp_path, odr):
         for m in (0, 300)
         for irq in (0, 100)
     ]
-    check_exact(cases, run_trials(tmp_path, cases))
+    check_exact(cases, run_trials(tmp_path, TRIALS, cases))
 
 
 def near_wrap(
@@ -312,7 +206,7 @@ def test_loss_of_about_one_wrap_with_a_hold_up(tmp_path, odr):
     # to +-3 samples. Timed at the status read, a 30 ms hold-up (6 samples at 200 Hz) put it out of
     # that window: a loss of 210 went unreported and the next samples sat one wrap early.
     cases = near_wrap(odr, "oldest", (0, 12, 30), range(-12, 4), (False, True))
-    results = run_trials(tmp_path, cases)
+    results = run_trials(tmp_path, TRIALS, cases)
     check_exact(cases, results)
     wrap = 1048576 * odr // 1000000
     assert any(abs(r["truth"] - wrap) <= 1 for r in results), [r["truth"] for r in results]
@@ -325,4 +219,4 @@ def test_loss_of_about_one_wrap_with_a_hold_up(tmp_path, odr):
 )
 def test_loss_of_about_one_wrap_dropping_the_newest(tmp_path):
     cases = near_wrap(200, "newest", (0,), range(-1, 2), (True,))
-    check_exact(cases, run_trials(tmp_path, cases))
+    check_exact(cases, run_trials(tmp_path, TRIALS, cases))

@@ -15,68 +15,24 @@ true index, and the losses add up to what the model overwrote.
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-
 import pytest
 
-from tests.mpy.harness import run_micropython, unavailable_reason
+from tests.firmware.stall_rig import run_trials
+from tests.mpy.harness import unavailable_reason
 
 pytestmark = [
     pytest.mark.firmware,
     pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason())),
 ]
 
-MP_RIG = Path(__file__).resolve().parent / "mp" / "mp_rig.py"
-
 # Runs on MicroPython: one trial per case, results as JSON on the @@RESULT line.
 TRIALS = r"""
 import json
 import imu_lsm6dsox
-from mp_rig import rig, walk
+from mp_rig import OnTheBus, rig, stall_trial, walk
 
 JOB = json.loads(open("/in/cases.json").read())
-CASES = JOB["cases"]
 SRC = walk(JOB["samples"])
-N_SRC = len(SRC) // 6
-
-
-def same(buf, i, j):
-    # Sample i of buf equals source sample j.
-    if not 0 <= j < N_SRC:
-        return False
-    for c in range(6):
-        if buf[i * 6 + c] != SRC[j * 6 + c]:
-            return False
-    return True
-
-
-def true_index(buf, i, guess):
-    # The source index whose six channels equal sample i of buf, searched outwards from guess.
-    for d in range(800):
-        for g in (guess + d, guess - d):
-            if same(buf, i, g):
-                return g
-    return -10**6  # not in the source at all
-
-
-class OnTheBus:
-    # The chip behind a 400 kHz I2C bus: a transfer takes its time (9 bits a byte; start, address and
-    # register before the chip answers, then the data), and the chip keeps producing meanwhile.
-    def __init__(self, chip, clock):
-        self.chip = chip
-        self.clock = clock
-
-    def read_into(self, reg, buf):
-        self.clock.advance_us(68)
-        self.chip.read_into(reg, buf)
-        self.clock.advance_us(len(buf) * 45 // 2)
-
-    def write(self, reg, data):
-        self.clock.advance_us(45)
-        self.chip.write(reg, data)
-        self.clock.advance_us(len(data) * 45 // 2)
 
 
 def trial(case):
@@ -101,51 +57,10 @@ def trial(case):
     if case["bus"]:
         i2c.attach(0x6A, OnTheBus(chip, clock))
     d = imu_lsm6dsox.LSM6DSOX(i2c, clock=ticks_ms, odr_hz=case["odr"])
-    d.start()
-    buf = d.new_buffer()
-    pre = case["pre"]
-    steps = [case["drain_ms"]] * pre + [case["stall_ms"]] + [case["drain_ms"]] * 8
-    nxt = 0
-    errors = []
-    got = []
-    for s, ms in enumerate(steps):
-        clock.advance_ms(case["drain_ms"] if case["mid_drain"] and s == pre else ms)
-        st[1] = s == pre and case["irq_ms"] > 0
-        reads = 0
-        while True:
-            n = d.read(buf)
-            reads += 1
-            nxt += d.lost
-            # A read has no gap inside (the driver's contract, checked here too): its first and last
-            # samples in place mean all are; otherwise every one is checked.
-            every = n and not (same(buf, 0, nxt) and same(buf, n - 1, nxt + n - 1))
-            for i in range(n) if every else ():
-                if not same(buf, i, nxt + i):
-                    g = true_index(buf, i, nxt + i)
-                    errors.append([nxt + i - g, s, reads, d.lost])
-                    nxt = g - i
-                got.append(nxt + i)
-            if n and not every:
-                got.extend(range(nxt, nxt + n))
-            nxt += n
-            if case["mid_drain"] and s == pre and reads == 1:
-                clock.advance_ms(case["stall_ms"])  # the stall lands between two reads of one drain (a GC in append)
-            if not d.more:
-                break
-    end = got[-1]  # (samples still in the FIFO at the end are not lost)
-    truth = [i for i in chip.lost_indices() if i < end]
-    missing = sorted(set(range(end)) - set(got))
-    return {
-        "errors": errors,
-        "lost": d.lost_total,
-        "truth": len(truth),
-        "missing_is_truth": missing == truth,
-        "overflows": d.overflows,
-        "chip_errors": chip.errors,
-    }
+    return stall_trial(d, chip, clock, case, SRC, st, radius=800)
 
 
-out = [trial(c) for c in CASES]
+out = [trial(c) for c in JOB["cases"]]
 print("@@RESULT " + json.dumps(out))
 """
 
@@ -167,22 +82,6 @@ def case(odr: int, stall_ms: int, **kw) -> dict:
     }
     c.update(kw)
     return c
-
-
-def run_trials(tmp_path: Path, cases: list[dict]) -> list[dict]:
-    path = tmp_path / "cases.json"
-    # source samples for the longest trial, with 10 % for the time on the bus
-    need = max((c["drain_ms"] * (c["pre"] + 9) + c["stall_ms"]) * c["odr"] * 11 // 10000 for c in cases)
-    path.write_text(json.dumps({"cases": cases, "samples": need + 600}))
-    res = run_micropython(
-        TRIALS,
-        files=[(path, "/in/cases.json"), (MP_RIG, "/in/mp_rig.py")],
-        sys_path=["/in"],
-        heapsize=64 * 1024 * 1024,
-    )
-    out = json.loads(re.search(r"@@RESULT (.*)", res.stdout).group(1))
-    assert len(out) == len(cases)
-    return out
 
 
 def check_exact(cases: list[dict], results: list[dict]) -> None:
@@ -207,7 +106,7 @@ STALLS_MS = [1300, 2000, 2600, 3100, 4000, 5000, 6000, 8000, 10000]
 def test_flash_stalls_with_the_chip_writing_during_the_read_out(tmp_path, odr):
     # The bus takes its time (a 128-word burst is 20 ms at 400 kHz) or none (the old rig's model).
     cases = [case(odr, s, bus=bus) for s in STALLS_MS for bus in (True, False)]
-    check_exact(cases, run_trials(tmp_path, cases))
+    check_exact(cases, run_trials(tmp_path, TRIALS, cases))
 
 
 @pytest.mark.parametrize("odr", [208, 416])
@@ -217,7 +116,7 @@ def test_interrupt_between_status_and_first_burst(tmp_path, odr):
     # 2.5-42 more samples meanwhile; before the fix the count was short by a multiple of 4 there and
     # the next read reported 4 samples that were never lost (the latch set by those overwrites).
     cases = [case(odr, s, irq_ms=irq) for s in (1300, 2600, 4000, 6000, 10000) for irq in (12, 30, 100)]
-    check_exact(cases, run_trials(tmp_path, cases))
+    check_exact(cases, run_trials(tmp_path, TRIALS, cases))
 
 
 @pytest.mark.parametrize("odr", [208, 416])
@@ -225,7 +124,7 @@ def test_stall_between_two_reads_of_one_drain(tmp_path, odr):
     # The stall strikes after the first read of a drain that left samples in the FIFO (a GC pause
     # in the writer's append): those samples count as waiting, not as read.
     cases = [case(odr, s, mid_drain=True, drain_ms=400) for s in (1300, 2600, 4000, 6000, 10000)]
-    check_exact(cases, run_trials(tmp_path, cases))
+    check_exact(cases, run_trials(tmp_path, TRIALS, cases))
 
 
 @pytest.mark.parametrize("odr", [208, 416])
@@ -235,7 +134,7 @@ def test_overwrites_that_start_after_an_unlatched_status_read(tmp_path, odr):
     # latch tells a loss of exactly 4 or 8 (TAG_CNT counts modulo 4) from none.
     stall = 244 * 1000 * (32 if odr == 208 else 16) // 6667  # the FIFO a few samples short of full
     cases = [case(odr, stall, irq_ms=irq) for irq in (range(41, 77, 3) if odr == 208 else range(5, 40, 3))]
-    results = run_trials(tmp_path, cases)
+    results = run_trials(tmp_path, TRIALS, cases)
     check_exact(cases, results)
     assert any(r["truth"] % 4 == 0 and r["truth"] for r in results), [r["truth"] for r in results]
     assert any(r["truth"] == 0 for r in results), [r["truth"] for r in results]
@@ -253,11 +152,11 @@ def test_overwrites_that_start_after_an_unlatched_status_read(tmp_path, odr):
 @pytest.mark.parametrize(("odr", "stall_ms"), [(208, 5000), (416, 1800)])
 def test_stated_limit_in_the_first_minute(tmp_path, odr, stall_ms):
     cases = [case(odr, stall_ms + k, ppm=ppm) for k in range(5) for ppm in (-750, 750)]
-    check_exact(cases, run_trials(tmp_path, cases))
+    check_exact(cases, run_trials(tmp_path, TRIALS, cases))
 
 
 @pytest.mark.parametrize(("odr", "stall_ms"), [(208, 40000), (416, 24000)])
 def test_stated_limit_after_a_minute_with_the_measured_rate(tmp_path, odr, stall_ms):
     # 65 s recorded (130 drains of 500 ms), then a stuck flash or a long BLE transfer holding the loop.
     cases = [case(odr, stall_ms + k, ppm=ppm, pre=130, drain_ms=500) for k, ppm in ((0, -750), (3, 750))]
-    check_exact(cases, run_trials(tmp_path, cases))
+    check_exact(cases, run_trials(tmp_path, TRIALS, cases))

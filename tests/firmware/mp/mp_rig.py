@@ -78,3 +78,98 @@ def run_schedule(drv, clock, model, src, steps_ms, buf=None):
         clock.advance_ms(50)
         drain(drv, buf, got, src, state)
     return got, state[1]
+
+
+# -- stall trials (test_lsm6dsox_stalls.py, test_icm42688_stalls.py) --------------------------------
+
+
+class OnTheBus:
+    # The chip behind a 400 kHz I2C bus: a transfer takes its time (9 bits a byte; start, address and
+    # register before the chip answers, then the data), and the chip keeps producing meanwhile.
+    def __init__(self, chip, clock):
+        self.chip = chip
+        self.clock = clock
+
+    def read_into(self, reg, buf):
+        self.clock.advance_us(68)
+        self.chip.read_into(reg, buf)
+        self.clock.advance_us(len(buf) * 45 // 2)
+
+    def write(self, reg, data):
+        self.clock.advance_us(45)
+        self.chip.write(reg, data)
+        self.clock.advance_us(len(data) * 45 // 2)
+
+
+def same(src, buf, i, j):
+    # Sample i of buf equals source sample j.
+    if not 0 <= j < len(src) // 6:
+        return False
+    for c in range(6):
+        if buf[i * 6 + c] != src[j * 6 + c]:
+            return False
+    return True
+
+
+def true_index(src, buf, i, guess, radius):
+    # The source index whose six channels equal sample i of buf, searched outwards from guess.
+    for d in range(radius):
+        for g in (guess + d, guess - d):
+            if same(src, buf, i, g):
+                return g
+    return -(10**6)  # not in the source at all
+
+
+def stall_trial(d, chip, clock, case, src, st, radius):
+    """Drains every case["drain_ms"], a stall of case["stall_ms"] after case["pre"] of them (or between
+    two reads of one drain, case["mid_drain"], after case.get("mid_ms", drain_ms)), then 8 more; every
+    delivered sample compared with src at the index the driver gives it. ``st[1]`` arms the rig's
+    interrupt for the stall's drain."""
+    d.start()
+    buf = d.new_buffer()
+    pre = case["pre"]
+    steps = [case["drain_ms"]] * pre + [case["stall_ms"]] + [case["drain_ms"]] * 8
+    nxt = 0
+    errors = []
+    got = []
+    unflagged = 0
+    for s, ms in enumerate(steps):
+        clock.advance_ms(case.get("mid_ms", case["drain_ms"]) if case["mid_drain"] and s == pre else ms)
+        st[1] = s == pre and case["irq_ms"] > 0
+        reads = 0
+        while True:
+            n = d.read(buf)
+            reads += 1
+            nxt += d.lost
+            if d.lost and not d.overflow:
+                unflagged += 1
+            # A read has no gap inside (the driver's contract, checked here too): its first and last
+            # samples in place mean all are; otherwise every one is checked.
+            every = n and not (same(src, buf, 0, nxt) and same(src, buf, n - 1, nxt + n - 1))
+            for i in range(n) if every else ():
+                if not same(src, buf, i, nxt + i):
+                    g = true_index(src, buf, i, nxt + i, radius)
+                    errors.append([nxt + i - g, s, reads, d.lost])
+                    nxt = g - i
+                got.append(nxt + i)
+            if n and not every:
+                got.extend(range(nxt, nxt + n))
+            nxt += n
+            if case["mid_drain"] and s == pre and reads == 1:
+                clock.advance_ms(
+                    case["stall_ms"]
+                )  # the stall lands between two reads of one drain (a GC in append)
+            if not d.more:
+                break
+    end = got[-1]  # (samples still in the FIFO at the end are not lost)
+    truth = [i for i in chip.lost_indices() if i < end]
+    missing = sorted(set(range(end)) - set(got))
+    return {
+        "errors": errors,
+        "lost": d.lost_total,
+        "truth": len(truth),
+        "missing_is_truth": missing == truth,
+        "overflows": d.overflows,
+        "unflagged": unflagged,
+        "chip_errors": chip.errors,
+    }
