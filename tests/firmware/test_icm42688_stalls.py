@@ -24,7 +24,7 @@ pytestmark = [
 TRIALS = r"""
 import json
 import imu_icm42688
-from mp_rig import OnTheBus, rig, stall_trial, walk
+from mp_rig import OnTheBus, hold_after_status, rig, stall_trial, walk
 
 JOB = json.loads(open("/in/cases.json").read())
 SRC = walk(JOB["samples"])
@@ -32,25 +32,9 @@ SRC = walk(JOB["samples"])
 
 def trial(case):
     clock, i2c, chip = rig("icm", SRC, rate_ppm=case["ppm"], stream_drop=case["drop"], start_ms=-1000)
-    # state: the last transfer was the status read, the interrupt is armed
-    st = [False, False]
-
-    def before(bus, addr, reg, n, write):
-        # The interrupt holds the driver right before its first FIFO_DATA burst ("bus": after any
-        # clock read in between).
-        if reg == 0x30 and st[0] and st[1]:
-            clock.advance_ms(case["irq_ms"])
-            st[1] = False
-        st[0] = reg == 0x2D
-
-    def ticks_ms():
-        # The interrupt holds the driver right after the status read ("clock": before it reads the clock).
-        if case["irq_at"] == "clock" and st[0] and st[1]:
-            clock.advance_ms(case["irq_ms"])
-            st[1] = False
-        return clock.ticks_ms()
-
-    i2c.before = before
+    # the interrupt right after INT_STATUS: at the driver's clock read ("clock"), or right before its
+    # first FIFO_DATA burst ("bus": after any clock read in between)
+    st, ticks_ms = hold_after_status(clock, i2c, case, 0x2D, 0x30, at_clock=case["irq_at"] == "clock")
     if case["bus"]:
         i2c.attach(0x68, OnTheBus(chip, clock))
     d = imu_icm42688.ICM42688(i2c, clock=ticks_ms, odr_hz=case["odr"])

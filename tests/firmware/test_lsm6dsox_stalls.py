@@ -29,7 +29,7 @@ pytestmark = [
 TRIALS = r"""
 import json
 import imu_lsm6dsox
-from mp_rig import OnTheBus, rig, stall_trial, walk
+from mp_rig import OnTheBus, hold_after_status, rig, stall_trial, walk
 
 JOB = json.loads(open("/in/cases.json").read())
 SRC = walk(JOB["samples"])
@@ -37,23 +37,8 @@ SRC = walk(JOB["samples"])
 
 def trial(case):
     clock, i2c, chip = rig("lsm", SRC, freq_fine=case["freq_fine"], rate_ppm=case["ppm"], start_ms=-1000)
-    # state: the last transfer was the status read, the interrupt is armed
-    st = [False, False]
-
-    def before(bus, addr, reg, n, write):
-        if reg == 0x78 and st[0] and st[1]:
-            clock.advance_ms(case["irq_ms"])  # (for a driver that reads no clock in between)
-            st[1] = False
-        st[0] = reg == 0x3A
-
-    def ticks_ms():
-        # The interrupt holds the driver right after the status read, before its first burst.
-        if st[0] and st[1]:
-            clock.advance_ms(case["irq_ms"])
-            st[1] = False
-        return clock.ticks_ms()
-
-    i2c.before = before
+    # the interrupt right after FIFO_STATUS1, before the first FIFO_DATA_OUT_TAG burst
+    st, ticks_ms = hold_after_status(clock, i2c, case, 0x3A, 0x78)
     if case["bus"]:
         i2c.attach(0x6A, OnTheBus(chip, clock))
     d = imu_lsm6dsox.LSM6DSOX(i2c, clock=ticks_ms, odr_hz=case["odr"])

@@ -101,6 +101,32 @@ class OnTheBus:
         self.clock.advance_us(len(data) * 45 // 2)
 
 
+def hold_after_status(clock, i2c, case, status_reg, data_reg, at_clock=True):
+    """The rig's interrupt: once armed (``st[1] = True``), it holds the driver ``case["irq_ms"]`` right
+    after its status read (``status_reg``): at the driver's next clock read when ``at_clock``, else (or
+    for a driver that reads no clock in between) right before its first ``data_reg`` burst. Sets
+    ``i2c.before``; returns ``(st, ticks_ms)``, ``st[0]`` saying the last transfer was the status read
+    and ``ticks_ms`` the clock to give the driver."""
+    st = [False, False]
+
+    def hold():
+        clock.advance_ms(case["irq_ms"])
+        st[1] = False
+
+    def before(bus, addr, reg, n, write):
+        if reg == data_reg and st[0] and st[1]:
+            hold()
+        st[0] = reg == status_reg
+
+    def ticks_ms():
+        if at_clock and st[0] and st[1]:
+            hold()
+        return clock.ticks_ms()
+
+    i2c.before = before
+    return st, ticks_ms
+
+
 def same(src, buf, i, j):
     # Sample i of buf equals source sample j.
     if not 0 <= j < len(src) // 6:
