@@ -1,4 +1,6 @@
-"""Units of a time column: seconds, milliseconds, microseconds or UNIX time, recognised or stated.
+"""Units of a time column: seconds, milliseconds, microseconds or UNIX time, recognised or stated; and
+the counters of Xsens MT Manager exports (``SampleTimeFine``: 100-us ticks; ``PacketCounter``: samples),
+which wrap.
 
 The readers (:mod:`hipsense.formats`) turn a time column into seconds from its first value here, before
 :mod:`hipsense.timebase` fits the clock to it.
@@ -10,11 +12,19 @@ import numpy as np
 
 from hipsense.timebase import TimeBaseError
 
-#: Seconds per unit of a time column.
-TIME_UNITS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
-#: Rates a recognised unit must give (Hz): IMU loggers for gait sample at 10 Hz to 2 kHz. The bands of
-#: the three units (median steps of 0.0005-0.1 in s, 0.5-100 in ms, 500-100000 in us) never overlap,
-#: so at most one unit fits; a step between two bands (0.25: 4 Hz or 4 kHz?) must be stated.
+#: Seconds per unit of a time column; ``tick100us`` is Xsens' ``SampleTimeFine`` (a 10 kHz counter).
+TIME_UNITS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "tick100us": 1e-4}
+#: A sample counter (Xsens' ``PacketCounter``): one a sample, so its seconds need the rate.
+SAMPLES = "samples"
+#: Every unit a caller may state.
+UNITS = (*TIME_UNITS, SAMPLES)
+#: Units recognised from the step. Rates a recognised unit must give (Hz): IMU loggers for gait sample
+#: at 10 Hz to 2 kHz. The bands of the three units (median steps of 0.0005-0.1 in s, 0.5-100 in ms,
+#: 500-100000 in us) never overlap, so at most one unit fits; a step between two bands (0.25: 4 Hz or
+#: 4 kHz?) must be stated. Ticks are never guessed from the step: 100 ticks read as 100 ms.
+AUTO_UNITS = ("s", "ms", "us")
+#: Time columns whose name in the file gives their unit when it is ``auto`` (Xsens MT Manager exports).
+NAMED_UNITS = {"sampletimefine": "tick100us", "packetcounter": SAMPLES}
 AUTO_RATE_HZ = (10.0, 2000.0)
 #: Rates accepted when the unit is given (Hz).
 GIVEN_RATE_HZ = (1.0, 10_000.0)
@@ -25,30 +35,75 @@ UNIX_RANGE_S = (946_684_800.0, 4_102_444_800.0)
 MAX_RELATIVE_START_S = 1e8
 
 
-def seconds_from(values: np.ndarray, unit: str = "auto") -> tuple[np.ndarray, float | None, str]:
+class CounterError(TimeBaseError):
+    """A counter column holds a value no counter of its width holds; ``row`` is its index."""
+
+    def __init__(self, problem: str, row: int):
+        super().__init__(problem)
+        self.row = row
+
+
+def named_unit(column: str, unit: str) -> str:
+    """The unit of the time column called ``column`` in the file: ``unit``, or when that is ``"auto"``
+    the one its name gives (:data:`NAMED_UNITS`), else still ``"auto"``."""
+    return NAMED_UNITS.get(column.strip().lower(), unit) if unit == "auto" else unit
+
+
+def counter_modulus(unit: str, values: np.ndarray) -> int | None:
+    """Where a counter column wraps: ``SampleTimeFine`` at 2**32; a sample counter at 2**16 when every
+    value fits 16 bits (``PacketCounter``), else at 2**32. ``None`` for a time that does not wrap."""
+    if unit == "tick100us":
+        return 1 << 32
+    if unit == SAMPLES:
+        return 1 << 16 if len(values) and float(np.nanmax(values)) < 1 << 16 else 1 << 32
+    return None
+
+
+def unwrap(values: np.ndarray, modulus: int) -> np.ndarray:
+    """A wrapping counter made to increase: a step back by more than half the modulus is a wrap
+    (serial-number arithmetic, as RFC 1982), so 65530 then 3 is 9 samples on. A smaller step back
+    stays one (and is refused as time going backwards), and so does a wrap across a pause of more
+    than half the modulus (2**31 ticks = 59.7 h; 32768 samples): a counter cannot tell them apart.
+    Raises :class:`CounterError` at the first value that is no whole number in [0, modulus)."""
+    v = np.asarray(values, dtype=np.float64)
+    bad = ~((v >= 0) & (v < modulus) & (v == np.floor(v)))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise CounterError(f"{v[i]:.12g} is no {modulus.bit_length() - 1}-bit count", i)
+    wraps = np.diff(v) < -modulus / 2
+    if not wraps.any():
+        return v
+    return v + modulus * np.concatenate(([0], np.cumsum(wraps)))
+
+
+def seconds_from(
+    values: np.ndarray, unit: str = "auto", rate_hz: float | None = None
+) -> tuple[np.ndarray, float | None, str]:
     """A time column in seconds from its first value, the UNIX time of that value, and the unit used.
 
     ``unit`` ``"auto"`` recognises seconds, milliseconds and microseconds from the median step (the one
     unit whose rate falls in :data:`AUTO_RATE_HZ`: a step of 4.8 is ms at 208 Hz), then UNIX time from
-    the first value's magnitude in that unit. Raises :class:`TimeBaseError` with one line saying what
-    was found and which option fixes it.
+    the first value's magnitude in that unit. ``"samples"`` (a sample counter) needs ``rate_hz``.
+    Raises :class:`TimeBaseError` with one line saying what was found and which option fixes it.
     """
     v = np.asarray(values, dtype=np.float64)
     step = float(np.median(np.diff(v))) if len(v) > 1 else float("nan")
     if not step > 0:
         raise TimeBaseError(f"its median step is {step:g}: the time must increase")
     if unit == "auto":
-        fits = [u for u, k in TIME_UNITS.items() if AUTO_RATE_HZ[0] <= 1 / (step * k) <= AUTO_RATE_HZ[1]]
+        fits = [u for u in AUTO_UNITS if AUTO_RATE_HZ[0] <= 1 / (step * TIME_UNITS[u]) <= AUTO_RATE_HZ[1]]
         if len(fits) != 1:
-            rates = ", ".join(f"{1 / (step * k):.3g} Hz in {u}" for u, k in TIME_UNITS.items())
+            rates = ", ".join(f"{1 / (step * TIME_UNITS[u]):.3g} Hz in {u}" for u in AUTO_UNITS)
             raise TimeBaseError(
                 f"its median step {step:g} gives {rates}; none is a rate between {AUTO_RATE_HZ[0]:g} and "
                 f"{AUTO_RATE_HZ[1]:g} Hz: state the unit with --time-unit s|ms|us"
             )
         unit = fits[0]
-    if unit not in TIME_UNITS:
-        raise TimeBaseError(f"unknown time unit {unit!r} (use auto, {', '.join(TIME_UNITS)})")
-    scale = TIME_UNITS[unit]
+    if unit not in UNITS:
+        raise TimeBaseError(f"unknown time unit {unit!r} (use auto, {', '.join(UNITS)})")
+    if unit == SAMPLES and rate_hz is None:
+        raise TimeBaseError("it counts samples: give their rate with --sample-rate (the file states none)")
+    scale = 1 / rate_hz if unit == SAMPLES and rate_hz is not None else TIME_UNITS[unit]
     rate = 1 / (step * scale)
     if not GIVEN_RATE_HZ[0] <= rate <= GIVEN_RATE_HZ[1]:
         raise TimeBaseError(
@@ -72,6 +127,14 @@ def seconds_from(values: np.ndarray, unit: str = "auto") -> tuple[np.ndarray, fl
 
 __all__ = [
     "AUTO_RATE_HZ",
+    "AUTO_UNITS",
+    "NAMED_UNITS",
+    "SAMPLES",
+    "UNITS",
+    "CounterError",
+    "counter_modulus",
+    "named_unit",
+    "unwrap",
     "GIVEN_RATE_HZ",
     "MAX_RELATIVE_START_S",
     "TIME_UNITS",

@@ -115,7 +115,7 @@ def test_auto_unit_error_lists_the_rate_in_every_unit():
 def test_unknown_unit_lists_the_known_ones():
     with pytest.raises(TimeBaseError) as e:
         seconds_from(np.array([0.0, 0.01]), "min")
-    assert str(e.value) == "unknown time unit 'min' (use auto, s, ms, us)"
+    assert str(e.value) == "unknown time unit 'min' (use auto, s, ms, us, tick100us, samples)"
 
 
 @pytest.mark.parametrize("values", [[5.0], [5.0, 5.0], []])

@@ -111,9 +111,10 @@ def add_csv_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--time-unit",
-        choices=["auto", "s", "ms", "us"],
+        choices=["auto", "s", "ms", "us", "tick100us", "samples"],
         default="auto",
-        help="unit of the CSV's t_s, UNIX time or not (default: %(default)s, recognised from its step)",
+        help="unit of the CSV's t_s, UNIX time or not; tick100us: Xsens SampleTimeFine, samples: a sample "
+        "counter such as PacketCounter (default: %(default)s, from the column's name or its step)",
     )
     p.add_argument(
         "--skip-rows",

@@ -4,14 +4,35 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR
+from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR, TIME_COLUMN
 from hipsense.formats.csv_values import CsvInputError
 
 #: Lines searched for the header when the file has a preamble.
 HEADER_SEARCH_LINES = 50
+#: A preamble line stating the rate: Xsens MT Manager's ``// Update Rate: 100.0Hz``, and the like
+#: (``Acquisition frequency: 100 Hz``, ``# sampling rate = 208 Hz``).
+_STATED_RATE = re.compile(
+    r"(?:update rate|acquisition frequency|sampl(?:e|ing) (?:rate|frequency))\s*[:=]?\s*"
+    r"([0-9]+(?:[.,][0-9]+)?)\s*hz\b",
+    re.IGNORECASE,
+)
+
+
+def stated_rate(path: Path, preamble: list[str]) -> tuple[float, str] | None:
+    """The rate (Hz) the preamble above the header states and where (``"line 2 states 100 Hz"``), or
+    ``None``; a stated rate that is no sampling rate (0 Hz, beyond 10 kHz) is refused with its line."""
+    for i, line in enumerate(preamble):
+        found = _STATED_RATE.search(line)
+        if found:
+            rate = float(found.group(1).replace(",", "."))
+            if not 0 < rate <= 10_000:
+                raise CsvInputError(path, f"it states a rate of {rate:g} Hz: not a sampling rate", line=i + 1)
+            return rate, f"line {i + 1} states {rate:g} Hz"
+    return None
 
 
 def choose_frame(path: Path, present: set[str]) -> tuple[Literal["sensor", "body"], list[str]] | None:
@@ -41,6 +62,21 @@ def separator(line: str) -> str:
 def column_names(line: str, rename: dict[str, str]) -> set[str]:
     sep = separator(line)
     return {rename.get(n, n) for n in (c.strip().strip("\"'") for c in line.split(sep))}
+
+
+def parse_column_map(text: str) -> dict[str, str]:
+    """Parse ``"acc_is=acc_v_g,acc_pa=acc_ap_g"`` into ``{"acc_is": "acc_v_g", "acc_pa": "acc_ap_g"}``."""
+    mapping: dict[str, str] = {}
+    known = set(SENSOR_ACC + SENSOR_GYR + BODY_ACC + BODY_GYR + (TIME_COLUMN,))
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        ours, sep, theirs = item.partition("=")
+        ours, theirs = ours.strip(), theirs.strip()
+        if not sep or not ours or not theirs:
+            raise ValueError(f"column mapping {item!r} is not of the form our_name=file_name")
+        if ours not in known:
+            raise ValueError(f"column mapping {item!r}: {ours!r} is not one of {', '.join(sorted(known))}")
+        mapping[ours] = theirs
+    return mapping
 
 
 def find_header(path: Path, lines: list[str], rename: dict[str, str], skip_rows: int | None) -> int:
@@ -83,4 +119,13 @@ def head_lines(path: Path, need: int) -> list[str]:
     return head.decode("utf-8-sig", errors="replace").splitlines()
 
 
-__all__ = ["HEADER_SEARCH_LINES", "choose_frame", "find_header", "head_lines", "column_names", "separator"]
+__all__ = [
+    "HEADER_SEARCH_LINES",
+    "choose_frame",
+    "column_names",
+    "find_header",
+    "head_lines",
+    "parse_column_map",
+    "separator",
+    "stated_rate",
+]

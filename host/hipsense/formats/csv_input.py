@@ -23,9 +23,17 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR, TIME_COLUMN, G
+from hipsense.conventions import TIME_COLUMN, G
 from hipsense.formats.csv_dates import read_start_times, start_time_from_name
-from hipsense.formats.csv_header import HEADER_SEARCH_LINES, choose_frame, find_header, head_lines, separator
+from hipsense.formats.csv_header import (
+    HEADER_SEARCH_LINES,
+    choose_frame,
+    find_header,
+    head_lines,
+    parse_column_map,
+    separator,
+    stated_rate,
+)
 from hipsense.formats.csv_passes import KEEP_ROWS, Reading
 from hipsense.formats.csv_values import (
     CHUNK_ROWS,
@@ -39,7 +47,15 @@ from hipsense.formats.csv_values import (
     read_names,
 )
 from hipsense.recording import CHANNEL_DTYPE, DataQuality, Recording, sample_frame
-from hipsense.time_units import TIME_UNITS, seconds_from
+from hipsense.time_units import (
+    SAMPLES,
+    UNITS,
+    CounterError,
+    counter_modulus,
+    named_unit,
+    seconds_from,
+    unwrap,
+)
 from hipsense.timebase import TimeBaseError, fit_clock, place_runs
 
 AccUnit = Literal["m/s^2", "g"]
@@ -51,6 +67,9 @@ GYR_UNITS: dict[str, float] = {"deg/s": 1.0, "rad/s": 180.0 / np.pi}
 MIN_DURATION_S = 3.0
 #: Longest pause inside one file (s): a longer jump of the clock is a corrupt time, not a pause.
 MAX_PAUSE_S = 7 * 86400.0
+#: A rate stated in the preamble and the one fitted to the time column may differ by this share before a
+#: note says so; beyond ``STATED_REFUSE`` a recognised unit is refused (an unstated 10x error).
+STATED_NOTE, STATED_REFUSE = 0.005, 0.05
 #: Old name, kept for notebooks written against 0.1.
 ImuRecording = Recording
 
@@ -81,21 +100,6 @@ def csv_options(
     if skip_rows is not None:
         opts["skip_rows"] = int(skip_rows)
     return opts
-
-
-def parse_column_map(text: str) -> dict[str, str]:
-    """Parse ``"acc_is=acc_v_g,acc_pa=acc_ap_g"`` into ``{"acc_is": "acc_v_g", "acc_pa": "acc_ap_g"}``."""
-    mapping: dict[str, str] = {}
-    known = set(SENSOR_ACC + SENSOR_GYR + BODY_ACC + BODY_GYR + (TIME_COLUMN,))
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        ours, sep, theirs = item.partition("=")
-        ours, theirs = ours.strip(), theirs.strip()
-        if not sep or not ours or not theirs:
-            raise ValueError(f"column mapping {item!r} is not of the form our_name=file_name")
-        if ours not in known:
-            raise ValueError(f"column mapping {item!r}: {ours!r} is not one of {', '.join(sorted(known))}")
-        mapping[ours] = theirs
-    return mapping
 
 
 def read_imu_csv(
@@ -149,8 +153,8 @@ def read_imu_csv(
         raise CsvInputError(
             path, f"unknown angular rate unit {gyr_unit!r} (use one of {', '.join(GYR_UNITS)})"
         )
-    if time_unit != "auto" and time_unit not in TIME_UNITS:
-        raise CsvInputError(path, f"unknown time unit {time_unit!r} (use auto, {', '.join(TIME_UNITS)})")
+    if time_unit != "auto" and time_unit not in UNITS:
+        raise CsvInputError(path, f"unknown time unit {time_unit!r} (use auto, {', '.join(UNITS)})")
     if sample_rate_hz is not None and not (np.isfinite(sample_rate_hz) and 0 < sample_rate_hz <= 10_000):
         raise CsvInputError(path, f"sample rate must be a positive number of Hz, not {sample_rate_hz}")
     if not (isinstance(chunk_rows, int) and chunk_rows >= 1):
@@ -162,6 +166,9 @@ def read_imu_csv(
     rename = {theirs: ours for ours, theirs in (columns or {}).items()}
     lines = head_lines(path, max(HEADER_SEARCH_LINES, (skip_rows or 0) + 1))
     header = find_header(path, lines, rename, skip_rows)
+    stated = stated_rate(path, lines[:header])  # the preamble's (MT Manager's "// Update Rate: 100.0Hz")
+    said = stated[1] if stated else ""
+    rate_given = sample_rate_hz if sample_rate_hz is not None else stated[0] if stated else None
     sep = separator(lines[header])
     names = read_names(path, header, sep)
     first_line = header + 2  # file line of the first data row
@@ -183,7 +190,7 @@ def read_imu_csv(
         )
     frame, wanted = chosen
     has_time = TIME_COLUMN in present
-    if not has_time and sample_rate_hz is None:
+    if not has_time and rate_given is None:
         raise CsvInputError(
             path, f"no time column {TIME_COLUMN!r}: add one or give the sample rate (--sample-rate)"
         )
@@ -203,6 +210,14 @@ def read_imu_csv(
             raise CsvInputError(
                 path, f"{TIME_COLUMN} is empty or missing: every row needs its time", line=first_line + i
             )
+        column = (columns or {}).get(TIME_COLUMN, TIME_COLUMN)
+        unit = named = named_unit(column, time_unit)
+        modulus = counter_modulus(unit, t)
+        if modulus is not None:  # a counter that wraps (Xsens' SampleTimeFine, PacketCounter)
+            try:
+                t = unwrap(t, modulus)
+            except CounterError as e:
+                raise CsvInputError(path, f"{TIME_COLUMN} ({column}): {e}", line=first_line + e.row) from None
         step = np.diff(t)
         if (step <= 0).any():
             i = int(np.flatnonzero(step <= 0)[0])
@@ -216,12 +231,13 @@ def read_imu_csv(
             )
             raise CsvInputError(
                 path,
-                f"time goes backwards or repeats ({TIME_COLUMN} {t[i]:g} then {t[i + 1]:g}){hint}",
+                f"time goes backwards or repeats ({TIME_COLUMN} {t[i] % (modulus or np.inf):g} then "
+                f"{t[i + 1] % (modulus or np.inf):g}){hint}",
                 line=first_line + i + 1,
             )
         del step
         try:
-            seconds, epoch, unit = seconds_from(t, time_unit)
+            seconds, epoch, unit = seconds_from(t, unit, rate_given)
         except TimeBaseError as e:
             raise CsvInputError(path, f"{TIME_COLUMN}: {e}") from None
         # The jump's message is made now so that the raw times can go before the clock is fitted (its
@@ -247,12 +263,18 @@ def read_imu_csv(
             raise jumped
         if epoch is not None and start_time_unix is not None:
             raise CsvInputError(path, f"{TIME_COLUMN} is UNIX time already, so it needs no start time given")
-        if unit != "s":
-            notes.append(
-                f"{TIME_COLUMN} read in {unit}"
-                + (" (recognised from its step)" if time_unit == "auto" else "")
-            )
-        if sample_rate_hz is not None:
+        how = "" if time_unit != "auto" else f" (recognised from its {'step' if named == 'auto' else 'name'})"
+        if unit == SAMPLES:
+            source = "--sample-rate" if sample_rate_hz is not None else said
+            notes.append(f"{TIME_COLUMN} ({column}) counts samples{how} at {rate_given:g} Hz ({source})")
+        elif unit != "s":
+            notes.append(f"{TIME_COLUMN} read in {unit}{how}")
+        if stated is not None and unit != SAMPLES and abs(clock.rate_hz / stated[0] - 1) > STATED_NOTE:
+            differ = f"{said}, {TIME_COLUMN} read in {unit} gives {clock.rate_hz:.4g} Hz"
+            if time_unit == "auto" and abs(clock.rate_hz / stated[0] - 1) > STATED_REFUSE:
+                raise CsvInputError(path, f"{differ}: state its unit with --time-unit ({', '.join(UNITS)})")
+            notes.append(f"{differ}: times follow {TIME_COLUMN}")
+        if sample_rate_hz is not None and unit != SAMPLES:
             notes.append(
                 f"sample rate fitted to {TIME_COLUMN} ({clock.rate_hz:.3f} Hz); --sample-rate ignored"
             )
@@ -265,8 +287,12 @@ def read_imu_csv(
         max_fill: int | None = clock.max_fill
         del clock
     else:
-        assert sample_rate_hz is not None
-        epoch, rate, max_fill = None, float(sample_rate_hz), None
+        assert rate_given is not None
+        epoch, rate, max_fill = None, float(rate_given), None
+        if stated is not None and sample_rate_hz is None:
+            notes.append(f"no {TIME_COLUMN}: rows {1 / rate:.4g} s apart, as {said}")
+        elif stated is not None and abs(rate / stated[0] - 1) > STATED_NOTE:
+            notes.append(f"{said}; --sample-rate {rate:g} Hz used")
         run, index, run_start = np.zeros(n, np.int64), np.arange(n, dtype=np.int64), np.zeros(1)
 
     for col in wanted:
@@ -338,7 +364,7 @@ def read_imu_csv(
         filled_samples=filled_samples,
         nan_cells=nan_cells,
         clipped_share=share,
-        nominal_rate_hz=float(sample_rate_hz) if sample_rate_hz is not None and not has_time else None,
+        nominal_rate_hz=float(rate_given) if rate_given is not None and not has_time else None,
         sample_rate_hz=round(rate, 4),
         start_time_unix=int(start) if start is not None else None,
     )
