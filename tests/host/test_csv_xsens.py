@@ -206,6 +206,15 @@ def test_info_reads_an_mt_manager_export_at_its_rate(tmp_path, capsys):
     assert info["sample_rate_hz"] == pytest.approx(100.0)
 
 
+def test_info_takes_tick100us_as_a_stated_unit(tmp_path, capsys):
+    path = _mtm(tmp_path / "a.txt", 100.0, 600, time_columns=("SampleTimeFine",))
+    path.write_text(path.read_text().replace("SampleTimeFine", "Time"))
+    mapping = ",".join(f"{k}={v}" for k, v in {**XSENS, "t_s": "Time"}.items())
+    argv = ["info", str(path), "--columns", mapping, "--gyr-unit", "rad/s", "--time-unit", "tick100us"]
+    assert main([*argv, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sample_rate_hz"] == pytest.approx(100.0)
+
+
 def test_a_stated_rate_of_zero_is_refused_with_its_line(tmp_path):
     path = _mtm(tmp_path / "a.txt", 100.0, 600, stated=0.0)
     with pytest.raises(CsvInputError, match="states a rate of 0 Hz: not a sampling rate") as e:

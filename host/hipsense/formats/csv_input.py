@@ -1,8 +1,9 @@
 """Adapter: an IMU CSV (the clip's own exports and other loggers' files) -> :class:`~hipsense.recording.Recording`.
 
 A CSV has a header row (comment or preamble lines above it are skipped when the header is recognised,
-or by ``skip_rows``), a time column ``t_s`` (seconds, milliseconds, microseconds or UNIX time in one of
-those; or a fixed ``sample_rate_hz`` given by the caller) and either sensor-frame columns ``acc_x,
+or by ``skip_rows``; a rate they state is read), a time column ``t_s`` (seconds, milliseconds,
+microseconds or UNIX time in one of those, Xsens' 100-us ticks or a sample counter; or a fixed
+``sample_rate_hz`` given by the caller) and either sensor-frame columns ``acc_x,
 acc_y, acc_z`` [``gyr_x, gyr_y, gyr_z``] or body-frame columns ``acc_is`` [``acc_ml``, ``acc_pa``,
 ``gyr_is``, ``gyr_ml``, ``gyr_pa``]. Other column names are mapped with ``columns={"acc_is":
 "acc_v_g", ...}`` (our name -> the file's name). Values come back in SI units: m/s^2 and deg/s.
@@ -123,7 +124,8 @@ def read_imu_csv(
     path
         The CSV file.
     sample_rate_hz
-        Sampling rate when the file has no ``t_s`` column; when it has one, the rate is fitted to it.
+        Sampling rate when the file has no ``t_s`` column or when ``t_s`` counts samples (else the
+        preamble's stated rate); when ``t_s`` is a time, the rate is fitted to it.
     acc_unit, gyr_unit
         Units of the file's acceleration (``"m/s^2"`` or ``"g"``) and angular rate (``"deg/s"`` or
         ``"rad/s"``) columns.
@@ -133,7 +135,8 @@ def read_imu_csv(
         When the first sample was taken (UTC seconds since 1970), for a file whose ``t_s`` is not UNIX
         time (which dates the recording by itself).
     time_unit
-        Unit of ``t_s``: ``"s"``, ``"ms"``, ``"us"``, or ``"auto"`` (recognised from its step).
+        Unit of ``t_s``: ``"s"``, ``"ms"``, ``"us"``, ``"tick100us"`` (Xsens ``SampleTimeFine``), ``"samples"``
+        (a counter: ``PacketCounter``) or ``"auto"`` (from the column's name in the file, then its step).
     skip_rows
         Lines before the header; ``None`` finds the header in the first 50 lines.
     min_duration_s
