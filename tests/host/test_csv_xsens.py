@@ -14,7 +14,8 @@ import pytest
 
 from hipsense.cli import main
 from hipsense.datasets import read_walking_sensor, walking_dir, walking_trial_names
-from hipsense.formats.csv_input import CsvInputError, read_imu_csv
+from hipsense.formats.csv_header import stated_rate
+from hipsense.formats.csv_input import CsvInputError, parse_column_map, read_imu_csv
 
 #: MT Manager's names mapped to ours; the time column is chosen per test.
 XSENS = {f"{k}_{a}": f"{k.capitalize()}_{a.upper()}" for k in ("acc", "gyr") for a in "xyz"}
@@ -198,12 +199,48 @@ def test_nan_cells_are_filled_holes_and_a_nan_tick_names_its_line(tmp_path):
     assert e.value.offset == 31
 
 
-def test_info_reads_an_mt_manager_export_at_its_rate(tmp_path, capsys):
+def test_the_xsens_preset_maps_mt_manager_names_and_its_clock():
+    assert parse_column_map("xsens") == {**XSENS, "t_s": "SampleTimeFine"}
+    assert parse_column_map("xsens,t_s=PacketCounter") == {**XSENS, "t_s": "PacketCounter"}
+    with pytest.raises(ValueError, match=r"or a preset: xsens"):
+        parse_column_map("xsense")
+
+
+@pytest.mark.parametrize(
+    ("columns", "note"),
+    [
+        ("xsens", "t_s read in tick100us (recognised from its name)"),
+        (
+            "XSENS,t_s=PacketCounter",
+            "t_s (PacketCounter) counts samples (recognised from its name) at 100 Hz (line 2 states 100 Hz)",
+        ),
+    ],
+)
+def test_info_reads_an_mt_manager_export_at_its_rate(tmp_path, capsys, columns, note):
     path = _mtm(tmp_path / "a.txt", 100.0, 2000, stated=100.0)
-    mapping = ",".join(f"{k}={v}" for k, v in {**XSENS, "t_s": "SampleTimeFine"}.items())
-    assert main(["info", str(path), "--columns", mapping, "--gyr-unit", "rad/s", "--json"]) == 0
+    assert main(["info", str(path), "--columns", columns, "--gyr-unit", "rad/s", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["sample_rate_hz"] == pytest.approx(100.0)
+    assert note in info["notes"]
+
+
+@pytest.mark.parametrize(
+    ("line", "rate"),
+    [
+        ("// Update Rate: 100.0Hz", 100.0),
+        ("// Update Rate: 60Hz", 60.0),
+        ("Acquisition frequency: 100 Hz", 100.0),
+        ("# sampling rate = 208,5 Hz", 208.5),
+        ("// Start Time: Unknown", None),
+        ("// Filter Profile: human (46.1)", None),
+        ("update rate 5 Hzx", None),
+    ],
+)
+def test_the_stated_rate_is_read_from_preamble_lines_only_when_it_names_a_rate_in_hz(tmp_path, line, rate):
+    found = stated_rate(tmp_path / "a.txt", ["// General information:", line])
+    assert (found[0] if found else None) == rate
+    if found:
+        assert found[1] == f"line 2 states {rate:g} Hz"
 
 
 def test_info_takes_tick100us_as_a_stated_unit(tmp_path, capsys):

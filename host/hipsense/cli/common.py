@@ -107,7 +107,8 @@ def add_csv_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--columns",
         metavar="MAP",
-        help="map the CSV's column names to ours, e.g. acc_is=acc_v_g,acc_pa=acc_ap_g",
+        help="map the CSV's column names to ours, e.g. acc_is=acc_v_g,acc_pa=acc_ap_g; xsens: Xsens MT Manager's "
+        "names (t_s=SampleTimeFine, acc_x=Acc_X, ...; add t_s=PacketCounter to count packets instead)",
     )
     p.add_argument(
         "--time-unit",

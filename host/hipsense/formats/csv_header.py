@@ -64,15 +64,39 @@ def column_names(line: str, rename: dict[str, str]) -> set[str]:
     return {rename.get(n, n) for n in (c.strip().strip("\"'") for c in line.split(sep))}
 
 
+#: Named column maps for ``--columns``: Xsens MT Manager's export names (its clock ``SampleTimeFine``;
+#: ``xsens,t_s=PacketCounter`` when that is not exported). Its ``Gyr_*`` are in rad/s: give the unit.
+COLUMN_PRESETS: dict[str, dict[str, str]] = {
+    "xsens": {
+        TIME_COLUMN: "SampleTimeFine",
+        "acc_x": "Acc_X",
+        "acc_y": "Acc_Y",
+        "acc_z": "Acc_Z",
+        "gyr_x": "Gyr_X",
+        "gyr_y": "Gyr_Y",
+        "gyr_z": "Gyr_Z",
+    }
+}
+
+
 def parse_column_map(text: str) -> dict[str, str]:
-    """Parse ``"acc_is=acc_v_g,acc_pa=acc_ap_g"`` into ``{"acc_is": "acc_v_g", "acc_pa": "acc_ap_g"}``."""
+    """Parse ``"acc_is=acc_v_g,acc_pa=acc_ap_g"`` into ``{"acc_is": "acc_v_g", "acc_pa": "acc_ap_g"}``.
+
+    A preset's name (:data:`COLUMN_PRESETS`, ``"xsens"``) stands for its whole map; items after it
+    override it (``"xsens,t_s=PacketCounter"``)."""
     mapping: dict[str, str] = {}
     known = set(SENSOR_ACC + SENSOR_GYR + BODY_ACC + BODY_GYR + (TIME_COLUMN,))
     for item in filter(None, (part.strip() for part in text.split(","))):
+        if item.lower() in COLUMN_PRESETS:
+            mapping.update(COLUMN_PRESETS[item.lower()])
+            continue
         ours, sep, theirs = item.partition("=")
         ours, theirs = ours.strip(), theirs.strip()
         if not sep or not ours or not theirs:
-            raise ValueError(f"column mapping {item!r} is not of the form our_name=file_name")
+            raise ValueError(
+                f"column mapping {item!r} is not of the form our_name=file_name "
+                f"(or a preset: {', '.join(COLUMN_PRESETS)})"
+            )
         if ours not in known:
             raise ValueError(f"column mapping {item!r}: {ours!r} is not one of {', '.join(sorted(known))}")
         mapping[ours] = theirs
@@ -120,6 +144,7 @@ def head_lines(path: Path, need: int) -> list[str]:
 
 
 __all__ = [
+    "COLUMN_PRESETS",
     "HEADER_SEARCH_LINES",
     "choose_frame",
     "column_names",
