@@ -2,9 +2,10 @@
 
 Every request gets a fresh request id; a reply whose id is not outstanding (late, duplicated) is
 ignored. A request is taken as lost when nothing at all arrived for ``timeout_s`` since it was sent
-(replies to earlier requests keep it waiting: a slow link is not a lost frame); it is then sent again
-with a fresh id, up to ``retries``
-times, waiting ``backoff_s * 2**k`` (at most 2 s) before the k-th resend. Several requests may be in
+(replies to earlier requests keep it waiting: a slow link is not a lost frame), or when no request was
+answered for ``max_wait_s`` whatever else arrived (a peer that streams noise, replies to ids nobody
+asked for or a reply one byte at a time cannot hold a request open for ever); it is then sent again
+with a fresh id, up to ``retries`` times, waiting ``backoff_s * 2**k`` (at most 2 s) before the k-th resend. Several requests may be in
 flight at once (the engine keeps a window of READs going). Fast resend: the device answers in order
 and both links deliver in order, so when a reply arrives, every request sent before it and still
 unanswered was lost (its request or its reply) and is sent again at once, without waiting.
@@ -33,7 +34,17 @@ class ClientCounters:
     resends: int = 0
     ignored_replies: int = 0
     bad_replies: int = 0
+    dropped_unsolicited: int = 0
 
+
+#: Longest a request waits while bytes arrive but nothing is answered: a 4 KiB reply at MTU 23 on a slow
+#: connection interval (20 bytes per 30 ms) takes about 6 s.
+MAX_WAIT_S = 20.0
+
+#: LIVE packets held for a reader: about 80 s of them at 208 Hz; beyond that the oldest are dropped
+#: (their sequence numbers show the gap as lost packets), so a peer that floods them, or a sync that
+#: never reads them, holds a bounded amount of memory.
+UNSOLICITED_MAX = 1024
 
 # What a pending request's future gets instead of a reply (results, not exceptions: a request cancelled
 # meanwhile never leaves an unretrieved exception behind).
@@ -45,10 +56,17 @@ class Client:
     """Sends requests and matches replies by request id."""
 
     def __init__(
-        self, transport: Transport, *, timeout_s: float = 1.0, retries: int = 6, backoff_s: float = 0.05
+        self,
+        transport: Transport,
+        *,
+        timeout_s: float = 1.0,
+        retries: int = 6,
+        backoff_s: float = 0.05,
+        max_wait_s: float = MAX_WAIT_S,
     ):
         self.transport = transport
         self.timeout_s = timeout_s
+        self.max_wait_s = max_wait_s
         self.retries = retries
         self.backoff_s = backoff_s
         self.counters = ClientCounters()
@@ -57,8 +75,9 @@ class Client:
         self._reader = asyncio.get_running_loop().create_task(self._read())
         self._lost: LinkLost | None = None
         self._last_rx = 0.0  # time.monotonic() of the last frame received
+        self._last_reply = 0.0  # ... and of the last reply to a request still waiting for it
         #: frames the device sends unasked (LIVE packets)
-        self.unsolicited: asyncio.Queue[P.Frame] = asyncio.Queue()
+        self.unsolicited: asyncio.Queue[P.Frame] = asyncio.Queue(UNSOLICITED_MAX)
 
     async def _read(self) -> None:
         try:
@@ -66,6 +85,9 @@ class Client:
                 frame = await self.transport.recv()
                 self._last_rx = time.monotonic()
                 if frame.type == P.Type.LIVE:
+                    if self.unsolicited.full():
+                        self.unsolicited.get_nowait()
+                        self.counters.dropped_unsolicited += 1
                     self.unsolicited.put_nowait(frame)
                     continue
                 fut = self._pending.get(frame.req_id)
@@ -81,6 +103,7 @@ class Client:
                     if not older.done():
                         older.set_result(_OVERTAKEN)
                 del self._pending[frame.req_id]
+                self._last_reply = self._last_rx
                 fut.set_result(frame)
         except LinkLost as e:
             self._lost = e
@@ -90,21 +113,27 @@ class Client:
             self._pending.clear()
 
     async def _wait(self, fut: asyncio.Future[P.Frame], timeout: float) -> P.Frame | None:
-        """The reply, or None once no byte arrived for ``timeout`` since the request went out.
+        """The reply, or None once no byte arrived for ``timeout`` since the request went out, or no
+        request was answered for ``max_wait_s`` (at least ``timeout``).
 
         Replies to earlier requests keep a request waiting: on a slow link (BLE at MTU 23) the reply
-        to the last request of a window comes after the others, however long they take.
+        to the last request of a window comes after the others, however long they take. Bytes that
+        answer nothing (noise, unknown ids, LIVE packets, a reply that never ends) keep it waiting
+        only up to the ceiling.
         """
         sent = time.monotonic()
+        ceiling = max(self.max_wait_s, timeout)
         wait = timeout
         while True:
             done, _ = await asyncio.wait({fut}, timeout=wait)
             if done:
                 return fut.result()
-            quiet = time.monotonic() - max(sent, self._last_rx, self.transport.last_rx)
-            if quiet >= timeout:
+            now = time.monotonic()
+            quiet = now - max(sent, self._last_rx, self.transport.last_rx)
+            unanswered = now - max(sent, self._last_reply)
+            if quiet >= timeout or unanswered >= ceiling:
                 return None
-            wait = timeout - quiet
+            wait = min(timeout - quiet, ceiling - unanswered)
 
     def _next_id(self) -> int:
         while True:

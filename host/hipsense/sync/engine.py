@@ -36,7 +36,7 @@ from hipsense.conventions import file_name_part
 from hipsense.sync import protocol as P
 from hipsense.sync.auth import KeyRing, authenticate
 from hipsense.sync.checks import check_info
-from hipsense.sync.client import Client
+from hipsense.sync.client import MAX_WAIT_S, Client
 from hipsense.sync.errors import (
     DeviceNotFound,
     DeviceRefused,
@@ -89,6 +89,8 @@ class SyncOptions:
     backoff_s: float = 0.05
     #: reconnections after a dropped link, per sync
     reconnects: int = 5
+    #: a request's longest wait while bytes arrive that answer nothing (client.MAX_WAIT_S)
+    max_wait_s: float = MAX_WAIT_S
 
 
 @dataclass
@@ -140,7 +142,13 @@ class SyncEngine:
 
     async def _open(self) -> Client:
         o = self.options
-        client = Client(await self.connect(), timeout_s=o.timeout_s, retries=o.retries, backoff_s=o.backoff_s)
+        client = Client(
+            await self.connect(),
+            timeout_s=o.timeout_s,
+            retries=o.retries,
+            backoff_s=o.backoff_s,
+            max_wait_s=o.max_wait_s,
+        )
         try:
             # A clip answers at once; three tries tell a silent port from a busy clip.
             info = await client.request(P.Type.INFO, parse=P.info_body, retries=min(2, o.retries))

@@ -1,4 +1,10 @@
-"""The USB serial link (pyserial). A reader thread hands bytes to the event loop."""
+"""The USB serial link (pyserial). A reader thread hands bytes to the event loop.
+
+The thread hands over at most :data:`READS_IN_FLIGHT` reads of at most :data:`READ_MAX` bytes that the
+loop has not yet taken; beyond that it stops reading, so a device that sends faster than the host
+can deframe (a flood of tiny bad frames) is held back by the port's own buffer instead of piling up
+callbacks in the host's memory.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,10 @@ from hipsense.sync.transport import StreamTransport
 
 #: USB vendor id of Espressif's built-in USB serial (ESP32-S3 without a USB-UART chip).
 ESPRESSIF_VID = 0x303A
+
+#: bytes per read of the port, and reads handed to the event loop but not yet taken by it (4 MiB)
+READ_MAX = 65536
+READS_IN_FLIGHT = 64
 
 
 def find_port() -> str:
@@ -59,6 +69,7 @@ class SerialTransport(StreamTransport):
         self.name = ser.port or "serial port"
         self._loop = loop
         self._stop = threading.Event()
+        self._room = threading.Semaphore(READS_IN_FLIGHT)
         self._thread = threading.Thread(target=self._read_loop, name=f"serial {self.name}", daemon=True)
         self._thread.start()
 
@@ -68,14 +79,22 @@ class SerialTransport(StreamTransport):
 
     def _read_loop(self) -> None:
         while not self._stop.is_set():
+            if not self._room.acquire(timeout=0.05):
+                continue  # the loop is behind: leave the bytes in the port until it catches up
             try:
-                data = self.ser.read(max(1, self.ser.in_waiting))
+                data = self.ser.read(min(READ_MAX, max(1, self.ser.in_waiting)))
             except (serial.SerialException, OSError, TypeError) as e:
                 if not self._stop.is_set():
                     self._loop.call_soon_threadsafe(self.lost, f"lost the link to {self.name}: {e}")
                 return
             if data:
-                self._loop.call_soon_threadsafe(self.received, data)
+                self._loop.call_soon_threadsafe(self._take, data)
+            else:
+                self._room.release()
+
+    def _take(self, data: bytes) -> None:
+        self._room.release()
+        self.received(data)
 
     async def write(self, data: bytes) -> None:
         try:
