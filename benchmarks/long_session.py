@@ -10,10 +10,17 @@ Every measurement runs in a fresh subprocess, so each peak RSS is that run's own
 
 * ``analyse``: :func:`hipsense.analysis.analyse_file` (decode, recording, alignment, bouts, contacts,
   sides, step table, summary), CPU seconds (``time.process_time``: user + system of that process, so
-  other programs on a shared machine slow the wall clock but hardly this) and peak RSS
+  other programs on a shared machine slow the wall clock but hardly this; printed split into user and
+  system, since on a virtual machine the first touch of fresh memory is system time that varies from
+  run to run with the host, see ``touch`` below) and peak RSS
   (``VmHWM``, which includes the interpreter and imports, ~100 MB);
-* ``floor``: the least any analysis must do: decode the file (``read_device_file``) and one zero-phase
-  4th-order Butterworth low-pass (``sosfiltfilt``) over the 6 channels as contiguous float64 rows;
+* ``floor``: the least any analysis must do: decode the file into the recording's float32 channels in
+  SI units (``read_session_recording``, the analysis's own decoder and memory) and one zero-phase
+  4th-order Butterworth low-pass (``sosfiltfilt``) over each of the 6 channels, held as contiguous
+  float64 rows;
+* ``touch``: the system's cost of memory: system CPU seconds per GiB to write 256 MiB of fresh pages,
+  then the same pages again (a process's first touch of fresh memory is the kernel's zeroing, and on a
+  virtual machine also the host's; it is the part of ``CPU s`` that the code's work does not decide);
 * ``csv``: :func:`hipsense.formats.csv_input.read_imu_csv` on a CSV of ``--csv-rows`` rows (the hour's
   samples tiled), peak RSS against the file's size.
 
@@ -29,6 +36,7 @@ import argparse
 import dataclasses
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -110,9 +118,11 @@ def _child(kind: str, path: str) -> None:
 
     from hipsense.analysis import analyse_file
     from hipsense.formats.csv_input import read_imu_csv
-    from hipsense.formats.device_file import read_device_file
+    from hipsense.formats.session_input import read_session_recording
+    from hipsense.recording import is_channel
 
     t0 = time.process_time()
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     w0 = time.perf_counter()
     out: dict = {}
     if kind == "analyse":
@@ -120,17 +130,34 @@ def _child(kind: str, path: str) -> None:
         out["steps"] = int(result.summary.steps)
         out["samples"] = len(result.rows)  # not .body: that builds the whole body frame
     elif kind == "floor":
-        session = read_device_file(path)
+        recording = read_session_recording(path)
         # channels as contiguous float64 rows, as an analysis holding each signal would
-        channels = np.ascontiguousarray(np.asarray(session.counts).T, dtype=np.float64)
-        fs = float(session.header.sample_rate_hz)
-        sos = signal.butter(4, 20.0, fs=fs, output="sos")
-        filtered = signal.sosfiltfilt(sos, channels, axis=-1)
-        out["samples"] = filtered.shape[-1]
+        names = [c for c in recording.data.columns if is_channel(str(c))]
+        channels = np.empty((len(names), len(recording.data)))
+        for row, name in zip(channels, names, strict=True):
+            row[:] = recording.data[name].to_numpy()
+        sos = signal.butter(4, 20.0, fs=float(recording.sample_rate_hz), output="sos")
+        for row in channels:  # a channel at a time, as the analysis filters (scipy copies what it filters)
+            row[:] = signal.sosfiltfilt(sos, row)
+        out["samples"] = channels.shape[-1]
+    elif kind == "touch":
+        size = 256 * 2**20
+        fresh = np.empty(size, dtype=np.uint8)
+        s0 = resource.getrusage(resource.RUSAGE_SELF).ru_stime
+        fresh.fill(1)
+        s1 = resource.getrusage(resource.RUSAGE_SELF).ru_stime
+        fresh.fill(2)
+        s2 = resource.getrusage(resource.RUSAGE_SELF).ru_stime
+        out["first_s_per_gib"] = (s1 - s0) * 2**30 / size
+        out["again_s_per_gib"] = (s2 - s1) * 2**30 / size
+        out["samples"] = 0
     elif kind == "csv":
         recording = read_imu_csv(path)
         out["samples"] = len(recording.data)
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
     out["cpu_s"] = time.process_time() - t0
+    out["user_s"] = r1.ru_utime - r0.ru_utime
+    out["sys_s"] = r1.ru_stime - r0.ru_stime
     out["wall_s"] = time.perf_counter() - w0
     out["peak_rss_mb"] = _peak_rss_mb()
     print(json.dumps(out))
@@ -145,8 +172,6 @@ def _peak_rss_mb() -> float:
                 return int(line.split()[1]) / 1024.0
     except OSError:
         pass
-    import resource
-
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -189,9 +214,14 @@ def main() -> None:
         f"208 Hz 6-axis simulated sessions (1 h simulated, longer ones tiled from it) in {cache}; "
         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start; best of {args.repeats}"
     )
+    touch = run_child(__file__, "touch", "-")
+    print(
+        f"memory's system cost: {touch['first_s_per_gib']:.2f} s per GiB of fresh pages, "
+        f"{touch['again_s_per_gib']:.2f} s per GiB written again (part of every CPU s below)"
+    )
     head = (
-        f"{'length':>6} {'samples':>9} {'MB':>6} {'steps':>6} {'CPU s':>7} {'wall s':>7} {'floor s':>7} "
-        f"{'x floor':>7} {'peak MB':>8} {'floor MB':>8}"
+        f"{'length':>6} {'samples':>9} {'MB':>6} {'steps':>6} {'CPU s':>7} {'user':>6} {'sys':>6} "
+        f"{'wall s':>7} {'floor s':>7} {'user':>6} {'sys':>6} {'x floor':>7} {'peak MB':>8} {'floor MB':>8}"
     )
     print(head)
     rows = {}
@@ -201,7 +231,8 @@ def main() -> None:
         rows[name] = (a, f)
         print(
             f"{name:>6} {a['samples']:>9} {paths[name].stat().st_size / 1e6:>6.1f} {a['steps']:>6} "
-            f"{a['cpu_s']:>7.3f} {a['wall_s']:>7.3f} {f['cpu_s']:>7.3f} {a['cpu_s'] / f['cpu_s']:>7.2f} "
+            f"{a['cpu_s']:>7.3f} {a['user_s']:>6.2f} {a['sys_s']:>6.2f} {a['wall_s']:>7.3f} "
+            f"{f['cpu_s']:>7.3f} {f['user_s']:>6.2f} {f['sys_s']:>6.2f} {a['cpu_s'] / f['cpu_s']:>7.2f} "
             f"{a['peak_rss_mb']:>8.0f} {f['peak_rss_mb']:>8.0f}",
             flush=True,
         )
