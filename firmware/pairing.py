@@ -8,6 +8,9 @@
 #   add_key(key_id, key, forget_others)   a host's 32-byte key, given over the USB cable (PAIR)
 #   key(key_id)   that host's key or None
 #   clip_id       8 random bytes naming this clip's key store (the host files its key under it)
+#   held(), auth_failed(), auth_ok()   the AUTH back-off shared by every link and connection: after
+#                 FREE_FAILS wrong AUTHs since the last right one (or PAIR), each wrong one holds every
+#                 AUTH off for 1 s, doubling up to 64 s (a peer that reconnects gets no more tries)
 # The keys live in a small JSON file (at most MAX_KEYS hosts; the oldest goes when a new one comes).
 # hmac_sha256() is HMAC (RFC 2104) built on hashlib.sha256: the ESP32 build has no hmac module.
 import binascii
@@ -22,6 +25,9 @@ KEYS_PATH = "/sync_keys.json"
 WINDOW_MS = const(60000)
 MAX_KEYS = const(4)
 _BLOCK = const(64)
+FREE_FAILS = const(6)  # two connections' worth of wrong AUTHs before the back-off starts
+HOLD_MS = const(1000)
+HOLD_MAX_MS = const(64000)
 
 
 def random_bytes(n):
@@ -76,6 +82,9 @@ class Pairing:
         self.listeners = []
         self.keys = []  # [(key_id bytes, key bytes)], oldest first
         self.clip_id = b""
+        self.fails = 0  # wrong AUTHs since the last right one, over every connection (RAM only)
+        self._hold_at = 0
+        self._hold_ms = 0
         self._load()
 
     def _load(self):
@@ -103,12 +112,28 @@ class Pairing:
         keys.append((bytes(key_id), bytes(key)))
         self.keys = keys[-MAX_KEYS:]
         self._save()
+        self.auth_ok()  # the owner, with the cable: no back-off left over
 
     def key(self, key_id):
         for i, k in self.keys:
             if i == key_id:
                 return k
         return None
+
+    def held(self):
+        # Whether AUTH is on hold after wrong keys; 0 <= elapsed so a ticks wrap never extends it.
+        return 0 <= time.ticks_diff(self._clock(), self._hold_at) < self._hold_ms
+
+    def auth_failed(self):
+        self.fails += 1
+        k = self.fails - FREE_FAILS
+        if k >= 0:
+            self._hold_at = self._clock()
+            self._hold_ms = min(HOLD_MAX_MS, HOLD_MS << min(k, 6))
+
+    def auth_ok(self):
+        self.fails = 0
+        self._hold_ms = 0
 
     def open(self):
         was = self._until is not None

@@ -33,7 +33,7 @@ _SET_AFTER = const(1735689600)  # 2025-01-01
 _LIST_ENTRY = const(9)
 _ENOSPC = const(28)
 _SCRATCH = ".selftest"  # SELFTEST's scratch file in the storage folder (not a session name)
-_AUTH_TRIES = const(3)  # failed AUTHs per connection before AUTH is refused until the next one
+_AUTH_TRIES = const(3)  # failed AUTHs per connection (pairing.Pairing also holds AUTH off across them)
 _PUBLIC = (P.INFO, P.STATUS)  # answered on any link
 _LINK_AUTH = (P.AUTH_CHALLENGE, P.AUTH)  # answered on an encrypted, bonded link
 
@@ -231,7 +231,8 @@ class SyncServer:
             return self._error(req, P.READ, P.E_NO_SESSION, sid)
         count = min(count, self.max_chunk)
         struct.pack_into("<I", self._body, 0, offset)
-        f.seek(offset)
+        # Past the end: no bytes (an offset above 2**31 made seek raise OverflowError and killed serve()).
+        f.seek(min(offset, f.seek(0, 2)))
         got = 0
         while got < count:  # readinto may return less than asked before the end of the file
             k = f.readinto(self._body[4 + got : 4 + count])
@@ -324,11 +325,15 @@ class SyncServer:
         self._nonce = self._host_nonce = None  # a challenge answers one AUTH, right or wrong
         if nonce is None:
             return self._error(req, ftype, P.E_STATE, 0)
+        if pairing.held():  # wrong keys on earlier connections: no MAC is even checked for a while
+            return self._error(req, ftype, P.E_AUTH, pairing.fails)
         key_id, mac = body[0 : P.KEY_ID_SIZE], body[P.KEY_ID_SIZE :]
         key = pairing.key(key_id)
         if key is None or not K.same(mac, K.host_proof(key, pairing.clip_id, key_id, nonce, host_nonce)):
             self._auth_fails += 1
+            pairing.auth_failed()
             return self._error(req, ftype, P.E_AUTH, self._auth_fails)
+        pairing.auth_ok()
         self._authed = True
         self._body[0 : P.DIGEST_SIZE] = K.clip_proof(key, pairing.clip_id, key_id, nonce, host_nonce)
         return P.seal(self.out, ftype | P.REPLY, req, P.DIGEST_SIZE)
