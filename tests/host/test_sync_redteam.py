@@ -24,6 +24,7 @@ import pytest
 
 from hipsense.errors import HipsenseError
 from hipsense.sync import protocol as P
+from hipsense.sync.auth import HostKey, KeyRing, clip_proof, host_proof
 from hipsense.sync.engine import INCOMPLETE, STORED, SyncOptions, sync_device
 from hipsense.sync.serial_transport import SerialTransport
 
@@ -59,6 +60,7 @@ class PtyClip:
         self.requests: list[P.Frame] = []
         self.deletes: list[int] = []
         self.override: Callable[[P.Frame], bytes | None] | None = None
+        self.page = 100  # LIST entries per page
         self._master, self._slave = os.openpty()
         self.port = os.ttyname(self._slave)
         self._stop = threading.Event()
@@ -123,7 +125,7 @@ class PtyClip:
         if t == P.Type.LIST:
             (start,) = struct.unpack("<H", f.body)
             listing = self.listing or [(sid, len(d)) for sid, d in sorted(self.files.items())]
-            page = listing[start : start + 100]
+            page = listing[start : start + self.page]
             body = struct.pack("<HB", len(listing), len(page))
             body += b"".join(struct.pack("<IIB", sid, size, 0) for sid, size in page)
             return reply(t | P.REPLY, req, body)
@@ -158,15 +160,31 @@ class Keeper:
         return True
 
 
-def sync(clip: PtyClip, tmp_path: Path, keeper: Keeper | None = None, **opts):
-    """Run one sync against ``clip`` with short timeouts; returns (report or the one error, keeper)."""
+class RadioOverPty(SerialTransport):
+    """The real serial transport, but taken for a radio link: the engine must run AUTH on it."""
+
+    physical = False
+
+
+def sync(
+    clip: PtyClip,
+    tmp_path: Path,
+    keeper: Keeper | None = None,
+    *,
+    keys: KeyRing | None = None,
+    radio: bool = False,
+    **opts,
+):
+    """Run one sync against ``clip`` with short timeouts; returns (report or the one error, keeper).
+    ``radio``: over :class:`RadioOverPty` with ``keys`` (AUTH first)."""
     keeper = keeper or Keeper()
     fast = {"timeout_s": 0.3, "retries": 1, "backoff_s": 0.0, "reconnects": 0, **opts}
+    kind = RadioOverPty if radio else SerialTransport
 
     async def go():
         return await asyncio.wait_for(
             sync_device(
-                lambda: SerialTransport.open(clip.port), keeper, tmp_path / "incoming", SyncOptions(**fast)
+                lambda: kind.open(clip.port), keeper, tmp_path / "incoming", SyncOptions(**fast), keys=keys
             ),
             HANG_S,
         )
@@ -313,3 +331,201 @@ def test_the_serial_reader_holds_back_when_the_host_falls_behind():
         os.close(master)
         os.close(slave)
     assert 0 < backlog <= st.READS_IN_FLIGHT, backlog
+
+
+# -- listings that lie ----------------------------------------------------------------------------
+
+
+def test_a_listing_that_repeats_itself_ends_at_once(tmp_path):
+    # total = 65535 and every page the same one entry: each page was taken as progress, so the host
+    # asked LIST 65,535 times (18 s on this pty, before) to sync one session.
+    with PtyClip({1: SESSION}) as clip:
+        clip.listing = [(1, len(SESSION))] * 65535
+        clip.page = 1
+        report, keeper = sync(clip, tmp_path)
+    assert [s.status for s in report.sessions] == [STORED] and keeper.kept == [SESSION]
+    lists = sum(f.type == P.Type.LIST for f in clip.requests)
+    assert lists <= 2, lists
+
+
+def test_duplicate_ids_and_forged_sizes_in_one_listing(tmp_path):
+    # The same id twice with two sizes, an id whose size is a lie (larger than its bytes), an id the
+    # clip has no file for: the real session is stored once; each lie ends its own session with one line.
+    with PtyClip({1: SESSION, 2: SESSION[:1000]}) as clip:
+        clip.listing = [(1, len(SESSION)), (1, 99), (2, 5000), (0xFFFFFFFE, 300)]
+        report, keeper = sync(clip, tmp_path)
+    got = {s.session_id: s for s in report.sessions}
+    assert sorted(got) == [1, 2, 0xFFFFFFFE]
+    assert got[1].status == STORED and keeper.kept == [SESSION] and clip.deletes == [1]
+    for sid in (2, 0xFFFFFFFE):
+        assert got[sid].status == INCOMPLETE and one_line(got[sid].message), got[sid]
+    assert 2 in clip.files and leftovers(tmp_path) in ([], ["HS-EVIL-00000002.hsn.part"])
+
+
+def test_listed_sizes_beyond_a_clips_flash_in_all_are_refused(tmp_path):
+    # Each size is within 32 MiB, but together they are more than a clip's flash holds: a hostile clip
+    # could list 65,535 such sessions (2 TiB) and fill the laptop's disk in one sync. What is past the
+    # flash's size in all is refused before a byte of it is asked for.
+    with PtyClip({1: SESSION}) as clip:
+        clip.listing = [(1, len(SESSION)), (2, P.MAX_SESSION_BYTES), (3, P.MAX_SESSION_BYTES)]
+        report, keeper = sync(clip, tmp_path)
+    got = {s.session_id: s for s in report.sessions}
+    assert got[1].status == STORED and keeper.kept == [SESSION]
+    for sid in (2, 3):
+        assert got[sid].status == INCOMPLETE and "flash" in one_line(got[sid].message), got[sid]
+    asked = {struct.unpack_from("<I", f.body)[0] for f in clip.requests if f.type == P.Type.READ}
+    assert asked == {1}, asked
+
+
+def test_a_device_id_cannot_leave_the_download_folder(tmp_path):
+    with PtyClip({1: SESSION}, device_id=b"../../../tmp/x\x00") as clip:
+        report, keeper = sync(clip, tmp_path, keep_on_device=True)
+    assert report.sessions[0].status == STORED and keeper.kept == [SESSION]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["incoming"]
+
+
+# -- replies that lie -----------------------------------------------------------------------------
+
+
+def test_a_session_whose_bytes_change_between_reads_is_not_kept(tmp_path):
+    # The file changes on the clip after the first READ: every chunk is well-formed, only the whole
+    # file's CRC against the clip's CHECKSUM can tell. Nothing is kept or deleted, no .part is left.
+    changed = bytes(b ^ 0x5A for b in SESSION)
+    with PtyClip({1: SESSION, 2: bytes(reversed(SESSION))}) as clip:
+
+        def flip(f: P.Frame) -> bytes | None:
+            if f.type == P.Type.READ and struct.unpack_from("<I", f.body)[0] == 1:
+                out = clip.answer(f)
+                clip.files[1] = changed
+                return out
+            return None
+
+        clip.override = flip
+        report, keeper = sync(clip, tmp_path, window=1)
+    got = {s.session_id: s for s in report.sessions}
+    assert got[1].status == INCOMPLETE and "CRC" in one_line(got[1].message)
+    assert got[2].status == STORED and keeper.kept == [bytes(reversed(SESSION))]
+    assert clip.deletes == [2] and clip.files[1] == changed and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "lie",
+    [
+        pytest.param(lambda off, data: (off + 1, data), id="wrong-offset"),
+        pytest.param(lambda off, data: (off, data + b"\x00" * 10), id="more-than-asked"),
+        pytest.param(lambda off, data: (off, data[:-1]), id="less-than-asked"),
+        pytest.param(lambda off, data: (off, data * 30), id="max-chunk-lie-30x"),
+    ],
+)
+def test_a_read_reply_that_lies_ends_that_session(tmp_path, lie):
+    # The third READ reply lies; the chunks before it were right. The session ends with one line,
+    # nothing is kept or deleted, and only a .part of right bytes may stay (a later sync checks it
+    # against the clip's CHECKSUM before going on from it).
+    with PtyClip({1: SESSION}) as clip:
+        reads = [0]
+
+        def liar(f: P.Frame) -> bytes | None:
+            if f.type != P.Type.READ:
+                return None
+            reads[0] += 1
+            sid, off, n = struct.unpack("<IIH", f.body)
+            data = SESSION[off : off + n]
+            if reads[0] == 3:
+                off, data = lie(off, data)
+            return reply(P.Type.READ | P.REPLY, f.req_id, struct.pack("<I", off) + data)
+
+        clip.override = liar
+        report, keeper = sync(clip, tmp_path, window=1)
+    (s,) = report.sessions
+    assert s.status == INCOMPLETE and "asked for" in one_line(s.message), s
+    assert keeper.kept == [] and clip.deletes == []
+    part = tmp_path / "incoming" / "HS-EVIL-00000001.hsn.part"
+    assert leftovers(tmp_path) == [part.name] and part.read_bytes() == SESSION[: 2 * 1024]
+
+
+def test_a_max_chunk_smaller_than_the_replies(tmp_path):
+    # INFO says 64-byte chunks; the clip sends 1,024 bytes anyway: refused at the first READ.
+    with PtyClip({1: SESSION}, max_chunk=64) as clip:
+        clip.override = lambda f: (
+            reply(P.Type.READ | P.REPLY, f.req_id, f.body[4:8] + SESSION[:1024])
+            if f.type == P.Type.READ
+            else None
+        )
+        report, keeper = sync(clip, tmp_path)
+    (s,) = report.sessions
+    assert s.status == INCOMPLETE and "asked for 64 bytes at 0, got 1024" in one_line(s.message)
+    assert keeper.kept == [] and clip.deletes == [] and leftovers(tmp_path) == []
+
+
+# -- a device that is not the paired clip ----------------------------------------------------------
+
+CLIP_ID = bytes.fromhex("0102030405060708")
+
+
+def _ring(tmp_path: Path) -> tuple[KeyRing, HostKey]:
+    ring = KeyRing(tmp_path / "keys")
+    key = HostKey.new(ring.laptop_id(), CLIP_ID, "HS-EVIL")
+    ring.save(key)
+    return ring, key
+
+
+class AuthScript:
+    """AUTH_CHALLENGE / AUTH answers for a PtyClip: ``proof(host_nonce, clip_nonce, mac)`` gives the
+    clip's proof (bytes) or an error reply (None); every exchange is recorded, as an eavesdropper would."""
+
+    def __init__(self, proof: Callable[[bytes, bytes, bytes], bytes | None], nonce: bytes = bytes(range(16))):
+        self.proof = proof
+        self.nonce = nonce
+        self.host_nonce = b""
+        self.seen: list[tuple[bytes, bytes, bytes, bytes]] = []  # host nonce, clip nonce, host MAC, proof
+
+    def __call__(self, f: P.Frame) -> bytes | None:
+        if f.type == P.Type.AUTH_CHALLENGE:
+            self.host_nonce = f.body
+            return reply(f.type | P.REPLY, f.req_id, CLIP_ID + self.nonce)
+        if f.type == P.Type.AUTH:
+            mac = f.body[8:]
+            proof = self.proof(self.host_nonce, self.nonce, mac)
+            if proof is None:
+                return reply(P.Type.ERROR, f.req_id, struct.pack("<BBI", 10, f.type, 1))
+            self.seen.append((self.host_nonce, self.nonce, mac, proof))
+            return reply(f.type | P.REPLY, f.req_id, proof)
+        return None
+
+
+def test_the_paired_clip_passes_auth_on_this_rig(tmp_path):
+    ring, key = _ring(tmp_path)
+    with PtyClip({1: SESSION}) as clip:
+        clip.override = AuthScript(lambda h, c, mac: clip_proof(key, c, h))
+        report, keeper = sync(clip, tmp_path, keys=ring, radio=True)
+    assert report.sessions[0].status == STORED and keeper.kept == [SESSION]
+
+
+@pytest.mark.parametrize("how", ["forged", "reflected", "replayed"])
+def test_a_device_posing_as_the_paired_clip_gets_nothing(tmp_path, how):
+    # It names the clip id this laptop holds a key for, but has not the key: a random proof, the
+    # laptop's own MAC sent back, or the clip's proof recorded from an earlier sync with the same clip
+    # nonce (the laptop's nonce is fresh, so it no longer fits). One line; nothing asked beyond AUTH.
+    ring, key = _ring(tmp_path)
+    honest = AuthScript(lambda h, c, mac: clip_proof(key, c, h))
+    with PtyClip({1: SESSION}) as clip:
+        clip.override = honest
+        sync(clip, tmp_path / "earlier", keys=ring, radio=True, keep_on_device=True)
+    (old_host_nonce, _, _, old_proof) = honest.seen[0]
+    fake = {
+        "forged": lambda h, c, mac: hashlib.sha256(h + c).digest(),
+        "reflected": lambda h, c, mac: mac,
+        "replayed": lambda h, c, mac: old_proof,
+    }[how]
+    impostor = AuthScript(fake)
+    with PtyClip({1: SESSION}) as clip:
+        clip.override = impostor
+        err, keeper = sync(clip, tmp_path, keys=ring, radio=True)
+    assert isinstance(err, HipsenseError), err
+    assert "did not prove it holds this laptop's key" in one_line(err)
+    assert impostor.seen and impostor.seen[0][0] != old_host_nonce  # a fresh nonce each time
+    assert {f.type for f in clip.requests} <= {P.Type.INFO, P.Type.AUTH_CHALLENGE, P.Type.AUTH}
+    assert keeper.kept == [] and leftovers(tmp_path) == []
+    # The laptop's MAC given to the impostor is bound to its nonces: the real clip's fresh nonce needs
+    # another (what a live relay in the pairing window could still do: docs/security.md).
+    assert impostor.seen[0][2] == host_proof(key, impostor.nonce, impostor.seen[0][0])

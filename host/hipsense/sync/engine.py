@@ -137,6 +137,7 @@ class SyncEngine:
         self.keys = keys
         self.report = SyncReport()
         self._client: Client | None = None
+        self._listed = 0  # bytes of the sessions listed so far
 
     # -- link ---------------------------------------------------------------------------------------
 
@@ -215,22 +216,29 @@ class SyncEngine:
         while True:
             total, page = await client.request(P.Type.LIST, P.list_request(asked), P.list_body)
             asked += len(page)
+            known = len(entries)
             for e in page:
                 entries.setdefault(e.session_id, e)  # a device listing one twice: synced once
-            if asked >= total or not page:
+            # A page with nothing new is a lie (total 65535 and the same entry again: 65,535 LISTs).
+            if asked >= total or len(entries) == known:
                 return list(entries.values())
 
     async def _session(self, entry: P.SessionEntry) -> SessionResult:
         sid, size = entry.session_id, entry.size
         if entry.recording:
             return SessionResult(sid, size, RECORDING, message="being recorded; synced once it is stopped")
-        if size > P.MAX_SESSION_BYTES:
+        # A clip's flash holds 32 MiB in all: a listing beyond it (65,535 sessions of 32 MiB would be
+        # 2 TiB) is a lie, refused before a byte is asked for.
+        over = size > P.MAX_SESSION_BYTES
+        self._listed += 0 if over else size
+        if over or self._listed > P.MAX_SESSION_BYTES:
             self._finish(sid, INCOMPLETE)
+            before = "" if over else f" after {self._listed - size} in the sessions before it"
             return SessionResult(
                 sid,
                 size,
                 INCOMPLETE,
-                message=f"the clip lists it with {size} bytes, more than a clip's flash holds "
+                message=f"the clip lists it with {size} bytes{before}, more than a clip's flash holds "
                 f"({P.MAX_SESSION_BYTES // 2**20} MiB): not downloaded; it stays on the clip",
             )
         assert self.report.device is not None  # INFO comes before any session
