@@ -154,6 +154,7 @@ async def _auth_back_off_bounds_tries_per_hour_and_pair_clears_it():
         for _ in range(600):
             await _connect(server, _wrong_auth(1))
             clock.advance_ms(1000)
+    print("@@MACS", macs.n, "of 600 wrong AUTHs checked in 10 min")
     assert pairing.FREE_FAILS < macs.n <= 25, macs.n
     assert keys.held() or keys.fails > pairing.FREE_FAILS
     clock.advance_ms(-1)  # within a hold: PAIR over USB ends it
@@ -323,5 +324,6 @@ async def _memory_after_10000_hostile_frames_does_not_grow():
     print("@@MEM", times * per, "frames", sent, "replies", before - after, "bytes held")
     assert sent >= times * 15, sent  # the frames were answered (the well-formed ones)
     # One leaked object per frame (a GC block is 16 bytes) would hold 160 KB; what the conservative
-    # collector keeps or frees between two runs varies by up to ~1 KB here (30,000 frames: 768 bytes).
-    assert before - after <= 4096, (before, after)
+    # collector keeps or frees between two runs varied from 48 to 1,616 bytes here, not growing with
+    # the number of frames (30,000 frames: 768 bytes).
+    assert before - after <= 8192, (before, after)
