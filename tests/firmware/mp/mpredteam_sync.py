@@ -320,10 +320,52 @@ async def _memory_after_10000_hostile_frames_does_not_grow():
     await _free()
     before = await _free()
     sent = await _serve_cycle(server, data, times)
+    mid = await _free()
+    await _serve_cycle(server, data, times)
     after = await _free()
-    print("@@MEM", times * per, "frames", sent, "replies", before - after, "bytes held")
+    print("@@MEM", times * per, "frames twice:", before - mid, mid - after, "bytes held")
     assert sent >= times * 15, sent  # the frames were answered (the well-formed ones)
-    # One leaked object per frame (a GC block is 16 bytes) would hold 160 KB; what the conservative
-    # collector keeps or frees between two runs varied from 48 to 1,616 bytes here, not growing with
-    # the number of frames (30,000 frames: 768 bytes).
-    assert before - after <= 8192, (before, after)
+    # One leaked object per frame (a GC block is 16 bytes) would hold 160 KB each time; what the
+    # conservative collector keeps or frees varies (352 to 1,824 bytes over 8 runs here, once more),
+    # and does not grow with the frames, so a leak shows as growth in both runs, noise in one at most.
+    assert min(before - mid, mid - after) <= 8192, (before, mid, after)
+
+
+async def test_a_recorded_auth_exchange_replayed_gets_nothing():
+    await asyncio.create_task(_recorded_auth_exchange_replayed_gets_nothing())
+
+
+async def _recorded_auth_exchange_replayed_gets_nothing():
+    # A peer that recorded an honest laptop's AUTH (its nonce and MAC) replays it on a new connection:
+    # with the same host nonce (the clip's nonce is fresh, so the MAC no longer fits), without a
+    # challenge, and twice after one challenge. Refused each time; nothing but INFO/STATUS answered.
+    clock = FakeClock()
+    keys = _keys(clock)
+    server = _server(keys)
+    host_nonce = b"recorded-nonce!!"
+    reader, writer = MemoryReader(wire(P.AUTH_CHALLENGE, 1, host_nonce)), _Writer()
+    link = framing.FramedLink(reader, writer, max_reply=len(server.out))
+    task = asyncio.create_task(server.serve(link))
+    try:
+        for _ in range(20000):  # a hang guard, not a timing check
+            if writer.frames >= 1:
+                break
+            await asyncio.sleep_ms(1)
+        clip_nonce = decode_frames(writer.data)[0][2][8:24]
+        mac = _PROOF(KEY, keys.clip_id, KEY_ID, clip_nonce, host_nonce)
+        reader.feed(wire(P.AUTH, 2, KEY_ID + mac))
+    finally:
+        reader.close()
+        await task
+    assert decode_frames(writer.data)[1][0] == P.AUTH | P.REPLY  # the honest exchange, recorded
+    replay = wire(P.AUTH, 2, KEY_ID + mac)
+    for stream in (
+        wire(P.AUTH_CHALLENGE, 1, host_nonce) + replay,  # same nonce, fresh clip nonce
+        replay,  # no challenge on this connection
+        wire(P.AUTH_CHALLENGE, 1, host_nonce) + replay + replay,  # one challenge, two AUTHs
+    ):
+        replies, _ = await _connect(server, stream + wire(P.LIST, 9, b"\x00\x00"))
+        codes = [(t, body[0]) for t, _, body in replies if t == P.ERROR]
+        assert all(t != P.AUTH | P.REPLY for t, _, _ in replies), replies
+        assert codes[-1] == (P.ERROR, P.E_NOT_SECURE), codes  # LIST after it: still untrusted
+        assert all(c in (P.E_AUTH, P.E_STATE, P.E_NOT_SECURE) for _, c in codes), codes
