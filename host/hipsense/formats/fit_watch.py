@@ -10,6 +10,7 @@ are aligned to a session: :mod:`hipsense.link`, docs/watch.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,11 @@ from hipsense.errors import HipsenseError
 MAX_FILE_BYTES = 64 * 1024 * 1024
 #: Most records kept (about 55 h at one a second).
 MAX_RECORDS = 200_000
+#: Most decoding a file may cost, counted as it is decoded: 4 a message plus 1 a field. The decoder
+#: keeps every message as a dict (measured: about 200 bytes a message, 45 a field): an 8 MB file of
+#: tiny messages took 0.9 GB without it; 64 MB files of tiny, empty or 255-field messages now peak at
+#: 0.3-0.5 GB with their bytes. A 55 h activity, 20 fields a record, costs about 5 M.
+MAX_DECODE_COST = 8_000_000
 #: Seconds between the FIT epoch (1989-12-31T00:00Z) and the UNIX epoch.
 FIT_EPOCH_UNIX = 631_065_600
 #: Timestamps outside these UNIX seconds (1990 .. 2100) are not a watch's clock.
@@ -49,6 +55,23 @@ ON_FOOT = {
 
 class FitError(HipsenseError):
     """The file is not a FIT activity hipsense can read (one line saying why)."""
+
+
+class _TooBig(Exception):
+    """Raised inside the decoder's message listener to stop it (:data:`MAX_DECODE_COST`)."""
+
+
+def _budget() -> Callable[[int, dict[str, Any]], None]:
+    """A message listener that stops the decoder once :data:`MAX_DECODE_COST` is spent."""
+    left = MAX_DECODE_COST
+
+    def spend(_mesg_num: int, message: dict[str, Any]) -> None:
+        nonlocal left
+        left -= 4 + len(message) + len(message.get("developer_fields") or ())
+        if left < 0:
+            raise _TooBig
+
+    return spend
 
 
 @dataclass(frozen=True)
@@ -122,10 +145,14 @@ def decode_fit(data: bytes, name: str = "FIT file") -> dict[str, list[dict[str, 
         raise FitError(f"{name}: damaged or truncated FIT file (its size or checksum does not match)")
     try:
         messages, errors = Decoder(Stream.from_byte_array(bytearray(data))).read(
-            convert_datetimes_to_dates=False, merge_heart_rates=False
+            convert_datetimes_to_dates=False, merge_heart_rates=False, mesg_listener=_budget()
         )
     except Exception as e:  # the SDK raises what it meets (TypeError, IndexError ...); one line each
-        raise FitError(f"{name}: cannot be decoded ({type(e).__name__}: {e})") from None
+        raise FitError(
+            f"{name}: cannot be decoded ({type(e).__name__}: {' '.join(str(e).split())})"
+        ) from None
+    if errors and isinstance(errors[0], _TooBig):
+        raise FitError(f"{name}: more messages and fields than a watch activity holds (a damaged file?)")
     if errors:
         raise FitError(f"{name}: cannot be decoded ({' '.join(str(errors[0]).split())})")
     return dict(messages)  # type: ignore[arg-type]  # the SDK's TypedDict, read as plain dicts
@@ -194,5 +221,13 @@ def activity_from_messages(messages: dict[str, list[dict[str, Any]]], name: str)
     )
 
 
-__all__ = ["MAX_FILE_BYTES", "MAX_RECORDS", "FitError", "WatchActivity", "activity_from_messages", "load_fit"]
+__all__ = [
+    "MAX_DECODE_COST",
+    "MAX_FILE_BYTES",
+    "MAX_RECORDS",
+    "FitError",
+    "WatchActivity",
+    "activity_from_messages",
+    "load_fit",
+]
 __all__ += ["read_fit"]

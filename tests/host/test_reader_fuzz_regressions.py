@@ -1,0 +1,148 @@
+"""Inputs the fuzz run of the CSV and FIT readers found (docs/testing.md, "Fuzzing the file readers"),
+each rebuilt here in a few lines: a damaged or odd file is read correctly or fails with one typed
+error, in time and memory in proportion to the file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from garmin_fit_sdk import Encoder
+from garmin_fit_sdk.crc_calculator import CrcCalculator
+
+from hipsense.formats import fit_watch
+from hipsense.formats.csv_input import CsvInputError, read_imu_csv
+from hipsense.formats.fit_watch import FitError, decode_fit, read_fit
+
+HEADER = "t_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z"
+#: One pass (every value kept) and two passes in small chunks (the file read again).
+WAYS = [{}, {"chunk_rows": 7, "keep_rows": 0}]
+
+
+def _rows(n: int = 200, rate_hz: float = 50.0) -> list[str]:
+    return [
+        f"{i / rate_hz:.3f},{np.sin(i / 5):.3f},{1 + np.cos(i / 7):.3f},{9.8 + np.sin(i / 3):.3f},"
+        f"{30 * np.sin(i / 4):.2f},{20 * np.cos(i / 6):.2f},{i % 5}"
+        for i in range(n)
+    ]
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _same(a, b) -> None:
+    assert a.sample_rate_hz == pytest.approx(b.sample_rate_hz)
+    assert list(a.data.columns) == list(b.data.columns)
+    np.testing.assert_array_equal(a.data.to_numpy(), b.data.to_numpy())
+
+
+@pytest.mark.parametrize("opts", WAYS)
+def test_a_separator_ending_every_row_does_not_shift_the_columns(tmp_path, opts):
+    # Many loggers end each data row (not the header) with a separator: pandas took the extra
+    # field for an index and shifted every column left (acc_x read as time: "time goes backwards").
+    plain = read_imu_csv(_write(tmp_path / "plain.csv", [HEADER, *_rows()]), **opts)
+    trailing = _write(tmp_path / "trailing.csv", [HEADER, *(r + "," for r in _rows())])
+    _same(read_imu_csv(trailing, **opts), plain)
+
+
+@pytest.mark.parametrize("opts", WAYS)
+def test_a_first_row_wider_than_the_header_is_one_row(tmp_path, opts):
+    # A first data row with 20,000 bare separators after its values (a damaged export): pandas made
+    # an index of 20,000 levels from it and kept 1 row of 201.
+    rows = _rows()
+    plain = read_imu_csv(_write(tmp_path / "plain.csv", [HEADER, *rows]), **opts)
+    wide = _write(tmp_path / "wide.csv", [HEADER, rows[0] + "," * 20_000, *rows[1:]])
+    _same(read_imu_csv(wide, **opts), plain)
+
+
+def test_a_row_of_a_million_separators_costs_memory_in_proportion(tmp_path):
+    # A 1 MB row of bare separators first: the reader took 24 GB on a 4 MB one (pandas' implicit
+    # index). Read in a child whose address space is capped, so the old way fails there, not here.
+    path = _write(tmp_path / "wide.csv", [HEADER, "," * 1_000_000, *_rows()])
+    child = textwrap.dedent(
+        f"""
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+        from hipsense.formats.csv_input import read_imu_csv
+        from hipsense.errors import HipsenseError
+        try:
+            read_imu_csv({str(path)!r})
+        except HipsenseError as e:
+            print("refused:", e)
+        print("peak_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-500:]
+    peak_mb = int(out.stdout.split("peak_mb")[-1])
+    assert peak_mb < 500, out.stdout
+
+
+def test_a_row_of_bare_separators_first_is_named_in_one_line(tmp_path):
+    # The row has no time: the one error names it (pandas' index from it had hidden the line).
+    path = _write(tmp_path / "empty_first.csv", [HEADER, "," * 5000, *_rows()])
+    with pytest.raises(CsvInputError, match="at line 2: t_s is empty or missing") as e:
+        read_imu_csv(path)
+    assert "\n" not in str(e.value)
+
+
+def _fit_of(records: bytes) -> bytes:
+    """A FIT file around these record bytes, with a correct header, size and both CRCs."""
+    head = bytearray([14, 0x20, 0x5C, 0x08]) + len(records).to_bytes(4, "little") + b".FIT"
+    head += CrcCalculator.calculate_crc(head, 0, 12).to_bytes(2, "little")
+    body = bytes(head) + records
+    return body + CrcCalculator.calculate_crc(body, 0, len(body)).to_bytes(2, "little")
+
+
+#: A definition of local message 0 as a ``record`` with one field (heart_rate, uint8), and the
+#: 2-byte data message that uses it.
+RECORD_DEF = bytes([0x40, 0, 0, 20, 0, 1, 3, 1, 2])
+RECORD = bytes([0x00, 140])
+
+
+def test_a_fit_file_of_many_tiny_messages_stops_at_the_decode_budget(monkeypatch):
+    # 2 bytes a message: the decoder kept each as a dict (~200 bytes), 0.9 GB for an 8 MB file, and
+    # the record cap was checked only after. The budget stops the decoder as it goes.
+    data = _fit_of(RECORD_DEF + RECORD * 5000)
+    monkeypatch.setattr(fit_watch, "MAX_DECODE_COST", 1000)
+    with pytest.raises(FitError, match="tiny.fit: more messages and fields than a watch activity"):
+        decode_fit(data, "tiny.fit")
+
+
+def test_the_decode_budget_counts_messages_and_fields(monkeypatch):
+    # 5000 one-field records cost 5 each: 25,000 passes, 24,999 does not.
+    data = _fit_of(RECORD_DEF + RECORD * 5000)
+    monkeypatch.setattr(fit_watch, "MAX_DECODE_COST", 25_000)
+    assert len(decode_fit(data)["record_mesgs"]) == 5000
+    monkeypatch.setattr(fit_watch, "MAX_DECODE_COST", 24_999)
+    with pytest.raises(FitError, match="more messages and fields"):
+        decode_fit(data)
+
+
+def test_an_hour_of_full_records_is_well_inside_the_budget(tmp_path):
+    enc = Encoder()
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    enc.write_mesg({"mesg_num": 0, "type": "activity", "manufacturer": "development", "time_created": t0})
+    for i in range(3600):
+        enc.write_mesg(
+            {
+                "mesg_num": 20,
+                "timestamp": t0 + dt.timedelta(seconds=i),
+                "enhanced_speed": 3.0,
+                "distance": 3.0 * i,
+                "enhanced_altitude": 100.0,
+                "heart_rate": 150,
+                "cadence": 85,
+                "fractional_cadence": 0.5,
+            }
+        )
+    path = tmp_path / "hour.fit"
+    path.write_bytes(enc.close())
+    assert len(read_fit(path)) == 3600
