@@ -62,6 +62,17 @@ def test_a_first_row_wider_than_the_header_is_one_row(tmp_path, opts):
     _same(read_imu_csv(wide, **opts), plain)
 
 
+@pytest.mark.parametrize("opts", WAYS)
+def test_a_repeated_name_after_a_space_is_not_read(tmp_path, opts):
+    # "acc_x, acc_x": the columns picked by position from names read without skipping the space
+    # met the chunks' names with it skipped ("acc_x.1") in a KeyError (found on the first fix).
+    rows = _rows()
+    plain = read_imu_csv(_write(tmp_path / "plain.csv", [HEADER, *rows]), **opts)
+    head = HEADER.replace("acc_x,", "acc_x, acc_x,")
+    twice = [r.split(",", 2)[0] + "," + r.split(",", 2)[1] + ",5.0," + r.split(",", 2)[2] for r in rows]
+    _same(read_imu_csv(_write(tmp_path / "twice.csv", [head, *twice]), **opts), plain)
+
+
 def test_a_row_of_a_million_separators_costs_memory_in_proportion(tmp_path):
     # A 1 MB row of bare separators first: the reader took 24 GB on a 4 MB one (pandas' implicit
     # index). Read in a child whose address space is capped, so the old way fails there, not here.

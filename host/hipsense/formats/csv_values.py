@@ -178,17 +178,21 @@ def value_chunks(
     the caller starts again with ``text=True``, which names the first bad cell of the first column
     (in the file's order) that has one, and its line, once every chunk is read (a row pandas cannot
     split is refused as soon as it is met)."""
-    # positions, not a callable: pandas calls a callable again and again for each field of a row
-    # wider than the header (a 4 MB row of bare separators took 38 s)
-    use = [i for i, name in enumerate(read_names(path, header, sep)) if name in ours]
     common: dict[str, Any] = dict(
-        sep=sep, skiprows=header, usecols=use,
-        skipinitialspace=True, keep_default_na=False, encoding="utf-8-sig", encoding_errors="replace",
-        chunksize=max(1, int(chunk_rows)),
+        sep=sep, skiprows=header, skipinitialspace=True, keep_default_na=False, encoding="utf-8-sig",
+        encoding_errors="replace",
         # never an implicit index from a first row wider than the header: a trailing separator on
         # each row shifted every column, and a 4 MB row of bare separators took 24 GB and minutes
         index_col=False,
     )  # fmt: skip
+    try:  # the names as the chunks will have them (a repeated name gets pandas' ".1")
+        head = pd.read_csv(path, nrows=0, **common).columns
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise CsvInputError(path, f"not a readable CSV file ({str(e).strip().splitlines()[-1]})") from None
+    # positions, not a callable: pandas calls a callable again and again for each field of a row
+    # wider than the header (a 4 MB row of bare separators took 38 s)
+    common["usecols"] = [i for i, c in enumerate(head) if str(c).strip().strip("\"'") in ours]
+    common["chunksize"] = max(1, int(chunk_rows))
     if text:
         reader = pd.read_csv(path, dtype=str, **common)
     else:
