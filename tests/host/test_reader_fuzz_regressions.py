@@ -16,6 +16,7 @@ from garmin_fit_sdk import Encoder
 from garmin_fit_sdk.crc_calculator import CrcCalculator
 
 from hipsense.formats import fit_watch
+from hipsense.formats.csv_dates import read_start_times, start_time_from_name
 from hipsense.formats.csv_input import CsvInputError, read_imu_csv
 from hipsense.formats.fit_watch import FitError, decode_fit, read_fit
 
@@ -157,3 +158,18 @@ def test_an_hour_of_full_records_is_well_inside_the_budget(tmp_path):
     path = tmp_path / "hour.fit"
     path.write_bytes(enc.close())
     assert len(read_fit(path)) == 3600
+
+
+def test_a_start_times_file_with_a_huge_field_fails_in_one_line(tmp_path):
+    # csv's 128 KB field limit raised _csv.Error (a traceback from `hipsense import --start-times`).
+    path = tmp_path / "starts.csv"
+    path.write_text('a.csv,2025-03-01T07:30Z\nb.csv,"' + "x" * 200_000 + '"\n')
+    with pytest.raises(CsvInputError, match="at line 2: not a start-times file"):
+        read_start_times(path)
+
+
+def test_a_name_pattern_with_a_directive_twice_fails_in_one_line():
+    # strptime raised re.error ("redefinition of group name") for --start-time-pattern %Y%m%d_%Y.
+    with pytest.raises(ValueError, match="%Y appears twice"):
+        start_time_from_name("run_20250301_2025.csv", "%Y%m%d_%Y")
+    assert start_time_from_name("run_20250301_%.csv", "%Y%m%d_%%") == 1740787200.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from hipsense.formats.csv_values import CsvInputError
@@ -22,6 +23,15 @@ def _iso_unix(text: str) -> float:
     return when.timestamp()
 
 
+def _rows(path: Path, lines: list[str]) -> Iterator[list[str]]:
+    """The csv module's rows, its error (a field over its 128 KB limit) as one CsvInputError."""
+    rows = csv.reader(lines)
+    try:
+        yield from rows
+    except csv.Error as e:
+        raise CsvInputError(path, f"not a start-times file ({e})", line=rows.line_num) from None
+
+
 def read_start_times(path: str | Path) -> dict[str, float]:
     """A ``--start-times`` file: one ``file name, ISO time`` pair a line (a header line is allowed).
 
@@ -33,7 +43,7 @@ def read_start_times(path: str | Path) -> dict[str, float]:
     except (OSError, UnicodeDecodeError) as e:
         raise CsvInputError(path, f"cannot read the start times ({e.__class__.__name__})") from None
     starts: dict[str, float] = {}
-    for number, row in enumerate(csv.reader(lines), start=1):
+    for number, row in enumerate(_rows(path, lines), start=1):
         if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
             continue
         if len(row) != 2:
@@ -67,11 +77,15 @@ def start_time_from_name(name: str | Path, pattern: str) -> float:
     """
     regex = ""
     i = 0
+    seen: set[str] = set()
     while i < len(pattern):
         if pattern[i] == "%" and i + 1 < len(pattern):
             part = _STRPTIME_PARTS.get(pattern[i + 1])
             if part is None:
                 raise ValueError(f"pattern {pattern!r}: %{pattern[i + 1]} is not supported")
+            if pattern[i + 1] in seen and pattern[i + 1] != "%":  # strptime raised re.error
+                raise ValueError(f"pattern {pattern!r}: %{pattern[i + 1]} appears twice")
+            seen.add(pattern[i + 1])
             regex += part
             i += 2
         else:
