@@ -173,3 +173,23 @@ def test_a_name_pattern_with_a_directive_twice_fails_in_one_line():
     with pytest.raises(ValueError, match="%Y appears twice"):
         start_time_from_name("run_20250301_2025.csv", "%Y%m%d_%Y")
     assert start_time_from_name("run_20250301_%.csv", "%Y%m%d_%%") == 1740787200.0
+
+
+def _no_time(path: Path, preamble: str = "") -> Path:
+    rows = [f"{np.sin(i):.3f},1.0,{9.8 + np.cos(i):.3f}" for i in range(50)]
+    path.write_text(preamble + "\n".join(["acc_x,acc_y,acc_z", *rows]) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("preamble", ["// Update Rate: 0.01Hz\n", "sampling rate = 0.5 Hz\n"])
+def test_a_stated_rate_below_1_hz_is_refused_with_its_line(tmp_path, preamble):
+    # 0.01 Hz went through the reader to the analysis, whose alignment divided by a zero-sample window
+    # (ZeroDivisionError: a traceback from `hipsense analyze`); 1-10000 Hz, as for a time column.
+    with pytest.raises(CsvInputError, match="at line 1: it states a rate of 0.(01|5) Hz: not a sampling"):
+        read_imu_csv(_no_time(tmp_path / "slow.csv", preamble))
+
+
+@pytest.mark.parametrize("rate", [0.01, 0.5, float("nan"), 20_000.0])
+def test_a_given_rate_outside_1_to_10000_hz_is_refused(tmp_path, rate):
+    with pytest.raises(CsvInputError, match="sample rate must be 1-10000 Hz"):
+        read_imu_csv(_no_time(tmp_path / "slow.csv"), sample_rate_hz=rate)

@@ -10,6 +10,7 @@ from typing import Literal
 
 from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR, TIME_COLUMN
 from hipsense.formats.csv_values import CsvInputError
+from hipsense.time_units import GIVEN_RATE_HZ
 
 #: Lines searched for the header when the file has a preamble.
 HEADER_SEARCH_LINES = 50
@@ -29,7 +30,7 @@ def stated_rate(path: Path, preamble: list[str]) -> tuple[float, str] | None:
         found = _STATED_RATE.search(line)
         if found:
             rate = float(found.group(1).replace(",", "."))
-            if not 0 < rate <= 10_000:
+            if not GIVEN_RATE_HZ[0] <= rate <= GIVEN_RATE_HZ[1]:  # 0.01 Hz reached the analysis
                 raise CsvInputError(path, f"it states a rate of {rate:g} Hz: not a sampling rate", line=i + 1)
             return rate, f"line {i + 1} states {rate:g} Hz"
     return None

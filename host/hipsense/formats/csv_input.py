@@ -158,8 +158,8 @@ def read_imu_csv(
         )
     if time_unit != "auto" and time_unit not in UNITS:
         raise CsvInputError(path, f"unknown time unit {time_unit!r} (use auto, {', '.join(UNITS)})")
-    if sample_rate_hz is not None and not (np.isfinite(sample_rate_hz) and 0 < sample_rate_hz <= 10_000):
-        raise CsvInputError(path, f"sample rate must be a positive number of Hz, not {sample_rate_hz}")
+    if sample_rate_hz is not None and not 1 <= sample_rate_hz <= 10_000:
+        raise CsvInputError(path, f"sample rate must be 1-10000 Hz, not {sample_rate_hz}")
     if not (isinstance(chunk_rows, int) and chunk_rows >= 1):
         raise ValueError(f"chunk_rows must be a positive whole number, not {chunk_rows!r}")
     if not path.is_file():
