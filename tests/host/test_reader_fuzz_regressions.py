@@ -193,3 +193,13 @@ def test_a_stated_rate_below_1_hz_is_refused_with_its_line(tmp_path, preamble):
 def test_a_given_rate_outside_1_to_10000_hz_is_refused(tmp_path, rate):
     with pytest.raises(CsvInputError, match="sample rate must be 1-10000 Hz"):
         read_imu_csv(_no_time(tmp_path / "slow.csv"), sample_rate_hz=rate)
+
+
+@pytest.mark.parametrize("odd", ["\x0c", "\x0b", "\x1e", "\x85", "\u2028"])
+def test_a_preamble_with_a_form_feed_or_line_separator_is_read(tmp_path, odd):
+    # str.splitlines ends a line at these, pandas does not: the header was looked for one line too
+    # low, and the file refused ("no acceleration columns ... at line 3"; found by the generator).
+    plain = read_imu_csv(_write(tmp_path / "plain.csv", ["# logger v2", HEADER, *_rows()]))
+    odd_file = tmp_path / "odd.csv"
+    odd_file.write_text("\n".join([f"# logger{odd}v2", HEADER, *_rows()]) + "\n", encoding="utf-8")
+    _same(read_imu_csv(odd_file), plain)
