@@ -203,3 +203,12 @@ def test_a_preamble_with_a_form_feed_or_line_separator_is_read(tmp_path, odd):
     odd_file = tmp_path / "odd.csv"
     odd_file.write_text("\n".join([f"# logger{odd}v2", HEADER, *_rows()]) + "\n", encoding="utf-8")
     _same(read_imu_csv(odd_file), plain)
+
+
+def test_a_column_name_holding_a_line_break_stays_on_one_line_in_an_error(tmp_path):
+    # A quoted header name may hold a line break; the error listing the names was two lines.
+    path = tmp_path / "note.csv"
+    path.write_text('t_s,acc_x,acc_y,acc_z,"note\nmore"\n' + "\n".join(r[: r.rindex(",")] for r in _rows()))
+    with pytest.raises(CsvInputError, match="it has t_s, acc_x, acc_y, acc_z, note more") as e:
+        read_imu_csv(path, columns={"acc_is": "up"})
+    assert "\n" not in str(e.value)

@@ -23,7 +23,8 @@ class CsvInputError(InputFileError):
     """A CSV file cannot be read as an IMU recording."""
 
     def __init__(self, path: str | Path, problem: str, *, line: int | None = None):
-        super().__init__(path, problem, offset=line, where="line")
+        # one line whatever the file holds (a quoted column name may hold a line break)
+        super().__init__(path, " ".join(problem.splitlines()), offset=line, where="line")
 
 
 #: Beyond these no IMU reports (the widest ranges sold are +-32 g / +-4000 deg/s): such a value is a
