@@ -138,26 +138,33 @@ def test_the_decode_budget_counts_messages_and_fields(monkeypatch):
         decode_fit(data)
 
 
-def test_an_hour_of_full_records_is_well_inside_the_budget(tmp_path):
+def test_the_decode_budget_holds_the_record_cap_of_a_rich_watch(tmp_path):
+    # A record a second with running dynamics and power (21 fields once decoded) and an HRV message a
+    # second: the budget must not refuse what MAX_RECORDS accepts (55 h of it).
     enc = Encoder()
     t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    enc.write_mesg({"mesg_num": 0, "type": "activity", "manufacturer": "development", "time_created": t0})
-    for i in range(3600):
+    enc.write_mesg({"mesg_num": 0, "type": "activity", "manufacturer": "garmin", "time_created": t0})
+    n = 600
+    for i in range(n):
         enc.write_mesg(
             {
-                "mesg_num": 20,
-                "timestamp": t0 + dt.timedelta(seconds=i),
-                "enhanced_speed": 3.0,
-                "distance": 3.0 * i,
-                "enhanced_altitude": 100.0,
-                "heart_rate": 150,
-                "cadence": 85,
-                "fractional_cadence": 0.5,
+                "mesg_num": 20, "timestamp": t0 + dt.timedelta(seconds=i), "position_lat": 500_000_000 + i,
+                "position_long": 100_000_000 + i, "distance": 3.0 * i, "enhanced_speed": 3.0,
+                "enhanced_altitude": 100.0, "heart_rate": 150, "cadence": 85, "fractional_cadence": 0.5,
+                "temperature": 20, "vertical_oscillation": 80.0, "stance_time_percent": 35.0,
+                "stance_time": 250.0, "vertical_ratio": 8.0, "step_length": 1100.0, "power": 250,
+                "accumulated_power": 250 * i, "gps_accuracy": 3, "respiration_rate": 30,
+                "stance_time_balance": 50.0,
             }
-        )
-    path = tmp_path / "hour.fit"
+        )  # fmt: skip
+        enc.write_mesg({"mesg_num": 78, "time": [0.4, 0.41, 0.39]})
+    path = tmp_path / "rich.fit"
     path.write_bytes(enc.close())
-    assert len(read_fit(path)) == 3600
+    messages = decode_fit(path.read_bytes())
+    assert len(messages["record_mesgs"][1]) == 21
+    cost = sum(4 + len(m) + len(m.get("developer_fields") or ()) for ms in messages.values() for m in ms)
+    assert fit_watch.MAX_DECODE_COST >= fit_watch.MAX_RECORDS * cost / n
+    assert len(read_fit(path)) == n
 
 
 def test_a_start_times_file_with_a_huge_field_fails_in_one_line(tmp_path):

@@ -26,7 +26,8 @@ MAX_RECORDS = 200_000
 #: Most decoding a file may cost, counted as it is decoded: 4 a message plus 1 a field. The decoder
 #: keeps every message as a dict (measured: about 200 bytes a message, 45 a field): an 8 MB file of
 #: tiny messages took 0.9 GB without it; 64 MB files of tiny, empty or 255-field messages now peak at
-#: 0.3-0.5 GB with their bytes. A 55 h activity, 20 fields a record, costs about 5 M.
+#: 0.3-0.5 GB with their bytes. A record of 21 fields (running dynamics, power) and an HRV message a
+#: second cost 30 a second: 55 h, the record cap, about 6 M.
 MAX_DECODE_COST = 8_000_000
 #: Seconds between the FIT epoch (1989-12-31T00:00Z) and the UNIX epoch.
 FIT_EPOCH_UNIX = 631_065_600
