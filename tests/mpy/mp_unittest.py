@@ -1,5 +1,7 @@
 # Runs inside MicroPython: executes every test_* function of one module and prints one result line each.
-# Async tests are awaited. Imported by the pytest collector in tests/firmware/conftest.py.
+# Async tests run as tasks: the WebAssembly port's top-level coroutine cannot take an exception raised
+# in a coroutine it awaits directly, only one re-raised by a task. Imported by the pytest collector in tests/firmware/conftest.py.
+import asyncio
 import io
 import json
 import sys
@@ -14,7 +16,7 @@ async def run_module(name):
         try:
             res = fn()
             if hasattr(res, "send"):  # a coroutine: async test
-                await res
+                await asyncio.create_task(res)
         except Exception as e:  # noqa: BLE001 - report every failure to pytest
             ok = False
             buf = io.StringIO()

@@ -113,11 +113,6 @@ class _CountMacs:
 
 
 async def test_auth_brute_force_across_reconnects_is_held_off():
-    # run as a task: the WebAssembly port's top-level coroutine cannot take an exception
-    await asyncio.create_task(_auth_brute_force_across_reconnects_is_held_off())
-
-
-async def _auth_brute_force_across_reconnects_is_held_off():
     # 30 connections of 3 wrong AUTHs each, as fast as the peer can reconnect: the per-connection
     # limit alone let every one of the 90 be checked, and the right key passed on the next connection.
     clock = FakeClock()
@@ -140,11 +135,6 @@ async def _auth_brute_force_across_reconnects_is_held_off():
 
 
 async def test_auth_back_off_bounds_tries_per_hour_and_pair_clears_it():
-    # run as a task: the WebAssembly port's top-level coroutine cannot take an exception
-    await asyncio.create_task(_auth_back_off_bounds_tries_per_hour_and_pair_clears_it())
-
-
-async def _auth_back_off_bounds_tries_per_hour_and_pair_clears_it():
     # One wrong AUTH per second of clip time for 10 minutes: the back-off (1 s doubling to 64 s) lets
     # about 20 be checked, not 600; PAIR over the cable (the owner) clears it at once.
     clock = FakeClock()
@@ -164,11 +154,6 @@ async def _auth_back_off_bounds_tries_per_hour_and_pair_clears_it():
 
 
 async def test_out_of_range_ids_offsets_and_lengths():
-    # run as a task: the WebAssembly port's top-level coroutine cannot take an exception
-    await asyncio.create_task(_out_of_range_ids_offsets_and_lengths())
-
-
-async def _out_of_range_ids_offsets_and_lengths():
     # A trusted peer (the cable) asks for what is not there: each gets a reply, the server keeps
     # serving (an offset of 2**31 or more raised OverflowError in seek and ended serve()), the file stays.
     server = _server()
@@ -210,11 +195,6 @@ async def _out_of_range_ids_offsets_and_lengths():
 
 
 async def test_oversized_frames_noise_and_split_frames():
-    # run as a task: the WebAssembly port's top-level coroutine cannot take an exception
-    await asyncio.create_task(_oversized_frames_noise_and_split_frames())
-
-
-async def _oversized_frames_noise_and_split_frames():
     # Noise without a delimiter, a frame longer than the receive buffer, a frame whose delimiter is
     # missing, then good frames, all in 1-byte and 7-byte pieces: each good frame answered, the rest dropped.
     server = _server()
@@ -306,11 +286,6 @@ async def _free():
 
 
 async def test_memory_after_10000_hostile_frames_does_not_grow():
-    # run as a task: the WebAssembly port's top-level coroutine cannot take an exception
-    await asyncio.create_task(_memory_after_10000_hostile_frames_does_not_grow())
-
-
-async def _memory_after_10000_hostile_frames_does_not_grow():
     clock = FakeClock()
     keys = _keys(clock)
     server = _server(keys)
@@ -332,10 +307,6 @@ async def _memory_after_10000_hostile_frames_does_not_grow():
 
 
 async def test_a_recorded_auth_exchange_replayed_gets_nothing():
-    await asyncio.create_task(_recorded_auth_exchange_replayed_gets_nothing())
-
-
-async def _recorded_auth_exchange_replayed_gets_nothing():
     # A peer that recorded an honest laptop's AUTH (its nonce and MAC) replays it on a new connection:
     # with the same host nonce (the clip's nonce is fresh, so the MAC no longer fits), without a
     # challenge, and twice after one challenge. Refused each time; nothing but INFO/STATUS answered.

@@ -72,11 +72,6 @@ def test_active_high_button():
 
 
 async def test_button_task_calls_handlers():
-    # In a task: the WebAssembly port does not schedule the top-level coroutine among tasks.
-    await asyncio.create_task(_button_task())
-
-
-async def _button_task():
     clock, pin, btn = _button()
     calls = []
 
@@ -165,10 +160,6 @@ def test_led_flash_and_active_low():
 
 
 async def test_led_task_sleeps_until_next_edge():
-    await asyncio.create_task(_led_task())
-
-
-async def _led_task():
     clock = FakeClock()
     pin = machine.Pin(5, machine.Pin.OUT)
     led = controls.Led(pin, clock=clock.ticks_ms)

@@ -60,7 +60,7 @@ def _frames(conn):
 
 async def _wait_frames(conn, count, ms=20000):
     # A guard against a hang, not a timing check: a reply comes within a few ms on an idle machine, but
-    # a loaded CI machine starved the interpreter past a 3 s budget once (the 5th frame of _tries).
+    # a loaded CI machine starved the interpreter past a 3 s budget once (the 5th frame of test_auth_tries_are_limited_per_connection).
     for _ in range(ms):
         if b"".join(conn.received).count(b"\x00") >= count:
             return _frames(conn)
@@ -98,10 +98,6 @@ def test_services_and_readable_values():
 
 
 async def test_download_at_mtu_23_and_247_with_pacing():
-    await asyncio.create_task(_download())
-
-
-async def _download():
     server, data = _setup()
     ble = link_ble.BleSync(server, "hs-clip")
     task = asyncio.create_task(ble.run())
@@ -121,10 +117,6 @@ async def _download():
 
 
 async def test_everything_but_info_and_status_needs_encryption_and_bond():
-    await asyncio.create_task(_insecure())
-
-
-async def _insecure():
     server, _ = _setup()
     ble = link_ble.BleSync(server, "hs-clip")
     task = asyncio.create_task(ble.run())
@@ -173,10 +165,6 @@ async def _auth(conn, key_id, key, req=100):
 
 
 async def test_pairing_window_bonds_and_the_key_proof():
-    await asyncio.create_task(_window())
-
-
-async def _window():
     aioble.forget_bonds()
     clock = FakeClock()
     keys = _keys(clock.ticks_ms)
@@ -223,10 +211,6 @@ async def _window():
 
 
 async def test_auth_tries_are_limited_per_connection():
-    await asyncio.create_task(_tries())
-
-
-async def _tries():
     keys = _keys()
     server, _ = _setup(keys)
     ble = link_ble.BleSync(server, "hs-clip", pairing=keys)
@@ -247,10 +231,6 @@ async def _tries():
 
 
 async def test_disconnect_mid_transfer_then_resume():
-    await asyncio.create_task(_drop())
-
-
-async def _drop():
     server, data = _setup()
     ble = link_ble.BleSync(server, "hs-clip")
     task = asyncio.create_task(ble.run())
