@@ -10,7 +10,6 @@ import ast
 import asyncio
 import hashlib
 import struct
-import tracemalloc
 import zlib
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from hipsense.sync import protocol as P
 from hipsense.sync.engine import DUPLICATE, INCOMPLETE, STORED, Kept, SyncOptions, sync_device
 from hipsense.sync.errors import SyncError
 from hipsense.sync.transport import Transport
+from tests.host.traced import traced
 
 SYNC_PACKAGE = Path(__file__).resolve().parents[2] / "host" / "hipsense" / "sync"
 
@@ -117,12 +117,7 @@ def test_absurd_max_chunk_is_one_clear_error_and_leaves_no_part(tmp_path, max_ch
 def test_a_listed_size_beyond_a_clips_flash_is_refused_alone(tmp_path, size):
     data = bytes(range(256)) * 20
     clip = FakeClip({1: b"x" * 100, 2: data}, sizes={1: size})
-    tracemalloc.start()
-    try:
-        report, kept = _run(clip, tmp_path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    (report, kept), peak = traced(lambda: _run(clip, tmp_path))
     bad, good = report.sessions
     assert bad.status == INCOMPLETE and f"lists it with {size} bytes, more than a clip's flash" in bad.message
     assert "\n" not in bad.message and not bad.deleted
@@ -137,12 +132,7 @@ def test_reads_are_made_as_the_window_moves_not_up_front(tmp_path):
     # more than its window of READs out, so it asks for 10 + window (+ one resend each) and gives up.
     data = bytes(P.MAX_SESSION_BYTES - 2 * 2**20)
     clip = FakeClip({7: data}, max_chunk=4096, answer_reads=10)
-    tracemalloc.start()
-    try:
-        report, kept = _run(clip, tmp_path, window=4)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    (report, kept), peak = traced(lambda: _run(clip, tmp_path, window=4))
     assert report.sessions[0].status == INCOMPLETE and not kept and not clip.deletes
     assert clip.reads <= 10 + 4 * 2, clip.reads  # the window, each sent at most twice (retries=1)
     # 7,680 READ tasks made up front would take several MB; the moving window took 59 kB here.

@@ -15,7 +15,6 @@ import select
 import struct
 import threading
 import time
-import tracemalloc
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +26,7 @@ from hipsense.sync import protocol as P
 from hipsense.sync.auth import HostKey, KeyRing, clip_proof, host_proof
 from hipsense.sync.engine import INCOMPLETE, STORED, SyncOptions, sync_device
 from hipsense.sync.serial_transport import SerialTransport
+from tests.host.traced import traced
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
 
@@ -237,12 +237,7 @@ def _no_answer(frame: P.Frame) -> bytes:
 def test_an_endless_stream_ends_the_sync_with_one_line(tmp_path, stream):
     with PtyClip({1: SESSION}, stream=stream) as clip:
         clip.override = _no_answer
-        tracemalloc.start()
-        try:
-            err, keeper = sync(clip, tmp_path, max_wait_s=2.0)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        (err, keeper), peak = traced(lambda: sync(clip, tmp_path, max_wait_s=2.0))
     assert isinstance(err, HipsenseError), err
     assert "no hipsense clip answers" in one_line(err)
     assert keeper.kept == [] and leftovers(tmp_path) == []
@@ -255,12 +250,7 @@ def test_a_flood_of_live_packets_during_a_sync_is_bounded(tmp_path):
     live = reply(P.Type.LIVE, 7, struct.pack("<IBB", 0, 0, 0))
     with PtyClip({1: SESSION}, stream=lambda: live * 200) as clip:
         clip.override = lambda f: b"" if f.type == P.Type.READ else None
-        tracemalloc.start()
-        try:
-            report, keeper = sync(clip, tmp_path, max_wait_s=2.0)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        (report, keeper), peak = traced(lambda: sync(clip, tmp_path, max_wait_s=2.0))
     assert not isinstance(report, BaseException), report
     (s,) = report.sessions
     assert s.status == INCOMPLETE and "did not answer READ" in one_line(s.message)

@@ -1,5 +1,5 @@
-# A hostile central against the firmware's sync server (runs on MicroPython; collected by
-# tests/firmware/test_sync_redteam_firmware.py). Every attack goes through SyncServer.serve() on a real
+# A hostile central against the firmware's sync server (runs on MicroPython; each test_* is one pytest
+# item through tests/firmware/conftest.py). Every attack goes through SyncServer.serve() on a real
 # framing.FramedLink / link_usb.UsbLink fed from memory, as a radio or cable peer would send it.
 import asyncio
 import gc
