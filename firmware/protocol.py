@@ -47,6 +47,7 @@ E_NOT_SECURE = const(7)
 E_IO = const(8)
 E_UNSUPPORTED = const(9)
 E_AUTH = const(10)
+E_INTERNAL = const(11)
 
 # LIST entry flags, STATUS flags.
 SESSION_RECORDING = const(0x01)

@@ -107,6 +107,7 @@ class SyncServer:
         self._file_sid = -1
         self.requests = 0
         self.errors = 0
+        self.faults = 0  # requests that raised something other than OSError (E_INTERNAL)
 
     async def serve(self, link):
         # Answer frames until the link reports it closed (recv() < 0).
@@ -150,6 +151,11 @@ class SyncServer:
         except OSError as e:
             self._close_file()
             return self._error(req, ftype, P.E_IO, e.errno if isinstance(e.errno, int) else 0)
+        except Exception:  # noqa: BLE001 - a fault of this firmware (or MemoryError): answered, and the
+            # link keeps serving; left to rise, it would end serve() and the clip would answer no one
+            self.faults += 1
+            self._close_file()
+            return self._error(req, ftype, P.E_INTERNAL, self.faults)
 
     def _dispatch(self, ftype, req, frame, length, secure, physical):
         want = _REQUEST_LENGTH.get(ftype)

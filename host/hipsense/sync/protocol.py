@@ -71,6 +71,7 @@ class ErrorCode(enum.IntEnum):
     IO = 8
     UNSUPPORTED = 9
     AUTH = 10
+    INTERNAL = 11
 
 
 ERROR_TEXT = {
@@ -87,6 +88,8 @@ ERROR_TEXT = {
     ErrorCode.IO: "flash read or write failed on the device",
     ErrorCode.UNSUPPORTED: "the device cannot do this",
     ErrorCode.AUTH: "the clip did not accept this laptop's key (pair again: hipsense pair over USB)",
+    ErrorCode.INTERNAL: "the clip's firmware hit a fault on this command (it keeps serving; update the "
+    "firmware with hipsense device deploy if it repeats)",
 }
 
 SESSION_RECORDING = 0x01

@@ -194,6 +194,27 @@ async def test_out_of_range_ids_offsets_and_lengths():
     assert sync.session_ids("/rt") == [1]
 
 
+async def test_a_fault_inside_a_command_is_answered_and_the_link_keeps_serving():
+    # Anything but OSError raised while a command runs (a firmware bug, MemoryError on a fragmented
+    # heap) used to leave handle() and end serve(): the clip then answered no one until a reboot.
+    server = _server()
+    real = server._list
+
+    def broken(req, start):
+        raise MemoryError
+
+    server._list = broken
+    replies, _ = await _connect(
+        server, wire(P.LIST, 1, struct.pack("<H", 0)) + wire(P.INFO, 2, b""), radio=False
+    )
+    assert [(t, r) for t, r, _ in replies] == [(P.ERROR, 1), (P.INFO | P.REPLY, 2)], replies
+    body = replies[0][2]
+    assert body[0] == P.E_INTERNAL and body[1] == P.LIST and struct.unpack_from("<I", body, 2)[0] == 1
+    server._list = real
+    replies, _ = await _connect(server, wire(P.LIST, 3, struct.pack("<H", 0)), radio=False)
+    assert replies[0][0] == P.LIST | P.REPLY and server.faults == 1
+
+
 async def test_oversized_frames_noise_and_split_frames():
     # Noise without a delimiter, a frame longer than the receive buffer, a frame whose delimiter is
     # missing, then good frames, all in 1-byte and 7-byte pieces: each good frame answered, the rest dropped.
