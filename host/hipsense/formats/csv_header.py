@@ -142,8 +142,8 @@ def head_lines(path: Path, need: int) -> list[str]:
         )
     # not UTF-8 (a Latin-1 preamble's degree sign): shown replaced, never a reason to refuse the file;
     # lines end where pandas ends them (splitlines also split at a form feed or U+2028: off by one)
-    lines = re.split(r"\r\n|\r|\n", head.decode("utf-8-sig", errors="replace"))
-    return lines[:-1] if lines[-1] == "" else lines
+    text = re.split(r"\r\n|\r|\n", head.decode("utf-8-sig", errors="replace"))
+    return text[:-1] if text[-1] == "" else text
 
 
 __all__ = [
