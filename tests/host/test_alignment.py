@@ -91,6 +91,15 @@ def test_too_short():
         )
 
 
+@pytest.mark.parametrize("fs", [0.01, 0.1, 5.0, float("nan"), float("inf"), 20_000.0])
+def test_a_rate_outside_what_activity_detection_takes_is_one_alignment_error(fs):
+    # Below 0.2 Hz the gravity windows were empty (ZeroDivisionError, a traceback); the rest failed later,
+    # in the activity detection the aligner runs, under that step's name.
+    still = pd.DataFrame(np.tile([0.0, 0.0, G], (2000, 1)), columns=list(SENSOR_ACC))
+    with pytest.raises(AlignmentError, match="sampling rate of 20-10000 Hz"):
+        MountingAligner().estimate(still, sampling_rate_hz=fs)
+
+
 def test_gyro_is_rotated_with_the_accelerometer():
     r = MOUNTINGS["random"]
     rng = np.random.default_rng(1)

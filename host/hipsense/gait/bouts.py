@@ -73,6 +73,10 @@ def percentiles_of_rows(rows: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
     return out.T
 
 
+#: Sampling rates activity detection (and the mounting alignment, which runs it) works at.
+RATE_RANGE_HZ = (20.0, 10_000.0)
+
+
 class ActivityBoutDetector(Algorithm):
     """Label the session in 1-second windows and merge them into bouts of one activity.
 
@@ -151,9 +155,10 @@ class ActivityBoutDetector(Algorithm):
         if "acc_is" not in data:
             raise HipsenseError("activity detection needs the body-frame column acc_is")
         fs = float(sampling_rate_hz)
-        if not (np.isfinite(fs) and 20.0 <= fs <= 10_000.0):
+        if not (np.isfinite(fs) and RATE_RANGE_HZ[0] <= fs <= RATE_RANGE_HZ[1]):
+            lo, hi = RATE_RANGE_HZ
             raise HipsenseError(
-                f"activity detection needs a sampling rate of 20-10000 Hz, got {sampling_rate_hz!r}"
+                f"activity detection needs a sampling rate of {lo:g}-{hi:g} Hz, got {sampling_rate_hz!r}"
             )
         # The column as it is (float32 in a recording), converted to float64 window by window.
         column = data["acc_is"].to_numpy()
