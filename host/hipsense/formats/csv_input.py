@@ -49,6 +49,7 @@ from hipsense.formats.csv_values import (
 )
 from hipsense.recording import CHANNEL_DTYPE, DataQuality, Recording, sample_frame
 from hipsense.time_units import (
+    GIVEN_RATE_HZ,
     SAMPLES,
     UNITS,
     CounterError,
@@ -148,18 +149,15 @@ def read_imu_csv(
         recording), so that its peak memory stays near its samples' size; results are the same.
     """
     path = Path(path)
-    if acc_unit not in ACC_UNITS:
-        raise CsvInputError(
-            path, f"unknown acceleration unit {acc_unit!r} (use one of {', '.join(ACC_UNITS)})"
-        )
-    if gyr_unit not in GYR_UNITS:
-        raise CsvInputError(
-            path, f"unknown angular rate unit {gyr_unit!r} (use one of {', '.join(GYR_UNITS)})"
-        )
+    for what, given, known in (("acceleration", acc_unit, ACC_UNITS), ("angular rate", gyr_unit, GYR_UNITS)):
+        if given not in known:
+            raise CsvInputError(path, f"unknown {what} unit {given!r} (use one of {', '.join(known)})")
     if time_unit != "auto" and time_unit not in UNITS:
         raise CsvInputError(path, f"unknown time unit {time_unit!r} (use auto, {', '.join(UNITS)})")
-    if sample_rate_hz is not None and not 1 <= sample_rate_hz <= 10_000:
-        raise CsvInputError(path, f"sample rate must be 1-10000 Hz, not {sample_rate_hz}")
+    if sample_rate_hz is not None and not GIVEN_RATE_HZ[0] <= sample_rate_hz <= GIVEN_RATE_HZ[1]:
+        raise CsvInputError(
+            path, f"sample rate must be {GIVEN_RATE_HZ[0]:g}-{GIVEN_RATE_HZ[1]:g} Hz, not {sample_rate_hz}"
+        )
     if not (isinstance(chunk_rows, int) and chunk_rows >= 1):
         raise ValueError(f"chunk_rows must be a positive whole number, not {chunk_rows!r}")
     if not path.is_file():
