@@ -32,6 +32,13 @@ def _server(keys=None, folder="/rt"):
     )
 
 
+def _paired():
+    # A clip on a fake clock with this laptop's key: (clock, key store, server).
+    clock = FakeClock()
+    keys = _keys(clock)
+    return clock, keys, _server(keys)
+
+
 def _keys(clock):
     try:
         os.remove("/rt_keys.json")
@@ -75,9 +82,10 @@ def _wrong_auth(req):
     return wire(P.AUTH_CHALLENGE, req, bytes(16)) + wire(P.AUTH, req + 1, KEY_ID + bytes(32))
 
 
-async def _auth_right(server, keys):
+async def _auth_right(server, keys, host_nonce=bytes(16)):
     # A full, honest AUTH on a new connection: challenge first, then the MAC over the clip's nonce.
-    reader, writer = MemoryReader(wire(P.AUTH_CHALLENGE, 1, bytes(16))), _Writer()
+    # Returns the reply to the AUTH and the MAC sent (what an eavesdropper could record).
+    reader, writer = MemoryReader(wire(P.AUTH_CHALLENGE, 1, host_nonce)), _Writer()
     link = framing.FramedLink(reader, writer, max_reply=len(server.out))
     task = asyncio.create_task(server.serve(link))
     try:
@@ -87,12 +95,12 @@ async def _auth_right(server, keys):
             await asyncio.sleep_ms(1)
         ftype, _, body = decode_frames(writer.data)[0]
         assert ftype == P.AUTH_CHALLENGE | P.REPLY, ftype
-        mac = _PROOF(KEY, keys.clip_id, KEY_ID, body[8:24], bytes(16))
+        mac = _PROOF(KEY, keys.clip_id, KEY_ID, body[8:24], host_nonce)
         reader.feed(wire(P.AUTH, 2, KEY_ID + mac))
     finally:
         reader.close()  # the peer leaves whatever happened: no task left waiting for bytes
         await task
-    return decode_frames(writer.data)[1]
+    return decode_frames(writer.data)[1], mac
 
 
 class _CountMacs:
@@ -115,9 +123,7 @@ class _CountMacs:
 async def test_auth_brute_force_across_reconnects_is_held_off():
     # 30 connections of 3 wrong AUTHs each, as fast as the peer can reconnect: the per-connection
     # limit alone let every one of the 90 be checked, and the right key passed on the next connection.
-    clock = FakeClock()
-    keys = _keys(clock)
-    server = _server(keys)
+    clock, keys, server = _paired()
     with _CountMacs() as macs:
         for c in range(30):
             replies, _ = await _connect(server, b"".join(_wrong_auth(10 * i) for i in range(3)))
@@ -126,20 +132,18 @@ async def test_auth_brute_force_across_reconnects_is_held_off():
     assert macs.n == pairing.FREE_FAILS, macs.n
     # Held off: even the right key is refused now, without its MAC being checked ...
     with _CountMacs() as macs:
-        ftype, _, body = await _auth_right(server, keys)
+        (ftype, _, body), _ = await _auth_right(server, keys)
     assert ftype == P.ERROR and body[0] == P.E_AUTH and macs.n == 0, (ftype, body, macs.n)
     # ... until the hold is over.
     clock.advance_ms(pairing.HOLD_MS + 1)
-    assert (await _auth_right(server, keys))[0] == P.AUTH | P.REPLY
+    assert (await _auth_right(server, keys))[0][0] == P.AUTH | P.REPLY
     assert keys.fails == 0  # a right key clears the count
 
 
 async def test_auth_back_off_bounds_tries_per_hour_and_pair_clears_it():
     # One wrong AUTH per second of clip time for 10 minutes: the back-off (1 s doubling to 64 s) lets
     # about 20 be checked, not 600; PAIR over the cable (the owner) clears it at once.
-    clock = FakeClock()
-    keys = _keys(clock)
-    server = _server(keys)
+    clock, keys, server = _paired()
     with _CountMacs() as macs:
         for _ in range(600):
             await _connect(server, _wrong_auth(1))
@@ -150,7 +154,7 @@ async def test_auth_back_off_bounds_tries_per_hour_and_pair_clears_it():
     clock.advance_ms(-1)  # within a hold: PAIR over USB ends it
     replies, _ = await _connect(server, wire(P.PAIR, 5, KEY_ID + KEY + b"\x00"), radio=False)
     assert replies[0][0] == P.PAIR | P.REPLY and not keys.held() and keys.fails == 0
-    assert (await _auth_right(server, keys))[0] == P.AUTH | P.REPLY
+    assert (await _auth_right(server, keys))[0][0] == P.AUTH | P.REPLY
 
 
 async def test_out_of_range_ids_offsets_and_lengths():
@@ -307,9 +311,7 @@ async def _free():
 
 
 async def test_memory_after_10000_hostile_frames_does_not_grow():
-    clock = FakeClock()
-    keys = _keys(clock)
-    server = _server(keys)
+    clock, keys, server = _paired()
     data, per = _hostile_mix()
     times = 10000 // per
     await _serve_cycle(server, data, 5)  # warm-up: first-use allocations (interned names, open file)
@@ -331,25 +333,10 @@ async def test_a_recorded_auth_exchange_replayed_gets_nothing():
     # A peer that recorded an honest laptop's AUTH (its nonce and MAC) replays it on a new connection:
     # with the same host nonce (the clip's nonce is fresh, so the MAC no longer fits), without a
     # challenge, and twice after one challenge. Refused each time; nothing but INFO/STATUS answered.
-    clock = FakeClock()
-    keys = _keys(clock)
-    server = _server(keys)
+    clock, keys, server = _paired()
     host_nonce = b"recorded-nonce!!"
-    reader, writer = MemoryReader(wire(P.AUTH_CHALLENGE, 1, host_nonce)), _Writer()
-    link = framing.FramedLink(reader, writer, max_reply=len(server.out))
-    task = asyncio.create_task(server.serve(link))
-    try:
-        for _ in range(20000):  # a hang guard, not a timing check
-            if writer.frames >= 1:
-                break
-            await asyncio.sleep_ms(1)
-        clip_nonce = decode_frames(writer.data)[0][2][8:24]
-        mac = _PROOF(KEY, keys.clip_id, KEY_ID, clip_nonce, host_nonce)
-        reader.feed(wire(P.AUTH, 2, KEY_ID + mac))
-    finally:
-        reader.close()
-        await task
-    assert decode_frames(writer.data)[1][0] == P.AUTH | P.REPLY  # the honest exchange, recorded
+    reply, mac = await _auth_right(server, keys, host_nonce)
+    assert reply[0] == P.AUTH | P.REPLY  # the honest exchange, recorded
     replay = wire(P.AUTH, 2, KEY_ID + mac)
     for stream in (
         wire(P.AUTH_CHALLENGE, 1, host_nonce) + replay,  # same nonce, fresh clip nonce
