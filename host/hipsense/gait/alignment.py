@@ -22,7 +22,7 @@ from hipsense.conventions import (
 )
 from hipsense.errors import HipsenseError
 from hipsense.gait.base import Algorithm
-from hipsense.gait.bouts import RATE_RANGE_HZ
+from hipsense.gait.bouts import checked_rate
 from hipsense.gait.filters import zero_phase
 
 #: Named mountings a user can state instead of letting hipsense estimate one. Rows: body axes
@@ -219,13 +219,8 @@ class MountingAligner(Algorithm):
         # The recording's own columns as they are (float32), converted to float64 a pass or a window
         # at a time: a float64 copy of a 10 h session's six columns is 360 MB.
         acc = [data[c].to_numpy() for c in SENSOR_ACC]
-        fs = float(sampling_rate_hz)
-        if not (np.isfinite(fs) and RATE_RANGE_HZ[0] <= fs <= RATE_RANGE_HZ[1]):
-            # the activity bouts it finds need this too; far below it the gravity windows are empty
-            raise AlignmentError(
-                f"alignment needs a sampling rate of {RATE_RANGE_HZ[0]:g}-{RATE_RANGE_HZ[1]:g} Hz, "
-                f"got {sampling_rate_hz!r}"
-            )
+        # the activity bouts it finds need this range too; far below it the gravity windows are empty
+        fs = checked_rate(sampling_rate_hz, "alignment", AlignmentError)
         gyr = [data[c].to_numpy() for c in SENSOR_GYR] if all(c in data for c in SENSOR_GYR) else None
         n = len(acc[0])
         if n < MIN_ALIGN_S * fs:

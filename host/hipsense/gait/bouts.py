@@ -77,6 +77,15 @@ def percentiles_of_rows(rows: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
 RATE_RANGE_HZ = (20.0, 10_000.0)
 
 
+def checked_rate(sampling_rate_hz: float, task: str, error: type[HipsenseError] = HipsenseError) -> float:
+    """``sampling_rate_hz`` as a float, or ``error`` (one line naming ``task``) outside :data:`RATE_RANGE_HZ`."""
+    fs = float(sampling_rate_hz)
+    lo, hi = RATE_RANGE_HZ
+    if not (np.isfinite(fs) and lo <= fs <= hi):
+        raise error(f"{task} needs a sampling rate of {lo:g}-{hi:g} Hz, got {sampling_rate_hz!r}")
+    return fs
+
+
 class ActivityBoutDetector(Algorithm):
     """Label the session in 1-second windows and merge them into bouts of one activity.
 
@@ -154,12 +163,7 @@ class ActivityBoutDetector(Algorithm):
         """Label every second of ``data`` and merge the labels into bouts (``bouts_``)."""
         if "acc_is" not in data:
             raise HipsenseError("activity detection needs the body-frame column acc_is")
-        fs = float(sampling_rate_hz)
-        if not (np.isfinite(fs) and RATE_RANGE_HZ[0] <= fs <= RATE_RANGE_HZ[1]):
-            lo, hi = RATE_RANGE_HZ
-            raise HipsenseError(
-                f"activity detection needs a sampling rate of {lo:g}-{hi:g} Hz, got {sampling_rate_hz!r}"
-            )
+        fs = checked_rate(sampling_rate_hz, "activity detection")
         # The column as it is (float32 in a recording), converted to float64 window by window.
         column = data["acc_is"].to_numpy()
         n = len(column)
