@@ -78,7 +78,8 @@ RATE_RANGE_HZ = (20.0, 10_000.0)
 
 
 def checked_rate(sampling_rate_hz: float, task: str, error: type[HipsenseError] = HipsenseError) -> float:
-    """``sampling_rate_hz`` as a float, or ``error`` (one line naming ``task``) outside :data:`RATE_RANGE_HZ`."""
+    """``sampling_rate_hz`` as a float; ``error`` (one line naming ``task``) outside
+    :data:`RATE_RANGE_HZ`."""
     fs = float(sampling_rate_hz)
     lo, hi = RATE_RANGE_HZ
     if not (np.isfinite(fs) and lo <= fs <= hi):

@@ -6,9 +6,10 @@ ignored. A request is taken as lost when nothing at all arrived for ``timeout_s`
 answered for ``max_wait_s`` whatever else arrived (a peer that streams noise, replies to ids nobody
 asked for or a reply one byte at a time cannot hold a request open for ever); it is then sent again
 with a fresh id, up to ``retries`` times, waiting ``backoff_s * 2**k`` (at most 2 s) before the k-th
-resend. Several requests may be in flight at once (the engine keeps a window of READs going). Fast resend: the device answers in order
-and both links deliver in order, so when a reply arrives, every request sent before it and still
-unanswered was lost (its request or its reply) and is sent again at once, without waiting.
+resend. Several requests may be in flight at once (the engine keeps a window of READs going). Fast
+resend: the device answers in order and both links deliver in order, so when a reply arrives, every
+request sent before it and still unanswered was lost (its request or its reply) and is sent again at
+once, without waiting.
 """
 
 from __future__ import annotations
