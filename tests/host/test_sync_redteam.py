@@ -32,6 +32,8 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are
 
 #: a hang guard, not a timing: a sync still running after this is stuck (the defect under test)
 HANG_S = 60.0
+#: the reply timeout for tests where the clip stays silent on purpose
+SILENT_S = 0.3
 
 
 def reply(ftype: int, req: int, body: bytes) -> bytes:
@@ -175,10 +177,12 @@ def sync(
     radio: bool = False,
     **opts,
 ):
-    """Run one sync against ``clip`` with short timeouts; returns (report or the one error, keeper).
-    ``radio``: over :class:`RadioOverPty` with ``keys`` (AUTH first)."""
+    """Run one sync against ``clip``; returns (report or the one error, keeper). ``radio``: over
+    :class:`RadioOverPty` with ``keys`` (AUTH first). The reply timeout is generous (a busy CI machine
+    is not a silent clip: at 0.3 s an honest READ timed out twice in CI); tests of silence pass
+    ``timeout_s=SILENT_S``."""
     keeper = keeper or Keeper()
-    fast = {"timeout_s": 0.3, "retries": 1, "backoff_s": 0.0, "reconnects": 0, **opts}
+    fast = {"timeout_s": 5.0, "retries": 1, "backoff_s": 0.0, "reconnects": 0, **opts}
     kind = RadioOverPty if radio else SerialTransport
 
     async def go():
@@ -237,7 +241,7 @@ def _no_answer(frame: P.Frame) -> bytes:
 def test_an_endless_stream_ends_the_sync_with_one_line(tmp_path, stream):
     with PtyClip({1: SESSION}, stream=stream) as clip:
         clip.override = _no_answer
-        (err, keeper), peak = traced(lambda: sync(clip, tmp_path, max_wait_s=2.0))
+        (err, keeper), peak = traced(lambda: sync(clip, tmp_path, timeout_s=SILENT_S, max_wait_s=2.0))
     assert isinstance(err, HipsenseError), err
     assert "no hipsense clip answers" in one_line(err)
     assert keeper.kept == [] and leftovers(tmp_path) == []
@@ -250,7 +254,7 @@ def test_a_flood_of_live_packets_during_a_sync_is_bounded(tmp_path):
     live = reply(P.Type.LIVE, 7, struct.pack("<IBB", 0, 0, 0))
     with PtyClip({1: SESSION}, stream=lambda: live * 200) as clip:
         clip.override = lambda f: b"" if f.type == P.Type.READ else None
-        (report, keeper), peak = traced(lambda: sync(clip, tmp_path, max_wait_s=2.0))
+        (report, keeper), peak = traced(lambda: sync(clip, tmp_path, timeout_s=SILENT_S, max_wait_s=2.0))
     assert not isinstance(report, BaseException), report
     (s,) = report.sessions
     assert s.status == INCOMPLETE and "did not answer READ" in one_line(s.message)
@@ -273,7 +277,7 @@ def test_a_slow_loris_reply_is_cut_off(tmp_path):
 
     with PtyClip({1: SESSION}) as clip:
         clip.override = slow
-        report, keeper = sync(clip, tmp_path, max_wait_s=2.0)
+        report, keeper = sync(clip, tmp_path, timeout_s=SILENT_S, max_wait_s=2.0)
     assert not isinstance(report, BaseException), report
     (s,) = report.sessions
     assert s.status == INCOMPLETE and one_line(s.message)
