@@ -19,6 +19,7 @@ from hipsense.formats import fit_watch
 from hipsense.formats.csv_dates import read_start_times, start_time_from_name
 from hipsense.formats.csv_input import CsvInputError, read_imu_csv
 from hipsense.formats.fit_watch import FitError, decode_fit, read_fit
+from tests.host.traced import traced
 
 HEADER = "t_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z"
 #: One pass (every value kept) and two passes in small chunks (the file read again).
@@ -95,6 +96,25 @@ def test_a_row_of_a_million_separators_costs_memory_in_proportion(tmp_path):
     assert out.returncode == 0, out.stderr[-500:]
     peak_mb = int(out.stdout.split("peak_mb")[-1])
     assert peak_mb < 500, out.stdout
+
+
+def test_a_clock_with_a_hole_after_every_other_row_is_refused_in_one_line(tmp_path):
+    # 1000 Hz; steps of 1 and of 101 periods in turn (each hole exactly the 0.1 s fill limit): the
+    # grid was 51x the rows (20,000 rows became 1,019,900 samples, 46 MB for a 400 KB file; 800x at
+    # 10 kHz). Refused before the grid is made, in a few MB.
+    steps = np.where(np.arange(20_000) % 2 == 0, 1, 101)
+    t = np.concatenate(([0], np.cumsum(steps[:-1]))) / 1000.0
+    path = _write(tmp_path / "forged.csv", ["t_s,acc_x,acc_y,acc_z", *(f"{v:.3f},0,0,9.81" for v in t)])
+
+    def read() -> str:
+        with pytest.raises(
+            CsvInputError, match="would invent 999,900 samples, more than the 20,000 measured"
+        ) as e:
+            read_imu_csv(path)
+        return str(e.value)
+
+    message, peak = traced(read)
+    assert "\n" not in message and peak < 8 * 2**20, (message, peak)
 
 
 def test_a_row_of_bare_separators_first_is_named_in_one_line(tmp_path):

@@ -10,11 +10,13 @@ from hypothesis import strategies as st
 from hipsense.recording import Recording
 from hipsense.time_units import seconds_from
 from hipsense.timebase import (
+    FILL_ALLOWANCE,
     MAX_FILL_S,
     TimeBaseError,
     fit_clock,
     max_fill_samples,
     place_on_grid,
+    place_runs,
 )
 
 
@@ -102,6 +104,23 @@ def test_forged_sample_numbers_do_not_allocate():
     assert len(grid.times_s) == 6 and len(grid.segments) == 3
     with pytest.raises(TimeBaseError, match="do not increase"):
         place_on_grid(np.zeros(3, np.int64), np.array([0, 5, 5]), np.zeros(1), 208.0)
+
+
+@pytest.mark.parametrize("block", [1, 4])
+def test_holes_that_would_invent_more_samples_than_measured_are_refused(block):
+    """Runs of ``block`` samples, each followed by a hole just within the fill limit (a forged clock,
+    or blocks of one sample): the grid would be ``(max_fill + block) / block`` times the samples and
+    is refused. As many filled as measured (every other sample lost) is still placed."""
+    rate = 1000.0
+    limit = max_fill_samples(rate)
+    runs = 2 * FILL_ALLOWANCE // limit + 8
+    first = np.arange(runs, dtype=np.int64) * (block + limit)
+    with pytest.raises(TimeBaseError, match=r"would invent [\d,]+ samples, more than the [\d,]+ measured"):
+        place_runs(np.zeros(runs, np.int64), first, block, np.zeros(1), rate)
+    # as many filled as measured, beyond the allowance: every other sample lost (a lossy radio)
+    n = FILL_ALLOWANCE + 100
+    grid, _ = place_runs(np.zeros(n, np.int64), 2 * np.arange(n, dtype=np.int64), 1, np.zeros(1), rate)
+    assert grid.filled_samples == n - 1 and len(grid.times_s) == 2 * n - 1
 
 
 def test_the_grid_agrees_with_recording_time_at_to_the_last_bit():
@@ -217,3 +236,22 @@ def test_a_session_whose_sample_numbers_jump_to_2_62_allocates_only_its_samples(
     rec = recording_from_session(dataclasses.replace(session, sample_index=forged))
     assert len(rec.data) == n and rec.segments.tolist() == [[0, n // 2], [n // 2, n]]
     assert rec.quality.filled_samples == 0 and len(rec.quality.gaps) == 1
+
+
+def test_a_session_whose_samples_each_leave_a_hole_is_refused_in_one_line(tmp_path):
+    """Sample numbers 21 apart at 208 Hz (each hole 20 samples, just within the fill limit): 20
+    invented samples per measured one were placed before; now one SessionFileError."""
+    import dataclasses
+
+    from hipsense.errors import SessionFileError
+    from hipsense.formats.device_file import read_device_file
+    from hipsense.formats.session_input import recording_from_session
+    from hipsense.sim import scenarios, simulate_run
+
+    run = simulate_run(scenarios.steady_run(duration_s=20, seed=5))
+    session = read_device_file(run.write_device_file(tmp_path / "s.hsn"))
+    assert max_fill_samples(session.header.sample_rate_hz) == 20
+    forged = session.sample_index[0] + 21 * np.arange(len(session.sample_index), dtype=np.int64)
+    with pytest.raises(SessionFileError, match="samples cannot be timed: filling its short holes") as e:
+        recording_from_session(dataclasses.replace(session, sample_index=forged))
+    assert "\n" not in str(e.value)

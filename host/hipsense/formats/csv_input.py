@@ -86,22 +86,17 @@ def csv_options(
     skip_rows: int | None = None,
 ) -> dict[str, Any]:
     """The CSV reading options worth storing (defaults left out, so equal options compare equal)."""
-    opts: dict[str, Any] = {}
-    if start_time_unix is not None:
-        opts["start_time_unix"] = start_time_unix
-    if sample_rate_hz is not None:
-        opts["sample_rate_hz"] = sample_rate_hz
-    if acc_unit != "m/s^2":
-        opts["acc_unit"] = acc_unit
-    if gyr_unit != "deg/s":
-        opts["gyr_unit"] = gyr_unit
-    if columns:
-        opts["columns"] = dict(columns)
-    if time_unit != "auto":
-        opts["time_unit"] = time_unit
-    if skip_rows is not None:
-        opts["skip_rows"] = int(skip_rows)
-    return opts
+    defaults = {"acc_unit": "m/s^2", "gyr_unit": "deg/s", "time_unit": "auto"}
+    given = {
+        "start_time_unix": start_time_unix,
+        "sample_rate_hz": sample_rate_hz,
+        "acc_unit": acc_unit,
+        "gyr_unit": gyr_unit,
+        "columns": dict(columns) if columns else None,
+        "time_unit": time_unit,
+        "skip_rows": None if skip_rows is None else int(skip_rows),
+    }
+    return {k: v for k, v in given.items() if v is not None and v != defaults.get(k)}
 
 
 def read_imu_csv(
@@ -313,7 +308,12 @@ def read_imu_csv(
     if not len(rows):
         raise CsvInputError(path, "no row has a number in every column")
     # Each row with data a run of one sample; ``placed`` is then each one's grid row, in order.
-    grid, placed = place_runs(run[rows], index[rows], 1, run_start, rate, max_fill=max_fill)
+    try:
+        grid, placed = place_runs(run[rows], index[rows], 1, run_start, rate, max_fill=max_fill)
+    except TimeBaseError as e:  # holes from the clock or from empty cells: a forged or broken file
+        raise CsvInputError(
+            path, f"{e}: most rows are missing from {TIME_COLUMN} or have an empty cell"
+        ) from None
     del run, index, rows
     # The channels in one float32 block, a channel in each row (the recording's own block, no copy).
     block = np.empty((len(wanted), len(grid.times_s)), dtype=CHANNEL_DTYPE)
