@@ -251,3 +251,30 @@ def test_pair_gives_the_clip_this_laptops_key(home, capsys):
         with pytest.raises(NotPaired, match="did not accept this laptop's key"):
             asyncio.run(prove(stale))
         asyncio.run(prove(ring))
+
+
+def test_pair_does_not_replace_a_key_the_clip_cannot_prove_without_replace(home, capsys):
+    # The laptop holds a key for this clip id that the clip does not hold (the clip was reset, or the
+    # device only names a paired clip's id): pair refuses with one line and keeps the laptop's key;
+    # --replace pairs, and the new key is the one the clip proves.
+    from hipsense.sync.auth import HostKey, KeyRing
+
+    ring = KeyRing(home / "keys")
+    with PtyDevice({}) as dev:
+        assert main(["pair", "--port", dev.port]) == 0
+        (path,) = (home / "keys").glob("*.json")
+        paired = ring.get(bytes.fromhex(path.stem))
+        unknown = HostKey(paired.clip_id, paired.key_id, bytes(32), paired.device_id)
+        ring.save(unknown)
+        capsys.readouterr()
+        assert main(["pair", "--port", dev.port]) == 2
+        err = capsys.readouterr().err
+        (line,) = [e for e in err.splitlines() if e.strip()]
+        assert "does not hold the key this laptop paired with it" in line and "pair --replace" in line, err
+        assert ring.get(paired.clip_id) == unknown
+        assert main(["pair", "--port", dev.port, "--replace"]) == 0
+        replaced = ring.get(paired.clip_id)
+        assert replaced.key not in (unknown.key, paired.key)
+        # and pairing again, without --replace, goes through: the clip proves the key it now holds
+        assert main(["pair", "--port", dev.port]) == 0
+        assert ring.get(paired.clip_id).key != replaced.key

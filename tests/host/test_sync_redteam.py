@@ -523,3 +523,69 @@ def test_a_device_posing_as_the_paired_clip_gets_nothing(tmp_path, how):
     # The laptop's MAC given to the impostor is bound to its nonces: the real clip's fresh nonce needs
     # another (what a live relay in the pairing window could still do: docs/security.md).
     assert impostor.seen[0][2] == host_proof(key, impostor.nonce, impostor.seen[0][0])
+
+
+# -- a USB device that names a paired clip's id: `hipsense pair` must not hand it that clip's place --
+
+
+def _pair(clip: PtyClip, ring: KeyRing):
+    from hipsense.sync.pair import pair_over_usb
+
+    async def go():
+        return await asyncio.wait_for(pair_over_usb(lambda: SerialTransport.open(clip.port), ring), HANG_S)
+
+    try:
+        return asyncio.run(go())
+    except HipsenseError as e:
+        return e
+
+
+def _pair_reply(clip_id: bytes) -> Callable[[P.Frame], bytes | None]:
+    def answer(f: P.Frame) -> bytes | None:
+        if f.type == P.Type.PAIR:
+            return reply(f.type | P.REPLY, f.req_id, clip_id + bytes([60, 1]))
+        return None
+
+    return answer
+
+
+@pytest.mark.parametrize("claims", ["the-paired-id", "another-id-then-the-paired-one"])
+def test_pair_keeps_the_key_of_a_paired_clip_from_a_device_posing_as_it(tmp_path, claims):
+    # Before: pair sent PAIR and saved whatever clip id the reply named, so this laptop's key for the
+    # real clip was replaced and Bluetooth sync with it failed until the owner paired it again.
+    ring, key = _ring(tmp_path)
+    before = (tmp_path / "keys" / f"{CLIP_ID.hex()}.json").read_bytes()
+    named = CLIP_ID if claims == "the-paired-id" else bytes(8)
+    impostor = AuthScript(lambda h, c, mac: hashlib.sha256(h + c).digest())
+    pair_reply = _pair_reply(CLIP_ID)
+    with PtyClip({}) as clip:
+
+        def script(f: P.Frame) -> bytes | None:
+            if f.type == P.Type.AUTH_CHALLENGE:
+                return reply(f.type | P.REPLY, f.req_id, named + impostor.nonce)
+            return impostor(f) or pair_reply(f)
+
+        clip.override = script
+        err = _pair(clip, ring)
+    assert isinstance(err, HipsenseError), err
+    text = one_line(err)
+    if claims == "the-paired-id":
+        assert "does not hold the key this laptop paired with it" in text
+        assert P.Type.PAIR not in {f.type for f in clip.requests}
+    else:
+        assert "then paired as" in text
+    assert (tmp_path / "keys" / f"{CLIP_ID.hex()}.json").read_bytes() == before
+    assert ring.get(CLIP_ID) == key and sorted(p.name for p in (tmp_path / "keys").glob("*.json")) == [
+        f"{CLIP_ID.hex()}.json"
+    ]
+
+
+def test_pair_replaces_the_key_of_a_clip_that_proves_it(tmp_path):
+    ring, key = _ring(tmp_path)
+    honest = AuthScript(lambda h, c, mac: clip_proof(key, c, h))
+    pair_reply = _pair_reply(CLIP_ID)
+    with PtyClip({}) as clip:
+        clip.override = lambda f: honest(f) or pair_reply(f)
+        result = _pair(clip, ring)
+    assert not isinstance(result, BaseException), result
+    assert result.clip_id == CLIP_ID.hex() and ring.get(CLIP_ID).key != key.key

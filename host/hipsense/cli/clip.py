@@ -134,7 +134,11 @@ def _cmd_pair(args: argparse.Namespace) -> int:
 
     from hipsense.sync.pair import pair_over_usb
 
-    result = asyncio.run(pair_over_usb(_connect_usb(args.port), key_ring(), forget_others=args.forget_others))
+    result = asyncio.run(
+        pair_over_usb(
+            _connect_usb(args.port), key_ring(), forget_others=args.forget_others, replace=args.replace
+        )
+    )
     console.print(
         f"paired this laptop with the clip [bold]{result.device_id}[/] (key {result.key_id}, "
         f"{result.keys} laptop key(s) on the clip{', the others forgotten' if args.forget_others else ''})",
@@ -263,6 +267,11 @@ def register(add: AddCommand) -> None:
         "--forget-others",
         action="store_true",
         help="the clip forgets every other laptop's key (a lost or sold laptop)",
+    )
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="pair even when the clip cannot prove it holds the key this laptop paired with it (a reset clip)",
     )
     p = add(
         "sync",
