@@ -11,7 +11,10 @@
 #   held(), auth_failed(), auth_ok()   the AUTH back-off shared by every link and connection: after
 #                 FREE_FAILS wrong AUTHs since the last right one (or PAIR), each wrong one holds every
 #                 AUTH off for 1 s, doubling up to 64 s (a peer that reconnects gets no more tries)
-# The keys live in a small JSON file (at most MAX_KEYS hosts; the oldest goes when a new one comes).
+# The keys live in a small JSON file (at most MAX_KEYS hosts; the oldest goes when a new one comes),
+# with the count of wrong AUTHs, so a reboot gives no fresh tries: a clip that boots with a count past
+# FREE_FAILS starts held. The count is written until the hold is at its longest (12 writes per attack
+# at most, one more when a right AUTH clears it), not on every wrong try.
 # hmac_sha256() is HMAC (RFC 2104) built on hashlib.sha256: the ESP32 build has no hmac module.
 import binascii
 import hashlib
@@ -28,6 +31,8 @@ _BLOCK = const(64)
 FREE_FAILS = const(6)  # two connections' worth of wrong AUTHs before the back-off starts
 HOLD_MS = const(1000)
 HOLD_MAX_MS = const(64000)
+_HOLD_STEPS = const(6)  # HOLD_MS << 6 = HOLD_MAX_MS
+_FAILS_KEPT = const(FREE_FAILS + _HOLD_STEPS)  # the hold is at its longest: no need to count on
 
 
 def random_bytes(n):
@@ -82,10 +87,12 @@ class Pairing:
         self.listeners = []
         self.keys = []  # [(key_id bytes, key bytes)], oldest first
         self.clip_id = b""
-        self.fails = 0  # wrong AUTHs since the last right one, over every connection (RAM only)
+        self.fails = 0  # wrong AUTHs since the last right one, over every connection and reboot
         self._hold_at = 0
         self._hold_ms = 0
         self._load()
+        if self.fails >= FREE_FAILS:  # held when it last ran: held again from boot
+            self._hold()
 
     def _load(self):
         try:
@@ -95,13 +102,20 @@ class Pairing:
             keys = [(binascii.unhexlify(i), binascii.unhexlify(k)) for i, k in doc["keys"]]
             if len(clip) == 8 and all(len(i) == 8 and len(k) == 32 for i, k in keys):
                 self.clip_id, self.keys = clip, keys[-MAX_KEYS:]
+                fails = doc.get("fails", 0)
+                if isinstance(fails, int):
+                    self.fails = min(max(fails, 0), _FAILS_KEPT)
                 return
         except (OSError, ValueError, KeyError, TypeError):
             pass
         self.clip_id = random_bytes(8)  # a new (or unreadable) store: no host holds a key to it
 
     def _save(self):
-        doc = {"clip": _hex(self.clip_id), "keys": [[_hex(i), _hex(k)] for i, k in self.keys]}
+        doc = {
+            "clip": _hex(self.clip_id),
+            "keys": [[_hex(i), _hex(k)] for i, k in self.keys],
+            "fails": self.fails,
+        }
         tmp = self.path + ".tmp"
         with open(tmp, "w") as f:
             f.write(json.dumps(doc))
@@ -111,8 +125,8 @@ class Pairing:
         keys = [] if forget_others else [(i, k) for i, k in self.keys if i != key_id]
         keys.append((bytes(key_id), bytes(key)))
         self.keys = keys[-MAX_KEYS:]
+        self.fails = self._hold_ms = 0  # the owner, with the cable: no back-off left over
         self._save()
-        self.auth_ok()  # the owner, with the cable: no back-off left over
 
     def key(self, key_id):
         for i, k in self.keys:
@@ -126,14 +140,26 @@ class Pairing:
 
     def auth_failed(self):
         self.fails += 1
-        k = self.fails - FREE_FAILS
-        if k >= 0:
-            self._hold_at = self._clock()
-            self._hold_ms = min(HOLD_MAX_MS, HOLD_MS << min(k, 6))
+        if self.fails >= FREE_FAILS:
+            self._hold()
+        if self.fails <= _FAILS_KEPT:
+            self._keep()
+
+    def _hold(self):
+        self._hold_at = self._clock()
+        self._hold_ms = min(HOLD_MAX_MS, HOLD_MS << min(self.fails - FREE_FAILS, _HOLD_STEPS))
 
     def auth_ok(self):
-        self.fails = 0
-        self._hold_ms = 0
+        if self.fails:
+            self.fails = self._hold_ms = 0
+            self._keep()
+
+    def _keep(self):
+        # The count on flash; a flash that cannot be written (full, worn) leaves it in RAM only.
+        try:
+            self._save()
+        except OSError:
+            pass
 
     def open(self):
         was = self._until is not None

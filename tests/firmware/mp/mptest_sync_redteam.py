@@ -157,6 +157,44 @@ async def test_auth_back_off_bounds_tries_per_hour_and_pair_clears_it():
     assert (await _auth_right(server, keys))[0][0] == P.AUTH | P.REPLY
 
 
+async def test_the_back_off_survives_a_reboot_in_a_few_flash_writes():
+    # Before, the count lived in RAM: a reboot (a flat battery, a crash) gave 6 fresh free tries and
+    # no hold. Now a clip that boots after 8 wrong AUTHs is held at once, checks no MAC until the hold
+    # is over, and 600 wrong AUTHs cost 12 writes of the key file, not 600.
+    clock, keys, server = _paired()
+    writes = [0]
+    save = keys._save
+
+    def counting():
+        writes[0] += 1
+        save()
+
+    keys._save = counting
+    for _ in range(pairing.FREE_FAILS + 2):
+        await _connect(server, _wrong_auth(1))
+        clock.advance_ms(pairing.HOLD_MAX_MS)  # every one checked: past each hold
+    assert keys.fails == pairing.FREE_FAILS + 2 and writes[0] == keys.fails, (keys.fails, writes)
+    rebooted = FakeClock()
+    again = pairing.Pairing("/rt_keys.json", clock=rebooted.ticks_ms)
+    assert again.fails == keys.fails and again.held() and again.key(KEY_ID) == KEY
+    server = _server(again)
+    with _CountMacs() as macs:
+        (ftype, _, body), _ = await _auth_right(server, again)
+    assert ftype == P.ERROR and body[0] == P.E_AUTH and macs.n == 0, (ftype, body, macs.n)
+    rebooted.advance_ms(4 * pairing.HOLD_MS + 1)  # the 8th wrong one held for 4 s
+    assert (await _auth_right(server, again))[0][0] == P.AUTH | P.REPLY
+    assert pairing.Pairing("/rt_keys.json", clock=rebooted.ticks_ms).fails == 0  # cleared on flash too
+    # the flash is written while the hold grows, not on every wrong try
+    clock, keys, server = _paired()
+    writes[0], save = 0, keys._save
+    keys._save = counting
+    for _ in range(600):
+        await _connect(server, _wrong_auth(1))
+        clock.advance_ms(1000)
+    print("@@WRITES", writes[0], "key file writes for 600 wrong AUTHs")
+    assert writes[0] == pairing.FREE_FAILS + 6, writes
+
+
 async def test_out_of_range_ids_offsets_and_lengths():
     # A trusted peer (the cable) asks for what is not there: each gets a reply, the server keeps
     # serving (an offset of 2**31 or more raised OverflowError in seek and ended serve()), the file stays.
