@@ -5,20 +5,22 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR, TIME_COLUMN
-from hipsense.formats.csv_values import CsvInputError
+from hipsense.formats.csv_values import MISSING_CELLS, CsvInputError, read_names
 from hipsense.time_units import GIVEN_RATE_HZ
 
 #: Lines searched for the header when the file has a preamble.
 HEADER_SEARCH_LINES = 50
 #: A preamble line stating the rate: Xsens MT Manager's ``// Update Rate: 100.0Hz``, and the like
-#: (``Acquisition frequency: 100 Hz``, ``# sampling rate = 208 Hz``).
+#: (``Acquisition frequency: 100 Hz``, ``# sampling rate = 208 Hz``, Gulf Coast Data Concepts'
+#: ``;SampleRate, 100,Hz``, ActiLife's ``... ActiGraph GT3X+ ... date format M/d/yyyy at 100 Hz ...``).
 _STATED_RATE = re.compile(
-    r"(?:update rate|acquisition frequency|sampl(?:e|ing) (?:rate|frequency))\s*[:=]?\s*"
-    r"([0-9]+(?:[.,][0-9]+)?)\s*hz\b",
+    r"(?:update rate|acquisition frequency|sampl(?:e|ing) ?(?:rate|frequency)|actigraph\b.*\bat)"
+    r"\s*[:=,]?\s*([0-9]+(?:[.,][0-9]+)?)\s*,?\s*hz\b",
     re.IGNORECASE,
 )
 
@@ -65,8 +67,14 @@ def column_names(line: str, rename: dict[str, str]) -> set[str]:
     return {rename.get(n, n) for n in (c.strip().strip("\"'") for c in line.split(sep))}
 
 
+def _xyz(name: str) -> dict[str, str]:
+    return {f"acc_{a}": name.format(a=a, A=a.upper()) for a in "xyz"}
+
+
 #: Named column maps for ``--columns``: Xsens MT Manager's export names (its clock ``SampleTimeFine``;
-#: ``xsens,t_s=PacketCounter`` when that is not exported). Its ``Gyr_*`` are in rad/s: give the unit.
+#: ``xsens,t_s=PacketCounter`` when that is not exported; its ``Gyr_*`` are in rad/s: give the unit), and
+#: the accelerometer files of other loggers (docs/csv-input.md, "Other loggers' exports"): MbientLab
+#: MetaBase (in g), phyphox, Sensor Logger (``TotalAcceleration.csv``), ActiGraph ActiLife raw (in g).
 COLUMN_PRESETS: dict[str, dict[str, str]] = {
     "xsens": {
         TIME_COLUMN: "SampleTimeFine",
@@ -76,7 +84,11 @@ COLUMN_PRESETS: dict[str, dict[str, str]] = {
         "gyr_x": "Gyr_X",
         "gyr_y": "Gyr_Y",
         "gyr_z": "Gyr_Z",
-    }
+    },
+    "metawear": {TIME_COLUMN: "epoch (ms)", **_xyz("{a}-axis (g)")},
+    "phyphox": {TIME_COLUMN: "Time (s)", **_xyz("Acceleration {a} (m/s^2)")},
+    "sensorlogger": {TIME_COLUMN: "seconds_elapsed", **_xyz("{a}")},
+    "actigraph": _xyz("Accelerometer {A}"),
 }
 
 
@@ -120,8 +132,108 @@ def find_header(path: Path, lines: list[str], rename: dict[str, str], skip_rows:
         path,
         "no acceleration columns: need acc_x, acc_y, acc_z (sensor frame) or at least acc_is (body frame) "
         f"in a header within the first {HEADER_SEARCH_LINES} lines (map other names with --columns; skip a "
-        f"preamble with --skip-rows N); the file starts: {shown}",
+        f"preamble with --skip-rows N){_rate_only(lines[:HEADER_SEARCH_LINES])}; the file starts: {shown}",
     )
+
+
+def _rate_only(lines: list[str]) -> str:
+    """A hint when a header names angular rates and no acceleration: a logger that writes each sensor to
+    its own file (MetaBase, phyphox, Sensor Logger)."""
+    for line in lines:
+        low = line.lower()
+        if re.search(r"deg/s|rad/s|\bdps\b|gyr", low) and not re.search(r"acc|\(g\)|m/\(?s", low):
+            return (
+                ": it holds only angular rate (a logger that writes the accelerometer and the gyroscope to "
+                "separate files?): give the accelerometer's file, the gyroscope is optional"
+            )
+    return ""
+
+
+#: A preamble's comment marks; one that begins a header line marks a tag, not a column
+#: (Gulf Coast Data Concepts' ``;Headers, time,Ax,Ay,Az``).
+COMMENT_MARKS = (";", "#")
+#: A units row's spellings of the units the reader takes (``--acc-unit``, ``--gyr-unit``).
+UNIT_SPELLINGS = {
+    "m/s^2": {"m/s^2", "m/(s^2)", "m/s2", "m/s\u00b2", "m/s/s", "ms^-2", "m*s^-2"},
+    "g": {"g"},
+    "deg/s": {"deg/s", "\u00b0/s", "dps", "deg/sec", "degrees/s"},
+    "rad/s": {"rad/s", "rad/sec"},
+}
+TIME_SPELLINGS = {"s", "sec", "ms", "us", "\u00b5s", "ns", "samples", "ticks"}
+
+
+@dataclass
+class Layout:
+    """How the rows below a header are read: their columns' names, the file line of the first row, the
+    pandas options that differ from a plain header row, and what was found (notes)."""
+
+    names: list[str]
+    first_line: int
+    read: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _cells(line: str, sep: str, most: int) -> list[str]:
+    return [c.strip().strip("\"'") for c in line.split(sep, most)[:most]]
+
+
+def _number(cell: str) -> bool:
+    try:
+        float(cell.replace(",", "."))
+    except ValueError:
+        return cell.lower() in MISSING_CELLS
+    return True
+
+
+def data_layout(
+    path: Path, lines: list[str], header: int, sep: str, rename: dict[str, str], units: dict[str, str]
+) -> Layout:
+    """The rows' layout below the header line ``header``: a tag cell that names no column (``;Headers,``)
+    is dropped; a units row under the names (Shimmer Consensys: ``ms, m/(s^2), deg/s``) is skipped, and
+    refused when it contradicts ``units`` (``{"acc": ..., "gyr": ...}``); a preamble whose lines all
+    start with ``;`` or ``#`` makes later lines so marked comments (Gulf Coast's ``;shutdown`` line)."""
+    names = read_names(path, header, sep)
+    below = lines[header + 1] if header + 1 < len(lines) else ""
+    layout = Layout(names, header + 2)
+    skip = list(range(header))
+    tag = names[0][:1] if names else ""
+    if (
+        tag in COMMENT_MARKS
+        and names[0] not in rename
+        and len(_cells(below, sep, len(names))) == len(names) - 1
+    ):
+        layout.names = names = names[1:]
+        layout.read.update(header=None, names=names)
+        skip.append(header)
+    marks = {line.lstrip()[:1] for line in lines[:header] if line.strip()}
+    if len(marks) == 1 and (mark := marks.pop()) in COMMENT_MARKS and mark != sep:
+        layout.read["comment"] = mark
+    used = {
+        i: rename.get(n, n) for i, n in enumerate(names) if rename.get(n, n)[:4] in ("t_s", "acc_", "gyr_")
+    }
+    row = _cells(below, sep, len(names))
+    said = {i: re.sub(r"^[\[(](.*)[\])]$", r"\1", row[i].lower()) for i in used if i < len(row)}  # "[g]"
+    known = set().union(TIME_SPELLINGS, *UNIT_SPELLINGS.values())
+    if len(said) == len(used) > 0 and not any(_number(row[i]) for i in used) and known & set(said.values()):
+        for i, ours in used.items():
+            given = units.get(ours[:3], "")
+            for unit, spellings in UNIT_SPELLINGS.items():
+                if said[i] in spellings and given in UNIT_SPELLINGS and unit != given:
+                    option = "--acc-unit" if ours.startswith("acc_") else "--gyr-unit"
+                    raise CsvInputError(
+                        path,
+                        f"the units row gives {names[i][:60]!r} ({ours}) in {row[i]}, read in {given}: give "
+                        f"{option} {unit}",
+                        line=header + 2,
+                    )
+        layout.notes.append(
+            f"line {header + 2} holds units ({', '.join(dict.fromkeys(row[i][:20] for i in used))}): skipped"
+        )
+        skip.append(layout.first_line - 1)
+        layout.first_line += 1
+    if len(skip) != header or layout.read:
+        layout.read["skiprows"] = skip
+    return layout
 
 
 def head_lines(path: Path, need: int) -> list[str]:
@@ -148,6 +260,10 @@ def head_lines(path: Path, need: int) -> list[str]:
 
 __all__ = [
     "COLUMN_PRESETS",
+    "COMMENT_MARKS",
+    "UNIT_SPELLINGS",
+    "Layout",
+    "data_layout",
     "HEADER_SEARCH_LINES",
     "choose_frame",
     "column_names",

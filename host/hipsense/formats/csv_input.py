@@ -29,6 +29,7 @@ from hipsense.formats.csv_dates import read_start_times, start_time_from_name
 from hipsense.formats.csv_header import (
     HEADER_SEARCH_LINES,
     choose_frame,
+    data_layout,
     find_header,
     head_lines,
     parse_column_map,
@@ -45,7 +46,6 @@ from hipsense.formats.csv_values import (
     check_gyr_unit,
     clipped_share,
     range_error,
-    read_names,
 )
 from hipsense.recording import CHANNEL_DTYPE, DataQuality, Recording, sample_frame
 from hipsense.time_units import (
@@ -160,14 +160,14 @@ def read_imu_csv(
     if path.stat().st_size == 0:
         raise CsvInputError(path, "the file is empty")
     rename = {theirs: ours for ours, theirs in (columns or {}).items()}
-    lines = head_lines(path, max(HEADER_SEARCH_LINES, (skip_rows or 0) + 1))
+    lines = head_lines(path, max(HEADER_SEARCH_LINES, (skip_rows or 0) + 1) + 1)  # and the line below
     header = find_header(path, lines, rename, skip_rows)
     stated = stated_rate(path, lines[:header])  # the preamble's (MT Manager's "// Update Rate: 100.0Hz")
     said = stated[1] if stated else ""
     rate_given = sample_rate_hz if sample_rate_hz is not None else stated[0] if stated else None
     sep = separator(lines[header])
-    names = read_names(path, header, sep)
-    first_line = header + 2  # file line of the first data row
+    layout = data_layout(path, lines, header, sep, rename, {"acc": acc_unit, "gyr": gyr_unit})
+    names, first_line = layout.names, layout.first_line  # file line of the first data row
     missing_mapped = [theirs for theirs in rename if theirs not in names]
     if missing_mapped:
         raise CsvInputError(
@@ -192,13 +192,13 @@ def read_imu_csv(
         )
     ours = {c: rename.get(c, c) for c in names if rename.get(c, c) in {TIME_COLUMN, *wanted}}
     scale = {c: ACC_UNITS[acc_unit] if c.startswith("acc_") else GYR_UNITS[gyr_unit] for c in wanted}
-    reading = Reading(path, header, sep, ours, first_line, wanted, scale, chunk_rows, keep_rows)
+    reading = Reading(path, header, sep, ours, first_line, wanted, scale, chunk_rows, keep_rows, layout.read)
     seen = reading.first_pass()
     n = seen.rows
     if n < 2:
         raise CsvInputError(path, f"only {n} data row(s): too short to analyse")
     t = seen.times
-    notes: list[str] = []
+    notes: list[str] = layout.notes
     start = start_time_unix
     if t is not None:
         if np.isnan(t).any():

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,8 +51,10 @@ class Reading:
         scale: dict[str, float],
         chunk_rows: int,
         keep_rows: int,
+        layout: dict[str, Any] | None = None,
     ) -> None:
         self.path, self.header, self.sep, self.ours, self.first_line = path, header, sep, ours, first_line
+        self.layout = layout
         self.wanted, self.scale, self.chunk_rows, self.keep_rows = wanted, scale, chunk_rows, keep_rows
         self.text = False
         self.kept: list[dict[str, np.ndarray]] | None = None
@@ -66,6 +69,7 @@ class Reading:
             self.first_line,
             text=self.text,
             chunk_rows=self.chunk_rows,
+            layout=self.layout,
         )
 
     def first_pass(self) -> FirstPass:

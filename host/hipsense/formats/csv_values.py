@@ -71,6 +71,9 @@ def range_error(path: Path, col: str, value: float, unit: str, share: float, lin
     ``share`` of the rows, naming a likely cause."""
     what = "64 g" if col.startswith("acc_") else "6000 deg/s"
     cause = "a corrupt cell? blank it to make it a filled hole" if share < 0.01 else "the wrong unit?"
+    read = value / (G if unit == "g" else 1.0)  # as the file wrote it
+    if share >= 0.5 and col.startswith("acc_") and abs(read - round(read)) < 1e-9 * abs(read):
+        cause += " (whole numbers: raw counts? convert them to g first)"  # Gulf Coast Data Concepts
     return CsvInputError(
         path,
         f"column {col!r} has {value:.6g} {'m/s^2' if col.startswith('acc_') else 'deg/s'} (read in "
@@ -171,6 +174,7 @@ def value_chunks(
     *,
     text: bool = False,
     chunk_rows: int = CHUNK_ROWS,
+    layout: dict[str, Any] | None = None,
 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """The wanted columns as floats (NaN: a missing cell), ``chunk_rows`` rows at a time, keyed by our
     names (``ours``: file -> ours), each with the index of its first row.
@@ -186,6 +190,7 @@ def value_chunks(
         # each row shifted every column, and a 4 MB row of bare separators took 24 GB and minutes
         index_col=False,
     )  # fmt: skip
+    common.update(layout or {})  # a units row skipped, a tag cell dropped, comments (csv_header.data_layout)
     try:  # the names as the chunks will have them (a repeated name gets pandas' ".1")
         head = pd.read_csv(path, nrows=0, **common).columns
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
