@@ -12,17 +12,19 @@ import numpy as np
 
 from hipsense.timebase import TimeBaseError
 
-#: Seconds per unit of a time column; ``tick100us`` is Xsens' ``SampleTimeFine`` (a 10 kHz counter).
-TIME_UNITS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "tick100us": 1e-4}
+#: Seconds per unit of a time column; ``tick100us`` is Xsens' ``SampleTimeFine`` (a 10 kHz counter);
+#: ``ns``: phones' sensor clocks (Sensor Logger's ``time``, UNIX ns; a float64 holds it to 256 ns).
+TIME_UNITS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "tick100us": 1e-4}
 #: A sample counter (Xsens' ``PacketCounter``): one a sample, so its seconds need the rate.
 SAMPLES = "samples"
 #: Every unit a caller may state.
 UNITS = (*TIME_UNITS, SAMPLES)
 #: Units recognised from the step. Rates a recognised unit must give (Hz): IMU loggers for gait sample
-#: at 10 Hz to 2 kHz. The bands of the three units (median steps of 0.0005-0.1 in s, 0.5-100 in ms,
-#: 500-100000 in us) never overlap, so at most one unit fits; a step between two bands (0.25: 4 Hz or
-#: 4 kHz?) must be stated. Ticks are never guessed from the step: 100 ticks read as 100 ms.
-AUTO_UNITS = ("s", "ms", "us")
+#: at 10 Hz to 2 kHz. The bands of the four units (median steps of 0.0005-0.1 in s, 0.5-100 in ms,
+#: 500-100000 in us, 500000-1e8 in ns) never overlap, so at most one unit fits; a step between two
+#: bands (0.25: 4 Hz or 4 kHz?) must be stated. Ticks are never guessed from the step: 100 ticks read
+#: as 100 ms.
+AUTO_UNITS = ("s", "ms", "us", "ns")
 #: Time columns whose name in the file gives their unit when it is ``auto`` (Xsens MT Manager exports).
 NAMED_UNITS = {"sampletimefine": "tick100us", "packetcounter": SAMPLES}
 AUTO_RATE_HZ = (10.0, 2000.0)
@@ -81,7 +83,7 @@ def seconds_from(
 ) -> tuple[np.ndarray, float | None, str]:
     """A time column in seconds from its first value, the UNIX time of that value, and the unit used.
 
-    ``unit`` ``"auto"`` recognises seconds, milliseconds and microseconds from the median step (the one
+    ``unit`` ``"auto"`` recognises seconds, milliseconds, microseconds and nanoseconds from the median step (the one
     unit whose rate falls in :data:`AUTO_RATE_HZ`: a step of 4.8 is ms at 208 Hz), then UNIX time from
     the first value's magnitude in that unit. ``"samples"`` (a sample counter) needs ``rate_hz``.
     Raises :class:`TimeBaseError` with one line saying what was found and which option fixes it.
@@ -96,7 +98,7 @@ def seconds_from(
             rates = ", ".join(f"{1 / (step * TIME_UNITS[u]):.3g} Hz in {u}" for u in AUTO_UNITS)
             raise TimeBaseError(
                 f"its median step {step:g} gives {rates}; none is a rate between {AUTO_RATE_HZ[0]:g} and "
-                f"{AUTO_RATE_HZ[1]:g} Hz: state the unit with --time-unit s|ms|us"
+                f"{AUTO_RATE_HZ[1]:g} Hz: state the unit with --time-unit s|ms|us|ns"
             )
         unit = fits[0]
     if unit not in UNITS:
@@ -120,7 +122,7 @@ def seconds_from(
         raise TimeBaseError(
             f"it starts at {v[0]:g} ({unit}): as UNIX time the year {year:.0f}, as time since a start "
             f"{abs(first) / 31_556_952:.3g} years; neither is a recording's clock (UNIX time 2000-2100 or "
-            "time since the start): check the column, or state its unit with --time-unit s|ms|us"
+            "time since the start): check the column, or state its unit with --time-unit s|ms|us|ns"
         )
     return (v - v[0]) * scale, epoch, unit
 

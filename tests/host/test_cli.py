@@ -277,3 +277,12 @@ def test_json_is_strict_and_quiet_hides_progress(tmp_path, capsys, monkeypatch):
     with common.progress_bar("x", str) as progress:  # disabled: nothing reaches the terminal
         progress(1, 2, "y")
     assert "x" not in capsys.readouterr().err
+
+
+def test_time_unit_choices_are_the_readers_units():
+    # the CLI lists them without importing time_units (numpy): the two lists must not drift apart
+    from hipsense.time_units import UNITS
+
+    analyze = build_parser()._subparsers._group_actions[0].choices["analyze"]  # type: ignore[union-attr]
+    (action,) = [a for a in analyze._actions if a.dest == "time_unit"]
+    assert action.choices == ["auto", *UNITS]

@@ -164,11 +164,15 @@ def test_sensor_logger_total_acceleration(tmp_path):
     assert float(np.median(rec.data["acc_y"])) == pytest.approx(G, abs=0.1)
 
 
-def test_sensor_logger_nanosecond_clock_is_refused_in_one_line(tmp_path):
+def test_sensor_logger_nanosecond_clock_is_read_and_dates_the_run(tmp_path):
+    # Its `time` is UNIX ns: before, refused ("none is a rate ... --time-unit s|ms|us"); now recognised
+    # from its step (1e7 ns at 100 Hz) and dated, the same samples as on seconds_elapsed.
     path = sensor_logger(tmp_path / "TotalAcceleration.csv")
-    with pytest.raises(CsvInputError) as e:
-        read_imu_csv(path, columns=parse_column_map("sensorlogger,t_s=time"))
-    assert "\n" not in str(e.value) and "--time-unit" in str(e.value)
+    rec = read_imu_csv(path, columns=parse_column_map("sensorlogger,t_s=time"))
+    elapsed = read_imu_csv(path, columns=parse_column_map("sensorlogger"))
+    assert rec.sample_rate_hz == pytest.approx(100.0, rel=1e-3) and len(rec.data) == len(elapsed.data)
+    assert abs(rec.quality.start_time_unix - (START_MS / 1000 - 0.0215)) < 1  # kept in whole seconds
+    np.testing.assert_array_equal(rec.data["acc_y"].to_numpy(), elapsed.data["acc_y"].to_numpy())
 
 
 # --- Gulf Coast Data Concepts X16: ";" preamble, ";Headers, time,Ax,Ay,Az", counts, ";" last line -----

@@ -242,3 +242,17 @@ def test_a_column_name_holding_a_line_break_stays_on_one_line_in_an_error(tmp_pa
     with pytest.raises(CsvInputError, match="it has t_s, acc_x, acc_y, acc_z, note more") as e:
         read_imu_csv(path, columns={"acc_is": "up"})
     assert "\n" not in str(e.value)
+
+
+def test_a_preamble_line_of_many_actigraph_words_is_searched_in_bounded_work(tmp_path):
+    # The stated-rate pattern's "actigraph ... at" backtracked over the whole line once per
+    # "actigraph" in it: a 160 KB line took 19 s, 1 MB about 20 min. Read in a child with a hang guard
+    # (not a timing: the bounded search takes milliseconds).
+    path = _no_time(tmp_path / "a.csv", "actigraph " * 100_000 + "\n")
+    child = (
+        f"from hipsense.formats.csv_input import read_imu_csv; read_imu_csv({str(path)!r}, sample_rate_hz=10)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0, out.stderr[-500:]

@@ -107,14 +107,23 @@ def add_csv_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--columns",
         metavar="MAP",
-        help="map the CSV's column names to ours, e.g. acc_is=acc_v_g,acc_pa=acc_ap_g; xsens: Xsens MT Manager's "
-        "names (t_s=SampleTimeFine, acc_x=Acc_X, ...; add t_s=PacketCounter to count packets instead)",
+        help="map the CSV's column names to ours, e.g. acc_is=acc_v_g,acc_pa=acc_ap_g; or a logger's names: "
+        "xsens (Xsens MT Manager: t_s=SampleTimeFine, acc_x=Acc_X, ...; add t_s=PacketCounter to count packets "
+        'instead), metawear, phyphox, sensorlogger, actigraph (docs/csv-input.md, "Other loggers\' exports")',
     )
     p.add_argument(
         "--time-unit",
-        choices=["auto", "s", "ms", "us", "tick100us", "samples"],
+        choices=[
+            "auto",
+            "s",
+            "ms",
+            "us",
+            "ns",
+            "tick100us",
+            "samples",
+        ],  # time_units.UNITS (not imported: numpy)
         default="auto",
-        help="unit of the CSV's t_s, UNIX time or not; tick100us: Xsens SampleTimeFine, samples: a sample "
+        help="unit of the CSV's t_s, UNIX time or not; ns: phones' sensor clocks; tick100us: Xsens SampleTimeFine, samples: a sample "
         "counter such as PacketCounter (default: %(default)s, from the column's name or its step)",
     )
     p.add_argument(
