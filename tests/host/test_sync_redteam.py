@@ -589,3 +589,43 @@ def test_pair_replaces_the_key_of_a_clip_that_proves_it(tmp_path):
         result = _pair(clip, ring)
     assert not isinstance(result, BaseException), result
     assert result.clip_id == CLIP_ID.hex() and ring.get(CLIP_ID).key != key.key
+
+
+# -- a laptop whose own clock is wrong ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("now", [0.0, 1_600_000_000.0, 5e9])
+def test_a_laptop_clock_outside_2025_2100_is_not_given_to_the_clip(tmp_path, monkeypatch, now):
+    # A dead CMOS battery or a VM without a time service: the laptop reads 1970 (or 2020, or 2128).
+    # Before, SET_TIME gave that to the clip, and every session it recorded next was dated by it.
+    import types
+
+    from hipsense.sync import engine
+
+    fake = types.SimpleNamespace(time=lambda: now, strftime=time.strftime, gmtime=time.gmtime)
+    monkeypatch.setattr(engine, "time", fake)
+    with PtyClip({1: SESSION}) as clip:
+        report, keeper = sync(clip, tmp_path)
+    assert P.Type.SET_TIME not in {f.type for f in clip.requests}
+    assert report.clock_was is None and "this laptop's clock reads" in report.clock_note
+    assert time.strftime("%Y", time.gmtime(now)) in report.clock_note
+    assert report.sessions[0].status == STORED and keeper.kept == [SESSION]
+    from io import StringIO
+
+    from rich.console import Console
+
+    from hipsense.sync.command import print_report
+
+    out, err = StringIO(), StringIO()
+    print_report(report, Console(file=out, width=200), Console(file=err, width=200))
+    assert (
+        "warning: this laptop's clock reads" in err.getvalue()
+        and "set the clip's clock" not in out.getvalue()
+    )
+
+
+def test_a_laptop_clock_within_2025_2100_is_given_to_the_clip(tmp_path):
+    with PtyClip({1: SESSION}) as clip:
+        report, _ = sync(clip, tmp_path)
+    (set_time,) = [f for f in clip.requests if f.type == P.Type.SET_TIME]
+    assert abs(struct.unpack("<Q", set_time.body)[0] - time.time()) < 3600 and report.clock_note == ""

@@ -119,6 +119,10 @@ def print_report(report: SyncReport, console: Console, err_console: Console) -> 
         )
     if report.clock_was is not None:
         console.print("set the clip's clock" + (" (it was not set)" if report.clock_was == 0 else ""))
+    if report.clock_note:
+        err_console.print(
+            f"[yellow]warning:[/] {report.clock_note} (set this laptop's clock)", highlight=False
+        )
     for s in report.sessions:
         where = f" as store session {s.store_session}" if s.store_session is not None else ""
         deleted = ", deleted on the clip" if s.deleted else ", kept on the clip"

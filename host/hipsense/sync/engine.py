@@ -107,6 +107,7 @@ class SessionResult:
 class SyncReport:
     device: P.DeviceInfo | None = None
     clock_was: int | None = None
+    clock_note: str = ""  # why the clip's clock was not set
     sessions: list[SessionResult] = field(default_factory=list)
     reconnects: int = 0
     resends: int = 0
@@ -198,8 +199,14 @@ class SyncEngine:
     async def run(self) -> SyncReport:
         try:
             await self._call(lambda c: asyncio.sleep(0))  # connect, INFO, version check
-            if self.options.set_clock:
-                body = P.set_time_request(int(time.time()))
+            now = int(time.time())
+            if self.options.set_clock and not P.CLOCK_RANGE[0] <= now < P.CLOCK_RANGE[1]:
+                day = time.strftime("%Y-%m-%d", time.gmtime(now))
+                self.report.clock_note = (
+                    f"this laptop's clock reads {day}: the clip's clock was left as it was"
+                )
+            elif self.options.set_clock:
+                body = P.set_time_request(now)
                 self.report.clock_was = await self._call(
                     lambda c: c.request(P.Type.SET_TIME, body, P.u64_body)
                 )

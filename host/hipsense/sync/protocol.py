@@ -33,6 +33,9 @@ MAX_CHUNK = 32768
 #: The largest session a clip can hold: the flash of the largest ESP32-S3 module (32 MiB). A LIST entry
 #: above it is refused, never downloaded.
 MAX_SESSION_BYTES = 32 * 1024 * 1024
+#: UNIX times a clock may be set to: a clip's clock reading before 2025 counts as never set (its
+#: firmware's ``_SET_AFTER``), and a laptop's reading outside this is no time to give a clip.
+CLOCK_RANGE = (1_735_689_600, 4_102_444_800)  # 2025-01-01 to 2100-01-01
 DIGEST_SIZE = 32
 NONCE_SIZE = 16
 KEY_ID_SIZE = 8
