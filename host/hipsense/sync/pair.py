@@ -68,7 +68,7 @@ async def pair_over_usb(
 async def _known_clip_proves_its_key(client: Client, keys: KeyRing, info: P.DeviceInfo) -> bytes | None:
     """The clip id the device names (None: firmware without keys). When this laptop holds a key for it,
     the device must prove it holds that key too, else :class:`SyncError` saying how to replace it."""
-    try:
+    try:  # a challenge only to learn the clip id (authenticate makes its own, with a fresh nonce)
         clip_id, _ = await client.request(
             P.Type.AUTH_CHALLENGE, W.auth_challenge_request(bytes(P.NONCE_SIZE)), W.auth_challenge_body
         )
