@@ -83,8 +83,10 @@ def test_sessions_shows_a_walk_as_walking(tmp_path, home, capsys):
     with Store(home) as store:
         sid = int(store.sessions()["id"].iloc[0])
         walked = round(store.summary(sid)["walking_time_s"])
-    row = next(line for line in out.splitlines() if line.strip().startswith(str(sid))).split()
+    line = next(line for line in out.splitlines() if line.strip().startswith(str(sid)))
+    row = line.split()
     assert walked > 10 and row[-6:] == ["0:15", "0:00", f"0:{walked:02d}", "0", "-", "ok"]
+    assert row[2:4] == ["2026-01-01", "00:00"] and len(line) <= 80, out  # one line a session, not two
 
 
 def test_reanalyze_after_a_version_bump(runs, home, capsys, monkeypatch):

@@ -113,7 +113,13 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
         who = f" for runner {args.runner!r}" if args.runner else ""
         console.print(f"No sessions stored{who} in {store.root}; add some with `hipsense import FILE...`.")
         return 0
-    table = Table(title=f"Sessions in {store.root}", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = Table(
+        title=f"Sessions in {store.root}",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for col, justify in (
         ("id", "right"),
         ("runner", "left"),
@@ -125,7 +131,8 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
         ("cadence", "right"),
         ("status", "left"),
     ):
-        # the date and the status may wrap, so the table fits 80 columns with every column in it
+        # the date and the status may wrap, so the table fits 80 columns with every column in it; with
+        # padding collapsed between columns a session is one line at 80 columns (a short runner name)
         table.add_column(col, justify=justify, no_wrap=col not in ("date", "status"))  # type: ignore[arg-type]
     for r in df.itertuples():
         if pd.notna(r.start_time):
