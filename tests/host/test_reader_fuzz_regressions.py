@@ -256,3 +256,61 @@ def test_a_preamble_line_of_many_actigraph_words_is_searched_in_bounded_work(tmp
         [sys.executable, "-c", child], capture_output=True, text=True, timeout=120, check=False
     )
     assert out.returncode == 0, out.stderr[-500:]
+
+
+# --- second run: the logger layouts (units row, tag cell, comment-marked preamble, ns clocks) --------
+@pytest.mark.parametrize("opts", WAYS)
+def test_a_comment_mark_inside_a_header_name_does_not_cut_the_header(tmp_path, opts):
+    # Under a '#'-marked preamble pandas read the header with comment='#' too: 't_s,#n,acc_x,...' was
+    # cut to 't_s' and the reader failed with KeyError 'acc_x'.
+    rows = [r.replace(",", ",1,", 1) for r in _rows()]
+    path = _write(tmp_path / "a.csv", ["# logger", HEADER.replace(",", ",#n,", 1), *rows])
+    _same(read_imu_csv(path, **opts), read_imu_csv(_write(tmp_path / "b.csv", [HEADER, *_rows()])))
+
+
+@pytest.mark.parametrize("opts", WAYS)
+def test_a_tagged_header_under_a_marked_preamble_is_not_skipped_as_a_comment(tmp_path, opts):
+    # ';Headers,t_s,...' under a ';' preamble: pandas skipped the header as a comment and took the
+    # next line's values as the names (StopIteration: no wanted column).
+    rows = _rows()
+    path = _write(tmp_path / "a.csv", [";Update Rate: 50Hz", ";Headers," + HEADER, rows[0] + ",x", *rows[1:]])
+    with pytest.raises(CsvInputError) as e:  # the first row is one cell wider: no tag is dropped
+        read_imu_csv(path, **opts)
+    assert "\n" not in str(e.value)
+    fine = _write(tmp_path / "b.csv", [";Update Rate: 50Hz", ";Headers," + HEADER, *rows])
+    _same(read_imu_csv(fine, **opts), read_imu_csv(_write(tmp_path / "c.csv", [HEADER, *rows])))
+
+
+@pytest.mark.parametrize("opts", WAYS)
+def test_a_tagged_header_with_a_name_repeated_after_a_space_is_read(tmp_path, opts):
+    # The tag dropped, the names (stripped: 'gyr_z', ' gyr_z') went to pandas as names=, which
+    # refuses repeats: ValueError "Duplicate names are not allowed."
+    path = _write(tmp_path / "a.csv", [";Headers," + HEADER + ", gyr_z", *(r + ",7" for r in _rows())])
+    _same(read_imu_csv(path, **opts), read_imu_csv(_write(tmp_path / "b.csv", [HEADER, *_rows()])))
+
+
+@pytest.mark.parametrize("opts", WAYS)
+@pytest.mark.parametrize("skipped", ["# a comment", "", "  \t "])
+def test_an_error_names_the_file_line_below_comment_or_blank_lines(tmp_path, opts, skipped):
+    # pandas skips blank lines and (after a '#' preamble) '#' lines; the reader named line
+    # first_line + row, one line too early per skipped line above the bad one.
+    rows = _rows()
+    rows[150] = ",".join(["3.000", "abc", *rows[150].split(",")[2:]])
+    rows[180] = "9.000" + rows[180][5:]  # time goes backwards on the next row
+    lines = ["# logger", HEADER, *rows[:40], skipped, *rows[40:90], skipped, skipped, *rows[90:]]
+    with pytest.raises(CsvInputError, match="'abc', not a number") as e:
+        read_imu_csv(_write(tmp_path / "a.csv", lines), **opts)
+    assert str(e.value).split(" at line ")[1].startswith(f"{lines.index(rows[150]) + 1}:")
+    rows[150] = _rows()[150]
+    lines = [
+        "# logger",
+        "# v2",
+        HEADER,
+        "s,m/s^2,m/s^2,m/s^2,deg/s,deg/s,deg/s",
+        *rows[:40],
+        skipped,
+        *rows[40:],
+    ]
+    with pytest.raises(CsvInputError, match="time goes backwards") as e:
+        read_imu_csv(_write(tmp_path / "b.csv", lines), **opts)
+    assert str(e.value).split(" at line ")[1].startswith(f"{lines.index(rows[181]) + 1}:")

@@ -184,6 +184,18 @@ def _cells(line: str, sep: str, most: int) -> list[str]:
     return [c.strip().strip("\"'") for c in line.split(sep, most)[:most]]
 
 
+def _unique(names: list[str]) -> list[str]:
+    """The names with a repeat renamed as pandas renames one (``acc_z.1``): pandas refuses repeats."""
+    out: list[str] = []
+    for name in names:
+        new, k = name, 0
+        while new in out:
+            k += 1
+            new = f"{name}.{k}"
+        out.append(new)
+    return out
+
+
 def _number(cell: str) -> bool:
     try:
         float(cell.replace(",", "."))
@@ -215,6 +227,11 @@ def data_layout(
     marks = {line.lstrip()[:1] for line in lines[:header] if line.strip()}
     if len(marks) == 1 and (mark := marks.pop()) in COMMENT_MARKS and mark != sep:
         layout.read["comment"] = mark
+        if "names" not in layout.read:  # pandas would cut the header at the mark (or skip it, tagged)
+            layout.read.update(header=None, names=names)
+            skip.append(header)
+    if "names" in layout.read:  # names stripped alike ("acc_z", " acc_z") are no longer pandas' own
+        layout.read["names"] = _unique(names)
     used = {
         i: rename.get(n, n) for i, n in enumerate(names) if rename.get(n, n)[:4] in ("t_s", "acc_", "gyr_")
     }

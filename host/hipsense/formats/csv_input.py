@@ -204,7 +204,7 @@ def read_imu_csv(
         if np.isnan(t).any():
             i = int(np.flatnonzero(np.isnan(t))[0])
             raise CsvInputError(
-                path, f"{TIME_COLUMN} is empty or missing: every row needs its time", line=first_line + i
+                path, f"{TIME_COLUMN} is empty or missing: every row needs its time", line=reading.line(i)
             )
         column = (columns or {}).get(TIME_COLUMN, TIME_COLUMN)
         unit = named = named_unit(column, time_unit)
@@ -213,7 +213,9 @@ def read_imu_csv(
             try:
                 t = unwrap(t, modulus)
             except CounterError as e:
-                raise CsvInputError(path, f"{TIME_COLUMN} ({column}): {e}", line=first_line + e.row) from None
+                raise CsvInputError(
+                    path, f"{TIME_COLUMN} ({column}): {e}", line=reading.line(e.row)
+                ) from None
         step = np.diff(t)
         if (step <= 0).any():
             i = int(np.flatnonzero(step <= 0)[0])
@@ -229,7 +231,7 @@ def read_imu_csv(
                 path,
                 f"time goes backwards or repeats ({TIME_COLUMN} {t[i] % (modulus or np.inf):g} then "
                 f"{t[i + 1] % (modulus or np.inf):g}){hint}",
-                line=first_line + i + 1,
+                line=reading.line(i + 1),
             )
         del step
         try:
@@ -246,7 +248,7 @@ def read_imu_csv(
                 path,
                 f"{TIME_COLUMN} jumps {(seconds[i + 1] - seconds[i]) / 86400:.3g} days forward ({t[i]:g} then "
                 f"{t[i + 1]:g}): a corrupt time? one recording pauses for {MAX_PAUSE_S / 86400:g} days at most",
-                line=first_line + i + 1,
+                line=reading.line(i + 1),
             )
         del t, jump
         seen.times = None
@@ -300,7 +302,7 @@ def read_imu_csv(
                 value,
                 acc_unit if col.startswith("acc_") else gyr_unit,
                 seen.beyond[col] / n,
-                first_line + i,
+                reading.line(i),
             )
     nan = seen.holes > 0
     nan_cells = int(seen.holes.sum(dtype=np.int64))

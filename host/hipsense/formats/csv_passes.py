@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from hipsense.conventions import TIME_COLUMN
-from hipsense.formats.csv_values import CsvInputError, NotNumbers, beyond_range, value_chunks
+from hipsense.formats.csv_values import CsvInputError, NotNumbers, beyond_range, file_line, value_chunks
 
 #: Rows whose values the first reading keeps, so a file of at most this many rows is parsed once; a
 #: longer one is parsed twice and holds no more than its final samples (docs/csv-input.md, "Memory").
@@ -71,6 +71,10 @@ class Reading:
             chunk_rows=self.chunk_rows,
             layout=self.layout,
         )
+
+    def line(self, row: int) -> int:
+        """The file line of data row ``row`` (lines pandas skips, blank or comment, are no rows)."""
+        return file_line(self.path, self.first_line, row, (self.layout or {}).get("comment"), self.sep)
 
     def first_pass(self) -> FirstPass:
         try:

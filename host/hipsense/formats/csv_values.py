@@ -8,7 +8,8 @@ counted in ``clipped_share``: those values are real, only capped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,16 @@ def shown(cell: str) -> str:
     return "an empty cell" if cell == "" else repr(cell if len(cell) <= 40 else cell[:37] + "...")
 
 
-def numbers(path: Path, text: pd.Series, col: str, sep: str, first_line: int) -> np.ndarray:
-    """A column as floats, NaN where the cell is empty or says missing; other text is an error."""
+def numbers(
+    path: Path,
+    text: pd.Series,
+    col: str,
+    sep: str,
+    first_line: int,
+    line_of: Callable[[int], int] | None = None,
+) -> np.ndarray:
+    """A column as floats, NaN where the cell is empty or says missing; other text is an error (at
+    ``line_of(i)`` for the column's row ``i``, by default ``first_line + i``)."""
     text = text.fillna("")  # a row cut short
     if sep != ",":  # where the comma does not separate, it may be the decimal mark
         text = text.str.replace(",", ".", regex=False)
@@ -54,7 +63,9 @@ def numbers(path: Path, text: pd.Series, col: str, sep: str, first_line: int) ->
     if len(bad):
         i = int(bad[0])
         raise CsvInputError(
-            path, f"column {col!r} has {shown(text.iloc[i])}, not a number", line=first_line + i
+            path,
+            f"column {col!r} has {shown(text.iloc[i])}, not a number",
+            line=line_of(i) if line_of else first_line + i,
         )
     return values
 
@@ -80,6 +91,26 @@ def range_error(path: Path, col: str, value: float, unit: str, share: float, lin
         f"{unit}), beyond what any IMU reports (+-{what}), in {share:.2%} of rows: {cause}",
         line=line,
     )
+
+
+def file_line(path: Path, first_line: int, row: int, comment: str | None = None, sep: str = ",") -> int:
+    """The file line of data row ``row`` (from 0) whose first row is on ``first_line``: the lines pandas
+    skips are not rows (blank lines, lines of spaces or tabs that do not separate, and with ``comment``
+    lines that start with it). Read on an error only (a row's index plus ``first_line`` named the wrong
+    line below a comment or blank line); a quoted line break counts as a line."""
+    blank = "".join(set(" \t") - {sep})
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        k = -1
+        for n, line in enumerate(fh, 1):
+            if n < first_line:
+                continue
+            text = line.rstrip("\r\n")
+            if not text.strip(blank) or (comment and text.startswith(comment)):
+                continue
+            k += 1
+            if k == row:
+                return n
+    return first_line + row
 
 
 def magnitude(columns: list[np.ndarray]) -> np.ndarray:
@@ -205,6 +236,11 @@ def value_chunks(
         reader = pd.read_csv(
             path, dtype=np.float64, na_values=_NA, decimal="," if sep != "," else ".", **common
         )
+    comment = common.get("comment")
+
+    def line(start: int, row: int) -> int:
+        return file_line(path, first_line, start + row, comment, sep)
+
     errors: dict[str, CsvInputError] = {}
     order: list[str] = []
     start = 0
@@ -238,7 +274,7 @@ def value_chunks(
                 chunk = {}
                 for c, f in zip(names, table.columns, strict=True):
                     try:
-                        chunk[c] = numbers(path, table[f], c, sep, first_line + start)
+                        chunk[c] = numbers(path, table[f], c, sep, first_line, partial(line, start))
                     except CsvInputError as e:  # the first in each column; the first column's is raised
                         errors.setdefault(c, e)
                         chunk[c] = np.full(len(table), np.nan)
@@ -258,6 +294,7 @@ __all__ = [
     "CsvInputError",
     "NotNumbers",
     "beyond_range",
+    "file_line",
     "check_acc_unit",
     "check_gyr_unit",
     "clipped_share",
