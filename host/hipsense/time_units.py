@@ -28,6 +28,8 @@ AUTO_UNITS = ("s", "ms", "us", "ns")
 #: Time columns whose name in the file gives their unit when it is ``auto`` (Xsens MT Manager exports).
 NAMED_UNITS = {"sampletimefine": "tick100us", "packetcounter": SAMPLES}
 AUTO_RATE_HZ = (10.0, 2000.0)
+#: Relative slack on those rates (a step's rounding; the bands stay a factor 5 apart).
+AUTO_SLACK = 1e-3
 #: Rates accepted when the unit is given (Hz).
 GIVEN_RATE_HZ = (1.0, 10_000.0)
 #: A first time in this range (UTC s) is UNIX time (2000-01-01 to 2100-01-01): it dates the recording.
@@ -93,7 +95,9 @@ def seconds_from(
     if not step > 0:
         raise TimeBaseError(f"its median step is {step:g}: the time must increase")
     if unit == "auto":
-        fits = [u for u in AUTO_UNITS if AUTO_RATE_HZ[0] <= 1 / (step * TIME_UNITS[u]) <= AUTO_RATE_HZ[1]]
+        # a float64 holds UNIX ns to 256 ns: a 2 kHz clock's median step reads 499968 ns (2000.13 Hz)
+        low, high = AUTO_RATE_HZ[0] * (1 - AUTO_SLACK), AUTO_RATE_HZ[1] * (1 + AUTO_SLACK)
+        fits = [u for u in AUTO_UNITS if low <= 1 / (step * TIME_UNITS[u]) <= high]
         if len(fits) != 1:
             rates = ", ".join(f"{1 / (step * TIME_UNITS[u]):.3g} Hz in {u}" for u in AUTO_UNITS)
             raise TimeBaseError(

@@ -314,3 +314,22 @@ def test_an_error_names_the_file_line_below_comment_or_blank_lines(tmp_path, opt
     with pytest.raises(CsvInputError, match="time goes backwards") as e:
         read_imu_csv(_write(tmp_path / "b.csv", lines), **opts)
     assert str(e.value).split(" at line ")[1].startswith(f"{lines.index(rows[181]) + 1}:")
+
+
+@pytest.mark.parametrize("opts", WAYS)
+def test_a_tag_cell_of_a_tab_separated_header_is_no_separator(tmp_path, opts):
+    # ';Headers<TAB>t_s<TAB>acc_x...': the tag's ';' made ';' the separator (no comma in the line)
+    # and the header named no acceleration column.
+    tabbed = [r.replace(",", "\t") for r in _rows()]
+    path = _write(tmp_path / "a.csv", [";Headers\t" + HEADER.replace(",", "\t"), *tabbed])
+    _same(read_imu_csv(path, **opts), read_imu_csv(_write(tmp_path / "b.csv", [HEADER, *_rows()])))
+
+
+def test_a_2_khz_unix_ns_clock_is_recognised_from_its_step(tmp_path):
+    # A float64 holds UNIX ns to 256 ns: a 2 kHz clock's median step read 499968 ns (2000.13 Hz),
+    # just beyond the 2 kHz that --time-unit auto accepts, and the file was refused.
+    start = 1_767_225_600 * 10**9
+    rows = [f"{start + i * 500_000},{np.sin(i / 50):.3f},{9.8 + np.cos(i / 70):.3f},0.1" for i in range(8000)]
+    rec = read_imu_csv(_write(tmp_path / "a.csv", ["t_s,acc_x,acc_y,acc_z", *rows]))
+    assert rec.sample_rate_hz == pytest.approx(2000.0, rel=1e-6)
+    assert rec.start_time_unix == pytest.approx(1_767_225_600.0)

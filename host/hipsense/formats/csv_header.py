@@ -61,7 +61,10 @@ def choose_frame(path: Path, present: set[str]) -> tuple[Literal["sensor", "body
 
 def separator(line: str) -> str:
     """The header line's separator: a comma, or a semicolon or tab when it has no comma (spreadsheet
-    exports in locales whose decimal mark is the comma, which the reader then accepts too)."""
+    exports in locales whose decimal mark is the comma, which the reader then accepts too); a leading
+    comment mark (a ``;Headers`` tag cell) is no separator."""
+    line = line.lstrip()
+    line = line[1:] if line[:1] in COMMENT_MARKS else line
     if "," not in line:
         for sep in (";", "\t"):
             if sep in line:
@@ -227,7 +230,7 @@ def data_layout(
     marks = {line.lstrip()[:1] for line in lines[:header] if line.strip()}
     if len(marks) == 1 and (mark := marks.pop()) in COMMENT_MARKS and mark != sep:
         layout.read["comment"] = mark
-        if "names" not in layout.read:  # pandas would cut the header at the mark (or skip it, tagged)
+        if "names" not in layout.read and mark in lines[header]:  # pandas would cut the header there
             layout.read.update(header=None, names=names)
             skip.append(header)
     if "names" in layout.read:  # names stripped alike ("acc_z", " acc_z") are no longer pandas' own
