@@ -333,3 +333,13 @@ def test_a_2_khz_unix_ns_clock_is_recognised_from_its_step(tmp_path):
     rec = read_imu_csv(_write(tmp_path / "a.csv", ["t_s,acc_x,acc_y,acc_z", *rows]))
     assert rec.sample_rate_hz == pytest.approx(2000.0, rel=1e-6)
     assert rec.start_time_unix == pytest.approx(1_767_225_600.0)
+
+
+@pytest.mark.parametrize("cell", ["inf", "-inf", "1e300"])
+def test_acceleration_beyond_range_in_most_rows_is_refused_in_one_line(tmp_path, cell):
+    # The raw-counts hint rounded the value: an 'inf' in most rows raised OverflowError (and 1e300
+    # was called a whole number, 'raw counts?').
+    rows = [f"{i / 100:.2f},{cell},9.8,0.1" for i in range(600)]
+    with pytest.raises(CsvInputError, match="beyond what any IMU reports") as e:
+        read_imu_csv(_write(tmp_path / "a.csv", ["t_s,acc_x,acc_y,acc_z", *rows]))
+    assert "\n" not in str(e.value) and "raw counts" not in str(e.value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,8 @@ def range_error(path: Path, col: str, value: float, unit: str, share: float, lin
     what = "64 g" if col.startswith("acc_") else "6000 deg/s"
     cause = "a corrupt cell? blank it to make it a filled hole" if share < 0.01 else "the wrong unit?"
     read = value / (G if unit == "g" else 1.0)  # as the file wrote it
-    if share >= 0.5 and col.startswith("acc_") and abs(read - round(read)) < 1e-9 * abs(read):
+    whole = abs(read) < 1 << 32 and abs(read - round(read)) < 1e-9 * abs(read)  # inf: OverflowError
+    if share >= 0.5 and col.startswith("acc_") and whole:
         cause += " (whole numbers: raw counts? convert them to g first)"  # Gulf Coast Data Concepts
     return CsvInputError(
         path,
@@ -99,14 +101,14 @@ def file_line(path: Path, first_line: int, row: int, comment: str | None = None,
     lines that start with it). Read on an error only (a row's index plus ``first_line`` named the wrong
     line below a comment or blank line); a quoted line break counts as a line."""
     blank = "".join(set(" \t") - {sep})
+    maybe = set(blank + "\r\n" + (comment or "")[:1])  # a line starting otherwise is a row
     with open(path, encoding="utf-8-sig", errors="replace") as fh:
         k = -1
-        for n, line in enumerate(fh, 1):
-            if n < first_line:
-                continue
-            text = line.rstrip("\r\n")
-            if not text.strip(blank) or (comment and text.startswith(comment)):
-                continue
+        for n, line in enumerate(islice(fh, first_line - 1, None), first_line):
+            if line[:1] in maybe:
+                text = line.rstrip("\r\n")
+                if not text.strip(blank) or (comment and text.startswith(comment)):
+                    continue
             k += 1
             if k == row:
                 return n
