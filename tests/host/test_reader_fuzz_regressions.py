@@ -260,12 +260,17 @@ def test_a_preamble_line_of_many_actigraph_words_is_searched_in_bounded_work(tmp
 
 # --- second run: the logger layouts (units row, tag cell, comment-marked preamble, ns clocks) --------
 @pytest.mark.parametrize("opts", WAYS)
-def test_a_comment_mark_inside_a_header_name_does_not_cut_the_header(tmp_path, opts):
-    # Under a '#'-marked preamble pandas read the header with comment='#' too: 't_s,#n,acc_x,...' was
-    # cut to 't_s' and the reader failed with KeyError 'acc_x'.
+def test_a_comment_mark_inside_a_header_cuts_it_where_pandas_cuts_it(tmp_path, opts):
+    # Under a '#'-marked preamble pandas reads the header with comment='#' too: 't_s,#n,acc_x,...' is
+    # cut to 't_s', while the names the reader checked were not, and it failed with KeyError 'acc_x'.
     rows = [r.replace(",", ",1,", 1) for r in _rows()]
     path = _write(tmp_path / "a.csv", ["# logger", HEADER.replace(",", ",#n,", 1), *rows])
-    _same(read_imu_csv(path, **opts), read_imu_csv(_write(tmp_path / "b.csv", [HEADER, *_rows()])))
+    with pytest.raises(CsvInputError, match="no acceleration columns") as e:
+        read_imu_csv(path, **opts)
+    assert "\n" not in str(e.value)
+    # a note after the last name is cut off, and rows without a cell for it still read
+    noted = _write(tmp_path / "b.csv", ["# logger", HEADER + ",# exported by x", *_rows()])
+    _same(read_imu_csv(noted, **opts), read_imu_csv(_write(tmp_path / "c.csv", [HEADER, *_rows()])))
 
 
 @pytest.mark.parametrize("opts", WAYS)

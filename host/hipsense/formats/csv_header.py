@@ -230,9 +230,11 @@ def data_layout(
     marks = {line.lstrip()[:1] for line in lines[:header] if line.strip()}
     if len(marks) == 1 and (mark := marks.pop()) in COMMENT_MARKS and mark != sep:
         layout.read["comment"] = mark
-        if "names" not in layout.read and mark in lines[header]:  # pandas would cut the header there
+        if "names" not in layout.read and lines[header].startswith(mark):  # else skipped as a comment
             layout.read.update(header=None, names=names)
             skip.append(header)
+        elif "names" not in layout.read and mark in lines[header]:  # pandas cuts the names there
+            layout.names = names = read_names(path, header, sep, comment=mark)
     if "names" in layout.read:  # names stripped alike ("acc_z", " acc_z") are no longer pandas' own
         layout.read["names"] = _unique(names)
     used = {

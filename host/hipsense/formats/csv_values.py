@@ -177,10 +177,16 @@ def clipped_share(columns: dict[str, np.ndarray]) -> float:
     return float(at.mean()) if len(at) else 0.0
 
 
-def read_names(path: Path, header: int, sep: str) -> list[str]:
+def read_names(path: Path, header: int, sep: str, comment: str | None = None) -> list[str]:
     try:
         names = pd.read_csv(
-            path, sep=sep, skiprows=header, nrows=0, encoding="utf-8-sig", encoding_errors="replace"
+            path,
+            sep=sep,
+            skiprows=header,
+            nrows=0,
+            encoding="utf-8-sig",
+            encoding_errors="replace",
+            comment=comment,
         ).columns
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise CsvInputError(path, f"not a readable CSV file ({str(e).strip().splitlines()[-1]})") from None
