@@ -348,3 +348,14 @@ def test_acceleration_beyond_range_in_most_rows_is_refused_in_one_line(tmp_path,
     with pytest.raises(CsvInputError, match="beyond what any IMU reports") as e:
         read_imu_csv(_write(tmp_path / "a.csv", ["t_s,acc_x,acc_y,acc_z", *rows]))
     assert "\n" not in str(e.value) and "raw counts" not in str(e.value)
+
+
+@pytest.mark.parametrize("opts", WAYS)
+@pytest.mark.parametrize(("head_end", "row_end"), [(",", ""), ("", ","), (",", ",")])
+def test_a_tag_cell_is_found_when_a_separator_ends_the_header_or_the_rows(tmp_path, opts, head_end, row_end):
+    # ';Headers,...,' over rows without the last separator (or the reverse): the widths differed by
+    # 0 or 2, the tag was kept and every column shifted by one ("time goes backwards", or the
+    # acceleration read as time).
+    rows = [r + row_end for r in _rows()]
+    path = _write(tmp_path / "a.csv", [";Headers," + HEADER + head_end, *rows])
+    _same(read_imu_csv(path, **opts), read_imu_csv(_write(tmp_path / "b.csv", [HEADER, *_rows()])))

@@ -219,12 +219,14 @@ def data_layout(
     layout = Layout(names, header + 2)
     skip = list(range(header))
     tag = names[0][:1] if names else ""
+    # widths without a separator ending the line (one that ends the header's or the rows' alone)
+    wide = len(names) - lines[header].endswith(sep)
     if (
         tag in COMMENT_MARKS
         and names[0] not in rename
-        and len(_cells(below, sep, len(names))) == len(names) - 1
+        and len(below.split(sep, len(names) + 1)) - below.endswith(sep) == wide - 1
     ):
-        layout.names = names = names[1:]
+        layout.names = names = names[1:wide]
         layout.read.update(header=None, names=names)
         skip.append(header)
     marks = {line.lstrip()[:1] for line in lines[:header] if line.strip()}
