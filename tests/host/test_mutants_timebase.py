@@ -107,15 +107,15 @@ def test_auto_unit_error_lists_the_rate_in_every_unit():
     with pytest.raises(TimeBaseError) as e:
         seconds_from(np.array([0.0, 0.25, 0.5]))
     assert str(e.value) == (
-        "its median step 0.25 gives 4 Hz in s, 4e+03 Hz in ms, 4e+06 Hz in us; none is a rate between 10 "
-        "and 2000 Hz: state the unit with --time-unit s|ms|us"
+        "its median step 0.25 gives 4 Hz in s, 4e+03 Hz in ms, 4e+06 Hz in us, 4e+09 Hz in ns; none is a rate "
+        "between 10 and 2000 Hz: state the unit with --time-unit s|ms|us|ns"
     )
 
 
 def test_unknown_unit_lists_the_known_ones():
     with pytest.raises(TimeBaseError) as e:
         seconds_from(np.array([0.0, 0.01]), "min")
-    assert str(e.value) == "unknown time unit 'min' (use auto, s, ms, us, tick100us, samples)"
+    assert str(e.value) == "unknown time unit 'min' (use auto, s, ms, us, ns, tick100us, samples)"
 
 
 @pytest.mark.parametrize("values", [[5.0], [5.0, 5.0], []])
@@ -154,7 +154,7 @@ def test_a_start_that_no_clock_explains_is_refused(first, message):
         seconds_from(np.array([first, first + 0.01, first + 0.02]))
     assert str(e.value) == (
         f"{message}; neither is a recording's clock (UNIX time 2000-2100 or time since the start): check "
-        "the column, or state its unit with --time-unit s|ms|us"
+        "the column, or state its unit with --time-unit s|ms|us|ns"
     )
 
 

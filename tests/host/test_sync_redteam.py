@@ -624,8 +624,14 @@ def test_a_laptop_clock_outside_2025_2100_is_not_given_to_the_clip(tmp_path, mon
     )
 
 
-def test_a_laptop_clock_within_2025_2100_is_given_to_the_clip(tmp_path):
+def test_a_laptop_clock_within_2025_2100_is_given_to_the_clip(tmp_path, monkeypatch):
+    import types
+
+    from hipsense.sync import engine
+
+    now = 1_767_225_600.5  # 2026-01-01
+    monkeypatch.setattr(engine, "time", types.SimpleNamespace(time=lambda: now))
     with PtyClip({1: SESSION}) as clip:
         report, _ = sync(clip, tmp_path)
     (set_time,) = [f for f in clip.requests if f.type == P.Type.SET_TIME]
-    assert abs(struct.unpack("<Q", set_time.body)[0] - time.time()) < 3600 and report.clock_note == ""
+    assert struct.unpack("<Q", set_time.body)[0] == 1_767_225_600 and report.clock_note == ""
