@@ -75,27 +75,35 @@ def test_a_repeated_name_after_a_space_is_not_read(tmp_path, opts):
     _same(read_imu_csv(_write(tmp_path / "twice.csv", [head, *twice]), **opts), plain)
 
 
+def _read_in_a_capped_child(path: Path, options: str = "", then: str = "") -> subprocess.CompletedProcess:
+    """``read_imu_csv(path, <options>)`` in a child whose address space is capped at 3 GB, with a hang
+    guard (not a timing): a refusal is printed as "refused: <message>", then ``then`` runs."""
+    child = f"""
+import resource
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+from hipsense.formats.csv_input import read_imu_csv
+from hipsense.errors import HipsenseError
+try:
+    read_imu_csv({str(path)!r}, {options})
+except HipsenseError as e:
+    print("refused:", e)
+{textwrap.dedent(then)}"""
+    return subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="peak memory read from Linux's /proc")
 def test_a_row_of_a_million_separators_costs_memory_in_proportion(tmp_path):
     # A 1 MB row of bare separators first: the reader took 24 GB on a 4 MB one (pandas' implicit
     # index). Read in a child whose address space is capped, so the old way fails there, not here.
     path = _write(tmp_path / "wide.csv", [HEADER, "," * 1_000_000, *_rows()])
-    child = textwrap.dedent(
-        f"""
-        import resource
-        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
-        from hipsense.formats.csv_input import read_imu_csv
-        from hipsense.errors import HipsenseError
-        try:
-            read_imu_csv({str(path)!r})
-        except HipsenseError as e:
-            print("refused:", e)
-        # VmHWM starts afresh at exec; ru_maxrss keeps the forking parent's peak (a pytest worker's)
+    # VmHWM starts afresh at exec; ru_maxrss keeps the forking parent's peak (a pytest worker's)
+    peak = """
         with open("/proc/self/status") as status:
             print("peak_mb", next(int(l.split()[1]) for l in status if l.startswith("VmHWM:")) // 1024)
-        """
-    )
-    out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=False)
+    """
+    out = _read_in_a_capped_child(path, then=peak)
     assert out.returncode == 0, out.stderr[-500:]
     peak_mb = int(out.stdout.split("peak_mb")[-1])
     assert peak_mb < 500, out.stdout
@@ -249,13 +257,8 @@ def test_a_preamble_line_of_many_actigraph_words_is_searched_in_bounded_work(tmp
     # "actigraph" in it: a 160 KB line took 19 s, 1 MB about 20 min. Read in a child with a hang guard
     # (not a timing: the bounded search takes milliseconds).
     path = _no_time(tmp_path / "a.csv", "actigraph " * 100_000 + "\n")
-    child = (
-        f"from hipsense.formats.csv_input import read_imu_csv; read_imu_csv({str(path)!r}, sample_rate_hz=10)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", child], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert out.returncode == 0, out.stderr[-500:]
+    out = _read_in_a_capped_child(path, "sample_rate_hz=10")
+    assert out.returncode == 0 and "refused" not in out.stdout, (out.stdout, out.stderr[-500:])
 
 
 # --- second run: the logger layouts (units row, tag cell, comment-marked preamble, ns clocks) --------
@@ -365,21 +368,7 @@ def test_a_header_of_a_million_separators_is_refused_before_pandas_reads_it(tmp_
     # pandas' cost grows faster than a header's width: 2,000,000 separators took 524 s and 6.6 GB
     # (fuzz run 2). Read in a child with a hang guard and an address-space cap (not a timing).
     path = _write(tmp_path / "wide.csv", ["t_s,acc_x,acc_y,acc_z" + "," * 1_000_000, *_rows()])
-    child = textwrap.dedent(
-        f"""
-        import resource
-        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
-        from hipsense.formats.csv_input import read_imu_csv
-        from hipsense.errors import HipsenseError
-        try:
-            read_imu_csv({str(path)!r})
-        except HipsenseError as e:
-            print(e)
-        """
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", child], capture_output=True, text=True, timeout=120, check=False
-    )
+    out = _read_in_a_capped_child(path)
     assert out.returncode == 0, out.stderr[-500:]
     assert "its header has 1,000,004 columns, more than 4,096" in out.stdout and "at line 1" in out.stdout, (
         out.stdout
