@@ -196,3 +196,34 @@ def test_a_live_packet_jumping_absurdly_far_is_counted_lost_not_kept():
     stream.add(packet(3, 132 + 2 * 208 + int(MAX_JUMP_S * 208) - 40))
     assert stream.packets == 3 and stream.lost_packets == 1
     assert stream.sample_index[-1] < 100 + (MAX_JUMP_S + 3) * 208
+
+
+def test_a_device_streaming_faster_than_a_clip_records_cannot_fill_memory():
+    # A USB device posing as a clip may send LIVE packets as fast as the link carries them (about
+    # 1 MB/s, 6 GB an hour of kept samples); a clip sends its rate. On a fake clock: what the lead and
+    # the speed allow is kept, the rest counted and dropped, and time lets more in.
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from hipsense.sync.live import LEAD_S, MAX_SPEED, LiveStream
+
+    now = [100.0]
+    stream = LiveStream(SimpleNamespace(sample_rate_hz=208.0, channels=6), 1, 0, clock=lambda: now[0])
+    per = 16
+
+    def flood(packets: int, start: int) -> None:
+        for k in range(packets):
+            first = start + k * per
+            stream.add(P.LivePacket(k & 0xFFFF, first, False, np.zeros((per, 6), np.int16)))
+
+    flood(10_000, 0)  # 160,000 samples at once: 12.8 min of a clip's recording
+    allowed = LEAD_S * 208.0 * MAX_SPEED
+    assert allowed - per < len(stream.sample_index) <= allowed
+    # the rest dropped: as too fast, and past a minute beyond the last kept sample as a jump (lost)
+    kept = len(stream.sample_index) // per
+    assert stream.too_fast > 0 and stream.too_fast + stream.lost_packets == 10_000 - kept
+    now[0] += 10.0  # ten seconds later, ten seconds' worth more
+    flood(2_000, int(stream.sample_index[-1]) + 1)
+    assert len(stream.sample_index) <= (LEAD_S + 10.0) * 208.0 * MAX_SPEED
+    assert len(stream.sample_index) > (LEAD_S + 10.0) * 208.0 * MAX_SPEED - per

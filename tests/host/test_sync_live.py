@@ -34,7 +34,7 @@ def run():
     return r
 
 
-def _device(run, speed=4.0):
+def _device(run, speed=4.0):  # 4x the clip's rate: stream_live is given max_speed=8.0 where it matters
     return PtyDevice({}, live=run.counts, speed=speed, writer_args=writer_args_for(run))
 
 
@@ -42,7 +42,13 @@ def test_stream_arrives_exact_with_figures(run):
     updates = []
     with _device(run) as dev:
         stream = asyncio.run(
-            stream_live(lambda: SerialTransport.open(dev.port), 6.0, on_update=updates.append, update_s=2.0)
+            stream_live(
+                lambda: SerialTransport.open(dev.port),
+                6.0,
+                on_update=updates.append,
+                update_s=2.0,
+                max_speed=8.0,
+            )
         )
     idx, counts = stream.sample_index, stream.counts
     assert stream.packets > 50 and stream.lost_packets == 0 and stream.missing_samples == 0
@@ -72,7 +78,7 @@ def test_lost_packets_are_gaps_never_filled(run):
             t.recv = drop_some
             return t
 
-        stream = asyncio.run(stream_live(lossy, 3.0))
+        stream = asyncio.run(stream_live(lossy, 3.0, max_speed=8.0))
     assert stream.lost_packets > 0
     assert stream.missing_samples == 16 * stream.lost_packets  # full packets of 16 went missing
     saved = decode_session(stream.session_bytes())

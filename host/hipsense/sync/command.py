@@ -161,8 +161,16 @@ def _live_table(stream) -> Table:
     )
     table.add_row("balance (R vs L contact)", fmt(m["balance_pct"], "+.1f", "%"))
     table.add_row("received", f"{n / rate:.0f} s ({n} samples, {stream.packets} packets)")
-    table.add_row("gaps", f"{stream.missing_samples} samples missing, {stream.lost_packets} packets lost")
+    table.add_row(
+        "gaps",
+        f"{stream.missing_samples} samples missing, {stream.lost_packets} packets lost{_too_fast(stream)}",
+    )
     return table
+
+
+def _too_fast(stream) -> str:
+    n = stream.too_fast
+    return f", {n} packets dropped: faster than a clip records (not a hipsense clip?)" if n else ""
 
 
 def run_live(
@@ -207,7 +215,8 @@ def run_live(
     n = len(stream.sample_index)
     console.print(
         f"saved {n} samples ({n / stream.header.sample_rate_hz:.0f} s) to [bold]{out}[/]; "
-        f"{stream.missing_samples} samples missing (gaps kept as gaps), {stream.lost_packets} packets lost",
+        f"{stream.missing_samples} samples missing (gaps kept as gaps), {stream.lost_packets} packets lost"
+        f"{_too_fast(stream)}",
         highlight=False,
     )
     return 0

@@ -34,6 +34,11 @@ from hipsense.sync.errors import DeviceRefused, SyncError
 
 #: the largest forward jump of sample index a LIVE packet may make (the clip's ring holds 2 s)
 MAX_JUMP_S = 60
+#: A clip streams its samples as it makes them. More than ``MAX_SPEED`` times its rate since the stream
+#: began, after a lead of ``LEAD_S`` (the 2 s ring it may send first, the link's delays), is no clip's
+#: stream but a device filling this laptop's memory as fast as the link: those packets are dropped.
+MAX_SPEED = 1.5
+LEAD_S = 5.0
 
 
 @dataclass
@@ -49,9 +54,18 @@ class LiveStream:
     lost_packets: int = 0
     #: packets that said the clip dropped samples before them (the link was too slow)
     dropped_marks: int = 0
+    #: packets dropped for bringing samples faster than ``max_speed`` times the clip's rate
+    too_fast: int = 0
+    max_speed: float = MAX_SPEED
+    clock: Callable[[], float] = time.monotonic
+    _kept: int = 0
+    _t0: float = 0.0
     _index: list[np.ndarray] = field(default_factory=list)
     _counts: list[np.ndarray] = field(default_factory=list)
     _last_seq: int | None = None
+
+    def __post_init__(self) -> None:
+        self._t0 = self.clock()
 
     def add(self, packet: P.LivePacket) -> None:
         last = self._index[-1][-1] if self._index else self.first_index - 1
@@ -68,6 +82,11 @@ class LiveStream:
         self.dropped_marks += packet.dropped_before
         n = len(packet.counts)
         if n and (not self._index or packet.first_index > self._index[-1][-1]):  # duplicates skipped
+            allowed = (self.clock() - self._t0 + LEAD_S) * self.header.sample_rate_hz * self.max_speed
+            if self._kept + n > allowed:
+                self.too_fast += 1
+                return
+            self._kept += n
             # counts first: a Ctrl-C between the two leaves one unindexed batch, which ``counts`` ignores
             self._counts.append(packet.counts)
             self._index.append(np.arange(packet.first_index, packet.first_index + n, dtype=np.int64))
@@ -168,11 +187,13 @@ async def stream_live(
     stop: asyncio.Event | None = None,
     on_start: Callable[[LiveStream], None] | None = None,
     keys: KeyRing | None = None,
+    max_speed: float = MAX_SPEED,
 ) -> LiveStream:
     """Stream until ``seconds`` have passed or ``stop`` is set (Ctrl-C in the CLI); returns the stream.
 
     ``on_start`` gets the stream as soon as it exists and before samples arrive, so that a caller whose
-    wait is interrupted (KeyboardInterrupt, cancellation) still holds what arrived until then."""
+    wait is interrupted (KeyboardInterrupt, cancellation) still holds what arrived until then.
+    ``max_speed``: see :data:`MAX_SPEED` (a test's simulated clip may stream faster than it records)."""
     client = Client(await connect(), timeout_s=timeout_s)
     try:
         info = await client.request(P.Type.INFO, parse=P.info_body)
@@ -194,7 +215,7 @@ async def stream_live(
                 f"the clip streams {live.channels} channels but its session {live.session_id:08x} has "
                 f"{header.channels}; cannot stream it"
             )
-        result = LiveStream(header, live.session_id, live.first_index, started)
+        result = LiveStream(header, live.session_id, live.first_index, started, max_speed=max_speed)
         if on_start:
             on_start(result)
         t0 = time.monotonic()
