@@ -200,8 +200,8 @@ def test_a_live_packet_jumping_absurdly_far_is_counted_lost_not_kept():
 
 def test_a_device_streaming_faster_than_a_clip_records_cannot_fill_memory():
     # A USB device posing as a clip may send LIVE packets as fast as the link carries them (about
-    # 1 MB/s: some 5 GB an hour of kept samples, an estimate); a clip sends its rate. On a fake clock: what the lead and
-    # the speed allow is kept, the rest counted and dropped, and time lets more in.
+    # 1 MB/s: some 5 GB an hour of kept samples, an estimate); a clip sends its rate. On a fake clock:
+    # what the lead and the speed allow is kept, the rest counted and dropped, and time lets more in.
     from types import SimpleNamespace
 
     import numpy as np
