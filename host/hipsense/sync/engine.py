@@ -200,15 +200,15 @@ class SyncEngine:
         try:
             await self._call(lambda c: asyncio.sleep(0))  # connect, INFO, version check
             now = int(time.time())
-            if self.options.set_clock and not P.CLOCK_RANGE[0] <= now < P.CLOCK_RANGE[1]:
-                day = time.strftime("%Y-%m-%d", time.gmtime(now))
-                self.report.clock_note = (
-                    f"this laptop's clock reads {day}: the clip's clock was left as it was"
-                )
-            elif self.options.set_clock:
+            if self.options.set_clock and P.CLOCK_RANGE[0] <= now < P.CLOCK_RANGE[1]:
                 body = P.set_time_request(now)
                 self.report.clock_was = await self._call(
                     lambda c: c.request(P.Type.SET_TIME, body, P.u64_body)
+                )
+            elif self.options.set_clock:  # a dead CMOS battery: no date to give the clip's next runs
+                day = time.strftime("%Y-%m-%d", time.gmtime(now))
+                self.report.clock_note = (
+                    f"this laptop's clock reads {day}: the clip's clock was left as it was"
                 )
             for entry in await self._call(self._list):
                 self.report.sessions.append(await self._session(entry))
