@@ -394,3 +394,22 @@ def test_batch_failures_csv_never_starts_a_formula(tmp_path, monkeypatch):
     assert len(report.failed) == 1 and str(report.failed[0][0]).startswith("=")
     cells = [v for _, _, v in _csv_cells(tmp_path / "out")]
     assert cells and [v for v in cells if v.startswith(TRIGGERS)] == []
+
+
+def test_no_drawn_date_offset_keeps_a_dates_day_and_month():
+    # 313 weeks is 6 years to the day: a runner given it kept every date's day and month (a random
+    # CI run drew it, about 1 runner in 230). No offset drawn now moves a date by less than about
+    # two weeks of the calendar, whatever the date (every day of 2015-2034 checked).
+    from hipsense.export.pseudonym import WEEKS
+
+    days = pd.date_range("2015-01-01", "2034-12-31", freq="D")
+    day_of_month = days.month * 100 + days.day
+
+    def kept(weeks: int) -> bool:
+        moved = days - pd.Timedelta(weeks=weeks)
+        return bool(((moved.month * 100 + moved.day) == day_of_month).any())
+
+    assert kept(313) and kept(261) and 313 not in WEEKS and 261 not in WEEKS
+    assert not any(kept(w) for w in WEEKS)
+    near = [w for w in WEEKS if min((7 * w) % 365.2425, 365.2425 - (7 * w) % 365.2425) < 12]
+    assert near == [] and len(WEEKS) > 400  # the offsets drawn are still many

@@ -252,7 +252,8 @@ def _readme(result: ExportResult, what: Sequence[str], runner: str | None, since
             "- runner names, device ids and file names inside free text (error messages, flag sentences): "
             "replaced by the alias, `[device]` or `[file]`;",
             f"- dates and times: every date and time of a runner, including ISO dates in free text, is shifted "
-            f"by one random whole number of weeks ({MIN_WEEKS} to {MAX_WEEKS} weeks back) per runner, so intervals, "
+            f"by one random whole number of weeks ({MIN_WEEKS} to {MAX_WEEKS} weeks back, none within two weeks of a "
+            "whole number of years) per runner, so intervals, "
             "weekdays and times of day are kept but the calendar dates are not;",
             "- neither the alias mapping nor the offsets are stored, here or anywhere else.",
             "",

@@ -1,7 +1,8 @@
 """Pseudonymisation of an export: runner names replaced, device ids and file names removed, dates shifted.
 
 Each runner gets an alias (``runner-01``, ... in random order) and a random date offset of a whole
-number of weeks (between :data:`MIN_WEEKS` and :data:`MAX_WEEKS` back), applied to every date and time
+number of weeks (between :data:`MIN_WEEKS` and :data:`MAX_WEEKS` back, none within two weeks of a whole
+number of years: :data:`WEEKS`), applied to every date and time
 of that runner, so intervals, weekdays and times of day survive and the calendar does not. Neither the
 aliases nor the offsets are stored anywhere: the export cannot be mapped back by its own content.
 """
@@ -16,6 +17,16 @@ import pandas as pd
 
 MIN_WEEKS = 52
 MAX_WEEKS = 520
+#: A shift within this many days of a whole number of years is never drawn: 52 weeks moved 6 Jan 2025
+#: to 7 Jan 2024, and 313 weeks is 6 years to the day (the day and month survived, about 1 runner in
+#: 230); the weeks drawn from move every date by at least two weeks of the calendar.
+MIN_CALENDAR_SHIFT_DAYS = 14
+_YEAR_DAYS = 365.2425
+WEEKS = tuple(
+    w
+    for w in range(MIN_WEEKS, MAX_WEEKS + 1)
+    if MIN_CALENDAR_SHIFT_DAYS <= (7 * w) % _YEAR_DAYS <= _YEAR_DAYS - MIN_CALENDAR_SHIFT_DAYS
+)
 #: Columns dropped from every table of a pseudonymised export.
 REMOVED_COLUMNS = ("device_id", "original_name")
 _MONTH_NAMES = (
@@ -61,7 +72,7 @@ class Pseudonymizer:
         names = sorted(set(runners))
         rng.shuffle(names)
         self.alias = {name: f"runner-{i + 1:02d}" for i, name in enumerate(names)}
-        self.offset = {name: pd.Timedelta(weeks=-rng.randint(MIN_WEEKS, MAX_WEEKS)) for name in names}
+        self.offset = {name: pd.Timedelta(weeks=-rng.choice(WEEKS)) for name in names}
         tokens = dict(self.alias)
         tokens.update({d: "[device]" for d in device_ids if d})
         tokens.update({f: "[file]" for f in file_names if f})

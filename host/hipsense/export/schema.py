@@ -419,7 +419,7 @@ def data_dictionary_markdown() -> str:
         "`--pseudonymize` replaces runner names by `runner-01`, `runner-02`, ... (random order), drops "
         "`device_id` and `original_name`, replaces names, device ids and file names inside free text, "
         "and shifts every date and time of a runner by one random whole number of weeks "
-        f"({MIN_WEEKS} to {MAX_WEEKS} weeks back; ISO dates inside text too), so intervals, weekdays and times of day are kept. Neither "
+        f"({MIN_WEEKS} to {MAX_WEEKS} weeks back, none within two weeks of a whole number of years; ISO dates inside text too), so intervals, weekdays and times of day are kept. Neither "
         "the aliases nor the offsets are stored anywhere. The signals themselves are kept, and gait can "
         "be characteristic of a person: such an export is pseudonymous, not anonymous.",
         "",
