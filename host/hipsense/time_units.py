@@ -85,9 +85,9 @@ def seconds_from(
 ) -> tuple[np.ndarray, float | None, str]:
     """A time column in seconds from its first value, the UNIX time of that value, and the unit used.
 
-    ``unit`` ``"auto"`` recognises seconds, milliseconds, microseconds and nanoseconds from the median step (the one
-    unit whose rate falls in :data:`AUTO_RATE_HZ`: a step of 4.8 is ms at 208 Hz), then UNIX time from
-    the first value's magnitude in that unit. ``"samples"`` (a sample counter) needs ``rate_hz``.
+    ``unit`` ``"auto"`` recognises seconds, milliseconds, microseconds and nanoseconds from the median
+    step (the one unit whose rate falls in :data:`AUTO_RATE_HZ`: a step of 4.8 is ms at 208 Hz), then
+    UNIX time from the first value's magnitude in that unit. ``"samples"`` (a sample counter) needs ``rate_hz``.
     Raises :class:`TimeBaseError` with one line saying what was found and which option fixes it.
     """
     v = np.asarray(values, dtype=np.float64)
@@ -102,7 +102,7 @@ def seconds_from(
             rates = ", ".join(f"{1 / (step * TIME_UNITS[u]):.3g} Hz in {u}" for u in AUTO_UNITS)
             raise TimeBaseError(
                 f"its median step {step:g} gives {rates}; none is a rate between {AUTO_RATE_HZ[0]:g} and "
-                f"{AUTO_RATE_HZ[1]:g} Hz: state the unit with --time-unit s|ms|us|ns"
+                f"{AUTO_RATE_HZ[1]:g} Hz: state the unit with --time-unit {'|'.join(AUTO_UNITS)}"
             )
         unit = fits[0]
     if unit not in UNITS:
@@ -126,7 +126,7 @@ def seconds_from(
         raise TimeBaseError(
             f"it starts at {v[0]:g} ({unit}): as UNIX time the year {year:.0f}, as time since a start "
             f"{abs(first) / 31_556_952:.3g} years; neither is a recording's clock (UNIX time 2000-2100 or "
-            "time since the start): check the column, or state its unit with --time-unit s|ms|us|ns"
+            f"time since the start): check the column, or state its unit with --time-unit {'|'.join(AUTO_UNITS)}"
         )
     return (v - v[0]) * scale, epoch, unit
 

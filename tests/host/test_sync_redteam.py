@@ -594,16 +594,21 @@ def test_pair_replaces_the_key_of_a_clip_that_proves_it(tmp_path):
 # -- a laptop whose own clock is wrong ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("now", [0.0, 1_600_000_000.0, 5e9])
-def test_a_laptop_clock_outside_2025_2100_is_not_given_to_the_clip(tmp_path, monkeypatch, now):
-    # A dead CMOS battery or a VM without a time service: the laptop reads 1970 (or 2020, or 2128).
-    # Before, SET_TIME gave that to the clip, and every session it recorded next was dated by it.
+def _laptop_clock_reads(monkeypatch, now: float) -> None:
+    """The sync engine's ``time`` module, with its clock reading ``now``."""
     import types
 
     from hipsense.sync import engine
 
     fake = types.SimpleNamespace(time=lambda: now, strftime=time.strftime, gmtime=time.gmtime)
     monkeypatch.setattr(engine, "time", fake)
+
+
+@pytest.mark.parametrize("now", [0.0, 1_600_000_000.0, 5e9])
+def test_a_laptop_clock_outside_2025_2100_is_not_given_to_the_clip(tmp_path, monkeypatch, now):
+    # A dead CMOS battery or a VM without a time service: the laptop reads 1970 (or 2020, or 2128).
+    # Before, SET_TIME gave that to the clip, and every session it recorded next was dated by it.
+    _laptop_clock_reads(monkeypatch, now)
     with PtyClip({1: SESSION}) as clip:
         report, keeper = sync(clip, tmp_path)
     assert P.Type.SET_TIME not in {f.type for f in clip.requests}
@@ -625,12 +630,7 @@ def test_a_laptop_clock_outside_2025_2100_is_not_given_to_the_clip(tmp_path, mon
 
 
 def test_a_laptop_clock_within_2025_2100_is_given_to_the_clip(tmp_path, monkeypatch):
-    import types
-
-    from hipsense.sync import engine
-
-    now = 1_767_225_600.5  # 2026-01-01
-    monkeypatch.setattr(engine, "time", types.SimpleNamespace(time=lambda: now))
+    _laptop_clock_reads(monkeypatch, 1_767_225_600.5)  # 2026-01-01
     with PtyClip({1: SESSION}) as clip:
         report, _ = sync(clip, tmp_path)
     (set_time,) = [f for f in clip.requests if f.type == P.Type.SET_TIME]

@@ -113,18 +113,12 @@ def add_csv_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--time-unit",
-        choices=[
-            "auto",
-            "s",
-            "ms",
-            "us",
-            "ns",
-            "tick100us",
-            "samples",
-        ],  # time_units.UNITS (not imported: numpy)
+        # time_units.UNITS, written out: importing it here would import numpy for every command
+        choices=["auto", "s", "ms", "us", "ns", "tick100us", "samples"],
         default="auto",
-        help="unit of the CSV's t_s, UNIX time or not; ns: phones' sensor clocks; tick100us: Xsens SampleTimeFine, samples: a sample "
-        "counter such as PacketCounter (default: %(default)s, from the column's name or its step)",
+        help="unit of the CSV's t_s, UNIX time or not; ns: phones' sensor clocks; tick100us: Xsens "
+        "SampleTimeFine, samples: a sample counter such as PacketCounter (default: %(default)s, from the "
+        "column's name or its step)",
     )
     p.add_argument(
         "--skip-rows",

@@ -45,16 +45,9 @@ def shown(cell: str) -> str:
     return "an empty cell" if cell == "" else repr(cell if len(cell) <= 40 else cell[:37] + "...")
 
 
-def numbers(
-    path: Path,
-    text: pd.Series,
-    col: str,
-    sep: str,
-    first_line: int,
-    line_of: Callable[[int], int] | None = None,
-) -> np.ndarray:
-    """A column as floats, NaN where the cell is empty or says missing; other text is an error (at
-    ``line_of(i)`` for the column's row ``i``, by default ``first_line + i``)."""
+def numbers(path: Path, text: pd.Series, col: str, sep: str, line: int | Callable[[int], int]) -> np.ndarray:
+    """A column as floats, NaN where the cell is empty or says missing; other text is an error, at the
+    file line ``line(i)`` of the column's row ``i`` (or ``line + i`` when ``line`` is the first row's)."""
     text = text.fillna("")  # a row cut short
     if sep != ",":  # where the comma does not separate, it may be the decimal mark
         text = text.str.replace(",", ".", regex=False)
@@ -66,7 +59,7 @@ def numbers(
         raise CsvInputError(
             path,
             f"column {col!r} has {shown(text.iloc[i])}, not a number",
-            line=line_of(i) if line_of else first_line + i,
+            line=line(i) if callable(line) else line + i,
         )
     return values
 
@@ -282,7 +275,7 @@ def value_chunks(
                 chunk = {}
                 for c, f in zip(names, table.columns, strict=True):
                     try:
-                        chunk[c] = numbers(path, table[f], c, sep, first_line, partial(line, start))
+                        chunk[c] = numbers(path, table[f], c, sep, partial(line, start))
                     except CsvInputError as e:  # the first in each column; the first column's is raised
                         errors.setdefault(c, e)
                         chunk[c] = np.full(len(table), np.nan)
