@@ -373,3 +373,14 @@ def test_a_header_of_a_million_separators_is_refused_before_pandas_reads_it(tmp_
     assert "its header has 1,000,004 columns, more than 4,096" in out.stdout and "at line 1" in out.stdout, (
         out.stdout
     )
+
+
+# --- the four the second run left (docs/testing.md): fixed after it ------------------------------------
+@pytest.mark.parametrize("opts", WAYS)
+@pytest.mark.parametrize("preamble", [[], [";Title;X16-mini", ";Start_time;2026-01-01"]])
+def test_a_tag_whose_mark_is_the_separator_is_dropped(tmp_path, opts, preamble):
+    # ';Headers;t_s;...' with ';' separating: the tag took two cells (an empty one and 'Headers'),
+    # only one-cell tags were dropped, and every column shifted ("time goes backwards").
+    head, rows = HEADER.replace(",", ";"), [r.replace(",", ";") for r in _rows()]
+    path = _write(tmp_path / "a.csv", [*preamble, ";Headers;" + head, *rows])
+    _same(read_imu_csv(path, **opts), read_imu_csv(_write(tmp_path / "b.csv", [head, *rows]), **opts))

@@ -228,14 +228,16 @@ def data_layout(
     layout = Layout(names, header + 2)
     skip = list(range(header))
     tag = names[0][:1] if names else ""
+    # a mark that is the separator too (';Headers;t_s;...') splits off an empty cell before the tag's
+    cut = 2 if sep in COMMENT_MARKS and lines[header].lstrip().startswith(sep) else 1
     # widths without a separator ending the line (one that ends the header's or the rows' alone)
     wide = len(names) - lines[header].endswith(sep)
     if (
-        tag in COMMENT_MARKS
-        and names[0] not in rename
-        and len(below.split(sep, len(names) + 1)) - below.endswith(sep) == wide - 1
+        (tag in COMMENT_MARKS or cut == 2)
+        and not rename.keys() & names[:cut]
+        and len(below.split(sep, len(names) + 1)) - below.endswith(sep) == wide - cut
     ):
-        layout.names = names = names[1:wide]
+        layout.names = names = names[cut:wide]
         layout.read.update(header=None, names=names)
         skip.append(header)
     marks = {line.lstrip()[:1] for line in lines[:header] if line.strip()}
