@@ -9,7 +9,7 @@ import struct
 from micropython import const
 
 VERSION_MAJOR = const(2)
-VERSION_MINOR = const(1)
+VERSION_MINOR = const(2)
 
 HEAD = "<BHH"
 HEAD_SIZE = const(5)
@@ -48,6 +48,7 @@ E_IO = const(8)
 E_UNSUPPORTED = const(9)
 E_AUTH = const(10)
 E_INTERNAL = const(11)
+E_RANGE = const(12)  # 2.2: SET_TIME outside 2025-2100
 
 # LIST entry flags, STATUS flags.
 SESSION_RECORDING = const(0x01)

@@ -30,6 +30,7 @@ from micropython import const
 SUFFIX = ".hsn"
 _EPOCH_2000 = const(946684800)
 _SET_AFTER = const(1735689600)  # 2025-01-01
+_SET_BEFORE = const(4102444800)  # 2100-01-01
 _LIST_ENTRY = const(9)
 _ENOSPC = const(28)
 _SCRATCH = ".selftest"  # SELFTEST's scratch file in the storage folder (not a session name)
@@ -192,8 +193,11 @@ class SyncServer:
             sid, size = struct.unpack_from("<II", frame, body)
             return self._delete(req, sid, size, bytes(frame[body + 8 : body + 8 + P.DIGEST_SIZE]))
         if ftype == P.SET_TIME:
+            unix = struct.unpack_from("<Q", frame, body)[0]
+            if not _SET_AFTER <= unix < _SET_BEFORE:  # a host's dead clock must not date the next runs
+                return self._error(req, ftype, P.E_RANGE, 0)
             before = self.clock.get()
-            self.clock.set(struct.unpack_from("<Q", frame, body)[0])
+            self.clock.set(unix)
             struct.pack_into("<Q", self._body, 0, before)
             return P.seal(self.out, ftype | P.REPLY, req, 8)
         if ftype in (P.LIVE_START, P.LIVE_STOP):

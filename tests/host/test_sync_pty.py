@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import stat
 import zlib
@@ -278,3 +279,41 @@ def test_pair_does_not_replace_a_key_the_clip_cannot_prove_without_replace(home,
         # and pairing again, without --replace, goes through: the clip proves the key it now holds
         assert main(["pair", "--port", dev.port]) == 0
         assert ring.get(paired.clip_id).key != replaced.key
+
+
+def test_pair_and_the_key_check_say_when_a_clip_holds_auth_off(home, tmp_path, capsys):
+    # A clip that booted after 6 wrong AUTHs holds every AUTH off for a while (its back-off count
+    # survives reboots). It cannot prove the key this laptop holds, but it was not reset: pair and the
+    # Bluetooth key check say it is held, not that the key was refused; nothing is changed; the
+    # cable's PAIR (--replace) clears the hold.
+    from hipsense.sync.auth import AuthHeld, HostKey, KeyRing, authenticate
+    from hipsense.sync.client import Client
+
+    ring = KeyRing(home / "keys")
+    clip = bytes.fromhex("00c11b0000000001")
+    held = HostKey(clip, bytes.fromhex("0123456789abcdef"), bytes(range(32)), "HS-PTY")
+    ring.save(held)
+    store = tmp_path / "sync_keys.json"
+    store.write_text(
+        json.dumps({"clip": clip.hex(), "keys": [[held.key_id.hex(), held.key.hex()]], "fails": 7})
+    )
+
+    async def prove(port: str) -> HostKey:
+        client = Client(await SerialTransport.open(port), timeout_s=5)
+        try:
+            return await authenticate(client, ring, await client.request(P.Type.INFO, parse=P.info_body))
+        finally:
+            await client.close()
+
+    with PtyDevice({}, extra_files=((store, "/sync_keys.json"),)) as dev:
+        with pytest.raises(AuthHeld, match="holds key checks off after 7 wrong keys") as caught:
+            asyncio.run(prove(dev.port))
+        assert caught.value.fails == 7
+        capsys.readouterr()
+        assert main(["pair", "--port", dev.port]) == 2
+        (line,) = [e for e in capsys.readouterr().err.splitlines() if e.strip()]
+        assert "holds key checks off after 7 wrong keys" in line and "again in a minute" in line, line
+        assert "reset" not in line
+        assert ring.get(clip) == held
+        assert main(["pair", "--port", dev.port, "--replace"]) == 0
+        assert asyncio.run(prove(dev.port)).key == ring.get(clip).key != held.key

@@ -8,7 +8,8 @@ serving the pty's master end, so host code opens the slave end with real pyseria
 With ``live=counts`` (an ``(n, 6)`` int16 array of IMU counts) the simulated clip is recording session
 0xAA: a feeder hands the counts to ``live.LiveTap`` and the real ``log.SessionWriter`` (header fields
 ``writer_args``) in batches of 16, ``speed`` times faster than 208 Hz, so ``hipsense live`` has
-something to stream.
+something to stream. ``extra_files`` are ``(host path, device path)`` pairs put on the clip's
+filesystem before it starts (a ``/sync_keys.json`` of its own, say).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class PtyDevice:
         live: np.ndarray | None = None,
         speed: float = 1.0,
         writer_args: dict | None = None,
+        extra_files: tuple[tuple[Path, str], ...] = (),
     ):
         master, self._slave = os.openpty()
         self.port = os.ttyname(self._slave)
@@ -79,6 +81,7 @@ class PtyDevice:
             live=live,
             speed=speed,
             writer_args=writer_args,
+            extra_files=extra_files,
         )
         os.close(master)  # node holds it now
         self.stdout = self.stderr = ""

@@ -27,6 +27,14 @@ class NotPaired(SyncError):
     """The clip does not trust this laptop on this link (no bond, no key, wrong key)."""
 
 
+class AuthHeld(NotPaired):
+    """The clip holds every AUTH off for up to a minute after ``fails`` wrong keys (docs/security.md)."""
+
+    def __init__(self, message: str, fails: int):
+        super().__init__(message)
+        self.fails = fails
+
+
 @dataclass(frozen=True)
 class HostKey:
     """This laptop's key for one clip."""
@@ -136,6 +144,12 @@ async def authenticate(client: Client, keys: KeyRing | None, info: P.DeviceInfo)
         except DeviceRefused as e:
             if e.code == P.ErrorCode.STATE and attempt == 0:
                 continue
+            if e.code == P.ErrorCode.AUTH and e.detail > P.AUTH_TRIES:
+                raise AuthHeld(
+                    f"the clip {info.device_id} holds key checks off after {e.detail} wrong keys from some "
+                    "device near it: try again in a minute, or sync over the USB cable",
+                    e.detail,
+                ) from None
             if e.code == P.ErrorCode.AUTH:
                 raise NotPaired(
                     f"the clip {info.device_id} did not accept this laptop's key (it was paired again "
@@ -151,4 +165,4 @@ async def authenticate(client: Client, keys: KeyRing | None, info: P.DeviceInfo)
     raise NotPaired(f"the clip {info.device_id} did not complete the key check")
 
 
-__all__ = ["HostKey", "KeyRing", "NotPaired", "authenticate", "clip_proof", "host_proof"]
+__all__ = ["AuthHeld", "HostKey", "KeyRing", "NotPaired", "authenticate", "clip_proof", "host_proof"]

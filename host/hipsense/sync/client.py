@@ -186,7 +186,9 @@ class Client:
                     continue
                 if err.code == P.ErrorCode.BAD_FRAME:  # our request was damaged on the way: resend
                     continue
-                raise DeviceRefused(f"{ftype.name.lower()}: {err.text} (detail {err.detail})", err.code)
+                raise DeviceRefused(
+                    f"{ftype.name.lower()}: {err.text} (detail {err.detail})", err.code, err.detail
+                )
             if frame.type != ftype | P.REPLY:
                 continue
             try:

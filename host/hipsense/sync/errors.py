@@ -36,6 +36,7 @@ class NoReply(SyncError):
 class DeviceRefused(SyncError):
     """The device answered a request with an error reply."""
 
-    def __init__(self, message: str, code: int):
+    def __init__(self, message: str, code: int, detail: int = 0):
         super().__init__(message)
         self.code = code
+        self.detail = detail

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from hipsense.sync import auth_wire as W
 from hipsense.sync import protocol as P
-from hipsense.sync.auth import HostKey, KeyRing, NotPaired, authenticate
+from hipsense.sync.auth import AuthHeld, HostKey, KeyRing, NotPaired, authenticate
 from hipsense.sync.checks import check_info
 from hipsense.sync.client import Client
 from hipsense.sync.engine import Connect
@@ -80,6 +80,12 @@ async def _known_clip_proves_its_key(client: Client, keys: KeyRing, info: P.Devi
         return clip_id
     try:
         await authenticate(client, keys, info)
+    except AuthHeld as e:  # the clip cannot prove its key for up to a minute; the cable's PAIR clears it
+        raise SyncError(
+            f"the device on {client.transport.name} names the clip {info.device_id} ({clip_id.hex()}) and "
+            f"holds key checks off after {e.fails} wrong keys from some device: nothing was changed. Run "
+            "hipsense pair again in a minute (if it still fails and it is your clip, hipsense pair --replace)"
+        ) from None
     except (NotPaired, SyncError):
         raise SyncError(
             f"the device on {client.transport.name} names the clip {info.device_id} ({clip_id.hex()}) but does "

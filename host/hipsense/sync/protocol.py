@@ -16,7 +16,7 @@ import numpy as np
 from hipsense.sync.cobs import FrameError, cobs_decode, cobs_encode
 
 VERSION_MAJOR = 2
-VERSION_MINOR = 1
+VERSION_MINOR = 2
 
 HEAD = struct.Struct("<BHH")
 CRC = struct.Struct("<I")
@@ -38,6 +38,9 @@ MAX_SESSION_BYTES = 32 * 1024 * 1024
 CLOCK_RANGE = (1_735_689_600, 4_102_444_800)  # 2025-01-01 to 2100-01-01
 DIGEST_SIZE = 32
 NONCE_SIZE = 16
+#: wrong AUTHs a clip allows per connection: an AUTH error whose detail is above it counts the wrong
+#: AUTHs over all connections, i.e. the clip holds AUTH off (docs/security.md)
+AUTH_TRIES = 3
 KEY_ID_SIZE = 8
 KEY_SIZE = 32
 CLIP_ID_SIZE = 8
@@ -75,6 +78,7 @@ class ErrorCode(enum.IntEnum):
     UNSUPPORTED = 9
     AUTH = 10
     INTERNAL = 11
+    RANGE = 12
 
 
 ERROR_TEXT = {
@@ -93,6 +97,7 @@ ERROR_TEXT = {
     ErrorCode.AUTH: "the clip did not accept this laptop's key (pair again: hipsense pair over USB)",
     ErrorCode.INTERNAL: "the clip's firmware hit a fault on this command (it keeps serving; update the "
     "firmware with hipsense device deploy if it repeats)",
+    ErrorCode.RANGE: "the clip refused a time outside 2025-2100 (check this laptop's clock)",
 }
 
 SESSION_RECORDING = 0x01

@@ -89,8 +89,8 @@ def main() -> None:
         }
         return frame(0x89, req, body), fields
 
-    info_body = struct.pack("<BBH16s16s16s", 2, 1, DEVICE["max_chunk"], b"HS-0001", b"1.0.0", b"LSM6DSOX")
-    add("info", frame(0x01, 0), frame(0x81, 0, info_body), {"version_major": 2, "version_minor": 1, **DEVICE})
+    info_body = struct.pack("<BBH16s16s16s", 2, 2, DEVICE["max_chunk"], b"HS-0001", b"1.0.0", b"LSM6DSOX")
+    add("info", frame(0x01, 0), frame(0x81, 0, info_body), {"version_major": 2, "version_minor": 2, **DEVICE})
     add("status_clock_not_set", frame(0x09, 1), *status(1, False, 0, 2))
 
     # An untrusted link: INFO and a minimal STATUS (flags 0x04 "limited", battery; no session id,
@@ -99,7 +99,7 @@ def main() -> None:
         "info_untrusted",
         frame(0x01, 30),
         frame(0x81, 30, info_body),
-        {"version_major": 2, "version_minor": 1, **DEVICE},
+        {"version_major": 2, "version_minor": 2, **DEVICE},
         secure=False,
     )
     minimal = struct.pack("<BIQHBIH", 0x04, 0, 0, BATTERY[0], BATTERY[1], 0, 0)
@@ -146,6 +146,17 @@ def main() -> None:
         error(40, 7, 0x0E, 0),
         {"code": 7, "request_type": 0x0E, "detail": 0},
     )
+    # 2.2: a time before 2025 or from 2100 on (a host's dead clock) is refused, the clock left unset.
+    for req, what, unix in (
+        (41, "set_time_before_2025", 1_735_689_599),
+        (42, "set_time_in_2100", 4_102_444_800),
+    ):
+        add(
+            what,
+            frame(0x06, req, struct.pack("<Q", unix)),
+            error(req, 12, 0x06, 0),
+            {"code": 12, "request_type": 0x06, "detail": 0},
+        )
     add(
         "set_time",
         frame(0x06, 2, struct.pack("<Q", UNIX)),
