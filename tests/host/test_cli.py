@@ -286,3 +286,22 @@ def test_time_unit_choices_are_the_readers_units():
     analyze = build_parser()._subparsers._group_actions[0].choices["analyze"]  # type: ignore[union-attr]
     (action,) = [a for a in analyze._actions if a.dest == "time_unit"]
     assert action.choices == ["auto", *UNITS]
+
+
+@pytest.mark.parametrize(
+    "lost, expected",
+    [
+        # rows dropped here and there (a logger's hiccups): short holes, filled, no gap
+        ([(0.3, 2), (0.5, 3), (0.7, 1)], "6 samples missing (short holes, filled)"),
+        # one 2 s gap and a short hole
+        ([(0.3, 416), (0.6, 2)], "418 samples missing (416 in 1 gap, 2 in short holes, filled)"),
+        ([(0.3, 416)], "416 samples missing in 1 gap"),
+    ],
+)
+def test_the_quality_line_says_where_missing_samples_went(tmp_path, capsys, lost, expected):
+    # It printed "124 samples missing in 0 gaps" for a real Xsens export whose dropped rows were filled.
+    run = simulate_run(scenarios.steady_run(duration_s=60, seed=3)).losing(*lost)
+    path = run.write_csv(tmp_path / "run.csv")
+    assert main(["analyze", str(path), "--quiet"]) == 0
+    (line,) = [s for s in capsys.readouterr().out.splitlines() if s.startswith("data quality:")]
+    assert expected in line, line

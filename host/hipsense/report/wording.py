@@ -54,11 +54,25 @@ def quality_notes(quality: dict[str, Any], *, known: bool = True) -> list[str]:
         else "sides not known",
     ]
     if q.get("missing_samples"):
-        parts.append(f"{q['missing_samples']} samples missing in {len(q.get('gaps', []))} gaps")
+        parts.append(_missing(q["missing_samples"], q.get("gaps", [])))
     if q.get("clipped_share") and math.isfinite(q["clipped_share"]):
         parts.append(f"{100 * q['clipped_share']:.2f} % of samples at full scale")
     parts.append(f"{100 * q.get('doubtful_step_share', 0):.1f} % of steps with a doubtful value")
     return parts
+
+
+def _missing(missing: int, gaps: list) -> str:
+    """Samples the clock says were lost, and how many of them lie in gaps (the rest were short holes,
+    filled by interpolation): "124 samples missing in 0 gaps" read as a contradiction."""
+    in_gaps = sum(int(g[2]) for g in gaps)
+    if not gaps:
+        return f"{missing} samples missing (short holes, filled)"
+    held = f"{len(gaps)} gap" + ("s" if len(gaps) > 1 else "")
+    return (
+        f"{missing} samples missing ({in_gaps} in {held}, {missing - in_gaps} in short holes, filled)"
+        if missing > in_gaps
+        else f"{missing} samples missing in {held}"
+    )
 
 
 # -- sides: shown only when they are known ----------------------------------------------------------
