@@ -384,3 +384,21 @@ def test_a_tag_whose_mark_is_the_separator_is_dropped(tmp_path, opts, preamble):
     head, rows = HEADER.replace(",", ";"), [r.replace(",", ";") for r in _rows()]
     path = _write(tmp_path / "a.csv", [*preamble, ";Headers;" + head, *rows])
     _same(read_imu_csv(path, **opts), read_imu_csv(_write(tmp_path / "b.csv", [head, *rows]), **opts))
+
+
+@pytest.mark.parametrize("opts", WAYS)
+@pytest.mark.parametrize(("stated", "sep", "mark"), [("sep=,", ",", ";"), ('"sep=;"', ";", "#")])
+def test_a_sep_line_above_a_marked_preamble_leaves_comment_lines_skipped(tmp_path, opts, stated, sep, mark):
+    # Excel's 'sep=' first line was counted among the preamble's marks, which then differed, so the
+    # comment line among the rows was read as a row ("'; note', not a number").
+    rows = [r.replace(",", sep) for r in _rows()]
+    body = [f"{mark} logger", HEADER.replace(",", sep), *rows[:50], f"{mark} note", *rows[50:]]
+    plain = read_imu_csv(_write(tmp_path / "plain.csv", body), **opts)
+    _same(read_imu_csv(_write(tmp_path / "a.csv", [stated, *body]), **opts), plain)
+
+
+def test_the_separator_a_sep_line_states_is_the_one_read(tmp_path):
+    # A header with a comma in a free-text name: the comma was taken for the separator.
+    head, rows = HEADER.replace(",", ";") + ";note, free text", [r.replace(",", ";") + ";x" for r in _rows()]
+    plain = read_imu_csv(_write(tmp_path / "plain.csv", [HEADER.replace(",", ";"), *(r[:-2] for r in rows)]))
+    _same(read_imu_csv(_write(tmp_path / "a.csv", ["sep=;", head, *rows])), plain)

@@ -62,10 +62,29 @@ def choose_frame(path: Path, present: set[str]) -> tuple[Literal["sensor", "body
     return None
 
 
-def separator(line: str) -> str:
-    """The header line's separator: a comma, or a semicolon or tab when it has no comma (spreadsheet
-    exports in locales whose decimal mark is the comma, which the reader then accepts too); a leading
-    comment mark (a ``;Headers`` tag cell) is no separator."""
+#: Excel's first line naming the separator (``sep=;``; Shimmer Consensys quotes it, ``"sep=<TAB>"``).
+_SEP_LINE = re.compile(r'\s*"?sep=([^"])"?\s*', re.IGNORECASE)
+
+
+def stated_separator(lines: list[str]) -> str | None:
+    """The separator a ``sep=`` first line states, or ``None``."""
+    found = _SEP_LINE.fullmatch(lines[0]) if lines else None
+    return found.group(1) if found else None
+
+
+def header_separator(lines: list[str], header: int) -> str:
+    """The separator of the header line ``lines[header]``, the one a ``sep=`` first line states if the
+    header holds it."""
+    return separator(lines[header], stated_separator(lines))
+
+
+def separator(line: str, stated: str | None = None) -> str:
+    """The header line's separator: ``stated`` (a ``sep=`` line's) when the line holds it; else a comma,
+    or a semicolon or tab when it has no comma (spreadsheet exports in locales whose decimal mark is the
+    comma, which the reader then accepts too); a leading comment mark (a ``;Headers`` tag cell) is no
+    separator."""
+    if stated and stated in line:
+        return stated
     line = line.lstrip()
     line = line[1:] if line[:1] in COMMENT_MARKS else line
     if "," not in line:
@@ -75,8 +94,8 @@ def separator(line: str) -> str:
     return ","
 
 
-def column_names(line: str, rename: dict[str, str]) -> set[str]:
-    sep = separator(line)
+def column_names(line: str, rename: dict[str, str], stated: str | None = None) -> set[str]:
+    sep = separator(line, stated)
     return {rename.get(n, n) for n in (c.strip().strip("\"'") for c in line.split(sep))}
 
 
@@ -136,8 +155,9 @@ def find_header(path: Path, lines: list[str], rename: dict[str, str], skip_rows:
         if not 0 <= skip_rows < len(lines):
             raise CsvInputError(path, f"--skip-rows {skip_rows}: the file has only {len(lines)} lines")
         return skip_rows
+    stated = stated_separator(lines)
     for i, line in enumerate(lines[:HEADER_SEARCH_LINES]):
-        names = column_names(line, rename)
+        names = column_names(line, rename, stated)
         if set(SENSOR_ACC) <= names or "acc_is" in names:
             return i
     shown = " | ".join(repr(s if len(s) <= 60 else s[:57] + "...") for s in lines[:3])
@@ -240,7 +260,10 @@ def data_layout(
         layout.names = names = names[cut:wide]
         layout.read.update(header=None, names=names)
         skip.append(header)
-    marks = {line.lstrip()[:1] for line in lines[:header] if line.strip()}
+    # a sep= line is the spreadsheet's, not the logger's preamble: it marks no comments
+    marks = {
+        line.lstrip()[:1] for line in lines[stated_separator(lines) is not None : header] if line.strip()
+    }
     if len(marks) == 1 and (mark := marks.pop()) in COMMENT_MARKS and mark != sep:
         layout.read["comment"] = mark
         if "names" not in layout.read and lines[header].startswith(mark):  # else skipped as a comment
@@ -311,7 +334,9 @@ __all__ = [
     "column_names",
     "find_header",
     "head_lines",
+    "header_separator",
     "parse_column_map",
     "separator",
+    "stated_separator",
     "stated_rate",
 ]

@@ -32,8 +32,8 @@ from hipsense.formats.csv_header import (
     data_layout,
     find_header,
     head_lines,
+    header_separator,
     parse_column_map,
-    separator,
     stated_rate,
 )
 from hipsense.formats.csv_passes import KEEP_ROWS, Reading
@@ -165,7 +165,7 @@ def read_imu_csv(
     stated = stated_rate(path, lines[:header])  # the preamble's (MT Manager's "// Update Rate: 100.0Hz")
     said = stated[1] if stated else ""
     rate_given = sample_rate_hz if sample_rate_hz is not None else stated[0] if stated else None
-    sep = separator(lines[header])
+    sep = header_separator(lines, header)
     layout = data_layout(path, lines, header, sep, rename, {"acc": acc_unit, "gyr": gyr_unit})
     names, first_line = layout.names, layout.first_line  # file line of the first data row
     missing_mapped = [theirs for theirs in rename if theirs not in names]
