@@ -402,3 +402,40 @@ def test_the_separator_a_sep_line_states_is_the_one_read(tmp_path):
     head, rows = HEADER.replace(",", ";") + ";note, free text", [r.replace(",", ";") + ";x" for r in _rows()]
     plain = read_imu_csv(_write(tmp_path / "plain.csv", [HEADER.replace(",", ";"), *(r[:-2] for r in rows)]))
     _same(read_imu_csv(_write(tmp_path / "a.csv", ["sep=;", head, *rows])), plain)
+
+
+def _fast_ms(path: Path, unit: str) -> Path:
+    """4 kHz in ms (steps of 0.25: 4 Hz in s, 4 kHz in ms, beyond what auto recognises), a units row."""
+    rows = [f"{i / 4:.2f},{np.sin(i / 400):.3f},{9.8 + np.cos(i / 700):.3f},0.1" for i in range(14_000)]
+    return _write(path, ["t_s,acc_x,acc_y,acc_z", f"{unit},m/s^2,m/s^2,m/s^2", *rows])
+
+
+@pytest.mark.parametrize("unit", ["ms", "[ms]", "msec"])
+def test_a_units_row_gives_the_time_unit_when_it_is_auto(tmp_path, unit):
+    # The time column's unit in the units row was skipped unread: this file was refused by auto
+    # ("none is a rate between 10 and 2000 Hz") though it says ms.
+    path = _fast_ms(tmp_path / "a.csv", unit)
+    rec = read_imu_csv(path)
+    assert rec.sample_rate_hz == pytest.approx(4000.0)
+    assert "t_s read in ms (recognised from its units row)" in rec.notes
+    assert read_imu_csv(path, time_unit="ms").sample_rate_hz == pytest.approx(4000.0)  # it agrees
+
+
+@pytest.mark.parametrize(
+    ("said", "given", "unit"),
+    [
+        ("ms", "s", "ms"),
+        ("\u00b5s", "ms", "us"),
+        ("\u03bcs", "ns", "us"),
+        ("s", "us", "s"),
+        ("ns", "tick100us", "ns"),
+    ],
+)
+def test_a_units_row_contradicting_the_time_unit_given_is_refused(tmp_path, said, given, unit):
+    # Only --acc-unit and --gyr-unit were checked against the units row; --time-unit was not.
+    path = _write(tmp_path / "a.csv", [HEADER, f"{said},m/s^2,m/s^2,m/s^2,deg/s,deg/s,deg/s", *_rows()])
+    with pytest.raises(
+        CsvInputError,
+        match=rf"at line 2: the units row gives 't_s' \(t_s\) in {said}, read in {given}: give --time-unit {unit}$",
+    ):
+        read_imu_csv(path, time_unit=given)

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR, TIME_COLUMN
-from hipsense.formats.csv_values import MISSING_CELLS, CsvInputError, read_names
+from hipsense.formats.csv_units import units_row
+from hipsense.formats.csv_values import CsvInputError, read_names
 from hipsense.time_units import GIVEN_RATE_HZ
 
 #: Most columns a header may name. pandas' cost grows faster than the width (4,096: 0.45 s, 20,000:
@@ -185,14 +186,6 @@ def _rate_only(lines: list[str]) -> str:
 #: A preamble's comment marks; one that begins a header line marks a tag, not a column
 #: (Gulf Coast Data Concepts' ``;Headers, time,Ax,Ay,Az``).
 COMMENT_MARKS = (";", "#")
-#: A units row's spellings of the units the reader takes (``--acc-unit``, ``--gyr-unit``).
-UNIT_SPELLINGS = {
-    "m/s^2": {"m/s^2", "m/(s^2)", "m/s2", "m/s\u00b2", "m/s/s", "ms^-2", "m*s^-2"},
-    "g": {"g"},
-    "deg/s": {"deg/s", "\u00b0/s", "dps", "deg/sec", "degrees/s"},
-    "rad/s": {"rad/s", "rad/sec"},
-}
-TIME_SPELLINGS = {"s", "sec", "ms", "us", "\u00b5s", "ns", "samples", "ticks"}
 
 
 @dataclass
@@ -204,6 +197,7 @@ class Layout:
     first_line: int
     read: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    time_unit: str | None = None  # the one a units row gives the time column
 
 
 def _cells(line: str, sep: str, most: int) -> list[str]:
@@ -222,20 +216,13 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def _number(cell: str) -> bool:
-    try:
-        float(cell.replace(",", "."))
-    except ValueError:
-        return cell.lower() in MISSING_CELLS
-    return True
-
-
 def data_layout(
     path: Path, lines: list[str], header: int, sep: str, rename: dict[str, str], units: dict[str, str]
 ) -> Layout:
     """The rows' layout below the header line ``header``: a tag cell that names no column (``;Headers,``)
-    is dropped; a units row under the names (Shimmer Consensys: ``ms, m/(s^2), deg/s``) is skipped, and
-    refused when it contradicts ``units`` (``{"acc": ..., "gyr": ...}``); a preamble whose lines all
+    is dropped; a units row under the names (Shimmer Consensys: ``ms, m/(s^2), deg/s``) is skipped, its
+    time unit kept, and refused when it contradicts ``units`` (``{"acc": ..., "gyr": ..., "t_s": ...}``,
+    :func:`~hipsense.formats.csv_units.units_row`); a preamble whose lines all
     start with ``;`` or ``#`` makes later lines so marked comments (Gulf Coast's ``;shutdown`` line)."""
     if (width := lines[header].count(sep) + 1) > MAX_COLUMNS:  # before pandas makes a frame that wide
         raise CsvInputError(
@@ -277,20 +264,9 @@ def data_layout(
         i: rename.get(n, n) for i, n in enumerate(names) if rename.get(n, n)[:4] in ("t_s", "acc_", "gyr_")
     }
     row = _cells(below, sep, len(names))
-    said = {i: re.sub(r"^[\[(](.*)[\])]$", r"\1", row[i].lower()) for i in used if i < len(row)}  # "[g]"
-    known = set().union(TIME_SPELLINGS, *UNIT_SPELLINGS.values())
-    if len(said) == len(used) > 0 and not any(_number(row[i]) for i in used) and known & set(said.values()):
-        for i, ours in used.items():
-            given = units.get(ours[:3], "")
-            for unit, spellings in UNIT_SPELLINGS.items():
-                if said[i] in spellings and given in UNIT_SPELLINGS and unit != given:
-                    option = "--acc-unit" if ours.startswith("acc_") else "--gyr-unit"
-                    raise CsvInputError(
-                        path,
-                        f"the units row gives {names[i][:60]!r} ({ours}) in {row[i]}, read in {given}: give "
-                        f"{option} {unit}",
-                        line=header + 2,
-                    )
+    said = units_row(path, names, used, row, units, header + 2)
+    if said is not None:
+        layout.time_unit = said.get(TIME_COLUMN)
         layout.notes.append(
             f"line {header + 2} holds units ({', '.join(dict.fromkeys(row[i][:20] for i in used))}): skipped"
         )
@@ -326,7 +302,6 @@ def head_lines(path: Path, need: int) -> list[str]:
 __all__ = [
     "COLUMN_PRESETS",
     "COMMENT_MARKS",
-    "UNIT_SPELLINGS",
     "Layout",
     "data_layout",
     "HEADER_SEARCH_LINES",

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from hipsense.conventions import TIME_COLUMN, G
+from hipsense.conventions import TIME_COLUMN
 from hipsense.formats.csv_dates import read_start_times, start_time_from_name
 from hipsense.formats.csv_header import (
     HEADER_SEARCH_LINES,
@@ -37,6 +37,7 @@ from hipsense.formats.csv_header import (
     stated_rate,
 )
 from hipsense.formats.csv_passes import KEEP_ROWS, Reading
+from hipsense.formats.csv_units import ACC_UNITS, GYR_UNITS, check_options
 from hipsense.formats.csv_values import (
     CHUNK_ROWS,
     MAX_ACC_MS2,
@@ -49,7 +50,6 @@ from hipsense.formats.csv_values import (
 )
 from hipsense.recording import CHANNEL_DTYPE, DataQuality, Recording, sample_frame
 from hipsense.time_units import (
-    GIVEN_RATE_HZ,
     SAMPLES,
     UNITS,
     CounterError,
@@ -62,8 +62,6 @@ from hipsense.timebase import TimeBaseError, fit_clock, place_runs
 
 AccUnit = Literal["m/s^2", "g"]
 GyrUnit = Literal["deg/s", "rad/s"]
-ACC_UNITS: dict[str, float] = {"m/s^2": 1.0, "g": G}
-GYR_UNITS: dict[str, float] = {"deg/s": 1.0, "rad/s": 180.0 / np.pi}
 
 #: Shortest recording worth analysing: a few strides either side of the filters' edges (the public treadmill trials last 5 s).
 MIN_DURATION_S = 3.0
@@ -144,17 +142,7 @@ def read_imu_csv(
         recording), so that its peak memory stays near its samples' size; results are the same.
     """
     path = Path(path)
-    for what, given, known in (("acceleration", acc_unit, ACC_UNITS), ("angular rate", gyr_unit, GYR_UNITS)):
-        if given not in known:
-            raise CsvInputError(path, f"unknown {what} unit {given!r} (use one of {', '.join(known)})")
-    if time_unit != "auto" and time_unit not in UNITS:
-        raise CsvInputError(path, f"unknown time unit {time_unit!r} (use auto, {', '.join(UNITS)})")
-    if sample_rate_hz is not None and not GIVEN_RATE_HZ[0] <= sample_rate_hz <= GIVEN_RATE_HZ[1]:
-        raise CsvInputError(
-            path, f"sample rate must be {GIVEN_RATE_HZ[0]:g}-{GIVEN_RATE_HZ[1]:g} Hz, not {sample_rate_hz}"
-        )
-    if not (isinstance(chunk_rows, int) and chunk_rows >= 1):
-        raise ValueError(f"chunk_rows must be a positive whole number, not {chunk_rows!r}")
+    check_options(path, acc_unit, gyr_unit, time_unit, sample_rate_hz, chunk_rows)
     if not path.is_file():
         raise CsvInputError(path, "no such file")
     if path.stat().st_size == 0:
@@ -166,7 +154,8 @@ def read_imu_csv(
     said = stated[1] if stated else ""
     rate_given = sample_rate_hz if sample_rate_hz is not None else stated[0] if stated else None
     sep = header_separator(lines, header)
-    layout = data_layout(path, lines, header, sep, rename, {"acc": acc_unit, "gyr": gyr_unit})
+    units = {"acc": acc_unit, "gyr": gyr_unit, TIME_COLUMN: time_unit}  # a units row's are checked
+    layout = data_layout(path, lines, header, sep, rename, units)
     names, first_line = layout.names, layout.first_line  # file line of the first data row
     missing_mapped = [theirs for theirs in rename if theirs not in names]
     if missing_mapped:
@@ -207,7 +196,7 @@ def read_imu_csv(
                 path, f"{TIME_COLUMN} is empty or missing: every row needs its time", line=reading.line(i)
             )
         column = (columns or {}).get(TIME_COLUMN, TIME_COLUMN)
-        unit = named = named_unit(column, time_unit)
+        unit = named = layout.time_unit or named_unit(column, time_unit)
         modulus = counter_modulus(unit, t)
         if modulus is not None:  # a counter that wraps (Xsens' SampleTimeFine, PacketCounter)
             try:
@@ -261,7 +250,8 @@ def read_imu_csv(
             raise jumped
         if epoch is not None and start_time_unix is not None:
             raise CsvInputError(path, f"{TIME_COLUMN} is UNIX time already, so it needs no start time given")
-        how = "" if time_unit != "auto" else f" (recognised from its {'step' if named == 'auto' else 'name'})"
+        source = "units row" if layout.time_unit else "step" if named == "auto" else "name"
+        how = "" if time_unit != "auto" else f" (recognised from its {source})"
         if unit == SAMPLES:
             source = "--sample-rate" if sample_rate_hz is not None else said
             notes.append(f"{TIME_COLUMN} ({column}) counts samples{how} at {rate_given:g} Hz ({source})")
