@@ -439,3 +439,46 @@ def test_a_units_row_contradicting_the_time_unit_given_is_refused(tmp_path, said
         match=rf"at line 2: the units row gives 't_s' \(t_s\) in {said}, read in {given}: give --time-unit {unit}$",
     ):
         read_imu_csv(path, time_unit=given)
+
+
+def _line_of(lines: list[str], text: str) -> int:
+    """The file line (from 1) on which ``text`` starts, once ``lines`` are joined into a file."""
+    joined = "\n".join(lines)
+    return joined[: joined.index(text)].count("\n") + 1
+
+
+@pytest.mark.parametrize("opts", WAYS)
+@pytest.mark.parametrize("cell", ['"two\nlines"', '"a ""quoted""\nbreak, and a comma"', ' "\n\n"'])
+def test_an_error_names_the_physical_line_below_a_quoted_line_break(tmp_path, opts, cell):
+    # A quoted cell holding a line break is one row over two or more lines: the line an error named
+    # was one too early per such break above it (in the header or in the rows).
+    rows = [r + ',"ok"' for r in _rows()]
+    rows[30] = rows[30][:-4] + cell
+    rows[150] = "abc" + rows[150][5:]
+    lines = [HEADER + ',"a note\nover two lines"', *rows]
+    with pytest.raises(CsvInputError, match="'abc', not a number") as e:
+        read_imu_csv(_write(tmp_path / "a.csv", lines), **opts)
+    assert str(e.value).split(" at line ")[1].startswith(f"{_line_of(lines, 'abc')}:")
+    rows[150] = _rows()[150] + ',"ok"'
+    rows[180] = "9.000" + rows[180][5:]  # time goes backwards on the next row
+    lines = [HEADER + ',"a note\nover two lines"', *rows]
+    with pytest.raises(CsvInputError, match="time goes backwards") as e:
+        read_imu_csv(_write(tmp_path / "b.csv", lines), **opts)
+    assert str(e.value).split(" at line ")[1].startswith(f"{_line_of(lines, rows[181])}:")
+
+
+@pytest.mark.parametrize("opts", WAYS)
+def test_a_units_row_under_a_header_over_two_lines_is_found_at_its_line(tmp_path, opts):
+    # The header's quoted line break made its second line pass for the units row: the real units
+    # row was then read as data ("'s', not a number").
+    rows = _rows()
+    rows[100] = "abc" + rows[100][5:]
+    units = "s,m/s^2,m/s^2,m/s^2,deg/s,deg/s,deg/s"
+    lines = [HEADER.replace("gyr_z", '"gyr_z"') + ',"a note\nover two lines"', units + ",-", *rows]
+    with pytest.raises(CsvInputError, match="'abc', not a number") as e:
+        read_imu_csv(_write(tmp_path / "a.csv", lines), **opts)
+    assert str(e.value).split(" at line ")[1].startswith(f"{_line_of(lines, 'abc')}:")
+    rows[100] = _rows()[100]
+    lines[2:] = rows
+    rec = read_imu_csv(_write(tmp_path / "b.csv", lines), **opts)
+    assert "line 3 holds units (s, m/s^2, deg/s): skipped" in rec.notes

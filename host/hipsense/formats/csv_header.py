@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR, TIME_COLUMN
 from hipsense.formats.csv_units import units_row
-from hipsense.formats.csv_values import CsvInputError, read_names
+from hipsense.formats.csv_values import CsvInputError, open_quote, read_names
 from hipsense.time_units import GIVEN_RATE_HZ
 
 #: Most columns a header may name. pandas' cost grows faster than the width (4,096: 0.45 s, 20,000:
@@ -231,14 +231,19 @@ def data_layout(
             line=header + 1,
         )
     names = read_names(path, header, sep)
-    below = lines[header + 1] if header + 1 < len(lines) else ""
-    layout = Layout(names, header + 2)
+    # the header's last line: a quoted name may hold a line break, and pandas reads on to its end
+    end, quoted = header, '"' in lines[header] and open_quote(lines[header], sep)
+    while quoted and end + 1 < len(lines):
+        end += 1
+        quoted = open_quote(lines[end], sep, quoted=True)
+    below = lines[end + 1] if end + 1 < len(lines) else ""
+    layout = Layout(names, end + 2)
     skip = list(range(header))
     tag = names[0][:1] if names else ""
     # a mark that is the separator too (';Headers;t_s;...') splits off an empty cell before the tag's
     cut = 2 if sep in COMMENT_MARKS and lines[header].lstrip().startswith(sep) else 1
     # widths without a separator ending the line (one that ends the header's or the rows' alone)
-    wide = len(names) - lines[header].endswith(sep)
+    wide = len(names) - lines[end].endswith(sep)
     if (
         (tag in COMMENT_MARKS or cut == 2)
         and not rename.keys() & names[:cut]
@@ -264,13 +269,13 @@ def data_layout(
         i: rename.get(n, n) for i, n in enumerate(names) if rename.get(n, n)[:4] in ("t_s", "acc_", "gyr_")
     }
     row = _cells(below, sep, len(names))
-    said = units_row(path, names, used, row, units, header + 2)
+    said = units_row(path, names, used, row, units, end + 2)
     if said is not None:
         layout.time_unit = said.get(TIME_COLUMN)
         layout.notes.append(
-            f"line {header + 2} holds units ({', '.join(dict.fromkeys(row[i][:20] for i in used))}): skipped"
+            f"line {end + 2} holds units ({', '.join(dict.fromkeys(row[i][:20] for i in used))}): skipped"
         )
-        skip.append(layout.first_line - 1)
+        skip.append(header + 1)  # pandas counts rows here, not lines
         layout.first_line += 1
     if len(skip) != header or layout.read:
         layout.read["skiprows"] = skip
