@@ -482,3 +482,26 @@ def test_a_units_row_under_a_header_over_two_lines_is_found_at_its_line(tmp_path
     lines[2:] = rows
     rec = read_imu_csv(_write(tmp_path / "b.csv", lines), **opts)
     assert "line 3 holds units (s, m/s^2, deg/s): skipped" in rec.notes
+
+
+@pytest.mark.parametrize("opts", WAYS)
+@pytest.mark.parametrize("units", [[], ["s,m/s^2,m/s^2,m/s^2,deg/s,deg/s,deg/s"]])
+def test_a_quoted_line_break_in_the_preamble_is_one_row_for_pandas(tmp_path, opts, units):
+    # The header search counts lines, pandas' skiprows counts rows: a preamble cell '"notes\n..."'
+    # made pandas skip the header too and take the first row for the names ("found 0.000, ...").
+    rows = _rows()
+    preamble = ['"Notes: first', 'second"', "logger v2"]
+    plain = read_imu_csv(_write(tmp_path / "plain.csv", [HEADER, *units, *rows]), **opts)
+    _same(read_imu_csv(_write(tmp_path / "a.csv", [*preamble, HEADER, *units, *rows]), **opts), plain)
+    rows[100] = "abc" + rows[100][5:]
+    lines = [*preamble, HEADER, *units, *rows]
+    with pytest.raises(CsvInputError, match="'abc', not a number") as e:
+        read_imu_csv(_write(tmp_path / "b.csv", lines), **opts)
+    assert str(e.value).split(" at line ")[1].startswith(f"{_line_of(lines, 'abc')}:")
+
+
+def test_a_quote_opened_above_the_header_and_never_closed_is_refused_in_one_line(tmp_path):
+    path = _write(tmp_path / "a.csv", ["logger", '"Notes: unclosed', HEADER, *_rows()])
+    with pytest.raises(CsvInputError, match="at line 2: a quoted cell above the header runs on into it") as e:
+        read_imu_csv(path)
+    assert "\n" not in str(e.value)

@@ -216,6 +216,27 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
+def _rows_above(path: Path, lines: list[str], header: int, sep: str) -> int:
+    """The rows pandas counts above the header line ``header`` (its ``skiprows``): a preamble's quoted
+    cell holding a line break is one row over several lines. A quote still open at the header (which
+    pandas would read as part of that cell) is refused with the line that opens it."""
+    rows, opened = header, None  # opened: the line whose quote is still open
+    for n, line in enumerate(lines[:header]):
+        if opened is not None:
+            rows -= 1  # the rest of the row above
+            if not open_quote(line, sep, quoted=True):
+                opened = None
+        elif '"' in line and open_quote(line, sep):
+            opened = n
+    if opened is not None:
+        raise CsvInputError(
+            path,
+            "a quoted cell above the header runs on into it: close its quote or remove it",
+            line=opened + 1,
+        )
+    return rows
+
+
 def data_layout(
     path: Path, lines: list[str], header: int, sep: str, rename: dict[str, str], units: dict[str, str]
 ) -> Layout:
@@ -230,7 +251,8 @@ def data_layout(
             f"its header has {width:,} columns, more than {MAX_COLUMNS:,}: not a recording's header",
             line=header + 1,
         )
-    names = read_names(path, header, sep)
+    above = _rows_above(path, lines, header, sep)
+    names = read_names(path, above, sep)
     # the header's last line: a quoted name may hold a line break, and pandas reads on to its end
     end, quoted = header, '"' in lines[header] and open_quote(lines[header], sep)
     while quoted and end + 1 < len(lines):
@@ -238,7 +260,7 @@ def data_layout(
         quoted = open_quote(lines[end], sep, quoted=True)
     below = lines[end + 1] if end + 1 < len(lines) else ""
     layout = Layout(names, end + 2)
-    skip = list(range(header))
+    skip = list(range(above))  # pandas' row numbers from here on, not lines
     tag = names[0][:1] if names else ""
     # a mark that is the separator too (';Headers;t_s;...') splits off an empty cell before the tag's
     cut = 2 if sep in COMMENT_MARKS and lines[header].lstrip().startswith(sep) else 1
@@ -251,7 +273,7 @@ def data_layout(
     ):
         layout.names = names = names[cut:wide]
         layout.read.update(header=None, names=names)
-        skip.append(header)
+        skip.append(above)
     # a sep= line is the spreadsheet's, not the logger's preamble: it marks no comments
     marks = {
         line.lstrip()[:1] for line in lines[stated_separator(lines) is not None : header] if line.strip()
@@ -260,9 +282,9 @@ def data_layout(
         layout.read["comment"] = mark
         if "names" not in layout.read and lines[header].startswith(mark):  # else skipped as a comment
             layout.read.update(header=None, names=names)
-            skip.append(header)
+            skip.append(above)
         elif "names" not in layout.read and mark in lines[header]:  # pandas cuts the names there
-            layout.names = names = read_names(path, header, sep, comment=mark)
+            layout.names = names = read_names(path, above, sep, comment=mark)
     if "names" in layout.read:  # names stripped alike ("acc_z", " acc_z") are no longer pandas' own
         layout.read["names"] = _unique(names)
     used = {
@@ -275,9 +297,9 @@ def data_layout(
         layout.notes.append(
             f"line {end + 2} holds units ({', '.join(dict.fromkeys(row[i][:20] for i in used))}): skipped"
         )
-        skip.append(header + 1)  # pandas counts rows here, not lines
+        skip.append(above + 1)
         layout.first_line += 1
-    if len(skip) != header or layout.read:
+    if skip != list(range(header)) or layout.read:  # else the reader's skiprows=header is the same
         layout.read["skiprows"] = skip
     return layout
 
