@@ -7,7 +7,9 @@ variants and each goes the user's way, ``analyse_file`` (the CSV reader's time b
   ``jitter``: +-0.5 ms of stamp jitter; ``dropped``: 0.5 % of rows removed at random; ``nan``: 1 % of
   rows with an empty acceleration cell; ``gap+pause``: 2 s of rows lost at 100 s and the clock jumping
   10 minutes at 160 s; ``rate+2%``: a second simulation whose IMU runs 2 % fast (212.16 Hz) with true
-  stamps; ``ms``: ``t_s`` in milliseconds; ``unix-ms``: UNIX milliseconds, whole (a 1 ms clock).
+  stamps; ``ms``: ``t_s`` in milliseconds; ``unix-ms``: UNIX milliseconds, whole (a 1 ms clock);
+  ``arrival``: stamps taken as rows arrive, 0-4 ms late (0.83 periods) and written to 0.1 ms, with the
+  ``dropped`` rows lost.
 
 For each it prints step F1 against the simulator's truth (40 ms, one-to-one: hipsense.gait.scoring),
 the largest difference of an initial contact's time to the ``exact`` analysis (same physical step),
@@ -80,6 +82,8 @@ def _variants(run, run_fast, rng: np.random.Generator) -> dict[str, dict[str, An
     keep = rng.random(n) >= 0.005
     keep[0] = keep[-1] = True
     add("dropped", data[keep])
+    # stamped on arrival, 0-4 ms late (0.83 periods), to 0.1 ms, and the same rows dropped
+    add("arrival", data.assign(t_s=np.round(t + rng.uniform(0, 0.004, n), 4))[keep])
     nan = data.copy()
     rows = rng.choice(np.arange(1, n - 1), size=n // 100, replace=False)
     nan.loc[rows, "acc_y"] = np.nan

@@ -260,3 +260,61 @@ def test_a_session_whose_samples_each_leave_a_hole_is_refused_in_one_line(tmp_pa
     with pytest.raises(SessionFileError, match="samples cannot be timed: filling its short holes") as e:
         recording_from_session(dataclasses.replace(session, sample_index=forged))
     assert "\n" not in str(e.value)
+
+
+def test_stamps_taken_on_arrival_are_not_read_as_lost_rows():
+    # A logger that stamps each row as it arrives, 0-4 ms late at 208 Hz (0.83 periods), with 0.3 % of
+    # the rows lost. Rounding each step invented a row for many late ones: about 1 in 3 rows, and the
+    # rate 274 Hz, with rows some 950 periods from their place by the end of 29 s.
+    rng = np.random.default_rng(7)
+    number = np.flatnonzero(rng.random(6000) >= 0.003)
+    t = (number + rng.uniform(0, 0.83, len(number))) / 208.0
+    clock = fit_clock(t)
+    assert (clock.run == 0).all()
+    assert clock.rate_hz == pytest.approx(208.0, rel=5e-4)
+    off = clock.index - number
+    assert np.abs(off - np.median(off)).max() <= 1
+    assert abs(int(clock.index[-1]) + 1 - len(t) - (int(number[-1]) + 1 - len(number))) <= 2
+
+
+def test_one_odd_short_step_keeps_exact_stamps_exact():
+    # A single row stamped just after its neighbour (a logger's hiccup) is no jitter: every other row
+    # keeps its exact number, and the dropped rows are still found.
+    number = np.flatnonzero(np.arange(20_000) % 97 != 5)
+    t = number / 100.0
+    t[5000] = t[4999] + 0.0005
+    clock = fit_clock(t)
+    assert clock.rate_hz == pytest.approx(100.0, rel=1e-5)
+    off = clock.index - number
+    assert np.count_nonzero(off != 0) <= 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    fs=st.floats(20.0, 1000.0),
+    n=st.integers(500, 20_000),
+    reach=st.floats(0.0, 0.9),
+    late_share=st.floats(0.0, 1.0),
+    drop=st.floats(0.0, 0.01),
+)
+def test_wide_jitter_puts_every_row_within_two_periods_of_its_place(seed, fs, n, reach, late_share, drop):
+    # Stamps late by up to 0.9 periods, or off by up to 0.45 either way, or both (a step then differs
+    # from a period by up to 0.9; beyond the quarter period of the exact test above): lost rows are
+    # found from the rows around them. Measured over 400 random files of this kind: 61 % exact, 99 %
+    # within one period, none beyond two.
+    late, spread = reach * late_share, reach * (1 - late_share) / 2
+    rng = np.random.default_rng(seed)
+    number = np.flatnonzero(rng.random(n) >= drop)
+    if len(number) < 100:
+        return
+    t = 1000.0 + (number + rng.uniform(0, late, len(number)) + rng.uniform(-spread, spread, len(number))) / fs
+    clock = fit_clock(t)
+    starts = np.r_[0, np.flatnonzero(np.diff(number) - 1 > clock.max_fill) + 1]
+    run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(number)]))
+    assert (clock.run == run).all()
+    off = clock.index - (number - number[starts][run])
+    for r in range(len(starts)):
+        mine = off[run == r]
+        assert np.abs(mine - np.median(mine)).max() <= 2
+    assert clock.rate_hz == pytest.approx(fs, rel=2e-4)

@@ -1,0 +1,134 @@
+"""How many sample periods each step between two stamped rows holds (:mod:`hipsense.timebase`'s clock fit).
+
+A step of about ``k`` periods holds ``k - 1`` lost rows. Stamps within a quarter period of their clock
+tell it step by step. Wider jitter (stamps taken as rows arrive) does not: a step then counts lost rows
+only beyond what the jitter explains (:func:`periods`), and the lost rows that leaves out show as a
+shift of every later row's offset from the fitted clock, which the mean offsets of the rows either
+side of a step reveal (:func:`missed_rows`). Measured (``benchmarks/csv_timebase.py``, variant
+``arrival``: a simulated 240 s run at 208 Hz stamped 0-4 ms late, 0.5 % of the rows dropped): 208.00 Hz,
+276 samples filled for the 276 rows dropped, step F1 0.9992 as for the exact file, contacts within one
+period (4.6 ms) of the exact file's; rounding each step gave 276.8 Hz, 16,771 filled and F1 0.13.
+
+Pure numpy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Iterations of the rate fit; it converges in one or two on real clocks.
+MAX_FIT_ROUNDS = 6
+#: Rows each side of a step whose mean offsets from the clock tell a lost row from late stamps, when
+#: stamps jitter by more than a quarter period: jitter of up to a period averages to a few hundredths
+#: of one over 32 rows, while a lost row moves every later row by a whole period.
+SIDE_ROWS = 32
+#: Periods by which the two sides' means must differ for a step to gain a row (or, below minus it, to
+#: lose one it was counted).
+SIDE_SHIFT = 0.6
+#: Shortest step, in periods, of stamps read step by step alone. Below it the sides' means check
+#: every count (:func:`missed_rows`): a step of 0.5-0.6 periods may come with one of 1.5 or more that
+#: is late, not lost (the shortest steps of a few hundred rows fall short of the longest's reach).
+CLEAN_MIN = 0.6
+#: Fewest rows a side may have (at a stretch's ends): the mean of 4 rows whose jitter spans under a
+#: period is within half a period of the clock, short of SIDE_SHIFT.
+MIN_SIDE_ROWS = 4
+
+
+def stretches(k: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stretch and grid number per row from the steps ``k`` (in periods) between rows."""
+    brk = (k - 1) > limit
+    run = np.concatenate(([0], np.cumsum(brk))).astype(np.int64)
+    steps = np.concatenate(([0], np.where(brk, 0, k))).astype(np.int64)
+    total = np.cumsum(steps)
+    first = np.concatenate(([0], np.flatnonzero(brk) + 1))
+    return run, total - total[first][run]
+
+
+def fit_line(
+    t: np.ndarray, run: np.ndarray, index: np.ndarray, n_runs: int
+) -> tuple[float | None, np.ndarray]:
+    """Common slope (period) and per-stretch intercept of ``t = a[run] + period * index``."""
+    count = np.bincount(run, minlength=n_runs).astype(np.float64)
+    n_mean = np.bincount(run, weights=index, minlength=n_runs) / count
+    t_mean = np.bincount(run, weights=t, minlength=n_runs) / count
+    dn = index - n_mean[run]
+    dt = t - t_mean[run]
+    den = float(np.dot(dn, dn))
+    period = float(np.dot(dn, dt)) / den if den > 0 else None
+    return period, t_mean - (period or 0.0) * n_mean
+
+
+def periods(d: np.ndarray, period: float) -> np.ndarray:
+    """Periods in each step between rows (at least 1).
+
+    Stamps within a quarter period of their clock make no step shorter than half a period, and each
+    step rounded is exact. Wider jitter (a step under half a period shows it) can make a step of one
+    period look like two: a step then counts lost rows only beyond two periods, which no jitter of
+    less than a period reaches, so none is invented; :func:`missed_rows` finds the lost rows this
+    leaves out. (Reading the jitter's reach off the shortest steps instead invented rows wherever the
+    longest steps reached further than the shortest, as few rows often do.)
+    """
+    ratio = d / period
+    if float(ratio.min()) >= 0.5:
+        return np.maximum(np.rint(ratio), 1.0)
+    return np.maximum(np.ceil(ratio - 1.0), 1.0)
+
+
+def side_shift(x: np.ndarray, run: np.ndarray) -> np.ndarray:
+    """Per step (between rows ``i`` and ``i + 1``) the mean of ``x`` over the :data:`SIDE_ROWS` rows
+    after it minus that over the rows up to it, within its stretch; 0 where a side has fewer than
+    :data:`MIN_SIDE_ROWS`."""
+    n = len(x)
+    first = np.concatenate(([0], np.flatnonzero(np.diff(run)) + 1))
+    size = np.diff(np.concatenate((first, [n])))
+    start, stop = np.repeat(first, size), np.repeat(first + size, size)
+    total = np.concatenate(([0.0], np.cumsum(x)))
+    mid = np.arange(1, n + 1)
+    lo, hi = np.maximum(mid - SIDE_ROWS, start), np.minimum(mid + SIDE_ROWS, stop)
+    before, after = mid - lo, hi - mid
+    shift = (total[hi] - total[mid]) / np.maximum(after, 1) - (total[mid] - total[lo]) / before
+    return np.where(np.minimum(before, after) >= MIN_SIDE_ROWS, shift, 0.0)[:-1]
+
+
+def _pick(score: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The runs of ``True`` in ``mask``: their steps one after the other, the step of each run with
+    the highest ``score``, and where each run begins among the steps (for ``reduceat``)."""
+    edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
+    first, stop = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    size = stop - first
+    offset = np.cumsum(size) - size
+    steps = np.arange(int(size.sum())) + np.repeat(first - offset, size)
+    region = np.repeat(np.arange(len(first)), size)
+    best = np.lexsort((-score[steps], region))[offset]
+    return steps, steps[best], offset
+
+
+def missed_rows(t: np.ndarray, d: np.ndarray, k: np.ndarray, limit: int) -> np.ndarray:
+    """``k`` (periods per step) corrected where the rows' offsets from the fitted clock shift.
+
+    A lost row that no step counted moves every later row's offset by a period: the means of
+    :data:`SIDE_ROWS` rows either side of it differ by about one, while jitter moves them by a few
+    hundredths. Around each run of steps whose sides differ by more than :data:`SIDE_SHIFT`, the step
+    that falls furthest short of its count gains the rows the shift says; around a run below minus
+    that, the counted step that is shortest for its count loses one. The clock is refitted and this
+    repeated until nothing changes (at most :data:`MAX_FIT_ROUNDS` rounds).
+    """
+    k = k.copy()
+    for _ in range(MAX_FIT_ROUNDS):
+        run, index = stretches(k, limit)
+        period, start = fit_line(t, run, index, int(run[-1]) + 1)
+        if period is None or not period > 0:
+            break
+        shift = side_shift((t - start[run]) / period - index, run)
+        excess = d / period - k  # > 0: the step is longer than its count
+        change = np.zeros_like(k)
+        steps, best, offset = _pick(excess, shift > SIDE_SHIFT)
+        if len(best):
+            change[best] += np.maximum(np.rint(np.maximum.reduceat(shift[steps], offset)), 1.0)
+        counted = np.where(k > 1, -excess, -np.inf)
+        _, best, _ = _pick(counted, shift < -SIDE_SHIFT)
+        change[best[np.isfinite(counted[best])]] -= 1.0
+        if not change.any():
+            break
+        k += change
+    return k
