@@ -246,3 +246,12 @@ def test_stamps_coarser_than_the_samples_are_refused_with_what_to_do(mocap, tmp_
     assert main(["analyze", str(path), "--quiet"]) == 2
     (line,) = [s for s in capsys.readouterr().err.splitlines() if s.strip()]
     assert "stamps coarser than the samples" in line and "--sample-rate" in line, line
+
+
+def test_a_unix_clock_dates_the_run_from_its_first_stamp(mocap, tmp_path, capsys):
+    # UNIX seconds to the millisecond, the first at 2026-01-01 00:00:00.000: the fitted first row lay
+    # 0.2 ms before it, and the run was said to start on 2025-12-31 at 23:59:59.
+    path = tmp_path / "unix.csv"
+    _unix_s_ms(mocap[0], path)
+    assert main(["analyze", str(path), "--quiet"]) == 0
+    assert "the recording started 2026-01-01 00:00:00 UTC" in capsys.readouterr().out

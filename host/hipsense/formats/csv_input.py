@@ -341,7 +341,9 @@ def read_imu_csv(
         del placed
     data = sample_frame(times, block, wanted)
     if epoch is not None:
-        start = epoch + origin_s
+        # to the millisecond: the fitted first row may lie a hair before its stamp (00:00:00.000 fitted
+        # as 23:59:59.9998 was shown as the day before)
+        start = round(epoch + origin_s, 3)
         when = pd.Timestamp(start, unit="s", tz="UTC").strftime("%Y-%m-%d %H:%M:%S")
         notes.append(f"{TIME_COLUMN} is UNIX time: the recording started {when} UTC")
     if gaps:
