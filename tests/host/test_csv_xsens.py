@@ -297,3 +297,24 @@ def test_a_real_export_with_a_packet_sent_twice_is_refused_with_its_line():
     with pytest.raises(CsvInputError, match=r"time goes backwards or repeats \(t_s 308 then 308\)") as e:
         _read(_walking_file("11-1"), "PacketCounter")
     assert e.value.offset == 312
+
+
+@pytest.mark.parametrize(
+    ("time_columns", "hint"),
+    [
+        (("PacketCounter", "SampleTimeFine"), "try --columns xsens --gyr-unit rad/s"),
+        (("PacketCounter",), "try --columns xsens,t_s=PacketCounter --gyr-unit rad/s"),
+    ],
+)
+def test_an_mt_manager_export_read_without_the_preset_says_which_options_read_it(
+    tmp_path, capsys, time_columns, hint
+):
+    # The real walking exports (PacketCounter only) were refused with "no acceleration columns" and no
+    # word of the preset; the options the line now suggests read the file.
+    path = _mtm(tmp_path / "a.txt", 100.0, 2000, stated=100.0, time_columns=time_columns)
+    assert main(["info", str(path)]) == 2
+    (line,) = [s for s in capsys.readouterr().err.splitlines() if s.strip()]
+    assert "no acceleration columns" in line and hint in line, line
+    options = hint.removeprefix("try ").split()
+    assert main(["info", str(path), *options, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sample_rate_hz"] == pytest.approx(100.0)

@@ -123,6 +123,8 @@ COLUMN_PRESETS: dict[str, dict[str, str]] = {
     "sensorlogger": {TIME_COLUMN: "seconds_elapsed", **_xyz("{a}")},
     "actigraph": _xyz("Accelerometer {A}"),
 }
+#: What each preset's logger needs besides the names (suggested with them: docs/csv-input.md).
+PRESET_OPTIONS = {"xsens": "--gyr-unit rad/s", "metawear": "--acc-unit g", "actigraph": "--acc-unit g"}
 
 
 def parse_column_map(text: str) -> dict[str, str]:
@@ -166,8 +168,26 @@ def find_header(path: Path, lines: list[str], rename: dict[str, str], skip_rows:
         path,
         "no acceleration columns: need acc_x, acc_y, acc_z (sensor frame) or at least acc_is (body frame) "
         f"in a header within the first {HEADER_SEARCH_LINES} lines (map other names with --columns; skip a "
-        f"preamble with --skip-rows N){_rate_only(lines[:HEADER_SEARCH_LINES])}; the file starts: {shown}",
+        f"preamble with --skip-rows N){_rate_only(lines[:HEADER_SEARCH_LINES])}"
+        f"{_preset_hint(lines[:HEADER_SEARCH_LINES], stated)}; the file starts: {shown}",
     )
+
+
+def _preset_hint(lines: list[str], stated: str | None) -> str:
+    """The options to try when a header names a preset's accelerometer columns (an Xsens export read
+    without ``--columns xsens``), its time column too when the preset's is not there."""
+    for line in lines:
+        names = column_names(line, {}, stated)
+        for preset, mapping in COLUMN_PRESETS.items():
+            if not all(v in names for k, v in mapping.items() if k.startswith("acc_")):
+                continue
+            given = preset
+            if TIME_COLUMN in mapping and mapping[TIME_COLUMN] not in names:
+                first = line.split(separator(line, stated))[0].strip().strip("\"'")
+                given += f",{TIME_COLUMN}={first}"
+            extra = f" {PRESET_OPTIONS[preset]}" if preset in PRESET_OPTIONS else ""
+            return f"; its header has the {preset} preset's names: try --columns {given}{extra}"
+    return ""
 
 
 def _rate_only(lines: list[str]) -> str:
