@@ -189,44 +189,77 @@ def treadmill(tmp_path_factory):
     return table, *_analyse(out / "trial02.csv", out, ())
 
 
+@pytest.fixture(scope="module")
+def walking(tmp_path_factory):
+    """A real walking trial (Xsens MTw at L5, 100 Hz, gyroscope: walking-l5-ipol 1-1) in our sensor-frame
+    SI columns, and its analysis (walking steps, with sides)."""
+    raw = np.loadtxt(_source("walking-l5-ipol", "1-1_lb.txt"), skiprows=2)
+    table = pd.DataFrame(raw[:, 1:7], columns=["acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"])
+    table[["gyr_x", "gyr_y", "gyr_z"]] = np.rad2deg(table[["gyr_x", "gyr_y", "gyr_z"]])
+    table.insert(0, "t_s", (raw[:, 0] - raw[0, 0]) / 100.0)
+    out = tmp_path_factory.mktemp("walking")
+    table.to_csv(out / "walk.csv", index=False)
+    return table, *_analyse(out / "walk.csv", out, ())
+
+
 #: Relative and absolute (degrees) room for a median, by what an export does to the samples: nothing
 #: but their clock or their digits; a few filled samples; two seconds of steps lost.
 ROOM = {"gap": (0.03, 0.15), "default": (0.01, 0.05)}
 FILLS = {"dropped_rows", "empty_cells", "phone_jitter_dropped_rows"}
 
 
-def _same_run(name, original, tmp_path, period_s):
+def _close(a: float | None, b: float | None, room: float) -> bool:
+    return (a is None) == (b is None) and (a is None or abs(b - a) <= room)
+
+
+def _same_run(name, original, tmp_path, period_s, *, walking=False):
+    """The export's analysis against the published file's: the same steps, sides and medians. For
+    ``walking``: the steps the analysis marks doubtful may come and go (a first contact after standing,
+    steps in a turn or beside a gap), a contact may move by up to three samples (where two peaks of the
+    walking signal nearly tie, the smallest change to the signal, or to the rate its filters are
+    designed for, picks the other) and a median by up to 5 % or 0.5 degrees (about 20 steps a side)."""
     table, steps0, summary0 = original
     export = EXPORTS[name]
     path = tmp_path / f"{name}.csv"
     export.write(table, path)
     steps, summary = _analyse(path, tmp_path, export.options)
     t0, t = steps0["ic_s"].to_numpy(), steps["ic_s"].to_numpy()
-    nearest = np.abs(t[None, :] - t0[:, None]).argmin(axis=1)
-    dt = np.abs(t[nearest] - t0)
+    keep = np.ones(len(t0), dtype=bool)
+    if walking:
+        keep = steps0["quality"].fillna("").eq("").to_numpy()
+        assert abs(len(t) - len(t0)) <= (~keep).sum()
     if name == "gap":  # the steps of the 2 s lost, and the one on each edge
-        outside = (t0 < GAP[0] - 0.5) | (t0 > GAP[1] + 0.5)
+        keep &= (t0 < GAP[0] - 0.5) | (t0 > GAP[1] + 0.5)
         lost = len(t0) - len(t)
         assert 2 * 2.0 * summary0["cadence_spm"] / 120 - 1 <= lost <= 2.0 * summary0["cadence_spm"] / 60 + 3
-        dt, nearest, t0 = dt[outside], nearest[outside], t0[outside]
-        matched = steps0[outside]
-    else:
+    elif not walking:
         assert len(t) == len(t0)
-        matched = steps0
+    nearest = np.abs(t[None, :] - t0[keep, None]).argmin(axis=1)
+    dt = np.abs(t[nearest] - t0[keep])
     # every step found within a sample of where the published file puts it (1 ms when the samples and
     # their times are the published ones), on the same side
-    assert dt.max() <= (period_s + 1e-3 if name in FILLS or "jitter" in name else 1e-3), np.sort(dt)[-3:]
-    side, side0 = (s["side"].astype(object).fillna("unknown").to_numpy() for s in (steps, matched))
+    within = (
+        3 * period_s + 1e-3 if walking else period_s + 1e-3 if name in FILLS or "jitter" in name else 1e-3
+    )
+    assert dt.max() <= within + 1e-9, np.sort(dt)[-3:]
+    side, side0 = (s["side"].astype(object).fillna("unknown").to_numpy() for s in (steps, steps0[keep]))
     assert (side[nearest] == side0).all()
-    rel, deg = ROOM.get(name, ROOM["default"])
+    rel, deg = (0.05, 0.5) if walking else ROOM.get(name, ROOM["default"])
+
+    def room(metric: str, value: float | None) -> float:
+        return deg if "_deg" in metric else rel * abs(value or 0.0)
+
     for a, b in zip(summary0["sides"], summary["sides"], strict=True):
         for side in ("left", "right"):
-            if a[side] is None:
-                assert b[side] is None, (a["metric"], side)
-                continue
-            room = deg if a["metric"].endswith("_deg") else rel * abs(a[side])
-            assert abs(b[side] - a[side]) <= room, (a["metric"], side, a[side], b[side])
-    assert summary["cadence_spm"] == pytest.approx(summary0["cadence_spm"], rel=rel)
+            assert _close(a[side], b[side], room(a["metric"], a[side])), (a["metric"], side, a[side], b[side])
+    assert _close(summary0["cadence_spm"], summary["cadence_spm"], room("cadence", summary0["cadence_spm"]))
+    for key, value in summary0["walking"].items():
+        if key != "steps":
+            assert _close(value, summary["walking"][key], room(key, value)), (
+                key,
+                value,
+                summary["walking"][key],
+            )
 
 
 @pytest.mark.parametrize("name", list(EXPORTS))
@@ -255,3 +288,10 @@ def test_a_unix_clock_dates_the_run_from_its_first_stamp(mocap, tmp_path, capsys
     _unix_s_ms(mocap[0], path)
     assert main(["analyze", str(path), "--quiet"]) == 0
     assert "the recording started 2026-01-01 00:00:00 UTC" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", [n for n in EXPORTS if n != "gap"])
+def test_a_walking_trial_in_another_loggers_file(walking, tmp_path, name):
+    # The MTw export loses a row in four over its last 3 s: with stamps 0.83 periods late as well, a
+    # row there may land a period off, and the doubtful steps beside its gaps change.
+    _same_run(name, walking, tmp_path, 1 / 100, walking=True)
