@@ -19,6 +19,9 @@ TIME_UNITS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "t
 SAMPLES = "samples"
 #: Every unit a caller may state.
 UNITS = (*TIME_UNITS, SAMPLES)
+#: ``--time-unit none``: the time column is no clock (stamps taken as batches of rows arrive, or coarser
+#: than the samples); rows are consecutive samples at the given or stated rate.
+NO_CLOCK = "none"
 #: Units recognised from the step. Rates a recognised unit must give (Hz): IMU loggers for gait sample
 #: at 10 Hz to 2 kHz. The bands of the four units (median steps of 0.0005-0.1 in s, 0.5-100 in ms,
 #: 500-100000 in us, 500000-1e8 in ns) never overlap, so at most one unit fits; a step between two
@@ -80,6 +83,19 @@ def unwrap(values: np.ndarray, modulus: int) -> np.ndarray:
     return v + modulus * np.concatenate(([0], np.cumsum(wraps)))
 
 
+def _refuse_bursts(v: np.ndarray, step: float, low: float, high: float) -> None:
+    """Refuse times that come in bursts: most steps far shorter than the mean one, which alone gives
+    a sampling rate (rows stamped as a batch of them arrives, over Bluetooth or a serial buffer)."""
+    mean = float(v[-1] - v[0]) / (len(v) - 1)
+    fits = [u for u in AUTO_UNITS if low <= 1 / (mean * TIME_UNITS[u]) <= high]
+    if mean >= 4 * step and len(fits) == 1:
+        raise TimeBaseError(
+            f"its steps come in bursts (the median step {step:g} is {mean / step:.0f} times shorter than "
+            f"the mean one, {1 / (mean * TIME_UNITS[fits[0]]):.4g} Hz in {fits[0]}): rows stamped as a batch "
+            f"of them arrives do not time the samples: give --time-unit {NO_CLOCK} --sample-rate HZ"
+        )
+
+
 def seconds_from(
     values: np.ndarray, unit: str = "auto", rate_hz: float | None = None
 ) -> tuple[np.ndarray, float | None, str]:
@@ -99,6 +115,7 @@ def seconds_from(
         low, high = AUTO_RATE_HZ[0] * (1 - AUTO_SLACK), AUTO_RATE_HZ[1] * (1 + AUTO_SLACK)
         fits = [u for u in AUTO_UNITS if low <= 1 / (step * TIME_UNITS[u]) <= high]
         if len(fits) != 1:
+            _refuse_bursts(v, step, low, high)
             rates = ", ".join(f"{1 / (step * TIME_UNITS[u]):.3g} Hz in {u}" for u in AUTO_UNITS)
             raise TimeBaseError(
                 f"its median step {step:g} gives {rates}; none is a rate between {AUTO_RATE_HZ[0]:g} and "
@@ -135,6 +152,7 @@ __all__ = [
     "AUTO_RATE_HZ",
     "AUTO_UNITS",
     "NAMED_UNITS",
+    "NO_CLOCK",
     "SAMPLES",
     "UNITS",
     "CounterError",

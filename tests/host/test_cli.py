@@ -281,11 +281,11 @@ def test_json_is_strict_and_quiet_hides_progress(tmp_path, capsys, monkeypatch):
 
 def test_time_unit_choices_are_the_readers_units():
     # the CLI lists them without importing time_units (numpy): the two lists must not drift apart
-    from hipsense.time_units import UNITS
+    from hipsense.time_units import NO_CLOCK, UNITS
 
     analyze = build_parser()._subparsers._group_actions[0].choices["analyze"]  # type: ignore[union-attr]
     (action,) = [a for a in analyze._actions if a.dest == "time_unit"]
-    assert action.choices == ["auto", *UNITS]
+    assert action.choices == ["auto", *UNITS, NO_CLOCK]
 
 
 @pytest.mark.parametrize(

@@ -424,7 +424,7 @@ def test_stamps_coarser_than_the_samples_are_named_as_such(tmp_path):
     df["t_s"] = np.floor(np.arange(800) / RATE * 50) / 50  # a 20 ms clock at 100 Hz
     with pytest.raises(
         CsvInputError,
-        match="50% of steps are 0, stamps coarser than the samples: drop t_s and give --sample-rate",
+        match="50% of steps are 0, stamps coarser than the samples: give --time-unit none --sample-rate HZ",
     ):
         read_imu_csv(_write(tmp_path, df))
 

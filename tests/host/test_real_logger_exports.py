@@ -272,13 +272,35 @@ def test_a_treadmill_trial_in_another_loggers_file(treadmill, tmp_path, name):
     _same_run(name, treadmill, tmp_path, 1 / 500)
 
 
-def test_stamps_coarser_than_the_samples_are_refused_with_what_to_do(mocap, tmp_path, capsys):
-    # A clock to 10 ms at 208 Hz: two rows in three share a stamp. Nothing can tell them apart.
-    path = tmp_path / "centiseconds.csv"
-    _centiseconds(mocap[0], path)
+def _batches(d, path):  # stamped as each batch of 4 rows arrives: 2 ms after its last, 0.3 ms apart
+    t = d["t_s"].to_numpy()
+    last = np.minimum(np.arange(len(t)) // 4 * 4 + 3, len(t) - 1)
+    _csv(d.assign(t_s=np.round(t[last] + 0.002 + np.arange(len(t)) % 4 * 3e-4, 5)), path)
+
+
+@pytest.mark.parametrize(
+    ("write", "words"),
+    [
+        # a clock to 10 ms at 208 Hz: two rows in three share a stamp
+        (_centiseconds, "stamps coarser than the samples"),
+        # it was refused for a unit: "its median step 0.0003 gives 3.33e+03 Hz in s, ... state the unit"
+        (_batches, "its steps come in bursts"),
+    ],
+)
+def test_stamps_that_do_not_time_the_samples_are_refused_with_what_reads_them(
+    mocap, tmp_path, capsys, write, words
+):
+    table, steps0, _ = mocap
+    path = tmp_path / "stamps.csv"
+    write(table, path)
     assert main(["analyze", str(path), "--quiet"]) == 2
     (line,) = [s for s in capsys.readouterr().err.splitlines() if s.strip()]
-    assert "stamps coarser than the samples" in line and "--sample-rate" in line, line
+    assert words in line and "give --time-unit none --sample-rate HZ" in line, line
+    # what it says reads the file: the published steps, on the rows' own count
+    rate = (len(table) - 1) / (table["t_s"].iloc[-1] - table["t_s"].iloc[0])  # the logger's rate
+    steps, _ = _analyse(path, tmp_path, ("--time-unit", "none", "--sample-rate", f"{rate:.4f}"))
+    assert len(steps) == len(steps0)
+    assert np.abs(steps["ic_s"].to_numpy() - steps0["ic_s"].to_numpy()).max() <= 1e-3
 
 
 def test_a_unix_clock_dates_the_run_from_its_first_stamp(mocap, tmp_path, capsys):

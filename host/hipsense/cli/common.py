@@ -114,11 +114,12 @@ def add_csv_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--time-unit",
         # time_units.UNITS, written out: importing it here would import numpy for every command
-        choices=["auto", "s", "ms", "us", "ns", "tick100us", "samples"],
+        choices=["auto", "s", "ms", "us", "ns", "tick100us", "samples", "none"],
         default="auto",
         help="unit of the CSV's t_s, UNIX time or not; ns: phones' sensor clocks; tick100us: Xsens "
-        "SampleTimeFine, samples: a sample counter such as PacketCounter (default: %(default)s, from the "
-        "column's name or its step)",
+        "SampleTimeFine, samples: a sample counter such as PacketCounter; none: t_s is no clock (stamped in "
+        "batches, or coarser than the samples), rows are consecutive samples at --sample-rate (default: "
+        "%(default)s, from the column's name or its step)",
     )
     p.add_argument(
         "--skip-rows",

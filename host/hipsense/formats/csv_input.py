@@ -50,6 +50,7 @@ from hipsense.formats.csv_values import (
 )
 from hipsense.recording import CHANNEL_DTYPE, DataQuality, Recording, sample_frame
 from hipsense.time_units import (
+    NO_CLOCK,
     SAMPLES,
     UNITS,
     CounterError,
@@ -154,7 +155,8 @@ def read_imu_csv(
     said = stated[1] if stated else ""
     rate_given = sample_rate_hz if sample_rate_hz is not None else stated[0] if stated else None
     sep = header_separator(lines, header)
-    units = {"acc": acc_unit, "gyr": gyr_unit, TIME_COLUMN: time_unit}  # a units row's are checked
+    clockless = time_unit == NO_CLOCK  # the time column is no clock: rows are consecutive samples
+    units = {"acc": acc_unit, "gyr": gyr_unit, TIME_COLUMN: "auto" if clockless else time_unit}
     layout = data_layout(path, lines, header, sep, rename, units)
     names, first_line = layout.names, layout.first_line  # file line of the first data row
     missing_mapped = [theirs for theirs in rename if theirs not in names]
@@ -174,12 +176,13 @@ def read_imu_csv(
             line=header + 1,
         )
     frame, wanted = chosen
-    has_time = TIME_COLUMN in present
+    has_time = TIME_COLUMN in present and not clockless
     if not has_time and rate_given is None:
         raise CsvInputError(
-            path, f"no time column {TIME_COLUMN!r}: add one or give the sample rate (--sample-rate)"
+            path, f"no time column {TIME_COLUMN!r} read: add one or give the sample rate (--sample-rate)"
         )
-    ours = {c: rename.get(c, c) for c in names if rename.get(c, c) in {TIME_COLUMN, *wanted}}
+    read = set(wanted) | ({TIME_COLUMN} if has_time else set())
+    ours = {c: rename.get(c, c) for c in names if rename.get(c, c) in read}
     scale = {c: ACC_UNITS[acc_unit] if c.startswith("acc_") else GYR_UNITS[gyr_unit] for c in wanted}
     reading = Reading(path, header, sep, ours, first_line, wanted, scale, chunk_rows, keep_rows, layout.read)
     seen = reading.first_pass()
@@ -211,8 +214,8 @@ def read_imu_csv(
             # many repeats: stamps coarser than the samples (a 10 ms clock at 208 Hz), not a bad row
             zero = float((step == 0).mean())
             hint = (
-                f"; {zero:.0%} of steps are 0, stamps coarser than the samples: drop {TIME_COLUMN} and "
-                "give --sample-rate"
+                f"; {zero:.0%} of steps are 0, stamps coarser than the samples: give --time-unit {NO_CLOCK} "
+                "--sample-rate HZ"
                 if zero > 0.01
                 else ""
             )
@@ -281,6 +284,8 @@ def read_imu_csv(
             notes.append(f"no {TIME_COLUMN}: rows {1 / rate:.4g} s apart, as {said}")
         elif stated is not None and abs(rate / stated[0] - 1) > STATED_NOTE:
             notes.append(f"{said}; --sample-rate {rate:g} Hz used")
+        if clockless and TIME_COLUMN in present:
+            notes.append(f"{TIME_COLUMN} not read (--time-unit {NO_CLOCK}): rows are consecutive samples")
         run, index, run_start = np.zeros(n, np.int64), np.arange(n, dtype=np.int64), np.zeros(1)
 
     for col in wanted:

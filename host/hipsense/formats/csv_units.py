@@ -12,7 +12,7 @@ import numpy as np
 
 from hipsense.conventions import TIME_COLUMN, G
 from hipsense.formats.csv_values import MISSING_CELLS, CsvInputError
-from hipsense.time_units import GIVEN_RATE_HZ, SAMPLES, UNITS
+from hipsense.time_units import GIVEN_RATE_HZ, NO_CLOCK, SAMPLES, UNITS
 
 ACC_UNITS: dict[str, float] = {"m/s^2": 1.0, "g": G}
 GYR_UNITS: dict[str, float] = {"deg/s": 1.0, "rad/s": 180.0 / np.pi}
@@ -43,8 +43,10 @@ def check_options(
     for what, given, known in (("acceleration", acc_unit, ACC_UNITS), ("angular rate", gyr_unit, GYR_UNITS)):
         if given not in known:
             raise CsvInputError(path, f"unknown {what} unit {given!r} (use one of {', '.join(known)})")
-    if time_unit != "auto" and time_unit not in UNITS:
-        raise CsvInputError(path, f"unknown time unit {time_unit!r} (use auto, {', '.join(UNITS)})")
+    if time_unit not in ("auto", NO_CLOCK, *UNITS):
+        raise CsvInputError(
+            path, f"unknown time unit {time_unit!r} (use auto, {', '.join(UNITS)}, {NO_CLOCK})"
+        )
     if sample_rate_hz is not None and not GIVEN_RATE_HZ[0] <= sample_rate_hz <= GIVEN_RATE_HZ[1]:
         raise CsvInputError(
             path, f"sample rate must be {GIVEN_RATE_HZ[0]:g}-{GIVEN_RATE_HZ[1]:g} Hz, not {sample_rate_hz}"
