@@ -379,3 +379,26 @@ def test_the_local_period_never_looks_far_away():
         np.r_[steps, steps[-1] + np.cumsum(np.full(30, 40.0))].astype(np.int64), 100.0
     )
     assert with_other_walk[14] == period[14]
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("scale", [1 - 1e-6, 1 + 1e-6])
+def test_a_clock_a_millionth_off_gives_the_same_walking_steps(shared_data, tmp_path, scale):
+    """A real MTw walking trial, its samples unchanged, on a clock a millionth slow or fast (a fitted
+    rate of 99.9999 Hz, as a 1 ms stamp jitter gives): the same steps to the sample. ``fs // 50``
+    decimated the bouts and the alignment by 1 below 100 Hz and by 2 at 100 Hz; the first step came
+    and went, and three contacts moved by 30 ms."""
+    from hipsense.analysis import analyse_file
+    from hipsense.gait.filters import every_nth
+
+    raw = np.loadtxt(shared_data / "walking-l5-ipol" / "1-1_lb.txt", skiprows=2)
+    table = pd.DataFrame(raw[:, 1:7], columns=["acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"])
+    table[["gyr_x", "gyr_y", "gyr_z"]] = np.rad2deg(table[["gyr_x", "gyr_y", "gyr_z"]])
+    table.insert(0, "t_s", (raw[:, 0] - raw[0, 0]) / 100.0)
+    table.to_csv(tmp_path / "a.csv", index=False)
+    table.assign(t_s=table["t_s"] * scale).to_csv(tmp_path / "b.csv", index=False)
+    a, b = analyse_file(tmp_path / "a.csv").steps, analyse_file(tmp_path / "b.csv").steps
+    assert len(a) == len(b) == 40
+    np.testing.assert_allclose(b["ic_s"], a["ic_s"] * scale, atol=1e-6)
+    assert (a["side"].to_numpy() == b["side"].to_numpy()).all()
+    assert every_nth(100 * scale, 50) == every_nth(100.0, 50) == 2 and every_nth(208.34, 100) == 2

@@ -23,7 +23,7 @@ from hipsense.conventions import (
 from hipsense.errors import HipsenseError
 from hipsense.gait.base import Algorithm
 from hipsense.gait.bouts import checked_rate
-from hipsense.gait.filters import zero_phase
+from hipsense.gait.filters import every_nth, zero_phase
 
 #: Named mountings a user can state instead of letting hipsense estimate one. Rows: body axes
 #: (is, ml, pa) in sensor coordinates.
@@ -279,7 +279,7 @@ class MountingAligner(Algorithm):
         # Everything from here is judged at ~50 Hz: the cues lie below 10 Hz, and averaging blocks of
         # q samples treats horizontal and vertical alike, so their covariance is kept. It runs window
         # by window (bouts.overlapping: 10-min cores, 30 s of context), keeping the gait's samples only.
-        q = max(int(fs // 50), 1)
+        q = every_nth(fs, 50)
         m = n // q
         fs_q = fs / q
         mask = mask[: m * q : q].copy()

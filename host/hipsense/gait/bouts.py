@@ -11,7 +11,7 @@ from scipy import ndimage
 from hipsense.conventions import G
 from hipsense.errors import HipsenseError
 from hipsense.gait.base import Algorithm
-from hipsense.gait.filters import butter_sos, zero_phase
+from hipsense.gait.filters import butter_sos, every_nth, zero_phase
 
 ACTIVITIES = ("stand", "walk", "run", "unknown")
 #: Shortest input :meth:`ActivityBoutDetector.detect` accepts, in seconds (one window).
@@ -188,7 +188,7 @@ class ActivityBoutDetector(Algorithm):
         sos = butter_sos(2, min(20.0, 0.45 * fs), fs)  # designed once per process
         # The features need nothing above 20 Hz: judge them at about 50 Hz (a quarter of the work at
         # 208 Hz) on whole-second windows.
-        q = max(int(fs // 50), 1)
+        q = every_nth(fs, 50)
         low_fs = fs / q
         per = hop // q
         smooth = lowpass_every(column, sos, q, fs, unit=G) if n > 30 else column[::q].astype(np.float64) / G

@@ -121,6 +121,13 @@ def _butter_design(order: int, cutoff_hz: float, sampling_rate_hz: float, btype:
     return signal.butter(order, cutoff_hz, btype=btype, fs=sampling_rate_hz, output="sos")
 
 
+def every_nth(sampling_rate_hz: float, target_hz: float) -> int:
+    """Keep every n-th sample to come down to about ``target_hz`` (at least 1), the rate taken to 3
+    significant digits first: a fitted clock's 99.99992 Hz must decimate as 100 Hz does (``fs // 50``
+    gave 1 there and 2 at 100 Hz, and walking bouts and contacts moved with it)."""
+    return max(int(float(f"{sampling_rate_hz:.3g}") // target_hz), 1)
+
+
 def moving_mean(x: np.ndarray, window_s: float, sampling_rate_hz: float) -> np.ndarray:
     """Centred moving average over ``window_s`` seconds (edges use the nearest value)."""
     from scipy import ndimage

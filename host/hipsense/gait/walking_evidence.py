@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import ndimage, optimize, signal
 
 from hipsense.conventions import G
-from hipsense.gait.filters import lowpass
+from hipsense.gait.filters import every_nth, lowpass
 
 #: Body-frame channels the score reads, each with its low-pass cut-off (Hz) and the scale to SI.
 CHANNELS: tuple[tuple[str, float, float], ...] = (
@@ -172,7 +172,7 @@ def step_score(data: pd.DataFrame, fs: float) -> np.ndarray:
     this halves most of the work. Which samples is set by the clock (``t_s``, the sample number since
     time zero), so a window cut anywhere from a segment uses the same samples as the whole segment."""
     n = len(data)
-    step = max(1, int(fs // 100))
+    step = every_nth(fs, 100)
     phase = 0
     if step > 1 and "t_s" in data.columns and n:
         first = float(data["t_s"].iloc[0])
