@@ -166,6 +166,13 @@ def test_impossible_times_say_what_was_found(values, unit, message):
         seconds_from(values, unit)
 
 
+def _true_stretches(number: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """First row of each true stretch and each row's stretch: a run of more than ``limit`` lost rows
+    (the fill limit) is a gap, which starts a stretch."""
+    starts = np.r_[0, np.flatnonzero(np.diff(number) - 1 > limit) + 1]
+    return starts, np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(number)]))
+
+
 @settings(max_examples=60, deadline=None)
 # found by hypothesis: a fitted 19.9999 Hz once cut 0.1 s into 1 sample where 20 Hz cuts 2
 @example(seed=769, fs=20.0, n=747, jitter=0.125, drop=0.03125, offset=0.0)
@@ -187,12 +194,9 @@ def test_any_monotone_times_with_jitter_below_a_quarter_period_give_the_exact_gr
     number = np.flatnonzero(rng.random(n) >= drop)
     if len(number) < 20:
         return
-    # the fill limit keeps a hole a hole: a drop run longer than it is a gap with its own stretch
     t = offset + (number + rng.uniform(-jitter, jitter, len(number))) / fs
     clock = fit_clock(t)
-    limit = clock.max_fill
-    starts = np.r_[0, np.flatnonzero(np.diff(number) - 1 > limit) + 1]
-    run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(number)]))
+    starts, run = _true_stretches(number, clock.max_fill)
     assert (clock.run == run).all()
     assert (clock.index == number - number[starts][run]).all()
     # the fit's own uncertainty: jitter (the drawn one, and the times' float64 rounding, in periods)
@@ -313,8 +317,7 @@ def test_wide_jitter_puts_every_row_within_two_periods_of_its_place(seed, fs, n,
         return
     t = 1000.0 + (number + rng.uniform(0, late, len(number)) + rng.uniform(-spread, spread, len(number))) / fs
     clock = fit_clock(t)
-    starts = np.r_[0, np.flatnonzero(np.diff(number) - 1 > clock.max_fill) + 1]
-    run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(number)]))
+    starts, run = _true_stretches(number, clock.max_fill)
     assert (clock.run == run).all()
     off = clock.index - (number - number[starts][run])
     for r in range(len(starts)):
