@@ -35,6 +35,8 @@ CLEAN_MIN = 0.6
 #: Fewest rows a side may have (at a stretch's ends): the mean of 4 rows whose jitter spans under a
 #: period is within half a period of the clock, short of SIDE_SHIFT.
 MIN_SIDE_ROWS = 4
+#: Steps looked at a time (a few MB of temporaries).
+PASS_ROWS = 1 << 20
 
 
 def stretches(k: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
@@ -80,17 +82,20 @@ def periods(d: np.ndarray, period: float) -> np.ndarray:
 def side_shift(x: np.ndarray, run: np.ndarray) -> np.ndarray:
     """Per step (between rows ``i`` and ``i + 1``) the mean of ``x`` over the :data:`SIDE_ROWS` rows
     after it minus that over the rows up to it, within its stretch; 0 where a side has fewer than
-    :data:`MIN_SIDE_ROWS`."""
+    :data:`MIN_SIDE_ROWS`. A pass of rows at a time: a few arrays per pass, not per row."""
     n = len(x)
     first = np.concatenate(([0], np.flatnonzero(np.diff(run)) + 1))
-    size = np.diff(np.concatenate((first, [n])))
-    start, stop = np.repeat(first, size), np.repeat(first + size, size)
+    stop = np.concatenate((first[1:], [n]))
     total = np.concatenate(([0.0], np.cumsum(x)))
-    mid = np.arange(1, n + 1)
-    lo, hi = np.maximum(mid - SIDE_ROWS, start), np.minimum(mid + SIDE_ROWS, stop)
-    before, after = mid - lo, hi - mid
-    shift = (total[hi] - total[mid]) / np.maximum(after, 1) - (total[mid] - total[lo]) / before
-    return np.where(np.minimum(before, after) >= MIN_SIDE_ROWS, shift, 0.0)[:-1]
+    shift = np.empty(n - 1)
+    for a in range(0, n - 1, PASS_ROWS):
+        mid = np.arange(a + 1, min(a + PASS_ROWS, n - 1) + 1)  # the rows after each step
+        lo = np.maximum(mid - SIDE_ROWS, first[run[mid - 1]])
+        hi = np.minimum(mid + SIDE_ROWS, stop[run[mid - 1]])
+        before, after = mid - lo, hi - mid
+        part = (total[hi] - total[mid]) / np.maximum(after, 1) - (total[mid] - total[lo]) / before
+        shift[a : a + len(mid)] = np.where(np.minimum(before, after) >= MIN_SIDE_ROWS, part, 0.0)
+    return shift
 
 
 def _runs_of(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -128,9 +133,9 @@ def _losses(excess: np.ndarray, shift: np.ndarray, k: np.ndarray) -> np.ndarray:
     :data:`SIDE_SHIFT`, one from the counted step that is shortest for its count."""
     steps, region, offset, _ = _runs_of(shift < -SIDE_SHIFT)
     loss = np.zeros_like(excess)
-    score = np.where(k[steps] > 1, -excess[steps], -np.inf)
     if not len(steps):
         return loss
+    score = np.where(k[steps] > 1, -excess[steps], -np.inf)
     best = np.lexsort((-score, region))[offset]
     loss[steps[best[np.isfinite(score[best])]]] = 1.0
     return loss
@@ -140,8 +145,8 @@ def missed_rows(t: np.ndarray, d: np.ndarray, k: np.ndarray, limit: int) -> np.n
     """``k`` (periods per step) corrected where the rows' offsets from the fitted clock shift.
 
     A lost row that no step counted moves every later row's offset by a period: the means of
-    :data:`SIDE_ROWS` rows either side of it differ by about one, while jitter moves them by a few
-    hundredths. Steps gain the rows such shifts say (:func:`_gains`) and give back the ones a shift
+    :data:`SIDE_ROWS` rows either side of it differ by about one, while jitter moves them by under a
+    tenth. Steps gain the rows such shifts say (:func:`_gains`) and give back the ones a shift
     the other way says were never lost (:func:`_losses`); the clock is refitted and this repeated
     until nothing changes (at most :data:`MISSED_ROUNDS` rounds).
     """
