@@ -22,6 +22,8 @@ UNITS = (*TIME_UNITS, SAMPLES)
 #: ``--time-unit none``: the time column is no clock (stamps taken as batches of rows arrive, or coarser
 #: than the samples); rows are consecutive samples at the given or stated rate.
 NO_CLOCK = "none"
+#: What reads a file whose stamps are no clock, as the refusals and notes say it.
+NO_CLOCK_HINT = f"give --time-unit {NO_CLOCK} --sample-rate HZ"
 #: Units recognised from the step. Rates a recognised unit must give (Hz): IMU loggers for gait sample
 #: at 10 Hz to 2 kHz. The bands of the four units (median steps of 0.0005-0.1 in s, 0.5-100 in ms,
 #: 500-100000 in us, 500000-1e8 in ns) never overlap, so at most one unit fits; a step between two
@@ -92,7 +94,7 @@ def _refuse_bursts(v: np.ndarray, step: float, low: float, high: float) -> None:
         raise TimeBaseError(
             f"its steps come in bursts (the median step {step:g} is {mean / step:.0f} times shorter than "
             f"the mean one, {1 / (mean * TIME_UNITS[fits[0]]):.4g} Hz in {fits[0]}): rows stamped as a batch "
-            f"of them arrives do not time the samples: give --time-unit {NO_CLOCK} --sample-rate HZ"
+            f"of them arrives do not time the samples: {NO_CLOCK_HINT}"
         )
 
 
@@ -153,6 +155,7 @@ __all__ = [
     "AUTO_UNITS",
     "NAMED_UNITS",
     "NO_CLOCK",
+    "NO_CLOCK_HINT",
     "SAMPLES",
     "UNITS",
     "CounterError",

@@ -111,18 +111,22 @@ def fit_clock(times_s: np.ndarray, *, max_fill_s: float = MAX_FILL_S) -> Clock:
     Raises
     ------
     TimeBaseError
-        Fewer than two times, a time that is not finite, or a step that is not positive.
+        Fewer than two times, a time that is not finite, a step that is not positive, or times whose
+        span or median step a float64 rate cannot hold.
     """
     t = np.asarray(times_s, dtype=np.float64)
     if t.ndim != 1 or len(t) < 2:
         raise TimeBaseError(f"need at least 2 times, got {t.size}")
     if not np.isfinite(t).all():
         raise TimeBaseError("a time is not a finite number")
-    t = t - t[0]
+    with np.errstate(over="ignore"):  # a span beyond float64 is refused below
+        t = t - t[0]
     d = np.diff(t)
     if (d <= 0).any():
         raise TimeBaseError(f"time does not increase after row {int(np.flatnonzero(d <= 0)[0])}")
     period = float(np.median(d))  # a first guess only: the fit below replaces it
+    if not (np.isfinite(t[-1]) and np.isfinite(1.0 / period)):  # 1e308 apart, or 1e-310 s steps
+        raise TimeBaseError("the times span too much, or step too little, for a clock")
     k_prev = None
     for _ in range(MAX_FIT_ROUNDS):
         k = periods(d, period)
@@ -137,6 +141,7 @@ def fit_clock(times_s: np.ndarray, *, max_fill_s: float = MAX_FILL_S) -> Clock:
     limit = max_fill_samples(1.0 / period, max_fill_s)
     k = periods(d, period)
     if float(d.min()) < CLEAN_MIN * period:  # jitter of about a quarter period or more: check the counts
+        del run, index, k_prev  # the fit loop's, before missed_rows makes its own
         k = missed_rows(t, d, k, limit)
     run, index = stretches(k, limit)
     n_runs = int(run[-1]) + 1

@@ -324,3 +324,13 @@ def test_wide_jitter_puts_every_row_within_two_periods_of_its_place(seed, fs, n,
         mine = off[run == r]
         assert np.abs(mine - np.median(mine)).max() <= 2
     assert clock.rate_hz == pytest.approx(fs, rel=2e-4)
+
+
+@pytest.mark.parametrize(
+    "times", [np.arange(10) * 5e-324, np.arange(10) * 1e-310, np.array([-1.7e308, 1.7e308])]
+)
+def test_times_beyond_what_a_float_rate_holds_are_refused(times):
+    # Found by fuzzing (API only: a CSV's unit check stops them first): subnormal steps raised
+    # OverflowError, and a span beyond float64 returned rate 0 with an index going backwards.
+    with pytest.raises(TimeBaseError, match="span too much, or step too little"):
+        fit_clock(times)

@@ -51,6 +51,7 @@ from hipsense.formats.csv_values import (
 from hipsense.recording import CHANNEL_DTYPE, DataQuality, Recording, sample_frame
 from hipsense.time_units import (
     NO_CLOCK,
+    NO_CLOCK_HINT,
     SAMPLES,
     UNITS,
     CounterError,
@@ -213,12 +214,8 @@ def read_imu_csv(
             i = int(np.flatnonzero(step <= 0)[0])
             # many repeats: stamps coarser than the samples (a 10 ms clock at 208 Hz), not a bad row
             zero = float((step == 0).mean())
-            hint = (
-                f"; {zero:.0%} of steps are 0, stamps coarser than the samples: give --time-unit {NO_CLOCK} "
-                "--sample-rate HZ"
-                if zero > 0.01
-                else ""
-            )
+            coarse = f"; {zero:.0%} of steps are 0, stamps coarser than the samples: {NO_CLOCK_HINT}"
+            hint = coarse if zero > 0.01 else ""
             raise CsvInputError(
                 path,
                 f"time goes backwards or repeats ({TIME_COLUMN} {t[i] % (modulus or np.inf):g} then "
@@ -309,7 +306,9 @@ def read_imu_csv(
         grid, placed = place_runs(run[rows], index[rows], 1, run_start, rate, max_fill=max_fill)
     except TimeBaseError as e:  # holes from the clock or from empty cells: a forged or broken file
         raise CsvInputError(
-            path, f"{e}: most rows are missing from {TIME_COLUMN} or have an empty cell"
+            path,
+            f"{e}: most rows are missing from {TIME_COLUMN} or have an empty cell (or it stamps batches of "
+            f"rows as they arrive: {NO_CLOCK_HINT})",
         ) from None
     del run, index, rows
     # The channels in one float32 block, a channel in each row (the recording's own block, no copy).
@@ -356,8 +355,12 @@ def read_imu_csv(
             f"{len(gaps)} gap(s) in the recording ({sum(g.duration_s for g in gaps):.1f} s): its "
             f"{len(segments)} parts are analysed apart"
         )
-    if filled_samples:
-        notes.append(f"{filled_samples} sample(s) filled by interpolation (dropped rows or empty cells)")
+    if filled_samples:  # a logger drops few rows: stamps taken as batches of rows arrive look like many
+        many = f" ({filled_samples / total:.0%}: batch stamps? {NO_CLOCK_HINT})"
+        notes.append(
+            f"{filled_samples} sample(s) filled by interpolation (dropped rows or empty cells)"
+            f"{many if filled_samples * 10 > total else ''}"
+        )
     quality = DataQuality(
         gaps=gaps,
         missing_samples=missing_samples,
