@@ -121,11 +121,17 @@ def _butter_design(order: int, cutoff_hz: float, sampling_rate_hz: float, btype:
     return signal.butter(order, cutoff_hz, btype=btype, fs=sampling_rate_hz, output="sos")
 
 
+def nominal_rate(sampling_rate_hz: float) -> float:
+    """The rate taken to 3 significant digits, for counts of samples decided by the rate: a fitted
+    clock's 99.99992 Hz must count as 100 Hz does (as :func:`hipsense.timebase.max_fill_samples`)."""
+    return float(f"{sampling_rate_hz:.3g}")
+
+
 def every_nth(sampling_rate_hz: float, target_hz: float) -> int:
-    """Keep every n-th sample to come down to about ``target_hz`` (at least 1), the rate taken to 3
-    significant digits first: a fitted clock's 99.99992 Hz must decimate as 100 Hz does (``fs // 50``
-    gave 1 there and 2 at 100 Hz, and walking bouts and contacts moved with it)."""
-    return max(int(float(f"{sampling_rate_hz:.3g}") // target_hz), 1)
+    """Keep every n-th sample to come down to about ``target_hz`` (at least 1), at the
+    :func:`nominal_rate` (``fs // 50`` gave 1 at 99.99992 Hz and 2 at 100 Hz, and walking bouts and
+    contacts moved with it)."""
+    return max(int(nominal_rate(sampling_rate_hz) // target_hz), 1)
 
 
 def moving_mean(x: np.ndarray, window_s: float, sampling_rate_hz: float) -> np.ndarray:

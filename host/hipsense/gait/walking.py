@@ -20,7 +20,7 @@ import pandas as pd
 from hipsense.conventions import G
 from hipsense.gait.base import Algorithm
 from hipsense.gait.events import check_detector_input
-from hipsense.gait.filters import lowpass, segment_argext
+from hipsense.gait.filters import lowpass, nominal_rate, segment_argext
 from hipsense.gait.walking_braking import braking_end_toe_off, braking_envelope, braking_steps, local_period
 from hipsense.gait.walking_evidence import has_channels, score_peaks, step_score
 
@@ -296,9 +296,9 @@ class WalkingContactDetector(Algorithm):
         fwd = lowpass(ap, self.event_lowpass_hz, fs, 2)
         back = max(1, int(round(self.peak_search_s * fs)))
         peak = segment_argext(fwd, np.maximum(anchors - back, 0), anchors + 1, largest=True)
-        # in samples at the rate taken to 3 digits, as the fill limit is: at 99.99992 Hz (a fitted clock)
-        # a forward peak 3 samples away, which 100 Hz snaps to, was not snapped (the contact 30 ms off)
-        snap = strong & (np.abs(peak - ic) <= self.snap_s * float(f"{fs:.3g}"))
+        # at the nominal rate: at 99.99992 Hz (a fitted clock) a forward peak 3 samples away, which
+        # 100 Hz snaps to, was not snapped (the contact 30 ms off)
+        snap = strong & (np.abs(peak - ic) <= self.snap_s * nominal_rate(fs))
         ic = np.where(snap, peak, ic)
         ic, first = np.unique(ic, return_index=True)
         anchors = anchors[first]
