@@ -89,13 +89,17 @@ class Clock:
     max_fill: int
 
 
-def max_fill_samples(rate_hz: float, max_fill_s: float = MAX_FILL_S) -> int:
-    """Most consecutive missing samples filled by interpolation at this rate (at least 1).
+def nominal_rate(rate_hz: float) -> float:
+    """The rate taken to 3 significant digits, for counts of samples the rate decides: a fitted clock's
+    99.99992 Hz must count as 100 Hz does."""
+    return float(f"{rate_hz:.3g}")
 
-    The rate is taken to 3 significant digits first: a fitted 99.99999 Hz and 100.00001 Hz must not
-    give 9 and 10 (0.1 s is a whole number of samples at the usual rates)."""
-    snapped = float(f"{rate_hz:.3g}")
-    return max(1, int(np.floor(round(max_fill_s * snapped, 6))))
+
+def max_fill_samples(rate_hz: float, max_fill_s: float = MAX_FILL_S) -> int:
+    """Most consecutive missing samples filled by interpolation at this rate (at least 1), at the
+    :func:`nominal_rate`: a fitted 99.99999 Hz and 100.00001 Hz must not give 9 and 10 (0.1 s is a
+    whole number of samples at the usual rates)."""
+    return max(1, int(np.floor(round(max_fill_s * nominal_rate(rate_hz), 6))))
 
 
 def fit_clock(times_s: np.ndarray, *, max_fill_s: float = MAX_FILL_S) -> Clock:
@@ -368,6 +372,7 @@ __all__ = [
     "TimeBaseError",
     "fit_clock",
     "max_fill_samples",
+    "nominal_rate",
     "place_on_grid",
     "place_runs",
 ]

@@ -24,11 +24,11 @@ import pandas as pd
 import pytest
 
 from hipsense.cli import main
+from hipsense.conventions import G
 from hipsense.datasets import dataset_dir
 
 pytestmark = pytest.mark.shared_data
 
-G = 9.80665
 UNIX_US = 1_767_225_600_000_000  # 2026-01-01, in microseconds
 
 

@@ -391,10 +391,7 @@ def test_a_clock_a_millionth_off_gives_the_same_walking_steps(shared_data, tmp_p
     from hipsense.analysis import analyse_file
     from hipsense.gait.filters import every_nth
 
-    raw = np.loadtxt(shared_data / "walking-l5-ipol" / "1-1_lb.txt", skiprows=2)
-    table = pd.DataFrame(raw[:, 1:7], columns=["acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"])
-    table[["gyr_x", "gyr_y", "gyr_z"]] = np.rad2deg(table[["gyr_x", "gyr_y", "gyr_z"]])
-    table.insert(0, "t_s", (raw[:, 0] - raw[0, 0]) / 100.0)
+    table, _ = read_walking_sensor(shared_data / "walking-l5-ipol" / "1-1_lb.txt")
     table.to_csv(tmp_path / "a.csv", index=False)
     table.assign(t_s=table["t_s"] * scale).to_csv(tmp_path / "b.csv", index=False)
     a, b = analyse_file(tmp_path / "a.csv").steps, analyse_file(tmp_path / "b.csv").steps

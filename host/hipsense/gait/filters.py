@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from hipsense.timebase import nominal_rate
+
 
 def lowpass(x: np.ndarray, cutoff_hz: float, sampling_rate_hz: float, order: int = 4) -> np.ndarray:
     """Zero-phase Butterworth low-pass (``sosfiltfilt``): no time shift, so event times are not delayed.
@@ -121,15 +123,9 @@ def _butter_design(order: int, cutoff_hz: float, sampling_rate_hz: float, btype:
     return signal.butter(order, cutoff_hz, btype=btype, fs=sampling_rate_hz, output="sos")
 
 
-def nominal_rate(sampling_rate_hz: float) -> float:
-    """The rate taken to 3 significant digits, for counts of samples decided by the rate: a fitted
-    clock's 99.99992 Hz must count as 100 Hz does (as :func:`hipsense.timebase.max_fill_samples`)."""
-    return float(f"{sampling_rate_hz:.3g}")
-
-
 def every_nth(sampling_rate_hz: float, target_hz: float) -> int:
     """Keep every n-th sample to come down to about ``target_hz`` (at least 1), at the
-    :func:`nominal_rate` (``fs // 50`` gave 1 at 99.99992 Hz and 2 at 100 Hz, and walking bouts and
+    :func:`~hipsense.timebase.nominal_rate` (``fs // 50`` gave 1 at 99.99992 Hz and 2 at 100 Hz, and walking bouts and
     contacts moved with it)."""
     return max(int(nominal_rate(sampling_rate_hz) // target_hz), 1)
 

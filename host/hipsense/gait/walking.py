@@ -20,9 +20,10 @@ import pandas as pd
 from hipsense.conventions import G
 from hipsense.gait.base import Algorithm
 from hipsense.gait.events import check_detector_input
-from hipsense.gait.filters import lowpass, nominal_rate, segment_argext
+from hipsense.gait.filters import lowpass, segment_argext
 from hipsense.gait.walking_braking import braking_end_toe_off, braking_envelope, braking_steps, local_period
 from hipsense.gait.walking_evidence import has_channels, score_peaks, step_score
+from hipsense.timebase import nominal_rate
 
 #: Shortest input :meth:`WalkingContactDetector.detect` accepts, in seconds.
 MIN_DURATION_S = 1.0
