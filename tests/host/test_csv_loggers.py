@@ -14,6 +14,7 @@ import pytest
 
 from hipsense.cli import main
 from hipsense.conventions import G
+from hipsense.formats.csv_header import stated_rate
 from hipsense.formats.csv_input import CsvInputError, parse_column_map, read_imu_csv
 
 START_MS = 1_767_225_600_000  # 2026-01-01 00:00:00 UTC
@@ -216,6 +217,106 @@ def test_gcdc_counts_are_refused_in_one_line_that_says_so(tmp_path):
     with pytest.raises(CsvInputError) as e:
         read_imu_csv(path, columns=parse_column_map(GCDC_COLUMNS), acc_unit="g")
     assert "\n" not in str(e.value) and "raw counts? convert them to g" in str(e.value)
+
+
+def _semicolons(path: Path, form: str) -> Path:
+    """The comma form ``gcdc`` writes, in g, with ``;`` as the cell separator (a European locale's
+    export): ``;Headers;time;Ax;...``, ``;SampleRate; 100;Hz`` (``tight``: ``;SampleRate;100;Hz``),
+    and with ``decimal`` a decimal comma (``0,003;-0,00780;...``) everywhere, the preamble's too."""
+    gcdc(path, per_g=None)
+    text = path.read_bytes().decode().replace(",", ";").replace(";Headers; time", ";Headers;time")
+    if form == "tight":
+        text = text.replace(";SampleRate; 100;Hz", ";SampleRate;100;Hz")
+    if form == "decimal":
+        text = text.replace(".", ",")
+    path.write_bytes(text.encode())
+    return path
+
+
+SEMICOLON_FORMS = ["plain", "tight", "decimal"]
+
+
+@pytest.mark.parametrize("form", SEMICOLON_FORMS)
+def test_gcdc_with_semicolons_reads_the_stated_rate_and_skips_the_shutdown_line(tmp_path, form):
+    """With ``;`` separating, the trailing ``;shutdown: switched off`` is a comment, not a row whose
+    first (time) cell is empty ("column 'acc_x' has 'shutdown: switched off', not a number")."""
+    path = _semicolons(tmp_path / "DATA-001.CSV", form)
+    assert path.read_text().splitlines()[-1] == ";shutdown: switched off"
+    rec = read_imu_csv(path, columns=parse_column_map(GCDC_COLUMNS), acc_unit="g")
+    assert rec.sample_rate_hz == pytest.approx(100.0, rel=1e-3)
+    assert len(rec.data) == 4000
+    assert float(np.median(rec.data["acc_y"])) == pytest.approx(G, abs=0.05)
+    comma = read_imu_csv(
+        gcdc(tmp_path / "comma.CSV", per_g=None), columns=parse_column_map(GCDC_COLUMNS), acc_unit="g"
+    )
+    assert rec.data.equals(comma.data)
+
+
+@pytest.mark.parametrize("form", SEMICOLON_FORMS)
+def test_gcdc_with_semicolons_takes_the_rate_from_its_preamble(tmp_path, form):
+    """Without the time column the rate is the one ``;SampleRate;100;Hz`` states, and the note says so
+    (the stamps cannot have given it)."""
+    path = _semicolons(tmp_path / "DATA-001.CSV", form)
+    rec = read_imu_csv(path, columns=parse_column_map("acc_x=Ax,acc_y=Ay,acc_z=Az"), acc_unit="g")
+    assert rec.sample_rate_hz == pytest.approx(100.0)
+    assert len(rec.data) == 4000
+    assert "no t_s: rows 0.01 s apart, as line 5 states 100 Hz" in rec.notes
+
+
+@pytest.mark.parametrize(
+    ("line", "rate"),
+    [(";SampleRate;100;Hz", 100.0), (";SampleRate; 100;Hz", 100.0), (";SampleRate;12,5;Hz", 12.5)],
+)
+def test_a_semicolon_separated_sample_rate_line_states_the_rate(tmp_path, line, rate):
+    assert stated_rate(tmp_path / "a.CSV", [";Title;X16-mini", line]) == (rate, f"line 2 states {rate:g} Hz")
+
+
+@pytest.mark.parametrize("form", SEMICOLON_FORMS)
+def test_gcdc_with_semicolons_is_analysed_from_the_command_line(tmp_path, form, monkeypatch, capsys):
+    monkeypatch.setenv("HIPSENSE_HOME", str(tmp_path / "home"))
+    path = _semicolons(tmp_path / "DATA-001.CSV", form)
+    assert main(["analyze", str(path), "--columns", GCDC_COLUMNS, "--acc-unit", "g"]) == 0
+    out = capsys.readouterr()
+    assert "error" not in out.err.lower() and "shutdown" not in out.out + out.err
+
+
+def _time_last(path: Path, sep: str, empty: list[int], shutdown: bool) -> Path:
+    """The ``gcdc`` file in g with ``sep`` separating, the time column moved last and the x acceleration
+    empty in rows ``empty`` (so those rows start with an empty cell); ``shutdown``: its last line kept."""
+    lines = gcdc(path, seconds=8.0, per_g=None).read_text().splitlines()
+    head, rows = lines[:7], [r.split(",") for r in lines[8:-1]]
+    for i in empty:
+        rows[i][1] = ""
+    body = [sep.join([*r[1:], r[0]]) for r in rows]
+    if sep == ";":
+        head, body = [h.replace(",", ";") for h in head], [b.replace(".", ",") for b in body]
+    tail = [";shutdown: switched off"] if shutdown else []
+    return _write(path, [*head, f";Headers{sep}Ax{sep}Ay{sep}Az{sep}time", *body, *tail])
+
+
+@pytest.mark.parametrize("shutdown", [True, False])
+def test_semicolon_rows_that_start_with_an_empty_cell_stay_rows(tmp_path, shutdown):
+    """A row whose first cell is empty (a missing x) and whose other cells are numbers is a row, last
+    or not, read as the comma form reads it (a filled hole, or the end); the comment below is skipped."""
+    empty = [10, 400, 799]
+    options = {"columns": parse_column_map(GCDC_COLUMNS), "acc_unit": "g"}
+    semi = read_imu_csv(_time_last(tmp_path / "semi.CSV", ";", empty, shutdown), **options)
+    comma = read_imu_csv(_time_last(tmp_path / "comma.CSV", ",", empty, shutdown), **options)
+    assert len(semi.data) == len(comma.data) == 799  # the last row, x missing, ends no recording
+    assert semi.quality.filled_samples == comma.quality.filled_samples == 2
+    np.testing.assert_allclose(semi.data["acc_x"], comma.data["acc_x"])
+
+
+def test_a_semicolon_row_with_an_empty_time_cell_above_the_shutdown_line_is_still_refused(tmp_path):
+    """A last row without its time is no comment (its cells are numbers): refused at its line."""
+    path = _semicolons(tmp_path / "DATA-001.CSV", "decimal")
+    lines = path.read_text().splitlines()
+    lines[-2] = ";" + lines[-2].split(";", 1)[1]
+    _write(path, lines, end="\r\n")
+    with pytest.raises(
+        CsvInputError, match=r"at line 4008: t_s is empty or missing: every row needs its time"
+    ):
+        read_imu_csv(path, columns=parse_column_map(GCDC_COLUMNS), acc_unit="g")
 
 
 # --- ActiGraph ActiLife raw CSV: ten preamble lines stating the rate, no time column, g --------------

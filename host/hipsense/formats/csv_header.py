@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR, TIME_COLUMN
+from hipsense.formats.csv_trailer import ROWS_END, trailing_comments
 from hipsense.formats.csv_units import units_row
-from hipsense.formats.csv_values import CsvInputError, open_quote, read_names
+from hipsense.formats.csv_values import MISSING_CELLS, CsvInputError, open_quote, read_names
 from hipsense.time_units import GIVEN_RATE_HZ
 
 #: Most columns a header may name. pandas' cost grows faster than the width (4,096: 0.45 s, 20,000:
@@ -21,12 +22,13 @@ MAX_COLUMNS = 4096
 HEADER_SEARCH_LINES = 50
 #: A preamble line stating the rate: Xsens MT Manager's ``// Update Rate: 100.0Hz``, and the like
 #: (``Acquisition frequency: 100 Hz``, ``# sampling rate = 208 Hz``, Gulf Coast Data Concepts'
-#: ``;SampleRate, 100,Hz``, ActiLife's ``... ActiGraph GT3X+ ... date format M/d/yyyy at 100 Hz ...``).
+#: ``;SampleRate, 100,Hz`` or, ``;``-separated, ``;SampleRate;100;Hz``, ActiLife's ``... ActiGraph
+#: GT3X+ ... date format M/d/yyyy at 100 Hz ...``).
 _STATED_RATE = re.compile(
     # "actigraph ... at": a bounded gap (ActiLife's is about 60 characters); ".*" backtracked over the
     # whole line once per "actigraph" in it (a 160 KB preamble line of them took 19 s)
     r"(?:update rate|acquisition frequency|sampl(?:e|ing) ?(?:rate|frequency)|actigraph\b.{0,160}?\bat)"
-    r"\s*[:=,]?\s*([0-9]+(?:[.,][0-9]+)?)\s*,?\s*hz\b",
+    r"\s*[:=,;]?\s*([0-9]+(?:[.,][0-9]+)?)\s*[,;]?\s*hz\b",
     re.IGNORECASE,
 )
 
@@ -298,7 +300,11 @@ def data_layout(
     marks = {
         line.lstrip()[:1] for line in lines[stated_separator(lines) is not None : header] if line.strip()
     }
-    if len(marks) == 1 and (mark := marks.pop()) in COMMENT_MARKS and mark != sep:
+    mark = marks.pop() if len(marks) == 1 else ""
+    if mark in COMMENT_MARKS and mark == sep:  # pandas' comment would end each row at its first cell
+        if (cut_at := trailing_comments(path, mark, MISSING_CELLS)) is not None:  # Gulf Coast's ;shutdown
+            layout.read[ROWS_END] = cut_at
+    elif mark in COMMENT_MARKS:
         layout.read["comment"] = mark
         if "names" not in layout.read and lines[header].startswith(mark):  # else skipped as a comment
             layout.read.update(header=None, names=names)

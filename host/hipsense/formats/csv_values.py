@@ -19,6 +19,7 @@ import pandas as pd
 
 from hipsense.conventions import G
 from hipsense.errors import InputFileError
+from hipsense.formats.csv_trailer import ROWS_END, rows_source
 
 
 class CsvInputError(InputFileError):
@@ -250,6 +251,8 @@ def value_chunks(
         index_col=False,
     )  # fmt: skip
     common.update(layout or {})  # a units row skipped, a tag cell dropped, comments (csv_header.data_layout)
+    # the rows above a trailer of comments, when the comment mark is the separator (csv_trailer)
+    rows_end = common.pop(ROWS_END, None)
     try:  # the names as the chunks will have them (a repeated name gets pandas' ".1")
         head = pd.read_csv(path, nrows=0, **common).columns
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
@@ -258,12 +261,6 @@ def value_chunks(
     # wider than the header (a 4 MB row of bare separators took 38 s)
     common["usecols"] = [i for i, c in enumerate(head) if str(c).strip().strip("\"'") in ours]
     common["chunksize"] = max(1, int(chunk_rows))
-    if text:
-        reader = pd.read_csv(path, dtype=str, **common)
-    else:
-        reader = pd.read_csv(
-            path, dtype=np.float64, na_values=_NA, decimal="," if sep != "," else ".", **common
-        )
     comment = common.get("comment")
 
     def line(start: int, row: int) -> int:
@@ -272,43 +269,50 @@ def value_chunks(
     errors: dict[str, CsvInputError] = {}
     order: list[str] = []
     start = 0
-    with reader:
-        while True:
-            try:
-                table = next(reader)
-            except StopIteration:
-                break
-            except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-                if not text:
+    with rows_source(path, rows_end) as source:
+        if text:
+            reader = pd.read_csv(source, dtype=str, **common)
+        else:
+            reader = pd.read_csv(
+                source, dtype=np.float64, na_values=_NA, decimal="," if sep != "," else ".", **common
+            )
+        with reader:
+            while True:
+                try:
+                    table = next(reader)
+                except StopIteration:
+                    break
+                except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+                    if not text:
+                        raise NotNumbers from None
+                    raise CsvInputError(
+                        path, f"not a readable CSV file ({str(e).strip().splitlines()[-1]})"
+                    ) from None
+                except ValueError:  # text in a number's place
+                    if text:
+                        raise
                     raise NotNumbers from None
-                raise CsvInputError(
-                    path, f"not a readable CSV file ({str(e).strip().splitlines()[-1]})"
-                ) from None
-            except ValueError:  # text in a number's place
-                if text:
-                    raise
-                raise NotNumbers from None
-            names = [ours[str(c).strip().strip("\"'")] for c in table.columns]
-            order = order or names
-            if not text:
-                yield (
-                    start,
-                    {
-                        c: table[f].to_numpy(dtype=np.float64)
-                        for c, f in zip(names, table.columns, strict=True)
-                    },
-                )
-            else:
-                chunk = {}
-                for c, f in zip(names, table.columns, strict=True):
-                    try:
-                        chunk[c] = numbers(path, table[f], c, sep, partial(line, start))
-                    except CsvInputError as e:  # the first in each column; the first column's is raised
-                        errors.setdefault(c, e)
-                        chunk[c] = np.full(len(table), np.nan)
-                if not errors:
-                    yield start, chunk
-            start += len(table)
+                names = [ours[str(c).strip().strip("\"'")] for c in table.columns]
+                order = order or names
+                if not text:
+                    yield (
+                        start,
+                        {
+                            c: table[f].to_numpy(dtype=np.float64)
+                            for c, f in zip(names, table.columns, strict=True)
+                        },
+                    )
+                else:
+                    chunk = {}
+                    for c, f in zip(names, table.columns, strict=True):
+                        try:
+                            chunk[c] = numbers(path, table[f], c, sep, partial(line, start))
+                        except CsvInputError as e:  # the first in each column; the first column's is raised
+                            errors.setdefault(c, e)
+                            chunk[c] = np.full(len(table), np.nan)
+                    if not errors:
+                        yield start, chunk
+                start += len(table)
     for c in order:
         if c in errors:
             raise errors[c]
