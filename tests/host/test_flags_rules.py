@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import warnings
 
+import pandas as pd
 import pytest
 
 from hipsense.analysis import analyse
@@ -93,3 +94,40 @@ def test_a_week_after_a_break_is_worded_without_a_percentage(plain):
     assert "nan" not in spike.sentence.lower()
     assert "none in the four weeks before" in spike.sentence
     assert "increase_pct" not in spike.numbers  # unknown, so left out like every unknown figure
+
+
+def _with_heavy_sunday(plain, factor: float, weekly_factors) -> list:
+    """Steady weeks (``weekly_factors``) whose 6th week ends with a Sunday run ``factor`` times as heavy."""
+    records = _history(weekly_factors, base=plain)
+    sid, start, s = records[17]
+    s = copy.deepcopy(s)
+    s["impact_load_g"] *= factor
+    s["running_time_s"] *= factor
+    records[17] = (sid, start, s)
+    return records
+
+
+def test_a_ratio_carried_over_a_weekend_is_one_flag_of_the_week_it_started(plain):
+    """D2: a heavy Sunday keeps the ratio >= 1.5 on Monday; the next week (load falling, its own runs
+    below 1.5) is the tail of the same episode, not a new spike."""
+    records = _with_heavy_sunday(plain, 4.5, [1.0] * 6 + [0.9])
+    trends = trends_from_records("ana", records)
+    monday = pd.Timestamp("2025-02-17")
+    assert trends.daily.loc[monday, "acwr_ewma"] >= 1.5  # the carry-over the rule must not count again
+    spikes = [f for f in trends.flags if f.kind == "load_spike"]
+    assert [f.period_start for f in spikes] == [dt.date(2025, 2, 10)]
+    (spike,) = spikes
+    assert spike.session_id == 18 and spike.numbers["acwr_ewma_max"] == pytest.approx(1.90, abs=0.01)
+    assert "on Sun 16 Feb" in spike.sentence
+
+
+def test_a_ratio_alert_in_a_week_not_heavier_is_not_called_a_jump(plain):
+    """A single heavy Sunday lifts the ratio over 1.5 in a week whose total is not up 20 %: an alert for
+    the ratio, worded as a heavy day, not as a jump of the week."""
+    factors = [1.0] * 5 + [0.2, 1.0]  # Tue and Thu a fifth of usual, Sunday 3 times usual: +13 %
+    trends = trends_from_records("ana", _with_heavy_sunday(plain, 15.0, factors))
+    (spike,) = [f for f in trends.flags if f.kind == "load_spike"]
+    assert spike.severity == "alert" and spike.period_start == dt.date(2025, 2, 10)
+    assert spike.numbers["increase_pct"] < 20 and spike.numbers["acwr_ewma_max"] >= 1.5
+    assert "jump" not in (spike.sentence + spike.advice).lower()
+    assert "heavy day" in spike.sentence and spike.session_id == 18

@@ -15,27 +15,13 @@ import pandas as pd
 
 from hipsense import metrics as registry
 from hipsense.load.training import week_of
+from hipsense.trends.load_flags import ACWR_ALERT as ACWR_ALERT
+from hipsense.trends.load_flags import figures as _numbers
+from hipsense.trends.load_flags import load_flags
+from hipsense.trends.load_flags import weekly_loads as weekly_loads
 from hipsense.trends.model import Flag
 from hipsense.trends.sessions import asymmetry_column, session_row
 
-#: The acute:chronic ratio that raises a load-spike alert (Gabbett 2016; the default of OveruseFlagger).
-ACWR_ALERT = 1.5
-
-REF_ACWR = (
-    "Gabbett 2016 (Br J Sports Med 50:273, doi:10.1136/bjsports-2015-095788): acute:chronic ratios above "
-    "about 1.5 went with more injuries in team sports; Williams et al. 2017 (Br J Sports Med 51:209, "
-    "doi:10.1136/bjsports-2016-096589): exponentially weighted loads. Read with Impellizzeri et al. 2020."
-)
-REF_WEEKLY_JUMP = (
-    "Nielsen et al. 2014 (J Orthop Sports Phys Ther 44(10):739, doi:10.2519/jospt.2014.5164): novice "
-    "runners whose weekly distance grew by more than 30 % over two weeks had more distance-related "
-    "injuries, hip ones among them (hazard ratio 1.59, 95 % CI 0.96-2.66)."
-)
-REF_CLIMB = (
-    "The '10 % rule' of running coaching; Nielsen et al. 2014 (doi:10.2519/jospt.2014.5164) for the "
-    "association of fast progression with injuries. Buist et al. 2008 (Am J Sports Med 36(1):33, "
-    "doi:10.1177/0363546507307505) found a graded 10 % programme did not by itself prevent injuries."
-)
 REF_ASYMMETRY = (
     "Personal baseline: median of the previous 12 sessions, band of 3 run-to-run spreads (docs/flags.md); "
     "the session's own 95 % interval (block bootstrap, docs/metrics.md) must exclude the baseline too."
@@ -49,13 +35,6 @@ REF_FATIGUE = (
     "time tended to lengthen as runners tired."
 )
 
-ADVICE_LOAD = (
-    "Runners commonly follow a jump like this with easier days or a rest day, and build up again gradually."
-)
-ADVICE_CLIMB = (
-    "Runners commonly plan an easier week after a few weeks of building, so the body can catch up with "
-    "the load."
-)
 ADVICE_ASYMMETRY = (
     "Often this has an everyday cause (shoes, a camber, a niggle). If it stays, runners commonly have "
     "their running looked at by a physiotherapist or coach for a gait assessment."
@@ -72,11 +51,6 @@ ADVICE_FATIGUE = (
 
 def _date(x: Any) -> dt.date:
     return pd.Timestamp(x).date()
-
-
-def _numbers(**values: float) -> dict[str, float]:
-    """A flag's figures, rounded, without the ones that are unknown (JSON has no NaN)."""
-    return {k: round(float(v), 2) for k, v in values.items() if v is not None and np.isfinite(v)}
 
 
 def _against_baseline(r: pd.Series, col: str) -> tuple[str, dict[str, float]]:
@@ -102,28 +76,6 @@ def sides_unknown(sessions: pd.DataFrame) -> np.ndarray:
     if "sides_unknown" not in sessions:
         return np.zeros(len(sessions), dtype=bool)
     return (sessions["sides_unknown"].fillna("").astype(str) != "").to_numpy()
-
-
-def weekly_loads(daily: pd.Series) -> pd.DataFrame:
-    """Calendar weeks (Monday to Sunday): total load and the mean of the four weeks before.
-
-    ``load`` is the week's total, ``chronic`` the mean weekly total of the four weeks before it (NaN
-    until four whole weeks of history exist), ``vs_chronic_pct`` the week against ``chronic`` and
-    ``change_pct`` against the previous week, both in percent.
-    """
-    if daily.empty:
-        return pd.DataFrame(columns=["load", "chronic", "change_pct", "days", "vs_chronic_pct"])
-    first_monday = week_of(daily.index).min()
-    full = daily.reindex(pd.date_range(first_monday, daily.index.max(), freq="D"), fill_value=0.0)
-    weeks = full.groupby(week_of(full.index))
-    table = pd.DataFrame({"load": weeks.sum(), "days": weeks.size()})
-    history_days = (table.index - daily.index.min()).days
-    chronic = table["load"].shift(1).rolling(4, min_periods=4).mean()
-    table["chronic"] = chronic.where(history_days >= 28)
-    before = table["load"].shift(1)
-    table["change_pct"] = 100.0 * (table["load"] - before) / before.where(before > 0)
-    table["vs_chronic_pct"] = 100.0 * (table["load"] / table["chronic"].where(table["chronic"] > 0) - 1.0)
-    return table
 
 
 class OveruseFlagger:
@@ -220,112 +172,16 @@ class OveruseFlagger:
             # Left/right rules judge only sessions whose sides are known: the others are skipped (not
             # counted as "back to usual"), so they neither raise nor break a run of unusual sessions.
             sided = sessions[~unknown].reset_index(drop=True)
-            flags += self._load_flags(sessions, daily, runner)
+            flags += load_flags(
+                sessions, daily, runner, watch_pct=self.spike_watch_pct, alert_pct=self.spike_alert_pct,
+                acwr_alert=self.acwr_alert, climb_pct=self.climb_pct, climb_weeks=self.climb_weeks,
+            )  # fmt: skip
             flags += self._asymmetry_flags(sided, runner)
             flags += self._drop_flags(sided, runner)
             flags += self._fatigue_flags(sessions, runner)
         flags.sort(key=lambda f: (f.period_end, f.session_id or 0, f.kind))
         self.flags_ = flags
         return self
-
-    # -- training load -----------------------------------------------------------------------------
-
-    def _load_flags(self, sessions: pd.DataFrame, daily: pd.DataFrame, runner: str) -> list[Flag]:
-        if daily.empty:
-            return []
-        weeks = weekly_loads(daily["load"])
-        days = sessions["start"].dt.tz_convert(None).dt.normalize()
-        session_week = week_of(days)
-        flags = []
-        for week_start, w in weeks.iterrows():
-            in_week = session_week == week_start
-            if not in_week.any():
-                continue
-            acwr = daily["acwr_ewma"].loc[week_start : week_start + pd.Timedelta(days=6)]
-            increase = w["vs_chronic_pct"]
-            acwr_max = float(acwr.max()) if acwr.notna().any() else np.nan
-            if increase >= self.spike_alert_pct or acwr_max >= self.acwr_alert:
-                severity = "alert"
-            elif increase >= self.spike_watch_pct:
-                severity = "watch"
-            else:
-                continue
-            # The session that took the week over the watch level (or the ratio over its limit).
-            cum = sessions.loc[in_week, "load"].cumsum()
-            over = cum >= (1 + self.spike_watch_pct / 100.0) * w["chronic"]
-            if acwr.notna().any() and not over.any():
-                over = days[in_week].map(acwr) >= self.acwr_alert
-            trigger = int(sessions.loc[over[over].index[0] if over.any() else cum.index[-1], "session_id"])
-            numbers = _numbers(
-                week_load=w["load"],
-                chronic_week_load=w["chronic"],
-                increase_pct=increase,
-                acwr_ewma_max=acwr_max,
-                watch_pct=self.spike_watch_pct,
-                alert_pct=self.spike_alert_pct,
-                acwr_alert=self.acwr_alert,
-            )
-            if np.isfinite(increase):
-                sentence = (
-                    f"The load of the week of {week_start:%d %b} is {increase:+.0f} % against your average "
-                    f"of the four weeks before ({w['load']:.0f} vs {w['chronic']:.0f} g x steps)"
-                )
-            else:  # no percentage: nothing in the four weeks before, or less than four weeks of history
-                before = (
-                    "none in the four weeks before" if w["chronic"] == 0 else "less than four weeks before"
-                )
-                sentence = (
-                    f"The load of the week of {week_start:%d %b} is {w['load']:.0f} g x steps, with {before}"
-                )
-            if np.isfinite(acwr_max):
-                sentence += f"; the acute:chronic ratio peaked at {acwr_max:.2f}"
-            flags.append(
-                Flag(
-                    "load_spike", severity, runner, week_start.date(), _date(days[in_week].iloc[-1]),
-                    sentence + ".", ADVICE_LOAD, numbers,
-                    REF_WEEKLY_JUMP + " " + REF_ACWR, None, trigger,
-                )
-            )  # fmt: skip
-        return flags + self._climb_flags(sessions, weeks, session_week, runner)
-
-    def _climb_flags(self, sessions, weeks: pd.DataFrame, session_week: pd.Series, runner: str) -> list[Flag]:
-        flags = []
-        streak: list[pd.Timestamp] = []
-        rising = (weeks["change_pct"] > self.climb_pct).to_numpy()
-        for i, week_start in enumerate(weeks.index):
-            streak = [*streak, week_start] if rising[i] else []
-            if len(streak) != self.climb_weeks:
-                continue  # one flag per climb, when it reaches climb_weeks
-            first = weeks.index.get_loc(streak[0]) - 1
-            start_load, end_load = weeks["load"].iloc[first], weeks["load"].iloc[i]
-            total = 100.0 * (end_load / start_load - 1.0)
-            week_end = week_start + pd.Timedelta(days=6)
-            in_week = session_week == week_start
-            trigger = int(sessions.loc[in_week, "session_id"].iloc[-1]) if in_week.any() else None
-            changes = weeks["change_pct"].iloc[i - self.climb_weeks + 1 : i + 1]
-            flags.append(
-                Flag(
-                    "load_climb",
-                    "alert" if total >= 50.0 else "watch",
-                    runner,
-                    streak[0].date(),
-                    week_end.date(),
-                    f"Your weekly load has grown {len(streak)} weeks in a row "
-                    f"({', '.join(f'{c:+.0f} %' for c in changes)}), {total:+.0f} % in all since the week of "
-                    f"{weeks.index[first]:%d %b}.",
-                    ADVICE_CLIMB,
-                    _numbers(
-                        weeks=len(streak),
-                        total_increase_pct=total,
-                        min_weekly_increase_pct=changes.min(),
-                        threshold_pct=self.climb_pct,
-                    ),
-                    REF_CLIMB,
-                    None,
-                    trigger,
-                )
-            )
-        return flags
 
     # -- gait against the personal baseline --------------------------------------------------------
 
