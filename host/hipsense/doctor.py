@@ -67,7 +67,10 @@ class DoctorReport:
 def doctor(
     store: Store, *, dry_run: bool = False, temp_age_s: float = library.TEMP_MAX_AGE_S
 ) -> DoctorReport:
-    """Check the store and repair it (see the module docstring); ``dry_run`` only reports."""
+    """Check the store and repair it (see the module docstring); ``dry_run`` only reports. A store
+    opened read-only is refused at once (StoreError saying what to do), unless this is a dry run."""
+    if not dry_run:
+        store.check_writable()
     report = DoctorReport(dry_run=dry_run)
 
     def found(check: str, what: str, problem: str, done: str, would: str, fix) -> None:

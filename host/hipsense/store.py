@@ -28,24 +28,20 @@ import numpy as np
 import pandas as pd
 
 from hipsense import metrics as registry
-from hipsense.store_queries import damage_is_one_line, is_damage, session_row_problem
+from hipsense.store_open import BUSY_TIMEOUT_MS, HOME_ENV, connect, prepare_folder
+from hipsense.store_queries import damage_is_one_line, session_row_problem
 from hipsense.store_removal import QUARANTINE_DIR, TEMP_PREFIX, Forgotten, Removal
 from hipsense.store_rows import StoreError, StoreRowWarning, derived_problems, parse_summary, sha256_file
 from hipsense.store_schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
     SQL_TYPES,
-    add_registry_columns,
     migrate,
     step_columns,
 )
 
-#: Environment variable that moves the data folder (tests, several stores side by side).
-HOME_ENV = "HIPSENSE_HOME"
 DB_NAME = "hipsense.sqlite"
 RAW_DIR = "raw"
-#: How long a writer waits for another process's transaction before giving up (ms).
-BUSY_TIMEOUT_MS = 30_000
 
 #: Called as ``progress(done, total, current)`` before each item (``current`` is the item) and once at
 #: the end (``done == total``, ``current`` None).
@@ -119,51 +115,18 @@ class Store(Removal):
         Create the folder and database when missing (else raise :class:`StoreError`).
 
     One ``Store`` holds one SQLite connection; open one per process or thread. Several processes may
-    use the same folder at once (WAL mode; writers wait up to ``BUSY_TIMEOUT_MS``).
+    use the same folder at once (WAL mode; writers wait up to ``BUSY_TIMEOUT_MS``). An existing store
+    (``create=False``) that cannot be written opens read-only (``read_only``; :mod:`hipsense.store_open`):
+    reading works, every write is a StoreError saying what to do.
     """
 
     def __init__(self, root: str | Path | None = None, *, create: bool = True):
         self.root = Path(root).expanduser() if root is not None else default_root()
         self.db_path = self.root / DB_NAME
         self.raw_dir = self.root / RAW_DIR
-        self._prepare_folder(create)
-        try:
-            self.db = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute(
-                "PRAGMA synchronous = FULL"
-            )  # a synced session is on disk before the clip erases it
-            self.db.execute("PRAGMA foreign_keys = ON")
-            migrate(self.db)
-            add_registry_columns(self.db)
-        except sqlite3.Error as e:
-            hint = (
-                f"; move it aside: the raw files in {self.raw_dir} can be imported into a new store"
-                if is_damage(e)
-                else ""
-            )
-            raise StoreError(f"{self.db_path}: cannot open the database ({e}){hint}") from None
-
-    def _prepare_folder(self, create: bool) -> None:
-        root = self.root
-        if root.exists() and not root.is_dir():
-            raise StoreError(f"{root}: the hipsense data folder is a file, not a folder (set {HOME_ENV})")
-        if not create and not self.db_path.exists():
-            raise StoreError(f"{root}: no hipsense data folder here yet (import a session first)")
-        if not root.exists():
-            try:
-                root.mkdir(parents=True, mode=0o700)
-            except FileExistsError:
-                pass
-            except OSError as e:
-                raise StoreError(f"{root}: cannot create the hipsense data folder ({e.strerror})") from None
-        try:
-            self.raw_dir.mkdir(mode=0o700, exist_ok=True)
-        except OSError as e:
-            raise StoreError(f"{root}: cannot write to the hipsense data folder ({e.strerror})") from None
-        if not os.access(root, os.W_OK | os.X_OK):
-            raise StoreError(f"{root}: the hipsense data folder is not writable")
+        #: Opened read-only: the folder or database cannot be written (store_open); writes refuse.
+        self.read_only = prepare_folder(self.root, self.db_path, self.raw_dir, create)
+        self.db = connect(self.db_path, self.raw_dir, read_only=self.read_only)
 
     # -- housekeeping ------------------------------------------------------------------------------
 
@@ -286,6 +249,7 @@ class Store(Removal):
         """Move a verified temporary copy to its content address, read-only; keep an intact one there.
 
         Returns True when this call put the file there (so an import that fails later removes it)."""
+        self.check_writable()
         if sha256_file(tmp) != sha:
             raise StoreError(f"{tmp}: the copy does not match what was read (disk error?)")
         if final.exists() and sha256_file(final) == sha:
@@ -377,6 +341,7 @@ class Store(Removal):
 
 
 __all__: Sequence[str] = (
+    "BUSY_TIMEOUT_MS",
     "HOME_ENV",
     "MIGRATIONS",
     "QUARANTINE_DIR",

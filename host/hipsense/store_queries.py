@@ -17,7 +17,15 @@ from typing import Any, TypeGuard
 import pandas as pd
 
 from hipsense import metrics as registry
-from hipsense.store_rows import RowError, StoreError, number_problem, parse_summary, time_problem, warn_row
+from hipsense.store_rows import (
+    RowError,
+    StoreError,
+    number_problem,
+    parse_summary,
+    read_only_message,
+    time_problem,
+    warn_row,
+)
 from hipsense.store_schema import SQL_TYPES, step_columns
 
 #: SQLite's result codes for a damaged database file (SQLITE_CORRUPT, SQLITE_NOTADB).
@@ -85,6 +93,13 @@ class Queries:
     root: Path
     db_path: Path
     raw_dir: Path
+    #: Opened read-only (a folder that cannot be written; hipsense.store_open): every write refuses.
+    read_only: bool = False
+
+    def check_writable(self) -> None:
+        """StoreError saying what to do when the store was opened read-only (before any write)."""
+        if self.read_only:
+            raise StoreError(read_only_message(self.root))
 
     def raw_path(self, sha256: str) -> Path:
         return _content_path(self.raw_dir, sha256)
@@ -97,7 +112,8 @@ class Queries:
         """Run ``fn(db)`` in one write transaction (taken at once, so concurrent writers queue).
 
         On any error, the COMMIT's own included (a full disk shows there), the transaction is rolled
-        back: SQLite may have done so itself already, hence the check."""
+        back: SQLite may have done so itself already, hence the check. A read-only store refuses."""
+        self.check_writable()
         self.db.execute("BEGIN IMMEDIATE")
         try:
             result = fn(self.db)
@@ -172,8 +188,12 @@ class Queries:
 
         Columns the database holds as something else than numbers (a damaged or hand-edited row) read
         as empty, and ``extra`` JSON that does not parse is left out, each with a warning."""
+        names = step_columns()
+        if self.read_only:  # not migrated: a metric added since has no column yet, and reads as empty
+            have = {r[1] for r in self.db.execute("PRAGMA table_info(steps)")}
+            names = tuple(c if c in have else f'NULL AS "{c}"' for c in names)
         df = pd.read_sql_query(
-            f"SELECT {', '.join(step_columns())}, extra FROM steps WHERE session_id = ? ORDER BY step_no",
+            f"SELECT {', '.join(names)}, extra FROM steps WHERE session_id = ? ORDER BY step_no",
             self.db,
             params=(session_id,),
         )

@@ -46,6 +46,7 @@ class Removal(Queries):
         """Move ``path`` (a raw file, or a stray one) to ``quarantine/name``; returns where it went.
 
         Same bytes there already: the copy is dropped. Another file of that name: a number is added."""
+        self.check_writable()
         self.quarantine_dir.mkdir(mode=0o700, exist_ok=True)
         target = self.quarantine_dir / name
         n = 1
@@ -64,7 +65,8 @@ class Removal(Queries):
         folder (deleted with ``purge``). StoreError for an unknown id.
 
         The rows go in one transaction; the raw file moves before it commits, and comes back if the
-        commit fails, so a failure leaves the session as it was."""
+        commit fails, so a failure leaves the session as it was. A read-only store refuses."""
+        self.check_writable()
         row = self.db.execute(
             "SELECT s.raw_sha256, u.name, r.original_name, r.kind FROM sessions s "
             "LEFT JOIN runners u ON u.id = s.runner_id LEFT JOIN raw_files r ON r.sha256 = s.raw_sha256 "

@@ -35,7 +35,12 @@ def sha256_file(path: str | Path) -> str:
 
 
 class StoreError(HipsenseError):
-    """The data folder or its database cannot be used (missing, not writable, newer than hipsense)."""
+    """The data folder or its database cannot be used (missing, read-only for a write, newer than hipsense)."""
+
+
+def read_only_message(root: Any) -> str:
+    """A write refused in a data folder that cannot be written (hipsense.store_open), with what to do."""
+    return f"{root}: the hipsense data folder is read-only: copy it somewhere writable or set HIPSENSE_HOME"
 
 
 class StoreRowWarning(UserWarning):
@@ -139,6 +144,7 @@ __all__ = [
     "fix_for",
     "number_problem",
     "parse_summary",
+    "read_only_message",
     "sha256_file",
     "time_problem",
     "warn_row",
