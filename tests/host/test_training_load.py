@@ -91,3 +91,25 @@ def test_load_table_has_every_quantity():
         "strain",
     ]
     assert len(table) == 40
+
+
+def test_ratio_is_undefined_once_the_chronic_window_holds_no_load():
+    """D10: years without runs left the EWMAs as float residues (1e-323) whose ratio showed as 0.29 or
+    0.00; with no load in the last 28 days the chronic load is zero and the ratio undefined."""
+    daily = _days([41.5] + [0.0] * (3 * 365) + [41.5])
+    ratio = acwr_ewma(daily)
+    assert ratio.iloc[27] == pytest.approx(ewma(daily, 7).iloc[27] / ewma(daily, 28).iloc[27])
+    assert ratio.iloc[28:-1].isna().all()  # 28 days and more after the run: nothing in the window
+    assert ratio.iloc[-1] == pytest.approx(0.25 / (2 / 29))  # the return run alone: defined again
+    table = load_table(daily)
+    gap = table.iloc[40:-1]
+    assert (gap[["acwr_coupled", "acwr_uncoupled", "week_over_week_pct", "monotony"]].isna()).all().all()
+
+
+def test_windows_without_load_are_exactly_zero():
+    """Rolling sums add and subtract: after a wide range of loads a week of rest left a residue (a
+    standard deviation of 1e-8), so monotony was 0 instead of undefined."""
+    daily = _days([1e10, 0.1, 3.3, 1e-3] + [0.0] * 30)
+    assert monotony(daily).iloc[-20:].isna().all()
+    assert (acwr_rolling(daily).iloc[-3:].isna()).all()
+    assert (strain(daily).iloc[-20:].isna()).all()

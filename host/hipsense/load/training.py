@@ -38,6 +38,22 @@ def week_of(days: pd.Series | pd.DatetimeIndex) -> pd.Series | pd.DatetimeIndex:
     return day - pd.to_timedelta(weekday, unit="D")
 
 
+def window_sum(daily: pd.Series, days: int) -> pd.Series:
+    """Sum of the last ``days`` values (NaN until the window is full), exactly 0 where it holds no load.
+
+    Rolling sums add the day entering and subtract the day leaving, which can leave float residues
+    (1e-17 and the like) after the load has left the window; a window without load is set to 0.
+    """
+    total = daily.rolling(days, min_periods=days).sum()
+    loaded = (daily != 0).astype(float).where(daily.notna()).rolling(days, min_periods=days).sum()
+    return total.where(~(loaded == 0), 0.0)
+
+
+def has_load(daily: pd.Series, days: int) -> pd.Series:
+    """Whether any of the last ``days`` days (fewer at the start of the series) holds load."""
+    return (daily != 0).astype(float).rolling(days, min_periods=1).sum() > 0
+
+
 def ewma(daily: pd.Series, days: int) -> pd.Series:
     """Exponentially weighted moving average with decay ``2 / (days + 1)`` (Williams et al. 2017).
 
@@ -51,9 +67,11 @@ def acwr_ewma(daily: pd.Series, *, acute: int = ACUTE_DAYS, chronic: int = CHRON
     """Acute:chronic workload ratio of exponentially weighted averages (Williams et al. 2017).
 
     NaN until a full chronic window has passed (the ratio means nothing before) and where the chronic
-    load is zero.
+    load is zero: where the last ``chronic`` days hold no load. The EWMA of such days is only the
+    decayed tail of older runs (after years a float residue of 1e-323), not a chronic load.
     """
-    ratio = ewma(daily, acute) / ewma(daily, chronic).replace(0.0, np.nan)
+    chronic_load = ewma(daily, chronic).where(has_load(daily, chronic))
+    ratio = ewma(daily, acute) / chronic_load.where(chronic_load > 0)
     ratio.iloc[: chronic - 1] = np.nan
     return ratio.rename("acwr_ewma")
 
@@ -67,18 +85,18 @@ def acwr_rolling(
     which contain the acute days (so the two are mathematically coupled); uncoupled chronic: the mean
     of the ``chronic - acute`` days before the acute window.
     """
-    acute_mean = daily.rolling(acute, min_periods=acute).mean()
+    acute_mean = window_sum(daily, acute) / acute
     if coupled:
-        chronic_mean = daily.rolling(chronic, min_periods=chronic).mean()
+        chronic_mean = window_sum(daily, chronic) / chronic
     else:
-        chronic_mean = daily.shift(acute).rolling(chronic - acute, min_periods=chronic - acute).mean()
+        chronic_mean = window_sum(daily.shift(acute), chronic - acute) / (chronic - acute)
     name = "acwr_coupled" if coupled else "acwr_uncoupled"
     return (acute_mean / chronic_mean.replace(0.0, np.nan)).rename(name)
 
 
 def week_over_week_pct(daily: pd.Series) -> pd.Series:
     """Change of the last 7 days' total against the 7 days before, in percent (NaN from a zero week)."""
-    week = daily.rolling(7, min_periods=7).sum()
+    week = window_sum(daily, 7)
     before = week.shift(7)
     return (100.0 * (week - before) / before.replace(0.0, np.nan)).rename("week_over_week_pct")
 
@@ -89,14 +107,14 @@ def monotony(daily: pd.Series) -> pd.Series:
     High monotony (little day-to-day variation, e.g. no easy or rest days) together with a high weekly
     load is what Foster (1998) linked with illness and overtraining. NaN where the week is constant.
     """
-    mean = daily.rolling(7, min_periods=7).mean()
-    sd = daily.rolling(7, min_periods=7).std(ddof=0)
+    mean = window_sum(daily, 7) / 7.0
+    sd = daily.rolling(7, min_periods=7).std(ddof=0).where(mean != 0, 0.0)  # a rest week: exactly 0
     return (mean / sd.replace(0.0, np.nan)).rename("monotony")
 
 
 def strain(daily: pd.Series) -> pd.Series:
     """Foster's strain: the last 7 days' total load times their monotony."""
-    return (daily.rolling(7, min_periods=7).sum() * monotony(daily)).rename("strain")
+    return (window_sum(daily, 7) * monotony(daily)).rename("strain")
 
 
 def load_table(daily: pd.Series) -> pd.DataFrame:

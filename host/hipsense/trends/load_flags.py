@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hipsense.load.training import week_of
+from hipsense.load.training import week_of, window_sum
 from hipsense.trends.model import Flag
 
 #: The acute:chronic ratio that raises a load-spike alert (Gabbett 2016; the default of OveruseFlagger).
@@ -95,7 +95,7 @@ def weekly_loads(daily: pd.Series) -> pd.DataFrame:
     weeks = full.groupby(week_of(full.index))
     table = pd.DataFrame({"load": weeks.sum(), "days": weeks.size()})
     history_days = (table.index - daily.index.min()).days
-    chronic = table["load"].shift(1).rolling(4, min_periods=4).mean()
+    chronic = window_sum(table["load"].shift(1), 4) / 4.0
     table["chronic"] = chronic.where(history_days >= 28)
     before = table["load"].shift(1)
     table["change_pct"] = 100.0 * (table["load"] - before) / before.where(before > 0)
