@@ -129,6 +129,22 @@ def add_csv_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_analysis_options(p: argparse.ArgumentParser) -> None:
+    """--first-side and --mounting, for the commands that analyse a recording's file now (analyze,
+    report FILE); the store keeps no analysis options, so import and reanalyze take neither."""
+    p.add_argument(
+        "--first-side",
+        choices=["L", "R"],
+        help="a recording without a gyroscope: the foot of the first step (L or R), so the sides are "
+        "known along the first bout",
+    )
+    p.add_argument(
+        "--mounting",
+        choices=["back", "side-left", "side-right", "back-upside-down"],
+        help="how the clip was worn, instead of estimating it from the data (sensor-frame input only)",
+    )
+
+
 def _non_negative_int(text: str) -> int:
     try:
         value = int(text)

@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from hipsense.cli.common import (
     AddCommand,
+    add_analysis_options,
     add_csv_options,
     add_json_option,
     add_owner_option,
@@ -59,6 +60,7 @@ def _start_time_of(args: argparse.Namespace):
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from hipsense import library
+    from hipsense.report.wording import stored_error
 
     start_time_of = _start_time_of(args)
     options = csv_options_from(args)
@@ -76,7 +78,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
             start_time_of=start_time_of,
         )
     for f in report.analysis_errors:
-        console.print(f"[yellow]stored, but not analysable:[/] {escape(str(f.error))}", highlight=False)
+        console.print(
+            f"[yellow]stored, but not analysable:[/] {escape(stored_error(str(f.error)))}", highlight=False
+        )
     code = print_failures(report.failed, report.total)
     line = f"{len(report.added)} added, {len(report.duplicates)} duplicates, {len(report.failed)} failed"
     if report.analysis_errors:
@@ -98,6 +102,8 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
     import pandas as pd
     from rich import box
     from rich.table import Table
+
+    from hipsense.report.wording import stored_error
 
     store = existing_store(say=not args.json)
     if store is None:
@@ -141,7 +147,9 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
             date = f"[dim]{r.imported_at.strftime('%Y-%m-%d %H:%M')}*[/]"
             table.caption = "* no start time in the file: the import time"
         # names and messages come from people and files: never read as rich markup
-        status = "[green]ok[/]" if r.status == "ok" else f"[red]error[/] {escape(r.error or '')}"
+        status = (
+            "[green]ok[/]" if r.status == "ok" else f"[red]error[/] {escape(stored_error(r.error or ''))}"
+        )
         table.add_row(
             str(r.id),
             escape(r.runner),
@@ -159,6 +167,7 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
 
 def _cmd_reanalyze(args: argparse.Namespace) -> int:
     from hipsense import library
+    from hipsense.report.wording import stored_error
 
     store = existing_store()
     if store is None:
@@ -166,7 +175,7 @@ def _cmd_reanalyze(args: argparse.Namespace) -> int:
     with store, progress_bar("reanalysing", lambda name: f"reanalysing {name or ''}") as progress:
         report = library.reanalyze(store, all=args.all, progress=progress)
     for _, message in report.errors:
-        console.print(f"[yellow]not analysable:[/] {escape(message)}", highlight=False)
+        console.print(f"[yellow]not analysable:[/] {escape(stored_error(message))}", highlight=False)
     console.print(
         f"{len(report.updated)} sessions reanalysed with algorithm version {library.current_algorithm_version()}, "
         f"{report.up_to_date} already up to date, {len(report.errors)} with errors",
@@ -232,6 +241,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             runner=args.runner,
             out=args.out,
             csv_options=csv_options_from(args),
+            analysis_options={"first_side": args.first_side, "mounting": args.mounting},
             progress=progress,
         )
     size = out.stat().st_size / 1e3
@@ -328,3 +338,4 @@ def register(add: AddCommand) -> None:
     p.add_argument("--open", action="store_true", help="open the report in the web browser")
     add_csv_options(p)
     add_start_time_option(p)
+    add_analysis_options(p)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hipsense.cli.common import (
     AddCommand,
+    add_analysis_options,
     add_csv_options,
     add_json_option,
     add_start_time_option,
@@ -151,19 +152,9 @@ def register(add: AddCommand) -> None:
     p.add_argument("--steps-out", metavar="CSV", help="write the per-step table here")
     p.add_argument("--summary-out", metavar="JSON", help="write the session summary here")
     add_json_option(p, "the session summary")
-    p.add_argument(
-        "--first-side",
-        choices=["L", "R"],
-        help="a recording without a gyroscope: the foot of the first step (L or R), so the sides are "
-        "known along the first bout",
-    )
     add_csv_options(p)
     add_start_time_option(p)
-    p.add_argument(
-        "--mounting",
-        choices=["back", "side-left", "side-right", "back-upside-down"],
-        help="how the clip was worn, instead of estimating it from the data (sensor-frame input only)",
-    )
+    add_analysis_options(p)
     p = add(
         "info",
         _cmd_info,

@@ -56,15 +56,26 @@ def session_report(
     out: Path | None,
     csv_options: dict[str, Any],
     progress: Progress | None,
+    analysis_options: dict[str, Any] | None = None,
 ) -> Path:
-    """Report on ``target``: a recording's path, a stored session's id, or (None) the latest session."""
+    """Report on ``target``: a recording's path, a stored session's id, or (None) the latest session.
+
+    ``analysis_options`` (``first_side``, ``mounting``) apply to a recording's path only: a stored
+    session is reported as its stored analysis made it."""
+    given = {k: v for k, v in (analysis_options or {}).items() if v is not None}
     path = Path(target) if target is not None else None
     if path is not None and path.exists():
         if progress:
             progress(0, 1, f"analysing {path.name}")
-        session = sources.from_file(path, **csv_options)
+        session = sources.from_file(path, **given, **csv_options)
         default = Path(f"{file_name_part(path.stem, 'recording')}-report.html")
     else:
+        if given:
+            names = " and ".join(f"--{k.replace('_', '-')}" for k in given)
+            raise HipsenseError(
+                f"{names} {'apply' if len(given) > 1 else 'applies'} to a recording's file (`hipsense report FILE {names.split()[0]} ...`), "
+                "not to a stored session"
+            )
         with _open_store() as store:
             sid = int(target) if target is not None else sources.latest_session_id(store, runner)
             if progress:
@@ -87,6 +98,7 @@ def make_report(
     runner: str | None = None,
     out: str | Path | None = None,
     csv_options: dict[str, Any] | None = None,
+    analysis_options: dict[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> Path:
     """Write the report the command line asked for and return its path.
@@ -98,7 +110,9 @@ def make_report(
     if weeks is not None:
         if target is not None:
             raise HipsenseError("give either a SESSION or --weeks, not both")
+        if any(v is not None for v in (analysis_options or {}).values()):
+            raise HipsenseError("--first-side and --mounting apply to a recording's file, not to --weeks")
         return trends_report(weeks, runner, out, progress)
     if target is not None and not target.isdigit() and not Path(target).exists():
         raise InputFileError(target, "no such file (and not a session id: `hipsense sessions` lists those)")
-    return session_report(target, runner, out, csv_options or {}, progress)
+    return session_report(target, runner, out, csv_options or {}, progress, analysis_options)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from hipsense.errors import HipsenseError
-from hipsense.report.wording import walking_only
+from hipsense.report.wording import stored_error, walking_only
 
 if TYPE_CHECKING:
     from hipsense.store import Store
@@ -50,7 +50,7 @@ def from_store(store: Store, session_id: int) -> ReportSession:
     summary = store.summary(session_id)
     if summary is None:
         raise HipsenseError(
-            f"session {session_id} ({r.original_name}) has no analysis: {r.error or 'unknown'}"
+            f"session {session_id} ({r.original_name}) has no analysis: {stored_error(r.error or 'unknown')}"
         )
     when = r.start_time if pd.notna(r.start_time) else None
     details = [("runner", str(r.runner)), ("session", f"#{session_id}"), ("file", str(r.original_name))]
@@ -66,12 +66,13 @@ def _what(summary: dict[str, Any]) -> str:
     return "Walk" if walking_only(summary) else "Run"
 
 
-def from_file(path: str | Path, **csv_options: Any) -> ReportSession:
-    """A device file or CSV, analysed now; nothing is stored and the file is only read."""
+def from_file(path: str | Path, **options: Any) -> ReportSession:
+    """A device file or CSV, analysed now; nothing is stored and the file is only read. ``options`` are
+    :func:`~hipsense.analysis.analyse_file`'s (``mounting``, ``first_side`` and the CSV options)."""
     from hipsense.analysis import analyse_file
 
     path = Path(path)
-    result = analyse_file(path, **csv_options)
+    result = analyse_file(path, **options)
     assert result.summary is not None
     summary = result.summary.to_dict()
     return ReportSession(summary, result.steps, f"{_what(summary)} {path.name}", [("file", str(path))])

@@ -88,8 +88,26 @@ MIN_SIDED_SHARE = 0.8
 #: ``side_source`` values that mean no step's foot is known.
 UNKNOWN_SIDE_SOURCES = frozenset({"unknown", "alternation", ""})
 
-#: How a reader learns which foot is which (one sentence for every output).
-HOW_TO_KNOW_SIDES = "Which foot is which needs the gyroscope, or give `--first-side`."
+#: How a reader learns which foot is which (one sentence for every output). It names a command that
+#: takes the option: only `analyze` and `report FILE` do; the store keeps no analysis options.
+HOW_TO_KNOW_SIDES = (
+    "Which foot is which needs the gyroscope; for a recording without one, "
+    "`hipsense analyze FILE --first-side L` (or R) states the first step's foot."
+)
+
+#: The alignment's advice for a recording whose mounting could not be found (gait/alignment.py), and
+#: what the store's commands say instead: a stored session's mounting cannot be given, a file's can.
+MOUNTING_ADVICE = "give the mounting explicitly"
+MOUNTING_COMMAND = (
+    "`hipsense analyze FILE --mounting back` (or another of its --mounting choices) states how the clip "
+    "was worn"
+)
+
+
+def stored_error(message: str) -> str:
+    """A stored session's analysis error as the store's commands print it: advice to "give" an option
+    becomes the command that takes it (import, reanalyze and a stored session's report take none)."""
+    return message.replace(MOUNTING_ADVICE, MOUNTING_COMMAND)
 
 
 def sided_share(summary: dict[str, Any]) -> float | None:
