@@ -37,6 +37,7 @@ from hipsense.store_schema import (
     SCHEMA_VERSION,
     SQL_TYPES,
     migrate,
+    next_session_id,
     step_columns,
 )
 
@@ -194,13 +195,13 @@ class Store(Removal):
                 (runner, time.time()),
             )
             (runner_id,) = db.execute("SELECT id FROM runners WHERE name = ?", (runner,)).fetchone()
-            cur = db.execute(
-                "INSERT INTO sessions (runner_id, raw_sha256, status) VALUES (?, ?, 'error')",
-                (runner_id, sha),
+            sid = next_session_id(db)  # never one given before, even if forgotten since
+            db.execute(
+                "INSERT INTO sessions (id, runner_id, raw_sha256, status) VALUES (?, ?, ?, 'error')",
+                (sid, runner_id, sha),
             )
-            assert cur.lastrowid is not None  # an INSERT always sets it
-            self.store_derived(db, cur.lastrowid, derived)
-            return cur.lastrowid, None
+            self.store_derived(db, sid, derived)
+            return sid, None
 
         return self._write(insert)
 

@@ -128,7 +128,40 @@ def _m3_watch_links(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_m1_initial, _m2_summaries, _m3_watch_links)
+def _m4_session_ids(db: sqlite3.Connection) -> None:
+    """The largest session id ever given, so that a forgotten session's id is never given again (an old
+    id, a report or an export made earlier must not point at another run). SQLite's own rowid would
+    reuse the largest id once it is deleted; ids forgotten before this migration cannot be known, so
+    the mark starts at the largest id kept."""
+    db.execute("CREATE TABLE IF NOT EXISTS store_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    db.execute(
+        "INSERT INTO store_counters (name, value) VALUES ('last_session_id', "
+        "coalesce((SELECT max(id) FROM sessions), 0)) ON CONFLICT (name) DO NOTHING"
+    )
+
+
+def next_session_id(db: sqlite3.Connection) -> int:
+    """Take the next session id (caller holds the write transaction): one more than any id given before,
+    kept or forgotten."""
+    (last,) = db.execute(
+        "SELECT max(coalesce((SELECT value FROM store_counters WHERE name = 'last_session_id'), 0), "
+        "coalesce((SELECT max(id) FROM sessions), 0))"
+    ).fetchone()
+    new = int(last) + 1
+    db.execute(
+        "INSERT INTO store_counters (name, value) VALUES ('last_session_id', ?) "
+        "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        (new,),
+    )
+    return new
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _m1_initial,
+    _m2_summaries,
+    _m3_watch_links,
+    _m4_session_ids,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -168,4 +201,12 @@ def add_registry_columns(db: sqlite3.Connection) -> None:
             db.execute(f'ALTER TABLE steps ADD COLUMN "{c}" {SQL_TYPES.get(registry.get(c).dtype, "TEXT")}')
 
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQL_TYPES", "add_registry_columns", "migrate", "step_columns"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "SQL_TYPES",
+    "add_registry_columns",
+    "migrate",
+    "next_session_id",
+    "step_columns",
+]
