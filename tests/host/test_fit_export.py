@@ -4,11 +4,12 @@ read back with garmin-fit-sdk's decoder and compared with the step table it came
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from garmin_fit_sdk import Decoder, Stream
 
 from hipsense.cli import main
-from hipsense.export.fit import FIELDS, seconds
+from hipsense.export.fit import FIELDS, seconds, write_fit
 from hipsense.formats.fit_watch import FIT_EPOCH_UNIX
 from hipsense.sim import scenarios, simulate_run
 from hipsense.store import HOME_ENV, Store
@@ -82,3 +83,54 @@ def test_fit_export_errors_are_one_line(stored, tmp_path, capsys):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert why in err and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def _short_run() -> pd.DataFrame:
+    """A 4.96 s recording that is all running, as the analysis stores it: 15 steps from 0.26 s to
+    4.79 s, the last without a step time (no next contact)."""
+    ic = 0.264 + 0.3252 * np.arange(15)
+    return pd.DataFrame(
+        {
+            "side": ["L", "R"] * 7 + ["L"],
+            "ic_s": ic,
+            "step_time_s": [*np.diff(ic), np.nan],
+            "contact_time_s": 0.24,
+            "cadence_spm": 184.0,
+            "pelvic_drop_deg": 5.0,
+            "activity": "run",
+        }
+    )
+
+
+def test_records_and_totals_are_the_running_time(tmp_path):
+    """One record per second of running, not two more after the last step (the window reaches 2 s
+    past it): a 4.96 s run is 5 records (0..4 s), and its session and activity totals are the running
+    time from the first step's contact to the end of the last step (docs/watch.md), not 6.0 s."""
+    steps = _short_run()
+    done = write_fit(tmp_path / "short.fit", steps, START, session_id=1)
+    messages = _read(done.path)
+    t = np.array([r["timestamp"] for r in messages["record_mesgs"]]) + FIT_EPOCH_UNIX - START
+    assert t.tolist() == [0, 1, 2, 3, 4] and done.records == 5
+    running = (steps["ic_s"].iloc[-1] + steps["step_time_s"].median()) - steps["ic_s"].iloc[0]
+    session = messages["session_mesgs"][0]
+    assert session["total_elapsed_time"] == pytest.approx(running, abs=0.001)
+    assert session["total_timer_time"] == pytest.approx(running, abs=0.001)
+    assert messages["activity_mesgs"][0]["total_timer_time"] == pytest.approx(running, abs=0.001)
+    assert running < 5.0
+
+
+def test_a_walk_between_runs_has_no_records(tmp_path):
+    """Seconds of walking between two runs are not running: no records there, and the timer leaves them
+    out while the elapsed time counts them (FIT's timer and elapsed times)."""
+    first, second = _short_run(), _short_run()
+    second["ic_s"] += 20.0
+    walk = first.iloc[:10].assign(ic_s=8.0 + 0.6 * np.arange(10), step_time_s=0.6, activity="walk")
+    steps = pd.concat([first, walk, second], ignore_index=True)
+    done = write_fit(tmp_path / "two.fit", steps, START)
+    messages = _read(done.path)
+    t = np.array([r["timestamp"] for r in messages["record_mesgs"]]) + FIT_EPOCH_UNIX - START
+    assert t.tolist() == [0, 1, 2, 3, 4, 20, 21, 22, 23, 24]
+    one = (first["ic_s"].iloc[-1] + first["step_time_s"].median()) - first["ic_s"].iloc[0]
+    session = messages["session_mesgs"][0]
+    assert session["total_timer_time"] == pytest.approx(2 * one, abs=0.002)
+    assert session["total_elapsed_time"] == pytest.approx(20.0 + one, abs=0.002)

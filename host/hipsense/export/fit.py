@@ -35,6 +35,8 @@ FIELDS = (
 HALF_WINDOW_S = 2.5
 #: Longest session exported (a FIT record a second).
 MAX_SECONDS = 48 * 3600
+#: Two running steps further apart than this are two runs: the seconds between them are not running.
+MAX_STEP_GAP_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,9 @@ def seconds(steps: pd.DataFrame) -> pd.DataFrame:
 
     ``cadence_spm``, ``contact_time_ms``, ``pelvic_drop_deg`` (means) and ``balance_left_pct``:
     100 x the left steps' mean contact time / (left mean + right mean); NaN without both sides.
-    Only seconds with a running step in their window are kept."""
+    One row per second of running: a second holding a running step's contact, or lying between two
+    running steps at most ``MAX_STEP_GAP_S`` apart (the window reaches 2 s past the last step, but
+    the runner stopped there)."""
     cols = ["t_s", *(c for _, _, c in FIELDS)]
     if not len(steps) or "ic_s" not in steps:
         return pd.DataFrame(columns=cols)
@@ -89,7 +93,40 @@ def seconds(steps: pd.DataFrame) -> pd.DataFrame:
             "pelvic_drop_deg": _windowed(k, col("pelvic_drop_deg"), n),
         }
     )
-    return out[out[cols[1:]].notna().any(axis=1)].reset_index(drop=True)
+    running = np.zeros(n, dtype=bool)
+    ics = np.sort(ic[run])
+    for a, b in zip(ics, [*ics[1:], np.inf], strict=True):
+        running[int(a) : (int(b) if b - a <= MAX_STEP_GAP_S else int(a)) + 1] = True
+    return out[running & out[cols[1:]].notna().any(axis=1).to_numpy()].reset_index(drop=True)
+
+
+def running_times(steps: pd.DataFrame) -> tuple[float, float]:
+    """``(elapsed, timer)`` seconds of the session's running, from its running steps: each step runs from
+    its contact for its step time (the median step time for the last one, which has none); elapsed is
+    from the first contact to the end of the last step, timer leaves out the gaps between runs."""
+    if not len(steps) or "ic_s" not in steps:
+        return 0.0, 0.0
+    ic = pd.to_numeric(steps["ic_s"], errors="coerce").to_numpy(dtype=float)
+    step = (
+        pd.to_numeric(steps["step_time_s"], errors="coerce").to_numpy(dtype=float)
+        if "step_time_s" in steps
+        else np.full(len(ic), np.nan)
+    )
+    run = np.isfinite(ic) & (ic >= 0) & (ic < MAX_SECONDS)
+    if "activity" in steps:
+        run &= (steps["activity"] == "run").fillna(False).to_numpy(dtype=bool)
+    if not run.any():
+        return 0.0, 0.0
+    ic, step = ic[run], step[run]
+    usable = np.isfinite(step) & (step > 0) & (step <= MAX_STEP_GAP_S)
+    typical = float(np.median(step[usable])) if usable.any() else 0.0
+    order = np.argsort(ic)
+    starts, ends = ic[order], ic[order] + np.where(usable, step, typical)[order]
+    timer, reach = 0.0, -np.inf
+    for a, b in zip(starts, ends, strict=True):  # the union of the steps' intervals
+        timer += max(b - max(a, reach), 0.0)
+        reach = max(reach, b)
+    return float(reach - starts[0]), float(timer)
 
 
 def _utc(t: float) -> dt.datetime:
@@ -147,7 +184,7 @@ def write_fit(
     for t, row in zip(per_second["t_s"].to_numpy(), values, strict=True):
         fields = {i: float(v) for i, v in enumerate(row) if np.isfinite(v)}  # a missing one is left out
         enc.write_mesg({"mesg_num": 20, "timestamp": _utc(start + t), "developer_fields": fields})
-    elapsed = float(last - first)
+    elapsed, timer = running_times(steps)
     enc.write_mesg({"mesg_num": 21, "timestamp": _utc(last), "event": "timer", "event_type": "stop_all"})
     enc.write_mesg(
         {
@@ -156,7 +193,7 @@ def write_fit(
             "start_time": _utc(first),
             "sport": "running",
             "total_elapsed_time": elapsed,
-            "total_timer_time": elapsed,
+            "total_timer_time": timer,
         }
     )
     enc.write_mesg(
@@ -165,7 +202,7 @@ def write_fit(
             "timestamp": _utc(last),
             "num_sessions": 1,
             "type": "manual",
-            "total_timer_time": elapsed,
+            "total_timer_time": timer,
         }
     )
     out = Path(path)
@@ -173,4 +210,4 @@ def write_fit(
     return FitExport(out, len(per_second), per_second)
 
 
-__all__ = ["FIELDS", "FitExport", "seconds", "write_fit"]
+__all__ = ["FIELDS", "FitExport", "running_times", "seconds", "write_fit"]
