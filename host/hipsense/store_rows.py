@@ -68,6 +68,18 @@ def _show(value: Any) -> str:
     return repr(value)[:40]
 
 
+def _show_time(value: float) -> str:
+    """A time as the user wrote it, ISO 8601 in UTC (``1969-12-31T22:30:00Z``); the number when no
+    calendar holds it (not finite, or beyond the years 1-9999)."""
+    import datetime as dt
+
+    try:
+        t = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=value)
+    except (OverflowError, ValueError):
+        return _show(value)
+    return t.replace(tzinfo=None).isoformat(timespec="milliseconds" if t.microsecond else "seconds") + "Z"
+
+
 def time_problem(value: Any, what: str = "start time") -> str | None:
     """Why ``value`` is not a time the store keeps (None when it is one, or absent)."""
     if value is None:
@@ -75,7 +87,7 @@ def time_problem(value: Any, what: str = "start time") -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"its {what} {_show(value)} is not a number"
     if not (math.isfinite(value) and TIME_MIN <= value < TIME_MAX):
-        return f"its {what} {_show(value)} is not a date between 1970 and 2100"
+        return f"its {what} {_show_time(value)} is not a date between 1970 and 2100"
     return None
 
 
