@@ -10,6 +10,8 @@ variants and each goes the user's way, ``analyse_file`` (the CSV reader's time b
   stamps; ``ms``: ``t_s`` in milliseconds; ``unix-ms``: UNIX milliseconds, whole (a 1 ms clock);
   ``arrival``: stamps taken as rows arrive, 0-4 ms late (0.83 periods) and written to 0.1 ms, with the
   ``dropped`` rows lost.
+  ``stalls``: stamps taken as rows arrive, 0-1 ms late, by a logger whose reading thread stalls 50 ms
+  every 2 s and then reads its backlog at 20 us a row (written to 10 us), with the ``dropped`` rows lost.
 
 For each it prints step F1 against the simulator's truth (40 ms, one-to-one: hipsense.gait.scoring),
 the largest difference of an initial contact's time to the ``exact`` analysis (same physical step),
@@ -84,6 +86,13 @@ def _variants(run, run_fast, rng: np.random.Generator) -> dict[str, dict[str, An
     add("dropped", data[keep])
     # stamped on arrival, 0-4 ms late (0.83 periods), to 0.1 ms, and the same rows dropped
     add("arrival", data.assign(t_s=np.round(t + rng.uniform(0, 0.004, n), 4))[keep])
+    # stamped on arrival 0-1 ms late, to 10 us, by a thread that stalls 50 ms every 2 s and then reads
+    # its backlog at 20 us a row; the same rows dropped
+    stalled = t + rng.uniform(0, 0.001, n)
+    for start in np.arange(2.0, t[-1], 2.0):
+        held = np.flatnonzero((t >= start) & (t < start + 0.05))
+        stalled[held] = start + 0.05 + 20e-6 * np.arange(len(held))
+    add("stalls", data.assign(t_s=np.round(stalled, 5))[keep])
     nan = data.copy()
     rows = rng.choice(np.arange(1, n - 1), size=n // 100, replace=False)
     nan.loc[rows, "acc_y"] = np.nan

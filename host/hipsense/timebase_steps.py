@@ -9,6 +9,13 @@ side of a step reveal (:func:`missed_rows`). Measured (``benchmarks/csv_timebase
 276 samples filled for the 276 rows dropped, step F1 0.9992 as for the exact file, contacts within one
 period (4.4 ms) of the exact file's; rounding each step gave 276.8 Hz, 16,771 filled and F1 0.13.
 
+A logger whose reading thread stalls, then reads its backlog at once, makes one step of many periods
+followed by steps of almost none (:data:`BACKLOG_STEP`): the stall's periods are not lost rows, and the
+backlog's late rows lift the side means. Ahead of such steps the floor of the offsets (the least of
+them, :func:`side_floor_shift`: stamps are never early) decides instead. Variant ``stalls`` (0-1 ms
+late, 50 ms stalls every 2 s, the same rows dropped): 208.00 Hz, 276 filled, F1 0.9992, contacts within
+4.8 ms; counting the stalls gave 210.47 Hz, 864 filled and contacts 23.7 ms off.
+
 Pure numpy.
 """
 
@@ -37,6 +44,19 @@ CLEAN_MIN = 0.6
 MIN_SIDE_ROWS = 4
 #: Steps looked at a time (a few MB of temporaries).
 PASS_ROWS = 1 << 20
+#: Rows each side of a step whose floors (the least offsets: stamps are never early) are compared
+#: ahead of a backlog (:func:`side_floor_shift`): more than a stall's backlog (a 0.1 s stall at 208 Hz
+#: leaves 21 rows late), fewer than lie between stalls.
+LOSS_ROWS = 32
+#: Consecutive rows that must all be early for a counted step to give rows back: a lost row found a
+#: few rows from where it was (jitter of most of a period blurs where; up to 7 rows seen) leaves those
+#: few rows a period early, while rows counted for a stall leave every later row early.
+LOSS_BLOCK = 8
+#: Steps shorter than this many periods are rows read from a backlog at once, not jitter.
+BACKLOG_STEP = 0.1
+#: Periods by which the floor must rise across a run of shifted steps ahead of a backlog for it to gain
+#: rows (the backlog's late rows lift the side means; its floor stays).
+FLOOR_SHIFT = 0.4
 
 
 def stretches(k: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
@@ -98,6 +118,65 @@ def side_shift(x: np.ndarray, run: np.ndarray) -> np.ndarray:
     return shift
 
 
+def side_floor_shift(x: np.ndarray, run: np.ndarray, rows: int, block: int = 2) -> np.ndarray:
+    """Per step (between rows ``i`` and ``i + 1``) the floor of ``x`` over the ``rows`` rows after it
+    minus that over the rows up to it, within its stretch; 0 where a side has fewer than
+    :data:`MIN_SIDE_ROWS` or ``block`` rows. A side's floor is the least of the largest of each
+    ``block`` neighbours, so that fewer early rows than that (a logger's hiccup, a lost row found a few
+    rows from where it was) do not lower it. Range minima from a sparse table, a pass of rows at a time."""
+    n = len(x)
+    first = np.concatenate(([0], np.flatnonzero(np.diff(run)) + 1))
+    stop = np.concatenate((first[1:], [n]))
+    top = x[: n - block + 1].copy()  # top[i]: the largest of rows i .. i + block - 1
+    for j in range(1, block):
+        np.maximum(top, x[j : n - block + 1 + j], out=top)
+    shift = np.empty(n - 1)
+    span = PASS_ROWS // 4
+    for a in range(0, n - 1, span):
+        mid = np.arange(a + 1, min(a + span, n - 1) + 1)  # the rows after each step
+        lo = np.maximum(mid - rows, first[run[mid - 1]])
+        hi = np.minimum(mid + rows, stop[run[mid - 1]])
+        ok = np.minimum(mid - lo, hi - mid) >= max(MIN_SIDE_ROWS, block)
+        # blocks within each side: starting at lo .. mid - block before the step, mid .. hi - block after
+        b_end = np.clip(mid - block + 1, lo + 1, len(top))
+        a_start = np.minimum(mid, len(top) - 1)
+        a_end = np.clip(hi - block + 1, a_start + 1, len(top))
+        base = int(lo.min())
+        end = int(a_end.max())
+        table = _min_table(top[base:end], rows)
+        before = _range_min(table, lo - base, b_end - base)
+        after = _range_min(table, a_start - base, a_end - base)
+        shift[a : a + len(mid)] = np.where(ok, after - before, 0.0)
+    return shift
+
+
+def _min_table(x: np.ndarray, longest: int) -> np.ndarray:
+    """Row ``l`` holds the least of ``x[i : i + 2**l]`` at ``i`` (``inf`` past the end), for every
+    ``2**l <= longest``."""
+    levels = max(1, int(longest).bit_length())
+    table = np.full((levels, len(x)), np.inf)
+    table[0] = x
+    for level in range(1, levels):
+        half = 1 << (level - 1)
+        np.minimum(table[level - 1][:-half], table[level - 1][half:], out=table[level][:-half])
+    return table
+
+
+def _range_min(table: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The least of ``x[lo:hi]`` per range (each non-empty and at most the table's reach)."""
+    length = np.maximum(hi - lo, 1)
+    level = np.log2(length).astype(np.int64)
+    return np.minimum(table[level, lo], table[level, hi - (1 << level)])
+
+
+def backlog_ahead(ratio: np.ndarray, rows: int) -> np.ndarray:
+    """Per step, whether one of the ``rows`` steps from it on is under :data:`BACKLOG_STEP` periods
+    (rows read from a backlog at once; jitter of most of a period still leaves a fifth of one)."""
+    quick = np.concatenate(([0], np.cumsum(ratio < BACKLOG_STEP)))
+    at = np.arange(len(ratio))
+    return quick[np.minimum(at + rows, len(ratio))] > quick[at]
+
+
 def _runs_of(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The runs of ``True`` in ``mask``: their steps one after the other, each step's run, and per
     run where it begins among the steps and how many steps it holds."""
@@ -109,15 +188,21 @@ def _runs_of(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     return steps, np.repeat(np.arange(len(first)), size), offset, size
 
 
-def _gains(excess: np.ndarray, shift: np.ndarray) -> np.ndarray:
+def _gains(excess: np.ndarray, shift: np.ndarray, floor: np.ndarray, backlog: np.ndarray) -> np.ndarray:
     """Rows to add per step: around each run of steps whose sides differ by more than
     :data:`SIDE_SHIFT`, as many rows as the largest shift says, one at a time to the step that falls
-    furthest short of its count (a step may take up to three)."""
+    furthest short of its count (a step may take up to three). Where a backlog read at once follows
+    (``backlog``), its late rows lift the mean after a step: there the floor (:func:`side_floor_shift`)
+    must rise too."""
     steps, region, offset, size = _runs_of(shift > SIDE_SHIFT)
     gain = np.zeros_like(excess)
     if not len(steps):
         return gain
-    rows = np.minimum(np.maximum(np.rint(np.maximum.reduceat(shift[steps], offset)), 1), 3 * size)
+    said = np.clip(np.rint(np.maximum.reduceat(shift[steps], offset)), 1, 3 * size)
+    late = np.maximum.reduceat(backlog[steps], offset) & (
+        np.maximum.reduceat(floor[steps], offset) < FLOOR_SHIFT
+    )
+    rows = np.where(late, 0, said)
     # each step three times, its excess less what it has gained already: taking the best ones of a
     # run in turn is taking them one at a time
     cand = np.repeat(steps, 3)
@@ -141,6 +226,26 @@ def _losses(excess: np.ndarray, shift: np.ndarray, k: np.ndarray) -> np.ndarray:
     return loss
 
 
+def _backlog_losses(lasting: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Rows to take back per step ahead of a backlog: a logger that stalls, then reads its backlog at
+    once makes one step of many periods (counted as lost rows) followed by steps of almost none, and
+    leaves every row after the backlog early by what was counted. In each run of steps across which
+    the floor falls by more than :data:`SIDE_SHIFT` for good (``lasting``), as many as the fall says
+    come back from the counted step where it falls most (the latest of equals). The rows' side means
+    cannot tell this: the backlog's late rows lift them."""
+    steps, region, offset, _ = _runs_of(lasting < -SIDE_SHIFT)
+    loss = np.zeros_like(lasting)
+    if not len(steps):
+        return loss
+    fall = np.rint(-np.minimum.reduceat(lasting[steps], offset))
+    score = np.where(k[steps] > 1, lasting[steps], np.inf)
+    best = np.lexsort((-steps, score, region))[offset]
+    keep = np.isfinite(score[best])
+    chosen = steps[best[keep]]
+    loss[chosen] = np.minimum(fall[keep], k[chosen] - 1)
+    return loss
+
+
 def missed_rows(t: np.ndarray, d: np.ndarray, k: np.ndarray, limit: int) -> np.ndarray:
     """``k`` (periods per step) corrected where the rows' offsets from the fitted clock shift.
 
@@ -148,7 +253,9 @@ def missed_rows(t: np.ndarray, d: np.ndarray, k: np.ndarray, limit: int) -> np.n
     :data:`SIDE_ROWS` rows either side of it differ by about one, while jitter moves them by under a
     tenth. Steps gain the rows such shifts say (:func:`_gains`) and give back the ones a shift
     the other way says were never lost (:func:`_losses`); the clock is refitted and this repeated
-    until nothing changes (at most :data:`MISSED_ROUNDS` rounds).
+    until nothing changes (at most :data:`MISSED_ROUNDS` rounds). Ahead of a backlog read at once
+    (:func:`backlog_ahead`) the floors of the offsets decide instead (:func:`_backlog_losses`, and a
+    gain needs the floor to rise).
     """
     k = k.copy()
     for _ in range(MISSED_ROUNDS):
@@ -156,9 +263,19 @@ def missed_rows(t: np.ndarray, d: np.ndarray, k: np.ndarray, limit: int) -> np.n
         period, start = fit_line(t, run, index, int(run[-1]) + 1)
         if period is None or not period > 0:
             break
-        shift = side_shift((t - start[run]) / period - index, run)
+        offset = (t - start[run]) / period - index
+        shift = side_shift(offset, run)
         excess = d / period - k  # > 0: the step is longer than its count
-        change = _gains(excess, shift) - _losses(excess, shift, k)
+        backlog = backlog_ahead(d / period, LOSS_ROWS)
+        if backlog.any():  # only then do the floors decide (they cost a few passes)
+            near = side_floor_shift(offset, run, LOSS_ROWS)
+            lasting = np.where(backlog, side_floor_shift(offset, run, LOSS_ROWS, LOSS_BLOCK), 0.0)
+            losses = np.where(backlog, _backlog_losses(lasting, k), _losses(excess, shift, k))
+        else:
+            near = np.zeros_like(shift)
+            losses = _losses(excess, shift, k)
+        del offset
+        change = _gains(excess, shift, near, backlog) - losses
         if not change.any():
             break
         k += change
