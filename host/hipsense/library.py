@@ -271,6 +271,7 @@ def reanalyze(
     derived rows are replaced in one transaction; the raw files are only read (and re-hashed first: a
     raw file that no longer matches its hash is reported and its session left as it was).
     """
+    store.check_writable()  # before any session is analysed, not after the first
     version = current_algorithm_version()
     if ids is not None:
         todo = store.sources(ids)

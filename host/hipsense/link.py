@@ -119,6 +119,7 @@ def link_session(store: Store, session_id: int, fit_path: str | Path | None = No
     Without ``fit_path`` the watch file kept at an earlier link is linked again (after a reanalysis,
     which rewrites the steps). Raises :class:`LinkError` / :class:`FitError` with one line.
     """
+    store.check_writable()  # before the watch file is copied in
     start, duration = _session(store, session_id)
     if fit_path is None:
         link = stored_link(store, session_id)

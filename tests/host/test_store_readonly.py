@@ -107,10 +107,14 @@ def test_writing_commands_refuse_in_one_line_on_a_read_only_store(ro_home, tmp_p
     home, prefix = ro_home
     before = _snapshot(home)
     simulate_run(scenarios.steady_run(duration_s=20, seed=9)).write_device_file(tmp_path / "new.hsn")
+    watch = tmp_path / "watch.fit"
+    assert _run(prefix, home, "export", "-q", "--format", "fit", "1", "--out", str(watch)).returncode == 0
     for args in (
         ["import", "-q", str(tmp_path / "new.hsn")],
         ["forget", "1"],
         ["reanalyze", "--all"],
+        ["reanalyze"],  # nothing to redo: still refused, not "0 sessions reanalysed"
+        ["link", "1", str(watch)],  # refused before the watch file is copied in
         ["doctor"],
     ):
         proc = _run(prefix, home, *args)
