@@ -6,6 +6,7 @@ take that command, put the recording's path for FILE and run it: it must be a co
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -115,3 +116,59 @@ def test_mounting_advice_of_a_stored_session_names_a_command_that_takes_it(files
         assert "unrecognized arguments" not in out
         # the mounting is taken as given: what is left is that nothing in the file is walking or running
         assert "tell forward from sideways" not in out and "no running or walking found" in out
+
+
+MTW = ["--columns", "xsens,t_s=PacketCounter", "--gyr-unit", "rad/s"]
+
+
+def _page_text(path: Path) -> str:
+    page = re.sub(r"<style>.*?</style>|<svg.*?</svg>", " ", path.read_text(), flags=re.S)
+    return _flat(re.sub(r"<[^>]+>", " ", page))
+
+
+def test_a_walk_is_left_out_for_having_no_running_not_for_its_sides(
+    files, home, tmp_path, capsys, shared_data
+):
+    walk_file = shared_data / "walking-l5-ipol" / "1-1_lb.txt"  # an Xsens MTw walk, with its gyroscope
+    assert main(["import", str(walk_file), *MTW, "--start-time", "2026-11-01T08:00"]) == 0
+    assert main(["import", str(files / "run.csv"), "--start-time", "2026-11-03T07:00"]) == 0
+    capsys.readouterr()
+    assert main(["analyze", str(walk_file), *MTW]) == 0
+    assert "sides from gyroscope" in capsys.readouterr().out
+    for command in (["trends"], ["flags"]):
+        assert main(command) == 0
+        out = _flat(capsys.readouterr().out)
+        assert "1 session(s) left out of every left/right figure and flag: they have no running steps" in out
+        assert "not known" not in out and "needs the gyroscope" not in out
+    assert main(["trends"]) == 0
+    table = capsys.readouterr().out
+    weeks = {line.split()[0]: line.split()[1] for line in table.splitlines() if line.strip()[:3] == "202"}
+    assert weeks == {"2026-10-26": "0", "2026-11-02": "1"}  # the walk's week has no run
+    assert "1 walk(s) not counted" in _flat(table)
+    assert main(["trends", "--json"]) == 0
+    rows = {r["session_id"]: r for r in json.loads(capsys.readouterr().out)[0]["sessions"]}
+    assert rows[1]["walking_only"] is True and rows[1]["sides_known"] is True
+    assert "no running steps" in rows[1]["sides_note"] and "gyroscope" not in rows[1]["sides_note"]
+    assert rows[2]["walking_only"] is False and rows[2]["sides_note"] == ""
+    out = tmp_path / "weeks.html"
+    assert main(["report", "--weeks", "2", "--out", str(out)]) == 0
+    text = _page_text(out)
+    assert "Last 2 weeks of running and walking" in text and "runs 1 in 2 weeks, and 1 walk" in text
+    assert "Runs and walks in this period" in text and "(walk)" in text
+    assert "not known" not in text
+
+
+def test_trend_report_says_sessions_were_left_out_when_none_has_sides(files, home, tmp_path, capsys):
+    for day, seed in ((2, 11), (4, 12), (6, 13)):
+        csv = tmp_path / f"acc-{seed}.csv"
+        path = tmp_path / f"run-{seed}.csv"
+        simulate_run(scenarios.steady_run(duration_s=20, seed=seed)).write_csv(path)
+        table = pd.read_csv(path)
+        table.drop(columns=[c for c in table if c.startswith("gyr")]).to_csv(csv, index=False)
+        assert main(["import", str(csv), "--start-time", f"2026-11-0{day}T07:00"]) == 0
+    out = tmp_path / "weeks.html"
+    assert main(["report", "--weeks", "8", "--out", str(out)]) == 0
+    text = _page_text(out)
+    assert (
+        "3 session(s) left out of every left/right figure and flag: which foot is which is not known" in text
+    )

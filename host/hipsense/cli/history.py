@@ -207,6 +207,7 @@ def _cmd_trends(args: argparse.Namespace) -> int:
 def _cmd_flags(args: argparse.Namespace) -> int:
     from hipsense.trends.build import build_trends
     from hipsense.trends.flags import sides_unknown
+    from hipsense.trends.sessions import walks
     from hipsense.trends.terminal import print_flags
 
     since = since_from(args)
@@ -214,18 +215,20 @@ def _cmd_flags(args: argparse.Namespace) -> int:
     store = existing_store(say=not args.json)
     if store is None:
         return print_json([]) if args.json else 0
-    undated = skipped = 0
+    undated = skipped = walked = 0
     with store:
         for name in store.runners(args.runner):
             trends = build_trends(store, name)
             undated += trends.undated
-            skipped += int(sides_unknown(trends.sessions).sum())
+            unknown = sides_unknown(trends.sessions)
+            skipped += int(unknown.sum())
+            walked += int((unknown & walks(trends.sessions)).sum())
             flags += [f for f in trends.flags if since is None or f.period_end >= since.date()]
     if args.json:
         from hipsense.report.machine import flags_records
 
         return print_json(flags_records(flags))
-    print_flags(flags, console=console, skipped=skipped)
+    print_flags(flags, console=console, skipped=skipped, walks=walked)
     if undated:
         console.print(f"[dim]{undated} session(s) without a start time were not judged (docs/store.md).[/]")
     return 0

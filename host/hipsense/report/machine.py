@@ -137,7 +137,9 @@ def trends_record(trends: Trends, weeks: int) -> dict[str, Any]:
             "steps": r["steps"],
             "impact_load_g": r["load"],
             "distance_km": r.get("distance_km"),
-            "sides_known": not unknown[i],
+            # a walk's sides may be known (its gyroscope) while it is left out for having no running
+            "sides_known": bool(r["sides_known"]) if "sides_known" in s else not unknown[i],
+            "walking_only": bool(r.get("walk", False)),
             "sides_note": r.get("sides_unknown") or "",
         }
         for m in registry.sided():

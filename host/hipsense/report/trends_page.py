@@ -28,6 +28,7 @@ from hipsense.report.page import (
 from hipsense.report.wording import IMPACT_LOAD_UNIT, duration, number, skipped_sentence
 from hipsense.trends.flags import sides_unknown
 from hipsense.trends.model import Trends
+from hipsense.trends.sessions import walks
 
 
 def _naive_utc(x: pd.Series | pd.DatetimeIndex):
@@ -76,7 +77,10 @@ def _trend_metrics(sessions: pd.DataFrame, flags: list[dict[str, Any]]) -> list[
 def _sessions_table(sessions: pd.DataFrame) -> str:
     rows = [
         [
-            esc(f"{r['start']:%a %d %b %Y}"),
+            esc(
+                f"{r['start']:%a %d %b %Y}"
+                + (" (walk)" if pd.notna(r.get("walk", False)) and bool(r.get("walk", False)) else "")
+            ),
             duration(r.get("running_s")),
             number(r.get("steps"), "{:,.0f}"),
             number(r.get("load"), "{:,.0f} " + IMPACT_LOAD_UNIT),
@@ -148,13 +152,15 @@ def render_trends(trends: Trends, weeks: int, *, progress: Progress | None = Non
         "asymmetry": _has_baseline(sessions, [f"{m}_ai" for m in metrics]),
         "pelvic drop": _has_baseline(sessions, ["pelvic_drop_deg_mean"]),
     }
-    unknown = sides_unknown(sessions)
-    skipped = f" {skipped_sentence(int(unknown.sum()))}" if unknown.any() else ""
+    unknown, walk = sides_unknown(sessions), walks(sessions)
+    skipped = f" {skipped_sentence(int(unknown.sum()), int((unknown & walk).sum()))}" if unknown.any() else ""
+    n_walks = int(walk.sum())
+    also = f", and {n_walks} walk{'s' if n_walks != 1 else ''}" if n_walks else ""
     svgs = dict(zip([name for name, _ in todo], draw(todo, progress), strict=True))
 
     ratio = daily["acwr_ewma"].dropna() if "acwr_ewma" in daily else pd.Series(dtype=float)
     cards = [
-        card("runs", f"{len(sessions)}", f"in {weeks} week{'s' if weeks != 1 else ''}"),
+        card("runs", f"{len(sessions) - n_walks}", f"in {weeks} week{'s' if weeks != 1 else ''}{also}"),
         card("running time", duration(float(sessions["running_s"].sum())), "in total"),
         card("steps", f"{sessions['steps'].sum():,.0f}", "running steps"),
         card("impact load", f"{daily['load'].sum():,.0f} <small>{IMPACT_LOAD_UNIT}</small>", "sum of all steps' impacts"),
@@ -168,8 +174,12 @@ def render_trends(trends: Trends, weeks: int, *, progress: Progress | None = Non
         sid, heading, caption = _TREND_SECTIONS[name]
         caption += (_BASELINE_CAPTION if baseline[name] else "") + shaded
         body += section(sid, heading, figure(svg, caption + (skipped if name != "training load" else "")))
-    body += section("runs", "Runs in this period", _sessions_table(sessions))
-    title = f"Last {weeks} week{'s' if weeks != 1 else ''} of running"
+    # Said here too: the figures that carry it in their captions are not drawn when no session has sides.
+    note = f'<p class="note">{esc(skipped.strip())}</p>' if skipped else ""
+    what = "Runs and walks" if n_walks else "Runs"
+    body += section("runs", f"{what} in this period", note + _sessions_table(sessions))
+    doing = {0: "running", len(sessions): "walking"}.get(n_walks, "running and walking")
+    title = f"Last {weeks} week{'s' if weeks != 1 else ''} of {doing}"
     details = [("runner", trends.runner), ("period", f"{first:%d %b %Y} to {last:%d %b %Y}")]
     if trends.undated:
         details.append(("left out", f"{trends.undated} session(s) without a start time"))

@@ -231,9 +231,23 @@ def alternate_sentence(row: dict[str, Any]) -> str:
     )
 
 
-def skipped_sentence(n: int) -> str:
-    """Trends and flags: how many sessions the left/right rows, figures and flags left out, and why."""
-    return (
-        f"{n} session(s) left out of every left/right figure and flag: which foot is which is not known "
-        f"in them (alternate steps are in each one's own report). {HOW_TO_KNOW_SIDES}"
-    )
+#: Why trends leave a walk (no running steps, walking ones) out of every left/right figure and flag:
+#: not its sides, which its gyroscope may well tell, but that it has no running to compare.
+WALKING_ONLY_REASON = "it has no running steps (walking only)"
+
+
+def skipped_sentence(n: int, walks: int = 0) -> str:
+    """Trends and flags: how many sessions the left/right rows, figures and flags left out, and why;
+    ``walks`` of the ``n`` are left out for having no running steps, the others for unknown sides."""
+    parts = []
+    if n - walks > 0:
+        parts.append(
+            f"{n - walks} session(s) left out of every left/right figure and flag: which foot is which is "
+            f"not known in them (alternate steps are in each one's own report). {HOW_TO_KNOW_SIDES}"
+        )
+    if walks > 0:
+        parts.append(
+            f"{walks} session(s) left out of every left/right figure and flag: they have no running steps "
+            "(walking only)."
+        )
+    return " ".join(parts)

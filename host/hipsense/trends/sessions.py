@@ -14,7 +14,13 @@ import numpy as np
 import pandas as pd
 
 from hipsense import metrics as registry
-from hipsense.report.wording import sides_known, without_sides
+from hipsense.report.wording import (
+    UNKNOWN_SIDE_SOURCES,
+    WALKING_ONLY_REASON,
+    sides_known,
+    walking_only,
+    without_sides,
+)
 
 #: Distance the body travels while one foot is on the ground (m), for the distance estimate: in the
 #: spring-mass view of running (Morin et al. 2005) it is speed x contact time, so speed ~ this length /
@@ -57,6 +63,14 @@ def session_row(session_id: int, start: dt.datetime, summary: dict[str, Any]) ->
     # Sides not known (report/wording.py): no left/right figure enters trends, baselines or flags.
     known, why = sides_known(summary)
     row["sides_unknown"] = "" if known else why
+    # A walk has no running to compare: it is left out for that, whatever its sides (a gyroscope
+    # tells a walk's feet apart), and counted as a walk, not a run.
+    row["walk"] = walking_only(summary)
+    if row["walk"]:
+        source = (summary.get("quality") or {}).get("side_source", "")
+        row["sides_unknown"] = WALKING_ONLY_REASON
+        known = source not in UNKNOWN_SIDE_SOURCES
+    row["sides_known"] = known
     sides = {s["metric"]: s for s in without_sides(summary).get("sides", [])}
     for m in (x.name for x in registry.sided()):
         s = sides.get(m, {})
@@ -91,7 +105,17 @@ def session_table(records: Iterable[tuple[int, dt.datetime, dict[str, Any]]]) ->
     rows = [session_row(*r) for r in records]
     if not rows:
         return pd.DataFrame(
-            columns=["session_id", "start", "running_s", "steps", "load", "distance_km", "sides_unknown"]
+            columns=[
+                "session_id",
+                "start",
+                "running_s",
+                "steps",
+                "load",
+                "distance_km",
+                "sides_unknown",
+                "sides_known",
+                "walk",
+            ]
         )
     df = pd.DataFrame(rows)
     df["start"] = pd.to_datetime(df["start"], utc=True)
@@ -104,3 +128,11 @@ def asymmetry_column(metric: str) -> str:
     An index of two small angles is ill-conditioned (docs/metrics.md), so angles use degrees.
     """
     return f"{metric}_diff" if registry.get(metric).asymmetry == "difference" else f"{metric}_ai"
+
+
+def walks(sessions: pd.DataFrame) -> np.ndarray:
+    """True for the sessions of a session table that are walks (no running steps, walking ones); a
+    table without the ``walk`` column (simulated histories) holds none."""
+    if "walk" not in sessions:
+        return np.zeros(len(sessions), dtype=bool)
+    return sessions["walk"].fillna(False).astype(bool).to_numpy()

@@ -14,6 +14,7 @@ from hipsense.load.training import week_of
 from hipsense.report.wording import number, skipped_sentence
 from hipsense.trends.flags import sides_unknown, weekly_loads
 from hipsense.trends.model import Flag, Trends
+from hipsense.trends.sessions import walks
 
 SEVERITY_STYLE = {"info": "cyan", "watch": "yellow", "alert": "bold red"}
 
@@ -51,8 +52,11 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
         return
     load = weekly_loads(trends.daily["load"]).tail(weeks)
     week = week_of(s["start"].dt.tz_convert(None))
-    per_week = s.groupby(week).agg(
-        runs=("session_id", "size"), running_s=("running_s", "sum"), km=("distance_km", "sum")
+    walk = walks(s)
+    per_week = (
+        s.assign(run=~walk)
+        .groupby(week)
+        .agg(runs=("run", "sum"), running_s=("running_s", "sum"), km=("distance_km", "sum"))
     )
     acwr = trends.daily["acwr_ewma"]
     table = Table(
@@ -90,6 +94,9 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
         "* distance estimated from contact time, rough: -13 to +32 % on simulated runs (docs/flags.md). ACWR: acute:chronic "
         "workload ratio (7/28-day exponentially weighted) on the week's last day; read with care."
     )
+    shown_walks = int(walk[(week >= load.index.min()).to_numpy()].sum()) if len(load) else 0
+    if shown_walks:
+        table.caption += f" Runs: sessions with running steps ({shown_walks} walk(s) not counted)."
     console.print(table)
 
     recent = s[week >= load.index.min()] if len(load) else s
@@ -134,7 +141,8 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
     )
     console.print(gait)
     if unknown.any():
-        console.print(f"[yellow]{skipped_sentence(int(unknown.sum()))}[/]", highlight=False)
+        skipped = skipped_sentence(int(unknown.sum()), int((unknown & walk).sum()))
+        console.print(f"[yellow]{skipped}[/]", highlight=False)
     shown = [f for f in trends.flags if pd.Timestamp(f.period_end) >= load.index.min()] if len(load) else []
     if shown:
         console.print(
@@ -144,12 +152,13 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
         console.print("No flags in these weeks.")
 
 
-def print_flags(flags: list[Flag], *, console: Console, skipped: int = 0) -> None:
+def print_flags(flags: list[Flag], *, console: Console, skipped: int = 0, walks: int = 0) -> None:
     """Flags, newest first: what changed, the numbers behind it, what runners commonly do, the source.
 
-    ``skipped``: sessions the left/right rules left out because their sides are not known (said so)."""
+    ``skipped``: sessions the left/right rules left out (said so, with why), ``walks`` of them for
+    having no running steps, the others because their sides are not known."""
     if skipped:
-        console.print(f"[yellow]{skipped_sentence(skipped)}[/]", highlight=False)
+        console.print(f"[yellow]{skipped_sentence(skipped, walks)}[/]", highlight=False)
     if not flags:
         console.print(
             "No flags: nothing in these sessions stood out against the thresholds in docs/flags.md."
