@@ -172,3 +172,17 @@ def test_trend_report_says_sessions_were_left_out_when_none_has_sides(files, hom
     assert (
         "3 session(s) left out of every left/right figure and flag: which foot is which is not known" in text
     )
+
+
+def test_a_session_dated_after_today_is_warned_about(files, home, capsys):
+    assert main(["import", str(files / "run.csv"), "--start-time", "2026-11-02T07:00"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main(["import", str(files / "acc-only.csv"), "--start-time", "2099-12-07T07:00"]) == 0
+    err = _flat(capsys.readouterr().err)
+    assert (
+        "warning: session 2 (acc-only.csv) is dated 2099-12-07 07:00 UTC, after today: check --start-time "
+        "or the file's clock; `hipsense forget 2` removes it" in err
+    )
+    assert main(["trends"]) == 0
+    assert "session 2 is dated 2099-12-07 07:00 UTC, after today" in _flat(capsys.readouterr().out)
+

@@ -25,10 +25,10 @@ from hipsense.report.page import (
     section,
     table,
 )
-from hipsense.report.wording import IMPACT_LOAD_UNIT, duration, number, skipped_sentence
+from hipsense.report.wording import IMPACT_LOAD_UNIT, duration, future_sentence, number, skipped_sentence
 from hipsense.trends.flags import sides_unknown
 from hipsense.trends.model import Trends
-from hipsense.trends.sessions import walks
+from hipsense.trends.sessions import future_sessions, walks
 
 
 def _naive_utc(x: pd.Series | pd.DatetimeIndex):
@@ -183,6 +183,9 @@ def render_trends(trends: Trends, weeks: int, *, progress: Progress | None = Non
     details = [("runner", trends.runner), ("period", f"{first:%d %b %Y} to {last:%d %b %Y}")]
     if trends.undated:
         details.append(("left out", f"{trends.undated} session(s) without a start time"))
+    ahead = future_sessions(trends.sessions)
+    if ahead:
+        details.append(("warning", future_sentence(*ahead[-1])))
     return page(title, "trend report", details, body)
 
 

@@ -251,3 +251,18 @@ def skipped_sentence(n: int, walks: int = 0) -> str:
             "(walking only)."
         )
     return " ".join(parts)
+
+
+#: How far after the computer's clock a session may start before it is said to be dated in the future
+#: (a day: time zones and a clock a few hours off are no mistake worth a warning).
+FUTURE_SLACK_S = 24 * 3600
+
+
+def future_sentence(session_id: int, name: str | None, start: Any) -> str:
+    """One line for a session dated after today (``start`` a UTC timestamp): what to check and how to
+    remove it. Import accepts dates up to 2100 (docs/store.md), so a wrong clock or --start-time would
+    otherwise take over trends unnoticed."""
+    return (
+        f"session {session_id}{f' ({name})' if name else ''} is dated {start:%Y-%m-%d %H:%M} UTC, after today: check --start-time "
+        f"or the file's clock; `hipsense forget {session_id}` removes it"
+    )

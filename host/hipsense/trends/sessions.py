@@ -136,3 +136,18 @@ def walks(sessions: pd.DataFrame) -> np.ndarray:
     if "walk" not in sessions:
         return np.zeros(len(sessions), dtype=bool)
     return sessions["walk"].fillna(False).astype(bool).to_numpy()
+
+
+def future_sessions(sessions: pd.DataFrame) -> list[tuple[int, None, pd.Timestamp]]:
+    """``(session_id, None, start)`` (:func:`~hipsense.report.wording.future_sentence`'s arguments) of the sessions that start more than a day after this
+    computer's clock, oldest first (report/wording.py, ``future_sentence``)."""
+    import time
+
+    from hipsense.report.wording import FUTURE_SLACK_S
+
+    if sessions.empty:
+        return []
+    now = pd.Timestamp(time.time() + FUTURE_SLACK_S, unit="s", tz="UTC")
+    start = pd.to_datetime(sessions["start"], utc=True)
+    ahead = sessions[start > now]
+    return [(int(i), None, t) for i, t in zip(ahead["session_id"], start[start > now], strict=True)]

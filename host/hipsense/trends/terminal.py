@@ -11,10 +11,10 @@ from rich.table import Table
 
 from hipsense import metrics as registry
 from hipsense.load.training import week_of
-from hipsense.report.wording import number, skipped_sentence
+from hipsense.report.wording import future_sentence, number, skipped_sentence
 from hipsense.trends.flags import sides_unknown, weekly_loads
 from hipsense.trends.model import Flag, Trends
-from hipsense.trends.sessions import walks
+from hipsense.trends.sessions import future_sessions, walks
 
 SEVERITY_STYLE = {"info": "cyan", "watch": "yellow", "alert": "bold red"}
 
@@ -50,6 +50,13 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
     if s.empty:
         console.print(f"No dated analysed sessions for runner {escape(repr(trends.runner))} yet.")
         return
+    ahead = future_sessions(s)
+    if len(ahead):
+        console.print(
+            f"[yellow]warning:[/] {escape(future_sentence(*ahead[-1]))} ({len(ahead)} session(s) after "
+            "today; these weeks end at the latest session).",
+            highlight=False,
+        )
     load = weekly_loads(trends.daily["load"]).tail(weeks)
     week = week_of(s["start"].dt.tz_convert(None))
     walk = walks(s)
