@@ -186,3 +186,24 @@ def test_a_session_dated_after_today_is_warned_about(files, home, capsys):
     assert main(["trends"]) == 0
     assert "session 2 is dated 2099-12-07 07:00 UTC, after today" in _flat(capsys.readouterr().out)
 
+
+def test_trends_table_fits_80_columns_and_sessions_say_utc(files, home, capsys):
+    import io
+
+    from rich.console import Console
+
+    from hipsense.trends.terminal import print_trends
+    from tests.host.report_data import synthetic_trends
+
+    buffer = io.StringIO()
+    trends = synthetic_trends()
+    trends.sessions["distance_km"] = 5.0  # the store's tables carry it; the synthetic ones do not
+    trends.daily.loc[trends.daily.index[-7:], "load"] *= 4  # a week of +200 %: the widest changes
+    print_trends(trends, console=Console(width=80, file=buffer))
+    table = buffer.getvalue().split("Gait against")[0]
+    assert "ACWR" in table and "…" not in table
+    assert re.search(r"\d\.\d\d\s*$", table, re.M)  # a whole ratio ends a row
+    assert main(["import", str(files / "run.csv"), "--start-time", "2026-11-02T07:00"]) == 0
+    capsys.readouterr()
+    assert main(["sessions"]) == 0
+    assert "(UTC)" in capsys.readouterr().out

@@ -148,7 +148,7 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
     for col, justify in (
         ("id", "right"),
         ("runner", "left"),
-        ("date", "left"),
+        ("date\n(UTC)", "left"),  # the store's times are UTC: said, so no one reads them as local
         ("total\n(m:s)", "right"),  # the unit in the header: a bare 0:30 reads either way
         ("run\n(m:s)", "right"),
         ("walk\n(m:s)", "right"),  # walking kept apart from the running figures (issue 15)
@@ -158,13 +158,13 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
     ):
         # the date and the status may wrap, so the table fits 80 columns with every column in it; with
         # padding collapsed between columns a session is one line at 80 columns (a short runner name)
-        table.add_column(col, justify=justify, no_wrap=col not in ("date", "status"))  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, no_wrap=col not in ("date\n(UTC)", "status"))  # type: ignore[arg-type]
     for r in df.itertuples():
         if pd.notna(r.start_time):
             date = r.start_time.strftime("%Y-%m-%d %H:%M")
         else:
             date = f"[dim]{r.imported_at.strftime('%Y-%m-%d %H:%M')}*[/]"
-            table.caption = "* no start time in the file: the import time"
+            table.caption = "* no start time in the file: the import time (UTC)"
         # names and messages come from people and files: never read as rich markup
         status = (
             "[green]ok[/]" if r.status == "ok" else f"[red]error[/] {escape(stored_error(r.error or ''))}"

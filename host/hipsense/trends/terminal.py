@@ -71,6 +71,7 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
         box=box.SIMPLE_HEAD,
         title_justify="left",
         pad_edge=False,
+        collapse_padding=True,  # one space between columns: the ACWR column fits 80 columns uncut
     )
     for col in (
         "week of",
