@@ -1,12 +1,15 @@
-"""Units of a time column: seconds, milliseconds, microseconds or UNIX time, recognised or stated; and
-the counters of Xsens MT Manager exports (``SampleTimeFine``: 100-us ticks; ``PacketCounter``: samples),
-which wrap.
+"""Units of a time column: seconds, milliseconds, microseconds or UNIX time, recognised or stated; the
+counters of Xsens MT Manager exports (``SampleTimeFine``: 100-us ticks; ``PacketCounter``: samples),
+which wrap; and ISO 8601 date-times (``2026-10-25T02:30:00.000+02:00``), read as UNIX seconds.
 
 The readers (:mod:`hipsense.formats`) turn a time column into seconds from its first value here, before
 :mod:`hipsense.timebase` fits the clock to it.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -42,6 +45,30 @@ UNIX_RANGE_S = (946_684_800.0, 4_102_444_800.0)
 #: A first time below this (s; about 3 years) is time since a start or a boot; beyond it, and outside
 #: the UNIX range, no clock makes sense of it.
 MAX_RELATIVE_START_S = 1e8
+
+
+#: How an ISO 8601 date and time starts (``2026-10-25T02:30``, or a space for the ``T``): a time column
+#: whose first cell starts so holds date-times (:func:`iso_seconds`).
+ISO_STAMP = re.compile(r"\s*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+#: What ``t_s`` may hold, as a refusal of other text says it.
+TIME_FORMS = (
+    f"t_s holds numbers (s, ms, us, ns) or ISO 8601 date-times (2026-10-25T02:30:00.000+02:00); for "
+    f"other stamps read the rows as evenly spaced: {NO_CLOCK_HINT} (--start-time dates them)"
+)
+
+
+def iso_seconds(cells: Iterable[object]) -> np.ndarray:
+    """ISO 8601 date-times as UNIX seconds (float64: to 0.24 us this century), NaN where a cell is none.
+
+    A UTC offset is honoured (``02:30+02:00`` is 00:30 UTC, so stamps across a daylight-saving change
+    stay in order); a time without one is UTC, as ``--start-time`` reads it. A decimal comma
+    (``02:30:00,5``) is read too. Parsed by pandas (``format="ISO8601"``), a chunk at a time."""
+    import pandas as pd
+
+    text = pd.Series(cells if isinstance(cells, pd.Series) else list(cells), dtype=object).fillna("")
+    text = text.astype(str).str.strip().str.replace(",", ".", regex=False)
+    when = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    return (when - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=np.float64)
 
 
 class CounterError(TimeBaseError):
@@ -156,6 +183,9 @@ __all__ = [
     "NAMED_UNITS",
     "NO_CLOCK",
     "NO_CLOCK_HINT",
+    "ISO_STAMP",
+    "TIME_FORMS",
+    "iso_seconds",
     "SAMPLES",
     "UNITS",
     "CounterError",

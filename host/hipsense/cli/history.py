@@ -28,7 +28,7 @@ from hipsense.errors import HipsenseError
 
 def _start_time_of(args: argparse.Namespace):
     """Each file's own start time from --start-times or --start-time-pattern (None: neither given)."""
-    from hipsense.formats.csv_dates import read_start_times, start_time_from_name
+    from hipsense.formats.csv_dates import start_time_from_name, start_times_for
 
     given = [o for o in ("start_time", "start_times", "start_time_pattern") if getattr(args, o, None)]
     if len(given) > 1:
@@ -38,11 +38,8 @@ def _start_time_of(args: argparse.Namespace):
             "--start-time dates one recording: for several, give --start-times FILE.csv or --start-time-pattern"
         )
     if args.start_times:
-        starts = read_start_times(args.start_times)
-        missing = [f.name for f in args.files if f.suffix.lower() != ".hsn" and f.name not in starts]
-        if missing:
-            raise HipsenseError(f"{args.start_times}: no start time for {', '.join(missing[:3])}")
-        return lambda path: starts.get(Path(path).name)
+        starts = start_times_for(args.start_times, args.files)  # each CSV's, matched on its path
+        return lambda path: starts.get(Path(path))
     if args.start_time_pattern:
         pattern = args.start_time_pattern
 
@@ -292,7 +289,8 @@ def register(add: AddCommand) -> None:
         "--start-times",
         type=Path,
         metavar="FILE.csv",
-        help="several CSVs with relative t_s: a file of 'file name, ISO start time' lines (docs/csv-input.md)",
+        help="several CSVs with relative t_s: a file of 'file, ISO start time' lines; a file with a folder "
+        "(a/run.csv) is a path from this file's folder or the current one (docs/csv-input.md)",
     )
     p.add_argument(
         "--start-time-pattern",

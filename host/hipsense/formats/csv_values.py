@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hipsense.conventions import G
+from hipsense.conventions import TIME_COLUMN, G
 from hipsense.errors import InputFileError
 from hipsense.formats.csv_trailer import ROWS_END, rows_source
+from hipsense.time_units import ISO_STAMP, TIME_FORMS, iso_seconds
 
 
 class CsvInputError(InputFileError):
@@ -53,16 +54,33 @@ def numbers(path: Path, text: pd.Series, col: str, sep: str, line: int | Callabl
     if sep != ",":  # where the comma does not separate, it may be the decimal mark
         text = text.str.replace(",", ".", regex=False)
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+    _refuse_text(
+        path, text, values, col, "not a number" + (f": {TIME_FORMS}" if col == TIME_COLUMN else ""), line
+    )
+    return values
+
+
+def stamps(path: Path, text: pd.Series, col: str, line: int | Callable[[int], int]) -> np.ndarray:
+    """ISO 8601 date-times as UNIX seconds (``time_units.iso_seconds``); other text as in :func:`numbers`."""
+    values = iso_seconds(text)
+    _refuse_text(
+        path, text.fillna(""), values, col, "not an ISO 8601 date and time as in its first rows", line
+    )
+    return values
+
+
+def _refuse_text(
+    path: Path, text: pd.Series, values: np.ndarray, col: str, what: str, line: int | Callable[[int], int]
+) -> None:
     nan = np.flatnonzero(np.isnan(values))
     bad = nan[~text.iloc[nan].str.strip().str.lower().isin(MISSING_CELLS).to_numpy()]
     if len(bad):
         i = int(bad[0])
         raise CsvInputError(
             path,
-            f"column {col!r} has {shown(text.iloc[i])}, not a number",
+            f"column {col!r} has {shown(text.iloc[i])}, {what}",
             line=line(i) if callable(line) else line + i,
         )
-    return values
 
 
 def beyond_range(col: str, values: np.ndarray) -> np.ndarray:
@@ -168,11 +186,20 @@ def check_acc_unit(path: Path, acc: list[np.ndarray], acc_unit: str) -> None:
 
 
 def check_gyr_unit(path: Path, acc: list[np.ndarray], gyr: list[np.ndarray], gyr_unit: str) -> None:
-    """Refuse a gyroscope in rad/s read as deg/s: while the pelvis moves, it turns at tens of deg/s."""
+    """Refuse a gyroscope in rad/s read as deg/s: while the pelvis moves, it turns at tens of deg/s.
+    One that reads 0 throughout is dead or was not recorded, in no unit: that is said instead."""
     if not gyr or gyr_unit != "deg/s" or len(acc[0]) < 10:
         return
     moving = float(np.std(magnitude(acc))) > MOVING_ACC_SD_MS2
     p99 = float(np.percentile(magnitude(gyr), 99, overwrite_input=True))
+    if moving and p99 == 0 and not any(np.any(g) for g in gyr):
+        raise CsvInputError(
+            path,
+            "every gyroscope value is 0 while the acceleration shows movement: the gyroscope is dead or was "
+            "not recorded (0 is 0 in any unit: no --gyr-unit helps); to analyse the acceleration alone, "
+            "leave the gyroscope columns out (drop gyr_* from --columns, or delete them from the file): "
+            "the sides are then unknown",
+        )
     if moving and p99 < RAD_AS_DEG_DPS:
         raise CsvInputError(
             path,
@@ -225,6 +252,35 @@ class NotNumbers(Exception):
     """pandas' float parser met text in a number's place (or a row it cannot split): read as text."""
 
 
+#: Rows whose time cells tell date-times from numbers (the first one not empty or missing decides).
+SNIFF_ROWS = 20
+
+
+def _iso_clock(path: Path, rows_end: int | None, head: pd.Index, ours: dict[str, str], common: dict) -> Any:
+    """The file's label of the time column when its first cell holds an ISO 8601 date and time, else
+    ``None``; a file pandas cannot read here is refused by the reading proper."""
+    at = [i for i in common["usecols"] if ours[str(head[i]).strip().strip("\"'")] == TIME_COLUMN][:1]
+    if not at:
+        return None
+    options = {k: v for k, v in common.items() if k != "usecols"}
+    try:
+        with rows_source(path, rows_end) as source:
+            cells = pd.read_csv(source, dtype=str, usecols=at, nrows=SNIFF_ROWS, **options).iloc[:, 0]
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+        return None
+    cells = cells.dropna().str.strip()
+    cells = cells[~cells.str.lower().isin(MISSING_CELLS)]
+    return head[at[0]] if len(cells) and ISO_STAMP.match(cells.iloc[0]) else None
+
+
+def _iso_fast(cells: pd.Series) -> np.ndarray:
+    """Date-times as UNIX seconds; a cell that is none (nor missing) is named by the text reading."""
+    values = iso_seconds(cells)
+    if (np.isnan(values) & cells.notna().to_numpy()).any():
+        raise NotNumbers
+    return values
+
+
 def value_chunks(
     path: Path,
     header: int,
@@ -260,6 +316,7 @@ def value_chunks(
     # positions, not a callable: pandas calls a callable again and again for each field of a row
     # wider than the header (a 4 MB row of bare separators took 38 s)
     common["usecols"] = [i for i, c in enumerate(head) if str(c).strip().strip("\"'") in ours]
+    clock = _iso_clock(path, rows_end, head, ours, common)  # ISO 8601 date-times: read as text
     common["chunksize"] = max(1, int(chunk_rows))
     comment = common.get("comment")
 
@@ -273,8 +330,9 @@ def value_chunks(
         if text:
             reader = pd.read_csv(source, dtype=str, **common)
         else:
+            kinds = {head[i]: object if head[i] == clock else np.float64 for i in common["usecols"]}
             reader = pd.read_csv(
-                source, dtype=np.float64, na_values=_NA, decimal="," if sep != "," else ".", **common
+                source, dtype=kinds, na_values=_NA, decimal="," if sep != "," else ".", **common
             )
         with reader:
             while True:
@@ -298,7 +356,7 @@ def value_chunks(
                     yield (
                         start,
                         {
-                            c: table[f].to_numpy(dtype=np.float64)
+                            c: _iso_fast(table[f]) if f == clock else table[f].to_numpy(dtype=np.float64)
                             for c, f in zip(names, table.columns, strict=True)
                         },
                     )
@@ -306,7 +364,8 @@ def value_chunks(
                     chunk = {}
                     for c, f in zip(names, table.columns, strict=True):
                         try:
-                            chunk[c] = numbers(path, table[f], c, sep, partial(line, start))
+                            read = stamps if f == clock else partial(numbers, sep=sep)
+                            chunk[c] = read(path, table[f], c, line=partial(line, start))
                         except CsvInputError as e:  # the first in each column; the first column's is raised
                             errors.setdefault(c, e)
                             chunk[c] = np.full(len(table), np.nan)
