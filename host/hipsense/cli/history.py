@@ -222,6 +222,7 @@ def _cmd_trends(args: argparse.Namespace) -> int:
 
 def _cmd_flags(args: argparse.Namespace) -> int:
     from hipsense.trends.build import build_trends
+    from hipsense.trends.coverage import not_judged
     from hipsense.trends.flags import sides_unknown
     from hipsense.trends.sessions import walks
     from hipsense.trends.terminal import print_flags
@@ -232,9 +233,12 @@ def _cmd_flags(args: argparse.Namespace) -> int:
     if store is None:
         return print_json([]) if args.json else 0
     undated = skipped = walked = 0
+    notes: list[str] = []
     with store:
-        for name in store.runners(args.runner):
+        runners = store.runners(args.runner)
+        for name in runners:
             trends = build_trends(store, name)
+            notes += [f"{name}: {n}" if len(runners) > 1 else n for n in not_judged(trends)]
             undated += trends.undated
             unknown = sides_unknown(trends.sessions)
             skipped += int(unknown.sum())
@@ -244,7 +248,7 @@ def _cmd_flags(args: argparse.Namespace) -> int:
         from hipsense.report.machine import flags_records
 
         return print_json(flags_records(flags))
-    print_flags(flags, console=console, skipped=skipped, walks=walked)
+    print_flags(flags, console=console, skipped=skipped, walks=walked, not_judged=notes)
     if undated:
         console.print(f"[dim]{undated} session(s) without a start time were not judged (docs/store.md).[/]")
     return 0

@@ -160,16 +160,29 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
         console.print("No flags in these weeks.")
 
 
-def print_flags(flags: list[Flag], *, console: Console, skipped: int = 0, walks: int = 0) -> None:
+def print_flags(
+    flags: list[Flag],
+    *,
+    console: Console,
+    skipped: int = 0,
+    walks: int = 0,
+    not_judged: list[str] | None = None,
+) -> None:
     """Flags, newest first: what changed, the numbers behind it, what runners commonly do, the source.
 
     ``skipped``: sessions the left/right rules left out (said so, with why), ``walks`` of them for
-    having no running steps, the others because their sides are not known."""
+    having no running steps, the others because their sides are not known. ``not_judged``: the kinds
+    of rule the history is still too short for (``trends.coverage.not_judged``), said before the flags;
+    with none raised, "nothing stood out" is said only of the rules that could judge."""
     if skipped:
         console.print(f"[yellow]{skipped_sentence(skipped, walks)}[/]", highlight=False)
+    for line in not_judged or []:
+        console.print(f"[yellow]{line}[/]", highlight=False)
     if not flags:
         console.print(
-            "No flags: nothing in these sessions stood out against the thresholds in docs/flags.md."
+            "No flags: the rules that could judge found nothing that stood out (docs/flags.md)."
+            if not_judged
+            else "No flags: nothing in these sessions stood out against the thresholds in docs/flags.md."
         )
         return
     table = Table(box=box.SIMPLE_HEAD, show_lines=True, title="Flags, newest first", title_justify="left")
