@@ -81,6 +81,22 @@ def test_cli_sync_lists_downloads_verifies_stores_and_deletes(sessions, home, ca
     assert "@@served" in dev.stdout, dev.stderr
 
 
+def test_a_run_the_clip_dated_after_today_is_warned_about(home, tmp_path, capsys):
+    # A clip whose clock ran ahead before a sync set it dates its runs after today: the sync stores
+    # them (the raw file is the record) and says so in one line each, as an import does.
+    from hipsense.sim import simulate_run
+
+    ahead = tmp_path / "ahead.hsn"
+    simulate_run(duration_s=20, seed=6).write_device_file(
+        ahead, session_id=0x11, start_time_unix=4_070_908_800
+    )
+    with PtyDevice({0x11: ahead}) as dev:
+        assert main(["sync", "--port", dev.port]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "warning: session 1" in err and "2099-01-01" in err and "after today" in err, err
+    assert "hipsense forget 1" in err
+
+
 def test_keep_on_device_then_duplicates(sessions, home, capsys):
     with PtyDevice(sessions) as dev:
         assert main(["sync", "--port", dev.port, "--keep-on-device"]) == 0

@@ -13,6 +13,7 @@ from hipsense.cli.common import (
     console,
     err_console,
     open_store,
+    warn_future,
 )
 
 if TYPE_CHECKING:
@@ -124,8 +125,10 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             quiet=common.QUIET,
         )
         # One judgement of the runner's history for the whole sync, not one per session.
-        if any(s.status == STORED for s in report.sessions):
+        stored = [s.store_session for s in report.sessions if s.status == STORED and s.store_session]
+        if stored:
             refresh(store, [args.runner])
+        warn_future(store, stored)  # a clip whose clock ran ahead dated its runs after today
     return print_report(report, console, err_console)
 
 

@@ -240,3 +240,21 @@ def _iso_utc(text: str, option: str):
             f"{option}: {text!r} is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
         ) from None
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def warn_future(store: Any, ids: list[int]) -> None:
+    """One warning line per session just stored (imported or synced) whose start is more than a day
+    after this computer's clock."""
+    import time
+
+    import pandas as pd
+
+    from hipsense.report.wording import FUTURE_SLACK_S, future_sentence
+
+    if not ids:
+        return
+    df = store.sessions()
+    now = pd.Timestamp(time.time() + FUTURE_SLACK_S, unit="s", tz="UTC")
+    for r in df[df["id"].isin(ids) & (df["start_time"] > now)].itertuples():
+        line = future_sentence(int(r.id), str(r.original_name), r.start_time)
+        err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)

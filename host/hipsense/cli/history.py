@@ -22,6 +22,7 @@ from hipsense.cli.common import (
     print_json,
     progress_bar,
     since_from,
+    warn_future,
 )
 from hipsense.errors import HipsenseError
 
@@ -74,7 +75,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
             progress=progress,
             start_time_of=start_time_of,
         )
-        _warn_future(store, [f.session_id for f in report.added])
+        warn_future(store, [f.session_id for f in report.added])
     for f in report.analysis_errors:
         console.print(
             f"[yellow]stored, but not analysable:[/] {escape(stored_error(str(f.error)))}", highlight=False
@@ -85,24 +86,6 @@ def _cmd_import(args: argparse.Namespace) -> int:
         line += f" ({len(report.analysis_errors)} of the added could not be analysed)"
     console.print(f"{line}; data folder [bold]{store.root}[/]", highlight=False)
     return code
-
-
-def _warn_future(store, ids: list[int]) -> None:
-    """One warning line per session just stored whose start is more than a day after this computer's clock."""
-    import time
-
-    import pandas as pd
-
-    from hipsense.cli.common import err_console
-    from hipsense.report.wording import FUTURE_SLACK_S, future_sentence
-
-    if not ids:
-        return
-    df = store.sessions()
-    now = pd.Timestamp(time.time() + FUTURE_SLACK_S, unit="s", tz="UTC")
-    for r in df[df["id"].isin(ids) & (df["start_time"] > now)].itertuples():
-        line = future_sentence(int(r.id), str(r.original_name), r.start_time)
-        err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)
 
 
 def _hms(seconds) -> str:
