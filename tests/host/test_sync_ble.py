@@ -60,7 +60,7 @@ def _sync(dev: BleDevice, home: Path, **opts):
 
 def _check_all_stored(report, stored):
     assert [s.status for s in report.sessions] == [STORED] * len(SESSIONS)
-    assert all(s.deleted for s in report.sessions)
+    assert all(s.deleted for s in report.sessions), report.sessions
     for path in SESSIONS.values():
         data = path.read_bytes()
         assert stored[hashlib.sha256(data).hexdigest()] == data

@@ -269,6 +269,28 @@ def test_a_flood_of_live_packets_during_a_sync_is_bounded(tmp_path):
     assert peak < 16 * 2**20, peak
 
 
+def test_an_erase_whose_reply_was_lost_counts_as_done(tmp_path):
+    # The clip erases the session, its reply is lost on the air, the host resends DELETE and the clip
+    # answers "no such session", as the firmware does: the session is gone from the clip, as asked.
+    # Before, the sync said "stored, but the clip did not delete it" (a radio test caught it now and then).
+    def lose_the_first_reply(f: P.Frame) -> bytes | None:
+        if f.type != P.Type.DELETE:
+            return None
+        if not clip.deletes:
+            clip.answer(f)  # erased; the reply never arrives
+            return b""
+        (sid,) = struct.unpack_from("<I", f.body)
+        return reply(P.Type.ERROR, f.req_id, struct.pack("<BBI", P.ErrorCode.NO_SESSION, f.type, sid))
+
+    with PtyClip({1: SESSION}) as clip:
+        clip.override = lose_the_first_reply
+        report, keeper = sync(clip, tmp_path, timeout_s=SILENT_S)
+    assert not isinstance(report, BaseException), report
+    (s,) = report.sessions
+    assert s.status == STORED and s.deleted and s.message == "", s
+    assert clip.deletes == [1] and len(keeper.kept) == 1
+
+
 def test_a_slow_loris_reply_is_cut_off(tmp_path):
     # INFO is answered at once; every READ reply comes one byte per 20 ms, for ever (never complete):
     # bytes keep arriving, so only a ceiling on each request's wait ends it.

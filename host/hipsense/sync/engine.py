@@ -277,7 +277,10 @@ class SyncEngine:
                 )
                 result.deleted = True
             except DeviceRefused as e:
-                result.message = f"stored, but the clip did not delete it: {e}"
+                if e.code == P.ErrorCode.NO_SESSION:  # gone already: the reply to an erase was lost and the
+                    result.deleted = True  # request resent, or another laptop erased it since the listing
+                else:
+                    result.message = f"stored, but the clip did not delete it: {e}"
             except (LinkLost, NoReply) as e:
                 result.message = f"stored, but could not tell the clip to delete it ({e}); the next sync will"
         self._finish(sid, status)

@@ -150,8 +150,8 @@ async def test_everything_but_info_and_status_needs_encryption_and_bond():
 async def _auth(conn, key_id, key, req=100):
     # The host's side of AUTH_CHALLENGE / AUTH; returns the reply frames.
     host_nonce = bytes(range(100, 116))
+    n = len(_frames(conn)) + 1  # counted before sending: the reply may arrive while _send still awaits
     await _send(conn, wire(P.AUTH_CHALLENGE, req, host_nonce))
-    n = len(_frames(conn)) + 1
     ftype, _, body = (await _wait_frames(conn, n))[-1]
     if ftype != P.AUTH_CHALLENGE | P.REPLY:
         return ftype, body
