@@ -125,6 +125,8 @@ def side_floor_shift(x: np.ndarray, run: np.ndarray, rows: int, block: int = 2) 
     ``block`` neighbours, so that fewer early rows than that (a logger's hiccup, a lost row found a few
     rows from where it was) do not lower it. Range minima from a sparse table, a pass of rows at a time."""
     n = len(x)
+    if n < 2 * max(MIN_SIDE_ROWS, block):  # no step has enough rows on both sides
+        return np.zeros(max(n - 1, 0))
     first = np.concatenate(([0], np.flatnonzero(np.diff(run)) + 1))
     stop = np.concatenate((first[1:], [n]))
     top = x[: n - block + 1].copy()  # top[i]: the largest of rows i .. i + block - 1
@@ -138,6 +140,8 @@ def side_floor_shift(x: np.ndarray, run: np.ndarray, rows: int, block: int = 2) 
         hi = np.minimum(mid + rows, stop[run[mid - 1]])
         ok = np.minimum(mid - lo, hi - mid) >= max(MIN_SIDE_ROWS, block)
         # blocks within each side: starting at lo .. mid - block before the step, mid .. hi - block after
+        # (clipped to where blocks start: the steps where that matters are not ok)
+        lo = np.minimum(lo, len(top) - 1)
         b_end = np.clip(mid - block + 1, lo + 1, len(top))
         a_start = np.minimum(mid, len(top) - 1)
         a_end = np.clip(hi - block + 1, a_start + 1, len(top))

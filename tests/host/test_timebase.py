@@ -308,6 +308,17 @@ def test_a_logger_that_stalls_and_reads_its_backlog_loses_no_rows(stall_s, every
     assert int(clock.index[-1]) + 1 - len(t) <= 1
 
 
+def test_a_backlog_in_a_short_last_stretch_is_read():
+    # 20 Hz stamped on arrival; a 0.2 s stall starts a new stretch of six rows, four read at once.
+    # The floors' blocks reached past the end of such a stretch (IndexError) before.
+    rng = np.random.default_rng(1)
+    t = np.arange(45) / 20 + rng.uniform(0, 0.9, 45) / 20
+    t[39:] = t[38] + 0.2128 + np.array([0.0, 1e-5, 2e-5, 3e-5, 0.0515, 0.1039])
+    clock = fit_clock(t)
+    assert clock.rate_hz == pytest.approx(20.0, rel=0.05)
+    assert int(clock.run[-1]) == 1 and (np.diff(clock.index[clock.run == 1]) >= 1).all()
+
+
 def test_one_odd_short_step_keeps_exact_stamps_exact():
     # A single row stamped just after its neighbour (a logger's hiccup) is no jitter: every other row
     # keeps its exact number, and the dropped rows are still found.
