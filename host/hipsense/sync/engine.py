@@ -268,18 +268,16 @@ class SyncEngine:
             why = kept if isinstance(kept, str) and kept else f"{final}: not kept"
             return SessionResult(sid, size, INCOMPLETE, message=f"{why}; it stays on the clip")
         final.unlink(missing_ok=True)  # the keeper holds its own copy now
-        status = kept.status
-        result = SessionResult(sid, size, status, store_session=kept.store_session)
+        result = SessionResult(sid, size, status := kept.status, store_session=kept.store_session)
         if not self.options.keep_on_device:
             try:
                 await self._call(
                     lambda c: c.request(P.Type.DELETE, P.delete_request(sid, size, digest), P.empty_body)
                 )
                 result.deleted = True
-            except DeviceRefused as e:
-                if e.code == P.ErrorCode.NO_SESSION:  # gone already: the reply to an erase was lost and the
-                    result.deleted = True  # request resent, or another laptop erased it since the listing
-                else:
+            except DeviceRefused as e:  # NO_SESSION: gone already (an erase's reply lost, or another laptop)
+                result.deleted = e.code == P.ErrorCode.NO_SESSION
+                if not result.deleted:
                     result.message = f"stored, but the clip did not delete it: {e}"
             except (LinkLost, NoReply) as e:
                 result.message = f"stored, but could not tell the clip to delete it ({e}); the next sync will"
