@@ -21,6 +21,8 @@ Pure numpy.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 #: Iterations of the rate fit; it converges in one or two on real clocks.
@@ -104,14 +106,9 @@ def side_shift(x: np.ndarray, run: np.ndarray) -> np.ndarray:
     after it minus that over the rows up to it, within its stretch; 0 where a side has fewer than
     :data:`MIN_SIDE_ROWS`. A pass of rows at a time: a few arrays per pass, not per row."""
     n = len(x)
-    first = np.concatenate(([0], np.flatnonzero(np.diff(run)) + 1))
-    stop = np.concatenate((first[1:], [n]))
     total = np.concatenate(([0.0], np.cumsum(x)))
     shift = np.empty(n - 1)
-    for a in range(0, n - 1, PASS_ROWS):
-        mid = np.arange(a + 1, min(a + PASS_ROWS, n - 1) + 1)  # the rows after each step
-        lo = np.maximum(mid - SIDE_ROWS, first[run[mid - 1]])
-        hi = np.minimum(mid + SIDE_ROWS, stop[run[mid - 1]])
+    for a, mid, lo, hi in _side_windows(run, SIDE_ROWS, PASS_ROWS):
         before, after = mid - lo, hi - mid
         part = (total[hi] - total[mid]) / np.maximum(after, 1) - (total[mid] - total[lo]) / before
         shift[a : a + len(mid)] = np.where(np.minimum(before, after) >= MIN_SIDE_ROWS, part, 0.0)
@@ -127,17 +124,12 @@ def side_floor_shift(x: np.ndarray, run: np.ndarray, rows: int, block: int = 2) 
     n = len(x)
     if n < 2 * max(MIN_SIDE_ROWS, block):  # no step has enough rows on both sides
         return np.zeros(max(n - 1, 0))
-    first = np.concatenate(([0], np.flatnonzero(np.diff(run)) + 1))
-    stop = np.concatenate((first[1:], [n]))
     top = x[: n - block + 1].copy()  # top[i]: the largest of rows i .. i + block - 1
     for j in range(1, block):
         np.maximum(top, x[j : n - block + 1 + j], out=top)
     shift = np.empty(n - 1)
-    span = PASS_ROWS // 4
-    for a in range(0, n - 1, span):
-        mid = np.arange(a + 1, min(a + span, n - 1) + 1)  # the rows after each step
-        lo = np.maximum(mid - rows, first[run[mid - 1]])
-        hi = np.minimum(mid + rows, stop[run[mid - 1]])
+    # a quarter of PASS_ROWS a pass: its sparse table holds log2(rows) levels of the pass's rows
+    for a, mid, lo, hi in _side_windows(run, rows, PASS_ROWS // 4):
         ok = np.minimum(mid - lo, hi - mid) >= max(MIN_SIDE_ROWS, block)
         # blocks within each side: starting at lo .. mid - block before the step, mid .. hi - block after
         # (clipped to where blocks start: the steps where that matters are not ok)
@@ -152,6 +144,20 @@ def side_floor_shift(x: np.ndarray, run: np.ndarray, rows: int, block: int = 2) 
         after = _range_min(table, a_start - base, a_end - base)
         shift[a : a + len(mid)] = np.where(ok, after - before, 0.0)
     return shift
+
+
+def _side_windows(
+    run: np.ndarray, rows: int, span: int
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per pass of ``span`` steps: its first step, and per step the row after it (``mid``) and the rows
+    ``[lo, hi)`` within ``rows`` of it on either side, inside its stretch."""
+    n = len(run)
+    first = np.concatenate(([0], np.flatnonzero(np.diff(run)) + 1))
+    stop = np.concatenate((first[1:], [n]))
+    for a in range(0, n - 1, span):
+        mid = np.arange(a + 1, min(a + span, n - 1) + 1)
+        stretch = run[mid - 1]
+        yield a, mid, np.maximum(mid - rows, first[stretch]), np.minimum(mid + rows, stop[stretch])
 
 
 def _min_table(x: np.ndarray, longest: int) -> np.ndarray:
@@ -269,8 +275,9 @@ def missed_rows(t: np.ndarray, d: np.ndarray, k: np.ndarray, limit: int) -> np.n
             break
         offset = (t - start[run]) / period - index
         shift = side_shift(offset, run)
-        excess = d / period - k  # > 0: the step is longer than its count
-        backlog = backlog_ahead(d / period, LOSS_ROWS)
+        ratio = d / period
+        excess = ratio - k  # > 0: the step is longer than its count
+        backlog = backlog_ahead(ratio, LOSS_ROWS)
         if backlog.any():  # only then do the floors decide (they cost a few passes)
             near = side_floor_shift(offset, run, LOSS_ROWS)
             lasting = np.where(backlog, side_floor_shift(offset, run, LOSS_ROWS, LOSS_BLOCK), 0.0)
