@@ -55,6 +55,7 @@ def _export_fit(args: argparse.Namespace) -> int:
     """``export --format fit SESSION --out FILE.fit``: one session's running form as FIT developer fields."""
     from hipsense.errors import HipsenseError
     from hipsense.export.fit import write_fit
+    from hipsense.store_rows import RowError, number_problem, time_problem
 
     if args.format != "fit" or args.session is None:
         raise HipsenseError(
@@ -65,13 +66,20 @@ def _export_fit(args: argparse.Namespace) -> int:
     check_output_file(args.out, "--out")
     store = open_store(create=False)
     with store:
-        row = store.db.execute("SELECT start_time FROM sessions WHERE id = ?", (args.session,)).fetchone()
+        row = store.db.execute(
+            "SELECT s.start_time, s.running_time_s, r.original_name FROM sessions s "
+            "LEFT JOIN raw_files r ON r.sha256 = s.raw_sha256 WHERE s.id = ?",
+            (args.session,),
+        ).fetchone()
         if row is None:
             raise HipsenseError(f"no session {args.session} in {store.root} (see `hipsense sessions`)")
+        problem = time_problem(row[0]) or number_problem(row[1], "running time")
+        if problem is not None:  # a hand edit or a damaged file: say so, not a traceback
+            raise RowError(args.session, row[2], problem)
         steps = store.steps(args.session)
-    done = write_fit(
-        args.out, steps, float("nan") if row[0] is None else float(row[0]), session_id=args.session
-    )
+    start, running = (float("nan") if v is None else float(v) for v in row[:2])
+    # The running time `hipsense sessions` shows is the FIT file's timer: one figure for the run.
+    done = write_fit(args.out, steps, start, running_time_s=running, session_id=args.session)
     console.print(
         f"exported session {args.session}'s running form, {done.records} s, to [bold]{escape(str(done.path))}[/]",
         highlight=False,

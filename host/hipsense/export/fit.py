@@ -66,12 +66,7 @@ def seconds(steps: pd.DataFrame) -> pd.DataFrame:
     running steps at most ``MAX_STEP_GAP_S`` apart (the window reaches 2 s past the last step, but
     the runner stopped there)."""
     cols = ["t_s", *(c for _, _, c in FIELDS)]
-    if not len(steps) or "ic_s" not in steps:
-        return pd.DataFrame(columns=cols)
-    ic = pd.to_numeric(steps["ic_s"], errors="coerce").to_numpy(dtype=float)
-    run = np.isfinite(ic) & (ic >= 0) & (ic < MAX_SECONDS)
-    if "activity" in steps:
-        run &= (steps["activity"] == "run").fillna(False).to_numpy(dtype=bool)
+    ic, run = _running(steps)
     if not run.any():
         return pd.DataFrame(columns=cols)
     k = np.floor(ic[run]).astype(int)
@@ -100,33 +95,38 @@ def seconds(steps: pd.DataFrame) -> pd.DataFrame:
     return out[running & out[cols[1:]].notna().any(axis=1).to_numpy()].reset_index(drop=True)
 
 
-def running_times(steps: pd.DataFrame) -> tuple[float, float]:
-    """``(elapsed, timer)`` seconds of the session's running, from its running steps: each step runs from
-    its contact for its step time (the median step time for the last one, which has none); elapsed is
-    from the first contact to the end of the last step, timer leaves out the gaps between runs."""
+def _running(steps: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The steps' contacts (``ic_s``) and which of them are running steps on the exported clock."""
     if not len(steps) or "ic_s" not in steps:
-        return 0.0, 0.0
+        return np.empty(0), np.zeros(0, dtype=bool)
     ic = pd.to_numeric(steps["ic_s"], errors="coerce").to_numpy(dtype=float)
+    run = np.isfinite(ic) & (ic >= 0) & (ic < MAX_SECONDS)
+    if "activity" in steps:
+        run &= (steps["activity"] == "run").fillna(False).to_numpy(dtype=bool)
+    return ic, run
+
+
+def pauses_s(steps: pd.DataFrame) -> float:
+    """Seconds between the session's runs: the gaps in the union of its running steps, each running from
+    its contact for its step time (the median step time for one without, as the last has none; a step
+    time over ``MAX_STEP_GAP_S`` ends a run). 0 for one run.
+
+    Only the pauses come from the steps: the running time is the stored one (the running bouts),
+    so the FIT file's timer is the figure the sessions list and the report show."""
+    ic, run = _running(steps)
+    if not run.any():
+        return 0.0
     step = (
         pd.to_numeric(steps["step_time_s"], errors="coerce").to_numpy(dtype=float)
         if "step_time_s" in steps
         else np.full(len(ic), np.nan)
-    )
-    run = np.isfinite(ic) & (ic >= 0) & (ic < MAX_SECONDS)
-    if "activity" in steps:
-        run &= (steps["activity"] == "run").fillna(False).to_numpy(dtype=bool)
-    if not run.any():
-        return 0.0, 0.0
-    ic, step = ic[run], step[run]
+    )[run]
     usable = np.isfinite(step) & (step > 0) & (step <= MAX_STEP_GAP_S)
     typical = float(np.median(step[usable])) if usable.any() else 0.0
-    order = np.argsort(ic)
-    starts, ends = ic[order], ic[order] + np.where(usable, step, typical)[order]
-    timer, reach = 0.0, -np.inf
-    for a, b in zip(starts, ends, strict=True):  # the union of the steps' intervals
-        timer += max(b - max(a, reach), 0.0)
-        reach = max(reach, b)
-    return float(reach - starts[0]), float(timer)
+    order = np.argsort(ic[run])
+    starts, ends = ic[run][order], (ic[run] + np.where(usable, step, typical))[order]
+    reach = np.maximum.accumulate(ends)  # where the running so far reaches
+    return float(np.maximum(starts[1:] - reach[:-1], 0.0).sum())
 
 
 def _utc(t: float) -> dt.datetime:
@@ -136,9 +136,29 @@ def _utc(t: float) -> dt.datetime:
 
 
 def write_fit(
-    path: str | Path, steps: pd.DataFrame, start_time_unix: float, *, session_id: int = 0
+    path: str | Path,
+    steps: pd.DataFrame,
+    start_time_unix: float,
+    *,
+    running_time_s: float,
+    session_id: int = 0,
 ) -> FitExport:
-    """Write the session's per-second running form to ``path`` as a FIT activity (see the module)."""
+    """Write the session's per-second running form to ``path`` as a FIT activity (see the module).
+
+    Parameters
+    ----------
+    path
+        The FIT file to write.
+    steps
+        The session's step table (``Store.steps``).
+    start_time_unix
+        The session's start, UNIX seconds.
+    running_time_s
+        The session's stored running time (its summary's ``running_time_s``, the sum of its running
+        bouts): FIT's ``total_timer_time``; ``total_elapsed_time`` adds the pauses between runs.
+    session_id
+        Written as the file's serial number.
+    """
     from garmin_fit_sdk import Encoder
 
     if not np.isfinite(start_time_unix) or not 631_152_000 <= start_time_unix <= 4_102_444_800:
@@ -146,6 +166,8 @@ def write_fit(
     per_second = seconds(steps)
     if not len(per_second):
         raise HipsenseError("the session has no running steps to export")
+    if not (np.isfinite(running_time_s) and running_time_s > 0):  # NULL: stored before summaries were
+        raise HipsenseError("the session has no stored running time: `hipsense reanalyze` adds it")
     start = float(start_time_unix)
     enc = Encoder()
     serial = int(session_id) % 2**32
@@ -184,7 +206,9 @@ def write_fit(
     for t, row in zip(per_second["t_s"].to_numpy(), values, strict=True):
         fields = {i: float(v) for i, v in enumerate(row) if np.isfinite(v)}  # a missing one is left out
         enc.write_mesg({"mesg_num": 20, "timestamp": _utc(start + t), "developer_fields": fields})
-    elapsed, timer = running_times(steps)
+    # One running time in the product: the stored one is the timer; the pauses between runs are not.
+    timer = float(running_time_s)
+    elapsed = timer + pauses_s(steps)
     enc.write_mesg({"mesg_num": 21, "timestamp": _utc(last), "event": "timer", "event_type": "stop_all"})
     enc.write_mesg(
         {
@@ -210,4 +234,4 @@ def write_fit(
     return FitExport(out, len(per_second), per_second)
 
 
-__all__ = ["FIELDS", "FitExport", "running_times", "seconds", "write_fit"]
+__all__ = ["FIELDS", "FitExport", "pauses_s", "seconds", "write_fit"]
