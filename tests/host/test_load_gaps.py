@@ -25,7 +25,7 @@ def test_years_without_runs_give_no_ratio(shared_data, tmp_path, monkeypatch, ca
         daily = build_trends(store, "default").daily
     gap = daily.loc["2020-02-03":"2026-05-06", "acwr_ewma"]  # 28 days after the first run, up to the second
     assert len(gap) > 2000 and gap.isna().all()
-    assert daily.loc["2026-05-07", "acwr_ewma"] > 0  # the return run: its own chronic load
+    assert daily.loc["2026-05-07":"2026-05-13", "acwr_ewma"].isna().all()  # the return week: no base
     capsys.readouterr()
     assert main(["trends", "--weeks", "4"]) == 0
     rows = [ln.split() for ln in capsys.readouterr().out.splitlines() if ln.strip().startswith("2026-04")]

@@ -100,7 +100,7 @@ def test_ratio_is_undefined_once_the_chronic_window_holds_no_load():
     ratio = acwr_ewma(daily)
     assert ratio.iloc[27] == pytest.approx(ewma(daily, 7).iloc[27] / ewma(daily, 28).iloc[27])
     assert ratio.iloc[28:-1].isna().all()  # 28 days and more after the run: nothing in the window
-    assert ratio.iloc[-1] == pytest.approx(0.25 / (2 / 29))  # the return run alone: defined again
+    assert np.isnan(ratio.iloc[-1])  # the return run alone: no load before its week (has_base)
     table = load_table(daily)
     gap = table.iloc[40:-1]
     assert (gap[["acwr_coupled", "acwr_uncoupled", "week_over_week_pct", "monotony"]].isna()).all().all()
@@ -113,3 +113,21 @@ def test_windows_without_load_are_exactly_zero():
     assert monotony(daily).iloc[-20:].isna().all()
     assert (acwr_rolling(daily).iloc[-3:].isna()).all()
     assert (strain(daily).iloc[-20:].isna()).all()
+
+
+def test_the_first_run_after_four_idle_weeks_has_no_ratio():
+    """The chronic load of the first runs after 28 idle days was the acute week's own: 3.62 (EWMA) and
+    4 (coupled) whatever was run. With no load in days t-27 to t-7 no variant is defined; once the
+    return runs are in those days the ratios are again."""
+    back = 35 + 28  # five weeks of runs, four idle weeks, then two weeks of runs
+    daily = _days([30.0] * 35 + [0.0] * 28 + [30.0] * 14)
+    table = load_table(daily)
+    ratios = table[["acwr_ewma", "acwr_coupled", "acwr_uncoupled"]]
+    assert ratios.iloc[27:55].notna().all().all()  # before the break: defined
+    assert ratios.iloc[back : back + 7].isna().all().all()  # the return week: nothing to compare with
+    assert ratios.iloc[back + 7 :].notna().all().all()  # its runs are the next week's chronic load
+    assert table["acwr_coupled"].iloc[back + 7] == pytest.approx(1.0 / ((7 + 1) / 28))  # 7 days of 30 / 8
+    # The other quantities keep their own rules: a week against the one before, Foster's monotony.
+    assert table["week_over_week_pct"].iloc[-1] == pytest.approx(0.0)
+    assert np.isnan(table["week_over_week_pct"].iloc[back + 6])  # against an idle week: undefined
+    np.testing.assert_array_equal(table["strain"], strain(daily))

@@ -54,6 +54,15 @@ def has_load(daily: pd.Series, days: int) -> pd.Series:
     return (daily != 0).astype(float).rolling(days, min_periods=1).sum() > 0
 
 
+def has_base(daily: pd.Series, *, acute: int = ACUTE_DAYS, chronic: int = CHRONIC_DAYS) -> pd.Series:
+    """Whether the chronic window's days before the acute window (t-27 to t-7 for 7/28 days) hold load.
+
+    Without them the chronic load is the acute days' own load and every ratio is a constant of the
+    windows (about 3.6 for the EWMAs, 4 coupled): no acute:chronic ratio is defined on such a day.
+    """
+    return has_load(daily.shift(acute, fill_value=0.0), chronic - acute)
+
+
 def ewma(daily: pd.Series, days: int) -> pd.Series:
     """Exponentially weighted moving average with decay ``2 / (days + 1)`` (Williams et al. 2017).
 
@@ -66,11 +75,11 @@ def ewma(daily: pd.Series, days: int) -> pd.Series:
 def acwr_ewma(daily: pd.Series, *, acute: int = ACUTE_DAYS, chronic: int = CHRONIC_DAYS) -> pd.Series:
     """Acute:chronic workload ratio of exponentially weighted averages (Williams et al. 2017).
 
-    NaN until a full chronic window has passed (the ratio means nothing before) and where the chronic
-    load is zero: where the last ``chronic`` days hold no load. The EWMA of such days is only the
-    decayed tail of older runs (after years a float residue of 1e-323), not a chronic load.
+    NaN until a full chronic window has passed (the ratio means nothing before) and where the days
+    before the acute window hold no load (:func:`has_base`): the chronic EWMA is then the acute days'
+    own load, or after years without runs a float residue of 1e-323, not a chronic load.
     """
-    chronic_load = ewma(daily, chronic).where(has_load(daily, chronic))
+    chronic_load = ewma(daily, chronic).where(has_base(daily, acute=acute, chronic=chronic))
     ratio = ewma(daily, acute) / chronic_load.where(chronic_load > 0)
     ratio.iloc[: chronic - 1] = np.nan
     return ratio.rename("acwr_ewma")
@@ -83,7 +92,8 @@ def acwr_rolling(
 
     Acute: the mean of the last ``acute`` days. Coupled chronic: the mean of the last ``chronic`` days,
     which contain the acute days (so the two are mathematically coupled); uncoupled chronic: the mean
-    of the ``chronic - acute`` days before the acute window.
+    of the ``chronic - acute`` days before the acute window. Both are NaN where those days hold no
+    load (:func:`has_base`): a coupled chronic load made of the acute week alone gives 4 whatever ran.
     """
     acute_mean = window_sum(daily, acute) / acute
     if coupled:
@@ -91,6 +101,7 @@ def acwr_rolling(
     else:
         chronic_mean = window_sum(daily.shift(acute), chronic - acute) / (chronic - acute)
     name = "acwr_coupled" if coupled else "acwr_uncoupled"
+    chronic_mean = chronic_mean.where(has_base(daily, acute=acute, chronic=chronic))
     return (acute_mean / chronic_mean.replace(0.0, np.nan)).rename(name)
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from hipsense import metrics as registry
 from hipsense.errors import HipsenseError
+from hipsense.load.training import week_of
 from hipsense.report import figures
 from hipsense.report.page import (
     Progress,
@@ -27,6 +28,7 @@ from hipsense.report.page import (
 )
 from hipsense.report.wording import IMPACT_LOAD_UNIT, duration, future_sentence, number, skipped_sentence
 from hipsense.trends.flags import sides_unknown
+from hipsense.trends.load_weeks import NO_BASE_REASON, IdleStretch, ratio_reason, shown_weeks
 from hipsense.trends.model import Trends
 from hipsense.trends.sessions import future_sessions, walks
 
@@ -94,6 +96,13 @@ def _sessions_table(sessions: pd.DataFrame) -> str:
     return table(head, rows)
 
 
+def _idle(first: pd.Timestamp, last: pd.Timestamp, sessions: pd.DataFrame) -> list[IdleStretch]:
+    """The long stretches without a session in the weeks from ``first`` to ``last``."""
+    weeks = pd.date_range(first, last, freq="7D")
+    rows = shown_weeks(weeks, week_of(sessions["start"]).unique())
+    return [row for row in rows if isinstance(row, IdleStretch)]
+
+
 #: Added to a trend caption when its figure draws the personal baseline (and only then).
 _BASELINE_CAPTION = (
     " The green line and band are your personal baseline: the runs before, not a norm for everyone. A "
@@ -142,7 +151,9 @@ def render_trends(trends: Trends, weeks: int, *, progress: Progress | None = Non
     metrics = _trend_metrics(sessions, flags)
     has_drop = "pelvic_drop_deg_mean" in sessions and sessions["pelvic_drop_deg_mean"].notna().any()
     period = (first, last)
-    todo = [("training load", lambda: figures.training_load(daily, flags, period=period))]
+    why = ratio_reason(trends.daily.set_axis(_naive_utc(pd.DatetimeIndex(trends.daily.index))), last)
+    empty = {"no_ratio": f"no acute:chronic ratio in these weeks: {why}"} if why == NO_BASE_REASON else {}
+    todo = [("training load", lambda: figures.training_load(daily, flags, period=period, **empty))]
     if metrics:
         todo.append(("asymmetry", lambda: figures.asymmetry_trend(sessions, metrics, flags, period=period)))
     if has_drop:
@@ -164,6 +175,7 @@ def render_trends(trends: Trends, weeks: int, *, progress: Progress | None = Non
         card("running time", duration(float(sessions["running_s"].sum())), "in total"),
         card("steps", f"{sessions['steps'].sum():,.0f}", "running steps"),
         card("impact load", f"{daily['load'].sum():,.0f} <small>{IMPACT_LOAD_UNIT}</small>", "sum of all steps' impacts"),
+        card("acute:chronic", "-", why) if why == NO_BASE_REASON else
         card("acute:chronic", f"{ratio.iloc[-1]:.2f}" if len(ratio) else "-", f"on {ratio.index[-1]:%d %b}" if len(ratio) else "needs 4 weeks of data"),
         card("flags", f"{len(flags)}", "in this period"),
     ]  # fmt: skip
@@ -173,6 +185,8 @@ def render_trends(trends: Trends, weeks: int, *, progress: Progress | None = Non
     for name, svg in svgs.items():
         sid, heading, caption = _TREND_SECTIONS[name]
         caption += (_BASELINE_CAPTION if baseline[name] else "") + shaded
+        if name == "training load":  # a long stretch without runs (a 1970 date, a year off): said once
+            caption += "".join(f" {idle.sentence().capitalize()}." for idle in _idle(first, last, sessions))
         body += section(sid, heading, figure(svg, caption + (skipped if name != "training load" else "")))
     # Said here too: the figures that carry it in their captions are not drawn when no session has sides.
     note = f'<p class="note">{esc(skipped.strip())}</p>' if skipped else ""

@@ -128,10 +128,10 @@ def load_flags(
     for e in episodes:
         owner.loc[e.first : e.last] = week_of(pd.DatetimeIndex([e.first]))[0]
     flags = []
-    for week_start, w in weeks.iterrows():
+    # Only a week with sessions can flag: going through every week of a 1970 date next to runs in 2026
+    # (2,950 weeks) took 1.5 s.
+    for week_start, w in weeks[weeks.index.isin(session_week)].iterrows():
         in_week = session_week == week_start
-        if not in_week.any():
-            continue
         week_end = week_start + pd.Timedelta(days=6)
         started = [e for e in episodes if week_start <= e.first <= week_end]
         # The week's own ratio: its days, less the tail of an episode that started in an earlier week,
@@ -162,10 +162,13 @@ def load_flags(
                 f"The load of the week of {week_start:%d %b} is {increase:+.0f} % against your average of "
                 f"the four weeks before ({load:.0f} vs {chronic:.0f} g x steps)"
             )
-        else:  # no percentage: nothing in the four weeks before, or less than four weeks of history
-            before = "none in the four weeks before" if chronic == 0 else "less than four weeks before"
-            sentence = f"The load of the week of {week_start:%d %b} is {load:.0f} g x steps, with {before}"
-        jump = increase >= watch_pct or chronic == 0
+        else:  # no percentage: less than four weeks of history. (After four empty weeks no day of the
+            # week has an acute:chronic ratio either, load.training.has_base: nothing flags.)
+            sentence = (
+                f"The load of the week of {week_start:%d %b} is {load:.0f} g x steps, with less than four "
+                "weeks before"
+            )
+        jump = increase >= watch_pct
         if started:
             peak = max(started, key=lambda e: e.peak)
             when = f"{peak.peak:.2f} on {peak.peak_day:%a %d %b}"

@@ -13,6 +13,7 @@ from hipsense import metrics as registry
 from hipsense.load.training import week_of
 from hipsense.report.wording import future_sentence, number, skipped_sentence
 from hipsense.trends.flags import sides_unknown, weekly_loads
+from hipsense.trends.load_weeks import IdleStretch, missing_ratio_sentences, shown_weeks
 from hipsense.trends.model import Flag, Trends
 from hipsense.trends.sessions import future_sessions, walks
 
@@ -66,46 +67,36 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
         .agg(runs=("run", "sum"), running_s=("running_s", "sum"), km=("distance_km", "sum"))
     )
     acwr = trends.daily["acwr_ewma"]
-    table = Table(
-        title=f"Training load of {escape(trends.runner)}, by week",
-        box=box.SIMPLE_HEAD,
-        title_justify="left",
-        pad_edge=False,
-        collapse_padding=True,  # one space between columns: the ACWR column fits 80 columns uncut
-    )
-    for col in (
-        "week of",
-        "runs",
-        "running",
-        "distance*",
-        "load\n(g x steps)",
-        "vs week\nbefore",
-        "vs 4\nweeks",
-        "ACWR",
-    ):
-        # Headers on two lines so that dates and figures fit 80 columns without being cut.
-        table.add_column(col, justify="left" if col == "week of" else "right", no_wrap=True)
-    for start, w in load.iterrows():
-        r = per_week.loc[start] if start in per_week.index else None
-        end_ratio = acwr.loc[start : start + pd.Timedelta(days=6)].dropna()
-        table.add_row(
-            f"{start:%Y-%m-%d}",
-            "0" if r is None else str(int(r["runs"])),
-            "-" if r is None else f"{r['running_s'] / 60:.0f} min",
-            "-" if r is None else number(r["km"], "{:.1f} km"),
-            f"{w['load']:.0f}",
-            number(w["change_pct"], "{:+.0f} %"),
-            number(w["vs_chronic_pct"], "{:+.0f} %"),
-            number(end_ratio.iloc[-1] if len(end_ratio) else np.nan, "{:.2f}"),
+    rows: list[list[str] | IdleStretch] = []
+    for item in shown_weeks(load.index, per_week.index):
+        if isinstance(item, IdleStretch):  # one line for a long stretch without runs (a 1970 date)
+            rows.append(item)
+            continue
+        w, r = load.loc[item], per_week.loc[item] if item in per_week.index else None
+        end_ratio = acwr.loc[item : item + pd.Timedelta(days=6)].dropna()
+        rows.append(
+            [
+                f"{item:%Y-%m-%d}",
+                "0" if r is None else str(int(r["runs"])),
+                "-" if r is None else f"{r['running_s'] / 60:.0f} min",
+                "-" if r is None else number(r["km"], "{:.1f} km"),
+                f"{w['load']:.0f}",
+                number(w["change_pct"], "{:+.0f} %"),
+                number(w["vs_chronic_pct"], "{:+.0f} %"),
+                number(end_ratio.iloc[-1] if len(end_ratio) else np.nan, "{:.2f}"),
+            ]
         )
-    table.caption = (
+    caption = (
         "* distance estimated from contact time, rough: -13 to +32 % on simulated runs (docs/flags.md). ACWR: acute:chronic "
         "workload ratio (7/28-day exponentially weighted) on the week's last day; read with care."
     )
     shown_walks = int(walk[(week >= load.index.min()).to_numpy()].sum()) if len(load) else 0
     if shown_walks:
-        table.caption += f" Runs: sessions with running steps ({shown_walks} walk(s) not counted)."
-    console.print(table)
+        caption += f" Runs: sessions with running steps ({shown_walks} walk(s) not counted)."
+    _print_load_table(rows, f"Training load of {escape(trends.runner)}, by week", caption, console)
+    row_weeks = [pd.Timestamp(row[0]) for row in rows if not isinstance(row, IdleStretch)]
+    for line in missing_ratio_sentences(trends.daily, row_weeks):
+        console.print(f"[yellow]{line}[/]", highlight=False)
 
     recent = s[week >= load.index.min()] if len(load) else s
     gait = Table(
@@ -158,6 +149,56 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
         )
     else:
         console.print("No flags in these weeks.")
+
+
+#: The weekly load table's columns; headers on two lines so that dates and figures fit 80 columns uncut.
+LOAD_COLUMNS = (
+    "week of", "runs", "running", "distance*", "load\n(g x steps)", "vs week\nbefore", "vs 4\nweeks", "ACWR",
+)  # fmt: skip
+
+
+def _print_load_table(
+    rows: list[list[str] | IdleStretch], title: str, caption: str, console: Console
+) -> None:
+    """The weekly load table, each long idle stretch as one line between its parts.
+
+    Rich has no cell spanning columns, so the parts are tables of their own with the same fixed column
+    widths (the widest cell of each column over all parts), and they line up as one."""
+    cells = [row for row in rows if not isinstance(row, IdleStretch)]
+    widths = [
+        max([len(line) for line in head.split("\n")] + [len(row[i]) for row in cells])
+        for i, head in enumerate(LOAD_COLUMNS)
+    ]
+    parts: list[list[list[str]] | IdleStretch] = [[]]
+    for row in rows:
+        if isinstance(row, IdleStretch):
+            parts += [row, []]
+        else:
+            parts[-1].append(row)  # type: ignore[union-attr]
+    parts = parts[:1] + [p for p in parts[1:] if p != []]  # the first, maybe empty: title and header
+    whole = len(parts) == 1
+    for i, part in enumerate(parts):
+        if isinstance(part, IdleStretch):
+            console.print(f" [dim]{part.sentence()}[/]", highlight=False)
+            continue
+        table = Table(
+            title=title if i == 0 else None,
+            box=box.SIMPLE_HEAD,
+            title_justify="left",
+            pad_edge=False,
+            collapse_padding=True,  # one space between columns: the ACWR column fits 80 columns uncut
+            show_header=i == 0,
+            show_edge=whole,
+            caption=caption if i == len(parts) - 1 else None,
+        )
+        for head, width in zip(LOAD_COLUMNS, widths, strict=True):
+            justify = "left" if head == "week of" else "right"
+            table.add_column(head, justify=justify, no_wrap=True, width=width)  # type: ignore[arg-type]
+        for row in part:
+            table.add_row(*row)
+        console.print(table)
+    if isinstance(parts[-1], IdleStretch):
+        console.print(caption, highlight=False)
 
 
 def print_flags(
