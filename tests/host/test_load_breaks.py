@@ -45,6 +45,9 @@ def test_the_first_run_after_four_idle_weeks_has_no_ratio_and_no_flag(runs, tmp_
     capsys.readouterr()
     assert main(["flags", "--json"]) == 0
     assert [f for f in json.loads(capsys.readouterr().out) if f["kind"] == "load_spike"] == []
+    assert main(["trends", "--json"]) == 0
+    (week,) = [w for w in json.loads(capsys.readouterr().out)[0]["weeks"] if w["week_of"] == "2026-07-06"]
+    assert week["acwr_ewma"] is None and week["acwr_note"].startswith("no runs in the 3 weeks before")
     assert main(["trends"]) == 0
     out = capsys.readouterr().out
     (row,) = [line.split() for line in out.splitlines() if line.strip().startswith("2026-07-06")]

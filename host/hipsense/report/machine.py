@@ -25,6 +25,7 @@ from hipsense.export.tables import flatten_summary
 from hipsense.report.alternate import alternate_steps
 from hipsense.report.wording import alternate_verdict, sides_known, sides_unknown_sentence, without_sides
 from hipsense.trends.flags import sides_unknown, weekly_loads
+from hipsense.trends.load_weeks import missing_ratios
 from hipsense.trends.model import Flag, Trends
 
 if TYPE_CHECKING:
@@ -113,6 +114,8 @@ def trends_record(trends: Trends, weeks: int) -> dict[str, Any]:
     load = weekly_loads(trends.daily["load"]).tail(weeks) if len(trends.daily) else pd.DataFrame()
     acwr = trends.daily["acwr_ewma"] if "acwr_ewma" in trends.daily else pd.Series(dtype=float)
     week_rows = []
+    # why a week has no ratio, like a session's sides_note (docs/load.md): "" when it has one
+    notes = {w: why for why, weeks_ in missing_ratios(trends.daily, load.index).items() for w in weeks_}
     for start, w in load.iterrows():
         ratio = acwr.loc[start : start + pd.Timedelta(days=6)].dropna()
         week_rows.append(
@@ -122,6 +125,7 @@ def trends_record(trends: Trends, weeks: int) -> dict[str, Any]:
                 "change_pct": w["change_pct"],
                 "vs_chronic_pct": w["vs_chronic_pct"],
                 "acwr_ewma": ratio.iloc[-1] if len(ratio) else None,
+                "acwr_note": notes.get(start, ""),
             }
         )
     first = load.index.min() if len(load) else None
