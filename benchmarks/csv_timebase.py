@@ -11,7 +11,9 @@ variants and each goes the user's way, ``analyse_file`` (the CSV reader's time b
   ``arrival``: stamps taken as rows arrive, 0-4 ms late (0.83 periods) and written to 0.1 ms, with the
   ``dropped`` rows lost.
   ``stalls``: stamps taken as rows arrive, 0-1 ms late, by a logger whose reading thread stalls 50 ms
-  every 2 s and then reads its backlog at 20 us a row (written to 10 us), with the ``dropped`` rows lost.
+  every 2 s and then reads its backlog at 20 us a row (written to 10 us), with the ``dropped`` rows lost;
+  ``stalls-ms``: the same stamps on a 1 ms clock (each backlog's rows share a stamp); ``stalls80-ms``:
+  80 ms stalls every 2 s (17 rows late in 416) on a 1 ms UNIX clock, the ``dropped`` rows lost.
 
 For each it prints step F1 against the simulator's truth (40 ms, one-to-one: hipsense.gait.scoring),
 the largest difference of an initial contact's time to the ``exact`` analysis (same physical step),
@@ -93,6 +95,8 @@ def _variants(run, run_fast, rng: np.random.Generator) -> dict[str, dict[str, An
         held = np.flatnonzero((t >= start) & (t < start + 0.05))
         stalled[held] = start + 0.05 + 20e-6 * np.arange(len(held))
     add("stalls", data.assign(t_s=np.round(stalled, 5))[keep])
+    # the same stamps on a 1 ms clock: each backlog's rows share a stamp
+    add("stalls-ms", data.assign(t_s=np.round(stalled, 3))[keep])
     nan = data.copy()
     rows = rng.choice(np.arange(1, n - 1), size=n // 100, replace=False)
     nan.loc[rows, "acc_y"] = np.nan
@@ -127,6 +131,12 @@ def _variants(run, run_fast, rng: np.random.Generator) -> dict[str, dict[str, An
     )
     add("ms", data.assign(t_s=np.round(t * 1000, 3)))
     add("unix-ms", data.assign(t_s=UNIX_MS + np.round(t * 1000).astype(np.int64)))
+    # 80 ms stalls every 2 s (17 rows late in 416) on a 1 ms UNIX clock, the same rows dropped
+    long_stalls = t + rng.uniform(0, 0.001, n)
+    for start in np.arange(2.0, t[-1], 2.0):
+        held = np.flatnonzero((t >= start) & (t < start + 0.08))
+        long_stalls[held] = start + 0.08 + 20e-6 * np.arange(len(held))
+    add("stalls80-ms", data.assign(t_s=UNIX_MS + np.round(long_stalls * 1000).astype(np.int64))[keep])
     return out
 
 

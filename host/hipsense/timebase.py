@@ -38,7 +38,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from hipsense.recording import Gap
-from hipsense.timebase_steps import CLEAN_MIN, MAX_FIT_ROUNDS, fit_line, missed_rows, periods, stretches
+from hipsense.timebase_steps import (
+    CLEAN_MIN,
+    MAX_FIT_ROUNDS,
+    coarse_repeats,
+    fit_line,
+    missed_rows,
+    periods,
+    stretches,
+)
 
 #: Longest hole filled by interpolation (s). A running step lasts about 0.3 s and its impact about
 #: 30 ms: a 0.1 s hole leaves the step's shape (and its neighbours) intact, a longer one would invent
@@ -108,15 +116,17 @@ def fit_clock(times_s: np.ndarray, *, max_fill_s: float = MAX_FILL_S) -> Clock:
     Parameters
     ----------
     times_s
-        Strictly increasing, finite times in seconds (any origin), at least two.
+        Increasing, finite times in seconds (any origin), at least two. A time may repeat the one
+        before it (rows read at once from a backlog, stamped within one tick) where the clock ticks
+        finer than the rows (:func:`coarse_repeats`): the rows' offsets place them.
     max_fill_s
         A step missing more than this much time is a gap: it starts a new stretch.
 
     Raises
     ------
     TimeBaseError
-        Fewer than two times, a time that is not finite, a step that is not positive, or times whose
-        span or median step a float64 rate cannot hold.
+        Fewer than two times, a time that is not finite, a step back, repeats on a coarse clock, or
+        times whose span or median step a float64 rate cannot hold.
     """
     t = np.asarray(times_s, dtype=np.float64)
     if t.ndim != 1 or len(t) < 2:
@@ -126,7 +136,7 @@ def fit_clock(times_s: np.ndarray, *, max_fill_s: float = MAX_FILL_S) -> Clock:
     with np.errstate(over="ignore"):  # a span beyond float64 is refused below
         t = t - t[0]
     d = np.diff(t)
-    if (d <= 0).any():
+    if (d < 0).any() or coarse_repeats(d):
         raise TimeBaseError(f"time does not increase after row {int(np.flatnonzero(d <= 0)[0])}")
     period = float(np.median(d))  # a first guess only: the fit below replaces it
     if not (np.isfinite(t[-1]) and np.isfinite(1.0 / period)):  # 1e308 apart, or 1e-310 s steps

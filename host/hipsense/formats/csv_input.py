@@ -37,6 +37,7 @@ from hipsense.formats.csv_header import (
     stated_rate,
 )
 from hipsense.formats.csv_passes import KEEP_ROWS, Reading
+from hipsense.formats.csv_time_order import TimeOrderError, check_order
 from hipsense.formats.csv_units import ACC_UNITS, GYR_UNITS, check_options
 from hipsense.formats.csv_values import (
     CHUNK_ROWS,
@@ -209,20 +210,14 @@ def read_imu_csv(
                 raise CsvInputError(
                     path, f"{TIME_COLUMN} ({column}): {e}", line=reading.line(e.row)
                 ) from None
-        step = np.diff(t)
-        if (step <= 0).any():
-            i = int(np.flatnonzero(step <= 0)[0])
-            # many repeats: stamps coarser than the samples (a 10 ms clock at 208 Hz), not a bad row
-            zero = float((step == 0).mean())
-            coarse = f"; {zero:.0%} of steps are 0, stamps coarser than the samples: {NO_CLOCK_HINT}"
-            hint = coarse if zero > 0.01 else ""
-            raise CsvInputError(
-                path,
-                f"time goes backwards or repeats ({TIME_COLUMN} {t[i] % (modulus or np.inf):g} then "
-                f"{t[i + 1] % (modulus or np.inf):g}){hint}",
-                line=reading.line(i + 1),
+        try:
+            repeats = check_order(t, modulus)
+        except TimeOrderError as e:
+            raise CsvInputError(path, str(e), line=reading.line(e.row + 1)) from None
+        if repeats:
+            notes.append(
+                f"{TIME_COLUMN} repeats the row before's at {repeats} row{'s' * (repeats > 1)}: each a sample, placed by the clock fit"
             )
-        del step
         try:
             seconds, epoch, unit = seconds_from(t, unit, rate_given)
         except TimeBaseError as e:
