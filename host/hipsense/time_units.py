@@ -8,11 +8,9 @@ The readers (:mod:`hipsense.formats`) turn a time column into seconds from its f
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-
 import numpy as np
 
+from hipsense.iso_time import ISO_STAMP, iso_seconds, iso_text
 from hipsense.timebase import TimeBaseError
 
 #: Seconds per unit of a time column; ``tick100us`` is Xsens' ``SampleTimeFine`` (a 10 kHz counter);
@@ -47,28 +45,14 @@ UNIX_RANGE_S = (946_684_800.0, 4_102_444_800.0)
 MAX_RELATIVE_START_S = 1e8
 
 
-#: How an ISO 8601 date and time starts (``2026-10-25T02:30``, or a space for the ``T``): a time column
-#: whose first cell starts so holds date-times (:func:`iso_seconds`).
-ISO_STAMP = re.compile(r"\s*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+#: The unit of a time column of ISO 8601 date-times (``csv_header.data_layout`` finds them): read as UNIX
+#: seconds whatever their step (a 2 s step was read as 500 Hz in ms), and shown as dates in refusals.
+ISO = "iso"
 #: What ``t_s`` may hold, as a refusal of other text says it.
 TIME_FORMS = (
     f"t_s holds numbers (s, ms, us, ns) or ISO 8601 date-times (2026-10-25T02:30:00.000+02:00); for "
     f"other stamps read the rows as evenly spaced: {NO_CLOCK_HINT} (--start-time dates them)"
 )
-
-
-def iso_seconds(cells: Iterable[object]) -> np.ndarray:
-    """ISO 8601 date-times as UNIX seconds (float64: to 0.24 us this century), NaN where a cell is none.
-
-    A UTC offset is honoured (``02:30+02:00`` is 00:30 UTC, so stamps across a daylight-saving change
-    stay in order); a time without one is UTC, as ``--start-time`` reads it. A decimal comma
-    (``02:30:00,5``) is read too. Parsed by pandas (``format="ISO8601"``), a chunk at a time."""
-    import pandas as pd
-
-    text = pd.Series(cells if isinstance(cells, pd.Series) else list(cells), dtype=object).fillna("")
-    text = text.astype(str).str.strip().str.replace(",", ".", regex=False)
-    when = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    return (when - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=np.float64)
 
 
 class CounterError(TimeBaseError):
@@ -139,6 +123,7 @@ def seconds_from(
     step = float(np.median(np.diff(v))) if len(v) > 1 else float("nan")
     if not step > 0:
         raise TimeBaseError(f"its median step is {step:g}: the time must increase")
+    iso, unit = (True, "s") if unit == ISO else (False, unit)
     if unit == "auto":
         # a float64 holds UNIX ns to 256 ns: a 2 kHz clock's median step reads 499968 ns (2000.13 Hz)
         low, high = AUTO_RATE_HZ[0] * (1 - AUTO_SLACK), AUTO_RATE_HZ[1] * (1 + AUTO_SLACK)
@@ -157,6 +142,11 @@ def seconds_from(
         raise TimeBaseError("it counts samples: give their rate with --sample-rate (the file states none)")
     scale = 1 / rate_hz if unit == SAMPLES and rate_hz is not None else TIME_UNITS[unit]
     rate = 1 / (step * scale)
+    if not GIVEN_RATE_HZ[0] <= rate <= GIVEN_RATE_HZ[1] and iso:
+        raise TimeBaseError(
+            f"its date-times are a median {step:.3g} s apart, {rate:.3g} Hz, not a sampling rate "
+            f"({GIVEN_RATE_HZ[0]:g}-{GIVEN_RATE_HZ[1]:g} Hz): for stamps that do not time the rows, {NO_CLOCK_HINT}"
+        )
     if not GIVEN_RATE_HZ[0] <= rate <= GIVEN_RATE_HZ[1]:
         raise TimeBaseError(
             f"read in {unit}, its median step {step:g} gives {rate:.3g} Hz, not a sampling rate "
@@ -167,6 +157,12 @@ def seconds_from(
         epoch: float | None = first
     elif abs(first) < MAX_RELATIVE_START_S:
         epoch = None
+    elif iso:
+        raise TimeBaseError(
+            f"it starts at {iso_text(first)}: a recording's clock dates it 2000-2100 (or counts from "
+            f"1970-01-01, a clock never set, for at most {MAX_RELATIVE_START_S / 31_556_952:.0f} years): "
+            f"check the column, or read the rows as evenly spaced: {NO_CLOCK_HINT} (--start-time dates them)"
+        )
     else:
         year = 1970 + first / 31_556_952
         raise TimeBaseError(
@@ -183,6 +179,7 @@ __all__ = [
     "NAMED_UNITS",
     "NO_CLOCK",
     "NO_CLOCK_HINT",
+    "ISO",
     "ISO_STAMP",
     "TIME_FORMS",
     "iso_seconds",

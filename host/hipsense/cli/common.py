@@ -228,18 +228,16 @@ def since_from(args: argparse.Namespace):
 
 
 def _iso_utc(text: str, option: str):
-    """An ISO 8601 date or time as a UTC pandas Timestamp; without a zone it is UTC."""
-    import datetime as dt
-
-    import pandas as pd
+    """An ISO 8601 date or time as a UTC pandas Timestamp; without a zone it is UTC (the rules of
+    every ISO 8601 reader: :mod:`hipsense.iso_time`)."""
+    from hipsense.iso_time import iso_timestamp
 
     try:
-        ts = pd.Timestamp(dt.datetime.fromisoformat(text))
+        return iso_timestamp(text)
     except ValueError:
         raise HipsenseError(
             f"{option}: {text!r} is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
         ) from None
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def warn_future(store: Any, ids: list[int]) -> None:

@@ -22,19 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hipsense.formats.csv_values import CsvInputError
+from hipsense.iso_time import iso_unix
 
 #: A session file carries the clip's own start time: the times file never dates one.
 SESSION_SUFFIX = ".hsn"
 #: Most lines a start-times file may hold.
 MAX_START_TIMES = 100_000
-
-
-def _iso_unix(text: str) -> float:
-    """Strict ISO 8601 as UTC seconds; without a zone it is UTC."""
-    when = dt.datetime.fromisoformat(text.strip())
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return when.timestamp()
 
 
 def _rows(path: Path, lines: list[str]) -> Iterator[list[str]]:
@@ -82,7 +75,7 @@ def read_start_time_lines(path: str | Path) -> list[StartTime]:
             raise CsvInputError(path, f"expected 'file name, start time', got {len(row)} fields", line=number)
         name, when = row[0].strip().replace("\\", "/"), row[1].strip()
         try:
-            unix = _iso_unix(when)
+            unix = iso_unix(when)  # the rules of every ISO 8601 reader: no zone is UTC
         except ValueError:
             if number == 1 and not entries:  # a header line
                 continue

@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hipsense.conventions import BODY_ACC, BODY_GYR, SENSOR_ACC, SENSOR_GYR, TIME_COLUMN
+from hipsense.formats.csv_iso_clock import ISO_CLOCK
+from hipsense.formats.csv_lines import open_quote
 from hipsense.formats.csv_trailer import ROWS_END, trailing_comments
 from hipsense.formats.csv_units import units_row
-from hipsense.formats.csv_values import MISSING_CELLS, CsvInputError, open_quote, read_names
-from hipsense.time_units import GIVEN_RATE_HZ
+from hipsense.formats.csv_values import MISSING_CELLS, CsvInputError, read_names
+from hipsense.iso_time import ISO_STAMP
+from hipsense.time_units import GIVEN_RATE_HZ, ISO
 
 #: Most columns a header may name. pandas' cost grows faster than the width (4,096: 0.45 s, 20,000:
 #: 2.7 s, 2,000,000 separators in a 2 MB file: 524 s and 6.6 GB); a logger's export has tens.
@@ -327,7 +330,29 @@ def data_layout(
         layout.first_line += 1
     if skip != list(range(header)) or layout.read:  # else the reader's skiprows=header is the same
         layout.read["skiprows"] = skip
+    if _iso_times(lines, layout, used, sep):
+        if (given := units.get(TIME_COLUMN, "auto")) not in ("auto", "s"):
+            raise CsvInputError(
+                path,
+                f"{TIME_COLUMN} holds ISO 8601 date-times, which are seconds already: leave out --time-unit {given}",
+                line=layout.first_line,
+            )
+        layout.time_unit, layout.read[ISO_CLOCK] = ISO, True  # seconds, whatever their step
     return layout
+
+
+def _iso_times(lines: list[str], layout: Layout, used: dict[int, str], sep: str) -> bool:
+    """Whether the time column's first cell that is not empty or missing, among the rows of ``lines``,
+    starts an ISO 8601 date and time (``iso_time.ISO_STAMP``)."""
+    at = [i for i, name in used.items() if name == TIME_COLUMN]
+    comment = layout.read.get("comment")
+    for line in lines[layout.first_line - 1 :] if at else []:
+        if comment and line.lstrip().startswith(comment):
+            continue
+        cells = _cells(line, sep, len(layout.names))
+        if at[0] < len(cells) and cells[at[0]].lower() not in MISSING_CELLS:
+            return ISO_STAMP.match(cells[at[0]]) is not None
+    return False
 
 
 def head_lines(path: Path, need: int) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,10 @@ import pandas as pd
 
 from hipsense.conventions import TIME_COLUMN, G
 from hipsense.errors import InputFileError
+from hipsense.formats.csv_iso_clock import ISO_CLOCK, IsoClock
+from hipsense.formats.csv_lines import file_line, open_quote
 from hipsense.formats.csv_trailer import ROWS_END, rows_source
-from hipsense.time_units import ISO_STAMP, TIME_FORMS, iso_seconds
+from hipsense.time_units import TIME_FORMS, iso_seconds
 
 
 class CsvInputError(InputFileError):
@@ -39,6 +40,18 @@ MAX_GYR_DPS = 6000.0
 #: deg/s; a gyroscope whose 99th percentile stays below ``RAD_AS_DEG_DPS`` is in rad/s read as deg/s.
 MOVING_ACC_SD_MS2 = 0.2 * G
 RAD_AS_DEG_DPS = 10.0
+#: A gyroscope channel whose values all lie within this (deg/s) is stuck while the pelvis moves: one
+#: step of the coarsest 16-bit gyroscope (+-4000 deg/s: 0.122 deg/s), where a moving pelvis spans tens
+#: of deg/s on every axis, and even in rad/s read as deg/s spans more than 0.5.
+STUCK_SPREAD_DPS = 8000 / 65536
+#: Rows over which a flat channel is judged stuck: at a turn's peak a moving gyroscope may hold one
+#: value for a few rows (a 3 s recording at 34 Hz or more has this many).
+STUCK_MIN_ROWS = 100
+#: What a file whose gyroscope cannot be read does to be analysed.
+GYRO_LEFT_OUT = (
+    "to analyse the acceleration alone, leave the gyroscope columns out (drop gyr_* from --columns, or "
+    "delete them from the file): the sides are then unknown"
+)
 #: Cells read as missing (a hole), not as an error.
 MISSING_CELLS = frozenset({"", "nan", "na", "n/a", "null", "none", "-"})
 
@@ -107,53 +120,6 @@ def range_error(path: Path, col: str, value: float, unit: str, share: float, lin
     )
 
 
-def open_quote(line: str, sep: str, comment: str | None = None, quoted: bool = False) -> bool:
-    """Whether a quoted cell is still open at the end of ``line`` (``quoted``: open at its start), so
-    that the row goes on over the next line. Quotes as pandas' tokenizer reads them: a ``"`` opens a
-    quoted cell only at a cell's start (after spaces), ``""`` inside one is a quote, and a comment
-    mark outside quotes ends the row."""
-    state = "quoted" if quoted else "start"
-    for c in line:
-        if state == "quoted":
-            state = "quote" if c == '"' else state
-        elif state == "quote":  # a quote inside quotes: two are one, else the cell's quotes ended
-            state = "quoted" if c == '"' else "start" if c == sep else "cell"
-        elif c == sep:
-            state = "start"
-        elif comment and c == comment:
-            return False
-        elif state == "start" and c == '"':
-            state = "quoted"
-        elif state == "start" and c not in " \t":
-            state = "cell"
-    return state == "quoted"
-
-
-def file_line(path: Path, first_line: int, row: int, comment: str | None = None, sep: str = ",") -> int:
-    """The file line of data row ``row`` (from 0) whose first row is on ``first_line``: the lines pandas
-    skips are not rows (blank lines, lines of spaces or tabs that do not separate, and with ``comment``
-    lines that start with it), nor are the lines a quoted cell's line breaks add to a row. Read on an
-    error only (a row's index plus ``first_line`` named the wrong line below any of those)."""
-    blank = "".join(set(" \t") - {sep})
-    maybe = set(blank + "\r\n" + (comment or "")[:1])  # a line starting otherwise is a row
-    with open(path, encoding="utf-8-sig", errors="replace") as fh:
-        k = -1
-        quoted = False
-        for n, line in enumerate(islice(fh, first_line - 1, None), first_line):
-            if quoted:  # the rest of the row above: its quoted cell holds a line break
-                quoted = open_quote(line, sep, comment, quoted=True)
-                continue
-            if line[:1] in maybe:
-                text = line.rstrip("\r\n")
-                if not text.strip(blank) or (comment and text.startswith(comment)):
-                    continue
-            k += 1
-            if k == row:
-                return n
-            quoted = '"' in line and open_quote(line, sep, comment)  # scanned only when it may open one
-    return first_line + row
-
-
 def magnitude(columns: list[np.ndarray]) -> np.ndarray:
     """Row by row, the square root of the sum of the columns' squares, in the columns' order (the same
     numbers as ``np.sqrt(sum(c**2 for c in columns))``) in one new array and one temporary, however
@@ -185,9 +151,15 @@ def check_acc_unit(path: Path, acc: list[np.ndarray], acc_unit: str) -> None:
     )
 
 
+def _level(low: float, high: float) -> str:
+    return f"{low:.3g}" if high == low else f"{low:.3g} to {high:.3g}"
+
+
 def check_gyr_unit(path: Path, acc: list[np.ndarray], gyr: list[np.ndarray], gyr_unit: str) -> None:
     """Refuse a gyroscope in rad/s read as deg/s: while the pelvis moves, it turns at tens of deg/s.
-    One that reads 0 throughout is dead or was not recorded, in no unit: that is said instead."""
+    One that reads 0 throughout is dead or was not recorded, and a channel stuck at another value
+    (its spread under :data:`STUCK_SPREAD_DPS` over :data:`STUCK_MIN_ROWS` rows or more) is stuck, in no unit: that is said instead. A channel
+    at 0 beside live ones may be an axis not recorded: the unit check judges the others."""
     if not gyr or gyr_unit != "deg/s" or len(acc[0]) < 10:
         return
     moving = float(np.std(magnitude(acc))) > MOVING_ACC_SD_MS2
@@ -196,9 +168,24 @@ def check_gyr_unit(path: Path, acc: list[np.ndarray], gyr: list[np.ndarray], gyr
         raise CsvInputError(
             path,
             "every gyroscope value is 0 while the acceleration shows movement: the gyroscope is dead or was "
-            "not recorded (0 is 0 in any unit: no --gyr-unit helps); to analyse the acceleration alone, "
-            "leave the gyroscope columns out (drop gyr_* from --columns, or delete them from the file): "
-            "the sides are then unknown",
+            f"not recorded (0 is 0 in any unit: no --gyr-unit helps); {GYRO_LEFT_OUT}",
+        )
+    flat = {k: (float(g.min()), float(g.max())) for k, g in enumerate(gyr) if np.ptp(g) < STUCK_SPREAD_DPS}
+    stuck = [k for k, (low, high) in flat.items() if max(-low, high) >= STUCK_SPREAD_DPS]  # flat, not at 0
+    if moving and stuck and len(gyr[0]) >= STUCK_MIN_ROWS:
+        whole = len(flat) == len(gyr)  # the channels at 0 then named too
+        levels = ", ".join(_level(*flat[k]) for k in (flat if whole else stuck))
+        if whole:
+            where, who = "every gyroscope column stays", "the gyroscope is"
+        elif len(stuck) == 1:
+            where, who = f"gyroscope column {stuck[0] + 1} of {len(gyr)} stays", "that channel is"
+        else:
+            where = f"gyroscope columns {', '.join(str(k + 1) for k in stuck)} of {len(gyr)} stay"
+            who = "those channels are"
+        raise CsvInputError(
+            path,
+            f"{where} flat ({levels} deg/s) while the acceleration shows movement: {who} stuck (a constant "
+            f"is one in any unit: no --gyr-unit helps); {GYRO_LEFT_OUT}",
         )
     if moving and p99 < RAD_AS_DEG_DPS:
         raise CsvInputError(
@@ -252,27 +239,6 @@ class NotNumbers(Exception):
     """pandas' float parser met text in a number's place (or a row it cannot split): read as text."""
 
 
-#: Rows whose time cells tell date-times from numbers (the first one not empty or missing decides).
-SNIFF_ROWS = 20
-
-
-def _iso_clock(path: Path, rows_end: int | None, head: pd.Index, ours: dict[str, str], common: dict) -> Any:
-    """The file's label of the time column when its first cell holds an ISO 8601 date and time, else
-    ``None``; a file pandas cannot read here is refused by the reading proper."""
-    at = [i for i in common["usecols"] if ours[str(head[i]).strip().strip("\"'")] == TIME_COLUMN][:1]
-    if not at:
-        return None
-    options = {k: v for k, v in common.items() if k != "usecols"}
-    try:
-        with rows_source(path, rows_end) as source:
-            cells = pd.read_csv(source, dtype=str, usecols=at, nrows=SNIFF_ROWS, **options).iloc[:, 0]
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
-        return None
-    cells = cells.dropna().str.strip()
-    cells = cells[~cells.str.lower().isin(MISSING_CELLS)]
-    return head[at[0]] if len(cells) and ISO_STAMP.match(cells.iloc[0]) else None
-
-
 def _iso_fast(cells: pd.Series) -> np.ndarray:
     """Date-times as UNIX seconds; a cell that is none (nor missing) is named by the text reading."""
     values = iso_seconds(cells)
@@ -309,6 +275,7 @@ def value_chunks(
     common.update(layout or {})  # a units row skipped, a tag cell dropped, comments (csv_header.data_layout)
     # the rows above a trailer of comments, when the comment mark is the separator (csv_trailer)
     rows_end = common.pop(ROWS_END, None)
+    iso = common.pop(ISO_CLOCK, False)  # t_s holds ISO 8601 date-times (csv_header.data_layout)
     try:  # the names as the chunks will have them (a repeated name gets pandas' ".1")
         head = pd.read_csv(path, nrows=0, **common).columns
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
@@ -316,7 +283,9 @@ def value_chunks(
     # positions, not a callable: pandas calls a callable again and again for each field of a row
     # wider than the header (a 4 MB row of bare separators took 38 s)
     common["usecols"] = [i for i, c in enumerate(head) if str(c).strip().strip("\"'") in ours]
-    clock = _iso_clock(path, rows_end, head, ours, common)  # ISO 8601 date-times: read as text
+    at = [head[i] for i in common["usecols"] if ours[str(head[i]).strip().strip("\"'")] == TIME_COLUMN]
+    clock = at[0] if iso and at else None  # date-times: read as text, their order checked here
+    order_of = IsoClock() if clock is not None else None
     common["chunksize"] = max(1, int(chunk_rows))
     comment = common.get("comment")
 
@@ -353,13 +322,10 @@ def value_chunks(
                 names = [ours[str(c).strip().strip("\"'")] for c in table.columns]
                 order = order or names
                 if not text:
-                    yield (
-                        start,
-                        {
-                            c: _iso_fast(table[f]) if f == clock else table[f].to_numpy(dtype=np.float64)
-                            for c, f in zip(names, table.columns, strict=True)
-                        },
-                    )
+                    chunk = {
+                        c: _iso_fast(table[f]) if f == clock else table[f].to_numpy(dtype=np.float64)
+                        for c, f in zip(names, table.columns, strict=True)
+                    }
                 else:
                     chunk = {}
                     for c, f in zip(names, table.columns, strict=True):
@@ -369,12 +335,16 @@ def value_chunks(
                         except CsvInputError as e:  # the first in each column; the first column's is raised
                             errors.setdefault(c, e)
                             chunk[c] = np.full(len(table), np.nan)
-                    if not errors:
-                        yield start, chunk
+                if order_of is not None:
+                    order_of.feed(chunk[TIME_COLUMN], start)
+                if not errors:
+                    yield start, chunk
                 start += len(table)
     for c in order:
         if c in errors:
             raise errors[c]
+    if order_of is not None and (found := order_of.problem()) is not None:
+        raise CsvInputError(path, found[0], line=line(0, found[1]))
 
 
 __all__ = [
