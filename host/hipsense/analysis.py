@@ -265,6 +265,11 @@ def analyse(
         first_bout += len(p.bouts)
     steps = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
     quality.side_source = sources[0] if len(set(sources)) == 1 else ", ".join(sorted(set(sources)))
+    notes = list(recording.notes)
+    if first_side is not None and sources and sources[0] != "given":
+        # said, not silently dropped: the side signal decides each step, the first side given none
+        signal = {"acc_ml": "sideways acceleration"}.get(sources[0], sources[0])
+        notes.append(f"the first side given ({first_side}) was not used: the {signal} tells each step's side")
     quality.doubtful_step_share = doubtful_share(steps["quality"])
     result = SessionResult(
         source=source,
@@ -278,7 +283,7 @@ def analyse(
         quality=quality,
         alignment=alignment,
         start_time_unix=recording.start_time_unix,
-        notes=list(recording.notes),
+        notes=notes,
     )
     result.summary = summarize(
         steps,
