@@ -11,7 +11,7 @@ from rich.table import Table
 
 from hipsense import metrics as registry
 from hipsense.load.training import week_of
-from hipsense.report.wording import future_sentence, number, skipped_sentence
+from hipsense.report.wording import duration, future_sentence, number, skipped_sentence
 from hipsense.trends.flags import sides_unknown, weekly_loads
 from hipsense.trends.load_weeks import IdleStretch, missing_ratio_sentences, shown_weeks
 from hipsense.trends.model import Flag, Trends
@@ -78,7 +78,8 @@ def print_trends(trends: Trends, *, console: Console, weeks: int = 8) -> None:
             [
                 f"{item:%Y-%m-%d}",
                 "0" if r is None else str(int(r["runs"])),
-                "-" if r is None else f"{r['running_s'] / 60:.0f} min",
+                # with its units, as the report writes it: 29 s of running is "29 s", not "0 min"
+                "-" if r is None else duration(r["running_s"]),
                 "-" if r is None else number(r["km"], "{:.1f} km"),
                 f"{w['load']:.0f}",
                 number(w["change_pct"], "{:+.0f} %"),
