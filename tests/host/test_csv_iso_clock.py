@@ -1,7 +1,7 @@
 """A ``t_s`` of ISO 8601 date-times refused for its clock names the times as dates (UTC), not as the
 UNIX seconds it is read as ("t_s 1.79289e+09 then 1.79289e+09" until 2026-12), and is read in
 seconds whatever its step (a 2 s step was read as milliseconds at 500 Hz). A time that repeats is left
-to the reader's order check (csv_input), which still names it in seconds."""
+to the reader's order check (csv_time_order), which still names it in seconds."""
 
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ the times as dates (``2026-10-25T00:30:04.99Z``), not as the UNIX seconds they a
 
 Two refusals, which hold on any clock: a time before the one above it, and a jump forward of more
 than :data:`MAX_PAUSE_S`. A time that repeats the one above is left to the reader's order check
-(``csv_input``), which decides whether repeats are a clock's coarseness; it names the times as
-numbers.
+(``csv_time_order.check_order``), which decides whether repeats are a clock's coarseness; it names
+the times as numbers.
 """
 
 from __future__ import annotations
