@@ -42,13 +42,15 @@ def _cmd_export(args: argparse.Namespace) -> int:
             pseudonymize=args.pseudonymize,
             progress=progress,
         )
+    for incomplete in result.incomplete:
+        err_console.print(f"[yellow]not written fully:[/] {escape(incomplete.line())}", highlight=False)
     rows = ", ".join(f"{name} {n} rows" for name, n in result.rows.items())
     note = " (pseudonymised)" if result.pseudonymized else ""
     console.print(
         f"exported {result.sessions} session{'s' if result.sessions != 1 else ''}{note} to [bold]{result.out}[/]: {rows}",
         highlight=False,
     )
-    return 0
+    return 1 if result.incomplete else 0  # as batch: 1 when some of it could not be written
 
 
 def _export_fit(args: argparse.Namespace) -> int:

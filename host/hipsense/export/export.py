@@ -8,6 +8,10 @@ Layout of an export folder::
     steps.EXT           one row per running step of every session
     flags.EXT           the trends engine's flags for the selected runners
     raw/session-N.EXT   the samples of session N in both frames (one file per session: they are large)
+
+The folder is written as a hidden sibling and renamed at the end (hipsense.export.folder): a failed
+export leaves nothing behind. A session whose raw file is missing or damaged loses its raw file only
+(hipsense.export.raw_files); it is named in ``ExportResult.incomplete`` and in the README.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from hipsense import __version__
 from hipsense import metrics as registry
 from hipsense.errors import HipsenseError
 from hipsense.export import schema
+from hipsense.export.folder import check_parent, written_whole
 from hipsense.export.pseudonym import MAX_WEEKS, MIN_WEEKS, REMOVED_COLUMNS, Pseudonymizer
+from hipsense.export.raw_files import Incomplete, read_raw
 from hipsense.export.schema import SCHEMA_VERSION, Column, Table, conform, write_schema
 from hipsense.export.tables import (
     flags_frame,
@@ -33,7 +39,6 @@ from hipsense.export.tables import (
     steps_frame,
     summary_rows,
 )
-from hipsense.recording import Recording
 from hipsense.store import Progress
 from hipsense.store_rows import RowError, warn_row
 from hipsense.trends.build import build_trends
@@ -50,6 +55,8 @@ class ExportResult:
     rows: dict[str, int] = field(default_factory=dict)
     sessions: int = 0
     pseudonymized: bool = False
+    #: sessions not written fully (a raw file missing or damaged), each with what is left out
+    incomplete: list[Incomplete] = field(default_factory=list)
 
 
 def parse_what(text: str) -> tuple[str, ...]:
@@ -81,14 +88,6 @@ def _write(df: pd.DataFrame, path: Path) -> None:
         neutralise_formulas(registry.rounded(df)).to_csv(path, index=False)
 
 
-def _raw_recording(store, sha256: str) -> Recording:
-    from hipsense.library import read_recording
-
-    # The CSV options each raw CSV was imported with, so it reads back exactly as it was analysed;
-    # read as the library reads it (a torn tail was reported at import, not again at every export).
-    return read_recording(store.raw_path(sha256), store.csv_options(sha256))
-
-
 def _flags(store, runners: Sequence[str]) -> list:
     return [flag for runner in runners for flag in build_trends(store, runner).flags]
 
@@ -113,6 +112,7 @@ def export_store(
     if fmt not in FORMATS:
         raise HipsenseError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     out = new_folder(out)
+    check_parent(out)
     store.runners(runner)  # an unknown runner is an error, not an empty export
     sessions = store.sessions(runner=runner)
     if since is not None:
@@ -129,10 +129,33 @@ def export_store(
         if pseudonymize
         else None
     )
-    out.mkdir(parents=True, exist_ok=True)
     result = ExportResult(out, fmt, sessions=len(sessions), pseudonymized=pseudonymize)
-    total = len(sessions) + (1 if "flags" in what else 0)
+    with written_whole(out) as work:
+        _write_tables(store, work, sessions, result, what, runners, pseudo, since, flags, progress)
+        tables = {
+            name: _without(schema.EXPORT_TABLES[name], REMOVED_COLUMNS if pseudonymize else ())
+            for name in what
+        }
+        write_schema(work, tables)
+        (work / "README.md").write_text(_readme(result, what, runner, since))
+    return result
 
+
+def _write_tables(
+    store,
+    out: Path,
+    sessions: pd.DataFrame,
+    result: ExportResult,
+    what: Sequence[str],
+    runners: list[str],
+    pseudo: Pseudonymizer | None,
+    since: pd.Timestamp | None,
+    flags: list | None,
+    progress: Progress | None,
+) -> None:
+    """The tables of ``what`` for ``sessions`` into ``out``; rows and incomplete sessions into ``result``."""
+    fmt = result.format
+    total = len(sessions) + (1 if "flags" in what else 0)
     step_frames, session_rows = [], []
     raw_rows = 0
     if "raw" in what:
@@ -164,7 +187,10 @@ def export_store(
                 }
             )
         if "raw" in what:
-            recording = _raw_recording(store, s.sha256)
+            recording = read_raw(store, s)
+            if isinstance(recording, Incomplete):  # its stored figures are in the other tables
+                result.incomplete.append(recording)
+                continue
             rotation = (summary or {}).get("alignment", {}).get("r_body_from_sensor")
             raw = raw_frame(recording.data, recording.frame, rotation, recording.filled, s.id)
             _write(raw, out / "raw" / f"session-{s.id}.{fmt}")
@@ -194,15 +220,8 @@ def export_store(
             df = pseudo.frame(df)
         _write(df, out / f"{name}.{fmt}")
         result.rows[name] = len(df)
-
-    tables = {
-        name: _without(schema.EXPORT_TABLES[name], REMOVED_COLUMNS if pseudonymize else ()) for name in what
-    }
-    write_schema(out, tables)
-    (out / "README.md").write_text(_readme(result, what, runner, since))
     if progress:
         progress(total, total, None)
-    return result
 
 
 def _without(table: Table, names: Sequence[str]) -> Table:
@@ -240,6 +259,15 @@ def _readme(result: ExportResult, what: Sequence[str], runner: str | None, since
         ),
         "",
     ]
+    if result.incomplete:  # ids and reasons only: no names, dates or paths in a file that may be shared
+        lines += [
+            "## Not written fully",
+            "",
+            *[f"- session {x.session_id}: raw samples left out, {x.reason}" for x in result.incomplete],
+            "",
+            "Their rows in the other tables are the figures stored when the raw file was intact.",
+            "",
+        ]
     if result.pseudonymized:
         lines += [
             "## Pseudonymisation",

@@ -416,6 +416,16 @@ def data_dictionary_markdown() -> str:
         "`filled`; CSVs as read with the options they were imported with. The body frame uses the "
         "mounting the analysis estimated for that session.",
         "",
+        "The folder given to `--out` must be new or empty, and the folder it goes into must exist (a typo "
+        "makes no tree of folders). The export is written into a hidden sibling folder and renamed to "
+        "`--out` at the end, so an export that fails or is interrupted leaves nothing behind. A session "
+        "whose raw file is missing or no longer matches its hash (see `hipsense doctor`, docs/store.md) "
+        "loses only its `raw` file: its rows in `sessions` and `steps` are the figures stored when the file "
+        "was intact. Each such session is named on stderr in one line (id, day, file, what is missing, how "
+        "to restore or forget it) and listed in the README by id; the exit code is then 1, as for a "
+        "`hipsense batch` where some files failed (0 when everything was written, 2 on an error that "
+        "wrote nothing).",
+        "",
         "`--pseudonymize` replaces runner names by `runner-01`, `runner-02`, ... (random order), drops "
         "`device_id` and `original_name`, replaces names, device ids and file names inside free text, "
         "and shifts every date and time of a runner by one random whole number of weeks "
