@@ -56,7 +56,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _export_fit(args: argparse.Namespace) -> int:
     """``export --format fit SESSION --out FILE.fit``: one session's running form as FIT developer fields."""
     from hipsense.errors import HipsenseError
-    from hipsense.export.fit import write_fit
+    from hipsense.export.fit import refuse_existing, write_fit
     from hipsense.store_rows import RowError, number_problem, time_problem
 
     if args.format != "fit" or args.session is None:
@@ -66,6 +66,7 @@ def _export_fit(args: argparse.Namespace) -> int:
     if not 0 < args.session < 2**62:  # SQLite's integers end at 2**63
         raise HipsenseError(f"SESSION {args.session}: not a session id (see `hipsense sessions`)")
     check_output_file(args.out, "--out")
+    refuse_existing(args.out)
     store = open_store(create=False)
     with store:
         row = store.db.execute(
@@ -152,7 +153,7 @@ def register(add: AddCommand) -> None:
         required=True,
         type=Path,
         metavar="DIR",
-        help="new (or empty) folder to write; FILE.fit with --format fit",
+        help="new (or empty) folder to write, in a folder that exists; a new FILE.fit with --format fit",
     )
     p.add_argument("--runner", metavar="NAME", help="only this runner's sessions (default: all)")
     p.add_argument("--since", metavar="DATE", help="only sessions from this date on (YYYY-MM-DD, UTC)")

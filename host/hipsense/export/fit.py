@@ -11,6 +11,7 @@ garmin-fit-sdk's encoder; docs/watch.md.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,13 @@ def _utc(t: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(np.floor(t)), dt.timezone.utc)
 
 
+def refuse_existing(path: str | Path) -> None:
+    """One line when ``path`` exists (a dangling link too): an export never replaces a file, and the
+    ``--out`` a runner types may be the watch's own FIT they just linked."""
+    if os.path.lexists(path):
+        raise HipsenseError(f"--out {path}: exists; choose a new file name (export never replaces a file)")
+
+
 def write_fit(
     path: str | Path,
     steps: pd.DataFrame,
@@ -148,7 +156,7 @@ def write_fit(
     Parameters
     ----------
     path
-        The FIT file to write.
+        The FIT file to write; it must not exist (:func:`refuse_existing`).
     steps
         The session's step table (``Store.steps``).
     start_time_unix
@@ -230,8 +238,13 @@ def write_fit(
         }
     )
     out = Path(path)
-    out.write_bytes(enc.close())
+    try:  # created here or refused: never over another file
+        with open(out, "xb") as fh:
+            fh.write(enc.close())
+    except FileExistsError:  # made since the check before the work
+        refuse_existing(out)
+        raise
     return FitExport(out, len(per_second), per_second)
 
 
-__all__ = ["FIELDS", "FitExport", "pauses_s", "seconds", "write_fit"]
+__all__ = ["FIELDS", "FitExport", "pauses_s", "refuse_existing", "seconds", "write_fit"]
