@@ -44,3 +44,11 @@ def test_fit_export_never_replaces_a_file(home, tmp_path, capsys):
     new = tmp_path / "new.fit"
     assert main(["export", "--format", "fit", "1", "--out", str(new)]) == 0  # a new file is written
     assert new.stat().st_size > 100
+
+
+@pytest.mark.parametrize("what", [["--what", "sessions"], ["--format", "fit", "1"]])
+def test_export_refuses_a_missing_folder_like_fit_and_report(home, tmp_path, capsys, what):
+    out = tmp_path / "typo" / "deeper" / ("x.fit" if "fit" in what else "x")
+    assert main(["export", "-q", "--out", str(out), *what]) == 2
+    _one_line(capsys, f"the folder {out.parent} does not exist")
+    assert not (tmp_path / "typo").exists()
