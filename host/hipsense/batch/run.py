@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from hipsense.batch.discover import Job, discover
+from hipsense.batch.discover import BatchInputWarning, Job, find_inputs
 from hipsense.batch.procs import run_local
 from hipsense.batch.worker import FileResult, analyse_file, analyse_files
 from hipsense.errors import HipsenseError
@@ -53,6 +54,8 @@ class BatchReport:
     kept: list[Job] = field(default_factory=list)
     #: (path, why it could not be analysed)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    #: what was found but left out, and why (a folder given twice, an earlier output): one sentence each
+    notes: list[str] = field(default_factory=list)
     steps: int = 0
     seconds: float = 0.0
     where: str = ""
@@ -177,13 +180,17 @@ def run_batch(
     others analysed, failed ones included.
     """
     started = time.perf_counter()
-    jobs = discover(dirs)
+    dirs = list(dirs)
+    found = find_inputs(dirs)
+    jobs = found.jobs
     if not jobs:
         raise HipsenseError(f"no .hsn or .csv files under {', '.join(map(str, dirs))}")
     out = _output_folder(out, resume)
     if workers is not None and workers < 1:
         raise HipsenseError(f"--workers must be at least 1, not {workers}")
-    report = BatchReport(out, len(jobs))
+    report = BatchReport(out, len(jobs), notes=found.notes)
+    for note in found.notes:  # the command shows each as one `warning:` line
+        warnings.warn(BatchInputWarning(note), stacklevel=2)
     seen: dict[tuple[str, str], Path] = {}
     todo = []
     for job in jobs:

@@ -1,0 +1,88 @@
+"""`hipsense batch`: which inputs it reads, through the real command on real folders.
+
+A folder given twice (or inside another one given) is read once; its own and earlier outputs are never
+read as recordings; a link or special file named like a recording is a failure with one line, never opened.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from hipsense.batch import run_batch
+from hipsense.batch.discover import BatchInputWarning
+from hipsense.cli import main
+from hipsense.export import read_table
+from hipsense.sim import scenarios, simulate_run
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory):
+    """One device file and one CSV, written once and copied into each test's folders."""
+    d = tmp_path_factory.mktemp("recordings")
+    simulate_run(scenarios.steady_run(duration_s=20, seed=1)).write_device_file(d / "mon.hsn")
+    simulate_run(scenarios.steady_run(duration_s=20, seed=2)).write_csv(d / "tue.csv")
+    return d
+
+
+def _study(recordings, root, runner="ana"):
+    folder = root / runner
+    folder.mkdir(parents=True)
+    for name in ("mon.hsn", "tue.csv"):
+        shutil.copy(recordings / name, folder / name)
+    return root
+
+
+def _warnings(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("warning:")]
+
+
+def test_a_folder_given_twice_is_read_once(recordings, tmp_path, capsys):
+    """Each file of a folder given twice was 'same runner and session name as' itself (red team p13 F16)."""
+    study = _study(recordings, tmp_path / "study")
+    code = main(["batch", str(study), f"{study}/", "--out", str(tmp_path / "out"), "--workers", "1"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "failed:" not in captured.err and "2 analysed" in captured.out and "0 failed" in captured.out
+    assert _warnings(captured.err) == [f"warning: {study} was given twice: read once"]
+    sessions = read_table(tmp_path / "out", "sessions")
+    assert sessions[["runner", "session"]].values.tolist() == [["ana", "mon.hsn"], ["ana", "tue.csv"]]
+    (tmp_path / "link").symlink_to(study)  # the same folder under another name
+    with pytest.warns(BatchInputWarning, match="given twice"):
+        report = run_batch([study, tmp_path / "link"], tmp_path / "out2", workers=1)
+    assert report.notes == [f"{tmp_path / 'link'} was given twice (also as {study}): read once"]
+    assert len(report.analysed) == 2 and report.failed == []
+
+
+def test_a_folder_inside_another_given_is_read_once(recordings, tmp_path, capsys):
+    study = _study(recordings, tmp_path / "study")
+    code = main(["batch", str(study), str(study / "ana"), "--out", str(tmp_path / "out"), "--workers", "1"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert _warnings(captured.err) == [
+        f"warning: {study / 'ana'} is inside {study}, also given: its 2 files are read once"
+    ]
+    assert len(read_table(tmp_path / "out", "sessions")) == 2
+    with pytest.warns(BatchInputWarning, match="holds"):  # the other way round
+        report = run_batch([study / "ana", study], tmp_path / "out2", workers=1)
+    assert report.notes == [f"{study} holds {study / 'ana'}, also given: its 2 files are read once"]
+    assert len(report.analysed) == 2 and report.failed == []
+
+
+def test_two_different_files_with_one_name_still_clash(recordings, tmp_path, capsys):
+    """Two sites each with a runner ana and a tue.csv: two files, one partition; the second fails."""
+    site_a, site_b = _study(recordings, tmp_path / "a"), _study(recordings, tmp_path / "b")
+    code = main(["batch", str(site_a), str(site_b), "--out", str(tmp_path / "out"), "--workers", "1"])
+    captured = capsys.readouterr()
+    assert code == 1
+    failed = [line for line in captured.err.splitlines() if line.startswith("failed:")]
+    assert failed == [
+        f"failed: {site_b / 'ana' / 'mon.hsn'}: same runner and session name as {site_a / 'ana' / 'mon.hsn'}; rename one",
+        f"failed: {site_b / 'ana' / 'tue.csv'}: same runner and session name as {site_a / 'ana' / 'tue.csv'}; rename one",
+    ]
+    assert pd.read_csv(tmp_path / "out" / "failures.csv")["path"].tolist() == [
+        str(site_b / "ana" / "mon.hsn"),
+        str(site_b / "ana" / "tue.csv"),
+    ]
