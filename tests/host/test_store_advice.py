@@ -17,6 +17,7 @@ import pytest
 
 from hipsense.cli import main
 from hipsense.sim import scenarios, simulate_run
+from hipsense.sim.config import RunConfig, Segment
 from hipsense.store import HOME_ENV
 
 
@@ -56,6 +57,9 @@ def files(tmp_path_factory) -> Path:
             "acc_z": 9.81 + rng.normal(0, 0.05, n),
         }
     ).to_csv(d / "stand.csv", index=False)
+    # 2 s of standing, then 2.5 s of running: too little gait to find the mounting from
+    short = RunConfig(segments=(Segment("stand", 2.0), Segment("run", 2.5)), seed=3)
+    simulate_run(short).write_csv(d / "short.csv")
     return d
 
 
@@ -98,8 +102,18 @@ def test_report_of_a_file_takes_first_side_and_mounting(files, home, tmp_path, c
     assert "--first-side applies to a recording's file" in capsys.readouterr().err
 
 
+def test_a_recording_without_running_or_walking_is_not_sent_to_give_its_mounting(files, home, capsys):
+    # a mounting would not help: before, "no walking or running found to tell forward from sideways:
+    # give the mounting explicitly", and following that said "no running or walking found" (red-team F22)
+    for command in (["import", str(files / "stand.csv")], ["analyze", str(files / "stand.csv")]):
+        main(command)
+        out = _flat(" ".join(capsys.readouterr()))
+        assert "no running or walking found (activities: stand)" in out
+        assert "mounting" not in out
+
+
 def test_mounting_advice_of_a_stored_session_names_a_command_that_takes_it(files, home, capsys):
-    stand = files / "stand.csv"
+    stand = files / "short.csv"
     assert main(["import", str(stand)]) == 0
     printed = [capsys.readouterr().out]
     assert main(["sessions"]) == 0
@@ -114,8 +128,8 @@ def test_mounting_advice_of_a_stored_session_names_a_command_that_takes_it(files
         assert advice, text
         code, out = _follow(advice[0], stand, capsys)
         assert "unrecognized arguments" not in out
-        # the mounting is taken as given: what is left is that nothing in the file is walking or running
-        assert "tell forward from sideways" not in out and "no running or walking found" in out
+        # the mounting is taken as given: the file's 2.5 s of running are analysed
+        assert "tell forward from sideways" not in out and code == 0, out
 
 
 MTW = ["--columns", "xsens,t_s=PacketCounter", "--gyr-unit", "rad/s"]

@@ -271,10 +271,14 @@ class MountingAligner(Algorithm):
             gait, mask = "walk", walk
         elif (run | walk).sum() >= MIN_GAIT_S * fs:
             gait, mask = ("run", run) if run.sum() >= walk.sum() else ("walk", walk)
-        else:
+        elif (run | walk).any():
             raise AlignmentError(
-                "no walking or running found to tell forward from sideways: give the mounting explicitly"
+                f"only {(run | walk).sum() / fs:.1f} s of walking or running, too little to tell forward "
+                "from sideways: give the mounting explicitly"
             )
+        else:  # a mounting would not help: say what the recording holds
+            found = ", ".join(sorted(set(activity))) or "nothing"
+            raise AlignmentError(f"no running or walking found (activities: {found})")
 
         # Everything from here is judged at ~50 Hz: the cues lie below 10 Hz, and averaging blocks of
         # q samples treats horizontal and vertical alike, so their covariance is kept. It runs window
