@@ -86,3 +86,38 @@ def test_two_different_files_with_one_name_still_clash(recordings, tmp_path, cap
         str(site_b / "ana" / "mon.hsn"),
         str(site_b / "ana" / "tue.csv"),
     ]
+
+
+def test_a_rerun_into_the_input_folder_reads_no_earlier_output(recordings, tmp_path, capsys):
+    """The second batch read the first one's failures.csv as a recording: a failure, exit code 1
+    (red team p13 F15). Its own output folder and an earlier one are left out, and said so."""
+    study = _study(recordings, tmp_path / "study")
+    (study / "ana" / "broken.hsn").write_bytes(b"HSNS" + bytes(60))  # so the first run writes a failure
+    args = ["--workers", "1"]
+    assert main(["batch", str(study), "--out", str(study / "out"), *args]) == 1
+    assert (study / "out" / "failures.csv").stat().st_size > len("path,error\n")
+    capsys.readouterr()
+    (study / "ana" / "broken.hsn").unlink()
+    code = main(["batch", str(study), "--out", str(study / "out2"), *args])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "failed:" not in captured.err and "2 analysed" in captured.out
+    assert _warnings(captured.err) == [
+        f"warning: left out {study / 'out'}, the output of an earlier hipsense batch or export (it holds "
+        "hipsense's schema.json): 1 file not read as recordings"
+    ]
+    assert read_table(study / "out2", "sessions")["runner"].tolist() == ["ana", "ana"]
+    # --resume into its own folder: its failures.csv is not read either
+    code = main(["batch", str(study), "--out", str(study / "out2"), "--resume", *args])
+    captured = capsys.readouterr()
+    assert code == 0 and "2 kept from before, 0 analysed" in captured.out, captured
+    assert f"warning: left out {study / 'out2'}, this batch's output folder: 1 file it wrote" in captured.err
+
+
+def test_a_folder_with_a_schema_json_of_its_own_is_read(recordings, tmp_path, capsys):
+    """Only hipsense's schema.json marks an output: a study's own schema.json is not a reason to skip."""
+    study = _study(recordings, tmp_path / "study")
+    (study / "ana" / "schema.json").write_text('{"fields": ["acc_x"]}')
+    assert main(["batch", str(study), "--out", str(tmp_path / "out"), "--workers", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "2 analysed" in captured.out and _warnings(captured.err) == []

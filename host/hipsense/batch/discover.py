@@ -9,13 +9,16 @@ replaced by ``_``.
 
 A file is read once however often it is found (a folder given twice, a folder inside another one
 given, a link to a file already found): the first finding counts, and :attr:`Inputs.notes` says what
-was left out.
+was left out. A batch never reads its own output folder nor the output of an earlier batch or export
+(a folder holding hipsense's ``schema.json``): re-run into a new ``--out`` inside the input folder,
+the earlier run's failures.csv is not a recording.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +26,8 @@ from hipsense.conventions import file_name_part
 from hipsense.errors import HipsenseError
 
 SUFFIXES = (".hsn", ".csv")
+#: A schema.json larger than this is not hipsense's (a batch's is about 33 kB).
+MAX_SCHEMA_BYTES = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -47,13 +52,42 @@ class Inputs:
     notes: list[str] = field(default_factory=list)
 
 
-def _files(folder: Path) -> Iterable[Path]:
-    """Candidate recordings below ``folder``, in path order."""
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts) or path.suffix.lower() not in SUFFIXES:
+def _hipsense_output(folder: Path) -> bool:
+    """Whether ``folder`` holds the ``schema.json`` a ``hipsense batch`` or ``export`` writes."""
+    schema = folder / "schema.json"
+    try:  # a regular file only: is_file() never opens a named pipe
+        if not schema.is_file() or schema.stat().st_size > MAX_SCHEMA_BYTES:
+            return False
+        data = json.loads(schema.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"schema_version", "tables"} <= data.keys()
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
+
+
+def _files(folder: Path, out: Path | None, notes: list[str]) -> Iterator[Path]:
+    """Candidate recordings below ``folder``, in path order. The batch's own output folder ``out``
+    (resolved) and the outputs of earlier batches and exports are left out, said in ``notes``."""
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
             continue
-        if path.is_file():
+        if path.is_dir() and not path.is_symlink():
+            own = path.resolve() == out
+            if own or _hipsense_output(path):
+                n = sum(1 for _ in _files(path, None, []))  # what would have been read as recordings
+                if n:
+                    notes.append(
+                        f"left out {path}, this batch's output folder: {_count(n, 'file')} it wrote"
+                        if own
+                        else f"left out {path}, the output of an earlier hipsense batch or export (it holds "
+                        f"hipsense's schema.json): {_count(n, 'file')} not read as recordings"
+                    )
+                continue
+            yield from _files(path, out, notes)
+        elif path.suffix.lower() in SUFFIXES and path.is_file():
             yield path
 
 
@@ -67,9 +101,10 @@ def _again(folder: Path, earlier: Path, n: int) -> str:
     return f"{n} file{'s' if n != 1 else ''} under {folder} are links to files under {earlier}: read once"
 
 
-def find_inputs(dirs: Iterable[str | Path]) -> Inputs:
+def find_inputs(dirs: Iterable[str | Path], out: str | Path | None = None) -> Inputs:
     """The files to analyse under ``dirs``, in a stable order (folder given, then path), each file
-    once (by its resolved path), and notes on what was left out."""
+    once (by its resolved path), and notes on what was left out. The batch's output folder ``out``
+    and every earlier hipsense output below ``dirs`` are never read."""
     found = Inputs()
     first: dict[Path, tuple[Path, Path]] = {}  # resolved file -> (its path, the folder given it was found in)
     again: Counter[tuple[Path, Path]] = Counter()  # (folder given, earlier folder given) -> files found again
@@ -82,7 +117,7 @@ def find_inputs(dirs: Iterable[str | Path]) -> Inputs:
             found.notes.append(f"{folder} was given twice{also}: read once")
             continue
         own_name = folder.resolve().name
-        for path in _files(folder):
+        for path in _files(folder, None if out is None else Path(out).resolve(), found.notes):
             real = path.resolve()
             if real in first:
                 again[folder, first[real][1]] += 1

@@ -181,7 +181,7 @@ def run_batch(
     """
     started = time.perf_counter()
     dirs = list(dirs)
-    found = find_inputs(dirs)
+    found = find_inputs(dirs, out)
     jobs = found.jobs
     if not jobs:
         raise HipsenseError(f"no .hsn or .csv files under {', '.join(map(str, dirs))}")
