@@ -94,7 +94,7 @@ def _bad(tmp_path, name: str, frame: pd.DataFrame | str):
         ("non-numeric", "not a number"),
         ("time-backwards", "time goes backwards"),
         ("too-short", "too short to analyse"),
-        ("not-running", "running found"),
+        ("not-running", "no running or walking found (activities: stand)"),
         ("empty", "the file is empty"),
         ("bad-mapping", "--columns"),
     ],
