@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from hipsense.formats.csv_input import CsvInputError, read_imu_csv
@@ -127,3 +128,15 @@ def test_a_coarse_clock_is_refused_at_its_line_and_a_row_written_twice_is_a_samp
     rec = read_imu_csv(_csv(tmp_path / "twice.csv", np.insert(stamps, 1001, stamps[1000])))
     assert len(rec.data) == 2001 and rec.sample_rate_hz == pytest.approx(FS, rel=1e-3)
     assert "t_s repeats the row before's at 1 row:" in " ".join(rec.notes)
+
+
+def test_a_coarse_iso_clock_is_refused_with_its_date_times(tmp_path):
+    # ISO 8601 stamps to the second at 208 Hz: the refusal showed them as UNIX seconds (1.79289e+09)
+    t = 1_792_886_400 + np.arange(2000) / FS
+    stamps = pd.to_datetime(np.floor(t), unit="s", utc=True).strftime("%Y-%m-%dT%H:%M:%SZ")
+    path = tmp_path / "iso.csv"
+    pd.DataFrame({"t_s": stamps, "acc_x": 0.1, "acc_y": 9.81, "acc_z": 0.2}).to_csv(path, index=False)
+    with pytest.raises(CsvInputError) as e:
+        read_imu_csv(path)
+    assert "(t_s 2026-10-25T00:00:00Z then 2026-10-25T00:00:00Z)" in str(e.value)
+    assert "stamps coarser than the samples" in str(e.value)

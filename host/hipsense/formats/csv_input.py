@@ -211,7 +211,7 @@ def read_imu_csv(
                     path, f"{TIME_COLUMN} ({column}): {e}", line=reading.line(e.row)
                 ) from None
         try:
-            repeats = check_order(t, modulus)
+            repeats = check_order(t, modulus, unit)
         except TimeOrderError as e:
             raise CsvInputError(path, str(e), line=reading.line(e.row + 1)) from None
         if repeats:

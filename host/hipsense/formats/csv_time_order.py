@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from hipsense.conventions import TIME_COLUMN
-from hipsense.time_units import NO_CLOCK_HINT
+from hipsense.iso_time import iso_text
+from hipsense.time_units import ISO, NO_CLOCK_HINT
 from hipsense.timebase_steps import coarse_repeats
 
 #: Share of repeated stamps above which a refusal says the clock is coarser than the samples.
@@ -29,22 +30,26 @@ class TimeOrderError(ValueError):
         self.row = row
 
 
-def check_order(t: np.ndarray, modulus: float | None = None) -> int:
+def check_order(t: np.ndarray, modulus: float | None = None, unit: str | None = None) -> int:
     """How many times repeat the one before them; raises :class:`TimeOrderError` where the column
     cannot be a clock. ``modulus``: a wrapping counter's, so that the message shows the counter's own
-    values rather than the unwrapped ones."""
+    values rather than the unwrapped ones; ``unit`` :data:`~hipsense.time_units.ISO`: date-times, shown
+    as such."""
     step = np.diff(t)
     back = step < 0
     repeats = int(np.count_nonzero(step == 0))
     if back.any() or coarse_repeats(step):
         i = int(np.flatnonzero(back | (step == 0))[0])
-        shown = modulus or np.inf
+
+        def shown(value: float) -> str:
+            return iso_text(value) if unit == ISO else f"{value % (modulus or np.inf):g}"
+
         share = repeats / len(step)
         hint = ""  # a few repeats on a fine clock are rows written twice, not a coarse clock
         if share > COARSE_SHARE and not back.any():
             hint = f"; {share:.0%} of steps are 0, stamps coarser than the samples: {NO_CLOCK_HINT}"
         raise TimeOrderError(
-            f"time goes backwards or repeats ({TIME_COLUMN} {t[i] % shown:g} then {t[i + 1] % shown:g}){hint}",
+            f"time goes backwards or repeats ({TIME_COLUMN} {shown(t[i])} then {shown(t[i + 1])}){hint}",
             i,
         )
     return repeats
