@@ -17,7 +17,7 @@ import pandas as pd
 from hipsense.conventions import G
 from hipsense.gait import pelvis
 from hipsense.gait.filters import lowpass, segment_argext, segment_ids
-from hipsense.gait.pelvis import pelvic_drop_deg
+from hipsense.gait.pelvis import pelvic_drop_deg, pelvic_rotation_deg
 
 #: Early stance, where the impact peak is searched: 60 ms or the whole contact if shorter.
 IMPACT_WINDOW_S = 0.06
@@ -302,13 +302,12 @@ def pelvic_drop(ctx: StepContext) -> np.ndarray:
 
 
 def pelvic_rotation(ctx: StepContext) -> np.ndarray:
-    """Transverse rotation over the step, swing side forward positive."""
+    """Range of the transverse rotation (yaw) from this contact to the next, per stance foot."""
     rotation = ctx.angle("gyr_is")
     if rotation is None:
         return np.full(ctx.k, np.nan)
-    start, end, _ = ctx.ranges
-    value = ctx.sign * (rotation[np.minimum(end, ctx.n - 1)] - rotation[start])
-    return np.where(np.isfinite(ctx.step_time_s) & (ctx.sign != 0), value, np.nan)
+    value = pelvic_rotation_deg(rotation, ctx.ranges[0], ctx.ranges[1], ctx.sides)  # docs/metrics.md
+    return np.where(np.isfinite(ctx.step_time_s), value, np.nan)
 
 
 def vertical_oscillation(ctx: StepContext) -> np.ndarray:
