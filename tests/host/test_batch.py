@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from hipsense.batch import discover, run_batch
+from hipsense.batch.discover import BatchInputWarning
 from hipsense.cli import main
 from hipsense.errors import HipsenseError
 from hipsense.export import read_table
@@ -37,7 +38,10 @@ def study(tmp_path_factory):
 @pytest.fixture(scope="module")
 def local_out(study, tmp_path_factory):
     out = tmp_path_factory.mktemp("local") / "out"
-    return out, run_batch([study], out, workers=2)
+    with pytest.warns(
+        BatchInputWarning, match=r"left out 1 other file, not named \.hsn or \.csv .*notes\.txt"
+    ):
+        return out, run_batch([study], out, workers=2)
 
 
 def test_runner_and_session_come_from_the_folders(study):

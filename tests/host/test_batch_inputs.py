@@ -6,6 +6,7 @@ read as recordings; a link or special file named like a recording is a failure w
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pandas as pd
@@ -120,4 +121,52 @@ def test_a_folder_with_a_schema_json_of_its_own_is_read(recordings, tmp_path, ca
     (study / "ana" / "schema.json").write_text('{"fields": ["acc_x"]}')
     assert main(["batch", str(study), "--out", str(tmp_path / "out"), "--workers", "1"]) == 0
     captured = capsys.readouterr()
-    assert "2 analysed" in captured.out and _warnings(captured.err) == []
+    assert "2 analysed" in captured.out and _warnings(captured.err) == [
+        f"warning: left out 1 other file, not named .hsn or .csv (e.g. {study / 'ana' / 'schema.json'})"
+    ]
+
+
+def test_links_and_special_files_are_said_never_opened(recordings, tmp_path, capsys):
+    """A dangling *.csv link, a loop of links and a named pipe called *.csv vanished without a word
+    (red team p13 F14). Each is now a failure with one line, found with stat only (a named pipe is never
+    opened: reading one waits for a writer for ever); links to folders and other files are said."""
+    study = _study(recordings, tmp_path / "study")
+    ana = study / "ana"
+    (ana / "dangling.csv").symlink_to(tmp_path / "nowhere.csv")
+    (ana / "loop.hsn").symlink_to(ana / "loop.hsn")
+    os.mkfifo(ana / "pipe.csv")
+    (ana / "week.csv").mkdir()  # a folder named like a recording is a folder: read below
+    shutil.copy(recordings / "mon.hsn", ana / "week.csv" / "sat.hsn")
+    (study / "ben").symlink_to(ana)  # a link to a folder: not followed
+    (ana / "notes.txt").write_text("not a recording")
+    code = main(["batch", str(study), "--out", str(tmp_path / "out"), "--workers", "1"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "3 analysed" in captured.out and "3 failed" in captured.out
+    failed = [line for line in captured.err.splitlines() if line.startswith("failed:")]
+    assert failed == [
+        f"failed: {ana / 'dangling.csv'}: a broken link to {tmp_path / 'nowhere.csv'} (nothing there): not read",
+        f"failed: {ana / 'loop.hsn'}: a broken link (a loop of links): not read",
+        f"failed: {ana / 'pipe.csv'}: not a regular file (a named pipe): not read",
+    ]
+    assert _warnings(captured.err) == [
+        f"warning: left out 1 link to a folder, not followed (e.g. {study / 'ben'}): give the folder itself",
+        f"warning: left out 1 other file, not named .hsn or .csv (e.g. {ana / 'notes.txt'})",
+    ]
+    assert pd.read_csv(tmp_path / "out" / "failures.csv")["path"].tolist() == [
+        str(ana / name) for name in ("dangling.csv", "loop.hsn", "pipe.csv")
+    ]
+    sessions = read_table(tmp_path / "out", "sessions")["session"].tolist()
+    assert sessions == ["mon.hsn", "tue.csv", "week.csv__sat.hsn"]
+
+
+def test_a_folder_of_only_broken_links_fails_them_all(tmp_path, capsys):
+    """Nothing to analyse but an entry named like a recording: its failure, exit code 2 (not 'no files')."""
+    (tmp_path / "study" / "ana").mkdir(parents=True)
+    (tmp_path / "study" / "ana" / "run.csv").symlink_to(tmp_path / "gone.csv")
+    assert main(["batch", str(tmp_path / "study"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "run.csv: a broken link" in err and "no .hsn or .csv files" not in err
+    assert pd.read_csv(tmp_path / "out" / "failures.csv")["path"].tolist() == [
+        str(tmp_path / "study" / "ana" / "run.csv")
+    ]

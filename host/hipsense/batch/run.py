@@ -183,12 +183,13 @@ def run_batch(
     dirs = list(dirs)
     found = find_inputs(dirs, out)
     jobs = found.jobs
-    if not jobs:
+    if not jobs and not found.failed:
         raise HipsenseError(f"no .hsn or .csv files under {', '.join(map(str, dirs))}")
     out = _output_folder(out, resume)
     if workers is not None and workers < 1:
         raise HipsenseError(f"--workers must be at least 1, not {workers}")
-    report = BatchReport(out, len(jobs), notes=found.notes)
+    # an entry named like a recording that is no file to read (a broken link, a pipe) fails as a file does
+    report = BatchReport(out, len(jobs) + len(found.failed), failed=list(found.failed), notes=found.notes)
     for note in found.notes:  # the command shows each as one `warning:` line
         warnings.warn(BatchInputWarning(note), stacklevel=2)
     seen: dict[tuple[str, str], Path] = {}
@@ -216,7 +217,7 @@ def run_batch(
     (out / "failures.csv").unlink(missing_ok=True)  # written again at the end: the batch finished
     write_schema(out, schema.BATCH_TABLES)
     if progress:
-        progress(len(report.kept) + len(report.failed), len(jobs), None)
+        progress(len(report.kept) + len(report.failed), report.total, None)
     for result in results:
         if result.pid:
             report.cpu_s_by_process[result.pid] = report.cpu_s_by_process.get(result.pid, 0.0) + result.cpu_s
@@ -227,7 +228,7 @@ def run_batch(
         else:
             report.failed.append((result.job.path, result.error))
         if progress:
-            progress(len(report.kept) + len(report.analysed) + len(report.failed), len(jobs), result.job)
+            progress(len(report.kept) + len(report.analysed) + len(report.failed), report.total, result.job)
     report.failed.sort()
     failures = pd.DataFrame(
         {"path": [str(p) for p, _ in report.failed], "error": [e for _, e in report.failed]}, dtype="string"
