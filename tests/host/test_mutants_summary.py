@@ -131,7 +131,9 @@ def test_unknown_sides_withhold_the_verdict_but_not_the_figures():
     steps = _table(20, left={"step_time_s": 0.30}, right={"step_time_s": 0.32})
     s = _summarize(steps, quality={"side_source": "unknown"})
     st = s.side("step_time_s")
-    assert st.left == pytest.approx(0.30) and st.larger_than_noise is False
+    assert (
+        st.left == pytest.approx(0.30) and st.larger_than_noise is None and st.note
+    )  # withheld, not "within noise"
     assert _summarize(steps, quality={}).side("step_time_s").larger_than_noise is True
 
 
@@ -175,7 +177,7 @@ def test_sides_summing_to_zero_have_no_index_but_a_difference():
     rot, brk = s.side("pelvic_rotation_deg"), s.side("braking_g")
     assert math.isnan(rot.asymmetry_pct) and rot.difference == pytest.approx(2.0)
     assert rot.larger_than_noise is True and rot.diff_ci_low == pytest.approx(2.0)
-    assert math.isnan(brk.asymmetry_pct) and math.isnan(brk.ci_low_pct) and brk.larger_than_noise is False
+    assert math.isnan(brk.asymmetry_pct) and math.isnan(brk.ci_low_pct) and brk.larger_than_noise is None
     d = s.to_dict()["sides"]
     assert next(x for x in d if x["metric"] == "braking_g")["asymmetry_pct"] is None
 
@@ -187,7 +189,7 @@ def test_fewer_than_three_steps_a_side_give_no_figures():
     ct = s.side("contact_time_s")
     assert (ct.n_left, ct.n_right) == (2, 10)
     assert ct.left is ct.right is ct.asymmetry_pct is ct.difference is ct.ci_low_pct is None
-    assert ct.larger_than_noise is False and ct.left_ci_low is None
+    assert ct.larger_than_noise is None and ct.left_ci_low is None
     col[2] = 1.0  # three left: figures
     ct = _summarize(_table(20, contact_time_s=col)).side("contact_time_s")
     assert (ct.n_left, ct.left, ct.right) == (3, 1.0, 1.0)
@@ -226,7 +228,7 @@ def test_no_replicates_give_no_intervals_and_no_verdict():
     s = _summarize(_table(20, left={"step_time_s": 0.30}, right={"step_time_s": 0.32}), n_boot=0)
     st = s.side("step_time_s")
     assert st.left == pytest.approx(0.30) and math.isnan(st.ci_low_pct) and math.isnan(st.right_ci_high)
-    assert st.larger_than_noise is False
+    assert st.larger_than_noise is None and st.note
 
 
 # -- session figures -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pandas as pd
 
 from hipsense import metrics as registry
 from hipsense.gait.parity import step_parity
+from hipsense.gait.verdict import NO_INTERVAL_NOTE, SIDES_UNKNOWN_NOTE, beyond_noise, too_few_steps
 
 
 @dataclass
@@ -17,7 +18,9 @@ class SideComparison:
     """One metric's left and right medians, their asymmetry index and difference, with 95 % intervals.
 
     ``difference`` is left minus right in the metric's own unit; ``larger_than_noise`` is judged on the
-    asymmetry index for durations, forces and heights, and on the difference for angles.
+    asymmetry index for durations, forces and heights, and on the difference for angles. It is None
+    when the sides were not compared (unknown sides, too few steps a side, no interval), and ``note``
+    then says why; a False there would read as "within noise" (red-team p13 F1).
     """
 
     metric: str
@@ -29,7 +32,7 @@ class SideComparison:
     difference: float | None
     diff_ci_low: float | None
     diff_ci_high: float | None
-    larger_than_noise: bool
+    larger_than_noise: bool | None
     n_left: int
     n_right: int
     #: 95 % intervals of each side's median (same bootstrap), for judging a change against a baseline.
@@ -37,6 +40,8 @@ class SideComparison:
     left_ci_high: float | None = None
     right_ci_low: float | None = None
     right_ci_high: float | None = None
+    #: Why the sides were not compared ("" when they were).
+    note: str = ""
 
 
 @dataclass
@@ -245,11 +250,6 @@ def _interval(replicates: np.ndarray, centre: float, scale: float, n_boot: int) 
     return float(centre + (lo - centre) * scale), float(centre + (hi - centre) * scale)
 
 
-def beyond_noise(low: float, high: float, estimate: float, floor: float) -> bool:
-    """The interval excludes zero and the estimate exceeds the noise floor."""
-    return bool(np.isfinite(low) and (low > 0 or high < 0) and abs(estimate) > floor)
-
-
 def summarize(
     steps: pd.DataFrame,
     *,
@@ -281,18 +281,24 @@ def summarize(
         x = steps[metric.name].to_numpy(dtype=float)
         ok = np.isfinite(x) & (is_left | is_right)
         nl, nr = int((ok & is_left).sum()), int((ok & is_right).sum())
-        if nl < 3 or nr < 3:
+        few = too_few_steps(nl, nr)
+        if few:  # not compared: no verdict either way (None, not False), and why
             sides.append(
-                SideComparison(metric.name, None, None, None, None, None, None, None, None, False, nl, nr)
+                SideComparison(
+                    metric.name, None, None, None, None, None, None, None, None, None, nl, nr, note=few
+                )
             )
             continue
         left, right = float(np.median(x[ok & is_left])), float(np.median(x[ok & is_right]))
         ai = asymmetry_index(left, right) if (left + right) != 0 else np.nan
         (lo, hi), (dlo, dhi), (llo, lhi), (rlo, rhi) = block_bootstrap(x[ok], is_left[ok], n_boot=n_boot)
-        if metric.asymmetry == "difference":
-            real = beyond_noise(dlo, dhi, left - right, metric.noise_floor)
-        else:
-            real = beyond_noise(lo, hi, ai, metric.noise_floor)
+        judged_lo, judged_hi, estimate = (
+            (dlo, dhi, left - right) if metric.asymmetry == "difference" else (lo, hi, ai)
+        )
+        note = "" if sided_ok else SIDES_UNKNOWN_NOTE
+        if not note and not (np.isfinite(judged_lo) and np.isfinite(judged_hi)):
+            note = NO_INTERVAL_NOTE
+        real = None if note else beyond_noise(judged_lo, judged_hi, estimate, metric.noise_floor)
         sides.append(
             SideComparison(
                 metric.name,
@@ -304,13 +310,14 @@ def summarize(
                 left - right,
                 dlo,
                 dhi,
-                sided_ok and real,
+                real,
                 nl,
                 nr,
                 llo,
                 lhi,
                 rlo,
                 rhi,
+                note,
             )
         )
 

@@ -38,10 +38,12 @@ from hipsense.report.wording import (
     UNKNOWN_SIDES_REASON,
     asymmetry_keys,
     duration,
+    judged,
     number,
     quality_notes,
     sides_known,
     sides_unknown_sentence,
+    verdict_words,
     walking_only,
 )
 
@@ -94,24 +96,28 @@ def _side_sentence(s: dict[str, Any]) -> str:
 
 
 def _sides_section(summary: dict[str, Any], svg: str) -> str:
-    sides = summary.get("sides", [])
+    sides = [judged(s) for s in summary.get("sides", [])]  # a stored old verdict of too few steps: none
     differs = [s for s in sides if s.get("larger_than_noise")]
     if differs:
         points = "".join(f"<li>{esc(_side_sentence(s))}</li>" for s in differs)
         lead = f"<p>Differences between your left and right larger than the measurement's noise:</p><ul class='points'>{points}</ul>"
-    else:
+    elif any(s.get("larger_than_noise") is False for s in sides):
         lead = "<p>Left and right were even, within what the measurement can tell apart.</p>"
+    else:  # nothing was judged: "even" would claim what the data cannot say
+        notes = sorted({s.get("note") or "not measured" for s in sides})
+        lead = f"<p>Left and right were not compared: {esc('; '.join(notes))}.</p>"
     rows: list[list[Cell]] = []
     for s in sides:
         label, unit, _, _ = registry.labels()[s["metric"]]
         if s.get("asymmetry_pct") is None:
-            rows.append([f"{esc(label)} ({unit})", "-", "-", "-", "-", ("noise", "not measured")])
+            why = verdict_words(s) if s.get("note") else "not measured"
+            rows.append([f"{esc(label)} ({unit})", "-", "-", "-", "-", ("noise", why)])
             continue
         est, lo_key, hi_key, u = asymmetry_keys(s["metric"])
         asym = f"{s[est]:+.1f} {u}"
         lo, hi = s.get(lo_key), s.get(hi_key)
         ci = f"{lo:+.1f} to {hi:+.1f} {u}" if lo is not None and hi is not None else "-"
-        verdict = ("differs", "differs") if s.get("larger_than_noise") else ("noise", "within noise")
+        verdict = ("differs" if s.get("larger_than_noise") else "noise", verdict_words(s))
         rows.append(
             [
                 f"{esc(label)} ({unit})",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -27,6 +28,7 @@ from hipsense.report.wording import (
     quality_notes,
     sides_known,
     sides_unknown_sentence,
+    verdict_words,
 )
 from hipsense.report.wording import duration as _duration
 
@@ -212,13 +214,15 @@ def _print_sides(summary: SessionSummary, console: Console) -> None:
     for s in summary.sides:
         label, unit, scale, fmt = registry.labels()[s.metric]
         if s.asymmetry_pct is None:
-            table.add_row(f"{label} ({unit})", "-", "-", "-", "-", "[dim]not measured[/]")
+            why = verdict_words(asdict(s)) if s.note else "not measured"
+            table.add_row(f"{label} ({unit})", "-", "-", "-", "-", f"[dim]{why}[/]")
             continue
         est, lo_key, hi_key, u = asymmetry_keys(s.metric)  # angles: L - R in deg, others the index
         lo, hi = getattr(s, lo_key), getattr(s, hi_key)
         asym = f"{getattr(s, est):+.1f} {u}"
         ci = f"{lo:+.1f}..{hi:+.1f}" if lo is not None else "-"
-        verdict = "[bold yellow]differs[/]" if s.larger_than_noise else "[dim]within noise[/]"
+        words = verdict_words(asdict(s))
+        verdict = f"[bold yellow]{words}[/]" if s.larger_than_noise else f"[dim]{words}[/]"
         table.add_row(
             f"{label} ({unit})", _fmt(s.left, scale, fmt), _fmt(s.right, scale, fmt), asym, ci, verdict
         )

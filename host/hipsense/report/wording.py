@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from hipsense import metrics as registry
+from hipsense.gait.verdict import too_few_steps
 
 
 def number(value: Any, fmt: str = "{:.1f}") -> str:
@@ -162,16 +163,20 @@ def sides_unknown_sentence(reason: str) -> str:
 
 def without_sides(summary: dict[str, Any]) -> dict[str, Any]:
     """The summary as every output may show it: when its sides are not known, each left/right figure
-    (the walking steps' per-foot medians too) is empty (None) and no asymmetry is judged; otherwise the
-    summary unchanged."""
-    known, _ = sides_known(summary)
+    (the walking steps' per-foot medians too) is empty (None) and no asymmetry is judged
+    (``larger_than_noise`` None, ``note`` the reason); otherwise the summary with every metric of too
+    few steps a side unjudged (:func:`judged`)."""
+    known, why = sides_known(summary)
     if known or walking_only(summary):  # a walk's sides are its walking steps' (no running to compare)
-        return summary
+        sides = summary.get("sides") or []
+        if all(s == judged(s) for s in sides):
+            return summary
+        return {**summary, "sides": [judged(s) for s in sides]}
     out = dict(summary)
     out["sides"] = [
         {
-            k: (False if k == "larger_than_noise" else v if k in ("metric", "n_left", "n_right") else None)
-            for k, v in s.items()
+            **{k: v if k in ("metric", "n_left", "n_right") else None for k, v in s.items()},
+            "note": why,
         }
         for s in summary.get("sides") or []
     ]
@@ -180,6 +185,25 @@ def without_sides(summary: dict[str, Any]) -> dict[str, Any]:
             k: None if k.endswith(("_left", "_right")) else v for k, v in summary["walking"].items()
         }
     return out
+
+
+def judged(side: dict[str, Any]) -> dict[str, Any]:
+    """One ``sides`` entry with no verdict (``larger_than_noise`` None, ``note`` why) when it has fewer
+    steps a side than a verdict needs: a stored summary may have been judged by an older rule, and a
+    False there reads as "within noise" (red-team p13 F1)."""
+    few = too_few_steps(side.get("n_left"), side.get("n_right"))
+    if not few or (side.get("larger_than_noise") is None and side.get("note")):
+        return side
+    return {**side, "larger_than_noise": None, "note": few}
+
+
+def verdict_words(side: dict[str, Any]) -> str:
+    """The left/right verdict of one ``sides`` entry: "differs", "within noise", or why it was not
+    judged ("too few steps to compare", "not measured")."""
+    if side.get("larger_than_noise") is None:
+        note = side.get("note") or ""
+        return "too few steps to compare" if note.startswith("too few steps") else "not compared"
+    return "differs" if side["larger_than_noise"] else "within noise"
 
 
 #: The alternate-step verdicts, in words of their own: "differs" and "within noise" are the left/right
