@@ -11,9 +11,11 @@ from scipy import ndimage
 from hipsense.conventions import G
 from hipsense.errors import HipsenseError
 from hipsense.gait.base import Algorithm
+from hipsense.gait.bout_edges import landings, running_edges
 from hipsense.gait.filters import butter_sos, every_nth, zero_phase
 
 ACTIVITIES = ("stand", "walk", "run", "unknown")
+STAND, RUN = ACTIVITIES.index("stand"), ACTIVITIES.index("run")
 #: Shortest input :meth:`ActivityBoutDetector.detect` accepts, in seconds (one window).
 MIN_DURATION_S = 1.0
 #: A long input is low-passed window by window: cores of ``WINDOW_S`` plus ``OVERLAP_S`` of context on
@@ -21,6 +23,9 @@ MIN_DURATION_S = 1.0
 #: 10 h session (60 MB a float64 copy); an input that fits in one window is filtered whole, as before.
 WINDOW_S = 600.0
 OVERLAP_S = 30.0
+#: Margin kept outside a running bout's first and last contact, s: the landings that place the edges
+#: are found on rows about 20 ms apart and the sacral signal lags the foot's contact by 5-20 ms.
+EDGE_MARGIN_S = 0.05
 #: One-second windows whose features (percentiles, spectra) are computed at a time.
 FEATURE_ROWS = 2048
 
@@ -107,8 +112,14 @@ class ActivityBoutDetector(Algorithm):
     - **unknown**: anything else (jumps, stairs, handling the clip).
 
     Labels are smoothed with a median filter, and bouts shorter than ``min_bout_s`` are absorbed by
-    their neighbours, so a traffic-light stop splits a run into two running bouts with a stand between
-    them while a single odd stride does not.
+    their neighbours, so a single odd stride does not split a run. A second judged on 3 s sees the
+    steps of the seconds beside it, so beside a run two rules judge a second on its own samples: a
+    still second (standard deviation below ``stand_std_g``) is standing, and no smoothing or merging
+    makes it running (a traffic-light stop splits a run, and a stand at either end of the recording
+    is never running); a second beside walking without a flight of its own is walking (a walk break).
+    Each running bout's edges then move to its steps (:func:`~hipsense.gait.bout_edges.running_edges`:
+    one step before the first landing, the last landing, ``EDGE_MARGIN_S`` outside each), so they
+    follow the running to the landings' resolution (about 20 ms), not the windows' second.
 
     Data requirements: body-frame ``acc_is`` in m/s^2 (after alignment), 20 Hz or more; data shorter
     than ``MIN_DURATION_S`` (one window) is one ``unknown`` bout. Each window is judged on 3 s of context (reflected at the ends), so a recording of
@@ -138,7 +149,8 @@ class ActivityBoutDetector(Algorithm):
         One row per bout: ``bout`` (0..), ``activity``, ``start``/``end`` sample indices ([start, end)),
         ``start_s``/``end_s``, ``duration_s``.
     window_labels_
-        The per-second labels before merging (for inspection).
+        The per-second labels the bouts are merged from, before the running edges move (for
+        inspection).
     """
 
     def __init__(
@@ -197,15 +209,16 @@ class ActivityBoutDetector(Algorithm):
         # thousand windows at a time (the spectra of a 10 h session at once: 150 MB).
         padded = np.pad(smooth, (per, per + max(n_win * per - len(smooth), 0) + per), mode="reflect")
         contexts = np.lib.stride_tricks.sliding_window_view(padded, 3 * per)[::per][:n_win]
-        std, low, high, f_step, walk_share = np.empty((5, n_win))
+        std, core_std, core_low, low, high, f_step, walk_share = np.empty((7, n_win))
         for s in range(0, n_win, FEATURE_ROWS):
             ctx, e = contexts[s : s + FEATURE_ROWS], min(s + FEATURE_ROWS, n_win)
             std[s:e] = ctx.std(axis=1)
+            core_std[s:e] = ctx[:, per : 2 * per].std(axis=1)
+            core_low[s:e] = ctx[:, per : 2 * per].min(axis=1)
             low[s:e], high[s:e] = percentiles_of_rows(ctx, (10, 99))
             f_step[s:e], walk_share[s:e] = self._step_frequency(ctx, low_fs, self.min_walk_step_hz)
 
         labels = np.full(n_win, 3)  # unknown
-        labels[std < self.stand_std_g] = 0
         rhythmic = std >= self.stand_std_g
         # With flight, a dominant frequency below 2 Hz is the stride (steps that differ left to right).
         f_run = np.where(f_step < 2.0, 2.0 * f_step, f_step)
@@ -217,22 +230,38 @@ class ActivityBoutDetector(Algorithm):
             & (f_run <= self.max_run_step_hz)
         )
         walking = rhythmic & ~running & (walk_share >= self.walk_band_fraction) & (low > self.flight_level_g)
+        # A still second in or beside a run is the stop before or after it, though the 3 s around it
+        # hold steps (beside walking, a still second may hold the gentle first step: walking's).
+        near_run = running | np.r_[False, running[:-1]] | np.r_[running[1:], False]
+        still = (std < self.stand_std_g) | (near_run & (core_std < self.stand_std_g))
+        # Likewise a second without a flight of its own, beside walking, is the walk before or after.
+        near_walk = np.r_[False, walking[:-1]] | np.r_[walking[1:], False]
+        walking |= running & ~still & near_walk & (core_low >= self.flight_level_g)
+        running &= ~still & ~walking
+        walking &= ~still
         labels[running] = 2
         labels[walking] = 1
+        labels[still] = STAND
         labels = ndimage.median_filter(labels, size=3, mode="nearest")
         labels = self._absorb_short(labels, int(np.ceil(self.min_bout_s)))
+        # Nor is a still second ever made running: not as an odd window in a run, nor a short stop.
+        labels[still & (labels == RUN)] = STAND
         self.window_labels_ = pd.Series([ACTIVITIES[i] for i in labels], name="activity")
 
         change = np.flatnonzero(np.diff(labels)) + 1
         starts = np.r_[0, change]
-        ends = np.r_[change, n_win]
-        start_idx = starts * hop
-        end_idx = np.minimum(ends * hop, n)
-        end_idx[-1] = n
+        edges = np.r_[np.minimum(starts * hop, n), n]
+        kinds = [ACTIVITIES[labels[s]] for s in starts]
+        # A window is judged on the 3 s around it, so a running bout's windows reach up to a second past
+        # the running on either side: its edges are moved to the running's own steps.
+        land = landings(smooth < self.flight_level_g, q)
+        step_rows = np.where(running, fs / f_run, np.nan)
+        edges, kinds = running_edges(edges, kinds, land, step_rows, hop, int(round(EDGE_MARGIN_S * fs)))
+        start_idx, end_idx = edges[:-1], edges[1:]
         self.bouts_ = pd.DataFrame(
             {
-                "bout": np.arange(len(starts)),
-                "activity": [ACTIVITIES[labels[s]] for s in starts],
+                "bout": np.arange(len(kinds)),
+                "activity": kinds,
                 "start": start_idx,
                 "end": end_idx,
                 "start_s": start_idx / fs,
