@@ -43,6 +43,8 @@ UNIX_RANGE_S = (946_684_800.0, 4_102_444_800.0)
 #: A first time below this (s; about 3 years) is time since a start or a boot; beyond it, and outside
 #: the UNIX range, no clock makes sense of it.
 MAX_RELATIVE_START_S = 1e8
+#: Longest pause inside one file (s): a longer jump of the clock is a corrupt time, not a pause.
+MAX_PAUSE_S = 7 * 86400.0
 
 
 #: The unit of a time column of ISO 8601 date-times (``csv_header.data_layout`` finds them): read as UNIX
@@ -190,6 +192,7 @@ __all__ = [
     "named_unit",
     "unwrap",
     "GIVEN_RATE_HZ",
+    "MAX_PAUSE_S",
     "MAX_RELATIVE_START_S",
     "TIME_UNITS",
     "UNIX_RANGE_S",

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from hipsense.cli import main
-from hipsense.formats import csv_input, csv_iso_clock
 from hipsense.formats.csv_input import read_imu_csv
 from hipsense.formats.csv_values import CsvInputError
 from hipsense.sim import scenarios, simulate_run
@@ -71,7 +70,6 @@ def test_a_wall_clock_without_offsets_going_back_an_hour_is_named_as_dates(tmp_p
 
 
 def test_a_jump_of_days_is_named_as_dates(tmp_path, table):
-    assert csv_iso_clock.MAX_PAUSE_S == csv_input.MAX_PAUSE_S  # the reader's limit
     seconds = _steps(len(table))
     seconds[1000:] = [s + 30 * 86400 for s in seconds[1000:]]
     path = _write(tmp_path, table, seconds)
@@ -128,3 +126,10 @@ def test_hipsense_import_names_the_date_in_one_line(tmp_path, table, monkeypatch
         in err
     )
     assert "e+09" not in err
+
+
+def test_a_start_time_given_for_date_times_says_they_are_date_times(tmp_path, table):
+    # before: "t_s is UNIX time already, so it needs no start time given" of an ISO 8601 column
+    path = _write(tmp_path, table, _steps(len(table)))
+    message = _refusal(path, start_time_unix=1_790_000_000.0)
+    assert message.endswith("t_s holds date-times already, so it needs no start time given")

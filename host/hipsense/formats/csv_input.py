@@ -51,6 +51,8 @@ from hipsense.formats.csv_values import (
 )
 from hipsense.recording import CHANNEL_DTYPE, DataQuality, Recording, sample_frame
 from hipsense.time_units import (
+    ISO,
+    MAX_PAUSE_S,
     NO_CLOCK,
     NO_CLOCK_HINT,
     SAMPLES,
@@ -68,8 +70,6 @@ GyrUnit = Literal["deg/s", "rad/s"]
 
 #: Shortest recording worth analysing: a few strides either side of the filters' edges (the public treadmill trials last 5 s).
 MIN_DURATION_S = 3.0
-#: Longest pause inside one file (s): a longer jump of the clock is a corrupt time, not a pause.
-MAX_PAUSE_S = 7 * 86400.0
 #: A rate stated in the preamble and the one fitted to the time column may differ by this share before a
 #: note says so; beyond ``STATED_REFUSE`` a recognised unit is refused (an unstated 10x error).
 STATED_NOTE, STATED_REFUSE = 0.005, 0.05
@@ -244,7 +244,8 @@ def read_imu_csv(
         if jumped is not None:
             raise jumped
         if epoch is not None and start_time_unix is not None:
-            raise CsvInputError(path, f"{TIME_COLUMN} is UNIX time already, so it needs no start time given")
+            dated = "holds date-times" if layout.time_unit == ISO else "is UNIX time"
+            raise CsvInputError(path, f"{TIME_COLUMN} {dated} already, so it needs no start time given")
         source = "units row" if layout.time_unit else "step" if named == "auto" else "name"
         how = "" if time_unit != "auto" else f" (recognised from its {source})"
         if unit == SAMPLES:

@@ -3,7 +3,7 @@ the times as dates (``2026-10-25T00:30:04.99Z``), not as the UNIX seconds they a
 (``1.79289e+09``, which the reader's checks of numeric clocks print).
 
 Two refusals, which hold on any clock: a time before the one above it, and a jump forward of more
-than :data:`MAX_PAUSE_S`. A time that repeats the one above is left to the reader's order check
+than :data:`~hipsense.time_units.MAX_PAUSE_S`. A time that repeats the one above is left to the reader's order check
 (``csv_time_order.check_order``), which decides whether repeats are a clock's coarseness; it names
 the times as numbers.
 """
@@ -16,13 +16,11 @@ import numpy as np
 
 from hipsense.conventions import TIME_COLUMN
 from hipsense.iso_time import iso_text
+from hipsense.time_units import MAX_PAUSE_S
 
 #: The key of a layout's reading options (``csv_header.Layout.read``) that says ``t_s`` holds ISO 8601
 #: date-times: ``csv_values.value_chunks`` reads that column as text and checks it here.
 ISO_CLOCK = "iso_clock"
-#: Longest pause inside one file (s): ``csv_input.MAX_PAUSE_S``, which this module cannot import
-#: (``csv_input`` imports it); a test holds the two equal.
-MAX_PAUSE_S = 7 * 86400.0
 
 
 @dataclass
@@ -62,4 +60,4 @@ class IsoClock:
         return None
 
 
-__all__ = ["ISO_CLOCK", "MAX_PAUSE_S", "IsoClock"]
+__all__ = ["ISO_CLOCK", "IsoClock"]
