@@ -3,9 +3,9 @@ the times as dates (``2026-10-25T00:30:04.99Z``), not as the UNIX seconds they a
 (``1.79289e+09``, which the reader's checks of numeric clocks print).
 
 Two refusals, which hold on any clock: a time before the one above it, and a jump forward of more
-than :data:`~hipsense.time_units.MAX_PAUSE_S`. A time that repeats the one above is left to the reader's order check
-(``csv_time_order.check_order``), which decides whether repeats are a clock's coarseness; it names
-the times as numbers.
+than :data:`~hipsense.time_units.MAX_PAUSE_S`. A time that repeats the one above is left to the
+reader's order check (``csv_time_order.check_order``), which decides whether repeats are a clock's
+coarseness, and names them as date-times too.
 """
 
 from __future__ import annotations
