@@ -113,6 +113,11 @@ def test_a_rerun_into_the_input_folder_reads_no_earlier_output(recordings, tmp_p
     captured = capsys.readouterr()
     assert code == 0 and "2 kept from before, 0 analysed" in captured.out, captured
     assert f"warning: left out {study / 'out2'}, this batch's output folder: 1 file it wrote" in captured.err
+    # an earlier output given as the input: not read either, and said
+    assert main(["batch", str(study / "out"), "--out", str(tmp_path / "out3"), *args]) == 2
+    err = capsys.readouterr().err
+    assert f"warning: left out {study / 'out'}, the output of an earlier hipsense batch" in err
+    assert f"error: no .hsn or .csv files under {study / 'out'}" in err
 
 
 def test_a_folder_with_a_schema_json_of_its_own_is_read(recordings, tmp_path, capsys):

@@ -124,14 +124,14 @@ class _Walk:
             if path.is_dir() and path.is_symlink():  # not followed: a link may loop back to its folder
                 self.linked[path.parent.resolve() / path.name] = None
             elif path.is_dir():
-                if not self._output(path):
+                if not self.output(path):
                     yield from self.files(path)
             elif path.suffix.lower() in SUFFIXES:
                 yield path, _not_readable(path)
             else:
                 self.others[path.parent.resolve() / path.name] = None
 
-    def _output(self, folder: Path) -> bool:
+    def output(self, folder: Path) -> bool:
         """Whether ``folder`` is this batch's output or an earlier one (said in ``notes``)."""
         own = folder.resolve() == self.out
         if not (own or _hipsense_output(folder)):
@@ -189,6 +189,8 @@ def find_inputs(dirs: Iterable[str | Path], out: str | Path | None = None) -> In
         if (same := given.setdefault(folder.resolve(), folder)) is not folder:
             also = "" if same == folder else f" (also as {same})"
             walk.notes.append(f"{folder} was given twice{also}: read once")
+            continue
+        if walk.output(folder):  # an output given as an input is not read either
             continue
         own_name = folder.resolve().name
         for path, problem in walk.files(folder):

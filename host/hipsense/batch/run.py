@@ -182,6 +182,8 @@ def run_batch(
     started = time.perf_counter()
     dirs = list(dirs)
     found = find_inputs(dirs, out)
+    for note in found.notes:  # the command shows each as one `warning:` line, before any error
+        warnings.warn(BatchInputWarning(note), stacklevel=2)
     jobs = found.jobs
     if not jobs and not found.failed:
         raise HipsenseError(f"no .hsn or .csv files under {', '.join(map(str, dirs))}")
@@ -190,8 +192,6 @@ def run_batch(
         raise HipsenseError(f"--workers must be at least 1, not {workers}")
     # an entry named like a recording that is no file to read (a broken link, a pipe) fails as a file does
     report = BatchReport(out, len(jobs) + len(found.failed), failed=list(found.failed), notes=found.notes)
-    for note in found.notes:  # the command shows each as one `warning:` line
-        warnings.warn(BatchInputWarning(note), stacklevel=2)
     seen: dict[tuple[str, str], Path] = {}
     todo = []
     for job in jobs:
