@@ -105,7 +105,7 @@ def test_a_rerun_into_the_input_folder_reads_no_earlier_output(recordings, tmp_p
     assert "failed:" not in captured.err and "2 analysed" in captured.out
     assert _warnings(captured.err) == [
         f"warning: left out {study / 'out'}, the output of an earlier hipsense batch or export (it holds "
-        "hipsense's schema.json): 1 file not read as recordings"
+        "hipsense's schema.json): 1 file in it not read"
     ]
     assert read_table(study / "out2", "sessions")["runner"].tolist() == ["ana", "ana"]
     # --resume into its own folder: its failures.csv is not read either

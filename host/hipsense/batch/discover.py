@@ -11,7 +11,9 @@ A file is read once however often it is found (a folder given twice, a folder in
 given, a link to a file already found): the first finding counts, and :attr:`Inputs.notes` says what
 was left out. A batch never reads its own output folder nor the output of an earlier batch or export
 (a folder holding hipsense's ``schema.json``): re-run into a new ``--out`` inside the input folder,
-the earlier run's failures.csv is not a recording.
+the earlier run's failures.csv is not a recording. An entry named like a recording that is no file to
+read (a broken link, a named pipe) is a failure, found with ``stat`` only; links to folders (not
+followed) and files with other names are said in the notes.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ class Job:
 
 
 class BatchInputWarning(UserWarning):
-    """Something found under a batch's folders and left out (a folder given twice, an earlier output)."""
+    """Something found under a batch's folders and left out: a folder given twice, an earlier output,
+    a link to a folder, files not named like a recording."""
 
 
 @dataclass
@@ -142,7 +145,7 @@ class _Walk:
                 f"left out {folder}, this batch's output folder: {_count(n, 'file')} it wrote"
                 if own
                 else f"left out {folder}, the output of an earlier hipsense batch or export (it holds "
-                f"hipsense's schema.json): {_count(n, 'file')} not read as recordings"
+                f"hipsense's schema.json): {_count(n, 'file')} in it not read"
             )
         return True
 
