@@ -176,8 +176,18 @@ def walking_columns() -> list[Column]:
     """The walking steps' own figures (``summary["walking"]``, :func:`~hipsense.gait.summary.walking_summary`),
     each ``walking_<key>``: running and walking are kept apart."""
     cols = [
-        Column("walking_time_s", "float64", "s", "time in walking bouts"),
-        Column("walking_steps", "Int64", "steps", "walking steps in the step table"),
+        Column(
+            "walking_time_s",
+            "float64",
+            "s",
+            "time in walking bouts (0 when none was found; empty when the session has no figures)",
+        ),
+        Column(
+            "walking_steps",
+            "Int64",
+            "steps",
+            "walking steps in the step table (0 when none were found; empty when the session has no figures)",
+        ),
         Column("walking_cadence_spm", "float64", "steps/min", "median cadence over the walking steps"),
     ]
     for m in registry.sided("walk"):

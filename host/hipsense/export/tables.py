@@ -84,8 +84,11 @@ def flatten_summary(summary: dict[str, Any] | None) -> dict[str, Any]:
         for field in DRIFT_FIELDS:
             row[f"{metric}_drift_{field}"] = drift.get(field)
     row["walking_time_s"] = summary.get("walking_time_s")
-    for key, value in (summary.get("walking") or {}).items():
+    walking = summary.get("walking") or {}
+    for key, value in walking.items():
         row[f"walking_{key}"] = value
+    if row["walking_time_s"] is not None and "steps" not in walking:
+        row["walking_steps"] = 0  # walking looked for and none found ({}): a count, like its time
     quality = summary.get("quality") or {}
     for field in QUALITY_FIELDS:
         row[field] = quality.get(field)
