@@ -246,7 +246,9 @@ RAW = Table(
     "frame (is up, ml right, pa forward; docs/conventions.md) with the session's estimated mounting (the "
     "rotation as stored in its summary, 6 decimals). One "
     "file per session. Sensor-frame columns are empty for body-frame CSV input, gyroscope columns when "
-    "the recording has none.",
+    "the recording has none. Every reader holds samples as float32 (about 7 significant digits): each "
+    "value, in both frames, is the shortest decimal that reads back as the same float32 (a CSV's "
+    "-4.17771 stays -4.17771), not float32's round-off digits.",
     _raw_columns(),
 )
 FLAGS = Table(

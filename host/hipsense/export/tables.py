@@ -127,19 +127,30 @@ def raw_frame(
     """Samples of one recording in both frames; the body frame via the session's estimated rotation.
 
     Without a rotation (the analysis failed, so no mounting was estimated) the body-frame columns of a
-    sensor-frame recording stay empty rather than guessed.
+    sensor-frame recording stay empty rather than guessed. Samples held as float32 (every reader's)
+    are given with float32's precision (:func:`float32_decimals`), in both frames.
     """
     out = pd.DataFrame({"session_id": session_id, TIME_COLUMN: data[TIME_COLUMN].to_numpy()})
     out["filled"] = filled if filled is not None else np.zeros(len(data), dtype=bool)
-    for col in SENSOR_COLUMNS if frame == "sensor" else BODY_COLUMNS:
-        if col in data:
-            out[col] = data[col].to_numpy()
+    own = [c for c in (SENSOR_COLUMNS if frame == "sensor" else BODY_COLUMNS) if c in data]
+    for col in own:
+        out[col] = data[col].to_numpy()
     if frame == "sensor" and r_body_from_sensor is not None:
         body = to_body_frame(data, np.asarray(r_body_from_sensor, dtype=float))  # as the analysis rotates
         for col in BODY_COLUMNS:
             if col in body:
                 out[col] = body[col].to_numpy()
+    if own and all(data[c].dtype == np.float32 for c in own):  # a rotation adds no digits
+        for col in (*SENSOR_COLUMNS, *BODY_COLUMNS):
+            if col in out:
+                out[col] = float32_decimals(out[col].to_numpy())
     return conform(out, RAW)
+
+
+def float32_decimals(values: np.ndarray) -> np.ndarray:
+    """``values`` at float32 precision, as the float64 of the shortest decimal that reads back as the
+    same float32: a CSV's -4.17771 stays -4.17771, not float32's -4.177710056304932 (red-team p13 F19)."""
+    return np.asarray(values, dtype=np.float32).astype(str).astype(np.float64)
 
 
 def flags_frame(flags: Iterable[Flag]) -> pd.DataFrame:
