@@ -42,6 +42,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
             pseudonymize=args.pseudonymize,
             progress=progress,
         )
+    if result.undated:
+        err_console.print(f"[yellow]note:[/] {escape(result.undated_line())}", highlight=False)
     for incomplete in result.incomplete:
         err_console.print(f"[yellow]not written fully:[/] {escape(incomplete.line())}", highlight=False)
     rows = ", ".join(f"{name} {n} rows" for name, n in result.rows.items())
@@ -156,7 +158,11 @@ def register(add: AddCommand) -> None:
         help="new (or empty) folder to write, in a folder that exists; a new FILE.fit with --format fit",
     )
     p.add_argument("--runner", metavar="NAME", help="only this runner's sessions (default: all)")
-    p.add_argument("--since", metavar="DATE", help="only sessions from this date on (YYYY-MM-DD, UTC)")
+    p.add_argument(
+        "--since",
+        metavar="DATE",
+        help="only sessions from this date on (YYYY-MM-DD, UTC); sessions without a start time are left out",
+    )
     p.add_argument(
         "--what",
         metavar="LIST",

@@ -57,6 +57,18 @@ class ExportResult:
     pseudonymized: bool = False
     #: sessions not written fully (a raw file missing or damaged), each with what is left out
     incomplete: list[Incomplete] = field(default_factory=list)
+    #: sessions without a start time, left out of a ``since`` selection
+    undated: int = 0
+
+    def undated_line(self) -> str:
+        """Why sessions were left out of a ``since`` selection ("" when none were)."""
+        if not self.undated:
+            return ""
+        n = self.undated
+        return (
+            f"left out {n} session{'s' if n != 1 else ''} without a start time: "
+            f"{'it' if n == 1 else 'they'} cannot be said to be from the --since date on"
+        )
 
 
 def parse_what(text: str) -> tuple[str, ...]:
@@ -115,10 +127,11 @@ def export_store(
     check_parent(out)
     store.runners(runner)  # an unknown runner is an error, not an empty export
     sessions = store.sessions(runner=runner)
-    if since is not None:
-        utc = "datetime64[ns, UTC]"  # one resolution for both, or fillna refuses to mix them
-        when = sessions["start_time"].astype(utc).fillna(sessions["imported_at"].astype(utc))
-        sessions = sessions[when >= since]
+    undated = 0
+    if since is not None:  # a session without a start time is from no date on: left out, and counted
+        dated = sessions["start_time"].notna()
+        undated = int((~dated).sum())
+        sessions = sessions[dated & (sessions["start_time"] >= since)]
     runners = sorted(sessions["runner"].unique()) if runner is None else [runner]
     pseudo = (
         Pseudonymizer(
@@ -129,7 +142,7 @@ def export_store(
         if pseudonymize
         else None
     )
-    result = ExportResult(out, fmt, sessions=len(sessions), pseudonymized=pseudonymize)
+    result = ExportResult(out, fmt, sessions=len(sessions), pseudonymized=pseudonymize, undated=undated)
     with written_whole(out) as work:
         _write_tables(store, work, sessions, result, what, runners, pseudo, since, flags, progress)
         tables = {
@@ -257,6 +270,7 @@ def _readme(result: ExportResult, what: Sequence[str], runner: str | None, since
             if since is None
             else (" from a chosen date on" if result.pseudonymized else f" from {since.date()} on")
         ),
+        *([f"- {result.undated_line()}"] if result.undated else []),
         "",
     ]
     if result.incomplete:  # ids and reasons only: no names, dates or paths in a file that may be shared

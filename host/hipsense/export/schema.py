@@ -428,6 +428,10 @@ def data_dictionary_markdown() -> str:
         "`filled`; CSVs as read with the options they were imported with. The body frame uses the "
         "mounting the analysis estimated for that session.",
         "",
+        "`--since DATE` selects sessions by their start time (UTC); a session without one (a CSV "
+        "without times or `--start-time`; `hipsense sessions` marks it with its import time) cannot be "
+        "said to be from any date on, so it is left out, and the export says how many were in one line "
+        "and in the README. "
         "The folder given to `--out` must be new or empty, and the folder it goes into must exist (a typo "
         "makes no tree of folders). The export is written into a hidden sibling folder and renamed to "
         "`--out` at the end, so an export that fails or is interrupted leaves nothing behind. A session "
