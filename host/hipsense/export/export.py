@@ -5,7 +5,7 @@ Layout of an export folder::
     README.md           what is in it, how it was selected, what pseudonymisation removed
     schema.json         table -> column -> dtype, unit, meaning (hipsense.export.schema)
     sessions.EXT        one row per session, its summary flattened
-    steps.EXT           one row per running step of every session
+    steps.EXT           one row per step (running and walking) of every session
     flags.EXT           the trends engine's flags for the selected runners
     raw/session-N.EXT   the samples of session N in both frames (one file per session: they are large)
 

@@ -144,7 +144,7 @@ def summary_columns() -> tuple[Column, ...]:
         Column("algorithm_version", "string", "-", "version of the analysis that made the derived numbers"),
         Column("duration_s", "float64", "s", "length of the recording"),
         Column("running_time_s", "float64", "s", "time in running bouts"),
-        Column("steps", "Int64", "steps", "running steps in the step table"),
+        Column("steps", "Int64", "steps", "running steps in the step table (activity run)"),
         Column("cadence_spm", "float64", "steps/min", "median cadence over the running steps"),
         Column("impact_load_g", "float64", "g x steps", "sum of impact_g over all running steps"),
     ]
@@ -186,7 +186,7 @@ def walking_columns() -> list[Column]:
             "walking_steps",
             "Int64",
             "steps",
-            "walking steps in the step table (0 when none were found; empty when the session has no figures)",
+            "walking steps in the step table (activity walk; 0 when none were found, empty when the session has no figures)",
         ),
         Column("walking_cadence_spm", "float64", "steps/min", "median cadence over the walking steps"),
     ]
@@ -290,7 +290,10 @@ def _derived_tables() -> dict[str, Table]:
     to the registry is in every export."""
     STEPS = Table(
         "steps",
-        "One row per running step (docs/metrics.md, 'The step table').",
+        "One row per step, running and walking: `activity` says which (run or walk), and a session's "
+        "`steps` in the sessions table counts its running steps, `walking_steps` its walking ones. Filter "
+        "on `activity == 'run'` for running figures. `bout` numbers the session's activity bouts (standing, "
+        "walking and running) in time order from 0 (docs/metrics.md, 'The step table').",
         (_SESSION_ID, _RUNNER, _STEP_NO, *_step_columns()),
     )
     SESSIONS = Table(
@@ -311,7 +314,8 @@ def _derived_tables() -> dict[str, Table]:
     )
     BATCH_STEPS = Table(
         "batch_steps",
-        "`hipsense batch`: the step table of every recording, partitioned by runner and session.",
+        "`hipsense batch`: the step table of every recording (running and walking steps, as `steps`), "
+        "partitioned by runner and session.",
         (*_BATCH_KEYS, _STEP_NO, *_step_columns()),
     )
     BATCH_SESSIONS = Table(
