@@ -153,9 +153,10 @@ def test_index_metrics_are_judged_on_the_index_and_angles_on_the_difference():
     assert s.side("pelvic_rotation_deg").larger_than_noise is True
 
 
-@pytest.mark.parametrize(("left", "right", "real"), [(0.5, 0.2, False), (0.5, 0.1999, True)])
+@pytest.mark.parametrize(("left", "right", "real"), [(1.0, 0.5, False), (1.0, 0.4999, True)])
 def test_a_difference_exactly_at_the_noise_floor_is_not_beyond_it(left, right, real):
-    # pelvic drop's floor is 0.3 deg; 0.5 - 0.2 is exactly 0.3 in floating point
+    # pelvic drop's floor is 0.5 deg (docs/validation.md "Noise floors"); 1.0 - 0.5 is exactly 0.5
+    assert registry.get("pelvic_drop_deg").noise_floor == 0.5
     s = _summarize(_table(20, left={"pelvic_drop_deg": left}, right={"pelvic_drop_deg": right}))
     assert s.side("pelvic_drop_deg").larger_than_noise is real
 

@@ -9,16 +9,12 @@ side by side with the reference's own medians. Skipped when the shared data are 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from hipsense import metrics as registry
 from hipsense.gait.summary import asymmetry_index
-
-MOCAP = Path("/work/shared/data/running-pelvis-mocap")
 
 #: The reference's column for each metric it measures (flight time: step time minus contact time).
 REFERENCE = {
@@ -30,14 +26,15 @@ REFERENCE = {
 
 
 @pytest.fixture(scope="module")
-def mocap():
-    if not (MOCAP / "s01_v25.csv").exists():
-        pytest.skip("shared data absent: running-pelvis-mocap")
+def mocap(shared_data):
     from hipsense.analysis import analyse_file
 
-    truth = pd.read_csv(MOCAP / "s01_v25_truth.csv")
+    folder = shared_data / "running-pelvis-mocap"
+    if not (folder / "s01_v25.csv").exists():
+        pytest.skip("running-pelvis-mocap is absent from the shared data")
+    truth = pd.read_csv(folder / "s01_v25_truth.csv")
     truth["flight_time_s"] = truth["step_time_s"] - truth["contact_time_s"]
-    return analyse_file(MOCAP / "s01_v25.csv").summary, truth
+    return analyse_file(folder / "s01_v25.csv").summary, truth
 
 
 @pytest.mark.parametrize("metric", list(REFERENCE))
