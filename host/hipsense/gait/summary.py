@@ -10,7 +10,13 @@ import pandas as pd
 
 from hipsense import metrics as registry
 from hipsense.gait.parity import step_parity
-from hipsense.gait.verdict import NO_INTERVAL_NOTE, SIDES_UNKNOWN_NOTE, beyond_noise, too_few_steps
+from hipsense.gait.verdict import (
+    MIN_STEPS_A_SIDE,
+    NO_INTERVAL_NOTE,
+    SIDES_UNKNOWN_NOTE,
+    beyond_noise,
+    too_few_steps,
+)
 
 
 @dataclass
@@ -282,7 +288,7 @@ def summarize(
         ok = np.isfinite(x) & (is_left | is_right)
         nl, nr = int((ok & is_left).sum()), int((ok & is_right).sum())
         few = too_few_steps(nl, nr)
-        if few:  # not compared: no verdict either way (None, not False), and why
+        if too_few_steps(nl, nr, MIN_STEPS_A_SIDE):  # no medians, no verdict (None, not False), and why
             sides.append(
                 SideComparison(
                     metric.name, None, None, None, None, None, None, None, None, None, nl, nr, note=few
@@ -295,7 +301,7 @@ def summarize(
         judged_lo, judged_hi, estimate = (
             (dlo, dhi, left - right) if metric.asymmetry == "difference" else (lo, hi, ai)
         )
-        note = "" if sided_ok else SIDES_UNKNOWN_NOTE
+        note = few if sided_ok else SIDES_UNKNOWN_NOTE
         if not note and not (np.isfinite(judged_lo) and np.isfinite(judged_hi)):
             note = NO_INTERVAL_NOTE
         real = None if note else beyond_noise(judged_lo, judged_hi, estimate, metric.noise_floor)

@@ -25,19 +25,20 @@ from hipsense.gait.parity import step_parity
 
 # The L/R verdict's own rule (interval excludes 0, estimate beyond the floor), so both judge alike.
 from hipsense.gait.summary import asymmetry_index, beyond_noise, block_bootstrap
+from hipsense.gait.verdict import MIN_STEPS_A_SIDE, MIN_VERDICT_STEPS, too_few_steps
 from hipsense.report.page import Cell, esc, section, table
 from hipsense.report.wording import (
-    ALTERNATE_DIFFER,
-    ALTERNATE_NOISE,
     ALTERNATE_RULE,
     alternate_apart,
     alternate_interval,
     alternate_sentence,
+    alternate_verdict,
     sides_unknown_sentence,
 )
 
-#: Fewest steps in each set before a metric is compared (as the summary's per-side minimum).
-MIN_STEPS = 3
+#: Fewest steps in each set before a metric's medians are shown (as the summary's per-side minimum);
+#: a verdict needs :data:`~hipsense.gait.verdict.MIN_VERDICT_STEPS`.
+MIN_STEPS = MIN_STEPS_A_SIDE
 
 
 def alternate_steps(
@@ -75,7 +76,12 @@ def alternate_steps(
 
 
 def compare_sets(
-    values: np.ndarray, in_a: np.ndarray, metric: registry.Metric, *, n_boot: int = 1000
+    values: np.ndarray,
+    in_a: np.ndarray,
+    metric: registry.Metric,
+    *,
+    n_boot: int = 1000,
+    min_steps: int = MIN_VERDICT_STEPS,
 ) -> dict[str, Any] | None:
     """Two sets of one metric's values judged as :func:`alternate_steps` does (one row of it), or None
     with fewer than :data:`MIN_STEPS` values in either set.
@@ -83,12 +89,15 @@ def compare_sets(
     ``values`` are in step order (the bootstrap resamples blocks of consecutive steps), finite;
     ``in_a`` says which belong to the first set. benchmarks/alternate_noise.py also calls it with two
     sets of the same foot, whose true difference is nil, to measure how often the rule cries wolf.
+    With fewer than ``min_steps`` in either set the row has its medians but no verdict
+    (``larger_than_noise`` None, ``note`` why; benchmarks/verdict_min_steps.py measures the rule below it).
     """
     values = np.asarray(values, dtype=float)
     in_a = np.asarray(in_a, dtype=bool)
     n_a, n_b = int(in_a.sum()), int((~in_a).sum())
     if n_a < MIN_STEPS or n_b < MIN_STEPS:
         return None
+    few = too_few_steps(n_a, n_b, min_steps)
     ma, mb = float(np.median(values[in_a])), float(np.median(values[~in_a]))
     (ai_lo, ai_hi), (d_lo, d_hi), _, _ = block_bootstrap(values, in_a, n_boot=n_boot)
     mean = 0.5 * (ma + mb)
@@ -113,7 +122,8 @@ def compare_sets(
         "ci_low": float(lo),
         "ci_high": float(hi),
         "noise_floor": metric.noise_floor,
-        "larger_than_noise": beyond_noise(lo, hi, signed, metric.noise_floor),
+        "larger_than_noise": None if few else beyond_noise(lo, hi, signed, metric.noise_floor),
+        "note": few,
     }
 
 
@@ -130,14 +140,16 @@ def alternate_section(why: str, steps: pd.DataFrame) -> str:
             + "".join(f"<li>{esc(alternate_sentence(r))}</li>" for r in beyond)
             + "</ul>"
         )
-    elif found:
+    elif any(r["larger_than_noise"] is False for r in found):
         lead += (
             "<p>The two sets of alternate steps were alike, within what the measurement can tell apart.</p>"
         )
+    elif found:  # medians, but no metric with the steps a verdict needs: "alike" would claim too much
+        lead += f"<p>The two sets of alternate steps were not judged: {esc(found[0]['note'])}.</p>"
     rows: list[list[Cell]] = []
     for r in found:
         m = registry.get(r["metric"])
-        verdict = ("differs", ALTERNATE_DIFFER) if r["larger_than_noise"] else ("noise", ALTERNATE_NOISE)
+        verdict = ("differs" if r["larger_than_noise"] else "noise", alternate_verdict(r))
         rows.append(
             [
                 f"{esc(m.label)} ({m.display_unit})",

@@ -187,6 +187,10 @@ def without_sides(summary: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: The verdict's words where a metric has fewer steps a side than a verdict needs (gait/verdict.py).
+TOO_FEW_WORDS = "too few steps to compare"
+
+
 def judged(side: dict[str, Any]) -> dict[str, Any]:
     """One ``sides`` entry with no verdict (``larger_than_noise`` None, ``note`` why) when it has fewer
     steps a side than a verdict needs: a stored summary may have been judged by an older rule, and a
@@ -202,7 +206,7 @@ def verdict_words(side: dict[str, Any]) -> str:
     judged ("too few steps to compare", "not measured")."""
     if side.get("larger_than_noise") is None:
         note = side.get("note") or ""
-        return "too few steps to compare" if note.startswith("too few steps") else "not compared"
+        return TOO_FEW_WORDS if note.startswith(TOO_FEW_WORDS) else "not compared"
     return "differs" if side["larger_than_noise"] else "within noise"
 
 
@@ -215,6 +219,8 @@ ALTERNATE_NOISE = "within the noise"
 def alternate_verdict(row: dict[str, Any]) -> str:
     """The verdict of one alternate-step comparison (:func:`hipsense.report.alternate.alternate_steps`):
     :data:`ALTERNATE_DIFFER` when its interval excludes 0 and it exceeds the noise floor."""
+    if row.get("larger_than_noise") is None:  # fewer steps a set than a verdict needs
+        return TOO_FEW_WORDS
     return ALTERNATE_DIFFER if row.get("larger_than_noise") else ALTERNATE_NOISE
 
 
