@@ -269,7 +269,11 @@ def _rate(rows: list[dict[str, Any]], key: str = "larger_than_noise") -> str:
     if not rows:
         return "0 of 0"
     fired = sum(bool(r[key]) if key != "old" else old_rule(r) for r in rows)
-    return f"{fired} of {len(rows)} ({100 * fired / len(rows):.0f} %)"
+    # A verdict needs MIN_VERDICT_STEPS a set (hipsense/gait/verdict.py): the rest are not judged.
+    unjudged = 0 if key == "old" else sum(r[key] is None for r in rows)
+    judged = len(rows) - unjudged
+    rate = f"{fired} of {judged} ({100 * fired / judged:.0f} %)" if judged else "0 of 0"
+    return rate + (f", {unjudged} not judged (too few steps a set)" if unjudged else "")
 
 
 def _by_metric(rows: list[dict[str, Any]], old: bool = False) -> str:
@@ -277,7 +281,7 @@ def _by_metric(rows: list[dict[str, Any]], old: bool = False) -> str:
     for m in registry.sided():
         mine = [r for r in rows if r["metric"] == m.name]
         if mine:
-            fired = sum(old_rule(r) if old else r["larger_than_noise"] for r in mine)
+            fired = sum(old_rule(r) if old else bool(r["larger_than_noise"]) for r in mine)
             parts.append(f"{m.name} {fired}/{len(mine)}")
     return ", ".join(parts)
 
