@@ -132,7 +132,7 @@ def test_trends_and_flags_commands(changed, monkeypatch, capsys):
     monkeypatch.setattr(cli_common.console, "width", 200)  # long labels on one line, whatever the terminal
     assert main(["trends", "--runner", "ana", "--weeks", "4"]) == 0
     out = capsys.readouterr().out
-    for word in ("Training load of ana", "ACWR", "pelvic drop, L stance (deg)", "outside"):
+    for word in ("Training load of ana", "ACWR", "pelvic drop, L stance (deg)", "usual (band)"):
         assert word in out
     assert main(["flags"]) == 0
     out = capsys.readouterr().out
