@@ -115,7 +115,7 @@ REGISTRY: list[Metric] = [
     Metric(
         "bout",
         "-",
-        "number of the running bout the step belongs to (walk breaks and stops split bouts)",
+        "number of the activity bout the step belongs to, from 0 over every bout of the session, standing included (walk breaks and stops split bouts)",
         m.bout,
         dtype="Int64",
         kind="event",
@@ -280,7 +280,7 @@ REGISTRY: list[Metric] = [
     Metric(
         "pelvic_rotation_deg",
         "deg",
-        "transverse pelvic rotation over the step; swing side forward positive",
+        "range of the transverse pelvic rotation (yaw) from this contact to the next; side = the stance foot",
         m.pelvic_rotation,
         label="pelvic rotation",
         display_unit="deg",

@@ -71,7 +71,7 @@ SIDE_FIELDS: dict[str, tuple[str, str | None, str]] = {
     "larger_than_noise": (
         "boolean",
         "-",
-        "interval excludes 0 and the asymmetry exceeds the metric's noise floor",
+        "interval excludes 0 and the asymmetry exceeds the metric's noise floor; empty when not compared (sides unknown, a walk, fewer than 5 steps a side)",
     ),
     "n_left": ("Int64", "steps", "left-foot steps with a value"),
     "n_right": ("Int64", "steps", "right-foot steps with a value"),
