@@ -36,6 +36,8 @@ NO_TOE_OFF_NOTE = "no toe-off found"
 GAP_NOTE = "gap in the data"
 SIDE_INFERRED_NOTE = "side inferred from neighbours"
 DOUBT_NOTES = (NO_TOE_OFF_NOTE, GAP_NOTE, SIDE_INFERRED_NOTE)
+#: A step whose side is unknown (``""``) says so and why in its quality note.
+SIDE_UNKNOWN_NOTE = "side unknown"
 
 
 def _segment_mean(x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -340,7 +342,13 @@ def vertical_oscillation(ctx: StepContext) -> np.ndarray:
 
 
 def quality(ctx: StepContext) -> np.ndarray:
-    """Every note the other columns made, '; '-joined (computed last)."""
+    """Every note the other columns made, '; '-joined (computed last); an empty side says why."""
     if ctx.side_inferred is not None:
         ctx.note(np.asarray(ctx.side_inferred, bool), SIDE_INFERRED_NOTE)
+    unknown = ctx.sides == ""
+    if unknown.any():
+        gyro = {"gyr_pa", "gyr_is"} <= set(ctx.body.columns)
+        ctx.note(
+            unknown, SIDE_UNKNOWN_NOTE + (": the side signal did not tell it" if gyro else ": no gyroscope")
+        )
     return np.array(["; ".join(q) for q in ctx.notes], dtype=object)
