@@ -224,7 +224,10 @@ class MountingAligner(Algorithm):
         gyr = [data[c].to_numpy() for c in SENSOR_GYR] if all(c in data for c in SENSOR_GYR) else None
         n = len(acc[0])
         if n < MIN_ALIGN_S * fs:
-            raise AlignmentError(f"alignment needs at least {MIN_ALIGN_S:g} s of data, got {n / fs:.1f} s")
+            raise AlignmentError(
+                f"only {n / fs:.1f} s of data, too little to find the mounting from (at least "
+                f"{MIN_ALIGN_S:g} s): give the mounting explicitly"
+            )
 
         # Vertical from gravity, checked window by window for consistency (5-s windows, or halves of
         # a shorter recording).
