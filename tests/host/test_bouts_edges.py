@@ -173,8 +173,8 @@ def test_real_running_between_stands_keeps_its_edges(shared_data):
 
 def test_real_walking_keeps_its_bouts(shared_data):
     """walking-l5-ipol (110 trials: stand, walk 10 m, turn, walk back, stop): nothing is running and
-    the walking bouts hold all but 2 of the 3746 reference contacts, as before the running edges moved
-    (the walking bouts are unchanged, trial by trial)."""
+    the walking bouts hold all but 2 of the 3746 reference contacts (13-6's last two, slow steps after
+    a still stop), as before their edges moved in to the walking (test_bouts_walk_edges)."""
     from hipsense.datasets import WALKING_L5_RATE_HZ, load_walking_trials
 
     outside = 0

@@ -1,15 +1,46 @@
-"""Running bouts' edges at the running's own steps, not at the whole seconds the activity is judged on.
+"""Running and walking bouts' edges at their own steps, not at the whole seconds the activity is judged on.
 
 :class:`~hipsense.gait.bouts.ActivityBoutDetector` judges each 1-s window on the 3 s around it, so
 the windows on either side of a run see its steps and a running bout reaches up to a second past the
 running at each end (a stand of 5 s after a run kept about 3 s of its own). Here each running bout
 is cut back to its steps: it starts one step before the first landing (the end of a flight) and ends
-at the last landing, when standing or walking follows it.
+at the last landing, when standing or walking follows it. A walking bout reached further, seconds into
+the stands around it (a stand shorter than the shortest bout is absorbed), where the walking detector
+found "steps" in the sway: each is pulled in to its own movement (:func:`walking_edges`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
+
+
+def _place(edges: np.ndarray, i: int, start: int, end: int, cut: list[int | None]) -> None:
+    """Give bout ``i`` the edges ``start`` and ``end`` in place; an edge at the input's own start or
+    end stays, and the new edge is kept in ``cut`` (at the start, at the end) for :func:`_cut_ends`."""
+    if i:
+        edges[i] = start
+    elif start > 0:
+        cut[0] = start
+    if i + 2 < len(edges):
+        edges[i + 1] = end
+    elif end < int(edges[-1]):
+        cut[1] = end
+
+
+def _cut_ends(
+    edges: np.ndarray, kinds: list[str], cut: list[int | None], fill: str
+) -> tuple[np.ndarray, list[str]]:
+    """The bouts with the rows given up at the input's start and end (``cut``) as ``fill`` bouts."""
+    head, tail = cut
+    n = int(edges[-1])
+    if tail is not None:
+        edges = np.r_[edges[:-1], tail, n]
+        kinds.append(fill)
+    if head is not None:
+        edges = np.r_[0, head, edges[1:]]
+        kinds.insert(0, fill)
+    return edges, kinds
 
 
 def landings(flight: np.ndarray, q: int) -> np.ndarray:
@@ -64,7 +95,7 @@ def running_edges(
     edges = edges.astype(np.int64)  # a copy: the caller's boundaries stay as they were
     kinds = list(kinds)
     n = int(edges[-1])
-    head = tail = None
+    cut: list[int | None] = [None, None]  # new edges at the input's start and end
     for i in (i for i, kind in enumerate(kinds) if kind == "run"):
         a, b = int(edges[i]), int(edges[i + 1])
         periods = step_rows[a // hop : -(-b // hop)]
@@ -82,18 +113,60 @@ def running_edges(
         # The input's own ends move only for a step or more: less may be a step the input cut.
         start = 0 if not i and start < step else start
         end = n if i + 2 == len(edges) and n - end < step else end
-        if i:
-            edges[i] = start
-        elif start > 0:
-            head = start
-        if i + 2 < len(edges):
-            edges[i + 1] = end
-        elif end < n:
-            tail = end
-    if tail is not None:
-        edges = np.r_[edges[:-1], tail, n]
-        kinds.append("unknown")
-    if head is not None:
-        edges = np.r_[0, head, edges[1:]]
-        kinds.insert(0, "unknown")
-    return edges, kinds
+        _place(edges, i, start, end, cut)
+    return _cut_ends(edges, kinds, cut, "unknown")
+
+
+def moving_rows(smooth: np.ndarray, q: int, width: int, still_g: float) -> np.ndarray:
+    """Input rows (every ``q``-th judged row) where the ``width`` judged rows around hold movement:
+    their standard deviation reaches ``still_g`` (standing reads a few thousandths of a g)."""
+    mean = ndimage.uniform_filter1d(smooth, width, mode="nearest")
+    square = ndimage.uniform_filter1d(smooth * smooth, width, mode="nearest")
+    return np.flatnonzero(square - mean * mean >= still_g * still_g) * q
+
+
+def walking_edges(
+    edges: np.ndarray, kinds: list[str], moving: np.ndarray, *, pause: int, least: int, lead: int, trail: int
+) -> tuple[np.ndarray, list[str]]:
+    """Pull every walking bout's edges in to its walking movement, ``lead`` rows before it and
+    ``trail`` rows after it.
+
+    A second is judged walking on the 3 s around it, and a stand shorter than the shortest bout is
+    absorbed, so a walking bout reached up to a few seconds into the standing before and after it, and
+    the walking detector found "steps" in the stand's sway. Here a walking bout's moving rows
+    (:func:`moving_rows`) make stretches of movement, split where the body is still for ``pause`` rows
+    or more; a stretch shorter than ``least`` rows (a touch of the sensor, a shift of weight) is no
+    walking. The bout starts ``lead`` rows before the first row of its first walking stretch and
+    ends ``trail`` rows after the last row of its last; an edge only moves in. The rows given up are still: the neighbour takes them, or, at the input's
+    own ends, they become a ``stand`` bout. A bout without a walking stretch is left as it is.
+
+    Parameters
+    ----------
+    edges, kinds
+        Bout boundaries in input rows (from 0 to the input's length) and each bout's activity.
+    moving
+        Rows holding movement, ascending (:func:`moving_rows`).
+    pause, least, lead, trail
+        Rows of stillness that split the movement, of the shortest walking stretch, and kept before
+        and after the walking.
+
+    Returns
+    -------
+    edges, kinds
+        The boundaries and activities after the moves.
+    """
+    edges = edges.astype(np.int64)  # a copy: the caller's boundaries stay as they were
+    kinds = list(kinds)
+    cut: list[int | None] = [None, None]  # new edges at the input's start and end
+    for i in (i for i, kind in enumerate(kinds) if kind == "walk"):
+        a, b = int(edges[i]), int(edges[i + 1])
+        inside = moving[np.searchsorted(moving, a) : np.searchsorted(moving, b)]
+        split = np.flatnonzero(np.diff(inside) >= pause) + 1
+        firsts, lasts = inside[np.r_[0, split]], inside[np.r_[split, len(inside)] - 1]
+        walks = lasts - firsts >= least
+        if not len(inside) or not walks.any():
+            continue
+        start = max(a, int(firsts[walks][0]) - lead)
+        end = min(b, int(lasts[walks][-1]) + trail)
+        _place(edges, i, start, end, cut)
+    return _cut_ends(edges, kinds, cut, "stand")

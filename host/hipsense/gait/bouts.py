@@ -11,7 +11,7 @@ from scipy import ndimage
 from hipsense.conventions import G
 from hipsense.errors import HipsenseError
 from hipsense.gait.base import Algorithm
-from hipsense.gait.bout_edges import landings, running_edges
+from hipsense.gait.bout_edges import landings, moving_rows, running_edges, walking_edges
 from hipsense.gait.filters import butter_sos, every_nth, zero_phase
 
 ACTIVITIES = ("stand", "walk", "run", "unknown")
@@ -26,6 +26,16 @@ OVERLAP_S = 30.0
 #: Margin kept outside a running bout's first and last contact, s: the landings that place the edges
 #: are found on rows about 20 ms apart and the sacral signal lags the foot's contact by 5-20 ms.
 EDGE_MARGIN_S = 0.05
+#: A walking bout's edges (:func:`~hipsense.gait.bout_edges.walking_edges`): a row moves when the
+#: ``WALK_MOVING_S`` around it vary by ``WALK_STILL_FRACTION`` of ``stand_std_g`` or more (standing
+#: reads 0.002-0.005 g; half the threshold keeps the gentle closing step), so the movement already
+#: reaches a quarter second past the steps; stillness of ``pause`` s splits it, a stretch shorter than
+#: ``least`` s is no walking, and the bout keeps ``lead`` s before its walking and ``trail`` s after it
+#: (the closing step is the gentlest). Chosen on the walking set, where no reference step is lost by
+#: them (docs/validation-walking.md).
+WALK_MOVING_S = 0.5
+WALK_STILL_FRACTION = 0.5
+WALK_EDGE_S = {"pause": 2.0, "least": 1.0, "lead": 0.0, "trail": 0.5}
 #: One-second windows whose features (percentiles, spectra) are computed at a time.
 FEATURE_ROWS = 2048
 
@@ -119,7 +129,9 @@ class ActivityBoutDetector(Algorithm):
     is never running); a second beside walking without a flight of its own is walking (a walk break).
     Each running bout's edges then move to its steps (:func:`~hipsense.gait.bout_edges.running_edges`:
     one step before the first landing, the last landing, ``EDGE_MARGIN_S`` outside each), so they
-    follow the running to the landings' resolution (about 20 ms), not the windows' second.
+    follow the running to the landings' resolution (about 20 ms), not the windows' second. Each walking
+    bout's edges move in to its movement (:func:`~hipsense.gait.bout_edges.walking_edges`,
+    ``WALK_EDGE_S``), so it does not reach into the stand before or after it.
 
     Data requirements: body-frame ``acc_is`` in m/s^2 (after alignment), 20 Hz or more; data shorter
     than ``MIN_DURATION_S`` (one window) is one ``unknown`` bout. Each window is judged on 3 s of context (reflected at the ends), so a recording of
@@ -257,6 +269,12 @@ class ActivityBoutDetector(Algorithm):
         land = landings(smooth < self.flight_level_g, q)
         step_rows = np.where(running, fs / f_run, np.nan)
         edges, kinds = running_edges(edges, kinds, land, step_rows, hop, int(round(EDGE_MARGIN_S * fs)))
+        # Likewise a walking bout's windows reach into the stand around it: its edges go to its movement.
+        width = max(1, int(round(WALK_MOVING_S * low_fs)))
+        moving = moving_rows(smooth, q, width, WALK_STILL_FRACTION * self.stand_std_g)
+        edges, kinds = walking_edges(
+            edges, kinds, moving, **{k: int(round(v * fs)) for k, v in WALK_EDGE_S.items()}
+        )
         start_idx, end_idx = edges[:-1], edges[1:]
         self.bouts_ = pd.DataFrame(
             {
