@@ -36,7 +36,7 @@ from hipsense.recording import DataQuality, Recording
 # 0.2.0: analysed per gap-free segment on the recording's own clock. 0.3.0: running toe-off from the
 # late-stance pause, walking bouts at turns and stops, walking toe-off, drift without sides. 0.4.0:
 # walking steps from the step-evidence score, float32 channels, long segments over windows. 0.5.0:
-# running bout edges on the steps, pelvic rotation as the yaw's range, verdicts from 5 steps a side and
+# running and walking bout edges on the movement, pelvic rotation as the yaw's range, verdicts from 5 steps a side and
 # floors at the measured errors, a 1 ms clock's repeated stamps read.
 ALGORITHM_VERSION = "0.5.0"
 
