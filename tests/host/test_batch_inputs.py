@@ -175,3 +175,13 @@ def test_a_folder_of_only_broken_links_fails_them_all(tmp_path, capsys):
     assert pd.read_csv(tmp_path / "out" / "failures.csv")["path"].tolist() == [
         str(tmp_path / "study" / "ana" / "run.csv")
     ]
+
+
+def test_an_output_folder_in_a_missing_folder_is_refused_before_any_work(recordings, tmp_path, capsys):
+    # as export, FIT export and report --out: a typo must not make a tree of folders (red-team p13 F4)
+    study = _study(recordings, tmp_path / "study")
+    out = tmp_path / "typo" / "deeper" / "out"
+    assert main(["batch", str(study), "--out", str(out), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"the folder {out.parent} does not exist" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "typo").exists()

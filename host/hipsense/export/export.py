@@ -83,8 +83,10 @@ def parse_what(text: str) -> tuple[str, ...]:
 
 
 def new_folder(out: str | Path) -> Path:
-    """``out`` as a Path, checked to be a folder to write into: absent or empty, never another output."""
+    """``out`` as a Path, checked to be a folder to write into: absent or empty, never another output,
+    in a folder that exists (:func:`~hipsense.export.folder.check_parent`)."""
     out = Path(out)
+    check_parent(out)
     if out.exists() and not out.is_dir():
         raise HipsenseError(f"{out}: is a file, not a folder; choose a new folder")
     if out.exists() and any(out.iterdir()):
@@ -124,7 +126,6 @@ def export_store(
     if fmt not in FORMATS:
         raise HipsenseError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     out = new_folder(out)
-    check_parent(out)
     store.runners(runner)  # an unknown runner is an error, not an empty export
     sessions = store.sessions(runner=runner)
     undated = 0
