@@ -59,3 +59,13 @@ def test_real_walks_have_no_walking_steps_in_the_stands(name):
     outside = ic[(ic < lo - step) | (ic > hi + step)]
     assert len(ic) > 20
     assert not len(outside), f"walking steps at {np.round(outside, 2)} s, the walk lasts {lo:.2f}-{hi:.2f} s"
+
+
+def test_a_walking_bout_without_movement_is_left_as_it_is():
+    # the empty stretch list was indexed before it was checked: IndexError
+    from hipsense.gait.bout_edges import walking_edges
+
+    edges, kinds = walking_edges(
+        np.array([0, 100, 200]), ["stand", "walk"], np.array([5, 10]), pause=20, least=10, lead=0, trail=5
+    )
+    assert edges.tolist() == [0, 100, 200] and kinds == ["stand", "walk"]

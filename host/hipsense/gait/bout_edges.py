@@ -137,8 +137,9 @@ def walking_edges(
     (:func:`moving_rows`) make stretches of movement, split where the body is still for ``pause`` rows
     or more; a stretch shorter than ``least`` rows (a touch of the sensor, a shift of weight) is no
     walking. The bout starts ``lead`` rows before the first row of its first walking stretch and
-    ends ``trail`` rows after the last row of its last; an edge only moves in. The rows given up are still: the neighbour takes them, or, at the input's
-    own ends, they become a ``stand`` bout. A bout without a walking stretch is left as it is.
+    ends ``trail`` rows after the last row of its last; an edge only moves in. The rows given up are
+    still: the neighbour takes them, or, at the input's own ends, they become a ``stand`` bout. A bout
+    without a walking stretch (or without any movement) is left as it is.
 
     Parameters
     ----------
@@ -161,10 +162,12 @@ def walking_edges(
     for i in (i for i, kind in enumerate(kinds) if kind == "walk"):
         a, b = int(edges[i]), int(edges[i + 1])
         inside = moving[np.searchsorted(moving, a) : np.searchsorted(moving, b)]
+        if not len(inside):  # no movement judged in it (a very quiet walk): left as it is
+            continue
         split = np.flatnonzero(np.diff(inside) >= pause) + 1
         firsts, lasts = inside[np.r_[0, split]], inside[np.r_[split, len(inside)] - 1]
         walks = lasts - firsts >= least
-        if not len(inside) or not walks.any():
+        if not walks.any():
             continue
         start = max(a, int(firsts[walks][0]) - lead)
         end = min(b, int(lasts[walks][-1]) + trail)
