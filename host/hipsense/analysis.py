@@ -37,8 +37,8 @@ from hipsense.recording import DataQuality, Recording
 # late-stance pause, walking bouts at turns and stops, walking toe-off, drift without sides. 0.4.0:
 # walking steps from the step-evidence score, float32 channels, long segments over windows. 0.5.0:
 # running and walking bout edges on the movement, pelvic rotation as the yaw's range, verdicts from 5 steps a side and
-# floors at the measured errors, a 1 ms clock's repeated stamps read.
-ALGORITHM_VERSION = "0.5.0"
+# floors at the measured errors, a 1 ms clock's repeated stamps read. 0.5.1: the summary states the unclassified time.
+ALGORITHM_VERSION = "0.5.1"
 
 
 class NotRunningError(HipsenseError):
@@ -84,6 +84,10 @@ class SessionResult:
     @property
     def walking_time_s(self) -> float:
         return self.time_in("walk")
+
+    @property
+    def unclassified_time_s(self) -> float:
+        return self.time_in("unknown")
 
     def time_in(self, activity: str) -> float:
         """Seconds of the recording in bouts of ``activity`` (``"run"``, ``"walk"``, ``"stand"``...)."""
@@ -294,6 +298,7 @@ def analyse(
         duration_s=result.duration_s,
         running_time_s=result.running_time_s,
         walking_time_s=result.walking_time_s,
+        unclassified_time_s=result.unclassified_time_s,
         quality=quality.to_dict(),
         alignment=alignment,
         n_boot=n_boot,

@@ -144,6 +144,13 @@ def summary_columns() -> tuple[Column, ...]:
         Column("algorithm_version", "string", "-", "version of the analysis that made the derived numbers"),
         Column("duration_s", "float64", "s", "length of the recording"),
         Column("running_time_s", "float64", "s", "time in running bouts"),
+        Column(
+            "unclassified_time_s",
+            "float64",
+            "s",
+            "time of movement judged neither running, walking nor standing (bouts 'unknown'): no steps "
+            "analysed there (empty for sessions analysed before version 0.5.1)",
+        ),
         Column("steps", "Int64", "steps", "running steps in the step table (activity run)"),
         Column("cadence_spm", "float64", "steps/min", "median cadence over the running steps"),
         Column("impact_load_g", "float64", "g x steps", "sum of impact_g over all running steps"),

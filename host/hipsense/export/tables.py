@@ -68,7 +68,15 @@ def _restore(v):
     return v[1:] if isinstance(v, str) and v.startswith("'") and FORMULA.match(v[1:]) else v
 
 
-_HEADLINE = ("algorithm_version", "duration_s", "running_time_s", "steps", "cadence_spm", "impact_load_g")
+_HEADLINE = (
+    "algorithm_version",
+    "duration_s",
+    "running_time_s",
+    "unclassified_time_s",
+    "steps",
+    "cadence_spm",
+    "impact_load_g",
+)
 
 
 def flatten_summary(summary: dict[str, Any] | None) -> dict[str, Any]:

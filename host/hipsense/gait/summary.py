@@ -69,6 +69,8 @@ class SessionSummary:
     #: Seconds in walking bouts, and the walking steps' own figures (:func:`walking_summary`).
     walking_time_s: float = 0.0
     walking: dict[str, Any] = field(default_factory=dict)
+    #: Seconds of movement judged neither running, walking nor standing (bouts ``unknown``): not analysed.
+    unclassified_time_s: float = 0.0
 
     def side(self, metric: str) -> SideComparison:
         return next(s for s in self.sides if s.metric == metric)
@@ -122,8 +124,7 @@ def block_bootstrap(
     resampling the values and sorting each side apart (tests/host/test_summary_bootstrap.py keeps that
     implementation and compares).
 
-    Returns ``((ai_low, ai_high), (diff_low, diff_high), (left_low, left_high), (right_low,
-    right_high))``, NaN where the replicates cannot tell.
+    Returns the intervals ``(ai, diff, left, right)``, each ``(low, high)``, NaN where the replicates cannot tell.
     """
     values = np.asarray(values, dtype=float)
     is_left = np.asarray(is_left, dtype=bool)
@@ -266,6 +267,7 @@ def summarize(
     quality: dict[str, Any],
     alignment: dict[str, Any],
     walking_time_s: float = 0.0,
+    unclassified_time_s: float = 0.0,
     n_boot: int = 1000,
 ) -> SessionSummary:
     """Summarise a session's steps: per-side medians, asymmetry, drift, load and data quality.
@@ -368,6 +370,7 @@ def summarize(
         alignment=dict(alignment),
         walking_time_s=walking_time_s,
         walking=walking_summary(all_steps),
+        unclassified_time_s=unclassified_time_s,
     )
 
 

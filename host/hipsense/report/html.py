@@ -43,6 +43,7 @@ from hipsense.report.wording import (
     quality_notes,
     sides_known,
     sides_unknown_sentence,
+    unclassified_sentence,
     verdict_words,
     walking_only,
 )
@@ -75,7 +76,13 @@ def _headline(summary: dict[str, Any], steps: pd.DataFrame) -> str:
         card("impact", f"{imp:.2f} <small>g</small>" if imp else "-", "median peak per step"),
         card("impact load", f"{summary.get('impact_load_g', 0):,.0f} <small>{IMPACT_LOAD_UNIT}</small>", "sum of every step's impact"),
     ]  # fmt: skip
-    return card_row(cards)
+    return card_row(cards) + _unclassified(summary)
+
+
+def _unclassified(summary: dict[str, Any]) -> str:
+    """The time in no figure, said under the headline (nothing when there is none)."""
+    sentence = unclassified_sentence(summary.get("unclassified_time_s"))
+    return f'<p class="note">{esc(sentence)}</p>' if sentence else ""
 
 
 def _side_sentence(s: dict[str, Any]) -> str:
@@ -200,7 +207,9 @@ def _walk_sections(summary: dict[str, Any]) -> tuple[str, bool]:
         )
     else:
         body = f'<p class="warn">{esc(sides_unknown_sentence(UNKNOWN_SIDES_REASON))}</p>'
-    return card_row(cards) + section("walking", "Walking, per side", lead + body), bool(rows)
+    return card_row(cards) + _unclassified(summary) + section(
+        "walking", "Walking, per side", lead + body
+    ), bool(rows)
 
 
 def render_session(session: ReportSession, *, progress: Progress | None = None) -> str:

@@ -28,6 +28,7 @@ from hipsense.report.wording import (
     quality_notes,
     sides_known,
     sides_unknown_sentence,
+    unclassified_sentence,
     verdict_words,
 )
 from hipsense.report.wording import duration as _duration
@@ -122,10 +123,12 @@ def print_summary(summary: SessionSummary, *, console: Console, steps: pd.DataFr
     head.add_column(style="bold")
     head.add_column()
     walked = summary.walking_time_s or 0.0
+    unclassified = unclassified_sentence(summary.unclassified_time_s)
     head.add_row(
         "recording",
         f"{_duration(summary.duration_s)} of which {_duration(summary.running_time_s)} running"
-        + (f", {_duration(walked)} walking" if walked > 0 else ""),
+        + (f", {_duration(walked)} walking" if walked > 0 else "")
+        + (f", {_duration(summary.unclassified_time_s)} unclassified" if unclassified else ""),
     )
     walking = summary.walking or {}
     if ran:  # the running figures; a walking-only recording has none (no '0 g x steps')
@@ -142,6 +145,8 @@ def print_summary(summary: SessionSummary, *, console: Console, steps: pd.DataFr
             f"{summary.impact_load_g:.0f} {IMPACT_LOAD_UNIT} (sum of the peak impacts of every step)",
         )
     console.print(head)
+    if unclassified:
+        console.print(f"[yellow]{unclassified}[/]", highlight=False)
     if not summary.steps:  # no running: the left/right and drift tables are of running steps
         _print_walking_only(walking, console)
         console.print("[bold]data quality:[/] " + ", ".join(quality_notes(summary.quality, known=True)))

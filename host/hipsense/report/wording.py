@@ -43,6 +43,21 @@ def duration(seconds: float | None) -> str:
     return f"{m} min {s:02d} s" if m else f"{s} s"
 
 
+#: Shortest unclassified time worth a sentence: the activity windows' own resolution (1 s).
+UNCLASSIFIED_MIN_S = 1.0
+
+
+def unclassified_sentence(seconds: float | None) -> str:
+    """Why part of a recording is in no figure: movement judged neither running, walking nor standing
+    (the summary's ``unclassified_time_s``); "" under :data:`UNCLASSIFIED_MIN_S` or when not known."""
+    if seconds is None or not seconds >= UNCLASSIFIED_MIN_S:
+        return ""
+    return (
+        f"{duration(seconds)} of movement was neither clearly running nor walking (a very slow jog, a "
+        "shuffle, stairs, the clip handled): its steps are in none of these figures."
+    )
+
+
 def quality_notes(quality: dict[str, Any], *, known: bool = True) -> list[str]:
     """A session's data quality (the summary's ``quality``) as short phrases; ``known``: whether its
     sides are known (:func:`sides_known`), so the phrase never claims a source for unknown sides."""
