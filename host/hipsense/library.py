@@ -101,12 +101,11 @@ def derive(recording: Recording, name: str) -> Derived:
             result = analysis.analyse(recording)
     except Exception as e:  # noqa: BLE001 - stored as the session's error, so it can be reanalysed
         msg = str(e) if isinstance(e, HipsenseError) else f"{name}: analysis failed ({type(e).__name__}: {e})"
-        duration = recording.elapsed_time_s if recording.sample_rate_hz else None
+        duration = round(recording.elapsed_time_s, 4) if recording.sample_rate_hz else None
         return Derived(kind, start, device_id, duration, "error", msg, version)
     assert result.summary is not None
-    return Derived(
-        kind, start, device_id, result.duration_s, "ok", None, version, result.steps, result.summary.to_dict()
-    )
+    summary = result.summary.to_dict()  # its figures rounded to 4 decimals: the stored columns say the same
+    return Derived(kind, start, device_id, summary["duration_s"], "ok", None, version, result.steps, summary)
 
 
 def import_files(

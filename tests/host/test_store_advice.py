@@ -122,6 +122,8 @@ def test_mounting_advice_of_a_stored_session_names_a_command_that_takes_it(files
     printed.append(capsys.readouterr().out)
     assert main(["report", "1"]) == 2
     printed.append(capsys.readouterr().err)
+    assert main(["sessions", "--json"]) == 0  # a script reads the same advice as a runner
+    printed.append(json.loads(capsys.readouterr().out)[0]["error"])
     for text in printed:
         assert "give the mounting explicitly" not in _flat(text)
         advice = [a for a in _advice(text) if "--mounting" in a]

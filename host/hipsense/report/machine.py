@@ -23,7 +23,13 @@ from hipsense import metrics as registry
 from hipsense.export import schema
 from hipsense.export.tables import flatten_summary
 from hipsense.report.alternate import alternate_steps
-from hipsense.report.wording import alternate_verdict, sides_known, sides_unknown_sentence, without_sides
+from hipsense.report.wording import (
+    alternate_verdict,
+    sides_known,
+    sides_unknown_sentence,
+    stored_error,
+    without_sides,
+)
 from hipsense.trends.flags import sides_unknown, weekly_loads
 from hipsense.trends.load_weeks import missing_ratios
 from hipsense.trends.model import Flag, Trends
@@ -91,7 +97,11 @@ def sessions_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     names = [c.name for c in schema.SESSIONS.columns]
     renamed = df.rename(columns={"id": "session_id"})
     keep = [n for n in names if n in renamed] + [c for c in ("imported_at",) if c in renamed]
-    return [{k: r[k] for k in keep} for _, r in renamed.iterrows()]
+    records = [{k: r[k] for k in keep} for _, r in renamed.iterrows()]
+    for rec in records:  # the error as the terminal says it (its advice names the command that takes it)
+        if isinstance(rec.get("error"), str):
+            rec["error"] = stored_error(rec["error"])
+    return records
 
 
 #: Trend-table column suffix -> the export schema's side field (``SIDE_FIELDS``).
