@@ -600,6 +600,24 @@ def test_simulate_run_accepts_overrides_and_a_mutable_config():
         simulate_run(segments=(Segment("jog", 10.0),))
 
 
+def test_stated_segments_keep_their_lengths_when_the_session_length_is_given_too():
+    # Every segment has a length and so has the session: the last one alone fills the session. The
+    # half-session shrinking is for an open segment (the demo's); it once made 5/25/10 s into 1.7/8.2/30.2.
+    run = simulate_run(
+        scenarios.steady_run(
+            40.0, seed=1, segments=(Segment("stand", 5.0), Segment("run", 25.0), Segment("walk", 10.0))
+        )
+    )
+    np.testing.assert_allclose(run.bouts["end_s"] - run.bouts["start_s"], [5.0, 25.0, 10.0], atol=0.4)
+    assert (run.truth["activity"] == "run").sum() > 60  # about 25 s at 165 steps/min
+    run = simulate_run(
+        scenarios.steady_run(60.0, seed=1, segments=(Segment("stand", 5.0), Segment("run", 25.0)))
+    )
+    np.testing.assert_allclose(run.bouts["end_s"] - run.bouts["start_s"], [5.0, 55.0], atol=0.4)
+    with pytest.raises(ValueError, match="nothing is left for the last one"):
+        simulate_run(scenarios.steady_run(20.0, segments=(Segment("stand", 20.0), Segment("run", 5.0))))
+
+
 def test_demo_config_injects_the_documented_asymmetry():
     run = simulate_run(demo_config())
     assert run.duration_s == pytest.approx(600)

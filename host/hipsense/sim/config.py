@@ -315,8 +315,10 @@ class RunConfig:
         open_ = [i for i, s in enumerate(segments) if s.duration_s is None]
         if len(open_) > 1:
             raise ValueError("at most one segment may have duration_s=None")
-        if not open_ and self.duration_s is not None:
-            # A given session length wins: the last segment stretches or shrinks to fill it.
+        stretched = not open_ and self.duration_s is not None
+        if stretched:
+            # A given session length wins: the last segment stretches or shrinks to fill it, and the
+            # others keep their lengths (they were stated).
             open_ = [len(segments) - 1]
             segments = (*segments[:-1], Segment(segments[-1].activity, None, segments[-1].speed_mps))
         for s in segments:
@@ -333,8 +335,13 @@ class RunConfig:
             total = fixed
         if total <= 0:
             raise ValueError("duration_s must be positive")
+        if stretched and total <= fixed:
+            raise ValueError(
+                f"the segments before the last take {fixed:g} s of the {total:g} s session: "
+                "nothing is left for the last one"
+            )
         shrink = 1.0
-        if open_ and total - fixed < 0.5 * total:
+        if open_ and not stretched and total - fixed < 0.5 * total:
             # The fixed segments would leave the open one less than half the session (e.g. the demo's
             # standing and walking in a 30 s session): shrink them to a quarter of it together.
             shrink = 0.25 * total / fixed
