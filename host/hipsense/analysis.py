@@ -25,7 +25,7 @@ from hipsense.formats.load import load_recording
 from hipsense.gait.alignment import AlignmentError, MountingAligner
 from hipsense.gait.bouts import ActivityBoutDetector
 from hipsense.gait.events import RunningContactDetector
-from hipsense.gait.metrics import DOUBT_NOTES, GAP_NOTE, StepContext, typical_step
+from hipsense.gait.metrics import DOUBT_NOTES, GAP_NOTE, StepContext, typical_step, typical_steps
 from hipsense.gait.sides import SideDetector
 from hipsense.gait.summary import SessionSummary, summarize
 from hipsense.gait.walking import WalkingContactDetector
@@ -176,6 +176,7 @@ def _step_tables(rows: Rows, p: _Segment, sides: SideDetector, bout: np.ndarray,
     it holds (neighbours included), and gives the rows of the steps its core owns."""
     sample = np.round(p.ic).astype(np.int64)
     typical = typical_step(p.ic, bout, fs)
+    by_activity = typical_steps(p.ic, bout, fs, p.activity)  # walking is not judged on running's steps
     for w in p.windows:
         inside = (sample >= w.lo) & (sample < w.hi)
         if not w.owns(sample[inside]).any():
@@ -191,6 +192,7 @@ def _step_tables(rows: Rows, p: _Segment, sides: SideDetector, bout: np.ndarray,
             time_offset_s=t0 + w.lo / fs,
             activity=p.activity[inside],
             segment_step_s=typical,
+            activity_step_s=by_activity,
         )
         table = metrics.step_table(ctx)
         yield table[w.owns(sample[inside])]

@@ -70,6 +70,16 @@ def typical_step(ic: np.ndarray, bout: np.ndarray, fs: float) -> float:
     return float(np.nanmedian(raw)) if np.isfinite(raw).any() else np.nan
 
 
+def typical_steps(ic: np.ndarray, bout: np.ndarray, fs: float, activity: np.ndarray) -> dict[str, float]:
+    """:func:`typical_step` of each activity's steps: a walking step (about 0.5 s) is not judged on
+    the running steps' scale (0.3 s) of the same segment (red-team p14 G3)."""
+    raw = _raw_step_s(np.asarray(ic, dtype=float), np.asarray(bout), float(fs))
+    act = np.asarray(activity)
+    return {
+        str(a): float(np.nanmedian(raw[act == a])) for a in np.unique(act) if np.isfinite(raw[act == a]).any()
+    }
+
+
 @dataclass(eq=False)
 class StepContext:
     """What the step metrics are computed from, and what several of them share (computed once).
@@ -98,6 +108,9 @@ class StepContext:
     segment_step_s
         The segment's typical step (s), when ``body`` is one window of a longer segment (the analysis
         measures it over all the segment's steps, :func:`typical_step`); from these steps when ``None``.
+    activity_step_s
+        The segment's typical step per activity (:func:`typical_steps`); from these steps when ``None``.
+        Each step is judged on its own activity's (``segment_step_s`` where that has none).
     """
 
     body: pd.DataFrame
@@ -110,6 +123,7 @@ class StepContext:
     time_offset_s: float = 0.0
     activity: np.ndarray | None = None
     segment_step_s: float | None = None
+    activity_step_s: dict[str, float] | None = None
     notes: list[list[str]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -149,7 +163,7 @@ class StepContext:
         ic, to, fs = self.ic, self.to, self.fs
         same_bout = self._same_bout
         step_time = self._raw_step_s.copy()
-        too_long = step_time > MAX_STEP_FACTOR * self.typical_step_s
+        too_long = step_time > MAX_STEP_FACTOR * self.step_scale_s
         step_time[too_long] = np.nan
         self.note(too_long, "next contact missing or a pause: no step time")
         self.note(~same_bout, "last step of its bout: no step time")
@@ -178,6 +192,17 @@ class StepContext:
         given = self.segment_step_s
         return typical_step(self.ic, self.bout, self.fs) if given is None else float(given)
 
+    @cached_property
+    def step_scale_s(self) -> np.ndarray:
+        """Per step, the typical step of its activity (s): what a step too long to be one, or one
+        without a next contact, is measured against."""
+        given, activity = self.activity_step_s, np.asarray(self.activity)
+        own = typical_steps(self.ic, self.bout, self.fs, activity) if given is None else given
+        scale = np.full(self.k, self.typical_step_s)
+        for a, value in own.items():
+            scale[activity == a] = value
+        return scale
+
     @property
     def step_time_s(self) -> np.ndarray:
         return self.timing[0]
@@ -192,11 +217,11 @@ class StepContext:
         next is unknown) and its stance [ic, toe-off)."""
         ic, n, fs = self.ic, self.n, self.fs
         step_time, contact = self.step_time_s, self.contact_s
-        typical = self.typical_step_s
+        typical = self.step_scale_s
         next_ic = np.r_[ic[1:], np.nan]
         # First sample at or after the IC (a hair of tolerance so an IC on a sample is not pushed past it).
         start = np.clip(np.ceil(ic - 1e-6).astype(np.int64), 0, max(n - 1, 0))
-        fallback = int(round((typical if np.isfinite(typical) else 0.35) * fs))
+        fallback = np.round(np.where(np.isfinite(typical), typical, 0.35) * fs).astype(np.int64)
         end = np.where(np.isfinite(step_time), np.floor(next_ic), start + fallback)
         end = np.clip(np.nan_to_num(end).astype(np.int64), start + 1, n)
         stance_len = np.where(np.isfinite(contact), contact * fs, 0.4 * (end - start))

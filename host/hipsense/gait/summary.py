@@ -375,9 +375,9 @@ def summarize(
 
 
 def walking_summary(steps: pd.DataFrame) -> dict[str, Any]:
-    """The walking steps' count, median cadence and, per side where sides are known, the medians of
-    the sided metrics that hold for walking (the registry's ``activities``; ``{}`` without walking
-    steps). Keys ``<metric>_left`` / ``<metric>_right``, None with fewer than 3 values."""
+    """The walking steps' count, median cadence (None unless half of them have one) and, per known side,
+    the medians of the sided metrics that hold for walking (the registry's ``activities``; ``{}`` without
+    walking steps). Keys ``<metric>_left`` / ``<metric>_right``, None with fewer than 3 values."""
     if "activity" not in steps:
         return {}
     walk = steps[steps["activity"].to_numpy() == "walk"]
@@ -385,7 +385,7 @@ def walking_summary(steps: pd.DataFrame) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {"steps": len(walk)}
     cadence = walk["cadence_spm"].to_numpy(dtype=float)
-    out["cadence_spm"] = float(np.nanmedian(cadence)) if np.isfinite(cadence).any() else None
+    out["cadence_spm"] = float(np.nanmedian(cadence)) if 2 * np.isfinite(cadence).sum() >= len(walk) else None
     for metric in (m.name for m in registry.sided("walk")):
         for side, name in (("L", "left"), ("R", "right")):
             x = walk.loc[walk["side"] == side, metric].to_numpy(dtype=float)
