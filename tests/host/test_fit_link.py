@@ -265,7 +265,7 @@ def test_hostile_values_and_sizes(tmp_path, monkeypatch):
     assert np.nanmax(w.speed_mps) == pytest.approx(3.0) and w.altitude_m is None
     assert np.allclose(w.cadence_spm, 170.0)  # strides + fractional strides, doubled
     monkeypatch.setattr(fit_watch, "MAX_RECORDS", 10)
-    with pytest.raises(FitError, match="40 records, more than 10"):
+    with pytest.raises(FitError, match="more than 10 records"):
         read_fit(fit)
     monkeypatch.setattr(fit_watch, "MAX_FILE_BYTES", 100)
     with pytest.raises(FitError, match="more than a watch activity"):

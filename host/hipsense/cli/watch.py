@@ -28,6 +28,8 @@ def _print_link(result, name: str) -> None:
         f"({how}); {result.linked_steps} of {result.steps} steps have speed, grade or heart rate",
         highlight=False,
     )
+    for note in result.notes:
+        console.print(f"  [dim]note: {escape(note)}[/]", highlight=False)
     if len(result.bouts):
         table = Table(box=box.SIMPLE, show_edge=False)
         for c in ("bout", "steps", "pace /km", "grade %", "heart rate"):
@@ -63,6 +65,7 @@ def _cmd_flat(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from hipsense.cli.common import existing_store
+    from hipsense.gait.verdict import MIN_VERDICT_STEPS
     from hipsense.link import flat_sessions
 
     store = existing_store(say=not args.json)
@@ -89,7 +92,8 @@ def _cmd_flat(args: argparse.Namespace) -> int:
         padding=(0, 1),
         pad_edge=False,
         title="Running on the flat (grade within +-2 %), per linked session",
-        caption="CT: contact time (ms) per foot; asymmetry 100 x (L - R) / mean",
+        caption="CT: contact time (ms) per foot; asymmetry 100 x (L - R) / mean, shown from "
+        f"{MIN_VERDICT_STEPS} flat steps a foot",
     )
     for c in ("id", "date", "runner", "steps", "pace/km", "spm", "CT L", "CT R", "asym. %"):
         table.add_column(c, justify="left" if c in ("date", "runner") else "right", no_wrap=c == "date")
@@ -125,9 +129,9 @@ def _with_fit(import_cmd):
             raise HipsenseError("--fit links one watch activity to one recording: give exactly one FILE")
         if not fit.is_file():
             raise HipsenseError(f"--fit {fit}: no such file")
-        from hipsense.formats.fit_watch import read_fit
+        from hipsense.formats.fit_watch import load_fit
 
-        read_fit(fit)  # a bad watch file fails before the import does any work
+        loaded = load_fit(fit)  # a bad watch file fails before the import does any work
         code = import_cmd(args)
         from hipsense.link import link_session
         from hipsense.store import sha256_file
@@ -137,7 +141,7 @@ def _with_fit(import_cmd):
             sid = store.session_of(sha256_file(args.files[0])) if args.files[0].is_file() else None
             if sid is None:
                 raise HipsenseError(f"{args.files[0]}: not stored, so the watch was not linked")
-            result = link_session(store, sid, fit)
+            result = link_session(store, sid, fit, loaded=loaded)
         _print_link(result, fit.name)
         return code
 

@@ -41,6 +41,8 @@ RANGES = {
     "cadence_spm": (0.0, 300.0),
     "distance_m": (0.0, 1.0e7),
 }
+#: Sub-sports indoors: the altitude is the room's, not the belt's incline (FIT's names).
+INDOOR = {"treadmill", "indoor_running", "indoor_walking", "virtual_activity"}
 #: Sports whose cadence counts steps (FIT's names); a file naming another sport is refused.
 ON_FOOT = {
     "running",
@@ -59,18 +61,28 @@ class FitError(HipsenseError):
 
 
 class _TooBig(Exception):
-    """Raised inside the decoder's message listener to stop it (:data:`MAX_DECODE_COST`)."""
+    """Raised inside the decoder's message listener to stop it (:data:`MAX_DECODE_COST`,
+    :data:`MAX_RECORDS`); its text is the reason."""
+
+
+#: FIT's global message number of a ``record``.
+RECORD_MESG = 20
 
 
 def _budget() -> Callable[[int, dict[str, Any]], None]:
-    """A message listener that stops the decoder once :data:`MAX_DECODE_COST` is spent."""
-    left = MAX_DECODE_COST
+    """A message listener that stops the decoder once :data:`MAX_DECODE_COST` is spent or the
+    :data:`MAX_RECORDS` + 1st record arrives (before, a 7.5 MB file of 1.5 M records was decoded
+    whole, 35 s and 480 MB, only to be refused)."""
+    left, records = MAX_DECODE_COST, 0
 
-    def spend(_mesg_num: int, message: dict[str, Any]) -> None:
-        nonlocal left
+    def spend(mesg_num: int, message: dict[str, Any]) -> None:
+        nonlocal left, records
         left -= 4 + len(message) + len(message.get("developer_fields") or ())
+        records += mesg_num == RECORD_MESG
+        if records > MAX_RECORDS:
+            raise _TooBig(f"more than {MAX_RECORDS} records (about 55 h at one a second)")
         if left < 0:
-            raise _TooBig
+            raise _TooBig("more messages and fields than a watch activity holds (a damaged file?)")
 
     return spend
 
@@ -88,6 +100,12 @@ class WatchActivity:
         Cadence is in steps per minute (FIT's running cadence counts one foot: it is doubled here).
     sport
         The activity's sport as the file names it ("running", "cycling", ...), "" when it does not.
+    indoor
+        A treadmill or other indoor activity (its sub-sport): the altitude is then not read, as it is
+        not the belt's incline, and the grade stays unknown.
+    notes
+        What was done to the records on the way (a multisport file's other parts left out, a clock
+        correction undone), one sentence each.
     """
 
     time_unix: np.ndarray
@@ -97,6 +115,8 @@ class WatchActivity:
     heart_rate_bpm: np.ndarray | None
     cadence_spm: np.ndarray | None
     sport: str = ""
+    indoor: bool = False
+    notes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.time_unix)
@@ -142,20 +162,29 @@ def decode_fit(data: bytes, name: str = "FIT file") -> dict[str, list[dict[str, 
     # The decoder reads its stream as it checks it, so each check gets a fresh one.
     if not Decoder(Stream.from_byte_array(bytearray(data))).is_fit():
         raise FitError(f"{name}: not a FIT file (no FIT header)")
-    if not Decoder(Stream.from_byte_array(bytearray(data))).check_integrity():
+    if len(data) < data[0] + int.from_bytes(data[4:8], "little") + 2:  # header size + data size + CRC
         raise FitError(f"{name}: damaged or truncated FIT file (its size or checksum does not match)")
+    # Decoded before the whole file's checksum is checked (the decoder checks it as it reads): the
+    # record cap then stops a file of millions of records early (a pure-Python checksum pass over 60 MB
+    # took 30 s). A file that fails is checked whole afterwards, to tell damage from a real limit.
     try:
         messages, errors = Decoder(Stream.from_byte_array(bytearray(data))).read(
             convert_datetimes_to_dates=False, merge_heart_rates=False, mesg_listener=_budget()
         )
     except Exception as e:  # the SDK raises what it meets (TypeError, IndexError ...); one line each
-        raise FitError(
-            f"{name}: cannot be decoded ({type(e).__name__}: {' '.join(str(e).split())})"
-        ) from None
+        errors = [e]
     if errors and isinstance(errors[0], _TooBig):
-        raise FitError(f"{name}: more messages and fields than a watch activity holds (a damaged file?)")
+        raise FitError(f"{name}: {errors[0]}")
+    if errors and not Decoder(Stream.from_byte_array(bytearray(data))).check_integrity():
+        raise FitError(f"{name}: damaged or truncated FIT file (its size or checksum does not match)")
     if errors:
-        raise FitError(f"{name}: cannot be decoded ({' '.join(str(errors[0]).split())})")
+        why = " ".join(str(errors[0]).split())
+        if "compressed timestamp" in why.lower():  # valid FIT, but a header the SDK cannot read yet
+            raise FitError(
+                f"{name}: its records use FIT's compressed timestamp headers, which the FIT reader "
+                "(garmin-fit-sdk) does not read yet: export the activity again from the watch's app or website"
+            )
+        raise FitError(f"{name}: cannot be decoded ({type(errors[0]).__name__}: {why})")
     return dict(messages)  # type: ignore[arg-type]  # the SDK's TypedDict, read as plain dicts
 
 
@@ -196,8 +225,23 @@ def activity_from_messages(messages: dict[str, list[dict[str, Any]]], name: str)
     ok = np.isfinite(t) & (t >= TIME_RANGE_UNIX[0]) & (t <= TIME_RANGE_UNIX[1])
     if not ok.any():
         raise FitError(f"{name}: its {len(records)} records have no usable timestamps")
-    # Sorted, one record per timestamp (a watch repeats one when it pauses): the first one is kept.
+    sport, sub_sport, spans = _sport(messages, name)
+    notes = []
+    if spans is not None:  # a multisport file (a ride, then the run): the parts on foot only
+        inside = np.zeros(len(t), dtype=bool)
+        for a, b in spans:
+            inside |= (t >= a) & (t <= b)
+        if not (ok & inside).any():
+            raise FitError(f"{name}: its {sport} part holds no records")
+        notes.append(
+            f"a multisport file: only its {sport} part is used (records {(ok & ~inside).sum()} left out)"
+        )
+        ok &= inside
     idx = np.flatnonzero(ok)
+    t[idx], stepped = _undo_clock_steps(t[idx], _column([records[i] for i in idx], "distance"))
+    if stepped:
+        notes.append(stepped)
+    # Sorted, one record per timestamp (a watch repeats one when it pauses): the first one is kept.
     order = idx[np.argsort(t[idx], kind="stable")]
     _, first = np.unique(t[order], return_index=True)
     keep = order[first]
@@ -205,20 +249,94 @@ def activity_from_messages(messages: dict[str, list[dict[str, Any]]], name: str)
     cadence = _column(rec, "cadence")
     # FIT's running cadence is strides (one foot) per minute, with the half strides in fractional_cadence.
     fractional = np.nan_to_num(_column(rec, "fractional_cadence"))
-    sports = [s.get("sport") for s in messages.get("session_mesgs", []) + messages.get("sport_mesgs", [])]
-    sport = next((s for s in sports if isinstance(s, str)), "")
-    if sport and sport not in ON_FOOT:  # a ride's cadence is pedal turns: its steps would be wrong
-        raise FitError(
-            f"{name}: a {sport[:40]} activity, not a run (hipsense links running, walking, hiking)"
+    indoor = sub_sport in INDOOR
+    if indoor:
+        notes.append(
+            f"an indoor activity ({sub_sport}): its altitude is not the belt's incline, so the grade is unknown"
         )
     return WatchActivity(
         time_unix=t[keep],
         distance_m=_bounded(_column(rec, "distance"), "distance_m"),
         speed_mps=_bounded(_column(rec, "enhanced_speed", "speed"), "speed_mps"),
-        altitude_m=_bounded(_column(rec, "enhanced_altitude", "altitude"), "altitude_m"),
+        altitude_m=None if indoor else _bounded(_column(rec, "enhanced_altitude", "altitude"), "altitude_m"),
         heart_rate_bpm=_bounded(_column(rec, "heart_rate"), "heart_rate_bpm"),
         cadence_spm=_bounded(2.0 * (cadence + fractional), "cadence_spm"),
         sport=sport[:40],
+        indoor=indoor,
+        notes=tuple(notes),
+    )
+
+
+def _sport(
+    messages: dict[str, list[dict[str, Any]]], name: str
+) -> tuple[str, str, list[tuple[float, float]] | None]:
+    """The activity's sport and sub-sport, and for a file whose sessions mix sports (a brick: a ride,
+    then a run) the UNIX time spans of its sessions on foot (None when every session is on foot).
+    FitError when no part of it is on foot: a ride's cadence is pedal turns, its steps would be wrong."""
+    sessions = [
+        m
+        for m in messages.get("session_mesgs", [])
+        if isinstance(m, dict) and isinstance(m.get("sport"), str)
+    ]
+    if not sessions:  # no session message: the sport message, if any, names the activity
+        sports = [m.get("sport") for m in messages.get("sport_mesgs", []) if isinstance(m, dict)]
+        sport = next((x for x in sports if isinstance(x, str)), "")
+        if sport and sport not in ON_FOOT:
+            raise FitError(
+                f"{name}: a {sport[:40]} activity, not a run (hipsense links running, walking, hiking)"
+            )
+        subs = [m.get("sub_sport") for m in messages.get("sport_mesgs", []) if isinstance(m, dict)]
+        return sport, next((x for x in subs if isinstance(x, str)), ""), None
+    foot = [m for m in sessions if m["sport"] in ON_FOOT - {"multisport", "transition"}] or [
+        m for m in sessions if m["sport"] in ON_FOOT
+    ]
+    if not foot:
+        raise FitError(
+            f"{name}: a {sessions[0]['sport'][:40]} activity, not a run (hipsense links running, walking, hiking)"
+        )
+    sub = foot[0].get("sub_sport")
+    sub_sport = sub if isinstance(sub, str) else ""
+    if len(foot) == len(sessions):
+        return foot[0]["sport"], sub_sport, None
+    spans = []
+    for m in foot:
+        start = _number(m.get("start_time")) + FIT_EPOCH_UNIX
+        end = _number(m.get("timestamp")) + FIT_EPOCH_UNIX
+        if not np.isfinite(end):
+            end = start + _number(m.get("total_elapsed_time"))
+        if np.isfinite(start) and np.isfinite(end) and end >= start:
+            spans.append((start, end))
+    if not spans:
+        raise FitError(f"{name}: a multisport file whose {foot[0]['sport']} part has no start and end times")
+    return foot[0]["sport"], sub_sport, spans
+
+
+#: How far a watch's clock may step back between records before it counts as a clock correction
+#: (a watch that pauses repeats a second; a GPS fix moves the clock by many).
+CLOCK_STEP_S = 2.0
+
+
+def _undo_clock_steps(t: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, str]:
+    """Times in file order with each clock correction undone, and a sentence when there was one.
+
+    A time that steps back more than :data:`CLOCK_STEP_S` while the distance keeps growing is the
+    watch correcting its clock (a GPS fix): the records before it were on the wrong clock by the step,
+    so they move with it. Where the distance goes back too (or is not recorded) the records were
+    written again: they are left to the one-per-timestamp rule, as before."""
+    if len(t) < 2:
+        return t, ""
+    step = np.diff(t)
+    d = np.diff(distance)
+    correction = (step < -CLOCK_STEP_S) & np.isfinite(d) & (d >= 0)
+    if not correction.any():
+        return t, ""
+    usual = float(np.median(step[step > 0])) if (step > 0).any() else 1.0  # the records' own spacing
+    add = np.where(correction, step - usual, 0.0)  # the step moves the next record one spacing on
+    shift = np.r_[np.cumsum(add[::-1])[::-1], 0.0]
+    sizes = ", ".join(f"{usual - x:.0f} s" for x in step[correction][:3])
+    return t + shift, (
+        f"the watch's clock stepped back ({sizes}) while the distance grew: a clock correction, "
+        "so the records before it were moved back with it"
     )
 
 

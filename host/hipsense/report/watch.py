@@ -93,7 +93,8 @@ def watch_section(steps: pd.DataFrame, *, by_side: bool, progress: Progress | No
         f"{flat:,} of {len(steps):,} steps were on the flat (grade within +-{FLAT_PCT:g} %); trends compare "
         "those between runs, so a hilly route does not read as a change in form."
         if grade.notna().any()
-        else "The watch recorded no altitude, so the grade is unknown."
+        else "The grade is unknown: the watch recorded no altitude, or the run was indoors (a treadmill's "
+        "incline is not in the file), or its altitude was too noisy to tell one (`hipsense link` says which)."
     )
     caption = (
         "Median contact time per pace and grade bin for each foot (bins with at least "
