@@ -32,6 +32,9 @@ from hipsense.sync.engine import (
 )
 from hipsense.sync.serial_transport import SerialTransport, find_port
 
+#: incomplete sessions the report names one by one; the rest are counted in one line
+MAX_INCOMPLETE_LINES = 20
+
 
 class RichProgress:
     """One bar per session: bytes, rate and time left."""
@@ -109,7 +112,8 @@ def print_devices(clips: list, console: Console) -> int:
 
 
 def print_report(report: SyncReport, console: Console, err_console: Console) -> int:
-    """Print what happened to each session; exit code 0 when nothing is incomplete, else 1."""
+    """Print what happened to each session (the first :data:`MAX_INCOMPLETE_LINES` incomplete ones, then
+    a count) and the report's notes; exit code 0 when nothing is incomplete, else 1."""
     dev = report.device
     if dev:
         console.print(
@@ -123,7 +127,13 @@ def print_report(report: SyncReport, console: Console, err_console: Console) -> 
         err_console.print(
             f"[yellow]warning:[/] {report.clock_note} (set this laptop's clock)", highlight=False
         )
+    more = 0  # incomplete sessions past MAX_INCOMPLETE_LINES (a clip listing thousands)
+    shown = 0
     for s in report.sessions:
+        if s.status == INCOMPLETE and shown >= MAX_INCOMPLETE_LINES:
+            more += 1
+            continue
+        shown += s.status == INCOMPLETE
         where = f" as store session {s.store_session}" if s.store_session is not None else ""
         deleted = ", deleted on the clip" if s.deleted else ", kept on the clip"
         if s.status in (STORED, DUPLICATE):
@@ -135,13 +145,19 @@ def print_report(report: SyncReport, console: Console, err_console: Console) -> 
             err_console.print(
                 f"[bold red]incomplete:[/] session {s.session_id:08x}: {s.message}", highlight=False
             )
+    if more:
+        err_console.print(
+            f"[bold red]incomplete:[/] {more} more sessions, each left on the clip", highlight=False
+        )
+    for note in report.notes:
+        err_console.print(f"[bold red]incomplete:[/] {note}", highlight=False)
     counts = {k: sum(s.status == k for s in report.sessions) for k in (STORED, DUPLICATE, INCOMPLETE)}
     console.print(
         f"{counts[STORED]} stored, {counts[DUPLICATE]} already stored, {counts[INCOMPLETE]} incomplete"
         + (f"; {report.reconnects} reconnects" if report.reconnects else ""),
         highlight=False,
     )
-    return 1 if counts[INCOMPLETE] else 0
+    return 1 if counts[INCOMPLETE] or report.notes else 0
 
 
 def _live_table(stream) -> Table:

@@ -14,8 +14,9 @@ For each session the device lists (except the one being recorded):
 
 Over a radio link the engine first proves this laptop's key to the clip (:mod:`hipsense.sync.auth`).
 Everything the device says is bounded where it is read: ``max_chunk`` within the protocol's limits, a
-listed size within a clip's flash; READ requests are made as the window moves, never for a whole file
-up front. A link that drops is reconnected (``reconnects`` times, with backoff) and the download goes
+listing and each listed size within what a clip's flash holds (:mod:`hipsense.sync.listing`); READ
+requests are made as the window moves, never for a whole file up front. A few downloaded files in a
+row that are not sessions stop the sync (a clip sending junk); only the newest few are kept. A link that drops is reconnected (``reconnects`` times, with backoff) and the download goes
 on from the last byte written. A session that cannot be completed is reported incomplete and stays on
 the device. The device clock is set first.
 """
@@ -44,7 +45,8 @@ from hipsense.sync.errors import (
     NoReply,
     SyncError,
 )
-from hipsense.sync.incoming import crc_and_sha256, disk_full, fsync_dir
+from hipsense.sync.incoming import crc_and_sha256, disk_full, fsync_dir, is_session_file, prune_not_sessions
+from hipsense.sync.listing import JUNK_STOP, cut_note, junk_note, list_sessions, refuse_size
 from hipsense.sync.transport import Transport
 
 Connect = Callable[[], Awaitable[Transport]]
@@ -101,6 +103,8 @@ class SessionResult:
     deleted: bool = False
     store_session: int | None = None
     message: str = ""
+    #: downloaded, verified, and not a session file (no session header)
+    not_session: bool = False
 
 
 @dataclass
@@ -109,6 +113,8 @@ class SyncReport:
     clock_was: int | None = None
     clock_note: str = ""  # why the clip's clock was not set
     sessions: list[SessionResult] = field(default_factory=list)
+    #: one line each: the sync took less than the clip listed (a listing cut, junk in a row)
+    notes: list[str] = field(default_factory=list)
     reconnects: int = 0
     resends: int = 0
     bad_frames: int = 0
@@ -210,44 +216,33 @@ class SyncEngine:
                 self.report.clock_note = (
                     f"this laptop's clock reads {day}: the clip's clock was left as it was"
                 )
-            for entry in await self._call(self._list):
-                self.report.sessions.append(await self._session(entry))
+            entries, total = await self._call(list_sessions)
+            if note := cut_note(total, len(entries)):
+                self.report.notes.append(note)
+            streak = 0  # downloaded files in a row that are not sessions
+            for k, entry in enumerate(entries):
+                refused = "" if entry.recording else refuse_size(entry, self._listed)
+                if refused:  # too small for a session, or beyond the flash
+                    self._finish(entry.session_id, INCOMPLETE)
+                    self.report.sessions.append(
+                        SessionResult(entry.session_id, entry.size, INCOMPLETE, message=refused)
+                    )
+                    continue
+                result = await self._session(entry)
+                self.report.sessions.append(result)
+                streak = streak + 1 if result.not_session else 0
+                if streak >= JUNK_STOP:
+                    self.report.notes.append(junk_note(streak, len(entries) - k - 1))
+                    break
         finally:
             await self._drop()
         return self.report
-
-    async def _list(self, client: Client) -> list[P.SessionEntry]:
-        # total is a u16 and every page must add an entry, so this ends within 65535 entries.
-        entries: dict[int, P.SessionEntry] = {}
-        asked = 0
-        while True:
-            total, page = await client.request(P.Type.LIST, P.list_request(asked), P.list_body)
-            asked += len(page)
-            known = len(entries)
-            for e in page:
-                entries.setdefault(e.session_id, e)  # a device listing one twice: synced once
-            # A page with nothing new is a lie (total 65535 and the same entry again: 65,535 LISTs).
-            if asked >= total or len(entries) == known:
-                return list(entries.values())
 
     async def _session(self, entry: P.SessionEntry) -> SessionResult:
         sid, size = entry.session_id, entry.size
         if entry.recording:
             return SessionResult(sid, size, RECORDING, message="being recorded; synced once it is stopped")
-        # A clip's flash holds 32 MiB in all: a listing beyond it (65,535 sessions of 32 MiB would be
-        # 2 TiB) is a lie, refused before a byte is asked for.
-        over = size > P.MAX_SESSION_BYTES
-        self._listed += 0 if over else size
-        if over or self._listed > P.MAX_SESSION_BYTES:
-            self._finish(sid, INCOMPLETE)
-            before = "" if over else f" after {self._listed - size} in the sessions before it"
-            return SessionResult(
-                sid,
-                size,
-                INCOMPLETE,
-                message=f"the clip lists it with {size} bytes{before}, more than a clip's flash holds "
-                f"({P.MAX_SESSION_BYTES // 2**20} MiB): not downloaded; it stays on the clip",
-            )
+        self._listed += size
         assert self.report.device is not None  # INFO comes before any session
         device = file_name_part(self.report.device.device_id, "clip")
         name = f"{device}-{sid:08x}.hsn"
@@ -266,7 +261,12 @@ class SyncEngine:
         if not isinstance(kept, Kept):
             self._finish(sid, INCOMPLETE)
             why = kept if isinstance(kept, str) and kept else f"{final}: not kept"
-            return SessionResult(sid, size, INCOMPLETE, message=f"{why}; it stays on the clip")
+            junk = not is_session_file(final)
+            if junk:  # junk is not kept here for ever: the newest few, for diagnosis
+                prune_not_sessions(self.incoming)
+            return SessionResult(
+                sid, size, INCOMPLETE, message=f"{why}; it stays on the clip", not_session=junk
+            )
         final.unlink(missing_ok=True)  # the keeper holds its own copy now
         result = SessionResult(sid, size, status := kept.status, store_session=kept.store_session)
         if not self.options.keep_on_device:

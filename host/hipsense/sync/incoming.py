@@ -34,3 +34,37 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+#: the session header's magic (session-format.md): a file without it is not a session
+SESSION_MAGIC = b"HSNS"
+#: files that are not sessions the incoming folder keeps for diagnosis, newest first; older ones go
+KEEP_NOT_SESSIONS = 3
+
+
+def is_session_file(path: Path) -> bool:
+    """Whether ``path`` starts as a session file does (the header's magic); False if unreadable."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(SESSION_MAGIC)) == SESSION_MAGIC
+    except OSError:
+        return False
+
+
+def prune_not_sessions(folder: Path, keep: int = KEEP_NOT_SESSIONS) -> int:
+    """Delete all but the newest ``keep`` downloaded files in ``folder`` that are not sessions.
+
+    A clip sending junk (a firmware bug, or a device posing as a clip) would otherwise leave one
+    file per listed session here for ever. Returns how many were deleted.
+    """
+    junk = []
+    for path in folder.glob("*.hsn"):
+        if not is_session_file(path):
+            try:
+                junk.append((path.stat().st_mtime_ns, path.name, path))
+            except OSError:
+                continue
+    junk.sort(reverse=True)
+    for _, _, path in junk[keep:]:
+        path.unlink(missing_ok=True)
+    return max(0, len(junk) - keep)
