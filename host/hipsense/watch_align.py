@@ -4,19 +4,24 @@ The arithmetic of :mod:`hipsense.link` (which reads and writes the store), on ar
 
 1. **Clock.** The watch's records (:mod:`hipsense.formats.fit_watch`) are put on the session's clock by
    absolute time: record time minus the session's ``start_time`` (UNIX s).
-2. **Offset.** The two clocks disagree by seconds (a clip set at sync, a watch set by GPS), so the
-   offset is refined within +-60 s by matching the watch's cadence (without one: its speed, which
-   rises with cadence) to the session's step cadence, both on a 1 s grid: the offset with the largest
-   Pearson correlation, first in 1 s steps, then in 0.05 s steps around the best. The confidence is
-   that correlation times ``(r - r2) / (1 - r2)``, where ``r2`` is the runner-up (the best other local
-   maximum of the correlation over the offsets, more than 2 s away, at least 0); below
-   :data:`MIN_CONFIDENCE` (a steady run has no cadence changes to match) the clocks' offset (0) is kept.
-3. **Grade** from distance and altitude: altitude resampled on a 1 m distance grid and fitted with a
-   Savitzky-Golay filter (2nd order over :data:`GRADE_WINDOW_M`), whose first derivative is the
-   rise over run (Savitzky & Golay 1964), in percent.
+2. **Offset.** The two clocks disagree by seconds to minutes (a clip set at sync and drifting since, a
+   watch set by GPS), so the offset is searched within +-:data:`WIDE_SEARCH_S` by matching the watch's
+   cadence (without one: its speed, which rises with cadence) to the session's step cadence, both on a
+   1 s grid: the offset with the largest Pearson correlation, first in 1 s steps, then in 0.05 s steps
+   around the best. The confidence is that correlation times ``(r - r2) / (1 - r2)``, where ``r2`` is
+   the runner-up (the best other local maximum over the offsets, more than 2 s away, at least 0). The
+   match is trusted only when the confidence is at least :data:`MIN_CONFIDENCE`, the correlation at
+   least :data:`MIN_CORRELATION` (the same shape), it compares at least :data:`MIN_COVER` of the seconds
+   the two could share (not a shifted fragment) and it is not at the search's edge. Otherwise the
+   clocks' offset (0) is kept for a steady run (nothing to match) or when the correlation there is at
+   least :data:`MIN_CLOCK_CORRELATION` ("clock"); else the watch does not follow the run at any offset
+   to be trusted, and no values are linked ("none"). ``Alignment.note`` says which, in one line.
+3. **Grade** from distance and altitude, with a window as wide as the altitude's noise needs
+   (:mod:`hipsense.watch_grade`).
 4. **Per step**: ``speed_mps``, ``grade_pct`` and ``heart_rate_bpm`` at each step's initial contact
    (``ic_s`` on the session clock plus the offset), interpolated between records at most
-   :data:`MAX_RECORD_GAP_S` apart; a per-bout summary.
+   :data:`MAX_RECORD_GAP_S` apart, or up to :data:`MAX_SPARSE_GAP_S` apart when the distance shows the
+   runner moving across the gap (sparse "smart" recording, :func:`bridged`); a per-bout summary.
 
 docs/watch.md says how to use it, what was measured and its limits.
 """
@@ -29,27 +34,47 @@ import numpy as np
 import pandas as pd
 
 from hipsense.formats.fit_watch import WatchActivity
+from hipsense.watch_grade import GRADE_WINDOW_M, grade_estimate
 
-#: The offset is searched within +- this many seconds of the clocks' own alignment.
+#: A watch whose activity is further than this from the session's (seconds) is refused (hipsense.link).
 SEARCH_S = 60.0
-#: Below this confidence the offset found is not trusted and the clocks' alignment (0 s) is kept.
+#: The offset is searched within +- this many seconds of the clocks' own alignment (a clip's clock can
+#: drift tens of seconds to minutes between syncs), in 1 s steps.
+WIDE_SEARCH_S = 600.0
+#: A best match this close to the search's edge may be the slope of a peak beyond it: not trusted.
+EDGE_S = 15.0
+#: Below this confidence the offset found is not trusted.
 MIN_CONFIDENCE = 0.3
+#: Below this correlation the best match is not the same shape (a fragment, another run): not trusted.
+MIN_CORRELATION = 0.7
+#: A match comparing less than this share of the seconds the session and the watch could share is a
+#: fragment (a shifted part of the same interval structure): not trusted.
+MIN_COVER = 0.8
+#: An untrusted match still keeps the clocks' alignment (values linked) when the correlation there is this.
+MIN_CLOCK_CORRELATION = 0.6
+#: Less spread than this (standard deviation, spm; m/s for speed) is a steady run: nothing to match.
+STEADY_SPM = 3.0
+STEADY_MPS = 0.25
 #: Seconds of overlap (on the 1 s grid) the matching needs.
 MIN_OVERLAP_S = 30
-#: Savitzky-Golay window for the grade, metres (longer than a GPS altitude wobble, shorter than a hill).
-GRADE_WINDOW_M = 25
-#: Grades beyond this are taken as altitude jumps, not hills.
-MAX_GRADE_PCT = 45.0
-#: A step between two records further apart than this (a pause, a lost signal) gets no watch value.
+#: A step between two records further apart than this (a pause, a lost signal) gets no watch value ...
 MAX_RECORD_GAP_S = 5.0
+#: ... unless the distance grows across the gap as when moving ("smart recording": a record every 1-10
+#: s on a steady run), up to this many seconds.
+MAX_SPARSE_GAP_S = 20.0
+#: Slower than this across a gap (m/s) is not moving.
+MOVING_MPS = 0.5
 
 
 @dataclass(frozen=True)
 class Alignment:
     """How the watch's clock maps to the session's: ``watch time = start_time + session time + offset_s``.
 
-    ``method`` is "cadence" or "speed" (what was matched) or "clock" (the matching was not trusted);
-    ``correlation`` is the best match's Pearson r; ``overlap_s`` the seconds compared.
+    ``method`` is "cadence" or "speed" (what was matched), "clock" (the matching was not trusted and the
+    clocks' alignment, 0 s, is kept: a steady run, or the clocks agree with the cadence) or "none" (the
+    watch does not follow this run at the clocks' alignment: no values are linked, :func:`linked_values`);
+    ``correlation`` is the best match's Pearson r; ``overlap_s`` the seconds compared; ``note`` one line
+    saying why when the offset was not matched.
     """
 
     offset_s: float
@@ -57,6 +82,12 @@ class Alignment:
     method: str
     correlation: float
     overlap_s: int
+    note: str = ""
+
+    @property
+    def linked(self) -> bool:
+        """Whether values are linked at this alignment (all but "none")."""
+        return self.method != "none"
 
 
 # Alignment
@@ -81,11 +112,36 @@ def session_cadence(steps: pd.DataFrame, duration_s: float) -> np.ndarray:
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
+def bridged(watch: WatchActivity) -> np.ndarray:
+    """For each two consecutive records, whether a value may be interpolated between them: at most
+    :data:`MAX_RECORD_GAP_S` apart, or (sparse "smart" recording) at most :data:`MAX_SPARSE_GAP_S` apart
+    with the distance growing across the gap at least half the speed around it (a pause: it does not)."""
+    t = watch.time_unix
+    gap = np.diff(t)
+    ok = gap <= MAX_RECORD_GAP_S
+    d = watch.distance_m
+    if d is None or len(t) < 2:
+        return ok
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v_gap = np.diff(d) / gap  # NaN where either end has no distance
+        v = watch.speed_mps
+        if v is None or not np.isfinite(v).any():  # the speed around: the neighbouring gaps' distance
+            v = np.full(len(t), np.nan)
+            v[1:] = v_gap
+            v[:-1] = np.where(np.isfinite(v[:-1]), np.fmax(v[:-1], v_gap), v_gap)
+        around = np.nanmean(np.vstack([v[:-1], v[1:]]), axis=0) if len(t) > 1 else np.zeros(0)
+    around = np.where(np.isfinite(around), around, MOVING_MPS)
+    moving = (v_gap >= np.maximum(0.5 * around, MOVING_MPS)) & (v_gap <= 2.0 * around + 1.0)
+    return ok | ((gap <= MAX_SPARSE_GAP_S) & moving)
+
+
 def _interp_gapped(
-    t: np.ndarray, x: np.ndarray, at: np.ndarray, max_gap: float = MAX_RECORD_GAP_S
+    t: np.ndarray, x: np.ndarray, at: np.ndarray, bridge: np.ndarray | None = None
 ) -> np.ndarray:
-    """``x(t)`` interpolated at ``at`` between finite samples at most ``max_gap`` apart; NaN elsewhere."""
+    """``x(t)`` interpolated at ``at`` between finite samples at most :data:`MAX_RECORD_GAP_S` apart, or
+    between consecutive records that ``bridge`` (one flag per gap, :func:`bridged`) joins; NaN elsewhere."""
     ok = np.isfinite(x)
+    idx = np.flatnonzero(ok)
     t, x = t[ok], x[ok]
     out = np.full(len(at), np.nan)
     if len(t) < 2:
@@ -93,7 +149,10 @@ def _interp_gapped(
     j = np.searchsorted(t, at)
     inside = (j > 0) & (j < len(t))
     jj = np.clip(j, 1, len(t) - 1)
-    near = inside & ((t[jj] - t[jj - 1]) <= max_gap)
+    joined = (t[1:] - t[:-1]) <= MAX_RECORD_GAP_S
+    if bridge is not None:  # consecutive records (no value missing between them) the distance joins
+        joined |= (np.diff(idx) == 1) & bridge[idx[:-1]]
+    near = inside & joined[jj - 1]
     out[near] = np.interp(at[near], t, x)
     return out
 
@@ -108,43 +167,98 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
     return (float((a * b).sum()) / den if den > 0 else float("nan")), n
 
 
+def _signal(watch: WatchActivity) -> tuple[np.ndarray | None, str]:
+    """The watch's cadence, or without one its speed smoothed over 5 s (GPS speed is noisier)."""
+    if watch.cadence_spm is not None and np.isfinite(watch.cadence_spm).sum() >= MIN_OVERLAP_S:
+        return watch.cadence_spm, "cadence"
+    if watch.speed_mps is None:
+        return None, "clock"
+    return pd.Series(watch.speed_mps).rolling(5, center=True, min_periods=3).mean().to_numpy(), "speed"
+
+
+def _runner_up(offsets: np.ndarray, r: np.ndarray, best: float) -> float:
+    """The best other local maximum of the correlation over the offsets, more than 2 s from ``best``
+    (a periodic or flat signal has several of similar height; a change of pace gives one clear peak)."""
+    rr = np.nan_to_num(r, nan=-1.0)
+    padded = np.concatenate([[-np.inf], rr, [-np.inf]])
+    peaks = (rr >= padded[:-2]) & (rr >= padded[2:]) & (np.abs(offsets - best) > 2.0)
+    return max(float(rr[peaks].max()), 0.0) if peaks.any() else 0.0
+
+
 def align(steps: pd.DataFrame, start_time: float, duration_s: float, watch: WatchActivity) -> Alignment:
     """The watch's offset to the session (see the module docstring); never raises on poor data."""
     reference = session_cadence(steps, duration_s)
-    signal, method = watch.cadence_spm, "cadence"
-    if signal is None or np.isfinite(signal).sum() < MIN_OVERLAP_S:
-        signal, method = watch.speed_mps, "speed"
-        if signal is not None:  # smoothed over 5 s like the session's cadence (GPS speed is noisier)
-            signal = pd.Series(signal).rolling(5, center=True, min_periods=3).mean().to_numpy()
+    signal, method = _signal(watch)
     if signal is None:
-        return Alignment(0.0, 0.0, "clock", float("nan"), 0)
-    # Bin k of the reference holds the steps in [k - 2, k + 3): its time is k + 0.5.
-    grid = np.arange(len(reference), dtype=float) + 0.5
+        return Alignment(0.0, 0.0, "clock", float("nan"), 0, "no cadence or speed to match: the clocks")
+    bridge = bridged(watch)
+    n, wide = len(reference), int(WIDE_SEARCH_S)
+    # The watch on the reference's grid (bin k's time is k + 0.5) for every whole offset at once.
+    grid = start_time + 0.5 + np.arange(-wide, n + wide, dtype=float)
+    shifted = _interp_gapped(watch.time_unix, signal, grid, bridge)
+    coarse = np.arange(-wide, wide + 1, dtype=float)
+    r = np.array([_correlation(reference, shifted[k : k + n])[0] for k in range(2 * wide + 1)])
+    r0, overlap0 = _correlation(reference, shifted[wide : wide + n])
+    floor = STEADY_SPM if method == "cadence" else STEADY_MPS
+    if not np.isfinite(r).any() or _sd(reference) < STEADY_SPM:
+        note = "a steady run (or too little overlap): nothing to match, so the clocks' alignment is kept"
+        return Alignment(0.0, 0.0, "clock", _round(r0), overlap0, note)
+    if _sd(shifted) < floor:  # over all the watch's records the search sees
+        note = (
+            f"the watch's {method} stays steady while the session's cadence changes: nothing to match, so "
+            "the clocks' alignment is kept (is it the same run?)"
+        )
+        return Alignment(0.0, 0.0, "clock", _round(r0), overlap0, note)
 
     def score(offset: float) -> tuple[float, int]:
-        return _correlation(reference, _interp_gapped(watch.time_unix, signal, start_time + grid + offset))
+        at = start_time + np.arange(n, dtype=float) + 0.5 + offset
+        return _correlation(reference, _interp_gapped(watch.time_unix, signal, at, bridge))
 
-    coarse = np.arange(-SEARCH_S, SEARCH_S + 0.5, 1.0)
-    r = np.array([score(o)[0] for o in coarse])
-    if not np.isfinite(r).any():
-        return Alignment(0.0, 0.0, "clock", float("nan"), score(0.0)[1])
     best = float(coarse[np.nanargmax(r)])
     fine = np.arange(best - 1.5, best + 1.5001, 0.05)
     rf = np.array([score(o)[0] for o in fine])
     i = int(np.nanargmax(rf))
     offset, r_best = float(fine[i]), float(rf[i])
-    # The runner-up: the best other local maximum of the coarse curve (a periodic or flat signal has
-    # several of similar height; a change of pace gives one clear peak).
-    rr = np.nan_to_num(r, nan=-1.0)
-    padded = np.concatenate([[-np.inf], rr, [-np.inf]])
-    peaks = (rr >= padded[:-2]) & (rr >= padded[2:]) & (np.abs(coarse - offset) > 2.0)
-    r_far = max(float(rr[peaks].max()), 0.0) if peaks.any() else 0.0
+    r_far = _runner_up(coarse, r, offset)
     # How much of the room above the runner-up the best match takes (1: a clear single peak).
-    confidence = max(0.0, r_best) * float(np.clip((r_best - r_far) / max(1.0 - r_far, 1e-9), 0.0, 1.0))
+    confidence = round(max(0.0, r_best) * float(np.clip((r_best - r_far) / max(1.0 - r_far, 1e-9), 0, 1)), 3)
     overlap = score(offset)[1]
-    if confidence < MIN_CONFIDENCE:
-        return Alignment(0.0, round(confidence, 3), "clock", round(r_best, 3), overlap)
-    return Alignment(round(offset, 2), round(confidence, 3), method, round(r_best, 3), overlap)
+    edge = abs(best) >= WIDE_SEARCH_S - EDGE_S
+    # A fragment: a shift that leaves most of what the two have in common out of the comparison.
+    whole = min(int(np.isfinite(reference).sum()), int(np.isfinite(signal).sum()))
+    fragment = overlap < MIN_COVER * whole
+    if confidence >= MIN_CONFIDENCE and r_best >= MIN_CORRELATION and not (edge or fragment):
+        return Alignment(round(offset, 2), confidence, method, round(r_best, 3), overlap)
+    if np.isfinite(r0) and r0 >= MIN_CLOCK_CORRELATION:
+        note = (
+            f"the {method} match was not clear enough (confidence {confidence:.2f}), and the clocks' "
+            f"alignment agrees with it (correlation {r0:.2f} at 0 s): aligned by the clocks"
+        )
+        return Alignment(0.0, confidence, "clock", round(r_best, 3), overlap0, note)
+    minutes = f"{WIDE_SEARCH_S / 60:g} min"
+    if edge and r_best >= MIN_CORRELATION:
+        why = f"the watch's clock seems more than {minutes} off the clip's (its best {method} match lies at {best:+.0f} s, the search's edge)"
+    elif r_best >= MIN_CORRELATION:
+        why = (
+            f"the watch's {method} matches this run equally well at several offsets ({offset:+.0f} s, and "
+            f"another of correlation {r_far:.2f}) and poorly at the clocks' 0 s ({r0:.2f}): its clock cannot be told"
+        )
+    else:
+        why = (
+            f"the watch's {method} does not follow this run's cadence (best correlation {r_best:.2f} within "
+            f"+-{minutes}, {r0:.2f} at the clocks' 0 s): a file from another run?"
+        )
+    return Alignment(0.0, confidence, "none", round(r_best, 3), overlap0, why + "; no values linked")
+
+
+def _sd(x: np.ndarray) -> float:
+    """The standard deviation of the finite values; 0 with too few to compare."""
+    x = x[np.isfinite(x)]
+    return float(x.std()) if len(x) >= MIN_OVERLAP_S else 0.0
+
+
+def _round(x: float) -> float:
+    return round(x, 3) if np.isfinite(x) else float("nan")
 
 
 # Grade and per-step values
@@ -153,25 +267,26 @@ def align(steps: pd.DataFrame, start_time: float, duration_s: float, watch: Watc
 def grade_pct(
     distance_m: np.ndarray | None, altitude_m: np.ndarray | None, window_m: int = GRADE_WINDOW_M
 ) -> np.ndarray | None:
-    """Grade at each record, percent (+ uphill), from distance and altitude (module docstring, step 3)."""
-    if distance_m is None or altitude_m is None:
-        return None
-    from scipy.signal import savgol_filter
+    """Grade at each record, percent (+ uphill); None where unknown (:func:`grade_estimate`)."""
+    return grade_estimate(distance_m, altitude_m, window_m).grade
 
-    out = np.full(len(distance_m), np.nan)
-    ok = np.isfinite(distance_m) & np.isfinite(altitude_m)
-    d, z = distance_m[ok], altitude_m[ok]
-    # Distance only grows; a record that goes back (GPS) or stands still adds no run for a rise.
-    keep = np.concatenate([[True], np.diff(d) > 0]) if len(d) else np.zeros(0, bool)
-    d, z = d[keep], z[keep]
-    window = int(window_m) | 1  # odd
-    if len(d) < 2 or d[-1] - d[0] < window:
-        return None
-    grid = np.arange(d[0], d[-1], 1.0)
-    slope = savgol_filter(np.interp(grid, d, z), window, 2, deriv=1, delta=1.0)
-    g = 100.0 * np.interp(distance_m[ok], grid, slope)
-    out[ok] = np.where(np.abs(g) <= MAX_GRADE_PCT, g, np.nan)
-    return out
+
+def notes(watch: WatchActivity, alignment: Alignment) -> tuple[str, ...]:
+    """One line each for what the link did not take at face value: the alignment when the offset was
+    not matched, a grade left unknown for a noisy altitude, records bridged across sparse recording."""
+    out = [alignment.note] if alignment.note else []
+    grade = grade_estimate(watch.distance_m, watch.altitude_m)
+    if grade.note:
+        out.append(grade.note)
+    gap = np.diff(watch.time_unix)
+    sparse = int((bridged(watch) & (gap > MAX_RECORD_GAP_S)).sum())
+    if sparse and alignment.linked:
+        out.append(
+            f"the watch recorded sparsely (up to {gap.max():.0f} s between records, {gap.mean():.1f} s on "
+            f"average): values were interpolated across {sparse} gaps over {MAX_RECORD_GAP_S:g} s where "
+            "the distance shows the runner moving; 1 s recording gives finer values"
+        )
+    return tuple(out)
 
 
 def step_values(
@@ -185,13 +300,22 @@ def step_values(
         "grade_pct": grade_pct(watch.distance_m, watch.altitude_m),
         "heart_rate_bpm": watch.heart_rate_bpm,
     }
+    bridge = bridged(watch)
     return pd.DataFrame(
         {
-            name: (np.full(len(ic), np.nan) if x is None else _interp_gapped(watch.time_unix, x, at))
+            name: (np.full(len(ic), np.nan) if x is None else _interp_gapped(watch.time_unix, x, at, bridge))
             for name, x in fields.items()
         },
         index=steps.index,
     )
+
+
+def linked_values(
+    steps: pd.DataFrame, start_time: float, alignment: Alignment, watch: WatchActivity
+) -> pd.DataFrame:
+    """:func:`step_values` at the alignment; all empty when the watch does not follow the run ("none")."""
+    values = step_values(steps, start_time, alignment.offset_s, watch)
+    return values if alignment.linked else pd.DataFrame(np.nan, index=values.index, columns=values.columns)
 
 
 def bout_summary(steps: pd.DataFrame) -> pd.DataFrame:
@@ -224,4 +348,5 @@ def flat_easy(steps: pd.DataFrame, max_grade_pct: float = 2.0) -> pd.DataFrame:
     return steps[g.abs() < max_grade_pct]
 
 
-__all__ = ["Alignment", "align", "bout_summary", "flat_easy", "grade_pct", "session_cadence", "step_values"]
+__all__ = ["Alignment", "align", "bout_summary", "bridged", "flat_easy", "grade_pct", "linked_values"]
+__all__ += ["notes", "session_cadence", "step_values"]
