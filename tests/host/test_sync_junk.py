@@ -21,7 +21,7 @@ from hipsense.cli.clip import keep_in_store
 from hipsense.store import Store
 from hipsense.sync import protocol as P
 from hipsense.sync.engine import DUPLICATE, INCOMPLETE, STORED
-from hipsense.sync.incoming import KEEP_NOT_SESSIONS, SESSION_MAGIC
+from hipsense.sync.incoming import KEEP_NOT_SESSIONS, SESSION_MAGIC, is_session_file
 from hipsense.sync.listing import JUNK_STOP, MAX_SESSIONS, MIN_SESSION_BYTES
 from tests.host.test_sync_redteam import PtyClip, leftovers, sync
 
@@ -54,6 +54,9 @@ def test_the_bounds_are_the_formats_and_the_firmwares():
 
     assert MIN_SESSION_BYTES == S.HEADER_MIN + S.BLOCK_SIZE_MIN == 364
     assert SESSION_MAGIC == S.HEADER_MAGIC
+    assert (S.HEADER_MIN, S.HEADER_MAX) == (108, 1 << 20)  # incoming.py's header bounds
+    for vector in (ROOT / "tests" / "vectors").glob("*.session"):
+        assert is_session_file(vector), vector
     main_py = (ROOT / "firmware" / "main.py").read_text()
     assert "guard.SafeFile(f, 2048)" in main_py  # a 2 KiB header and end block: 4 KiB at the least
     assert MAX_SESSIONS == P.MAX_SESSION_BYTES // 4096 == 8192
@@ -116,6 +119,16 @@ def test_consecutive_junk_stops_the_sync_and_stays_on_the_clip(tmp_path, store):
     assert len(leftovers(tmp_path)) <= KEEP_NOT_SESSIONS
 
 
+def test_the_magic_alone_does_not_make_a_session(tmp_path, store):
+    # A header's magic followed by zeros (a firmware that wrote 4 bytes and died, or a device that
+    # knows the magic) is junk too: no header length or CRC that holds.
+    fake = SESSION_MAGIC + bytes(4092)
+    with PtyClip(dict.fromkeys(range(1, 101), fake)) as clip:
+        report, _ = sync(clip, tmp_path, keep_in_store(store, "default"))
+    assert len(reads(clip)) == JUNK_STOP and len(report.notes) == 1 and clip.deletes == []
+    assert len(leftovers(tmp_path)) <= KEEP_NOT_SESSIONS
+
+
 def test_real_sessions_between_junk_keep_the_sync_going(tmp_path, store):
     # A clip with a few damaged files among real ones is not a junk stream: the streak resets.
     files = {1: JUNK, 2: JUNK, 3: REAL, 4: JUNK, 5: JUNK, 6: REAL, 7: JUNK}
@@ -142,16 +155,15 @@ def test_the_incoming_folder_keeps_only_a_few_files_that_are_not_sessions(tmp_pa
     incoming.mkdir(mode=0o700)
     for k in range(200):
         (incoming / f"HS-OLD-{k:08x}.hsn").write_bytes(bytes(1000))
-    (incoming / "HS-OLD-ffffffff.hsn").write_bytes(SESSION_MAGIC + bytes(600))
+    (incoming / "HS-OLD-ffffffff.hsn").write_bytes(REAL[:3000])  # a session's header, cut short
+    assert is_session_file(incoming / "HS-OLD-ffffffff.hsn")
     (incoming / "HS-OLD-fffffffe.hsn.part").write_bytes(bytes(100))
     with PtyClip({1: JUNK}) as clip:
         report, _ = sync(clip, tmp_path, keep_in_store(store, "default"))
     assert [s.status for s in report.sessions] == [INCOMPLETE]
     left = leftovers(tmp_path)
     assert "HS-OLD-ffffffff.hsn" in left and "HS-OLD-fffffffe.hsn.part" in left
-    junk = [
-        n for n in left if n.endswith(".hsn") and not (incoming / n).read_bytes().startswith(SESSION_MAGIC)
-    ]
+    junk = [n for n in left if n.endswith(".hsn") and not is_session_file(incoming / n)]
     assert len(junk) == KEEP_NOT_SESSIONS and "HS-EVIL-00000001.hsn" in junk, left
     size = sum((incoming / n).stat().st_size for n in left)
     assert size < 32 * 1024, size

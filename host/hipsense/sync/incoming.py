@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 import zlib
 from pathlib import Path
 
@@ -38,21 +39,37 @@ def fsync_dir(path: Path) -> None:
 
 #: the session header's magic (session-format.md): a file without it is not a session
 SESSION_MAGIC = b"HSNS"
+#: the header's length field (u32 at byte 8) and its bounds (session_spec.HEADER_MIN, HEADER_MAX)
+_HEADER_LENGTH_AT = 8
+_HEADER_MIN, _HEADER_MAX = 108, 1 << 20
 #: files that are not sessions the incoming folder keeps for diagnosis, newest first; older ones go
 KEEP_NOT_SESSIONS = 3
 
 
 def is_session_file(path: Path) -> bool:
-    """Whether ``path`` starts as a session file does (the header's magic); False if unreadable."""
+    """Whether ``path`` starts with a session header: its magic, a length within the format's bounds
+    and a CRC32 that matches (any format version: a newer one is still a session). False if unreadable.
+    """
     try:
         with open(path, "rb") as fh:
-            return fh.read(len(SESSION_MAGIC)) == SESSION_MAGIC
+            head = fh.read(_HEADER_MIN)
+            if len(head) < _HEADER_MIN or head[:4] != SESSION_MAGIC:
+                return False
+            (length,) = struct.unpack_from("<I", head, _HEADER_LENGTH_AT)
+            if not _HEADER_MIN <= length <= _HEADER_MAX:
+                return False
+            header = head + fh.read(length - _HEADER_MIN)
     except OSError:
         return False
+    if len(header) < length:
+        return False
+    (stored,) = struct.unpack_from("<I", header, length - 4)
+    return zlib.crc32(header[: length - 4]) == stored
 
 
 def prune_not_sessions(folder: Path, keep: int = KEEP_NOT_SESSIONS) -> int:
-    """Delete all but the newest ``keep`` downloaded files in ``folder`` that are not sessions.
+    """Delete all but the newest ``keep`` downloaded files in ``folder`` that are not sessions (no
+    session header: :func:`is_session_file`).
 
     A clip sending junk (a firmware bug, or a device posing as a clip) would otherwise leave one
     file per listed session here for ever. Returns how many were deleted.
