@@ -38,7 +38,8 @@ from hipsense.recording import DataQuality, Recording
 # walking steps from the step-evidence score, float32 channels, long segments over windows. 0.5.0:
 # running and walking bout edges on the movement, pelvic rotation as the yaw's range, verdicts from 5 steps a side and
 # floors at the measured errors, a 1 ms clock's repeated stamps read. 0.5.1: the summary states the unclassified time.
-ALGORITHM_VERSION = "0.5.1"
+# 0.5.2: a step's pause limit is its own activity's typical step (walk recoveries between fast runs).
+ALGORITHM_VERSION = "0.5.2"
 
 
 class NotRunningError(HipsenseError):

@@ -195,7 +195,12 @@ def walking_columns() -> list[Column]:
             "steps",
             "walking steps in the step table (activity walk; 0 when none were found, empty when the session has no figures)",
         ),
-        Column("walking_cadence_spm", "float64", "steps/min", "median cadence over the walking steps"),
+        Column(
+            "walking_cadence_spm",
+            "float64",
+            "steps/min",
+            "median cadence over the walking steps (empty when fewer than half of them have a step time)",
+        ),
     ]
     for m in registry.sided("walk"):
         for side in ("left", "right"):
