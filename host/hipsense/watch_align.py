@@ -225,7 +225,7 @@ def align(steps: pd.DataFrame, start_time: float, duration_s: float, watch: Watc
     overlap = score(offset)[1]
     edge = abs(best) >= WIDE_SEARCH_S - EDGE_S
     # A fragment: a shift that leaves most of what the two have in common out of the comparison.
-    whole = min(int(np.isfinite(reference).sum()), int(np.isfinite(signal).sum()))
+    whole = min(int(np.isfinite(reference).sum()), int(np.isfinite(shifted).sum()))
     fragment = overlap < MIN_COVER * whole
     if confidence >= MIN_CONFIDENCE and r_best >= MIN_CORRELATION and not (edge or fragment):
         return Alignment(round(offset, 2), confidence, method, round(r_best, 3), overlap)
@@ -236,19 +236,28 @@ def align(steps: pd.DataFrame, start_time: float, duration_s: float, watch: Watc
         )
         return Alignment(0.0, confidence, "clock", round(r_best, 3), overlap0, note)
     minutes = f"{WIDE_SEARCH_S / 60:g} min"
+    at_0 = f"correlation {r0:.2f} at the clocks' 0 s"
     if edge and r_best >= MIN_CORRELATION:
-        why = f"the watch's clock seems more than {minutes} off the clip's (its best {method} match lies at {best:+.0f} s, the search's edge)"
+        why = (
+            f"the watch's clock seems more than {minutes} off the clip's (its best {method} match lies at "
+            f"{best:+.0f} s, the search's edge; {at_0})"
+        )
+    elif fragment and r_best >= MIN_CORRELATION:
+        why = (
+            f"the watch's {method} matches only a fragment of this run ({overlap} of {whole} s, at "
+            f"{offset:+.0f} s; {at_0}): another run, or a clock more than {minutes} off?"
+        )
     elif r_best >= MIN_CORRELATION:
         why = (
-            f"the watch's {method} matches this run equally well at several offsets ({offset:+.0f} s, and "
-            f"another of correlation {r_far:.2f}) and poorly at the clocks' 0 s ({r0:.2f}): its clock cannot be told"
+            f"the watch's {method} matches this run about as well at several offsets ({offset:+.0f} s, and "
+            f"another of correlation {r_far:.2f}; {at_0}): its clock cannot be told"
         )
     else:
         why = (
             f"the watch's {method} does not follow this run's cadence (best correlation {r_best:.2f} within "
             f"+-{minutes}, {r0:.2f} at the clocks' 0 s): a file from another run?"
         )
-    return Alignment(0.0, confidence, "none", round(r_best, 3), overlap0, why + "; no values linked")
+    return Alignment(0.0, confidence, "none", round(r_best, 3), overlap0, "no values linked: " + why)
 
 
 def _sd(x: np.ndarray) -> float:
