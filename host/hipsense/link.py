@@ -24,13 +24,24 @@ import pandas as pd
 from hipsense.errors import HipsenseError
 from hipsense.formats.fit_watch import FitError, WatchActivity, load_fit
 from hipsense.gait.verdict import too_few_steps
-from hipsense.watch_align import SEARCH_S, Alignment, align, bout_summary, flat_easy, grade_pct, step_values
+from hipsense.watch_align import (
+    SEARCH_S,
+    VALUE_COLUMNS,
+    Alignment,
+    align,
+    bout_summary,
+    flat_easy,
+    grade_pct,
+    linked_values,
+    notes,
+    step_values,
+)
 
 if TYPE_CHECKING:
     from hipsense.store import Store
 
 #: Linked per-step columns (metric registry entries of kind "linked").
-LINKED_COLUMNS = ("speed_mps", "grade_pct", "heart_rate_bpm")
+LINKED_COLUMNS = VALUE_COLUMNS
 
 
 class LinkError(HipsenseError):
@@ -151,7 +162,7 @@ def link_session(
     if not len(steps):
         raise LinkError(f"session {session_id} has no steps to link")
     alignment = align(steps, start, duration, watch)
-    values = step_values(steps, start, alignment.offset_s, watch)
+    values = linked_values(steps, start, alignment, watch)  # none when the watch does not follow the run
     sha, kept = _keep_watch_file(store, path, data) if fit_path is not None else (sha, path)
     linked_steps = pd.concat([steps.drop(columns=list(LINKED_COLUMNS), errors="ignore"), values], axis=1)
     bouts = bout_summary(linked_steps)
@@ -182,7 +193,15 @@ def link_session(
     store._write(write)
     linked = int(values.notna().any(axis=1).sum())
     return LinkResult(
-        int(session_id), alignment, len(steps), linked, bouts, kept, watch.sport, flat, watch.notes
+        int(session_id),
+        alignment,
+        len(steps),
+        linked,
+        bouts,
+        kept,
+        watch.sport,
+        flat,
+        (*watch.notes, *notes(watch, alignment)),
     )
 
 

@@ -36,13 +36,16 @@ import pandas as pd
 from hipsense.formats.fit_watch import WatchActivity
 from hipsense.watch_grade import GRADE_WINDOW_M, grade_estimate
 
-#: A watch whose activity is further than this from the session's (seconds) is refused (hipsense.link).
-SEARCH_S = 60.0
+#: The per-step values a watch gives (the registry's "linked" metrics, :mod:`hipsense.link`).
+VALUE_COLUMNS = ("speed_mps", "grade_pct", "heart_rate_bpm")
 #: The offset is searched within +- this many seconds of the clocks' own alignment (a clip's clock can
 #: drift tens of seconds to minutes between syncs), in 1 s steps.
 WIDE_SEARCH_S = 600.0
 #: A best match this close to the search's edge may be the slope of a peak beyond it: not trusted.
 EDGE_S = 15.0
+#: A watch whose activity is further than this from the session's (seconds) is refused (hipsense.link):
+#: no offset the search could trust would bring them together.
+SEARCH_S = WIDE_SEARCH_S - EDGE_S
 #: Below this confidence the offset found is not trusted.
 MIN_CONFIDENCE = 0.3
 #: Below this correlation the best match is not the same shape (a fragment, another run): not trusted.
@@ -328,8 +331,9 @@ def linked_values(
 
 
 def bout_summary(steps: pd.DataFrame) -> pd.DataFrame:
-    """Per bout: steps, median speed (m/s) and pace (s/km), median grade (%), mean heart rate (bpm)."""
-    cols = ["bout", "steps", "speed_mps", "pace_s_per_km", "grade_pct", "heart_rate_bpm"]
+    """Per bout: steps, those with a watch value, and of those the median speed (m/s) and pace (s/km),
+    median grade (%) and mean heart rate (bpm)."""
+    cols = ["bout", "steps", "linked_steps", "speed_mps", "pace_s_per_km", "grade_pct", "heart_rate_bpm"]
     if "bout" not in steps or not len(steps):
         return pd.DataFrame(columns=cols)
     rows = []
@@ -339,6 +343,8 @@ def bout_summary(steps: pd.DataFrame) -> pd.DataFrame:
             {
                 "bout": int(bout),
                 "steps": len(g),
+                # the medians below are of these steps only (red-team p14 G11)
+                "linked_steps": int(g[[c for c in VALUE_COLUMNS if c in g]].notna().any(axis=1).sum()),
                 "speed_mps": speed,
                 "pace_s_per_km": 1000.0 / speed if speed > 0.5 else float("nan"),
                 "grade_pct": float(g["grade_pct"].median()),

@@ -357,3 +357,34 @@ def test_a_forged_file_name_in_the_store_never_points_outside_it(tmp_path):
         good = "0123456789abcdef" * 4
         assert store.watch_path(good) == store.root / "watch" / good[:2] / good[2:]
     assert outside.read_text() == "keep me"
+
+
+def test_a_watch_of_another_run_links_no_values(run, home, tmp_path, capsys):
+    # The intervals in the opposite order: the same speeds, another run. No offset is trusted, so no
+    # step gets a value; the command says why and exits 1 (red-team p14 G1: values a minute off before).
+    t_unix, fields, _ = watch_of(run, 0.0)
+    fields = {k: v[::-1] for k, v in fields.items()}
+    fields["distance"] = fields["distance"][::-1]  # distance still grows along the watch's records
+    fit = write_watch(tmp_path / "other.fit", t_unix, **fields)
+    store, sid = _session(home)
+    store.close()
+    capsys.readouterr()
+    assert main(["link", str(sid), str(fit)]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "but linked no values:" in out and "steps have speed" not in out
+    with Store(home, create=False) as store:
+        steps = store.steps(sid)
+    assert steps[["speed_mps", "grade_pct", "heart_rate_bpm"]].isna().all().all()
+
+
+def test_bout_table_counts_the_steps_its_figures_rest_on(run, home, tmp_path, capsys):
+    t_unix, fields, _ = watch_of(run, 4.0)
+    half = len(t_unix) // 2  # the watch stopped recording halfway (red-team p14 G11)
+    fit = write_watch(tmp_path / "half.fit", t_unix[:half], **{k: v[:half] for k, v in fields.items()})
+    store, sid = _session(home)
+    with store:
+        result = link_session(store, sid, fit)
+    bouts = result.bouts
+    assert bouts["linked_steps"].sum() == result.linked_steps < bouts["steps"].sum()
+    assert main(["link", str(sid), str(fit)]) == 0
+    assert "with watch" in capsys.readouterr().out

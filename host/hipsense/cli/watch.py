@@ -17,28 +17,38 @@ def _print_link(result, name: str) -> None:
     from rich.table import Table
 
     a = result.alignment
-    how = (
-        f"{a.method} matched, confidence {a.confidence:.2f}"
-        if a.method != "clock"
-        else f"clocks only: the {('cadence' if a.correlation == a.correlation else 'data')} match was not "
-        f"clear enough (confidence {a.confidence:.2f})"
-    )
-    console.print(
-        f"linked [bold]{escape(name)}[/] to session {result.session_id}: watch clock {a.offset_s:+.2f} s "
-        f"({how}); {result.linked_steps} of {result.steps} steps have speed, grade or heart rate",
-        highlight=False,
-    )
-    for note in result.notes:
+    others = [n for n in result.notes if n != a.note]
+    if not a.linked:  # the watch does not follow this run at any offset to be trusted
+        console.print(
+            f"[yellow]kept {escape(name)} for session {result.session_id}, but linked no values:[/] "
+            f"{escape(a.note.removeprefix('no values linked: '))}",
+            highlight=False,
+        )
+    else:
+        how = (
+            f"{a.method} matched, confidence {a.confidence:.2f}"
+            if a.method != "clock"
+            else f"clocks only: {a.note or 'the match was not clear enough'} (confidence {a.confidence:.2f})"
+        )
+        console.print(
+            f"linked [bold]{escape(name)}[/] to session {result.session_id}: watch clock {a.offset_s:+.2f} s "
+            f"({escape(how)}); {result.linked_steps} of {result.steps} steps have speed, grade or heart rate",
+            highlight=False,
+        )
+    for note in others:
         console.print(f"  [dim]note: {escape(note)}[/]", highlight=False)
+    if not a.linked:
+        return
     if len(result.bouts):
         table = Table(box=box.SIMPLE, show_edge=False)
-        for c in ("bout", "steps", "pace /km", "grade %", "heart rate"):
+        for c in ("bout", "steps", "with watch", "pace /km", "grade %", "heart rate"):
             table.add_column(c, justify="right")
         for r in result.bouts.itertuples():
             pace = r.pace_s_per_km
             table.add_row(
                 str(r.bout),
                 str(r.steps),
+                str(r.linked_steps),
                 "—" if pace != pace else f"{int(pace // 60)}:{int(round(pace % 60)):02d}",
                 "—" if r.grade_pct != r.grade_pct else f"{r.grade_pct:+.1f}",
                 "—" if r.heart_rate_bpm != r.heart_rate_bpm else f"{r.heart_rate_bpm:.0f}",
@@ -57,7 +67,7 @@ def _cmd_link(args: argparse.Namespace) -> int:
     if args.json:
         return print_json(result.to_dict())
     _print_link(result, args.fit.name if args.fit else "the kept watch file")
-    return 0
+    return 0 if result.alignment.linked else 1
 
 
 def _cmd_flat(args: argparse.Namespace) -> int:
@@ -143,7 +153,7 @@ def _with_fit(import_cmd):
                 raise HipsenseError(f"{args.files[0]}: not stored, so the watch was not linked")
             result = link_session(store, sid, fit, loaded=loaded)
         _print_link(result, fit.name)
-        return code
+        return code or (0 if result.alignment.linked else 1)
 
     return run
 
@@ -154,7 +164,7 @@ def register(add: AddCommand) -> None:
         _cmd_link,
         "link the runner's watch (a FIT activity) to a stored session: pace, grade and heart rate per step",
         "Reads the watch's FIT activity, aligns it to SESSION by the clocks and then by matching its "
-        "cadence (or speed) to the session's steps within 60 s, and stores speed, grade (from distance "
+        "cadence (or speed) to the session's steps within 10 min, and stores speed, grade (from distance "
         "and altitude) and heart rate for every step; the FIT file is kept in the store. Without WATCH.fit "
         "the kept file is linked again (after `hipsense reanalyze`). docs/watch.md.",
     )
