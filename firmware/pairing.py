@@ -71,12 +71,20 @@ def same(a, b):
     return d == 0
 
 
-def host_proof(key, clip_id, key_id, clip_nonce, host_nonce):
-    return hmac_sha256(key, b"hipsense-auth-host" + clip_id + key_id + clip_nonce + host_nonce)
+# A proof names the link it was made on: one a laptop gives over the USB cable (the pairing's check of a
+# known clip) is no use over the radio, where a look-alike could otherwise relay it to this clip.
+_HOST = b"hipsense-auth-host"
+_HOST_USB = b"hipsense-auth-host-usb"
+_CLIP = b"hipsense-auth-clip"
+_CLIP_USB = b"hipsense-auth-clip-usb"
 
 
-def clip_proof(key, clip_id, key_id, clip_nonce, host_nonce):
-    return hmac_sha256(key, b"hipsense-auth-clip" + clip_id + key_id + host_nonce + clip_nonce)
+def host_proof(key, clip_id, key_id, clip_nonce, host_nonce, physical=False):
+    return hmac_sha256(key, (_HOST_USB if physical else _HOST) + clip_id + key_id + clip_nonce + host_nonce)
+
+
+def clip_proof(key, clip_id, key_id, clip_nonce, host_nonce, physical=False):
+    return hmac_sha256(key, (_CLIP_USB if physical else _CLIP) + clip_id + key_id + host_nonce + clip_nonce)
 
 
 class Pairing:

@@ -203,7 +203,7 @@ class SyncServer:
         if ftype in (P.LIVE_START, P.LIVE_STOP):
             return self._live(req, ftype)
         if ftype in _LINK_AUTH or ftype == P.PAIR:
-            return self._auth(req, ftype, bytes(frame[body : body + length]))
+            return self._auth(req, ftype, bytes(frame[body : body + length]), physical)
         if ftype == P.SELFTEST:
             return self._selftest(req, struct.unpack_from("<H", frame, body)[0])
         return self._record(req, ftype)
@@ -310,8 +310,9 @@ class SyncServer:
         )
         return P.seal(self.out, ftype | P.REPLY, req, 10)
 
-    def _auth(self, req, ftype, body):
-        # AUTH_CHALLENGE, AUTH (a host proves it holds a key; the clip proves it too) and PAIR.
+    def _auth(self, req, ftype, body, physical=False):
+        # AUTH_CHALLENGE, AUTH (a host proves it holds a key; the clip proves it too) and PAIR. Both
+        # proofs name the link (physical: the USB cable), so one given over the cable is no use by radio.
         pairing = self.pairing
         if pairing is None:
             return self._error(req, ftype, P.E_UNSUPPORTED, 0)
@@ -339,13 +340,17 @@ class SyncServer:
             return self._error(req, ftype, P.E_AUTH, pairing.fails)
         key_id, mac = body[0 : P.KEY_ID_SIZE], body[P.KEY_ID_SIZE :]
         key = pairing.key(key_id)
-        if key is None or not K.same(mac, K.host_proof(key, pairing.clip_id, key_id, nonce, host_nonce)):
+        if key is None or not K.same(
+            mac, K.host_proof(key, pairing.clip_id, key_id, nonce, host_nonce, physical)
+        ):
             self._auth_fails += 1
             pairing.auth_failed()
             return self._error(req, ftype, P.E_AUTH, self._auth_fails)
         pairing.auth_ok()
         self._authed = True
-        self._body[0 : P.DIGEST_SIZE] = K.clip_proof(key, pairing.clip_id, key_id, nonce, host_nonce)
+        self._body[0 : P.DIGEST_SIZE] = K.clip_proof(
+            key, pairing.clip_id, key_id, nonce, host_nonce, physical
+        )
         return P.seal(self.out, ftype | P.REPLY, req, P.DIGEST_SIZE)
 
     def _selftest(self, req, kib):

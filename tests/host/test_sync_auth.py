@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import os
 import stat
 import struct
 
@@ -28,8 +29,16 @@ class ScriptedClip(Transport):
 
     name = "scripted clip"
 
-    def __init__(self, key: HostKey, *, forge: bool = False, lose_first_auth_reply: bool = False):
+    def __init__(
+        self,
+        key: HostKey,
+        *,
+        forge: bool = False,
+        lose_first_auth_reply: bool = False,
+        physical: bool = False,
+    ):
         self.key = key
+        self.physical = physical  # a USB link: the proofs name the cable (firmware/pairing.py)
         self.forge = forge
         self.lose = lose_first_auth_reply
         self.queue: asyncio.Queue = asyncio.Queue()
@@ -50,12 +59,12 @@ class ScriptedClip(Transport):
             return
         key_id, mac = f.body[:8], f.body[8:]
         assert key_id == self.key.key_id and hmac.compare_digest(
-            mac, host_proof(self.key, nonce, self.host_nonce)
+            mac, host_proof(self.key, nonce, self.host_nonce, physical=self.physical)
         )
         if self.lose:
             self.lose = False
             return  # the reply is lost: the client resends AUTH, which finds the challenge used up
-        proof = clip_proof(self.key, nonce, self.host_nonce)
+        proof = clip_proof(self.key, nonce, self.host_nonce, physical=self.physical)
         if self.forge:
             proof = hashlib.sha256(proof).digest()
         self.queue.put_nowait(P.Frame(f.type | P.REPLY, f.req_id, proof))
@@ -96,6 +105,17 @@ def test_the_clips_proof_is_checked(tmp_path):
         _auth(ScriptedClip(key, forge=True), ring)
 
 
+def test_proofs_name_the_link_they_are_made_on(tmp_path):
+    # `hipsense pair` proves the laptop's key over the cable to a device naming a paired clip: that
+    # proof must be no use over the radio, where a look-alike could relay it to the clip (red-team p14 H1).
+    ring, key = _ring(tmp_path)
+    assert _auth(ScriptedClip(key, physical=True), ring) == key  # the clip checks the cable's label
+    h, c = bytes(16), bytes(range(16))
+    assert host_proof(key, c, h, physical=True) != host_proof(key, c, h)
+    assert clip_proof(key, c, h, physical=True) != clip_proof(key, c, h)
+    # the clip's side refuses a cable proof on a radio link: tests/firmware/mp/mptest_sync_ble.py
+
+
 def test_a_lost_auth_reply_costs_one_more_challenge(tmp_path):
     ring, key = _ring(tmp_path)
     clip = ScriptedClip(key, lose_first_auth_reply=True)
@@ -128,3 +148,21 @@ def test_key_files_are_private_and_read_defensively(tmp_path):
     ):
         path.write_text(bad)
         assert ring.get(CLIP_ID) is None, bad
+
+
+def test_key_files_are_made_private_whatever_was_there(tmp_path):
+    # Red-team p14 H8: a keys folder made 0755 stayed so, a leftover temporary file gave the saved key
+    # 0644, and a key file made readable by others (a backup restored) was used as it was.
+    folder = tmp_path / "keys"
+    folder.mkdir(mode=0o755)
+    os.chmod(folder, 0o755)
+    ring = KeyRing(folder)
+    key = HostKey.new(ring.laptop_id(), CLIP_ID, "HS-A")
+    leftover = folder / f".pending-{key.key_id.hex()}.json"
+    leftover.write_text("{}")
+    os.chmod(leftover, 0o644)
+    path = ring.save(key)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert not leftover.exists()
+    os.chmod(path, 0o644)
+    assert ring.get(CLIP_ID) == key and stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -611,13 +611,49 @@ def test_pair_keeps_the_key_of_a_paired_clip_from_a_device_posing_as_it(tmp_path
 
 def test_pair_replaces_the_key_of_a_clip_that_proves_it(tmp_path):
     ring, key = _ring(tmp_path)
-    honest = AuthScript(lambda h, c, mac: clip_proof(key, c, h))
+    honest = AuthScript(lambda h, c, mac: clip_proof(key, c, h, physical=True))  # proofs over the cable
     pair_reply = _pair_reply(CLIP_ID)
     with PtyClip({}) as clip:
         clip.override = lambda f: honest(f) or pair_reply(f)
         result = _pair(clip, ring)
     assert not isinstance(result, BaseException), result
     assert result.clip_id == CLIP_ID.hex() and ring.get(CLIP_ID).key != key.key
+
+
+def test_pair_keeps_the_key_of_a_paired_clip_from_a_device_that_skips_the_key_check(tmp_path):
+    # Red-team p14 H2: it answered AUTH_CHALLENGE "unsupported" (as firmware without keys does), so no
+    # check ran, then paired as the clip this laptop holds a key for: that key was replaced.
+    ring, key = _ring(tmp_path)
+    unsupported = struct.pack("<BBI", P.ErrorCode.UNSUPPORTED, P.Type.AUTH_CHALLENGE, 0)
+    pair_reply = _pair_reply(CLIP_ID)
+    with PtyClip({}) as clip:
+        clip.override = lambda f: (
+            reply(P.Type.ERROR, f.req_id, unsupported) if f.type == P.Type.AUTH_CHALLENGE else pair_reply(f)
+        )
+        err = _pair(clip, ring)
+    assert isinstance(err, HipsenseError) and "has not proved it is that clip" in one_line(err), err
+    assert ring.get(CLIP_ID) == key
+    assert sorted(p.name for p in (tmp_path / "keys").iterdir()) == [f"{CLIP_ID.hex()}.json", "laptop-id"]
+
+
+def test_pair_keeps_the_key_before_the_clip_is_given_it(tmp_path, monkeypatch):
+    # Red-team p14 H3: the key went to the clip, then a full disk failed its save: clip and laptop held
+    # different keys. Now a key that cannot be kept is never sent.
+    ring = KeyRing(tmp_path / "keys")
+
+    def full(key):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ring, "stage", full)
+    unsupported = struct.pack("<BBI", P.ErrorCode.UNSUPPORTED, P.Type.AUTH_CHALLENGE, 0)
+    pair_reply = _pair_reply(bytes(range(8)))
+    with PtyClip({}) as clip:
+        clip.override = lambda f: (
+            reply(P.Type.ERROR, f.req_id, unsupported) if f.type == P.Type.AUTH_CHALLENGE else pair_reply(f)
+        )
+        with pytest.raises(OSError, match="No space left"):
+            _pair(clip, ring)
+    assert P.Type.PAIR not in {f.type for f in clip.requests}
 
 
 # -- a laptop whose own clock is wrong ---------------------------------------------------------------

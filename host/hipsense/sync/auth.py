@@ -64,7 +64,12 @@ class KeyRing:
         if len(clip_id) != P.CLIP_ID_SIZE:
             return None
         try:
-            doc = json.loads(self._path(clip_id).read_text())
+            path = self._path(clip_id)
+            if (
+                path.stat().st_mode & 0o077
+            ):  # readable by others (copied, restored from a backup): made private
+                os.chmod(path, 0o600)
+            doc = json.loads(path.read_text())
             key = HostKey(
                 clip_id, bytes.fromhex(doc["key_id"]), bytes.fromhex(doc["key"]), str(doc.get("device", ""))
             )
@@ -89,24 +94,44 @@ class KeyRing:
         return new
 
     def save(self, key: HostKey) -> Path:
+        return self.commit(self.stage(key), key.clip_id)
+
+    def stage(self, key: HostKey) -> Path:
+        """Write ``key`` into the ring's folder under a pending name, before the clip is given it: a full
+        disk fails here, with the clip unchanged (red-team p14 H3). :meth:`commit` files it."""
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = self._path(key.clip_id)
-        tmp = path.with_suffix(".tmp")
+        os.chmod(self.folder, 0o700)  # a folder made by someone else, or by hand, is made private too
+        tmp = self.folder / f".pending-{key.key_id.hex()}.json"
+        tmp.unlink(missing_ok=True)  # a leftover keeps its own mode; a fresh file gets 0600
         doc = {"key_id": key.key_id.hex(), "key": key.key.hex(), "device": key.device_id}
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(json.dumps(doc))
-        os.replace(tmp, path)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return tmp
+
+    def commit(self, staged: Path, clip_id: bytes) -> Path:
+        """File a :meth:`stage`-d key as the key of ``clip_id`` (a rename: no space needed)."""
+        path = self._path(clip_id)
+        os.replace(staged, path)
         return path
 
 
-def host_proof(key: HostKey, clip_nonce: bytes, host_nonce: bytes) -> bytes:
-    msg = b"hipsense-auth-host" + key.clip_id + key.key_id + clip_nonce + host_nonce
+def _label(side: str, physical: bool) -> bytes:
+    """A proof's label names the link it is made on (``-usb`` for the cable): a laptop's proof given over
+    the USB cable, to a look-alike posing as a paired clip, cannot be relayed to the clip over the radio
+    (red-team p14 H1)."""
+    return b"hipsense-auth-" + side.encode() + (b"-usb" if physical else b"")
+
+
+def host_proof(key: HostKey, clip_nonce: bytes, host_nonce: bytes, *, physical: bool = False) -> bytes:
+    msg = _label("host", physical) + key.clip_id + key.key_id + clip_nonce + host_nonce
     return hmac.new(key.key, msg, hashlib.sha256).digest()
 
 
-def clip_proof(key: HostKey, clip_nonce: bytes, host_nonce: bytes) -> bytes:
-    msg = b"hipsense-auth-clip" + key.clip_id + key.key_id + host_nonce + clip_nonce
+def clip_proof(key: HostKey, clip_nonce: bytes, host_nonce: bytes, *, physical: bool = False) -> bytes:
+    msg = _label("clip", physical) + key.clip_id + key.key_id + host_nonce + clip_nonce
     return hmac.new(key.key, msg, hashlib.sha256).digest()
 
 
@@ -116,7 +141,7 @@ async def authenticate(client: Client, keys: KeyRing | None, info: P.DeviceInfo)
     Raises :class:`NotPaired` (one line saying what to do) when the link is not bonded, the laptop has
     no key for the clip or the clip refuses it, and :class:`SyncError` when the device's proof is wrong.
     """
-    where = client.transport.name
+    where, physical = client.transport.name, client.transport.physical
     for attempt in range(2):  # a resent AUTH finds its challenge used up (STATE): one more round
         host_nonce = secrets.token_bytes(P.NONCE_SIZE)
         try:
@@ -139,7 +164,9 @@ async def authenticate(client: Client, keys: KeyRing | None, info: P.DeviceInfo)
             )
         try:
             proof = await client.request(
-                P.Type.AUTH, W.auth_request(key.key_id, host_proof(key, clip_nonce, host_nonce)), W.auth_body
+                P.Type.AUTH,
+                W.auth_request(key.key_id, host_proof(key, clip_nonce, host_nonce, physical=physical)),
+                W.auth_body,
             )
         except DeviceRefused as e:
             if e.code == P.ErrorCode.STATE and attempt == 0:
@@ -156,7 +183,7 @@ async def authenticate(client: Client, keys: KeyRing | None, info: P.DeviceInfo)
                     "elsewhere, or reset): connect it with the USB cable and run hipsense pair"
                 ) from None
             raise
-        if not hmac.compare_digest(proof, clip_proof(key, clip_nonce, host_nonce)):
+        if not hmac.compare_digest(proof, clip_proof(key, clip_nonce, host_nonce, physical=physical)):
             raise SyncError(
                 f"the device on {where} did not prove it holds this laptop's key: it is not the clip "
                 f"{info.device_id} this laptop was paired with; nothing was synced"

@@ -50,16 +50,28 @@ async def pair_over_usb(
         check_info(info, transport.name)
         named = None if replace else await _known_clip_proves_its_key(client, keys, info)
         key = HostKey.new(keys.laptop_id(), device_id=info.device_id)
-        reply = await client.request(
-            P.Type.PAIR, W.pair_request(key.key_id, key.key, forget_others), W.pair_body, timeout_s=5.0
-        )
-        if named is not None and reply.clip_id != named:
-            raise SyncError(
-                f"the device on {transport.name} named the clip id {named.hex()}, then paired as "
-                f"{reply.clip_id.hex()}: it is not a hipsense clip; no key was kept"
+        staged = keys.stage(key)  # kept before the clip is given it: a full disk stops here
+        try:
+            reply = await client.request(
+                P.Type.PAIR, W.pair_request(key.key_id, key.key, forget_others), W.pair_body, timeout_s=5.0
             )
-        key = HostKey(reply.clip_id, key.key_id, key.key, info.device_id)
-        keys.save(key)
+            if named is not None and reply.clip_id != named:
+                raise SyncError(
+                    f"the device on {transport.name} named the clip id {named.hex()}, then paired as "
+                    f"{reply.clip_id.hex()}: it is not a hipsense clip; no key was kept"
+                )
+            if named is None and not replace and keys.get(reply.clip_id) is not None:
+                # It would not say which clip it is (no key check), then paired as one this laptop holds a
+                # key for: it has not proved that key, so it does not take that clip's place (red-team H2).
+                raise SyncError(
+                    f"the device on {transport.name} did not take the key check, then paired as the clip "
+                    f"{reply.clip_id.hex()} this laptop is paired with: it has not proved it is that clip. "
+                    "Nothing was changed; if it is your clip, run hipsense pair --replace"
+                )
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+        keys.commit(staged, reply.clip_id)
         return PairResult(info.device_id, reply.clip_id.hex(), key.key_id.hex(), reply.window_s, reply.keys)
     finally:
         await client.close()

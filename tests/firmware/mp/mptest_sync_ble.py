@@ -147,8 +147,9 @@ async def test_everything_but_info_and_status_needs_encryption_and_bond():
     task.cancel()
 
 
-async def _auth(conn, key_id, key, req=100):
-    # The host's side of AUTH_CHALLENGE / AUTH; returns the reply frames.
+async def _auth(conn, key_id, key, req=100, physical=False):
+    # The host's side of AUTH_CHALLENGE / AUTH; returns the reply frames. physical: the host's proof
+    # made as over the USB cable (what `hipsense pair` gives a device naming a paired clip).
     host_nonce = bytes(range(100, 116))
     n = len(_frames(conn)) + 1  # counted before sending: the reply may arrive while _send still awaits
     await _send(conn, wire(P.AUTH_CHALLENGE, req, host_nonce))
@@ -156,7 +157,7 @@ async def _auth(conn, key_id, key, req=100):
     if ftype != P.AUTH_CHALLENGE | P.REPLY:
         return ftype, body
     clip_id, clip_nonce = body[:8], body[8:24]
-    mac = pairing.host_proof(key, clip_id, key_id, clip_nonce, host_nonce)
+    mac = pairing.host_proof(key, clip_id, key_id, clip_nonce, host_nonce, physical)
     await _send(conn, wire(P.AUTH, req + 1, key_id + mac))
     ftype, _, proof = (await _wait_frames(conn, n + 1))[-1]
     if ftype == P.AUTH | P.REPLY:
@@ -205,6 +206,30 @@ async def test_pairing_window_bonds_and_the_key_proof():
     assert (await _auth(conn, KEY_ID, KEY))[0] == P.AUTH | P.REPLY
     other = aioble.central(mtu=247, addr=b"late")
     assert other.pair() is False
+    conn.disconnect()
+    await asyncio.sleep_ms(2)
+    task.cancel()
+
+
+async def test_a_proof_made_for_the_cable_is_refused_by_radio():
+    # A look-alike USB device names this clip's id to `hipsense pair`, which proves the laptop's key to
+    # it, and relays that proof over its own bond (made in any pairing window) to this clip: the proof
+    # names the cable, so the radio link refuses it (red-team p14 H1); a radio proof is served.
+    aioble.forget_bonds()
+    keys = _keys()
+    server, data = _setup(keys)
+    ble = link_ble.BleSync(server, "hs-clip", pairing=keys)
+    task = asyncio.create_task(ble.run())
+    await asyncio.sleep_ms(1)
+    keys.open()
+    conn = aioble.central(mtu=247, addr=b"relay")
+    assert conn.pair() is True and conn.bonded
+    ftype, body = await _auth(conn, KEY_ID, KEY, physical=True)
+    assert ftype == P.ERROR and body[0] == P.E_AUTH
+    await _send(conn, wire(P.LIST, 5, struct.pack("<H", 0)))
+    assert (await _wait_frames(conn, 3))[-1][2][0] == P.E_NOT_SECURE
+    ftype, _ = await _auth(conn, KEY_ID, KEY, req=110)
+    assert ftype == P.AUTH | P.REPLY
     conn.disconnect()
     await asyncio.sleep_ms(2)
     task.cancel()
