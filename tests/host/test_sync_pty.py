@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import stat
 import zlib
 from pathlib import Path
@@ -221,15 +222,17 @@ def tiny_disk(tmp_path):
 
 
 def test_disk_full_is_a_clear_error_and_the_session_stays(sessions, home, tiny_disk):
-    from hipsense.sync.engine import SyncEngine
-    from hipsense.sync.errors import DiskFull
+    from hipsense.sync.engine import INCOMPLETE, SyncEngine
 
     with PtyDevice({0x10: sessions[0x10]}) as dev, Store(home) as store:
         engine = SyncEngine(
             lambda: SerialTransport.open(dev.port), keep_in_store(store, "default"), tiny_disk / "incoming"
         )
-        with pytest.raises(DiskFull, match="disk full while writing .* session 00000010 stays on the clip"):
-            asyncio.run(engine.run())
+        report = asyncio.run(engine.run())  # the report says it, with the sessions before it (p14 H9)
+        (result,) = report.sessions
+        assert result.status == INCOMPLETE
+        assert re.match(r"disk full while writing .* session 00000010 stays on the clip", result.message)
+        assert report.notes == ["stopped: the disk is full"]
         left = device_list(dev.port)
     assert [e.session_id for e in left] == [0x10]
 

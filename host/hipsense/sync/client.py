@@ -196,8 +196,8 @@ class Client:
             except P.FrameError:
                 self.counters.bad_replies += 1
         raise NoReply(
-            f"{self.transport.name} did not answer {ftype.name} after {retries + 1} tries "
-            f"({timeout:g} s each)"
+            f"{self.transport.name} did not answer {ftype.name} after {retries + 1} tries ({timeout:g} s of "
+            f"silence each, at most {max(self.max_wait_s, timeout):g} s while bytes kept coming)"
         )
 
     async def close(self) -> None:

@@ -29,99 +29,46 @@ import os
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from hipsense.conventions import file_name_part
 from hipsense.sync import protocol as P
 from hipsense.sync.auth import KeyRing, authenticate
 from hipsense.sync.checks import check_info
-from hipsense.sync.client import MAX_WAIT_S, Client
+from hipsense.sync.client import Client
 from hipsense.sync.errors import (
     DeviceNotFound,
     DeviceRefused,
+    DiskFull,
     LinkLost,
     NoReply,
     SyncError,
 )
 from hipsense.sync.incoming import crc_and_sha256, disk_full, fsync_dir, is_session_file, prune_not_sessions
-from hipsense.sync.listing import JUNK_STOP, cut_note, junk_note, list_sessions, refuse_size
+from hipsense.sync.listing import (
+    JUNK_STOP,
+    cut_note,
+    full_note,
+    junk_note,
+    list_sessions,
+    refuse_size,
+    stall_note,
+)
+from hipsense.sync.results import (  # the engine's public types, re-exported
+    DUPLICATE,
+    INCOMPLETE,
+    RECORDING,
+    STORED,
+    Keep,
+    Kept,
+    Progress,
+    SessionResult,
+    SyncOptions,
+    SyncReport,
+)
 from hipsense.sync.transport import Transport
 
 Connect = Callable[[], Awaitable[Transport]]
-
-STORED = "stored"
-DUPLICATE = "duplicate"
-INCOMPLETE = "incomplete"
-RECORDING = "recording"
-
-
-class Progress(Protocol):
-    def start(self, session_id: int, size: int, done: int) -> None: ...
-    def advance(self, session_id: int, done: int) -> None: ...
-    def finish(self, session_id: int, status: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class Kept:
-    """What ``keep(path)`` did with a verified session file: ``status`` STORED (new) or DUPLICATE."""
-
-    status: str = STORED
-    #: the caller's id for it (the store's session id), shown in the report
-    store_session: int | None = None
-
-
-#: ``keep(path)`` takes a verified session file and returns True or :class:`Kept` once it holds the
-#: bytes durably (the file may then be removed), or a one-line reason (str; False: no reason) why not:
-#: the session then stays on the clip.
-Keep = Callable[[Path], "bool | str | Kept"]
-
-
-@dataclass
-class SyncOptions:
-    keep_on_device: bool = False
-    set_clock: bool = True
-    #: READ requests in flight at once
-    window: int = 4
-    #: bytes per READ (None: the device's max_chunk)
-    chunk: int | None = None
-    timeout_s: float = 1.0
-    retries: int = 6
-    backoff_s: float = 0.05
-    #: reconnections after a dropped link, per sync
-    reconnects: int = 5
-    #: a request's longest wait while bytes arrive that answer nothing (client.MAX_WAIT_S)
-    max_wait_s: float = MAX_WAIT_S
-
-
-@dataclass
-class SessionResult:
-    session_id: int
-    size: int
-    status: str
-    deleted: bool = False
-    store_session: int | None = None
-    message: str = ""
-    #: downloaded, verified, and not a session file (no session header)
-    not_session: bool = False
-
-
-@dataclass
-class SyncReport:
-    device: P.DeviceInfo | None = None
-    clock_was: int | None = None
-    clock_note: str = ""  # why the clip's clock was not set
-    sessions: list[SessionResult] = field(default_factory=list)
-    #: one line each: the sync took less than the clip listed (a listing cut, junk in a row)
-    notes: list[str] = field(default_factory=list)
-    reconnects: int = 0
-    resends: int = 0
-    bad_frames: int = 0
-
-    @property
-    def incomplete(self) -> list[SessionResult]:
-        return [s for s in self.sessions if s.status == INCOMPLETE]
 
 
 class SyncEngine:
@@ -219,7 +166,7 @@ class SyncEngine:
             entries, total = await self._call(list_sessions)
             if note := cut_note(total, len(entries)):
                 self.report.notes.append(note)
-            streak = 0  # downloaded files in a row that are not sessions
+            streak = stalls = 0  # downloaded files in a row that are not sessions; sessions not sent
             for k, entry in enumerate(entries):
                 refused = "" if entry.recording else refuse_size(entry, self._listed)
                 if refused:  # too small for a session, or beyond the flash
@@ -228,11 +175,21 @@ class SyncEngine:
                         SessionResult(entry.session_id, entry.size, INCOMPLETE, message=refused)
                     )
                     continue
-                result = await self._session(entry)
+                try:
+                    result = await self._session(entry)
+                except DiskFull as e:  # the sessions before it are reported too, each with its reason
+                    self._finish(entry.session_id, INCOMPLETE)
+                    self.report.sessions.append(
+                        SessionResult(entry.session_id, entry.size, INCOMPLETE, message=str(e))
+                    )
+                    self.report.notes.append(full_note(len(entries) - k - 1))
+                    break
                 self.report.sessions.append(result)
                 streak = streak + 1 if result.not_session else 0
-                if streak >= JUNK_STOP:
-                    self.report.notes.append(junk_note(streak, len(entries) - k - 1))
+                stalls = stalls + 1 if result.stalled else 0
+                if streak >= JUNK_STOP or stalls >= JUNK_STOP:  # junk, or a clip whose replies stall
+                    why = junk_note if streak >= JUNK_STOP else stall_note
+                    self.report.notes.append(why(max(streak, stalls), len(entries) - k - 1))
                     break
         finally:
             await self._drop()
@@ -251,7 +208,8 @@ class SyncEngine:
             digest = await self._download(sid, size, part)
         except (LinkLost, NoReply, DeviceRefused) as e:
             self._finish(sid, INCOMPLETE)
-            return SessionResult(sid, size, INCOMPLETE, message=f"{e}; it stays on the clip")
+            stalled = isinstance(e, NoReply)
+            return SessionResult(sid, size, INCOMPLETE, message=f"{e}; it stays on the clip", stalled=stalled)
         final = self.incoming / name
         os.replace(part, final)
         fsync_dir(self.incoming)
@@ -304,8 +262,8 @@ class SyncEngine:
             await self._call(lambda c: self._pull(c, sid, size, fd, held))
             os.fsync(fd)
         except OSError as e:
-            if e.errno == errno.ENOSPC:
-                raise disk_full(part, sid) from None
+            if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):  # full, over quota, over a size limit
+                raise disk_full(part, sid, e) from None
             raise
         finally:
             os.close(fd)
@@ -388,6 +346,10 @@ async def sync_device(
 
 
 __all__ = [
+    "DUPLICATE",
+    "INCOMPLETE",
+    "RECORDING",
+    "STORED",
     "Keep",
     "Kept",
     "SyncEngine",

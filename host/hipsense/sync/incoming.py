@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import struct
@@ -11,9 +12,15 @@ from pathlib import Path
 from hipsense.sync.errors import DiskFull
 
 
-def disk_full(path: Path, sid: int) -> DiskFull:
+def disk_full(path: Path, sid: int, error: OSError | None = None) -> DiskFull:
+    """The one line for a write the disk refused: full, over the user's quota, or over a file size limit."""
+    why = (
+        "disk full"
+        if error is None or error.errno == errno.ENOSPC
+        else (error.strerror or "disk full").lower()
+    )
     return DiskFull(
-        f"disk full while writing {path}: session {sid:08x} stays on the clip; free space and sync again"
+        f"{why} while writing {path}: session {sid:08x} stays on the clip; free space and sync again"
     )
 
 

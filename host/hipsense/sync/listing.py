@@ -92,3 +92,18 @@ def junk_note(streak: int, left: int) -> str:
         f"stopped after {streak} files in a row from the clip that are not hipsense sessions (a broken "
         f"firmware, or not a hipsense clip): they and the {left} sessions listed after them stay on the clip"
     )
+
+
+def stall_note(streak: int, left: int) -> str:
+    """The one line for a sync stopped after ``streak`` sessions in a row the clip did not send."""
+    return (
+        f"stopped after {streak} sessions in a row the clip did not send (its replies stalled): they and the "
+        f"{left} sessions listed after them stay on the clip; sync again (over the USB cable if the radio is weak)"
+    )
+
+
+def full_note(left: int) -> str:
+    """The one line for a sync stopped by a full disk, ``left`` sessions listed after the one it hit."""
+    after = f"; the {left} sessions listed after it stay on the clip" if left > 1 else ""
+    after = "; the session listed after it stays on the clip" if left == 1 else after
+    return "stopped: the disk is full" + after
