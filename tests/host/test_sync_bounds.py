@@ -212,10 +212,10 @@ def test_a_device_streaming_faster_than_a_clip_records_cannot_fill_memory():
     stream = LiveStream(SimpleNamespace(sample_rate_hz=208.0, channels=6), 1, 0, clock=lambda: now[0])
     per = 16
 
-    def flood(packets: int, start: int) -> None:
+    def flood(packets: int, start: int, seq: int = 0) -> None:
         for k in range(packets):
             first = start + k * per
-            stream.add(P.LivePacket(k & 0xFFFF, first, False, np.zeros((per, 6), np.int16)))
+            stream.add(P.LivePacket((seq + k) & 0xFFFF, first, False, np.zeros((per, 6), np.int16)))
 
     flood(10_000, 0)  # 160,000 samples at once: 12.8 min of a clip's recording
     allowed = LEAD_S * 208.0 * MAX_SPEED
@@ -224,6 +224,6 @@ def test_a_device_streaming_faster_than_a_clip_records_cannot_fill_memory():
     kept = len(stream.sample_index) // per
     assert stream.too_fast > 0 and stream.too_fast + stream.lost_packets == 10_000 - kept
     now[0] += 10.0  # ten seconds later, ten seconds' worth more
-    flood(2_000, int(stream.sample_index[-1]) + 1)
+    flood(2_000, int(stream.sample_index[-1]) + 1, seq=10_000)  # numbered on (a restart would be late)
     assert len(stream.sample_index) <= (LEAD_S + 10.0) * 208.0 * MAX_SPEED
     assert len(stream.sample_index) > (LEAD_S + 10.0) * 208.0 * MAX_SPEED - per

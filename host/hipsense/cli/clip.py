@@ -296,7 +296,9 @@ def register(add: AddCommand) -> None:
         "Streams the samples of the session the clip is recording (starting a recording if none runs) "
         "and shows cadence, contact time and left/right balance every few seconds. Missing packets are "
         "gaps, never filled in. At the end (--seconds, or Ctrl-C) the stream is saved as a session file "
-        "that hipsense analyze and import read like any other; the clip's own recording is unaffected.",
+        "that hipsense analyze and import read like any other; the clip's own recording is unaffected. "
+        "A link that drops, or a clip that sends nothing for a few seconds, ends it early: what arrived "
+        "is saved, one line says why, and the exit status is 1.",
     )
     _add_link_options(p)
     p.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds (default: at Ctrl-C)")

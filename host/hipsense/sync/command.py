@@ -162,7 +162,7 @@ def print_report(report: SyncReport, console: Console, err_console: Console) -> 
 
 def _live_table(stream) -> Table:
     m = stream.metrics()
-    n = len(stream.sample_index)
+    n = len(stream.sample_index)  # a view of the kept samples: no copy per update
     rate = stream.header.sample_rate_hz
     table = Table(title=f"live from session {stream.session_id:08x}", box=box.SIMPLE, show_header=False)
     table.add_column("what")
@@ -179,9 +179,15 @@ def _live_table(stream) -> Table:
     table.add_row("received", f"{n / rate:.0f} s ({n} samples, {stream.packets} packets)")
     table.add_row(
         "gaps",
-        f"{stream.missing_samples} samples missing, {stream.lost_packets} packets lost{_too_fast(stream)}",
+        f"{stream.missing_samples} samples missing, {stream.lost_packets} packets lost"
+        f"{_duplicates(stream)}{_too_fast(stream)}",
     )
     return table
+
+
+def _duplicates(stream) -> str:
+    n = stream.duplicate_packets
+    return f", {n} repeated or late packets dropped" if n else ""
 
 
 def _too_fast(stream) -> str:
@@ -232,7 +238,11 @@ def run_live(
     console.print(
         f"saved {n} samples ({n / stream.header.sample_rate_hz:.0f} s) to [bold]{out}[/]; "
         f"{stream.missing_samples} samples missing (gaps kept as gaps), {stream.lost_packets} packets lost"
-        f"{_too_fast(stream)}",
+        f"{_duplicates(stream)}{_too_fast(stream)}",
         highlight=False,
     )
+    if stream.ended:  # the stream did not end as asked: say so, and let a script see it
+        line = f"live stopped: {stream.ended}; saved what arrived"  # device text: no markup
+        console.print(line, style="red", markup=False, highlight=False)
+        return 1
     return 0
