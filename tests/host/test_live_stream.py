@@ -183,3 +183,25 @@ def test_figures_on_still_data_print_no_warnings():
         m = s.metrics()
     assert m["cadence_spm"] is None
     assert [str(w.message) for w in caught] == []  # before: "invalid value encountered in divide" x2
+
+
+@needs_clip
+def test_a_slow_update_is_not_taken_for_a_stopped_stream():
+    """The figures take longer than the silence limit once (a slow laptop): packets waited meanwhile,
+    so the stream goes on."""
+    import time
+
+    run = simulate_run(duration_s=40, seed=8)
+    slow = []
+
+    def update(stream):
+        if not slow:
+            slow.append(stream.packets)
+            time.sleep(4.0)  # past STALL_FLOOR_S, with the clip streaming all along
+
+    with _device(run, speed=2.0) as dev:
+        stream = asyncio.run(
+            stream_live(lambda: SerialTransport.open(dev.port), 7.0, on_update=update, update_s=1.0)
+        )
+    assert stream.ended is None
+    assert stream.packets > slow[0] and stream.missing_samples == 0

@@ -269,31 +269,39 @@ async def stream_live(
         t0 = last_new = time.monotonic()
         next_update = t0 + update_s
         per_packet_s = live.per_packet / header.sample_rate_hz
+        # Silence is counted only while listening (not while the figures are computed, when the loop
+        # cannot take packets in): time spent waiting, or on frames that bring no new packet.
+        quiet = 0.0
         try:
             while (seconds is None or time.monotonic() - t0 < seconds) and not (stop and stop.is_set()):
                 now = time.monotonic()
-                if client._lost is not None:  # the transport saw the link drop: nothing more will come
+                drained = client.unsolicited.empty()
+                if drained and client._lost is not None:  # the transport saw the link drop
                     result.ended = f"{client._lost} (after {now - t0:.0f} s of stream)"
                     break
                 silence = stall_limit(per_packet_s, result.packets, last_new - t0)
-                if now - last_new > silence:
+                if drained and quiet > silence:
                     result.ended = (
                         f"the clip stopped streaming or the link was lost: no packet for {silence:.0f} s, "
                         f"after {last_new - t0:.0f} s of stream"
                     )
                     break
-                deadline = min(next_update, last_new + silence, t0 + seconds if seconds else next_update)
+                deadline = min(next_update, now + silence - quiet, t0 + seconds if seconds else next_update)
                 wait = min(0.25, max(0.05, deadline - now))  # 0.25: a dropped link is seen within it
                 try:
-                    frame = await asyncio.wait_for(client.unsolicited.get(), wait)
+                    frame: P.Frame | None = await asyncio.wait_for(client.unsolicited.get(), wait)
                 except asyncio.TimeoutError:
                     frame = None
+                new = False
                 if frame is not None:
                     try:
-                        if result.add(P.live_packet(frame, live.channels)):
-                            last_new = time.monotonic()
+                        new = result.add(P.live_packet(frame, live.channels))
                     except P.FrameError:
                         result.lost_packets += 1
+                if new:
+                    last_new, quiet = time.monotonic(), 0.0
+                else:
+                    quiet += time.monotonic() - now
                 if on_update and time.monotonic() >= next_update:
                     on_update(result)
                     next_update += update_s
