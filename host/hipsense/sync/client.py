@@ -113,6 +113,11 @@ class Client:
                     fut.set_result(_LOST)
             self._pending.clear()
 
+    @property
+    def lost(self) -> LinkLost | None:
+        """Why the link dropped (the transport's own report), None while it is up."""
+        return self._lost
+
     async def _wait(self, fut: asyncio.Future[P.Frame], timeout: float) -> P.Frame | None:
         """The reply, or None once no byte arrived for ``timeout`` since the request went out, or no
         request was answered for ``max_wait_s`` (at least ``timeout``).

@@ -276,8 +276,8 @@ async def stream_live(
             while (seconds is None or time.monotonic() - t0 < seconds) and not (stop and stop.is_set()):
                 now = time.monotonic()
                 drained = client.unsolicited.empty()
-                if drained and client._lost is not None:  # the transport saw the link drop
-                    result.ended = f"{client._lost} (after {now - t0:.0f} s of stream)"
+                if drained and client.lost is not None:  # the transport saw the link drop
+                    result.ended = f"{client.lost} (after {now - t0:.0f} s of stream)"
                     break
                 silence = stall_limit(per_packet_s, result.packets, last_new - t0)
                 if drained and quiet > silence:
