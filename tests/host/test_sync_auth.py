@@ -166,3 +166,26 @@ def test_key_files_are_made_private_whatever_was_there(tmp_path):
     assert not leftover.exists()
     os.chmod(path, 0o644)
     assert ring.get(CLIP_ID) == key and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_clips_radio_address_is_pinned_at_its_first_sync(tmp_path):
+    # Red-team p14 H1 (the radio variant): a look-alike the laptop is pointed at relays its AUTH to the
+    # clip. The clip's address is kept at the first Bluetooth sync after pairing; a device at another
+    # address naming the clip gets no proof at all. Pairing again over the cable starts afresh.
+    ring, key = _ring(tmp_path)
+
+    def at(address: str) -> ScriptedClip:
+        clip = ScriptedClip(key)
+        clip.peer = address
+        return clip
+
+    assert _auth(at("AA:BB:CC:00:00:01"), ring).address == "AA:BB:CC:00:00:01" == ring.get(CLIP_ID).address
+    assert _auth(at("AA:BB:CC:00:00:01"), ring).address == "AA:BB:CC:00:00:01"  # the same clip: served
+    look_alike = at("66:66:66:00:00:02")
+    with pytest.raises(NotPaired, match="names the clip HS-A .* syncs at AA:BB:CC:00:00:01: a look-alike"):
+        _auth(look_alike, ring)
+    assert look_alike.auths == 0  # no proof was sent to it
+    cable = ScriptedClip(key, physical=True)
+    assert _auth(cable, ring).address == "AA:BB:CC:00:00:01"  # the cable has no address: nothing pinned
+    ring.save(HostKey.new(ring.laptop_id(), CLIP_ID, "HS-A"))  # `hipsense pair` gives a fresh key
+    assert ring.get(CLIP_ID).address == ""

@@ -9,6 +9,7 @@ clip's proof in turn. Over the USB cable no proof is needed: the cable is physic
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -43,6 +44,9 @@ class HostKey:
     key_id: bytes
     key: bytes
     device_id: str = ""
+    #: the clip's radio address at its first Bluetooth sync after pairing ("" until then): a device at
+    #: another address naming this clip gets no proof (a look-alike relaying it, red-team p14 H1)
+    address: str = ""
 
     @staticmethod
     def new(key_id: bytes, clip_id: bytes = b"\0" * P.CLIP_ID_SIZE, device_id: str = "") -> HostKey:
@@ -71,7 +75,11 @@ class KeyRing:
                 os.chmod(path, 0o600)
             doc = json.loads(path.read_text())
             key = HostKey(
-                clip_id, bytes.fromhex(doc["key_id"]), bytes.fromhex(doc["key"]), str(doc.get("device", ""))
+                clip_id,
+                bytes.fromhex(doc["key_id"]),
+                bytes.fromhex(doc["key"]),
+                str(doc.get("device", "")),
+                str(doc.get("address", ""))[:64],
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
@@ -103,7 +111,12 @@ class KeyRing:
         os.chmod(self.folder, 0o700)  # a folder made by someone else, or by hand, is made private too
         tmp = self.folder / f".pending-{key.key_id.hex()}.json"
         tmp.unlink(missing_ok=True)  # a leftover keeps its own mode; a fresh file gets 0600
-        doc = {"key_id": key.key_id.hex(), "key": key.key.hex(), "device": key.device_id}
+        doc = {
+            "key_id": key.key_id.hex(),
+            "key": key.key.hex(),
+            "device": key.device_id,
+            "address": key.address,
+        }
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(json.dumps(doc))
@@ -162,6 +175,13 @@ async def authenticate(client: Client, keys: KeyRing | None, info: P.DeviceInfo)
                 f"this laptop holds no key for the clip {info.device_id} ({clip_id.hex()}): connect it with "
                 "the USB cable and run hipsense pair"
             )
+        peer = "" if physical else client.transport.peer
+        if peer and key.address and peer != key.address:  # checked before any proof is given
+            raise NotPaired(
+                f"the device at {peer} names the clip {info.device_id} ({clip_id.hex()}), which this laptop "
+                f"syncs at {key.address}: a look-alike relaying to it? Nothing was sent. If the clip's address "
+                "changed (new firmware or board), connect it with the USB cable and run hipsense pair"
+            )
         try:
             proof = await client.request(
                 P.Type.AUTH,
@@ -188,6 +208,9 @@ async def authenticate(client: Client, keys: KeyRing | None, info: P.DeviceInfo)
                 f"the device on {where} did not prove it holds this laptop's key: it is not the clip "
                 f"{info.device_id} this laptop was paired with; nothing was synced"
             )
+        if peer and not key.address and keys is not None:  # the first radio sync after pairing pins it
+            key = dataclasses.replace(key, address=peer)
+            keys.save(key)
         return key
     raise NotPaired(f"the clip {info.device_id} did not complete the key check")
 

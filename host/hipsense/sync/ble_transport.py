@@ -74,6 +74,7 @@ class BleakTransport(StreamTransport):
         except (BleakError, asyncio.TimeoutError, OSError) as e:
             raise DeviceNotFound(f"cannot connect to the clip {address}: {e}") from None
         transport = cls(client, f"clip {address}")
+        transport.peer = address
         holder.append(transport)
         try:
             await client.pair()

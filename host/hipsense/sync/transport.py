@@ -23,6 +23,8 @@ class Transport(ABC):
     last_rx: float = 0.0
     #: a cable (USB): the clip trusts it without a key proof (docs/security.md)
     physical: bool = False
+    #: the peer's radio address as this computer sees it ("" for a cable): a paired clip's is pinned
+    peer: str = ""
 
     @abstractmethod
     async def send(self, frame: bytes) -> None:
