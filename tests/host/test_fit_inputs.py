@@ -101,7 +101,7 @@ def test_a_brick_links_its_run(tmp_path):
     fit = write_watch(tmp_path / "brick.fit", t, distance=3.0 * (t - t[0]), sessions=sessions)
     w = read_fit(fit)
     assert w.sport == "running" and w.time_unix[0] == START and len(w) == 60
-    assert "multisport" in w.notes[0] and "600 left out" in w.notes[0]
+    assert "multisport" in w.notes[0] and "600 records of its other parts left out" in w.notes[0]
     ride = write_watch(tmp_path / "ride.fit", t, sessions=[("cycling", "road", START - 600, START + 59)])
     with pytest.raises(FitError, match="a cycling activity, not a run"):
         read_fit(ride)

@@ -234,7 +234,7 @@ def activity_from_messages(messages: dict[str, list[dict[str, Any]]], name: str)
         if not (ok & inside).any():
             raise FitError(f"{name}: its {sport} part holds no records")
         notes.append(
-            f"a multisport file: only its {sport} part is used (records {(ok & ~inside).sum()} left out)"
+            f"a multisport file: only its {sport} part is used ({(ok & ~inside).sum()} records of its other parts left out)"
         )
         ok &= inside
     idx = np.flatnonzero(ok)
