@@ -36,6 +36,7 @@ from hipsense.watch_align import (
     notes,
     step_values,
 )
+from hipsense.watch_grade import grade_estimate
 
 if TYPE_CHECKING:
     from hipsense.store import Store
@@ -162,7 +163,10 @@ def link_session(
     if not len(steps):
         raise LinkError(f"session {session_id} has no steps to link")
     alignment = align(steps, start, duration, watch)
-    values = linked_values(steps, start, alignment, watch)  # none when the watch does not follow the run
+    grade = grade_estimate(watch.distance_m, watch.altitude_m)  # once: the values and the notes share it
+    values = linked_values(
+        steps, start, alignment, watch, grade
+    )  # none when the watch does not follow the run
     sha, kept = _keep_watch_file(store, path, data) if fit_path is not None else (sha, path)
     linked_steps = pd.concat([steps.drop(columns=list(LINKED_COLUMNS), errors="ignore"), values], axis=1)
     bouts = bout_summary(linked_steps)
@@ -201,7 +205,7 @@ def link_session(
         kept,
         watch.sport,
         flat,
-        (*watch.notes, *notes(watch, alignment)),
+        (*watch.notes, *notes(watch, alignment, grade)),
     )
 
 

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from hipsense.formats.fit_watch import WatchActivity
-from hipsense.watch_grade import GRADE_WINDOW_M, grade_estimate
+from hipsense.watch_grade import GRADE_WINDOW_M, GradeEstimate, grade_estimate
 
 #: The per-step values a watch gives (the registry's "linked" metrics, :mod:`hipsense.link`).
 VALUE_COLUMNS = ("speed_mps", "grade_pct", "heart_rate_bpm")
@@ -283,11 +283,12 @@ def grade_pct(
     return grade_estimate(distance_m, altitude_m, window_m).grade
 
 
-def notes(watch: WatchActivity, alignment: Alignment) -> tuple[str, ...]:
+def notes(watch: WatchActivity, alignment: Alignment, grade: GradeEstimate | None = None) -> tuple[str, ...]:
     """One line each for what the link did not take at face value: the alignment when the offset was
-    not matched, a grade left unknown for a noisy altitude, records bridged across sparse recording."""
+    not matched, a grade left unknown for a noisy altitude, records bridged across sparse recording.
+    ``grade``: the watch's :func:`grade_estimate`, when the caller has it already."""
     out = [alignment.note] if alignment.note else []
-    grade = grade_estimate(watch.distance_m, watch.altitude_m)
+    grade = grade_estimate(watch.distance_m, watch.altitude_m) if grade is None else grade
     if grade.note:
         out.append(grade.note)
     gap = np.diff(watch.time_unix)
@@ -302,14 +303,20 @@ def notes(watch: WatchActivity, alignment: Alignment) -> tuple[str, ...]:
 
 
 def step_values(
-    steps: pd.DataFrame, start_time: float, offset_s: float, watch: WatchActivity
+    steps: pd.DataFrame,
+    start_time: float,
+    offset_s: float,
+    watch: WatchActivity,
+    grade: GradeEstimate | None = None,
 ) -> pd.DataFrame:
-    """``speed_mps``, ``grade_pct``, ``heart_rate_bpm`` for every step (NaN where the watch has none)."""
+    """``speed_mps``, ``grade_pct``, ``heart_rate_bpm`` for every step (NaN where the watch has none).
+    ``grade``: the watch's :func:`grade_estimate`, when the caller has it already."""
     ic = pd.to_numeric(steps.get("ic_s"), errors="coerce").to_numpy(dtype=float)
     at = start_time + ic + offset_s
+    grade = grade_estimate(watch.distance_m, watch.altitude_m) if grade is None else grade
     fields = {
         "speed_mps": watch.speed_mps,
-        "grade_pct": grade_pct(watch.distance_m, watch.altitude_m),
+        "grade_pct": grade.grade,
         "heart_rate_bpm": watch.heart_rate_bpm,
     }
     bridge = bridged(watch)
@@ -323,11 +330,16 @@ def step_values(
 
 
 def linked_values(
-    steps: pd.DataFrame, start_time: float, alignment: Alignment, watch: WatchActivity
+    steps: pd.DataFrame,
+    start_time: float,
+    alignment: Alignment,
+    watch: WatchActivity,
+    grade: GradeEstimate | None = None,
 ) -> pd.DataFrame:
     """:func:`step_values` at the alignment; all empty when the watch does not follow the run ("none")."""
-    values = step_values(steps, start_time, alignment.offset_s, watch)
-    return values if alignment.linked else pd.DataFrame(np.nan, index=values.index, columns=values.columns)
+    if not alignment.linked:
+        return pd.DataFrame(np.nan, index=steps.index, columns=list(VALUE_COLUMNS))
+    return step_values(steps, start_time, alignment.offset_s, watch, grade)
 
 
 def bout_summary(steps: pd.DataFrame) -> pd.DataFrame:
