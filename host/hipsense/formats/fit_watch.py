@@ -222,6 +222,7 @@ def activity_from_messages(messages: dict[str, list[dict[str, Any]]], name: str)
             f"{name}: {len(records)} records, more than {MAX_RECORDS} (about 55 h at one a second)"
         )
     t = _column(records, "timestamp") + FIT_EPOCH_UNIX
+    distance = _column(records, "distance")  # read once: the clock steps and the activity use it
     ok = np.isfinite(t) & (t >= TIME_RANGE_UNIX[0]) & (t <= TIME_RANGE_UNIX[1])
     if not ok.any():
         raise FitError(f"{name}: its {len(records)} records have no usable timestamps")
@@ -233,12 +234,13 @@ def activity_from_messages(messages: dict[str, list[dict[str, Any]]], name: str)
             inside |= (t >= a) & (t <= b)
         if not (ok & inside).any():
             raise FitError(f"{name}: its {sport} part holds no records")
+        left_out = int((ok & ~inside).sum())
         notes.append(
-            f"a multisport file: only its {sport} part is used ({(ok & ~inside).sum()} records of its other parts left out)"
+            f"a multisport file: only its {sport} part is used ({left_out} records of its other parts left out)"
         )
         ok &= inside
     idx = np.flatnonzero(ok)
-    t[idx], stepped = _undo_clock_steps(t[idx], _column([records[i] for i in idx], "distance"))
+    t[idx], stepped = _undo_clock_steps(t[idx], distance[idx])
     if stepped:
         notes.append(stepped)
     # Sorted, one record per timestamp (a watch repeats one when it pauses): the first one is kept.
@@ -256,7 +258,7 @@ def activity_from_messages(messages: dict[str, list[dict[str, Any]]], name: str)
         )
     return WatchActivity(
         time_unix=t[keep],
-        distance_m=_bounded(_column(rec, "distance"), "distance_m"),
+        distance_m=_bounded(distance[keep], "distance_m"),
         speed_mps=_bounded(_column(rec, "enhanced_speed", "speed"), "speed_mps"),
         altitude_m=None if indoor else _bounded(_column(rec, "enhanced_altitude", "altitude"), "altitude_m"),
         heart_rate_bpm=_bounded(_column(rec, "heart_rate"), "heart_rate_bpm"),
