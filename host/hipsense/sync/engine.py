@@ -170,18 +170,12 @@ class SyncEngine:
             for k, entry in enumerate(entries):
                 refused = "" if entry.recording else refuse_size(entry, self._listed)
                 if refused:  # too small for a session, or beyond the flash
-                    self._finish(entry.session_id, INCOMPLETE)
-                    self.report.sessions.append(
-                        SessionResult(entry.session_id, entry.size, INCOMPLETE, message=refused)
-                    )
+                    self.report.sessions.append(self._incomplete(entry, refused))
                     continue
                 try:
                     result = await self._session(entry)
                 except DiskFull as e:  # the sessions before it are reported too, each with its reason
-                    self._finish(entry.session_id, INCOMPLETE)
-                    self.report.sessions.append(
-                        SessionResult(entry.session_id, entry.size, INCOMPLETE, message=str(e))
-                    )
+                    self.report.sessions.append(self._incomplete(entry, str(e)))
                     self.report.notes.append(full_note(len(entries) - k - 1))
                     break
                 self.report.sessions.append(result)
@@ -207,9 +201,7 @@ class SyncEngine:
         try:
             digest = await self._download(sid, size, part)
         except (LinkLost, NoReply, DeviceRefused) as e:
-            self._finish(sid, INCOMPLETE)
-            stalled = isinstance(e, NoReply)
-            return SessionResult(sid, size, INCOMPLETE, message=f"{e}; it stays on the clip", stalled=stalled)
+            return self._incomplete(entry, f"{e}; it stays on the clip", stalled=isinstance(e, NoReply))
         final = self.incoming / name
         os.replace(part, final)
         fsync_dir(self.incoming)
@@ -217,14 +209,11 @@ class SyncEngine:
         if kept is True:
             kept = Kept()
         if not isinstance(kept, Kept):
-            self._finish(sid, INCOMPLETE)
             why = kept if isinstance(kept, str) and kept else f"{final}: not kept"
             junk = not is_session_file(final)
             if junk:  # junk is not kept here for ever: the newest few, for diagnosis
                 prune_not_sessions(self.incoming)
-            return SessionResult(
-                sid, size, INCOMPLETE, message=f"{why}; it stays on the clip", not_session=junk
-            )
+            return self._incomplete(entry, f"{why}; it stays on the clip", not_session=junk)
         final.unlink(missing_ok=True)  # the keeper holds its own copy now
         result = SessionResult(sid, size, status := kept.status, store_session=kept.store_session)
         if not self.options.keep_on_device:
@@ -245,6 +234,11 @@ class SyncEngine:
     def _finish(self, sid: int, status: str) -> None:
         if self.progress:
             self.progress.finish(sid, status)
+
+    def _incomplete(self, entry: P.SessionEntry, message: str, **flags: bool) -> SessionResult:
+        """A session that stays on the clip: its progress ended, its result with the one-line reason."""
+        self._finish(entry.session_id, INCOMPLETE)
+        return SessionResult(entry.session_id, entry.size, INCOMPLETE, message=message, **flags)
 
     # -- download -----------------------------------------------------------------------------------
 
