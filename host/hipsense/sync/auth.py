@@ -69,9 +69,8 @@ class KeyRing:
             return None
         try:
             path = self._path(clip_id)
-            if (
-                path.stat().st_mode & 0o077
-            ):  # readable by others (copied, restored from a backup): made private
+            # readable by others (copied, restored from a backup): made private
+            if path.stat().st_mode & 0o077:
                 os.chmod(path, 0o600)
             doc = json.loads(path.read_text())
             key = HostKey(
