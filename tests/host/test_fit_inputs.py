@@ -13,7 +13,6 @@ import struct
 import numpy as np
 import pandas as pd
 import pytest
-from garmin_fit_sdk import Encoder
 from garmin_fit_sdk.crc_calculator import CrcCalculator
 
 from hipsense.cli import main
@@ -23,43 +22,11 @@ from hipsense.formats.fit_watch import FIT_EPOCH_UNIX, FitError, read_fit
 from hipsense.link import flat_summary
 from hipsense.sim import scenarios, simulate_run
 from hipsense.store_open import HOME_ENV
-
-START = 1_735_689_600  # the simulated clip's start time (write_device_file's default)
+from tests.host.test_fit_link import START, write_watch
 
 
 def _fit_time(t: float) -> int:
     return int(t) - FIT_EPOCH_UNIX
-
-
-def write_watch(path, t_unix, *, distance=None, speed=None, altitude=None, cadence_spm=None, sessions=()):
-    """A FIT activity: a record per time with the given fields, then ``sessions``: (sport, sub_sport,
-    start, end) each, UNIX seconds."""
-    enc = Encoder()
-    enc.write_mesg({"mesg_num": 0, "type": "activity", "manufacturer": "development", "product": 1})
-    for i, t in enumerate(t_unix):
-        rec = {"mesg_num": 20, "timestamp": _fit_time(t)}
-        if distance is not None:
-            rec["distance"] = float(distance[i])
-        if speed is not None:
-            rec["enhanced_speed"] = float(speed[i])
-        if altitude is not None:
-            rec["enhanced_altitude"] = float(altitude[i])
-        if cadence_spm is not None:
-            rec["cadence"] = int(cadence_spm[i] // 2)
-        enc.write_mesg(rec)
-    for sport, sub_sport, a, b in sessions:
-        enc.write_mesg(
-            {
-                "mesg_num": 18,
-                "timestamp": _fit_time(b),
-                "start_time": _fit_time(a),
-                "total_elapsed_time": float(b - a),
-                "sport": sport,
-                "sub_sport": sub_sport,
-            }
-        )
-    path.write_bytes(enc.close())
-    return path
 
 
 @pytest.fixture(scope="module")

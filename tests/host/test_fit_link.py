@@ -27,8 +27,11 @@ START = 1_735_689_600  # the simulated clip's start time (SimulatedRun.write_dev
 GRADE = 0.04  # the simulated course: flat for 300 m, then 4 % up
 
 
-def write_watch(path, t_unix, *, speed=None, distance=None, altitude=None, hr=None, cadence_spm=None):
-    """A FIT activity of 1 s records with these fields (None: the field is left out)."""
+def write_watch(
+    path, t_unix, *, speed=None, distance=None, altitude=None, hr=None, cadence_spm=None, sessions=()
+):
+    """A FIT activity of a record at each of ``t_unix`` with these fields (None: the field is left out),
+    then ``sessions``: a session message each, ``(sport, sub_sport, start, end)`` in UNIX seconds."""
     enc = Encoder()
     epoch = dt.datetime.fromtimestamp(int(t_unix[0]), dt.timezone.utc)
     enc.write_mesg(
@@ -54,6 +57,17 @@ def write_watch(path, t_unix, *, speed=None, distance=None, altitude=None, hr=No
             rec["cadence"] = int(cadence_spm[i] // 2)
             rec["fractional_cadence"] = float(cadence_spm[i] / 2 % 1)
         enc.write_mesg(rec)
+    for sport, sub_sport, a, b in sessions:
+        enc.write_mesg(
+            {
+                "mesg_num": 18,
+                "timestamp": dt.datetime.fromtimestamp(int(b), dt.timezone.utc),
+                "start_time": dt.datetime.fromtimestamp(int(a), dt.timezone.utc),
+                "total_elapsed_time": float(b - a),
+                "sport": sport,
+                "sub_sport": sub_sport,
+            }
+        )
     path.write_bytes(enc.close())
     return path
 
